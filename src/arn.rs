@@ -1,0 +1,353 @@
+//! ARN patterns: the values of `Resource`, `NotResource` and the `Arn*` condition
+//! operators.
+//!
+//! An ARN is `arn:partition:service:region:account-id:resource`. Following the IAM User
+//! Guide ("IAM JSON policy elements: Resource" and the `ArnLike` operator description),
+//! the first five colon-delimited components are matched separately, so a wildcard there
+//! never spans a `:`; everything after the fifth colon is the resource part, matched as one
+//! piece of text, where `*` spans `/` and `:` alike. Matching is case-sensitive.
+//! The pattern `*` alone matches every resource.
+
+use crate::variables::{Piece, Syntax, VariableSource};
+use crate::wildcard::{Case, Match, Pattern};
+
+/// A compiled ARN pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArnPattern {
+    /// `*`: every resource.
+    Any(Box<str>),
+    /// An ARN with a pattern per component.
+    Arn {
+        /// The pattern as written.
+        source: Box<str>,
+        /// partition, service, region, account, resource: five patterns, or fewer when
+        /// the pattern is cut short by a final `*` (see [`ArnPattern::parse_with`]).
+        parts: Vec<Pattern>,
+        /// True for `Resource` patterns: a component that ends with `*` may match across
+        /// colons. `Arn*` condition values match strictly component by component.
+        trailing_star_spans: bool,
+    },
+}
+
+/// Split `text` at its first `max` colons that are not inside a `${...}` variable.
+fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() && out.len() < max {
+        if skip_variables && bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            match text[i..].find('}') {
+                Some(close) => {
+                    i += close + 1;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if bytes[i] == b':' {
+            out.push(&text[start..i]);
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// Match `parts` (the pattern's components after `arn:`) against `text` (the ARN after
+/// `arn:`). The fifth component, and the last one of a pattern cut short, takes the rest
+/// of the text. Every other component takes the text up to the next colon; when `spans`
+/// and it ends with `*`, it may instead end at any later colon.
+fn match_components(parts: &[Pattern], text: &str, vars: &dyn VariableSource, spans: bool) -> bool {
+    let Some((first, rest)) = parts.split_first() else {
+        return text.is_empty();
+    };
+    if rest.is_empty() && (parts.len() == 1) {
+        // The resource part (or the final `*` component of a short pattern).
+        return first.matches(text, vars) == Match::Yes;
+    }
+    let trailing_star = spans && matches!(first.pieces().last(), Some(Piece::Star));
+    let mut from = 0;
+    while let Some(offset) = text[from..].find(':') {
+        let colon = from + offset;
+        if first.matches(&text[..colon], vars) == Match::Yes
+            && match_components(rest, &text[colon + 1..], vars, spans)
+        {
+            return true;
+        }
+        if !trailing_star {
+            return false;
+        }
+        from = colon + 1;
+    }
+    false
+}
+
+/// The components of a concrete ARN: partition, service, region, account, resource.
+/// `None` when the text is not `arn:` followed by at least five colon-separated parts.
+pub fn split_concrete(arn: &str) -> Option<[&str; 5]> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut it = rest.splitn(5, ':');
+    let parts = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    Some(parts)
+}
+
+/// Where an ARN pattern appears; the rules differ slightly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArnSyntax {
+    /// `Resource`/`NotResource`: no wildcard in the service component, and policy variables
+    /// only in the resource part (after the fifth colon).
+    Resource,
+    /// `Arn*` condition values: wildcards and variables in any component.
+    Condition,
+}
+
+impl ArnPattern {
+    /// Parse a `Resource`/`NotResource` pattern; see [`ArnPattern::parse_with`].
+    pub fn parse(text: &str, syntax: Syntax) -> Result<ArnPattern, String> {
+        ArnPattern::parse_with(text, syntax, ArnSyntax::Resource)
+    }
+
+    /// Parse an ARN pattern: `*` or `arn:partition:service:region:account:resource`, each
+    /// component possibly with wildcards and (when `syntax.variables`) policy variables.
+    ///
+    /// A pattern with fewer components is accepted only when its last component ends
+    /// with `*` (e.g. `arn:aws:s3:*`): AWS documents that a `*` ending a segment "can
+    /// expand to match beyond the colon boundaries", so that component matches the rest
+    /// of the ARN. Anything else is an error.
+    pub fn parse_with(text: &str, syntax: Syntax, kind: ArnSyntax) -> Result<ArnPattern, String> {
+        if text == "*" {
+            return Ok(ArnPattern::Any(text.into()));
+        }
+        let components = split_components(text, syntax.variables, 5);
+        if components[0] != "arn" {
+            return Err(format!(
+                "{text:?} is not an ARN pattern: it must be '*' or start with 'arn:'"
+            ));
+        }
+        let parts = &components[1..];
+        let short = parts.len() < 5;
+        let spans = kind == ArnSyntax::Resource;
+        if parts.len() < 2 || (short && !(spans && parts[parts.len() - 1].ends_with('*'))) {
+            return Err(format!(
+                "{text:?} is not an ARN pattern: expected '*' or 'arn:partition:service:region:account:resource'"
+            ));
+        }
+        if parts[0].is_empty() || parts[1].is_empty() {
+            return Err(format!(
+                "{text:?} is not an ARN pattern: the partition and service must not be empty"
+            ));
+        }
+        if kind == ArnSyntax::Resource {
+            if parts[1].contains(['*', '?']) {
+                return Err(format!(
+                    "{text:?}: a wildcard cannot be used in the service component of a resource ARN"
+                ));
+            }
+            let before_resource = &parts[..parts.len().min(4)];
+            if syntax.variables && before_resource.iter().any(|c| c.contains("${")) {
+                return Err(format!(
+                    "{text:?}: policy variables can only be used in the resource part of an ARN (after the fifth colon)"
+                ));
+            }
+        }
+        let parts = parts
+            .iter()
+            .map(|t| Pattern::parse(t, syntax, Case::Sensitive))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ArnPattern::Arn {
+            source: text.into(),
+            parts,
+            trailing_star_spans: spans,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        match self {
+            ArnPattern::Any(s) => s,
+            ArnPattern::Arn { source, .. } => source,
+        }
+    }
+
+    /// True when any component holds a policy variable.
+    pub fn has_variables(&self) -> bool {
+        match self {
+            ArnPattern::Any(_) => false,
+            ArnPattern::Arn { parts, .. } => parts.iter().any(Pattern::has_variables),
+        }
+    }
+
+    /// Match a concrete ARN (or the text `*`, which only the pattern `*` matches).
+    ///
+    /// Cost: each component is a wildcard match; a `Resource` component ending in `*`
+    /// tries each later colon of the ARN as its end, so the work grows with the number of
+    /// colons in the ARN (a handful). Never allocates.
+    pub fn matches(&self, arn: &str, vars: &dyn VariableSource) -> Match {
+        let (parts, spans) = match self {
+            ArnPattern::Any(_) => return Match::Yes,
+            ArnPattern::Arn {
+                parts,
+                trailing_star_spans,
+                ..
+            } => (parts, *trailing_star_spans),
+        };
+        // A variable with no value makes the pattern match nothing.
+        if parts
+            .iter()
+            .any(|p| p.matches("", vars) == Match::Unresolved)
+        {
+            return Match::Unresolved;
+        }
+        if split_concrete(arn).is_none() {
+            return Match::No;
+        }
+        if match_components(parts, &arn["arn:".len()..], vars, spans) {
+            Match::Yes
+        } else {
+            Match::No
+        }
+    }
+
+    /// The pattern with variables replaced by their values, for explanations.
+    pub fn render(&self, vars: &dyn VariableSource) -> String {
+        match self {
+            ArnPattern::Any(s) => s.to_string(),
+            ArnPattern::Arn { parts, .. } => {
+                let mut out = String::from("arn");
+                for p in parts.iter() {
+                    out.push(':');
+                    out.push_str(&p.render(vars));
+                }
+                out
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variables::NoVariables;
+
+    const V2012: Syntax = Syntax {
+        variables: true,
+        wildcards: true,
+    };
+
+    fn m(pattern: &str, arn: &str) -> bool {
+        ArnPattern::parse(pattern, V2012)
+            .unwrap()
+            .matches(arn, &NoVariables)
+            == Match::Yes
+    }
+
+    #[test]
+    fn star_matches_everything() {
+        assert!(m("*", "arn:aws:s3:::b/k"));
+        assert!(m("*", "*"));
+    }
+
+    #[test]
+    fn resource_part_star_spans_slash_and_colon() {
+        assert!(m("arn:aws:s3:::b/*", "arn:aws:s3:::b/a/b:c"));
+        assert!(m(
+            "arn:aws:execute-api:us-east-1:*:abc/*",
+            "arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/notes"
+        ));
+        assert!(!m("arn:aws:s3:::b/*", "arn:aws:s3:::c/x"));
+    }
+
+    #[test]
+    fn components_match_separately() {
+        // A `*` in the region component does not swallow the account's colon: this
+        // pattern has only five components and is rejected.
+        assert!(ArnPattern::parse("arn:aws:execute-api:us-east-1:abc/x", V2012).is_err());
+        assert!(m("arn:aws:s3:*:*:*", "arn:aws:s3:::b"));
+        assert!(!m("arn:aws:s3:*:*:b", "arn:aws:s3:::c"));
+        assert!(!m("arn:aws:s3:::b", "arn:aws-cn:s3:::b"));
+        // In a Resource, a component ending in `*` may expand beyond the colon
+        // (IAM User Guide, "Using wildcards in resource ARNs") ...
+        assert!(m("arn:aws:sns:us-*:1:t", "arn:aws:sns:us-east-1:1:x:1:t"));
+        // ... but a `*` inside a component may not.
+        assert!(!m("arn:aws:sns:us-*-1:1:t", "arn:aws:sns:us-east:x-1:1:t"));
+        // ArnLike checks the six components separately (Condition operators, ARN
+        // section: the someservice example).
+        let cond = ArnPattern::parse_with(
+            "arn:aws:someservice:*:111122223333:finance/*",
+            V2012,
+            ArnSyntax::Condition,
+        )
+        .unwrap();
+        let value = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/x";
+        assert_eq!(cond.matches(value, &NoVariables), Match::No);
+        assert!(m("arn:aws:someservice:*:111122223333:finance/*", value));
+    }
+
+    #[test]
+    fn resource_rules_differ_from_condition_rules() {
+        assert_eq!(
+            ArnPattern::parse("arn:aws:*:*:*:*", V2012).unwrap_err(),
+            "\"arn:aws:*:*:*:*\": a wildcard cannot be used in the service component of a resource ARN"
+        );
+        assert!(ArnPattern::parse_with("arn:aws:*:*:*:*", V2012, ArnSyntax::Condition).is_ok());
+        assert_eq!(
+            ArnPattern::parse("arn:aws:s3:${aws:region}::b", V2012).unwrap_err(),
+            "\"arn:aws:s3:${aws:region}::b\": policy variables can only be used in the resource part of an ARN (after the fifth colon)"
+        );
+    }
+
+    #[test]
+    fn short_pattern_ending_in_star_spans_the_rest() {
+        assert!(m("arn:aws:s3:*", "arn:aws:s3:::b/k"));
+        assert!(m("arn:aws:iam::*", "arn:aws:iam::123456789012:role/x"));
+        assert!(!m("arn:aws:iam::*", "arn:aws:s3:::b"));
+        assert!(m(
+            "arn:aws:execute-api:*:abc/*",
+            "arn:aws:execute-api:us-east-1:1:abc/x"
+        ));
+    }
+
+    #[test]
+    fn case_sensitive() {
+        assert!(!m("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/x"));
+    }
+
+    #[test]
+    fn not_an_arn() {
+        assert!(!m("arn:aws:s3:::*", "*"));
+        assert!(!m("arn:aws:s3:::*", "s3://bucket"));
+        assert_eq!(
+            ArnPattern::parse("bucket/*", V2012).unwrap_err(),
+            "\"bucket/*\" is not an ARN pattern: it must be '*' or start with 'arn:'"
+        );
+        assert!(ArnPattern::parse("arn:aws:s3", V2012).is_err());
+        assert!(ArnPattern::parse("nar:aws:s3:::b", V2012).is_err());
+    }
+
+    #[test]
+    fn variable_with_colons_stays_in_resource_part() {
+        let p = ArnPattern::parse(
+            "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*",
+            V2012,
+        )
+        .unwrap();
+        assert!(p.has_variables());
+        struct Sub;
+        impl VariableSource for Sub {
+            fn variable(&self, k: &str) -> Option<&str> {
+                (k == "cognito-identity.amazonaws.com:sub").then_some("us-east-1:abc")
+            }
+        }
+        assert_eq!(
+            p.matches("arn:aws:s3:::b/us-east-1:abc/k", &Sub),
+            Match::Yes
+        );
+        assert_eq!(p.matches("arn:aws:s3:::b/us-east-1:abd/k", &Sub), Match::No);
+        assert_eq!(
+            p.matches("arn:aws:s3:::b/x/k", &NoVariables),
+            Match::Unresolved
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Requests and their context: the action, the resource and the condition keys AWS would
+//! put in the request context.
+//!
+//! Condition key names are case-insensitive (IAM User Guide, "IAM JSON policy elements:
+//! Condition"), so keys are stored in ASCII lowercase. A key may hold several values
+//! (a multivalued key such as `aws:TagKeys`).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use crate::variables::VariableSource;
+
+/// The context key set by `--identity`: the Cognito identity id.
+pub const COGNITO_SUB: &str = "cognito-identity.amazonaws.com:sub";
+/// Always present in real requests; defaults to the current time.
+pub const CURRENT_TIME: &str = "aws:currenttime";
+/// Always present in real requests; defaults to the current time in epoch seconds.
+pub const EPOCH_TIME: &str = "aws:epochtime";
+
+/// The condition keys of a request, each with one or more values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    values: HashMap<Box<str>, Vec<String>>,
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Add `value` to `key` (making it multivalued when it already has a value).
+    pub fn add(&mut self, key: &str, value: impl Into<String>) {
+        self.values
+            .entry(key.to_ascii_lowercase().into_boxed_str())
+            .or_default()
+            .push(value.into());
+    }
+
+    /// Set `key` to exactly `values` (an empty list makes the key present with no value,
+    /// which evaluates as absent).
+    pub fn set(&mut self, key: &str, values: Vec<String>) {
+        self.values
+            .insert(key.to_ascii_lowercase().into_boxed_str(), values);
+    }
+
+    /// The values of a key (`key_lower` must already be lowercase). A key given with no
+    /// values is reported as absent.
+    pub fn get(&self, key_lower: &str) -> Option<&[String]> {
+        self.values
+            .get(key_lower)
+            .map(Vec::as_slice)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// True when the key has at least one value.
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(&key.to_ascii_lowercase()).is_some()
+    }
+
+    /// Fill in the keys AWS sets on every request when the caller did not give them:
+    /// `aws:CurrentTime` and `aws:EpochTime`. When only one of the two is given, the
+    /// other is derived from it so that the two always agree; when neither is, both are
+    /// `now`.
+    pub fn fill_time_defaults(&mut self, now: Timestamp) {
+        let has_current = self.get(CURRENT_TIME).is_some();
+        let has_epoch = self.get(EPOCH_TIME).is_some();
+        let base = if has_current {
+            self.get(CURRENT_TIME)
+                .and_then(|v| crate::condition::parse_date(&v[0]).ok())
+                .unwrap_or(now)
+        } else if has_epoch {
+            self.get(EPOCH_TIME)
+                .and_then(|v| crate::condition::parse_date(&v[0]).ok())
+                .unwrap_or(now)
+        } else {
+            now
+        };
+        if !has_current {
+            let text = base.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            self.set(CURRENT_TIME, vec![text]);
+        }
+        if !has_epoch {
+            self.set(EPOCH_TIME, vec![base.as_second().to_string()]);
+        }
+    }
+
+    /// Iterate over `(lowercase key, values)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.values.iter().map(|(k, v)| (&**k, v.as_slice()))
+    }
+}
+
+impl VariableSource for Context {
+    fn variable(&self, key_lower: &str) -> Option<&str> {
+        match self.get(key_lower) {
+            // Multivalued keys cannot be policy variables (IAM User Guide, "IAM policy
+            // elements: Variables and tags"): they have no single value.
+            Some([one]) => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// One authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `service:Action`, e.g. `s3:GetObject`.
+    pub action: String,
+    /// The resource ARN, or `*` for actions that take no resource.
+    pub resource: String,
+    /// The request context.
+    pub context: Context,
+}
+
+impl Request {
+    /// A request with an empty context.
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Request {
+        Request {
+            action: action.into(),
+            resource: resource.into(),
+            context: Context::new(),
+        }
+    }
+
+    /// Set the Cognito identity id (`cognito-identity.amazonaws.com:sub`).
+    pub fn with_identity(mut self, identity: &str) -> Request {
+        self.context.set(COGNITO_SUB, vec![identity.to_string()]);
+        self
+    }
+
+    /// Check the shape of the request: a `service:action` name and an ARN (or `*`)
+    /// resource. Returns a message naming what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let action = &self.action;
+        match action.split_once(':') {
+            Some((service, name))
+                if !service.is_empty()
+                    && !name.is_empty()
+                    && !action.contains(['*', '?'])
+                    && !action.contains(char::is_whitespace) => {}
+            _ => {
+                return Err(format!(
+                    "action {action:?} is not of the form service:ActionName (without wildcards)"
+                ));
+            }
+        }
+        if self.resource != "*" && crate::arn::split_concrete(&self.resource).is_none() {
+            return Err(format!(
+                "resource {:?} is not an ARN (arn:partition:service:region:account:resource) or '*'",
+                self.resource
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_case_insensitive() {
+        let mut c = Context::new();
+        c.add("AWS:SourceIp", "10.0.0.1");
+        assert_eq!(c.get("aws:sourceip"), Some(&["10.0.0.1".to_string()][..]));
+        assert!(c.contains("aws:SOURCEIP"));
+    }
+
+    #[test]
+    fn multivalued_keys_are_not_variables() {
+        let mut c = Context::new();
+        c.add("aws:TagKeys", "a");
+        assert_eq!(c.variable("aws:tagkeys"), Some("a"));
+        c.add("aws:TagKeys", "b");
+        assert_eq!(c.variable("aws:tagkeys"), None);
+    }
+
+    #[test]
+    fn empty_value_list_is_absent() {
+        let mut c = Context::new();
+        c.set("aws:TagKeys", vec![]);
+        assert_eq!(c.get("aws:tagkeys"), None);
+    }
+
+    #[test]
+    fn time_defaults_agree() {
+        let now: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+        let mut c = Context::new();
+        c.fill_time_defaults(now);
+        assert_eq!(c.get(CURRENT_TIME).unwrap()[0], "2026-01-02T03:04:05Z");
+        assert_eq!(c.get(EPOCH_TIME).unwrap()[0], "1767323045");
+
+        let mut c = Context::new();
+        c.add("aws:EpochTime", "0");
+        c.fill_time_defaults(now);
+        assert_eq!(c.get(CURRENT_TIME).unwrap()[0], "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn request_validation() {
+        assert!(
+            Request::new("s3:GetObject", "arn:aws:s3:::b/k")
+                .validate()
+                .is_ok()
+        );
+        assert!(Request::new("s3:GetObject", "*").validate().is_ok());
+        assert_eq!(
+            Request::new("s3:Get*", "*").validate().unwrap_err(),
+            "action \"s3:Get*\" is not of the form service:ActionName (without wildcards)"
+        );
+        assert_eq!(
+            Request::new("s3:GetObject", "bucket/key")
+                .validate()
+                .unwrap_err(),
+            "resource \"bucket/key\" is not an ARN (arn:partition:service:region:account:resource) or '*'"
+        );
+    }
+}

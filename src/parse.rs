@@ -1,0 +1,760 @@
+//! Strict parsing of IAM JSON policy documents into the [`crate::policy`] model.
+//!
+//! The grammar follows the IAM User Guide ("IAM JSON policy element reference" and
+//! "Grammar of the IAM JSON policy language"). Every error names the file, the line and
+//! column, and the JSON path (`Statement[1].Effect`). Rejected: malformed JSON or UTF-8,
+//! duplicate keys, unknown elements, a missing or invalid `Effect`, both or neither of
+//! `Action`/`NotAction` (and `Resource`/`NotResource`), empty arrays, empty action or
+//! resource strings, malformed ARNs and actions, unknown condition operators, and condition
+//! values that do not fit their operator. Nothing here panics, whatever the bytes.
+//!
+//! Cost: two passes over the document (one to find `Version`, which decides how every
+//! other value is read, one to build the model); linear in its size.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::arn::ArnPattern;
+use crate::condition::{Condition, Operator};
+use crate::error::LoadError;
+use crate::policy::{ActionSpec, Effect, Policy, Principal, ResourceSpec, Statement, Version};
+use crate::variables::Syntax;
+use crate::wildcard::{Case, Pattern};
+
+/// Largest policy file accepted. AWS's own limits are far smaller (10,240 characters for an
+/// inline policy); this bound only keeps a stray huge file from exhausting memory.
+pub const MAX_POLICY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Parse the policy document `bytes`, loaded under `name` (used in errors and
+/// explanations).
+pub fn parse_policy(name: &str, bytes: &[u8]) -> Result<Policy, LoadError> {
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(LoadError::Read {
+            file: name.to_string(),
+            message: format!(
+                "the document is {} bytes; the limit is {MAX_POLICY_BYTES} bytes",
+                bytes.len()
+            ),
+        });
+    }
+    let version = sniff_version(bytes);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let seed = PolicySeed { version };
+    let mut track = serde_path_to_error::Track::new();
+    let raw = seed
+        .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+        .map_err(|e| json_error(name, serde_path_to_error::Error::new(track.path(), e)))?;
+    // Nothing but white space may follow the document.
+    de.end().map_err(|e| plain_json_error(name, &e))?;
+    Ok(Policy {
+        name: name.to_string(),
+        version: raw.version,
+        id: raw.id,
+        statements: raw.statements,
+    })
+}
+
+fn plain_json_error(name: &str, e: &serde_json::Error) -> LoadError {
+    let (line, column) = (e.line(), e.column());
+    let message = e.to_string();
+    let suffix = format!(" at line {line} column {column}");
+    LoadError::Invalid {
+        file: name.to_string(),
+        line,
+        column,
+        path: "(document)".to_string(),
+        message: message
+            .strip_suffix(&suffix)
+            .unwrap_or(&message)
+            .to_string(),
+    }
+}
+
+/// Turn a path-tracking serde_json error into a [`LoadError`].
+pub(crate) fn json_error(
+    name: &str,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> LoadError {
+    let path = match e.path().to_string() {
+        p if p == "." || p.is_empty() => "(document)".to_string(),
+        p => p,
+    };
+    match plain_json_error(name, e.inner()) {
+        LoadError::Invalid {
+            file,
+            line,
+            column,
+            message,
+            ..
+        } => LoadError::Invalid {
+            file,
+            line,
+            column,
+            path,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// First pass: find the `Version` so that the second pass knows whether `${...}` is a
+/// policy variable. Any problem here is left for the second pass to report.
+fn sniff_version(bytes: &[u8]) -> Option<Version> {
+    #[derive(serde::Deserialize)]
+    struct OnlyVersion {
+        #[serde(rename = "Version")]
+        version: Option<serde_json::Value>,
+    }
+    let v: OnlyVersion = serde_json::from_slice(bytes).ok()?;
+    match v.version?.as_str()? {
+        "2012-10-17" => Some(Version::V2012_10_17),
+        "2008-10-17" => Some(Version::V2008_10_17),
+        _ => None,
+    }
+}
+
+struct RawPolicy {
+    version: Option<Version>,
+    id: Option<String>,
+    statements: Vec<Statement>,
+}
+
+/// A seed that fails at once with `message`: used as the value seed of a duplicate or
+/// unknown key, so that the error's path and position point at that key's value.
+struct Fail(String);
+
+impl<'de> DeserializeSeed<'de> for Fail {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, _d: D) -> Result<(), D::Error> {
+        Err(de::Error::custom(self.0))
+    }
+}
+
+fn suggest(key: &str, known: &[&str]) -> String {
+    let best = known
+        .iter()
+        .map(|k| {
+            (
+                strsim::levenshtein(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                *k,
+            )
+        })
+        .min();
+    match best {
+        Some((d, k)) if d <= 2 => format!(" (did you mean {k:?}?)"),
+        _ => format!(" (expected one of {})", known.join(", ")),
+    }
+}
+
+/// A string value checked (and converted) by `F` inside the deserializer, so that errors
+/// carry the value's path and position.
+struct Checked<F>(F);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> DeserializeSeed<'de> for Checked<F> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        struct V<F>(F);
+        impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for V<F> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+                (self.0)(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V(self.0))
+    }
+}
+
+/// What a list item may be: a string only, or (condition values) also a number or
+/// boolean, which AWS reads as its text.
+#[derive(Clone, Copy)]
+enum Scalars {
+    StringsOnly,
+    AllowNumbersAndBools,
+}
+
+/// `"one"` or `["one", "two"]`, each item converted by `F`; an empty array is an error.
+struct List<'f, F> {
+    convert: &'f F,
+    scalars: Scalars,
+}
+
+impl<'de, T, F: Fn(&str) -> Result<T, String>> DeserializeSeed<'de> for List<'_, F> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for List<'_, F> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.scalars {
+            Scalars::StringsOnly => f.write_str("a string or an array of strings"),
+            Scalars::AllowNumbersAndBools => {
+                f.write_str("a string, number or boolean, or an array of them")
+            }
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<T>, E> {
+        Ok(vec![(self.convert)(v).map_err(E::custom)?])
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<T>, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(if v { "true" } else { "false" }),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
+        }
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<T>, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
+        }
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<T>, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<T>, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(Item {
+            convert: self.convert,
+            scalars: self.scalars,
+        })? {
+            out.push(item);
+        }
+        if out.is_empty() {
+            return Err(de::Error::custom("must not be an empty array"));
+        }
+        Ok(out)
+    }
+}
+
+/// One element of a [`List`] array.
+struct Item<'f, F> {
+    convert: &'f F,
+    scalars: Scalars,
+}
+
+impl<'de, T, F: Fn(&str) -> Result<T, String>> DeserializeSeed<'de> for Item<'_, F> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for Item<'_, F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.scalars {
+            Scalars::StringsOnly => f.write_str("a string"),
+            Scalars::AllowNumbersAndBools => f.write_str("a string, number or boolean"),
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.convert)(v).map_err(E::custom)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(if v { "true" } else { "false" }),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
+        }
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
+        }
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        match self.scalars {
+            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
+        }
+    }
+}
+
+const POLICY_KEYS: &[&str] = &["Version", "Id", "Statement"];
+
+struct PolicySeed {
+    version: Option<Version>,
+}
+
+impl<'de> DeserializeSeed<'de> for PolicySeed {
+    type Value = RawPolicy;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawPolicy, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PolicySeed {
+    type Value = RawPolicy;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a policy document (a JSON object with a Statement)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPolicy, A::Error> {
+        let mut version_seen = false;
+        let mut id = None;
+        let mut statements = None;
+        let mut sids = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let seen = match key.as_str() {
+                "Version" => version_seen,
+                "Id" => id.is_some(),
+                "Statement" => statements.is_some(),
+                _ => {
+                    map.next_value_seed(Fail(format!(
+                        "unknown element {key:?}{}",
+                        suggest(&key, POLICY_KEYS)
+                    )))?;
+                    continue;
+                }
+            };
+            if seen {
+                map.next_value_seed(Fail(format!("duplicate element {key:?}")))?;
+                continue;
+            }
+            match key.as_str() {
+                "Version" => {
+                    map.next_value_seed(Checked(|v: &str| match v {
+                        "2012-10-17" | "2008-10-17" => Ok(()),
+                        other => Err(format!(
+                            "unsupported Version {other:?} (expected \"2012-10-17\" or \"2008-10-17\")"
+                        )),
+                    }))?;
+                    version_seen = true;
+                }
+                "Id" => id = Some(map.next_value::<String>()?),
+                _ => {
+                    statements = Some(map.next_value_seed(StatementsSeed {
+                        version: self.version,
+                        sids: &mut sids,
+                    })?)
+                }
+            }
+        }
+        let Some(statements) = statements else {
+            return Err(de::Error::custom("missing required element \"Statement\""));
+        };
+        Ok(RawPolicy {
+            version: self.version,
+            id,
+            statements,
+        })
+    }
+}
+
+/// `Statement`: one statement object or an array of them.
+struct StatementsSeed<'a> {
+    version: Option<Version>,
+    sids: &'a mut HashSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for StatementsSeed<'_> {
+    type Value = Vec<Statement>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Statement>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StatementsSeed<'_> {
+    type Value = Vec<Statement>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a statement object or an array of statements")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<Statement>, A::Error> {
+        let seed = StatementSeed {
+            version: self.version,
+            index: 0,
+            sids: self.sids,
+        };
+        Ok(vec![seed.visit_map(map)?])
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Statement>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(s) = seq.next_element_seed(StatementSeed {
+            version: self.version,
+            index: out.len(),
+            sids: self.sids,
+        })? {
+            out.push(s);
+        }
+        if out.is_empty() {
+            return Err(de::Error::custom("must not be an empty array"));
+        }
+        Ok(out)
+    }
+}
+
+const STATEMENT_KEYS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+struct StatementSeed<'a> {
+    version: Option<Version>,
+    index: usize,
+    sids: &'a mut HashSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for StatementSeed<'_> {
+    type Value = Statement;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Statement, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// Check one action pattern: `*` or `service:action`, where the service prefix has no
+/// wildcard.
+fn compile_action(text: &str) -> Result<Pattern, String> {
+    let syntax = Syntax {
+        variables: false,
+        wildcards: true,
+    };
+    if text == "*" {
+        return Pattern::parse(text, syntax, Case::AsciiInsensitive);
+    }
+    let Some((service, name)) = text.split_once(':') else {
+        return Err(format!(
+            "action {text:?} is not of the form service:action (or \"*\")"
+        ));
+    };
+    if service.is_empty()
+        || !service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(format!(
+            "action {text:?}: the service prefix {service:?} must be letters, digits and '-' without wildcards"
+        ));
+    }
+    if name.is_empty() || name.contains(':') || name.contains(char::is_whitespace) {
+        return Err(format!(
+            "action {text:?}: the action name after {service:?} must be non-empty, without ':' or spaces"
+        ));
+    }
+    Pattern::parse(text, syntax, Case::AsciiInsensitive)
+}
+
+impl<'de> Visitor<'de> for StatementSeed<'_> {
+    type Value = Statement;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a statement object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Statement, A::Error> {
+        let variables = self.version == Some(Version::V2012_10_17);
+        let syntax = Syntax {
+            variables,
+            wildcards: true,
+        };
+        let mut seen: Vec<String> = Vec::new();
+        let mut sid = None;
+        let mut effect = None;
+        let mut principal = None;
+        let mut not_principal = None;
+        let mut action: Option<ActionSpec> = None;
+        let mut resource: Option<ResourceSpec> = None;
+        let mut conditions = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if !STATEMENT_KEYS.contains(&key.as_str()) {
+                map.next_value_seed(Fail(format!(
+                    "unknown element {key:?}{}",
+                    suggest(&key, STATEMENT_KEYS)
+                )))?;
+                continue;
+            }
+            if seen.contains(&key) {
+                map.next_value_seed(Fail(format!("duplicate element {key:?}")))?;
+                continue;
+            }
+            let exclusive = |other: &str| {
+                seen.iter()
+                    .any(|s| s == other)
+                    .then(|| format!("a statement cannot have both {other:?} and {key:?}"))
+            };
+            let conflict = match key.as_str() {
+                "Action" => exclusive("NotAction"),
+                "NotAction" => exclusive("Action"),
+                "Resource" => exclusive("NotResource"),
+                "NotResource" => exclusive("Resource"),
+                "Principal" => exclusive("NotPrincipal"),
+                "NotPrincipal" => exclusive("Principal"),
+                _ => None,
+            };
+            if let Some(message) = conflict {
+                map.next_value_seed(Fail(message))?;
+                continue;
+            }
+            seen.push(key.clone());
+            match key.as_str() {
+                "Sid" => {
+                    let sids = &mut *self.sids;
+                    sid = Some(map.next_value_seed(Checked(|v: &str| {
+                        if !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                            return Err(format!(
+                                "Sid {v:?} may contain only ASCII letters and digits"
+                            ));
+                        }
+                        if !v.is_empty() && !sids.insert(v.to_string()) {
+                            return Err(format!(
+                                "duplicate Sid {v:?}: Sids must be unique within a policy"
+                            ));
+                        }
+                        Ok(v.to_string())
+                    }))?);
+                }
+                "Effect" => {
+                    effect = Some(map.next_value_seed(Checked(|v: &str| match v {
+                        "Allow" => Ok(Effect::Allow),
+                        "Deny" => Ok(Effect::Deny),
+                        other => Err(format!(
+                            "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {other:?}"
+                        )),
+                    }))?);
+                }
+                "Principal" => principal = Some(map.next_value_seed(PrincipalSeed)?),
+                "NotPrincipal" => not_principal = Some(map.next_value_seed(PrincipalSeed)?),
+                "Action" | "NotAction" => {
+                    let list = map.next_value_seed(List {
+                        convert: &compile_action,
+                        scalars: Scalars::StringsOnly,
+                    })?;
+                    action = Some(if key == "Action" {
+                        ActionSpec::Action(list)
+                    } else {
+                        ActionSpec::NotAction(list)
+                    });
+                }
+                "Resource" | "NotResource" => {
+                    let compile = |t: &str| ArnPattern::parse(t, syntax);
+                    let list = map.next_value_seed(List {
+                        convert: &compile,
+                        scalars: Scalars::StringsOnly,
+                    })?;
+                    resource = Some(if key == "Resource" {
+                        ResourceSpec::Resource(list)
+                    } else {
+                        ResourceSpec::NotResource(list)
+                    });
+                }
+                _ => conditions = Some(map.next_value_seed(ConditionBlockSeed { variables })?),
+            }
+        }
+        let Some(effect) = effect else {
+            return Err(de::Error::custom("missing required element \"Effect\""));
+        };
+        let Some(action) = action else {
+            return Err(de::Error::custom(
+                "missing required element: one of \"Action\" or \"NotAction\"",
+            ));
+        };
+        let Some(resource) = resource else {
+            return Err(de::Error::custom(
+                "missing required element: one of \"Resource\" or \"NotResource\"",
+            ));
+        };
+        Ok(Statement {
+            index: self.index,
+            sid,
+            effect,
+            principal,
+            not_principal,
+            action,
+            resource,
+            conditions: conditions.unwrap_or_default(),
+        })
+    }
+}
+
+/// `Principal`/`NotPrincipal`: `"*"` or a map of principal type to values.
+struct PrincipalSeed;
+
+impl<'de> DeserializeSeed<'de> for PrincipalSeed {
+    type Value = Principal;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Principal, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PrincipalSeed {
+    type Value = Principal;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("\"*\" or a map such as {\"AWS\": \"arn:...\"}")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Principal, E> {
+        if v == "*" {
+            Ok(Principal::Any)
+        } else {
+            Err(E::custom(format!(
+                "a principal string must be \"*\"; found {v:?} (use a map such as {{\"AWS\": ...}})"
+            )))
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Principal, A::Error> {
+        const TYPES: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser"];
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !TYPES.contains(&key.as_str()) {
+                map.next_value_seed(Fail(format!(
+                    "unknown principal type {key:?}{}",
+                    suggest(&key, TYPES)
+                )))?;
+                continue;
+            }
+            if out.iter().any(|(k, _)| *k == key) {
+                map.next_value_seed(Fail(format!("duplicate principal type {key:?}")))?;
+                continue;
+            }
+            let non_empty = |v: &str| {
+                if v.is_empty() {
+                    Err("a principal must not be an empty string".to_string())
+                } else {
+                    Ok(v.to_string())
+                }
+            };
+            let values = map.next_value_seed(List {
+                convert: &non_empty,
+                scalars: Scalars::StringsOnly,
+            })?;
+            out.push((key, values));
+        }
+        if out.is_empty() {
+            return Err(de::Error::custom("a principal map must not be empty"));
+        }
+        Ok(Principal::Map(out))
+    }
+}
+
+/// `Condition`: `{ operator: { key: values } }`.
+struct ConditionBlockSeed {
+    variables: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ConditionBlockSeed {
+    type Value = Vec<Condition>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ConditionBlockSeed {
+    type Value = Vec<Condition>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a condition block {\"Operator\": {\"key\": value}}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Condition>, A::Error> {
+        let mut out = Vec::new();
+        let mut operators_seen: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if operators_seen.contains(&key) {
+                map.next_value_seed(Fail(format!("duplicate condition operator {key:?}")))?;
+                continue;
+            }
+            let operator = match Operator::parse(&key) {
+                Ok(op) => op,
+                Err(message) => {
+                    map.next_value_seed(Fail(message))?;
+                    continue;
+                }
+            };
+            operators_seen.push(key);
+            out.extend(map.next_value_seed(OperatorBlockSeed {
+                operator,
+                variables: self.variables,
+            })?);
+        }
+        Ok(out)
+    }
+}
+
+/// `{ key: values }` under one operator.
+struct OperatorBlockSeed {
+    operator: Operator,
+    variables: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for OperatorBlockSeed {
+    type Value = Vec<Condition>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OperatorBlockSeed {
+    type Value = Vec<Condition>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of condition keys to values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Condition>, A::Error> {
+        let mut out: Vec<Condition> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let key_lower = key.to_ascii_lowercase();
+            if out.iter().any(|c| c.key_lower == key_lower) {
+                map.next_value_seed(Fail(format!(
+                    "duplicate condition key {key:?} (condition keys are case-insensitive)"
+                )))?;
+                continue;
+            }
+            match key.split_once(':') {
+                Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() => {}
+                _ => {
+                    map.next_value_seed(Fail(format!(
+                        "condition key {key:?} must be of the form prefix:name (e.g. aws:SourceIp)"
+                    )))?;
+                    continue;
+                }
+            }
+            let operator = self.operator;
+            let variables = self.variables;
+            let compile = |raw: &str| {
+                operator
+                    .compile_value(raw, variables)
+                    .map(|v| (v, raw.to_string()))
+            };
+            let values = map.next_value_seed(List {
+                convert: &compile,
+                scalars: Scalars::AllowNumbersAndBools,
+            })?;
+            let (values, raw_values) = values.into_iter().unzip();
+            out.push(Condition {
+                operator,
+                key,
+                key_lower,
+                values,
+                raw_values,
+            });
+        }
+        if out.is_empty() {
+            return Err(de::Error::custom(format!(
+                "condition operator {} has no condition keys",
+                self.operator
+            )));
+        }
+        Ok(out)
+    }
+}

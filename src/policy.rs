@@ -1,0 +1,149 @@
+//! The policy model: what a parsed, validated IAM policy document is.
+//!
+//! Values here are already compiled: action and resource patterns are parsed into
+//! [`Pattern`]s and [`ArnPattern`]s, condition values into typed values. Building them is the
+//! job of [`crate::parse`]; evaluating them is the job of [`crate::eval`].
+
+use crate::arn::ArnPattern;
+use crate::condition::Condition;
+use crate::variables::VariableSource;
+use crate::wildcard::{Match, Pattern};
+
+/// The policy language version (`Version` element).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: the current language, with policy variables.
+    V2012_10_17,
+    /// `2008-10-17`: the original language; `${...}` is literal text.
+    V2008_10_17,
+}
+
+impl Version {
+    /// The text AWS uses for this version.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V2012_10_17 => "2012-10-17",
+            Version::V2008_10_17 => "2008-10-17",
+        }
+    }
+}
+
+/// `Allow` or `Deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Grants access unless an explicit deny applies.
+    Allow,
+    /// Denies access, overriding any allow.
+    Deny,
+}
+
+impl Effect {
+    /// `"Allow"` or `"Deny"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A parsed policy document with the name it was loaded under (usually its file path).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Name used in explanations: the file path, or `-` for standard input.
+    pub name: String,
+    /// `Version`, if present. Absent means the 2008 language (no variables).
+    pub version: Option<Version>,
+    /// `Id`, if present.
+    pub id: Option<String>,
+    /// The statements, in document order.
+    pub statements: Vec<Statement>,
+}
+
+impl Policy {
+    /// True when policy variables are substituted in this document.
+    pub fn has_variables_enabled(&self) -> bool {
+        self.version == Some(Version::V2012_10_17)
+    }
+}
+
+/// `Principal` or `NotPrincipal`: kept as written; identity-based evaluation ignores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// `"*"`.
+    Any,
+    /// `{"AWS": [...], "Service": [...], "Federated": [...], "CanonicalUser": [...]}`.
+    Map(Vec<(String, Vec<String>)>),
+}
+
+/// Which actions a statement covers.
+#[derive(Debug, Clone)]
+pub enum ActionSpec {
+    /// `Action`: the listed patterns.
+    Action(Vec<Pattern>),
+    /// `NotAction`: every action except the listed patterns.
+    NotAction(Vec<Pattern>),
+}
+
+/// Which resources a statement covers.
+#[derive(Debug, Clone)]
+pub enum ResourceSpec {
+    /// `Resource`: the listed patterns.
+    Resource(Vec<ArnPattern>),
+    /// `NotResource`: every resource except the listed patterns.
+    NotResource(Vec<ArnPattern>),
+}
+
+/// One statement of a policy.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// Position in the policy's `Statement` list (0 for a single statement object).
+    pub index: usize,
+    /// `Sid`, if present.
+    pub sid: Option<String>,
+    /// `Effect`.
+    pub effect: Effect,
+    /// `Principal`, kept for display and later checks.
+    pub principal: Option<Principal>,
+    /// `NotPrincipal`, kept for display and later checks.
+    pub not_principal: Option<Principal>,
+    /// `Action` or `NotAction`.
+    pub action: ActionSpec,
+    /// `Resource` or `NotResource`.
+    pub resource: ResourceSpec,
+    /// `Condition`: every entry must hold (logical AND).
+    pub conditions: Vec<Condition>,
+}
+
+impl Statement {
+    /// Does the statement's `Action`/`NotAction` cover `action`? Action names are
+    /// case-insensitive.
+    pub fn matches_action(&self, action: &str) -> bool {
+        let any = |patterns: &[Pattern]| {
+            patterns
+                .iter()
+                .any(|p| p.matches(action, &crate::variables::NoVariables) == Match::Yes)
+        };
+        match &self.action {
+            ActionSpec::Action(p) => any(p),
+            ActionSpec::NotAction(p) => !any(p),
+        }
+    }
+
+    /// Does the statement's `Resource`/`NotResource` cover `resource`?
+    ///
+    /// A pattern whose variable has no value (and no default) matches no resource
+    /// (IAM User Guide, "Policy variables with no value"), in `NotResource` as in
+    /// `Resource`.
+    pub fn matches_resource(&self, resource: &str, vars: &dyn VariableSource) -> bool {
+        let any = |patterns: &[ArnPattern]| {
+            patterns
+                .iter()
+                .any(|p| p.matches(resource, vars) == Match::Yes)
+        };
+        match &self.resource {
+            ResourceSpec::Resource(p) => any(p),
+            ResourceSpec::NotResource(p) => !any(p),
+        }
+    }
+}

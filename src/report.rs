@@ -1,0 +1,138 @@
+//! Presenting decisions: the JSON object of a batch output line and the human-readable
+//! explanation printed by `policy-sim check`.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value as Json, json};
+
+use crate::context::Request;
+use crate::eval::{Evaluation, Explanation, Outcome, PolicySet, StatementRef};
+use crate::policy::{ActionSpec, ResourceSpec, Statement};
+use crate::variables::Piece;
+use crate::wildcard::Match;
+
+/// `{"policy":..., "index":..., "sid":..., "effect":...}` for one statement.
+pub fn statement_json(set: &PolicySet, r: StatementRef) -> Json {
+    let st = set.statement(r);
+    json!({
+        "policy": set.policy(r).name,
+        "index": st.index,
+        "sid": st.sid,
+        "effect": st.effect.as_str(),
+    })
+}
+
+/// The output object for one request:
+/// `{"id":...,"decision":"Allow|ExplicitDeny|ImplicitDeny","statements":[...]}`.
+pub fn evaluation_json(set: &PolicySet, id: &Json, evaluation: &Evaluation) -> Json {
+    json!({
+        "id": id,
+        "decision": evaluation.decision.as_str(),
+        "statements": evaluation
+            .deciding
+            .iter()
+            .map(|r| statement_json(set, *r))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// `policies/x.json Statement[1] (Sid S3Private, Allow)`.
+pub fn statement_label(set: &PolicySet, r: StatementRef) -> String {
+    let st = set.statement(r);
+    let mut s = format!("{} Statement[{}] (", set.policy(r).name, st.index);
+    if let Some(sid) = st.sid.as_deref().filter(|s| !s.is_empty()) {
+        let _ = write!(s, "Sid {sid}, ");
+    }
+    let _ = write!(s, "{})", st.effect.as_str());
+    s
+}
+
+fn why_action(st: &Statement) -> String {
+    match &st.action {
+        ActionSpec::Action(p) => format!(
+            "action not matched by Action [{}]",
+            p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", ")
+        ),
+        ActionSpec::NotAction(p) => format!(
+            "action excluded by NotAction [{}]",
+            p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn why_resource(st: &Statement, request: &Request) -> String {
+    let (name, patterns) = match &st.resource {
+        ResourceSpec::Resource(p) => ("not matched by Resource", p),
+        ResourceSpec::NotResource(p) => ("excluded by NotResource", p),
+    };
+    let mut out = format!(
+        "resource {name} [{}]",
+        patterns
+            .iter()
+            .map(|p| p.render(&request.context))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut missing: Vec<String> = Vec::new();
+    for p in patterns {
+        if p.matches(&request.resource, &request.context) == Match::Unresolved
+            && let crate::arn::ArnPattern::Arn { parts, .. } = p
+        {
+            for part in parts.iter() {
+                for piece in part.pieces() {
+                    if let Piece::Variable(v) = piece
+                        && crate::variables::resolve(v, &request.context).is_none()
+                        && !missing.contains(&v.to_string())
+                    {
+                        missing.push(v.to_string());
+                    }
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let _ = write!(
+            out,
+            "; {} has no value in the request, so its pattern matches nothing",
+            missing.join(", ")
+        );
+    }
+    out
+}
+
+/// The human-readable explanation of a decision.
+pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explanation) -> String {
+    let ev = &explanation.evaluation;
+    let mut out = String::new();
+    let _ = writeln!(out, "Decision: {}", ev.decision.as_str());
+    let _ = writeln!(out, "Request:  {} on {}", request.action, request.resource);
+    match ev.decision {
+        crate::eval::Decision::Allow => {
+            let _ = writeln!(out, "Allowed by:");
+        }
+        crate::eval::Decision::ExplicitDeny => {
+            let _ = writeln!(out, "Denied by:");
+        }
+        crate::eval::Decision::ImplicitDeny => {
+            let _ = writeln!(
+                out,
+                "No statement allows the request, so it is denied by default."
+            );
+        }
+    }
+    for r in &ev.deciding {
+        let _ = writeln!(out, "  {}", statement_label(set, *r));
+    }
+    let _ = writeln!(out, "Statements:");
+    for (r, outcome) in &explanation.outcomes {
+        let st = set.statement(*r);
+        let why = match outcome {
+            Outcome::Applies => "applies".to_string(),
+            Outcome::ActionNotMatched => why_action(st),
+            Outcome::ResourceNotMatched => why_resource(st, request),
+            Outcome::ConditionNotMet { reason, .. } => format!("condition not met: {reason}"),
+        };
+        let _ = writeln!(out, "  {}: {}", statement_label(set, *r), why);
+    }
+    out
+}
