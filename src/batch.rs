@@ -136,6 +136,13 @@ pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, Str
     Ok(RequestLine { id, request })
 }
 
+/// The output object for a line that failed: `{"line":N,"error":"..."}`.
+#[derive(serde::Serialize)]
+struct LineError<'a> {
+    line: usize,
+    error: &'a str,
+}
+
 /// Totals of a batch run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchSummary {
@@ -163,21 +170,26 @@ pub fn run_batch(
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => parse_request_line(text.trim_end_matches('\r'), now).and_then(|r| {
                 set.evaluate(&r.request)
-                    .map(|ev| evaluation_json(set, &r.id, &ev))
+                    .map(|ev| (r.id, ev))
                     .map_err(|e| e.0)
             }),
         };
-        let out = match result {
-            Ok(json) => {
+        match result {
+            Ok((id, evaluation)) => {
                 summary.decided += 1;
-                json
+                serde_json::to_writer(&mut output, &evaluation_json(set, &id, &evaluation))?;
             }
             Err(error) => {
                 summary.failed += 1;
-                serde_json::json!({ "line": line_no, "error": error })
+                serde_json::to_writer(
+                    &mut output,
+                    &LineError {
+                        line: line_no,
+                        error: &error,
+                    },
+                )?;
             }
-        };
-        serde_json::to_writer(&mut output, &out)?;
+        }
         output.write_all(b"\n")?;
     }
     output.flush()?;

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value as Json, json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::context::Request;
 use crate::eval::{Evaluation, Explanation, Outcome, PolicySet, StatementRef};
@@ -11,29 +12,54 @@ use crate::policy::{ActionSpec, ResourceSpec, Statement};
 use crate::variables::Piece;
 use crate::wildcard::Match;
 
-/// `{"policy":..., "index":..., "sid":..., "effect":...}` for one statement.
-pub fn statement_json(set: &PolicySet, r: StatementRef) -> Json {
-    let st = set.statement(r);
-    json!({
-        "policy": set.policy(r).name,
-        "index": st.index,
-        "sid": st.sid,
-        "effect": st.effect.as_str(),
-    })
+/// One deciding statement in an output line.
+#[derive(Debug, Serialize)]
+pub struct StatementOut<'a> {
+    /// The policy's name (file path).
+    pub policy: &'a str,
+    /// Index in the policy's `Statement` list.
+    pub index: usize,
+    /// `Sid`, or `null`.
+    pub sid: Option<&'a str>,
+    /// `Allow` or `Deny`.
+    pub effect: &'static str,
 }
 
-/// The output object for one request:
+/// The output object for one request, fields in this order:
 /// `{"id":...,"decision":"Allow|ExplicitDeny|ImplicitDeny","statements":[...]}`.
-pub fn evaluation_json(set: &PolicySet, id: &Json, evaluation: &Evaluation) -> Json {
-    json!({
-        "id": id,
-        "decision": evaluation.decision.as_str(),
-        "statements": evaluation
+#[derive(Debug, Serialize)]
+pub struct OutputLine<'a> {
+    /// The request's `id`, or `null`.
+    pub id: &'a Json,
+    /// The decision.
+    pub decision: &'static str,
+    /// The statements that decided (empty for `ImplicitDeny`).
+    pub statements: Vec<StatementOut<'a>>,
+}
+
+/// Build the output object for one evaluated request.
+pub fn evaluation_json<'a>(
+    set: &'a PolicySet,
+    id: &'a Json,
+    evaluation: &Evaluation,
+) -> OutputLine<'a> {
+    OutputLine {
+        id,
+        decision: evaluation.decision.as_str(),
+        statements: evaluation
             .deciding
             .iter()
-            .map(|r| statement_json(set, *r))
-            .collect::<Vec<_>>(),
-    })
+            .map(|r| {
+                let st = set.statement(*r);
+                StatementOut {
+                    policy: &set.policy(*r).name,
+                    index: st.index,
+                    sid: st.sid.as_deref(),
+                    effect: st.effect.as_str(),
+                }
+            })
+            .collect(),
+    }
 }
 
 /// `policies/x.json Statement[1] (Sid S3Private, Allow)`.
@@ -100,12 +126,36 @@ fn why_resource(st: &Statement, request: &Request) -> String {
     out
 }
 
+fn applies_text(st: &Statement, request: &Request) -> String {
+    let vars = &request.context;
+    let matched = match &st.resource {
+        ResourceSpec::Resource(p) => p
+            .iter()
+            .find(|p| p.matches(&request.resource, vars) == Match::Yes)
+            .map(|p| format!("resource matched by {}", p.render(vars))),
+        ResourceSpec::NotResource(_) => Some("resource not excluded by NotResource".to_string()),
+    };
+    let mut out = String::from("applies");
+    if let Some(m) = matched {
+        let _ = write!(out, " ({m}");
+        if !st.conditions.is_empty() {
+            let _ = write!(out, "; all {} condition(s) hold", st.conditions.len());
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// The human-readable explanation of a decision.
 pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explanation) -> String {
     let ev = &explanation.evaluation;
     let mut out = String::new();
     let _ = writeln!(out, "Decision: {}", ev.decision.as_str());
-    let _ = writeln!(out, "Request:  {} on {}", request.action, request.resource);
+    let _ = write!(out, "Request:  {} on {}", request.action, request.resource);
+    if let Some(identity) = request.context.get(crate::context::COGNITO_SUB) {
+        let _ = write!(out, " as identity {}", identity.join(", "));
+    }
+    let _ = writeln!(out);
     match ev.decision {
         crate::eval::Decision::Allow => {
             let _ = writeln!(out, "Allowed by:");
@@ -127,7 +177,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
     for (r, outcome) in &explanation.outcomes {
         let st = set.statement(*r);
         let why = match outcome {
-            Outcome::Applies => "applies".to_string(),
+            Outcome::Applies => applies_text(st, request),
             Outcome::ActionNotMatched => why_action(st),
             Outcome::ResourceNotMatched => why_resource(st, request),
             Outcome::ConditionNotMet { reason, .. } => format!("condition not met: {reason}"),
