@@ -56,32 +56,52 @@ fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
 }
 
 /// Match `parts` (the pattern's components after `arn:`) against `text` (the ARN after
-/// `arn:`). The fifth component, and the last one of a pattern cut short, takes the rest
-/// of the text. Every other component takes the text up to the next colon; when `spans`
-/// and it ends with `*`, it may instead end at any later colon.
-fn match_components(parts: &[Pattern], text: &str, vars: &dyn VariableSource, spans: bool) -> bool {
+/// `arn:`).
+///
+/// The fifth component (the resource part) takes the rest of the text, colons included.
+/// Every other component is matched against the text up to the next colon, so its
+/// wildcards never cross a colon. When `spans` (a `Resource` pattern) and the component
+/// ends with `*`, that final `*` may also swallow the colon and what follows: the next
+/// component may then start after any later colon. The last component of a short pattern
+/// always ends with `*` and so takes the rest of the text.
+fn match_components(
+    parts: &[Pattern],
+    index: usize,
+    text: &str,
+    vars: &dyn VariableSource,
+    spans: bool,
+) -> bool {
     let Some((first, rest)) = parts.split_first() else {
         return text.is_empty();
     };
-    if rest.is_empty() && (parts.len() == 1) {
-        // The resource part (or the final `*` component of a short pattern).
+    if index == 4 {
         return first.matches(text, vars) == Match::Yes;
     }
+    let segment_end = text.find(':');
+    let segment = &text[..segment_end.unwrap_or(text.len())];
+    if first.matches(segment, vars) != Match::Yes {
+        return false;
+    }
+    if rest.is_empty() {
+        // The final `*` of a short pattern takes everything after this segment.
+        return true;
+    }
+    let Some(mut colon) = segment_end else {
+        return false;
+    };
     let trailing_star = spans && matches!(first.pieces().last(), Some(Piece::Star));
-    let mut from = 0;
-    while let Some(offset) = text[from..].find(':') {
-        let colon = from + offset;
-        if first.matches(&text[..colon], vars) == Match::Yes
-            && match_components(rest, &text[colon + 1..], vars, spans)
-        {
+    loop {
+        if match_components(rest, index + 1, &text[colon + 1..], vars, spans) {
             return true;
         }
         if !trailing_star {
             return false;
         }
-        from = colon + 1;
+        match text[colon + 1..].find(':') {
+            Some(next) => colon = colon + 1 + next,
+            None => return false,
+        }
     }
-    false
 }
 
 /// The components of a concrete ARN: partition, service, region, account, resource.
@@ -203,7 +223,7 @@ impl ArnPattern {
         if split_concrete(arn).is_none() {
             return Match::No;
         }
-        if match_components(parts, &arn["arn:".len()..], vars, spans) {
+        if match_components(parts, 0, &arn["arn:".len()..], vars, spans) {
             Match::Yes
         } else {
             Match::No

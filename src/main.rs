@@ -122,7 +122,11 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
 fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
     let mut out = Vec::new();
     for path in paths {
-        let name = path.display().to_string();
+        let name = if is_stdin(path) {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
         let bytes = if is_stdin(path) {
             let mut buf = Vec::new();
             std::io::stdin().read_to_end(&mut buf).map(|_| buf)

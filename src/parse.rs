@@ -77,9 +77,11 @@ pub(crate) fn json_error(
     name: &str,
     e: serde_path_to_error::Error<serde_json::Error>,
 ) -> LoadError {
+    // serde_path_to_error writes `?` for a key it has not read yet (e.g. at a trailing
+    // comma); the enclosing path is the useful part.
     let path = match e.path().to_string() {
-        p if p == "." || p.is_empty() => "(document)".to_string(),
-        p => p,
+        p if p == "." || p == "?" || p.is_empty() => "(document)".to_string(),
+        p => p.strip_suffix(".?").map(str::to_string).unwrap_or(p),
     };
     match plain_json_error(name, e.inner()) {
         LoadError::Invalid {

@@ -1,0 +1,415 @@
+//! The `policy-sim` binary: output, explanations and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const CONSOLE: &str = "policies/console-auth-role.json";
+const STACK: &str = "policies/serverless-stack-auth-role.json";
+
+#[test]
+fn allow_explains_the_deciding_statement() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CONSOLE,
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/us-east-1:abcd/secret.txt",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "Decision: Allow\n\
+         Request:  s3:GetObject on arn:aws:s3:::notes-app-uploads/us-east-1:abcd/secret.txt as identity us-east-1:abc\n\
+         Allowed by:\n\
+         \x20 policies/console-auth-role.json Statement[1] (Allow)\n\
+         Statements:\n\
+         \x20 policies/console-auth-role.json Statement[0] (Allow): action not matched by Action [mobileanalytics:PutEvents, cognito-sync:*, cognito-identity:*]\n\
+         \x20 policies/console-auth-role.json Statement[1] (Allow): applies (resource matched by arn:aws:s3:::notes-app-uploads/us-east-1:abc*)\n\
+         \x20 policies/console-auth-role.json Statement[2] (Allow): action not matched by Action [execute-api:Invoke]\n"
+    );
+}
+
+#[test]
+fn implicit_deny_explains_every_statement() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            STACK,
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abcd/x",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.starts_with("Decision: ImplicitDeny\n"), "{out}");
+    assert!(out.contains("No statement allows the request, so it is denied by default.\n"));
+    assert!(out.contains(
+        "policies/serverless-stack-auth-role.json Statement[2] (Allow): resource not matched by Resource [arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/*]\n"
+    ), "{out}");
+}
+
+#[test]
+fn missing_identity_is_named_in_the_explanation() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            STACK,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/x",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains(
+        "resource not matched by Resource [arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*]; ${cognito-identity.amazonaws.com:sub} has no value in the request, so its pattern matches nothing\n"
+    ), "{}", stdout(&o));
+}
+
+#[test]
+fn explicit_deny_and_condition_reasons() {
+    let policy = br#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"All","Effect":"Allow","Action":"s3:*","Resource":"*"},
+        {"Sid":"OnlyFromOffice","Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},
+        {"Sid":"Tagged","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"red"}}}
+    ]}"#;
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "-",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+            "--context",
+            "aws:SourceIp=192.0.2.1",
+        ],
+        Some(policy),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.starts_with("Decision: ExplicitDeny\n"), "{out}");
+    assert!(
+        out.contains("Denied by:\n  <stdin> Statement[1] (Sid OnlyFromOffice, Deny)\n"),
+        "{out}"
+    );
+    assert!(out.contains(
+        "  <stdin> Statement[2] (Sid Tagged, Allow): condition not met: StringEquals aws:PrincipalTag/team: the request has no value for aws:PrincipalTag/team (policy values [\"red\"])\n"
+    ), "{out}");
+}
+
+#[test]
+fn json_format_prints_the_batch_object() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            STACK,
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "execute-api:Invoke",
+            "--resource",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+    );
+}
+
+#[test]
+fn repeated_context_key_is_multivalued() {
+    let policy = br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team"]}}}}"#;
+    let args = |extra: &'static str| {
+        vec![
+            "check",
+            "--policy",
+            "-",
+            "--action",
+            "ec2:CreateTags",
+            "--resource",
+            "*",
+            "--context",
+            "aws:TagKeys=env",
+            "--context",
+            extra,
+        ]
+    };
+    assert_eq!(
+        run(&args("aws:TagKeys=team"), Some(policy)).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&args("aws:TagKeys=cost"), Some(policy)).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn several_policies_keep_their_names() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CONSOLE,
+            "--policy",
+            STACK,
+            "--action",
+            "cognito-identity:GetId",
+            "--resource",
+            "*",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let names: Vec<&str> = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [CONSOLE, STACK]);
+}
+
+#[test]
+fn batch_output_matches_expected_lines_and_exit_code() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--requests",
+            "fixtures/batch/requests.jsonl",
+        ],
+        None,
+    );
+    let expected = std::fs::read_to_string(root().join("fixtures/batch/expected.jsonl")).unwrap();
+    assert_eq!(stdout(&o), expected);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a malformed line makes the exit code 2"
+    );
+    assert_eq!(stderr(&o), "6 request(s) decided, 4 line(s) failed\n");
+}
+
+#[test]
+fn clean_batch_from_stdin_exits_zero() {
+    let input = std::fs::read(root().join("fixtures/batch/clean.jsonl")).unwrap();
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CONSOLE,
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--requests",
+            "-",
+        ],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let decisions: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{}={}",
+                v["id"].as_str().unwrap(),
+                v["decision"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(decisions, ["a=Allow", "b=ImplicitDeny", "c=Allow"]);
+}
+
+#[test]
+fn malformed_policy_exits_2_with_location() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "fixtures/malformed/effect-lowercase.json",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("fixtures/malformed/effect-lowercase.json:5:23: Statement[0].Effect:"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn garbage_bytes_exit_2_without_panic() {
+    let mut bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    bytes.splice(0..0, b"{\"Statement\":".iter().copied());
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "-",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        Some(&bytes),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("<stdin>:1:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn missing_policy_file_exits_2() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "no/such/file.json",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: no/such/file.json: cannot read: "),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_requests_exit_2() {
+    let base = ["check", "--policy", CONSOLE];
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--action", "s3GetObject", "--resource", "*"],
+            "error: action \"s3GetObject\" is not of the form service:ActionName (without wildcards)\n",
+        ),
+        (
+            &["--action", "s3:GetObject", "--resource", "notes/x"],
+            "error: resource \"notes/x\" is not an ARN (arn:partition:service:region:account:resource) or '*'\n",
+        ),
+        (
+            &[
+                "--action",
+                "s3:GetObject",
+                "--resource",
+                "*",
+                "--context",
+                "novalue",
+            ],
+            "error: --context \"novalue\" is not KEY=VALUE\n",
+        ),
+        (
+            &[
+                "--action",
+                "s3:GetObject",
+                "--resource",
+                "*",
+                "--identity",
+                "a",
+                "--context",
+                "cognito-identity.amazonaws.com:sub=b",
+            ],
+            "error: --identity and --context cognito-identity.amazonaws.com:sub=... both set the identity; give one\n",
+        ),
+    ];
+    for (extra, message) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o), message);
+    }
+}
+
+#[test]
+fn typed_context_value_that_does_not_parse_is_an_error() {
+    let policy = br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#;
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "-",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+            "--context",
+            "aws:SourceIp=office",
+        ],
+        Some(policy),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: request value \"office\" for aws:SourceIp is not an IP address (required by IpAddress)\n"
+    );
+}

@@ -1,0 +1,148 @@
+//! The hand-written wildcard and ARN matchers against an independent model: a translation
+//! of the same IAM pattern into a `regex`, checked with proptest on generated patterns and
+//! texts. Also: the parser never panics, whatever the input.
+
+use policy_sim::arn::{ArnPattern, ArnSyntax};
+use policy_sim::variables::{NoVariables, Syntax};
+use policy_sim::wildcard::{Case, Match, Pattern};
+use proptest::prelude::*;
+
+const WILD: Syntax = Syntax {
+    variables: false,
+    wildcards: true,
+};
+
+/// `*` → any run, `?` → one character, everything else literal; anchored.
+fn glob_regex(pattern: &str, star: &str, one: &str) -> String {
+    let mut re = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(star),
+            '?' => re.push_str(one),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re
+}
+
+fn pattern_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec!['a', 'b', '/', ':', '*', '?', 'é']),
+        0..10,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+fn text_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec!['a', 'b', '/', ':', 'é', '*']),
+        0..14,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn wildcard_matches_like_regex(pattern in pattern_strategy(), text in text_strategy()) {
+        let re = regex::Regex::new(&format!("^(?s:{})$", glob_regex(&pattern, ".*", "."))).unwrap();
+        let p = Pattern::parse(&pattern, WILD, Case::Sensitive).unwrap();
+        prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
+    }
+
+    #[test]
+    fn ascii_case_insensitive_matches_like_regex(
+        pattern in "[aBc*?:]{0,8}",
+        text in "[AbC:]{0,10}",
+    ) {
+        let re = regex::Regex::new(&format!("^(?i:{})$", glob_regex(&pattern, ".*", "."))).unwrap();
+        let p = Pattern::parse(&pattern, WILD, Case::AsciiInsensitive).unwrap();
+        prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
+    }
+
+    /// Resource ARN patterns: wildcards inside the partition/service/region/account
+    /// components stay inside the component, except a `*` that ends a component, which
+    /// may run on across colons; in the resource part every `*` spans everything.
+    #[test]
+    fn resource_arn_matches_like_regex(
+        region in "[ab*?]{0,3}",
+        account in "[12*?]{0,3}",
+        resource in "[x/:*?]{0,5}",
+        text_region in "[ab:]{0,3}",
+        text_account in "[12:]{0,3}",
+        text_resource in "[x/:]{0,5}",
+    ) {
+        let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
+        let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
+        let component = |c: &str| {
+            let body = match c.strip_suffix('*') {
+                Some(head) => format!("{}.*", glob_regex(head, "[^:]*", "[^:]")),
+                None => glob_regex(c, "[^:]*", "[^:]"),
+            };
+            format!("(?:{body})")
+        };
+        let re = format!(
+            "^(?s:arn:aws:s3:{}:{}:{})$",
+            component(&region),
+            component(&account),
+            glob_regex(&resource, ".*", ".")
+        );
+        let re = regex::Regex::new(&re).unwrap();
+        let p = ArnPattern::parse(&pattern, WILD).unwrap();
+        prop_assert_eq!(
+            p.matches(&text, &NoVariables) == Match::Yes,
+            re.is_match(&text),
+            "pattern {} text {}", pattern, text
+        );
+    }
+
+    /// `Arn*` condition values: every component strictly on its own.
+    #[test]
+    fn condition_arn_matches_like_regex(
+        region in "[ab*?]{0,3}",
+        resource in "[x/:*?]{0,5}",
+        text_region in "[ab:]{0,3}",
+        text_resource in "[x/:]{0,5}",
+    ) {
+        let pattern = format!("arn:aws:sns:{region}:1:{resource}");
+        let text = format!("arn:aws:sns:{text_region}:1:{text_resource}");
+        let re = format!(
+            "^(?s:arn:aws:sns:{}:1:{})$",
+            glob_regex(&region, "[^:]*", "[^:]"),
+            glob_regex(&resource, ".*", ".")
+        );
+        let re = regex::Regex::new(&re).unwrap();
+        let p = ArnPattern::parse_with(&pattern, WILD, ArnSyntax::Condition).unwrap();
+        prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
+    }
+
+    #[test]
+    fn parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = policy_sim::parse::parse_policy("fuzz.json", &bytes);
+    }
+
+    #[test]
+    fn parser_never_panics_on_policy_like_text(
+        effect in "(Allow|Deny|allow|)",
+        action in "[a-z0-9*?:${}]{0,12}",
+        resource in "[a-z0-9*?:/${}', ]{0,24}",
+        op in "(StringEquals|StringLike|NumericLessThan|DateEquals|Bool|IpAddress|ArnLike|Null|ForAnyValue:StringLike|Foo)(IfExists)?",
+        key in "[a-z:/]{0,8}",
+        value in "[a-z0-9.:/*${}]{0,12}",
+    ) {
+        let doc = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": effect, "Action": action, "Resource": resource,
+                           "Condition": {op.clone(): {key.clone(): value.clone()}}}]
+        });
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        if let Ok(policy) = policy_sim::parse::parse_policy("gen.json", &bytes) {
+            // Whatever loads must evaluate without panicking.
+            let set = policy_sim::eval::PolicySet::new(vec![policy]);
+            let mut req = policy_sim::context::Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+            req.context.add(&key, value.clone());
+            let _ = set.evaluate(&req);
+        }
+    }
+}
