@@ -220,3 +220,70 @@ pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, R
     }
     Ok(Outcome::Applies)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_policy;
+
+    fn set(docs: &[&str]) -> PolicySet {
+        PolicySet::new(
+            docs.iter()
+                .enumerate()
+                .map(|(i, d)| parse_policy(&format!("p{i}.json"), d.as_bytes()).unwrap())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn deny_beats_allow_across_policies() {
+        let s = set(&[
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}}"#,
+        ]);
+        let ev = s
+            .evaluate(&Request::new("s3:DeleteObject", "arn:aws:s3:::b/k"))
+            .unwrap();
+        assert_eq!(ev.decision, Decision::ExplicitDeny);
+        assert_eq!(
+            ev.deciding,
+            [StatementRef {
+                policy: 1,
+                statement: 0
+            }]
+        );
+        let ev = s
+            .evaluate(&Request::new("s3:GetObject", "arn:aws:s3:::b/k"))
+            .unwrap();
+        assert_eq!(ev.decision, Decision::Allow);
+        let ev = s.evaluate(&Request::new("ec2:RunInstances", "*")).unwrap();
+        assert_eq!(ev.decision, Decision::ImplicitDeny);
+        assert!(ev.deciding.is_empty());
+    }
+
+    #[test]
+    fn explain_reports_first_reason() {
+        let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"sqs:*","Resource":"*"},
+                {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::other/*"},
+                {"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#]);
+        let ex = s
+            .explain(&Request::new("s3:GetObject", "arn:aws:s3:::b/k"))
+            .unwrap();
+        assert_eq!(ex.evaluation.decision, Decision::ImplicitDeny);
+        let outcomes: Vec<&Outcome> = ex.outcomes.iter().map(|(_, o)| o).collect();
+        assert_eq!(outcomes[0], &Outcome::ActionNotMatched);
+        assert_eq!(outcomes[1], &Outcome::ResourceNotMatched);
+        assert!(matches!(
+            outcomes[2],
+            Outcome::ConditionNotMet { condition: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn malformed_requests_are_errors_not_denies() {
+        let s = set(&[r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#]);
+        assert!(s.evaluate(&Request::new("GetObject", "*")).is_err());
+        assert!(s.evaluate(&Request::new("s3:GetObject", "bucket")).is_err());
+    }
+}

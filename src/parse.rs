@@ -760,3 +760,73 @@ impl<'de> Visitor<'de> for OperatorBlockSeed {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Policy, LoadError> {
+        parse_policy("p.json", text.as_bytes())
+    }
+
+    #[test]
+    fn single_statement_object_and_string_values() {
+        let p = parse(r#"{"Version":"2012-10-17","Statement":{"Sid":"A1","Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::b"}}"#).unwrap();
+        assert_eq!(p.version, Some(Version::V2012_10_17));
+        assert_eq!(p.statements.len(), 1);
+        let st = &p.statements[0];
+        assert_eq!(st.sid.as_deref(), Some("A1"));
+        assert_eq!(st.effect, Effect::Deny);
+        assert!(matches!(&st.resource, ResourceSpec::NotResource(v) if v.len() == 1));
+    }
+
+    #[test]
+    fn version_decides_variables_even_when_it_comes_last() {
+        let p = parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"}],"Version":"2012-10-17"}"#).unwrap();
+        let ResourceSpec::Resource(r) = &p.statements[0].resource else {
+            panic!("expected Resource")
+        };
+        assert!(r[0].has_variables());
+        let p = parse(
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username"}]}"#,
+        );
+        assert!(
+            p.is_ok(),
+            "without Version, `${{` is literal text and cannot be malformed"
+        );
+    }
+
+    #[test]
+    fn condition_values_accept_numbers_and_booleans() {
+        let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*",
+            "Condition":{"NumericLessThan":{"s3:max-keys":10},"Bool":{"aws:SecureTransport":true}}}}"#).unwrap();
+        let c = &p.statements[0].conditions;
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].raw_values, ["10"]);
+        assert_eq!(c[1].raw_values, ["true"]);
+    }
+
+    #[test]
+    fn principal_is_kept() {
+        let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Resource":"*"}}"#).unwrap();
+        assert_eq!(
+            p.statements[0].principal,
+            Some(Principal::Map(vec![(
+                "Federated".to_string(),
+                vec!["cognito-identity.amazonaws.com".to_string()]
+            )]))
+        );
+    }
+
+    #[test]
+    fn oversized_input_is_refused() {
+        let big = vec![b' '; MAX_POLICY_BYTES + 1];
+        assert_eq!(
+            parse_policy("big.json", &big).unwrap_err().to_string(),
+            format!(
+                "big.json: the document is {} bytes; the limit is {MAX_POLICY_BYTES} bytes",
+                MAX_POLICY_BYTES + 1
+            )
+        );
+    }
+}

@@ -147,3 +147,24 @@ impl Statement {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::context::Context;
+    use crate::parse::parse_policy;
+
+    #[test]
+    fn not_action_and_not_resource_invert() {
+        let p = parse_policy(
+            "p.json",
+            br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","NotResource":"arn:aws:s3:::secret/*"}}"#,
+        )
+        .unwrap();
+        let st = &p.statements[0];
+        assert!(st.matches_action("s3:GetObject"));
+        assert!(!st.matches_action("IAM:CreateUser"));
+        let ctx = Context::new();
+        assert!(st.matches_resource("arn:aws:s3:::public/x", &ctx));
+        assert!(!st.matches_resource("arn:aws:s3:::secret/x", &ctx));
+    }
+}

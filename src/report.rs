@@ -186,3 +186,30 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_policy;
+
+    #[test]
+    fn output_line_field_order_and_labels() {
+        let p = parse_policy(
+            "p.json",
+            br#"{"Version":"2012-10-17","Statement":[{"Sid":"S1","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let set = PolicySet::new(vec![p]);
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+        let ev = set.evaluate(&req).unwrap();
+        let id = Json::String("r1".into());
+        assert_eq!(
+            serde_json::to_string(&evaluation_json(&set, &id, &ev)).unwrap(),
+            r#"{"id":"r1","decision":"Allow","statements":[{"policy":"p.json","index":0,"sid":"S1","effect":"Allow"}]}"#
+        );
+        assert_eq!(
+            statement_label(&set, ev.deciding[0]),
+            "p.json Statement[0] (Sid S1, Allow)"
+        );
+    }
+}
