@@ -26,6 +26,9 @@ pub enum ArnPattern {
         /// True for `Resource` patterns: a component that ends with `*` may match across
         /// colons. `Arn*` condition values match strictly component by component.
         trailing_star_spans: bool,
+        /// `arn:partition:service:region:account:` when those four components are plain
+        /// text: then a prefix comparison replaces the component-by-component match.
+        literal_head: Option<Box<str>>,
     },
 }
 
@@ -176,10 +179,22 @@ impl ArnPattern {
             .iter()
             .map(|t| Pattern::parse(t, syntax, Case::Sensitive))
             .collect::<Result<Vec<_>, _>>()?;
+        let literal_head = if parts.len() == 5 && parts[..4].iter().all(|p| p.as_exact().is_some())
+        {
+            let mut head = String::from("arn:");
+            for p in &parts[..4] {
+                head.push_str(p.as_exact().unwrap_or_default());
+                head.push(':');
+            }
+            Some(head.into_boxed_str())
+        } else {
+            None
+        };
         Ok(ArnPattern::Arn {
             source: text.into(),
             parts,
             trailing_star_spans: spans,
+            literal_head,
         })
     }
 
@@ -205,20 +220,29 @@ impl ArnPattern {
     /// tries each later colon of the ARN as its end, so the work grows with the number of
     /// colons in the ARN (a handful). Never allocates.
     pub fn matches(&self, arn: &str, vars: &dyn VariableSource) -> Match {
-        let (parts, spans) = match self {
+        let (parts, spans, head) = match self {
             ArnPattern::Any(_) => return Match::Yes,
             ArnPattern::Arn {
                 parts,
                 trailing_star_spans,
+                literal_head,
                 ..
-            } => (parts, *trailing_star_spans),
+            } => (parts, *trailing_star_spans, literal_head),
         };
+        if let Some(head) = head {
+            // Plain-text components contain no colon, so a matching prefix fixes the
+            // first five colons and leaves exactly the resource part (which reports a
+            // variable without value itself).
+            if let Some(resource) = arn.strip_prefix(&**head) {
+                return parts[4].matches(resource, vars);
+            }
+        }
         // A variable with no value makes the pattern match nothing.
-        if parts
-            .iter()
-            .any(|p| p.matches("", vars) == Match::Unresolved)
-        {
+        if !parts.iter().all(|p| p.resolves(vars)) {
             return Match::Unresolved;
+        }
+        if head.is_some() {
+            return Match::No;
         }
         if split_concrete(arn).is_none() {
             return Match::No;

@@ -5,8 +5,6 @@
 //! Condition"), so keys are stored in ASCII lowercase. A key may hold several values
 //! (a multivalued key such as `aws:TagKeys`).
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
 use crate::variables::VariableSource;
@@ -19,9 +17,12 @@ pub const CURRENT_TIME: &str = "aws:currenttime";
 pub const EPOCH_TIME: &str = "aws:epochtime";
 
 /// The condition keys of a request, each with one or more values.
+///
+/// Stored as a small list searched linearly: requests carry a handful of keys, and a scan
+/// of lowercase keys beats hashing them. Lookups never allocate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    values: HashMap<Box<str>, Vec<String>>,
+    entries: Vec<(Box<str>, Vec<String>)>,
 }
 
 impl Context {
@@ -30,27 +31,38 @@ impl Context {
         Context::default()
     }
 
+    fn position(&self, key_lower: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| &**k == key_lower)
+    }
+
     /// Add `value` to `key` (making it multivalued when it already has a value).
     pub fn add(&mut self, key: &str, value: impl Into<String>) {
-        self.values
-            .entry(key.to_ascii_lowercase().into_boxed_str())
-            .or_default()
-            .push(value.into());
+        let key = key.to_ascii_lowercase();
+        match self.position(&key) {
+            Some(i) => self.entries[i].1.push(value.into()),
+            None => self
+                .entries
+                .push((key.into_boxed_str(), vec![value.into()])),
+        }
     }
 
     /// Set `key` to exactly `values` (an empty list makes the key present with no value,
     /// which evaluates as absent).
     pub fn set(&mut self, key: &str, values: Vec<String>) {
-        self.values
-            .insert(key.to_ascii_lowercase().into_boxed_str(), values);
+        let key = key.to_ascii_lowercase();
+        match self.position(&key) {
+            Some(i) => self.entries[i].1 = values,
+            None => self.entries.push((key.into_boxed_str(), values)),
+        }
     }
 
     /// The values of a key (`key_lower` must already be lowercase). A key given with no
     /// values is reported as absent.
     pub fn get(&self, key_lower: &str) -> Option<&[String]> {
-        self.values
-            .get(key_lower)
-            .map(Vec::as_slice)
+        self.entries
+            .iter()
+            .find(|(k, _)| &**k == key_lower)
+            .map(|(_, v)| v.as_slice())
             .filter(|v| !v.is_empty())
     }
 
@@ -88,7 +100,7 @@ impl Context {
 
     /// Iterate over `(lowercase key, values)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.values.iter().map(|(k, v)| (&**k, v.as_slice()))
+        self.entries.iter().map(|(k, v)| (&**k, v.as_slice()))
     }
 }
 

@@ -13,7 +13,9 @@
 
 use crate::context::Request;
 use crate::error::RequestError;
-use crate::policy::{Effect, Policy, Statement};
+use std::collections::HashMap;
+
+use crate::policy::{ActionSpec, Effect, Policy, Statement};
 
 /// The outcome of authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,16 +95,128 @@ pub struct Explanation {
     pub outcomes: Vec<(StatementRef, Outcome)>,
 }
 
-/// The policies that apply to one principal (e.g. a role's inline and attached policies).
+/// Statement sets at least this large get an action index; below it a straight scan is
+/// cheaper than hashing the action name.
+const INDEX_THRESHOLD: usize = 32;
+
+/// The policies that apply to one principal (e.g. a role's inline and attached policies),
+/// compiled for evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     policies: Vec<Policy>,
+    /// Every statement, in policy and document order; positions are statement ids.
+    flat: Vec<StatementRef>,
+    /// Present for large sets.
+    index: Option<ActionIndex>,
+}
+
+/// Which statements can match an action, by action name and service prefix.
+///
+/// Every id list is sorted, so candidates come out in document order by merging.
+#[derive(Debug, Clone, Default)]
+struct ActionIndex {
+    /// Lowercase full action name (`s3:getobject`) → statements naming it exactly.
+    exact: HashMap<Box<str>, Vec<u32>>,
+    /// Lowercase service prefix (`s3`) → statements with a wildcard action in it.
+    by_service: HashMap<Box<str>, Vec<u32>>,
+    /// Statements with `*`, or `NotAction`: candidates for every action.
+    always: Vec<u32>,
+}
+
+fn push_id(list: &mut Vec<u32>, id: u32) {
+    if list.last() != Some(&id) {
+        list.push(id);
+    }
+}
+
+impl ActionIndex {
+    fn build(policies: &[Policy], flat: &[StatementRef]) -> ActionIndex {
+        let mut index = ActionIndex::default();
+        for (id, r) in flat.iter().enumerate() {
+            let id = id as u32;
+            let st = &policies[r.policy].statements[r.statement];
+            let patterns = match &st.action {
+                ActionSpec::NotAction(_) => {
+                    push_id(&mut index.always, id);
+                    continue;
+                }
+                ActionSpec::Action(p) => p,
+            };
+            for p in patterns {
+                // Patterns are stored in lowercase and, apart from `*`, have a plain
+                // service prefix (checked by the parser).
+                if p.is_match_all() {
+                    push_id(&mut index.always, id);
+                } else if let Some(exact) = p.as_exact() {
+                    push_id(index.exact.entry(exact.into()).or_default(), id);
+                } else {
+                    let service = p.source().split(':').next().unwrap_or("");
+                    let key = service.to_ascii_lowercase().into_boxed_str();
+                    push_id(index.by_service.entry(key).or_default(), id);
+                }
+            }
+        }
+        index
+    }
+
+    /// Call `f` with every candidate statement id for `action`, in increasing order, each
+    /// once. Returns false (calling nothing) when the action is too long to lowercase on
+    /// the stack; the caller then scans every statement.
+    fn candidates(
+        &self,
+        action: &str,
+        mut f: impl FnMut(u32) -> Result<(), RequestError>,
+    ) -> Result<bool, RequestError> {
+        let mut buf = [0u8; 256];
+        let Some(lower) = buf.get_mut(..action.len()) else {
+            return Ok(false);
+        };
+        lower.copy_from_slice(action.as_bytes());
+        lower.make_ascii_lowercase();
+        // Lowercasing ASCII bytes keeps valid UTF-8 valid.
+        let Ok(lower) = std::str::from_utf8(lower) else {
+            return Ok(false);
+        };
+        let service = lower.split(':').next().unwrap_or("");
+        let empty: &[u32] = &[];
+        let lists = [
+            self.exact.get(lower).map_or(empty, Vec::as_slice),
+            self.by_service.get(service).map_or(empty, Vec::as_slice),
+            self.always.as_slice(),
+        ];
+        let mut pos = [0usize; 3];
+        loop {
+            let next = (0..3).filter_map(|i| lists[i].get(pos[i]).copied()).min();
+            let Some(id) = next else { return Ok(true) };
+            for i in 0..3 {
+                if lists[i].get(pos[i]) == Some(&id) {
+                    pos[i] += 1;
+                }
+            }
+            f(id)?;
+        }
+    }
 }
 
 impl PolicySet {
-    /// A set of policies, evaluated together.
+    /// A set of policies, evaluated together. Builds the action index for large sets.
     pub fn new(policies: Vec<Policy>) -> PolicySet {
-        PolicySet { policies }
+        let flat: Vec<StatementRef> = policies
+            .iter()
+            .enumerate()
+            .flat_map(|(p, policy)| {
+                (0..policy.statements.len()).map(move |s| StatementRef {
+                    policy: p,
+                    statement: s,
+                })
+            })
+            .collect();
+        let index = (flat.len() >= INDEX_THRESHOLD).then(|| ActionIndex::build(&policies, &flat));
+        PolicySet {
+            policies,
+            flat,
+            index,
+        }
     }
 
     /// The policies, in the order given.
@@ -123,47 +237,70 @@ impl PolicySet {
         &self.policies[r.policy]
     }
 
-    fn statements(&self) -> impl Iterator<Item = (StatementRef, &Statement)> {
-        self.policies.iter().enumerate().flat_map(|(p, policy)| {
-            policy.statements.iter().enumerate().map(move |(s, st)| {
-                (
-                    StatementRef {
-                        policy: p,
-                        statement: s,
-                    },
-                    st,
-                )
-            })
-        })
-    }
-
     /// Decide `request`.
     ///
     /// Errors when the request is malformed: an action that is not `service:Action`, a
     /// resource that is not an ARN or `*`, or a context value that does not fit an
     /// operator that must compare it (e.g. a non-numeric value for `NumericLessThan`).
     pub fn evaluate(&self, request: &Request) -> Result<Evaluation, RequestError> {
-        request.validate().map_err(RequestError)?;
-        let mut allows = Vec::new();
-        let mut denies = Vec::new();
-        for (r, st) in self.statements() {
-            if statement_outcome(st, request)? == Outcome::Applies {
-                match st.effect {
-                    Effect::Allow => allows.push(r),
-                    Effect::Deny => denies.push(r),
-                }
-            }
-        }
-        Ok(decide(allows, denies))
+        let mut deciding = Vec::new();
+        let decision = self.evaluate_into(request, &mut deciding)?;
+        Ok(Evaluation { decision, deciding })
     }
 
-    /// Decide `request` and report every statement's outcome.
+    /// Decide `request`, writing the deciding statements into `deciding` (cleared first),
+    /// in document order.
+    ///
+    /// Cost: with a reused `deciding` buffer this performs no heap allocation. Small sets
+    /// are scanned statement by statement; sets of 32 statements or more look up the
+    /// candidates for the action in an index (exact names, service prefixes, and the
+    /// `*`/`NotAction` statements), so cost grows with the statements that can match the
+    /// action, not with the size of the set.
+    pub fn evaluate_into(
+        &self,
+        request: &Request,
+        deciding: &mut Vec<StatementRef>,
+    ) -> Result<Decision, RequestError> {
+        request.validate().map_err(RequestError)?;
+        deciding.clear();
+        let mut any_deny = false;
+        let mut visit = |id: u32| -> Result<(), RequestError> {
+            let r = self.flat[id as usize];
+            let st = self.statement(r);
+            if first_failure(st, request)?.is_none() {
+                any_deny |= st.effect == Effect::Deny;
+                deciding.push(r);
+            }
+            Ok(())
+        };
+        let indexed = match &self.index {
+            Some(index) => index.candidates(&request.action, &mut visit)?,
+            None => false,
+        };
+        if !indexed {
+            for id in 0..self.flat.len() as u32 {
+                visit(id)?;
+            }
+        }
+        Ok(if any_deny {
+            deciding.retain(|r| self.statement(*r).effect == Effect::Deny);
+            Decision::ExplicitDeny
+        } else if deciding.is_empty() {
+            Decision::ImplicitDeny
+        } else {
+            Decision::Allow
+        })
+    }
+
+    /// Decide `request` and report every statement's outcome (a full scan, without the
+    /// index: the explanation covers every statement).
     pub fn explain(&self, request: &Request) -> Result<Explanation, RequestError> {
         request.validate().map_err(RequestError)?;
         let mut allows = Vec::new();
         let mut denies = Vec::new();
         let mut outcomes = Vec::new();
-        for (r, st) in self.statements() {
+        for &r in &self.flat {
+            let st = self.statement(r);
             let outcome = statement_outcome(st, request)?;
             if outcome == Outcome::Applies {
                 match st.effect {
@@ -199,26 +336,44 @@ fn decide(allows: Vec<StatementRef>, denies: Vec<StatementRef>) -> Evaluation {
     }
 }
 
-/// Whether one statement applies to the request, and if not, the first reason why.
-pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, RequestError> {
+/// The first reason a statement does not apply, without any text (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Action,
+    Resource,
+    Condition(usize),
+}
+
+/// `None` when the statement applies; otherwise the first reason it does not.
+fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, RequestError> {
     if !st.matches_action(&request.action) {
-        return Ok(Outcome::ActionNotMatched);
+        return Ok(Some(Failure::Action));
     }
     if !st.matches_resource(&request.resource, &request.context) {
-        return Ok(Outcome::ResourceNotMatched);
+        return Ok(Some(Failure::Resource));
     }
     for (i, c) in st.conditions.iter().enumerate() {
         if !c
             .evaluate(&request.context)
             .map_err(|e| RequestError(e.0))?
         {
-            return Ok(Outcome::ConditionNotMet {
-                condition: i,
-                reason: c.describe_failure(&request.context),
-            });
+            return Ok(Some(Failure::Condition(i)));
         }
     }
-    Ok(Outcome::Applies)
+    Ok(None)
+}
+
+/// Whether one statement applies to the request, and if not, the first reason why.
+pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, RequestError> {
+    Ok(match first_failure(st, request)? {
+        None => Outcome::Applies,
+        Some(Failure::Action) => Outcome::ActionNotMatched,
+        Some(Failure::Resource) => Outcome::ResourceNotMatched,
+        Some(Failure::Condition(i)) => Outcome::ConditionNotMet {
+            condition: i,
+            reason: st.conditions[i].describe_failure(&request.context),
+        },
+    })
 }
 
 #[cfg(test)]

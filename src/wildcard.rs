@@ -34,12 +34,32 @@ pub enum Match {
     Unresolved,
 }
 
+/// How a pattern is matched, chosen once when it is parsed: the cheapest strategy that
+/// is exact for the pattern (like globset's per-pattern strategies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Strategy {
+    /// `*`: everything.
+    All,
+    /// No wildcard and no variable: equality with `literal`.
+    Exact,
+    /// `literal*`: a prefix test.
+    Prefix,
+    /// `*literal`: a suffix test.
+    Suffix,
+    /// Anything else (variables, `?`, several stars): the general matcher.
+    General,
+}
+
 /// A parsed wildcard pattern, possibly with policy variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     source: Box<str>,
     pieces: Vec<Piece>,
     case: Case,
+    strategy: Strategy,
+    /// The literal text for `Exact`, `Prefix` and `Suffix`.
+    literal: Box<str>,
+    has_variables: bool,
 }
 
 impl Pattern {
@@ -53,10 +73,22 @@ impl Pattern {
                 }
             }
         }
+        let (strategy, literal) = match pieces.as_slice() {
+            [Piece::Star] => (Strategy::All, ""),
+            [] => (Strategy::Exact, ""),
+            [Piece::Literal(l)] => (Strategy::Exact, &**l),
+            [Piece::Literal(l), Piece::Star] => (Strategy::Prefix, &**l),
+            [Piece::Star, Piece::Literal(l)] => (Strategy::Suffix, &**l),
+            _ => (Strategy::General, ""),
+        };
+        let literal = literal.into();
         Ok(Pattern {
             source: text.into(),
+            has_variables: variables::has_variables(&pieces),
             pieces,
             case,
+            strategy,
+            literal,
         })
     }
 
@@ -72,28 +104,63 @@ impl Pattern {
 
     /// True when the pattern is exactly `*`.
     pub fn is_match_all(&self) -> bool {
-        self.pieces == [Piece::Star]
+        self.strategy == Strategy::All
+    }
+
+    /// The text of a pattern with no wildcard and no variable.
+    pub fn as_exact(&self) -> Option<&str> {
+        (self.strategy == Strategy::Exact).then_some(&*self.literal)
     }
 
     /// True when any piece is a policy variable.
     pub fn has_variables(&self) -> bool {
-        variables::has_variables(&self.pieces)
+        self.has_variables
+    }
+
+    /// True when every variable of the pattern has a value (or a default) in `vars`.
+    pub fn resolves(&self, vars: &dyn VariableSource) -> bool {
+        !self.has_variables
+            || self.pieces.iter().all(|p| match p {
+                Piece::Variable(v) => variables::resolve(v, vars).is_some(),
+                _ => true,
+            })
     }
 
     /// Match `text` against the pattern, resolving variables from `vars`.
+    ///
+    /// Cost: `Exact`/`Prefix`/`Suffix` patterns are one comparison; others run the
+    /// general matcher, resolving each variable once. No heap allocation for patterns of
+    /// up to 16 pieces (beyond that, one small buffer).
     pub fn matches(&self, text: &str, vars: &dyn VariableSource) -> Match {
-        // A variable with neither a value nor a default makes the pattern unresolvable.
-        for p in &self.pieces {
-            if let Piece::Variable(v) = p
-                && variables::resolve(v, vars).is_none()
-            {
-                return Match::Unresolved;
+        let t = text.as_bytes();
+        let lit = self.literal.as_bytes();
+        let eq = |a: &[u8], b: &[u8]| match self.case {
+            Case::Sensitive => a == b,
+            Case::AsciiInsensitive => a.eq_ignore_ascii_case(b),
+        };
+        let yes = |b: bool| if b { Match::Yes } else { Match::No };
+        match self.strategy {
+            Strategy::All => Match::Yes,
+            Strategy::Exact => yes(eq(t, lit)),
+            Strategy::Prefix => yes(t.len() >= lit.len() && eq(&t[..lit.len()], lit)),
+            Strategy::Suffix => yes(t.len() >= lit.len() && eq(&t[t.len() - lit.len()..], lit)),
+            Strategy::General => {
+                const INLINE: usize = 16;
+                if self.pieces.len() <= INLINE {
+                    let mut buf = [Unit::Star; INLINE];
+                    let units = &mut buf[..self.pieces.len()];
+                    if !resolve_units(&self.pieces, vars, units) {
+                        return Match::Unresolved;
+                    }
+                    yes(glob_match(units, t, self.case))
+                } else {
+                    let mut units = vec![Unit::Star; self.pieces.len()];
+                    if !resolve_units(&self.pieces, vars, &mut units) {
+                        return Match::Unresolved;
+                    }
+                    yes(glob_match(&units, t, self.case))
+                }
             }
-        }
-        if glob_match(&self.pieces, text.as_bytes(), vars, self.case) {
-            Match::Yes
-        } else {
-            Match::No
         }
     }
 
@@ -116,10 +183,38 @@ impl Pattern {
     }
 }
 
-/// A position in the pattern: piece index and byte offset inside a literal piece.
+/// A piece with its variable resolved: what the general matcher walks over.
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Bytes(&'a [u8]),
+    Star,
+    AnyChar,
+}
+
+/// Fill `units` from `pieces`; false when a variable has no value.
+fn resolve_units<'a>(
+    pieces: &'a [Piece],
+    vars: &'a dyn VariableSource,
+    units: &mut [Unit<'a>],
+) -> bool {
+    for (p, u) in pieces.iter().zip(units.iter_mut()) {
+        *u = match p {
+            Piece::Literal(l) => Unit::Bytes(l.as_bytes()),
+            Piece::Variable(v) => match variables::resolve(v, vars) {
+                Some(value) => Unit::Bytes(value.as_bytes()),
+                None => return false,
+            },
+            Piece::Star => Unit::Star,
+            Piece::AnyChar => Unit::AnyChar,
+        };
+    }
+    true
+}
+
+/// A position in the pattern: unit index and byte offset inside a literal unit.
 #[derive(Clone, Copy)]
 struct Cursor {
-    piece: usize,
+    unit: usize,
     offset: usize,
 }
 
@@ -132,33 +227,20 @@ enum At<'a> {
     Bytes(&'a [u8]),
 }
 
-fn literal_of<'a>(piece: &'a Piece, vars: &'a dyn VariableSource) -> Option<&'a [u8]> {
-    match piece {
-        Piece::Literal(l) => Some(l.as_bytes()),
-        Piece::Variable(v) => Some(variables::resolve(v, vars).unwrap_or("").as_bytes()),
-        Piece::Star | Piece::AnyChar => None,
-    }
-}
-
 /// Move past exhausted literals and return what is at the cursor.
-fn at<'a>(pieces: &'a [Piece], c: &mut Cursor, vars: &'a dyn VariableSource) -> At<'a> {
+fn at<'a>(units: &[Unit<'a>], c: &mut Cursor) -> At<'a> {
     loop {
-        let Some(piece) = pieces.get(c.piece) else {
-            return At::End;
-        };
-        match literal_of(piece, vars) {
-            Some(bytes) if c.offset < bytes.len() => return At::Bytes(&bytes[c.offset..]),
-            Some(_) => {
-                c.piece += 1;
+        match units.get(c.unit) {
+            None => return At::End,
+            Some(Unit::Bytes(bytes)) if c.offset < bytes.len() => {
+                return At::Bytes(&bytes[c.offset..]);
+            }
+            Some(Unit::Bytes(_)) => {
+                c.unit += 1;
                 c.offset = 0;
             }
-            None => {
-                return if matches!(piece, Piece::Star) {
-                    At::Star
-                } else {
-                    At::AnyChar
-                };
-            }
+            Some(Unit::Star) => return At::Star,
+            Some(Unit::AnyChar) => return At::AnyChar,
         }
     }
 }
@@ -175,38 +257,41 @@ fn char_len(lead: u8) -> usize {
     }
 }
 
-fn glob_match(pieces: &[Piece], text: &[u8], vars: &dyn VariableSource, case: Case) -> bool {
-    let mut p = Cursor {
-        piece: 0,
-        offset: 0,
-    };
+/// The classic greedy matcher with one back-tracking point (the last `*`).
+fn glob_match(units: &[Unit<'_>], text: &[u8], case: Case) -> bool {
+    let mut p = Cursor { unit: 0, offset: 0 };
     let mut t = 0usize;
     // Back-tracking point: the cursor just after the last `*` and where its run ends.
     let mut star: Option<(Cursor, usize)> = None;
     while t < text.len() {
-        match at(pieces, &mut p, vars) {
+        match at(units, &mut p) {
             At::Star => {
-                p.piece += 1;
+                p.unit += 1;
                 p.offset = 0;
                 star = Some((p, t));
                 continue;
             }
             At::AnyChar => {
-                p.piece += 1;
+                p.unit += 1;
                 p.offset = 0;
                 t += char_len(text[t]).min(text.len() - t);
                 continue;
             }
             At::Bytes(bytes) => {
-                let b = text[t];
-                let b = match case {
-                    Case::Sensitive => b,
-                    Case::AsciiInsensitive => b.to_ascii_lowercase(),
-                };
-                if bytes[0] == b {
-                    p.offset += 1;
-                    t += 1;
-                    continue;
+                // Compare the whole literal run at once: on a full match advance past it;
+                // on any mismatch the outcome is the same as failing at the first
+                // differing byte (back-track to the last star).
+                if let Some(chunk) = text.get(t..t + bytes.len()) {
+                    let equal = match case {
+                        Case::Sensitive => chunk == bytes,
+                        // Variable values are not lowercased in advance.
+                        Case::AsciiInsensitive => chunk.eq_ignore_ascii_case(bytes),
+                    };
+                    if equal {
+                        p.offset += bytes.len();
+                        t += bytes.len();
+                        continue;
+                    }
                 }
             }
             At::End => {}
@@ -224,10 +309,10 @@ fn glob_match(pieces: &[Piece], text: &[u8], vars: &dyn VariableSource, case: Ca
     }
     // The text is used up: what remains of the pattern must be stars.
     loop {
-        match at(pieces, &mut p, vars) {
+        match at(units, &mut p) {
             At::End => return true,
             At::Star => {
-                p.piece += 1;
+                p.unit += 1;
                 p.offset = 0;
             }
             At::AnyChar | At::Bytes(_) => return false,

@@ -1,0 +1,195 @@
+//! The evaluation hot path allocates nothing: a counting global allocator observes a mix of
+//! Allow, ExplicitDeny and ImplicitDeny decisions (every condition family, policy variables,
+//! a small scanned set and a large indexed one) and must see zero allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use policy_sim::context::Request;
+use policy_sim::eval::{Decision, PolicySet, StatementRef};
+use policy_sim::parse::parse_policy;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const CONDITIONS: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Sid":"Own","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"},
+  {"Sid":"List","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::notes",
+   "Condition":{"StringLike":{"s3:prefix":"private/${cognito-identity.amazonaws.com:sub}/*"},
+                "NumericLessThanEquals":{"s3:max-keys":"1000"},
+                "DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"},
+                "Bool":{"aws:SecureTransport":"true"},
+                "IpAddress":{"aws:SourceIp":["10.0.0.0/8","2001:db8::/32"]},
+                "ForAnyValue:StringEqualsIgnoreCase":{"aws:TagKeys":["Env","Team"]},
+                "ArnLike":{"aws:SourceArn":"arn:aws:s3:::notes*"},
+                "Null":{"aws:TokenIssueTime":"true"}}},
+  {"Sid":"NoTls","Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+  {"Sid":"Api","Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:api1/*"}
+]}"#;
+
+fn large_set() -> PolicySet {
+    let statements: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"Effect":"{}","Action":["svc{}:Get{i}","svc{}:List*"],"Resource":"arn:aws:svc{}:*:*:r{i}/${{aws:username}}/*"}}"#,
+                if i % 7 == 6 { "Deny" } else { "Allow" },
+                i % 20,
+                i % 20,
+                i % 20
+            )
+        })
+        .collect();
+    let doc = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    );
+    PolicySet::new(vec![parse_policy("large.json", doc.as_bytes()).unwrap()])
+}
+
+fn req(action: &str, resource: &str, context: &[(&str, &str)]) -> Request {
+    let mut r = Request::new(action, resource).with_identity("us-east-1:abc");
+    for (k, v) in context {
+        r.context.add(k, *v);
+    }
+    r.context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap());
+    r
+}
+
+#[test]
+fn evaluation_allocates_nothing() {
+    let small = PolicySet::new(vec![
+        parse_policy("conditions.json", CONDITIONS.as_bytes()).unwrap(),
+    ]);
+    let large = large_set();
+    let list_ctx: &[(&str, &str)] = &[
+        ("s3:prefix", "private/us-east-1:abc/photos/"),
+        ("s3:max-keys", "100"),
+        ("aws:SecureTransport", "true"),
+        ("aws:SourceIp", "10.1.2.3"),
+        ("aws:TagKeys", "team"),
+        ("aws:TagKeys", "cost"),
+        ("aws:SourceArn", "arn:aws:s3:::notes-bucket"),
+    ];
+    let cases: Vec<(&PolicySet, Request, Decision)> = vec![
+        (
+            &small,
+            req(
+                "s3:GetObject",
+                "arn:aws:s3:::notes/private/us-east-1:abc/a",
+                &[],
+            ),
+            Decision::Allow,
+        ),
+        (
+            &small,
+            req(
+                "s3:GetObject",
+                "arn:aws:s3:::notes/private/us-east-1:xyz/a",
+                &[],
+            ),
+            Decision::ImplicitDeny,
+        ),
+        (
+            &small,
+            req("s3:ListBucket", "arn:aws:s3:::notes", list_ctx),
+            Decision::Allow,
+        ),
+        (
+            &small,
+            req(
+                "s3:ListBucket",
+                "arn:aws:s3:::notes",
+                &[("s3:prefix", "private/")],
+            ),
+            Decision::ImplicitDeny,
+        ),
+        (
+            &small,
+            req(
+                "s3:GetObject",
+                "arn:aws:s3:::notes/private/us-east-1:abc/a",
+                &[("aws:SecureTransport", "false")],
+            ),
+            Decision::ExplicitDeny,
+        ),
+        (
+            &small,
+            req(
+                "execute-api:Invoke",
+                "arn:aws:execute-api:us-east-1:1:api1/prod/GET/x",
+                &[],
+            ),
+            Decision::Allow,
+        ),
+        (
+            &large,
+            req(
+                "svc3:Get3",
+                "arn:aws:svc3:us-east-1:1:r3/alice/x",
+                &[("aws:username", "alice")],
+            ),
+            Decision::Allow,
+        ),
+        (
+            &large,
+            req(
+                "svc6:Get6",
+                "arn:aws:svc6:us-east-1:1:r6/alice/x",
+                &[("aws:username", "alice")],
+            ),
+            Decision::ExplicitDeny,
+        ),
+        (
+            &large,
+            req(
+                "svc3:ListThings",
+                "arn:aws:svc3:us-east-1:1:r3/bob/x",
+                &[("aws:username", "alice")],
+            ),
+            Decision::ImplicitDeny,
+        ),
+        (
+            &large,
+            req("svc99:Nothing", "*", &[]),
+            Decision::ImplicitDeny,
+        ),
+    ];
+    let mut deciding: Vec<StatementRef> = Vec::with_capacity(64);
+    // Check the decisions (and warm up) before counting.
+    for (set, request, expected) in &cases {
+        assert_eq!(
+            set.evaluate_into(request, &mut deciding).unwrap(),
+            *expected
+        );
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..1000 {
+        for (set, request, _) in &cases {
+            std::hint::black_box(set.evaluate_into(request, &mut deciding).unwrap());
+        }
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        allocations, 0,
+        "evaluation allocated {allocations} times over 10,000 decisions"
+    );
+}
