@@ -7,7 +7,7 @@
 //! Unknown fields and duplicate keys are errors.
 
 use std::fmt;
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -16,7 +16,6 @@ use serde_json::Value as Json;
 
 use crate::context::{Context, Request};
 use crate::eval::PolicySet;
-use crate::report::evaluation_json;
 
 /// One parsed request line.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,48 +151,321 @@ pub struct BatchSummary {
     pub failed: usize,
 }
 
-/// Read JSON Lines requests from `input` and write one JSON line per request to `output`,
-/// in order. Blank lines are skipped. A line that cannot be parsed or evaluated produces
-/// `{"line":N,"error":"..."}` and processing goes on.
-pub fn run_batch(
-    set: &PolicySet,
-    input: impl BufRead,
-    mut output: impl Write,
+impl BatchSummary {
+    fn add(&mut self, other: BatchSummary) {
+        self.decided += other.decided;
+        self.failed += other.failed;
+    }
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Worker threads; 1 processes everything on the calling thread.
+    pub threads: usize,
+    /// Fills `aws:CurrentTime`/`aws:EpochTime` when a request omits them.
+    pub now: Timestamp,
+}
+
+/// Bytes read per block: lines are handed to workers a block at a time.
+const BLOCK_BYTES: usize = 256 * 1024;
+/// A longer line is reported as an error and skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+/// A run of whole lines, numbered from `first_line`.
+struct Block {
+    seq: u64,
+    first_line: usize,
+    bytes: Vec<u8>,
+    /// A line too long to keep: its number (it follows the lines in `bytes`).
+    oversized_line: Option<usize>,
+}
+
+/// Pre-rendered `{"policy":...,"index":...,"sid":...,"effect":...}` per statement.
+struct Fragments(Vec<Vec<String>>);
+
+impl Fragments {
+    fn new(set: &PolicySet) -> Fragments {
+        Fragments(
+            set.policies()
+                .iter()
+                .map(|p| {
+                    p.statements
+                        .iter()
+                        .map(|st| {
+                            let out = crate::report::StatementOut {
+                                policy: &p.name,
+                                index: st.index,
+                                sid: st.sid.as_deref(),
+                                effect: st.effect.as_str(),
+                            };
+                            serde_json::to_string(&out).expect("a statement always serializes")
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Per-worker state reused from line to line.
+struct Worker<'a> {
+    set: &'a PolicySet,
+    fragments: &'a Fragments,
     now: Timestamp,
-) -> std::io::Result<BatchSummary> {
-    let mut summary = BatchSummary::default();
-    for (n, line) in input.split(b'\n').enumerate() {
-        let line_no = n + 1;
-        let bytes = line?;
-        let result = match std::str::from_utf8(&bytes) {
-            Err(e) => Err(format!("invalid UTF-8: {e}")),
-            Ok(text) if text.trim().is_empty() => continue,
-            Ok(text) => parse_request_line(text.trim_end_matches('\r'), now).and_then(|r| {
-                set.evaluate(&r.request)
-                    .map(|ev| (r.id, ev))
+    deciding: Vec<crate::eval::StatementRef>,
+}
+
+impl Worker<'_> {
+    /// Decide every line of `block`, appending one output line per request to `out`.
+    fn process(&mut self, block: &Block, out: &mut Vec<u8>) -> BatchSummary {
+        let mut summary = BatchSummary::default();
+        let mut line_no = block.first_line;
+        let mut rest: &[u8] = &block.bytes;
+        while !rest.is_empty() {
+            let (line, next) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &[][..]),
+            };
+            rest = next;
+            self.line(line, line_no, out, &mut summary);
+            line_no += 1;
+        }
+        if let Some(n) = block.oversized_line {
+            summary.failed += 1;
+            write_error(
+                out,
+                n,
+                &format!("line is longer than {MAX_LINE_BYTES} bytes"),
+            );
+        }
+        summary
+    }
+
+    fn line(&mut self, line: &[u8], line_no: usize, out: &mut Vec<u8>, summary: &mut BatchSummary) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let result = std::str::from_utf8(line)
+            .map_err(|e| format!("invalid UTF-8: {e}"))
+            .and_then(|text| parse_request_line(text, self.now))
+            .and_then(|r| {
+                self.set
+                    .evaluate_into(&r.request, &mut self.deciding)
+                    .map(|d| (r.id, d))
                     .map_err(|e| e.0)
-            }),
-        };
+            });
         match result {
-            Ok((id, evaluation)) => {
+            Ok((id, decision)) => {
                 summary.decided += 1;
-                serde_json::to_writer(&mut output, &evaluation_json(set, &id, &evaluation))?;
+                out.extend_from_slice(b"{\"id\":");
+                serde_json::to_writer(&mut *out, &id).expect("writing to a Vec cannot fail");
+                out.extend_from_slice(b",\"decision\":\"");
+                out.extend_from_slice(decision.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"statements\":[");
+                for (i, r) in self.deciding.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(self.fragments.0[r.policy][r.statement].as_bytes());
+                }
+                out.extend_from_slice(b"]}\n");
             }
             Err(error) => {
                 summary.failed += 1;
-                serde_json::to_writer(
-                    &mut output,
-                    &LineError {
-                        line: line_no,
-                        error: &error,
-                    },
-                )?;
+                write_error(out, line_no, &error);
             }
         }
-        output.write_all(b"\n")?;
     }
-    output.flush()?;
-    Ok(summary)
+}
+
+fn write_error(out: &mut Vec<u8>, line: usize, error: &str) {
+    serde_json::to_writer(&mut *out, &LineError { line, error })
+        .expect("writing to a Vec cannot fail");
+    out.push(b'\n');
+}
+
+/// Cut `input` into blocks of whole lines and hand each to `send`, in order.
+fn read_blocks(mut input: impl Read, mut send: impl FnMut(Block) -> bool) -> std::io::Result<()> {
+    let mut seq = 0u64;
+    let mut line = 1usize;
+    let mut pending: Vec<u8> = Vec::with_capacity(BLOCK_BYTES);
+    // Skipping the rest of an oversized line, whose number is kept here.
+    let mut skipping: Option<usize> = None;
+    let mut eof = false;
+    while !eof {
+        let start = pending.len();
+        pending.resize(start + BLOCK_BYTES, 0);
+        let n = loop {
+            match input.read(&mut pending[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        pending.truncate(start + n);
+        eof = n == 0;
+        if let Some(long_line) = skipping {
+            match memchr::memchr(b'\n', &pending) {
+                Some(i) => {
+                    pending.drain(..=i);
+                    skipping = None;
+                    let block = Block {
+                        seq,
+                        first_line: long_line + 1,
+                        bytes: Vec::new(),
+                        oversized_line: Some(long_line),
+                    };
+                    seq += 1;
+                    line = long_line + 1;
+                    if !send(block) {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    pending.clear();
+                    if eof {
+                        send(Block {
+                            seq,
+                            first_line: long_line + 1,
+                            bytes: Vec::new(),
+                            oversized_line: Some(long_line),
+                        });
+                    }
+                    continue;
+                }
+            }
+        }
+        // Hand over every complete line; keep the partial last one (all of it at EOF).
+        let cut = if eof {
+            pending.len()
+        } else {
+            match memchr::memrchr(b'\n', &pending) {
+                Some(i) => i + 1,
+                None if pending.len() > MAX_LINE_BYTES => {
+                    pending.clear();
+                    skipping = Some(line);
+                    continue;
+                }
+                None => continue,
+            }
+        };
+        if cut == 0 {
+            continue;
+        }
+        let tail = pending.split_off(cut);
+        let bytes = std::mem::replace(&mut pending, tail);
+        let lines = memchr::memchr_iter(b'\n', &bytes).count();
+        let block = Block {
+            seq,
+            first_line: line,
+            bytes,
+            oversized_line: None,
+        };
+        seq += 1;
+        line += lines + usize::from(eof && !block.bytes.ends_with(b"\n"));
+        if !send(block) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Read JSON Lines requests from `input` and write one JSON line per request to `output`,
+/// in input order. Blank lines are skipped. A line that cannot be parsed or evaluated
+/// produces `{"line":N,"error":"..."}` and processing goes on.
+///
+/// Streaming: memory stays bounded whatever the input size (a few blocks of 256 KiB per
+/// thread in flight). With `threads > 1` a reader cuts the input into blocks of lines,
+/// workers decide them in parallel, and output blocks are written back in input order.
+pub fn run_batch(
+    set: &PolicySet,
+    input: impl Read + Send,
+    mut output: impl Write,
+    options: BatchOptions,
+) -> std::io::Result<BatchSummary> {
+    let fragments = Fragments::new(set);
+    let new_worker = || Worker {
+        set,
+        fragments: &fragments,
+        now: options.now,
+        deciding: Vec::with_capacity(16),
+    };
+    if options.threads <= 1 {
+        let mut worker = new_worker();
+        let mut summary = BatchSummary::default();
+        let mut out = Vec::with_capacity(BLOCK_BYTES * 2);
+        let mut write_error = None;
+        read_blocks(input, |block| {
+            out.clear();
+            summary.add(worker.process(&block, &mut out));
+            match output.write_all(&out) {
+                Ok(()) => true,
+                Err(e) => {
+                    write_error = Some(e);
+                    false
+                }
+            }
+        })?;
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        output.flush()?;
+        return Ok(summary);
+    }
+    let threads = options.threads;
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Block>(threads * 2);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) =
+        std::sync::mpsc::sync_channel::<(u64, Vec<u8>, BatchSummary)>(threads * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            let mut worker = new_worker();
+            scope.spawn(move || {
+                loop {
+                    let block = match work_rx.lock() {
+                        Ok(rx) => match rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => return,
+                        },
+                        Err(_) => return,
+                    };
+                    let mut out = Vec::with_capacity(block.bytes.len() + 1024);
+                    let summary = worker.process(&block, &mut out);
+                    if done_tx.send((block.seq, out, summary)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = scope.spawn(move || read_blocks(input, |block| work_tx.send(block).is_ok()));
+        // Write results back in input order.
+        let mut summary = BatchSummary::default();
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut result = Ok(());
+        for (seq, out, s) in done_rx.iter() {
+            summary.add(s);
+            waiting.insert(seq, out);
+            while let Some(out) = waiting.remove(&next) {
+                if result.is_ok() {
+                    result = output.write_all(&out);
+                }
+                next += 1;
+            }
+        }
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")));
+        read?;
+        result?;
+        output.flush()?;
+        Ok(summary)
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `policy-sim`: the command-line interface over the `policy_sim` library.
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use policy_sim::batch::run_batch;
+use policy_sim::batch::{BatchOptions, run_batch};
 use policy_sim::context::Request;
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::parse::parse_policy;
@@ -64,6 +64,9 @@ struct CheckArgs {
     /// JSON Lines request file, or `-` for standard input; writes one JSON line each.
     #[arg(long, value_name = "FILE")]
     requests: Option<PathBuf>,
+    /// Worker threads for --requests (default: all cores); output order is kept.
+    #[arg(long, value_name = "N", requires = "requests")]
+    threads: Option<usize>,
     /// Output format for a single request.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -166,7 +169,7 @@ fn check(args: CheckArgs) -> ExitCode {
     };
     let now = jiff::Timestamp::now();
     if let Some(path) = &args.requests {
-        return check_batch(&set, path, now);
+        return check_batch(&set, path, now, args.threads);
     }
     let (Some(action), Some(resource)) = (args.action, args.resource) else {
         eprintln!("error: --action and --resource are required without --requests");
@@ -216,20 +219,28 @@ fn check(args: CheckArgs) -> ExitCode {
     }
 }
 
-fn check_batch(set: &PolicySet, path: &std::path::Path, now: jiff::Timestamp) -> ExitCode {
-    let input: Box<dyn BufRead> = if is_stdin(path) {
-        Box::new(BufReader::with_capacity(1 << 16, std::io::stdin().lock()))
+fn check_batch(
+    set: &PolicySet,
+    path: &std::path::Path,
+    now: jiff::Timestamp,
+    threads: Option<usize>,
+) -> ExitCode {
+    let input: Box<dyn Read + Send> = if is_stdin(path) {
+        Box::new(std::io::stdin())
     } else {
         match std::fs::File::open(path) {
-            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("error: {}: cannot read: {e}", path.display());
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         }
     };
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let output = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match run_batch(set, input, output, now) {
+    match run_batch(set, input, output, BatchOptions { threads, now }) {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
         Ok(summary) => {
             eprintln!(
