@@ -63,41 +63,66 @@ fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
 ///
 /// The fifth component (the resource part) takes the rest of the text, colons included.
 /// Every other component is matched against the text up to the next colon, so its
-/// wildcards never cross a colon. When `spans` (a `Resource` pattern) and the component
-/// ends with `*`, that final `*` may also swallow the colon and what follows: the next
-/// component may then start after any later colon. The last component of a short pattern
-/// always ends with `*` and so takes the rest of the text.
-fn match_components(
+/// wildcards never cross a colon. When `spans` (a `Resource` pattern) and the region or
+/// account component ends with `*`, that final `*` may also swallow the colon and what
+/// follows: the next component may then start after any later colon. (The partition never
+/// spans, so the service component is always the ARN's own service.) The last component of
+/// a short pattern always ends with `*` and so takes the rest of the text.
+///
+/// Cost: a direct recursion for ordinary ARNs; for an ARN with many colons and a spanning
+/// component, a table over (component, colon) that keeps the work linear in the ARN's
+/// length instead of a power of its colon count.
+fn match_components(parts: &[Pattern], text: &str, vars: &dyn VariableSource, spans: bool) -> bool {
+    let spanning = |i: usize, p: &Pattern| {
+        spans && (2..4).contains(&i) && matches!(p.pieces().last(), Some(Piece::Star))
+    };
+    let any_spanning = parts.iter().enumerate().any(|(i, p)| spanning(i, p));
+    const RECURSION_COLONS: usize = 16;
+    if any_spanning && memchr::memchr_iter(b':', text.as_bytes()).count() > RECURSION_COLONS {
+        return match_table(parts, text, vars, &spanning);
+    }
+    match_from(parts, 0, text, vars, &spanning)
+}
+
+/// Does the component at `index` match `text` as its own segment (or, for the resource
+/// part and the last component of a short pattern, as the rest of the ARN)?
+fn segment_end(index: usize, last: usize, text: &str) -> Option<usize> {
+    if index == 4 {
+        return Some(text.len());
+    }
+    match text.find(':') {
+        Some(colon) => Some(colon),
+        // A short pattern's final `*` component may end the text; others need a colon.
+        None if index == last => Some(text.len()),
+        None => None,
+    }
+}
+
+fn match_from(
     parts: &[Pattern],
     index: usize,
     text: &str,
     vars: &dyn VariableSource,
-    spans: bool,
+    spanning: &dyn Fn(usize, &Pattern) -> bool,
 ) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return text.is_empty();
+    let last = parts.len() - 1;
+    let part = &parts[index];
+    let Some(end) = segment_end(index, last, text) else {
+        return false;
     };
-    if index == 4 {
-        return first.matches(text, vars) == Match::Yes;
-    }
-    let segment_end = text.find(':');
-    let segment = &text[..segment_end.unwrap_or(text.len())];
-    if first.matches(segment, vars) != Match::Yes {
+    if part.matches(&text[..end], vars) != Match::Yes {
         return false;
     }
-    if rest.is_empty() {
-        // The final `*` of a short pattern takes everything after this segment.
+    if index == last {
+        // The resource part took everything; a short pattern's final `*` takes the rest.
         return true;
     }
-    let Some(mut colon) = segment_end else {
-        return false;
-    };
-    let trailing_star = spans && matches!(first.pieces().last(), Some(Piece::Star));
+    let mut colon = end;
     loop {
-        if match_components(rest, index + 1, &text[colon + 1..], vars, spans) {
+        if match_from(parts, index + 1, &text[colon + 1..], vars, spanning) {
             return true;
         }
-        if !trailing_star {
+        if !spanning(index, part) {
             return false;
         }
         match text[colon + 1..].find(':') {
@@ -105,6 +130,54 @@ fn match_components(
             None => return false,
         }
     }
+}
+
+/// The same decision as [`match_from`], computed over a table: `ok[j]` says whether the
+/// components from the current one on match the text starting at the `j`-th start
+/// position (the text's start, then just after each colon).
+fn match_table(
+    parts: &[Pattern],
+    text: &str,
+    vars: &dyn VariableSource,
+    spanning: &dyn Fn(usize, &Pattern) -> bool,
+) -> bool {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b':', text.as_bytes()).map(|c| c + 1))
+        .collect();
+    let last = parts.len() - 1;
+    let mut next: Vec<bool> = Vec::new();
+    for index in (0..parts.len()).rev() {
+        let part = &parts[index];
+        // suffix_any[j]: some start at or after j works for the next component.
+        let mut suffix_any = vec![false; starts.len() + 1];
+        for j in (0..next.len()).rev() {
+            suffix_any[j] = next[j] || suffix_any[j + 1];
+        }
+        let mut ok = vec![false; starts.len()];
+        for (j, &start) in starts.iter().enumerate() {
+            let rest = &text[start..];
+            let Some(end) = segment_end(index, last, rest) else {
+                continue;
+            };
+            if part.matches(&rest[..end], vars) != Match::Yes {
+                continue;
+            }
+            ok[j] = if index == last {
+                true
+            } else {
+                // The next component starts just after the colon that ends this segment:
+                // start position j + 1 (every colon is a start position).
+                let first = j + 1;
+                if spanning(index, part) {
+                    suffix_any.get(first).copied().unwrap_or(false)
+                } else {
+                    next.get(first).copied().unwrap_or(false)
+                }
+            };
+        }
+        next = ok;
+    }
+    next.first().copied().unwrap_or(false)
 }
 
 /// The components of a concrete ARN: partition, service, region, account, resource.
@@ -247,7 +320,7 @@ impl ArnPattern {
         if split_concrete(arn).is_none() {
             return Match::No;
         }
-        if match_components(parts, 0, &arn["arn:".len()..], vars, spans) {
+        if match_components(parts, &arn["arn:".len()..], vars, spans) {
             Match::Yes
         } else {
             Match::No
@@ -340,6 +413,29 @@ mod tests {
             ArnPattern::parse("arn:aws:s3:${aws:region}::b", V2012).unwrap_err(),
             "\"arn:aws:s3:${aws:region}::b\": policy variables can only be used in the resource part of an ARN (after the fifth colon)"
         );
+    }
+
+    #[test]
+    fn partition_never_spans_into_the_service() {
+        assert!(!m("arn:aws*:s3:::b", "arn:aws:ec2:x:s3:::b"));
+        assert!(m("arn:aws*:s3:::b", "arn:aws-cn:s3:::b"));
+    }
+
+    #[test]
+    fn many_colons_use_the_table_and_agree_with_recursion() {
+        let colons = ":".repeat(3000);
+        let arn = format!("arn:aws:sqs:{colons}y");
+        assert!(!m("arn:aws:sqs:*:*:*x", &arn));
+        assert!(m("arn:aws:sqs:*:*:*y", &arn));
+        assert!(m("arn:aws:sqs:a*:*:*y", &format!("arn:aws:sqs:a{colons}y")));
+        assert!(!m(
+            "arn:aws:sqs:a*:b:*y",
+            &format!("arn:aws:sqs:a{colons}y")
+        ));
+        assert!(m(
+            "arn:aws:sqs:a*:b:*y",
+            &format!("arn:aws:sqs:a{colons}b:y")
+        ));
     }
 
     #[test]

@@ -51,12 +51,15 @@ impl<'de> Deserialize<'de> for ContextMap {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContextMap, A::Error> {
                 let mut ctx = Context::new();
+                let mut seen: Vec<String> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    if ctx.contains(&key) {
+                    let lower = key.to_ascii_lowercase();
+                    if seen.contains(&lower) {
                         return Err(de::Error::custom(format!(
                             "duplicate context key {key:?} (keys are case-insensitive)"
                         )));
                     }
+                    seen.push(lower);
                     let ContextValues(values) = map.next_value()?;
                     ctx.set(&key, values);
                 }
@@ -94,13 +97,41 @@ impl<'de> Deserialize<'de> for ContextValues {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ContextValues, A::Error> {
                 let mut out = Vec::new();
-                while let Some(ContextValues(one)) = seq.next_element()? {
-                    if one.len() != 1 {
-                        return Err(de::Error::custom("context arrays cannot be nested"));
-                    }
-                    out.extend(one);
+                while let Some(Scalar(one)) = seq.next_element()? {
+                    out.push(one);
                 }
                 Ok(ContextValues(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One context value inside an array: a string, number or boolean (no nested arrays).
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
             }
         }
         d.deserialize_any(V)
@@ -112,6 +143,7 @@ pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, Str
     let raw: RawRequest = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let id = match raw.id {
         None => Json::Null,
+        // `"id": null` is the same as no id.
         Some(id @ (Json::String(_) | Json::Number(_) | Json::Null)) => id,
         Some(_) => return Err("id must be a string or a number".to_string()),
     };
@@ -508,5 +540,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.starts_with("duplicate context key \"A:B\""), "{e}");
+        let e = parse_request_line(
+            r#"{"action":"s3:GetObject","resource":"*","context":{"a:b":[],"A:B":"2"}}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert!(e.starts_with("duplicate context key \"A:B\""), "{e}");
+        let e = parse_request_line(
+            r#"{"action":"s3:GetObject","resource":"*","context":{"a:b":[["x"]]}}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("invalid type: sequence, expected a string, number or boolean"),
+            "{e}"
+        );
     }
 }

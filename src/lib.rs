@@ -55,9 +55,10 @@ pub use error::{LoadError, RequestError};
 /// Read and parse a policy file.
 pub fn load_policy_file(path: &std::path::Path) -> Result<policy::Policy, LoadError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
+    let file = std::fs::File::open(path).map_err(|e| LoadError::Read {
         file: name.clone(),
         message: format!("cannot read: {e}"),
     })?;
+    let bytes = parse::read_bounded(&name, file)?;
     parse::parse_policy(&name, &bytes)
 }

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::batch::{BatchOptions, run_batch};
 use policy_sim::context::Request;
 use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::parse::parse_policy;
+use policy_sim::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
 use policy_sim::{LoadError, policy::Policy};
 
@@ -131,22 +131,18 @@ fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
             path.display().to_string()
         };
         let bytes = if is_stdin(path) {
-            let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).map(|_| buf)
+            read_bounded(&name, std::io::stdin())
         } else {
-            std::fs::read(path)
+            std::fs::File::open(path)
+                .map_err(|e| LoadError::Read {
+                    file: name.clone(),
+                    message: format!("cannot read: {e}"),
+                })
+                .and_then(|f| read_bounded(&name, f))
         };
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => {
-                return Err(report_load_error(
-                    &LoadError::Read {
-                        file: name,
-                        message: format!("cannot read: {e}"),
-                    },
-                    None,
-                ));
-            }
+            Err(e) => return Err(report_load_error(&e, None)),
         };
         match parse_policy(&name, &bytes) {
             Ok(p) => out.push(p),

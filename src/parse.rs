@@ -27,16 +27,34 @@ use crate::wildcard::{Case, Pattern};
 /// inline policy); this bound only keeps a stray huge file from exhausting memory.
 pub const MAX_POLICY_BYTES: usize = 64 * 1024 * 1024;
 
+/// Read at most [`MAX_POLICY_BYTES`] (plus one, to detect a larger input) from `reader`,
+/// so that an endless or huge input cannot exhaust memory.
+pub fn read_bounded(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_POLICY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| LoadError::Read {
+            file: name.to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+    if bytes.len() > MAX_POLICY_BYTES {
+        return Err(LoadError::Read {
+            file: name.to_string(),
+            message: format!("the document is larger than the limit of {MAX_POLICY_BYTES} bytes"),
+        });
+    }
+    Ok(bytes)
+}
+
 /// Parse the policy document `bytes`, loaded under `name` (used in errors and
 /// explanations).
 pub fn parse_policy(name: &str, bytes: &[u8]) -> Result<Policy, LoadError> {
     if bytes.len() > MAX_POLICY_BYTES {
         return Err(LoadError::Read {
             file: name.to_string(),
-            message: format!(
-                "the document is {} bytes; the limit is {MAX_POLICY_BYTES} bytes",
-                bytes.len()
-            ),
+            message: format!("the document is larger than the limit of {MAX_POLICY_BYTES} bytes"),
         });
     }
     let version = sniff_version(bytes);
@@ -452,7 +470,7 @@ fn compile_action(text: &str) -> Result<Pattern, String> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     {
         return Err(format!(
-            "action {text:?}: the service prefix {service:?} must be letters, digits and '-' without wildcards"
+            "action {text:?}: the service prefix {service:?} must be letters, digits, '-' and '.' without wildcards"
         ));
     }
     if name.is_empty() || name.contains(':') || name.contains(char::is_whitespace) {
@@ -673,7 +691,9 @@ impl<'de> Visitor<'de> for ConditionBlockSeed {
         let mut out = Vec::new();
         let mut operators_seen: Vec<String> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if operators_seen.contains(&key) {
+            // Operator names are case-insensitive, so `StringEquals` twice in different
+            // cases is a duplicate too.
+            if operators_seen.contains(&key.to_ascii_lowercase()) {
                 map.next_value_seed(Fail(format!("duplicate condition operator {key:?}")))?;
                 continue;
             }
@@ -684,7 +704,7 @@ impl<'de> Visitor<'de> for ConditionBlockSeed {
                     continue;
                 }
             };
-            operators_seen.push(key);
+            operators_seen.push(key.to_ascii_lowercase());
             out.extend(map.next_value_seed(OperatorBlockSeed {
                 operator,
                 variables: self.variables,
@@ -823,10 +843,7 @@ mod tests {
         let big = vec![b' '; MAX_POLICY_BYTES + 1];
         assert_eq!(
             parse_policy("big.json", &big).unwrap_err().to_string(),
-            format!(
-                "big.json: the document is {} bytes; the limit is {MAX_POLICY_BYTES} bytes",
-                MAX_POLICY_BYTES + 1
-            )
+            format!("big.json: the document is larger than the limit of {MAX_POLICY_BYTES} bytes")
         );
     }
 }

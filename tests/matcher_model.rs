@@ -69,10 +69,12 @@ proptest! {
         region in "[ab*?]{0,3}",
         account in "[12*?]{0,3}",
         resource in "[x/:*?]{0,5}",
-        text_region in "[ab:]{0,3}",
-        text_account in "[12:]{0,3}",
-        text_resource in "[x/:]{0,5}",
+        text_region in "[ab:]{0,12}",
+        text_account in "[12:]{0,12}",
+        text_resource in "[x/:]{0,8}",
     ) {
+        // Up to 30 colons: both the direct recursion and the table (used past 16 colons)
+        // are exercised.
         let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
         let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
         let component = |c: &str| {
@@ -81,6 +83,37 @@ proptest! {
                 None => glob_regex(c, "[^:]*", "[^:]"),
             };
             format!("(?:{body})")
+        };
+        let re = format!(
+            "^(?s:arn:aws:s3:{}:{}:{})$",
+            component(&region),
+            component(&account),
+            glob_regex(&resource, ".*", ".")
+        );
+        let re = regex::Regex::new(&re).unwrap();
+        let p = ArnPattern::parse(&pattern, WILD).unwrap();
+        prop_assert_eq!(
+            p.matches(&text, &NoVariables) == Match::Yes,
+            re.is_match(&text),
+            "pattern {} text {}", pattern, text
+        );
+    }
+
+    /// ARNs with more than 16 colons take the table-driven path: same answers.
+    #[test]
+    fn resource_arn_with_many_colons_matches_like_regex(
+        region in "[a*?]{0,3}",
+        account in "[1*?]{0,3}",
+        resource in "[x:*?]{0,4}",
+        text_region in "[a:]{17,30}",
+        text_account in "[1:]{0,6}",
+        text_resource in "[x:]{0,6}",
+    ) {
+        let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
+        let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
+        let component = |c: &str| match c.strip_suffix('*') {
+            Some(head) => format!("(?:{}.*)", glob_regex(head, "[^:]*", "[^:]")),
+            None => format!("(?:{})", glob_regex(c, "[^:]*", "[^:]")),
         };
         let re = format!(
             "^(?s:arn:aws:s3:{}:{}:{})$",
