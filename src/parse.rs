@@ -19,7 +19,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use crate::arn::ArnPattern;
 use crate::condition::{Condition, Operator};
 use crate::error::LoadError;
-use crate::policy::{ActionSpec, Effect, Policy, Principal, ResourceSpec, Statement, Version};
+use crate::policy::{
+    ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
+};
 use crate::variables::Syntax;
 use crate::wildcard::{Case, Pattern};
 
@@ -48,9 +50,14 @@ pub fn read_bounded(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, L
     Ok(bytes)
 }
 
-/// Parse the policy document `bytes`, loaded under `name` (used in errors and
-/// explanations).
+/// Parse the identity-based policy document `bytes`, loaded under `name` (used in errors
+/// and explanations).
 pub fn parse_policy(name: &str, bytes: &[u8]) -> Result<Policy, LoadError> {
+    parse_policy_as(name, bytes, PolicyKind::Identity)
+}
+
+/// Parse a policy document of the given kind.
+pub fn parse_policy_as(name: &str, bytes: &[u8], kind: PolicyKind) -> Result<Policy, LoadError> {
     if bytes.len() > MAX_POLICY_BYTES {
         return Err(LoadError::Read {
             file: name.to_string(),
@@ -59,7 +66,7 @@ pub fn parse_policy(name: &str, bytes: &[u8]) -> Result<Policy, LoadError> {
     }
     let version = sniff_version(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = PolicySeed { version };
+    let seed = PolicySeed { version, kind };
     let mut track = serde_path_to_error::Track::new();
     let raw = seed
         .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
@@ -316,6 +323,7 @@ const POLICY_KEYS: &[&str] = &["Version", "Id", "Statement"];
 
 struct PolicySeed {
     version: Option<Version>,
+    kind: PolicyKind,
 }
 
 impl<'de> DeserializeSeed<'de> for PolicySeed {
@@ -366,6 +374,7 @@ impl<'de> Visitor<'de> for PolicySeed {
                 _ => {
                     statements = Some(map.next_value_seed(StatementsSeed {
                         version: self.version,
+                        kind: self.kind,
                         sids: &mut sids,
                     })?)
                 }
@@ -385,6 +394,7 @@ impl<'de> Visitor<'de> for PolicySeed {
 /// `Statement`: one statement object or an array of them.
 struct StatementsSeed<'a> {
     version: Option<Version>,
+    kind: PolicyKind,
     sids: &'a mut HashSet<String>,
 }
 
@@ -403,6 +413,7 @@ impl<'de> Visitor<'de> for StatementsSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<Statement>, A::Error> {
         let seed = StatementSeed {
             version: self.version,
+            kind: self.kind,
             index: 0,
             sids: self.sids,
         };
@@ -412,6 +423,7 @@ impl<'de> Visitor<'de> for StatementsSeed<'_> {
         let mut out = Vec::new();
         while let Some(s) = seq.next_element_seed(StatementSeed {
             version: self.version,
+            kind: self.kind,
             index: out.len(),
             sids: self.sids,
         })? {
@@ -438,6 +450,7 @@ const STATEMENT_KEYS: &[&str] = &[
 
 struct StatementSeed<'a> {
     version: Option<Version>,
+    kind: PolicyKind,
     index: usize,
     sids: &'a mut HashSet<String>,
 }
@@ -530,6 +543,13 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
                 map.next_value_seed(Fail(message))?;
                 continue;
             }
+            if self.kind == PolicyKind::Identity && (key == "Principal" || key == "NotPrincipal") {
+                map.next_value_seed(Fail(format!(
+                    "an identity-based policy must not contain {key:?} (IAM User Guide, Principal element); \
+                     this looks like a resource-based or trust policy"
+                )))?;
+                continue;
+            }
             seen.push(key.clone());
             match key.as_str() {
                 "Sid" => {
@@ -593,11 +613,16 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
                 "missing required element: one of \"Action\" or \"NotAction\"",
             ));
         };
-        let Some(resource) = resource else {
+        if resource.is_none() && self.kind == PolicyKind::Identity {
             return Err(de::Error::custom(
                 "missing required element: one of \"Resource\" or \"NotResource\"",
             ));
-        };
+        }
+        if self.kind == PolicyKind::Resource && principal.is_none() && not_principal.is_none() {
+            return Err(de::Error::custom(
+                "missing required element: one of \"Principal\" or \"NotPrincipal\"",
+            ));
+        }
         Ok(Statement {
             index: self.index,
             sid,
@@ -797,13 +822,13 @@ mod tests {
         let st = &p.statements[0];
         assert_eq!(st.sid.as_deref(), Some("A1"));
         assert_eq!(st.effect, Effect::Deny);
-        assert!(matches!(&st.resource, ResourceSpec::NotResource(v) if v.len() == 1));
+        assert!(matches!(&st.resource, Some(ResourceSpec::NotResource(v)) if v.len() == 1));
     }
 
     #[test]
     fn version_decides_variables_even_when_it_comes_last() {
         let p = parse(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"}],"Version":"2012-10-17"}"#).unwrap();
-        let ResourceSpec::Resource(r) = &p.statements[0].resource else {
+        let Some(ResourceSpec::Resource(r)) = &p.statements[0].resource else {
             panic!("expected Resource")
         };
         assert!(r[0].has_variables());
@@ -827,14 +852,28 @@ mod tests {
     }
 
     #[test]
-    fn principal_is_kept() {
-        let p = parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Resource":"*"}}"#).unwrap();
+    fn principal_is_kept_in_resource_policies_and_refused_in_identity_policies() {
+        let trust = br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity"}}"#;
+        let p = parse_policy_as("trust.json", trust, PolicyKind::Resource).unwrap();
         assert_eq!(
             p.statements[0].principal,
             Some(Principal::Map(vec![(
                 "Federated".to_string(),
                 vec!["cognito-identity.amazonaws.com".to_string()]
             )]))
+        );
+        assert!(p.statements[0].resource.is_none());
+        assert_eq!(
+            parse_policy("trust.json", trust).unwrap_err().to_string(),
+            "trust.json:1:66: Statement.Principal: an identity-based policy must not contain \"Principal\" \
+             (IAM User Guide, Principal element); this looks like a resource-based or trust policy"
+        );
+        let no_principal = br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        assert_eq!(
+            parse_policy_as("r.json", no_principal, PolicyKind::Resource)
+                .unwrap_err()
+                .to_string(),
+            "r.json:1:85: Statement: missing required element: one of \"Principal\" or \"NotPrincipal\""
         );
     }
 

@@ -9,6 +9,18 @@ use crate::condition::Condition;
 use crate::variables::VariableSource;
 use crate::wildcard::{Match, Pattern};
 
+/// Which kind of policy a document is, which decides the elements it must and must not
+/// have (IAM User Guide, "IAM JSON policy elements: Principal").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    /// Attached to a user, group or role: no `Principal`/`NotPrincipal`; `Resource` or
+    /// `NotResource` required.
+    Identity,
+    /// Attached to a resource, such as a role's trust policy: `Principal` or
+    /// `NotPrincipal` required; `Resource`/`NotResource` optional.
+    Resource,
+}
+
 /// The policy language version (`Version` element).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -109,8 +121,10 @@ pub struct Statement {
     pub not_principal: Option<Principal>,
     /// `Action` or `NotAction`.
     pub action: ActionSpec,
-    /// `Resource` or `NotResource`.
-    pub resource: ResourceSpec,
+    /// `Resource` or `NotResource`. Always present in identity-based policies; `None` only
+    /// in a resource-based or trust policy without one, which covers the resource it is
+    /// attached to.
+    pub resource: Option<ResourceSpec>,
     /// `Condition`: every entry must hold (logical AND).
     pub conditions: Vec<Condition>,
 }
@@ -142,8 +156,9 @@ impl Statement {
                 .any(|p| p.matches(resource, vars) == Match::Yes)
         };
         match &self.resource {
-            ResourceSpec::Resource(p) => any(p),
-            ResourceSpec::NotResource(p) => !any(p),
+            Some(ResourceSpec::Resource(p)) => any(p),
+            Some(ResourceSpec::NotResource(p)) => !any(p),
+            None => true,
         }
     }
 }

@@ -88,8 +88,9 @@ fn why_action(st: &Statement) -> String {
 
 fn why_resource(st: &Statement, request: &Request) -> String {
     let (name, patterns) = match &st.resource {
-        ResourceSpec::Resource(p) => ("not matched by Resource", p),
-        ResourceSpec::NotResource(p) => ("excluded by NotResource", p),
+        Some(ResourceSpec::Resource(p)) => ("not matched by Resource", p),
+        Some(ResourceSpec::NotResource(p)) => ("excluded by NotResource", p),
+        None => return "no Resource element".to_string(),
     };
     let mut out = format!(
         "resource {name} [{}]",
@@ -129,11 +130,14 @@ fn why_resource(st: &Statement, request: &Request) -> String {
 fn applies_text(st: &Statement, request: &Request) -> String {
     let vars = &request.context;
     let matched = match &st.resource {
-        ResourceSpec::Resource(p) => p
+        None => None,
+        Some(ResourceSpec::Resource(p)) => p
             .iter()
             .find(|p| p.matches(&request.resource, vars) == Match::Yes)
             .map(|p| format!("resource matched by {}", p.render(vars))),
-        ResourceSpec::NotResource(_) => Some("resource not excluded by NotResource".to_string()),
+        Some(ResourceSpec::NotResource(_)) => {
+            Some("resource not excluded by NotResource".to_string())
+        }
     };
     let mut out = String::from("applies");
     if let Some(m) = matched {
