@@ -24,7 +24,8 @@ fn request(action: &str, resource: &str) -> Request {
     let mut r = Request::new(action, resource)
         .with_identity("us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3");
     r.context
-        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap());
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
     r
 }
 

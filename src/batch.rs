@@ -157,7 +157,7 @@ pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, Str
         }
         context.set(crate::context::COGNITO_SUB, vec![identity]);
     }
-    context.fill_time_defaults(now);
+    context.fill_time_defaults(now)?;
     let request = Request {
         action: raw.action,
         resource: raw.resource,

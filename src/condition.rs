@@ -474,11 +474,18 @@ impl Condition {
             }
             SetQualifier::ForAnyValue => any(request, satisfies),
             SetQualifier::ForAllValues => all(request, satisfies),
-            // Without a qualifier a multivalued request key matches a positive operator
-            // when any of its values does, and a negated operator when none of its values
-            // matches (the negation of the positive case).
-            SetQualifier::None if self.operator.negated => all(request, satisfies),
-            SetQualifier::None => any(request, satisfies),
+            SetQualifier::None => match request {
+                [one] => satisfies(one),
+                // AWS: "Multivalued context keys require a condition set operator"; what
+                // a plain operator does with several values is not documented, so it is
+                // an error rather than a guess.
+                _ => Err(ValueError(format!(
+                    "{} has {} values in the request, and {} without ForAnyValue:/ForAllValues: is not defined for a multivalued key",
+                    self.key,
+                    request.len(),
+                    self.operator
+                ))),
+            },
         }
     }
 

@@ -16,6 +16,18 @@ pub const CURRENT_TIME: &str = "aws:currenttime";
 /// Always present in real requests; defaults to the current time in epoch seconds.
 pub const EPOCH_TIME: &str = "aws:epochtime";
 
+/// Keys the IAM User Guide ("AWS global condition context keys") says are "always
+/// included in the request context" (besides the two time keys, which default to now).
+/// A statement that needs one of them cannot be decided for a request without it.
+pub const ALWAYS_PRESENT: &[&str] = &[
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principaltype",
+    "aws:requestedregion",
+    "aws:securetransport",
+    "aws:useragent",
+];
+
 /// The condition keys of a request, each with one or more values.
 ///
 /// Stored as a small list searched linearly: requests carry a handful of keys, and a scan
@@ -73,29 +85,39 @@ impl Context {
 
     /// Fill in the keys AWS sets on every request when the caller did not give them:
     /// `aws:CurrentTime` and `aws:EpochTime`. When only one of the two is given, the
-    /// other is derived from it so that the two always agree; when neither is, both are
-    /// `now`.
-    pub fn fill_time_defaults(&mut self, now: Timestamp) {
-        let has_current = self.get(CURRENT_TIME).is_some();
-        let has_epoch = self.get(EPOCH_TIME).is_some();
-        let base = if has_current {
-            self.get(CURRENT_TIME)
-                .and_then(|v| crate::condition::parse_date(&v[0]).ok())
-                .unwrap_or(now)
-        } else if has_epoch {
-            self.get(EPOCH_TIME)
-                .and_then(|v| crate::condition::parse_date(&v[0]).ok())
-                .unwrap_or(now)
-        } else {
-            now
+    /// other is derived from it; when neither is, both are `now`.
+    ///
+    /// Errors (never a silent fallback to `now`) when a given time key has several values
+    /// or is not a date, or when both are given and name different seconds.
+    pub fn fill_time_defaults(&mut self, now: Timestamp) -> Result<(), String> {
+        let given = |key: &str, name: &str| -> Result<Option<Timestamp>, String> {
+            match self.get(key) {
+                None => Ok(None),
+                Some([one]) => crate::condition::parse_date(one)
+                    .map(Some)
+                    .map_err(|e| format!("{name}: {e}")),
+                Some(_) => Err(format!("{name} must have a single value")),
+            }
         };
-        if !has_current {
+        let current = given(CURRENT_TIME, "aws:CurrentTime")?;
+        let epoch = given(EPOCH_TIME, "aws:EpochTime")?;
+        if let (Some(c), Some(e)) = (current, epoch)
+            && c.as_second() != e.as_second()
+        {
+            return Err(format!(
+                "aws:CurrentTime ({c}) and aws:EpochTime ({}) name different times",
+                e.as_second()
+            ));
+        }
+        let base = current.or(epoch).unwrap_or(now);
+        if current.is_none() {
             let text = base.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
             self.set(CURRENT_TIME, vec![text]);
         }
-        if !has_epoch {
+        if epoch.is_none() {
             self.set(EPOCH_TIME, vec![base.as_second().to_string()]);
         }
+        Ok(())
     }
 
     /// Iterate over `(lowercase key, values)` pairs.
@@ -200,14 +222,32 @@ mod tests {
     fn time_defaults_agree() {
         let now: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
         let mut c = Context::new();
-        c.fill_time_defaults(now);
+        c.fill_time_defaults(now).unwrap();
         assert_eq!(c.get(CURRENT_TIME).unwrap()[0], "2026-01-02T03:04:05Z");
         assert_eq!(c.get(EPOCH_TIME).unwrap()[0], "1767323045");
 
         let mut c = Context::new();
         c.add("aws:EpochTime", "0");
-        c.fill_time_defaults(now);
+        c.fill_time_defaults(now).unwrap();
         assert_eq!(c.get(CURRENT_TIME).unwrap()[0], "1970-01-01T00:00:00Z");
+
+        let mut c = Context::new();
+        c.add("aws:EpochTime", "1900000000.5");
+        assert_eq!(
+            c.fill_time_defaults(now).unwrap_err(),
+            "aws:EpochTime: \"1900000000.5\" is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)"
+        );
+        let mut c = Context::new();
+        c.add("aws:EpochTime", "1900000000");
+        c.add("aws:CurrentTime", "2026-01-01T00:00:00Z");
+        assert_eq!(
+            c.fill_time_defaults(now).unwrap_err(),
+            "aws:CurrentTime (2026-01-01T00:00:00Z) and aws:EpochTime (1900000000) name different times"
+        );
+        let mut c = Context::new();
+        c.add("aws:EpochTime", "1767225600");
+        c.add("aws:CurrentTime", "2026-01-01T00:00:00.250Z");
+        assert!(c.fill_time_defaults(now).is_ok(), "same second");
     }
 
     #[test]

@@ -344,14 +344,29 @@ enum Failure {
     Condition(usize),
 }
 
+/// Keys AWS puts in every request cannot be missing from one the statement must decide:
+/// without them the outcome would be a guess (see `docs/semantics.md`).
+fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError> {
+    for key in keys {
+        if request.context.get(key).is_none() {
+            return Err(RequestError(format!(
+                "{key} is in every AWS request and this statement reads it; give its value (e.g. --context {key}=...)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `None` when the statement applies; otherwise the first reason it does not.
 fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, RequestError> {
     if !st.matches_action(&request.action) {
         return Ok(Some(Failure::Action));
     }
+    require_keys(&st.always_present_keys.0, request)?;
     if !st.matches_resource(&request.resource, &request.context) {
         return Ok(Some(Failure::Resource));
     }
+    require_keys(&st.always_present_keys.1, request)?;
     for (i, c) in st.conditions.iter().enumerate() {
         if !c
             .evaluate(&request.context)
@@ -421,7 +436,7 @@ mod tests {
         let s = set(&[r#"{"Version":"2012-10-17","Statement":[
                 {"Effect":"Allow","Action":"sqs:*","Resource":"*"},
                 {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::other/*"},
-                {"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#]);
+                {"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#]);
         let ex = s
             .explain(&Request::new("s3:GetObject", "arn:aws:s3:::b/k"))
             .unwrap();
@@ -433,6 +448,22 @@ mod tests {
             outcomes[2],
             Outcome::ConditionNotMet { condition: 0, .. }
         ));
+    }
+
+    #[test]
+    fn always_present_keys_must_be_given() {
+        let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"s3:*","Resource":"*"},
+                {"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#]);
+        let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+        assert_eq!(
+            s.evaluate(&r).unwrap_err().0,
+            "aws:securetransport is in every AWS request and this statement reads it; give its value (e.g. --context aws:securetransport=...)"
+        );
+        // Statements whose action does not match do not need it.
+        assert!(s.evaluate(&Request::new("sqs:SendMessage", "*")).is_ok());
+        r.context.add("aws:SecureTransport", "false");
+        assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ExplicitDeny);
     }
 
     #[test]

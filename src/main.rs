@@ -190,7 +190,10 @@ fn check(args: CheckArgs) -> ExitCode {
         }
         request.context.add(k, v);
     }
-    request.context.fill_time_defaults(now);
+    if let Err(e) = request.context.fill_time_defaults(now) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let explanation = match set.explain(&request) {
         Ok(e) => e,
         Err(e) => {

@@ -623,7 +623,7 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
                 "missing required element: one of \"Principal\" or \"NotPrincipal\"",
             ));
         }
-        Ok(Statement {
+        let mut statement = Statement {
             index: self.index,
             sid,
             effect,
@@ -632,7 +632,10 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
             action,
             resource,
             conditions: conditions.unwrap_or_default(),
-        })
+            always_present_keys: (Vec::new(), Vec::new()),
+        };
+        statement.always_present_keys = statement.find_always_present_keys();
+        Ok(statement)
     }
 }
 

@@ -127,9 +127,60 @@ pub struct Statement {
     pub resource: Option<ResourceSpec>,
     /// `Condition`: every entry must hold (logical AND).
     pub conditions: Vec<Condition>,
+    /// Keys AWS puts in every request ([`crate::context::ALWAYS_PRESENT`]) that this
+    /// statement reads (lowercase): `.0` in its resource patterns, `.1` in its conditions.
+    pub always_present_keys: (Vec<Box<str>>, Vec<Box<str>>),
 }
 
 impl Statement {
+    /// The keys of [`crate::context::ALWAYS_PRESENT`] that the statement reads: those in
+    /// its resource patterns' variables, and those in its conditions (keys and values).
+    pub fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
+        use crate::condition::Value;
+        fn arn_parts(p: &ArnPattern) -> &[Pattern] {
+            match p {
+                ArnPattern::Arn { parts, .. } => parts,
+                ArnPattern::Any(_) => &[],
+            }
+        }
+        fn variables<'a>(patterns: impl Iterator<Item = &'a Pattern>) -> Vec<&'a str> {
+            patterns
+                .flat_map(|p| p.pieces())
+                .filter_map(|piece| match piece {
+                    crate::variables::Piece::Variable(v) => Some(&*v.key_lower),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn always_present(read: Vec<&str>) -> Vec<Box<str>> {
+            let mut keys: Vec<Box<str>> = Vec::new();
+            for key in read {
+                if crate::context::ALWAYS_PRESENT.contains(&key)
+                    && !keys.iter().any(|k| &**k == key)
+                {
+                    keys.push(key.into());
+                }
+            }
+            keys
+        }
+        let resource = match &self.resource {
+            Some(ResourceSpec::Resource(p) | ResourceSpec::NotResource(p)) => {
+                variables(p.iter().flat_map(arn_parts))
+            }
+            None => Vec::new(),
+        };
+        let mut conditions: Vec<&str> = Vec::new();
+        for c in &self.conditions {
+            conditions.push(&c.key_lower);
+            conditions.extend(variables(c.values.iter().flat_map(|v| match v {
+                Value::Text(p) | Value::BoolVariable(p) => std::slice::from_ref(p),
+                Value::Arn(a) => arn_parts(a),
+                _ => &[],
+            })));
+        }
+        (always_present(resource), always_present(conditions))
+    }
+
     /// Does the statement's `Action`/`NotAction` cover `action`? Action names are
     /// case-insensitive.
     pub fn matches_action(&self, action: &str) -> bool {

@@ -245,7 +245,7 @@ fn batch_output_matches_expected_lines_and_exit_code() {
         Some(2),
         "a malformed line makes the exit code 2"
     );
-    assert_eq!(stderr(&o), "6 request(s) decided, 4 line(s) failed\n");
+    assert_eq!(stderr(&o), "5 request(s) decided, 5 line(s) failed\n");
 }
 
 #[test]

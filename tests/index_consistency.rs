@@ -31,7 +31,7 @@ fn generated(n: usize) -> PolicySet {
             };
             let effect = if i % 13 == 12 { "Deny" } else { "Allow" };
             let condition = if i % 7 == 6 {
-                r#","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}"#
+                r#","Condition":{"StringEquals":{"aws:PrincipalTag/region":"us-east-1"}}"#
             } else {
                 ""
             };
@@ -81,7 +81,7 @@ proptest! {
             request.context.add("aws:username", u);
         }
         if let Some(reg) = region {
-            request.context.add("aws:RequestedRegion", reg);
+            request.context.add("aws:PrincipalTag/region", reg);
         }
         let indexed = set.evaluate(&request).unwrap();
         let scanned = set.explain(&request).unwrap().evaluation;

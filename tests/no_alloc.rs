@@ -69,8 +69,13 @@ fn req(action: &str, resource: &str, context: &[(&str, &str)]) -> Request {
     for (k, v) in context {
         r.context.add(k, *v);
     }
+    // AWS puts aws:SecureTransport in every request; the NoTls statement reads it.
+    if !r.context.contains("aws:SecureTransport") {
+        r.context.add("aws:SecureTransport", "true");
+    }
     r.context
-        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap());
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
     r
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Fixture format: `{"description": ..., "groups": [{"policies": [{"name", "document"}] |
 //! "policy_files": [path], "cases": [{"id", "identity"?, "action", "resource", "context"?,
-//! "expect", "statements"?: ["policy-name#index"]}]}]}`. The harness's "now" is
+//! "expect", "statements"?: ["policy-name#index"]}]}]}`; `"expect": "Error"` with
+//! `"error": MESSAGE` for a request the evaluator must refuse. The harness's "now" is
 //! 2026-01-01T00:00:00Z, used for `aws:CurrentTime`/`aws:EpochTime` when a case omits them.
 
 use std::path::{Path, PathBuf};
@@ -69,7 +70,7 @@ fn build_request(case: &Value) -> Request {
     if let Some(identity) = case.get("identity").and_then(Value::as_str) {
         request = request.with_identity(identity);
     }
-    request.context.fill_time_defaults(now());
+    request.context.fill_time_defaults(now()).unwrap();
     request
 }
 
@@ -90,9 +91,22 @@ fn request_fixtures_decide_as_expected() {
             for case in group["cases"].as_array().unwrap() {
                 total += 1;
                 let id = case["id"].as_str().unwrap();
-                let expected = Decision::parse(case["expect"].as_str().unwrap())
-                    .unwrap_or_else(|| panic!("{id}: bad expectation"));
                 let request = build_request(case);
+                let expect = case["expect"].as_str().unwrap();
+                if expect == "Error" {
+                    // A request the evaluator must refuse, with exactly this message.
+                    let want = case["error"].as_str().unwrap();
+                    match set.evaluate(&request) {
+                        Err(e) if e.0 == want => {}
+                        other => failures.push(format!(
+                            "{}: {id}: expected error {want:?}, got {other:?}",
+                            file.display()
+                        )),
+                    }
+                    continue;
+                }
+                let expected = Decision::parse(expect)
+                    .unwrap_or_else(|| panic!("{id}: bad expectation {expect}"));
                 let ev = match set.evaluate(&request) {
                     Ok(ev) => ev,
                     Err(e) => {
