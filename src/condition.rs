@@ -237,43 +237,82 @@ fn unknown_operator(text: &str) -> String {
     }
 }
 
-/// A number in a `Numeric*` condition: integers compare exactly, anything else as `f64`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    /// An integer.
-    Int(i64),
-    /// A decimal value.
-    Float(f64),
+/// A decimal number in a `Numeric*` condition, compared exactly (no floating point): the
+/// sign, the integer digits without leading zeros and the fraction digits without
+/// trailing zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal<'a> {
+    negative: bool,
+    int: &'a str,
+    frac: &'a str,
+}
+
+impl<'a> Decimal<'a> {
+    /// Parse `[+-]digits[.digits]` (or `.digits`): "an integer or decimal value". Exponents,
+    /// NaN and infinities are not numbers here.
+    pub fn parse(text: &'a str) -> Result<Decimal<'a>, String> {
+        let t = text.trim();
+        let (negative, digits) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+            return Err(format!("{text:?} is not a number (an integer or decimal)"));
+        }
+        let int = int.trim_start_matches('0');
+        let frac = frac.trim_end_matches('0');
+        Ok(Decimal {
+            negative: negative && !(int.is_empty() && frac.is_empty()),
+            int,
+            frac,
+        })
+    }
+
+    /// Exact comparison.
+    pub fn compare(&self, other: &Decimal<'_>) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let magnitude = self
+            .int
+            .len()
+            .cmp(&other.int.len())
+            .then_with(|| self.int.cmp(other.int))
+            .then_with(|| self.frac.cmp(other.frac));
+        match (self.negative, other.negative) {
+            (false, false) => magnitude,
+            (true, true) => magnitude.reverse(),
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+        }
+    }
+}
+
+/// A policy's number, stored as its normalized digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Number {
+    negative: bool,
+    int: Box<str>,
+    frac: Box<str>,
 }
 
 impl Number {
-    /// Parse an integer or a decimal (`10`, `-3`, `2.5`, `1e3`); NaN and infinities are
-    /// rejected.
+    /// Parse a policy value; see [`Decimal::parse`].
     pub fn parse(text: &str) -> Result<Number, String> {
-        let t = text.trim();
-        if let Ok(i) = t.parse::<i64>() {
-            return Ok(Number::Int(i));
-        }
-        let valid_chars = t
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
-        match t.parse::<f64>() {
-            Ok(f) if f.is_finite() && valid_chars && !t.is_empty() => Ok(Number::Float(f)),
-            _ => Err(format!("{text:?} is not a number")),
-        }
+        let d = Decimal::parse(text)?;
+        Ok(Number {
+            negative: d.negative,
+            int: d.int.into(),
+            frac: d.frac.into(),
+        })
     }
 
-    fn cmp(self, other: Number) -> Option<std::cmp::Ordering> {
-        match (self, other) {
-            (Number::Int(a), Number::Int(b)) => Some(a.cmp(&b)),
-            (a, b) => a.as_f64().partial_cmp(&b.as_f64()),
-        }
-    }
-
-    fn as_f64(self) -> f64 {
-        match self {
-            Number::Int(i) => i as f64,
-            Number::Float(f) => f,
+    fn as_decimal(&self) -> Decimal<'_> {
+        Decimal {
+            negative: self.negative,
+            int: &self.int,
+            frac: &self.frac,
         }
     }
 }
@@ -516,9 +555,9 @@ impl Condition {
             | Comparison::NumericLessThanEquals
             | Comparison::NumericGreaterThan
             | Comparison::NumericGreaterThanEquals => {
-                let n = Number::parse(value).map_err(|_| err("is not a number".into()))?;
+                let n = Decimal::parse(value).map_err(|_| err("is not a number".into()))?;
                 Ok(self.values.iter().any(|v| match v {
-                    Value::Number(p) => ordering_holds(c, n.cmp(*p)),
+                    Value::Number(p) => ordering_holds(c, Some(n.compare(&p.as_decimal()))),
                     _ => false,
                 }))
             }
@@ -763,10 +802,23 @@ mod tests {
 
     #[test]
     fn numbers_and_dates() {
-        assert_eq!(Number::parse("10").unwrap(), Number::Int(10));
-        assert_eq!(Number::parse("2.5").unwrap(), Number::Float(2.5));
-        assert!(Number::parse("NaN").is_err());
-        assert!(Number::parse("inf").is_err());
+        use std::cmp::Ordering::*;
+        let cmp = |a: &str, b: &str| {
+            Decimal::parse(a)
+                .unwrap()
+                .compare(&Decimal::parse(b).unwrap())
+        };
+        assert_eq!(cmp("10", "010.000"), Equal);
+        assert_eq!(cmp("-0", "+0.0"), Equal);
+        assert_eq!(cmp("2.5", "2.49999999999999999999"), Greater);
+        assert_eq!(cmp("18446744073709551615", "18446744073709551614"), Greater);
+        assert_eq!(cmp("9007199254740993", "9007199254740992.0"), Greater);
+        assert_eq!(cmp("-3", "-2.5"), Less);
+        assert_eq!(cmp("-3", "2"), Less);
+        assert_eq!(cmp(".5", "0.50"), Equal);
+        for bad in ["NaN", "inf", "1e3", "", "-", ".", "1.2.3", "0x10", "1 0"] {
+            assert!(Decimal::parse(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(parse_date("0").unwrap(), Timestamp::UNIX_EPOCH);
         assert_eq!(
             parse_date("2020-01-01").unwrap(),

@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::arn::ArnPattern;
-use crate::condition::{Condition, Operator};
+use crate::condition::{Comparison, Condition, Operator};
 use crate::error::LoadError;
 use crate::policy::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
@@ -198,10 +198,20 @@ impl<'de, T, F: FnOnce(&str) -> Result<T, String>> DeserializeSeed<'de> for Chec
 
 /// What a list item may be: a string only, or (condition values) also a number or
 /// boolean, which AWS reads as its text.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Scalars {
     StringsOnly,
     AllowNumbersAndBools,
+    /// Decimal JSON numbers are refused: their text (`1.0` vs `1`) is not kept by the JSON
+    /// reader, and string operators compare text.
+    AllowIntegersAndBools,
+}
+
+fn decimal_error<E: de::Error>(_v: f64) -> E {
+    // The number's written form (`1.0`, `1.50`) is already lost; do not echo a rounded one.
+    E::custom(
+        "write a decimal number as a string here (\"1.50\", not 1.50): this operator compares text, and the written form of a JSON number is not kept",
+    )
 }
 
 /// `"one"` or `["one", "two"]`, each item converted by `F`; an empty array is an error.
@@ -222,7 +232,7 @@ impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for List<'_, F> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self.scalars {
             Scalars::StringsOnly => f.write_str("a string or an array of strings"),
-            Scalars::AllowNumbersAndBools => {
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
                 f.write_str("a string, number or boolean, or an array of them")
             }
         }
@@ -232,25 +242,32 @@ impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for List<'_, F> {
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<T>, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(if v { "true" } else { "false" }),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(if v { "true" } else { "false" })
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<T>, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(&v.to_string())
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
         }
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<T>, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(&v.to_string())
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
         }
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<T>, E> {
         match self.scalars {
             Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowIntegersAndBools => Err(decimal_error(v)),
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
         }
     }
@@ -287,7 +304,9 @@ impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for Item<'_, F> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self.scalars {
             Scalars::StringsOnly => f.write_str("a string"),
-            Scalars::AllowNumbersAndBools => f.write_str("a string, number or boolean"),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                f.write_str("a string, number or boolean")
+            }
         }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
@@ -295,25 +314,32 @@ impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for Item<'_, F> {
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(if v { "true" } else { "false" }),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(if v { "true" } else { "false" })
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(&v.to_string())
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
         }
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
+                self.visit_str(&v.to_string())
+            }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
         }
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
         match self.scalars {
             Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
+            Scalars::AllowIntegersAndBools => Err(decimal_error(v)),
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
         }
     }
@@ -786,9 +812,24 @@ impl<'de> Visitor<'de> for OperatorBlockSeed {
                     .compile_value(raw, variables)
                     .map(|v| (v, raw.to_string()))
             };
+            // Numeric and date values are compared as numbers, so a JSON decimal's value is
+            // enough; every other operator compares text.
+            let scalars = match operator.comparison {
+                Comparison::NumericEquals
+                | Comparison::NumericLessThan
+                | Comparison::NumericLessThanEquals
+                | Comparison::NumericGreaterThan
+                | Comparison::NumericGreaterThanEquals
+                | Comparison::DateEquals
+                | Comparison::DateLessThan
+                | Comparison::DateLessThanEquals
+                | Comparison::DateGreaterThan
+                | Comparison::DateGreaterThanEquals => Scalars::AllowNumbersAndBools,
+                _ => Scalars::AllowIntegersAndBools,
+            };
             let values = map.next_value_seed(List {
                 convert: &compile,
-                scalars: Scalars::AllowNumbersAndBools,
+                scalars,
             })?;
             let (values, raw_values) = values.into_iter().unzip();
             out.push(Condition {
