@@ -19,6 +19,7 @@
 //! | the decision | [`eval`] |
 //! | JSON Lines batch input | [`batch`] |
 //! | explanations and output objects | [`report`] |
+//! | synthetic request sets for benchmarks | [`workload`] |
 //!
 //! ```
 //! use policy_sim::{parse::parse_policy, eval::{PolicySet, Decision}, context::Request};
@@ -49,6 +50,7 @@ pub mod policy;
 pub mod report;
 pub mod variables;
 pub mod wildcard;
+pub mod workload;
 
 pub use error::{LoadError, RequestError};
 

@@ -24,6 +24,15 @@ struct Cli {
 enum Command {
     /// Decide one request (exit 0 Allow, 1 deny) or a JSON Lines batch (--requests).
     Check(CheckArgs),
+    /// Write synthetic JSON Lines requests against the shipped policies (for benchmarks).
+    GenerateRequests {
+        /// How many requests.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Seed: the same seed gives the same requests.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -76,6 +85,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
+        Command::GenerateRequests { count, seed } => {
+            let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            match policy_sim::workload::write_requests(&mut out, count, seed) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_BAD_INPUT)
+                }
+            }
+        }
     }
 }
 
