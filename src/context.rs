@@ -167,20 +167,13 @@ impl Request {
     /// Check the shape of the request: a `service:action` name and an ARN (or `*`)
     /// resource. Returns a message naming what is wrong.
     pub fn validate(&self) -> Result<(), String> {
-        let action = &self.action;
-        match action.split_once(':') {
-            Some((service, name))
-                if !service.is_empty()
-                    && !name.is_empty()
-                    && !action.contains(['*', '?'])
-                    && !action.contains(char::is_whitespace) => {}
-            _ => {
-                return Err(format!(
-                    "action {action:?} is not of the form service:ActionName (without wildcards)"
-                ));
-            }
+        if !is_action_name(&self.action) {
+            return Err(format!(
+                "action {:?} is not of the form service:ActionName (without wildcards)",
+                self.action
+            ));
         }
-        if self.resource != "*" && crate::arn::split_concrete(&self.resource).is_none() {
+        if self.resource != "*" && !is_arn(&self.resource) {
             return Err(format!(
                 "resource {:?} is not an ARN (arn:partition:service:region:account:resource) or '*'",
                 self.resource
@@ -188,6 +181,29 @@ impl Request {
         }
         Ok(())
     }
+}
+
+/// `service:Name`: a non-empty service and name, no wildcard, no white space. One pass
+/// over the bytes (this runs for every decision).
+fn is_action_name(action: &str) -> bool {
+    let bytes = action.as_bytes();
+    let Some(colon) = memchr::memchr(b':', bytes) else {
+        return false;
+    };
+    colon > 0
+        && colon + 1 < bytes.len()
+        && bytes
+            .iter()
+            .all(|&b| !matches!(b, b'*' | b'?') && !b.is_ascii_whitespace())
+        && (action.is_ascii() || !action.contains(char::is_whitespace))
+}
+
+/// `arn:` followed by at least five colon-separated components.
+fn is_arn(resource: &str) -> bool {
+    resource.starts_with("arn:")
+        && memchr::memchr_iter(b':', &resource.as_bytes()[4..])
+            .nth(3)
+            .is_some()
 }
 
 #[cfg(test)]
