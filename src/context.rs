@@ -111,8 +111,7 @@ impl Context {
         }
         let base = current.or(epoch).unwrap_or(now);
         if current.is_none() {
-            let text = base.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-            self.set(CURRENT_TIME, vec![text]);
+            self.set(CURRENT_TIME, vec![iso8601_seconds(base)]);
         }
         if epoch.is_none() {
             self.set(EPOCH_TIME, vec![base.as_second().to_string()]);
@@ -135,6 +134,21 @@ impl VariableSource for Context {
             _ => None,
         }
     }
+}
+
+/// `2026-01-01T00:00:00Z` for `t`. A batch gives every request the same "now", so the
+/// last rendering is kept per thread instead of formatting the same second again.
+fn iso8601_seconds(t: Timestamp) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != t.as_second() {
+            *last = (t.as_second(), t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+        }
+        last.1.clone()
+    })
 }
 
 /// One authorization request.
