@@ -10,7 +10,6 @@ use std::fmt;
 use std::io::{Read, Write};
 
 use jiff::Timestamp;
-use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
@@ -26,145 +25,268 @@ pub struct RequestLine {
     pub request: Request,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequest {
-    #[serde(default)]
-    id: Option<Json>,
-    #[serde(default)]
-    identity: Option<String>,
-    action: String,
-    resource: String,
-    #[serde(default)]
-    context: Option<ContextMap>,
+/// Reusable buffers for parsing request lines: a worker parses line after line into the
+/// same buffers, so that once they have grown to fit the largest request nothing is
+/// allocated per line.
+#[derive(Debug, Default)]
+pub struct RequestBuffer {
+    /// The parsed request (action, resource, context).
+    pub request: Request,
+    /// The line's `id` as JSON text to echo (`null` when absent).
+    pub id_json: Vec<u8>,
+    identity: String,
+    has_identity: bool,
+    key: String,
 }
 
-struct ContextMap(Context);
+const FIELDS: &[&str] = &["id", "identity", "action", "resource", "context"];
 
-impl<'de> Deserialize<'de> for ContextMap {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<ContextMap, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContextMap;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of context keys to values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContextMap, A::Error> {
-                let mut ctx = Context::new();
-                let mut seen: Vec<String> = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let lower = key.to_ascii_lowercase();
-                    if seen.contains(&lower) {
-                        return Err(de::Error::custom(format!(
-                            "duplicate context key {key:?} (keys are case-insensitive)"
-                        )));
-                    }
-                    seen.push(lower);
-                    let ContextValues(values) = map.next_value()?;
-                    ctx.set(&key, values);
-                }
-                Ok(ContextMap(ctx))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-struct ContextValues(Vec<String>);
-
-impl<'de> Deserialize<'de> for ContextValues {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<ContextValues, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContextValues;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number, boolean or an array of them")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ContextValues, E> {
-                Ok(ContextValues(vec![v.to_string()]))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ContextValues, E> {
-                Ok(ContextValues(vec![v.to_string()]))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ContextValues, E> {
-                Ok(ContextValues(vec![v.to_string()]))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ContextValues, E> {
-                Ok(ContextValues(vec![v.to_string()]))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ContextValues, E> {
-                Ok(ContextValues(vec![v.to_string()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ContextValues, A::Error> {
-                let mut out = Vec::new();
-                while let Some(Scalar(one)) = seq.next_element()? {
-                    out.push(one);
-                }
-                Ok(ContextValues(out))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// One context value inside an array: a string, number or boolean (no nested arrays).
-struct Scalar(String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Parse one request line. `now` fills `aws:CurrentTime`/`aws:EpochTime` when absent.
-pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, String> {
-    let raw: RawRequest = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let id = match raw.id {
-        None => Json::Null,
-        // `"id": null` is the same as no id.
-        Some(id @ (Json::String(_) | Json::Number(_) | Json::Null)) => id,
-        Some(_) => return Err("id must be a string or a number".to_string()),
-    };
-    let mut context = raw.context.map(|c| c.0).unwrap_or_default();
-    if let Some(identity) = raw.identity {
-        if context.contains(crate::context::COGNITO_SUB) {
+/// Parse `line` into `buffer`. JSON strings without escapes are read in place and copied
+/// straight into the reused buffers. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
+/// absent.
+pub fn parse_request_into(
+    line: &str,
+    now: Timestamp,
+    buffer: &mut RequestBuffer,
+) -> Result<(), String> {
+    buffer.request.context.clear();
+    buffer.id_json.clear();
+    buffer.id_json.extend_from_slice(b"null");
+    buffer.has_identity = false;
+    let mut de = serde_json::Deserializer::from_str(line);
+    de::DeserializeSeed::deserialize(LineSeed(buffer), &mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| e.to_string())?;
+    if buffer.has_identity {
+        let ctx = &mut buffer.request.context;
+        if ctx.has_key(crate::context::COGNITO_SUB) {
             return Err(format!(
                 "identity and context[{:?}] both set the identity; give one",
                 crate::context::COGNITO_SUB
             ));
         }
-        context.set(crate::context::COGNITO_SUB, vec![identity]);
+        ctx.push_value(crate::context::COGNITO_SUB)
+            .push_str(&buffer.identity);
     }
-    context.fill_time_defaults(now)?;
-    let request = Request {
-        action: raw.action,
-        resource: raw.resource,
-        context,
-    };
-    request.validate()?;
-    Ok(RequestLine { id, request })
+    buffer.request.context.fill_time_defaults(now)?;
+    buffer.request.validate()
+}
+
+/// Parse one request line into a fresh [`RequestLine`].
+pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, String> {
+    let mut buffer = RequestBuffer::default();
+    parse_request_into(line, now, &mut buffer)?;
+    let id = serde_json::from_slice(&buffer.id_json).map_err(|e| e.to_string())?;
+    Ok(RequestLine {
+        id,
+        request: buffer.request,
+    })
+}
+
+struct LineSeed<'b>(&'b mut RequestBuffer);
+
+impl<'de> de::DeserializeSeed<'de> for LineSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LineSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let b = self.0;
+        let mut seen = [false; 5];
+        while let Some(()) = map.next_key_seed(StrInto(&mut b.key))? {
+            let Some(field) = FIELDS.iter().position(|f| *f == b.key) else {
+                return Err(de::Error::unknown_field(&b.key, FIELDS));
+            };
+            if std::mem::replace(&mut seen[field], true) {
+                return Err(de::Error::duplicate_field(FIELDS[field]));
+            }
+            match field {
+                0 => map.next_value_seed(IdSeed(&mut b.id_json))?,
+                1 => {
+                    map.next_value_seed(StrInto(&mut b.identity))?;
+                    b.has_identity = true;
+                }
+                2 => map.next_value_seed(StrInto(&mut b.request.action))?,
+                3 => map.next_value_seed(StrInto(&mut b.request.resource))?,
+                _ => map.next_value_seed(ContextSeed {
+                    context: &mut b.request.context,
+                    key: &mut b.key,
+                })?,
+            }
+        }
+        for (i, name) in [(2, "action"), (3, "resource")] {
+            if !seen[i] {
+                return Err(de::Error::missing_field(name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A JSON string copied into a reused `String`.
+struct StrInto<'b>(&'b mut String);
+
+impl<'de> de::DeserializeSeed<'de> for StrInto<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrInto<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.clear();
+        self.0.push_str(v);
+        Ok(())
+    }
+}
+
+/// `id`: a string or a number (or `null`), kept as JSON text.
+struct IdSeed<'b>(&'b mut Vec<u8>);
+
+impl<'de> de::DeserializeSeed<'de> for IdSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or a number")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.clear();
+        serde_json::to_writer(&mut *self.0, v).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.clear();
+        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.clear();
+        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.clear();
+        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        // `"id": null` is the same as no id.
+        Ok(())
+    }
+}
+
+/// `context`: keys to a value or a flat array of values, written into a reused context.
+struct ContextSeed<'b> {
+    context: &'b mut Context,
+    key: &'b mut String,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ContextSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ContextSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of context keys to values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(()) = map.next_key_seed(StrInto(&mut *self.key))? {
+            if self.context.has_key(self.key) {
+                return Err(de::Error::custom(format!(
+                    "duplicate context key {:?} (keys are case-insensitive)",
+                    self.key
+                )));
+            }
+            self.context.declare(self.key);
+            map.next_value_seed(Values {
+                context: &mut *self.context,
+                key: self.key,
+                nested: false,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One context value (a scalar) or, at the top, an array of them.
+struct Values<'b> {
+    context: &'b mut Context,
+    key: &'b str,
+    nested: bool,
+}
+
+impl Values<'_> {
+    fn write(self, value: impl fmt::Display) {
+        use std::fmt::Write as _;
+        let _ = write!(self.context.push_value(self.key), "{value}");
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Values<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Values<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.nested {
+            f.write_str("a string, number or boolean")
+        } else {
+            f.write_str("a string, number, boolean or an array of them")
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.context.push_value(self.key).push_str(v);
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.write(v);
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.write(v);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.write(v);
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.write(v);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.nested {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        while let Some(()) = seq.next_element_seed(Values {
+            context: &mut *self.context,
+            key: self.key,
+            nested: true,
+        })? {}
+        Ok(())
+    }
 }
 
 /// The output object for a line that failed: `{"line":N,"error":"..."}`.
@@ -246,6 +368,7 @@ struct Worker<'a> {
     fragments: &'a Fragments,
     now: Timestamp,
     deciding: Vec<crate::eval::StatementRef>,
+    buffer: RequestBuffer,
 }
 
 impl Worker<'_> {
@@ -279,20 +402,20 @@ impl Worker<'_> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
+        let buffer = &mut self.buffer;
         let result = std::str::from_utf8(line)
             .map_err(|e| format!("invalid UTF-8: {e}"))
-            .and_then(|text| parse_request_line(text, self.now))
-            .and_then(|r| {
+            .and_then(|text| parse_request_into(text, self.now, buffer))
+            .and_then(|()| {
                 self.set
-                    .evaluate_into(&r.request, &mut self.deciding)
-                    .map(|d| (r.id, d))
+                    .evaluate_into(&buffer.request, &mut self.deciding)
                     .map_err(|e| e.0)
             });
         match result {
-            Ok((id, decision)) => {
+            Ok(decision) => {
                 summary.decided += 1;
                 out.extend_from_slice(b"{\"id\":");
-                serde_json::to_writer(&mut *out, &id).expect("writing to a Vec cannot fail");
+                out.extend_from_slice(&buffer.id_json);
                 out.extend_from_slice(b",\"decision\":\"");
                 out.extend_from_slice(decision.as_str().as_bytes());
                 out.extend_from_slice(b"\",\"statements\":[");
@@ -423,6 +546,7 @@ pub fn run_batch(
         fragments: &fragments,
         now: options.now,
         deciding: Vec::with_capacity(16),
+        buffer: RequestBuffer::default(),
     };
     if options.threads <= 1 {
         let mut worker = new_worker();

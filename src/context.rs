@@ -31,11 +31,32 @@ pub const ALWAYS_PRESENT: &[&str] = &[
 /// The condition keys of a request, each with one or more values.
 ///
 /// Stored as a small list searched linearly: requests carry a handful of keys, and a scan
-/// of lowercase keys beats hashing them. Lookups never allocate.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// of lowercase keys beats hashing them. Lookups never allocate. [`Context::clear`] keeps
+/// the storage, so a context refilled for request after request (as batch workers do)
+/// stops allocating once it has seen its largest request.
+#[derive(Debug, Clone, Default)]
 pub struct Context {
-    entries: Vec<(Box<str>, Vec<String>)>,
+    /// Slots `..len` are in use; later ones are kept for reuse.
+    entries: Vec<Entry>,
+    len: usize,
 }
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    /// Lowercase key.
+    key: String,
+    /// Slots `..used` are the values.
+    values: Vec<String>,
+    used: usize,
+}
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Context) -> bool {
+        self.len == other.len && self.iter().all(|(k, v)| other.get_raw(k) == Some(v))
+    }
+}
+
+impl Eq for Context {}
 
 impl Context {
     /// An empty context.
@@ -43,39 +64,84 @@ impl Context {
         Context::default()
     }
 
-    fn position(&self, key_lower: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| &**k == key_lower)
+    /// Remove every key, keeping the storage for reuse.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries[..self.len]
+            .iter()
+            .position(|e| e.key.eq_ignore_ascii_case(key))
+    }
+
+    /// The entry for `key`, created (empty) if needed.
+    fn entry(&mut self, key: &str) -> &mut Entry {
+        let i = match self.position(key) {
+            Some(i) => i,
+            None => {
+                if self.len == self.entries.len() {
+                    self.entries.push(Entry::default());
+                }
+                let e = &mut self.entries[self.len];
+                e.key.clear();
+                e.key.push_str(key);
+                e.key.make_ascii_lowercase();
+                e.used = 0;
+                self.len += 1;
+                self.len - 1
+            }
+        };
+        &mut self.entries[i]
+    }
+
+    /// A cleared string slot for one more value of `key` (creating the key if needed):
+    /// write the value into it.
+    pub fn push_value(&mut self, key: &str) -> &mut String {
+        let e = self.entry(key);
+        if e.used == e.values.len() {
+            e.values.push(String::new());
+        }
+        let slot = &mut e.values[e.used];
+        slot.clear();
+        e.used += 1;
+        slot
     }
 
     /// Add `value` to `key` (making it multivalued when it already has a value).
-    pub fn add(&mut self, key: &str, value: impl Into<String>) {
-        let key = key.to_ascii_lowercase();
-        match self.position(&key) {
-            Some(i) => self.entries[i].1.push(value.into()),
-            None => self
-                .entries
-                .push((key.into_boxed_str(), vec![value.into()])),
-        }
+    pub fn add(&mut self, key: &str, value: impl AsRef<str>) {
+        self.push_value(key).push_str(value.as_ref());
+    }
+
+    /// Make `key` present with no values (which evaluates as absent), or empty its values.
+    pub fn declare(&mut self, key: &str) {
+        self.entry(key).used = 0;
     }
 
     /// Set `key` to exactly `values` (an empty list makes the key present with no value,
     /// which evaluates as absent).
     pub fn set(&mut self, key: &str, values: Vec<String>) {
-        let key = key.to_ascii_lowercase();
-        match self.position(&key) {
-            Some(i) => self.entries[i].1 = values,
-            None => self.entries.push((key.into_boxed_str(), values)),
-        }
+        let e = self.entry(key);
+        e.used = values.len();
+        e.values = values;
+    }
+
+    /// True when the key was given, even with no values.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    fn get_raw(&self, key_lower: &str) -> Option<&[String]> {
+        self.entries[..self.len]
+            .iter()
+            .find(|e| e.key == key_lower)
+            .map(|e| &e.values[..e.used])
     }
 
     /// The values of a key (`key_lower` must already be lowercase). A key given with no
     /// values is reported as absent.
     pub fn get(&self, key_lower: &str) -> Option<&[String]> {
-        self.entries
-            .iter()
-            .find(|(k, _)| &**k == key_lower)
-            .map(|(_, v)| v.as_slice())
-            .filter(|v| !v.is_empty())
+        self.get_raw(key_lower).filter(|v| !v.is_empty())
     }
 
     /// True when the key has at least one value.
@@ -111,17 +177,22 @@ impl Context {
         }
         let base = current.or(epoch).unwrap_or(now);
         if current.is_none() {
-            self.set(CURRENT_TIME, vec![iso8601_seconds(base)]);
+            self.declare(CURRENT_TIME);
+            write_iso8601_seconds(base, self.push_value(CURRENT_TIME));
         }
         if epoch.is_none() {
-            self.set(EPOCH_TIME, vec![base.as_second().to_string()]);
+            use std::fmt::Write as _;
+            self.declare(EPOCH_TIME);
+            let _ = write!(self.push_value(EPOCH_TIME), "{}", base.as_second());
         }
         Ok(())
     }
 
     /// Iterate over `(lowercase key, values)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(k, v)| (&**k, v.as_slice()))
+        self.entries[..self.len]
+            .iter()
+            .map(|e| (e.key.as_str(), &e.values[..e.used]))
     }
 }
 
@@ -138,7 +209,7 @@ impl VariableSource for Context {
 
 /// `2026-01-01T00:00:00Z` for `t`. A batch gives every request the same "now", so the
 /// last rendering is kept per thread instead of formatting the same second again.
-fn iso8601_seconds(t: Timestamp) -> String {
+fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
     thread_local! {
         static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
     }
@@ -147,7 +218,7 @@ fn iso8601_seconds(t: Timestamp) -> String {
         if last.0 != t.as_second() {
             *last = (t.as_second(), t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
         }
-        last.1.clone()
+        out.push_str(&last.1);
     })
 }
 
@@ -160,6 +231,13 @@ pub struct Request {
     pub resource: String,
     /// The request context.
     pub context: Context,
+}
+
+impl Default for Request {
+    /// An empty request (no action, no resource), e.g. a buffer to parse into.
+    fn default() -> Request {
+        Request::new(String::new(), String::new())
+    }
 }
 
 impl Request {
@@ -239,6 +317,23 @@ mod tests {
         assert_eq!(c.variable("aws:tagkeys"), Some("a"));
         c.add("aws:TagKeys", "b");
         assert_eq!(c.variable("aws:tagkeys"), None);
+    }
+
+    #[test]
+    fn cleared_context_reuses_its_storage() {
+        let mut c = Context::new();
+        c.add("a:x", "1");
+        c.add("a:x", "2");
+        c.add("b:y", "3");
+        c.clear();
+        assert_eq!(c.get("a:x"), None);
+        assert_eq!(c.iter().count(), 0);
+        c.add("B:Y", "4");
+        assert_eq!(c.get("b:y"), Some(&["4".to_string()][..]));
+        assert_eq!(c.get("a:x"), None);
+        let mut fresh = Context::new();
+        fresh.add("b:y", "4");
+        assert_eq!(c, fresh);
     }
 
     #[test]

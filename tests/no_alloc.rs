@@ -3,7 +3,7 @@
 //! a small scanned set and a large indexed one) and must see zero allocations.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use policy_sim::context::Request;
 use policy_sim::eval::{Decision, PolicySet, StatementRef};
@@ -11,18 +11,37 @@ use policy_sim::parse::parse_policy;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness's own threads do not count.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let before = allocations();
+    drop(std::hint::black_box(vec![1u8; 16]));
+    assert_eq!(allocations(), before + 1);
+}
+
+fn count() {
+    // `try_with`: during thread teardown the counter may already be gone.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -186,15 +205,47 @@ fn evaluation_allocates_nothing() {
             *expected
         );
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..1000 {
         for (set, request, _) in &cases {
             std::hint::black_box(set.evaluate_into(request, &mut deciding).unwrap());
         }
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = allocations() - before;
     assert_eq!(
         allocations, 0,
         "evaluation allocated {allocations} times over 10,000 decisions"
+    );
+}
+
+#[test]
+fn batch_line_parsing_reuses_its_buffers() {
+    let lines = [
+        r#"{"id":"a1","identity":"us-east-1:abc","action":"s3:GetObject","resource":"arn:aws:s3:::notes/private/us-east-1:abc/x","context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"],"s3:max-keys":10,"aws:SecureTransport":true}}"#,
+        r#"{"id":7,"action":"execute-api:Invoke","resource":"arn:aws:execute-api:us-east-1:1:api1/prod/GET/x"}"#,
+        r#"{"action":"s3:GetObject","resource":"arn:aws:s3:::notes/private/us-east-1:abc/x","identity":"us-east-1:abc","context":{"aws:SecureTransport":"true"}}"#,
+    ];
+    let now = "2026-01-01T00:00:00Z".parse().unwrap();
+    let mut buffer = policy_sim::batch::RequestBuffer::default();
+    // Let the buffers grow to fit every line once.
+    for _ in 0..2 {
+        for line in lines {
+            policy_sim::batch::parse_request_into(line, now, &mut buffer).unwrap();
+        }
+    }
+    let before = allocations();
+    for _ in 0..1000 {
+        for line in lines {
+            policy_sim::batch::parse_request_into(line, now, &mut buffer).unwrap();
+        }
+    }
+    let allocations = allocations() - before;
+    assert_eq!(
+        allocations, 0,
+        "parsing allocated {allocations} times over 3,000 lines"
+    );
+    assert_eq!(
+        buffer.request.context.get("aws:securetransport").unwrap(),
+        ["true"]
     );
 }
