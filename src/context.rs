@@ -279,7 +279,8 @@ impl Request {
 /// over the bytes (this runs for every decision).
 fn is_action_name(action: &str) -> bool {
     let bytes = action.as_bytes();
-    let Some(colon) = memchr::memchr(b':', bytes) else {
+    // Action names are short: a plain scan beats a vectorised search here.
+    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
         return false;
     };
     colon > 0
@@ -293,7 +294,9 @@ fn is_action_name(action: &str) -> bool {
 /// `arn:` followed by at least five colon-separated components.
 fn is_arn(resource: &str) -> bool {
     resource.starts_with("arn:")
-        && memchr::memchr_iter(b':', &resource.as_bytes()[4..])
+        && resource.as_bytes()[4..]
+            .iter()
+            .filter(|&&b| b == b':')
             .nth(3)
             .is_some()
 }

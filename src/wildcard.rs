@@ -268,6 +268,10 @@ fn glob_match(units: &[Unit<'_>], text: &[u8], case: Case) -> bool {
             At::Star => {
                 p.unit += 1;
                 p.offset = 0;
+                if p.unit == units.len() {
+                    // A final `*` matches whatever text is left.
+                    return true;
+                }
                 star = Some((p, t));
                 continue;
             }
