@@ -222,6 +222,16 @@ fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
     })
 }
 
+/// Who makes a request, as a resource-based or trust policy's `Principal` names it:
+/// a principal type (`AWS`, `Service`, `Federated`, `CanonicalUser`) and a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalId {
+    /// `AWS`, `Service`, `Federated` or `CanonicalUser`.
+    pub kind: String,
+    /// e.g. `cognito-identity.amazonaws.com` for `Federated`.
+    pub value: String,
+}
+
 /// One authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -231,6 +241,9 @@ pub struct Request {
     pub resource: String,
     /// The request context.
     pub context: Context,
+    /// The principal, for resource-based and trust policies (identity-based policies
+    /// have no `Principal` element and ignore it).
+    pub principal: Option<PrincipalId>,
 }
 
 impl Default for Request {
@@ -247,6 +260,7 @@ impl Request {
             action: action.into(),
             resource: resource.into(),
             context: Context::new(),
+            principal: None,
         }
     }
 

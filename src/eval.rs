@@ -63,6 +63,9 @@ pub struct StatementRef {
 pub enum Outcome {
     /// Action, resource and conditions all match.
     Applies,
+    /// The statement's `Principal`/`NotPrincipal` does not cover the request's principal
+    /// (resource-based and trust policies only).
+    PrincipalNotMatched,
     /// The action is not covered by `Action` (or is excluded by `NotAction`).
     ActionNotMatched,
     /// The resource is not covered by `Resource` (or is excluded by `NotResource`).
@@ -339,6 +342,7 @@ fn decide(allows: Vec<StatementRef>, denies: Vec<StatementRef>) -> Evaluation {
 /// The first reason a statement does not apply, without any text (no allocation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Failure {
+    Principal,
     Action,
     Resource,
     Condition(usize),
@@ -359,6 +363,11 @@ fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError
 
 /// `None` when the statement applies; otherwise the first reason it does not.
 fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, RequestError> {
+    if (st.principal.is_some() || st.not_principal.is_some())
+        && !st.matches_principal(request.principal.as_ref())
+    {
+        return Ok(Some(Failure::Principal));
+    }
     if !st.matches_action(&request.action) {
         return Ok(Some(Failure::Action));
     }
@@ -382,6 +391,7 @@ fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, R
 pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, RequestError> {
     Ok(match first_failure(st, request)? {
         None => Outcome::Applies,
+        Some(Failure::Principal) => Outcome::PrincipalNotMatched,
         Some(Failure::Action) => Outcome::ActionNotMatched,
         Some(Failure::Resource) => Outcome::ResourceNotMatched,
         Some(Failure::Condition(i)) => Outcome::ConditionNotMet {

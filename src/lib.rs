@@ -19,6 +19,8 @@
 //! | the decision | [`eval`] |
 //! | JSON Lines batch input | [`batch`] |
 //! | explanations and output objects | [`report`] |
+//! | CloudFormation / Serverless templates | [`template`] |
+//! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
 //!
 //! ```
@@ -41,6 +43,7 @@
 
 pub mod arn;
 pub mod batch;
+pub mod cognito;
 pub mod condition;
 pub mod context;
 pub mod error;
@@ -48,6 +51,7 @@ pub mod eval;
 pub mod parse;
 pub mod policy;
 pub mod report;
+pub mod template;
 pub mod variables;
 pub mod wildcard;
 pub mod workload;

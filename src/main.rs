@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::batch::{BatchOptions, run_batch};
+use policy_sim::cognito;
 use policy_sim::context::Request;
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
+use policy_sim::template::{Params, Template, TemplateError};
 use policy_sim::{LoadError, policy::Policy};
 
 /// Offline AWS IAM policy evaluator and access simulator.
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     /// Decide one request (exit 0 Allow, 1 deny) or a JSON Lines batch (--requests).
     Check(CheckArgs),
+    /// Print the IAM JSON a template's role will have, resolved (pipe it to --policy -).
+    Show(ShowArgs),
     /// Write synthetic JSON Lines requests against the shipped policies (for benchmarks).
     GenerateRequests {
         /// How many requests.
@@ -41,14 +45,40 @@ enum Format {
     Json,
 }
 
+/// Where the policies come from: IAM JSON files, or a template's role.
+#[derive(clap::Args)]
+struct Source {
+    /// Policy file (IAM JSON); repeat for several; `-` reads standard input.
+    #[arg(
+        long = "policy",
+        value_name = "FILE",
+        required_unless_present = "template",
+        conflicts_with = "template"
+    )]
+    policies: Vec<PathBuf>,
+    /// CloudFormation (YAML or JSON) or Serverless Framework template that deploys the role.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// The role's logical id (optional when the template has one AWS::IAM::Role). With an
+    /// identity pool in the template, naming a role skips the Cognito flow.
+    #[arg(long, value_name = "LOGICAL_ID", requires = "template")]
+    role: Option<String>,
+    /// A value the template needs: NAME=VALUE (parameters, AWS::Region, a resource's
+    /// logical id, LogicalId.Attr, an export name, opt:stage, ...); repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE", requires = "template")]
+    params: Vec<String>,
+}
+
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// Policy file (IAM JSON); repeat for several; `-` reads standard input.
-    #[arg(long = "policy", value_name = "FILE", required = true)]
-    policies: Vec<PathBuf>,
+    #[command(flatten)]
+    source: Source,
     /// Cognito identity id, set as `cognito-identity.amazonaws.com:sub`.
     #[arg(long, conflicts_with = "requests")]
     identity: Option<String>,
+    /// With --template: the identity is unauthenticated (a guest of the identity pool).
+    #[arg(long, requires = "template", conflicts_with = "requests")]
+    unauthenticated: bool,
     /// Action, e.g. s3:GetObject.
     #[arg(
         long,
@@ -81,10 +111,30 @@ struct CheckArgs {
     format: Format,
 }
 
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// CloudFormation (YAML or JSON) or Serverless Framework template.
+    #[arg(long, value_name = "FILE")]
+    template: PathBuf,
+    /// The role's logical id (optional when the template has one AWS::IAM::Role).
+    #[arg(long, value_name = "LOGICAL_ID")]
+    role: Option<String>,
+    /// A value the template needs: NAME=VALUE; repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Print the role's trust policy (AssumeRolePolicyDocument) instead.
+    #[arg(long)]
+    trust: bool,
+    /// Print only the policy with this name (PolicyName or logical id).
+    #[arg(long, value_name = "NAME", conflicts_with = "trust")]
+    only: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Show(args) => show(args),
         Command::GenerateRequests { count, seed } => {
             let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             match policy_sim::workload::write_requests(&mut out, count, seed) {
@@ -171,55 +221,126 @@ fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
     Ok(out)
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    let stdin_uses = args.policies.iter().filter(|p| is_stdin(p)).count()
-        + usize::from(args.requests.as_deref().is_some_and(is_stdin));
-    if stdin_uses > 1 {
-        eprintln!("error: standard input (`-`) can be used by only one of --policy and --requests");
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Print a template error (with the offending line shown when there is one); exit 2.
+fn report_template_error(err: &TemplateError) -> ExitCode {
+    if let TemplateError::At { loc, .. } = err
+        && let Ok(text) = std::fs::read_to_string(&*loc.file)
+    {
+        let offset = offset_of(&text, loc.line, loc.column);
+        let report = miette::miette!(
+            labels = vec![miette::LabeledSpan::at_offset(offset, "here")],
+            "{err}"
+        )
+        .with_source_code(miette::NamedSource::new(loc.file.to_string(), text));
+        eprintln!("{report:?}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let set = match load_policies(&args.policies) {
-        Ok(p) => PolicySet::new(p),
-        Err(code) => return code,
-    };
-    let now = jiff::Timestamp::now();
-    if let Some(path) = &args.requests {
-        return check_batch(&set, path, now, args.threads);
+    bad_input(err)
+}
+
+fn load_template(path: &std::path::Path, params: &[String]) -> Result<Template, ExitCode> {
+    let params = Params::parse(params).map_err(bad_input)?;
+    Template::load(path, params).map_err(|e| report_template_error(&e))
+}
+
+/// The role's permission policies as a set (warnings go to standard error).
+fn role_set(t: &Template, role: Option<&str>) -> Result<PolicySet, ExitCode> {
+    let role = t.select_role(role).map_err(|e| report_template_error(&e))?;
+    let policies = t
+        .role_policies(&role)
+        .map_err(|e| report_template_error(&e))?;
+    for w in &policies.warnings {
+        eprintln!("warning: {w}");
     }
-    let (Some(action), Some(resource)) = (args.action, args.resource) else {
-        eprintln!("error: --action and --resource are required without --requests");
-        return ExitCode::from(EXIT_BAD_INPUT);
+    Ok(PolicySet::new(
+        policies.policies.into_iter().map(|p| p.policy).collect(),
+    ))
+}
+
+/// The single request from the command line.
+fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, ExitCode> {
+    let (Some(action), Some(resource)) = (&args.action, &args.resource) else {
+        return Err(bad_input(
+            "--action and --resource are required without --requests",
+        ));
     };
-    let mut request = Request::new(action, resource);
+    let mut request = Request::new(action.clone(), resource.clone());
     if let Some(identity) = &args.identity {
         request = request.with_identity(identity);
     }
     for kv in &args.context {
         let Some((k, v)) = kv.split_once('=') else {
-            eprintln!("error: --context {kv:?} is not KEY=VALUE");
-            return ExitCode::from(EXIT_BAD_INPUT);
+            return Err(bad_input(format!("--context {kv:?} is not KEY=VALUE")));
         };
         if k.is_empty() {
-            eprintln!("error: --context {kv:?} has an empty key");
-            return ExitCode::from(EXIT_BAD_INPUT);
+            return Err(bad_input(format!("--context {kv:?} has an empty key")));
         }
         if k.eq_ignore_ascii_case(policy_sim::context::COGNITO_SUB) && args.identity.is_some() {
-            eprintln!("error: --identity and --context {k}=... both set the identity; give one");
-            return ExitCode::from(EXIT_BAD_INPUT);
+            return Err(bad_input(format!(
+                "--identity and --context {k}=... both set the identity; give one"
+            )));
         }
         request.context.add(k, v);
     }
-    if let Err(e) = request.context.fill_time_defaults(now) {
-        eprintln!("error: {e}");
-        return ExitCode::from(EXIT_BAD_INPUT);
+    request.context.fill_time_defaults(now).map_err(bad_input)?;
+    Ok(request)
+}
+
+fn write_stdout(text: &str) -> Result<(), ExitCode> {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|_| ExitCode::from(EXIT_BAD_INPUT))
+}
+
+fn decision_code(decision: Decision) -> ExitCode {
+    match decision {
+        Decision::Allow => ExitCode::SUCCESS,
+        Decision::ExplicitDeny | Decision::ImplicitDeny => ExitCode::from(EXIT_DENY),
     }
-    let explanation = match set.explain(&request) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    match check_inner(&args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn check_inner(args: &CheckArgs) -> Result<ExitCode, ExitCode> {
+    let src = &args.source;
+    let stdin_uses = src.policies.iter().filter(|p| is_stdin(p)).count()
+        + usize::from(args.requests.as_deref().is_some_and(is_stdin));
+    if stdin_uses > 1 {
+        return Err(bad_input(
+            "standard input (`-`) can be used by only one of --policy and --requests",
+        ));
+    }
+    let now = jiff::Timestamp::now();
+    let set = match &src.template {
+        None => PolicySet::new(load_policies(&src.policies)?),
+        Some(path) => {
+            let t = load_template(path, &src.params)?;
+            if args.requests.is_none() && src.role.is_none() && cognito::has_identity_pool(&t) {
+                return check_flow(args, &t, now);
+            }
+            if args.unauthenticated {
+                return Err(bad_input(
+                    "--unauthenticated needs the Cognito flow: a template with an identity pool, and no --role",
+                ));
+            }
+            role_set(&t, src.role.as_deref())?
         }
     };
+    if let Some(path) = &args.requests {
+        return Ok(check_batch(&set, path, now, args.threads));
+    }
+    let request = build_request(args, now)?;
+    let explanation = set.explain(&request).map_err(bad_input)?;
     let text = match args.format {
         Format::Text => explanation_text(&set, &request, &explanation),
         Format::Json => {
@@ -227,13 +348,148 @@ fn check(args: CheckArgs) -> ExitCode {
             serde_json::to_string(&line).expect("an output line always serializes") + "\n"
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).is_err() {
-        return ExitCode::from(EXIT_BAD_INPUT);
+    write_stdout(&text)?;
+    Ok(decision_code(explanation.evaluation.decision))
+}
+
+/// `check --template` on a template with an identity pool: the whole Cognito flow.
+fn check_flow(args: &CheckArgs, t: &Template, now: jiff::Timestamp) -> Result<ExitCode, ExitCode> {
+    let Some(identity) = &args.identity else {
+        return Err(bad_input(
+            "the template has an identity pool: the Cognito flow needs --identity ID (or name a role with --role to check its policies alone)",
+        ));
+    };
+    let request = build_request(args, now)?;
+    let flow = cognito::FlowRequest {
+        identity: identity.clone(),
+        authenticated: !args.unauthenticated,
+        request,
+    };
+    let outcome = match cognito::simulate(t, &flow) {
+        Ok(o) => o,
+        Err(cognito::FlowError::Template(e)) => return Err(report_template_error(&e)),
+        Err(cognito::FlowError::Request(e)) => return Err(bad_input(e)),
+    };
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
     }
-    match explanation.evaluation.decision {
-        Decision::Allow => ExitCode::SUCCESS,
-        Decision::ExplicitDeny | Decision::ImplicitDeny => ExitCode::from(EXIT_DENY),
+    let text = match args.format {
+        Format::Text => flow_text(t, &flow, &outcome),
+        Format::Json => {
+            let statements = match &outcome.explanation {
+                Some((set, _, ex))
+                    if outcome.steps.last().map(|s| s.step) == Some(cognito::Step::Permissions) =>
+                {
+                    serde_json::to_value(
+                        evaluation_json(set, &serde_json::Value::Null, &ex.evaluation).statements,
+                    )
+                    .expect("statements serialize")
+                }
+                _ => serde_json::Value::Array(Vec::new()),
+            };
+            let steps: Vec<serde_json::Value> = outcome
+                .steps
+                .iter()
+                .map(|s| serde_json::json!({"step": s.step.as_str(), "passed": s.passed, "detail": s.detail}))
+                .collect();
+            let mut line = serde_json::Map::new();
+            line.insert("id".into(), serde_json::Value::Null);
+            line.insert("decision".into(), outcome.decision.as_str().into());
+            line.insert("statements".into(), statements);
+            line.insert("steps".into(), steps.into());
+            serde_json::Value::Object(line).to_string() + "\n"
+        }
+    };
+    write_stdout(&text)?;
+    Ok(decision_code(outcome.decision))
+}
+
+fn flow_text(t: &Template, flow: &cognito::FlowRequest, outcome: &cognito::FlowOutcome) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Decision: {}", outcome.decision.as_str());
+    let _ = writeln!(
+        out,
+        "Request:  {} on {} as {} identity {}",
+        flow.request.action,
+        flow.request.resource,
+        if flow.authenticated {
+            "authenticated"
+        } else {
+            "unauthenticated"
+        },
+        flow.identity
+    );
+    let _ = writeln!(out, "Cognito flow ({}):", t.file);
+    for (i, s) in outcome.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {}: {} - {}",
+            i + 1,
+            s.step.as_str(),
+            if s.passed { "passed" } else { "DENIED" },
+            s.detail
+        );
+    }
+    if let Some(failed) = outcome.steps.iter().find(|s| !s.passed) {
+        let _ = writeln!(out, "Denied at step: {}", failed.step.as_str());
+    }
+    if let Some((set, request, ex)) = &outcome.explanation {
+        let step = outcome.steps.last().map_or("", |s| s.step.as_str());
+        let _ = writeln!(out, "Policies of the {step} step:");
+        for line in explanation_text(set, request, ex).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+fn show(args: ShowArgs) -> ExitCode {
+    let run = || -> Result<ExitCode, ExitCode> {
+        let t = load_template(&args.template, &args.params)?;
+        let role = t
+            .select_role(args.role.as_deref())
+            .map_err(|e| report_template_error(&e))?;
+        let value = if args.trust {
+            t.trust_policy(&role)
+                .map_err(|e| report_template_error(&e))?
+                .document
+        } else {
+            let policies = t
+                .role_policies(&role)
+                .map_err(|e| report_template_error(&e))?;
+            for w in &policies.warnings {
+                eprintln!("warning: {w}");
+            }
+            let names: Vec<String> = policies.policies.iter().map(|p| p.name.clone()).collect();
+            match (&args.only, policies.policies.len()) {
+                (Some(name), _) => match policies.policies.into_iter().find(|p| &p.name == name) {
+                    Some(p) => p.document,
+                    None => {
+                        return Err(bad_input(format!(
+                            "role {role} has no policy {name:?} (its policies: {})",
+                            names.join(", ")
+                        )));
+                    }
+                },
+                (None, 0) => return Err(bad_input(format!("role {role} has no policies"))),
+                (None, 1) => policies
+                    .policies
+                    .into_iter()
+                    .next()
+                    .map(|p| p.document)
+                    .unwrap_or_default(),
+                (None, _) => serde_json::json!({
+                    "policies": policies.policies.into_iter().map(|p| serde_json::json!({"name": p.name, "document": p.document})).collect::<Vec<_>>()
+                }),
+            }
+        };
+        let text = serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n";
+        write_stdout(&text)?;
+        Ok(ExitCode::SUCCESS)
+    };
+    match run() {
+        Ok(c) | Err(c) => c,
     }
 }
 

@@ -181,6 +181,27 @@ impl Statement {
         (always_present(resource), always_present(conditions))
     }
 
+    /// Does the statement's `Principal`/`NotPrincipal` cover `principal`? A statement with
+    /// neither (every identity-based statement) covers everyone. An unknown principal
+    /// (`None`) is covered only by `"Principal": "*"`.
+    pub fn matches_principal(&self, principal: Option<&crate::context::PrincipalId>) -> bool {
+        let covers = |p: &Principal| match (p, principal) {
+            (Principal::Any, _) => true,
+            (Principal::Map(_), None) => false,
+            (Principal::Map(entries), Some(who)) => entries.iter().any(|(kind, values)| {
+                *kind == who.kind
+                    && values
+                        .iter()
+                        .any(|v| *v == who.value || (kind == "AWS" && v == "*"))
+            }),
+        };
+        match (&self.principal, &self.not_principal) {
+            (Some(p), _) => covers(p),
+            (None, Some(np)) => principal.is_some() && !covers(np),
+            (None, None) => true,
+        }
+    }
+
     /// Does the statement's `Action`/`NotAction` cover `action`? Action names are
     /// case-insensitive.
     pub fn matches_action(&self, action: &str) -> bool {

@@ -73,6 +73,30 @@ pub fn statement_label(set: &PolicySet, r: StatementRef) -> String {
     s
 }
 
+fn why_principal(st: &Statement, request: &Request) -> String {
+    let who = match &request.principal {
+        Some(p) => format!("{} {}", p.kind, p.value),
+        None => "an unnamed principal".to_string(),
+    };
+    let (element, p) = match (&st.principal, &st.not_principal) {
+        (Some(p), _) => ("Principal", p),
+        (None, Some(p)) => ("NotPrincipal", p),
+        (None, None) => return "principal not matched".to_string(),
+    };
+    format!("{who} is not covered by {element} {}", principal_text(p))
+}
+
+fn principal_text(p: &crate::policy::Principal) -> String {
+    match p {
+        crate::policy::Principal::Any => "\"*\"".to_string(),
+        crate::policy::Principal::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| format!("{k}: [{}]", v.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 fn why_action(st: &Statement) -> String {
     match &st.action {
         ActionSpec::Action(p) => format!(
@@ -182,6 +206,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
         let st = set.statement(*r);
         let why = match outcome {
             Outcome::Applies => applies_text(st, request),
+            Outcome::PrincipalNotMatched => why_principal(st, request),
             Outcome::ActionNotMatched => why_action(st),
             Outcome::ResourceNotMatched => why_resource(st, request),
             Outcome::ConditionNotMet { reason, .. } => format!("condition not met: {reason}"),

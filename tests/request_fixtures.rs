@@ -66,6 +66,7 @@ fn build_request(case: &Value) -> Request {
         action: case["action"].as_str().unwrap().to_string(),
         resource: case["resource"].as_str().unwrap().to_string(),
         context,
+        principal: None,
     };
     if let Some(identity) = case.get("identity").and_then(Value::as_str) {
         request = request.with_identity(identity);

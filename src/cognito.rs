@@ -1,0 +1,345 @@
+//! The whole Cognito identity-pool flow, decided as AWS does it end to end (Amazon Cognito
+//! Developer Guide, "Identity pools authentication flow" and "Role trust and permissions"):
+//!
+//! 1. **identity pool**: an unauthenticated identity gets credentials only when the pool
+//!    sets `AllowUnauthenticatedIdentities: true`;
+//! 2. **role attachment**: the `AWS::Cognito::IdentityPoolRoleAttachment` of the pool names
+//!    the role for the authenticated or unauthenticated case;
+//! 3. **trust policy**: the role's `AssumeRolePolicyDocument` must allow
+//!    `sts:AssumeRoleWithWebIdentity` for the principal `cognito-identity.amazonaws.com`
+//!    with the token's `cognito-identity.amazonaws.com:aud` (the pool id) and
+//!    `cognito-identity.amazonaws.com:amr` (`authenticated` or `unauthenticated`);
+//! 4. **permissions**: the role's policies decide the request, with the identity's keys
+//!    (`:sub`, `:aud`, `:amr`) in the request context.
+//!
+//! The first step that fails denies the request, and the result names it.
+
+use crate::context::{COGNITO_SUB, Context, PrincipalId, Request};
+use crate::error::RequestError;
+use crate::eval::{Decision, Explanation, PolicySet};
+use crate::template::node::Node;
+use crate::template::{Template, TemplateError, get_att_target, ref_target};
+
+/// The token keys Cognito puts in the web identity session.
+pub const AUD: &str = "cognito-identity.amazonaws.com:aud";
+/// `authenticated` or `unauthenticated` (plus the login providers, when authenticated).
+pub const AMR: &str = "cognito-identity.amazonaws.com:amr";
+
+/// The four steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The identity pool issues credentials to this kind of identity.
+    IdentityPool,
+    /// The pool's role attachment names a role for it.
+    RoleAttachment,
+    /// The role's trust policy lets Cognito's web identity assume it.
+    TrustPolicy,
+    /// The role's permission policies decide the request.
+    Permissions,
+}
+
+impl Step {
+    /// `identity-pool`, `role-attachment`, `trust-policy`, `permissions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::IdentityPool => "identity-pool",
+            Step::RoleAttachment => "role-attachment",
+            Step::TrustPolicy => "trust-policy",
+            Step::Permissions => "permissions",
+        }
+    }
+}
+
+/// What one step found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// Which step.
+    pub step: Step,
+    /// Whether the flow goes on after it.
+    pub passed: bool,
+    /// A sentence saying what was checked and found.
+    pub detail: String,
+}
+
+/// The request to simulate.
+#[derive(Debug, Clone)]
+pub struct FlowRequest {
+    /// The Cognito identity id.
+    pub identity: String,
+    /// Whether the identity signed in through a login provider.
+    pub authenticated: bool,
+    /// The request made with the identity's credentials. Keys given in its context that
+    /// start with `cognito-identity.amazonaws.com:` replace the token's own (e.g. to
+    /// simulate a token without `amr`, set it to no values).
+    pub request: Request,
+}
+
+/// The outcome of the flow.
+#[derive(Debug)]
+pub struct FlowOutcome {
+    /// The final decision: the permissions' decision, or ImplicitDeny when an earlier
+    /// step failed (no credentials, so no allow).
+    pub decision: Decision,
+    /// The steps run, in order; the last one failed unless the decision is Allow.
+    pub steps: Vec<StepResult>,
+    /// The policies and explanation of the last policy step run (trust or permissions).
+    pub explanation: Option<(PolicySet, Request, Explanation)>,
+    /// Things the simulation left out (e.g. `RoleMappings` rules).
+    pub warnings: Vec<String>,
+}
+
+/// True when the template has an identity pool: `check --template` then runs the flow.
+pub fn has_identity_pool(t: &Template) -> bool {
+    t.resources_of_type("AWS::Cognito::IdentityPool")
+        .next()
+        .is_some()
+}
+
+/// Run the flow for `req` on the template's identity pool.
+pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowError> {
+    let mut steps = Vec::new();
+    let mut warnings = Vec::new();
+    let kind = if req.authenticated {
+        "authenticated"
+    } else {
+        "unauthenticated"
+    };
+
+    // 1. The identity pool.
+    let pools: Vec<(&str, &Node)> = t.resources_of_type("AWS::Cognito::IdentityPool").collect();
+    let (pool, pool_node) = match pools.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(FlowError::Template(TemplateError::at(
+                t.cfn.loc.clone(),
+                "the template has no AWS::Cognito::IdentityPool".to_string(),
+            )));
+        }
+        many => {
+            return Err(FlowError::Template(TemplateError::at(
+                t.cfn.loc.clone(),
+                format!(
+                    "the template has {} identity pools ({}); the flow needs exactly one",
+                    many.len(),
+                    many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                ),
+            )));
+        }
+    };
+    let allow_unauth = match pool_node
+        .get("Properties")
+        .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
+    {
+        Some(n) => match t.resolve_node(n)? {
+            serde_json::Value::Bool(b) => b,
+            serde_json::Value::String(s) if s == "true" || s == "false" => s == "true",
+            other => {
+                return Err(FlowError::Template(TemplateError::at(
+                    n.loc.clone(),
+                    format!("AllowUnauthenticatedIdentities must be true or false, found {other}"),
+                )));
+            }
+        },
+        None => {
+            return Err(FlowError::Template(TemplateError::at(
+                pool_node.loc.clone(),
+                format!(
+                    "identity pool {pool} has no AllowUnauthenticatedIdentities (a required property)"
+                ),
+            )));
+        }
+    };
+    let pool_id = match t.resolve_node(&ref_node(pool, pool_node))? {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    if !req.authenticated && !allow_unauth {
+        steps.push(StepResult {
+            step: Step::IdentityPool,
+            passed: false,
+            detail: format!(
+                "identity pool {pool} has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials"
+            ),
+        });
+        return Ok(denied(steps, warnings));
+    }
+    steps.push(StepResult {
+        step: Step::IdentityPool,
+        passed: true,
+        detail: format!("identity pool {pool} ({pool_id}) issues credentials to {kind} identities"),
+    });
+
+    // 2. The role attachment.
+    let attachments: Vec<(&str, &Node)> = t
+        .resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment")
+        .filter(|(_, a)| {
+            a.get("Properties")
+                .and_then(|p| p.get("IdentityPoolId"))
+                .and_then(ref_target)
+                == Some(pool)
+        })
+        .collect();
+    let (attachment, attachment_node) = match attachments.as_slice() {
+        [one] => *one,
+        [] => {
+            steps.push(StepResult {
+                step: Step::RoleAttachment,
+                passed: false,
+                detail: format!(
+                    "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to {pool}"
+                ),
+            });
+            return Ok(denied(steps, warnings));
+        }
+        many => {
+            return Err(FlowError::Template(TemplateError::at(
+                t.cfn.loc.clone(),
+                format!(
+                    "{} role attachments name {pool} ({})",
+                    many.len(),
+                    many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                ),
+            )));
+        }
+    };
+    let props = attachment_node.get("Properties");
+    if props.and_then(|p| p.get("RoleMappings")).is_some() {
+        warnings.push(format!(
+            "{attachment} has RoleMappings (token or rule based role choice); they are not simulated: the pool's default {kind} role is used"
+        ));
+    }
+    let role_node = props.and_then(|p| p.get("Roles")).and_then(|r| r.get(kind));
+    let Some(role_node) = role_node else {
+        steps.push(StepResult {
+            step: Step::RoleAttachment,
+            passed: false,
+            detail: format!("{attachment} attaches no {kind} role to {pool}"),
+        });
+        return Ok(denied(steps, warnings));
+    };
+    let Some(role) = get_att_target(role_node).or_else(|| ref_target(role_node)) else {
+        return Err(FlowError::Template(TemplateError::at(
+            role_node.loc.clone(),
+            format!(
+                "the {kind} role must be a role of this template (Fn::GetAtt [Role, Arn]); a role defined elsewhere cannot be simulated"
+            ),
+        )));
+    };
+    let role = t.select_role(Some(role))?;
+    steps.push(StepResult {
+        step: Step::RoleAttachment,
+        passed: true,
+        detail: format!("{attachment} attaches role {role} for {kind} identities"),
+    });
+
+    // 3. The trust policy.
+    let trust = t.trust_policy(&role)?;
+    let trust_set = PolicySet::new(vec![trust.policy]);
+    let account = t
+        .params
+        .get("AWS::AccountId")
+        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+    let mut token = Context::new();
+    token.add(AUD, &pool_id);
+    token.add(AMR, kind);
+    token.add(COGNITO_SUB, &req.identity);
+    // Overrides from the request (e.g. no `amr`).
+    for (key, values) in req.request.context.iter() {
+        if key.starts_with("cognito-identity.amazonaws.com:") && key != COGNITO_SUB {
+            token.set(key, values.to_vec());
+        }
+    }
+    let mut assume = Request::new(
+        "sts:AssumeRoleWithWebIdentity",
+        format!("arn:aws:iam::{account}:role/{role}"),
+    );
+    assume.context = token.clone();
+    assume.principal = Some(PrincipalId {
+        kind: "Federated".to_string(),
+        value: "cognito-identity.amazonaws.com".to_string(),
+    });
+    assume
+        .context
+        .fill_time_defaults(jiff::Timestamp::now())
+        .map_err(|e| FlowError::Request(RequestError(e)))?;
+    let trust_ex = trust_set.explain(&assume)?;
+    if trust_ex.evaluation.decision != Decision::Allow {
+        steps.push(StepResult {
+            step: Step::TrustPolicy,
+            passed: false,
+            detail: format!(
+                "the trust policy of {role} does not let cognito-identity.amazonaws.com assume it for this token ({})",
+                trust_ex.evaluation.decision.as_str()
+            ),
+        });
+        let mut out = denied(steps, warnings);
+        out.explanation = Some((trust_set, assume, trust_ex));
+        return Ok(out);
+    }
+    steps.push(StepResult {
+        step: Step::TrustPolicy,
+        passed: true,
+        detail: format!(
+            "the trust policy of {role} allows sts:AssumeRoleWithWebIdentity for this token"
+        ),
+    });
+
+    // 4. The permissions.
+    let policies = t.role_policies(&role)?;
+    warnings.extend(policies.warnings.iter().cloned());
+    let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
+    let mut request = req.request.clone();
+    for (key, values) in token.iter() {
+        if !request.context.has_key(key) {
+            request.context.set(key, values.to_vec());
+        }
+    }
+    let ex = set.explain(&request)?;
+    let decision = ex.evaluation.decision;
+    steps.push(StepResult {
+        step: Step::Permissions,
+        passed: decision == Decision::Allow,
+        detail: format!("the policies of {role} decide {}", decision.as_str()),
+    });
+    Ok(FlowOutcome {
+        decision,
+        steps,
+        explanation: Some((set, request, ex)),
+        warnings,
+    })
+}
+
+fn denied(steps: Vec<StepResult>, warnings: Vec<String>) -> FlowOutcome {
+    FlowOutcome {
+        decision: Decision::ImplicitDeny,
+        steps,
+        explanation: None,
+        warnings,
+    }
+}
+
+/// `{"Ref": logical}` at the resource's location.
+fn ref_node(logical: &str, at: &Node) -> Node {
+    use crate::template::node::{Kind, ScalarType};
+    Node {
+        kind: Kind::Map(vec![(
+            "Ref".to_string(),
+            Node {
+                kind: Kind::Scalar(logical.to_string(), ScalarType::Str),
+                loc: at.loc.clone(),
+            },
+        )]),
+        loc: at.loc.clone(),
+    }
+}
+
+/// Why the flow could not be simulated (not a deny).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The template is unusable.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The request is malformed.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}

@@ -1,0 +1,580 @@
+//! CloudFormation intrinsic functions, resolved to plain values: `Ref`, `Fn::GetAtt`,
+//! `Fn::Join`, `Fn::Sub` (both forms, `${!Literal}` escapes, pseudo parameters),
+//! `Fn::ImportValue`, `Fn::Select`, `Fn::Split`, `Fn::If` with `Conditions`
+//! (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`), `Fn::FindInMap`.
+//!
+//! Values CloudFormation only knows at deploy time come from `--param`: template
+//! parameters (else their `Default`), pseudo parameters (else the documented defaults
+//! below), `Ref` to a resource by logical id, `Fn::GetAtt` as `LogicalId.Attribute`, and
+//! `Fn::ImportValue` by export name. Anything still unknown is collected, and reported all
+//! at once: a policy is never evaluated with a silently empty value.
+
+use serde_json::{Map, Value};
+
+use super::node::{Kind, Loc, Node, ScalarType};
+use super::{Missing, Params, TemplateError};
+
+/// Defaults for pseudo parameters without a `--param`.
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+
+/// A resolved value, or `AWS::NoValue` (the property or item is removed).
+enum Resolved {
+    Value(Value),
+    NoValue,
+}
+
+/// Resolves intrinsics against one template.
+pub struct Resolver<'a> {
+    /// The CloudFormation template (with `Resources`, `Parameters`, ...).
+    pub cfn: &'a Node,
+    /// `--param` values.
+    pub params: &'a Params,
+    /// The region used for `AWS::Region` when no `--param` gives it.
+    pub region: &'a str,
+    /// The template is a Serverless `resources:` section: the framework adds resources
+    /// of its own (e.g. `ApiGatewayRestApi`), so a `Ref` to an unknown name is a value to
+    /// supply, not a template error.
+    pub serverless: bool,
+    /// Values that could not be resolved, reported together by [`Resolver::finish`].
+    pub missing: Vec<Missing>,
+    conditions: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver for `cfn`.
+    pub fn new(
+        cfn: &'a Node,
+        params: &'a Params,
+        region: &'a str,
+        serverless: bool,
+    ) -> Resolver<'a> {
+        Resolver {
+            cfn,
+            params,
+            region,
+            serverless,
+            missing: Vec::new(),
+            conditions: Vec::new(),
+        }
+    }
+
+    /// Error with every missing value, if any were met.
+    pub fn finish(&mut self) -> Result<(), TemplateError> {
+        if self.missing.is_empty() {
+            Ok(())
+        } else {
+            Err(TemplateError::Missing(std::mem::take(&mut self.missing)))
+        }
+    }
+
+    /// Resolve `node` into plain JSON (a removed `AWS::NoValue` root becomes `null`).
+    pub fn resolve(&mut self, node: &Node) -> Result<Value, TemplateError> {
+        Ok(match self.value(node)? {
+            Resolved::Value(v) => v,
+            Resolved::NoValue => Value::Null,
+        })
+    }
+
+    /// Resolve `node` to a string (numbers and booleans as their text).
+    pub fn string(&mut self, node: &Node) -> Result<String, TemplateError> {
+        match self.resolve(node)? {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(TemplateError::at(
+                node.loc.clone(),
+                format!("expected a string here, found {}", json_kind(&other)),
+            )),
+        }
+    }
+
+    fn missing(&mut self, name: String, loc: &Loc, what: &'static str) -> Resolved {
+        self.missing.push(Missing {
+            name,
+            loc: loc.clone(),
+            what,
+        });
+        Resolved::Value(Value::String(String::new()))
+    }
+
+    fn value(&mut self, node: &Node) -> Result<Resolved, TemplateError> {
+        match &node.kind {
+            Kind::Null => Ok(Resolved::Value(Value::Null)),
+            Kind::Scalar(s, t) => Ok(Resolved::Value(scalar_json(s, *t))),
+            Kind::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    if let Resolved::Value(v) = self.value(i)? {
+                        out.push(v);
+                    }
+                }
+                Ok(Resolved::Value(Value::Array(out)))
+            }
+            Kind::Map(entries) => {
+                if let Some((key, arg)) = node.single_entry()
+                    && (key == "Ref" || key.starts_with("Fn::"))
+                {
+                    return self.intrinsic(key, arg, &node.loc);
+                }
+                let mut out = Map::new();
+                for (k, v) in entries {
+                    if let Resolved::Value(v) = self.value(v)? {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                Ok(Resolved::Value(Value::Object(out)))
+            }
+        }
+    }
+
+    fn args<'n>(&self, name: &str, arg: &'n Node, n: usize) -> Result<&'n [Node], TemplateError> {
+        match arg.as_seq() {
+            Some(items) if items.len() == n => Ok(items),
+            _ => Err(TemplateError::at(
+                arg.loc.clone(),
+                format!("{name} takes a list of {n} items, found {}", arg.describe()),
+            )),
+        }
+    }
+
+    fn intrinsic(&mut self, name: &str, arg: &Node, loc: &Loc) -> Result<Resolved, TemplateError> {
+        match name {
+            "Ref" => {
+                let target = self.string(arg)?;
+                self.reference(&target, loc)
+            }
+            "Fn::GetAtt" => {
+                let (logical, attribute) = match (&arg.kind, arg.as_seq()) {
+                    (Kind::Scalar(s, _), _) => match s.split_once('.') {
+                        Some((l, a)) => (l.to_string(), a.to_string()),
+                        None => {
+                            return Err(TemplateError::at(
+                                arg.loc.clone(),
+                                format!("Fn::GetAtt {s:?} must be LogicalId.Attribute"),
+                            ));
+                        }
+                    },
+                    (_, Some([l, a])) => (self.string(l)?, self.string(a)?),
+                    _ => {
+                        return Err(TemplateError::at(
+                            arg.loc.clone(),
+                            "Fn::GetAtt takes [LogicalId, Attribute]".to_string(),
+                        ));
+                    }
+                };
+                self.get_att(&logical, &attribute, loc)
+            }
+            "Fn::Join" => {
+                let [delimiter, list] = self.args(name, arg, 2)? else {
+                    unreachable!("args checked the length")
+                };
+                let delimiter = self.string(delimiter)?;
+                let items = match self.resolve(list)? {
+                    Value::Array(items) => items,
+                    other => {
+                        return Err(TemplateError::at(
+                            list.loc.clone(),
+                            format!(
+                                "Fn::Join needs a list of values, found {}",
+                                json_kind(&other)
+                            ),
+                        ));
+                    }
+                };
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    parts.push(match item {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        other => {
+                            return Err(TemplateError::at(
+                                list.loc.clone(),
+                                format!(
+                                    "Fn::Join can only join strings, found {}",
+                                    json_kind(&other)
+                                ),
+                            ));
+                        }
+                    });
+                }
+                Ok(Resolved::Value(Value::String(parts.join(&delimiter))))
+            }
+            "Fn::Sub" => self.sub(arg),
+            "Fn::Select" => {
+                let [index, list] = self.args(name, arg, 2)? else {
+                    unreachable!("args checked the length")
+                };
+                let index_text = self.string(index)?;
+                let i: usize = index_text.parse().map_err(|_| {
+                    TemplateError::at(
+                        index.loc.clone(),
+                        format!("Fn::Select index {index_text:?} is not a number"),
+                    )
+                })?;
+                match self.resolve(list)? {
+                    Value::Array(items) => match items.into_iter().nth(i) {
+                        Some(v) => Ok(Resolved::Value(v)),
+                        None => Err(TemplateError::at(
+                            list.loc.clone(),
+                            format!("Fn::Select index {i} is past the end of the list"),
+                        )),
+                    },
+                    other => Err(TemplateError::at(
+                        list.loc.clone(),
+                        format!("Fn::Select needs a list, found {}", json_kind(&other)),
+                    )),
+                }
+            }
+            "Fn::Split" => {
+                let [delimiter, source] = self.args(name, arg, 2)? else {
+                    unreachable!("args checked the length")
+                };
+                let delimiter = self.string(delimiter)?;
+                if delimiter.is_empty() {
+                    return Err(TemplateError::at(
+                        arg.loc.clone(),
+                        "Fn::Split needs a non-empty delimiter".to_string(),
+                    ));
+                }
+                let source = self.string(source)?;
+                Ok(Resolved::Value(Value::Array(
+                    source
+                        .split(delimiter.as_str())
+                        .map(|s| Value::String(s.to_string()))
+                        .collect(),
+                )))
+            }
+            "Fn::If" => {
+                let [condition, yes, no] = self.args(name, arg, 3)? else {
+                    unreachable!("args checked the length")
+                };
+                let condition = self.string(condition)?;
+                if self.condition(&condition, &arg.loc)? {
+                    self.value(yes)
+                } else {
+                    self.value(no)
+                }
+            }
+            "Fn::ImportValue" => {
+                let export = self.string(arg)?;
+                Ok(match self.params.get(&export) {
+                    Some(v) => Resolved::Value(Value::String(v.to_string())),
+                    None => self.missing(export, loc, "Fn::ImportValue export"),
+                })
+            }
+            "Fn::FindInMap" => {
+                let [map, top, second] = self.args(name, arg, 3)? else {
+                    unreachable!("args checked the length")
+                };
+                let (map, top, second) =
+                    (self.string(map)?, self.string(top)?, self.string(second)?);
+                let found = self
+                    .cfn
+                    .get("Mappings")
+                    .and_then(|m| m.get(&map))
+                    .and_then(|m| m.get(&top))
+                    .and_then(|m| m.get(&second))
+                    .cloned();
+                match found {
+                    Some(v) => self.value(&v),
+                    None => Err(TemplateError::at(
+                        arg.loc.clone(),
+                        format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
+                    )),
+                }
+            }
+            "Fn::Base64" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "{name} is not supported in the parts of a template that policy-sim evaluates"
+                ),
+            )),
+            other => Err(TemplateError::at(
+                loc.clone(),
+                format!("unknown intrinsic function {other:?}"),
+            )),
+        }
+    }
+
+    fn reference(&mut self, target: &str, loc: &Loc) -> Result<Resolved, TemplateError> {
+        if target == "AWS::NoValue" {
+            return Ok(Resolved::NoValue);
+        }
+        if let Some(v) = self.params.get(target) {
+            return Ok(Resolved::Value(Value::String(v.to_string())));
+        }
+        if let Some(v) = self.pseudo(target) {
+            return Ok(Resolved::Value(Value::String(v)));
+        }
+        if let Some(p) = self.cfn.get("Parameters").and_then(|p| p.get(target)) {
+            return Ok(match p.get("Default") {
+                Some(d) => {
+                    let d = d.clone();
+                    self.value(&d)?
+                }
+                None => self.missing(target.to_string(), loc, "template parameter"),
+            });
+        }
+        if self.resource(target).is_some() {
+            return Ok(self.missing(target.to_string(), loc, "Ref to a resource"));
+        }
+        if self.serverless {
+            return Ok(self.missing(
+                target.to_string(),
+                loc,
+                "Ref to a resource the Serverless Framework generates",
+            ));
+        }
+        Err(TemplateError::at(
+            loc.clone(),
+            format!("Ref to {target:?}: the template has no parameter or resource of that name"),
+        ))
+    }
+
+    /// Pseudo parameters, with the defaults documented in `docs/templates.md`.
+    fn pseudo(&self, name: &str) -> Option<String> {
+        let region = self.params.get("AWS::Region").unwrap_or(self.region);
+        let account = self.params.get("AWS::AccountId").unwrap_or(DEFAULT_ACCOUNT);
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        let stack = self
+            .params
+            .get("AWS::StackName")
+            .unwrap_or("policy-sim-stack");
+        Some(match name {
+            "AWS::Region" => region.to_string(),
+            "AWS::AccountId" => account.to_string(),
+            "AWS::Partition" => partition.to_string(),
+            "AWS::URLSuffix" => {
+                if partition == "aws-cn" {
+                    "amazonaws.com.cn".to_string()
+                } else {
+                    "amazonaws.com".to_string()
+                }
+            }
+            "AWS::StackName" => stack.to_string(),
+            "AWS::StackId" => format!(
+                "arn:{partition}:cloudformation:{region}:{account}:stack/{stack}/00000000-0000-0000-0000-000000000000"
+            ),
+            _ => return None,
+        })
+    }
+
+    fn resource(&self, logical: &str) -> Option<&'a Node> {
+        self.cfn.get("Resources").and_then(|r| r.get(logical))
+    }
+
+    fn get_att(
+        &mut self,
+        logical: &str,
+        attribute: &str,
+        loc: &Loc,
+    ) -> Result<Resolved, TemplateError> {
+        let key = format!("{logical}.{attribute}");
+        if let Some(v) = self.params.get(&key) {
+            return Ok(Resolved::Value(Value::String(v.to_string())));
+        }
+        let Some(resource) = self.resource(logical) else {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!("Fn::GetAtt {key}: the template has no resource {logical:?}"),
+            ));
+        };
+        // A bucket with a literal name has a known ARN.
+        if attribute == "Arn"
+            && resource.get("Type").and_then(Node::as_str) == Some("AWS::S3::Bucket")
+            && let Some(name) = resource
+                .get("Properties")
+                .and_then(|p| p.get("BucketName"))
+                .cloned()
+        {
+            let name = self.string(&name)?;
+            let partition = self.pseudo("AWS::Partition").unwrap_or_default();
+            return Ok(Resolved::Value(Value::String(format!(
+                "arn:{partition}:s3:::{name}"
+            ))));
+        }
+        Ok(self.missing(key, loc, "Fn::GetAtt"))
+    }
+
+    fn sub(&mut self, arg: &Node) -> Result<Resolved, TemplateError> {
+        let (template, vars) = match (&arg.kind, arg.as_seq()) {
+            (Kind::Scalar(s, _), _) => (s.clone(), None),
+            (_, Some([t, v])) => (
+                t.as_str()
+                    .ok_or_else(|| {
+                        TemplateError::at(
+                            t.loc.clone(),
+                            "Fn::Sub's first item must be a string".to_string(),
+                        )
+                    })?
+                    .to_string(),
+                Some(v),
+            ),
+            _ => {
+                return Err(TemplateError::at(
+                    arg.loc.clone(),
+                    "Fn::Sub takes a string or [string, {variables}]".to_string(),
+                ));
+            }
+        };
+        let mut out = String::new();
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let body_start = start + 2;
+            let Some(close) = rest[body_start..].find('}') else {
+                return Err(TemplateError::at(
+                    arg.loc.clone(),
+                    format!("Fn::Sub: unterminated ${{ in {template:?}"),
+                ));
+            };
+            let body = &rest[body_start..body_start + close];
+            if let Some(literal) = body.strip_prefix('!') {
+                // `${!Literal}` is the text `${Literal}`.
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else {
+                let name = body.trim();
+                let from_vars = vars.and_then(|v| v.get(name)).cloned();
+                let value = match from_vars {
+                    Some(node) => self.string(&node)?,
+                    None => match name.split_once('.') {
+                        Some((l, a)) if !name.starts_with("AWS::") => {
+                            match self.get_att(l, a, &arg.loc)? {
+                                Resolved::Value(v) => value_text(&v),
+                                Resolved::NoValue => String::new(),
+                            }
+                        }
+                        _ => match self.reference(name, &arg.loc)? {
+                            Resolved::Value(v) => value_text(&v),
+                            Resolved::NoValue => String::new(),
+                        },
+                    },
+                };
+                out.push_str(&value);
+            }
+            rest = &rest[body_start + close + 1..];
+        }
+        out.push_str(rest);
+        Ok(Resolved::Value(Value::String(out)))
+    }
+
+    /// Evaluate the named entry of `Conditions`.
+    pub fn condition(&mut self, name: &str, loc: &Loc) -> Result<bool, TemplateError> {
+        if self.conditions.iter().any(|c| c == name) {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "cyclic condition: {} -> {name}",
+                    self.conditions.join(" -> ")
+                ),
+            ));
+        }
+        let Some(node) = self.cfn.get("Conditions").and_then(|c| c.get(name)) else {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!("condition {name:?} is not defined in Conditions"),
+            ));
+        };
+        self.conditions.push(name.to_string());
+        let result = self.condition_value(node);
+        self.conditions.pop();
+        result
+    }
+
+    fn condition_value(&mut self, node: &Node) -> Result<bool, TemplateError> {
+        let Some((name, arg)) = node.single_entry() else {
+            return Err(TemplateError::at(
+                node.loc.clone(),
+                format!(
+                    "a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition, found {}",
+                    node.describe()
+                ),
+            ));
+        };
+        match name {
+            "Condition" => {
+                let target = self.string(arg)?;
+                self.condition(&target, &node.loc)
+            }
+            "Fn::Equals" => {
+                let [a, b] = self.args(name, arg, 2)? else {
+                    unreachable!("args checked the length")
+                };
+                let (a, b) = (self.resolve(a)?, self.resolve(b)?);
+                Ok(value_text(&a) == value_text(&b))
+            }
+            "Fn::Not" => {
+                let [c] = self.args(name, arg, 1)? else {
+                    unreachable!("args checked the length")
+                };
+                Ok(!self.condition_value(c)?)
+            }
+            "Fn::And" | "Fn::Or" => {
+                let items = arg.as_seq().ok_or_else(|| {
+                    TemplateError::at(
+                        arg.loc.clone(),
+                        format!("{name} takes a list of conditions"),
+                    )
+                })?;
+                let mut all = true;
+                let mut any = false;
+                for c in items {
+                    let v = self.condition_value(c)?;
+                    all &= v;
+                    any |= v;
+                }
+                Ok(if name == "Fn::And" { all } else { any })
+            }
+            other => Err(TemplateError::at(
+                node.loc.clone(),
+                format!("{other} cannot be used in a condition"),
+            )),
+        }
+    }
+}
+
+fn scalar_json(s: &str, t: ScalarType) -> Value {
+    match t {
+        ScalarType::Str => Value::String(s.to_string()),
+        ScalarType::Bool => Value::Bool(s == "true"),
+        ScalarType::Number => s
+            .parse::<i64>()
+            .map(Value::from)
+            .ok()
+            .or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+            })
+            .unwrap_or_else(|| Value::String(s.to_string())),
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}

@@ -1,0 +1,549 @@
+//! Policies read straight from the CloudFormation or Serverless Framework template that
+//! deploys them, so that the policy checked is the one that ships.
+//!
+//! - [`node`]: YAML/JSON into one value tree with locations (`!Ref x` ≡ `{"Ref": x}`);
+//! - [`serverless`]: `serverless.yml` variables and its `resources:` CloudFormation;
+//! - [`intrinsics`]: CloudFormation intrinsic functions resolved to plain values;
+//! - this module: finding a role and the policies that attach to it.
+//!
+//! The rules and defaults are written down in `docs/templates.md`.
+
+pub mod intrinsics;
+pub mod node;
+pub mod serverless;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::LoadError;
+use crate::parse::parse_policy_as;
+use crate::policy::{Policy, PolicyKind};
+use node::{Kind, Loc, Node};
+
+/// A value the template needs that no `--param` (or default) supplies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The name to give with `--param NAME=VALUE`.
+    pub name: String,
+    /// Where the template uses it.
+    pub loc: Loc,
+    /// What kind of value it is ("template parameter", "Fn::GetAtt", ...).
+    pub what: &'static str,
+}
+
+/// A template that cannot be used: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// A problem at a place in a file.
+    #[error("{loc}: {message}")]
+    At {
+        /// Where.
+        loc: Loc,
+        /// What.
+        message: String,
+    },
+    /// A file that could not be read.
+    #[error("{file}: {message}")]
+    File {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Values nobody supplied, every one of them.
+    #[error("{}", missing_message(.0))]
+    Missing(Vec<Missing>),
+}
+
+impl TemplateError {
+    /// An error at `loc`.
+    pub fn at(loc: Loc, message: String) -> TemplateError {
+        TemplateError::At { loc, message }
+    }
+}
+
+fn missing_message(missing: &[Missing]) -> String {
+    let mut by_name: BTreeMap<&str, (&str, Vec<String>)> = BTreeMap::new();
+    for m in missing {
+        let entry = by_name.entry(&m.name).or_insert((m.what, Vec::new()));
+        let at = m.loc.to_string();
+        if !entry.1.contains(&at) {
+            entry.1.push(at);
+        }
+    }
+    let mut out = format!(
+        "{} value(s) the template needs are not given; supply each with --param NAME=VALUE:",
+        by_name.len()
+    );
+    for (name, (what, places)) in by_name {
+        out.push_str(&format!(
+            "\n  {name} ({what}), used at {}",
+            places.join(", ")
+        ));
+    }
+    out
+}
+
+/// `--param NAME=VALUE` values: template parameters, pseudo parameters (`AWS::Region`),
+/// resources by logical id, `LogicalId.Attribute`, export names, Serverless options
+/// (`opt:stage`) and sources (`env:X`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Parse `NAME=VALUE` strings; a name given twice is an error.
+    pub fn parse(items: &[String]) -> Result<Params, String> {
+        let mut map = BTreeMap::new();
+        for item in items {
+            let Some((name, value)) = item.split_once('=') else {
+                return Err(format!("--param {item:?} is not NAME=VALUE"));
+            };
+            if name.is_empty() {
+                return Err(format!("--param {item:?} has an empty name"));
+            }
+            if map.insert(name.to_string(), value.to_string()).is_some() {
+                return Err(format!("--param {name} is given twice"));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    /// From pairs (tests and the library API).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Params {
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// Read a template file as UTF-8 text, with a size limit.
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(node::MAX_TEMPLATE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() > node::MAX_TEMPLATE_BYTES {
+        return Err(format!(
+            "{} is larger than the limit of {} bytes",
+            path.display(),
+            node::MAX_TEMPLATE_BYTES
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{} is not UTF-8 (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// One policy of a role, resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedPolicy {
+    /// `PolicyName` (inline) or the logical id of an `AWS::IAM::Policy` /
+    /// `AWS::IAM::ManagedPolicy`.
+    pub name: String,
+    /// The resolved IAM JSON.
+    pub document: Value,
+    /// The parsed policy, named `FILE#Role/Name`.
+    pub policy: Policy,
+}
+
+/// A role's permissions as the template deploys them.
+#[derive(Debug, Clone)]
+pub struct RolePolicies {
+    /// The role's logical id.
+    pub role: String,
+    /// Inline policies, then attached `AWS::IAM::Policy`/`ManagedPolicy` resources.
+    pub policies: Vec<ResolvedPolicy>,
+    /// Managed policies outside the template (e.g. AWS-managed ARNs): not evaluated.
+    pub warnings: Vec<String>,
+}
+
+/// A loaded template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The file as given.
+    pub file: Arc<str>,
+    /// The CloudFormation template (for Serverless, what `resources:` adds).
+    pub cfn: Node,
+    /// The region `AWS::Region` stands for.
+    pub region: String,
+    /// The `--param` values.
+    pub params: Params,
+    /// Loaded from a `serverless.yml`.
+    pub serverless: bool,
+}
+
+impl Template {
+    /// Load a CloudFormation (YAML or JSON) or Serverless template.
+    pub fn load(path: &Path, params: Params) -> Result<Template, TemplateError> {
+        let file: Arc<str> = Arc::from(path.display().to_string());
+        let text = read_text(path).map_err(|message| TemplateError::File {
+            file: file.to_string(),
+            message,
+        })?;
+        let doc = node::parse(&file, &text)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let is_serverless = serverless::is_serverless(&doc);
+        let (cfn, region) = if is_serverless {
+            let region = serverless::region(&doc, dir, &params)?;
+            (serverless::cloudformation(&doc, dir, &params)?, region)
+        } else {
+            let region = params.get("AWS::Region").unwrap_or("us-east-1").to_string();
+            (doc, region)
+        };
+        if cfn.get("Resources").and_then(Node::as_map).is_none() {
+            return Err(TemplateError::at(
+                cfn.loc.clone(),
+                "the template has no Resources mapping".to_string(),
+            ));
+        }
+        Ok(Template {
+            file,
+            cfn,
+            region,
+            params,
+            serverless: is_serverless,
+        })
+    }
+
+    /// The resources, in document order.
+    pub fn resources(&self) -> &[(String, Node)] {
+        self.cfn
+            .get("Resources")
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+    }
+
+    /// Resources of one CloudFormation type.
+    pub fn resources_of_type<'t>(
+        &'t self,
+        ty: &'t str,
+    ) -> impl Iterator<Item = (&'t str, &'t Node)> + 't {
+        self.resources()
+            .iter()
+            .filter(move |(_, r)| r.get("Type").and_then(Node::as_str) == Some(ty))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The role to use: `role` if given (it must be an `AWS::IAM::Role`), else the only
+    /// role in the template.
+    pub fn select_role(&self, role: Option<&str>) -> Result<String, TemplateError> {
+        let roles: Vec<&str> = self
+            .resources_of_type("AWS::IAM::Role")
+            .map(|(k, _)| k)
+            .collect();
+        match role {
+            Some(r) if roles.contains(&r) => Ok(r.to_string()),
+            Some(r) => Err(TemplateError::at(
+                self.cfn.loc.clone(),
+                format!(
+                    "role {r:?} not found: the template's AWS::IAM::Role resources are [{}]",
+                    roles.join(", ")
+                ),
+            )),
+            None => match roles.as_slice() {
+                [one] => Ok(one.to_string()),
+                [] => Err(TemplateError::at(
+                    self.cfn.loc.clone(),
+                    "the template has no AWS::IAM::Role".to_string(),
+                )),
+                many => Err(TemplateError::at(
+                    self.cfn.loc.clone(),
+                    format!(
+                        "the template has {} roles; choose one with --role ({})",
+                        many.len(),
+                        many.join(", ")
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn resolver(&self) -> intrinsics::Resolver<'_> {
+        intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless)
+    }
+
+    /// A resolver for other modules (the Cognito flow).
+    pub fn resolve_node(&self, node: &Node) -> Result<Value, TemplateError> {
+        let mut r = self.resolver();
+        let v = r.resolve(node)?;
+        r.finish()?;
+        Ok(v)
+    }
+
+    /// The role's permission policies: inline `Policies`, then `AWS::IAM::Policy` and
+    /// `AWS::IAM::ManagedPolicy` resources that attach to it (by `Roles: [!Ref Role]`, or
+    /// through the role's `ManagedPolicyArns: [!Ref Policy]`).
+    pub fn role_policies(&self, role: &str) -> Result<RolePolicies, TemplateError> {
+        let resource = self
+            .resources()
+            .iter()
+            .find(|(k, _)| k == role)
+            .map(|(_, v)| v)
+            .ok_or_else(|| {
+                TemplateError::at(self.cfn.loc.clone(), format!("no resource {role:?}"))
+            })?;
+        let props = resource.get("Properties");
+        let mut r = self.resolver();
+        let mut found: Vec<(String, Node, Value)> = Vec::new();
+        let mut warnings = Vec::new();
+        if let Some(inline) = props.and_then(|p| p.get("Policies")) {
+            let items = inline.as_seq().ok_or_else(|| {
+                TemplateError::at(inline.loc.clone(), "Policies must be a list".to_string())
+            })?;
+            for item in items {
+                let doc = item.get("PolicyDocument").ok_or_else(|| {
+                    TemplateError::at(
+                        item.loc.clone(),
+                        "a Policies entry needs a PolicyDocument".to_string(),
+                    )
+                })?;
+                let name = match item.get("PolicyName") {
+                    Some(n) => r.string(n)?,
+                    None => format!("Policies[{}]", found.len()),
+                };
+                let value = r.resolve(doc)?;
+                found.push((name, doc.clone(), value));
+            }
+        }
+        let managed_refs: Vec<String> = match props.and_then(|p| p.get("ManagedPolicyArns")) {
+            Some(list) => {
+                let items = list.as_seq().ok_or_else(|| {
+                    TemplateError::at(
+                        list.loc.clone(),
+                        "ManagedPolicyArns must be a list".to_string(),
+                    )
+                })?;
+                let mut refs = Vec::new();
+                for item in items {
+                    match ref_target(item) {
+                        Some(t) => refs.push(t.to_string()),
+                        None => {
+                            let arn = r.string(item)?;
+                            warnings.push(format!(
+                                "managed policy {arn} is outside the template and is not evaluated ({})",
+                                item.loc
+                            ));
+                        }
+                    }
+                }
+                refs
+            }
+            None => Vec::new(),
+        };
+        for (logical, res) in self.resources() {
+            let ty = res.get("Type").and_then(Node::as_str);
+            if !matches!(ty, Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy")) {
+                continue;
+            }
+            let p = res.get("Properties");
+            let via_roles = p
+                .and_then(|p| p.get("Roles"))
+                .and_then(Node::as_seq)
+                .is_some_and(|roles| roles.iter().any(|n| ref_target(n) == Some(role)));
+            let via_arns =
+                ty == Some("AWS::IAM::ManagedPolicy") && managed_refs.iter().any(|m| m == logical);
+            if !(via_roles || via_arns) {
+                continue;
+            }
+            let doc = p.and_then(|p| p.get("PolicyDocument")).ok_or_else(|| {
+                TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
+            })?;
+            let value = r.resolve(doc)?;
+            found.push((logical.clone(), doc.clone(), value));
+        }
+        for m in &managed_refs {
+            if !found.iter().any(|(n, _, _)| n == m) {
+                return Err(TemplateError::at(
+                    self.cfn.loc.clone(),
+                    format!(
+                        "ManagedPolicyArns of {role} refers to {m}, which is not an AWS::IAM::ManagedPolicy"
+                    ),
+                ));
+            }
+        }
+        r.finish()?;
+        let mut policies = Vec::new();
+        for (name, doc, value) in found {
+            let policy = self.parse_resolved(role, &name, &doc, &value, PolicyKind::Identity)?;
+            policies.push(ResolvedPolicy {
+                name,
+                document: value,
+                policy,
+            });
+        }
+        Ok(RolePolicies {
+            role: role.to_string(),
+            policies,
+            warnings,
+        })
+    }
+
+    /// The role's trust policy (`AssumeRolePolicyDocument`), resolved.
+    pub fn trust_policy(&self, role: &str) -> Result<ResolvedPolicy, TemplateError> {
+        let resource = self
+            .resources()
+            .iter()
+            .find(|(k, _)| k == role)
+            .map(|(_, v)| v)
+            .ok_or_else(|| {
+                TemplateError::at(self.cfn.loc.clone(), format!("no resource {role:?}"))
+            })?;
+        let doc = resource
+            .get("Properties")
+            .and_then(|p| p.get("AssumeRolePolicyDocument"))
+            .ok_or_else(|| {
+                TemplateError::at(
+                    resource.loc.clone(),
+                    format!("role {role} has no AssumeRolePolicyDocument"),
+                )
+            })?;
+        let value = self.resolve_node(doc)?;
+        let policy = self.parse_resolved(
+            role,
+            "AssumeRolePolicyDocument",
+            doc,
+            &value,
+            PolicyKind::Resource,
+        )?;
+        Ok(ResolvedPolicy {
+            name: "AssumeRolePolicyDocument".to_string(),
+            document: value,
+            policy,
+        })
+    }
+
+    /// Parse a resolved document; an error points at the template node behind the JSON
+    /// path.
+    fn parse_resolved(
+        &self,
+        role: &str,
+        name: &str,
+        doc: &Node,
+        value: &Value,
+        kind: PolicyKind,
+    ) -> Result<Policy, TemplateError> {
+        let label = format!("{}#{role}/{name}", self.file);
+        let bytes = serde_json::to_vec(value).expect("a JSON value always serializes");
+        parse_policy_as(&label, &bytes, kind).map_err(|e| match e {
+            LoadError::Invalid { path, message, .. } => TemplateError::at(
+                locate(doc, &path),
+                format!("policy {name} of role {role}: {path}: {message}"),
+            ),
+            LoadError::Read { message, .. } => TemplateError::at(doc.loc.clone(), message),
+        })
+    }
+}
+
+/// The logical id in `{"Ref": id}` (or `!Ref id`).
+pub fn ref_target(node: &Node) -> Option<&str> {
+    match node.single_entry() {
+        Some(("Ref", target)) => target.as_str(),
+        _ => None,
+    }
+}
+
+/// The logical id in `{"Fn::GetAtt": [id, attr]}` (or `!GetAtt id.attr`).
+pub fn get_att_target(node: &Node) -> Option<&str> {
+    match node.single_entry() {
+        Some(("Fn::GetAtt", arg)) => match (&arg.kind, arg.as_seq()) {
+            (_, Some([l, _])) => l.as_str(),
+            (Kind::Scalar(s, _), _) => s.split_once('.').map(|(l, _)| l),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The location of the node a JSON path (`Statement[1].Effect`) names, as far as the
+/// template's own structure goes.
+pub fn locate(doc: &Node, path: &str) -> Loc {
+    let mut node = doc;
+    let mut rest = path;
+    if rest == "(document)" {
+        return doc.loc.clone();
+    }
+    loop {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        if rest.is_empty() {
+            return node.loc.clone();
+        }
+        if let Some(after) = rest.strip_prefix('[') {
+            let Some(close) = after.find(']') else {
+                return node.loc.clone();
+            };
+            let index: usize = after[..close].parse().unwrap_or(usize::MAX);
+            match node.as_seq().and_then(|s| s.get(index)) {
+                Some(n) => {
+                    node = n;
+                    rest = &after[close + 1..];
+                }
+                None => return node.loc.clone(),
+            }
+            continue;
+        }
+        // The longest key that the path continues with (keys may contain dots).
+        let entry = node.as_map().and_then(|entries| {
+            entries
+                .iter()
+                .filter(|(k, _)| {
+                    rest.strip_prefix(k.as_str())
+                        .is_some_and(|after| after.is_empty() || after.starts_with(['.', '[']))
+                })
+                .max_by_key(|(k, _)| k.len())
+        });
+        match entry {
+            Some((k, n)) => {
+                rest = &rest[k.len()..];
+                node = n;
+            }
+            // A single statement object written without the list, or an intrinsic.
+            None => return node.loc.clone(),
+        }
+    }
+}
+
+/// A node as JSON without resolving anything (intrinsics stay as their mappings).
+pub fn to_json_unchecked(node: &Node) -> Value {
+    match &node.kind {
+        Kind::Null => Value::Null,
+        Kind::Scalar(s, _) => Value::String(s.clone()),
+        Kind::Seq(items) => Value::Array(items.iter().map(to_json_unchecked).collect()),
+        Kind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json_unchecked(v)))
+                .collect(),
+        ),
+    }
+}
+
+impl fmt::Display for RolePolicies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "role {} with {} polic{}",
+            self.role,
+            self.policies.len(),
+            if self.policies.len() == 1 { "y" } else { "ies" }
+        )
+    }
+}

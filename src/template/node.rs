@@ -1,0 +1,349 @@
+//! The template value tree: YAML or JSON lowered into one shape with locations, where the
+//! short tag `!Ref x` and the long form `{"Ref": x}` are the same node.
+
+use std::fmt;
+use std::sync::Arc;
+
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+
+use super::TemplateError;
+
+/// Where a node starts: file, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    /// The file as given (relative paths stay relative).
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A scalar's type, as YAML resolved it (JSON output keeps numbers and booleans as such).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarType {
+    /// A string.
+    Str,
+    /// An integer or a decimal number.
+    Number,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// One node of a template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub kind: Kind,
+    /// Where it starts.
+    pub loc: Loc,
+}
+
+/// A node's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// `null` or an empty value.
+    Null,
+    /// A string, number or boolean, kept as text.
+    Scalar(String, ScalarType),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in document order (keys are unique).
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            Kind::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entries of a mapping.
+    pub fn as_map(&self) -> Option<&[(String, Node)]> {
+        match &self.kind {
+            Kind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence.
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            Kind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A mapping with exactly one key: the form of every intrinsic function.
+    pub fn single_entry(&self) -> Option<(&str, &Node)> {
+        match &self.kind {
+            Kind::Map(m) if m.len() == 1 => Some((&m[0].0, &m[0].1)),
+            _ => None,
+        }
+    }
+
+    /// A short description for messages: "a mapping", "the string \"x\"", ...
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            Kind::Null => "null".to_string(),
+            Kind::Scalar(s, _) => format!("{s:?}"),
+            Kind::Seq(_) => "a list".to_string(),
+            Kind::Map(_) => "a mapping".to_string(),
+        }
+    }
+}
+
+/// CloudFormation's short-form tags and the long names they stand for.
+const SHORT_TAGS: &[(&str, &str)] = &[
+    ("Ref", "Ref"),
+    ("Condition", "Condition"),
+    ("GetAtt", "Fn::GetAtt"),
+    ("Sub", "Fn::Sub"),
+    ("Join", "Fn::Join"),
+    ("Select", "Fn::Select"),
+    ("Split", "Fn::Split"),
+    ("If", "Fn::If"),
+    ("Equals", "Fn::Equals"),
+    ("Not", "Fn::Not"),
+    ("And", "Fn::And"),
+    ("Or", "Fn::Or"),
+    ("ImportValue", "Fn::ImportValue"),
+    ("FindInMap", "Fn::FindInMap"),
+    ("Base64", "Fn::Base64"),
+    ("GetAZs", "Fn::GetAZs"),
+    ("Cidr", "Fn::Cidr"),
+    ("Transform", "Fn::Transform"),
+];
+
+/// Largest template file read, a guard against runaway inputs.
+pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Parse YAML (or JSON, which is YAML) text into a node tree.
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
+        TemplateError::at(
+            Loc {
+                file: file.clone(),
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+            },
+            format!("invalid YAML: {}", e.info()),
+        )
+    })?;
+    match docs.len() {
+        0 => Err(TemplateError::at(
+            Loc {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+            },
+            "the file holds no YAML document".to_string(),
+        )),
+        1 => lower(file, &docs[0], 0),
+        n => Err(TemplateError::at(
+            Loc {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+            },
+            format!("the file holds {n} YAML documents; a template is one document"),
+        )),
+    }
+}
+
+/// Nesting deeper than this is refused (templates are shallow; this keeps recursion safe).
+const MAX_DEPTH: usize = 200;
+
+fn lower(file: &Arc<str>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, TemplateError> {
+    let loc = Loc {
+        file: file.clone(),
+        line: y.span.start.line(),
+        column: y.span.start.col() + 1,
+    };
+    if depth > MAX_DEPTH {
+        return Err(TemplateError::at(
+            loc,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let kind = match &y.data {
+        YamlData::Value(s) => scalar(s),
+        YamlData::Representation(text, _, _) => Kind::Scalar(text.to_string(), ScalarType::Str),
+        YamlData::Sequence(items) => Kind::Seq(
+            items
+                .iter()
+                .map(|i| lower(file, i, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        YamlData::Mapping(map) => {
+            let mut entries = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                let key = match &k.data {
+                    YamlData::Value(s) => match scalar(s) {
+                        Kind::Scalar(text, _) => text,
+                        _ => String::new(),
+                    },
+                    YamlData::Representation(text, _, _) => text.to_string(),
+                    _ => {
+                        return Err(TemplateError::at(
+                            Loc {
+                                file: file.clone(),
+                                line: k.span.start.line(),
+                                column: k.span.start.col() + 1,
+                            },
+                            "a mapping key must be a string".to_string(),
+                        ));
+                    }
+                };
+                entries.push((key, lower(file, v, depth + 1)?));
+            }
+            Kind::Map(entries)
+        }
+        YamlData::Tagged(tag, inner) => {
+            let mut inner_node = lower(file, inner, depth + 1)?;
+            // Tagged scalars carry no span of their own in saphyr: use the tag's.
+            inner_node.loc = loc.clone();
+            return tagged(&tag.handle, &tag.suffix, inner_node, loc);
+        }
+        YamlData::Alias(_) => {
+            return Err(TemplateError::at(
+                loc,
+                "YAML aliases are not supported in templates".to_string(),
+            ));
+        }
+        YamlData::BadValue => {
+            return Err(TemplateError::at(loc, "invalid YAML value".to_string()));
+        }
+    };
+    Ok(Node { kind, loc })
+}
+
+fn scalar(s: &Scalar<'_>) -> Kind {
+    match s {
+        Scalar::Null => Kind::Null,
+        Scalar::Boolean(b) => Kind::Scalar(b.to_string(), ScalarType::Bool),
+        Scalar::Integer(i) => Kind::Scalar(i.to_string(), ScalarType::Number),
+        Scalar::FloatingPoint(f) => Kind::Scalar(f.to_string(), ScalarType::Number),
+        Scalar::String(s) => Kind::Scalar(s.to_string(), ScalarType::Str),
+    }
+}
+
+/// Lower `!Tag value` into the long form `{"Fn::Tag": value}`.
+fn tagged(handle: &str, suffix: &str, inner: Node, loc: Loc) -> Result<Node, TemplateError> {
+    if handle == "!!" {
+        // Core-schema tags: `!!str 123` is the string "123".
+        return Ok(match (suffix, inner.kind) {
+            ("str", Kind::Scalar(s, _)) => Node {
+                kind: Kind::Scalar(s, ScalarType::Str),
+                loc,
+            },
+            (_, kind) => Node { kind, loc },
+        });
+    }
+    if handle != "!" {
+        return Err(TemplateError::at(
+            loc,
+            format!("unknown YAML tag {handle}{suffix}"),
+        ));
+    }
+    let Some(&(_, long)) = SHORT_TAGS.iter().find(|(short, _)| *short == suffix) else {
+        return Err(TemplateError::at(
+            loc,
+            format!(
+                "unknown YAML tag !{suffix} (CloudFormation's short forms are {})",
+                SHORT_TAGS
+                    .iter()
+                    .map(|(s, _)| format!("!{s}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    // `!GetAtt Logical.Attr` is the list form's shorthand.
+    let value = match (long, &inner.kind) {
+        ("Fn::GetAtt", Kind::Scalar(s, _)) => match s.split_once('.') {
+            Some((l, a)) => Node {
+                kind: Kind::Seq(vec![
+                    Node {
+                        kind: Kind::Scalar(l.to_string(), ScalarType::Str),
+                        loc: inner.loc.clone(),
+                    },
+                    Node {
+                        kind: Kind::Scalar(a.to_string(), ScalarType::Str),
+                        loc: inner.loc.clone(),
+                    },
+                ]),
+                loc: inner.loc.clone(),
+            },
+            None => inner,
+        },
+        _ => inner,
+    };
+    Ok(Node {
+        kind: Kind::Map(vec![(long.to_string(), value)]),
+        loc,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Node {
+        parse(&Arc::from("t.yml"), text).unwrap()
+    }
+
+    #[test]
+    fn short_and_long_forms_are_the_same_node() {
+        let short = p("a: !Ref Foo\nb: !GetAtt Bucket.Arn\nc: !Join ['', [x, !Ref Y]]\n");
+        let long = p(
+            "a: {Ref: Foo}\nb: {Fn::GetAtt: [Bucket, Arn]}\nc: {Fn::Join: ['', [x, {Ref: Y}]]}\n",
+        );
+        let strip = |n: &Node| serde_json::to_string(&super::super::to_json_unchecked(n)).unwrap();
+        assert_eq!(strip(&short), strip(&long));
+    }
+
+    #[test]
+    fn locations_are_one_based() {
+        let n = p("a:\n  b: !Ref X\n");
+        let b = n.get("a").unwrap().get("b").unwrap();
+        assert_eq!((b.loc.line, b.loc.column), (2, 6));
+    }
+
+    #[test]
+    fn errors() {
+        let e = parse(&Arc::from("t.yml"), "a: [b\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.yml:2:1: invalid YAML: while parsing a flow sequence, expected ',' or ']'"
+        );
+        let e = parse(&Arc::from("t.yml"), "a: !Reff X\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t.yml:1:4: unknown YAML tag !Reff"),
+            "{e}"
+        );
+        let e = parse(&Arc::from("t.yml"), "a: 1\na: 2\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.yml:2:1: invalid YAML: duplicated key in mapping"
+        );
+    }
+}

@@ -1,0 +1,490 @@
+//! Serverless Framework `serverless.yml`: its `${...}` variables and the CloudFormation
+//! under `resources:`.
+//!
+//! Variables resolved: `${self:path.to.value}`, `${opt:name}`, `${sls:stage}`,
+//! `${file(relative/path.yml)}` and `${file(path):sub.path}`, any other `source:name`
+//! from `--param source:name=VALUE` (e.g. `env:STAGE`, `ssm:/x`), fallbacks after commas
+//! (`${opt:stage, self:provider.stage}`, `${opt:stage, 'dev'}`), and nesting
+//! (`${opt:stage, ${self:provider.stage}}`). The environment and AWS are never read: the
+//! simulation depends only on its inputs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::node::{self, Kind, Loc, Node, ScalarType};
+use super::{Missing, Params, TemplateError};
+
+/// The sections a `resources:` entry may hold.
+const SECTIONS: &[&str] = &[
+    "Resources",
+    "Outputs",
+    "Conditions",
+    "Mappings",
+    "Parameters",
+    "Description",
+];
+
+/// Serverless variable sources that name something policy-sim can be given with
+/// `--param SOURCE:NAME=VALUE`.
+const PARAM_SOURCES: &[&str] = &["env", "ssm", "s3", "cf", "aws", "param", "sls"];
+
+struct Resolver<'a> {
+    root: &'a Node,
+    dir: PathBuf,
+    params: &'a Params,
+    /// `self:` paths being resolved, for cycle detection.
+    stack: Vec<String>,
+    missing: Vec<Missing>,
+    depth: usize,
+}
+
+/// True when `doc` looks like a `serverless.yml`.
+pub fn is_serverless(doc: &Node) -> bool {
+    doc.get("service").is_some()
+        && (doc.get("provider").is_some() || doc.get("resources").is_some())
+}
+
+/// The stage: `opt:stage`, else `provider.stage`, else `dev` (Serverless's own rule).
+fn stage(r: &mut Resolver<'_>) -> Result<Option<String>, TemplateError> {
+    if let Some(s) = r.params.get("opt:stage") {
+        return Ok(Some(s.to_string()));
+    }
+    if let Some(n) = r.root.get("provider").and_then(|p| p.get("stage")) {
+        let n = n.clone();
+        let v = r.node(&n)?;
+        return Ok(v.as_str().map(str::to_string));
+    }
+    Ok(Some("dev".to_string()))
+}
+
+/// The region Serverless deploys to: `opt:region`, else `provider.region`, else
+/// `us-east-1`.
+pub fn region(doc: &Node, dir: &Path, params: &Params) -> Result<String, TemplateError> {
+    if let Some(r) = params.get("opt:region") {
+        return Ok(r.to_string());
+    }
+    let mut r = Resolver::new(doc, dir, params);
+    let value = match doc.get("provider").and_then(|p| p.get("region")) {
+        Some(n) => r.node(n)?.as_str().map(str::to_string),
+        None => None,
+    };
+    r.finish()?;
+    Ok(value.unwrap_or_else(|| "us-east-1".to_string()))
+}
+
+/// The CloudFormation template that `resources:` adds to the stack, with every Serverless
+/// variable resolved. `resources:` may be a mapping, or a list of mappings and
+/// `${file(...)}` includes, whose sections are merged.
+pub fn cloudformation(doc: &Node, dir: &Path, params: &Params) -> Result<Node, TemplateError> {
+    let Some(resources) = doc.get("resources") else {
+        return Err(TemplateError::at(
+            doc.loc.clone(),
+            "serverless.yml has no `resources:` section, so it deploys no IAM role".to_string(),
+        ));
+    };
+    let mut r = Resolver::new(doc, dir, params);
+    let resolved = r.node(resources)?;
+    r.finish()?;
+    let parts: Vec<Node> = match resolved.kind {
+        Kind::Seq(items) => items,
+        _ => vec![resolved],
+    };
+    let mut merged: Vec<(String, Node)> = Vec::new();
+    for part in parts {
+        let Some(entries) = part.as_map() else {
+            return Err(TemplateError::at(
+                part.loc.clone(),
+                format!(
+                    "each `resources:` entry must be a mapping of CloudFormation sections, found {}",
+                    part.describe()
+                ),
+            ));
+        };
+        for (section, value) in entries {
+            if !SECTIONS.contains(&section.as_str()) {
+                return Err(TemplateError::at(
+                    value.loc.clone(),
+                    format!(
+                        "unknown section {section:?} under `resources:` (expected one of {})",
+                        SECTIONS.join(", ")
+                    ),
+                ));
+            }
+            match merged.iter_mut().find(|(k, _)| k == section) {
+                None => merged.push((section.clone(), value.clone())),
+                Some((_, existing)) => merge_section(section, existing, value)?,
+            }
+        }
+    }
+    Ok(Node {
+        kind: Kind::Map(merged),
+        loc: resources.loc.clone(),
+    })
+}
+
+fn merge_section(section: &str, into: &mut Node, from: &Node) -> Result<(), TemplateError> {
+    let (Kind::Map(a), Some(b)) = (&mut into.kind, from.as_map()) else {
+        return Err(TemplateError::at(
+            from.loc.clone(),
+            format!("section {section} must be a mapping"),
+        ));
+    };
+    for (k, v) in b {
+        if let Some((_, first)) = a.iter().find(|(existing, _)| existing == k) {
+            return Err(TemplateError::at(
+                v.loc.clone(),
+                format!("{section} defines {k:?} twice (first at {})", first.loc),
+            ));
+        }
+        a.push((k.clone(), v.clone()));
+    }
+    Ok(())
+}
+
+impl<'a> Resolver<'a> {
+    fn new(root: &'a Node, dir: &Path, params: &'a Params) -> Resolver<'a> {
+        Resolver {
+            root,
+            dir: dir.to_path_buf(),
+            params,
+            stack: Vec::new(),
+            missing: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn finish(self) -> Result<(), TemplateError> {
+        if self.missing.is_empty() {
+            Ok(())
+        } else {
+            Err(TemplateError::Missing(self.missing))
+        }
+    }
+
+    /// `node` with every variable in its strings resolved.
+    fn node(&mut self, node: &Node) -> Result<Node, TemplateError> {
+        self.depth += 1;
+        if self.depth > 100 {
+            return Err(TemplateError::at(
+                node.loc.clone(),
+                "Serverless variables nest more than 100 levels deep".to_string(),
+            ));
+        }
+        let out = match &node.kind {
+            Kind::Scalar(s, ScalarType::Str) if s.contains("${") => self.string(s, &node.loc),
+            Kind::Seq(items) => Ok(Node {
+                kind: Kind::Seq(
+                    items
+                        .iter()
+                        .map(|i| self.node(i))
+                        .collect::<Result<_, _>>()?,
+                ),
+                loc: node.loc.clone(),
+            }),
+            Kind::Map(entries) => Ok(Node {
+                kind: Kind::Map(
+                    entries
+                        .iter()
+                        .map(|(k, v)| Ok((k.clone(), self.node(v)?)))
+                        .collect::<Result<_, TemplateError>>()?,
+                ),
+                loc: node.loc.clone(),
+            }),
+            _ => Ok(node.clone()),
+        };
+        self.depth -= 1;
+        out
+    }
+
+    /// Substitute the variables of one string. A string that is exactly one variable
+    /// becomes that variable's value, whatever its shape.
+    fn string(&mut self, s: &str, loc: &Loc) -> Result<Node, TemplateError> {
+        let mut out = String::new();
+        let mut rest = s;
+        let mut whole: Option<Node> = None;
+        while let Some(start) = rest.find("${") {
+            let end = matching_brace(rest, start).ok_or_else(|| {
+                TemplateError::at(
+                    loc.clone(),
+                    format!("unterminated Serverless variable in {s:?}"),
+                )
+            })?;
+            let expr = &rest[start + 2..end];
+            let value = self.expression(expr, loc)?;
+            if start == 0 && end == rest.len() - 1 && out.is_empty() && rest.len() == s.len() {
+                whole = Some(value);
+                rest = "";
+                break;
+            }
+            out.push_str(&rest[..start]);
+            match &value.kind {
+                Kind::Scalar(text, _) => out.push_str(text),
+                Kind::Null => {}
+                _ => {
+                    return Err(TemplateError::at(
+                        loc.clone(),
+                        format!(
+                            "${{{expr}}} is {} and cannot be part of the string {s:?}",
+                            value.describe()
+                        ),
+                    ));
+                }
+            }
+            rest = &rest[end + 1..];
+        }
+        if let Some(w) = whole {
+            return Ok(w);
+        }
+        out.push_str(rest);
+        Ok(Node {
+            kind: Kind::Scalar(out, ScalarType::Str),
+            loc: loc.clone(),
+        })
+    }
+
+    /// One `${...}` body: alternatives separated by top-level commas, the first that has a
+    /// value wins.
+    fn expression(&mut self, expr: &str, loc: &Loc) -> Result<Node, TemplateError> {
+        let alternatives = split_top_level(expr);
+        for alt in &alternatives {
+            if let Some(v) = self.alternative(alt.trim(), loc)? {
+                return Ok(v);
+            }
+        }
+        self.missing.push(Missing {
+            name: alternatives[0].trim().to_string(),
+            loc: loc.clone(),
+            what: "Serverless variable",
+        });
+        Ok(Node {
+            kind: Kind::Scalar(String::new(), ScalarType::Str),
+            loc: loc.clone(),
+        })
+    }
+
+    fn alternative(&mut self, alt: &str, loc: &Loc) -> Result<Option<Node>, TemplateError> {
+        let scalar = |s: &str, t: ScalarType| {
+            Some(Node {
+                kind: Kind::Scalar(s.to_string(), t),
+                loc: loc.clone(),
+            })
+        };
+        if alt.len() >= 2
+            && ((alt.starts_with('\'') && alt.ends_with('\''))
+                || (alt.starts_with('"') && alt.ends_with('"')))
+        {
+            return Ok(scalar(&alt[1..alt.len() - 1], ScalarType::Str));
+        }
+        if !alt.is_empty() && alt.parse::<f64>().is_ok() {
+            return Ok(scalar(alt, ScalarType::Number));
+        }
+        if alt.starts_with("${") && alt.ends_with('}') {
+            return Ok(Some(self.expression(&alt[2..alt.len() - 1], loc)?));
+        }
+        if let Some(path) = alt.strip_prefix("self:") {
+            return self.self_reference(path, loc);
+        }
+        if let Some(name) = alt.strip_prefix("opt:") {
+            return Ok(self
+                .params
+                .get(&format!("opt:{name}"))
+                .and_then(|v| scalar(v, ScalarType::Str)));
+        }
+        if alt == "sls:stage" {
+            return Ok(stage(self)?.and_then(|s| scalar(&s, ScalarType::Str)));
+        }
+        if let Some(inner) = alt.strip_prefix("file(") {
+            let Some(close) = inner.find(')') else {
+                return Err(TemplateError::at(
+                    loc.clone(),
+                    format!("malformed ${{{alt}}}: expected file(path)"),
+                ));
+            };
+            let path = inner[..close]
+                .trim()
+                .trim_matches(|c| c == '\'' || c == '"');
+            let sub = inner[close + 1..].strip_prefix(':');
+            return self.file(path, sub, loc).map(Some);
+        }
+        if let Some((source, _)) = alt.split_once(':') {
+            if PARAM_SOURCES.contains(&source) {
+                return Ok(self
+                    .params
+                    .get(alt)
+                    .and_then(|v| scalar(v, ScalarType::Str)));
+            }
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "${{{alt}}} is not a Serverless variable source Serverless knows ({source:?}); \
+                     to write an IAM policy variable in serverless.yml, keep `${{` out of the \
+                     raw string, e.g. Fn::Join with '$' and '{{{}}}'",
+                    alt
+                ),
+            ));
+        }
+        Err(TemplateError::at(
+            loc.clone(),
+            format!("cannot read the Serverless variable ${{{alt}}}"),
+        ))
+    }
+
+    fn self_reference(&mut self, path: &str, loc: &Loc) -> Result<Option<Node>, TemplateError> {
+        if self.stack.iter().any(|p| p == path) {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "cyclic Serverless variable: self:{} refers back to itself",
+                    self.stack.join(" -> self:") + " -> self:" + path
+                ),
+            ));
+        }
+        let mut node = self.root;
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            match node.get(part) {
+                Some(n) => node = n,
+                None => return Ok(None),
+            }
+        }
+        self.stack.push(path.to_string());
+        let resolved = self.node(&node.clone());
+        self.stack.pop();
+        resolved.map(Some)
+    }
+
+    fn file(&mut self, path: &str, sub: Option<&str>, loc: &Loc) -> Result<Node, TemplateError> {
+        let full = self.dir.join(path);
+        let shown: Arc<str> = Arc::from(full.display().to_string());
+        let text = super::read_text(&full).map_err(|m| TemplateError::at(loc.clone(), m))?;
+        let doc = node::parse(&shown, &text)?;
+        // Variables in the included file resolve against the including serverless.yml.
+        let mut value = self.node(&doc)?;
+        if let Some(sub) = sub {
+            for part in sub.split('.').filter(|p| !p.is_empty()) {
+                value = value.get(part).cloned().ok_or_else(|| {
+                    TemplateError::at(loc.clone(), format!("{path} has no {sub:?}"))
+                })?;
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The index of the `}` that closes the `${` at `start`, counting nested `${`.
+fn matching_brace(s: &str, start: usize) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < bytes.len() {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            depth += 1;
+            i += 2;
+            continue;
+        }
+        if bytes[i] == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Split at commas that are outside quotes, parentheses and nested `${...}`.
+fn split_top_level(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    for (i, c) in expr.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '{' | '(') => depth += 1,
+            (None, '}' | ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(&expr[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&expr[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Node {
+        node::parse(&Arc::from("serverless.yml"), text).unwrap()
+    }
+
+    fn resolve(text: &str, params: &[(&str, &str)]) -> Result<Node, TemplateError> {
+        let params = Params::from_pairs(params);
+        cloudformation(&doc(text), Path::new("."), &params)
+    }
+
+    #[test]
+    fn stage_fallbacks() {
+        let text = "service: s\nprovider: {stage: dev}\ncustom: {stage: '${opt:stage, self:provider.stage}'}\nresources:\n  Resources:\n    X: {Type: T, Properties: {Name: '${self:custom.stage}-x'}}\n";
+        let cf = resolve(text, &[]).unwrap();
+        let name = cf
+            .get("Resources")
+            .unwrap()
+            .get("X")
+            .unwrap()
+            .get("Properties")
+            .unwrap()
+            .get("Name")
+            .unwrap();
+        assert_eq!(name.as_str(), Some("dev-x"));
+        let cf = resolve(text, &[("opt:stage", "prod")]).unwrap();
+        let name = cf
+            .get("Resources")
+            .unwrap()
+            .get("X")
+            .unwrap()
+            .get("Properties")
+            .unwrap()
+            .get("Name")
+            .unwrap();
+        assert_eq!(name.as_str(), Some("prod-x"));
+    }
+
+    #[test]
+    fn quoted_default_and_nested_variable() {
+        let text = "service: s\nprovider: {stage: qa}\nresources:\n  Resources:\n    X: {A: \"${opt:stage, 'dev'}\", B: '${opt:stage, ${self:provider.stage}}', C: '${sls:stage}'}\n";
+        let cf = resolve(text, &[]).unwrap();
+        let x = cf.get("Resources").unwrap().get("X").unwrap();
+        assert_eq!(x.get("A").unwrap().as_str(), Some("dev"));
+        assert_eq!(x.get("B").unwrap().as_str(), Some("qa"));
+        assert_eq!(x.get("C").unwrap().as_str(), Some("qa"));
+    }
+
+    #[test]
+    fn cycles_and_unknown_sources_are_errors() {
+        let text = "service: s\ncustom: {a: '${self:custom.b}', b: '${self:custom.a}'}\nresources:\n  Resources:\n    X: {A: '${self:custom.a}'}\n";
+        let e = resolve(text, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "cyclic Serverless variable: self:custom.a -> self:custom.b -> self:custom.a"
+            ),
+            "{e}"
+        );
+        let text = "service: s\nresources:\n  Resources:\n    X: {A: 'arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*'}\n";
+        let e = resolve(text, &[]).unwrap_err().to_string();
+        assert!(e.contains("is not a Serverless variable source"), "{e}");
+    }
+
+    #[test]
+    fn missing_values_are_listed() {
+        let text = "service: s\nresources:\n  Resources:\n    X: {A: '${env:TABLE}', B: '${opt:bucket}'}\n";
+        let e = resolve(text, &[]).unwrap_err().to_string();
+        assert!(e.contains("env:TABLE") && e.contains("opt:bucket"), "{e}");
+    }
+}
