@@ -236,7 +236,7 @@ fn report_template_error(err: &TemplateError) -> ExitCode {
             labels = vec![miette::LabeledSpan::at_offset(offset, "here")],
             "{err}"
         )
-        .with_source_code(miette::NamedSource::new(loc.file.to_string(), text));
+        .with_source_code(miette::NamedSource::new(&loc.file, text));
         eprintln!("{report:?}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
