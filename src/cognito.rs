@@ -126,6 +126,7 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
             )));
         }
     };
+    preflight(t, pool, pool_node)?;
     let allow_unauth = match pool_node
         .get("Properties")
         .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
@@ -307,6 +308,54 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
         explanation: Some((set, request, ex)),
         warnings,
     })
+}
+
+/// Resolve everything the flow may need up front, so that a template missing several
+/// values reports all of them at once rather than one step at a time.
+fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateError> {
+    let mut missing = Vec::new();
+    let mut collect = |r: Result<(), TemplateError>| match r {
+        Ok(()) => Ok(()),
+        Err(TemplateError::Missing(m)) => {
+            missing.extend(m);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    collect(t.resolve_node(&ref_node(pool, pool_node)).map(drop))?;
+    if let Some(n) = pool_node
+        .get("Properties")
+        .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
+    {
+        collect(t.resolve_node(n).map(drop))?;
+    }
+    for (_, attachment) in t.resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment") {
+        let props = attachment.get("Properties");
+        if props
+            .and_then(|p| p.get("IdentityPoolId"))
+            .and_then(ref_target)
+            != Some(pool)
+        {
+            continue;
+        }
+        for kind in ["authenticated", "unauthenticated"] {
+            let role = props
+                .and_then(|p| p.get("Roles"))
+                .and_then(|r| r.get(kind))
+                .and_then(|n| get_att_target(n).or_else(|| ref_target(n)));
+            if let Some(role) = role
+                && t.select_role(Some(role)).is_ok()
+            {
+                collect(t.trust_policy(role).map(drop))?;
+                collect(t.role_policies(role).map(drop))?;
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(TemplateError::Missing(missing))
+    }
 }
 
 fn denied(steps: Vec<StepResult>, warnings: Vec<String>) -> FlowOutcome {

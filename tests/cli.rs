@@ -413,3 +413,133 @@ fn typed_context_value_that_does_not_parse_is_an_error() {
         "error: request value \"office\" for aws:SourceIp is not an IP address (required by IpAddress)\n"
     );
 }
+
+const SEED_001: &str = "fixtures/templates/seed-001/serverless.yml";
+const SEED_001_PARAMS: [&str; 6] = [
+    "--param",
+    "ApiGatewayRestApi=a1b2c3d4e5",
+    "--param",
+    "AttachmentsBucket.Arn=arn:aws:s3:::notes-app-uploads",
+    "--param",
+    "CognitoIdentityPool=us-east-1:11111111-2222-3333-4444-555555555555",
+];
+
+#[test]
+fn template_check_runs_the_cognito_flow() {
+    let mut args = vec!["check", "--template", SEED_001];
+    args.extend(SEED_001_PARAMS);
+    args.extend([
+        "--identity",
+        "us-east-1:abc",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+    ]);
+    let o = run(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("Decision: Allow\n"), "{out}");
+    for step in [
+        "1. identity-pool: passed",
+        "2. role-attachment: passed",
+        "3. trust-policy: passed",
+        "4. permissions: passed",
+    ] {
+        assert!(out.contains(step), "{step} missing in {out}");
+    }
+    args.push("--unauthenticated");
+    args.extend(["--format", "json"]);
+    let o = run(&args, None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":null,\"decision\":\"ImplicitDeny\",\"statements\":[],\"steps\":[{\"step\":\"identity-pool\",\"passed\":false,\"detail\":\"identity pool CognitoIdentityPool has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials\"}]}\n"
+    );
+}
+
+#[test]
+fn template_missing_values_are_all_listed() {
+    let o = run(
+        &[
+            "check",
+            "--template",
+            SEED_001,
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("value(s) the template needs are not given"),
+        "{err}"
+    );
+    for name in [
+        "ApiGatewayRestApi",
+        "AttachmentsBucket.Arn",
+        "CognitoIdentityPool",
+    ] {
+        assert!(err.contains(name), "{name} not listed: {err}");
+    }
+}
+
+#[test]
+fn show_output_pipes_into_check() {
+    let mut args = vec!["show", "--template", SEED_001];
+    args.extend(&SEED_001_PARAMS[..4]);
+    let shown = run(&args, None);
+    assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "-",
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:PutObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abcd/x",
+        ],
+        Some(&shown.stdout),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Decision: ImplicitDeny\n"));
+}
+
+#[test]
+fn template_role_checks_its_policies_alone() {
+    let o = run(
+        &[
+            "check",
+            "--template",
+            "fixtures/templates/fn-sub/template.yml",
+            "--role",
+            "AppRole",
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/x",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+    );
+    assert_eq!(
+        stderr(&o),
+        "warning: managed policy arn:aws:iam::aws:policy/AmazonCognitoReadOnly is outside the template and is not evaluated (fixtures/templates/fn-sub/template.yml:22:11)\n"
+    );
+}

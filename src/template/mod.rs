@@ -67,19 +67,20 @@ impl TemplateError {
 }
 
 fn missing_message(missing: &[Missing]) -> String {
-    let mut by_name: BTreeMap<&str, (&str, Vec<String>)> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, (&str, Vec<&Loc>)> = BTreeMap::new();
     for m in missing {
         let entry = by_name.entry(&m.name).or_insert((m.what, Vec::new()));
-        let at = m.loc.to_string();
-        if !entry.1.contains(&at) {
-            entry.1.push(at);
+        if !entry.1.contains(&&m.loc) {
+            entry.1.push(&m.loc);
         }
     }
     let mut out = format!(
         "{} value(s) the template needs are not given; supply each with --param NAME=VALUE:",
         by_name.len()
     );
-    for (name, (what, places)) in by_name {
+    for (name, (what, mut places)) in by_name {
+        places.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        let places: Vec<String> = places.iter().map(|l| l.to_string()).collect();
         out.push_str(&format!(
             "\n  {name} ({what}), used at {}",
             places.join(", ")

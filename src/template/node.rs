@@ -104,7 +104,7 @@ impl Node {
         match &self.kind {
             Kind::Null => "null".to_string(),
             Kind::Scalar(s, _) => format!("{s:?}"),
-            Kind::Seq(_) => "a list".to_string(),
+            Kind::Seq(items) => format!("a list of {} item(s)", items.len()),
             Kind::Map(_) => "a mapping".to_string(),
         }
     }

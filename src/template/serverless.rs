@@ -334,8 +334,8 @@ impl<'a> Resolver<'a> {
             return Err(TemplateError::at(
                 loc.clone(),
                 format!(
-                    "cyclic Serverless variable: self:{} refers back to itself",
-                    self.stack.join(" -> self:") + " -> self:" + path
+                    "cyclic Serverless variable: self:{} -> self:{path}",
+                    self.stack.join(" -> self:")
                 ),
             ));
         }

@@ -1,0 +1,417 @@
+//! Templates: each seed's template and the variations resolve to the expected IAM JSON and
+//! decisions; the Cognito flow decides each step; malformed templates are refused with
+//! exactly the recorded message.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use policy_sim::cognito::{self, FlowRequest, Step};
+use policy_sim::context::Request;
+use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::template::{Params, Template};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(rel: &str, params: &[(&str, &str)]) -> Template {
+    std::env::set_current_dir(root()).unwrap();
+    Template::load(Path::new(rel), Params::from_pairs(params))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn json_file(rel: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(root().join(rel)).unwrap()).unwrap()
+}
+
+/// The role's resolved documents: the bare document for one policy, else the `show` form.
+fn documents(t: &Template, role: Option<&str>) -> Value {
+    let role = t.select_role(role).unwrap();
+    let policies = t.role_policies(&role).unwrap().policies;
+    if policies.len() == 1 {
+        return policies[0].document.clone();
+    }
+    serde_json::json!({"policies": policies.iter().map(|p| serde_json::json!({"name": p.name, "document": p.document})).collect::<Vec<_>>()})
+}
+
+fn set(t: &Template) -> PolicySet {
+    let role = t.select_role(None).unwrap();
+    PolicySet::new(
+        t.role_policies(&role)
+            .unwrap()
+            .policies
+            .into_iter()
+            .map(|p| p.policy)
+            .collect(),
+    )
+}
+
+fn decide(set: &PolicySet, identity: &str, action: &str, resource: &str) -> Decision {
+    let mut r = Request::new(action, resource).with_identity(identity);
+    r.context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    set.evaluate(&r).unwrap().decision
+}
+
+const SEED_001_PARAMS: &[(&str, &str)] = &[
+    ("ApiGatewayRestApi", "a1b2c3d4e5"),
+    ("AttachmentsBucket.Arn", "arn:aws:s3:::notes-app-uploads"),
+    (
+        "CognitoIdentityPool",
+        "us-east-1:11111111-2222-3333-4444-555555555555",
+    ),
+];
+
+#[test]
+fn seed_000_resolves_to_the_shipped_policy() {
+    let t = load(
+        "fixtures/templates/seed-000/serverless.yml",
+        &[(
+            "dev-ExtAttachmentsBucketArn",
+            "arn:aws:s3:::notes-app-ext-uploads",
+        )],
+    );
+    assert_eq!(
+        documents(&t, None),
+        json_file("policies/serverless-auth-role.json")
+    );
+    // The '$' + '{cognito-identity.amazonaws.com:sub}/*' join is the policy variable.
+    let s = set(&t);
+    let own = "arn:aws:s3:::notes-app-ext-uploads/private/us-east-1:abc/x";
+    assert_eq!(
+        decide(&s, "us-east-1:abc", "s3:GetObject", own),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(&s, "us-east-1:abd", "s3:GetObject", own),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn seed_000_stage_option_changes_the_import_name() {
+    let t = load(
+        "fixtures/templates/seed-000/serverless.yml",
+        &[
+            ("opt:stage", "prod"),
+            ("prod-ExtAttachmentsBucketArn", "arn:aws:s3:::prod-uploads"),
+        ],
+    );
+    let doc = documents(&t, None);
+    assert_eq!(
+        doc["Statement"][1]["Resource"][0],
+        "arn:aws:s3:::prod-uploads/private/${cognito-identity.amazonaws.com:sub}/*"
+    );
+}
+
+#[test]
+fn seed_001_with_includes_resolves_to_the_shipped_policy() {
+    let t = load(
+        "fixtures/templates/seed-001/serverless.yml",
+        SEED_001_PARAMS,
+    );
+    assert_eq!(
+        documents(&t, None),
+        json_file("policies/serverless-stack-auth-role.json")
+    );
+    let s = set(&t);
+    let api = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes";
+    assert_eq!(
+        decide(&s, "us-east-1:abc", "execute-api:Invoke", api),
+        Decision::Allow
+    );
+}
+
+#[test]
+fn seed_002_reflowed_resolves_like_seed_000() {
+    let t = load(
+        "fixtures/templates/seed-002/serverless.yml",
+        &[(
+            "dev-ExtAttachmentsBucketArn",
+            "arn:aws:s3:::notes-app-ext-uploads",
+        )],
+    );
+    assert_eq!(
+        documents(&t, None),
+        json_file("policies/serverless-auth-role.json")
+    );
+}
+
+#[test]
+fn variations_resolve_to_the_expected_json() {
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            "fixtures/templates/cloudformation-json/template.json",
+            &[("ApiId", "a1b2c3d4e5")],
+            "fixtures/templates/expected/cloudformation-json.json",
+        ),
+        (
+            "fixtures/templates/short-tags/template.yml",
+            &[
+                ("Stage", "prod"),
+                ("notes-uploads-arn", "arn:aws:s3:::notes-app-uploads"),
+            ],
+            "fixtures/templates/expected/short-tags-prod.json",
+        ),
+        (
+            "fixtures/templates/short-tags/template.yml",
+            &[
+                ("Stage", "dev"),
+                ("notes-uploads-arn", "arn:aws:s3:::notes-app-uploads"),
+            ],
+            "fixtures/templates/expected/short-tags-dev.json",
+        ),
+        (
+            "fixtures/templates/fn-sub/template.yml",
+            &[],
+            "fixtures/templates/expected/fn-sub.json",
+        ),
+    ];
+    for (template, params, expected) in cases {
+        let t = load(template, params);
+        assert_eq!(
+            documents(&t, None),
+            json_file(expected),
+            "{template} {params:?}"
+        );
+    }
+}
+
+#[test]
+fn fn_sub_template_decisions_and_warnings() {
+    let t = load("fixtures/templates/fn-sub/template.yml", &[]);
+    let role = t.select_role(None).unwrap();
+    let policies = t.role_policies(&role).unwrap();
+    assert_eq!(
+        policies.warnings,
+        [
+            "managed policy arn:aws:iam::aws:policy/AmazonCognitoReadOnly is outside the template and is not evaluated (fixtures/templates/fn-sub/template.yml:22:11)"
+        ]
+    );
+    let names: Vec<&str> = policies.policies.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Objects", "ApiPolicy", "ListPolicy"],
+        "UnrelatedPolicy attaches to another role"
+    );
+    let s = set(&t);
+    let own = "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/k";
+    assert_eq!(
+        decide(&s, "us-east-1:abc", "s3:PutObject", own),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(&s, "us-east-1:abc", "s3:DeleteObject", own),
+        Decision::ImplicitDeny
+    );
+    let api = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/x";
+    assert_eq!(
+        decide(&s, "us-east-1:abc", "execute-api:Invoke", api),
+        Decision::Allow
+    );
+    let mut list = Request::new("s3:ListBucket", "arn:aws:s3:::notes-app-uploads")
+        .with_identity("us-east-1:abc");
+    list.context
+        .add("s3:prefix", "private/us-east-1:abc/photos/");
+    assert_eq!(s.evaluate(&list).unwrap().decision, Decision::Allow);
+}
+
+fn flow(
+    t: &Template,
+    identity: &str,
+    authenticated: bool,
+    overrides: &[(&str, Vec<String>)],
+) -> cognito::FlowOutcome {
+    let mut request = Request::new(
+        "s3:GetObject",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+    )
+    .with_identity(identity);
+    for (k, v) in overrides {
+        request.context.set(k, v.clone());
+    }
+    request
+        .context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    cognito::simulate(
+        t,
+        &FlowRequest {
+            identity: identity.to_string(),
+            authenticated,
+            request,
+        },
+    )
+    .unwrap()
+}
+
+fn steps(o: &cognito::FlowOutcome) -> Vec<(Step, bool)> {
+    o.steps.iter().map(|s| (s.step, s.passed)).collect()
+}
+
+#[test]
+fn flow_authenticated_identity_of_the_right_pool_is_allowed() {
+    let t = load(
+        "fixtures/templates/seed-001/serverless.yml",
+        SEED_001_PARAMS,
+    );
+    let o = flow(&t, "us-east-1:abc", true, &[]);
+    assert_eq!(o.decision, Decision::Allow);
+    assert_eq!(
+        steps(&o),
+        [
+            (Step::IdentityPool, true),
+            (Step::RoleAttachment, true),
+            (Step::TrustPolicy, true),
+            (Step::Permissions, true)
+        ]
+    );
+    // Another identity's folder: denied at the permissions step.
+    let o = flow(&t, "us-east-1:xyz", true, &[]);
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(
+        o.steps.last().map(|s| (s.step, s.passed)),
+        Some((Step::Permissions, false))
+    );
+}
+
+#[test]
+fn flow_wrong_pool_is_denied_at_the_trust_policy() {
+    let t = load(
+        "fixtures/templates/trust/wrong-pool.yml",
+        &[(
+            "IdentityPool",
+            "us-east-1:11111111-0000-0000-0000-000000000000",
+        )],
+    );
+    let o = flow(&t, "us-east-1:abc", true, &[]);
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(
+        steps(&o),
+        [
+            (Step::IdentityPool, true),
+            (Step::RoleAttachment, true),
+            (Step::TrustPolicy, false)
+        ]
+    );
+    assert_eq!(
+        o.steps[2].detail,
+        "the trust policy of AuthRole does not let cognito-identity.amazonaws.com assume it for this token (ImplicitDeny)"
+    );
+}
+
+#[test]
+fn flow_unauthenticated_identity_without_guest_access_is_denied_at_the_pool() {
+    let t = load(
+        "fixtures/templates/seed-001/serverless.yml",
+        SEED_001_PARAMS,
+    );
+    let o = flow(&t, "us-east-1:abc", false, &[]);
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
+    assert_eq!(
+        o.steps[0].detail,
+        "identity pool CognitoIdentityPool has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials"
+    );
+}
+
+#[test]
+fn flow_missing_amr_is_denied_at_the_trust_policy() {
+    let t = load(
+        "fixtures/templates/seed-001/serverless.yml",
+        SEED_001_PARAMS,
+    );
+    let o = flow(&t, "us-east-1:abc", true, &[(cognito::AMR, vec![])]);
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(steps(&o).last(), Some(&(Step::TrustPolicy, false)));
+}
+
+#[test]
+fn flow_guests_use_the_unauthenticated_role() {
+    let t = load(
+        "fixtures/templates/trust/guests.yml",
+        &[(
+            "IdentityPool",
+            "us-east-1:22222222-0000-0000-0000-000000000000",
+        )],
+    );
+    let guest = |resource: &str| {
+        let mut request = Request::new("s3:GetObject", resource).with_identity("us-east-1:abc");
+        request
+            .context
+            .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        cognito::simulate(
+            &t,
+            &FlowRequest {
+                identity: "us-east-1:abc".into(),
+                authenticated: false,
+                request,
+            },
+        )
+        .unwrap()
+    };
+    let o = guest("arn:aws:s3:::notes/public/readme.txt");
+    assert_eq!(o.decision, Decision::Allow);
+    assert!(
+        o.steps[1].detail.contains("GuestRole"),
+        "{}",
+        o.steps[1].detail
+    );
+    // A guest does not get the signed-in users' private folders.
+    let o = guest("arn:aws:s3:::notes/private/us-east-1:abc/x");
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(steps(&o).last(), Some(&(Step::Permissions, false)));
+}
+
+#[test]
+fn malformed_templates_are_rejected_with_exact_messages() {
+    std::env::set_current_dir(root()).unwrap();
+    let dir = Path::new("fixtures/templates/malformed");
+    let cases: BTreeMap<String, Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
+    let mut actual = BTreeMap::new();
+    for (file, case) in &cases {
+        let params: Vec<(&str, &str)> = case["params"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let role = case["role"].as_str();
+        let path = dir.join(file);
+        let result = Template::load(&path, Params::from_pairs(&params)).and_then(|t| {
+            let role = t.select_role(role)?;
+            t.role_policies(&role)?;
+            t.trust_policy(&role).map(|_| ())
+        });
+        let message = match result {
+            Ok(()) => panic!("{file} was accepted"),
+            Err(e) => e.to_string(),
+        };
+        actual.insert(file.clone(), message);
+    }
+    let expected_path = dir.join("expected.json");
+    if std::env::var_os("POLICY_SIM_BLESS").is_some() {
+        std::fs::write(
+            &expected_path,
+            serde_json::to_string_pretty(&actual).unwrap() + "\n",
+        )
+        .unwrap();
+        return;
+    }
+    let expected: BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
+    assert_eq!(
+        actual.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (file, message) in &actual {
+        assert_eq!(message, &expected[file], "message for {file}");
+    }
+    assert!(actual.len() >= 10);
+}
