@@ -141,7 +141,9 @@ fn seed_002_reflowed_resolves_like_seed_000() {
 
 #[test]
 fn variations_resolve_to_the_expected_json() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    /// Template, its `--param` values, the expected resolved documents.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             "fixtures/templates/cloudformation-json/template.json",
             &[("ApiId", "a1b2c3d4e5")],
