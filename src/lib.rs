@@ -50,6 +50,7 @@ pub mod error;
 pub mod eval;
 pub mod parse;
 pub mod policy;
+pub mod prover;
 pub mod report;
 pub mod template;
 pub mod variables;

@@ -28,6 +28,11 @@ enum Command {
     Check(CheckArgs),
     /// Print the IAM JSON a template's role will have, resolved (pipe it to --policy -).
     Show(ShowArgs),
+    /// Prove a property of the policies, or give a counterexample.
+    Prove {
+        #[command(subcommand)]
+        property: Property,
+    },
     /// Write synthetic JSON Lines requests against the shipped policies (for benchmarks).
     GenerateRequests {
         /// How many requests.
@@ -111,6 +116,28 @@ struct CheckArgs {
     format: Format,
 }
 
+#[derive(Subcommand)]
+enum Property {
+    /// No identity can reach another identity's area (exit 0 holds, 1 violated, 3 unknown).
+    Isolation(IsolationArgs),
+}
+
+#[derive(clap::Args)]
+struct IsolationArgs {
+    #[command(flatten)]
+    source: Source,
+    /// A per-identity area: a resource pattern with ${cognito-identity.amazonaws.com:sub};
+    /// repeat for several (default: every such pattern in the Allow statements).
+    #[arg(long = "area", value_name = "PATTERN")]
+    areas: Vec<String>,
+    /// Which strings an identity can be: cognito (<region>:<uuid>), any, or a regex.
+    #[arg(long, value_name = "cognito|any|REGEX", default_value = "cognito")]
+    identity_format: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
 #[derive(clap::Args)]
 struct ShowArgs {
     /// CloudFormation (YAML or JSON) or Serverless Framework template.
@@ -135,6 +162,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Show(args) => show(args),
+        Command::Prove {
+            property: Property::Isolation(args),
+        } => match prove_isolation(&args) {
+            Ok(c) | Err(c) => c,
+        },
         Command::GenerateRequests { count, seed } => {
             let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
             match policy_sim::workload::write_requests(&mut out, count, seed) {
@@ -442,6 +474,107 @@ fn flow_text(t: &Template, flow: &cognito::FlowRequest, outcome: &cognito::FlowO
         }
     }
     out
+}
+
+/// The policies named by `--policy` or `--template`/`--role`.
+fn load_source(src: &Source) -> Result<PolicySet, ExitCode> {
+    match &src.template {
+        None => Ok(PolicySet::new(load_policies(&src.policies)?)),
+        Some(path) => {
+            let t = load_template(path, &src.params)?;
+            role_set(&t, src.role.as_deref())
+        }
+    }
+}
+
+const EXIT_UNKNOWN: u8 = 3;
+
+fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
+    use policy_sim::prover::{self, Verdict, format::IdentityFormat};
+    let format = IdentityFormat::parse(&args.identity_format).map_err(bad_input)?;
+    let set = load_source(&args.source)?;
+    let proof = prover::prove_isolation(&set, &args.areas, &format).map_err(bad_input)?;
+    let text = match args.format {
+        Format::Json => {
+            let mut out = serde_json::Map::new();
+            out.insert("verdict".into(), proof.verdict.as_str().into());
+            out.insert(
+                "identity_format".into(),
+                proof.identity_format.clone().into(),
+            );
+            out.insert("areas".into(), proof.areas.clone().into());
+            out.insert("reason".into(), proof.reason.clone().into());
+            if let Some(c) = &proof.counterexample {
+                let st = set.statement(c.statement);
+                out.insert(
+                    "counterexample".into(),
+                    serde_json::json!({
+                        "attacker": c.attacker,
+                        "victim": c.victim,
+                        "action": c.action,
+                        "resource": c.resource,
+                        "statement": {
+                            "policy": set.policy(c.statement).name,
+                            "index": st.index,
+                            "sid": st.sid,
+                            "effect": st.effect.as_str(),
+                        },
+                        "context": c.context,
+                    }),
+                );
+            }
+            out.insert("assumptions".into(), proof.assumptions.clone().into());
+            serde_json::Value::Object(out).to_string() + "\n"
+        }
+        Format::Text => {
+            use std::fmt::Write as _;
+            let mut out = String::new();
+            let _ = writeln!(out, "Verdict: {}", proof.verdict.as_str());
+            let _ = writeln!(
+                out,
+                "Identity format: {} ({})",
+                proof.identity_format, proof.format_description
+            );
+            let _ = writeln!(out, "Areas:");
+            for a in &proof.areas {
+                let _ = writeln!(out, "  {a}");
+            }
+            if let Some(c) = &proof.counterexample {
+                let _ = writeln!(out, "Counterexample:");
+                let _ = writeln!(
+                    out,
+                    "  identity {} is allowed {} on {}",
+                    c.attacker, c.action, c.resource
+                );
+                let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
+                let _ = writeln!(
+                    out,
+                    "  allowed by {}",
+                    policy_sim::report::statement_label(&set, c.statement)
+                );
+                let context: Vec<String> = c
+                    .context
+                    .iter()
+                    .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
+                    .collect();
+                let _ = writeln!(out, "  with context {}", context.join(" "));
+            }
+            let _ = writeln!(out, "Why: {}", proof.reason);
+            if !proof.assumptions.is_empty() {
+                let _ = writeln!(out, "Assumptions:");
+                for a in &proof.assumptions {
+                    let _ = writeln!(out, "  - {a}");
+                }
+            }
+            out
+        }
+    };
+    write_stdout(&text)?;
+    Ok(match proof.verdict {
+        Verdict::Holds => ExitCode::SUCCESS,
+        Verdict::Violated => ExitCode::from(EXIT_DENY),
+        Verdict::Unknown => ExitCode::from(EXIT_UNKNOWN),
+    })
 }
 
 fn show(args: ShowArgs) -> ExitCode {

@@ -1,0 +1,186 @@
+//! Identity formats: which strings an identity id can be, as a DFA the prover steps through
+//! byte by byte.
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::primitives::StateID;
+use regex_automata::{Anchored, Input, MatchKind};
+
+/// The Cognito identity id: `<region>:<lowercase uuid>`.
+pub const COGNITO_REGEX: &str =
+    r"[a-z]{2}(?:-[a-z]+)+-[0-9]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/// A set of identity strings.
+#[derive(Debug, Clone)]
+pub struct IdentityFormat {
+    /// `cognito`, `any` or the regular expression given.
+    pub name: String,
+    /// What the format means, in words.
+    pub description: String,
+    dfa: dense::DFA<Vec<u32>>,
+}
+
+impl IdentityFormat {
+    /// `cognito`, `any`, or a regular expression matched against the whole identity.
+    pub fn parse(spec: &str) -> Result<IdentityFormat, String> {
+        let (name, regex, description) = match spec {
+            "cognito" => (
+                "cognito",
+                COGNITO_REGEX.to_string(),
+                "Cognito identity ids: <region>:<lowercase UUID>, e.g. us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3 (all the same length after the colon, none contains '/')".to_string(),
+            ),
+            "any" => (
+                "any",
+                r"(?s:.+)".to_string(),
+                "any non-empty string (what the policy alone guarantees)".to_string(),
+            ),
+            other => (
+                other,
+                other.to_string(),
+                format!("strings matching the regular expression {other}"),
+            ),
+        };
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::All)
+                    .start_kind(StartKind::Anchored),
+            )
+            .build(&format!("^(?:{regex})$"))
+            .map_err(|e| {
+                format!("--identity-format {spec:?} is not a valid regular expression: {e}")
+            })?;
+        let format = IdentityFormat {
+            name: name.to_string(),
+            description,
+            dfa,
+        };
+        if format.example().is_none() {
+            return Err(format!(
+                "--identity-format {spec:?} matches no non-empty identity"
+            ));
+        }
+        Ok(format)
+    }
+
+    /// The state before any byte.
+    pub fn start(&self) -> StateID {
+        self.dfa
+            .start_state_forward(&Input::new("").anchored(Anchored::Yes))
+            .expect("an anchored start state exists for an anchored DFA")
+    }
+
+    /// The state after `byte`; `None` when no identity can continue this way.
+    pub fn step(&self, state: StateID, byte: u8) -> Option<StateID> {
+        let next = self.dfa.next_state(state, byte);
+        (!self.dfa.is_dead_state(next)).then_some(next)
+    }
+
+    /// Whether the bytes read so far form an identity.
+    pub fn accepts(&self, state: StateID) -> bool {
+        self.dfa.is_match_state(self.dfa.next_eoi_state(state))
+    }
+
+    /// Whether `s` is an identity of this format.
+    pub fn matches(&self, s: &str) -> bool {
+        let mut st = self.start();
+        for &b in s.as_bytes() {
+            match self.step(st, b) {
+                Some(n) => st = n,
+                None => return false,
+            }
+        }
+        !s.is_empty() && self.accepts(st)
+    }
+
+    /// The class of `byte`: bytes of one class lead every state to the same next state.
+    pub fn byte_class(&self, byte: u8) -> u8 {
+        self.dfa.byte_classes().get(byte)
+    }
+
+    /// Bytes grouped by how the format treats them: one representative per group.
+    pub fn byte_representatives(&self) -> Vec<u8> {
+        let classes = self.dfa.byte_classes();
+        let mut seen = std::collections::BTreeMap::new();
+        for b in 0..=255u8 {
+            // Prefer printable ASCII as a group's representative: witnesses stay readable.
+            let class = classes.get(b);
+            let better = |old: u8| !(0x21..0x7f).contains(&old) && (0x21..0x7f).contains(&b);
+            match seen.get(&class) {
+                Some(&old) if !better(old) => {}
+                _ => {
+                    seen.insert(class, b);
+                }
+            }
+        }
+        seen.into_values().collect()
+    }
+
+    /// A shortest identity of the format, preferring letters and digits.
+    pub fn example(&self) -> Option<String> {
+        self.example_except(&[])
+    }
+
+    /// A shortest identity not in `avoid`.
+    pub fn example_except(&self, avoid: &[&str]) -> Option<String> {
+        // Breadth-first over readable bytes.
+        let alphabet: Vec<u8> = (b'0'..=b'9')
+            .chain(b'a'..=b'z')
+            .chain(b'A'..=b'Z')
+            .chain(*b"-:_./")
+            .collect();
+        let mut frontier: Vec<(StateID, Vec<u8>)> = vec![(self.start(), Vec::new())];
+        let mut visited = std::collections::HashSet::new();
+        for _ in 0..80 {
+            let mut next = Vec::new();
+            for (st, bytes) in frontier {
+                for &b in &alphabet {
+                    let Some(n) = self.step(st, b) else { continue };
+                    let mut nb = bytes.clone();
+                    nb.push(b);
+                    if self.accepts(n)
+                        && let Ok(s) = String::from_utf8(nb.clone())
+                        && !avoid.contains(&s.as_str())
+                    {
+                        return Some(s);
+                    }
+                    if visited.insert((n, nb.len().min(2))) || nb.len() < 3 {
+                        next.push((n, nb));
+                    }
+                }
+            }
+            if next.is_empty() {
+                return None;
+            }
+            next.truncate(4096);
+            frontier = next;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cognito_ids() {
+        let f = IdentityFormat::parse("cognito").unwrap();
+        assert!(f.matches("us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3"));
+        assert!(f.matches("ap-southeast-2:9bd0357e-2ac1-418d-a609-bc5e7bc064e3"));
+        assert!(!f.matches("us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e"));
+        assert!(!f.matches("us-east-1:abc"));
+        assert!(f.matches(&f.example().unwrap()));
+    }
+
+    #[test]
+    fn any_and_regex() {
+        let f = IdentityFormat::parse("any").unwrap();
+        assert!(f.matches("a/b*?"));
+        assert!(!f.matches(""));
+        let f = IdentityFormat::parse("[a-z]{3}").unwrap();
+        assert!(f.matches("abc") && !f.matches("abcd"));
+        assert_eq!(f.example_except(&["aaa"]).unwrap().len(), 3);
+        assert!(IdentityFormat::parse("(").is_err());
+        assert!(IdentityFormat::parse("").is_err());
+    }
+}

@@ -1,0 +1,716 @@
+//! `prove isolation`: can any identity reach another identity's private area?
+//!
+//! An *area* is a resource pattern with `${cognito-identity.amazonaws.com:sub}`, such as
+//! `arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*`. Isolation holds
+//! when, for every two distinct identities `a ≠ b` of the identity format, no action is
+//! allowed for `a` on a resource inside `b`'s area.
+//!
+//! Method (why `holds` is sound, in `docs/prover.md`): for every `Allow` statement and
+//! every area, [`search::search`] looks for a resource accepted by the statement's pattern
+//! (identity slot = attacker) and the area (slot = victim), with distinct identities, that
+//! no applicable `Deny` excludes. Everything that could widen access is widened: `Allow`
+//! conditions are taken as satisfiable, `Deny` statements are only used when they certainly
+//! apply (no conditions, exact patterns, covering every action of the `Allow`), other
+//! variables match anything. An empty search proves isolation for that pair. A witness is
+//! made concrete and re-checked with the evaluator; only a confirmed one is a
+//! counterexample, anything else is `unknown`.
+
+pub mod format;
+pub mod search;
+
+use std::collections::BTreeMap;
+
+use crate::arn::ArnPattern;
+use crate::condition::{Comparison, SetQualifier};
+use crate::context::{ALWAYS_PRESENT, COGNITO_SUB, Request};
+use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::policy::{ActionSpec, Effect, ResourceSpec, Statement, Version};
+use crate::variables::{Piece, Syntax};
+use crate::wildcard::{Match, Pattern};
+use format::IdentityFormat;
+use search::{Elem, Glob, Problem, SearchResult, Witness};
+
+/// The three answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No identity can reach another's area (within the identity format).
+    Holds,
+    /// A confirmed counterexample exists.
+    Violated,
+    /// Neither could be established; the reason says why.
+    Unknown,
+}
+
+impl Verdict {
+    /// `holds`, `violated`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "violated",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// A confirmed violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counterexample {
+    /// The identity that gets access.
+    pub attacker: String,
+    /// The identity whose area it reaches.
+    pub victim: String,
+    /// The action allowed.
+    pub action: String,
+    /// The resource, inside the victim's area.
+    pub resource: String,
+    /// The request context under which `check` allows it.
+    pub context: BTreeMap<String, Vec<String>>,
+    /// The statement that allows it.
+    pub statement: StatementRef,
+}
+
+/// The prover's answer.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The identity format assumed (`cognito`, `any`, or the regex).
+    pub identity_format: String,
+    /// The format in words.
+    pub format_description: String,
+    /// The areas checked.
+    pub areas: Vec<String>,
+    /// Why, in plain words.
+    pub reason: String,
+    /// For `violated`.
+    pub counterexample: Option<Counterexample>,
+    /// What was assumed or left out (conditions, ignored denies).
+    pub assumptions: Vec<String>,
+}
+
+/// The identity variable, in lowercase.
+const SUB: &str = "cognito-identity.amazonaws.com:sub";
+
+fn is_sub(v: &crate::variables::Variable) -> bool {
+    &*v.key_lower == SUB
+}
+
+/// How a pattern's text becomes a byte glob.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Allowed pattern or area: the first identity variable is the slot, every other
+    /// variable matches anything (a widening).
+    Tracked,
+    /// Something to match at least one of (a `NotResource` deny): variables match anything
+    /// (a widening of the set, so the deny applies less).
+    Widened,
+    /// An exact exclusion: no variable, and a plain-text ARN head (else `None`).
+    Exact,
+}
+
+fn glob_of(text: &str, variables: bool, usage: Use) -> Option<Glob> {
+    if text == "*" {
+        return Some(Glob(vec![Elem::Star]));
+    }
+    let syntax = Syntax {
+        variables,
+        wildcards: true,
+    };
+    let pieces = crate::variables::parse_pieces(text, syntax).ok()?;
+    if usage == Use::Exact {
+        let head_plain = ArnPattern::parse(text, syntax)
+            .ok()
+            .is_some_and(|p| p.has_literal_head());
+        if !head_plain || pieces.iter().any(|p| matches!(p, Piece::Variable(_))) {
+            return None;
+        }
+    }
+    let mut out = Vec::new();
+    let mut slot_used = false;
+    for p in pieces {
+        match p {
+            Piece::Literal(l) => out.extend(l.bytes().map(Elem::Byte)),
+            Piece::Star => out.push(Elem::Star),
+            Piece::AnyChar => out.push(Elem::AnyChar),
+            Piece::Variable(v) if usage == Use::Tracked && is_sub(&v) && !slot_used => {
+                slot_used = true;
+                out.push(Elem::Slot);
+            }
+            Piece::Variable(_) => out.push(Elem::Star),
+        }
+    }
+    Some(Glob(out))
+}
+
+fn mentions_sub(text: &str) -> bool {
+    crate::variables::parse_pieces(
+        text,
+        Syntax {
+            variables: true,
+            wildcards: true,
+        },
+    )
+    .is_ok_and(|p| {
+        p.iter()
+            .any(|p| matches!(p, Piece::Variable(v) if is_sub(v)))
+    })
+}
+
+/// The areas: `--area` patterns, or every `Allow` resource pattern that mentions the
+/// identity variable.
+pub fn default_areas(set: &PolicySet) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for policy in set.policies() {
+        if policy.version != Some(Version::V2012_10_17) {
+            continue;
+        }
+        for st in &policy.statements {
+            if st.effect != Effect::Allow {
+                continue;
+            }
+            if let Some(ResourceSpec::Resource(patterns)) = &st.resource {
+                for p in patterns {
+                    if mentions_sub(p.source()) && !out.iter().any(|a| a == p.source()) {
+                        out.push(p.source().to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Does some pattern of `deny` cover `p` for sure?
+fn action_covered(p: &Pattern, deny: &ActionSpec) -> bool {
+    match deny {
+        ActionSpec::Action(qs) => qs.iter().any(|q| {
+            if q.is_match_all() {
+                return true;
+            }
+            match (p.as_exact(), q.as_exact()) {
+                (Some(a), Some(b)) => a == b,
+                (Some(a), None) => q.matches(a, &crate::variables::NoVariables) == Match::Yes,
+                (None, _) => {
+                    // `svc:Pre*` covers a wildcard pattern that starts with `svc:Pre`.
+                    let q_src = q.source().to_ascii_lowercase();
+                    let p_src = p.source().to_ascii_lowercase();
+                    let prefix = q_src.strip_suffix('*');
+                    prefix.is_some_and(|pre| !pre.contains(['*', '?']) && p_src.starts_with(pre))
+                }
+            }
+        }),
+        ActionSpec::NotAction(qs) => p.as_exact().is_some_and(|a| {
+            !qs.iter()
+                .any(|q| q.matches(a, &crate::variables::NoVariables) == Match::Yes)
+        }),
+    }
+}
+
+/// Does `deny` certainly apply to every action `allow` allows?
+fn covers_all_actions(allow: &Statement, deny: &Statement) -> bool {
+    match &allow.action {
+        ActionSpec::Action(ps) => ps.iter().all(|p| action_covered(p, &deny.action)),
+        ActionSpec::NotAction(_) => {
+            matches!(&deny.action, ActionSpec::Action(qs) if qs.iter().any(Pattern::is_match_all))
+        }
+    }
+}
+
+/// The service an area's ARN names (`s3` in `arn:aws:s3:::...`), when it is plain text.
+fn area_service(area: &str) -> Option<String> {
+    let service = area.split(':').nth(2)?;
+    (!service.is_empty() && !service.contains(['*', '?', '$']))
+        .then(|| service.to_ascii_lowercase())
+}
+
+/// Can `st` allow some action of `service`? An action acts only on its own service's
+/// resources (`docs/prover.md`), so other statements cannot reach an area.
+fn may_act_on(st: &Statement, service: Option<&str>) -> bool {
+    let Some(service) = service else { return true };
+    let prefix = format!("{service}:");
+    match &st.action {
+        ActionSpec::Action(ps) => ps.iter().any(|p| {
+            let src = p.source().to_ascii_lowercase();
+            p.is_match_all() || src.starts_with(&prefix) || !src.contains(':')
+        }),
+        ActionSpec::NotAction(ps) => !ps
+            .iter()
+            .any(|p| p.source().eq_ignore_ascii_case(&format!("{service}:*")) || p.is_match_all()),
+    }
+}
+
+/// Concrete actions to try for a counterexample, of `service` when known.
+fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Vec<String> {
+    candidate_actions(st)
+        .into_iter()
+        .chain(service.map(|s| format!("{s}:GetObject")))
+        .filter(|a| {
+            service.is_none_or(|s| {
+                a.split(':')
+                    .next()
+                    .is_some_and(|svc| svc.eq_ignore_ascii_case(s))
+            })
+        })
+        .filter(|a| st.matches_action(a))
+        .collect()
+}
+
+/// Concrete actions to try for a counterexample.
+fn candidate_actions(st: &Statement) -> Vec<String> {
+    const PREFERRED: &[&str] = &[
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "execute-api:Invoke",
+        "dynamodb:GetItem",
+    ];
+    let none = crate::variables::NoVariables;
+    let mut out: Vec<String> = Vec::new();
+    match &st.action {
+        ActionSpec::Action(ps) => {
+            for p in ps {
+                if let Some(e) = p.as_exact() {
+                    out.push(p.source().to_string());
+                    let _ = e;
+                    continue;
+                }
+                for pref in PREFERRED {
+                    if p.matches(pref, &none) == Match::Yes {
+                        out.push(pref.to_string());
+                    }
+                }
+                let generic: String = p.source().replace('*', "").replace('?', "X");
+                let generic = match generic.split_once(':') {
+                    Some((svc, "")) => format!("{svc}:Any"),
+                    _ => generic,
+                };
+                out.push(generic);
+            }
+        }
+        ActionSpec::NotAction(ps) => {
+            for pref in PREFERRED {
+                if !ps.iter().any(|p| p.matches(pref, &none) == Match::Yes) {
+                    out.push(pref.to_string());
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// A request context under which `st`'s conditions plausibly hold, plus the keys AWS puts
+/// in every request.
+fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<String>> {
+    let mut ctx: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut vars = crate::context::Context::new();
+    vars.add(COGNITO_SUB, attacker);
+    for c in &st.conditions {
+        let op = c.operator;
+        let absent_is_true = op.if_exists
+            || op.qualifier == SetQualifier::ForAllValues
+            || (op.negated && op.qualifier == SetQualifier::None);
+        if op.comparison == Comparison::Null {
+            if c.raw_values.iter().any(|v| v.eq_ignore_ascii_case("false")) {
+                ctx.insert(c.key.clone(), vec!["x".to_string()]);
+            }
+            continue;
+        }
+        if absent_is_true {
+            continue;
+        }
+        let value = match c.values.first() {
+            Some(crate::condition::Value::Text(p)) => {
+                p.render(&vars).replace('*', "").replace('?', "x")
+            }
+            Some(crate::condition::Value::Arn(p)) => {
+                p.render(&vars).replace(['*', '?'], "x")
+            }
+            Some(crate::condition::Value::Ip(net)) => net.addr().to_string(),
+            _ => c.raw_values.first().cloned().unwrap_or_default(),
+        };
+        ctx.insert(c.key.clone(), vec![value]);
+    }
+    let defaults = [
+        ("aws:SecureTransport", "true"),
+        ("aws:RequestedRegion", "us-east-1"),
+        ("aws:PrincipalAccount", "123456789012"),
+        (
+            "aws:PrincipalArn",
+            "arn:aws:iam::123456789012:role/authenticated",
+        ),
+        ("aws:PrincipalType", "AssumedRole"),
+        ("aws:UserAgent", "policy-sim"),
+    ];
+    for (k, v) in defaults {
+        debug_assert!(ALWAYS_PRESENT.contains(&k.to_ascii_lowercase().as_str()));
+        if !ctx.keys().any(|key| key.eq_ignore_ascii_case(k)) {
+            ctx.insert(k.to_string(), vec![v.to_string()]);
+        }
+    }
+    ctx
+}
+
+fn request_for(
+    action: &str,
+    resource: &str,
+    attacker: &str,
+    ctx: &BTreeMap<String, Vec<String>>,
+) -> Request {
+    let mut r = Request::new(action, resource).with_identity(attacker);
+    for (k, v) in ctx {
+        r.context.set(k, v.clone());
+    }
+    let _ = r.context.fill_time_defaults(jiff::Timestamp::now());
+    r
+}
+
+/// Is `resource` inside `area` for `victim`?
+fn in_area(area: &str, resource: &str, victim: &str) -> bool {
+    let Ok(p) = ArnPattern::parse_with(
+        area,
+        Syntax {
+            variables: true,
+            wildcards: true,
+        },
+        crate::arn::ArnSyntax::Resource,
+    ) else {
+        return false;
+    };
+    let mut ctx = crate::context::Context::new();
+    ctx.add(COGNITO_SUB, victim);
+    p.matches(resource, &ctx) == Match::Yes
+}
+
+/// Try to turn a witness into a confirmed counterexample.
+fn confirm(
+    set: &PolicySet,
+    st_ref: StatementRef,
+    area: &str,
+    w: &Witness,
+    format: &IdentityFormat,
+) -> Result<Counterexample, String> {
+    let resource = String::from_utf8(w.resource.clone())
+        .map_err(|_| "the witness resource is not valid UTF-8".to_string())?;
+    let victim = resource[w.victim.start..w.victim.end].to_string();
+    let attacker = match w.attacker {
+        Some(span) => resource[span.start..span.end].to_string(),
+        None => format
+            .example_except(&[&victim])
+            .ok_or("no second identity of the format exists")?,
+    };
+    if attacker == victim {
+        return Err(format!(
+            "the witness needs the same identity twice ({attacker})"
+        ));
+    }
+    if !format.matches(&attacker) || !format.matches(&victim) {
+        return Err("the witness identities do not fit the identity format".to_string());
+    }
+    if !in_area(area, &resource, &victim) {
+        return Err(format!(
+            "{resource} is not inside the area of {victim} after all"
+        ));
+    }
+    let st = set.statement(st_ref);
+    let context = plausible_context(st, &attacker);
+    for action in candidate_actions_for(st, area_service(area).as_deref()) {
+        let req = request_for(&action, &resource, &attacker, &context);
+        if let Ok(ev) = set.evaluate(&req)
+            && ev.decision == Decision::Allow
+        {
+            return Ok(Counterexample {
+                attacker,
+                victim,
+                action,
+                resource,
+                context,
+                statement: st_ref,
+            });
+        }
+    }
+    Err(format!(
+        "{attacker} is not confirmed to reach {resource} (conditions or denies the search widened)"
+    ))
+}
+
+fn explain_violation(c: &Counterexample, has_slot: bool) -> String {
+    let (a, b) = (&c.attacker, &c.victim);
+    if !has_slot {
+        format!(
+            "the statement that allows it does not depend on the identity, so {a} can {} inside the area of {b}",
+            c.action
+        )
+    } else if a.contains('/') || b.contains('/') {
+        format!(
+            "an identity containing '/' ({}) reaches into a folder that belongs to another identity ({}); Cognito ids never contain '/', so this needs a looser identity format",
+            if a.contains('/') { a } else { b },
+            if a.contains('/') { b } else { a }
+        )
+    } else if b.starts_with(a.as_str()) || a.starts_with(b.as_str()) {
+        format!(
+            "one identity is a prefix of the other ({a} / {b}) and the pattern does not end the identity with a delimiter such as '/', so the shorter id's pattern covers the longer id's objects"
+        )
+    } else {
+        format!(
+            "{a} is allowed {} on {} inside the area of {b}",
+            c.action, c.resource
+        )
+    }
+}
+
+/// Prove isolation of `areas` (default: [`default_areas`]) for `format`.
+pub fn prove_isolation(
+    set: &PolicySet,
+    areas: &[String],
+    format: &IdentityFormat,
+) -> Result<Proof, String> {
+    let areas: Vec<String> = if areas.is_empty() {
+        default_areas(set)
+    } else {
+        areas.to_vec()
+    };
+    if areas.is_empty() {
+        return Err(format!(
+            "no area to check: no Allow statement's Resource mentions ${{{}}} (under Version 2012-10-17); name one with --area",
+            "cognito-identity.amazonaws.com:sub"
+        ));
+    }
+    let mut area_globs = Vec::new();
+    for a in &areas {
+        ArnPattern::parse(
+            a,
+            Syntax {
+                variables: true,
+                wildcards: true,
+            },
+        )
+        .map_err(|e| format!("--area {a:?}: {e}"))?;
+        if !mentions_sub(a) {
+            return Err(format!(
+                "--area {a:?} does not mention ${{cognito-identity.amazonaws.com:sub}}"
+            ));
+        }
+        area_globs.push(
+            glob_of(a, true, Use::Tracked).ok_or_else(|| format!("--area {a:?} cannot be read"))?,
+        );
+    }
+    let mut assumptions: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let label = |r: StatementRef| crate::report::statement_label(set, r);
+    let refs: Vec<StatementRef> = set
+        .policies()
+        .iter()
+        .enumerate()
+        .flat_map(|(p, pol)| {
+            (0..pol.statements.len()).map(move |s| StatementRef {
+                policy: p,
+                statement: s,
+            })
+        })
+        .collect();
+    for &r in &refs {
+        let st = set.statement(r);
+        if st.effect != Effect::Allow {
+            continue;
+        }
+        let vars = set.policy(r).version == Some(Version::V2012_10_17);
+        if !st.conditions.is_empty() {
+            let note = format!("{}: its conditions are assumed to be satisfiable", label(r));
+            if !assumptions.contains(&note) {
+                assumptions.push(note);
+            }
+        }
+        // Denies that certainly apply to every action of this statement.
+        let mut must_not: Vec<Glob> = Vec::new();
+        let mut must_match_any: Vec<Vec<Glob>> = Vec::new();
+        for &d in &refs {
+            let deny = set.statement(d);
+            if deny.effect != Effect::Deny {
+                continue;
+            }
+            let dvars = set.policy(d).version == Some(Version::V2012_10_17);
+            let why_not = if !deny.conditions.is_empty() {
+                Some("it has conditions, assumed not to hold")
+            } else if !covers_all_actions(st, deny) {
+                Some("it does not certainly cover every action this Allow grants")
+            } else {
+                None
+            };
+            if let Some(why) = why_not {
+                let note = format!("{} is ignored for {}: {why}", label(d), label(r));
+                if !assumptions.contains(&note) {
+                    assumptions.push(note);
+                }
+                continue;
+            }
+            match &deny.resource {
+                Some(ResourceSpec::Resource(ps)) => {
+                    for p in ps {
+                        match glob_of(p.source(), dvars, Use::Exact) {
+                            Some(g) => must_not.push(g),
+                            None => assumptions.push(format!(
+                                "{}: pattern {} is not used (variables or wildcards before the resource part)",
+                                label(d),
+                                p.source()
+                            )),
+                        }
+                    }
+                }
+                Some(ResourceSpec::NotResource(ps)) => {
+                    let group: Option<Vec<Glob>> = ps
+                        .iter()
+                        .map(|p| glob_of(p.source(), dvars, Use::Widened))
+                        .collect();
+                    if let Some(group) = group {
+                        must_match_any.push(group);
+                    }
+                }
+                None => {}
+            }
+        }
+        // What the Allow covers.
+        let (allow_globs, extra_not): (Vec<Option<Glob>>, Vec<Glob>) = match &st.resource {
+            Some(ResourceSpec::Resource(ps)) => (
+                ps.iter()
+                    .filter_map(|p| glob_of(p.source(), vars, Use::Tracked).map(Some))
+                    .collect(),
+                Vec::new(),
+            ),
+            Some(ResourceSpec::NotResource(ps)) => (
+                vec![None],
+                ps.iter()
+                    .filter_map(|p| glob_of(p.source(), vars, Use::Exact))
+                    .collect(),
+            ),
+            None => (vec![None], Vec::new()),
+        };
+        let mut all_not = must_not.clone();
+        all_not.extend(extra_not);
+        for allow in &allow_globs {
+            for (area, area_glob) in areas.iter().zip(&area_globs) {
+                if !may_act_on(st, area_service(area).as_deref()) {
+                    continue;
+                }
+                let problem = Problem {
+                    allow: allow.as_ref(),
+                    area: area_glob,
+                    must_not: &all_not,
+                    must_match_any: &must_match_any,
+                    format,
+                };
+                match search::search(&problem) {
+                    SearchResult::Empty => {}
+                    SearchResult::TooLarge => unknown.push(format!(
+                        "the search for {} against area {area} grew past {} states",
+                        label(r),
+                        search::STATE_LIMIT
+                    )),
+                    SearchResult::Found(witnesses) => {
+                        let mut reasons = Vec::new();
+                        for w in &witnesses {
+                            match confirm(set, r, area, w, format) {
+                                Ok(c) => {
+                                    let reason = explain_violation(
+                                        &c,
+                                        allow.as_ref().is_some_and(Glob::has_slot),
+                                    );
+                                    return Ok(Proof {
+                                        verdict: Verdict::Violated,
+                                        identity_format: format.name.clone(),
+                                        format_description: format.description.clone(),
+                                        areas,
+                                        reason,
+                                        counterexample: Some(c),
+                                        assumptions,
+                                    });
+                                }
+                                Err(e) => reasons.push(e),
+                            }
+                        }
+                        unknown.push(format!(
+                            "{} may reach area {area}, but no witness was confirmed: {}",
+                            label(r),
+                            reasons.first().cloned().unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Ok(Proof {
+            verdict: Verdict::Unknown,
+            identity_format: format.name.clone(),
+            format_description: format.description.clone(),
+            areas,
+            reason: unknown.join("; "),
+            counterexample: None,
+            assumptions,
+        });
+    }
+    // Not vacuous: an identity reaches its own area.
+    let own = format.example().unwrap_or_default();
+    let reachable = areas.iter().any(|area| {
+        let resource = own_resource(area, &own);
+        refs.iter().any(|&r| {
+            let st = set.statement(r);
+            st.effect == Effect::Allow
+                && candidate_actions_for(st, area_service(area).as_deref())
+                    .iter()
+                    .any(|action| {
+                        let req =
+                            request_for(action, &resource, &own, &plausible_context(st, &own));
+                        set.evaluate(&req)
+                            .is_ok_and(|e| e.decision == Decision::Allow)
+                    })
+        })
+    });
+    if !reachable {
+        return Ok(Proof {
+            verdict: Verdict::Unknown,
+            identity_format: format.name.clone(),
+            format_description: format.description.clone(),
+            areas,
+            reason: format!(
+                "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
+            ),
+            counterexample: None,
+            assumptions,
+        });
+    }
+    Ok(Proof {
+        verdict: Verdict::Holds,
+        identity_format: format.name.clone(),
+        format_description: format.description.clone(),
+        areas,
+        reason: format!(
+            "for identities that are {}, no Allow statement reaches a resource inside another identity's area that no applicable Deny excludes; each identity reaches its own area (checked with {own})",
+            format.description
+        ),
+        counterexample: None,
+        assumptions,
+    })
+}
+
+/// A resource inside `area` for `identity`: wildcards filled with plain text.
+fn own_resource(area: &str, identity: &str) -> String {
+    let pieces = crate::variables::parse_pieces(
+        area,
+        Syntax {
+            variables: true,
+            wildcards: true,
+        },
+    )
+    .unwrap_or_default();
+    let mut out = String::new();
+    for p in pieces {
+        match p {
+            Piece::Literal(l) => out.push_str(&l),
+            Piece::Variable(v) if is_sub(&v) => out.push_str(identity),
+            Piece::Variable(_) | Piece::Star | Piece::AnyChar => out.push('x'),
+        }
+    }
+    out
+}

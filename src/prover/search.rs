@@ -1,0 +1,656 @@
+//! The symbolic search behind `prove isolation`: a breadth-first walk of the product of
+//! byte automata, looking for a resource string `r` that the attacker's allowed pattern
+//! (with the identity slot read as attacker `a`), the victim's area (slot read as victim
+//! `b`) and every exclusion constraint accept together.
+//!
+//! - Patterns are globs over the whole ARN: `*` is any byte run, `?` one to four bytes
+//!   (one UTF-8 character), the identity slot a run the identity format's DFA accepts.
+//!   Treating the ARN as one string can only widen what an *allowed* pattern matches,
+//!   which keeps a `holds` answer sound; exclusions are only used where the glob reading is
+//!   exact (see `mod.rs`).
+//! - The alphabet is symbolic: every byte that a pattern mentions, plus one representative
+//!   of each byte class the identity DFA distinguishes. Any real witness maps onto it.
+//! - `a ≠ b` is tracked where it can be: two slots that start at the same byte read the
+//!   same text, so they differ exactly when they end apart ("diverged"). Slots that start
+//!   at different places ("unaligned") may or may not hold equal identities: such a
+//!   witness is only a candidate, to be made concrete and checked by the evaluator.
+
+use std::collections::{HashMap, VecDeque};
+
+use regex_automata::util::primitives::StateID;
+
+use super::format::IdentityFormat;
+
+/// One element of a byte glob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    /// This byte.
+    Byte(u8),
+    /// Any run of bytes, possibly empty.
+    Star,
+    /// One character: one to four bytes.
+    AnyChar,
+    /// The identity: a run the identity format accepts (at most one per tracked glob).
+    Slot,
+}
+
+/// A byte glob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob(pub Vec<Elem>);
+
+impl Glob {
+    /// True when the glob has an identity slot.
+    pub fn has_slot(&self) -> bool {
+        self.0.contains(&Elem::Slot)
+    }
+
+    /// Literal bytes the glob mentions.
+    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0.iter().filter_map(|e| match e {
+            Elem::Byte(b) => Some(*b),
+            _ => None,
+        })
+    }
+}
+
+/// A position in a glob: element index, and a sub-state (bytes read by `?`, or for the
+/// slot: 0 before, 1 entered, 2 entered and at least one byte read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Pos {
+    idx: u16,
+    k: u8,
+}
+
+/// Where an identity span starts and ends in the witness (byte offsets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A resource string that satisfies every constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    /// The resource bytes.
+    pub resource: Vec<u8>,
+    /// The attacker's identity inside it (absent when the allowed pattern has no slot).
+    pub attacker: Option<Span>,
+    /// The victim's identity inside it.
+    pub victim: Span,
+    /// True when the two spans start together and end apart: the identities differ.
+    pub definitely_distinct: bool,
+}
+
+/// The outcome of one search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchResult {
+    /// No resource satisfies the constraints with distinct identities.
+    Empty,
+    /// Witnesses, best first (definitely distinct ones first).
+    Found(Vec<Witness>),
+    /// The search was cut off at the state limit.
+    TooLarge,
+}
+
+/// What to search for.
+pub struct Problem<'a> {
+    /// The attacker's allowed pattern, or `None` when the statement allows every
+    /// resource not excluded (e.g. `NotResource`), so the attacker is free.
+    pub allow: Option<&'a Glob>,
+    /// The victim's area (with its slot).
+    pub area: &'a Glob,
+    /// Patterns the resource must not match (exact exclusions).
+    pub must_not: &'a [Glob],
+    /// Groups of patterns: the resource must match at least one pattern of each group.
+    pub must_match_any: &'a [Vec<Glob>],
+    /// The identity format.
+    pub format: &'a IdentityFormat,
+}
+
+const A_IN: u16 = 1;
+const A_DONE: u16 = 2;
+const B_IN: u16 = 4;
+const B_DONE: u16 = 8;
+const SAME: u16 = 16;
+const DIV: u16 = 32;
+const EQ: u16 = 64;
+// Events of the current phase (between two bytes).
+const PA_S: u16 = 128;
+const PB_S: u16 = 256;
+const PA_E: u16 = 512;
+const PB_E: u16 = 1024;
+const PHASE: u16 = PA_S | PB_S | PA_E | PB_E;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct State {
+    a: Pos,
+    b: Pos,
+    adfa: StateID,
+    bdfa: StateID,
+    flags: u16,
+    /// Position sets of the exclusion globs, then of every must-match glob.
+    sets: Vec<Vec<u64>>,
+}
+
+struct Node {
+    state: State,
+    parent: usize,
+    byte: u8,
+    depth: usize,
+    a_span: (Option<usize>, Option<usize>),
+    b_span: (Option<usize>, Option<usize>),
+}
+
+/// States explored before giving up.
+pub const STATE_LIMIT: usize = 400_000;
+
+/// Run the search.
+pub fn search(p: &Problem<'_>) -> SearchResult {
+    let allow_len = p.allow.map_or(0, |g| g.0.len()) as u16;
+    let area_len = p.area.0.len() as u16;
+    let extra: Vec<&Glob> = p
+        .must_not
+        .iter()
+        .chain(p.must_match_any.iter().flatten())
+        .collect();
+    let alphabet = alphabet(p, &extra);
+    let start_sets: Vec<Vec<u64>> = extra.iter().map(|g| set_closure(g, &single(0))).collect();
+    let start = State {
+        a: Pos { idx: 0, k: 0 },
+        b: Pos { idx: 0, k: 0 },
+        adfa: p.format.start(),
+        bdfa: p.format.start(),
+        flags: 0,
+        sets: start_sets,
+    };
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut seen: HashMap<State, ()> = HashMap::new();
+    let mut queue = VecDeque::new();
+    for (s, ev) in closure(p, start, 0) {
+        if seen.insert(s.clone(), ()).is_none() {
+            nodes.push(Node {
+                state: s,
+                parent: usize::MAX,
+                byte: 0,
+                depth: 0,
+                a_span: ev.0,
+                b_span: ev.1,
+            });
+            queue.push_back(nodes.len() - 1);
+        }
+    }
+    let mut found: Vec<Witness> = Vec::new();
+    while let Some(i) = queue.pop_front() {
+        if let Some(w) = accepted(p, &nodes, i, allow_len, area_len, &extra) {
+            let definite = w.definitely_distinct;
+            found.push(w);
+            if definite || found.len() >= 16 {
+                break;
+            }
+        }
+        if nodes.len() > STATE_LIMIT {
+            return if found.is_empty() {
+                SearchResult::TooLarge
+            } else {
+                SearchResult::Found(sorted(found))
+            };
+        }
+        let (state, depth, a_span, b_span) = {
+            let n = &nodes[i];
+            (n.state.clone(), n.depth, n.a_span, n.b_span)
+        };
+        for &byte in &alphabet {
+            for next in step(p, &state, byte, &extra) {
+                for (s, ev) in closure(p, next, depth + 1) {
+                    if seen.contains_key(&s) {
+                        continue;
+                    }
+                    seen.insert(s.clone(), ());
+                    nodes.push(Node {
+                        state: s,
+                        parent: i,
+                        byte,
+                        depth: depth + 1,
+                        a_span: (a_span.0.or(ev.0.0), a_span.1.or(ev.0.1)),
+                        b_span: (b_span.0.or(ev.1.0), b_span.1.or(ev.1.1)),
+                    });
+                    queue.push_back(nodes.len() - 1);
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        SearchResult::Empty
+    } else {
+        SearchResult::Found(sorted(found))
+    }
+}
+
+fn sorted(mut w: Vec<Witness>) -> Vec<Witness> {
+    w.sort_by_key(|w| !w.definitely_distinct);
+    w
+}
+
+fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
+    let mut literal = [false; 256];
+    for g in p
+        .allow
+        .into_iter()
+        .chain([p.area])
+        .chain(extra.iter().copied())
+    {
+        for b in g.bytes() {
+            literal[b as usize] = true;
+        }
+    }
+    let mut out: Vec<u8> = (0..=255u8).filter(|b| literal[*b as usize]).collect();
+    // Plus, for each byte class of the identity format, one byte no pattern mentions
+    // (printable ASCII preferred): every other such byte behaves the same everywhere.
+    let mut rep: std::collections::BTreeMap<u8, u8> = std::collections::BTreeMap::new();
+    // Readable witnesses: lowercase letters, then digits, then other printable bytes.
+    let rank = |x: u8| match x {
+        b'a'..=b'z' => 0,
+        b'0'..=b'9' => 1,
+        0x21..=0x7e => 2,
+        _ => 3,
+    };
+    for b in 0..=255u8 {
+        if literal[b as usize] {
+            continue;
+        }
+        let class = p.format.byte_class(b);
+        match rep.get(&class) {
+            Some(&old) if rank(old) <= rank(b) => {}
+            _ => {
+                rep.insert(class, b);
+            }
+        }
+    }
+    out.extend(rep.into_values());
+    out.sort_unstable();
+    out.dedup();
+    out.sort_by_key(|&b| match b {
+        b'a'..=b'z' => 0,
+        b'0'..=b'9' => 1,
+        0x21..=0x7e => 2,
+        _ => 3,
+    });
+    out
+}
+
+type Events = (
+    (Option<usize>, Option<usize>),
+    (Option<usize>, Option<usize>),
+);
+
+/// Epsilon moves of both tracked globs, with slot events recorded at byte offset `at`.
+fn closure(p: &Problem<'_>, start: State, at: usize) -> Vec<(State, Events)> {
+    let mut out: Vec<(State, Events)> = Vec::new();
+    let mut stack = vec![(start, ((None, None), (None, None)))];
+    let mut seen: Vec<State> = Vec::new();
+    while let Some((s, ev)) = stack.pop() {
+        if seen.contains(&s) {
+            continue;
+        }
+        seen.push(s.clone());
+        // Attacker glob moves.
+        if let Some(g) = p.allow {
+            for (pos, dfa, event) in epsilon(g, s.a, s.adfa, p.format) {
+                let mut n = s.clone();
+                n.a = pos;
+                n.adfa = dfa;
+                let mut e = ev;
+                match event {
+                    Some(true) => {
+                        n.flags |= A_IN | PA_S;
+                        if n.flags & PB_S != 0 {
+                            n.flags |= SAME;
+                        }
+                        e.0.0 = Some(at);
+                    }
+                    Some(false) => {
+                        n.flags = (n.flags & !A_IN) | A_DONE | PA_E;
+                        e.0.1 = Some(at);
+                    }
+                    None => {}
+                }
+                stack.push((n, e));
+            }
+        }
+        for (pos, dfa, event) in epsilon(p.area, s.b, s.bdfa, p.format) {
+            let mut n = s.clone();
+            n.b = pos;
+            n.bdfa = dfa;
+            let mut e = ev;
+            match event {
+                Some(true) => {
+                    n.flags |= B_IN | PB_S;
+                    if n.flags & PA_S != 0 {
+                        n.flags |= SAME;
+                    }
+                    e.1.0 = Some(at);
+                }
+                Some(false) => {
+                    n.flags = (n.flags & !B_IN) | B_DONE | PB_E;
+                    e.1.1 = Some(at);
+                }
+                None => {}
+            }
+            stack.push((n, e));
+        }
+        out.push((s, ev));
+    }
+    out
+}
+
+/// Epsilon successors of one position: (position, dfa state, Some(true) slot start /
+/// Some(false) slot end).
+fn epsilon(
+    g: &Glob,
+    pos: Pos,
+    dfa: StateID,
+    f: &IdentityFormat,
+) -> Vec<(Pos, StateID, Option<bool>)> {
+    let Some(e) = g.0.get(pos.idx as usize) else {
+        return Vec::new();
+    };
+    let next = Pos {
+        idx: pos.idx + 1,
+        k: 0,
+    };
+    match e {
+        Elem::Star if pos.k == 0 => vec![(next, dfa, None)],
+        Elem::AnyChar if pos.k >= 1 => vec![(next, dfa, None)],
+        Elem::Slot if pos.k == 0 => vec![(Pos { idx: pos.idx, k: 1 }, f.start(), Some(true))],
+        Elem::Slot if pos.k == 2 && f.accepts(dfa) => vec![(next, dfa, Some(false))],
+        _ => Vec::new(),
+    }
+}
+
+/// Byte successors of one position.
+fn consume(g: &Glob, pos: Pos, dfa: StateID, byte: u8, f: &IdentityFormat) -> Vec<(Pos, StateID)> {
+    let Some(e) = g.0.get(pos.idx as usize) else {
+        return Vec::new();
+    };
+    match e {
+        Elem::Byte(c) if *c == byte => vec![(
+            Pos {
+                idx: pos.idx + 1,
+                k: 0,
+            },
+            dfa,
+        )],
+        Elem::Star => vec![(pos, dfa)],
+        Elem::AnyChar if pos.k < 4 => vec![(
+            Pos {
+                idx: pos.idx,
+                k: pos.k + 1,
+            },
+            dfa,
+        )],
+        Elem::Slot if pos.k >= 1 => match f.step(dfa, byte) {
+            Some(n) => vec![(Pos { idx: pos.idx, k: 2 }, n)],
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn finalize(flags: u16) -> u16 {
+    let mut f = flags;
+    if f & SAME != 0 && f & (DIV | EQ) == 0 {
+        let a_end = f & PA_E != 0;
+        let b_end = f & PB_E != 0;
+        if a_end && b_end {
+            f |= EQ;
+        } else if a_end != b_end {
+            f |= DIV;
+        }
+    }
+    f & !PHASE
+}
+
+fn step(p: &Problem<'_>, s: &State, byte: u8, extra: &[&Glob]) -> Vec<State> {
+    let flags = finalize(s.flags);
+    if flags & EQ != 0 {
+        // Both spans ended together after starting together: the same identity.
+        return Vec::new();
+    }
+    let a_moves: Vec<(Pos, StateID)> = match p.allow {
+        Some(g) => consume(g, s.a, s.adfa, byte, p.format),
+        None => vec![(s.a, s.adfa)],
+    };
+    if a_moves.is_empty() {
+        return Vec::new();
+    }
+    let b_moves = consume(p.area, s.b, s.bdfa, byte, p.format);
+    if b_moves.is_empty() {
+        return Vec::new();
+    }
+    let sets: Vec<Vec<u64>> = extra
+        .iter()
+        .zip(&s.sets)
+        .map(|(g, set)| set_closure(g, &set_step(g, set, byte)))
+        .collect();
+    let mut out = Vec::new();
+    for &(a, adfa) in &a_moves {
+        for &(b, bdfa) in &b_moves {
+            out.push(State {
+                a,
+                b,
+                adfa,
+                bdfa,
+                flags,
+                sets: sets.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn accepted(
+    p: &Problem<'_>,
+    nodes: &[Node],
+    i: usize,
+    allow_len: u16,
+    area_len: u16,
+    extra: &[&Glob],
+) -> Option<Witness> {
+    let n = &nodes[i];
+    let s = &n.state;
+    let flags = finalize(s.flags);
+    if flags & EQ != 0 {
+        return None;
+    }
+    if p.allow.is_some()
+        && (s.a.idx != allow_len || (p.allow.is_some_and(Glob::has_slot) && flags & A_DONE == 0))
+    {
+        return None;
+    }
+    if s.b.idx != area_len || flags & B_DONE == 0 {
+        return None;
+    }
+    // Exclusions must not match; each must-match group needs a match.
+    let end = |g: &Glob, set: &[u64]| contains(set, code(g.0.len() as u16, 0));
+    let (nots, musts) = s.sets.split_at(p.must_not.len());
+    if p.must_not.iter().zip(nots).any(|(g, set)| end(g, set)) {
+        return None;
+    }
+    let mut k = 0;
+    for group in p.must_match_any {
+        let matched = group.iter().enumerate().any(|(j, g)| end(g, &musts[k + j]));
+        k += group.len();
+        if !matched {
+            return None;
+        }
+    }
+    let _ = extra;
+    // Rebuild the bytes.
+    let mut bytes = Vec::with_capacity(n.depth);
+    let mut j = i;
+    while nodes[j].parent != usize::MAX {
+        bytes.push(nodes[j].byte);
+        j = nodes[j].parent;
+    }
+    bytes.reverse();
+    let span = |(s, e): (Option<usize>, Option<usize>)| Some(Span { start: s?, end: e? });
+    let victim = span(n.b_span)?;
+    let attacker = if p.allow.is_some_and(Glob::has_slot) {
+        Some(span(n.a_span)?)
+    } else {
+        None
+    };
+    Some(Witness {
+        resource: bytes,
+        attacker,
+        victim,
+        definitely_distinct: attacker.is_none() || flags & DIV != 0,
+    })
+}
+
+// Position sets of exclusion globs (no slots): positions are idx * 5 + k.
+
+fn code(idx: u16, k: u8) -> usize {
+    idx as usize * 5 + k as usize
+}
+
+fn single(c: usize) -> Vec<u64> {
+    let mut v = vec![0u64; c / 64 + 1];
+    v[c / 64] |= 1 << (c % 64);
+    v
+}
+
+fn contains(set: &[u64], c: usize) -> bool {
+    set.get(c / 64).is_some_and(|w| w & (1 << (c % 64)) != 0)
+}
+
+fn insert(set: &mut Vec<u64>, c: usize) -> bool {
+    if set.len() <= c / 64 {
+        set.resize(c / 64 + 1, 0);
+    }
+    let before = set[c / 64];
+    set[c / 64] |= 1 << (c % 64);
+    before != set[c / 64]
+}
+
+fn members(set: &[u64]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (w, word) in set.iter().enumerate() {
+        let mut bits = *word;
+        while bits != 0 {
+            let t = bits.trailing_zeros() as usize;
+            out.push(w * 64 + t);
+            bits &= bits - 1;
+        }
+    }
+    out
+}
+
+fn set_closure(g: &Glob, set: &[u64]) -> Vec<u64> {
+    let mut out = set.to_vec();
+    let mut stack = members(set);
+    while let Some(c) = stack.pop() {
+        let (idx, k) = ((c / 5) as u16, (c % 5) as u8);
+        let next = match g.0.get(idx as usize) {
+            Some(Elem::Star) => Some(code(idx + 1, 0)),
+            Some(Elem::AnyChar) if k >= 1 => Some(code(idx + 1, 0)),
+            _ => None,
+        };
+        if let Some(n) = next
+            && insert(&mut out, n)
+        {
+            stack.push(n);
+        }
+    }
+    out
+}
+
+fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
+    let mut out = vec![0u64; set.len()];
+    for c in members(set) {
+        let (idx, k) = ((c / 5) as u16, (c % 5) as u8);
+        match g.0.get(idx as usize) {
+            Some(Elem::Byte(b)) if *b == byte => {
+                insert(&mut out, code(idx + 1, 0));
+            }
+            Some(Elem::Star) => {
+                insert(&mut out, c);
+            }
+            Some(Elem::AnyChar) if k < 4 => {
+                insert(&mut out, code(idx, k + 1));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glob(s: &str) -> Glob {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("{S}") {
+                out.push(Elem::Slot);
+                rest = r;
+                continue;
+            }
+            let c = rest.as_bytes()[0];
+            out.push(match c {
+                b'*' => Elem::Star,
+                b'?' => Elem::AnyChar,
+                c => Elem::Byte(c),
+            });
+            rest = &rest[1..];
+        }
+        Glob(out)
+    }
+
+    fn run(allow: &str, area: &str, format: &str) -> SearchResult {
+        let f = IdentityFormat::parse(format).unwrap();
+        let (a, b) = (glob(allow), glob(area));
+        search(&Problem {
+            allow: Some(&a),
+            area: &b,
+            must_not: &[],
+            must_match_any: &[],
+            format: &f,
+        })
+    }
+
+    #[test]
+    fn missing_slash_is_a_prefix_leak_for_any_ids() {
+        match run("b/{S}*", "b/{S}*", "any") {
+            SearchResult::Found(w) => {
+                assert!(w[0].definitely_distinct);
+                let r = String::from_utf8(w[0].resource.clone()).unwrap();
+                let a = &r[w[0].attacker.unwrap().start..w[0].attacker.unwrap().end];
+                let b = &r[w[0].victim.start..w[0].victim.end];
+                assert_ne!(a, b);
+                // One identity is a prefix of the other.
+                assert!(b.starts_with(a) || a.starts_with(b), "{a} {b}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fixed_length_ids_are_prefix_free() {
+        assert_eq!(run("b/{S}*", "b/{S}*", "[a-c]{3}"), SearchResult::Empty);
+        assert_eq!(run("b/{S}/*", "b/{S}/*", "[a-c]{3}"), SearchResult::Empty);
+    }
+
+    #[test]
+    fn slash_inside_an_id_reaches_a_deeper_folder() {
+        assert!(matches!(
+            run("b/{S}/*", "b/{S}/*", "any"),
+            SearchResult::Found(_)
+        ));
+        assert_eq!(run("b/{S}/*", "b/{S}/*", "[a-z]+"), SearchResult::Empty);
+    }
+}
