@@ -324,9 +324,7 @@ fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<Str
             Some(crate::condition::Value::Text(p)) => {
                 p.render(&vars).replace('*', "").replace('?', "x")
             }
-            Some(crate::condition::Value::Arn(p)) => {
-                p.render(&vars).replace(['*', '?'], "x")
-            }
+            Some(crate::condition::Value::Arn(p)) => p.render(&vars).replace(['*', '?'], "x"),
             Some(crate::condition::Value::Ip(net)) => net.addr().to_string(),
             _ => c.raw_values.first().cloned().unwrap_or_default(),
         };
@@ -400,31 +398,75 @@ fn confirm(
             .example_except(&[&victim])
             .ok_or("no second identity of the format exists")?,
     };
+    let first = check_concrete(set, st_ref, area, &resource, &attacker, &victim, format);
+    if first.is_ok() || attacker != victim {
+        return first;
+    }
+    // Spans that start apart read the same bytes only by the search's choice of
+    // representatives: try the victim's identity with one character changed, wherever
+    // the spans do not overlap.
+    let overlap = w
+        .attacker
+        .is_some_and(|a| a.start < w.victim.end && w.victim.start < a.end);
+    if overlap {
+        return first;
+    }
+    for i in 0..victim.len() {
+        if !victim.is_char_boundary(i) || !victim.is_char_boundary(i + 1) {
+            continue;
+        }
+        for replacement in ['1', 'b', 'x', '0', 'a', '2', 'z'] {
+            let mut other = victim.clone();
+            other.replace_range(i..i + 1, replacement.encode_utf8(&mut [0; 4]));
+            if other == victim || !format.matches(&other) {
+                continue;
+            }
+            let mut r = resource.clone();
+            r.replace_range(w.victim.start..w.victim.end, &other);
+            if let Ok(c) = check_concrete(set, st_ref, area, &r, &attacker, &other, format) {
+                return Ok(c);
+            }
+        }
+    }
+    first
+}
+
+/// Check a concrete candidate with the evaluator: distinct identities of the format, the
+/// resource inside the victim's area, and the attacker allowed.
+fn check_concrete(
+    set: &PolicySet,
+    st_ref: StatementRef,
+    area: &str,
+    resource: &str,
+    attacker: &str,
+    victim: &str,
+    format: &IdentityFormat,
+) -> Result<Counterexample, String> {
     if attacker == victim {
         return Err(format!(
             "the witness needs the same identity twice ({attacker})"
         ));
     }
-    if !format.matches(&attacker) || !format.matches(&victim) {
+    if !format.matches(attacker) || !format.matches(victim) {
         return Err("the witness identities do not fit the identity format".to_string());
     }
-    if !in_area(area, &resource, &victim) {
+    if !in_area(area, resource, victim) {
         return Err(format!(
             "{resource} is not inside the area of {victim} after all"
         ));
     }
     let st = set.statement(st_ref);
-    let context = plausible_context(st, &attacker);
+    let context = plausible_context(st, attacker);
     for action in candidate_actions_for(st, area_service(area).as_deref()) {
-        let req = request_for(&action, &resource, &attacker, &context);
+        let req = request_for(&action, resource, attacker, &context);
         if let Ok(ev) = set.evaluate(&req)
             && ev.decision == Decision::Allow
         {
             return Ok(Counterexample {
-                attacker,
-                victim,
+                attacker: attacker.to_string(),
+                victim: victim.to_string(),
                 action,
-                resource,
+                resource: resource.to_string(),
                 context,
                 statement: st_ref,
             });
@@ -525,6 +567,7 @@ pub fn prove_isolation(
         // Denies that certainly apply to every action of this statement.
         let mut must_not: Vec<Glob> = Vec::new();
         let mut must_match_any: Vec<Vec<Glob>> = Vec::new();
+        let mut carve_outs: Vec<Glob> = Vec::new();
         for &d in &refs {
             let deny = set.statement(d);
             if deny.effect != Effect::Deny {
@@ -559,6 +602,16 @@ pub fn prove_isolation(
                     }
                 }
                 Some(ResourceSpec::NotResource(ps)) => {
+                    // A one-pattern carve-out with the identity (`Deny ... NotResource
+                    // private/${sub}/*`) keeps its slot: it can stand for the attacker
+                    // when the Allow itself does not depend on the identity.
+                    if let [only] = ps.as_slice()
+                        && dvars
+                        && mentions_sub(only.source())
+                        && let Some(g) = glob_of(only.source(), true, Use::Tracked)
+                    {
+                        carve_outs.push(g);
+                    }
                     let group: Option<Vec<Glob>> = ps
                         .iter()
                         .map(|p| glob_of(p.source(), dvars, Use::Widened))
@@ -589,15 +642,31 @@ pub fn prove_isolation(
         let mut all_not = must_not.clone();
         all_not.extend(extra_not);
         for allow in &allow_globs {
+            // An Allow that does not depend on the identity, under a carve-out that does:
+            // the carve-out's pattern carries the attacker, and the Allow's own pattern (if
+            // any) becomes a constraint to match.
+            let (tracked, must_match): (Option<&Glob>, Vec<Vec<Glob>>) = match (
+                allow.as_ref().is_some_and(Glob::has_slot),
+                carve_outs.first(),
+            ) {
+                (false, Some(carve_out)) => {
+                    let mut groups = must_match_any.clone();
+                    if let Some(a) = allow {
+                        groups.push(vec![a.clone()]);
+                    }
+                    (Some(carve_out), groups)
+                }
+                _ => (allow.as_ref(), must_match_any.clone()),
+            };
             for (area, area_glob) in areas.iter().zip(&area_globs) {
                 if !may_act_on(st, area_service(area).as_deref()) {
                     continue;
                 }
                 let problem = Problem {
-                    allow: allow.as_ref(),
+                    allow: tracked,
                     area: area_glob,
                     must_not: &all_not,
-                    must_match_any: &must_match_any,
+                    must_match_any: &must_match,
                     format,
                 };
                 match search::search(&problem) {
@@ -612,10 +681,8 @@ pub fn prove_isolation(
                         for w in &witnesses {
                             match confirm(set, r, area, w, format) {
                                 Ok(c) => {
-                                    let reason = explain_violation(
-                                        &c,
-                                        allow.as_ref().is_some_and(Glob::has_slot),
-                                    );
+                                    let reason =
+                                        explain_violation(&c, tracked.is_some_and(Glob::has_slot));
                                     return Ok(Proof {
                                         verdict: Verdict::Violated,
                                         identity_format: format.name.clone(),

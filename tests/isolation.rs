@@ -1,0 +1,174 @@
+//! `prove isolation` on policies with known verdicts (`fixtures/isolation/cases.json`), under
+//! the `cognito` and `any` identity formats. Every counterexample is re-checked here,
+//! independently of the prover: the evaluator must allow it, the resource must lie in the
+//! victim's area, and the two identities must differ and fit the format.
+
+use std::path::PathBuf;
+
+use policy_sim::arn::ArnPattern;
+use policy_sim::context::{Context, Request};
+use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::parse::parse_policy;
+use policy_sim::prover::format::IdentityFormat;
+use policy_sim::prover::{Proof, Verdict, prove_isolation};
+use policy_sim::variables::Syntax;
+use policy_sim::wildcard::Match;
+use serde_json::Value;
+
+fn cases() -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/isolation/cases.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn verify_counterexample(set: &PolicySet, proof: &Proof, format: &IdentityFormat, name: &str) {
+    let c = proof
+        .counterexample
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name}: violated without a counterexample"));
+    assert_ne!(c.attacker, c.victim, "{name}");
+    assert!(
+        format.matches(&c.attacker),
+        "{name}: attacker {} not in format",
+        c.attacker
+    );
+    assert!(
+        format.matches(&c.victim),
+        "{name}: victim {} not in format",
+        c.victim
+    );
+    let mut request = Request::new(c.action.clone(), c.resource.clone()).with_identity(&c.attacker);
+    for (k, v) in &c.context {
+        request.context.set(k, v.clone());
+    }
+    request
+        .context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    let ev = set.evaluate(&request).unwrap();
+    assert_eq!(
+        ev.decision,
+        Decision::Allow,
+        "{name}: the evaluator does not confirm {c:?}"
+    );
+    let syntax = Syntax {
+        variables: true,
+        wildcards: true,
+    };
+    let mut victim = Context::new();
+    victim.add("cognito-identity.amazonaws.com:sub", &c.victim);
+    let inside = proof.areas.iter().any(|a| {
+        ArnPattern::parse(a, syntax)
+            .unwrap()
+            .matches(&c.resource, &victim)
+            == Match::Yes
+    });
+    assert!(
+        inside,
+        "{name}: {} is not inside {}'s area",
+        c.resource, c.victim
+    );
+}
+
+#[test]
+fn known_verdicts() {
+    let all = cases();
+    assert!(all.len() >= 20, "only {} cases", all.len());
+    let mut failures = Vec::new();
+    for case in &all {
+        let name = case["name"].as_str().unwrap();
+        let bytes = serde_json::to_vec(&case["policy"]).unwrap();
+        let set = PolicySet::new(vec![parse_policy(name, &bytes).unwrap()]);
+        let areas: Vec<String> = case
+            .get("areas")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        for (format_name, expected) in case["expect"].as_object().unwrap() {
+            let format = IdentityFormat::parse(format_name).unwrap();
+            let proof = prove_isolation(&set, &areas, &format).unwrap();
+            let expected = expected.as_str().unwrap();
+            if proof.verdict.as_str() != expected {
+                failures.push(format!(
+                    "{name} [{format_name}]: expected {expected}, got {} ({})",
+                    proof.verdict.as_str(),
+                    proof.reason
+                ));
+                continue;
+            }
+            if proof.verdict == Verdict::Violated {
+                verify_counterexample(&set, &proof, &format, name);
+            } else {
+                assert!(proof.counterexample.is_none());
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shipped_policies() {
+    let expectations = [
+        ("console-auth-role.json", "holds", "violated"),
+        ("serverless-auth-role.json", "holds", "violated"),
+        ("serverless-stack-auth-role.json", "holds", "violated"),
+        ("sst-auth-role.json", "holds", "violated"),
+        ("corrected-auth-role.json", "holds", "violated"),
+    ];
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    for (file, cognito, any) in expectations {
+        let bytes = std::fs::read(root.join(file)).unwrap();
+        let set = PolicySet::new(vec![parse_policy(file, &bytes).unwrap()]);
+        for (format_name, expected) in [("cognito", cognito), ("any", any)] {
+            let format = IdentityFormat::parse(format_name).unwrap();
+            let proof = prove_isolation(&set, &[], &format).unwrap();
+            assert_eq!(
+                proof.verdict.as_str(),
+                expected,
+                "{file} [{format_name}]: {}",
+                proof.reason
+            );
+            if proof.verdict == Verdict::Violated {
+                verify_counterexample(&set, &proof, &format, file);
+            }
+        }
+    }
+}
+
+#[test]
+fn console_prefix_flaw_is_explained() {
+    let bytes = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/console-auth-role.json"),
+    )
+    .unwrap();
+    let set = PolicySet::new(vec![parse_policy("console.json", &bytes).unwrap()]);
+    let proof = prove_isolation(&set, &[], &IdentityFormat::parse("any").unwrap()).unwrap();
+    let c = proof.counterexample.unwrap();
+    assert!(c.victim.starts_with(&c.attacker) || c.attacker.starts_with(&c.victim));
+    assert!(
+        proof
+            .reason
+            .starts_with("one identity is a prefix of the other"),
+        "{}",
+        proof.reason
+    );
+}
+
+#[test]
+fn errors() {
+    let set = PolicySet::new(vec![
+        parse_policy(
+            "old.json",
+            br#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*"}}"#,
+        )
+        .unwrap(),
+    ]);
+    let cognito = IdentityFormat::parse("cognito").unwrap();
+    assert_eq!(
+        prove_isolation(&set, &[], &cognito).unwrap_err(),
+        "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one with --area"
+    );
+    assert_eq!(
+        prove_isolation(&set, &["arn:aws:s3:::b/*".to_string()], &cognito).unwrap_err(),
+        "--area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}"
+    );
+}
