@@ -164,6 +164,27 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
         });
         return Ok(denied(steps, warnings));
     }
+    let props = pool_node.get("Properties");
+    if req.authenticated
+        && !LOGIN_PROPERTIES
+            .iter()
+            .any(|k| props.and_then(|p| p.get(k)).is_some())
+    {
+        steps.push(StepResult {
+            step: Step::IdentityPool,
+            passed: false,
+            detail: format!(
+                "identity pool {pool} has no login provider ({}), so no identity can authenticate",
+                LOGIN_PROPERTIES.join(", ")
+            ),
+        });
+        return Ok(denied(steps, warnings));
+    }
+    if !req.authenticated {
+        warnings.push(
+            "in the enhanced (simplified) flow Cognito also scopes guest credentials down with a session policy; it is not simulated, so an Allow for an unauthenticated identity may overstate access".to_string(),
+        );
+    }
     steps.push(StepResult {
         step: Step::IdentityPool,
         passed: true,
@@ -173,12 +194,7 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
     // 2. The role attachment.
     let attachments: Vec<(&str, &Node)> = t
         .resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment")
-        .filter(|(_, a)| {
-            a.get("Properties")
-                .and_then(|p| p.get("IdentityPoolId"))
-                .and_then(ref_target)
-                == Some(pool)
-        })
+        .filter(|(_, a)| names_pool(a, pool))
         .collect();
     let (attachment, attachment_node) = match attachments.as_slice() {
         [one] => *one,
@@ -218,11 +234,11 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
         });
         return Ok(denied(steps, warnings));
     };
-    let Some(role) = get_att_target(role_node).or_else(|| ref_target(role_node)) else {
+    let Some(role) = get_att_target(role_node) else {
         return Err(FlowError::Template(TemplateError::at(
             role_node.loc.clone(),
             format!(
-                "the {kind} role must be a role of this template (Fn::GetAtt [Role, Arn]); a role defined elsewhere cannot be simulated"
+                "the {kind} role must be the ARN of a role of this template (Fn::GetAtt [Role, Arn]); a role name (Ref) or a role defined elsewhere cannot be simulated"
             ),
         )));
     };
@@ -243,6 +259,14 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
     let mut token = Context::new();
     token.add(AUD, &pool_id);
     token.add(AMR, kind);
+    if req.authenticated {
+        // A real token also lists the login provider; a user pool's provider name is known
+        // only at deploy time, so it stands as `cognito-idp.<region>.amazonaws.com/<user
+        // pool logical id>` unless a --param gives it.
+        for provider in providers(t, pool_node) {
+            token.add(AMR, &provider);
+        }
+    }
     token.add(COGNITO_SUB, &req.identity);
     // Overrides from the request (e.g. no `amr`).
     for (key, values) in req.request.context.iter() {
@@ -271,6 +295,27 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
             detail: format!(
                 "the trust policy of {role} does not let cognito-identity.amazonaws.com assume it for this token ({})",
                 trust_ex.evaluation.decision.as_str()
+            ),
+        });
+        let mut out = denied(steps, warnings);
+        out.explanation = Some((trust_set, assume, trust_ex));
+        return Ok(out);
+    }
+    // IAM requires roles that trust cognito-identity.amazonaws.com to pin the pool with an
+    // `aud` condition (Cognito Developer Guide, identity pool security best practices).
+    let pins_pool = trust_ex.evaluation.deciding.iter().all(|r| {
+        trust_set
+            .statement(*r)
+            .conditions
+            .iter()
+            .any(|c| c.key_lower == AUD)
+    });
+    if !pins_pool {
+        steps.push(StepResult {
+            step: Step::TrustPolicy,
+            passed: false,
+            detail: format!(
+                "the trust policy of {role} lets cognito-identity.amazonaws.com assume it without a condition on {AUD}; IAM refuses such a trust policy, so the role cannot be used this way"
             ),
         });
         let mut out = denied(steps, warnings);
@@ -331,11 +376,7 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
     }
     for (_, attachment) in t.resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment") {
         let props = attachment.get("Properties");
-        if props
-            .and_then(|p| p.get("IdentityPoolId"))
-            .and_then(ref_target)
-            != Some(pool)
-        {
+        if !names_pool(attachment, pool) {
             continue;
         }
         for kind in ["authenticated", "unauthenticated"] {
@@ -356,6 +397,54 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
     } else {
         Err(TemplateError::Missing(missing))
     }
+}
+
+/// Does a role attachment name the pool (`!Ref Pool` or `!GetAtt Pool.Id`)?
+fn names_pool(attachment: &Node, pool: &str) -> bool {
+    let id = attachment
+        .get("Properties")
+        .and_then(|p| p.get("IdentityPoolId"));
+    id.is_some_and(|n| ref_target(n) == Some(pool) || get_att_target(n) == Some(pool))
+}
+
+/// Login providers an identity pool accepts; without any, nobody authenticates.
+const LOGIN_PROPERTIES: &[&str] = &[
+    "CognitoIdentityProviders",
+    "SupportedLoginProviders",
+    "OpenIdConnectProviderARNs",
+    "SamlProviderARNs",
+    "DeveloperProviderName",
+];
+
+/// The login-provider entries of an authenticated token's `amr`.
+fn providers(t: &Template, pool_node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let props = pool_node.get("Properties");
+    if let Some(list) = props
+        .and_then(|p| p.get("CognitoIdentityProviders"))
+        .and_then(Node::as_seq)
+    {
+        for p in list {
+            let name = p.get("ProviderName");
+            let resolved = name
+                .and_then(|n| t.resolve_node(n).ok())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .filter(|n| !n.is_empty());
+            let fallback = name
+                .and_then(get_att_target)
+                .map(|l| format!("cognito-idp.{}.amazonaws.com/{l}", t.region));
+            if let Some(n) = resolved.or(fallback) {
+                out.push(n);
+            }
+        }
+    }
+    if let Some(map) = props
+        .and_then(|p| p.get("SupportedLoginProviders"))
+        .and_then(Node::as_map)
+    {
+        out.extend(map.iter().map(|(k, _)| k.clone()));
+    }
+    out
 }
 
 fn denied(steps: Vec<StepResult>, warnings: Vec<String>) -> FlowOutcome {

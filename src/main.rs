@@ -263,7 +263,12 @@ fn report_template_error(err: &TemplateError) -> ExitCode {
     if let TemplateError::At { loc, .. } = err
         && let Ok(text) = std::fs::read_to_string(&*loc.file)
     {
-        let offset = offset_of(&text, loc.line, loc.column);
+        // Template columns count characters (JSON errors count bytes).
+        let line_start = offset_of(&text, loc.line, 1);
+        let offset = text[line_start..]
+            .char_indices()
+            .nth(loc.column.saturating_sub(1))
+            .map_or(text.len(), |(i, _)| line_start + i);
         let report = miette::miette!(
             labels = vec![miette::LabeledSpan::at_offset(offset, "here")],
             "{err}"

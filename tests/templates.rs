@@ -417,3 +417,129 @@ fn malformed_templates_are_rejected_with_exact_messages() {
     }
     assert!(actual.len() >= 10);
 }
+
+#[test]
+fn serverless_leaves_foreign_syntax_alone() {
+    // Serverless v3 only resolves `${source:...}`; an IAM policy variable written
+    // directly stays as it is.
+    let t = load("fixtures/templates/serverless-raw-policy-variable.yml", &[]);
+    let doc = documents(&t, None);
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*"
+    );
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("policy-sim-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const ROLE: &str = "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Federated: cognito-identity.amazonaws.com}, Action: 'sts:AssumeRoleWithWebIdentity'}]}\n      Policies:\n        - PolicyName: P\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - {Effect: Allow, Action: 's3:GetObject', Resource: RESOURCE}\n";
+
+fn role_with(resource: &str) -> String {
+    ROLE.replace("RESOURCE", resource)
+}
+
+#[test]
+fn hostile_templates_fail_cleanly() {
+    let params = Params::default();
+    // A parameter default is plain text: no evaluation, so no loop.
+    let p = write_temp(
+        "default.yml",
+        &format!(
+            "Parameters:\n  P: {{Type: String, Default: !Ref P}}\nResources:\n{}",
+            role_with("!Ref P")
+        ),
+    );
+    let t = Template::load(&p, params.clone()).unwrap();
+    assert!(t.role_policies("Role").is_err());
+    // A long chain of conditions is refused, not a stack overflow.
+    let mut text = String::from("Conditions:\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  C{i}: !Condition C{}\n", i + 1));
+    }
+    text.push_str("  C20000: !Equals [a, a]\nResources:\n");
+    text.push_str(&role_with("!If [C0, '*', 'arn:aws:s3:::b/*']"));
+    let p = write_temp("chain.yml", &text);
+    let t = Template::load(&p, params.clone()).unwrap();
+    let e = t.role_policies("Role").unwrap_err().to_string();
+    assert!(e.contains("more than 64 levels deep"), "{e}");
+    // Numbers keep their written form.
+    let p = write_temp(
+        "number.yml",
+        &format!(
+            "Resources:\n{}",
+            role_with("{'Fn::Join': ['', ['arn:aws:s3:::b/', 012345678901]]}")
+        ),
+    );
+    let t = Template::load(&p, params).unwrap();
+    let doc = &t.role_policies("Role").unwrap().policies[0].document;
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        "arn:aws:s3:::b/012345678901"
+    );
+}
+
+#[test]
+fn resource_conditions_and_conditional_attachments() {
+    let text = format!(
+        "Parameters:\n  Stage: {{Type: String}}\nConditions:\n  IsProd: !Equals [!Ref Stage, prod]\nResources:\n{}  Extra:\n    Type: AWS::IAM::Policy\n    Condition: IsProd\n    Properties:\n      PolicyName: Extra\n      Roles: [!Ref Role]\n      PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Action: '*', Resource: '*'}}]}}\n  Guard:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: Guard\n      Roles: !If [IsProd, [!Ref Role], [!Ref Role]]\n      PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Deny, Action: 's3:DeleteObject', Resource: '*'}}]}}\n",
+        role_with("'*'")
+    );
+    let p = write_temp("conditional.yml", &text);
+    let names = |stage: &str| {
+        let t = Template::load(&p, Params::from_pairs(&[("Stage", stage)])).unwrap();
+        t.role_policies("Role")
+            .unwrap()
+            .policies
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("dev"), ["P", "Guard"], "Extra is not created in dev");
+    assert_eq!(names("prod"), ["P", "Extra", "Guard"]);
+}
+
+fn flow_template(pool_props: &str, attachment_pool: &str, trust_condition: &str) -> String {
+    format!(
+        "Resources:\n  Pool:\n    Type: AWS::Cognito::IdentityPool\n    Properties:\n      AllowUnauthenticatedIdentities: false\n{pool_props}  Attach:\n    Type: AWS::Cognito::IdentityPoolRoleAttachment\n    Properties:\n      IdentityPoolId: {attachment_pool}\n      Roles: {{authenticated: !GetAtt Role.Arn}}\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {{Federated: cognito-identity.amazonaws.com}}\n            Action: sts:AssumeRoleWithWebIdentity\n{trust_condition}      Policies:\n        - PolicyName: P\n          PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Action: 's3:GetObject', Resource: '*'}}]}}\n"
+    )
+}
+
+const PROVIDERS: &str = "      SupportedLoginProviders: {accounts.google.com: client}\n";
+const AUD_CONDITION: &str =
+    "            Condition: {StringEquals: {cognito-identity.amazonaws.com:aud: !Ref Pool}}\n";
+
+fn run_flow(text: &str, name: &str) -> cognito::FlowOutcome {
+    let p = write_temp(name, text);
+    let t = Template::load(&p, Params::from_pairs(&[("Pool", "us-east-1:pool")])).unwrap();
+    flow(&t, "us-east-1:abc", true, &[])
+}
+
+#[test]
+fn flow_rules_from_the_cognito_docs() {
+    // The attachment may name the pool by !GetAtt Pool.Id.
+    let o = run_flow(
+        &flow_template(PROVIDERS, "!GetAtt Pool.Id", AUD_CONDITION),
+        "getatt.yml",
+    );
+    assert_eq!(o.decision, Decision::Allow, "{:?}", o.steps);
+    // A pool without any login provider authenticates nobody.
+    let o = run_flow(
+        &flow_template("", "!Ref Pool", AUD_CONDITION),
+        "noprovider.yml",
+    );
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
+    // A trust policy that does not pin the pool with `aud` is refused by IAM.
+    let o = run_flow(&flow_template(PROVIDERS, "!Ref Pool", ""), "noaud.yml");
+    assert_eq!(steps(&o).last(), Some(&(Step::TrustPolicy, false)));
+    assert!(
+        o.steps[2]
+            .detail
+            .contains("without a condition on cognito-identity.amazonaws.com:aud")
+    );
+}

@@ -138,6 +138,22 @@ impl<'a> Resolver<'a> {
     }
 
     fn intrinsic(&mut self, name: &str, arg: &Node, loc: &Loc) -> Result<Resolved, TemplateError> {
+        // A value missing inside the arguments makes this result unknown too: report the
+        // missing value (with all the others), not an error about its placeholder.
+        let before = self.missing.len();
+        let result = self.intrinsic_inner(name, arg, loc);
+        if self.missing.len() > before {
+            return Ok(Resolved::Value(Value::String(String::new())));
+        }
+        result
+    }
+
+    fn intrinsic_inner(
+        &mut self,
+        name: &str,
+        arg: &Node,
+        loc: &Loc,
+    ) -> Result<Resolved, TemplateError> {
         match name {
             "Ref" => {
                 let target = self.string(arg)?;
@@ -277,7 +293,8 @@ impl<'a> Resolver<'a> {
                     .and_then(|m| m.get(&second))
                     .cloned();
                 match found {
-                    Some(v) => self.value(&v),
+                    // Mapping values are plain values: no intrinsics inside them.
+                    Some(v) => Ok(Resolved::Value(literal_json(&v))),
                     None => Err(TemplateError::at(
                         arg.loc.clone(),
                         format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
@@ -308,11 +325,9 @@ impl<'a> Resolver<'a> {
             return Ok(Resolved::Value(Value::String(v)));
         }
         if let Some(p) = self.cfn.get("Parameters").and_then(|p| p.get(target)) {
+            // A Default is plain text: CloudFormation does not evaluate intrinsics in it.
             return Ok(match p.get("Default") {
-                Some(d) => {
-                    let d = d.clone();
-                    self.value(&d)?
-                }
+                Some(d) => Resolved::Value(literal_json(d)),
                 None => self.missing(target.to_string(), loc, "template parameter"),
             });
         }
@@ -450,12 +465,17 @@ impl<'a> Resolver<'a> {
                         Some((l, a)) if !name.starts_with("AWS::") => {
                             match self.get_att(l, a, &arg.loc)? {
                                 Resolved::Value(v) => value_text(&v),
-                                Resolved::NoValue => String::new(),
+                                Resolved::NoValue => unreachable!("GetAtt never removes a value"),
                             }
                         }
                         _ => match self.reference(name, &arg.loc)? {
                             Resolved::Value(v) => value_text(&v),
-                            Resolved::NoValue => String::new(),
+                            Resolved::NoValue => {
+                                return Err(TemplateError::at(
+                                    arg.loc.clone(),
+                                    "Fn::Sub cannot use ${AWS::NoValue}".to_string(),
+                                ));
+                            }
                         },
                     },
                 };
@@ -469,6 +489,12 @@ impl<'a> Resolver<'a> {
 
     /// Evaluate the named entry of `Conditions`.
     pub fn condition(&mut self, name: &str, loc: &Loc) -> Result<bool, TemplateError> {
+        if self.conditions.len() >= 64 {
+            return Err(TemplateError::at(
+                loc.clone(),
+                "conditions refer to each other more than 64 levels deep".to_string(),
+            ));
+        }
         if self.conditions.iter().any(|c| c == name) {
             return Err(TemplateError::at(
                 loc.clone(),
@@ -542,21 +568,34 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// A node as a plain value, with no intrinsic evaluated (parameter defaults, mappings).
+fn literal_json(node: &Node) -> Value {
+    match &node.kind {
+        Kind::Null => Value::Null,
+        Kind::Scalar(s, t) => scalar_json(s, *t),
+        Kind::Seq(items) => Value::Array(items.iter().map(literal_json).collect()),
+        Kind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), literal_json(v)))
+                .collect(),
+        ),
+    }
+}
+
 fn scalar_json(s: &str, t: ScalarType) -> Value {
     match t {
         ScalarType::Str => Value::String(s.to_string()),
         ScalarType::Bool => Value::Bool(s == "true"),
-        ScalarType::Number => s
-            .parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            })
-            .unwrap_or_else(|| Value::String(s.to_string())),
+        // A number whose written form is not its canonical JSON form (`012`, `1.50`,
+        // `0x1F`) stays text, as CloudFormation keeps it.
+        ScalarType::Number => match s.parse::<i64>() {
+            Ok(i) if i.to_string() == s => Value::from(i),
+            _ => match s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Some(n) if n.to_string() == s => Value::Number(n),
+                _ => Value::String(s.to_string()),
+            },
+        },
     }
 }
 

@@ -278,6 +278,118 @@ impl Template {
         }
     }
 
+    /// The `Type` of a resource.
+    pub fn resource_type(&self, logical: &str) -> Option<&str> {
+        self.resources()
+            .iter()
+            .find(|(k, _)| k == logical)
+            .and_then(|(_, r)| r.get("Type"))
+            .and_then(Node::as_str)
+    }
+
+    /// Whether a resource is created: its `Condition`, if any, holds.
+    fn resource_exists(
+        &self,
+        res: &Node,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<bool, TemplateError> {
+        match res.get("Condition") {
+            None => Ok(true),
+            Some(c) => {
+                let name = c.as_str().ok_or_else(|| {
+                    TemplateError::at(
+                        c.loc.clone(),
+                        "a resource's Condition must be a condition name".to_string(),
+                    )
+                })?;
+                r.condition(name, &c.loc)
+            }
+        }
+    }
+
+    /// `node` with `Fn::If` decided, for structure that names resources (`Roles`,
+    /// `ManagedPolicyArns`).
+    fn structural(
+        &self,
+        node: &Node,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<Node, TemplateError> {
+        let mut n = node.clone();
+        for _ in 0..64 {
+            let Some(("Fn::If", arg)) = n.single_entry() else {
+                return Ok(n);
+            };
+            let Some([cond, yes, no]) = arg.as_seq() else {
+                return Err(TemplateError::at(
+                    arg.loc.clone(),
+                    "Fn::If takes [condition, then, else]".to_string(),
+                ));
+            };
+            let name = r.string(cond)?;
+            n = if r.condition(&name, &cond.loc)? {
+                yes.clone()
+            } else {
+                no.clone()
+            };
+        }
+        Err(TemplateError::at(
+            node.loc.clone(),
+            "Fn::If nests too deeply".to_string(),
+        ))
+    }
+
+    /// Does a policy's `Roles` list name `role`? `!Ref Role` does; a literal string does
+    /// when it is the role's literal `RoleName`. Anything the template only knows at
+    /// deploy time is an error, not a guess (a dropped Deny would widen access).
+    fn names_role(
+        &self,
+        roles: &Node,
+        role: &str,
+        policy: &str,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<bool, TemplateError> {
+        let roles = self.structural(roles, r)?;
+        let items = roles.as_seq().ok_or_else(|| {
+            TemplateError::at(
+                roles.loc.clone(),
+                format!("Roles of {policy} must be a list"),
+            )
+        })?;
+        let role_name = self
+            .resources()
+            .iter()
+            .find(|(k, _)| k == role)
+            .and_then(|(_, res)| res.get("Properties"))
+            .and_then(|p| p.get("RoleName"))
+            .and_then(Node::as_str)
+            .map(str::to_string);
+        for item in items {
+            let item = self.structural(item, r)?;
+            if is_no_value(&item) {
+                continue;
+            }
+            if let Some(target) = ref_target(&item) {
+                if target == role {
+                    return Ok(true);
+                }
+                continue;
+            }
+            match (item.as_str(), &role_name) {
+                (Some(name), Some(rn)) if name == rn => return Ok(true),
+                (Some(_), _) => continue,
+                _ => {
+                    return Err(TemplateError::at(
+                        item.loc.clone(),
+                        format!(
+                            "cannot tell whether {policy} attaches to {role}: a Roles entry must be !Ref of a role or a literal role name"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(false)
+    }
+
     fn resolver(&self) -> intrinsics::Resolver<'_> {
         intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless)
     }
@@ -304,6 +416,12 @@ impl Template {
             })?;
         let props = resource.get("Properties");
         let mut r = self.resolver();
+        if !self.resource_exists(resource, &mut r)? {
+            return Err(TemplateError::at(
+                resource.loc.clone(),
+                format!("role {role} is not created: its Condition is false"),
+            ));
+        }
         let mut found: Vec<(String, Node, Value)> = Vec::new();
         let mut warnings = Vec::new();
         if let Some(inline) = props.and_then(|p| p.get("Policies")) {
@@ -325,41 +443,56 @@ impl Template {
                 found.push((name, doc.clone(), value));
             }
         }
-        let managed_refs: Vec<String> = match props.and_then(|p| p.get("ManagedPolicyArns")) {
-            Some(list) => {
-                let items = list.as_seq().ok_or_else(|| {
-                    TemplateError::at(
-                        list.loc.clone(),
-                        "ManagedPolicyArns must be a list".to_string(),
-                    )
-                })?;
-                let mut refs = Vec::new();
-                for item in items {
-                    match ref_target(item) {
-                        Some(t) => refs.push(t.to_string()),
-                        None => {
-                            let arn = r.string(item)?;
-                            warnings.push(format!(
-                                "managed policy {arn} is outside the template and is not evaluated ({})",
-                                item.loc
-                            ));
+        if let Some(boundary) = props.and_then(|p| p.get("PermissionsBoundary")) {
+            warnings.push(format!(
+                "role {role} has a PermissionsBoundary ({}); it is not evaluated, and it can only narrow what the policies allow, so an Allow here may overstate access",
+                boundary.loc
+            ));
+        }
+        // ManagedPolicyArns: a Ref to (or PolicyArn of) a managed policy in this template
+        // attaches it; any other ARN is outside the template.
+        let mut managed_refs: Vec<String> = Vec::new();
+        if let Some(list) = props.and_then(|p| p.get("ManagedPolicyArns")) {
+            let list = self.structural(list, &mut r)?;
+            let items = list.as_seq().ok_or_else(|| {
+                TemplateError::at(
+                    list.loc.clone(),
+                    "ManagedPolicyArns must be a list".to_string(),
+                )
+            })?;
+            for item in items {
+                let item = self.structural(item, &mut r)?;
+                let internal = ref_target(&item)
+                    .or_else(|| get_att_target(&item))
+                    .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
+                match internal {
+                    Some(t) => managed_refs.push(t.to_string()),
+                    None => {
+                        if is_no_value(&item) {
+                            continue;
                         }
+                        let arn = r.string(&item)?;
+                        warnings.push(format!(
+                            "managed policy {arn} is outside the template and is not evaluated ({})",
+                            item.loc
+                        ));
                     }
                 }
-                refs
             }
-            None => Vec::new(),
-        };
+        }
         for (logical, res) in self.resources() {
             let ty = res.get("Type").and_then(Node::as_str);
             if !matches!(ty, Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy")) {
                 continue;
             }
+            if !self.resource_exists(res, &mut r)? {
+                continue;
+            }
             let p = res.get("Properties");
-            let via_roles = p
-                .and_then(|p| p.get("Roles"))
-                .and_then(Node::as_seq)
-                .is_some_and(|roles| roles.iter().any(|n| ref_target(n) == Some(role)));
+            let via_roles = match p.and_then(|p| p.get("Roles")) {
+                None => false,
+                Some(roles) => self.names_role(roles, role, logical, &mut r)?,
+            };
             let via_arns =
                 ty == Some("AWS::IAM::ManagedPolicy") && managed_refs.iter().any(|m| m == logical);
             if !(via_roles || via_arns) {
@@ -370,16 +503,6 @@ impl Template {
             })?;
             let value = r.resolve(doc)?;
             found.push((logical.clone(), doc.clone(), value));
-        }
-        for m in &managed_refs {
-            if !found.iter().any(|(n, _, _)| n == m) {
-                return Err(TemplateError::at(
-                    self.cfn.loc.clone(),
-                    format!(
-                        "ManagedPolicyArns of {role} refers to {m}, which is not an AWS::IAM::ManagedPolicy"
-                    ),
-                ));
-            }
         }
         r.finish()?;
         let mut policies = Vec::new();
@@ -452,6 +575,11 @@ impl Template {
             LoadError::Read { message, .. } => TemplateError::at(doc.loc.clone(), message),
         })
     }
+}
+
+/// `{"Ref": "AWS::NoValue"}`.
+fn is_no_value(node: &Node) -> bool {
+    ref_target(node) == Some("AWS::NoValue")
 }
 
 /// The logical id in `{"Ref": id}` (or `!Ref id`).

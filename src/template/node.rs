@@ -156,7 +156,7 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
             },
             "the file holds no YAML document".to_string(),
         )),
-        1 => lower(file, &docs[0], 0),
+        1 => lower(&Source { file, text }, &docs[0], 0),
         n => Err(TemplateError::at(
             Loc {
                 file: file.clone(),
@@ -171,7 +171,35 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
 /// Nesting deeper than this is refused (templates are shallow; this keeps recursion safe).
 const MAX_DEPTH: usize = 200;
 
-fn lower(file: &Arc<str>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, TemplateError> {
+/// The file being lowered: its name and text (numbers keep their written form).
+struct Source<'a> {
+    file: &'a Arc<str>,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// The text between two character indices (saphyr counts characters).
+    fn chars(&self, start: usize, end: usize) -> Option<&str> {
+        if self.text.is_ascii() {
+            return self.text.get(start..end);
+        }
+        let mut it = self
+            .text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([self.text.len()]);
+        let s = it.nth(start)?;
+        let e = if end > start {
+            it.nth(end - start - 1)?
+        } else {
+            s
+        };
+        self.text.get(s..e)
+    }
+}
+
+fn lower(src: &Source<'_>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, TemplateError> {
+    let file = src.file;
     let loc = Loc {
         file: file.clone(),
         line: y.span.start.line(),
@@ -184,12 +212,22 @@ fn lower(file: &Arc<str>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, Temp
         ));
     }
     let kind = match &y.data {
+        YamlData::Value(s @ (Scalar::Integer(_) | Scalar::FloatingPoint(_))) => {
+            // Keep a number as written (`012345678901`, `1.50`): CloudFormation passes
+            // the text on, and YAML 1.2 would drop leading zeros and trailing digits.
+            match src.chars(y.span.start.index(), y.span.end.index()) {
+                Some(raw) if !raw.trim().is_empty() => {
+                    Kind::Scalar(raw.trim().to_string(), ScalarType::Number)
+                }
+                _ => scalar(s),
+            }
+        }
         YamlData::Value(s) => scalar(s),
         YamlData::Representation(text, _, _) => Kind::Scalar(text.to_string(), ScalarType::Str),
         YamlData::Sequence(items) => Kind::Seq(
             items
                 .iter()
-                .map(|i| lower(file, i, depth + 1))
+                .map(|i| lower(src, i, depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
         YamlData::Mapping(map) => {
@@ -212,12 +250,12 @@ fn lower(file: &Arc<str>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, Temp
                         ));
                     }
                 };
-                entries.push((key, lower(file, v, depth + 1)?));
+                entries.push((key, lower(src, v, depth + 1)?));
             }
             Kind::Map(entries)
         }
         YamlData::Tagged(tag, inner) => {
-            let mut inner_node = lower(file, inner, depth + 1)?;
+            let mut inner_node = lower(src, inner, depth + 1)?;
             // Tagged scalars carry no span of their own in saphyr: use the tag's.
             inner_node.loc = loc.clone();
             return tagged(&tag.handle, &tag.suffix, inner_node, loc);
@@ -344,6 +382,24 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "t.yml:2:1: invalid YAML: duplicated key in mapping"
+        );
+    }
+}
+#[cfg(test)]
+mod number_text {
+    use super::*;
+    #[test]
+    fn numbers_keep_their_text() {
+        let n = parse(
+            &Arc::from("t.yml"),
+            "a: [x, 012345678901]\nb: 012345678901\nc: 1.50\n",
+        )
+        .unwrap();
+        assert_eq!(n.get("b").unwrap().as_str(), Some("012345678901"));
+        assert_eq!(n.get("c").unwrap().as_str(), Some("1.50"));
+        assert_eq!(
+            n.get("a").unwrap().as_seq().unwrap()[1].as_str(),
+            Some("012345678901")
         );
     }
 }

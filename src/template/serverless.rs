@@ -36,6 +36,29 @@ struct Resolver<'a> {
     stack: Vec<String>,
     missing: Vec<Missing>,
     depth: usize,
+    /// Nodes built so far: `${self:}` references can copy a subtree many times over.
+    produced: usize,
+    /// `self:` paths already resolved, with the number of nodes each holds.
+    cache: std::collections::HashMap<String, (Node, usize)>,
+}
+
+/// How deep variables and nodes may nest while resolving.
+const MAX_DEPTH: usize = 100;
+/// How many nodes resolution may build in all.
+const MAX_NODES: usize = 200_000;
+
+/// Does the text after `${` start a Serverless variable? (v3: `[a-z][a-zA-Z0-9]*` then
+/// `:` or `(`.)
+fn is_serverless_variable(after: &str) -> bool {
+    let bytes = after.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_lowercase) {
+        return false;
+    }
+    let name_len = bytes
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    matches!(bytes.get(name_len), Some(b':' | b'('))
 }
 
 /// True when `doc` looks like a `serverless.yml`.
@@ -150,6 +173,8 @@ impl<'a> Resolver<'a> {
             stack: Vec::new(),
             missing: Vec::new(),
             depth: 0,
+            produced: 0,
+            cache: std::collections::HashMap::new(),
         }
     }
 
@@ -164,10 +189,17 @@ impl<'a> Resolver<'a> {
     /// `node` with every variable in its strings resolved.
     fn node(&mut self, node: &Node) -> Result<Node, TemplateError> {
         self.depth += 1;
-        if self.depth > 100 {
+        self.produced += 1;
+        if self.depth > MAX_DEPTH {
             return Err(TemplateError::at(
                 node.loc.clone(),
-                "Serverless variables nest more than 100 levels deep".to_string(),
+                format!("Serverless variables nest more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        if self.produced > MAX_NODES {
+            return Err(TemplateError::at(
+                node.loc.clone(),
+                format!("Serverless variables expand to more than {MAX_NODES} values"),
             ));
         }
         let out = match &node.kind {
@@ -197,12 +229,19 @@ impl<'a> Resolver<'a> {
     }
 
     /// Substitute the variables of one string. A string that is exactly one variable
-    /// becomes that variable's value, whatever its shape.
+    /// becomes that variable's value, whatever its shape. `${` that does not start a
+    /// Serverless variable (Serverless v3's rule: a lowercase letter, then a source name
+    /// followed by `:` or `(`) stays text for CloudFormation: `Fn::Sub`'s `${AWS::Region}`,
+    /// `${Resource}`, `${!Literal}`, and IAM policy variables.
     fn string(&mut self, s: &str, loc: &Loc) -> Result<Node, TemplateError> {
         let mut out = String::new();
         let mut rest = s;
-        let mut whole: Option<Node> = None;
         while let Some(start) = rest.find("${") {
+            if !is_serverless_variable(&rest[start + 2..]) {
+                out.push_str(&rest[..start + 2]);
+                rest = &rest[start + 2..];
+                continue;
+            }
             let end = matching_brace(rest, start).ok_or_else(|| {
                 TemplateError::at(
                     loc.clone(),
@@ -211,15 +250,12 @@ impl<'a> Resolver<'a> {
             })?;
             let expr = &rest[start + 2..end];
             let value = self.expression(expr, loc)?;
-            if start == 0 && end == rest.len() - 1 && out.is_empty() && rest.len() == s.len() {
-                whole = Some(value);
-                rest = "";
-                break;
+            if out.is_empty() && start == 0 && end == rest.len() - 1 && rest.len() == s.len() {
+                return Ok(value);
             }
             out.push_str(&rest[..start]);
             match &value.kind {
                 Kind::Scalar(text, _) => out.push_str(text),
-                Kind::Null => {}
                 _ => {
                     return Err(TemplateError::at(
                         loc.clone(),
@@ -232,9 +268,6 @@ impl<'a> Resolver<'a> {
             }
             rest = &rest[end + 1..];
         }
-        if let Some(w) = whole {
-            return Ok(w);
-        }
         out.push_str(rest);
         Ok(Node {
             kind: Kind::Scalar(out, ScalarType::Str),
@@ -245,9 +278,26 @@ impl<'a> Resolver<'a> {
     /// One `${...}` body: alternatives separated by top-level commas, the first that has a
     /// value wins.
     fn expression(&mut self, expr: &str, loc: &Loc) -> Result<Node, TemplateError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!("Serverless variables nest more than {MAX_DEPTH} levels deep"),
+            ));
+        }
+        let result = self.expression_inner(expr, loc);
+        self.depth -= 1;
+        result
+    }
+
+    fn expression_inner(&mut self, expr: &str, loc: &Loc) -> Result<Node, TemplateError> {
         let alternatives = split_top_level(expr);
         for alt in &alternatives {
-            if let Some(v) = self.alternative(alt.trim(), loc)? {
+            // A value that is null counts as not found (Serverless v3), so the next
+            // alternative is tried.
+            if let Some(v) = self.alternative(alt.trim(), loc)?
+                && v.kind != Kind::Null
+            {
                 return Ok(v);
             }
         }
@@ -346,10 +396,26 @@ impl<'a> Resolver<'a> {
                 None => return Ok(None),
             }
         }
+        if let Some((done, size)) = self.cache.get(path) {
+            // Reusing a resolved value copies it: count the copy before making it.
+            self.produced += size;
+            if self.produced > MAX_NODES {
+                return Err(TemplateError::at(
+                    loc.clone(),
+                    format!("Serverless variables expand to more than {MAX_NODES} values"),
+                ));
+            }
+            return Ok(Some(done.clone()));
+        }
         self.stack.push(path.to_string());
+        let before = self.produced;
         let resolved = self.node(&node.clone());
         self.stack.pop();
-        resolved.map(Some)
+        let resolved = resolved?;
+        let size = (self.produced - before).max(1);
+        self.cache
+            .insert(path.to_string(), (resolved.clone(), size));
+        Ok(Some(resolved))
     }
 
     fn file(&mut self, path: &str, sub: Option<&str>, loc: &Loc) -> Result<Node, TemplateError> {
@@ -467,7 +533,7 @@ mod tests {
     }
 
     #[test]
-    fn cycles_and_unknown_sources_are_errors() {
+    fn cycles_foreign_syntax_and_null_values() {
         let text = "service: s\ncustom: {a: '${self:custom.b}', b: '${self:custom.a}'}\nresources:\n  Resources:\n    X: {A: '${self:custom.a}'}\n";
         let e = resolve(text, &[]).unwrap_err().to_string();
         assert!(
@@ -476,9 +542,30 @@ mod tests {
             ),
             "{e}"
         );
-        let text = "service: s\nresources:\n  Resources:\n    X: {A: 'arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*'}\n";
-        let e = resolve(text, &[]).unwrap_err().to_string();
-        assert!(e.contains("is not a Serverless variable source"), "{e}");
+        // Not a Serverless variable by v3's rule (the `-` ends the source name): the IAM
+        // policy variable stays as it is, like CloudFormation's own `${...}`.
+        let text = "service: s\nresources:\n  Resources:\n    X: {A: 'arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*', B: !Sub '${AWS::Region}-${Thing}-${!Lit}'}\n";
+        let cf = resolve(text, &[]).unwrap();
+        let x = cf.get("Resources").unwrap().get("X").unwrap();
+        assert_eq!(
+            x.get("A").unwrap().as_str(),
+            Some("arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*")
+        );
+        let sub = x.get("B").unwrap().get("Fn::Sub").unwrap();
+        assert_eq!(sub.as_str(), Some("${AWS::Region}-${Thing}-${!Lit}"));
+        let text = "service: s\ncustom: {v: null}\nresources:\n  Resources:\n    X: {A: 'x-${self:custom.v, \"fallback\"}'}\n";
+        let cf = resolve(text, &[]).unwrap();
+        assert_eq!(
+            cf.get("Resources")
+                .unwrap()
+                .get("X")
+                .unwrap()
+                .get("A")
+                .unwrap()
+                .as_str(),
+            Some("x-fallback"),
+            "a null value counts as not found"
+        );
     }
 
     #[test]
@@ -486,5 +573,43 @@ mod tests {
         let text = "service: s\nresources:\n  Resources:\n    X: {A: '${env:TABLE}', B: '${opt:bucket}'}\n";
         let e = resolve(text, &[]).unwrap_err().to_string();
         assert!(e.contains("env:TABLE") && e.contains("opt:bucket"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    #[test]
+    fn expansion_and_nesting_are_bounded() {
+        // Each level doubles the copies: 2^30 without a bound.
+        let mut text = String::from("service: s\ncustom:\n");
+        for i in 0..30 {
+            text.push_str(&format!(
+                "  a{i}: ['${{self:custom.a{}}}', '${{self:custom.a{}}}']\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        text.push_str("  a30: x\nresources:\n  Resources:\n    X: {A: '${self:custom.a0}'}\n");
+        let doc = node::parse(&Arc::from("s.yml"), &text).unwrap();
+        let e = cloudformation(&doc, Path::new("."), &Params::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Serverless variables expand to more than"),
+            "{e}"
+        );
+        let nested = format!(
+            "${{opt:a, {}'x'{}}}",
+            "${opt:a, ".repeat(5000),
+            "}".repeat(5000)
+        );
+        let text = format!("service: s\nresources:\n  Resources:\n    X: {{A: \"{nested}\"}}\n");
+        let doc = node::parse(&Arc::from("s.yml"), &text).unwrap();
+        let e = cloudformation(&doc, Path::new("."), &Params::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nest more than"), "{e}");
     }
 }
