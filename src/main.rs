@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         property: Property,
     },
+    /// Search for a counterexample to a property by sampling requests (reproducible).
+    Fuzz {
+        #[command(subcommand)]
+        property: FuzzProperty,
+    },
     /// Write synthetic JSON Lines requests against the shipped policies (for benchmarks).
     GenerateRequests {
         /// How many requests.
@@ -122,6 +127,24 @@ enum Property {
     Isolation(IsolationArgs),
 }
 
+#[derive(Subcommand)]
+enum FuzzProperty {
+    /// Sample identity pairs and resources; exit 0 none found, 1 counterexample.
+    Isolation(FuzzArgs),
+}
+
+#[derive(clap::Args)]
+struct FuzzArgs {
+    #[command(flatten)]
+    isolation: IsolationArgs,
+    /// How many cases to try.
+    #[arg(long, default_value_t = 10_000)]
+    cases: u64,
+    /// Seed: the same seed tries the same cases.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 #[derive(clap::Args)]
 struct IsolationArgs {
     #[command(flatten)]
@@ -165,6 +188,11 @@ fn main() -> ExitCode {
         Command::Prove {
             property: Property::Isolation(args),
         } => match prove_isolation(&args) {
+            Ok(c) | Err(c) => c,
+        },
+        Command::Fuzz {
+            property: FuzzProperty::Isolation(args),
+        } => match fuzz_isolation(&args) {
             Ok(c) | Err(c) => c,
         },
         Command::GenerateRequests { count, seed } => {
@@ -510,23 +538,7 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
             out.insert("areas".into(), proof.areas.clone().into());
             out.insert("reason".into(), proof.reason.clone().into());
             if let Some(c) = &proof.counterexample {
-                let st = set.statement(c.statement);
-                out.insert(
-                    "counterexample".into(),
-                    serde_json::json!({
-                        "attacker": c.attacker,
-                        "victim": c.victim,
-                        "action": c.action,
-                        "resource": c.resource,
-                        "statement": {
-                            "policy": set.policy(c.statement).name,
-                            "index": st.index,
-                            "sid": st.sid,
-                            "effect": st.effect.as_str(),
-                        },
-                        "context": c.context,
-                    }),
-                );
+                out.insert("counterexample".into(), counterexample_json(&set, c));
             }
             out.insert("assumptions".into(), proof.assumptions.clone().into());
             serde_json::Value::Object(out).to_string() + "\n"
@@ -545,24 +557,7 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
                 let _ = writeln!(out, "  {a}");
             }
             if let Some(c) = &proof.counterexample {
-                let _ = writeln!(out, "Counterexample:");
-                let _ = writeln!(
-                    out,
-                    "  identity {} is allowed {} on {}",
-                    c.attacker, c.action, c.resource
-                );
-                let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
-                let _ = writeln!(
-                    out,
-                    "  allowed by {}",
-                    policy_sim::report::statement_label(&set, c.statement)
-                );
-                let context: Vec<String> = c
-                    .context
-                    .iter()
-                    .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
-                    .collect();
-                let _ = writeln!(out, "  with context {}", context.join(" "));
+                out.push_str(&counterexample_text(&set, c));
             }
             let _ = writeln!(out, "Why: {}", proof.reason);
             if !proof.assumptions.is_empty() {
@@ -579,6 +574,99 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
         Verdict::Holds => ExitCode::SUCCESS,
         Verdict::Violated => ExitCode::from(EXIT_DENY),
         Verdict::Unknown => ExitCode::from(EXIT_UNKNOWN),
+    })
+}
+
+fn counterexample_json(
+    set: &PolicySet,
+    c: &policy_sim::prover::Counterexample,
+) -> serde_json::Value {
+    let st = set.statement(c.statement);
+    serde_json::json!({
+        "attacker": c.attacker,
+        "victim": c.victim,
+        "action": c.action,
+        "resource": c.resource,
+        "statement": {
+            "policy": set.policy(c.statement).name,
+            "index": st.index,
+            "sid": st.sid,
+            "effect": st.effect.as_str(),
+        },
+        "context": c.context,
+    })
+}
+
+fn counterexample_text(set: &PolicySet, c: &policy_sim::prover::Counterexample) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Counterexample:");
+    let _ = writeln!(
+        out,
+        "  identity {} is allowed {} on {}",
+        c.attacker, c.action, c.resource
+    );
+    let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
+    let _ = writeln!(
+        out,
+        "  allowed by {}",
+        policy_sim::report::statement_label(set, c.statement)
+    );
+    let context: Vec<String> = c
+        .context
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
+        .collect();
+    let _ = writeln!(out, "  with context {}", context.join(" "));
+    out
+}
+
+fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, ExitCode> {
+    use policy_sim::prover::{self, format::IdentityFormat};
+    let iso = &args.isolation;
+    let format = IdentityFormat::parse(&iso.identity_format).map_err(bad_input)?;
+    let set = load_source(&iso.source)?;
+    let areas = if iso.areas.is_empty() {
+        prover::default_areas(&set)
+    } else {
+        iso.areas.clone()
+    };
+    if areas.is_empty() {
+        return Err(bad_input(
+            "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}; name one with --area",
+        ));
+    }
+    let result = prover::fuzz::fuzz_isolation(&set, &areas, &format, args.cases, args.seed);
+    let text = match (iso.format, &result.counterexample) {
+        (Format::Json, c) => {
+            let mut out = serde_json::Map::new();
+            out.insert("found".into(), c.is_some().into());
+            out.insert("cases".into(), result.tried.into());
+            out.insert("seed".into(), args.seed.into());
+            out.insert("identity_format".into(), format.name.clone().into());
+            out.insert("areas".into(), areas.clone().into());
+            if let Some(c) = c {
+                out.insert("counterexample".into(), counterexample_json(&set, c));
+            }
+            serde_json::Value::Object(out).to_string() + "\n"
+        }
+        (Format::Text, Some(c)) => format!(
+            "Found after {} case(s) (seed {}, identity format {}):\n{}",
+            result.tried,
+            args.seed,
+            format.name,
+            counterexample_text(&set, c)
+        ),
+        (Format::Text, None) => format!(
+            "No counterexample in {} case(s) (seed {}, identity format {}). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n",
+            result.tried, args.seed, format.name
+        ),
+    };
+    write_stdout(&text)?;
+    Ok(if result.counterexample.is_some() {
+        ExitCode::from(EXIT_DENY)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -16,6 +16,7 @@
 //! counterexample, anything else is `unknown`.
 
 pub mod format;
+pub mod fuzz;
 pub mod search;
 
 use std::collections::BTreeMap;
@@ -217,7 +218,7 @@ fn covers_all_actions(allow: &Statement, deny: &Statement) -> bool {
 }
 
 /// The service an area's ARN names (`s3` in `arn:aws:s3:::...`), when it is plain text.
-fn area_service(area: &str) -> Option<String> {
+pub(crate) fn area_service(area: &str) -> Option<String> {
     let service = area.split(':').nth(2)?;
     (!service.is_empty() && !service.contains(['*', '?', '$']))
         .then(|| service.to_ascii_lowercase())
@@ -240,7 +241,7 @@ fn may_act_on(st: &Statement, service: Option<&str>) -> bool {
 }
 
 /// Concrete actions to try for a counterexample, of `service` when known.
-fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Vec<String> {
+pub(crate) fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Vec<String> {
     candidate_actions(st)
         .into_iter()
         .chain(service.map(|s| format!("{s}:GetObject")))
@@ -302,7 +303,7 @@ fn candidate_actions(st: &Statement) -> Vec<String> {
 
 /// A request context under which `st`'s conditions plausibly hold, plus the keys AWS puts
 /// in every request.
-fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<String>> {
     let mut ctx: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut vars = crate::context::Context::new();
     vars.add(COGNITO_SUB, attacker);
@@ -350,7 +351,7 @@ fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<Str
     ctx
 }
 
-fn request_for(
+pub(crate) fn request_for(
     action: &str,
     resource: &str,
     attacker: &str,
@@ -365,7 +366,7 @@ fn request_for(
 }
 
 /// Is `resource` inside `area` for `victim`?
-fn in_area(area: &str, resource: &str, victim: &str) -> bool {
+pub(crate) fn in_area(area: &str, resource: &str, victim: &str) -> bool {
     let Ok(p) = ArnPattern::parse_with(
         area,
         Syntax {
