@@ -543,3 +543,118 @@ fn template_role_checks_its_policies_alone() {
         "warning: managed policy arn:aws:iam::aws:policy/AmazonCognitoReadOnly is outside the template and is not evaluated (fixtures/templates/fn-sub/template.yml:22:11)\n"
     );
 }
+
+#[test]
+fn prove_isolation_verdicts_and_exit_codes() {
+    let o = run(&["prove", "isolation", "--policy", CONSOLE], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("Verdict: holds\nIdentity format: cognito ("),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &[
+            "prove",
+            "isolation",
+            "--policy",
+            CONSOLE,
+            "--identity-format",
+            "any",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["verdict"], "violated");
+    assert_eq!(v["identity_format"], "any");
+    let c = &v["counterexample"];
+    // The counterexample is confirmed by `check`.
+    let confirm = run(
+        &[
+            "check",
+            "--policy",
+            CONSOLE,
+            "--identity",
+            c["attacker"].as_str().unwrap(),
+            "--action",
+            c["action"].as_str().unwrap(),
+            "--resource",
+            c["resource"].as_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(confirm.status.code(), Some(0), "{}", stdout(&confirm));
+    // A vacuous policy is unknown (exit 3), bad input is 2.
+    let vacuous = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/*"},{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::b/private/*"}]}"#;
+    let o = run(
+        &[
+            "prove",
+            "isolation",
+            "--policy",
+            "-",
+            "--area",
+            "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*",
+        ],
+        Some(vacuous),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let o = run(
+        &[
+            "prove",
+            "isolation",
+            "--policy",
+            CONSOLE,
+            "--identity-format",
+            "(",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn prove_isolation_from_a_template() {
+    let mut args = vec!["prove", "isolation", "--template", SEED_001];
+    args.extend(&SEED_001_PARAMS[..4]);
+    let o = run(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn fuzz_isolation_is_reproducible() {
+    let args = [
+        "fuzz",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--identity-format",
+        "any",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ];
+    let first = run(&args, None);
+    let second = run(&args, None);
+    assert_eq!(first.status.code(), Some(1));
+    assert_eq!(first.stdout, second.stdout);
+    let o = run(
+        &[
+            "fuzz",
+            "isolation",
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--cases",
+            "500",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "No counterexample in 500 case(s) (seed 1, identity format cognito). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n"
+    );
+}
