@@ -49,6 +49,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SolverChoice {
+    Automata,
+    Smt,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
@@ -156,6 +162,12 @@ struct IsolationArgs {
     /// Which strings an identity can be: cognito (<region>:<uuid>), any, or a regex.
     #[arg(long, value_name = "cognito|any|REGEX", default_value = "cognito")]
     identity_format: String,
+    /// How to decide: the built-in automata, or an SMT solver (z3 or cvc5 on the PATH).
+    #[arg(long, value_enum, default_value = "automata")]
+    solver: SolverChoice,
+    /// With --solver smt: keep the SMT-LIB2 scripts in this directory.
+    #[arg(long, value_name = "DIR")]
+    smt_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -526,7 +538,23 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
     use policy_sim::prover::{self, Verdict, format::IdentityFormat};
     let format = IdentityFormat::parse(&args.identity_format).map_err(bad_input)?;
     let set = load_source(&args.source)?;
-    let proof = prover::prove_isolation(&set, &args.areas, &format).map_err(bad_input)?;
+    let backend = match args.solver {
+        SolverChoice::Automata => prover::Backend::Automata,
+        SolverChoice::Smt => {
+            let Some((program, solver_args)) = prover::smt::find_solver() else {
+                return Err(bad_input(
+                    "--solver smt needs z3 or cvc5 on the PATH (Debian: apt-get install z3)",
+                ));
+            };
+            prover::Backend::Smt {
+                program: program.to_string(),
+                args: solver_args.iter().map(|a| a.to_string()).collect(),
+                dir: args.smt_dir.clone(),
+            }
+        }
+    };
+    let proof =
+        prover::prove_isolation_with(&set, &args.areas, &format, &backend).map_err(bad_input)?;
     let text = match args.format {
         Format::Json => {
             let mut out = serde_json::Map::new();

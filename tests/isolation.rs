@@ -172,3 +172,46 @@ fn errors() {
         "--area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}"
     );
 }
+
+/// The SMT cross-check agrees with the automata wherever it decides (needs z3 or cvc5;
+/// skipped with a message otherwise).
+#[test]
+fn smt_backend_cross_check() {
+    use policy_sim::prover::{Backend, prove_isolation_with, smt::find_solver};
+    let Some((program, args)) = find_solver() else {
+        eprintln!("skipped: no z3 or cvc5 on the PATH (apt-get install z3)");
+        return;
+    };
+    let backend = Backend::Smt {
+        program: program.to_string(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        dir: None,
+    };
+    let format = IdentityFormat::parse("any").unwrap();
+    let mut decided = 0;
+    for case in cases().iter().take(12) {
+        let name = case["name"].as_str().unwrap();
+        let bytes = serde_json::to_vec(&case["policy"]).unwrap();
+        let set = PolicySet::new(vec![parse_policy(name, &bytes).unwrap()]);
+        let areas: Vec<String> = case
+            .get("areas")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        let smt = prove_isolation_with(&set, &areas, &format, &backend).unwrap();
+        let automata = prove_isolation(&set, &areas, &format).unwrap();
+        if smt.verdict == Verdict::Unknown || automata.verdict == Verdict::Unknown {
+            continue;
+        }
+        decided += 1;
+        assert_eq!(
+            smt.verdict, automata.verdict,
+            "{name}: {} vs {}",
+            smt.reason, automata.reason
+        );
+        if smt.verdict == Verdict::Violated {
+            verify_counterexample(&set, &smt, &format, name);
+        }
+    }
+    assert!(decided > 0, "the solver decided nothing");
+}

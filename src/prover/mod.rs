@@ -18,6 +18,7 @@
 pub mod format;
 pub mod fuzz;
 pub mod search;
+pub mod smt;
 
 use std::collections::BTreeMap;
 
@@ -509,6 +510,34 @@ pub fn prove_isolation(
     areas: &[String],
     format: &IdentityFormat,
 ) -> Result<Proof, String> {
+    prove_isolation_with(set, areas, format, &Backend::Automata)
+}
+
+/// How each search problem is decided.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The built-in product-automaton search (no dependencies).
+    Automata,
+    /// An SMT solver binary (`z3` or `cvc5`) on SMT-LIB2 strings; scripts are also written
+    /// to `dir` when given.
+    Smt {
+        /// The solver program.
+        program: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// Where to keep the scripts, if anywhere.
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// [`prove_isolation`] with a choice of backend.
+pub fn prove_isolation_with(
+    set: &PolicySet,
+    areas: &[String],
+    format: &IdentityFormat,
+    backend: &Backend,
+) -> Result<Proof, String> {
+    let mut script_count = 0usize;
     let areas: Vec<String> = if areas.is_empty() {
         default_areas(set)
     } else {
@@ -670,6 +699,55 @@ pub fn prove_isolation(
                     must_match_any: &must_match,
                     format,
                 };
+                if let Backend::Smt { program, args, dir } = backend {
+                    let script = smt::script(&problem)?;
+                    script_count += 1;
+                    if let Some(dir) = dir {
+                        std::fs::create_dir_all(dir)
+                            .and_then(|()| {
+                                std::fs::write(
+                                    dir.join(format!("problem-{script_count}.smt2")),
+                                    &script,
+                                )
+                            })
+                            .map_err(|e| {
+                                format!("cannot write SMT scripts to {}: {e}", dir.display())
+                            })?;
+                    }
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    match smt::solve(program, &args, &script)? {
+                        smt::SmtResult::Unsat => {}
+                        smt::SmtResult::Unknown(why) => unknown.push(format!(
+                            "{program} could not decide {} against area {area}: {why}",
+                            label(r)
+                        )),
+                        smt::SmtResult::Sat {
+                            resource,
+                            attacker,
+                            victim,
+                        } => {
+                            match check_concrete(set, r, area, &resource, &attacker, &victim, format) {
+                                Ok(c) => {
+                                    let reason = explain_violation(&c, tracked.is_some_and(Glob::has_slot));
+                                    return Ok(Proof {
+                                        verdict: Verdict::Violated,
+                                        identity_format: format.name.clone(),
+                                        format_description: format.description.clone(),
+                                        areas,
+                                        reason,
+                                        counterexample: Some(c),
+                                        assumptions,
+                                    });
+                                }
+                                Err(e) => unknown.push(format!(
+                                    "{} may reach area {area} ({program}'s witness), but it was not confirmed: {e}",
+                                    label(r)
+                                )),
+                            }
+                        }
+                    }
+                    continue;
+                }
                 match search::search(&problem) {
                     SearchResult::Empty => {}
                     SearchResult::TooLarge => unknown.push(format!(
