@@ -587,6 +587,68 @@ fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
     out
 }
 
+/// A string accepted by every glob of `require` and by none of `forbid` (globs without
+/// identity slots), breadth-first so the shortest comes first; `None` when there is none
+/// or the search passes `limit` states.
+pub fn find_string(require: &[Glob], forbid: &[Glob], limit: usize) -> Option<Vec<u8>> {
+    let all: Vec<&Glob> = require.iter().chain(forbid).collect();
+    let mut literal = [false; 256];
+    for g in &all {
+        for b in g.bytes() {
+            literal[b as usize] = true;
+        }
+    }
+    let mut alphabet: Vec<u8> = (0..=255u8).filter(|b| literal[*b as usize]).collect();
+    // One byte no pattern mentions stands for every such byte.
+    if let Some(other) = b"zqx0_"
+        .iter()
+        .copied()
+        .chain(0x21..0x7f)
+        .find(|b| !literal[*b as usize])
+    {
+        alphabet.push(other);
+    }
+    let start: Vec<Vec<u64>> = all.iter().map(|g| set_closure(g, &single(0))).collect();
+    let accepts = |sets: &[Vec<u64>]| {
+        all.iter().zip(sets).enumerate().all(|(i, (g, set))| {
+            let end = contains(set, code(g.0.len() as u16, 0));
+            if i < require.len() { end } else { !end }
+        })
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = VecDeque::new();
+    seen.insert(start.clone());
+    queue.push_back((start, Vec::new()));
+    while let Some((sets, bytes)) = queue.pop_front() {
+        if accepts(&sets) {
+            return Some(bytes);
+        }
+        if seen.len() > limit {
+            return None;
+        }
+        for &b in &alphabet {
+            let next: Vec<Vec<u64>> = all
+                .iter()
+                .zip(&sets)
+                .map(|(g, set)| set_closure(g, &set_step(g, set, b)))
+                .collect();
+            // A required glob with no position left can never accept.
+            if next[..require.len()]
+                .iter()
+                .any(|s| s.iter().all(|w| *w == 0))
+            {
+                continue;
+            }
+            if seen.insert(next.clone()) {
+                let mut nb = bytes.clone();
+                nb.push(b);
+                queue.push_back((next, nb));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
