@@ -36,7 +36,7 @@ impl IdentityFormat {
             other => (
                 other,
                 other.to_string(),
-                format!("strings matching the regular expression {other}"),
+                format!("non-empty strings matching the regular expression {other}"),
             ),
         };
         let dfa = dense::Builder::new()
@@ -122,15 +122,17 @@ impl IdentityFormat {
 
     /// A shortest identity not in `avoid`.
     pub fn example_except(&self, avoid: &[&str]) -> Option<String> {
-        // Breadth-first over readable bytes.
-        let alphabet: Vec<u8> = (b'0'..=b'9')
+        // Breadth-first; readable bytes first, then every other byte (non-ASCII included).
+        let mut alphabet: Vec<u8> = (b'0'..=b'9')
             .chain(b'a'..=b'z')
             .chain(b'A'..=b'Z')
             .chain(*b"-:_./")
             .collect();
+        let rest: Vec<u8> = (0..=255u8).filter(|b| !alphabet.contains(b)).collect();
+        alphabet.extend(rest);
         let mut frontier: Vec<(StateID, Vec<u8>)> = vec![(self.start(), Vec::new())];
         let mut visited = std::collections::HashSet::new();
-        for _ in 0..80 {
+        for _ in 0..256 {
             let mut next = Vec::new();
             for (st, bytes) in frontier {
                 for &b in &alphabet {

@@ -319,7 +319,8 @@ pub(crate) fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<Stri
             }
             continue;
         }
-        if absent_is_true {
+        if absent_is_true || c.key_lower == COGNITO_SUB {
+            // The identity comes from the request, never from a condition's value.
             continue;
         }
         let value = match c.values.first() {
@@ -690,6 +691,13 @@ pub fn prove_isolation_with(
             };
             for (area, area_glob) in areas.iter().zip(&area_globs) {
                 if !may_act_on(st, area_service(area).as_deref()) {
+                    let note = format!(
+                        "{}: its actions belong to other services than the area {area}, so they are taken not to act on it",
+                        label(r)
+                    );
+                    if !assumptions.contains(&note) {
+                        assumptions.push(note);
+                    }
                     continue;
                 }
                 let problem = Problem {
@@ -715,7 +723,9 @@ pub fn prove_isolation_with(
                             })?;
                     }
                     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    match smt::solve(program, &args, &script)? {
+                    let answer =
+                        smt::solve(program, &args, &script).unwrap_or_else(smt::SmtResult::Unknown);
+                    match answer {
                         smt::SmtResult::Unsat => {}
                         smt::SmtResult::Unknown(why) => unknown.push(format!(
                             "{program} could not decide {} against area {area}: {why}",

@@ -3,8 +3,8 @@
 //! (with the identity slot read as attacker `a`), the victim's area (slot read as victim
 //! `b`) and every exclusion constraint accept together.
 //!
-//! - Patterns are globs over the whole ARN: `*` is any byte run, `?` one to four bytes
-//!   (one UTF-8 character), the identity slot a run the identity format's DFA accepts.
+//! - Patterns are globs over the whole ARN: `*` is any byte run, `?` exactly one UTF-8
+//!   character, the identity slot a run the identity format's DFA accepts.
 //!   Treating the ARN as one string can only widen what an *allowed* pattern matches,
 //!   which keeps a `holds` answer sound; exclusions are only used where the glob reading is
 //!   exact (see `mod.rs`).
@@ -28,7 +28,7 @@ pub enum Elem {
     Byte(u8),
     /// Any run of bytes, possibly empty.
     Star,
-    /// One character: one to four bytes.
+    /// One character: exactly one UTF-8 character.
     AnyChar,
     /// The identity: a run the identity format accepts (at most one per tracked glob).
     Slot,
@@ -57,7 +57,7 @@ impl Glob {
 /// slot: 0 before, 1 entered, 2 entered and at least one byte read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Pos {
-    idx: u16,
+    idx: u32,
     k: u8,
 }
 
@@ -148,8 +148,8 @@ pub const STATE_LIMIT: usize = 400_000;
 
 /// Run the search.
 pub fn search(p: &Problem<'_>) -> SearchResult {
-    let allow_len = p.allow.map_or(0, |g| g.0.len()) as u16;
-    let area_len = p.area.0.len() as u16;
+    let allow_len = p.allow.map_or(0, |g| g.0.len()) as u32;
+    let area_len = p.area.0.len() as u32;
     let extra: Vec<&Glob> = p
         .must_not
         .iter()
@@ -269,6 +269,8 @@ fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
         }
     }
     out.extend(rep.into_values());
+    // A whole non-ASCII character (`é`), so that `?` can also stand for one.
+    out.extend([0xc3, 0xa9]);
     out.sort_unstable();
     out.dedup();
     out.sort_by_key(|&b| match b {
@@ -362,7 +364,6 @@ fn epsilon(
     };
     match e {
         Elem::Star if pos.k == 0 => vec![(next, dfa, None)],
-        Elem::AnyChar if pos.k >= 1 => vec![(next, dfa, None)],
         Elem::Slot if pos.k == 0 => vec![(Pos { idx: pos.idx, k: 1 }, f.start(), Some(true))],
         Elem::Slot if pos.k == 2 && f.accepts(dfa) => vec![(next, dfa, Some(false))],
         _ => Vec::new(),
@@ -383,18 +384,38 @@ fn consume(g: &Glob, pos: Pos, dfa: StateID, byte: u8, f: &IdentityFormat) -> Ve
             dfa,
         )],
         Elem::Star => vec![(pos, dfa)],
-        Elem::AnyChar if pos.k < 4 => vec![(
-            Pos {
-                idx: pos.idx,
-                k: pos.k + 1,
-            },
-            dfa,
-        )],
+        Elem::AnyChar => match any_char_step(pos.k, byte) {
+            Some(0) => vec![(
+                Pos {
+                    idx: pos.idx + 1,
+                    k: 0,
+                },
+                dfa,
+            )],
+            Some(k) => vec![(Pos { idx: pos.idx, k }, dfa)],
+            None => Vec::new(),
+        },
         Elem::Slot if pos.k >= 1 => match f.step(dfa, byte) {
             Some(n) => vec![(Pos { idx: pos.idx, k: 2 }, n)],
             None => Vec::new(),
         },
         _ => Vec::new(),
+    }
+}
+
+/// `?` reads exactly one UTF-8 character: from `expected` continuation bytes still owed
+/// (0: a new character), the number owed after `byte`, or `None` when `byte` cannot come
+/// next.
+fn any_char_step(expected: u8, byte: u8) -> Option<u8> {
+    let continuation = (0x80..=0xbf).contains(&byte);
+    match (expected, byte) {
+        (0, 0x00..=0x7f) => Some(0),
+        (0, 0xc2..=0xdf) => Some(1),
+        (0, 0xe0..=0xef) => Some(2),
+        (0, 0xf0..=0xf4) => Some(3),
+        (0, _) => None,
+        (k, _) if continuation => Some(k - 1),
+        _ => None,
     }
 }
 
@@ -454,8 +475,8 @@ fn accepted(
     p: &Problem<'_>,
     nodes: &[Node],
     i: usize,
-    allow_len: u16,
-    area_len: u16,
+    allow_len: u32,
+    area_len: u32,
     extra: &[&Glob],
 ) -> Option<Witness> {
     let n = &nodes[i];
@@ -473,7 +494,7 @@ fn accepted(
         return None;
     }
     // Exclusions must not match; each must-match group needs a match.
-    let end = |g: &Glob, set: &[u64]| contains(set, code(g.0.len() as u16, 0));
+    let end = |g: &Glob, set: &[u64]| contains(set, code(g.0.len() as u32, 0));
     let (nots, musts) = s.sets.split_at(p.must_not.len());
     if p.must_not.iter().zip(nots).any(|(g, set)| end(g, set)) {
         return None;
@@ -512,7 +533,7 @@ fn accepted(
 
 // Position sets of exclusion globs (no slots): positions are idx * 5 + k.
 
-fn code(idx: u16, k: u8) -> usize {
+fn code(idx: u32, k: u8) -> usize {
     idx as usize * 5 + k as usize
 }
 
@@ -552,12 +573,12 @@ fn set_closure(g: &Glob, set: &[u64]) -> Vec<u64> {
     let mut out = set.to_vec();
     let mut stack = members(set);
     while let Some(c) = stack.pop() {
-        let (idx, k) = ((c / 5) as u16, (c % 5) as u8);
+        let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
         let next = match g.0.get(idx as usize) {
             Some(Elem::Star) => Some(code(idx + 1, 0)),
-            Some(Elem::AnyChar) if k >= 1 => Some(code(idx + 1, 0)),
             _ => None,
         };
+        let _ = k;
         if let Some(n) = next
             && insert(&mut out, n)
         {
@@ -570,7 +591,7 @@ fn set_closure(g: &Glob, set: &[u64]) -> Vec<u64> {
 fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
     let mut out = vec![0u64; set.len()];
     for c in members(set) {
-        let (idx, k) = ((c / 5) as u16, (c % 5) as u8);
+        let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
         match g.0.get(idx as usize) {
             Some(Elem::Byte(b)) if *b == byte => {
                 insert(&mut out, code(idx + 1, 0));
@@ -578,9 +599,15 @@ fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
             Some(Elem::Star) => {
                 insert(&mut out, c);
             }
-            Some(Elem::AnyChar) if k < 4 => {
-                insert(&mut out, code(idx, k + 1));
-            }
+            Some(Elem::AnyChar) => match any_char_step(k, byte) {
+                Some(0) => {
+                    insert(&mut out, code(idx + 1, 0));
+                }
+                Some(rest) => {
+                    insert(&mut out, code(idx, rest));
+                }
+                None => {}
+            },
             _ => {}
         }
     }
@@ -611,7 +638,7 @@ pub fn find_string(require: &[Glob], forbid: &[Glob], limit: usize) -> Option<Ve
     let start: Vec<Vec<u64>> = all.iter().map(|g| set_closure(g, &single(0))).collect();
     let accepts = |sets: &[Vec<u64>]| {
         all.iter().zip(sets).enumerate().all(|(i, (g, set))| {
-            let end = contains(set, code(g.0.len() as u16, 0));
+            let end = contains(set, code(g.0.len() as u32, 0));
             if i < require.len() { end } else { !end }
         })
     };
