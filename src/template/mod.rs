@@ -129,8 +129,10 @@ impl Params {
     }
 }
 
-/// Read a template file as UTF-8 text, with a size limit.
-pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+/// Read a template (or gate) file as UTF-8 text, refusing files over the template size
+/// limit and invalid UTF-8 with a message that names the problem (not the path: callers
+/// add it).
+pub fn read_text(path: &Path) -> Result<String, String> {
     use std::io::Read;
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -164,6 +166,8 @@ pub struct ResolvedPolicy {
     pub document: Value,
     /// The parsed policy, named `FILE#Role/Name`.
     pub policy: Policy,
+    /// The template node of the document (for locations).
+    pub node: Node,
 }
 
 /// A role's permissions as the template deploys them.
@@ -512,6 +516,7 @@ impl Template {
                 name,
                 document: value,
                 policy,
+                node: doc,
             });
         }
         Ok(RolePolicies {
@@ -552,6 +557,7 @@ impl Template {
             name: "AssumeRolePolicyDocument".to_string(),
             document: value,
             policy,
+            node: doc.clone(),
         })
     }
 
