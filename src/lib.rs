@@ -49,6 +49,7 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod eval;
+pub mod gate;
 pub mod lint;
 pub mod parse;
 pub mod policy;

@@ -1,7 +1,7 @@
 //! `policy-sim`: the command-line interface over the `policy_sim` library.
 
 use std::io::{BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -33,6 +33,10 @@ enum Command {
         #[command(subcommand)]
         property: Property,
     },
+    /// Run the CI policy gate (exit 0 all checks pass, 1 a check failed, 2 invalid input).
+    Gate(GateArgs),
+    /// Report known-dangerous patterns (exit 1 when an error or warning remains).
+    Lint(LintArgs),
     /// Search for a counterexample to a property by sampling requests (reproducible).
     Fuzz {
         #[command(subcommand)]
@@ -133,6 +137,31 @@ enum Property {
     Isolation(IsolationArgs),
 }
 
+#[derive(clap::Args)]
+struct GateArgs {
+    /// The gate file (YAML or JSON).
+    #[arg(long, value_name = "FILE", default_value = "policy-gate.yml")]
+    config: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Also write SARIF 2.1.0 (for GitHub code scanning) to this file.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+    /// Also write JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    #[command(flatten)]
+    source: Source,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
 #[derive(Subcommand)]
 enum FuzzProperty {
     /// Sample identity pairs and resources; exit 0 none found, 1 counterexample.
@@ -205,6 +234,12 @@ fn main() -> ExitCode {
         Command::Fuzz {
             property: FuzzProperty::Isolation(args),
         } => match fuzz_isolation(&args) {
+            Ok(c) | Err(c) => c,
+        },
+        Command::Gate(args) => match gate(&args) {
+            Ok(c) | Err(c) => c,
+        },
+        Command::Lint(args) => match lint(&args) {
             Ok(c) | Err(c) => c,
         },
         Command::GenerateRequests { count, seed } => {
@@ -696,6 +731,96 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
+    use policy_sim::gate;
+    let gates = gate::GateConfig::load(&args.config).map_err(bad_input)?;
+    let report = gate::run(&gates).map_err(bad_input)?;
+    if let Some(path) = &args.sarif {
+        let text =
+            serde_json::to_string_pretty(&gate::sarif(&report)).expect("JSON serializes") + "\n";
+        std::fs::write(path, text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, gate::junit(&report))
+            .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    }
+    let text = match args.format {
+        Format::Text => gate::text(&report),
+        Format::Json => {
+            serde_json::json!({
+                "checks": report.checks,
+                "findings": report.findings.iter().map(|(f, s)| {
+                    let mut v = serde_json::to_value(f).expect("a finding serializes");
+                    v["suppressed"] = s.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+                    v
+                }).collect::<Vec<_>>(),
+                "passed": report.passed(),
+                "failed": report.failed(),
+            })
+            .to_string()
+                + "\n"
+        }
+    };
+    write_stdout(&text)?;
+    Ok(if report.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DENY)
+    })
+}
+
+fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
+    use policy_sim::gate::{load_policies, load_role};
+    use policy_sim::lint::{Severity, lint_set};
+    let loaded = match &args.source.template {
+        None => {
+            let patterns: Vec<String> = args
+                .source
+                .policies
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            if patterns.iter().any(|p| p == "-") {
+                return Err(bad_input("lint reads policy files, not standard input"));
+            }
+            load_policies(&patterns, Path::new("")).map_err(bad_input)?
+        }
+        Some(path) => {
+            let t = load_template(path, &args.source.params)?;
+            load_role(&t, args.source.role.as_deref()).map_err(|e| report_template_error(&e))?
+        }
+    };
+    let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
+    let text = match args.format {
+        Format::Json => serde_json::to_string(&findings).expect("findings serialize") + "\n",
+        Format::Text => {
+            let mut out = String::new();
+            for f in &findings {
+                out.push_str(&format!(
+                    "{}:{}:{}: {} {}: {}\n  fix: {}\n",
+                    f.file,
+                    f.line,
+                    f.column,
+                    f.rule,
+                    f.severity.as_str(),
+                    f.message,
+                    f.hint
+                ));
+            }
+            out.push_str(&format!("{} finding(s)\n", findings.len()));
+            out
+        }
+    };
+    write_stdout(&text)?;
+    Ok(
+        if findings.iter().any(|f| f.severity >= Severity::Warning) {
+            ExitCode::from(EXIT_DENY)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn show(args: ShowArgs) -> ExitCode {
