@@ -144,7 +144,21 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 }
 
 /// Services AWS has retired (Amazon Mobile Analytics was shut down in 2018).
-const DEPRECATED: &[&str] = &["mobileanalytics"];
+/// Service prefixes of AWS services that AWS has discontinued (listed with their dates in
+/// `docs/gate.md`). Granting their actions grants nothing useful and marks a policy copied
+/// from an old tutorial.
+const DEPRECATED: &[&str] = &[
+    "mobileanalytics",
+    "opsworks",
+    "opsworks-cm",
+    "codestar",
+    "honeycode",
+    "qldb",
+    "robomaker",
+    "iotanalytics",
+    "elastictranscoder",
+    "evidently",
+];
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -359,7 +373,7 @@ pub fn lint_policy(
                     "list the resources to allow with Resource instead",
                 );
             }
-            let wildcard_action = matches!(&st.action, ActionSpec::Action(p) if p.iter().any(|p| p.is_match_all() || p.source().ends_with(":*")));
+            let wildcard_action = matches!(&st.action, ActionSpec::Action(p) if p.iter().any(|p| p.source().contains(['*', '?'])));
             if on_any && wildcard_action {
                 push(
                     "PS005",

@@ -1,0 +1,295 @@
+//! Every lint rule: a policy that triggers it (with the exact rule set, message and
+//! statement location) and a close policy that does not.
+
+use policy_sim::lint::{Finding, Locations, RULES, lint_policy, policy_size};
+use policy_sim::parse::parse_policy;
+
+fn lint(text: &str, inline: bool) -> Vec<Finding> {
+    let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");
+    lint_policy(
+        &policy,
+        &Locations::from_text("p.json", text),
+        Some(policy_size(text)),
+        inline,
+    )
+}
+
+fn rules(findings: &[Finding]) -> Vec<&'static str> {
+    findings.iter().map(|f| f.rule).collect()
+}
+
+/// A 2012 policy with one statement per element of `statements`, one statement per line
+/// starting at line 3, column 5.
+fn policy(statements: &[&str]) -> String {
+    format!(
+        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {}\n  ]\n}}\n",
+        statements.join(",\n    ")
+    )
+}
+
+const OWN: &str = r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*"}"#;
+
+#[test]
+fn every_rule_is_tested_here() {
+    let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "PS001", "PS002", "PS003", "PS004", "PS005", "PS006", "PS007", "PS008", "PS009",
+            "PS010", "PS011"
+        ]
+    );
+}
+
+#[test]
+fn clean_policy_has_no_finding() {
+    assert_eq!(rules(&lint(&policy(&[OWN]), false)), Vec::<&str>::new());
+}
+
+#[test]
+fn ps001_variable_followed_by_wildcard() {
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Sid": "Prefix", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS001"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[1]: arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}* has a policy variable followed by a wildcard"
+    );
+    assert_eq!((f[0].line, f[0].column), (5, 5));
+    assert_eq!(f[0].sid.as_deref(), Some("Prefix"));
+    assert_eq!(f[0].statement, Some(1));
+    // `?` right after the variable is the same hazard.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}?x"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS001"]);
+    // A delimiter after the variable: no finding (OWN above), nor in a 2008 policy, where
+    // the text is literal (PS002 reports that instead).
+    let f = lint(
+        r#"{"Version": "2008-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}*"}}"#,
+        false,
+    );
+    assert_eq!(rules(&f), ["PS002"]);
+}
+
+#[test]
+fn ps002_variable_without_2012_version() {
+    let no_version = r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*"}]}"#;
+    let f = lint(no_version, false);
+    assert_eq!(rules(&f), ["PS002"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/* has a policy variable, but the policy's Version is not 2012-10-17, so AWS matches the text literally"
+    );
+    // In a condition value.
+    let f = lint(
+        r#"{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringLike": {"s3:prefix": "${aws:username}/"}}}]}"#,
+        false,
+    );
+    assert_eq!(rules(&f), ["PS002"]);
+    // The same policies with the 2012 version: nothing.
+    let fixed = no_version.replacen('{', r#"{"Version": "2012-10-17", "#, 1);
+    assert_eq!(rules(&lint(&fixed, false)), Vec::<&str>::new());
+    // No variable at all in a 2008 policy: nothing.
+    let f = lint(
+        r#"{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/x"}]}"#,
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps003_allow_with_not_action() {
+    let f = lint(
+        &policy(&[r#"{"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::b/x"}"#]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS003"]);
+    assert_eq!(f[0].message, "Statement[0]: Allow with NotAction [iam:*]");
+    // Deny with NotAction is the usual guard rail: no finding.
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps004_allow_with_not_resource() {
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS004"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: Allow with NotResource [arn:aws:s3:::secret/*]"
+    );
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps005_wildcard_action_on_any_resource() {
+    let f = lint(
+        &policy(&[r#"{"Effect": "Allow", "Action": "cognito-sync:*", "Resource": "*"}"#]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS005"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: wildcard action [cognito-sync:*] on Resource \"*\""
+    );
+    // A named action on *, or a wildcard action on a named resource: no finding.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "cognito-identity:GetId", "Resource": "*"}"#,
+            r#"{"Effect": "Allow", "Action": "execute-api:*", "Resource": "arn:aws:execute-api:us-east-1:123456789012:api/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps006_s3_star() {
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS006"]);
+    // Deny s3:* is a guard rail, not a grant.
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/admin/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps007_pass_or_assume_role_on_any() {
+    for action in ["iam:PassRole", "sts:AssumeRole", "iam:Pass*"] {
+        let st = format!(r#"{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}"#);
+        let f = lint(&policy(&[&st]), false);
+        let expected: &[&str] = if action.ends_with('*') {
+            &["PS005", "PS007"]
+        } else {
+            &["PS007"]
+        };
+        assert_eq!(rules(&f), expected, "{action}");
+    }
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/app"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps008_deprecated_service() {
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": ["mobileanalytics:PutEvents", "cognito-identity:GetId"], "Resource": "arn:aws:mobileanalytics:us-east-1:123456789012:app/x"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS008"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: mobileanalytics:PutEvents belongs to a deprecated service (mobileanalytics)"
+    );
+    // Also in a Deny (the action is dead either way), and matched without case.
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Effect": "Deny", "Action": "MobileAnalytics:*", "Resource": "*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS008"]);
+    assert_eq!(rules(&lint(&policy(&[OWN]), false)), Vec::<&str>::new());
+}
+
+#[test]
+fn ps009_duplicate_statement() {
+    let f = lint(&policy(&[OWN, OWN]), false);
+    assert_eq!(rules(&f), ["PS009"]);
+    assert_eq!(f[0].message, "Statement[1] repeats Statement[0]");
+    assert_eq!((f[0].line, f[0].column), (5, 5));
+    // A different Sid does not make it different.
+    let with_sid = OWN.replacen('{', r#"{"Sid": "Again", "#, 1);
+    assert_eq!(rules(&lint(&policy(&[OWN, &with_sid]), false)), ["PS009"]);
+    // A different action does.
+    let other = OWN.replace("s3:GetObject", "s3:PutObject");
+    assert_eq!(
+        rules(&lint(&policy(&[OWN, &other]), false)),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn ps010_shadowed_statement() {
+    let all = r#"{"Effect": "Allow", "Action": "*", "Resource": "*"}"#;
+    let f = lint(&policy(&[all, OWN]), false);
+    assert_eq!(rules(&f), ["PS005", "PS007", "PS010"]);
+    assert_eq!(
+        f[2].message,
+        "Statement[1] adds nothing: Statement[0] already allows * on *"
+    );
+    // A conditional Allow * on * shadows nothing.
+    let conditional = r#"{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}"#;
+    assert_eq!(
+        rules(&lint(&policy(&[conditional, OWN]), false)),
+        ["PS005", "PS007"]
+    );
+}
+
+#[test]
+fn ps011_policy_too_large() {
+    // One statement with enough resources to pass the managed-policy limit (6,144
+    // characters without white space) but not the inline one (10,240).
+    let resources: Vec<String> = (0..120)
+        .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/private/some/long/path/*\""))
+        .collect();
+    let big = policy(&[&format!(
+        r#"{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}"#,
+        resources.join(", ")
+    )]);
+    let size = policy_size(&big);
+    assert!(size > 6_144 && size <= 10_240, "{size}");
+    let f = lint(&big, false);
+    assert_eq!(rules(&f), ["PS011"]);
+    assert_eq!(
+        f[0].message,
+        format!("the policy has {size} characters without white space; the limit is 6144")
+    );
+    assert_eq!(f[0].statement, None);
+    assert_eq!((f[0].line, f[0].column), (1, 1));
+    assert_eq!(rules(&lint(&big, true)), Vec::<&str>::new());
+}
