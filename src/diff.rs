@@ -155,8 +155,25 @@ fn resource_globs(st: &Statement, variables: bool) -> (Vec<Glob>, Vec<Glob>) {
 }
 
 /// An action covered by `st` (one of its patterns) and by every `with`, and by no
-/// `without`.
+/// `without`. Action names match without regard to case; the example takes the spelling
+/// of a literal action in `st` or `with` when it is one (`s3:GetObject`, not
+/// `s3:getobject`).
 fn find_action(st: &Statement, with: &[&Statement], without: &[&Statement]) -> Option<String> {
+    let found = find_action_lowercase(st, with, without)?;
+    let spelled = std::iter::once(st)
+        .chain(with.iter().copied())
+        .flat_map(|t| match &t.action {
+            ActionSpec::Action(p) | ActionSpec::NotAction(p) => p.iter().map(|p| p.source()),
+        })
+        .find(|src| src.eq_ignore_ascii_case(&found));
+    Some(spelled.map_or(found, str::to_string))
+}
+
+fn find_action_lowercase(
+    st: &Statement,
+    with: &[&Statement],
+    without: &[&Statement],
+) -> Option<String> {
     let (s_any, s_not) = action_globs(st);
     for s_glob in &s_any {
         let mut require = vec![s_glob.clone()];

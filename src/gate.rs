@@ -638,6 +638,20 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
     }
     for iso in &cfg.isolation {
         let format = IdentityFormat::parse(&iso.format).map_err(|m| err(&iso.loc, m))?;
+        if iso.areas.is_empty() && crate::prover::default_areas(set).is_empty() {
+            // The policy no longer scopes anything by identity: the property cannot hold
+            // as the gate states it. A failed check, not an invalid gate file.
+            checks.push(CheckResult {
+                gate: String::new(),
+                kind: "isolation",
+                name: format!("isolation ({})", iso.format),
+                status: Status::Fail,
+                message: "no per-identity area: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name the areas in the gate file to prove them anyway".to_string(),
+                rule: "gate/isolation".into(),
+                location: where_(&iso.loc),
+            });
+            continue;
+        }
         let proof = prove_isolation(set, &iso.areas, &format).map_err(|m| err(&iso.loc, m))?;
         let status = match proof.verdict {
             Verdict::Holds => Status::Pass,

@@ -187,6 +187,31 @@ fn isolation_holds_and_is_violated_with_a_counterexample() {
     assert!(c.message.starts_with("violated: "), "{}", c.message);
     assert!(c.message.contains("; counterexample: "), "{}", c.message);
     assert_eq!(c.rule, "gate/isolation");
+
+    // A policy that no longer scopes anything by identity fails the check (it is not an
+    // invalid gate file).
+    write(
+        &dir,
+        "p.json",
+        &POLICY.replace("${cognito-identity.amazonaws.com:sub}/*", "*"),
+    );
+    let report = run(
+        &dir,
+        "policies: p.json\nisolation:\n  - identity-format: cognito\nlint: {fail-on: []}\n",
+    );
+    let c = &report.checks[0];
+    assert_eq!((c.kind, c.status), ("isolation", Status::Fail));
+    assert!(
+        c.message.starts_with("no per-identity area: "),
+        "{}",
+        c.message
+    );
+    // Naming the area proves it anyway: violated.
+    let report = run(
+        &dir,
+        "policies: p.json\nisolation:\n  - identity-format: cognito\n    areas: [\"arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*\"]\nlint: {fail-on: []}\n",
+    );
+    assert!(report.checks[0].message.starts_with("violated: "));
 }
 
 #[test]
