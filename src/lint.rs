@@ -13,7 +13,7 @@
 //! | `PS008` | warning | a deprecated service (`mobileanalytics`) |
 //! | `PS009` | warning | a statement identical to an earlier one |
 //! | `PS010` | info | an `Allow` already covered by an unconditional `Allow` of `*` on `*` |
-//! | `PS011` | error | a policy over AWS's size limit (6,144 characters without white space for a managed policy; 10,240 for a role's inline policies) |
+//! | `PS011` | error | a policy over AWS's size limit (6,144 characters without white space for a managed policy; 10,240 for the sum of a role's inline policies) |
 
 use serde::Serialize;
 
@@ -283,6 +283,12 @@ pub fn lint_policy(
     inline: bool,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    // The file the locations point into (a template, for a template's policy), else the
+    // policy's name.
+    let file = locations
+        .document
+        .as_ref()
+        .map_or_else(|| policy.name.clone(), |l| l.file.to_string());
     let mut push = |rule_id: &'static str,
                     index: Option<usize>,
                     sid: Option<&String>,
@@ -294,7 +300,7 @@ pub fn lint_policy(
             rule: rule_id,
             severity: r.severity,
             message,
-            file: policy.name.clone(),
+            file: file.clone(),
             line,
             column,
             hint: hint.to_string(),
@@ -451,7 +457,11 @@ pub fn lint_policy(
         seen.push(key);
     }
     if let Some(size) = size {
-        let limit = if inline { 10_240 } else { 6_144 };
+        let limit = if inline {
+            INLINE_ROLE_LIMIT
+        } else {
+            MANAGED_LIMIT
+        };
         if size > limit {
             push(
                 "PS011",
@@ -480,12 +490,48 @@ pub fn lint_set(
     inline: bool,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let mut inline_total = 0;
     for (i, policy) in set.policies().iter().enumerate() {
         let (locations, size) = match sources.get(i).and_then(Option::as_ref) {
             Some((l, s)) => (l.clone(), Some(*s)),
             None => (Locations::default(), None),
         };
-        out.extend(lint_policy(policy, &locations, size, inline));
+        inline_total += size.unwrap_or(0);
+        // A role's inline policies count against one aggregate limit (below), not each.
+        let own_size = if inline { None } else { size };
+        out.extend(lint_policy(policy, &locations, own_size, inline));
+    }
+    if inline && inline_total > INLINE_ROLE_LIMIT {
+        let first = set.policies().first();
+        let (line, column) = sources
+            .first()
+            .and_then(Option::as_ref)
+            .map_or((1, 1), |(l, _)| l.of(None));
+        out.push(Finding {
+            rule: "PS011",
+            severity: Severity::Error,
+            message: format!(
+                "the role's inline policies have {inline_total} characters without white space together; the limit is {INLINE_ROLE_LIMIT}"
+            ),
+            file: sources
+                .first()
+                .and_then(Option::as_ref)
+                .and_then(|(l, _)| l.document.as_ref())
+                .map_or_else(
+                    || first.map_or_else(String::new, |p| p.name.clone()),
+                    |l| l.file.to_string(),
+                ),
+            line,
+            column,
+            hint: "move statements into managed policies, or narrow them".to_string(),
+            sid: None,
+            statement: None,
+        });
     }
     out
 }
+
+/// AWS's limit on a managed policy, in characters without white space.
+const MANAGED_LIMIT: usize = 6_144;
+/// AWS's limit on the sum of a role's inline policies, in characters without white space.
+const INLINE_ROLE_LIMIT: usize = 10_240;

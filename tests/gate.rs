@@ -649,3 +649,56 @@ fn the_projects_gate_file_follows_its_schema() {
         5
     );
 }
+
+#[test]
+fn template_source() {
+    let dir = workdir("template");
+    let template =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/templates/seed-001/serverless.yml");
+    let report = run(
+        &dir,
+        &format!(
+            "template:\n  file: {}\n  params: {{ApiGatewayRestApi: a1b2c3d4e5, AttachmentsBucket.Arn: \"arn:aws:s3:::notes-app-uploads\"}}\nexpect:\n{}isolation: {{identity-format: cognito}}\nlint: {{fail-on: [warning]}}\n",
+            template.display(),
+            expect_entry(
+                "api",
+                ID,
+                "execute-api:Invoke",
+                "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes",
+                "Allow"
+            ),
+        ),
+    );
+    let got: Vec<(&str, String, Status)> = report
+        .checks
+        .iter()
+        .map(|c| (c.kind, c.name.clone(), c.status))
+        .collect();
+    let pool = "resources/cognito-identity-pool.yml";
+    assert_eq!(
+        got.iter().map(|(k, _, s)| (*k, *s)).collect::<Vec<_>>(),
+        [
+            ("lint", Status::Fail),
+            ("lint", Status::Fail),
+            ("expect", Status::Pass),
+            ("isolation", Status::Pass),
+        ],
+        "{got:?}"
+    );
+    // Lint findings point into the template file that holds the statement.
+    let (file, line, _) = report.checks[0].location.clone().unwrap();
+    assert!(file.ends_with(pool), "{file}");
+    assert_eq!(line, 51);
+    // A git baseline needs policy files.
+    let e = load_error(
+        &dir,
+        &format!(
+            "template:\n  file: {}\n  params: {{ApiGatewayRestApi: a, AttachmentsBucket.Arn: \"arn:aws:s3:::b\"}}\nno-new-access: {{baseline: \"git:HEAD\"}}\n",
+            template.display()
+        ),
+    );
+    assert_eq!(
+        e,
+        "DIR/gate.yml:4:27: a git baseline needs the gate to load policy files (not a template)"
+    );
+}

@@ -1,7 +1,8 @@
 //! Every lint rule: a policy that triggers it (with the exact rule set, message and
 //! statement location) and a close policy that does not.
 
-use policy_sim::lint::{Finding, Locations, RULES, lint_policy, policy_size};
+use policy_sim::eval::PolicySet;
+use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, policy_size};
 use policy_sim::parse::parse_policy;
 
 fn lint(text: &str, inline: bool) -> Vec<Finding> {
@@ -292,4 +293,48 @@ fn ps011_policy_too_large() {
     assert_eq!(f[0].statement, None);
     assert_eq!((f[0].line, f[0].column), (1, 1));
     assert_eq!(rules(&lint(&big, true)), Vec::<&str>::new());
+}
+
+#[test]
+fn ps011_inline_policies_count_together() {
+    // Two inline policies of about 6,000 characters each: each is under 10,240, the
+    // role's sum is not (AWS limits the aggregate of a role's inline policies).
+    let resources: Vec<String> = (0..100)
+        .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/private/some/long/path/*\""))
+        .collect();
+    let text = policy(&[&format!(
+        r#"{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}"#,
+        resources.join(", ")
+    )]);
+    let size = policy_size(&text);
+    assert!(size > 5_120 && size <= 6_144, "{size}");
+    let one = || parse_policy("role.yml", text.as_bytes()).unwrap();
+    let source = || Some((Locations::from_text("role.yml", &text), size));
+    let two = PolicySet::new(vec![one(), one()]);
+    let f = lint_set(&two, &[source(), source()], true);
+    // The two are identical policies, not identical statements: no PS009.
+    assert_eq!(rules(&f), ["PS011"]);
+    assert_eq!(
+        f[0].message,
+        format!(
+            "the role's inline policies have {} characters without white space together; the limit is 10240",
+            2 * size
+        )
+    );
+    assert_eq!(f[0].file, "role.yml");
+    // One of them alone is fine, inline or managed.
+    let single = PolicySet::new(vec![one()]);
+    assert_eq!(
+        rules(&lint_set(&single, &[source()], true)),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        rules(&lint_set(&single, &[source()], false)),
+        Vec::<&str>::new()
+    );
+    // As managed policies each is checked alone: both under 6,144.
+    assert_eq!(
+        rules(&lint_set(&two, &[source(), source()], false)),
+        Vec::<&str>::new()
+    );
 }
