@@ -271,17 +271,22 @@ fn ps010_shadowed_statement() {
     );
 }
 
+/// A policy with one statement of `n` long resource ARNs (about 60 characters each).
+fn many_resources(n: usize) -> String {
+    let resources: Vec<String> = (0..n)
+        .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/private/some/long/path/*\""))
+        .collect();
+    policy(&[&format!(
+        r#"{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}"#,
+        resources.join(", ")
+    )])
+}
+
 #[test]
 fn ps011_policy_too_large() {
     // One statement with enough resources to pass the managed-policy limit (6,144
     // characters without white space) but not the inline one (10,240).
-    let resources: Vec<String> = (0..120)
-        .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/private/some/long/path/*\""))
-        .collect();
-    let big = policy(&[&format!(
-        r#"{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}"#,
-        resources.join(", ")
-    )]);
+    let big = many_resources(120);
     let size = policy_size(&big);
     assert!(size > 6_144 && size <= 10_240, "{size}");
     let f = lint(&big, false);
@@ -299,13 +304,7 @@ fn ps011_policy_too_large() {
 fn ps011_inline_policies_count_together() {
     // Two inline policies of about 6,000 characters each: each is under 10,240, the
     // role's sum is not (AWS limits the aggregate of a role's inline policies).
-    let resources: Vec<String> = (0..100)
-        .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:04}/private/some/long/path/*\""))
-        .collect();
-    let text = policy(&[&format!(
-        r#"{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": [{}]}}"#,
-        resources.join(", ")
-    )]);
+    let text = many_resources(100);
     let size = policy_size(&text);
     assert!(size > 5_120 && size <= 6_144, "{size}");
     let one = || parse_policy("role.yml", text.as_bytes()).unwrap();
