@@ -1,21 +1,23 @@
 //! No new access: does a new policy set allow a request that a baseline set denied?
 //!
 //! Decided on the patterns, like the prover, not by sampling. For every `Allow` statement
-//! `S` of the new set and every resource pattern of it:
+//! `S` of the new set:
 //!
-//! 1. For every group `M` of baseline `Allow` statements (every subset, up to 10 of them),
-//!    the automata look for an action that `S` and every statement of `M` cover and no
-//!    other baseline `Allow` does; then for a resource of `S`'s pattern that no statement of
-//!    `M` that *certainly* applies covers. A baseline statement certainly applies when its
-//!    conditions are among `S`'s own: otherwise a context can make it not apply (a
-//!    removed condition is new access).
-//! 2. For every baseline `Deny`: an action and a resource that both `S` and the `Deny`
-//!    cover (a removed `Deny` is new access).
+//! 1. Unless the baseline has the same statement, actions are partitioned by every baseline
+//!    `Allow` and every unconditional new `Deny` ("covers it" or not, every combination);
+//!    the automata look for an action in each non-empty cell that `S` covers (every
+//!    pattern of every statement is tried), then for a resource of `S`'s pattern that none
+//!    of the cell's new `Deny`s and none of its baseline `Allow`s that *certainly* apply
+//!    covers. A baseline statement certainly applies when its conditions are among `S`'s
+//!    own: otherwise a context can make it not apply (a removed condition is new access).
+//! 2. For every baseline `Deny` the new set does not keep unchanged, partitioned the same
+//!    way by the new unconditional `Deny`s: an action and a resource that both `S` and the
+//!    `Deny` cover (a removed or shrunk `Deny` is new access).
 //!
-//! Each candidate is made concrete (policy variables take fixed values; the context
+//! Each candidate is made concrete (policy variables take one value per key; the context
 //! satisfies `S`'s conditions, with variants that switch the baseline's conditions off)
 //! and checked with the evaluator on both sets. A confirmed candidate is new access. A
-//! candidate no context confirms, or a search that is too large, makes the answer
+//! candidate no context confirms, or a search that passes its limits, makes the answer
 //! `unknown`; no candidate at all means no new access.
 
 use std::collections::BTreeMap;
@@ -23,15 +25,19 @@ use std::collections::BTreeMap;
 use crate::context::{ALWAYS_PRESENT, COGNITO_SUB, Request};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::policy::{ActionSpec, Effect, ResourceSpec, Statement, Version};
-use crate::prover::search::{Elem, Glob, find_string};
+use crate::prover::search::{Elem, Glob, StringSearch, search_string};
 use crate::variables::{Piece, Syntax};
 
-/// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons.
-pub const IDENTITY: &str = "us-east-1:00000000-0000-0000-0000-000000000000";
-/// The value every other policy variable takes in comparisons.
-const VARIABLE_VALUE: &str = "policy-sim-value";
-/// Baseline `Allow` statements beyond this many make the grouping step give up.
-const MAX_GROUP: usize = 10;
+/// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons. Like every
+/// variable's value it starts with `~`, which no realistic pattern puts where a variable
+/// goes, so a wildcard of the other policy (`private/us-east-1:*`) does not cover it by
+/// chance.
+pub const IDENTITY: &str = "~cognito-identity~";
+/// Statements an action is partitioned by (baseline `Allow`s and the new set's
+/// unconditional `Deny`s) beyond this many make the comparison say `unknown`.
+const MAX_GROUP: usize = 12;
+/// Feasibility checks one action search may make before giving up.
+const ACTION_BUDGET: usize = 4_096;
 const SEARCH_LIMIT: usize = 100_000;
 
 /// A request the new set allows and the baseline denies.
@@ -60,6 +66,17 @@ pub enum DiffResult {
     Unknown(String),
 }
 
+/// The value policy variable `key_lower` takes in comparisons, the same on both sides:
+/// distinct per key (so `${aws:userid}` and `${aws:PrincipalTag/team}` differ), and
+/// starting with `~` (see [`IDENTITY`]).
+pub fn variable_value(key_lower: &str) -> String {
+    if key_lower == COGNITO_SUB {
+        IDENTITY.to_string()
+    } else {
+        format!("~{key_lower}~")
+    }
+}
+
 fn glob(text: &str, variables: bool, lowercase: bool) -> Option<Glob> {
     if text == "*" {
         return Some(Glob(vec![Elem::Star]));
@@ -86,10 +103,11 @@ fn glob(text: &str, variables: bool, lowercase: bool) -> Option<Glob> {
             Piece::Star => out.push(Elem::Star),
             Piece::AnyChar => out.push(Elem::AnyChar),
             Piece::Variable(v) => {
-                let value = if &*v.key_lower == COGNITO_SUB {
-                    IDENTITY
+                let value = variable_value(&v.key_lower);
+                let value = if lowercase {
+                    value.to_ascii_lowercase()
                 } else {
-                    VARIABLE_VALUE
+                    value
                 };
                 out.extend(value.bytes().map(Elem::Byte));
             }
@@ -154,100 +172,136 @@ fn resource_globs(st: &Statement, variables: bool) -> (Vec<Glob>, Vec<Glob>) {
     }
 }
 
-/// An action covered by `st` (one of its patterns) and by every `with`, and by no
-/// `without`. Action names match without regard to case; the example takes the spelling
-/// of a literal action in `st` or `with` when it is one (`s3:GetObject`, not
-/// `s3:getobject`).
-fn find_action(st: &Statement, with: &[&Statement], without: &[&Statement]) -> Option<String> {
-    let found = find_action_lowercase(st, with, without)?;
-    let spelled = std::iter::once(st)
-        .chain(with.iter().copied())
+/// What an action must satisfy with respect to one statement: match one of `choose` (when
+/// given; an empty list cannot be met) and none of `forbid`.
+struct ActionNeed {
+    choose: Option<Vec<Glob>>,
+    forbid: Vec<Glob>,
+}
+
+/// The action is covered by `st`.
+fn covered(st: &Statement) -> ActionNeed {
+    let (any, not) = action_globs(st);
+    match st.action {
+        ActionSpec::Action(_) => ActionNeed {
+            choose: Some(any),
+            forbid: Vec::new(),
+        },
+        ActionSpec::NotAction(_) => ActionNeed {
+            choose: None,
+            forbid: not,
+        },
+    }
+}
+
+/// The action is not covered by `st`.
+fn not_covered(st: &Statement) -> ActionNeed {
+    let (any, not) = action_globs(st);
+    match st.action {
+        ActionSpec::Action(_) => ActionNeed {
+            choose: None,
+            forbid: any,
+        },
+        ActionSpec::NotAction(_) => ActionNeed {
+            choose: Some(not),
+            forbid: Vec::new(),
+        },
+    }
+}
+
+/// The outcome of an action search.
+enum ActionSearch {
+    Found(String),
+    Empty,
+    TooLarge,
+}
+
+/// `service:name`: the shape of every real action.
+fn action_shape() -> Glob {
+    Glob(vec![
+        Elem::AnyChar,
+        Elem::Star,
+        Elem::Byte(b':'),
+        Elem::AnyChar,
+        Elem::Star,
+    ])
+}
+
+/// An action meeting every need, trying every combination of the choices (a statement
+/// with several action patterns covers an action through any one of them).
+fn find_action(needs: &[ActionNeed]) -> ActionSearch {
+    let forbid: Vec<Glob> = needs
+        .iter()
+        .flat_map(|n| n.forbid.iter().cloned())
+        .collect();
+    let choices: Vec<&Vec<Glob>> = needs.iter().filter_map(|n| n.choose.as_ref()).collect();
+    let mut budget = ACTION_BUDGET;
+    let mut require = vec![action_shape()];
+    choose_actions(&choices, &mut require, &forbid, &mut budget)
+}
+
+fn choose_actions(
+    choices: &[&Vec<Glob>],
+    require: &mut Vec<Glob>,
+    forbid: &[Glob],
+    budget: &mut usize,
+) -> ActionSearch {
+    if *budget == 0 {
+        return ActionSearch::TooLarge;
+    }
+    *budget -= 1;
+    match search_string(require, forbid, SEARCH_LIMIT) {
+        StringSearch::Empty => return ActionSearch::Empty,
+        StringSearch::TooLarge => return ActionSearch::TooLarge,
+        StringSearch::Found(bytes) if choices.is_empty() => {
+            return match String::from_utf8(bytes) {
+                Ok(a) => ActionSearch::Found(a),
+                // Globs of UTF-8 patterns accept only UTF-8; never reached.
+                Err(_) => ActionSearch::TooLarge,
+            };
+        }
+        StringSearch::Found(_) => {}
+    }
+    let mut too_large = false;
+    for g in choices[0] {
+        require.push(g.clone());
+        let r = choose_actions(&choices[1..], require, forbid, budget);
+        require.pop();
+        match r {
+            ActionSearch::Found(a) => return ActionSearch::Found(a),
+            ActionSearch::TooLarge => too_large = true,
+            ActionSearch::Empty => {}
+        }
+    }
+    if too_large {
+        ActionSearch::TooLarge
+    } else {
+        ActionSearch::Empty
+    }
+}
+
+/// The action as a policy spells it, when it is one of the literal actions of `sts`
+/// (`s3:GetObject`, not the `s3:getobject` the case-insensitive search finds).
+fn spelled(action: String, sts: &[&Statement]) -> String {
+    sts.iter()
         .flat_map(|t| match &t.action {
             ActionSpec::Action(p) | ActionSpec::NotAction(p) => p.iter().map(|p| p.source()),
         })
-        .find(|src| src.eq_ignore_ascii_case(&found));
-    Some(spelled.map_or(found, str::to_string))
-}
-
-fn find_action_lowercase(
-    st: &Statement,
-    with: &[&Statement],
-    without: &[&Statement],
-) -> Option<String> {
-    let (s_any, s_not) = action_globs(st);
-    for s_glob in &s_any {
-        let mut require = vec![s_glob.clone()];
-        let mut forbid = s_not.clone();
-        let mut ok = true;
-        for t in with {
-            let (any, not) = action_globs(t);
-            // A statement with several patterns: require one of them (try each union
-            // member through the caller's enumeration is too costly; use the first that
-            // works).
-            let mut found = false;
-            for g in &any {
-                let mut r = require.clone();
-                r.push(g.clone());
-                let mut f = forbid.clone();
-                f.extend(not.iter().cloned());
-                if find_string(&r, &f, SEARCH_LIMIT).is_some() {
-                    require = r;
-                    forbid = f;
-                    found = true;
-                    break;
-                }
-            }
-            if !found {
-                ok = false;
-                break;
-            }
-        }
-        if !ok {
-            continue;
-        }
-        for t in without {
-            let (any, _) = action_globs(t);
-            // An action outside `t`: outside every one of its patterns (NotAction
-            // statements are left to the evaluator's check).
-            if matches!(t.action, ActionSpec::Action(_)) {
-                forbid.extend(any);
-            }
-        }
-        if let Some(bytes) = find_string(&require, &forbid, SEARCH_LIMIT) {
-            let a = String::from_utf8(bytes).ok()?;
-            // Make it look like an action: `service:Name`.
-            if a.contains(':') && !a.ends_with(':') {
-                return Some(a);
-            }
-            let mut r2 = require.clone();
-            r2.push(Glob(
-                b"*:?*"
-                    .iter()
-                    .map(|b| {
-                        if *b == b'*' {
-                            Elem::Star
-                        } else if *b == b'?' {
-                            Elem::AnyChar
-                        } else {
-                            Elem::Byte(*b)
-                        }
-                    })
-                    .collect(),
-            ));
-            if let Some(b) = find_string(&r2, &forbid, SEARCH_LIMIT) {
-                return String::from_utf8(b).ok();
-            }
-        }
-    }
-    None
+        .find(|src| src.eq_ignore_ascii_case(&action))
+        .map_or(action, str::to_string)
 }
 
 /// Does `t` apply whenever `s` does, as far as conditions go (its conditions are among
 /// `s`'s)?
-fn conditions_implied(t: &Statement, s: &Statement) -> bool {
+/// Values with `${...}` read the same only when both policies read variables (or both
+/// take them literally).
+fn conditions_implied(t: &Statement, t_vars: bool, s: &Statement, s_vars: bool) -> bool {
     t.conditions.iter().all(|c| {
         s.conditions.iter().any(|d| {
-            d.operator == c.operator && d.key_lower == c.key_lower && d.raw_values == c.raw_values
+            d.operator == c.operator
+                && d.key_lower == c.key_lower
+                && d.raw_values == c.raw_values
+                && (t_vars == s_vars || !c.raw_values.iter().any(|v| v.contains("${")))
         })
     })
 }
@@ -291,8 +345,8 @@ fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<BTreeMap<String, Vec<Str
     let mut base = crate::prover::plausible_context(s, IDENTITY);
     for key in vars_of(s) {
         if !key.eq_ignore_ascii_case(COGNITO_SUB) {
-            base.entry(key)
-                .or_insert_with(|| vec![VARIABLE_VALUE.to_string()]);
+            let value = variable_value(&key.to_ascii_lowercase());
+            base.entry(key).or_insert_with(|| vec![value]);
         }
     }
     let mut out = vec![base.clone()];
@@ -375,117 +429,181 @@ fn confirm(
     ))
 }
 
-/// Resources the new set's unconditional `Deny` statements certainly refuse for `action`.
-fn new_denies(new: &PolicySet, action: &str) -> Vec<Glob> {
+/// A statement with whether its policy reads policy variables (Version 2012-10-17).
+#[derive(Clone, Copy)]
+struct Stmt<'a> {
+    st: &'a Statement,
+    vars: bool,
+}
+
+impl Stmt<'_> {
+    /// Equal keys mean the same statement to the evaluator.
+    fn key(&self) -> String {
+        format!("{}|{}", self.vars, crate::lint::statement_key(self.st))
+    }
+}
+
+fn stmts(set: &PolicySet, effect: Effect) -> Vec<(StatementRef, Stmt<'_>)> {
+    set.policies()
+        .iter()
+        .enumerate()
+        .flat_map(|(p, pol)| {
+            let vars = pol.version == Some(Version::V2012_10_17);
+            pol.statements
+                .iter()
+                .enumerate()
+                .filter(move |(_, st)| st.effect == effect)
+                .map(move |(s, st)| {
+                    (
+                        StatementRef {
+                            policy: p,
+                            statement: s,
+                        },
+                        Stmt { st, vars },
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Resources to leave out of a candidate search: those every statement of `certain`
+/// refuses or grants for certain (their `Resource` patterns; statements with
+/// `NotResource` are left out, an over-approximation of the candidates).
+fn certain_resources(certain: &[Stmt]) -> Vec<Glob> {
     let mut out = Vec::new();
-    for p in new.policies() {
-        let vars = p.version == Some(Version::V2012_10_17);
-        for st in &p.statements {
-            if st.effect == Effect::Deny && st.conditions.is_empty() && st.matches_action(action) {
-                let (res, not) = resource_globs(st, vars);
-                if not.is_empty() {
-                    out.extend(res);
-                }
-            }
+    for t in certain {
+        let (res, not) = resource_globs(t.st, t.vars);
+        if not.is_empty() {
+            out.extend(res);
         }
     }
     out
 }
 
-/// Compare `new` with `baseline`.
+/// Compare `new` with `baseline`: is there a request the new set allows and the baseline
+/// does not? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
+/// symbolically; see the module docs); each [`DiffResult::NewAccess`] is confirmed by the
+/// evaluator on both sets.
 pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
-    let refs = |set: &PolicySet| -> Vec<StatementRef> {
-        set.policies()
-            .iter()
-            .enumerate()
-            .flat_map(|(p, pol)| {
-                (0..pol.statements.len()).map(move |s| StatementRef {
-                    policy: p,
-                    statement: s,
-                })
-            })
-            .collect()
-    };
-    let base_allows: Vec<&Statement> = refs(baseline)
-        .into_iter()
-        .map(|r| baseline.statement(r))
-        .filter(|s| s.effect == Effect::Allow)
+    let base_allows = stmts(baseline, Effect::Allow);
+    let base_denies = stmts(baseline, Effect::Deny);
+    let new_denies = stmts(new, Effect::Deny);
+    let base_allow_keys: Vec<String> = base_allows.iter().map(|(_, t)| t.key()).collect();
+    let new_deny_keys: Vec<String> = new_denies.iter().map(|(_, t)| t.key()).collect();
+    // The new set's unconditional Denies: an action they cover is refused on their resources.
+    let new_unconditional: Vec<Stmt> = new_denies
+        .iter()
+        .map(|(_, t)| *t)
+        .filter(|t| t.st.conditions.is_empty())
         .collect();
-    let base_denies: Vec<&Statement> = refs(baseline)
-        .into_iter()
-        .map(|r| baseline.statement(r))
-        .filter(|s| s.effect == Effect::Deny)
-        .collect();
-    if base_allows.len() > MAX_GROUP {
-        return DiffResult::Unknown(format!(
-            "the baseline has {} Allow statements; the comparison groups at most {MAX_GROUP}",
-            base_allows.len()
-        ));
-    }
     let mut unknown: Vec<String> = Vec::new();
-    for r in refs(new) {
-        let s = new.statement(r);
-        if s.effect != Effect::Allow {
-            continue;
-        }
-        let vars = new.policy(r).version == Some(Version::V2012_10_17);
-        let (s_res, s_res_not) = resource_globs(s, vars);
-        // 1. Baseline groups that cover the action, and a resource they leave out.
-        for mask in 0u32..(1 << base_allows.len()) {
-            let with: Vec<&Statement> = (0..base_allows.len())
-                .filter(|i| mask & (1 << i) != 0)
-                .map(|i| base_allows[i])
+    for (r, s) in stmts(new, Effect::Allow) {
+        let (s_res, s_res_not) = resource_globs(s.st, s.vars);
+        // 1. Requests `s` allows that no baseline Allow certainly covers. Skipped when the
+        //    baseline has the very same statement: it applies whenever `s` does.
+        if !base_allow_keys.contains(&s.key()) {
+            let members: Vec<Stmt> = base_allows
+                .iter()
+                .map(|(_, t)| *t)
+                .chain(new_unconditional.iter().copied())
                 .collect();
-            let without: Vec<&Statement> = (0..base_allows.len())
-                .filter(|i| mask & (1 << i) == 0)
-                .map(|i| base_allows[i])
-                .collect();
-            let Some(action) = find_action(s, &with, &without) else {
-                continue;
-            };
-            for p in &s_res {
-                let mut forbid = s_res_not.clone();
-                forbid.extend(new_denies(new, &action));
-                for t in &with {
-                    if !conditions_implied(t, s) {
-                        continue;
+            if members.len() > MAX_GROUP {
+                unknown.push(format!(
+                    "{} baseline Allow and new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
+                    members.len()
+                ));
+            } else {
+                for mask in 0u32..(1 << members.len()) {
+                    let inside = |i: usize| mask & (1 << i) != 0;
+                    let mut needs = vec![covered(s.st)];
+                    for (i, t) in members.iter().enumerate() {
+                        needs.push(if inside(i) {
+                            covered(t.st)
+                        } else {
+                            not_covered(t.st)
+                        });
                     }
-                    let tvars = true;
-                    let (t_res, t_not) = resource_globs(t, tvars);
-                    if t_not.is_empty() {
-                        forbid.extend(t_res);
-                    }
-                }
-                if let Some(bytes) = find_string(&[p.clone(), arn_shape()], &forbid, SEARCH_LIMIT)
-                    && let Ok(resource) = String::from_utf8(bytes)
-                {
-                    match confirm(new, baseline, r, &action, &resource) {
-                        Ok(found) => return DiffResult::NewAccess(found),
-                        Err(e) => unknown.push(e),
+                    let action = match find_action(&needs) {
+                        ActionSearch::Found(a) => a,
+                        ActionSearch::Empty => continue,
+                        ActionSearch::TooLarge => {
+                            unknown.push("an action search was too large".to_string());
+                            continue;
+                        }
+                    };
+                    // Resources left out: the new Denies that cover the action, and the
+                    // baseline Allows that cover it and certainly apply when `s` does.
+                    let certain: Vec<Stmt> = members
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, t)| {
+                            inside(*i)
+                                && (t.st.effect == Effect::Deny
+                                    || conditions_implied(t.st, t.vars, s.st, s.vars))
+                        })
+                        .map(|(_, t)| *t)
+                        .collect();
+                    let mut forbid = s_res_not.clone();
+                    forbid.extend(certain_resources(&certain));
+                    let action = spelled(action, &[s.st]);
+                    let requires = s_res.iter().map(|p| vec![p.clone(), arn_shape()]);
+                    if let Some(found) =
+                        search_resources(new, baseline, r, &action, requires, &forbid, &mut unknown)
+                    {
+                        return DiffResult::NewAccess(found);
                     }
                 }
             }
         }
-        // 2. Requests a baseline Deny refused.
-        for d in &base_denies {
-            let Some(action) = find_action(s, &[d], &[]) else {
+        // 2. Requests a baseline Deny refused, unless the new set keeps the same Deny.
+        for (_, d) in &base_denies {
+            if new_deny_keys.contains(&d.key()) {
                 continue;
-            };
-            let (d_res, d_not) = resource_globs(d, true);
-            for p in &s_res {
-                for dg in &d_res {
-                    let mut forbid = s_res_not.clone();
-                    forbid.extend(d_not.iter().cloned());
-                    forbid.extend(new_denies(new, &action));
-                    if let Some(bytes) =
-                        find_string(&[p.clone(), dg.clone(), arn_shape()], &forbid, SEARCH_LIMIT)
-                        && let Ok(resource) = String::from_utf8(bytes)
-                    {
-                        match confirm(new, baseline, r, &action, &resource) {
-                            Ok(found) => return DiffResult::NewAccess(found),
-                            Err(e) => unknown.push(e),
-                        }
+            }
+            if new_unconditional.len() > MAX_GROUP {
+                unknown.push(format!(
+                    "{} new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
+                    new_unconditional.len()
+                ));
+                break;
+            }
+            let (d_res, d_not) = resource_globs(d.st, d.vars);
+            for mask in 0u32..(1 << new_unconditional.len()) {
+                let inside = |i: usize| mask & (1 << i) != 0;
+                let mut needs = vec![covered(s.st), covered(d.st)];
+                for (i, t) in new_unconditional.iter().enumerate() {
+                    needs.push(if inside(i) {
+                        covered(t.st)
+                    } else {
+                        not_covered(t.st)
+                    });
+                }
+                let action = match find_action(&needs) {
+                    ActionSearch::Found(a) => spelled(a, &[s.st, d.st]),
+                    ActionSearch::Empty => continue,
+                    ActionSearch::TooLarge => {
+                        unknown.push("an action search was too large".to_string());
+                        continue;
                     }
+                };
+                let certain: Vec<Stmt> = new_unconditional
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| inside(*i))
+                    .map(|(_, t)| *t)
+                    .collect();
+                let mut forbid = s_res_not.clone();
+                forbid.extend(d_not.iter().cloned());
+                forbid.extend(certain_resources(&certain));
+                let requires = s_res.iter().flat_map(|p| {
+                    d_res
+                        .iter()
+                        .map(move |dg| vec![p.clone(), dg.clone(), arn_shape()])
+                });
+                if let Some(found) =
+                    search_resources(new, baseline, r, &action, requires, &forbid, &mut unknown)
+                {
+                    return DiffResult::NewAccess(found);
                 }
             }
         }
@@ -493,7 +611,41 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
     if unknown.is_empty() {
         DiffResult::NoNewAccess
     } else {
+        unknown.sort();
         unknown.dedup();
         DiffResult::Unknown(unknown.join("; "))
     }
+}
+
+/// Search each `require` list for a resource outside `forbid`, and confirm it with the
+/// evaluator: the first confirmed request, else `None` (recording in `unknown` searches
+/// that gave up and candidates no context confirmed).
+fn search_resources(
+    new: &PolicySet,
+    baseline: &PolicySet,
+    r: StatementRef,
+    action: &str,
+    requires: impl Iterator<Item = Vec<Glob>>,
+    forbid: &[Glob],
+    unknown: &mut Vec<String>,
+) -> Option<NewAccess> {
+    for require in requires {
+        match search_string(&require, forbid, SEARCH_LIMIT) {
+            StringSearch::Empty => {}
+            StringSearch::TooLarge => {
+                unknown.push(format!("the resource search for {action} was too large"))
+            }
+            StringSearch::Found(bytes) => {
+                let Ok(resource) = String::from_utf8(bytes) else {
+                    unknown.push(format!("a resource candidate for {action} is not UTF-8"));
+                    continue;
+                };
+                match confirm(new, baseline, r, action, &resource) {
+                    Ok(found) => return Some(found),
+                    Err(e) => unknown.push(e),
+                }
+            }
+        }
+    }
+    None
 }

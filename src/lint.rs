@@ -257,7 +257,9 @@ fn action_sources(st: &Statement) -> Vec<&str> {
     }
 }
 
-fn statement_key(st: &Statement) -> String {
+/// A statement as the evaluator sees it (effect, actions, resources, conditions; not the
+/// `Sid`): equal keys, same statement.
+pub(crate) fn statement_key(st: &Statement) -> String {
     let conditions: Vec<String> = st
         .conditions
         .iter()

@@ -2,7 +2,7 @@
 //! caught, with a confirmed example; a pure narrowing passes.
 
 use policy_sim::context::Request;
-use policy_sim::diff::{DiffResult, IDENTITY, no_new_access};
+use policy_sim::diff::{DiffResult, IDENTITY, NewAccess, no_new_access};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::parse::parse_policy;
 
@@ -20,8 +20,13 @@ fn baseline() -> serde_json::Value {
     ]})
 }
 
-fn expect_new(new: serde_json::Value, what: &str) {
-    let (n, b) = (set(new), set(baseline()));
+fn expect_new(new: serde_json::Value, what: &str) -> NewAccess {
+    expect_new_vs(baseline(), new, what)
+}
+
+/// The comparison finds new access, and the evaluator agrees on both sides.
+fn expect_new_vs(base: serde_json::Value, new: serde_json::Value, what: &str) -> NewAccess {
+    let (n, b) = (set(new), set(base));
     match no_new_access(&n, &b) {
         DiffResult::NewAccess(found) => {
             // Re-check the example independently.
@@ -40,9 +45,14 @@ fn expect_new(new: serde_json::Value, what: &str) {
             };
             assert_eq!(decide(&n), Decision::Allow, "{what}: {found:?}");
             assert_ne!(decide(&b), Decision::Allow, "{what}: {found:?}");
+            found
         }
         other => panic!("{what}: expected new access, got {other:?}"),
     }
+}
+
+fn policy(statements: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 #[test]
@@ -122,4 +132,131 @@ fn pure_narrowing_passes() {
         no_new_access(&set(baseline()), &set(baseline())),
         DiffResult::NoNewAccess
     );
+}
+
+#[test]
+fn shrunk_deny_action_list_is_caught() {
+    // Whichever action leaves the Deny, and in whichever position.
+    let app = serde_json::json!({"Sid": "App", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]});
+    let guard = |actions: serde_json::Value| serde_json::json!({"Sid": "Guard", "Effect": "Deny", "Action": actions, "Resource": "*"});
+    let base = policy(serde_json::json!([
+        app,
+        guard(serde_json::json!(["s3:DeleteBucket", "s3:PutBucketPolicy"]))
+    ]));
+    for kept in ["s3:DeleteBucket", "s3:PutBucketPolicy"] {
+        let found = expect_new_vs(
+            base.clone(),
+            policy(serde_json::json!([app, guard(kept.into())])),
+            kept,
+        );
+        assert_ne!(found.action, kept);
+        assert_eq!(found.baseline, Decision::ExplicitDeny);
+    }
+    let base = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": ["iam:*", "organizations:*"], "Resource": "*"}]),
+    );
+    let new = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": ["iam:*"], "Resource": "*"}]),
+    );
+    let found = expect_new_vs(base, new, "organizations dropped from the Deny");
+    assert!(found.action.starts_with("organizations:"), "{found:?}");
+}
+
+#[test]
+fn widened_not_action_deny_is_caught() {
+    let base = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]),
+    );
+    let new = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "NotAction": ["s3:*", "ec2:*"], "Resource": "*"}]),
+    );
+    let found = expect_new_vs(base, new, "NotAction widened");
+    assert!(found.action.starts_with("ec2:"), "{found:?}");
+}
+
+#[test]
+fn new_deny_covering_only_part_of_the_actions_is_not_trusted_for_all() {
+    // "Allow only EC2": everything but ec2:* is denied, and ec2:* is new.
+    let base = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]),
+    );
+    let new = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "NotAction": "ec2:*", "Resource": "*"}]),
+    );
+    let found = expect_new_vs(base, new, "allow only EC2");
+    assert!(found.action.starts_with("ec2:"), "{found:?}");
+}
+
+#[test]
+fn every_pattern_of_a_baseline_statement_is_tried() {
+    let base = policy(
+        serde_json::json!([{"Effect": "Allow", "Action": ["s3:GetObject", "s3:*"], "Resource": "arn:aws:s3:::b/*"}, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]),
+    );
+    let new = policy(serde_json::json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]));
+    let found = expect_new_vs(base, new, "s3:* on *");
+    assert!(
+        !found.action.eq_ignore_ascii_case("s3:GetObject"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn policy_variables_are_compared_by_key_and_version() {
+    let at = |resource: &str| {
+        policy(
+            serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]),
+        )
+    };
+    // Another variable is another value.
+    expect_new_vs(
+        at("arn:aws:s3:::b/${aws:userid}/*"),
+        at("arn:aws:s3:::b/${aws:PrincipalTag/team}/*"),
+        "variable swapped",
+    );
+    // A baseline wildcard does not cover the value by chance.
+    expect_new_vs(
+        at("arn:aws:s3:::home/p*"),
+        at("arn:aws:s3:::home/${aws:username}/*"),
+        "wildcard vs variable",
+    );
+    expect_new_vs(
+        at("arn:aws:s3:::home/us-east-1:*"),
+        at("arn:aws:s3:::home/${cognito-identity.amazonaws.com:sub}/*"),
+        "region prefix vs identity",
+    );
+    // Under 2008-10-17 the baseline's `${...}` is literal text; 2012 reads it as a variable.
+    let mut literal = at("arn:aws:s3:::b/${aws:username}/*");
+    literal["Version"] = "2008-10-17".into();
+    expect_new_vs(
+        literal.clone(),
+        at("arn:aws:s3:::b/${aws:username}/*"),
+        "Version added",
+    );
+    // The same variable on both sides: nothing new.
+    assert_eq!(
+        no_new_access(
+            &set(at("arn:aws:s3:::b/${aws:username}/x/*")),
+            &set(at("arn:aws:s3:::b/${aws:username}/*"))
+        ),
+        DiffResult::NoNewAccess
+    );
+}
+
+#[test]
+fn unchanged_policies_with_hard_shapes_pass() {
+    // A conditional Deny, Allow with NotResource / NotAction, Deny with NotResource: the
+    // same policy compared with itself is no new access, not unknown.
+    for statements in [
+        serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]),
+        serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}]),
+        serde_json::json!([{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]),
+        serde_json::json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::b/*"}]),
+    ] {
+        let p = policy(statements.clone());
+        assert_eq!(
+            no_new_access(&set(p.clone()), &set(p)),
+            DiffResult::NoNewAccess,
+            "{statements}"
+        );
+    }
 }

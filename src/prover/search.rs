@@ -616,8 +616,29 @@ fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
 
 /// A string accepted by every glob of `require` and by none of `forbid` (globs without
 /// identity slots), breadth-first so the shortest comes first; `None` when there is none
-/// or the search passes `limit` states.
+/// or the search passes `limit` states (use [`search_string`] to tell the two apart).
 pub fn find_string(require: &[Glob], forbid: &[Glob], limit: usize) -> Option<Vec<u8>> {
+    match search_string(require, forbid, limit) {
+        StringSearch::Found(bytes) => Some(bytes),
+        StringSearch::Empty | StringSearch::TooLarge => None,
+    }
+}
+
+/// The outcome of [`search_string`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StringSearch {
+    /// A shortest string in the intersection.
+    Found(Vec<u8>),
+    /// The intersection is empty (proved: every reachable state was explored).
+    Empty,
+    /// The search passed its state limit without deciding.
+    TooLarge,
+}
+
+/// [`find_string`], telling "there is none" ([`StringSearch::Empty`], a proof) from "gave
+/// up" ([`StringSearch::TooLarge`]). Cost: breadth-first over the product of the globs'
+/// position sets, at most `limit` states.
+pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringSearch {
     let all: Vec<&Glob> = require.iter().chain(forbid).collect();
     let mut literal = [false; 256];
     for g in &all {
@@ -648,10 +669,10 @@ pub fn find_string(require: &[Glob], forbid: &[Glob], limit: usize) -> Option<Ve
     queue.push_back((start, Vec::new()));
     while let Some((sets, bytes)) = queue.pop_front() {
         if accepts(&sets) {
-            return Some(bytes);
+            return StringSearch::Found(bytes);
         }
         if seen.len() > limit {
-            return None;
+            return StringSearch::TooLarge;
         }
         for &b in &alphabet {
             let next: Vec<Vec<u64>> = all
@@ -673,7 +694,7 @@ pub fn find_string(require: &[Glob], forbid: &[Glob], limit: usize) -> Option<Ve
             }
         }
     }
-    None
+    StringSearch::Empty
 }
 
 #[cfg(test)]
