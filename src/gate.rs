@@ -532,25 +532,49 @@ fn load_baseline(cfg: &GateConfig, spec: &str) -> Result<PolicySet, String> {
             git_dir.display()
         ));
     }
+    // The files the patterns match *at REV* (a policy deleted since is part of the
+    // baseline), paths relative to the gate file's directory.
+    let listing = std::process::Command::new("git")
+        .arg("-C")
+        .arg(git_dir)
+        .args(["ls-tree", "-r", "--name-only"])
+        .arg(rev)
+        .arg("--")
+        .arg(".")
+        .output()
+        .map_err(|e| format!("baseline {spec}: cannot run git: {e}"))?;
+    if !listing.status.success() {
+        return Err(format!(
+            "baseline {spec}: git ls-tree failed: {}",
+            String::from_utf8_lossy(&listing.stderr).trim()
+        ));
+    }
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
     let mut policies = Vec::new();
     for pattern in patterns {
-        for path in glob::glob(&dir.join(pattern).display().to_string())
-            .map_err(|e| format!("policy pattern {pattern:?}: {e}"))?
-            .filter_map(Result::ok)
-        {
-            let rel = path.strip_prefix(&dir).unwrap_or(&path);
+        let normalized = pattern.trim_start_matches("./");
+        let matcher = glob::Pattern::new(normalized)
+            .map_err(|e| format!("policy pattern {pattern:?}: {e}"))?;
+        for rel in listing.lines().filter(|f| matcher.matches_with(f, options)) {
             let out = std::process::Command::new("git")
                 .arg("-C")
                 .arg(git_dir)
                 .arg("show")
-                .arg(format!("{rev}:./{}", rel.display()))
+                .arg(format!("{rev}:./{rel}"))
                 .output()
                 .map_err(|e| format!("cannot run git: {e}"))?;
             if !out.status.success() {
-                // A policy the baseline did not have: everything in it is new.
-                continue;
+                return Err(format!(
+                    "baseline {spec}: cannot read {rel} at {rev}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
-            let name = format!("{rev}:{}", rel.display());
+            let name = format!("{rev}:{rel}");
             policies
                 .push(crate::parse::parse_policy(&name, &out.stdout).map_err(|e| e.to_string())?);
         }

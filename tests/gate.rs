@@ -702,3 +702,44 @@ fn template_source() {
         "DIR/gate.yml:4:27: a git baseline needs the gate to load policy files (not a template)"
     );
 }
+
+#[test]
+fn git_baseline_includes_policies_deleted_since() {
+    let dir = workdir("git-deleted");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !git(&["init", "-q"]) {
+        eprintln!("git is not available: skipped");
+        return;
+    }
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    write(
+        &dir,
+        "policies/role.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b"}]}"#,
+    );
+    write(
+        &dir,
+        "policies/guard.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}"#,
+    );
+    assert!(git(&["add", "."]) && git(&["commit", "-q", "-m", "base"]));
+    let gate_text = "policies: \"policies/*.json\"\nno-new-access: {baseline: \"git:HEAD\"}\nlint: {fail-on: []}\n";
+    let report = run(&dir, gate_text);
+    assert_eq!(report.checks[0].status, Status::Pass, "{:?}", report.checks);
+    std::fs::remove_file(dir.join("policies/guard.json")).unwrap();
+    let report = run(&dir, gate_text);
+    let c = &report.checks[0];
+    assert_eq!((c.kind, c.status), ("no-new-access", Status::Fail));
+    assert_eq!(
+        c.message,
+        "new access compared with git:HEAD: s3:DeleteBucket on arn:aws:s3:::b is allowed by policies/role.json Statement[0] (Allow) (the baseline: ExplicitDeny)"
+    );
+}
