@@ -193,7 +193,13 @@ impl GateConfig {
             .transpose()?
             .unwrap_or(default_name);
         let source = match (get("policies"), get("template")) {
-            (Some(p), None) => Source::Policies(strings(p, "policies")?),
+            (Some(p), None) => {
+                let list = strings(p, "policies")?;
+                if list.is_empty() {
+                    return Err(err(&p.loc, "policies is empty"));
+                }
+                Source::Policies(list)
+            }
             (None, Some(t)) => {
                 let entries = map(t, "template", &["file", "role", "params"])?;
                 let field = |k: &str| entries.iter().find(|(key, _)| key == k).map(|(_, v)| v);
@@ -737,7 +743,8 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
             f.sid.as_deref() == Some(s.sid.as_str())
                 && s.rule.as_deref().is_none_or(|r| r == f.rule)
         });
-        let fails = suppressed.is_none() && cfg.fail_on.contains(&f.severity);
+        // A listed severity fails the gate, and so does every more severe one.
+        let fails = suppressed.is_none() && cfg.fail_on.iter().any(|s| f.severity >= *s);
         if fails {
             lint_failures += 1;
             checks.push(CheckResult {
@@ -770,13 +777,15 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
                     findings.len()
                 )
             } else {
+                let least = cfg.fail_on.iter().min().expect("fail-on is not empty here");
                 format!(
-                    "no finding of severity {} ({} finding(s) in all)",
-                    cfg.fail_on
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    "no finding of severity {}{} ({} finding(s) in all)",
+                    least.as_str(),
+                    if *least == Severity::Error {
+                        ""
+                    } else {
+                        " or above"
+                    },
                     findings.len()
                 )
             },

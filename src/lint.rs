@@ -323,7 +323,12 @@ pub fn lint_policy(
         let label = format!("Statement[{}]", st.index);
         let resources = resource_sources(st);
         let actions = action_sources(st);
-        let on_any = matches!(&st.resource, Some(ResourceSpec::Resource(p)) if p.iter().any(|p| p.source() == "*"));
+        // Every resource: `"Resource": "*"`, or a `NotResource` (all but a few).
+        let on_any = match &st.resource {
+            Some(ResourceSpec::Resource(p)) => p.iter().any(|p| p.source() == "*"),
+            Some(ResourceSpec::NotResource(_)) => true,
+            None => false,
+        };
         for r in &resources {
             if v2012 && sub_followed_by_wildcard(r) {
                 push(
@@ -381,7 +386,10 @@ pub fn lint_policy(
                     "list the resources to allow with Resource instead",
                 );
             }
-            let wildcard_action = matches!(&st.action, ActionSpec::Action(p) if p.iter().any(|p| p.source().contains(['*', '?'])));
+            let wildcard_action = match &st.action {
+                ActionSpec::Action(p) => p.iter().any(|p| p.source().contains(['*', '?'])),
+                ActionSpec::NotAction(_) => true,
+            };
             if on_any && wildcard_action {
                 push(
                     "PS005",
@@ -408,11 +416,15 @@ pub fn lint_policy(
                 );
             }
             let none = crate::variables::NoVariables;
-            let grants_role_handover = matches!(&st.action, ActionSpec::Action(ps) if ps.iter().any(|p| {
-                ["iam:PassRole", "sts:AssumeRole"]
+            let grants = |action: &str| match &st.action {
+                ActionSpec::Action(ps) => ps
                     .iter()
-                    .any(|a| p.matches(a, &none) == crate::wildcard::Match::Yes)
-            }));
+                    .any(|p| p.matches(action, &none) == crate::wildcard::Match::Yes),
+                ActionSpec::NotAction(ps) => ps
+                    .iter()
+                    .all(|p| p.matches(action, &none) == crate::wildcard::Match::No),
+            };
+            let grants_role_handover = grants("iam:PassRole") || grants("sts:AssumeRole");
             if on_any && grants_role_handover {
                 push(
                     "PS007",

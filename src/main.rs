@@ -776,15 +776,17 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
     use policy_sim::lint::{Severity, lint_set};
     let loaded = match &args.source.template {
         None => {
+            if args.source.policies.iter().any(|p| p.as_os_str() == "-") {
+                return Err(bad_input("lint reads policy files, not standard input"));
+            }
+            // File names, not patterns (the shell has expanded any): `role[prod].json` is
+            // that file.
             let patterns: Vec<String> = args
                 .source
                 .policies
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|p| glob::Pattern::escape(&p.display().to_string()))
                 .collect();
-            if patterns.iter().any(|p| p == "-") {
-                return Err(bad_input("lint reads policy files, not standard input"));
-            }
             load_policies(&patterns, Path::new("")).map_err(bad_input)?
         }
         Some(path) => {

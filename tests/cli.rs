@@ -658,3 +658,33 @@ fn fuzz_isolation_is_reproducible() {
         "No counterexample in 500 case(s) (seed 1, identity format cognito). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n"
     );
 }
+
+#[test]
+fn lint_reads_file_names_literally_and_exits_by_severity() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("lint-cli");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let policies = root().join("policies");
+    // `role[prod].json` is that file, not a pattern matching `roled.json`.
+    let bracket = dir.join("role[prod].json");
+    std::fs::copy(policies.join("console-auth-role.json"), &bracket).unwrap();
+    std::fs::copy(
+        policies.join("corrected-auth-role.json"),
+        dir.join("roled.json"),
+    )
+    .unwrap();
+    let o = run(&["lint", "--policy", bracket.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("role[prod].json:15:5: PS001 error: "), "{out}");
+    assert!(out.ends_with("4 finding(s)\n"), "{out}");
+    // No error or warning: exit 0.
+    let o = run(
+        &["lint", "--policy", dir.join("roled.json").to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        (o.status.code(), stdout(&o)),
+        (Some(0), "0 finding(s)\n".to_string())
+    );
+}

@@ -312,12 +312,26 @@ fn lint_severities_and_suppressions() {
         "PS005 warning: Statement[0]: wildcard action [cognito-sync:*] on Resource \"*\" (fix: name the actions and resources the principal needs)"
     );
     assert_eq!(report.checks[0].location, Some(("p.json".into(), 2, 3)));
-    // fail-on info: PS006 fails too.
+    // fail-on info: PS006 fails too (a listed severity fails, and every more severe one).
     let report = run(&dir, "policies: p.json\nlint: {fail-on: [info]}\n");
     assert_eq!(
         statuses(&report),
-        [("PS006 p.json".to_string(), Status::Fail)]
+        [
+            ("PS005 p.json".to_string(), Status::Fail),
+            ("PS006 p.json".to_string(), Status::Fail)
+        ]
     );
+    // fail-on error: neither fails; the passing check says so.
+    let report = run(&dir, "policies: p.json\nlint: {fail-on: [error]}\n");
+    assert_eq!(
+        report.checks[0].message,
+        "no finding of severity error (2 finding(s) in all)"
+    );
+    let report = run(
+        &dir,
+        "policies: p.json\nlint:\n  fail-on: [error]\n  suppress: [{sid: Sync, reason: r}]\n",
+    );
+    assert_eq!(statuses(&report), [("lint".to_string(), Status::Pass)]);
     // Suppressed by Sid (every rule, or one rule), with a reason: passes, still reported.
     for suppress in [
         "{sid: Sync, reason: Cognito Sync datasets are per identity}",
@@ -390,6 +404,7 @@ fn gate_file_errors_name_the_place() {
             "policy pattern \"missing-*.json\" matches no file",
         ),
         ("gates: []\n", "DIR/gate.yml:1:8: gates is empty"),
+        ("policies: []\n", "DIR/gate.yml:1:11: policies is empty"),
         (
             "gates:\n  - policies: p.json\nlint: {}\n",
             "DIR/gate.yml:3:7: unknown key \"lint\" in the gate file (expected one of gates)",

@@ -203,6 +203,24 @@ fn ps007_pass_or_assume_role_on_any() {
         };
         assert_eq!(rules(&f), expected, "{action}");
     }
+    // NotAction that does not exclude them, or NotResource, grants them on (nearly) any.
+    let f = lint(
+        &policy(&[r#"{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}"#]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS003", "PS005", "PS007"]);
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:iam::123456789012:role/admin"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS004", "PS007"]);
+    let f = lint(
+        &policy(&[r#"{"Effect": "Allow", "NotAction": ["iam:*", "sts:*"], "Resource": "*"}"#]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS003", "PS005"]);
     let f = lint(
         &policy(&[
             r#"{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/app"}"#,
