@@ -433,7 +433,20 @@ pub struct Loaded {
     pub inline: bool,
 }
 
-/// Load policy files (globs relative to `dir`).
+/// A path as reports show it: relative to the working directory when it is under it (so
+/// that SARIF locations resolve from the repository root CI runs in), else as given.
+pub fn display_path(path: &Path) -> String {
+    if path.is_absolute()
+        && let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = path.strip_prefix(&cwd)
+    {
+        return rel.display().to_string();
+    }
+    path.display().to_string()
+}
+
+/// Load policy files (globs relative to `dir`). Each policy is named by its path as
+/// [`display_path`] shows it.
 pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, String> {
     let mut policies = Vec::new();
     let mut sources = Vec::new();
@@ -447,11 +460,7 @@ pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, String> 
             return Err(format!("policy pattern {pattern:?} matches no file"));
         }
         for path in paths {
-            let shown = path
-                .strip_prefix(dir)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
+            let shown = display_path(&path);
             let file =
                 std::fs::File::open(&path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
             let bytes = crate::parse::read_bounded(&shown, file).map_err(|e| e.to_string())?;
@@ -859,7 +868,7 @@ pub fn sarif(report: &GateReport) -> serde_json::Value {
     }
     let location = |file: &str, line: usize, column: usize| {
         serde_json::json!([{"physicalLocation": {
-            "artifactLocation": {"uri": file.replace('\\', "/")},
+            "artifactLocation": {"uri": display_path(Path::new(file)).replace('\\', "/")},
             "region": {"startLine": line.max(1), "startColumn": column.max(1)}
         }}])
     };

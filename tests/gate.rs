@@ -40,6 +40,16 @@ const POLICY: &str = r#"{
 }
 "#;
 
+/// How the gate names a file of `dir`: relative to the working directory (the package
+/// root, where cargo runs tests).
+fn shown(dir: &Path, name: &str) -> String {
+    dir.join(name)
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -122,7 +132,8 @@ fn each_expectation_kind_passes_and_fails() {
     assert_eq!(
         report.checks[1].message,
         format!(
-            "implicit-fail: expected ImplicitDeny, got Allow for s3:GetObject on {own} (deciding: [p.json Statement[0] (Sid OwnFolder, Allow)])"
+            "implicit-fail: expected ImplicitDeny, got Allow for s3:GetObject on {own} (deciding: [{} Statement[0] (Sid OwnFolder, Allow)])",
+            shown(&dir, "p.json")
         )
     );
     let loc = report.checks[0].location.clone().unwrap();
@@ -305,20 +316,23 @@ fn lint_severities_and_suppressions() {
     let report = run(&dir, "policies: p.json\n");
     assert_eq!(
         statuses(&report),
-        [("PS005 p.json".to_string(), Status::Fail)]
+        [(format!("PS005 {}", shown(&dir, "p.json")), Status::Fail)]
     );
     assert_eq!(
         report.checks[0].message,
         "PS005 warning: Statement[0]: wildcard action [cognito-sync:*] on Resource \"*\" (fix: name the actions and resources the principal needs)"
     );
-    assert_eq!(report.checks[0].location, Some(("p.json".into(), 2, 3)));
+    assert_eq!(
+        report.checks[0].location,
+        Some((shown(&dir, "p.json"), 2, 3))
+    );
     // fail-on info: PS006 fails too (a listed severity fails, and every more severe one).
     let report = run(&dir, "policies: p.json\nlint: {fail-on: [info]}\n");
     assert_eq!(
         statuses(&report),
         [
-            ("PS005 p.json".to_string(), Status::Fail),
-            ("PS006 p.json".to_string(), Status::Fail)
+            (format!("PS005 {}", shown(&dir, "p.json")), Status::Fail),
+            (format!("PS006 {}", shown(&dir, "p.json")), Status::Fail)
         ]
     );
     // fail-on error: neither fails; the passing check says so.
@@ -424,7 +438,13 @@ fn gate_file_errors_name_the_place() {
         "{\"Version\": \"2012-10-17\", \"Statement\": [}",
     );
     let e = load_error(&dir, "policies: bad.json\n");
-    assert!(e.starts_with("bad.json:1:"), "{e}");
+    assert_eq!(
+        e,
+        format!(
+            "{}:1:41: Statement[0]: expected value",
+            shown(&dir, "bad.json")
+        )
+    );
 }
 
 #[test]
@@ -624,7 +644,12 @@ fn sarif_is_valid_sarif_2_1_0() {
     );
     assert_eq!(
         ps005["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "p.json"
+        shown(&dir, "p.json").as_str()
+    );
+    // Failed checks point into the gate file, relative to the working directory too.
+    assert_eq!(
+        run["results"][3]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        shown(&dir, "gate.yml").as_str()
     );
     assert_eq!(
         ps005["locations"][0]["physicalLocation"]["region"]["startLine"],
@@ -755,6 +780,9 @@ fn git_baseline_includes_policies_deleted_since() {
     assert_eq!((c.kind, c.status), ("no-new-access", Status::Fail));
     assert_eq!(
         c.message,
-        "new access compared with git:HEAD: s3:DeleteBucket on arn:aws:s3:::b is allowed by policies/role.json Statement[0] (Allow) (the baseline: ExplicitDeny)"
+        format!(
+            "new access compared with git:HEAD: s3:DeleteBucket on arn:aws:s3:::b is allowed by {} Statement[0] (Allow) (the baseline: ExplicitDeny)",
+            shown(&dir, "policies/role.json")
+        )
     );
 }
