@@ -22,6 +22,11 @@
 //! | CloudFormation / Serverless templates | [`template`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
+//! | the isolation prover | [`prover`] |
+//! | lint rules (PS001...) | [`lint`] |
+//! | no new access compared with a baseline | [`diff`] |
+//! | the CI policy gate | [`gate`] |
+//! | AWS's services, actions, resource types and condition keys | [`catalog`] |
 //!
 //! ```
 //! use policy_sim::{parse::parse_policy, eval::{PolicySet, Decision}, context::Request};
@@ -43,6 +48,7 @@
 
 pub mod arn;
 pub mod batch;
+pub mod catalog;
 pub mod cognito;
 pub mod condition;
 pub mod context;

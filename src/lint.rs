@@ -136,6 +136,24 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Error,
         description: "a policy over AWS's size limit",
     },
+    Rule {
+        id: "PS012",
+        name: "unknown-action",
+        severity: Severity::Error,
+        description: "an action AWS does not document (a typo grants or denies nothing), or a pattern that covers none",
+    },
+    Rule {
+        id: "PS013",
+        name: "action-never-matches-resource",
+        severity: Severity::Warning,
+        description: "a statement whose actions can never apply to its resources (no resource type of theirs has a matching ARN)",
+    },
+    Rule {
+        id: "PS014",
+        name: "unsupported-condition-key",
+        severity: Severity::Warning,
+        description: "a service condition key that none of the statement's actions supports",
+    },
 ];
 
 /// The rule with this id.
@@ -458,6 +476,9 @@ pub fn lint_policy(
                 );
             }
         }
+        for f in catalog_findings(st) {
+            push(f.0, Some(i), sid, format!("{label}: {}", f.1), f.2);
+        }
         let key = statement_key(st);
         if let Some(first) = seen.iter().position(|k| *k == key) {
             push(
@@ -486,6 +507,99 @@ pub fn lint_policy(
                 ),
                 "split it into several policies",
             );
+        }
+    }
+    out
+}
+
+/// Findings that need the action catalog (PS012, PS013, PS014): `(rule, message, hint)`.
+fn catalog_findings(st: &Statement) -> Vec<(&'static str, String, &'static str)> {
+    use crate::catalog::{catalog, pattern_may_match_format, unknown_action_message};
+    let c = catalog();
+    let mut out = Vec::new();
+    let patterns = action_sources(st);
+    // PS012: every Action/NotAction entry must name or cover a documented action.
+    let mut actions: Vec<String> = Vec::new();
+    for p in &patterns {
+        let expanded = c.expand(p);
+        if expanded.is_empty() {
+            let message = if p.contains(['*', '?']) {
+                format!("{p} covers no action AWS documents")
+            } else {
+                unknown_action_message(p, &c.lookup(p))
+            };
+            out.push((
+                "PS012",
+                message,
+                "use the action names of the Service Authorization Reference (`policy-sim actions PATTERN` lists them)",
+            ));
+        }
+        actions.extend(expanded);
+    }
+    let ActionSpec::Action(_) = st.action else {
+        return out;
+    };
+    // PS013: an Allow/Deny on named resources whose actions can apply to none of them.
+    if let Some(ResourceSpec::Resource(resources)) = &st.resource
+        && !actions.is_empty()
+    {
+        let sources: Vec<&str> = resources.iter().map(|r| r.source()).collect();
+        let applies = |action: &str| -> bool {
+            let Some((service, a)) = c.action(action) else {
+                return true;
+            };
+            let types: Vec<&str> = a
+                .resource_types()
+                .filter_map(|(name, _)| service.resource_type(name).map(|t| t.arn))
+                .collect();
+            if types.is_empty() {
+                // Authorized against "*": only a pattern that matches "*" itself applies.
+                return sources
+                    .iter()
+                    .any(|p| pattern_may_match_format(p, "*") || p.contains("${"));
+            }
+            sources
+                .iter()
+                .any(|p| types.iter().any(|f| pattern_may_match_format(p, f)))
+        };
+        if !actions.iter().any(|a| applies(a)) {
+            let shown: Vec<&str> = patterns.iter().take(3).copied().collect();
+            out.push((
+                "PS013",
+                format!(
+                    "[{}] can never apply to [{}]: none of their resource types has a matching ARN",
+                    shown.join(", "),
+                    sources.join(", ")
+                ),
+                "check the resource ARN format of each action (`policy-sim actions --format json ACTION`)",
+            ));
+        }
+    }
+    // PS014: a service condition key none of the actions supports.
+    if !actions.is_empty() {
+        for cond in &st.conditions {
+            let key = cond.key.as_str();
+            let Some((prefix, _)) = key.split_once(':') else {
+                continue;
+            };
+            // Global keys, and keys of identity providers (`accounts.google.com:aud`).
+            if prefix.eq_ignore_ascii_case("aws") || prefix.contains('.') {
+                continue;
+            }
+            let supported = actions.iter().any(|a| {
+                c.action(a)
+                    .is_none_or(|(_, act)| crate::catalog::action_supports_key(act, key))
+            });
+            if !supported {
+                out.push((
+                    "PS014",
+                    format!(
+                        "condition key {key} is supported by none of [{}]: the request never has it, so the condition never holds",
+                        patterns.join(", ")
+                    ),
+                    "use a key the actions support (see the Service Authorization Reference), or a global aws: key",
+                ));
+            }
         }
     }
     out

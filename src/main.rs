@@ -37,6 +37,8 @@ enum Command {
     Gate(GateArgs),
     /// Report known-dangerous patterns (exit 1 when an error or warning remains).
     Lint(LintArgs),
+    /// List the AWS actions a pattern covers, from the bundled catalog (exit 1 when none).
+    Actions(ActionsArgs),
     /// Search for a counterexample to a property by sampling requests (reproducible).
     Fuzz {
         #[command(subcommand)]
@@ -154,6 +156,16 @@ struct GateArgs {
 }
 
 #[derive(clap::Args)]
+struct ActionsArgs {
+    /// Action patterns, e.g. 's3:Get*' or 'iam:PassRole' (quote them for the shell).
+    #[arg(required = true)]
+    patterns: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
 struct LintArgs {
     #[command(flatten)]
     source: Source,
@@ -240,6 +252,9 @@ fn main() -> ExitCode {
             Ok(c) | Err(c) => c,
         },
         Command::Lint(args) => match lint(&args) {
+            Ok(c) | Err(c) => c,
+        },
+        Command::Actions(args) => match actions(&args) {
             Ok(c) | Err(c) => c,
         },
         Command::GenerateRequests { count, seed } => {
@@ -453,6 +468,10 @@ fn check_inner(args: &CheckArgs) -> Result<ExitCode, ExitCode> {
     }
     let request = build_request(args, now)?;
     let explanation = set.explain(&request).map_err(bad_input)?;
+    // Hints from the action catalog, once the request is known to be well-formed.
+    for w in policy_sim::catalog::request_warnings(&request.action, &request.resource) {
+        eprintln!("warning: {w}");
+    }
     let text = match args.format {
         Format::Text => explanation_text(&set, &request, &explanation),
         Format::Json => {
@@ -768,6 +787,58 @@ fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_DENY)
+    })
+}
+
+fn actions(args: &ActionsArgs) -> Result<ExitCode, ExitCode> {
+    use policy_sim::catalog::{catalog, unknown_action_message};
+    let c = catalog();
+    let mut found = Vec::new();
+    for pattern in &args.patterns {
+        let expanded = c.expand(pattern);
+        if expanded.is_empty() {
+            let why = if pattern.contains(['*', '?']) {
+                format!("{pattern} covers no action AWS documents")
+            } else {
+                unknown_action_message(pattern, &c.lookup(pattern))
+            };
+            eprintln!("{why}");
+        }
+        for a in expanded {
+            if !found.contains(&a) {
+                found.push(a);
+            }
+        }
+    }
+    let text = match args.format {
+        Format::Text => found.iter().map(|a| format!("{a}\n")).collect::<String>(),
+        Format::Json => {
+            let items: Vec<serde_json::Value> = found
+                .iter()
+                .filter_map(|a| c.action(a))
+                .map(|(s, a)| {
+                    serde_json::json!({
+                        "action": format!("{}:{}", s.prefix, a.name),
+                        "access_level": a.access_level,
+                        "resource_types": a.resource_types().map(|(name, required)| {
+                            serde_json::json!({
+                                "name": name,
+                                "required": required,
+                                "arn": s.resource_type(name).map(|r| r.arn),
+                            })
+                        }).collect::<Vec<_>>(),
+                        "condition_keys": a.condition_keys().collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::Value::Array(items).to_string() + "\n"
+        }
+    };
+    write_stdout(&text)?;
+    Ok(if found.is_empty() {
+        ExitCode::from(EXIT_DENY)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -37,7 +37,7 @@ fn every_rule_is_tested_here() {
         ids,
         [
             "PS001", "PS002", "PS003", "PS004", "PS005", "PS006", "PS007", "PS008", "PS009",
-            "PS010", "PS011"
+            "PS010", "PS011", "PS012", "PS013", "PS014"
         ]
     );
 }
@@ -234,7 +234,7 @@ fn ps007_pass_or_assume_role_on_any() {
 fn ps008_deprecated_service() {
     let f = lint(
         &policy(&[
-            r#"{"Effect": "Allow", "Action": ["mobileanalytics:PutEvents", "cognito-identity:GetId"], "Resource": "arn:aws:mobileanalytics:us-east-1:123456789012:app/x"}"#,
+            r#"{"Effect": "Allow", "Action": ["mobileanalytics:PutEvents", "cognito-identity:GetId"], "Resource": "*"}"#,
         ]),
         false,
     );
@@ -354,4 +354,113 @@ fn ps011_inline_policies_count_together() {
         rules(&lint_set(&two, &[source(), source()], false)),
         Vec::<&str>::new()
     );
+}
+
+#[test]
+fn ps012_unknown_action() {
+    let f = lint(
+        &policy(&[
+            r#"{"Sid": "Typo", "Effect": "Allow", "Action": ["s3:GetObjcet", "s3:PutObject"], "Resource": "arn:aws:s3:::b/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS012"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: s3:GetObjcet is not an action AWS documents (did you mean s3:GetObject, s3:GetObjectAcl, s3:GetBucketAcl?)"
+    );
+    // A typo in a Deny denies nothing: found too. So are an unknown service and a
+    // pattern that covers no action.
+    let f = lint(
+        &policy(&[
+            OWN,
+            r#"{"Effect": "Deny", "Action": ["s3:DeleteBuckett", "s4:GetObject", "s3:Fly*"], "Resource": "*"}"#,
+        ]),
+        false,
+    );
+    let messages: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "Statement[1]: s3:DeleteBuckett is not an action AWS documents (did you mean s3:DeleteBucket, s3:DeleteObject, s3:DeleteBucketWebsite?)",
+            "Statement[1]: s4:GetObject: no AWS service has the prefix \"s4\" (did you mean s3?)",
+            "Statement[1]: s3:Fly* covers no action AWS documents",
+        ]
+    );
+    // Documented actions, in any case, and patterns that cover some: nothing.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": ["S3:getobject", "s3:Get*", "execute-api:Invoke"], "Resource": ["arn:aws:s3:::b/*", "arn:aws:execute-api:us-east-1:123456789012:api/*"]}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps013_actions_that_never_apply_to_the_resources() {
+    // ListBucket applies to buckets, not objects.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b/private/*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS013"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: [s3:ListBucket] can never apply to [arn:aws:s3:::b/private/*]: none of their resource types has a matching ARN"
+    );
+    // GetObject applies to objects, not the bucket.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS013"]);
+    // An action with no resource type on a named resource.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "arn:aws:s3:::b"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS013"]);
+    // The right pairs: nothing. So is a mixed statement where one action applies.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b"}"#,
+            r#"{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "arn:aws:s3:::b/*"}"#,
+            r#"{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes"}"#,
+            r#"{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn ps014_unsupported_condition_key() {
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {"StringLike": {"s3:prefix": "home/*"}}}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), ["PS014"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: condition key s3:prefix is supported by none of [s3:GetObject]: the request never has it, so the condition never holds"
+    );
+    // Supported keys, tag keys by their documented prefix, global and identity-provider
+    // keys: nothing.
+    let f = lint(
+        &policy(&[
+            r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringLike": {"S3:Prefix": "home/*"}}}"#,
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {"StringEquals": {"s3:ExistingObjectTag/team": "a", "aws:SecureTransport": "true", "cognito-identity.amazonaws.com:amr": "authenticated"}}}"#,
+        ]),
+        false,
+    );
+    assert_eq!(rules(&f), Vec::<&str>::new());
 }
