@@ -424,6 +424,34 @@ fn format_elems(format: &str) -> Vec<FormatElem> {
     out
 }
 
+/// Skip placeholders that may be empty.
+fn format_close(elems: &[FormatElem], set: &mut [bool]) {
+    for i in 0..elems.len() {
+        if set[i] && matches!(elems[i], FormatElem::Field | FormatElem::Path) {
+            set[i + 1] = true;
+        }
+    }
+}
+
+/// The positions of `elems` after reading byte `b` from positions `set`.
+fn format_step(elems: &[FormatElem], set: &[bool], b: u8) -> Vec<bool> {
+    let mut next = vec![false; elems.len() + 1];
+    for i in 0..elems.len() {
+        if !set[i] {
+            continue;
+        }
+        match elems[i] {
+            FormatElem::Byte(c) if c == b => next[i + 1] = true,
+            FormatElem::Byte(_) => {}
+            FormatElem::Field if b != b'/' && b != b':' => next[i] = true,
+            FormatElem::Field => {}
+            FormatElem::Path => next[i] = true,
+        }
+    }
+    format_close(elems, &mut next);
+    next
+}
+
 /// Does `arn` have the format `format` (`arn:${Partition}:s3:::${BucketName}`)? A
 /// placeholder matches any text without `/` or `:`, except a last placeholder after a
 /// `/`, which is a path (`${ObjectName}`) and matches anything. Literal text matches
@@ -433,34 +461,12 @@ pub fn arn_format_matches(format: &str, arn: &str) -> bool {
     // Positions in `elems` reachable after each byte of `arn` (a small NFA).
     let mut current = vec![false; elems.len() + 1];
     current[0] = true;
-    let close = |set: &mut Vec<bool>| {
-        // A placeholder may be empty: skip over it.
-        for i in 0..elems.len() {
-            if set[i] && matches!(elems[i], FormatElem::Field | FormatElem::Path) {
-                set[i + 1] = true;
-            }
-        }
-    };
-    close(&mut current);
+    format_close(&elems, &mut current);
     for &b in arn.as_bytes() {
-        let mut next = vec![false; elems.len() + 1];
-        for i in 0..elems.len() {
-            if !current[i] {
-                continue;
-            }
-            match elems[i] {
-                FormatElem::Byte(c) if c == b => next[i + 1] = true,
-                FormatElem::Byte(_) => {}
-                FormatElem::Field if b != b'/' && b != b':' => next[i] = true,
-                FormatElem::Field => {}
-                FormatElem::Path => next[i] = true,
-            }
-        }
-        close(&mut next);
-        if !next.iter().any(|x| *x) {
+        current = format_step(&elems, &current, b);
+        if !current.iter().any(|x| *x) {
             return false;
         }
-        current = next;
     }
     current[elems.len()]
 }
@@ -522,19 +528,12 @@ pub fn pattern_may_match_format(pattern: &str, format: &str) -> bool {
             }
         }
     };
-    let close_f = |set: &mut Vec<bool>| {
-        for i in 0..fmt.len() {
-            if set[i] && matches!(fmt[i], FormatElem::Field | FormatElem::Path) {
-                set[i + 1] = true;
-            }
-        }
-    };
     let mut start_p = vec![false; pat.len() + 1];
     start_p[0] = true;
     close_p(&mut start_p);
     let mut start_f = vec![false; fmt.len() + 1];
     start_f[0] = true;
-    close_f(&mut start_f);
+    format_close(&fmt, &mut start_f);
     let mut seen = std::collections::HashSet::new();
     let mut queue = vec![(start_p, start_f)];
     while let Some((sp, sf)) = queue.pop() {
@@ -561,19 +560,7 @@ pub fn pattern_may_match_format(pattern: &str, format: &str) -> bool {
                 }
             }
             close_p(&mut np);
-            let mut nf = vec![false; fmt.len() + 1];
-            for i in 0..fmt.len() {
-                if sf[i] {
-                    match fmt[i] {
-                        FormatElem::Byte(c) if c == b => nf[i + 1] = true,
-                        FormatElem::Byte(_) => {}
-                        FormatElem::Field if b != b'/' && b != b':' => nf[i] = true,
-                        FormatElem::Field => {}
-                        FormatElem::Path => nf[i] = true,
-                    }
-                }
-            }
-            close_f(&mut nf);
+            let nf = format_step(&fmt, &sf, b);
             if np.iter().any(|x| *x) && nf.iter().any(|x| *x) {
                 queue.push((np, nf));
             }
