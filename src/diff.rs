@@ -280,6 +280,38 @@ fn choose_actions(
     }
 }
 
+/// Documented actions (from the [`crate::catalog`]) that `s` (and `also`, when given)
+/// covers, one per cell: keyed by which of `members` cover it (bit `i` for member `i`).
+/// These are the witnesses a reader recognises (`s3:PutObject`, not `s3:3`); cells with no
+/// documented action still go to the automata, so actions newer than the catalog are
+/// not missed.
+fn documented_witnesses(
+    s: &Statement,
+    also: Option<&Statement>,
+    members: &[Stmt],
+) -> std::collections::HashMap<u32, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut name = String::new();
+    for service in &crate::catalog::catalog().services {
+        for a in &service.actions {
+            name.clear();
+            name.push_str(service.prefix);
+            name.push(':');
+            name.push_str(a.name);
+            if !s.matches_action(&name) || also.is_some_and(|t| !t.matches_action(&name)) {
+                continue;
+            }
+            let mask = members
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.st.matches_action(&name))
+                .fold(0u32, |m, (i, _)| m | (1 << i));
+            out.entry(mask).or_insert_with(|| name.clone());
+        }
+    }
+    out
+}
+
 /// The action as a policy spells it, when it is one of the literal actions of `sts`
 /// (`s3:GetObject`, not the `s3:getobject` the case-insensitive search finds).
 fn spelled(action: String, sts: &[&Statement]) -> String {
@@ -513,6 +545,7 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                     members.len()
                 ));
             } else {
+                let documented = documented_witnesses(s.st, None, &members);
                 for mask in 0u32..(1 << members.len()) {
                     let inside = |i: usize| mask & (1 << i) != 0;
                     let mut needs = vec![covered(s.st)];
@@ -523,7 +556,11 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                             not_covered(t.st)
                         });
                     }
-                    let action = match find_action(&needs) {
+                    let action = match documented.get(&mask) {
+                        Some(a) => ActionSearch::Found(a.clone()),
+                        None => find_action(&needs),
+                    };
+                    let action = match action {
                         ActionSearch::Found(a) => a,
                         ActionSearch::Empty => continue,
                         ActionSearch::TooLarge => {
@@ -568,6 +605,7 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                 break;
             }
             let (d_res, d_not) = resource_globs(d.st, d.vars);
+            let documented = documented_witnesses(s.st, Some(d.st), &new_unconditional);
             for mask in 0u32..(1 << new_unconditional.len()) {
                 let inside = |i: usize| mask & (1 << i) != 0;
                 let mut needs = vec![covered(s.st), covered(d.st)];
@@ -578,7 +616,11 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                         not_covered(t.st)
                     });
                 }
-                let action = match find_action(&needs) {
+                let action = match documented.get(&mask) {
+                    Some(a) => ActionSearch::Found(a.clone()),
+                    None => find_action(&needs),
+                };
+                let action = match action {
                     ActionSearch::Found(a) => spelled(a, &[s.st, d.st]),
                     ActionSearch::Empty => continue,
                     ActionSearch::TooLarge => {
@@ -617,6 +659,39 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
     }
 }
 
+/// Globs of the documented ARN formats of `action`, with example values for the partition
+/// (`aws`), region (`us-east-1`) and account (`123456789012`) and one or more characters
+/// for every other placeholder.
+fn documented_arn_shapes(action: &str) -> Vec<Glob> {
+    let Some((service, a)) = crate::catalog::catalog().action(action) else {
+        return Vec::new();
+    };
+    a.resource_types()
+        .filter_map(|(name, _)| service.resource_type(name))
+        .map(|t| {
+            let mut out = Vec::new();
+            let mut rest = t.arn;
+            while !rest.is_empty() {
+                if let Some(after) = rest.strip_prefix("${")
+                    && let Some(end) = after.find('}')
+                {
+                    match &after[..end] {
+                        "Partition" => out.extend(b"aws".iter().map(|b| Elem::Byte(*b))),
+                        "Region" => out.extend(b"us-east-1".iter().map(|b| Elem::Byte(*b))),
+                        "Account" => out.extend(b"123456789012".iter().map(|b| Elem::Byte(*b))),
+                        _ => out.extend([Elem::AnyChar, Elem::Star]),
+                    }
+                    rest = &after[end + 1..];
+                    continue;
+                }
+                out.push(Elem::Byte(rest.as_bytes()[0]));
+                rest = &rest[1..];
+            }
+            Glob(out)
+        })
+        .collect()
+}
+
 /// Search each `require` list for a resource outside `forbid`, and confirm it with the
 /// evaluator: the first confirmed request, else `None` (recording in `unknown` searches
 /// that gave up and candidates no context confirmed).
@@ -629,7 +704,20 @@ fn search_resources(
     forbid: &[Glob],
     unknown: &mut Vec<String>,
 ) -> Option<NewAccess> {
+    let shapes = documented_arn_shapes(action);
     for require in requires {
+        // A resource of one of the action's documented ARN formats reads best; it is only a
+        // preference: when none is found, any resource is searched for.
+        for shape in &shapes {
+            let mut preferred = require.clone();
+            preferred.push(shape.clone());
+            if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
+                && let Ok(resource) = String::from_utf8(bytes)
+                && let Ok(found) = confirm(new, baseline, r, action, &resource)
+            {
+                return Some(found);
+            }
+        }
         match search_string(&require, forbid, SEARCH_LIMIT) {
             StringSearch::Empty => {}
             StringSearch::TooLarge => {
