@@ -688,3 +688,52 @@ fn lint_reads_file_names_literally_and_exits_by_severity() {
         (Some(0), "0 finding(s)\n".to_string())
     );
 }
+
+#[test]
+fn actions_lists_what_a_pattern_covers() {
+    let o = run(&["actions", "s3:GetObjec?", "iam:PassRole"], None);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "s3:GetObject\niam:PassRole\n");
+    let o = run(&["actions", "--format", "json", "execute-api:Invoke"], None);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json[0]["action"], "execute-api:Invoke");
+    assert_eq!(json[0]["resource_types"][1]["name"], "execute-api-general");
+    assert_eq!(
+        json[0]["resource_types"][1]["arn"],
+        "arn:${Partition}:execute-api:${Region}:${Account}:${ApiId}/${Stage}/${Method}/${ApiSpecificResourcePath}"
+    );
+    // A typo: nothing listed, exit 1, a suggestion.
+    let o = run(&["actions", "s3:GetObjcet"], None);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(1), ""));
+    assert!(
+        stderr(&o)
+            .starts_with("s3:GetObjcet is not an action AWS documents (did you mean s3:GetObject,"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn check_warns_when_the_action_cannot_apply_to_the_resource() {
+    let policy = root().join("policies/corrected-auth-role.json");
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:ListBucket",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("warning: s3:ListBucket does not apply to arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/: its resource types are "),
+        "{}",
+        stderr(&o)
+    );
+}
