@@ -113,6 +113,12 @@ fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
+/// Parse the embedded data into a fresh catalog (what [`catalog`] does once; for
+/// benchmarks and tools that want their own copy).
+pub fn load() -> Catalog {
+    parse(DATA)
+}
+
 /// The catalog, parsed from the embedded data on first use.
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
