@@ -215,3 +215,23 @@ fn smt_backend_cross_check() {
     }
     assert!(decided > 0, "the solver decided nothing");
 }
+
+#[test]
+fn counterexamples_use_documented_actions() {
+    // `s3:Restore*` matches none of the usual actions: the counterexample is still an
+    // action AWS documents (from the catalog), not a made-up `s3:Restore`.
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:Restore*", "Resource": "arn:aws:s3:::notes/private/*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"}
+    ]});
+    let set = PolicySet::new(vec![
+        parse_policy("p.json", &serde_json::to_vec(&doc).unwrap()).unwrap(),
+    ]);
+    let format = IdentityFormat::parse("cognito").unwrap();
+    let proof = prove_isolation(&set, &[], &format).unwrap();
+    assert_eq!(proof.verdict, Verdict::Violated);
+    verify_counterexample(&set, &proof, &format, "s3:Restore*");
+    let c = proof.counterexample.as_ref().unwrap();
+    assert_eq!(c.action, "s3:RestoreObject");
+    assert!(policy_sim::catalog::catalog().action(&c.action).is_some());
+}

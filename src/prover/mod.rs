@@ -241,9 +241,13 @@ fn may_act_on(st: &Statement, service: Option<&str>) -> bool {
     }
 }
 
-/// Concrete actions to try for a counterexample, of `service` when known.
+/// Concrete actions to try for a counterexample, of `service` when known: actions the
+/// catalog documents first (the usual ones, then up to 16 more of the service that `st`
+/// covers), then made-up names that only match the patterns (`s3:Any`), so a statement
+/// that allows only undocumented actions still gets a candidate.
 pub(crate) fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Vec<String> {
-    candidate_actions(st)
+    let catalog = crate::catalog::catalog();
+    let own: Vec<String> = candidate_actions(st)
         .into_iter()
         .chain(service.map(|s| format!("{s}:GetObject")))
         .filter(|a| {
@@ -254,7 +258,23 @@ pub(crate) fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Ve
             })
         })
         .filter(|a| st.matches_action(a))
-        .collect()
+        .collect();
+    let (documented, made_up): (Vec<String>, Vec<String>) =
+        own.into_iter().partition(|a| catalog.action(a).is_some());
+    let mut out = documented;
+    if let Some(svc) = service.and_then(|s| catalog.service(s)) {
+        out.extend(
+            svc.actions
+                .iter()
+                .map(|a| format!("{}:{}", svc.prefix, a.name))
+                .filter(|a| st.matches_action(a))
+                .take(16),
+        );
+    }
+    out.extend(made_up);
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|a| seen.insert(a.to_ascii_lowercase()));
+    out
 }
 
 /// Concrete actions to try for a counterexample.
