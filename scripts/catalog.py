@@ -10,7 +10,7 @@ Output: one record per line, tab-separated, grouped by service (sorted by prefix
   S  prefix  service name
   R  resource type  ARN format
   A  action  access level  resource types (`name` or `name*` when required; comma-separated)
-     condition keys (comma-separated: the action's, then its resource types')
+     condition keys (comma-separated: the action's, then those its resource types list)
   K  condition key  type
 Tabs and newlines inside values are replaced by spaces.
 """
@@ -41,7 +41,8 @@ def main():
             path = os.path.join(data, kind, prefix + ".json")
             return json.load(open(path)) if os.path.exists(path) else {}
 
-        for rt in sorted(load("resourceTypes").values(), key=lambda r: r["key"]):
+        resource_types = load("resourceTypes")
+        for rt in sorted(resource_types.values(), key=lambda r: r["key"]):
             lines.append(f"R\t{clean(rt['key'])}\t{clean(rt['arn'])}")
         for a in sorted(load("actions").values(), key=lambda a: a["name"].lower()):
             rts = ",".join(
@@ -51,9 +52,16 @@ def main():
             )
             # The action's own keys, then those of its resource types (deduplicated).
             key_list = []
-            for k in list(a.get("conditionKeys", [])) + [
-                k for r in a.get("resourceTypes", []) for k in r.get("conditionKeys", [])
-            ]:
+            for k in (
+                list(a.get("conditionKeys", []))
+                + [k for r in a.get("resourceTypes", []) for k in r.get("conditionKeys", [])]
+                # The keys the resource type itself lists (tags of the resource, ...).
+                + [
+                    k
+                    for r in a.get("resourceTypes", [])
+                    for k in resource_types.get(r.get("name", "").lower(), {}).get("conditionKeys", [])
+                ]
+            ):
                 if clean(k) not in key_list:
                     key_list.append(clean(k))
             keys = ",".join(key_list)

@@ -550,13 +550,13 @@ fn catalog_findings(st: &Statement) -> Vec<(&'static str, String, &'static str)>
             };
             let types: Vec<&str> = a
                 .resource_types()
-                .filter_map(|(name, _)| service.resource_type(name).map(|t| t.arn))
+                .filter_map(|(name, _)| service.resource_type(name))
+                .flat_map(|t| t.formats(service.prefix))
                 .collect();
             if types.is_empty() {
-                // Authorized against "*": only a pattern that matches "*" itself applies.
-                return sources
-                    .iter()
-                    .any(|p| pattern_may_match_format(p, "*") || p.contains("${"));
+                // No resource type: AWS's own examples grant these on `*` and on ARN
+                // patterns (`arn:aws:s3:::*`), so nothing is certain here.
+                return true;
             }
             sources
                 .iter()
@@ -586,7 +586,22 @@ fn catalog_findings(st: &Statement) -> Vec<(&'static str, String, &'static str)>
             if prefix.eq_ignore_ascii_case("aws") || prefix.contains('.') {
                 continue;
             }
-            let supported = actions.iter().any(|a| {
+            // Only keys of the actions' own service: some keys of one service are
+            // documented for use with others (`ec2:SourceInstanceARN`, `lambda:SourceFunctionArn`).
+            let same_service: Vec<&String> = actions
+                .iter()
+                .filter(|a| {
+                    a.split(':')
+                        .next()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
+                })
+                .collect();
+            // ... and only when every action is of that service (with others, the key
+            // may be one of those cross-service keys).
+            if same_service.is_empty() || same_service.len() < actions.len() {
+                continue;
+            }
+            let supported = same_service.iter().any(|a| {
                 c.action(a)
                     .is_none_or(|(_, act)| crate::catalog::action_supports_key(act, key))
             });

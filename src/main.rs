@@ -37,7 +37,7 @@ enum Command {
     Gate(GateArgs),
     /// Report known-dangerous patterns (exit 1 when an error or warning remains).
     Lint(LintArgs),
-    /// List the AWS actions a pattern covers, from the bundled catalog (exit 1 when none).
+    /// List the AWS actions patterns cover, from the bundled catalog (exit 1 when a pattern covers none).
     Actions(ActionsArgs),
     /// Search for a counterexample to a property by sampling requests (reproducible).
     Fuzz {
@@ -794,9 +794,11 @@ fn actions(args: &ActionsArgs) -> Result<ExitCode, ExitCode> {
     use policy_sim::catalog::{catalog, unknown_action_message};
     let c = catalog();
     let mut found = Vec::new();
+    let mut empty = false;
     for pattern in &args.patterns {
         let expanded = c.expand(pattern);
         if expanded.is_empty() {
+            empty = true;
             let why = if pattern.contains(['*', '?']) {
                 format!("{pattern} covers no action AWS documents")
             } else {
@@ -835,7 +837,7 @@ fn actions(args: &ActionsArgs) -> Result<ExitCode, ExitCode> {
         }
     };
     write_stdout(&text)?;
-    Ok(if found.is_empty() {
+    Ok(if empty {
         ExitCode::from(EXIT_DENY)
     } else {
         ExitCode::SUCCESS

@@ -92,6 +92,33 @@ impl Action {
     }
 }
 
+/// ARN formats AWS documents outside the Service Authorization Reference's one format
+/// per resource type: `(service, resource type, format)`.
+///
+/// - API Gateway WebSocket APIs: `arn:...:execute-api:region:account:api-id/stage/route-key`
+///   (API Gateway Developer Guide, "Control access to a WebSocket API with IAM
+///   authorization"), one segment shorter than the REST form the reference lists.
+const EXTRA_FORMATS: &[(&str, &str, &str)] = &[(
+    "execute-api",
+    "execute-api-general",
+    "arn:${Partition}:execute-api:${Region}:${Account}:${ApiId}/${Stage}/${RouteKey}",
+)];
+
+impl ResourceType {
+    /// The ARN formats of this resource type of `service`: the reference's, and any
+    /// documented elsewhere ([`EXTRA_FORMATS`]).
+    pub fn formats(&self, service: &str) -> impl Iterator<Item = &'static str> {
+        let name = self.name;
+        let service = service.to_string();
+        std::iter::once(self.arn).chain(
+            EXTRA_FORMATS
+                .iter()
+                .filter(move |(s, r, _)| *s == service && r.eq_ignore_ascii_case(name))
+                .map(|(_, _, f)| *f),
+        )
+    }
+}
+
 impl Service {
     /// The action named `name`, without regard to case.
     pub fn action(&self, name: &str) -> Option<&Action> {
@@ -101,9 +128,11 @@ impl Service {
             .map(|i| &self.actions[i])
     }
 
-    /// The resource type named `name`.
+    /// The resource type named `name` (the reference's spelling varies in case).
     pub fn resource_type(&self, name: &str) -> Option<&ResourceType> {
-        self.resource_types.iter().find(|r| r.name == name)
+        self.resource_types
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -307,7 +336,10 @@ impl Catalog {
             return Some(Applicability::NoResourceType);
         }
         Some(
-            match types.iter().find(|t| arn_format_matches(t.arn, resource)) {
+            match types.iter().find(|t| {
+                t.formats(service.prefix)
+                    .any(|f| arn_format_matches(f, resource))
+            }) {
                 Some(t) => Applicability::Applies(t.name),
                 None => Applicability::DoesNotApply(
                     types.iter().map(|t| (t.name, t.arn)).collect::<Vec<_>>(),
@@ -334,9 +366,6 @@ pub fn request_warnings(action: &str, resource: &str) -> Vec<String> {
                 .map(|(name, arn)| format!("{name} ({arn})"))
                 .collect::<Vec<_>>()
                 .join(", ")
-        )],
-        Some(Applicability::NoResourceType) if resource != "*" => vec![format!(
-            "{action} has no resource type: AWS authorizes it against \"*\", not {resource}"
         )],
         _ => Vec::new(),
     }
@@ -382,6 +411,10 @@ pub enum Applicability {
 /// Up to three `names` closest to `wanted`, without regard to case: within one edit (a swap of two neighbours counts as one), or
 /// Jaro-Winkler similarity at least 0.85; fewest edits first, then most similar.
 fn closest<'a>(names: impl Iterator<Item = &'a str>, wanted: &str) -> Vec<&'a str> {
+    if wanted.len() < 2 {
+        // One edit from one character is anything: no useful suggestion.
+        return Vec::new();
+    }
     let wanted = wanted.to_ascii_lowercase();
     let mut scored: Vec<(usize, f64, &str)> = names
         .map(|n| {
@@ -402,11 +435,16 @@ fn closest<'a>(names: impl Iterator<Item = &'a str>, wanted: &str) -> Vec<&'a st
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FormatElem {
     Byte(u8),
-    /// `${Name}`: any text without `/` or `:`.
+    /// `${Partition}`, `${Region}`, `${Account}`, `${BucketName}`: text without `/` or `:`
+    /// (what AWS allows in those names).
     Field,
-    /// `${Name}` at the end after a `/`: a path, any text.
-    Path,
+    /// Any other placeholder: any text. Resource names may contain `/` and `:`
+    /// (`log-group:/aws/lambda/fn`, `function:fn:alias`, `identitypool/us-east-1:id`).
+    Any,
 }
+
+/// Placeholders whose values never contain `/` or `:`.
+const PLAIN_FIELDS: &[&str] = &["Partition", "Region", "Account", "BucketName"];
 
 fn format_elems(format: &str) -> Vec<FormatElem> {
     let mut out = Vec::new();
@@ -415,13 +453,12 @@ fn format_elems(format: &str) -> Vec<FormatElem> {
         if let Some(after) = rest.strip_prefix("${")
             && let Some(end) = after.find('}')
         {
-            rest = &after[end + 1..];
-            let at_end_after_slash = rest.is_empty() && out.last() == Some(&FormatElem::Byte(b'/'));
-            out.push(if at_end_after_slash {
-                FormatElem::Path
-            } else {
+            out.push(if PLAIN_FIELDS.contains(&&after[..end]) {
                 FormatElem::Field
+            } else {
+                FormatElem::Any
             });
+            rest = &after[end + 1..];
             continue;
         }
         out.push(FormatElem::Byte(rest.as_bytes()[0]));
@@ -433,7 +470,7 @@ fn format_elems(format: &str) -> Vec<FormatElem> {
 /// Skip placeholders that may be empty.
 fn format_close(elems: &[FormatElem], set: &mut [bool]) {
     for i in 0..elems.len() {
-        if set[i] && matches!(elems[i], FormatElem::Field | FormatElem::Path) {
+        if set[i] && matches!(elems[i], FormatElem::Field | FormatElem::Any) {
             set[i + 1] = true;
         }
     }
@@ -451,17 +488,17 @@ fn format_step(elems: &[FormatElem], set: &[bool], b: u8) -> Vec<bool> {
             FormatElem::Byte(_) => {}
             FormatElem::Field if b != b'/' && b != b':' => next[i] = true,
             FormatElem::Field => {}
-            FormatElem::Path => next[i] = true,
+            FormatElem::Any => next[i] = true,
         }
     }
     format_close(elems, &mut next);
     next
 }
 
-/// Does `arn` have the format `format` (`arn:${Partition}:s3:::${BucketName}`)? A
-/// placeholder matches any text without `/` or `:`, except a last placeholder after a
-/// `/`, which is a path (`${ObjectName}`) and matches anything. Literal text matches
-/// exactly.
+/// Does `arn` have the format `format` (`arn:${Partition}:s3:::${BucketName}`)? The
+/// partition, region, account and bucket-name placeholders match text without `/` or
+/// `:`; every other placeholder matches any text (resource names may contain both).
+/// Literal text matches exactly.
 pub fn arn_format_matches(format: &str, arn: &str) -> bool {
     let elems = format_elems(format);
     // Positions in `elems` reachable after each byte of `arn` (a small NFA).
@@ -583,8 +620,14 @@ pub fn action_supports_key(action: &Action, key: &str) -> bool {
 }
 
 fn key_matches(documented: &str, key: &str) -> bool {
-    // The reference writes the variable part as `${TagKey}` or `<key>`.
-    match documented.find("${").or_else(|| documented.find('<')) {
+    // The reference writes the variable part of a key as `${TagKey}`, `<key>`, `tag-key`,
+    // or leaves it off after a `/` (`glacier:ResourceTag/`).
+    let variable_at = ["${", "<", "tag-key"]
+        .iter()
+        .filter_map(|m| documented.find(m))
+        .min()
+        .or_else(|| documented.ends_with('/').then_some(documented.len()));
+    match variable_at {
         Some(i) => {
             key.len() > i && key.as_bytes()[..i].eq_ignore_ascii_case(&documented.as_bytes()[..i])
         }
@@ -606,6 +649,24 @@ mod tests {
         assert!(!arn_format_matches(object, "arn:aws:s3:::notes"));
         assert!(arn_format_matches(object, "arn:aws:s3:::notes/"));
         assert!(!arn_format_matches(object, "arn:aws:s3:::notes:x/y"));
+        let log_group = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}";
+        assert!(arn_format_matches(
+            log_group,
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn"
+        ));
+        assert!(pattern_may_match_format(
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:*",
+            log_group
+        ));
+        assert!(key_matches(
+            "secretsmanager:ResourceTag/tag-key",
+            "secretsmanager:ResourceTag/env"
+        ));
+        assert!(key_matches(
+            "glacier:ResourceTag/",
+            "glacier:ResourceTag/env"
+        ));
+        assert!(!key_matches("glacier:ResourceTag/", "glacier:ResourceTag/"));
         assert!(pattern_may_match_format("arn:aws:s3:::b/*", object));
         assert!(!pattern_may_match_format("arn:aws:s3:::b/*", bucket));
         assert!(pattern_may_match_format("arn:aws:s3:::b*", bucket));
