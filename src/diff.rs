@@ -684,8 +684,9 @@ fn documented_arn_shapes(action: &str) -> Vec<Glob> {
                     rest = &after[end + 1..];
                     continue;
                 }
-                out.push(Elem::Byte(rest.as_bytes()[0]));
-                rest = &rest[1..];
+                let c = rest.chars().next().expect("rest is not empty");
+                out.extend(c.to_string().bytes().map(Elem::Byte));
+                rest = &rest[c.len_utf8()..];
             }
             Glob(out)
         })

@@ -501,3 +501,30 @@ fn catalog_rules_stay_quiet_on_common_correct_policies() {
     );
     assert_eq!(rules(&f), ["PS013"]);
 }
+
+use proptest::strategy::Strategy;
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Lint (the catalog rules included) never panics, whatever text the actions,
+    /// resources and condition keys hold (non-ASCII, wildcards, stray `${`).
+    #[test]
+    fn lint_never_panics(
+        action in proptest::prop_oneof![
+            proptest::sample::select(vec!["s3:GetObject", "s3:ListBucket", "logs:PutLogEvents", "s3:Get*", "*"])
+                .prop_map(str::to_string),
+            "[a-z0-9*?ü${}:-]{0,12}:[A-Za-z*?é${}]{0,12}",
+        ],
+        resource in "(arn:aws:[a-z3]{0,3}:[a-z0-9-]{0,4}:[0-9]{0,3}:)?[a-zA-Z0-9/:*?üé${}.-]{0,24}",
+        key in "[a-z3ü]{0,4}:[A-Za-z/${}<>é-]{0,12}",
+    ) {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": resource,
+             "Condition": {"StringEquals": {key: "x"}}}
+        ]});
+        let text = doc.to_string();
+        if let Ok(policy) = parse_policy("p.json", text.as_bytes()) {
+            let _ = lint_policy(&policy, &Locations::from_text("p.json", &text), Some(policy_size(&text)), false);
+        }
+    }
+}

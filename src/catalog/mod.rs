@@ -461,8 +461,9 @@ fn format_elems(format: &str) -> Vec<FormatElem> {
             rest = &after[end + 1..];
             continue;
         }
-        out.push(FormatElem::Byte(rest.as_bytes()[0]));
-        rest = &rest[1..];
+        let c = rest.chars().next().expect("rest is not empty");
+        out.extend(c.to_string().bytes().map(FormatElem::Byte));
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
@@ -536,12 +537,13 @@ pub fn pattern_may_match_format(pattern: &str, format: &str) -> bool {
             rest = &after[end + 1..];
             continue;
         }
-        pat.push(match rest.as_bytes()[0] {
-            b'*' => P::Star,
-            b'?' => P::One,
-            b => P::Byte(b),
-        });
-        rest = &rest[1..];
+        let c = rest.chars().next().expect("rest is not empty");
+        match c {
+            '*' => pat.push(P::Star),
+            '?' => pat.push(P::One),
+            c => pat.extend(c.to_string().bytes().map(P::Byte)),
+        }
+        rest = &rest[c.len_utf8()..];
     }
     let fmt = format_elems(format);
     let mut alphabet: Vec<u8> = pat
