@@ -160,7 +160,8 @@ impl GateConfig {
     /// Errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Vec<GateConfig>, String> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let text = crate::template::read_text(path).map_err(|m| format!("{file}: {m}"))?;
+        // The message names the file.
+        let text = crate::template::read_text(path)?;
         let doc = crate::template::node::parse(&file, &text).map_err(|e| e.to_string())?;
         let top = doc.as_map().ok_or_else(|| {
             err(
@@ -329,6 +330,9 @@ impl GateConfig {
                         let f = |k: &str| e.iter().find(|(key, _)| key == k).map(|(_, v)| v);
                         let reason = f("reason")
                             .ok_or_else(|| err(&item.loc, "a suppression needs a reason"))?;
+                        if string(reason, "reason")?.trim().is_empty() {
+                            return Err(err(&reason.loc, "a suppression's reason is empty"));
+                        }
                         let rule = f("rule").map(|r| string(r, "rule")).transpose()?;
                         if let Some(r) = &rule
                             && crate::lint::rule(r).is_none()
@@ -455,6 +459,8 @@ pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, String> 
         let paths: Vec<PathBuf> = glob::glob(&full.display().to_string())
             .map_err(|e| format!("policy pattern {pattern:?}: {e}"))?
             .filter_map(Result::ok)
+            // Directories a pattern happens to match are not policies.
+            .filter(|p| !p.is_dir())
             .collect();
         if paths.is_empty() {
             return Err(format!("policy pattern {pattern:?} matches no file"));

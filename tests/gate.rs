@@ -420,6 +420,10 @@ fn gate_file_errors_name_the_place() {
         ("gates: []\n", "DIR/gate.yml:1:8: gates is empty"),
         ("policies: []\n", "DIR/gate.yml:1:11: policies is empty"),
         (
+            "policies: p.json\nlint:\n  suppress:\n    - {sid: OwnFolder, reason: \" \"}\n",
+            "DIR/gate.yml:4:32: a suppression's reason is empty",
+        ),
+        (
             "gates:\n  - policies: p.json\nlint: {}\n",
             "DIR/gate.yml:3:7: unknown key \"lint\" in the gate file (expected one of gates)",
         ),
