@@ -543,3 +543,30 @@ fn flow_rules_from_the_cognito_docs() {
             .contains("without a condition on cognito-identity.amazonaws.com:aud")
     );
 }
+
+#[test]
+fn a_misspelt_param_is_an_error_not_a_silent_default() {
+    let rel = "fixtures/templates/cloudformation-json/template.json";
+    let role_of = |params: &[(&str, &str)]| {
+        let t = load(rel, params);
+        let role = t.select_role(None).unwrap();
+        t.role_policies(&role)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        role_of(&[("ApiId", "abc"), ("stage", "prod")]),
+        Err(format!(
+            "{rel}: --param stage is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
+        ))
+    );
+    assert_eq!(
+        role_of(&[("ApiId", "abc"), ("Stag", "prod")]).unwrap_err(),
+        format!(
+            "{rel}: --param Stag is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
+        )
+    );
+    // The right name, and a name unlike anything the template asks for, are fine.
+    assert_eq!(role_of(&[("ApiId", "abc"), ("Stage", "prod")]), Ok(()));
+    assert_eq!(role_of(&[("ApiId", "abc"), ("Unrelated", "1")]), Ok(()));
+}

@@ -92,8 +92,20 @@ fn missing_message(missing: &[Missing]) -> String {
 /// `--param NAME=VALUE` values: template parameters, pseudo parameters (`AWS::Region`),
 /// resources by logical id, `LogicalId.Attribute`, export names, Serverless options
 /// (`opt:stage`) and sources (`env:X`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(BTreeMap<String, String>);
+#[derive(Debug, Clone, Default)]
+pub struct Params(
+    BTreeMap<String, String>,
+    /// Every name resolution asked for, given or not (to tell a misspelt `--param`).
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+);
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Params) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Params {}
 
 impl Params {
     /// Parse `NAME=VALUE` strings; a name given twice is an error.
@@ -110,7 +122,7 @@ impl Params {
                 return Err(format!("--param {name} is given twice"));
             }
         }
-        Ok(Params(map))
+        Ok(Params(map, Default::default()))
     }
 
     /// From pairs (tests and the library API).
@@ -120,12 +132,46 @@ impl Params {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            Default::default(),
         )
     }
 
-    /// The value of `name`.
+    /// The value of `name`. The name is remembered as asked for.
     pub fn get(&self, name: &str) -> Option<&str> {
+        if let Ok(mut asked) = self.1.lock()
+            && !asked.contains(name)
+        {
+            asked.insert(name.to_string());
+        }
         self.0.get(name).map(String::as_str)
+    }
+
+    /// Given names nothing asked for that look like a name something did ask for and was
+    /// not given (`stage` when the template asked for `Stage`): `(given, asked)`. Such a
+    /// value is silently unused, and the template's default applies instead.
+    pub fn near_misses(&self) -> Vec<(String, String)> {
+        let Ok(asked) = self.1.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for given in self.0.keys() {
+            if asked.contains(given) {
+                continue;
+            }
+            let close = asked.iter().find(|a| {
+                !self.0.contains_key(*a)
+                    && (a.eq_ignore_ascii_case(given)
+                        || (given.len() >= 4
+                            && strsim::osa_distance(
+                                &a.to_ascii_lowercase(),
+                                &given.to_ascii_lowercase(),
+                            ) <= 1))
+            });
+            if let Some(a) = close {
+                out.push((given.clone(), a.clone()));
+            }
+        }
+        out
     }
 }
 
@@ -517,6 +563,14 @@ impl Template {
                 document: value,
                 policy,
                 node: doc,
+            });
+        }
+        if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
+            return Err(TemplateError::File {
+                file: self.file.to_string(),
+                message: format!(
+                    "--param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
+                ),
             });
         }
         Ok(RolePolicies {
