@@ -72,6 +72,8 @@ pub struct Suppression {
     pub rule: Option<String>,
     /// Why (required).
     pub reason: String,
+    /// Where the gate file says so.
+    pub loc: Loc,
 }
 
 /// One gate: a set of policies and the checks they must pass. A gate file holds one
@@ -347,6 +349,7 @@ impl GateConfig {
                             )?,
                             rule,
                             reason: string(reason, "reason")?,
+                            loc: item.loc.clone(),
                         });
                     }
                 }
@@ -780,6 +783,32 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
         }
         findings.push((f, suppressed.map(|s| s.reason.clone())));
     }
+    // A suppression that matches nothing fails: it would silently exempt whatever
+    // statement takes that Sid next.
+    for s in &cfg.suppress {
+        let used = findings.iter().any(|(f, _)| {
+            f.sid.as_deref() == Some(s.sid.as_str())
+                && s.rule.as_deref().is_none_or(|r| r == f.rule)
+        });
+        if !used {
+            lint_failures += 1;
+            let what = match &s.rule {
+                Some(r) => format!("{r} of Sid {:?}", s.sid),
+                None => format!("Sid {:?}", s.sid),
+            };
+            checks.push(CheckResult {
+                gate: String::new(),
+                kind: "lint",
+                name: format!("suppression {what}"),
+                status: Status::Fail,
+                message: format!(
+                    "the suppression of {what} matches no finding: remove it, or a later statement with that Sid would be exempt unseen"
+                ),
+                rule: "gate/suppression".into(),
+                location: where_(&s.loc),
+            });
+        }
+    }
     if lint_failures == 0 {
         checks.push(CheckResult {
             gate: String::new(),
@@ -869,6 +898,10 @@ pub fn sarif(report: &GateReport) -> serde_json::Value {
             "gate/no-new-access",
             "the policy allows a request the baseline denied",
         ),
+        (
+            "gate/suppression",
+            "a lint suppression in the gate file matches no finding",
+        ),
     ] {
         rules.push(serde_json::json!({"id": id, "name": id, "shortDescription": {"text": text}, "defaultConfiguration": {"level": "error"}}));
     }
@@ -892,7 +925,8 @@ pub fn sarif(report: &GateReport) -> serde_json::Value {
         results.push(r);
     }
     for c in &report.checks {
-        if c.status == Status::Pass || c.kind == "lint" {
+        // Lint findings are reported above, as findings; other failed checks here.
+        if c.status == Status::Pass || (c.kind == "lint" && c.rule != "gate/suppression") {
             continue;
         }
         let text = if c.gate.is_empty() {
