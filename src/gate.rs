@@ -411,8 +411,9 @@ pub struct CheckResult {
 pub struct GateReport {
     /// Every check, failures first.
     pub checks: Vec<CheckResult>,
-    /// Every lint finding (suppressed ones included, marked).
-    pub findings: Vec<(Finding, Option<String>)>,
+    /// Every lint finding: the finding, the suppression's reason when suppressed, and
+    /// whether it fails the gate.
+    pub findings: Vec<(Finding, Option<String>, bool)>,
 }
 
 impl GateReport {
@@ -781,12 +782,12 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
                 location: Some((f.file.clone(), f.line, f.column)),
             });
         }
-        findings.push((f, suppressed.map(|s| s.reason.clone())));
+        findings.push((f, suppressed.map(|s| s.reason.clone()), fails));
     }
     // A suppression that matches nothing fails: it would silently exempt whatever
     // statement takes that Sid next.
     for s in &cfg.suppress {
-        let used = findings.iter().any(|(f, _)| {
+        let used = findings.iter().any(|(f, _, _)| {
             f.sid.as_deref() == Some(s.sid.as_str())
                 && s.rule.as_deref().is_none_or(|r| r == f.rule)
         });
@@ -912,10 +913,13 @@ pub fn sarif(report: &GateReport) -> serde_json::Value {
         }}])
     };
     let mut results = Vec::new();
-    for (f, suppressed) in &report.findings {
+    for (f, suppressed, fails) in &report.findings {
+        // A finding the gate does not fail on is a note, so code scanning agrees with the
+        // gate's verdict; its rule's own severity stays in the rule and in `properties`.
         let mut r = serde_json::json!({
             "ruleId": f.rule,
-            "level": level(f.severity),
+            "level": if *fails || suppressed.is_some() { level(f.severity) } else { "note" },
+            "properties": {"severity": f.severity.as_str(), "failsGate": fails},
             "message": {"text": format!("{} (fix: {})", f.message, f.hint)},
             "locations": location(&f.file, f.line, f.column),
         });

@@ -770,9 +770,10 @@ fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
         Format::Json => {
             serde_json::json!({
                 "checks": report.checks,
-                "findings": report.findings.iter().map(|(f, s)| {
+                "findings": report.findings.iter().map(|(f, s, fails)| {
                     let mut v = serde_json::to_value(f).expect("a finding serializes");
                     v["suppressed"] = s.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
+                    v["fails_gate"] = (*fails).into();
                     v
                 }).collect::<Vec<_>>(),
                 "passed": report.passed(),

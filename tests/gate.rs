@@ -356,7 +356,8 @@ fn lint_severities_and_suppressions() {
             &format!("policies: p.json\nlint:\n  suppress:\n    - {suppress}\n"),
         );
         assert_eq!(statuses(&report), [("lint".to_string(), Status::Pass)]);
-        let (f, reason) = &report.findings[0];
+        let (f, reason, fails) = &report.findings[0];
+        assert!(!fails);
         assert_eq!(f.rule, "PS005");
         assert_eq!(
             reason.as_deref(),
@@ -673,6 +674,19 @@ fn sarif_is_valid_sarif_2_1_0() {
     for r in run["results"].as_array().unwrap() {
         assert!(r["locations"][0]["physicalLocation"].is_object(), "{r}");
     }
+    // Under `fail-on: []` nothing fails: findings are notes, their severity kept aside.
+    let quiet = self::run(&dir, "policies: p.json\nlint: {fail-on: []}\n");
+    let quiet = gate::sarif(&quiet);
+    assert_eq!(validator.iter_errors(&quiet).count(), 0, "{quiet:#}");
+    let ps001 = quiet["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "PS001")
+        .unwrap();
+    assert_eq!(ps001["level"], "note");
+    assert_eq!(ps001["properties"]["severity"], "error");
+    assert_eq!(ps001["properties"]["failsGate"], false);
     // The schema does catch a broken document.
     let mut broken = sarif.clone();
     broken["runs"][0]["results"][0]["level"] = "fatal".into();
