@@ -498,6 +498,38 @@ fn stmts(set: &PolicySet, effect: Effect) -> Vec<(StatementRef, Stmt<'_>)> {
         .collect()
 }
 
+/// An action of one cell of the partition: covered by every statement of `required`, and
+/// by exactly the `members` whose bit is set in `mask`. A documented witness when the
+/// cell has one, else what the automata find; spelled as the policy spells it. `None`
+/// when the cell is empty, or the search gave up (recorded in `unknown`).
+fn cell_action(
+    required: &[&Statement],
+    members: &[Stmt],
+    mask: u32,
+    documented: &std::collections::HashMap<u32, String>,
+    unknown: &mut Vec<String>,
+) -> Option<String> {
+    if let Some(a) = documented.get(&mask) {
+        return Some(spelled(a.clone(), required));
+    }
+    let mut needs: Vec<ActionNeed> = required.iter().map(|t| covered(t)).collect();
+    for (i, t) in members.iter().enumerate() {
+        needs.push(if mask & (1 << i) != 0 {
+            covered(t.st)
+        } else {
+            not_covered(t.st)
+        });
+    }
+    match find_action(&needs) {
+        ActionSearch::Found(a) => Some(spelled(a, required)),
+        ActionSearch::Empty => None,
+        ActionSearch::TooLarge => {
+            unknown.push("an action search was too large".to_string());
+            None
+        }
+    }
+}
+
 /// Resources to leave out of a candidate search: those every statement of `certain`
 /// refuses or grants for certain (their `Resource` patterns; statements with
 /// `NotResource` are left out, an over-approximation of the candidates).
@@ -548,25 +580,10 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                 let documented = documented_witnesses(s.st, None, &members);
                 for mask in 0u32..(1 << members.len()) {
                     let inside = |i: usize| mask & (1 << i) != 0;
-                    let mut needs = vec![covered(s.st)];
-                    for (i, t) in members.iter().enumerate() {
-                        needs.push(if inside(i) {
-                            covered(t.st)
-                        } else {
-                            not_covered(t.st)
-                        });
-                    }
-                    let action = match documented.get(&mask) {
-                        Some(a) => ActionSearch::Found(a.clone()),
-                        None => find_action(&needs),
-                    };
-                    let action = match action {
-                        ActionSearch::Found(a) => a,
-                        ActionSearch::Empty => continue,
-                        ActionSearch::TooLarge => {
-                            unknown.push("an action search was too large".to_string());
-                            continue;
-                        }
+                    let Some(action) =
+                        cell_action(&[s.st], &members, mask, &documented, &mut unknown)
+                    else {
+                        continue;
                     };
                     // Resources left out: the new Denies that cover the action, and the
                     // baseline Allows that cover it and certainly apply when `s` does.
@@ -582,7 +599,6 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
                         .collect();
                     let mut forbid = s_res_not.clone();
                     forbid.extend(certain_resources(&certain));
-                    let action = spelled(action, &[s.st]);
                     let requires = s_res.iter().map(|p| vec![p.clone(), arn_shape()]);
                     if let Some(found) =
                         search_resources(new, baseline, r, &action, requires, &forbid, &mut unknown)
@@ -608,25 +624,14 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
             let documented = documented_witnesses(s.st, Some(d.st), &new_unconditional);
             for mask in 0u32..(1 << new_unconditional.len()) {
                 let inside = |i: usize| mask & (1 << i) != 0;
-                let mut needs = vec![covered(s.st), covered(d.st)];
-                for (i, t) in new_unconditional.iter().enumerate() {
-                    needs.push(if inside(i) {
-                        covered(t.st)
-                    } else {
-                        not_covered(t.st)
-                    });
-                }
-                let action = match documented.get(&mask) {
-                    Some(a) => ActionSearch::Found(a.clone()),
-                    None => find_action(&needs),
-                };
-                let action = match action {
-                    ActionSearch::Found(a) => spelled(a, &[s.st, d.st]),
-                    ActionSearch::Empty => continue,
-                    ActionSearch::TooLarge => {
-                        unknown.push("an action search was too large".to_string());
-                        continue;
-                    }
+                let Some(action) = cell_action(
+                    &[s.st, d.st],
+                    &new_unconditional,
+                    mask,
+                    &documented,
+                    &mut unknown,
+                ) else {
+                    continue;
                 };
                 let certain: Vec<Stmt> = new_unconditional
                     .iter()

@@ -10,7 +10,7 @@
 
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::policy::Effect;
-use crate::variables::{Piece, Syntax};
+use crate::variables::Piece;
 use crate::workload::SplitMix64;
 
 use super::format::IdentityFormat;
@@ -111,14 +111,7 @@ fn near_miss(victim: &str, format: &IdentityFormat, rng: &mut SplitMix64) -> Opt
 /// A resource inside `area` for `victim`; wildcards become random text, sometimes the
 /// attacker's own id.
 fn resource_in(area: &str, victim: &str, attacker: &str, rng: &mut SplitMix64) -> String {
-    let pieces = crate::variables::parse_pieces(
-        area,
-        Syntax {
-            variables: true,
-            wildcards: true,
-        },
-    )
-    .unwrap_or_default();
+    let pieces = super::area_pieces(area);
     let fillers = ["", "x", "file.jpg", "a/b", "photos/", ".."];
     let mut out = String::new();
     for p in pieces {

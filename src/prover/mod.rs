@@ -870,16 +870,22 @@ pub fn prove_isolation_with(
     })
 }
 
-/// A resource inside `area` for `identity`: wildcards filled with plain text.
-fn own_resource(area: &str, identity: &str) -> String {
-    let pieces = crate::variables::parse_pieces(
+/// An area pattern's pieces (variables and wildcards read); empty when it does not parse
+/// (areas are validated before they are used).
+pub(crate) fn area_pieces(area: &str) -> Vec<Piece> {
+    crate::variables::parse_pieces(
         area,
         Syntax {
             variables: true,
             wildcards: true,
         },
     )
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// A resource inside `area` for `identity`: wildcards filled with plain text.
+fn own_resource(area: &str, identity: &str) -> String {
+    let pieces = area_pieces(area);
     let mut out = String::new();
     for p in pieces {
         match p {

@@ -452,18 +452,20 @@ impl Template {
         Ok(v)
     }
 
+    /// The resource with logical id `id`, or an error at the template's start.
+    fn resource(&self, id: &str) -> Result<&Node, TemplateError> {
+        self.resources()
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v)
+            .ok_or_else(|| TemplateError::at(self.cfn.loc.clone(), format!("no resource {id:?}")))
+    }
+
     /// The role's permission policies: inline `Policies`, then `AWS::IAM::Policy` and
     /// `AWS::IAM::ManagedPolicy` resources that attach to it (by `Roles: [!Ref Role]`, or
     /// through the role's `ManagedPolicyArns: [!Ref Policy]`).
     pub fn role_policies(&self, role: &str) -> Result<RolePolicies, TemplateError> {
-        let resource = self
-            .resources()
-            .iter()
-            .find(|(k, _)| k == role)
-            .map(|(_, v)| v)
-            .ok_or_else(|| {
-                TemplateError::at(self.cfn.loc.clone(), format!("no resource {role:?}"))
-            })?;
+        let resource = self.resource(role)?;
         let props = resource.get("Properties");
         let mut r = self.resolver();
         if !self.resource_exists(resource, &mut r)? {
@@ -582,14 +584,7 @@ impl Template {
 
     /// The role's trust policy (`AssumeRolePolicyDocument`), resolved.
     pub fn trust_policy(&self, role: &str) -> Result<ResolvedPolicy, TemplateError> {
-        let resource = self
-            .resources()
-            .iter()
-            .find(|(k, _)| k == role)
-            .map(|(_, v)| v)
-            .ok_or_else(|| {
-                TemplateError::at(self.cfn.loc.clone(), format!("no resource {role:?}"))
-            })?;
+        let resource = self.resource(role)?;
         let doc = resource
             .get("Properties")
             .and_then(|p| p.get("AssumeRolePolicyDocument"))

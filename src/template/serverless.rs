@@ -498,28 +498,14 @@ mod tests {
     #[test]
     fn stage_fallbacks() {
         let text = "service: s\nprovider: {stage: dev}\ncustom: {stage: '${opt:stage, self:provider.stage}'}\nresources:\n  Resources:\n    X: {Type: T, Properties: {Name: '${self:custom.stage}-x'}}\n";
-        let cf = resolve(text, &[]).unwrap();
-        let name = cf
-            .get("Resources")
-            .unwrap()
-            .get("X")
-            .unwrap()
-            .get("Properties")
-            .unwrap()
-            .get("Name")
-            .unwrap();
-        assert_eq!(name.as_str(), Some("dev-x"));
-        let cf = resolve(text, &[("opt:stage", "prod")]).unwrap();
-        let name = cf
-            .get("Resources")
-            .unwrap()
-            .get("X")
-            .unwrap()
-            .get("Properties")
-            .unwrap()
-            .get("Name")
-            .unwrap();
-        assert_eq!(name.as_str(), Some("prod-x"));
+        let name = |params: &[(&str, &str)]| {
+            let cf = resolve(text, params).unwrap();
+            let x = cf.get("Resources").and_then(|r| r.get("X")).unwrap();
+            let name = x.get("Properties").and_then(|p| p.get("Name")).unwrap();
+            name.as_str().map(str::to_string)
+        };
+        assert_eq!(name(&[]).as_deref(), Some("dev-x"));
+        assert_eq!(name(&[("opt:stage", "prod")]).as_deref(), Some("prod-x"));
     }
 
     #[test]
