@@ -14,7 +14,8 @@
 //!
 //! The first step that fails denies the request, and the result names it.
 
-use crate::context::{COGNITO_SUB, Context, PrincipalId, Request};
+use crate::lang::keys::COGNITO_SUB;
+use crate::request::{Context, PrincipalId, Request};
 use crate::error::RequestError;
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::template::node::Node;

@@ -9,27 +9,28 @@
 //!
 //! | concept | module |
 //! |---|---|
-//! | the policy document model | [`policy`] |
-//! | strict JSON parsing with file:line:column and JSON paths | [`parse`] |
-//! | policy variables `${...}` | [`variables`] |
-//! | the `*`/`?` wildcard language | [`wildcard`] |
-//! | ARN patterns (`Resource`, `Arn*` operators) | [`arn`] |
+//! | the policy document model | [`lang::model`] |
+//! | strict JSON parsing with file:line:column and JSON paths | [`lang::parse`] |
+//! | policy variables `${...}` | [`lang::variables`] |
+//! | the `*`/`?` wildcard language | [`lang::wildcard`] |
+//! | ARN patterns (`Resource`, `Arn*` operators) | [`lang::arn`] |
+//! | condition keys with a meaning of their own | [`lang::keys`] |
 //! | condition operators | [`condition`] |
-//! | requests and their context | [`context`] |
+//! | requests and their context | [`request`] |
 //! | the decision | [`eval`] |
-//! | JSON Lines batch input | [`batch`] |
+//! | JSON Lines batch input | [`eval::batch`] |
 //! | explanations and output objects | [`report`] |
 //! | CloudFormation / Serverless templates | [`template`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
-//! | the isolation prover | [`prover`] |
+//! | the isolation prover | [`analysis::prover`] |
 //! | lint rules (PS001...) | [`lint`] |
-//! | no new access compared with a baseline | [`diff`] |
+//! | no new access compared with a baseline | [`analysis::no_new_access`] |
 //! | the CI policy gate | [`gate`] |
 //! | AWS's services, actions, resource types and condition keys | [`catalog`] |
 //!
 //! ```
-//! use policy_sim::{parse::parse_policy, eval::{PolicySet, Decision}, context::Request};
+//! use policy_sim::{lang::parse::parse_policy, eval::{PolicySet, Decision}, request::Request};
 //! let policy = parse_policy("inline.json", br#"{
 //!   "Version": "2012-10-17",
 //!   "Statement": [{"Effect": "Allow", "Action": "s3:*",
@@ -46,35 +47,29 @@
 
 #![warn(missing_docs)]
 
-pub mod arn;
-pub mod batch;
+pub mod analysis;
 pub mod catalog;
 pub mod cognito;
 pub mod condition;
-pub mod context;
-pub mod diff;
 pub mod error;
 pub mod eval;
 pub mod gate;
+pub mod lang;
 pub mod lint;
-pub mod parse;
-pub mod policy;
-pub mod prover;
 pub mod report;
+pub mod request;
 pub mod template;
-pub mod variables;
-pub mod wildcard;
 pub mod workload;
 
 pub use error::{LoadError, RequestError};
 
 /// Read and parse a policy file.
-pub fn load_policy_file(path: &std::path::Path) -> Result<policy::Policy, LoadError> {
+pub fn load_policy_file(path: &std::path::Path) -> Result<lang::model::Policy, LoadError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| LoadError::Read {
         file: name.clone(),
         message: format!("cannot read: {e}"),
     })?;
-    let bytes = parse::read_bounded(&name, file)?;
-    parse::parse_policy(&name, &bytes)
+    let bytes = lang::parse::read_bounded(&name, file)?;
+    lang::parse::parse_policy(&name, &bytes)
 }

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use policy_sim::batch::{BatchOptions, run_batch};
+use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::cognito;
-use policy_sim::context::Request;
+use policy_sim::request::Request;
 use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::parse::{parse_policy, read_bounded};
+use policy_sim::lang::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
 use policy_sim::template::{Params, Template, TemplateError};
-use policy_sim::{LoadError, policy::Policy};
+use policy_sim::{LoadError, lang::model::Policy};
 
 /// Offline AWS IAM policy evaluator and access simulator.
 #[derive(Parser)]
@@ -407,7 +407,7 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Exit
         if k.is_empty() {
             return Err(bad_input(format!("--context {kv:?} has an empty key")));
         }
-        if k.eq_ignore_ascii_case(policy_sim::context::COGNITO_SUB) && args.identity.is_some() {
+        if k.eq_ignore_ascii_case(policy_sim::lang::keys::COGNITO_SUB) && args.identity.is_some() {
             return Err(bad_input(format!(
                 "--identity and --context {k}=... both set the identity; give one"
             )));
@@ -589,7 +589,7 @@ fn load_source(src: &Source) -> Result<PolicySet, ExitCode> {
 const EXIT_UNKNOWN: u8 = 3;
 
 fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
-    use policy_sim::prover::{self, Verdict, format::IdentityFormat};
+    use policy_sim::analysis::prover::{self, Verdict, format::IdentityFormat};
     let format = IdentityFormat::parse(&args.identity_format).map_err(bad_input)?;
     let set = load_source(&args.source)?;
     let backend = match args.solver {
@@ -661,7 +661,7 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
 
 fn counterexample_json(
     set: &PolicySet,
-    c: &policy_sim::prover::Counterexample,
+    c: &policy_sim::analysis::prover::Counterexample,
 ) -> serde_json::Value {
     let st = set.statement(c.statement);
     serde_json::json!({
@@ -679,7 +679,7 @@ fn counterexample_json(
     })
 }
 
-fn counterexample_text(set: &PolicySet, c: &policy_sim::prover::Counterexample) -> String {
+fn counterexample_text(set: &PolicySet, c: &policy_sim::analysis::prover::Counterexample) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "Counterexample:");
@@ -704,7 +704,7 @@ fn counterexample_text(set: &PolicySet, c: &policy_sim::prover::Counterexample) 
 }
 
 fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, ExitCode> {
-    use policy_sim::prover::{self, format::IdentityFormat};
+    use policy_sim::analysis::prover::{self, format::IdentityFormat};
     let iso = &args.isolation;
     let format = IdentityFormat::parse(&iso.identity_format).map_err(bad_input)?;
     let set = load_source(&iso.source)?;

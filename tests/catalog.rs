@@ -153,11 +153,11 @@ fn the_seeds_actions_are_documented() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let policy = policy_sim::parse::parse_policy("p.json", text.as_bytes()).unwrap();
+        let policy = policy_sim::lang::parse::parse_policy("p.json", text.as_bytes()).unwrap();
         for st in &policy.statements {
             let patterns = match &st.action {
-                policy_sim::policy::ActionSpec::Action(p)
-                | policy_sim::policy::ActionSpec::NotAction(p) => p,
+                policy_sim::lang::model::ActionSpec::Action(p)
+                | policy_sim::lang::model::ActionSpec::NotAction(p) => p,
             };
             for p in patterns {
                 assert!(

@@ -5,14 +5,14 @@
 
 use std::path::PathBuf;
 
-use policy_sim::arn::ArnPattern;
-use policy_sim::context::{Context, Request};
+use policy_sim::lang::arn::ArnPattern;
+use policy_sim::request::{Context, Request};
 use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::parse::parse_policy;
-use policy_sim::prover::format::IdentityFormat;
-use policy_sim::prover::{Proof, Verdict, prove_isolation};
-use policy_sim::variables::Syntax;
-use policy_sim::wildcard::Match;
+use policy_sim::lang::parse::parse_policy;
+use policy_sim::analysis::prover::format::IdentityFormat;
+use policy_sim::analysis::prover::{Proof, Verdict, prove_isolation};
+use policy_sim::lang::variables::Syntax;
+use policy_sim::lang::wildcard::Match;
 use serde_json::Value;
 
 fn cases() -> Vec<Value> {
@@ -177,7 +177,7 @@ fn errors() {
 /// skipped with a message otherwise).
 #[test]
 fn smt_backend_cross_check() {
-    use policy_sim::prover::{Backend, prove_isolation_with, smt::find_solver};
+    use policy_sim::analysis::prover::{Backend, prove_isolation_with, smt::find_solver};
     let Some((program, args)) = find_solver() else {
         eprintln!("skipped: no z3 or cvc5 on the PATH (apt-get install z3)");
         return;

@@ -3,7 +3,7 @@
 
 use policy_sim::eval::PolicySet;
 use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, policy_size};
-use policy_sim::parse::parse_policy;
+use policy_sim::lang::parse::parse_policy;
 
 fn lint(text: &str, inline: bool) -> Vec<Finding> {
     let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");

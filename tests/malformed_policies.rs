@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use policy_sim::parse::parse_policy;
+use policy_sim::lang::parse::parse_policy;
 
 #[test]
 fn malformed_policies_are_rejected_with_exact_messages() {

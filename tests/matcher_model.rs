@@ -2,9 +2,9 @@
 //! of the same IAM pattern into a `regex`, checked with proptest on generated patterns and
 //! texts. Also: the parser never panics, whatever the input.
 
-use policy_sim::arn::{ArnPattern, ArnSyntax};
-use policy_sim::variables::{NoVariables, Syntax};
-use policy_sim::wildcard::{Case, Match, Pattern};
+use policy_sim::lang::arn::{ArnPattern, ArnSyntax};
+use policy_sim::lang::variables::{NoVariables, Syntax};
+use policy_sim::lang::wildcard::{Case, Match, Pattern};
 use proptest::prelude::*;
 
 const WILD: Syntax = Syntax {
@@ -152,7 +152,7 @@ proptest! {
 
     #[test]
     fn parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-        let _ = policy_sim::parse::parse_policy("fuzz.json", &bytes);
+        let _ = policy_sim::lang::parse::parse_policy("fuzz.json", &bytes);
     }
 
     #[test]
@@ -170,10 +170,10 @@ proptest! {
                            "Condition": {op.clone(): {key.clone(): value.clone()}}}]
         });
         let bytes = serde_json::to_vec(&doc).unwrap();
-        if let Ok(policy) = policy_sim::parse::parse_policy("gen.json", &bytes) {
+        if let Ok(policy) = policy_sim::lang::parse::parse_policy("gen.json", &bytes) {
             // Whatever loads must evaluate without panicking.
             let set = policy_sim::eval::PolicySet::new(vec![policy]);
-            let mut req = policy_sim::context::Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+            let mut req = policy_sim::request::Request::new("s3:GetObject", "arn:aws:s3:::b/k");
             req.context.add(&key, value.clone());
             let _ = set.evaluate(&req);
         }

@@ -5,9 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use policy_sim::context::Request;
+use policy_sim::request::Request;
 use policy_sim::eval::{Decision, PolicySet, StatementRef};
-use policy_sim::parse::parse_policy;
+use policy_sim::lang::parse::parse_policy;
 
 struct Counting;
 
@@ -226,17 +226,17 @@ fn batch_line_parsing_reuses_its_buffers() {
         r#"{"action":"s3:GetObject","resource":"arn:aws:s3:::notes/private/us-east-1:abc/x","identity":"us-east-1:abc","context":{"aws:SecureTransport":"true"}}"#,
     ];
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
-    let mut buffer = policy_sim::batch::RequestBuffer::default();
+    let mut buffer = policy_sim::eval::batch::RequestBuffer::default();
     // Let the buffers grow to fit every line once.
     for _ in 0..2 {
         for line in lines {
-            policy_sim::batch::parse_request_into(line, now, &mut buffer).unwrap();
+            policy_sim::eval::batch::parse_request_into(line, now, &mut buffer).unwrap();
         }
     }
     let before = allocations();
     for _ in 0..1000 {
         for line in lines {
-            policy_sim::batch::parse_request_into(line, now, &mut buffer).unwrap();
+            policy_sim::eval::batch::parse_request_into(line, now, &mut buffer).unwrap();
         }
     }
     let allocations = allocations() - before;

@@ -16,8 +16,8 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
-use crate::variables::{NoVariables, Syntax};
-use crate::wildcard::{Case, Match, Pattern};
+use crate::lang::variables::{NoVariables, Syntax};
+use crate::lang::wildcard::{Case, Match, Pattern};
 
 static DATA: &str = include_str!("aws.tsv");
 

@@ -1,7 +1,7 @@
 //! The IAM wildcard language: `*` (any run of characters, possibly empty) and `?`
 //! (exactly one character). Nothing else is special: there are no `[...]` classes and no
 //! escapes other than the `${*}`/`${?}` policy-variable forms handled in
-//! [`crate::variables`].
+//! [`crate::lang::variables`].
 //!
 //! A [`Pattern`] is parsed once; [`Pattern::matches`] then runs over the request text with
 //! variables resolved in place, so no string is built per request.
@@ -10,7 +10,7 @@
 //! point (the last `*`), `O(len(text) * len(pattern))` in the worst case and linear in the
 //! common cases. It never allocates. `?` and `*` step over whole UTF-8 characters.
 
-use crate::variables::{self, Piece, Syntax, VariableSource};
+use crate::lang::variables::{self, Piece, Syntax, VariableSource};
 
 /// How literal text is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,7 +327,7 @@ fn glob_match(units: &[Unit<'_>], text: &[u8], case: Case) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::variables::NoVariables;
+    use crate::lang::variables::NoVariables;
     use std::collections::HashMap;
 
     const WILD: Syntax = Syntax {

@@ -22,11 +22,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::context::{ALWAYS_PRESENT, COGNITO_SUB, Request};
+use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
+use crate::request::Request;
 use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::policy::{ActionSpec, Effect, ResourceSpec, Statement, Version};
-use crate::prover::search::{Elem, Glob, StringSearch, search_string};
-use crate::variables::{Piece, Syntax};
+use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
+use crate::analysis::prover::search::{Elem, Glob, StringSearch, search_string};
+use crate::lang::variables::{Piece, Syntax};
 
 /// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons. Like every
 /// variable's value it starts with `~`, which no realistic pattern puts where a variable
@@ -81,7 +82,7 @@ fn glob(text: &str, variables: bool, lowercase: bool) -> Option<Glob> {
     if text == "*" {
         return Some(Glob(vec![Elem::Star]));
     }
-    let pieces = crate::variables::parse_pieces(
+    let pieces = crate::lang::variables::parse_pieces(
         text,
         Syntax {
             variables,
@@ -352,7 +353,7 @@ fn vars_of(st: &Statement) -> Vec<String> {
             .iter()
             .flat_map(|c| c.raw_values.iter().map(String::as_str)),
     ) {
-        if let Ok(pieces) = crate::variables::parse_pieces(
+        if let Ok(pieces) = crate::lang::variables::parse_pieces(
             text,
             Syntax {
                 variables: true,
@@ -374,7 +375,7 @@ fn vars_of(st: &Statement) -> Vec<String> {
 /// Contexts to try: one under which `s`'s conditions plausibly hold, and variants that
 /// switch off each baseline condition key.
 fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<BTreeMap<String, Vec<String>>> {
-    let mut base = crate::prover::plausible_context(s, IDENTITY);
+    let mut base = crate::analysis::prover::plausible_context(s, IDENTITY);
     for key in vars_of(s) {
         if !key.eq_ignore_ascii_case(COGNITO_SUB) {
             let value = variable_value(&key.to_ascii_lowercase());

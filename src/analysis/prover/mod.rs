@@ -22,13 +22,14 @@ pub mod smt;
 
 use std::collections::BTreeMap;
 
-use crate::arn::ArnPattern;
+use crate::lang::arn::ArnPattern;
 use crate::condition::{Comparison, SetQualifier};
-use crate::context::{ALWAYS_PRESENT, COGNITO_SUB, Request};
+use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
+use crate::request::Request;
 use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::policy::{ActionSpec, Effect, ResourceSpec, Statement, Version};
-use crate::variables::{Piece, Syntax};
-use crate::wildcard::{Match, Pattern};
+use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
+use crate::lang::variables::{Piece, Syntax};
+use crate::lang::wildcard::{Match, Pattern};
 use format::IdentityFormat;
 use search::{Elem, Glob, Problem, SearchResult, Witness};
 
@@ -93,7 +94,7 @@ pub struct Proof {
 /// The identity variable, in lowercase.
 const SUB: &str = "cognito-identity.amazonaws.com:sub";
 
-fn is_sub(v: &crate::variables::Variable) -> bool {
+fn is_sub(v: &crate::lang::variables::Variable) -> bool {
     &*v.key_lower == SUB
 }
 
@@ -118,7 +119,7 @@ fn glob_of(text: &str, variables: bool, usage: Use) -> Option<Glob> {
         variables,
         wildcards: true,
     };
-    let pieces = crate::variables::parse_pieces(text, syntax).ok()?;
+    let pieces = crate::lang::variables::parse_pieces(text, syntax).ok()?;
     if usage == Use::Exact {
         let head_plain = ArnPattern::parse(text, syntax)
             .ok()
@@ -145,7 +146,7 @@ fn glob_of(text: &str, variables: bool, usage: Use) -> Option<Glob> {
 }
 
 fn mentions_sub(text: &str) -> bool {
-    crate::variables::parse_pieces(
+    crate::lang::variables::parse_pieces(
         text,
         Syntax {
             variables: true,
@@ -191,7 +192,7 @@ fn action_covered(p: &Pattern, deny: &ActionSpec) -> bool {
             }
             match (p.as_exact(), q.as_exact()) {
                 (Some(a), Some(b)) => a == b,
-                (Some(a), None) => q.matches(a, &crate::variables::NoVariables) == Match::Yes,
+                (Some(a), None) => q.matches(a, &crate::lang::variables::NoVariables) == Match::Yes,
                 (None, _) => {
                     // `svc:Pre*` covers a wildcard pattern that starts with `svc:Pre`.
                     let q_src = q.source().to_ascii_lowercase();
@@ -203,7 +204,7 @@ fn action_covered(p: &Pattern, deny: &ActionSpec) -> bool {
         }),
         ActionSpec::NotAction(qs) => p.as_exact().is_some_and(|a| {
             !qs.iter()
-                .any(|q| q.matches(a, &crate::variables::NoVariables) == Match::Yes)
+                .any(|q| q.matches(a, &crate::lang::variables::NoVariables) == Match::Yes)
         }),
     }
 }
@@ -287,7 +288,7 @@ fn candidate_actions(st: &Statement) -> Vec<String> {
         "execute-api:Invoke",
         "dynamodb:GetItem",
     ];
-    let none = crate::variables::NoVariables;
+    let none = crate::lang::variables::NoVariables;
     let mut out: Vec<String> = Vec::new();
     match &st.action {
         ActionSpec::Action(ps) => {
@@ -326,7 +327,7 @@ fn candidate_actions(st: &Statement) -> Vec<String> {
 /// in every request.
 pub(crate) fn plausible_context(st: &Statement, attacker: &str) -> BTreeMap<String, Vec<String>> {
     let mut ctx: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut vars = crate::context::Context::new();
+    let mut vars = crate::request::Context::new();
     vars.add(COGNITO_SUB, attacker);
     for c in &st.conditions {
         let op = c.operator;
@@ -395,11 +396,11 @@ pub(crate) fn in_area(area: &str, resource: &str, victim: &str) -> bool {
             variables: true,
             wildcards: true,
         },
-        crate::arn::ArnSyntax::Resource,
+        crate::lang::arn::ArnSyntax::Resource,
     ) else {
         return false;
     };
-    let mut ctx = crate::context::Context::new();
+    let mut ctx = crate::request::Context::new();
     ctx.add(COGNITO_SUB, victim);
     p.matches(resource, &ctx) == Match::Yes
 }
@@ -873,7 +874,7 @@ pub fn prove_isolation_with(
 /// An area pattern's pieces (variables and wildcards read); empty when it does not parse
 /// (areas are validated before they are used).
 pub(crate) fn area_pieces(area: &str) -> Vec<Piece> {
-    crate::variables::parse_pieces(
+    crate::lang::variables::parse_pieces(
         area,
         Syntax {
             variables: true,

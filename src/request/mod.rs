@@ -7,26 +7,9 @@
 
 use jiff::Timestamp;
 
-use crate::variables::VariableSource;
+use crate::lang::variables::VariableSource;
 
-/// The context key set by `--identity`: the Cognito identity id.
-pub const COGNITO_SUB: &str = "cognito-identity.amazonaws.com:sub";
-/// Always present in real requests; defaults to the current time.
-pub const CURRENT_TIME: &str = "aws:currenttime";
-/// Always present in real requests; defaults to the current time in epoch seconds.
-pub const EPOCH_TIME: &str = "aws:epochtime";
-
-/// Keys the IAM User Guide ("AWS global condition context keys") says are "always
-/// included in the request context" (besides the two time keys, which default to now).
-/// A statement that needs one of them cannot be decided for a request without it.
-pub const ALWAYS_PRESENT: &[&str] = &[
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:principaltype",
-    "aws:requestedregion",
-    "aws:securetransport",
-    "aws:useragent",
-];
+use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 
 /// The condition keys of a request, each with one or more values.
 ///

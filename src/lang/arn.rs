@@ -8,8 +8,8 @@
 //! piece of text, where `*` spans `/` and `:` alike. Matching is case-sensitive.
 //! The pattern `*` alone matches every resource.
 
-use crate::variables::{Piece, Syntax, VariableSource};
-use crate::wildcard::{Case, Match, Pattern};
+use crate::lang::variables::{Piece, Syntax, VariableSource};
+use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// A compiled ARN pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,7 +355,7 @@ impl ArnPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::variables::NoVariables;
+    use crate::lang::variables::NoVariables;
 
     const V2012: Syntax = Syntax {
         variables: true,

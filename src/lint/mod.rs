@@ -18,9 +18,9 @@
 use serde::Serialize;
 
 use crate::eval::PolicySet;
-use crate::policy::{ActionSpec, Effect, Policy, ResourceSpec, Statement, Version};
+use crate::lang::model::{ActionSpec, Effect, Policy, ResourceSpec, Statement, Version};
 use crate::template::node::{Loc, Node};
-use crate::variables::{Piece, Syntax};
+use crate::lang::variables::{Piece, Syntax};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -243,7 +243,7 @@ impl Locations {
 }
 
 fn sub_followed_by_wildcard(text: &str) -> bool {
-    let Ok(pieces) = crate::variables::parse_pieces(
+    let Ok(pieces) = crate::lang::variables::parse_pieces(
         text,
         Syntax {
             variables: true,
@@ -433,14 +433,14 @@ pub fn lint_policy(
                     "grant only what the app uses, e.g. s3:GetObject, s3:PutObject, s3:DeleteObject",
                 );
             }
-            let none = crate::variables::NoVariables;
+            let none = crate::lang::variables::NoVariables;
             let grants = |action: &str| match &st.action {
                 ActionSpec::Action(ps) => ps
                     .iter()
-                    .any(|p| p.matches(action, &none) == crate::wildcard::Match::Yes),
+                    .any(|p| p.matches(action, &none) == crate::lang::wildcard::Match::Yes),
                 ActionSpec::NotAction(ps) => ps
                     .iter()
-                    .all(|p| p.matches(action, &none) == crate::wildcard::Match::No),
+                    .all(|p| p.matches(action, &none) == crate::lang::wildcard::Match::No),
             };
             let grants_role_handover = grants("iam:PassRole") || grants("sts:AssumeRole");
             if on_any && grants_role_handover {

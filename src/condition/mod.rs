@@ -16,10 +16,10 @@ use base64::Engine;
 use ipnet::IpNet;
 use jiff::Timestamp;
 
-use crate::arn::{ArnPattern, ArnSyntax};
-use crate::context::Context;
-use crate::variables::{Piece, Syntax, VariableSource};
-use crate::wildcard::{Case, Match, Pattern};
+use crate::lang::arn::{ArnPattern, ArnSyntax};
+use crate::request::Context;
+use crate::lang::variables::{Piece, Syntax, VariableSource};
+use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// The comparison an operator makes, in its positive form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -580,7 +580,7 @@ impl Condition {
                         let resolved = p.render(vars);
                         !p.pieces().iter().any(|piece| {
                             matches!(piece, Piece::Variable(var)
-                                if crate::variables::resolve(var, vars).is_none())
+                                if crate::lang::variables::resolve(var, vars).is_none())
                         }) && parse_bool(&resolved) == Some(b)
                     }
                     _ => false,
@@ -606,7 +606,7 @@ impl Condition {
                     .any(|v| matches!(v, Value::Ip(net) if net.contains(&ip))))
             }
             Comparison::ArnLike => {
-                if crate::arn::split_concrete(value).is_none() {
+                if crate::lang::arn::split_concrete(value).is_none() {
                     return Err(err("is not an ARN".into()));
                 }
                 Ok(self.values.iter().any(|v| match v {
@@ -686,7 +686,7 @@ fn ordering_holds(c: Comparison, ord: Option<std::cmp::Ordering>) -> bool {
 fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> bool {
     let resolvable = p.pieces().iter().all(|piece| match piece {
         Piece::Literal(_) => true,
-        Piece::Variable(v) => crate::variables::resolve(v, vars).is_some(),
+        Piece::Variable(v) => crate::lang::variables::resolve(v, vars).is_some(),
         // No wildcards in StringEqualsIgnoreCase values.
         Piece::Star | Piece::AnyChar => false,
     });
@@ -695,7 +695,7 @@ fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> boo
             .iter()
             .flat_map(|piece| match piece {
                 Piece::Literal(l) => l.chars(),
-                Piece::Variable(v) => crate::variables::resolve(v, vars).unwrap_or("").chars(),
+                Piece::Variable(v) => crate::lang::variables::resolve(v, vars).unwrap_or("").chars(),
                 Piece::Star | Piece::AnyChar => "".chars(),
             })
             .flat_map(char::to_lowercase)

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
-use crate::context::{Context, Request};
+use crate::request::{Context, Request};
 use crate::eval::PolicySet;
 
 /// One parsed request line.
@@ -59,13 +59,13 @@ pub fn parse_request_into(
         .map_err(|e| e.to_string())?;
     if buffer.has_identity {
         let ctx = &mut buffer.request.context;
-        if ctx.has_key(crate::context::COGNITO_SUB) {
+        if ctx.has_key(crate::lang::keys::COGNITO_SUB) {
             return Err(format!(
                 "identity and context[{:?}] both set the identity; give one",
-                crate::context::COGNITO_SUB
+                crate::lang::keys::COGNITO_SUB
             ));
         }
-        ctx.push_value(crate::context::COGNITO_SUB)
+        ctx.push_value(crate::lang::keys::COGNITO_SUB)
             .push_str(&buffer.identity);
     }
     buffer.request.context.fill_time_defaults(now)?;

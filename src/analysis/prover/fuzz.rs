@@ -9,8 +9,8 @@
 //! random segments that sometimes contain the attacker's id.
 
 use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::policy::Effect;
-use crate::variables::Piece;
+use crate::lang::model::Effect;
+use crate::lang::variables::Piece;
 use crate::workload::SplitMix64;
 
 use super::format::IdentityFormat;

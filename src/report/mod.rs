@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::context::Request;
+use crate::request::Request;
 use crate::eval::{Evaluation, Explanation, Outcome, PolicySet, StatementRef};
-use crate::policy::{ActionSpec, ResourceSpec, Statement};
-use crate::variables::Piece;
-use crate::wildcard::Match;
+use crate::lang::model::{ActionSpec, ResourceSpec, Statement};
+use crate::lang::variables::Piece;
+use crate::lang::wildcard::Match;
 
 /// One deciding statement in an output line.
 #[derive(Debug, Serialize)]
@@ -86,10 +86,10 @@ fn why_principal(st: &Statement, request: &Request) -> String {
     format!("{who} is not covered by {element} {}", principal_text(p))
 }
 
-fn principal_text(p: &crate::policy::Principal) -> String {
+fn principal_text(p: &crate::lang::model::Principal) -> String {
     match p {
-        crate::policy::Principal::Any => "\"*\"".to_string(),
-        crate::policy::Principal::Map(entries) => entries
+        crate::lang::model::Principal::Any => "\"*\"".to_string(),
+        crate::lang::model::Principal::Map(entries) => entries
             .iter()
             .map(|(k, v)| format!("{k}: [{}]", v.join(", ")))
             .collect::<Vec<_>>()
@@ -127,12 +127,12 @@ fn why_resource(st: &Statement, request: &Request) -> String {
     let mut missing: Vec<String> = Vec::new();
     for p in patterns {
         if p.matches(&request.resource, &request.context) == Match::Unresolved
-            && let crate::arn::ArnPattern::Arn { parts, .. } = p
+            && let crate::lang::arn::ArnPattern::Arn { parts, .. } = p
         {
             for part in parts.iter() {
                 for piece in part.pieces() {
                     if let Piece::Variable(v) = piece
-                        && crate::variables::resolve(v, &request.context).is_none()
+                        && crate::lang::variables::resolve(v, &request.context).is_none()
                         && !missing.contains(&v.to_string())
                     {
                         missing.push(v.to_string());
@@ -180,7 +180,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
     let mut out = String::new();
     let _ = writeln!(out, "Decision: {}", ev.decision.as_str());
     let _ = write!(out, "Request:  {} on {}", request.action, request.resource);
-    if let Some(identity) = request.context.get(crate::context::COGNITO_SUB) {
+    if let Some(identity) = request.context.get(crate::lang::keys::COGNITO_SUB) {
         let _ = write!(out, " as identity {}", identity.join(", "));
     }
     let _ = writeln!(out);
@@ -219,7 +219,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_policy;
+    use crate::lang::parse::parse_policy;
 
     #[test]
     fn output_line_field_order_and_labels() {

@@ -1,4 +1,4 @@
-//! Strict parsing of IAM JSON policy documents into the [`crate::policy`] model.
+//! Strict parsing of IAM JSON policy documents into the [`crate::lang::model`] model.
 //!
 //! The grammar follows the IAM User Guide ("IAM JSON policy element reference" and
 //! "Grammar of the IAM JSON policy language"). Every error names the file, the line and
@@ -16,14 +16,14 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::arn::ArnPattern;
+use crate::lang::arn::ArnPattern;
 use crate::condition::{Comparison, Condition, Operator};
 use crate::error::LoadError;
-use crate::policy::{
+use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
 };
-use crate::variables::Syntax;
-use crate::wildcard::{Case, Pattern};
+use crate::lang::variables::Syntax;
+use crate::lang::wildcard::{Case, Pattern};
 
 /// Largest policy file accepted. AWS's own limits are far smaller (10,240 characters for an
 /// inline policy); this bound only keeps a stray huge file from exhausting memory.

@@ -11,11 +11,13 @@
 //! statements that decided can be reported); conditions are evaluated only for statements
 //! whose action and resource match.
 
-use crate::context::Request;
+pub mod batch;
+
+use crate::request::Request;
 use crate::error::RequestError;
 use std::collections::HashMap;
 
-use crate::policy::{ActionSpec, Effect, Policy, Statement};
+use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
 
 /// The outcome of authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -404,7 +406,7 @@ pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_policy;
+    use crate::lang::parse::parse_policy;
 
     fn set(docs: &[&str]) -> PolicySet {
         PolicySet::new(

@@ -2,12 +2,12 @@
 //!
 //! Values here are already compiled: action and resource patterns are parsed into
 //! [`Pattern`]s and [`ArnPattern`]s, condition values into typed values. Building them is the
-//! job of [`crate::parse`]; evaluating them is the job of [`crate::eval`].
+//! job of [`crate::lang::parse`]; evaluating them is the job of [`crate::eval`].
 
-use crate::arn::ArnPattern;
+use crate::lang::arn::ArnPattern;
 use crate::condition::Condition;
-use crate::variables::VariableSource;
-use crate::wildcard::{Match, Pattern};
+use crate::lang::variables::VariableSource;
+use crate::lang::wildcard::{Match, Pattern};
 
 /// Which kind of policy a document is, which decides the elements it must and must not
 /// have (IAM User Guide, "IAM JSON policy elements: Principal").
@@ -127,13 +127,13 @@ pub struct Statement {
     pub resource: Option<ResourceSpec>,
     /// `Condition`: every entry must hold (logical AND).
     pub conditions: Vec<Condition>,
-    /// Keys AWS puts in every request ([`crate::context::ALWAYS_PRESENT`]) that this
+    /// Keys AWS puts in every request ([`crate::lang::keys::ALWAYS_PRESENT`]) that this
     /// statement reads (lowercase): `.0` in its resource patterns, `.1` in its conditions.
     pub always_present_keys: (Vec<Box<str>>, Vec<Box<str>>),
 }
 
 impl Statement {
-    /// The keys of [`crate::context::ALWAYS_PRESENT`] that the statement reads: those in
+    /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] that the statement reads: those in
     /// its resource patterns' variables, and those in its conditions (keys and values).
     pub fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
         use crate::condition::Value;
@@ -147,7 +147,7 @@ impl Statement {
             patterns
                 .flat_map(|p| p.pieces())
                 .filter_map(|piece| match piece {
-                    crate::variables::Piece::Variable(v) => Some(&*v.key_lower),
+                    crate::lang::variables::Piece::Variable(v) => Some(&*v.key_lower),
                     _ => None,
                 })
                 .collect()
@@ -155,7 +155,7 @@ impl Statement {
         fn always_present(read: Vec<&str>) -> Vec<Box<str>> {
             let mut keys: Vec<Box<str>> = Vec::new();
             for key in read {
-                if crate::context::ALWAYS_PRESENT.contains(&key)
+                if crate::lang::keys::ALWAYS_PRESENT.contains(&key)
                     && !keys.iter().any(|k| &**k == key)
                 {
                     keys.push(key.into());
@@ -184,7 +184,7 @@ impl Statement {
     /// Does the statement's `Principal`/`NotPrincipal` cover `principal`? A statement with
     /// neither (every identity-based statement) covers everyone. An unknown principal
     /// (`None`) is covered only by `"Principal": "*"`.
-    pub fn matches_principal(&self, principal: Option<&crate::context::PrincipalId>) -> bool {
+    pub fn matches_principal(&self, principal: Option<&crate::request::PrincipalId>) -> bool {
         let covers = |p: &Principal| match (p, principal) {
             (Principal::Any, _) => true,
             (Principal::Map(_), None) => false,
@@ -208,7 +208,7 @@ impl Statement {
         let any = |patterns: &[Pattern]| {
             patterns
                 .iter()
-                .any(|p| p.matches(action, &crate::variables::NoVariables) == Match::Yes)
+                .any(|p| p.matches(action, &crate::lang::variables::NoVariables) == Match::Yes)
         };
         match &self.action {
             ActionSpec::Action(p) => any(p),
@@ -237,8 +237,8 @@ impl Statement {
 
 #[cfg(test)]
 mod tests {
-    use crate::context::Context;
-    use crate::parse::parse_policy;
+    use crate::request::Context;
+    use crate::lang::parse::parse_policy;
 
     #[test]
     fn not_action_and_not_resource_invert() {
