@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use policy_sim::request::Request;
 use policy_sim::eval::{Decision, PolicySet, StatementRef};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 
 fn seed_set() -> PolicySet {
     let path = concat!(

@@ -7,9 +7,9 @@
 
 use std::hint::black_box;
 
-use policy_sim::request::Request;
 use policy_sim::eval::{PolicySet, StatementRef};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -9,6 +9,7 @@
 //!
 //! | concept | module |
 //! |---|---|
+//! | source locations of errors and findings | [`loc`] |
 //! | the policy document model | [`lang::model`] |
 //! | strict JSON parsing with file:line:column and JSON paths | [`lang::parse`] |
 //! | policy variables `${...}` | [`lang::variables`] |
@@ -56,6 +57,7 @@ pub mod eval;
 pub mod gate;
 pub mod lang;
 pub mod lint;
+pub mod loc;
 pub mod report;
 pub mod request;
 pub mod template;

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::cognito;
-use policy_sim::request::Request;
+use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
+use policy_sim::request::Request;
 use policy_sim::template::{Params, Template, TemplateError};
 use policy_sim::{LoadError, lang::model::Policy};
 
@@ -679,7 +679,10 @@ fn counterexample_json(
     })
 }
 
-fn counterexample_text(set: &PolicySet, c: &policy_sim::analysis::prover::Counterexample) -> String {
+fn counterexample_text(
+    set: &PolicySet,
+    c: &policy_sim::analysis::prover::Counterexample,
+) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "Counterexample:");

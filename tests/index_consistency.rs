@@ -2,9 +2,9 @@
 //! statement. On generated sets and requests the two must agree on the decision and on the
 //! deciding statements.
 
-use policy_sim::request::Request;
 use policy_sim::eval::PolicySet;
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 use proptest::prelude::*;
 
 fn generated(n: usize) -> PolicySet {

@@ -5,14 +5,14 @@
 
 use std::path::PathBuf;
 
-use policy_sim::lang::arn::ArnPattern;
-use policy_sim::request::{Context, Request};
-use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::lang::parse::parse_policy;
 use policy_sim::analysis::prover::format::IdentityFormat;
 use policy_sim::analysis::prover::{Proof, Verdict, prove_isolation};
+use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::lang::arn::ArnPattern;
+use policy_sim::lang::parse::parse_policy;
 use policy_sim::lang::variables::Syntax;
 use policy_sim::lang::wildcard::Match;
+use policy_sim::request::{Context, Request};
 use serde_json::Value;
 
 fn cases() -> Vec<Value> {

@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
-use policy_sim::request::Request;
-use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::lang::parse::parse_policy;
 use policy_sim::analysis::prover::format::IdentityFormat;
 use policy_sim::analysis::prover::fuzz::fuzz_isolation;
 use policy_sim::analysis::prover::{Verdict, prove_isolation};
+use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 use proptest::prelude::*;
 
 fn shipped(name: &str) -> PolicySet {

@@ -2,8 +2,8 @@
 //! statement location) and a close policy that does not.
 
 use policy_sim::eval::PolicySet;
-use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, policy_size};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, policy_size};
 
 fn lint(text: &str, inline: bool) -> Vec<Finding> {
     let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");

@@ -5,9 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use policy_sim::request::Request;
 use policy_sim::eval::{Decision, PolicySet, StatementRef};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 
 struct Counting;
 

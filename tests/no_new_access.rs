@@ -1,10 +1,10 @@
 //! No new access: widening the resource or the action, removing a Deny or a condition is
 //! caught, with a confirmed example; a pure narrowing passes.
 
-use policy_sim::request::Request;
 use policy_sim::analysis::no_new_access::{DiffResult, IDENTITY, NewAccess, no_new_access};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::Request;
 
 fn set(doc: serde_json::Value) -> PolicySet {
     PolicySet::new(vec![

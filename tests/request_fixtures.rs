@@ -9,9 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use policy_sim::request::{Context, Request};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::request::{Context, Request};
 use serde_json::Value;
 
 fn root() -> PathBuf {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use policy_sim::cognito::{self, FlowRequest, Step};
-use policy_sim::request::Request;
 use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::request::Request;
 use policy_sim::template::{Params, Template};
 use serde_json::Value;
 

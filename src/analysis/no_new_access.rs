@@ -22,12 +22,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
-use crate::request::Request;
-use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
 use crate::analysis::prover::search::{Elem, Glob, StringSearch, search_string};
+use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
+use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
 use crate::lang::variables::{Piece, Syntax};
+use crate::request::Request;
 
 /// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons. Like every
 /// variable's value it starts with `~`, which no realistic pattern puts where a variable

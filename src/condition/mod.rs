@@ -17,9 +17,9 @@ use ipnet::IpNet;
 use jiff::Timestamp;
 
 use crate::lang::arn::{ArnPattern, ArnSyntax};
-use crate::request::Context;
 use crate::lang::variables::{Piece, Syntax, VariableSource};
 use crate::lang::wildcard::{Case, Match, Pattern};
+use crate::request::Context;
 
 /// The comparison an operator makes, in its positive form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -695,7 +695,9 @@ fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> boo
             .iter()
             .flat_map(|piece| match piece {
                 Piece::Literal(l) => l.chars(),
-                Piece::Variable(v) => crate::lang::variables::resolve(v, vars).unwrap_or("").chars(),
+                Piece::Variable(v) => crate::lang::variables::resolve(v, vars)
+                    .unwrap_or("")
+                    .chars(),
                 Piece::Star | Piece::AnyChar => "".chars(),
             })
             .flat_map(char::to_lowercase)

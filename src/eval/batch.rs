@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
-use crate::request::{Context, Request};
 use crate::eval::PolicySet;
+use crate::request::{Context, Request};
 
 /// One parsed request line.
 #[derive(Debug, Clone, PartialEq)]

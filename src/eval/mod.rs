@@ -13,8 +13,8 @@
 
 pub mod batch;
 
-use crate::request::Request;
 use crate::error::RequestError;
+use crate::request::Request;
 use std::collections::HashMap;
 
 use crate::lang::model::{ActionSpec, Effect, Policy, Statement};

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::request::Request;
 use crate::analysis::no_new_access::{DiffResult, no_new_access};
-use crate::eval::{Decision, PolicySet};
-use crate::lint::{Finding, Locations, Severity, lint_set, policy_size};
 use crate::analysis::prover::format::IdentityFormat;
 use crate::analysis::prover::{Verdict, prove_isolation};
+use crate::eval::{Decision, PolicySet};
+use crate::lint::{Finding, Locations, Severity, lint_set, policy_size};
+use crate::request::Request;
 use crate::template::node::{Kind, Loc, Node};
 use crate::template::{Params, Template, TemplateError};
 
@@ -473,8 +473,10 @@ pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, String> 
             let shown = display_path(&path);
             let file =
                 std::fs::File::open(&path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-            let bytes = crate::lang::parse::read_bounded(&shown, file).map_err(|e| e.to_string())?;
-            let policy = crate::lang::parse::parse_policy(&shown, &bytes).map_err(|e| e.to_string())?;
+            let bytes =
+                crate::lang::parse::read_bounded(&shown, file).map_err(|e| e.to_string())?;
+            let policy =
+                crate::lang::parse::parse_policy(&shown, &bytes).map_err(|e| e.to_string())?;
             let text = String::from_utf8_lossy(&bytes);
             sources.push(Some((
                 Locations::from_text(&shown, &text),
@@ -600,8 +602,9 @@ fn load_baseline(cfg: &GateConfig, spec: &str) -> Result<PolicySet, String> {
                 ));
             }
             let name = format!("{rev}:{rel}");
-            policies
-                .push(crate::lang::parse::parse_policy(&name, &out.stdout).map_err(|e| e.to_string())?);
+            policies.push(
+                crate::lang::parse::parse_policy(&name, &out.stdout).map_err(|e| e.to_string())?,
+            );
         }
     }
     Ok(PolicySet::new(policies))

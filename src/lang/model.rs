@@ -4,8 +4,8 @@
 //! [`Pattern`]s and [`ArnPattern`]s, condition values into typed values. Building them is the
 //! job of [`crate::lang::parse`]; evaluating them is the job of [`crate::eval`].
 
-use crate::lang::arn::ArnPattern;
 use crate::condition::Condition;
+use crate::lang::arn::ArnPattern;
 use crate::lang::variables::VariableSource;
 use crate::lang::wildcard::{Match, Pattern};
 
@@ -237,8 +237,8 @@ impl Statement {
 
 #[cfg(test)]
 mod tests {
-    use crate::request::Context;
     use crate::lang::parse::parse_policy;
+    use crate::request::Context;
 
     #[test]
     fn not_action_and_not_resource_invert() {

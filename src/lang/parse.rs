@@ -16,9 +16,9 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::lang::arn::ArnPattern;
 use crate::condition::{Comparison, Condition, Operator};
 use crate::error::LoadError;
+use crate::lang::arn::ArnPattern;
 use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
 };

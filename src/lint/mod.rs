@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::eval::PolicySet;
 use crate::lang::model::{ActionSpec, Effect, Policy, ResourceSpec, Statement, Version};
-use crate::template::node::{Loc, Node};
 use crate::lang::variables::{Piece, Syntax};
+use crate::template::node::{Loc, Node};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::request::Request;
 use crate::eval::{Evaluation, Explanation, Outcome, PolicySet, StatementRef};
 use crate::lang::model::{ActionSpec, ResourceSpec, Statement};
 use crate::lang::variables::Piece;
 use crate::lang::wildcard::Match;
+use crate::request::Request;
 
 /// One deciding statement in an output line.
 #[derive(Debug, Serialize)]

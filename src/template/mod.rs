@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::LoadError;
-use crate::lang::parse::parse_policy_as;
 use crate::lang::model::{Policy, PolicyKind};
+use crate::lang::parse::parse_policy_as;
 use node::{Kind, Loc, Node};
 
 /// A value the template needs that no `--param` (or default) supplies.

@@ -1,29 +1,13 @@
 //! The template value tree: YAML or JSON lowered into one shape with locations, where the
 //! short tag `!Ref x` and the long form `{"Ref": x}` are the same node.
 
-use std::fmt;
 use std::sync::Arc;
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::TemplateError;
 
-/// Where a node starts: file, 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loc {
-    /// The file as given (relative paths stay relative).
-    pub file: Arc<str>,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-}
-
-impl fmt::Display for Loc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
-    }
-}
+pub use crate::loc::Loc;
 
 /// A scalar's type, as YAML resolved it (JSON output keeps numbers and booleans as such).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,14 +22,14 @@ pub mod smt;
 
 use std::collections::BTreeMap;
 
-use crate::lang::arn::ArnPattern;
 use crate::condition::{Comparison, SetQualifier};
-use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
-use crate::request::Request;
 use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::lang::arn::ArnPattern;
+use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
 use crate::lang::variables::{Piece, Syntax};
 use crate::lang::wildcard::{Match, Pattern};
+use crate::request::Request;
 use format::IdentityFormat;
 use search::{Elem, Glob, Problem, SearchResult, Witness};
 

@@ -1,0 +1,139 @@
+//! Source locations: the one type every error and finding uses to say where something is.
+//!
+//! A [`Loc`] names a file and a 1-based line and column; columns count characters (not
+//! bytes), so a location means the same whether the file was read as JSON or YAML.
+//! [`Snippet`] carries the text around a location for `miette`'s labelled output: errors
+//! that know their source text attach one, and any renderer (the CLI's graphical one,
+//! or a plain one) can show the offending line.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Where something is: file, 1-based line and column (in characters). Line 0 means the
+/// place within the file is unknown; the file alone is still named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    /// The file as given (relative paths stay relative).
+    pub file: Arc<str>,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// 1-based column, in characters (0 when unknown).
+    pub column: usize,
+}
+
+impl Loc {
+    /// A location in `file`.
+    pub fn new(file: impl Into<Arc<str>>, line: usize, column: usize) -> Loc {
+        Loc {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+
+    /// The whole file, no line known.
+    pub fn file(file: impl Into<Arc<str>>) -> Loc {
+        Loc::new(file, 0, 0)
+    }
+
+    /// True when a line is known.
+    pub fn has_position(&self) -> bool {
+        self.line > 0
+    }
+}
+
+impl fmt::Display for Loc {
+    /// `file:line:column`, or `file` alone when no line is known.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        }
+    }
+}
+
+/// The source text of a file and the span of one location in it, for `miette` labels.
+///
+/// Cost: building one copies nothing (the text is shared); finding the span walks the
+/// text up to the location once.
+#[derive(Debug, Clone)]
+pub struct Snippet {
+    /// The named source text.
+    pub source: miette::NamedSource<Arc<str>>,
+    /// The labelled span (one character wide, or empty at the end of the text).
+    pub span: miette::SourceSpan,
+}
+
+impl Snippet {
+    /// The snippet of `loc` in `text` (the text of `loc.file`). `None` when the location
+    /// has no line.
+    pub fn new(loc: &Loc, text: Arc<str>) -> Option<Snippet> {
+        if !loc.has_position() {
+            return None;
+        }
+        let offset = char_offset(&text, loc.line, loc.column);
+        let width = text[offset..].chars().next().map_or(0, char::len_utf8);
+        Some(Snippet {
+            source: miette::NamedSource::new(&*loc.file, text),
+            span: miette::SourceSpan::new(offset.into(), width),
+        })
+    }
+}
+
+/// Byte offset of a 1-based line and character column in `text`, clamped to the text.
+pub fn char_offset(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return l
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(start + l.len(), |(b, _)| start + b);
+        }
+        start += l.len();
+    }
+    text.len()
+}
+
+/// The 1-based character column of byte column `byte_column` (1-based) on line `line` of
+/// `text`: JSON readers count columns in bytes, [`Loc`] in characters.
+pub fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    match text.split_inclusive('\n').nth(line.saturating_sub(1)) {
+        Some(l) => {
+            let end = byte_column.saturating_sub(1).min(l.len());
+            // A column inside a character counts that character.
+            let mut cut = end;
+            while !l.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            l[..cut].chars().count() + 1
+        }
+        None => byte_column,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_with_and_without_position() {
+        assert_eq!(Loc::new("a.json", 3, 7).to_string(), "a.json:3:7");
+        assert_eq!(Loc::file("a.json").to_string(), "a.json");
+    }
+
+    #[test]
+    fn offsets_count_characters() {
+        let text = "ab\n日本x\n";
+        assert_eq!(char_offset(text, 2, 1), 3);
+        assert_eq!(char_offset(text, 2, 3), 3 + 6);
+        assert_eq!(char_offset(text, 9, 1), text.len());
+        // Byte column 7 on line 2 is the `x` after two 3-byte characters.
+        assert_eq!(char_column(text, 2, 7), 3);
+        let s = Snippet::new(&Loc::new("f", 2, 3), Arc::from(text)).unwrap();
+        assert_eq!(s.span.offset(), 9);
+        assert_eq!(s.span.len(), 1);
+        assert!(Snippet::new(&Loc::file("f"), Arc::from(text)).is_none());
+    }
+}
