@@ -14,7 +14,7 @@
 //!
 //! The first step that fails denies the request, and the result names it.
 
-use crate::error::RequestError;
+use crate::request::RequestError;
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::COGNITO_SUB;
 use crate::request::{Context, PrincipalId, Request};
@@ -287,7 +287,7 @@ pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowErro
     assume
         .context
         .fill_time_defaults(jiff::Timestamp::now())
-        .map_err(|e| FlowError::Request(RequestError(e)))?;
+        .map_err(FlowError::Request)?;
     let trust_ex = trust_set.explain(&assume)?;
     if trust_ex.evaluation.decision != Decision::Allow {
         steps.push(StepResult {

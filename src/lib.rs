@@ -52,7 +52,6 @@ pub mod analysis;
 pub mod catalog;
 pub mod cognito;
 pub mod condition;
-pub mod error;
 pub mod eval;
 pub mod gate;
 pub mod lang;
@@ -63,15 +62,30 @@ pub mod request;
 pub mod template;
 pub mod workload;
 
-pub use error::{LoadError, RequestError};
+pub use eval::{Decision, Evaluation, PolicySet};
+pub use lang::model::Policy;
+pub use lang::parse::{LoadError, load_policy_file};
+pub use request::{Context, Request, RequestError};
 
-/// Read and parse a policy file.
-pub fn load_policy_file(path: &std::path::Path) -> Result<lang::model::Policy, LoadError> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| LoadError::Read {
-        file: name.clone(),
-        message: format!("cannot read: {e}"),
-    })?;
-    let bytes = lang::parse::read_bounded(&name, file)?;
-    lang::parse::parse_policy(&name, &bytes)
+/// Any error of the library, for callers that handle them alike (each module's own
+/// error type says more). Every variant is a [`miette::Diagnostic`] with a code and, where
+/// the error has a place in a file, a location and the text around it.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// A policy that could not be read or parsed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] LoadError),
+    /// A request that cannot be decided.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Request(#[from] RequestError),
+    /// A request line that cannot be read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Line(#[from] request::lines::LineError),
+    /// A template that cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Template(#[from] template::TemplateError),
 }

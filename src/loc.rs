@@ -81,6 +81,21 @@ impl Snippet {
     }
 }
 
+impl Snippet {
+    /// The source text, for [`miette::Diagnostic::source_code`].
+    pub fn source_code(&self) -> &dyn miette::SourceCode {
+        &self.source
+    }
+
+    /// The one label, for [`miette::Diagnostic::labels`].
+    pub fn labels(&self) -> Box<dyn Iterator<Item = miette::LabeledSpan> + '_> {
+        Box::new(std::iter::once(miette::LabeledSpan::new_with_span(
+            Some("here".to_string()),
+            self.span,
+        )))
+    }
+}
+
 /// Byte offset of a 1-based line and character column in `text`, clamped to the text.
 pub fn char_offset(text: &str, line: usize, column: usize) -> usize {
     let mut start = 0;

@@ -11,8 +11,9 @@ use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
 use policy_sim::request::Request;
-use policy_sim::template::{Params, Template, TemplateError};
-use policy_sim::{LoadError, lang::model::Policy};
+use policy_sim::template::{Params, Template};
+use policy_sim::template::TemplateError;
+use policy_sim::{LoadError, RequestError, lang::model::Policy};
 
 /// Offline AWS IAM policy evaluator and access simulator.
 #[derive(Parser)]
@@ -277,40 +278,125 @@ fn is_stdin(p: &std::path::Path) -> bool {
     p.as_os_str() == "-"
 }
 
-/// Print a load error with the offending line shown, and return exit code 2.
-fn report_load_error(err: &LoadError, source: Option<&[u8]>) -> ExitCode {
-    if let (
-        LoadError::Invalid {
-            file, line, column, ..
-        },
-        Some(bytes),
-    ) = (err, source)
-        && *line > 0
-    {
-        let text = String::from_utf8_lossy(bytes).into_owned();
-        let offset = offset_of(&text, *line, *column);
-        let report = miette::miette!(
-            labels = vec![miette::LabeledSpan::at_offset(offset, "here")],
-            "{err}"
-        )
-        .with_source_code(miette::NamedSource::new(file, text));
-        eprintln!("{report:?}");
-    } else {
-        eprintln!("error: {err}");
+/// The one error printer: a library error as the user sees it, with the command-line hints
+/// the library does not give (its messages name no option), and exit code 2. An error with
+/// a place in a file is drawn with that line (from the error's own source text, or else
+/// read from the file); any other is one `error: ...` line.
+fn print_error(err: &(dyn miette::Diagnostic + 'static)) -> ExitCode {
+    let text = cli_message(err).unwrap_or_else(|| err.to_string());
+    let shown = Shown {
+        text,
+        inner: err,
+        file: located(err).and_then(file_snippet),
+    };
+    if miette::Diagnostic::source_code(&shown).is_some() {
+        let mut out = String::new();
+        let handler = miette::GraphicalReportHandler::new();
+        if handler.render_report(&mut out, &shown).is_ok() {
+            eprint!("{out}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
     }
-    ExitCode::from(EXIT_BAD_INPUT)
+    bad_input(&shown.text)
 }
 
-/// Byte offset of a 1-based line and column (serde_json counts columns in bytes).
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            return (offset + column.saturating_sub(1)).min(text.len());
-        }
-        offset += l.len();
+/// The text of an error, with a command-line option named where the library only says
+/// what is needed.
+fn cli_message(err: &(dyn miette::Diagnostic + 'static)) -> Option<String> {
+    use policy_sim::template::{ParamProblem, missing_message};
+    let any: &(dyn std::error::Error + 'static) = err;
+    if let Some(e) = any.downcast_ref::<policy_sim::Error>() {
+        return match e {
+            policy_sim::Error::Request(r) => cli_message(r),
+            policy_sim::Error::Template(t) => cli_message(t),
+            policy_sim::Error::Load(_) | policy_sim::Error::Line(_) => None,
+        };
     }
-    text.len()
+    if let Some(e) = any.downcast_ref::<RequestError>() {
+        return match e {
+            RequestError::MissingKey { key } => Some(format!("{e} (e.g. --context {key}=...)")),
+            _ => None,
+        };
+    }
+    if let Some(e) = any.downcast_ref::<TemplateError>() {
+        return match e {
+            TemplateError::Missing(missing) => Some(missing_message(missing, "with --param NAME=VALUE")),
+            TemplateError::ManyRoles { loc, roles } => Some(format!(
+                "{loc}: the template has {} roles; choose one with --role ({})",
+                roles.len(),
+                roles.join(", ")
+            )),
+            TemplateError::UnusedParam { file, given, asked } => Some(format!(
+                "{file}: --param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
+            )),
+            TemplateError::BadParam { item, problem } => Some(match problem {
+                ParamProblem::GivenTwice => format!("--param {item} {problem}"),
+                ParamProblem::NotNameValue | ParamProblem::EmptyName => {
+                    format!("--param {item:?} {problem}")
+                }
+            }),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The place of an error that has one but no source text of its own.
+fn located(err: &(dyn miette::Diagnostic + 'static)) -> Option<policy_sim::loc::Loc> {
+    if err.source_code().is_some() {
+        return None;
+    }
+    let any: &(dyn std::error::Error + 'static) = err;
+    any.downcast_ref::<TemplateError>()
+        .and_then(TemplateError::loc)
+        .or_else(|| match any.downcast_ref::<policy_sim::Error>() {
+            Some(policy_sim::Error::Template(t)) => t.loc(),
+            _ => None,
+        })
+        .cloned()
+}
+
+/// The text of `loc`'s file around it (a template read again to show the line).
+fn file_snippet(loc: policy_sim::loc::Loc) -> Option<policy_sim::loc::Snippet> {
+    let text = std::fs::read_to_string(&*loc.file).ok()?;
+    policy_sim::loc::Snippet::new(&loc, text.into())
+}
+
+/// An error as printed: its CLI text, its own source and labels, or a file's.
+struct Shown<'a> {
+    text: String,
+    inner: &'a (dyn miette::Diagnostic + 'static),
+    file: Option<policy_sim::loc::Snippet>,
+}
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Shown<'_> {}
+
+impl miette::Diagnostic for Shown<'_> {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        match &self.file {
+            Some(s) => Some(s.source_code()),
+            None => self.inner.source_code(),
+        }
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        match &self.file {
+            Some(s) => Some(s.labels()),
+            None => self.inner.labels(),
+        }
+    }
 }
 
 fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
@@ -327,17 +413,17 @@ fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
             std::fs::File::open(path)
                 .map_err(|e| LoadError::Read {
                     file: name.clone(),
-                    message: format!("cannot read: {e}"),
+                    problem: format!("cannot read: {e}"),
                 })
                 .and_then(|f| read_bounded(&name, f))
         };
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => return Err(report_load_error(&e, None)),
+            Err(e) => return Err(print_error(&e)),
         };
         match parse_policy(&name, &bytes) {
             Ok(p) => out.push(p),
-            Err(e) => return Err(report_load_error(&e, Some(&bytes))),
+            Err(e) => return Err(print_error(&e)),
         }
     }
     Ok(out)
@@ -348,39 +434,17 @@ fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-/// Print a template error (with the offending line shown when there is one); exit 2.
-fn report_template_error(err: &TemplateError) -> ExitCode {
-    if let TemplateError::At { loc, .. } = err
-        && let Ok(text) = std::fs::read_to_string(&*loc.file)
-    {
-        // Template columns count characters (JSON errors count bytes).
-        let line_start = offset_of(&text, loc.line, 1);
-        let offset = text[line_start..]
-            .char_indices()
-            .nth(loc.column.saturating_sub(1))
-            .map_or(text.len(), |(i, _)| line_start + i);
-        let report = miette::miette!(
-            labels = vec![miette::LabeledSpan::at_offset(offset, "here")],
-            "{err}"
-        )
-        .with_source_code(miette::NamedSource::new(&loc.file, text));
-        eprintln!("{report:?}");
-        return ExitCode::from(EXIT_BAD_INPUT);
-    }
-    bad_input(err)
-}
-
 fn load_template(path: &std::path::Path, params: &[String]) -> Result<Template, ExitCode> {
-    let params = Params::parse(params).map_err(bad_input)?;
-    Template::load(path, params).map_err(|e| report_template_error(&e))
+    let params = Params::parse(params).map_err(|e| print_error(&e))?;
+    Template::load(path, params).map_err(|e| print_error(&e))
 }
 
 /// The role's permission policies as a set (warnings go to standard error).
 fn role_set(t: &Template, role: Option<&str>) -> Result<PolicySet, ExitCode> {
-    let role = t.select_role(role).map_err(|e| report_template_error(&e))?;
+    let role = t.select_role(role).map_err(|e| print_error(&e))?;
     let policies = t
         .role_policies(&role)
-        .map_err(|e| report_template_error(&e))?;
+        .map_err(|e| print_error(&e))?;
     for w in &policies.warnings {
         eprintln!("warning: {w}");
     }
@@ -397,9 +461,6 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Exit
         ));
     };
     let mut request = Request::new(action.clone(), resource.clone());
-    if let Some(identity) = &args.identity {
-        request = request.with_identity(identity);
-    }
     for kv in &args.context {
         let Some((k, v)) = kv.split_once('=') else {
             return Err(bad_input(format!("--context {kv:?} is not KEY=VALUE")));
@@ -407,14 +468,26 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Exit
         if k.is_empty() {
             return Err(bad_input(format!("--context {kv:?} has an empty key")));
         }
-        if k.eq_ignore_ascii_case(policy_sim::lang::keys::COGNITO_SUB) && args.identity.is_some() {
-            return Err(bad_input(format!(
-                "--identity and --context {k}=... both set the identity; give one"
-            )));
-        }
         request.context.add(k, v);
     }
-    request.context.fill_time_defaults(now).map_err(bad_input)?;
+    if let Some(identity) = &args.identity
+        && let Err(RequestError::IdentityTwice) = request.set_identity(identity)
+    {
+        // The user's spelling of the key, as the option gave it.
+        let key = args
+            .context
+            .iter()
+            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+            .find(|k| k.eq_ignore_ascii_case(policy_sim::lang::keys::COGNITO_SUB))
+            .unwrap_or(policy_sim::lang::keys::COGNITO_SUB);
+        return Err(bad_input(format!(
+            "--identity and --context {key}=... both set the identity; give one"
+        )));
+    }
+    request
+        .context
+        .fill_time_defaults(now)
+        .map_err(|e| print_error(&e))?;
     Ok(request)
 }
 
@@ -467,7 +540,7 @@ fn check_inner(args: &CheckArgs) -> Result<ExitCode, ExitCode> {
         return Ok(check_batch(&set, path, now, args.threads));
     }
     let request = build_request(args, now)?;
-    let explanation = set.explain(&request).map_err(bad_input)?;
+    let explanation = set.explain(&request).map_err(|e| print_error(&e))?;
     // Hints from the action catalog, once the request is known to be well-formed.
     for w in policy_sim::catalog::request_warnings(&request.action, &request.resource) {
         eprintln!("warning: {w}");
@@ -498,8 +571,8 @@ fn check_flow(args: &CheckArgs, t: &Template, now: jiff::Timestamp) -> Result<Ex
     };
     let outcome = match cognito::simulate(t, &flow) {
         Ok(o) => o,
-        Err(cognito::FlowError::Template(e)) => return Err(report_template_error(&e)),
-        Err(cognito::FlowError::Request(e)) => return Err(bad_input(e)),
+        Err(cognito::FlowError::Template(e)) => return Err(print_error(&e)),
+        Err(cognito::FlowError::Request(e)) => return Err(print_error(&e)),
     };
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
@@ -868,7 +941,7 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
         }
         Some(path) => {
             let t = load_template(path, &args.source.params)?;
-            load_role(&t, args.source.role.as_deref()).map_err(|e| report_template_error(&e))?
+            load_role(&t, args.source.role.as_deref()).map_err(|e| print_error(&e))?
         }
     };
     let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
@@ -907,15 +980,15 @@ fn show(args: ShowArgs) -> ExitCode {
         let t = load_template(&args.template, &args.params)?;
         let role = t
             .select_role(args.role.as_deref())
-            .map_err(|e| report_template_error(&e))?;
+            .map_err(|e| print_error(&e))?;
         let value = if args.trust {
             t.trust_policy(&role)
-                .map_err(|e| report_template_error(&e))?
+                .map_err(|e| print_error(&e))?
                 .document
         } else {
             let policies = t
                 .role_policies(&role)
-                .map_err(|e| report_template_error(&e))?;
+                .map_err(|e| print_error(&e))?;
             for w in &policies.warnings {
                 eprintln!("warning: {w}");
             }

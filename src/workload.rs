@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(a, b);
         let now = "2026-01-01T00:00:00Z".parse().unwrap();
         for line in String::from_utf8(a).unwrap().lines() {
-            crate::eval::batch::parse_request_line(line, now).unwrap();
+            crate::request::lines::parse_request_line(line, now).unwrap();
         }
         let mut c = Vec::new();
         write_requests(&mut c, 200, 8).unwrap();

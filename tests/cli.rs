@@ -737,3 +737,63 @@ fn check_warns_when_the_action_cannot_apply_to_the_resource() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_cli_names_the_option_the_library_does_not() {
+    // The library says what is needed; the command line adds how to give it.
+    let policy = br#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#;
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "-",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        Some(policy),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: aws:securetransport is in every AWS request and this statement reads it; give its value (e.g. --context aws:securetransport=...)\n"
+    );
+}
+
+#[test]
+fn template_errors_name_the_options() {
+    let check = ["--action", "s3:GetObject", "--resource", "*"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&["check", "--template", "fixtures/templates/malformed/two-roles.yml"][..], &check].concat(),
+            "the template has 2 roles; choose one with --role (",
+        ),
+        (
+            [&["check", "--template", "fixtures/templates/malformed/missing-params.yml"][..], &check].concat(),
+            "2 value(s) the template needs are not given; supply each with --param NAME=VALUE:\n  Bucket (template parameter), used at fixtures/templates/malformed/missing-params.yml:22:27\n",
+        ),
+        (
+            vec![
+                "show",
+                "--template",
+                "fixtures/templates/cloudformation-json/template.json",
+                "--param",
+                "ApiId=abc",
+                "--param",
+                "stage=prod",
+            ],
+            "error: fixtures/templates/cloudformation-json/template.json: --param stage is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)\n",
+        ),
+        (
+            [&["check", "--template", "x.yml", "--param", "novalue"][..], &check].concat(),
+            "error: --param \"novalue\" is not NAME=VALUE\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

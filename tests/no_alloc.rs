@@ -226,17 +226,17 @@ fn batch_line_parsing_reuses_its_buffers() {
         r#"{"action":"s3:GetObject","resource":"arn:aws:s3:::notes/private/us-east-1:abc/x","identity":"us-east-1:abc","context":{"aws:SecureTransport":"true"}}"#,
     ];
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
-    let mut buffer = policy_sim::eval::batch::RequestBuffer::default();
+    let mut buffer = policy_sim::request::lines::RequestBuffer::default();
     // Let the buffers grow to fit every line once.
     for _ in 0..2 {
         for line in lines {
-            policy_sim::eval::batch::parse_request_into(line, now, &mut buffer).unwrap();
+            policy_sim::request::lines::parse_request_into(line, now, &mut buffer).unwrap();
         }
     }
     let before = allocations();
     for _ in 0..1000 {
         for line in lines {
-            policy_sim::eval::batch::parse_request_into(line, now, &mut buffer).unwrap();
+            policy_sim::request::lines::parse_request_into(line, now, &mut buffer).unwrap();
         }
     }
     let allocations = allocations() - before;

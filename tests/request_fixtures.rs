@@ -98,7 +98,7 @@ fn request_fixtures_decide_as_expected() {
                     // A request the evaluator must refuse, with exactly this message.
                     let want = case["error"].as_str().unwrap();
                     match set.evaluate(&request) {
-                        Err(e) if e.0 == want => {}
+                        Err(e) if e.to_string() == want => {}
                         other => failures.push(format!(
                             "{}: {id}: expected error {want:?}, got {other:?}",
                             file.display()

@@ -557,13 +557,13 @@ fn a_misspelt_param_is_an_error_not_a_silent_default() {
     assert_eq!(
         role_of(&[("ApiId", "abc"), ("stage", "prod")]),
         Err(format!(
-            "{rel}: --param stage is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
+            "{rel}: parameter stage is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
         ))
     );
     assert_eq!(
         role_of(&[("ApiId", "abc"), ("Stag", "prod")]).unwrap_err(),
         format!(
-            "{rel}: --param Stag is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
+            "{rel}: parameter Stag is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
         )
     );
     // The right name, and a name unlike anything the template asks for, are fine.

@@ -9,453 +9,20 @@
 //! silent non-match. The rules, each with the doc section it follows, are listed in
 //! `docs/semantics.md`.
 
-use std::fmt;
+mod operator;
+mod value;
+
 use std::net::IpAddr;
 
 use base64::Engine;
-use ipnet::IpNet;
-use jiff::Timestamp;
 
-use crate::lang::arn::{ArnPattern, ArnSyntax};
-use crate::lang::variables::{Piece, Syntax, VariableSource};
-use crate::lang::wildcard::{Case, Match, Pattern};
-use crate::request::Context;
+pub use operator::{Comparison, Family, Operator, SetQualifier};
+pub use value::{Decimal, Number, Value, parse_date, parse_ip_range};
 
-/// The comparison an operator makes, in its positive form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Comparison {
-    /// Exact, case-sensitive string equality.
-    StringEquals,
-    /// String equality ignoring case.
-    StringEqualsIgnoreCase,
-    /// Case-sensitive match with `*` and `?` wildcards.
-    StringLike,
-    /// Numeric `==`.
-    NumericEquals,
-    /// Numeric `<`.
-    NumericLessThan,
-    /// Numeric `<=`.
-    NumericLessThanEquals,
-    /// Numeric `>`.
-    NumericGreaterThan,
-    /// Numeric `>=`.
-    NumericGreaterThanEquals,
-    /// Date `==`.
-    DateEquals,
-    /// Date `<` (earlier).
-    DateLessThan,
-    /// Date `<=`.
-    DateLessThanEquals,
-    /// Date `>` (later).
-    DateGreaterThan,
-    /// Date `>=`.
-    DateGreaterThanEquals,
-    /// Boolean equality.
-    Bool,
-    /// Byte equality of base64-encoded values.
-    BinaryEquals,
-    /// Address inside a CIDR range.
-    IpAddress,
-    /// ARN match, component by component, with wildcards (`ArnEquals` and `ArnLike`
-    /// behave identically).
-    ArnLike,
-    /// Presence test.
-    Null,
-}
-
-/// `ForAnyValue:` / `ForAllValues:` or neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetQualifier {
-    /// No qualifier.
-    None,
-    /// `ForAnyValue:`: at least one request value must satisfy the operator.
-    ForAnyValue,
-    /// `ForAllValues:`: every request value must satisfy the operator.
-    ForAllValues,
-}
-
-/// A parsed condition operator such as `ForAnyValue:StringNotLikeIfExists`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Operator {
-    /// The set qualifier.
-    pub qualifier: SetQualifier,
-    /// The positive comparison.
-    pub comparison: Comparison,
-    /// True for the negated forms (`StringNotEquals`, `NotIpAddress`, `ArnNotLike`, ...).
-    pub negated: bool,
-    /// True with the `IfExists` suffix.
-    pub if_exists: bool,
-    /// The canonical base name (`StringNotEquals`, `ArnEquals`, ...).
-    base_name: &'static str,
-}
-
-/// Base operator names: (name, comparison, negated).
-const OPERATORS: &[(&str, Comparison, bool)] = &[
-    ("StringEquals", Comparison::StringEquals, false),
-    ("StringNotEquals", Comparison::StringEquals, true),
-    (
-        "StringEqualsIgnoreCase",
-        Comparison::StringEqualsIgnoreCase,
-        false,
-    ),
-    (
-        "StringNotEqualsIgnoreCase",
-        Comparison::StringEqualsIgnoreCase,
-        true,
-    ),
-    ("StringLike", Comparison::StringLike, false),
-    ("StringNotLike", Comparison::StringLike, true),
-    ("NumericEquals", Comparison::NumericEquals, false),
-    ("NumericNotEquals", Comparison::NumericEquals, true),
-    ("NumericLessThan", Comparison::NumericLessThan, false),
-    (
-        "NumericLessThanEquals",
-        Comparison::NumericLessThanEquals,
-        false,
-    ),
-    ("NumericGreaterThan", Comparison::NumericGreaterThan, false),
-    (
-        "NumericGreaterThanEquals",
-        Comparison::NumericGreaterThanEquals,
-        false,
-    ),
-    ("DateEquals", Comparison::DateEquals, false),
-    ("DateNotEquals", Comparison::DateEquals, true),
-    ("DateLessThan", Comparison::DateLessThan, false),
-    ("DateLessThanEquals", Comparison::DateLessThanEquals, false),
-    ("DateGreaterThan", Comparison::DateGreaterThan, false),
-    (
-        "DateGreaterThanEquals",
-        Comparison::DateGreaterThanEquals,
-        false,
-    ),
-    ("Bool", Comparison::Bool, false),
-    ("BinaryEquals", Comparison::BinaryEquals, false),
-    ("IpAddress", Comparison::IpAddress, false),
-    ("NotIpAddress", Comparison::IpAddress, true),
-    ("ArnEquals", Comparison::ArnLike, false),
-    ("ArnLike", Comparison::ArnLike, false),
-    ("ArnNotEquals", Comparison::ArnLike, true),
-    ("ArnNotLike", Comparison::ArnLike, true),
-    ("Null", Comparison::Null, false),
-];
-
-impl Operator {
-    /// Parse an operator name. Names are matched ignoring ASCII case (see
-    /// `docs/semantics.md`); an unknown name is an error with a suggestion when one is
-    /// close.
-    pub fn parse(text: &str) -> Result<Operator, String> {
-        let lower = text.to_ascii_lowercase();
-        let (qualifier, rest) = if let Some(r) = lower.strip_prefix("foranyvalue:") {
-            (SetQualifier::ForAnyValue, r)
-        } else if let Some(r) = lower.strip_prefix("forallvalues:") {
-            (SetQualifier::ForAllValues, r)
-        } else {
-            (SetQualifier::None, lower.as_str())
-        };
-        let exact = OPERATORS
-            .iter()
-            .find(|(name, _, _)| name.eq_ignore_ascii_case(rest));
-        let (found, if_exists) = match exact {
-            Some(op) => (Some(op), false),
-            None => match rest.strip_suffix("ifexists") {
-                Some(base) => (
-                    OPERATORS
-                        .iter()
-                        .find(|(name, _, _)| name.eq_ignore_ascii_case(base)),
-                    true,
-                ),
-                None => (None, false),
-            },
-        };
-        let Some(&(base_name, comparison, negated)) = found else {
-            return Err(unknown_operator(text));
-        };
-        if comparison == Comparison::Null && if_exists {
-            return Err(format!(
-                "condition operator {text:?} is not valid: IfExists cannot be added to Null"
-            ));
-        }
-        if comparison == Comparison::Null && qualifier != SetQualifier::None {
-            return Err(format!(
-                "condition operator {text:?} is not valid: Null takes no ForAnyValue/ForAllValues qualifier"
-            ));
-        }
-        Ok(Operator {
-            qualifier,
-            comparison,
-            negated,
-            if_exists,
-            base_name,
-        })
-    }
-
-    /// True when values of this operator may contain policy variables (string, ARN and
-    /// Bool operators).
-    pub fn allows_variables(&self) -> bool {
-        matches!(
-            self.comparison,
-            Comparison::StringEquals
-                | Comparison::StringEqualsIgnoreCase
-                | Comparison::StringLike
-                | Comparison::ArnLike
-                | Comparison::Bool
-        )
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.qualifier {
-            SetQualifier::None => {}
-            SetQualifier::ForAnyValue => f.write_str("ForAnyValue:")?,
-            SetQualifier::ForAllValues => f.write_str("ForAllValues:")?,
-        }
-        f.write_str(self.base_name)?;
-        if self.if_exists {
-            f.write_str("IfExists")?;
-        }
-        Ok(())
-    }
-}
-
-fn unknown_operator(text: &str) -> String {
-    let base = text
-        .strip_prefix("ForAnyValue:")
-        .or_else(|| text.strip_prefix("ForAllValues:"))
-        .unwrap_or(text);
-    let best = OPERATORS
-        .iter()
-        .flat_map(|(name, _, _)| [name.to_string(), format!("{name}IfExists")])
-        .map(|candidate| (strsim::levenshtein(base, &candidate), candidate))
-        .min();
-    match best {
-        Some((distance, name)) if distance <= 3 => {
-            format!("unknown condition operator {text:?} (did you mean {name:?}?)")
-        }
-        _ => format!("unknown condition operator {text:?}"),
-    }
-}
-
-/// A decimal number in a `Numeric*` condition, compared exactly (no floating point): the
-/// sign, the integer digits without leading zeros and the fraction digits without
-/// trailing zeros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decimal<'a> {
-    negative: bool,
-    int: &'a str,
-    frac: &'a str,
-}
-
-impl<'a> Decimal<'a> {
-    /// Parse `[+-]digits[.digits]` (or `.digits`): "an integer or decimal value". Exponents,
-    /// NaN and infinities are not numbers here.
-    pub fn parse(text: &'a str) -> Result<Decimal<'a>, String> {
-        let t = text.trim();
-        let (negative, digits) = match t.as_bytes().first() {
-            Some(b'-') => (true, &t[1..]),
-            Some(b'+') => (false, &t[1..]),
-            _ => (false, t),
-        };
-        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
-            return Err(format!("{text:?} is not a number (an integer or decimal)"));
-        }
-        let int = int.trim_start_matches('0');
-        let frac = frac.trim_end_matches('0');
-        Ok(Decimal {
-            negative: negative && !(int.is_empty() && frac.is_empty()),
-            int,
-            frac,
-        })
-    }
-
-    /// Exact comparison.
-    pub fn compare(&self, other: &Decimal<'_>) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        let magnitude = self
-            .int
-            .len()
-            .cmp(&other.int.len())
-            .then_with(|| self.int.cmp(other.int))
-            .then_with(|| self.frac.cmp(other.frac));
-        match (self.negative, other.negative) {
-            (false, false) => magnitude,
-            (true, true) => magnitude.reverse(),
-            (false, true) => Ordering::Greater,
-            (true, false) => Ordering::Less,
-        }
-    }
-}
-
-/// A policy's number, stored as its normalized digits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Number {
-    negative: bool,
-    int: Box<str>,
-    frac: Box<str>,
-}
-
-impl Number {
-    /// Parse a policy value; see [`Decimal::parse`].
-    pub fn parse(text: &str) -> Result<Number, String> {
-        let d = Decimal::parse(text)?;
-        Ok(Number {
-            negative: d.negative,
-            int: d.int.into(),
-            frac: d.frac.into(),
-        })
-    }
-
-    fn as_decimal(&self) -> Decimal<'_> {
-        Decimal {
-            negative: self.negative,
-            int: &self.int,
-            frac: &self.frac,
-        }
-    }
-}
-
-/// Parse a date: an integer is epoch seconds; otherwise an ISO 8601 timestamp (with `Z`
-/// or an offset; without one it is taken as UTC); otherwise a date `YYYY-MM-DD` at
-/// 00:00:00Z.
-pub fn parse_date(text: &str) -> Result<Timestamp, String> {
-    let t = text.trim();
-    if !t.is_empty()
-        && t.trim_start_matches('-')
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-    {
-        return t
-            .parse::<i64>()
-            .ok()
-            .and_then(|s| Timestamp::from_second(s).ok())
-            .ok_or_else(|| format!("{text:?} is out of range for epoch seconds"));
-    }
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Ok(ts);
-    }
-    if let Ok(dt) = t.parse::<jiff::civil::DateTime>()
-        && let Ok(z) = dt.to_zoned(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp());
-    }
-    if let Ok(d) = t.parse::<jiff::civil::Date>()
-        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp());
-    }
-    Err(format!(
-        "{text:?} is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)"
-    ))
-}
-
-/// Parse an IP range: CIDR (`203.0.113.0/24`, `2001:db8::/32`) or a bare address, which
-/// means `/32` (IPv4) or `/128` (IPv6).
-pub fn parse_ip_range(text: &str) -> Result<IpNet, String> {
-    let t = text.trim();
-    if let Ok(net) = t.parse::<IpNet>() {
-        return Ok(net);
-    }
-    t.parse::<IpAddr>()
-        .map(IpNet::from)
-        .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))
-}
-
-fn parse_bool(text: &str) -> Option<bool> {
-    if text.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// A compiled policy value of a condition.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// A string value (`String*` operators); wildcards only for `StringLike`.
-    Text(Pattern),
-    /// A number.
-    Number(Number),
-    /// A point in time.
-    Date(Timestamp),
-    /// `true`/`false`.
-    Bool(bool),
-    /// `Bool` with a policy variable, resolved per request.
-    BoolVariable(Pattern),
-    /// Decoded bytes of a base64 value.
-    Binary(Vec<u8>),
-    /// An IP range.
-    Ip(IpNet),
-    /// An ARN pattern.
-    Arn(ArnPattern),
-    /// `Null`'s `true` (key absent) or `false` (key present).
-    Null(bool),
-}
-
-impl Operator {
-    /// Compile one policy value for this operator. `variables` is true under
-    /// `"Version": "2012-10-17"`.
-    pub fn compile_value(&self, raw: &str, variables: bool) -> Result<Value, String> {
-        let vars = variables && self.allows_variables();
-        if variables && !vars && raw.contains("${") {
-            return Err(format!(
-                "{self} does not accept policy variables (only string, ARN and Bool operators do): {raw:?}"
-            ));
-        }
-        let syntax = Syntax {
-            variables: vars,
-            wildcards: self.comparison == Comparison::StringLike,
-        };
-        Ok(match self.comparison {
-            Comparison::StringEquals
-            | Comparison::StringEqualsIgnoreCase
-            | Comparison::StringLike => Value::Text(Pattern::parse(raw, syntax, Case::Sensitive)?),
-            Comparison::NumericEquals
-            | Comparison::NumericLessThan
-            | Comparison::NumericLessThanEquals
-            | Comparison::NumericGreaterThan
-            | Comparison::NumericGreaterThanEquals => Value::Number(Number::parse(raw)?),
-            Comparison::DateEquals
-            | Comparison::DateLessThan
-            | Comparison::DateLessThanEquals
-            | Comparison::DateGreaterThan
-            | Comparison::DateGreaterThanEquals => Value::Date(parse_date(raw)?),
-            Comparison::Bool => {
-                let p = Pattern::parse(raw, syntax, Case::Sensitive)?;
-                if p.has_variables() {
-                    Value::BoolVariable(p)
-                } else {
-                    Value::Bool(parse_bool(raw).ok_or_else(|| {
-                        format!("{raw:?} is not a Bool value (expected true or false)")
-                    })?)
-                }
-            }
-            Comparison::BinaryEquals => Value::Binary(
-                base64::engine::general_purpose::STANDARD
-                    .decode(raw.trim())
-                    .map_err(|e| format!("{raw:?} is not base64: {e}"))?,
-            ),
-            Comparison::IpAddress => Value::Ip(parse_ip_range(raw)?),
-            Comparison::ArnLike => Value::Arn(ArnPattern::parse_with(
-                raw,
-                Syntax {
-                    variables: vars,
-                    wildcards: true,
-                },
-                ArnSyntax::Condition,
-            )?),
-            Comparison::Null => {
-                Value::Null(parse_bool(raw).ok_or_else(|| {
-                    format!("{raw:?} is not a Null value (expected true or false)")
-                })?)
-            }
-        })
-    }
-}
+use crate::lang::arn::ArnError;
+use crate::lang::variables::{Piece, VariableError, VariableSource};
+use crate::lang::wildcard::{Match, Pattern};
+use value::parse_bool;
 
 /// One `operator: { key: values }` entry of a `Condition` block.
 #[derive(Debug, Clone, PartialEq)]
@@ -472,17 +39,142 @@ pub struct Condition {
     pub raw_values: Vec<String>,
 }
 
+/// A condition that cannot be compiled: an unknown or invalid operator, or a policy value
+/// that does not fit its operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ConditionError {
+    /// An operator name no AWS operator has.
+    #[error("unknown condition operator {operator:?}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
+    #[diagnostic(code(policy_sim::condition::unknown_operator))]
+    UnknownOperator {
+        /// The name as written.
+        operator: String,
+        /// The closest operator name, when one is close.
+        suggestion: Option<String>,
+    },
+    /// A combination AWS does not define (`NullIfExists`, `ForAnyValue:Null`).
+    #[error("condition operator {operator:?} is not valid: {problem}")]
+    #[diagnostic(code(policy_sim::condition::invalid_operator))]
+    InvalidOperator {
+        /// The name as written.
+        operator: String,
+        /// Why it is not valid.
+        problem: &'static str,
+    },
+    /// A `${...}` in a value of an operator that takes none.
+    #[error(
+        "{operator} does not accept policy variables (only string, ARN and Bool operators do): {text:?}"
+    )]
+    #[diagnostic(code(policy_sim::condition::variables))]
+    VariablesNotAllowed {
+        /// The operator.
+        operator: String,
+        /// The value as written.
+        text: String,
+    },
+    /// Not an integer or decimal.
+    #[error("{text:?} is not a number (an integer or decimal)")]
+    #[diagnostic(code(policy_sim::condition::number))]
+    NotANumber {
+        /// The value as written.
+        text: String,
+    },
+    /// Epoch seconds beyond the representable range.
+    #[error("{text:?} is out of range for epoch seconds")]
+    #[diagnostic(code(policy_sim::condition::epoch))]
+    EpochOutOfRange {
+        /// The value as written.
+        text: String,
+    },
+    /// Not a date.
+    #[error("{text:?} is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)")]
+    #[diagnostic(code(policy_sim::condition::date))]
+    NotADate {
+        /// The value as written.
+        text: String,
+    },
+    /// Not an address or CIDR range.
+    #[error("{text:?} is not an IP address or CIDR range")]
+    #[diagnostic(code(policy_sim::condition::ip))]
+    NotAnIpRange {
+        /// The value as written.
+        text: String,
+    },
+    /// Not `true`/`false` (for `Bool` or `Null`).
+    #[error("{text:?} is not a {what} value (expected true or false)")]
+    #[diagnostic(code(policy_sim::condition::bool))]
+    NotABool {
+        /// The value as written.
+        text: String,
+        /// `Bool` or `Null`.
+        what: &'static str,
+    },
+    /// Not base64.
+    #[error("{text:?} is not base64: {detail}")]
+    #[diagnostic(code(policy_sim::condition::base64))]
+    NotBase64 {
+        /// The value as written.
+        text: String,
+        /// The decoder's reason.
+        detail: String,
+    },
+    /// A malformed `${...}`.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Variable(#[from] VariableError),
+    /// A malformed ARN pattern (`Arn*` operators).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Arn(#[from] ArnError),
+}
+
 /// Why a request value could not be compared: the request is malformed for this operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValueError(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ValueError {
+    /// A request value that is not of the operator's type.
+    #[error("request value {value:?} for {key} {problem} (required by {operator})")]
+    #[diagnostic(code(policy_sim::request::value_type))]
+    WrongType {
+        /// The request value.
+        value: String,
+        /// The condition key as the policy writes it.
+        key: String,
+        /// What the value is not (`is not a number`).
+        problem: &'static str,
+        /// The operator.
+        operator: String,
+    },
+    /// Several values for a plain (set-less) operator.
+    #[error(
+        "{key} has {count} values in the request, and {operator} without ForAnyValue:/ForAllValues: is not defined for a multivalued key"
+    )]
+    #[diagnostic(code(policy_sim::request::multivalued))]
+    Multivalued {
+        /// The condition key as the policy writes it.
+        key: String,
+        /// How many values the request has.
+        count: usize,
+        /// The operator.
+        operator: String,
+    },
+}
+
+/// Where a condition reads request values from: the request context. Implemented by
+/// [`crate::request::Context`]; defined here so that conditions do not depend on how
+/// requests are stored.
+pub trait RequestValues: VariableSource {
+    /// The values of a condition key (`key_lower` in lowercase); `None` when absent or
+    /// given with no value.
+    fn values(&self, key_lower: &str) -> Option<&[String]>;
+}
 
 impl Condition {
     /// Does the condition hold for `context`?
     ///
     /// Errors when a request value does not fit the operator's type (e.g. `aws:SourceIp`
     /// that is not an address): the simulator fails closed instead of guessing.
-    pub fn evaluate(&self, context: &Context) -> Result<bool, ValueError> {
-        let request = context.get(&self.key_lower);
+    pub fn evaluate<C: RequestValues>(&self, context: &C) -> Result<bool, ValueError> {
+        let request = context.values(&self.key_lower);
         if self.operator.comparison == Comparison::Null {
             let absent = request.is_none();
             return Ok(self
@@ -518,108 +210,87 @@ impl Condition {
                 // AWS: "Multivalued context keys require a condition set operator"; what
                 // a plain operator does with several values is not documented, so it is
                 // an error rather than a guess.
-                _ => Err(ValueError(format!(
-                    "{} has {} values in the request, and {} without ForAnyValue:/ForAllValues: is not defined for a multivalued key",
-                    self.key,
-                    request.len(),
-                    self.operator
-                ))),
+                _ => Err(ValueError::Multivalued {
+                    key: self.key.clone(),
+                    count: request.len(),
+                    operator: self.operator.to_string(),
+                }),
             },
         }
     }
 
     /// Is `value` matched (in the positive sense) by at least one policy value?
-    fn any_policy_value_matches(&self, value: &str, vars: &Context) -> Result<bool, ValueError> {
-        let err = |msg: String| {
-            ValueError(format!(
-                "request value {value:?} for {} {msg} (required by {})",
-                self.key, self.operator
-            ))
+    fn any_policy_value_matches<C: RequestValues>(
+        &self,
+        value: &str,
+        vars: &C,
+    ) -> Result<bool, ValueError> {
+        let err = |problem: &'static str| ValueError::WrongType {
+            value: value.to_string(),
+            key: self.key.clone(),
+            problem,
+            operator: self.operator.to_string(),
         };
         let c = self.operator.comparison;
-        match c {
-            Comparison::StringEquals => Ok(self.values.iter().any(|v| match v {
-                Value::Text(p) => p.matches(value, vars) == Match::Yes,
-                _ => false,
-            })),
-            Comparison::StringLike => Ok(self.values.iter().any(|v| match v {
-                Value::Text(p) => p.matches(value, vars) == Match::Yes,
-                _ => false,
-            })),
-            Comparison::StringEqualsIgnoreCase => Ok(self.values.iter().any(|v| match v {
-                Value::Text(p) => equals_ignore_case(p, value, vars),
-                _ => false,
-            })),
-            Comparison::NumericEquals
-            | Comparison::NumericLessThan
-            | Comparison::NumericLessThanEquals
-            | Comparison::NumericGreaterThan
-            | Comparison::NumericGreaterThanEquals => {
-                let n = Decimal::parse(value).map_err(|_| err("is not a number".into()))?;
-                Ok(self.values.iter().any(|v| match v {
-                    Value::Number(p) => ordering_holds(c, Some(n.compare(&p.as_decimal()))),
+        let any = |f: &dyn Fn(&Value) -> bool| self.values.iter().any(f);
+        Ok(match c.family() {
+            Family::String => {
+                // StringEquals values are parsed without wildcards, StringLike values with
+                // them: the same match serves both.
+                let ignore_case = c == Comparison::StringEqualsIgnoreCase;
+                any(&|v| match v {
+                    Value::Text(p) if ignore_case => equals_ignore_case(p, value, vars),
+                    Value::Text(p) => p.matches(value, vars) == Match::Yes,
                     _ => false,
-                }))
+                })
             }
-            Comparison::DateEquals
-            | Comparison::DateLessThan
-            | Comparison::DateLessThanEquals
-            | Comparison::DateGreaterThan
-            | Comparison::DateGreaterThanEquals => {
-                let d = parse_date(value).map_err(|_| err("is not a date".into()))?;
-                Ok(self.values.iter().any(|v| match v {
-                    Value::Date(p) => ordering_holds(c, Some(d.cmp(p))),
-                    _ => false,
-                }))
+            Family::Numeric => {
+                let n = Decimal::parse(value).map_err(|_| err("is not a number"))?;
+                any(&|v| {
+                    matches!(v, Value::Number(p)
+                        if c.ordering_holds(n.compare(&p.as_decimal())) == Some(true))
+                })
             }
-            Comparison::Bool => {
-                let b = parse_bool(value).ok_or_else(|| err("is not true or false".into()))?;
-                Ok(self.values.iter().any(|v| match v {
+            Family::Date => {
+                let d = parse_date(value).map_err(|_| err("is not a date"))?;
+                any(&|v| matches!(v, Value::Date(p) if c.ordering_holds(d.cmp(p)) == Some(true)))
+            }
+            Family::Bool => {
+                let b = parse_bool(value).ok_or_else(|| err("is not true or false"))?;
+                any(&|v| match v {
                     Value::Bool(p) => *p == b,
                     Value::BoolVariable(p) => {
-                        let resolved = p.render(vars);
-                        !p.pieces().iter().any(|piece| {
-                            matches!(piece, Piece::Variable(var)
-                                if crate::lang::variables::resolve(var, vars).is_none())
-                        }) && parse_bool(&resolved) == Some(b)
+                        p.resolves(vars) && parse_bool(&p.render(vars)) == Some(b)
                     }
                     _ => false,
-                }))
+                })
             }
-            Comparison::BinaryEquals => {
+            Family::Binary => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(value.trim())
-                    .map_err(|_| err("is not base64".into()))?;
-                Ok(self
-                    .values
-                    .iter()
-                    .any(|v| matches!(v, Value::Binary(p) if *p == bytes)))
+                    .map_err(|_| err("is not base64"))?;
+                any(&|v| matches!(v, Value::Binary(p) if *p == bytes))
             }
-            Comparison::IpAddress => {
+            Family::Ip => {
                 let ip: IpAddr = value
                     .trim()
                     .parse()
-                    .map_err(|_| err("is not an IP address".into()))?;
-                Ok(self
-                    .values
-                    .iter()
-                    .any(|v| matches!(v, Value::Ip(net) if net.contains(&ip))))
+                    .map_err(|_| err("is not an IP address"))?;
+                any(&|v| matches!(v, Value::Ip(net) if net.contains(&ip)))
             }
-            Comparison::ArnLike => {
+            Family::Arn => {
                 if crate::lang::arn::split_concrete(value).is_none() {
-                    return Err(err("is not an ARN".into()));
+                    return Err(err("is not an ARN"));
                 }
-                Ok(self.values.iter().any(|v| match v {
-                    Value::Arn(p) => p.matches(value, vars) == Match::Yes,
-                    _ => false,
-                }))
+                any(&|v| matches!(v, Value::Arn(p) if p.matches(value, vars) == Match::Yes))
             }
-            Comparison::Null => unreachable!("Null is decided before values are compared"),
-        }
+            // Null is decided on presence before any value is compared.
+            Family::Null => false,
+        })
     }
 
     /// A one-line reason why the condition does not hold, for explanations.
-    pub fn describe_failure(&self, context: &Context) -> String {
+    pub fn describe_failure<C: RequestValues>(&self, context: &C) -> String {
         let policy: Vec<String> = self
             .values
             .iter()
@@ -630,7 +301,7 @@ impl Condition {
                 _ => raw.clone(),
             })
             .collect();
-        match context.get(&self.key_lower) {
+        match context.values(&self.key_lower) {
             None => format!(
                 "{} {}: the request has no value for {} (policy values {:?})",
                 self.operator, self.key, self.key, policy
@@ -667,20 +338,6 @@ fn all(
     Ok(true)
 }
 
-/// `request <op> policy` for the ordering comparisons.
-fn ordering_holds(c: Comparison, ord: Option<std::cmp::Ordering>) -> bool {
-    use std::cmp::Ordering::*;
-    let Some(ord) = ord else { return false };
-    match c {
-        Comparison::NumericEquals | Comparison::DateEquals => ord == Equal,
-        Comparison::NumericLessThan | Comparison::DateLessThan => ord == Less,
-        Comparison::NumericLessThanEquals | Comparison::DateLessThanEquals => ord != Greater,
-        Comparison::NumericGreaterThan | Comparison::DateGreaterThan => ord == Greater,
-        Comparison::NumericGreaterThanEquals | Comparison::DateGreaterThanEquals => ord != Less,
-        _ => false,
-    }
-}
-
 /// Unicode case-insensitive equality of a (variable-bearing) policy value and `text`,
 /// without allocating. An unresolved variable never matches.
 fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> bool {
@@ -707,6 +364,8 @@ fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::Context;
+    use jiff::Timestamp;
 
     fn cond(op: &str, key: &str, values: &[&str]) -> Condition {
         let operator = Operator::parse(op).unwrap();
@@ -742,11 +401,11 @@ mod tests {
             "StringEquals"
         );
         assert_eq!(
-            Operator::parse("StringEqual").unwrap_err(),
+            Operator::parse("StringEqual").unwrap_err().to_string(),
             "unknown condition operator \"StringEqual\" (did you mean \"StringEquals\"?)"
         );
         assert_eq!(
-            Operator::parse("NullIfExists").unwrap_err(),
+            Operator::parse("NullIfExists").unwrap_err().to_string(),
             "condition operator \"NullIfExists\" is not valid: IfExists cannot be added to Null"
         );
     }
@@ -797,7 +456,7 @@ mod tests {
             .evaluate(&c)
             .unwrap_err();
         assert_eq!(
-            e.0,
+            e.to_string(),
             "request value \"nonsense\" for aws:SourceIp is not an IP address (required by IpAddress)"
         );
     }
@@ -847,7 +506,7 @@ mod tests {
     fn variables_rejected_for_typed_operators() {
         let op = Operator::parse("NumericLessThan").unwrap();
         assert_eq!(
-            op.compile_value("${aws:x}", true).unwrap_err(),
+            op.compile_value("${aws:x}", true).unwrap_err().to_string(),
             "NumericLessThan does not accept policy variables (only string, ARN and Bool operators do): \"${aws:x}\""
         );
     }

@@ -1,297 +1,16 @@
-//! Requests as JSON Lines, one object per line:
-//! `{"id":"opt","identity":"us-east-1:abc","action":"s3:GetObject","resource":"arn:...",
-//! "context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"]}}`.
-//!
-//! `id` (string or number) and `identity` are optional; `context` values are strings,
-//! numbers or booleans (read as their text), or arrays of them (a multivalued key).
-//! Unknown fields and duplicate keys are errors.
+//! Deciding a stream of JSON Lines requests ([`crate::request::lines`]): one output line
+//! per request, in input order, with bounded memory and optional worker threads.
 
-use std::fmt;
 use std::io::{Read, Write};
 
 use jiff::Timestamp;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde_json::Value as Json;
 
 use crate::eval::PolicySet;
-use crate::request::{Context, Request};
-
-/// One parsed request line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequestLine {
-    /// The `id`, echoed in the output (`null` when absent).
-    pub id: Json,
-    /// The request, with `aws:CurrentTime`/`aws:EpochTime` filled in.
-    pub request: Request,
-}
-
-/// Reusable buffers for parsing request lines: a worker parses line after line into the
-/// same buffers, so that once they have grown to fit the largest request nothing is
-/// allocated per line.
-#[derive(Debug, Default)]
-pub struct RequestBuffer {
-    /// The parsed request (action, resource, context).
-    pub request: Request,
-    /// The line's `id` as JSON text to echo (`null` when absent).
-    pub id_json: Vec<u8>,
-    identity: String,
-    has_identity: bool,
-    key: String,
-}
-
-const FIELDS: &[&str] = &["id", "identity", "action", "resource", "context"];
-
-/// Parse `line` into `buffer`. JSON strings without escapes are read in place and copied
-/// straight into the reused buffers. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
-/// absent.
-pub fn parse_request_into(
-    line: &str,
-    now: Timestamp,
-    buffer: &mut RequestBuffer,
-) -> Result<(), String> {
-    buffer.request.context.clear();
-    buffer.id_json.clear();
-    buffer.id_json.extend_from_slice(b"null");
-    buffer.has_identity = false;
-    let mut de = serde_json::Deserializer::from_str(line);
-    de::DeserializeSeed::deserialize(LineSeed(buffer), &mut de)
-        .and_then(|()| de.end())
-        .map_err(|e| e.to_string())?;
-    if buffer.has_identity {
-        let ctx = &mut buffer.request.context;
-        if ctx.has_key(crate::lang::keys::COGNITO_SUB) {
-            return Err(format!(
-                "identity and context[{:?}] both set the identity; give one",
-                crate::lang::keys::COGNITO_SUB
-            ));
-        }
-        ctx.push_value(crate::lang::keys::COGNITO_SUB)
-            .push_str(&buffer.identity);
-    }
-    buffer.request.context.fill_time_defaults(now)?;
-    buffer.request.validate()
-}
-
-/// Parse one request line into a fresh [`RequestLine`].
-pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, String> {
-    let mut buffer = RequestBuffer::default();
-    parse_request_into(line, now, &mut buffer)?;
-    let id = serde_json::from_slice(&buffer.id_json).map_err(|e| e.to_string())?;
-    Ok(RequestLine {
-        id,
-        request: buffer.request,
-    })
-}
-
-struct LineSeed<'b>(&'b mut RequestBuffer);
-
-impl<'de> de::DeserializeSeed<'de> for LineSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LineSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a request object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let b = self.0;
-        let mut seen = [false; 5];
-        while let Some(()) = map.next_key_seed(StrInto(&mut b.key))? {
-            let Some(field) = FIELDS.iter().position(|f| *f == b.key) else {
-                return Err(de::Error::unknown_field(&b.key, FIELDS));
-            };
-            if std::mem::replace(&mut seen[field], true) {
-                return Err(de::Error::duplicate_field(FIELDS[field]));
-            }
-            match field {
-                0 => map.next_value_seed(IdSeed(&mut b.id_json))?,
-                1 => {
-                    map.next_value_seed(StrInto(&mut b.identity))?;
-                    b.has_identity = true;
-                }
-                2 => map.next_value_seed(StrInto(&mut b.request.action))?,
-                3 => map.next_value_seed(StrInto(&mut b.request.resource))?,
-                _ => map.next_value_seed(ContextSeed {
-                    context: &mut b.request.context,
-                    key: &mut b.key,
-                })?,
-            }
-        }
-        for (i, name) in [(2, "action"), (3, "resource")] {
-            if !seen[i] {
-                return Err(de::Error::missing_field(name));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A JSON string copied into a reused `String`.
-struct StrInto<'b>(&'b mut String);
-
-impl<'de> de::DeserializeSeed<'de> for StrInto<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrInto<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.clear();
-        self.0.push_str(v);
-        Ok(())
-    }
-}
-
-/// `id`: a string or a number (or `null`), kept as JSON text.
-struct IdSeed<'b>(&'b mut Vec<u8>);
-
-impl<'de> de::DeserializeSeed<'de> for IdSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for IdSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string or a number")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.clear();
-        serde_json::to_writer(&mut *self.0, v).map_err(E::custom)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.clear();
-        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.clear();
-        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.clear();
-        serde_json::to_writer(&mut *self.0, &v).map_err(E::custom)
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        // `"id": null` is the same as no id.
-        Ok(())
-    }
-}
-
-/// `context`: keys to a value or a flat array of values, written into a reused context.
-struct ContextSeed<'b> {
-    context: &'b mut Context,
-    key: &'b mut String,
-}
-
-impl<'de> de::DeserializeSeed<'de> for ContextSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ContextSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object of context keys to values")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(()) = map.next_key_seed(StrInto(&mut *self.key))? {
-            if self.context.has_key(self.key) {
-                return Err(de::Error::custom(format!(
-                    "duplicate context key {:?} (keys are case-insensitive)",
-                    self.key
-                )));
-            }
-            self.context.declare(self.key);
-            map.next_value_seed(Values {
-                context: &mut *self.context,
-                key: self.key,
-                nested: false,
-            })?;
-        }
-        Ok(())
-    }
-}
-
-/// One context value (a scalar) or, at the top, an array of them.
-struct Values<'b> {
-    context: &'b mut Context,
-    key: &'b str,
-    nested: bool,
-}
-
-impl Values<'_> {
-    fn write(self, value: impl fmt::Display) {
-        use std::fmt::Write as _;
-        let _ = write!(self.context.push_value(self.key), "{value}");
-    }
-}
-
-impl<'de> de::DeserializeSeed<'de> for Values<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Values<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.nested {
-            f.write_str("a string, number or boolean")
-        } else {
-            f.write_str("a string, number, boolean or an array of them")
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.context.push_value(self.key).push_str(v);
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.write(v);
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.write(v);
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.write(v);
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.write(v);
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.nested {
-            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
-        }
-        while let Some(()) = seq.next_element_seed(Values {
-            context: &mut *self.context,
-            key: self.key,
-            nested: true,
-        })? {}
-        Ok(())
-    }
-}
+use crate::request::lines::{LineError, RequestBuffer, parse_request_into};
 
 /// The output object for a line that failed: `{"line":N,"error":"..."}`.
 #[derive(serde::Serialize)]
-struct LineError<'a> {
+struct FailedLine<'a> {
     line: usize,
     error: &'a str,
 }
@@ -391,7 +110,9 @@ impl Worker<'_> {
             write_error(
                 out,
                 n,
-                &format!("line is longer than {MAX_LINE_BYTES} bytes"),
+                &LineError::TooLong {
+                    limit: MAX_LINE_BYTES,
+                },
             );
         }
         summary
@@ -404,12 +125,12 @@ impl Worker<'_> {
         }
         let buffer = &mut self.buffer;
         let result = std::str::from_utf8(line)
-            .map_err(|e| format!("invalid UTF-8: {e}"))
+            .map_err(LineError::from)
             .and_then(|text| parse_request_into(text, self.now, buffer))
             .and_then(|()| {
                 self.set
                     .evaluate_into(&buffer.request, &mut self.deciding)
-                    .map_err(|e| e.0)
+                    .map_err(LineError::from)
             });
         match result {
             Ok(decision) => {
@@ -435,8 +156,9 @@ impl Worker<'_> {
     }
 }
 
-fn write_error(out: &mut Vec<u8>, line: usize, error: &str) {
-    serde_json::to_writer(&mut *out, &LineError { line, error })
+fn write_error(out: &mut Vec<u8>, line: usize, error: &LineError) {
+    let error = error.to_string();
+    serde_json::to_writer(&mut *out, &FailedLine { line, error: &error })
         .expect("writing to a Vec cannot fail");
     out.push(b'\n');
 }
@@ -624,60 +346,3 @@ pub fn run_batch(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn now() -> Timestamp {
-        "2026-01-01T00:00:00Z".parse().unwrap()
-    }
-
-    #[test]
-    fn parses_full_line() {
-        let r = parse_request_line(
-            r#"{"id":"a","identity":"us-east-1:abc","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"],"s3:max-keys":10}}"#,
-            now(),
-        )
-        .unwrap();
-        assert_eq!(r.id, Json::String("a".into()));
-        let c = &r.request.context;
-        assert_eq!(c.get("aws:tagkeys").unwrap().len(), 2);
-        assert_eq!(c.get("s3:max-keys").unwrap()[0], "10");
-        assert_eq!(
-            c.get("cognito-identity.amazonaws.com:sub").unwrap()[0],
-            "us-east-1:abc"
-        );
-        assert_eq!(c.get("aws:epochtime").unwrap()[0], "1767225600");
-    }
-
-    #[test]
-    fn rejects_unknown_fields_and_duplicates() {
-        let e = parse_request_line(
-            r#"{"action":"s3:GetObject","resource":"*","extra":1}"#,
-            now(),
-        )
-        .unwrap_err();
-        assert!(e.starts_with("unknown field `extra`"), "{e}");
-        let e = parse_request_line(
-            r#"{"action":"s3:GetObject","resource":"*","context":{"a:b":"1","A:B":"2"}}"#,
-            now(),
-        )
-        .unwrap_err();
-        assert!(e.starts_with("duplicate context key \"A:B\""), "{e}");
-        let e = parse_request_line(
-            r#"{"action":"s3:GetObject","resource":"*","context":{"a:b":[],"A:B":"2"}}"#,
-            now(),
-        )
-        .unwrap_err();
-        assert!(e.starts_with("duplicate context key \"A:B\""), "{e}");
-        let e = parse_request_line(
-            r#"{"action":"s3:GetObject","resource":"*","context":{"a:b":[["x"]]}}"#,
-            now(),
-        )
-        .unwrap_err();
-        assert!(
-            e.starts_with("invalid type: sequence, expected a string, number or boolean"),
-            "{e}"
-        );
-    }
-}

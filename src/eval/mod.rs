@@ -13,8 +13,8 @@
 
 pub mod batch;
 
-use crate::error::RequestError;
-use crate::request::Request;
+
+use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 
 use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
@@ -37,6 +37,20 @@ impl Decision {
             Decision::Allow => "Allow",
             Decision::ExplicitDeny => "ExplicitDeny",
             Decision::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+
+    /// The rule that combines the statements that apply (IAM User Guide, "Policy
+    /// evaluation logic"): any applicable `Deny` is an explicit deny; otherwise any
+    /// applicable `Allow` allows; otherwise the request is implicitly denied. Every decision
+    /// of the crate is made here.
+    pub fn combine(any_deny: bool, any_allow: bool) -> Decision {
+        if any_deny {
+            Decision::ExplicitDeny
+        } else if any_allow {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
         }
     }
 
@@ -266,7 +280,7 @@ impl PolicySet {
         request: &Request,
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
-        request.validate().map_err(RequestError)?;
+        request.validate()?;
         deciding.clear();
         let mut any_deny = false;
         let mut visit = |id: u32| -> Result<(), RequestError> {
@@ -287,20 +301,17 @@ impl PolicySet {
                 visit(id)?;
             }
         }
-        Ok(if any_deny {
+        let decision = Decision::combine(any_deny, !deciding.is_empty());
+        if decision == Decision::ExplicitDeny {
             deciding.retain(|r| self.statement(*r).effect == Effect::Deny);
-            Decision::ExplicitDeny
-        } else if deciding.is_empty() {
-            Decision::ImplicitDeny
-        } else {
-            Decision::Allow
-        })
+        }
+        Ok(decision)
     }
 
     /// Decide `request` and report every statement's outcome (a full scan, without the
     /// index: the explanation covers every statement).
     pub fn explain(&self, request: &Request) -> Result<Explanation, RequestError> {
-        request.validate().map_err(RequestError)?;
+        request.validate()?;
         let mut allows = Vec::new();
         let mut denies = Vec::new();
         let mut outcomes = Vec::new();
@@ -323,22 +334,13 @@ impl PolicySet {
 }
 
 fn decide(allows: Vec<StatementRef>, denies: Vec<StatementRef>) -> Evaluation {
-    if !denies.is_empty() {
-        Evaluation {
-            decision: Decision::ExplicitDeny,
-            deciding: denies,
-        }
-    } else if !allows.is_empty() {
-        Evaluation {
-            decision: Decision::Allow,
-            deciding: allows,
-        }
-    } else {
-        Evaluation {
-            decision: Decision::ImplicitDeny,
-            deciding: Vec::new(),
-        }
-    }
+    let decision = Decision::combine(!denies.is_empty(), !allows.is_empty());
+    let deciding = match decision {
+        Decision::ExplicitDeny => denies,
+        Decision::Allow => allows,
+        Decision::ImplicitDeny => Vec::new(),
+    };
+    Evaluation { decision, deciding }
 }
 
 /// The first reason a statement does not apply, without any text (no allocation).
@@ -355,9 +357,9 @@ enum Failure {
 fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError> {
     for key in keys {
         if request.context.get(key).is_none() {
-            return Err(RequestError(format!(
-                "{key} is in every AWS request and this statement reads it; give its value (e.g. --context {key}=...)"
-            )));
+            return Err(RequestError::MissingKey {
+                key: key.to_string(),
+            });
         }
     }
     Ok(())
@@ -379,10 +381,7 @@ fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, R
     }
     require_keys(&st.always_present_keys.1, request)?;
     for (i, c) in st.conditions.iter().enumerate() {
-        if !c
-            .evaluate(&request.context)
-            .map_err(|e| RequestError(e.0))?
-        {
+        if !c.evaluate(&request.context)? {
             return Ok(Some(Failure::Condition(i)));
         }
     }
@@ -469,8 +468,8 @@ mod tests {
                 {"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#]);
         let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
         assert_eq!(
-            s.evaluate(&r).unwrap_err().0,
-            "aws:securetransport is in every AWS request and this statement reads it; give its value (e.g. --context aws:securetransport=...)"
+            s.evaluate(&r).unwrap_err().to_string(),
+            "aws:securetransport is in every AWS request and this statement reads it; give its value"
         );
         // Statements whose action does not match do not need it.
         assert!(s.evaluate(&Request::new("sqs:SendMessage", "*")).is_ok());

@@ -8,7 +8,7 @@
 //! piece of text, where `*` spans `/` and `:` alike. Matching is case-sensitive.
 //! The pattern `*` alone matches every resource.
 
-use crate::lang::variables::{Piece, Syntax, VariableSource};
+use crate::lang::variables::{self, Piece, Syntax, VariableError, VariableSource};
 use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// A compiled ARN pattern.
@@ -32,20 +32,23 @@ pub enum ArnPattern {
     },
 }
 
-/// Split `text` at its first `max` colons that are not inside a `${...}` variable.
+/// Split `text` at its first `max` colons that are not inside a `${...}` variable (read
+/// by the policy-variable lexer, [`variables::token_len`]). A malformed variable stops the
+/// splitting: the rest is one component, whose parse then reports the error.
 fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() && out.len() < max {
+        // `$` is ASCII, so `i` is then a character boundary.
         if skip_variables && bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
-            match text[i..].find('}') {
-                Some(close) => {
-                    i += close + 1;
+            match variables::token_len(&text[i..]) {
+                Ok(len) => {
+                    i += len;
                     continue;
                 }
-                None => break,
+                Err(_) => break,
             }
         }
         if bytes[i] == b':' {
@@ -56,6 +59,54 @@ fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
     }
     out.push(&text[start..]);
     out
+}
+
+/// Why a text is not an ARN pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ArnError {
+    /// Neither `*` nor `arn:...`.
+    #[error("{text:?} is not an ARN pattern: it must be '*' or start with 'arn:'")]
+    #[diagnostic(code(policy_sim::arn::prefix))]
+    NotArn {
+        /// The pattern as written.
+        text: String,
+    },
+    /// Too few components (and no final `*` to stand for the rest).
+    #[error(
+        "{text:?} is not an ARN pattern: expected '*' or 'arn:partition:service:region:account:resource'"
+    )]
+    #[diagnostic(code(policy_sim::arn::shape))]
+    Shape {
+        /// The pattern as written.
+        text: String,
+    },
+    /// An empty partition or service.
+    #[error("{text:?} is not an ARN pattern: the partition and service must not be empty")]
+    #[diagnostic(code(policy_sim::arn::empty))]
+    EmptyPartitionOrService {
+        /// The pattern as written.
+        text: String,
+    },
+    /// `*` or `?` in a resource ARN's service.
+    #[error("{text:?}: a wildcard cannot be used in the service component of a resource ARN")]
+    #[diagnostic(code(policy_sim::arn::service_wildcard))]
+    WildcardInService {
+        /// The pattern as written.
+        text: String,
+    },
+    /// A variable before the resource part of a resource ARN.
+    #[error(
+        "{text:?}: policy variables can only be used in the resource part of an ARN (after the fifth colon)"
+    )]
+    #[diagnostic(code(policy_sim::arn::variable_place))]
+    VariableOutsideResource {
+        /// The pattern as written.
+        text: String,
+    },
+    /// A malformed `${...}` in a component.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Variable(#[from] VariableError),
 }
 
 /// Match `parts` (the pattern's components after `arn:`) against `text` (the ARN after
@@ -201,7 +252,7 @@ pub enum ArnSyntax {
 
 impl ArnPattern {
     /// Parse a `Resource`/`NotResource` pattern; see [`ArnPattern::parse_with`].
-    pub fn parse(text: &str, syntax: Syntax) -> Result<ArnPattern, String> {
+    pub fn parse(text: &str, syntax: Syntax) -> Result<ArnPattern, ArnError> {
         ArnPattern::parse_with(text, syntax, ArnSyntax::Resource)
     }
 
@@ -212,40 +263,34 @@ impl ArnPattern {
     /// with `*` (e.g. `arn:aws:s3:*`): AWS documents that a `*` ending a segment "can
     /// expand to match beyond the colon boundaries", so that component matches the rest
     /// of the ARN. Anything else is an error.
-    pub fn parse_with(text: &str, syntax: Syntax, kind: ArnSyntax) -> Result<ArnPattern, String> {
+    pub fn parse_with(
+        text: &str,
+        syntax: Syntax,
+        kind: ArnSyntax,
+    ) -> Result<ArnPattern, ArnError> {
         if text == "*" {
             return Ok(ArnPattern::Any(text.into()));
         }
         let components = split_components(text, syntax.variables, 5);
         if components[0] != "arn" {
-            return Err(format!(
-                "{text:?} is not an ARN pattern: it must be '*' or start with 'arn:'"
-            ));
+            return Err(ArnError::NotArn { text: text.into() });
         }
         let parts = &components[1..];
         let short = parts.len() < 5;
         let spans = kind == ArnSyntax::Resource;
         if parts.len() < 2 || (short && !(spans && parts[parts.len() - 1].ends_with('*'))) {
-            return Err(format!(
-                "{text:?} is not an ARN pattern: expected '*' or 'arn:partition:service:region:account:resource'"
-            ));
+            return Err(ArnError::Shape { text: text.into() });
         }
         if parts[0].is_empty() || parts[1].is_empty() {
-            return Err(format!(
-                "{text:?} is not an ARN pattern: the partition and service must not be empty"
-            ));
+            return Err(ArnError::EmptyPartitionOrService { text: text.into() });
         }
         if kind == ArnSyntax::Resource {
             if parts[1].contains(['*', '?']) {
-                return Err(format!(
-                    "{text:?}: a wildcard cannot be used in the service component of a resource ARN"
-                ));
+                return Err(ArnError::WildcardInService { text: text.into() });
             }
             let before_resource = &parts[..parts.len().min(4)];
             if syntax.variables && before_resource.iter().any(|c| c.contains("${")) {
-                return Err(format!(
-                    "{text:?}: policy variables can only be used in the resource part of an ARN (after the fifth colon)"
-                ));
+                return Err(ArnError::VariableOutsideResource { text: text.into() });
             }
         }
         let parts = parts
@@ -414,12 +459,16 @@ mod tests {
     #[test]
     fn resource_rules_differ_from_condition_rules() {
         assert_eq!(
-            ArnPattern::parse("arn:aws:*:*:*:*", V2012).unwrap_err(),
+            ArnPattern::parse("arn:aws:*:*:*:*", V2012)
+                .unwrap_err()
+                .to_string(),
             "\"arn:aws:*:*:*:*\": a wildcard cannot be used in the service component of a resource ARN"
         );
         assert!(ArnPattern::parse_with("arn:aws:*:*:*:*", V2012, ArnSyntax::Condition).is_ok());
         assert_eq!(
-            ArnPattern::parse("arn:aws:s3:${aws:region}::b", V2012).unwrap_err(),
+            ArnPattern::parse("arn:aws:s3:${aws:region}::b", V2012)
+                .unwrap_err()
+                .to_string(),
             "\"arn:aws:s3:${aws:region}::b\": policy variables can only be used in the resource part of an ARN (after the fifth colon)"
         );
     }
@@ -468,7 +517,9 @@ mod tests {
         assert!(!m("arn:aws:s3:::*", "*"));
         assert!(!m("arn:aws:s3:::*", "s3://bucket"));
         assert_eq!(
-            ArnPattern::parse("bucket/*", V2012).unwrap_err(),
+            ArnPattern::parse("bucket/*", V2012)
+                .unwrap_err()
+                .to_string(),
             "\"bucket/*\" is not an ARN pattern: it must be '*' or start with 'arn:'"
         );
         assert!(ArnPattern::parse("arn:aws:s3", V2012).is_err());

@@ -16,18 +16,89 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::condition::{Comparison, Condition, Operator};
-use crate::error::LoadError;
+use crate::condition::{Condition, Family, Operator};
 use crate::lang::arn::ArnPattern;
 use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
 };
+use crate::lang::json::{self, NumberTexts};
 use crate::lang::variables::Syntax;
 use crate::lang::wildcard::{Case, Pattern};
+use crate::loc::{Loc, Snippet};
 
 /// Largest policy file accepted. AWS's own limits are far smaller (10,240 characters for an
 /// inline policy); this bound only keeps a stray huge file from exhausting memory.
 pub const MAX_POLICY_BYTES: usize = 64 * 1024 * 1024;
+
+/// A policy (or request file) that could not be loaded: the file, and for an invalid
+/// document the line, column and JSON path of the problem.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read at all.
+    #[error("{file}: {problem}")]
+    Read {
+        /// File name as given.
+        file: String,
+        /// What went wrong (`cannot read: ...`, or the size limit).
+        problem: String,
+    },
+    /// The document is not a valid policy.
+    #[error("{loc}: {path}: {message}")]
+    Invalid {
+        /// Where: file, line and column (characters).
+        loc: Loc,
+        /// JSON path such as `Statement[1].Effect` (`(document)` for the root).
+        path: String,
+        /// What is wrong.
+        message: String,
+        /// The document's text around the place, for labelled output.
+        snippet: Option<Box<Snippet>>,
+    },
+}
+
+impl miette::Diagnostic for LoadError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(match self {
+            LoadError::Read { .. } => "policy_sim::policy::read",
+            LoadError::Invalid { .. } => "policy_sim::policy::invalid",
+        }))
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        match self {
+            LoadError::Invalid {
+                snippet: Some(s), ..
+            } => Some(s.source_code()),
+            LoadError::Invalid { .. } | LoadError::Read { .. } => None,
+        }
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        match self {
+            LoadError::Invalid {
+                snippet: Some(s), ..
+            } => Some(s.labels()),
+            LoadError::Invalid { .. } | LoadError::Read { .. } => None,
+        }
+    }
+}
+
+impl LoadError {
+    /// The location of an invalid document's problem.
+    pub fn loc(&self) -> Option<&Loc> {
+        match self {
+            LoadError::Invalid { loc, .. } => Some(loc),
+            LoadError::Read { .. } => None,
+        }
+    }
+
+    fn too_large(name: &str) -> LoadError {
+        LoadError::Read {
+            file: name.to_string(),
+            problem: format!("the document is larger than the limit of {MAX_POLICY_BYTES} bytes"),
+        }
+    }
+}
 
 /// Read at most [`MAX_POLICY_BYTES`] (plus one, to detect a larger input) from `reader`,
 /// so that an endless or huge input cannot exhaust memory.
@@ -39,15 +110,24 @@ pub fn read_bounded(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, L
         .read_to_end(&mut bytes)
         .map_err(|e| LoadError::Read {
             file: name.to_string(),
-            message: format!("cannot read: {e}"),
+            problem: format!("cannot read: {e}"),
         })?;
     if bytes.len() > MAX_POLICY_BYTES {
-        return Err(LoadError::Read {
-            file: name.to_string(),
-            message: format!("the document is larger than the limit of {MAX_POLICY_BYTES} bytes"),
-        });
+        return Err(LoadError::too_large(name));
     }
     Ok(bytes)
+}
+
+/// Read and parse an identity-based policy file, named in errors and explanations as the
+/// path is written.
+pub fn load_policy_file(path: &std::path::Path) -> Result<Policy, LoadError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| LoadError::Read {
+        file: name.clone(),
+        problem: format!("cannot read: {e}"),
+    })?;
+    let bytes = read_bounded(&name, file)?;
+    parse_policy(&name, &bytes)
 }
 
 /// Parse the identity-based policy document `bytes`, loaded under `name` (used in errors
@@ -59,20 +139,26 @@ pub fn parse_policy(name: &str, bytes: &[u8]) -> Result<Policy, LoadError> {
 /// Parse a policy document of the given kind.
 pub fn parse_policy_as(name: &str, bytes: &[u8], kind: PolicyKind) -> Result<Policy, LoadError> {
     if bytes.len() > MAX_POLICY_BYTES {
-        return Err(LoadError::Read {
-            file: name.to_string(),
-            message: format!("the document is larger than the limit of {MAX_POLICY_BYTES} bytes"),
-        });
+        return Err(LoadError::too_large(name));
     }
     let version = sniff_version(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = PolicySeed { version, kind };
+    let numbers = NumberTexts::new(bytes);
+    let seed = PolicySeed {
+        version,
+        kind,
+        numbers: &numbers,
+    };
     let mut track = serde_path_to_error::Track::new();
     let raw = seed
         .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
-        .map_err(|e| json_error(name, serde_path_to_error::Error::new(track.path(), e)))?;
+        .map_err(|e| {
+            let e = serde_path_to_error::Error::new(track.path(), e);
+            invalid(name, bytes, document_path(e.path()), e.inner())
+        })?;
     // Nothing but white space may follow the document.
-    de.end().map_err(|e| plain_json_error(name, &e))?;
+    de.end()
+        .map_err(|e| invalid(name, bytes, "(document)".to_string(), &e))?;
     Ok(Policy {
         name: name.to_string(),
         version: raw.version,
@@ -81,48 +167,37 @@ pub fn parse_policy_as(name: &str, bytes: &[u8], kind: PolicyKind) -> Result<Pol
     })
 }
 
-fn plain_json_error(name: &str, e: &serde_json::Error) -> LoadError {
-    let (line, column) = (e.line(), e.column());
+/// The path of an error as users read it: serde_path_to_error writes `?` for a key it has
+/// not read yet (e.g. at a trailing comma); the enclosing path is the useful part.
+fn document_path(path: &serde_path_to_error::Path) -> String {
+    match path.to_string() {
+        p if p == "." || p == "?" || p.is_empty() => "(document)".to_string(),
+        p => p.strip_suffix(".?").map(str::to_string).unwrap_or(p),
+    }
+}
+
+/// A JSON reader's error in document `bytes` as a [`LoadError`], its byte column turned into
+/// a character column and the text kept for labelled output.
+fn invalid(name: &str, bytes: &[u8], path: String, e: &serde_json::Error) -> LoadError {
+    let (line, byte_column) = (e.line(), e.column());
     let message = e.to_string();
-    let suffix = format!(" at line {line} column {column}");
+    let suffix = format!(" at line {line} column {byte_column}");
+    let text: std::sync::Arc<str> = String::from_utf8_lossy(bytes).into();
+    let column = if byte_column == 0 {
+        0
+    } else {
+        crate::loc::char_column(&text, line, byte_column)
+    };
+    let loc = Loc::new(name, line, column);
+    let snippet = Snippet::new(&Loc::new(name, line, column.max(1)), text).map(Box::new);
     LoadError::Invalid {
-        file: name.to_string(),
-        line,
-        column,
-        path: "(document)".to_string(),
+        loc,
+        path,
         message: message
             .strip_suffix(&suffix)
             .unwrap_or(&message)
             .to_string(),
-    }
-}
-
-/// Turn a path-tracking serde_json error into a [`LoadError`].
-pub(crate) fn json_error(
-    name: &str,
-    e: serde_path_to_error::Error<serde_json::Error>,
-) -> LoadError {
-    // serde_path_to_error writes `?` for a key it has not read yet (e.g. at a trailing
-    // comma); the enclosing path is the useful part.
-    let path = match e.path().to_string() {
-        p if p == "." || p == "?" || p.is_empty() => "(document)".to_string(),
-        p => p.strip_suffix(".?").map(str::to_string).unwrap_or(p),
-    };
-    match plain_json_error(name, e.inner()) {
-        LoadError::Invalid {
-            file,
-            line,
-            column,
-            message,
-            ..
-        } => LoadError::Invalid {
-            file,
-            line,
-            column,
-            path,
-            message,
-        },
-        other => other,
+        snippet,
     }
 }
 
@@ -198,86 +273,109 @@ impl<'de, T, F: FnOnce(&str) -> Result<T, String>> DeserializeSeed<'de> for Chec
 
 /// What a list item may be: a string only, or (condition values) also a number or
 /// boolean, which AWS reads as its text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scalars {
+#[derive(Clone, Copy)]
+enum Scalars<'n> {
     StringsOnly,
-    AllowNumbersAndBools,
-    /// Decimal JSON numbers are refused: their text (`1.0` vs `1`) is not kept by the JSON
-    /// reader, and string operators compare text.
-    AllowIntegersAndBools,
+    /// Numbers (read as written, see [`crate::lang::json`]) and booleans too.
+    NumbersAndBools(&'n NumberTexts<'n>),
+    /// Integers and booleans; decimal JSON numbers are refused: string operators compare
+    /// text, and whether AWS compares a JSON decimal by its text (`1.50`) or its value
+    /// (`1.5`) is not documented.
+    IntegersAndBools(&'n NumberTexts<'n>),
 }
 
-fn decimal_error<E: de::Error>(_v: f64) -> E {
-    // The number's written form (`1.0`, `1.50`) is already lost; do not echo a rounded one.
-    E::custom(
-        "write a decimal number as a string here (\"1.50\", not 1.50): this operator compares text, and the written form of a JSON number is not kept",
-    )
-}
-
-/// `"one"` or `["one", "two"]`, each item converted by `F`; an empty array is an error.
+/// `"one"` or `["one", "two"]` (an empty array is an error), or with `item` one element of
+/// such an array; each string converted by `F`.
 struct List<'f, F> {
     convert: &'f F,
-    scalars: Scalars,
+    scalars: Scalars<'f>,
+    /// One element of the array, not the whole value.
+    item: bool,
 }
 
-impl<'de, T, F: Fn(&str) -> Result<T, String>> DeserializeSeed<'de> for List<'_, F> {
+impl<'f, F> List<'f, F> {
+    fn new(convert: &'f F, scalars: Scalars<'f>) -> List<'f, F> {
+        List {
+            convert,
+            scalars,
+            item: false,
+        }
+    }
+}
+
+impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> DeserializeSeed<'de>
+    for List<'_, F>
+{
     type Value = Vec<T>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for List<'_, F> {
+impl<T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> List<'_, F> {
+    fn one<E: de::Error>(&self, text: &str) -> Result<Vec<T>, E> {
+        Ok(vec![(self.convert)(text).map_err(E::custom)?])
+    }
+
+    /// A JSON number: its text as written, when numbers are allowed here.
+    fn number<E: de::Error>(self, unexpected: de::Unexpected<'_>) -> Result<Vec<T>, E> {
+        let (numbers, integers_only) = match self.scalars {
+            Scalars::StringsOnly => return Err(E::invalid_type(unexpected, &self)),
+            Scalars::NumbersAndBools(n) => (n, false),
+            Scalars::IntegersAndBools(n) => (n, true),
+        };
+        let Some(text) = numbers.next() else {
+            return Err(E::custom("the text of a number could not be found"));
+        };
+        if integers_only && !json::is_integer(text) {
+            return Err(E::custom(
+                "write a decimal number as a string here (\"1.50\", not 1.50): this operator compares text, and whether AWS reads a JSON decimal by its text or its value is not documented",
+            ));
+        }
+        self.one(text)
+    }
+}
+
+impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> Visitor<'de> for List<'_, F> {
     type Value = Vec<T>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.scalars {
-            Scalars::StringsOnly => f.write_str("a string or an array of strings"),
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                f.write_str("a string, number or boolean, or an array of them")
-            }
-        }
+        f.write_str(match (self.scalars, self.item) {
+            (Scalars::StringsOnly, false) => "a string or an array of strings",
+            (Scalars::StringsOnly, true) => "a string",
+            (_, false) => "a string, number or boolean, or an array of them",
+            (_, true) => "a string, number or boolean",
+        })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<T>, E> {
-        Ok(vec![(self.convert)(v).map_err(E::custom)?])
+        self.one(v)
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Vec<T>, E> {
         match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(if v { "true" } else { "false" })
+            Scalars::NumbersAndBools(_) | Scalars::IntegersAndBools(_) => {
+                self.one(if v { "true" } else { "false" })
             }
             Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<T>, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(&v.to_string())
-            }
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
-        }
+        self.number(de::Unexpected::Signed(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<T>, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(&v.to_string())
-            }
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
-        }
+        self.number(de::Unexpected::Unsigned(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<T>, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
-            Scalars::AllowIntegersAndBools => Err(decimal_error(v)),
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
-        }
+        self.number(de::Unexpected::Float(v))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        if self.item {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
         let mut out = Vec::new();
-        while let Some(item) = seq.next_element_seed(Item {
-            convert: self.convert,
-            scalars: self.scalars,
+        while let Some(item) = seq.next_element_seed(List {
+            item: true,
+            ..self
         })? {
-            out.push(item);
+            out.extend(item);
         }
         if out.is_empty() {
             return Err(de::Error::custom("must not be an empty array"));
@@ -286,80 +384,22 @@ impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for List<'_, F> {
     }
 }
 
-/// One element of a [`List`] array.
-struct Item<'f, F> {
-    convert: &'f F,
-    scalars: Scalars,
-}
-
-impl<'de, T, F: Fn(&str) -> Result<T, String>> DeserializeSeed<'de> for Item<'_, F> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for Item<'_, F> {
-    type Value = T;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.scalars {
-            Scalars::StringsOnly => f.write_str("a string"),
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                f.write_str("a string, number or boolean")
-            }
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        (self.convert)(v).map_err(E::custom)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(if v { "true" } else { "false" })
-            }
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
-        }
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(&v.to_string())
-            }
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
-        }
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools | Scalars::AllowIntegersAndBools => {
-                self.visit_str(&v.to_string())
-            }
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
-        }
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
-        match self.scalars {
-            Scalars::AllowNumbersAndBools => self.visit_str(&v.to_string()),
-            Scalars::AllowIntegersAndBools => Err(decimal_error(v)),
-            Scalars::StringsOnly => Err(E::invalid_type(de::Unexpected::Float(v), &self)),
-        }
-    }
-}
-
 const POLICY_KEYS: &[&str] = &["Version", "Id", "Statement"];
 
-struct PolicySeed {
+struct PolicySeed<'n> {
+    numbers: &'n NumberTexts<'n>,
     version: Option<Version>,
     kind: PolicyKind,
 }
 
-impl<'de> DeserializeSeed<'de> for PolicySeed {
+impl<'de> DeserializeSeed<'de> for PolicySeed<'_> {
     type Value = RawPolicy;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawPolicy, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for PolicySeed {
+impl<'de> Visitor<'de> for PolicySeed<'_> {
     type Value = RawPolicy;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a policy document (a JSON object with a Statement)")
@@ -399,6 +439,7 @@ impl<'de> Visitor<'de> for PolicySeed {
                 "Id" => id = Some(map.next_value::<String>()?),
                 _ => {
                     statements = Some(map.next_value_seed(StatementsSeed {
+                        numbers: self.numbers,
                         version: self.version,
                         kind: self.kind,
                         sids: &mut sids,
@@ -419,6 +460,7 @@ impl<'de> Visitor<'de> for PolicySeed {
 
 /// `Statement`: one statement object or an array of them.
 struct StatementsSeed<'a> {
+    numbers: &'a NumberTexts<'a>,
     version: Option<Version>,
     kind: PolicyKind,
     sids: &'a mut HashSet<String>,
@@ -438,6 +480,7 @@ impl<'de> Visitor<'de> for StatementsSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<Statement>, A::Error> {
         let seed = StatementSeed {
+            numbers: self.numbers,
             version: self.version,
             kind: self.kind,
             index: 0,
@@ -448,6 +491,7 @@ impl<'de> Visitor<'de> for StatementsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Statement>, A::Error> {
         let mut out = Vec::new();
         while let Some(s) = seq.next_element_seed(StatementSeed {
+            numbers: self.numbers,
             version: self.version,
             kind: self.kind,
             index: out.len(),
@@ -475,6 +519,7 @@ const STATEMENT_KEYS: &[&str] = &[
 ];
 
 struct StatementSeed<'a> {
+    numbers: &'a NumberTexts<'a>,
     version: Option<Version>,
     kind: PolicyKind,
     index: usize,
@@ -496,7 +541,7 @@ fn compile_action(text: &str) -> Result<Pattern, String> {
         wildcards: true,
     };
     if text == "*" {
-        return Pattern::parse(text, syntax, Case::AsciiInsensitive);
+        return Pattern::parse(text, syntax, Case::AsciiInsensitive).map_err(|e| e.to_string());
     }
     let Some((service, name)) = text.split_once(':') else {
         return Err(format!(
@@ -517,7 +562,7 @@ fn compile_action(text: &str) -> Result<Pattern, String> {
             "action {text:?}: the action name after {service:?} must be non-empty, without ':' or spaces"
         ));
     }
-    Pattern::parse(text, syntax, Case::AsciiInsensitive)
+    Pattern::parse(text, syntax, Case::AsciiInsensitive).map_err(|e| e.to_string())
 }
 
 impl<'de> Visitor<'de> for StatementSeed<'_> {
@@ -606,10 +651,8 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
                 "Principal" => principal = Some(map.next_value_seed(PrincipalSeed)?),
                 "NotPrincipal" => not_principal = Some(map.next_value_seed(PrincipalSeed)?),
                 "Action" | "NotAction" => {
-                    let list = map.next_value_seed(List {
-                        convert: &compile_action,
-                        scalars: Scalars::StringsOnly,
-                    })?;
+                    let list =
+                        map.next_value_seed(List::new(&compile_action, Scalars::StringsOnly))?;
                     action = Some(if key == "Action" {
                         ActionSpec::Action(list)
                     } else {
@@ -618,17 +661,19 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
                 }
                 "Resource" | "NotResource" => {
                     let compile = |t: &str| ArnPattern::parse(t, syntax);
-                    let list = map.next_value_seed(List {
-                        convert: &compile,
-                        scalars: Scalars::StringsOnly,
-                    })?;
+                    let list = map.next_value_seed(List::new(&compile, Scalars::StringsOnly))?;
                     resource = Some(if key == "Resource" {
                         ResourceSpec::Resource(list)
                     } else {
                         ResourceSpec::NotResource(list)
                     });
                 }
-                _ => conditions = Some(map.next_value_seed(ConditionBlockSeed { variables })?),
+                _ => {
+                    conditions = Some(map.next_value_seed(ConditionBlockSeed {
+                        variables,
+                        numbers: self.numbers,
+                    })?)
+                }
             }
         }
         let Some(effect) = effect else {
@@ -711,10 +756,7 @@ impl<'de> Visitor<'de> for PrincipalSeed {
                     Ok(v.to_string())
                 }
             };
-            let values = map.next_value_seed(List {
-                convert: &non_empty,
-                scalars: Scalars::StringsOnly,
-            })?;
+            let values = map.next_value_seed(List::new(&non_empty, Scalars::StringsOnly))?;
             out.push((key, values));
         }
         if out.is_empty() {
@@ -725,18 +767,19 @@ impl<'de> Visitor<'de> for PrincipalSeed {
 }
 
 /// `Condition`: `{ operator: { key: values } }`.
-struct ConditionBlockSeed {
+struct ConditionBlockSeed<'n> {
     variables: bool,
+    numbers: &'n NumberTexts<'n>,
 }
 
-impl<'de> DeserializeSeed<'de> for ConditionBlockSeed {
+impl<'de> DeserializeSeed<'de> for ConditionBlockSeed<'_> {
     type Value = Vec<Condition>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for ConditionBlockSeed {
+impl<'de> Visitor<'de> for ConditionBlockSeed<'_> {
     type Value = Vec<Condition>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a condition block {\"Operator\": {\"key\": value}}")
@@ -754,7 +797,7 @@ impl<'de> Visitor<'de> for ConditionBlockSeed {
             let operator = match Operator::parse(&key) {
                 Ok(op) => op,
                 Err(message) => {
-                    map.next_value_seed(Fail(message))?;
+                    map.next_value_seed(Fail(message.to_string()))?;
                     continue;
                 }
             };
@@ -762,6 +805,7 @@ impl<'de> Visitor<'de> for ConditionBlockSeed {
             out.extend(map.next_value_seed(OperatorBlockSeed {
                 operator,
                 variables: self.variables,
+                numbers: self.numbers,
             })?);
         }
         Ok(out)
@@ -769,19 +813,20 @@ impl<'de> Visitor<'de> for ConditionBlockSeed {
 }
 
 /// `{ key: values }` under one operator.
-struct OperatorBlockSeed {
+struct OperatorBlockSeed<'n> {
+    numbers: &'n NumberTexts<'n>,
     operator: Operator,
     variables: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for OperatorBlockSeed {
+impl<'de> DeserializeSeed<'de> for OperatorBlockSeed<'_> {
     type Value = Vec<Condition>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for OperatorBlockSeed {
+impl<'de> Visitor<'de> for OperatorBlockSeed<'_> {
     type Value = Vec<Condition>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map of condition keys to values")
@@ -812,25 +857,18 @@ impl<'de> Visitor<'de> for OperatorBlockSeed {
                     .compile_value(raw, variables)
                     .map(|v| (v, raw.to_string()))
             };
-            // Numeric and date values are compared as numbers, so a JSON decimal's value is
-            // enough; every other operator compares text.
-            let scalars = match operator.comparison {
-                Comparison::NumericEquals
-                | Comparison::NumericLessThan
-                | Comparison::NumericLessThanEquals
-                | Comparison::NumericGreaterThan
-                | Comparison::NumericGreaterThanEquals
-                | Comparison::DateEquals
-                | Comparison::DateLessThan
-                | Comparison::DateLessThanEquals
-                | Comparison::DateGreaterThan
-                | Comparison::DateGreaterThanEquals => Scalars::AllowNumbersAndBools,
-                _ => Scalars::AllowIntegersAndBools,
+            // Numbers are read as written. Numeric and date operators compare values, so
+            // a JSON decimal is fine there; the others compare text (see Scalars).
+            let scalars = match operator.comparison.family() {
+                Family::Numeric | Family::Date => Scalars::NumbersAndBools(self.numbers),
+                Family::String
+                | Family::Bool
+                | Family::Binary
+                | Family::Ip
+                | Family::Arn
+                | Family::Null => Scalars::IntegersAndBools(self.numbers),
             };
-            let values = map.next_value_seed(List {
-                convert: &compile,
-                scalars,
-            })?;
+            let values = map.next_value_seed(List::new(&compile, scalars))?;
             let (values, raw_values) = values.into_iter().unzip();
             out.push(Condition {
                 operator,

@@ -77,11 +77,43 @@ pub struct Syntax {
     pub wildcards: bool,
 }
 
+/// A malformed `${...}` policy variable (only under `"Version": "2012-10-17"`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum VariableError {
+    /// `${` without a closing `}`.
+    #[error("unterminated policy variable in {text:?}: missing '}}'")]
+    #[diagnostic(code(policy_sim::variable::unterminated))]
+    Unterminated {
+        /// The text from the `${` on.
+        text: String,
+    },
+    /// `${}`.
+    #[error("empty policy variable '${{}}'")]
+    #[diagnostic(code(policy_sim::variable::empty))]
+    Empty,
+    /// A default not written as `, 'text'`.
+    #[error("malformed default in policy variable {text:?}: {problem}")]
+    #[diagnostic(code(policy_sim::variable::default))]
+    MalformedDefault {
+        /// The variable (or the text from its `${` on).
+        text: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A key with white space, `{` or `$` in it.
+    #[error("malformed policy variable key {key:?}")]
+    #[diagnostic(code(policy_sim::variable::key))]
+    MalformedKey {
+        /// The key as written.
+        key: String,
+    },
+}
+
 /// Parse `text` into pieces. Adjacent literal text is merged into one piece.
 ///
 /// Errors (only when `syntax.variables` is on) describe a malformed `${...}`: an
 /// unterminated variable, an empty key, or a default not written as `, 'text'`.
-pub fn parse_pieces(text: &str, syntax: Syntax) -> Result<Vec<Piece>, String> {
+pub fn parse_pieces(text: &str, syntax: Syntax) -> Result<Vec<Piece>, VariableError> {
     let mut pieces: Vec<Piece> = Vec::new();
     let mut literal = String::new();
     let flush = |literal: &mut String, pieces: &mut Vec<Piece>| {
@@ -92,10 +124,10 @@ pub fn parse_pieces(text: &str, syntax: Syntax) -> Result<Vec<Piece>, String> {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if syntax.variables && rest.starts_with("${") {
-            let (var, used) = parse_variable(rest)?;
+            let (var, used) = lex_variable(rest)?;
             match var {
-                VarOrText::Text(t) => literal.push(t),
-                VarOrText::Var(v) => {
+                Token::Text(t) => literal.push(t),
+                Token::Variable(v) => {
                     flush(&mut literal, &mut pieces);
                     pieces.push(Piece::Variable(v));
                 }
@@ -123,82 +155,102 @@ pub fn parse_pieces(text: &str, syntax: Syntax) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
-enum VarOrText {
-    Var(Variable),
+/// The length in bytes of the `${...}` token at the start of `text` (which must start
+/// with `${`), as [`parse_pieces`] reads it: a quoted default may hold `}` and `:`. Other
+/// readers that must step over variables (the ARN component splitter) use this, so that
+/// there is one lexer.
+pub fn token_len(text: &str) -> Result<usize, VariableError> {
+    lex_variable(text).map(|(_, used)| used)
+}
+
+/// What a `${...}` token stands for.
+enum Token {
+    Variable(Variable),
+    /// One of the escapes `${*}`, `${?}`, `${$}`.
     Text(char),
 }
 
-/// Parse one `${...}` at the start of `text`; returns what it is and the bytes used.
-fn parse_variable(text: &str) -> Result<(VarOrText, usize), String> {
+/// Lex one `${...}` at the start of `text`; returns what it is and the bytes used.
+fn lex_variable(text: &str) -> Result<(Token, usize), VariableError> {
     let body_start = 2;
     let close = text[body_start..]
         .find('}')
         .map(|i| i + body_start)
-        .ok_or_else(|| format!("unterminated policy variable in {text:?}: missing '}}'"))?;
+        .ok_or_else(|| VariableError::Unterminated {
+            text: text.to_string(),
+        })?;
     let body = &text[body_start..close];
     // The escapes documented by AWS for literal special characters.
     match body {
-        "*" => return Ok((VarOrText::Text('*'), close + 1)),
-        "?" => return Ok((VarOrText::Text('?'), close + 1)),
-        "$" => return Ok((VarOrText::Text('$'), close + 1)),
+        "*" => return Ok((Token::Text('*'), close + 1)),
+        "?" => return Ok((Token::Text('?'), close + 1)),
+        "$" => return Ok((Token::Text('$'), close + 1)),
         _ => {}
     }
     let (key, default, end) = match body.find(',') {
         None => (body, None, close),
         Some(comma) => {
-            // `${key, 'default'}`: the default is quoted; it may itself contain `}`, so
-            // find the closing quote first, then the brace.
-            let after_comma = &text[body_start + comma + 1..];
-            let trimmed = after_comma.trim_start_matches(' ');
-            let skipped = after_comma.len() - trimmed.len();
-            let Some(quoted) = trimmed.strip_prefix('\'') else {
-                return Err(format!(
-                    "malformed default in policy variable {:?}: expected ${{key, 'default'}}",
-                    &text[..=close]
-                ));
-            };
-            let Some(end_quote) = quoted.find('\'') else {
-                return Err(format!(
-                    "malformed default in policy variable {text:?}: missing closing quote"
-                ));
-            };
-            let default = &quoted[..end_quote];
-            let after = &quoted[end_quote + 1..];
-            let after_trim = after.trim_start_matches(' ');
-            if !after_trim.starts_with('}') {
-                return Err(format!(
-                    "malformed default in policy variable {text:?}: expected '}}' after the quoted default"
-                ));
-            }
-            let end = body_start
-                + comma
-                + 1
-                + skipped
-                + 1
-                + end_quote
-                + 1
-                + (after.len() - after_trim.len());
+            let (default, end) = lex_default(text, body_start + comma + 1, close)?;
             (&body[..comma], Some(default), end)
         }
     };
     let key = key.trim_end_matches(' ');
     if key.is_empty() {
-        return Err("empty policy variable '${}'".to_string());
+        return Err(VariableError::Empty);
     }
     if key
         .chars()
         .any(|c| c.is_whitespace() || c == '{' || c == '$')
     {
-        return Err(format!("malformed policy variable key {key:?}"));
+        return Err(VariableError::MalformedKey {
+            key: key.to_string(),
+        });
     }
     Ok((
-        VarOrText::Var(Variable {
+        Token::Variable(Variable {
             key: key.into(),
             key_lower: key.to_ascii_lowercase().into(),
             default: default.map(Into::into),
         }),
         end + 1,
     ))
+}
+
+/// `, 'default'}` from byte `after_comma` of `text` on: the default is quoted and may
+/// itself contain `}`, so the closing quote is found first, then the brace. Returns the
+/// default and the byte index of the closing brace. `first_close` is the first `}` after
+/// the `${` (for the message).
+fn lex_default(
+    text: &str,
+    after_comma: usize,
+    first_close: usize,
+) -> Result<(&str, usize), VariableError> {
+    let rest = &text[after_comma..];
+    let trimmed = rest.trim_start_matches(' ');
+    let skipped = rest.len() - trimmed.len();
+    let Some(quoted) = trimmed.strip_prefix('\'') else {
+        return Err(VariableError::MalformedDefault {
+            text: text[..=first_close].to_string(),
+            problem: "expected ${key, 'default'}",
+        });
+    };
+    let Some(end_quote) = quoted.find('\'') else {
+        return Err(VariableError::MalformedDefault {
+            text: text.to_string(),
+            problem: "missing closing quote",
+        });
+    };
+    let default = &quoted[..end_quote];
+    let after = &quoted[end_quote + 1..];
+    let after_trim = after.trim_start_matches(' ');
+    if !after_trim.starts_with('}') {
+        return Err(VariableError::MalformedDefault {
+            text: text.to_string(),
+            problem: "expected '}' after the quoted default",
+        });
+    }
+    let end = after_comma + skipped + 1 + end_quote + 1 + (after.len() - after_trim.len());
+    Ok((default, end))
 }
 
 /// True when any piece is a variable.
@@ -284,17 +336,20 @@ mod tests {
     #[test]
     fn malformed_variables_are_errors() {
         assert_eq!(
-            parse_pieces("a${aws:username", V2012).unwrap_err(),
+            parse_pieces("a${aws:username", V2012)
+                .unwrap_err()
+                .to_string(),
             "unterminated policy variable in \"${aws:username\": missing '}'"
         );
         assert_eq!(
-            parse_pieces("${}", V2012).unwrap_err(),
+            parse_pieces("${}", V2012).unwrap_err().to_string(),
             "empty policy variable '${}'"
         );
-        assert!(
+        assert_eq!(
             parse_pieces("${aws:username, anon}", V2012)
                 .unwrap_err()
-                .starts_with("malformed default")
+                .to_string(),
+            "malformed default in policy variable \"${aws:username, anon}\": expected ${key, 'default'}"
         );
     }
 

@@ -10,7 +10,7 @@
 //! point (the last `*`), `O(len(text) * len(pattern))` in the worst case and linear in the
 //! common cases. It never allocates. `?` and `*` step over whole UTF-8 characters.
 
-use crate::lang::variables::{self, Piece, Syntax, VariableSource};
+use crate::lang::variables::{self, Piece, Syntax, VariableError, VariableSource};
 
 /// How literal text is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Parse `text` with the given syntax and case rule.
-    pub fn parse(text: &str, syntax: Syntax, case: Case) -> Result<Pattern, String> {
+    pub fn parse(text: &str, syntax: Syntax, case: Case) -> Result<Pattern, VariableError> {
         let mut pieces = variables::parse_pieces(text, syntax)?;
         if case == Case::AsciiInsensitive {
             for p in &mut pieces {

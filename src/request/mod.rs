@@ -5,11 +5,78 @@
 //! Condition"), so keys are stored in ASCII lowercase. A key may hold several values
 //! (a multivalued key such as `aws:TagKeys`).
 
+pub mod lines;
+
 use jiff::Timestamp;
 
 use crate::lang::variables::VariableSource;
 
+use crate::condition::{ConditionError, ValueError};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
+
+/// A request that cannot be decided: malformed input, never a deny.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum RequestError {
+    /// Not `service:Action`.
+    #[error("action {action:?} is not of the form service:ActionName (without wildcards)")]
+    #[diagnostic(code(policy_sim::request::action))]
+    BadAction {
+        /// The action as given.
+        action: String,
+    },
+    /// Not an ARN or `*`.
+    #[error(
+        "resource {resource:?} is not an ARN (arn:partition:service:region:account:resource) or '*'"
+    )]
+    #[diagnostic(code(policy_sim::request::resource))]
+    BadResource {
+        /// The resource as given.
+        resource: String,
+    },
+    /// A key AWS puts in every request, which a statement that must be decided reads, has
+    /// no value (see `docs/semantics.md`).
+    #[error("{key} is in every AWS request and this statement reads it; give its value")]
+    #[diagnostic(code(policy_sim::request::always_present_key))]
+    MissingKey {
+        /// The key, in lowercase.
+        key: String,
+    },
+    /// A context value that does not fit an operator that must compare it.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Value(#[from] ValueError),
+    /// A time key (`aws:CurrentTime`, `aws:EpochTime`) that is not a date.
+    #[error("{name}: {source}")]
+    #[diagnostic(code(policy_sim::request::time))]
+    TimeKey {
+        /// The key's name.
+        name: &'static str,
+        /// Why its value is not a date.
+        source: ConditionError,
+    },
+    /// A time key with several values.
+    #[error("{name} must have a single value")]
+    #[diagnostic(code(policy_sim::request::time))]
+    TimeMultivalued {
+        /// The key's name.
+        name: &'static str,
+    },
+    /// `aws:CurrentTime` and `aws:EpochTime` name different seconds.
+    #[error("aws:CurrentTime ({current}) and aws:EpochTime ({epoch}) name different times")]
+    #[diagnostic(code(policy_sim::request::time))]
+    TimesDisagree {
+        /// `aws:CurrentTime` as read.
+        current: String,
+        /// `aws:EpochTime`.
+        epoch: i64,
+    },
+    /// The identity given both as the identity and as the context key.
+    #[error(
+        "identity and context[\"cognito-identity.amazonaws.com:sub\"] both set the identity; give one"
+    )]
+    #[diagnostic(code(policy_sim::request::identity))]
+    IdentityTwice,
+}
 
 /// The condition keys of a request, each with one or more values.
 ///
@@ -35,7 +102,7 @@ struct Entry {
 
 impl PartialEq for Context {
     fn eq(&self, other: &Context) -> bool {
-        self.len == other.len && self.iter().all(|(k, v)| other.get_raw(k) == Some(v))
+        self.len == other.len && self.iter().all(|(k, v)| other.values_of(k) == Some(v))
     }
 }
 
@@ -114,22 +181,24 @@ impl Context {
         self.position(key).is_some()
     }
 
-    fn get_raw(&self, key_lower: &str) -> Option<&[String]> {
-        self.entries[..self.len]
-            .iter()
-            .find(|e| e.key == key_lower)
-            .map(|e| &e.values[..e.used])
+    /// The values of `key` (in any case), including an empty list for a key given with no
+    /// values.
+    fn values_of(&self, key: &str) -> Option<&[String]> {
+        self.position(key).map(|i| {
+            let e = &self.entries[i];
+            &e.values[..e.used]
+        })
     }
 
-    /// The values of a key (`key_lower` must already be lowercase). A key given with no
-    /// values is reported as absent.
-    pub fn get(&self, key_lower: &str) -> Option<&[String]> {
-        self.get_raw(key_lower).filter(|v| !v.is_empty())
+    /// The values of `key` (condition keys are case-insensitive: any case finds it). A key
+    /// given with no values is reported as absent, as it is by [`Context::contains`].
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.values_of(key).filter(|v| !v.is_empty())
     }
 
-    /// True when the key has at least one value.
+    /// True when `key` (in any case) has at least one value: `get(key).is_some()`.
     pub fn contains(&self, key: &str) -> bool {
-        self.get(&key.to_ascii_lowercase()).is_some()
+        self.get(key).is_some()
     }
 
     /// Fill in the keys AWS sets on every request when the caller did not give them:
@@ -138,14 +207,14 @@ impl Context {
     ///
     /// Errors (never a silent fallback to `now`) when a given time key has several values
     /// or is not a date, or when both are given and name different seconds.
-    pub fn fill_time_defaults(&mut self, now: Timestamp) -> Result<(), String> {
-        let given = |key: &str, name: &str| -> Result<Option<Timestamp>, String> {
+    pub fn fill_time_defaults(&mut self, now: Timestamp) -> Result<(), RequestError> {
+        let given = |key: &str, name: &'static str| -> Result<Option<Timestamp>, RequestError> {
             match self.get(key) {
                 None => Ok(None),
                 Some([one]) => crate::condition::parse_date(one)
                     .map(Some)
-                    .map_err(|e| format!("{name}: {e}")),
-                Some(_) => Err(format!("{name} must have a single value")),
+                    .map_err(|source| RequestError::TimeKey { name, source }),
+                Some(_) => Err(RequestError::TimeMultivalued { name }),
             }
         };
         let current = given(CURRENT_TIME, "aws:CurrentTime")?;
@@ -153,10 +222,10 @@ impl Context {
         if let (Some(c), Some(e)) = (current, epoch)
             && c.as_second() != e.as_second()
         {
-            return Err(format!(
-                "aws:CurrentTime ({c}) and aws:EpochTime ({}) name different times",
-                e.as_second()
-            ));
+            return Err(RequestError::TimesDisagree {
+                current: c.to_string(),
+                epoch: e.as_second(),
+            });
         }
         let base = current.or(epoch).unwrap_or(now);
         if current.is_none() {
@@ -176,6 +245,12 @@ impl Context {
         self.entries[..self.len]
             .iter()
             .map(|e| (e.key.as_str(), &e.values[..e.used]))
+    }
+}
+
+impl crate::condition::RequestValues for Context {
+    fn values(&self, key_lower: &str) -> Option<&[String]> {
+        self.get(key_lower)
     }
 }
 
@@ -247,26 +322,38 @@ impl Request {
         }
     }
 
-    /// Set the Cognito identity id (`cognito-identity.amazonaws.com:sub`).
+    /// Set the Cognito identity id (`cognito-identity.amazonaws.com:sub`), replacing any
+    /// value the context has. For building requests in code; readers of user input use
+    /// [`Request::set_identity`], which refuses a second source.
     pub fn with_identity(mut self, identity: &str) -> Request {
         self.context.set(COGNITO_SUB, vec![identity.to_string()]);
         self
     }
 
+    /// The identity rule of every input (command line and request lines): the identity
+    /// may be given as the identity or as the context key
+    /// `cognito-identity.amazonaws.com:sub` (in any case), not both. Call after the context
+    /// is filled.
+    pub fn set_identity(&mut self, identity: &str) -> Result<(), RequestError> {
+        if self.context.has_key(COGNITO_SUB) {
+            return Err(RequestError::IdentityTwice);
+        }
+        self.context.push_value(COGNITO_SUB).push_str(identity);
+        Ok(())
+    }
+
     /// Check the shape of the request: a `service:action` name and an ARN (or `*`)
-    /// resource. Returns a message naming what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    /// resource.
+    pub fn validate(&self) -> Result<(), RequestError> {
         if !is_action_name(&self.action) {
-            return Err(format!(
-                "action {:?} is not of the form service:ActionName (without wildcards)",
-                self.action
-            ));
+            return Err(RequestError::BadAction {
+                action: self.action.clone(),
+            });
         }
         if self.resource != "*" && !is_arn(&self.resource) {
-            return Err(format!(
-                "resource {:?} is not an ARN (arn:partition:service:region:account:resource) or '*'",
-                self.resource
-            ));
+            return Err(RequestError::BadResource {
+                resource: self.resource.clone(),
+            });
         }
         Ok(())
     }
@@ -359,14 +446,14 @@ mod tests {
         let mut c = Context::new();
         c.add("aws:EpochTime", "1900000000.5");
         assert_eq!(
-            c.fill_time_defaults(now).unwrap_err(),
+            c.fill_time_defaults(now).unwrap_err().to_string(),
             "aws:EpochTime: \"1900000000.5\" is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)"
         );
         let mut c = Context::new();
         c.add("aws:EpochTime", "1900000000");
         c.add("aws:CurrentTime", "2026-01-01T00:00:00Z");
         assert_eq!(
-            c.fill_time_defaults(now).unwrap_err(),
+            c.fill_time_defaults(now).unwrap_err().to_string(),
             "aws:CurrentTime (2026-01-01T00:00:00Z) and aws:EpochTime (1900000000) name different times"
         );
         let mut c = Context::new();
@@ -384,13 +471,17 @@ mod tests {
         );
         assert!(Request::new("s3:GetObject", "*").validate().is_ok());
         assert_eq!(
-            Request::new("s3:Get*", "*").validate().unwrap_err(),
+            Request::new("s3:Get*", "*")
+                .validate()
+                .unwrap_err()
+                .to_string(),
             "action \"s3:Get*\" is not of the form service:ActionName (without wildcards)"
         );
         assert_eq!(
             Request::new("s3:GetObject", "bucket/key")
                 .validate()
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "resource \"bucket/key\" is not an ARN (arn:partition:service:region:account:resource) or '*'"
         );
     }

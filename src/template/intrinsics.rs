@@ -274,7 +274,7 @@ impl<'a> Resolver<'a> {
             }
             "Fn::ImportValue" => {
                 let export = self.string(arg)?;
-                Ok(match self.params.get(&export) {
+                Ok(match self.params.resolve(&export) {
                     Some(v) => Resolved::Value(Value::String(v.to_string())),
                     None => self.missing(export, loc, "Fn::ImportValue export"),
                 })
@@ -318,7 +318,7 @@ impl<'a> Resolver<'a> {
         if target == "AWS::NoValue" {
             return Ok(Resolved::NoValue);
         }
-        if let Some(v) = self.params.get(target) {
+        if let Some(v) = self.params.resolve(target) {
             return Ok(Resolved::Value(Value::String(v.to_string())));
         }
         if let Some(v) = self.pseudo(target) {
@@ -349,8 +349,8 @@ impl<'a> Resolver<'a> {
 
     /// Pseudo parameters, with the defaults documented in `docs/templates.md`.
     fn pseudo(&self, name: &str) -> Option<String> {
-        let region = self.params.get("AWS::Region").unwrap_or(self.region);
-        let account = self.params.get("AWS::AccountId").unwrap_or(DEFAULT_ACCOUNT);
+        let region = self.params.resolve("AWS::Region").unwrap_or(self.region);
+        let account = self.params.resolve("AWS::AccountId").unwrap_or(DEFAULT_ACCOUNT);
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.starts_with("us-gov-") {
@@ -392,7 +392,7 @@ impl<'a> Resolver<'a> {
         loc: &Loc,
     ) -> Result<Resolved, TemplateError> {
         let key = format!("{logical}.{attribute}");
-        if let Some(v) = self.params.get(&key) {
+        if let Some(v) = self.params.resolve(&key) {
             return Ok(Resolved::Value(Value::String(v.to_string())));
         }
         let Some(resource) = self.resource(logical) else {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::LoadError;
+use crate::lang::parse::LoadError;
 use crate::lang::model::{Policy, PolicyKind};
 use crate::lang::parse::parse_policy_as;
 use node::{Kind, Loc, Node};
@@ -36,10 +36,11 @@ pub struct Missing {
 }
 
 /// A template that cannot be used: where and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum TemplateError {
     /// A problem at a place in a file.
     #[error("{loc}: {message}")]
+    #[diagnostic(code(policy_sim::template::invalid))]
     At {
         /// Where.
         loc: Loc,
@@ -48,6 +49,7 @@ pub enum TemplateError {
     },
     /// A file that could not be read.
     #[error("{file}: {message}")]
+    #[diagnostic(code(policy_sim::template::file))]
     File {
         /// The file.
         file: String,
@@ -55,8 +57,61 @@ pub enum TemplateError {
         message: String,
     },
     /// Values nobody supplied, every one of them.
-    #[error("{}", missing_message(.0))]
+    #[error("{}", missing_message(.0, "as a parameter NAME=VALUE"))]
+    #[diagnostic(code(policy_sim::template::missing))]
     Missing(Vec<Missing>),
+    /// Several roles and none chosen.
+    #[error("{loc}: the template has {} roles; choose one ({})", roles.len(), roles.join(", "))]
+    #[diagnostic(code(policy_sim::template::role))]
+    ManyRoles {
+        /// The template's top.
+        loc: Loc,
+        /// The roles' logical ids.
+        roles: Vec<String>,
+    },
+    /// A given parameter nothing used, close to a name the template asked for.
+    #[error(
+        "{file}: parameter {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
+    )]
+    #[diagnostic(code(policy_sim::template::unused_param))]
+    UnusedParam {
+        /// The template file.
+        file: String,
+        /// The name given.
+        given: String,
+        /// The name the template asked for.
+        asked: String,
+    },
+    /// A malformed `NAME=VALUE` parameter.
+    #[error("parameter {item:?} {problem}")]
+    #[diagnostic(code(policy_sim::template::param))]
+    BadParam {
+        /// The parameter as given (or its name).
+        item: String,
+        /// What is wrong with it.
+        problem: ParamProblem,
+    },
+}
+
+/// What is wrong with a `NAME=VALUE` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamProblem {
+    /// No `=`.
+    NotNameValue,
+    /// Nothing before the `=`.
+    EmptyName,
+    /// The name was given before.
+    GivenTwice,
+}
+
+impl fmt::Display for ParamProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParamProblem::NotNameValue => "is not NAME=VALUE",
+            ParamProblem::EmptyName => "has an empty name",
+            ParamProblem::GivenTwice => "is given twice",
+        })
+    }
 }
 
 impl TemplateError {
@@ -64,9 +119,22 @@ impl TemplateError {
     pub fn at(loc: Loc, message: String) -> TemplateError {
         TemplateError::At { loc, message }
     }
+
+    /// Where the error is, when it has one place.
+    pub fn loc(&self) -> Option<&Loc> {
+        match self {
+            TemplateError::At { loc, .. } | TemplateError::ManyRoles { loc, .. } => Some(loc),
+            TemplateError::File { .. }
+            | TemplateError::Missing(_)
+            | TemplateError::UnusedParam { .. }
+            | TemplateError::BadParam { .. } => None,
+        }
+    }
 }
 
-fn missing_message(missing: &[Missing]) -> String {
+/// The message for values nobody supplied; `how` says how to supply one (a front end names
+/// its own way, e.g. a command-line option).
+pub fn missing_message(missing: &[Missing], how: &str) -> String {
     let mut by_name: BTreeMap<&str, (&str, Vec<&Loc>)> = BTreeMap::new();
     for m in missing {
         let entry = by_name.entry(&m.name).or_insert((m.what, Vec::new()));
@@ -75,11 +143,11 @@ fn missing_message(missing: &[Missing]) -> String {
         }
     }
     let mut out = format!(
-        "{} value(s) the template needs are not given; supply each with --param NAME=VALUE:",
+        "{} value(s) the template needs are not given; supply each {how}:",
         by_name.len()
     );
     for (name, (what, mut places)) in by_name {
-        places.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        places.sort();
         let places: Vec<String> = places.iter().map(|l| l.to_string()).collect();
         out.push_str(&format!(
             "\n  {name} ({what}), used at {}",
@@ -109,17 +177,21 @@ impl Eq for Params {}
 
 impl Params {
     /// Parse `NAME=VALUE` strings; a name given twice is an error.
-    pub fn parse(items: &[String]) -> Result<Params, String> {
+    pub fn parse(items: &[String]) -> Result<Params, TemplateError> {
         let mut map = BTreeMap::new();
+        let bad = |item: &str, problem| TemplateError::BadParam {
+            item: item.to_string(),
+            problem,
+        };
         for item in items {
             let Some((name, value)) = item.split_once('=') else {
-                return Err(format!("--param {item:?} is not NAME=VALUE"));
+                return Err(bad(item, ParamProblem::NotNameValue));
             };
             if name.is_empty() {
-                return Err(format!("--param {item:?} has an empty name"));
+                return Err(bad(item, ParamProblem::EmptyName));
             }
             if map.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(format!("--param {name} is given twice"));
+                return Err(bad(name, ParamProblem::GivenTwice));
             }
         }
         Ok(Params(map, Default::default()))
@@ -136,14 +208,21 @@ impl Params {
         )
     }
 
-    /// The value of `name`. The name is remembered as asked for.
+    /// The value of `name`, if given. Nothing is recorded (see [`Params::resolve`]).
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// The value of `name` for the template's resolution: the name is also recorded as
+    /// asked for, so that [`Params::near_misses`] can tell a misspelt parameter from one
+    /// meant for something else.
+    pub fn resolve(&self, name: &str) -> Option<&str> {
         if let Ok(mut asked) = self.1.lock()
             && !asked.contains(name)
         {
             asked.insert(name.to_string());
         }
-        self.0.get(name).map(String::as_str)
+        self.get(name)
     }
 
     /// Given names nothing asked for that look like a name something did ask for and was
@@ -257,7 +336,7 @@ impl Template {
             let region = serverless::region(&doc, dir, &params)?;
             (serverless::cloudformation(&doc, dir, &params)?, region)
         } else {
-            let region = params.get("AWS::Region").unwrap_or("us-east-1").to_string();
+            let region = params.resolve("AWS::Region").unwrap_or("us-east-1").to_string();
             (doc, region)
         };
         if cfn.get("Resources").and_then(Node::as_map).is_none() {
@@ -316,14 +395,10 @@ impl Template {
                     self.cfn.loc.clone(),
                     "the template has no AWS::IAM::Role".to_string(),
                 )),
-                many => Err(TemplateError::at(
-                    self.cfn.loc.clone(),
-                    format!(
-                        "the template has {} roles; choose one with --role ({})",
-                        many.len(),
-                        many.join(", ")
-                    ),
-                )),
+                many => Err(TemplateError::ManyRoles {
+                    loc: self.cfn.loc.clone(),
+                    roles: many.iter().map(|r| r.to_string()).collect(),
+                }),
             },
         }
     }
@@ -568,11 +643,10 @@ impl Template {
             });
         }
         if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
-            return Err(TemplateError::File {
+            return Err(TemplateError::UnusedParam {
                 file: self.file.to_string(),
-                message: format!(
-                    "--param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
-                ),
+                given,
+                asked,
             });
         }
         Ok(RolePolicies {
@@ -627,7 +701,7 @@ impl Template {
                 locate(doc, &path),
                 format!("policy {name} of role {role}: {path}: {message}"),
             ),
-            LoadError::Read { message, .. } => TemplateError::at(doc.loc.clone(), message),
+            LoadError::Read { problem, .. } => TemplateError::at(doc.loc.clone(), problem),
         })
     }
 }

@@ -69,7 +69,7 @@ pub fn is_serverless(doc: &Node) -> bool {
 
 /// The stage: `opt:stage`, else `provider.stage`, else `dev` (Serverless's own rule).
 fn stage(r: &mut Resolver<'_>) -> Result<Option<String>, TemplateError> {
-    if let Some(s) = r.params.get("opt:stage") {
+    if let Some(s) = r.params.resolve("opt:stage") {
         return Ok(Some(s.to_string()));
     }
     if let Some(n) = r.root.get("provider").and_then(|p| p.get("stage")) {
@@ -83,7 +83,7 @@ fn stage(r: &mut Resolver<'_>) -> Result<Option<String>, TemplateError> {
 /// The region Serverless deploys to: `opt:region`, else `provider.region`, else
 /// `us-east-1`.
 pub fn region(doc: &Node, dir: &Path, params: &Params) -> Result<String, TemplateError> {
-    if let Some(r) = params.get("opt:region") {
+    if let Some(r) = params.resolve("opt:region") {
         return Ok(r.to_string());
     }
     let mut r = Resolver::new(doc, dir, params);
@@ -337,7 +337,7 @@ impl<'a> Resolver<'a> {
         if let Some(name) = alt.strip_prefix("opt:") {
             return Ok(self
                 .params
-                .get(&format!("opt:{name}"))
+                .resolve(&format!("opt:{name}"))
                 .and_then(|v| scalar(v, ScalarType::Str)));
         }
         if alt == "sls:stage" {
@@ -360,7 +360,7 @@ impl<'a> Resolver<'a> {
             if PARAM_SOURCES.contains(&source) {
                 return Ok(self
                     .params
-                    .get(alt)
+                    .resolve(alt)
                     .and_then(|v| scalar(v, ScalarType::Str)));
             }
             return Err(TemplateError::at(

@@ -1,0 +1,98 @@
+//! The one rule for reading JSON numbers where their text matters: policy condition values
+//! and request context values.
+//!
+//! A JSON number is read as the text it is written with (`1.50` stays `1.50`), never
+//! through a floating-point value: string operators compare text, and numeric operators
+//! compare exact decimals, so a round trip through `f64` (which turns `1.50` into `1.5` and
+//! `0.10000000000000000001` into `0.1`) would change decisions.
+//!
+//! How: the JSON reader hands visitors numbers as `f64`/`i64`/`u64` only. Both readers that
+//! need the text (the policy parser and the request line parser) see every number of their
+//! input in document order, and stop at the first error; so the `k`-th number a visitor is
+//! given is the `k`-th number token of the input text. [`NumberTexts`] walks the input
+//! alongside and returns each token's text.
+
+use std::cell::Cell;
+
+/// The texts of the number tokens of one JSON document, in document order.
+///
+/// Cost: lazy; each call to [`NumberTexts::next`] scans forward from the previous token,
+/// skipping strings, so the whole document is scanned at most once. No allocation.
+#[derive(Debug)]
+pub struct NumberTexts<'a> {
+    text: &'a [u8],
+    pos: Cell<usize>,
+}
+
+impl<'a> NumberTexts<'a> {
+    /// The number tokens of `text` (the whole input the JSON reader reads).
+    pub fn new(text: &'a [u8]) -> NumberTexts<'a> {
+        NumberTexts {
+            text,
+            pos: Cell::new(0),
+        }
+    }
+
+    /// The text of the next number token, or `None` when there is none (which the readers
+    /// treat as an internal error, never as a number).
+    pub fn next(&self) -> Option<&'a str> {
+        let bytes = self.text;
+        let mut i = self.pos.get();
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => i = skip_string(bytes, i + 1),
+                b'-' | b'0'..=b'9' => {
+                    let start = i;
+                    while i < bytes.len()
+                        && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                    {
+                        i += 1;
+                    }
+                    self.pos.set(i);
+                    // Number tokens are ASCII, so the slice is valid UTF-8.
+                    return std::str::from_utf8(&bytes[start..i]).ok();
+                }
+                _ => i += 1,
+            }
+        }
+        self.pos.set(i);
+        None
+    }
+}
+
+/// The index just after the string whose contents start at `i` (after its opening quote).
+fn skip_string(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// True when a number's text is an integer (no fraction, no exponent).
+pub fn is_integer(text: &str) -> bool {
+    !text.contains(['.', 'e', 'E'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_document_order_with_strings_skipped() {
+        let doc = br#"{"a1": "x\"2\\", "b": [1.50, -0, 1e3], "c-3": {"d": 0.1000000000000000055511151231257827}, "e": 18446744073709551616}"#;
+        let n = NumberTexts::new(doc);
+        assert_eq!(n.next(), Some("1.50"));
+        assert_eq!(n.next(), Some("-0"));
+        assert_eq!(n.next(), Some("1e3"));
+        assert_eq!(n.next(), Some("0.1000000000000000055511151231257827"));
+        assert_eq!(n.next(), Some("18446744073709551616"));
+        assert_eq!(n.next(), None);
+        assert!(is_integer("-12"));
+        assert!(!is_integer("1.0"));
+        assert!(!is_integer("1e3"));
+    }
+}
