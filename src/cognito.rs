@@ -14,9 +14,9 @@
 //!
 //! The first step that fails denies the request, and the result names it.
 
-use crate::request::RequestError;
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::COGNITO_SUB;
+use crate::request::RequestError;
 use crate::request::{Context, PrincipalId, Request};
 use crate::template::node::Node;
 use crate::template::{Template, TemplateError, get_att_target, ref_target};

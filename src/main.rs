@@ -11,8 +11,8 @@ use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::{parse_policy, read_bounded};
 use policy_sim::report::{evaluation_json, explanation_text};
 use policy_sim::request::Request;
-use policy_sim::template::{Params, Template};
 use policy_sim::template::TemplateError;
+use policy_sim::template::{Params, Template};
 use policy_sim::{LoadError, RequestError, lang::model::Policy};
 
 /// Offline AWS IAM policy evaluator and access simulator.
@@ -320,7 +320,9 @@ fn cli_message(err: &(dyn miette::Diagnostic + 'static)) -> Option<String> {
     }
     if let Some(e) = any.downcast_ref::<TemplateError>() {
         return match e {
-            TemplateError::Missing(missing) => Some(missing_message(missing, "with --param NAME=VALUE")),
+            TemplateError::Missing(missing) => {
+                Some(missing_message(missing, "with --param NAME=VALUE"))
+            }
             TemplateError::ManyRoles { loc, roles } => Some(format!(
                 "{loc}: the template has {} roles; choose one with --role ({})",
                 roles.len(),
@@ -442,9 +444,7 @@ fn load_template(path: &std::path::Path, params: &[String]) -> Result<Template, 
 /// The role's permission policies as a set (warnings go to standard error).
 fn role_set(t: &Template, role: Option<&str>) -> Result<PolicySet, ExitCode> {
     let role = t.select_role(role).map_err(|e| print_error(&e))?;
-    let policies = t
-        .role_policies(&role)
-        .map_err(|e| print_error(&e))?;
+    let policies = t.role_policies(&role).map_err(|e| print_error(&e))?;
     for w in &policies.warnings {
         eprintln!("warning: {w}");
     }
@@ -982,13 +982,9 @@ fn show(args: ShowArgs) -> ExitCode {
             .select_role(args.role.as_deref())
             .map_err(|e| print_error(&e))?;
         let value = if args.trust {
-            t.trust_policy(&role)
-                .map_err(|e| print_error(&e))?
-                .document
+            t.trust_policy(&role).map_err(|e| print_error(&e))?.document
         } else {
-            let policies = t
-                .role_policies(&role)
-                .map_err(|e| print_error(&e))?;
+            let policies = t.role_policies(&role).map_err(|e| print_error(&e))?;
             for w in &policies.warnings {
                 eprintln!("warning: {w}");
             }

@@ -766,11 +766,27 @@ fn template_errors_name_the_options() {
     let check = ["--action", "s3:GetObject", "--resource", "*"];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            [&["check", "--template", "fixtures/templates/malformed/two-roles.yml"][..], &check].concat(),
+            [
+                &[
+                    "check",
+                    "--template",
+                    "fixtures/templates/malformed/two-roles.yml",
+                ][..],
+                &check,
+            ]
+            .concat(),
             "the template has 2 roles; choose one with --role (",
         ),
         (
-            [&["check", "--template", "fixtures/templates/malformed/missing-params.yml"][..], &check].concat(),
+            [
+                &[
+                    "check",
+                    "--template",
+                    "fixtures/templates/malformed/missing-params.yml",
+                ][..],
+                &check,
+            ]
+            .concat(),
             "2 value(s) the template needs are not given; supply each with --param NAME=VALUE:\n  Bucket (template parameter), used at fixtures/templates/malformed/missing-params.yml:22:27\n",
         ),
         (
@@ -786,7 +802,11 @@ fn template_errors_name_the_options() {
             "error: fixtures/templates/cloudformation-json/template.json: --param stage is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)\n",
         ),
         (
-            [&["check", "--template", "x.yml", "--param", "novalue"][..], &check].concat(),
+            [
+                &["check", "--template", "x.yml", "--param", "novalue"][..],
+                &check,
+            ]
+            .concat(),
             "error: --param \"novalue\" is not NAME=VALUE\n",
         ),
     ];

@@ -46,9 +46,20 @@ fn batch_numbers_are_read_from_their_text_as_policies_are() {
     );
     let decisions: Vec<&str> = out
         .lines()
-        .map(|l| l.split("\"decision\":\"").nth(1).unwrap().split('"').next().unwrap())
+        .map(|l| {
+            l.split("\"decision\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
         .collect();
-    assert_eq!(decisions, ["Allow", "ImplicitDeny", "ImplicitDeny"], "{out}");
+    assert_eq!(
+        decisions,
+        ["Allow", "ImplicitDeny", "ImplicitDeny"],
+        "{out}"
+    );
 }
 
 /// The ARN component splitter reads `${...}` with the policy-variable lexer: a default

@@ -71,9 +71,9 @@ impl Comparison {
     /// The family of values the comparison reads.
     pub fn family(self) -> Family {
         match self {
-            Comparison::StringEquals | Comparison::StringEqualsIgnoreCase | Comparison::StringLike => {
-                Family::String
-            }
+            Comparison::StringEquals
+            | Comparison::StringEqualsIgnoreCase
+            | Comparison::StringLike => Family::String,
             Comparison::NumericEquals
             | Comparison::NumericLessThan
             | Comparison::NumericLessThanEquals

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 
 use std::net::IpAddr;
 
-use super::operator::{Comparison, Family, Operator};
 use super::ConditionError;
+use super::operator::{Comparison, Family, Operator};
 use crate::lang::arn::{ArnPattern, ArnSyntax};
 use crate::lang::variables::Syntax;
 use crate::lang::wildcard::{Case, Pattern};

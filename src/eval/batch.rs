@@ -158,8 +158,14 @@ impl Worker<'_> {
 
 fn write_error(out: &mut Vec<u8>, line: usize, error: &LineError) {
     let error = error.to_string();
-    serde_json::to_writer(&mut *out, &FailedLine { line, error: &error })
-        .expect("writing to a Vec cannot fail");
+    serde_json::to_writer(
+        &mut *out,
+        &FailedLine {
+            line,
+            error: &error,
+        },
+    )
+    .expect("writing to a Vec cannot fail");
     out.push(b'\n');
 }
 
@@ -345,4 +351,3 @@ pub fn run_batch(
         Ok(summary)
     })
 }
-

@@ -13,7 +13,6 @@
 
 pub mod batch;
 
-
 use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 
@@ -375,11 +374,11 @@ fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, R
     if !st.matches_action(&request.action) {
         return Ok(Some(Failure::Action));
     }
-    require_keys(&st.always_present_keys.0, request)?;
+    require_keys(st.always_present_keys_in_resource(), request)?;
     if !st.matches_resource(&request.resource, &request.context) {
         return Ok(Some(Failure::Resource));
     }
-    require_keys(&st.always_present_keys.1, request)?;
+    require_keys(st.always_present_keys_in_conditions(), request)?;
     for (i, c) in st.conditions.iter().enumerate() {
         if !c.evaluate(&request.context)? {
             return Ok(Some(Failure::Condition(i)));

@@ -263,11 +263,7 @@ impl ArnPattern {
     /// with `*` (e.g. `arn:aws:s3:*`): AWS documents that a `*` ending a segment "can
     /// expand to match beyond the colon boundaries", so that component matches the rest
     /// of the ARN. Anything else is an error.
-    pub fn parse_with(
-        text: &str,
-        syntax: Syntax,
-        kind: ArnSyntax,
-    ) -> Result<ArnPattern, ArnError> {
+    pub fn parse_with(text: &str, syntax: Syntax, kind: ArnSyntax) -> Result<ArnPattern, ArnError> {
         if text == "*" {
             return Ok(ArnPattern::Any(text.into()));
         }

@@ -127,15 +127,43 @@ pub struct Statement {
     pub resource: Option<ResourceSpec>,
     /// `Condition`: every entry must hold (logical AND).
     pub conditions: Vec<Condition>,
-    /// Keys AWS puts in every request ([`crate::lang::keys::ALWAYS_PRESENT`]) that this
-    /// statement reads (lowercase): `.0` in its resource patterns, `.1` in its conditions.
-    pub always_present_keys: (Vec<Box<str>>, Vec<Box<str>>),
+    /// Derived when parsed (so not public): the keys of
+    /// [`crate::lang::keys::ALWAYS_PRESENT`] the statement reads.
+    pub(in crate::lang) always_present: AlwaysPresentKeys,
+}
+
+/// The keys AWS puts in every request that a statement reads, in lowercase.
+#[derive(Debug, Clone, Default)]
+pub(in crate::lang) struct AlwaysPresentKeys {
+    /// In its resource patterns' variables.
+    resource: Vec<Box<str>>,
+    /// In its conditions (keys and values).
+    conditions: Vec<Box<str>>,
 }
 
 impl Statement {
-    /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] that the statement reads: those in
-    /// its resource patterns' variables, and those in its conditions (keys and values).
-    pub fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
+    /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] the statement's resource patterns
+    /// read (as variables), in lowercase: a request must have them to match the resource.
+    pub fn always_present_keys_in_resource(&self) -> &[Box<str>] {
+        &self.always_present.resource
+    }
+
+    /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] the statement's conditions read
+    /// (as keys or in values), in lowercase.
+    pub fn always_present_keys_in_conditions(&self) -> &[Box<str>] {
+        &self.always_present.conditions
+    }
+
+    /// Fill the derived key lists; called once by the parser.
+    pub(in crate::lang) fn derive_always_present_keys(&mut self) {
+        let (resource, conditions) = self.find_always_present_keys();
+        self.always_present = AlwaysPresentKeys {
+            resource,
+            conditions,
+        };
+    }
+
+    fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
         use crate::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {

@@ -18,10 +18,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::condition::{Condition, Family, Operator};
 use crate::lang::arn::ArnPattern;
+use crate::lang::json::{self, NumberTexts};
 use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
 };
-use crate::lang::json::{self, NumberTexts};
 use crate::lang::variables::Syntax;
 use crate::lang::wildcard::{Case, Pattern};
 use crate::loc::{Loc, Snippet};
@@ -303,9 +303,7 @@ impl<'f, F> List<'f, F> {
     }
 }
 
-impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> DeserializeSeed<'de>
-    for List<'_, F>
-{
+impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> DeserializeSeed<'de> for List<'_, F> {
     type Value = Vec<T>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
         d.deserialize_any(self)
@@ -371,10 +369,7 @@ impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> Visitor<'de> for Li
             return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
         }
         let mut out = Vec::new();
-        while let Some(item) = seq.next_element_seed(List {
-            item: true,
-            ..self
-        })? {
+        while let Some(item) = seq.next_element_seed(List { item: true, ..self })? {
             out.extend(item);
         }
         if out.is_empty() {
@@ -703,9 +698,9 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
             action,
             resource,
             conditions: conditions.unwrap_or_default(),
-            always_present_keys: (Vec::new(), Vec::new()),
+            always_present: Default::default(),
         };
-        statement.always_present_keys = statement.find_always_present_keys();
+        statement.derive_always_present_keys();
         Ok(statement)
     }
 }

@@ -350,7 +350,10 @@ impl<'a> Resolver<'a> {
     /// Pseudo parameters, with the defaults documented in `docs/templates.md`.
     fn pseudo(&self, name: &str) -> Option<String> {
         let region = self.params.resolve("AWS::Region").unwrap_or(self.region);
-        let account = self.params.resolve("AWS::AccountId").unwrap_or(DEFAULT_ACCOUNT);
+        let account = self
+            .params
+            .resolve("AWS::AccountId")
+            .unwrap_or(DEFAULT_ACCOUNT);
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.starts_with("us-gov-") {

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::lang::parse::LoadError;
 use crate::lang::model::{Policy, PolicyKind};
+use crate::lang::parse::LoadError;
 use crate::lang::parse::parse_policy_as;
 use node::{Kind, Loc, Node};
 
@@ -336,7 +336,10 @@ impl Template {
             let region = serverless::region(&doc, dir, &params)?;
             (serverless::cloudformation(&doc, dir, &params)?, region)
         } else {
-            let region = params.resolve("AWS::Region").unwrap_or("us-east-1").to_string();
+            let region = params
+                .resolve("AWS::Region")
+                .unwrap_or("us-east-1")
+                .to_string();
             (doc, region)
         };
         if cfn.get("Resources").and_then(Node::as_map).is_none() {
