@@ -21,6 +21,25 @@ pub enum PolicyKind {
     Resource,
 }
 
+impl PolicyKind {
+    /// May (and, to be complete, must) the statements name a `Principal` or
+    /// `NotPrincipal`?
+    pub fn has_principal(self) -> bool {
+        match self {
+            PolicyKind::Identity => false,
+            PolicyKind::Resource => true,
+        }
+    }
+
+    /// Must every statement have a `Resource` or `NotResource`?
+    pub fn requires_resource(self) -> bool {
+        match self {
+            PolicyKind::Identity => true,
+            PolicyKind::Resource => false,
+        }
+    }
+}
+
 /// The policy language version (`Version` element).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {

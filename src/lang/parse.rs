@@ -560,148 +560,178 @@ fn compile_action(text: &str) -> Result<Pattern, String> {
     Pattern::parse(text, syntax, Case::AsciiInsensitive).map_err(|e| e.to_string())
 }
 
+/// The elements of a statement as they are read.
+#[derive(Default)]
+struct StatementParts {
+    seen: Vec<String>,
+    sid: Option<String>,
+    effect: Option<Effect>,
+    principal: Option<Principal>,
+    not_principal: Option<Principal>,
+    action: Option<ActionSpec>,
+    resource: Option<ResourceSpec>,
+    conditions: Option<Vec<Condition>>,
+}
+
+impl StatementParts {
+    /// Why element `key` cannot come next (unknown, repeated, conflicting, or not allowed
+    /// in this kind of policy), or `None` when it can.
+    fn refuse(&self, key: &str, kind: PolicyKind) -> Option<String> {
+        if !STATEMENT_KEYS.contains(&key) {
+            return Some(format!(
+                "unknown element {key:?}{}",
+                suggest(key, STATEMENT_KEYS)
+            ));
+        }
+        if self.seen.iter().any(|s| s == key) {
+            return Some(format!("duplicate element {key:?}"));
+        }
+        let other = match key {
+            "Action" => "NotAction",
+            "NotAction" => "Action",
+            "Resource" => "NotResource",
+            "NotResource" => "Resource",
+            "Principal" => "NotPrincipal",
+            "NotPrincipal" => "Principal",
+            _ => "",
+        };
+        if self.seen.iter().any(|s| s == other) {
+            return Some(format!(
+                "a statement cannot have both {other:?} and {key:?}"
+            ));
+        }
+        if (key == "Principal" || key == "NotPrincipal") && !kind.has_principal() {
+            return Some(format!(
+                "an identity-based policy must not contain {key:?} (IAM User Guide, Principal element); \
+                 this looks like a resource-based or trust policy"
+            ));
+        }
+        None
+    }
+
+    /// The statement, once every required element is there.
+    fn finish(self, index: usize, kind: PolicyKind) -> Result<Statement, &'static str> {
+        let Some(effect) = self.effect else {
+            return Err("missing required element \"Effect\"");
+        };
+        let Some(action) = self.action else {
+            return Err("missing required element: one of \"Action\" or \"NotAction\"");
+        };
+        if self.resource.is_none() && kind.requires_resource() {
+            return Err("missing required element: one of \"Resource\" or \"NotResource\"");
+        }
+        if kind.has_principal() && self.principal.is_none() && self.not_principal.is_none() {
+            return Err("missing required element: one of \"Principal\" or \"NotPrincipal\"");
+        }
+        let mut statement = Statement {
+            index,
+            sid: self.sid,
+            effect,
+            principal: self.principal,
+            not_principal: self.not_principal,
+            action,
+            resource: self.resource,
+            conditions: self.conditions.unwrap_or_default(),
+            always_present: Default::default(),
+        };
+        statement.derive_always_present_keys();
+        Ok(statement)
+    }
+}
+
+/// `Sid`: letters and digits, unique within the policy.
+fn check_sid(sids: &mut HashSet<String>, v: &str) -> Result<String, String> {
+    if !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "Sid {v:?} may contain only ASCII letters and digits"
+        ));
+    }
+    if !v.is_empty() && !sids.insert(v.to_string()) {
+        return Err(format!(
+            "duplicate Sid {v:?}: Sids must be unique within a policy"
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// `Effect`: exactly `Allow` or `Deny`.
+fn check_effect(v: &str) -> Result<Effect, String> {
+    match v {
+        "Allow" => Ok(Effect::Allow),
+        "Deny" => Ok(Effect::Deny),
+        other => Err(format!(
+            "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {other:?}"
+        )),
+    }
+}
+
+impl StatementSeed<'_> {
+    /// Read the value of element `key` (already accepted by [`StatementParts::refuse`]).
+    fn read_element<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        key: &str,
+        parts: &mut StatementParts,
+    ) -> Result<(), A::Error> {
+        let variables = self.version == Some(Version::V2012_10_17);
+        match key {
+            "Sid" => {
+                let sids = &mut *self.sids;
+                parts.sid = Some(map.next_value_seed(Checked(|v: &str| check_sid(sids, v)))?);
+            }
+            "Effect" => parts.effect = Some(map.next_value_seed(Checked(check_effect))?),
+            "Principal" => parts.principal = Some(map.next_value_seed(PrincipalSeed)?),
+            "NotPrincipal" => parts.not_principal = Some(map.next_value_seed(PrincipalSeed)?),
+            "Action" | "NotAction" => {
+                let list = map.next_value_seed(List::new(&compile_action, Scalars::StringsOnly))?;
+                parts.action = Some(if key == "Action" {
+                    ActionSpec::Action(list)
+                } else {
+                    ActionSpec::NotAction(list)
+                });
+            }
+            "Resource" | "NotResource" => {
+                let syntax = Syntax {
+                    variables,
+                    wildcards: true,
+                };
+                let compile = |t: &str| ArnPattern::parse(t, syntax);
+                let list = map.next_value_seed(List::new(&compile, Scalars::StringsOnly))?;
+                parts.resource = Some(if key == "Resource" {
+                    ResourceSpec::Resource(list)
+                } else {
+                    ResourceSpec::NotResource(list)
+                });
+            }
+            _ => {
+                parts.conditions = Some(map.next_value_seed(ConditionBlockSeed {
+                    variables,
+                    numbers: self.numbers,
+                })?)
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<'de> Visitor<'de> for StatementSeed<'_> {
     type Value = Statement;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a statement object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Statement, A::Error> {
-        let variables = self.version == Some(Version::V2012_10_17);
-        let syntax = Syntax {
-            variables,
-            wildcards: true,
-        };
-        let mut seen: Vec<String> = Vec::new();
-        let mut sid = None;
-        let mut effect = None;
-        let mut principal = None;
-        let mut not_principal = None;
-        let mut action: Option<ActionSpec> = None;
-        let mut resource: Option<ResourceSpec> = None;
-        let mut conditions = None;
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Statement, A::Error> {
+        let mut parts = StatementParts::default();
         while let Some(key) = map.next_key::<String>()? {
-            if !STATEMENT_KEYS.contains(&key.as_str()) {
-                map.next_value_seed(Fail(format!(
-                    "unknown element {key:?}{}",
-                    suggest(&key, STATEMENT_KEYS)
-                )))?;
-                continue;
-            }
-            if seen.contains(&key) {
-                map.next_value_seed(Fail(format!("duplicate element {key:?}")))?;
-                continue;
-            }
-            let exclusive = |other: &str| {
-                seen.iter()
-                    .any(|s| s == other)
-                    .then(|| format!("a statement cannot have both {other:?} and {key:?}"))
-            };
-            let conflict = match key.as_str() {
-                "Action" => exclusive("NotAction"),
-                "NotAction" => exclusive("Action"),
-                "Resource" => exclusive("NotResource"),
-                "NotResource" => exclusive("Resource"),
-                "Principal" => exclusive("NotPrincipal"),
-                "NotPrincipal" => exclusive("Principal"),
-                _ => None,
-            };
-            if let Some(message) = conflict {
+            if let Some(message) = parts.refuse(&key, self.kind) {
                 map.next_value_seed(Fail(message))?;
                 continue;
             }
-            if self.kind == PolicyKind::Identity && (key == "Principal" || key == "NotPrincipal") {
-                map.next_value_seed(Fail(format!(
-                    "an identity-based policy must not contain {key:?} (IAM User Guide, Principal element); \
-                     this looks like a resource-based or trust policy"
-                )))?;
-                continue;
-            }
-            seen.push(key.clone());
-            match key.as_str() {
-                "Sid" => {
-                    let sids = &mut *self.sids;
-                    sid = Some(map.next_value_seed(Checked(|v: &str| {
-                        if !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                            return Err(format!(
-                                "Sid {v:?} may contain only ASCII letters and digits"
-                            ));
-                        }
-                        if !v.is_empty() && !sids.insert(v.to_string()) {
-                            return Err(format!(
-                                "duplicate Sid {v:?}: Sids must be unique within a policy"
-                            ));
-                        }
-                        Ok(v.to_string())
-                    }))?);
-                }
-                "Effect" => {
-                    effect = Some(map.next_value_seed(Checked(|v: &str| match v {
-                        "Allow" => Ok(Effect::Allow),
-                        "Deny" => Ok(Effect::Deny),
-                        other => Err(format!(
-                            "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {other:?}"
-                        )),
-                    }))?);
-                }
-                "Principal" => principal = Some(map.next_value_seed(PrincipalSeed)?),
-                "NotPrincipal" => not_principal = Some(map.next_value_seed(PrincipalSeed)?),
-                "Action" | "NotAction" => {
-                    let list =
-                        map.next_value_seed(List::new(&compile_action, Scalars::StringsOnly))?;
-                    action = Some(if key == "Action" {
-                        ActionSpec::Action(list)
-                    } else {
-                        ActionSpec::NotAction(list)
-                    });
-                }
-                "Resource" | "NotResource" => {
-                    let compile = |t: &str| ArnPattern::parse(t, syntax);
-                    let list = map.next_value_seed(List::new(&compile, Scalars::StringsOnly))?;
-                    resource = Some(if key == "Resource" {
-                        ResourceSpec::Resource(list)
-                    } else {
-                        ResourceSpec::NotResource(list)
-                    });
-                }
-                _ => {
-                    conditions = Some(map.next_value_seed(ConditionBlockSeed {
-                        variables,
-                        numbers: self.numbers,
-                    })?)
-                }
-            }
+            parts.seen.push(key.clone());
+            self.read_element(&mut map, &key, &mut parts)?;
         }
-        let Some(effect) = effect else {
-            return Err(de::Error::custom("missing required element \"Effect\""));
-        };
-        let Some(action) = action else {
-            return Err(de::Error::custom(
-                "missing required element: one of \"Action\" or \"NotAction\"",
-            ));
-        };
-        if resource.is_none() && self.kind == PolicyKind::Identity {
-            return Err(de::Error::custom(
-                "missing required element: one of \"Resource\" or \"NotResource\"",
-            ));
-        }
-        if self.kind == PolicyKind::Resource && principal.is_none() && not_principal.is_none() {
-            return Err(de::Error::custom(
-                "missing required element: one of \"Principal\" or \"NotPrincipal\"",
-            ));
-        }
-        let mut statement = Statement {
-            index: self.index,
-            sid,
-            effect,
-            principal,
-            not_principal,
-            action,
-            resource,
-            conditions: conditions.unwrap_or_default(),
-            always_present: Default::default(),
-        };
-        statement.derive_always_present_keys();
-        Ok(statement)
+        parts
+            .finish(self.index, self.kind)
+            .map_err(de::Error::custom)
     }
 }
 

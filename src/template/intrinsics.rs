@@ -159,108 +159,11 @@ impl<'a> Resolver<'a> {
                 let target = self.string(arg)?;
                 self.reference(&target, loc)
             }
-            "Fn::GetAtt" => {
-                let (logical, attribute) = match (&arg.kind, arg.as_seq()) {
-                    (Kind::Scalar(s, _), _) => match s.split_once('.') {
-                        Some((l, a)) => (l.to_string(), a.to_string()),
-                        None => {
-                            return Err(TemplateError::at(
-                                arg.loc.clone(),
-                                format!("Fn::GetAtt {s:?} must be LogicalId.Attribute"),
-                            ));
-                        }
-                    },
-                    (_, Some([l, a])) => (self.string(l)?, self.string(a)?),
-                    _ => {
-                        return Err(TemplateError::at(
-                            arg.loc.clone(),
-                            "Fn::GetAtt takes [LogicalId, Attribute]".to_string(),
-                        ));
-                    }
-                };
-                self.get_att(&logical, &attribute, loc)
-            }
-            "Fn::Join" => {
-                let [delimiter, list] = self.args(name, arg, 2)? else {
-                    unreachable!("args checked the length")
-                };
-                let delimiter = self.string(delimiter)?;
-                let items = match self.resolve(list)? {
-                    Value::Array(items) => items,
-                    other => {
-                        return Err(TemplateError::at(
-                            list.loc.clone(),
-                            format!(
-                                "Fn::Join needs a list of values, found {}",
-                                json_kind(&other)
-                            ),
-                        ));
-                    }
-                };
-                let mut parts = Vec::with_capacity(items.len());
-                for item in items {
-                    parts.push(match item {
-                        Value::String(s) => s,
-                        Value::Number(n) => n.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        other => {
-                            return Err(TemplateError::at(
-                                list.loc.clone(),
-                                format!(
-                                    "Fn::Join can only join strings, found {}",
-                                    json_kind(&other)
-                                ),
-                            ));
-                        }
-                    });
-                }
-                Ok(Resolved::Value(Value::String(parts.join(&delimiter))))
-            }
+            "Fn::GetAtt" => self.fn_get_att(arg, loc),
+            "Fn::Join" => self.fn_join(name, arg),
             "Fn::Sub" => self.sub(arg),
-            "Fn::Select" => {
-                let [index, list] = self.args(name, arg, 2)? else {
-                    unreachable!("args checked the length")
-                };
-                let index_text = self.string(index)?;
-                let i: usize = index_text.parse().map_err(|_| {
-                    TemplateError::at(
-                        index.loc.clone(),
-                        format!("Fn::Select index {index_text:?} is not a number"),
-                    )
-                })?;
-                match self.resolve(list)? {
-                    Value::Array(items) => match items.into_iter().nth(i) {
-                        Some(v) => Ok(Resolved::Value(v)),
-                        None => Err(TemplateError::at(
-                            list.loc.clone(),
-                            format!("Fn::Select index {i} is past the end of the list"),
-                        )),
-                    },
-                    other => Err(TemplateError::at(
-                        list.loc.clone(),
-                        format!("Fn::Select needs a list, found {}", json_kind(&other)),
-                    )),
-                }
-            }
-            "Fn::Split" => {
-                let [delimiter, source] = self.args(name, arg, 2)? else {
-                    unreachable!("args checked the length")
-                };
-                let delimiter = self.string(delimiter)?;
-                if delimiter.is_empty() {
-                    return Err(TemplateError::at(
-                        arg.loc.clone(),
-                        "Fn::Split needs a non-empty delimiter".to_string(),
-                    ));
-                }
-                let source = self.string(source)?;
-                Ok(Resolved::Value(Value::Array(
-                    source
-                        .split(delimiter.as_str())
-                        .map(|s| Value::String(s.to_string()))
-                        .collect(),
-                )))
-            }
+            "Fn::Select" => self.fn_select(name, arg),
+            "Fn::Split" => self.fn_split(name, arg),
             "Fn::If" => {
                 let [condition, yes, no] = self.args(name, arg, 3)? else {
                     unreachable!("args checked the length")
@@ -279,28 +182,7 @@ impl<'a> Resolver<'a> {
                     None => self.missing(export, loc, "Fn::ImportValue export"),
                 })
             }
-            "Fn::FindInMap" => {
-                let [map, top, second] = self.args(name, arg, 3)? else {
-                    unreachable!("args checked the length")
-                };
-                let (map, top, second) =
-                    (self.string(map)?, self.string(top)?, self.string(second)?);
-                let found = self
-                    .cfn
-                    .get("Mappings")
-                    .and_then(|m| m.get(&map))
-                    .and_then(|m| m.get(&top))
-                    .and_then(|m| m.get(&second))
-                    .cloned();
-                match found {
-                    // Mapping values are plain values: no intrinsics inside them.
-                    Some(v) => Ok(Resolved::Value(literal_json(&v))),
-                    None => Err(TemplateError::at(
-                        arg.loc.clone(),
-                        format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
-                    )),
-                }
-            }
+            "Fn::FindInMap" => self.fn_find_in_map(name, arg),
             "Fn::Base64" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => Err(TemplateError::at(
                 loc.clone(),
                 format!(
@@ -310,6 +192,138 @@ impl<'a> Resolver<'a> {
             other => Err(TemplateError::at(
                 loc.clone(),
                 format!("unknown intrinsic function {other:?}"),
+            )),
+        }
+    }
+
+    /// `Fn::GetAtt`: `LogicalId.Attribute` or `[LogicalId, Attribute]`.
+    fn fn_get_att(&mut self, arg: &Node, loc: &Loc) -> Result<Resolved, TemplateError> {
+        let (logical, attribute) = match (&arg.kind, arg.as_seq()) {
+            (Kind::Scalar(s, _), _) => match s.split_once('.') {
+                Some((l, a)) => (l.to_string(), a.to_string()),
+                None => {
+                    return Err(TemplateError::at(
+                        arg.loc.clone(),
+                        format!("Fn::GetAtt {s:?} must be LogicalId.Attribute"),
+                    ));
+                }
+            },
+            (_, Some([l, a])) => (self.string(l)?, self.string(a)?),
+            _ => {
+                return Err(TemplateError::at(
+                    arg.loc.clone(),
+                    "Fn::GetAtt takes [LogicalId, Attribute]".to_string(),
+                ));
+            }
+        };
+        self.get_att(&logical, &attribute, loc)
+    }
+
+    /// `Fn::Join`: `[delimiter, [values]]`.
+    fn fn_join(&mut self, name: &str, arg: &Node) -> Result<Resolved, TemplateError> {
+        let [delimiter, list] = self.args(name, arg, 2)? else {
+            unreachable!("args checked the length")
+        };
+        let delimiter = self.string(delimiter)?;
+        let items = match self.resolve(list)? {
+            Value::Array(items) => items,
+            other => {
+                return Err(TemplateError::at(
+                    list.loc.clone(),
+                    format!(
+                        "Fn::Join needs a list of values, found {}",
+                        json_kind(&other)
+                    ),
+                ));
+            }
+        };
+        let mut parts = Vec::with_capacity(items.len());
+        for item in items {
+            parts.push(match item {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(TemplateError::at(
+                        list.loc.clone(),
+                        format!(
+                            "Fn::Join can only join strings, found {}",
+                            json_kind(&other)
+                        ),
+                    ));
+                }
+            });
+        }
+        Ok(Resolved::Value(Value::String(parts.join(&delimiter))))
+    }
+
+    /// `Fn::Select`: `[index, [values]]`.
+    fn fn_select(&mut self, name: &str, arg: &Node) -> Result<Resolved, TemplateError> {
+        let [index, list] = self.args(name, arg, 2)? else {
+            unreachable!("args checked the length")
+        };
+        let index_text = self.string(index)?;
+        let i: usize = index_text.parse().map_err(|_| {
+            TemplateError::at(
+                index.loc.clone(),
+                format!("Fn::Select index {index_text:?} is not a number"),
+            )
+        })?;
+        match self.resolve(list)? {
+            Value::Array(items) => match items.into_iter().nth(i) {
+                Some(v) => Ok(Resolved::Value(v)),
+                None => Err(TemplateError::at(
+                    list.loc.clone(),
+                    format!("Fn::Select index {i} is past the end of the list"),
+                )),
+            },
+            other => Err(TemplateError::at(
+                list.loc.clone(),
+                format!("Fn::Select needs a list, found {}", json_kind(&other)),
+            )),
+        }
+    }
+
+    /// `Fn::Split`: `[delimiter, text]`.
+    fn fn_split(&mut self, name: &str, arg: &Node) -> Result<Resolved, TemplateError> {
+        let [delimiter, source] = self.args(name, arg, 2)? else {
+            unreachable!("args checked the length")
+        };
+        let delimiter = self.string(delimiter)?;
+        if delimiter.is_empty() {
+            return Err(TemplateError::at(
+                arg.loc.clone(),
+                "Fn::Split needs a non-empty delimiter".to_string(),
+            ));
+        }
+        let source = self.string(source)?;
+        Ok(Resolved::Value(Value::Array(
+            source
+                .split(delimiter.as_str())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        )))
+    }
+
+    /// `Fn::FindInMap`: `[map, top-level key, second-level key]`.
+    fn fn_find_in_map(&mut self, name: &str, arg: &Node) -> Result<Resolved, TemplateError> {
+        let [map, top, second] = self.args(name, arg, 3)? else {
+            unreachable!("args checked the length")
+        };
+        let (map, top, second) = (self.string(map)?, self.string(top)?, self.string(second)?);
+        let found = self
+            .cfn
+            .get("Mappings")
+            .and_then(|m| m.get(&map))
+            .and_then(|m| m.get(&top))
+            .and_then(|m| m.get(&second))
+            .cloned();
+        match found {
+            // Mapping values are plain values: no intrinsics inside them.
+            Some(v) => Ok(Resolved::Value(literal_json(&v))),
+            None => Err(TemplateError::at(
+                arg.loc.clone(),
+                format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
             )),
         }
     }
