@@ -16,10 +16,12 @@
 //! | the `*`/`?` wildcard language | [`lang::wildcard`] |
 //! | ARN patterns (`Resource`, `Arn*` operators) | [`lang::arn`] |
 //! | condition keys with a meaning of their own | [`lang::keys`] |
+//! | reading JSON numbers as written (policies and requests) | [`lang::json`] |
 //! | condition operators | [`condition`] |
-//! | requests and their context | [`request`] |
-//! | the decision | [`eval`] |
-//! | JSON Lines batch input | [`eval::batch`] |
+//! | requests, their context, the identity rule | [`request`] |
+//! | the decision (one combining rule: [`Decision::combine`]) | [`eval`] |
+//! | JSON Lines request input | [`request::lines`] |
+//! | deciding a stream of requests | [`eval::batch`] |
 //! | explanations and output objects | [`report`] |
 //! | CloudFormation / Serverless templates | [`template`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
