@@ -14,6 +14,24 @@
 
 use std::cell::Cell;
 
+/// `impl DeserializeSeed for $seed` that hands the seed itself, as its own visitor, to
+/// `Deserializer::$method` (`deserialize_map`, `deserialize_any`, ...): the readers'
+/// seeds carry state, so each is both seed and visitor.
+macro_rules! seed_is_visitor {
+    ($seed:ty, $value:ty, $method:ident) => {
+        impl<'de> serde::de::DeserializeSeed<'de> for $seed {
+            type Value = $value;
+            fn deserialize<D: serde::de::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<$value, D::Error> {
+                d.$method(self)
+            }
+        }
+    };
+}
+pub(crate) use seed_is_visitor;
+
 /// The texts of the number tokens of one JSON document, in document order.
 ///
 /// Cost: lazy; each call to [`NumberTexts::next`] scans forward from the previous token,

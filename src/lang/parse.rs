@@ -18,7 +18,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use crate::condition::{Condition, Family, Operator};
 use crate::lang::arn::ArnPattern;
-use crate::lang::json::{self, NumberTexts};
+use crate::lang::json::{self, NumberTexts, seed_is_visitor};
 use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,
 };
@@ -387,12 +387,7 @@ struct PolicySeed<'n> {
     kind: PolicyKind,
 }
 
-impl<'de> DeserializeSeed<'de> for PolicySeed<'_> {
-    type Value = RawPolicy;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawPolicy, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(PolicySeed<'_>, RawPolicy, deserialize_map);
 
 impl<'de> Visitor<'de> for PolicySeed<'_> {
     type Value = RawPolicy;
@@ -461,12 +456,7 @@ struct StatementsSeed<'a> {
     sids: &'a mut HashSet<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for StatementsSeed<'_> {
-    type Value = Vec<Statement>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Statement>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(StatementsSeed<'_>, Vec<Statement>, deserialize_any);
 
 impl<'de> Visitor<'de> for StatementsSeed<'_> {
     type Value = Vec<Statement>;
@@ -521,12 +511,7 @@ struct StatementSeed<'a> {
     sids: &'a mut HashSet<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for StatementSeed<'_> {
-    type Value = Statement;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Statement, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(StatementSeed<'_>, Statement, deserialize_map);
 
 /// Check one action pattern: `*` or `service:action`, where the service prefix has no
 /// wildcard.
@@ -738,12 +723,7 @@ impl<'de> Visitor<'de> for StatementSeed<'_> {
 /// `Principal`/`NotPrincipal`: `"*"` or a map of principal type to values.
 struct PrincipalSeed;
 
-impl<'de> DeserializeSeed<'de> for PrincipalSeed {
-    type Value = Principal;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Principal, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(PrincipalSeed, Principal, deserialize_any);
 
 impl<'de> Visitor<'de> for PrincipalSeed {
     type Value = Principal;
@@ -797,12 +777,7 @@ struct ConditionBlockSeed<'n> {
     numbers: &'n NumberTexts<'n>,
 }
 
-impl<'de> DeserializeSeed<'de> for ConditionBlockSeed<'_> {
-    type Value = Vec<Condition>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(ConditionBlockSeed<'_>, Vec<Condition>, deserialize_map);
 
 impl<'de> Visitor<'de> for ConditionBlockSeed<'_> {
     type Value = Vec<Condition>;
@@ -844,12 +819,7 @@ struct OperatorBlockSeed<'n> {
     variables: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for OperatorBlockSeed<'_> {
-    type Value = Vec<Condition>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Condition>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(OperatorBlockSeed<'_>, Vec<Condition>, deserialize_map);
 
 impl<'de> Visitor<'de> for OperatorBlockSeed<'_> {
     type Value = Vec<Condition>;

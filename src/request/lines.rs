@@ -13,7 +13,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 use super::{Context, Request, RequestError};
-use crate::lang::json::NumberTexts;
+use crate::lang::json::{NumberTexts, seed_is_visitor};
 
 /// Why a request line could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -109,12 +109,7 @@ struct LineSeed<'b> {
     numbers: &'b NumberTexts<'b>,
 }
 
-impl<'de> de::DeserializeSeed<'de> for LineSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(LineSeed<'_>, (), deserialize_map);
 
 impl<'de> Visitor<'de> for LineSeed<'_> {
     type Value = ();
@@ -162,12 +157,7 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
 /// A JSON string copied into a reused `String`.
 struct StrInto<'b>(&'b mut String);
 
-impl<'de> de::DeserializeSeed<'de> for StrInto<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
+seed_is_visitor!(StrInto<'_>, (), deserialize_str);
 
 impl<'de> Visitor<'de> for StrInto<'_> {
     type Value = ();
@@ -199,12 +189,7 @@ impl IdSeed<'_> {
 /// The reader and the number scanner disagree (never expected: both read the same text).
 const NUMBER_LOST: &str = "the text of a number could not be found";
 
-impl<'de> de::DeserializeSeed<'de> for IdSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(IdSeed<'_>, (), deserialize_any);
 
 impl<'de> Visitor<'de> for IdSeed<'_> {
     type Value = ();
@@ -237,12 +222,7 @@ struct ContextSeed<'b> {
     key: &'b mut String,
 }
 
-impl<'de> de::DeserializeSeed<'de> for ContextSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(ContextSeed<'_>, (), deserialize_map);
 
 impl<'de> Visitor<'de> for ContextSeed<'_> {
     type Value = ();
@@ -290,12 +270,7 @@ impl Values<'_> {
     }
 }
 
-impl<'de> de::DeserializeSeed<'de> for Values<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(Values<'_>, (), deserialize_any);
 
 impl<'de> Visitor<'de> for Values<'_> {
     type Value = ();
