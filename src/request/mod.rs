@@ -119,10 +119,13 @@ impl Context {
         self.len = 0;
     }
 
+    /// The slot of `key`, in any case. Stored keys are lowercase, and evaluation asks in
+    /// lowercase: a plain comparison finds those at memcmp speed, and only a key asked for
+    /// in another case takes the case-folding comparison.
     fn position(&self, key: &str) -> Option<usize> {
         self.entries[..self.len]
             .iter()
-            .position(|e| e.key.eq_ignore_ascii_case(key))
+            .position(|e| e.key == key || e.key.eq_ignore_ascii_case(key))
     }
 
     /// The entry for `key`, created (empty) if needed.
@@ -395,6 +398,21 @@ mod tests {
         c.add("AWS:SourceIp", "10.0.0.1");
         assert_eq!(c.get("aws:sourceip"), Some(&["10.0.0.1".to_string()][..]));
         assert!(c.contains("aws:SOURCEIP"));
+    }
+
+    #[test]
+    fn accessors_agree_in_any_case() {
+        let mut c = Context::new();
+        c.add("aws:SourceIp", "10.0.0.1");
+        c.declare("aws:TagKeys");
+        for key in ["aws:SourceIp", "aws:sourceip", "AWS:SOURCEIP"] {
+            assert_eq!(c.get(key), Some(&["10.0.0.1".to_string()][..]), "{key}");
+            assert!(c.contains(key) && c.has_key(key), "{key}");
+        }
+        // Present with no value: has_key, but absent to get and contains alike.
+        assert!(c.has_key("AWS:TagKeys"));
+        assert_eq!(c.get("AWS:TagKeys"), None);
+        assert!(!c.contains("AWS:TagKeys"));
     }
 
     #[test]
