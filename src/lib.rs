@@ -22,6 +22,7 @@
 //! | JSON Lines batch input | [`eval::batch`] |
 //! | explanations and output objects | [`report`] |
 //! | CloudFormation / Serverless templates | [`template`] |
+//! | loading policies from files, globs or a template's role | [`load`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
 //! | the isolation prover | [`analysis::prover`] |
@@ -57,6 +58,7 @@ pub mod eval;
 pub mod gate;
 pub mod lang;
 pub mod lint;
+pub mod load;
 pub mod loc;
 pub mod report;
 pub mod request;
