@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 
 use crate::error::RequestError;
 use crate::eval::{Decision, Explanation, PolicySet};
-use crate::lang::keys::COGNITO_SUB;
+use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 use crate::request::{Context, PrincipalId, Request};
 use crate::template::node::Node;
 use crate::template::{Template, TemplateError, get_att_target, ref_target};
@@ -361,6 +361,13 @@ impl<'t> Run<'t> {
             kind: "Federated".to_string(),
             value: "cognito-identity.amazonaws.com".to_string(),
         });
+        // The token is presented at the time of the request (the clock is read only when
+        // the request has no time).
+        for key in [CURRENT_TIME, EPOCH_TIME] {
+            if let Some(values) = self.req.request.context.get(key) {
+                assume.context.set(key, values.to_vec());
+            }
+        }
         assume
             .context
             .fill_time_defaults(jiff::Timestamp::now())
