@@ -102,14 +102,29 @@ pub fn has_identity_pool(t: &Template) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckMode {
     /// The whole Cognito flow, for this identity.
-    Flow {
-        /// The Cognito identity id.
-        identity: String,
-        /// Whether it signed in through a login provider.
-        authenticated: bool,
-    },
+    Flow(FlowIdentity),
     /// The role's permission policies alone.
     Role,
+}
+
+/// The identity the flow runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowIdentity {
+    /// The Cognito identity id.
+    pub identity: String,
+    /// Whether it signed in through a login provider.
+    pub authenticated: bool,
+}
+
+impl FlowIdentity {
+    /// The flow for `request`, made with this identity's credentials.
+    pub fn request(self, request: Request) -> FlowRequest {
+        FlowRequest {
+            identity: self.identity,
+            authenticated: self.authenticated,
+            request,
+        }
+    }
 }
 
 /// How a request on `t` is decided: the flow runs when the template has an identity pool,
@@ -124,10 +139,10 @@ pub fn check_mode(
 ) -> Result<CheckMode, FlowError> {
     if !batch && role.is_none() && has_identity_pool(t) {
         return match identity {
-            Some(identity) => Ok(CheckMode::Flow {
+            Some(identity) => Ok(CheckMode::Flow(FlowIdentity {
                 identity: identity.to_string(),
                 authenticated,
-            }),
+            })),
             None => Err(FlowError::NoIdentity),
         };
     }
@@ -615,4 +630,50 @@ pub enum FlowError {
         "an unauthenticated identity needs the Cognito flow: a template with an identity pool, and no role named"
     )]
     UnauthenticatedWithoutFlow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Params;
+
+    fn template(rel: &str) -> Template {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        Template::load(&path, Params::default()).unwrap()
+    }
+
+    #[test]
+    fn the_flow_runs_for_a_single_request_on_a_pool_without_a_named_role() {
+        let pool = template("fixtures/templates/seed-001/serverless.yml");
+        let flow = |role, batch, identity, authenticated| {
+            check_mode(&pool, role, batch, identity, authenticated)
+        };
+        assert_eq!(
+            flow(None, false, Some("us-east-1:abc"), false).unwrap(),
+            CheckMode::Flow(FlowIdentity {
+                identity: "us-east-1:abc".to_string(),
+                authenticated: false,
+            })
+        );
+        assert!(matches!(
+            flow(None, false, None, true),
+            Err(FlowError::NoIdentity)
+        ));
+        // A named role, or a batch, checks the role's policies alone.
+        assert_eq!(
+            flow(Some("CognitoAuthRole"), false, Some("x"), true).unwrap(),
+            CheckMode::Role
+        );
+        assert_eq!(flow(None, true, None, true).unwrap(), CheckMode::Role);
+        assert!(matches!(
+            flow(Some("CognitoAuthRole"), false, Some("x"), false),
+            Err(FlowError::UnauthenticatedWithoutFlow)
+        ));
+        // No identity pool: never the flow.
+        let plain = template("fixtures/templates/fn-sub/template.yml");
+        assert_eq!(
+            check_mode(&plain, None, false, Some("x"), true).unwrap(),
+            CheckMode::Role
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::RequestError;
-use policy_sim::cognito::{self, CheckMode, FlowError};
+use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::load::{self, Loaded, is_stdin};
@@ -555,10 +555,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
                 !args.unauthenticated,
             )?;
             match mode {
-                CheckMode::Flow {
-                    identity,
-                    authenticated,
-                } => return check_flow(args, &t, identity, authenticated, now),
+                CheckMode::Flow(identity) => return check_flow(args, &t, identity, now),
                 CheckMode::Role => load::load_role(&t, src.role.as_deref())?,
             }
         }
@@ -591,15 +588,10 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
 fn check_flow(
     args: &CheckArgs,
     t: &Template,
-    identity: String,
-    authenticated: bool,
+    identity: FlowIdentity,
     now: jiff::Timestamp,
 ) -> Result<ExitCode, Failure> {
-    let flow = cognito::FlowRequest {
-        identity,
-        authenticated,
-        request: build_request(args, now)?,
-    };
+    let flow = identity.request(build_request(args, now)?);
     let outcome = cognito::simulate(t, &flow)?;
     print_warnings(&outcome.warnings);
     let text = match args.format {
