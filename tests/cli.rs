@@ -911,3 +911,123 @@ fn fuzz_text_names_the_counterexample() {
         "{out}"
     );
 }
+
+/// The keys of a JSON object, in the order printed.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[test]
+fn json_outputs_keep_their_field_order() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = run(args, None);
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+    };
+    let proof = json(&[
+        "prove",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--identity-format",
+        "any",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&proof),
+        [
+            "verdict",
+            "identity_format",
+            "areas",
+            "reason",
+            "counterexample",
+            "assumptions"
+        ]
+    );
+    let counterexample = [
+        "attacker",
+        "victim",
+        "action",
+        "resource",
+        "statement",
+        "context",
+    ];
+    assert_eq!(keys(&proof["counterexample"]), counterexample);
+    assert_eq!(
+        keys(&proof["counterexample"]["statement"]),
+        ["policy", "index", "sid", "effect"]
+    );
+    let holds = json(&[
+        "prove",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&holds),
+        [
+            "verdict",
+            "identity_format",
+            "areas",
+            "reason",
+            "assumptions"
+        ]
+    );
+    let fuzz = json(&[
+        "fuzz",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--identity-format",
+        "any",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&fuzz),
+        [
+            "found",
+            "cases",
+            "seed",
+            "identity_format",
+            "areas",
+            "counterexample"
+        ]
+    );
+    assert_eq!(keys(&fuzz["counterexample"]), counterexample);
+    let actions = json(&["actions", "--format", "json", "s3:GetObject"]);
+    assert_eq!(
+        keys(&actions[0]),
+        ["action", "access_level", "resource_types", "condition_keys"]
+    );
+    assert_eq!(
+        keys(&actions[0]["resource_types"][0]),
+        ["name", "required", "arn"]
+    );
+    let mut flow_args = vec!["check", "--template", SEED_001];
+    flow_args.extend(SEED_001_PARAMS);
+    flow_args.extend([
+        "--identity",
+        "us-east-1:abc",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+        "--format",
+        "json",
+    ]);
+    let flow = json(&flow_args);
+    assert_eq!(keys(&flow), ["id", "decision", "statements", "steps"]);
+    // The permissions step ran: its deciding statement is listed.
+    assert_eq!(
+        keys(&flow["statements"][0]),
+        ["policy", "index", "sid", "effect"]
+    );
+    assert_eq!(flow["statements"][0]["index"], 2);
+    assert_eq!(keys(&flow["steps"][3]), ["step", "passed", "detail"]);
+    assert_eq!(flow["steps"][3]["step"], "permissions");
+}
