@@ -14,10 +14,11 @@
 //!
 //! The first step that fails denies the request, and the result names it.
 
+use std::ops::ControlFlow;
+
 use crate::eval::{Decision, Explanation, PolicySet};
-use crate::lang::keys::COGNITO_SUB;
-use crate::request::RequestError;
-use crate::request::{Context, PrincipalId, Request};
+use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
+use crate::request::{Context, PrincipalId, Request, RequestError};
 use crate::template::node::Node;
 use crate::template::{Template, TemplateError, get_att_target, ref_target};
 
@@ -96,263 +97,419 @@ pub fn has_identity_pool(t: &Template) -> bool {
         .is_some()
 }
 
-/// Run the flow for `req` on the template's identity pool.
-pub fn simulate(t: &Template, req: &FlowRequest) -> Result<FlowOutcome, FlowError> {
-    let mut steps = Vec::new();
-    let mut warnings = Vec::new();
-    let kind = if req.authenticated {
-        "authenticated"
-    } else {
-        "unauthenticated"
-    };
+/// How `check` decides a request on a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckMode {
+    /// The whole Cognito flow, for this identity.
+    Flow(FlowIdentity),
+    /// The role's permission policies alone.
+    Role,
+}
 
-    // 1. The identity pool.
-    let pools: Vec<(&str, &Node)> = t.resources_of_type("AWS::Cognito::IdentityPool").collect();
-    let (pool, pool_node) = match pools.as_slice() {
-        [one] => *one,
-        [] => {
-            return Err(FlowError::Template(TemplateError::at(
-                t.cfn.loc.clone(),
-                "the template has no AWS::Cognito::IdentityPool".to_string(),
-            )));
+/// The identity the flow runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowIdentity {
+    /// The Cognito identity id.
+    pub identity: String,
+    /// Whether it signed in through a login provider.
+    pub authenticated: bool,
+}
+
+impl FlowIdentity {
+    /// The flow for `request`, made with this identity's credentials.
+    pub fn request(self, request: Request) -> FlowRequest {
+        FlowRequest {
+            identity: self.identity,
+            authenticated: self.authenticated,
+            request,
         }
-        many => {
-            return Err(FlowError::Template(TemplateError::at(
-                t.cfn.loc.clone(),
-                format!(
-                    "the template has {} identity pools ({}); the flow needs exactly one",
-                    many.len(),
-                    many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-                ),
-            )));
-        }
+    }
+}
+
+/// How a request on `t` is decided: the flow runs when the template has an identity pool,
+/// no role is named and the request is a single one (not a batch); it needs an identity.
+/// An unauthenticated identity needs the flow.
+pub fn check_mode(
+    t: &Template,
+    role: Option<&str>,
+    batch: bool,
+    identity: Option<&str>,
+    authenticated: bool,
+) -> Result<CheckMode, FlowError> {
+    if !batch && role.is_none() && has_identity_pool(t) {
+        return match identity {
+            Some(identity) => Ok(CheckMode::Flow(FlowIdentity {
+                identity: identity.to_string(),
+                authenticated,
+            })),
+            None => Err(FlowError::NoIdentity),
+        };
+    }
+    if !authenticated {
+        return Err(FlowError::UnauthenticatedWithoutFlow);
+    }
+    Ok(CheckMode::Role)
+}
+
+/// Run the flow for `req` on the template's identity pool: each step in turn, up to the
+/// first that fails.
+///
+/// `now` is the time the token is presented when the request names none (`aws:CurrentTime`,
+/// `aws:EpochTime`): the library never reads the clock itself.
+pub fn simulate(
+    t: &Template,
+    req: &FlowRequest,
+    now: jiff::Timestamp,
+) -> Result<FlowOutcome, FlowError> {
+    let mut run = Run {
+        t,
+        req,
+        now,
+        kind: if req.authenticated {
+            "authenticated"
+        } else {
+            "unauthenticated"
+        },
+        steps: Vec::new(),
+        warnings: Vec::new(),
     };
-    preflight(t, pool, pool_node)?;
-    let allow_unauth = match pool_node
-        .get("Properties")
-        .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
-    {
-        Some(n) => match t.resolve_node(n)? {
-            serde_json::Value::Bool(b) => b,
-            serde_json::Value::String(s) if s == "true" || s == "false" => s == "true",
-            other => {
+    let pool = match run.identity_pool()? {
+        ControlFlow::Continue(pool) => pool,
+        ControlFlow::Break(denied) => return Ok(denied),
+    };
+    let role = match run.role_attachment(&pool)? {
+        ControlFlow::Continue(role) => role,
+        ControlFlow::Break(denied) => return Ok(denied),
+    };
+    let token = match run.trust_policy(&pool, &role)? {
+        ControlFlow::Continue(token) => token,
+        ControlFlow::Break(denied) => return Ok(denied),
+    };
+    run.permissions(&role, &token)
+}
+
+/// The identity pool found by the first step.
+struct Pool<'t> {
+    /// Its logical id.
+    logical: &'t str,
+    /// Its resource.
+    node: &'t Node,
+    /// Its id (what `Ref` gives).
+    id: String,
+}
+
+/// A flow being run: the steps so far and the warnings.
+struct Run<'t> {
+    t: &'t Template,
+    req: &'t FlowRequest,
+    /// The time of the token when the request names none.
+    now: jiff::Timestamp,
+    /// `authenticated` or `unauthenticated`.
+    kind: &'static str,
+    steps: Vec<StepResult>,
+    warnings: Vec<String>,
+}
+
+/// What a step gives the next one, or the outcome when it denied.
+type StepOutcome<T> = Result<ControlFlow<FlowOutcome, T>, FlowError>;
+
+impl<'t> Run<'t> {
+    fn pass(&mut self, step: Step, detail: String) {
+        self.steps.push(StepResult {
+            step,
+            passed: true,
+            detail,
+        });
+    }
+
+    /// Record the failed step and end the flow.
+    fn deny<T>(&mut self, step: Step, detail: String) -> StepOutcome<T> {
+        self.steps.push(StepResult {
+            step,
+            passed: false,
+            detail,
+        });
+        Ok(ControlFlow::Break(FlowOutcome {
+            decision: Decision::ImplicitDeny,
+            steps: std::mem::take(&mut self.steps),
+            explanation: None,
+            warnings: std::mem::take(&mut self.warnings),
+        }))
+    }
+
+    /// Step 1: the identity pool issues credentials to this kind of identity.
+    fn identity_pool(&mut self) -> StepOutcome<Pool<'t>> {
+        let t = self.t;
+        let authenticated = self.req.authenticated;
+        let pools: Vec<(&str, &Node)> = t.resources_of_type("AWS::Cognito::IdentityPool").collect();
+        let (pool, pool_node) = match pools.as_slice() {
+            [one] => *one,
+            [] => {
                 return Err(FlowError::Template(TemplateError::at(
-                    n.loc.clone(),
-                    format!("AllowUnauthenticatedIdentities must be true or false, found {other}"),
+                    t.cfn.loc.clone(),
+                    "the template has no AWS::Cognito::IdentityPool".to_string(),
                 )));
             }
-        },
-        None => {
-            return Err(FlowError::Template(TemplateError::at(
-                pool_node.loc.clone(),
+            many => {
+                return Err(FlowError::Template(TemplateError::at(
+                    t.cfn.loc.clone(),
+                    format!(
+                        "the template has {} identity pools ({}); the flow needs exactly one",
+                        many.len(),
+                        many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    ),
+                )));
+            }
+        };
+        preflight(t, pool, pool_node)?;
+        let allow_unauth = allows_unauthenticated(t, pool, pool_node)?;
+        let pool_id = match t.resolve_node(&ref_node(pool, pool_node))? {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        if !authenticated && !allow_unauth {
+            return self.deny(
+                Step::IdentityPool,
                 format!(
-                    "identity pool {pool} has no AllowUnauthenticatedIdentities (a required property)"
+                    "identity pool {pool} has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials"
                 ),
-            )));
+            );
         }
-    };
-    let pool_id = match t.resolve_node(&ref_node(pool, pool_node))? {
-        serde_json::Value::String(s) => s,
-        other => other.to_string(),
-    };
-    if !req.authenticated && !allow_unauth {
-        steps.push(StepResult {
-            step: Step::IdentityPool,
-            passed: false,
-            detail: format!(
-                "identity pool {pool} has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials"
-            ),
-        });
-        return Ok(denied(steps, warnings));
-    }
-    let props = pool_node.get("Properties");
-    if req.authenticated
-        && !LOGIN_PROPERTIES
-            .iter()
-            .any(|k| props.and_then(|p| p.get(k)).is_some())
-    {
-        steps.push(StepResult {
-            step: Step::IdentityPool,
-            passed: false,
-            detail: format!(
-                "identity pool {pool} has no login provider ({}), so no identity can authenticate",
-                LOGIN_PROPERTIES.join(", ")
-            ),
-        });
-        return Ok(denied(steps, warnings));
-    }
-    if !req.authenticated {
-        warnings.push(
-            "in the enhanced (simplified) flow Cognito also scopes guest credentials down with a session policy; it is not simulated, so an Allow for an unauthenticated identity may overstate access".to_string(),
-        );
-    }
-    steps.push(StepResult {
-        step: Step::IdentityPool,
-        passed: true,
-        detail: format!("identity pool {pool} ({pool_id}) issues credentials to {kind} identities"),
-    });
-
-    // 2. The role attachment.
-    let attachments: Vec<(&str, &Node)> = t
-        .resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment")
-        .filter(|(_, a)| names_pool(a, pool))
-        .collect();
-    let (attachment, attachment_node) = match attachments.as_slice() {
-        [one] => *one,
-        [] => {
-            steps.push(StepResult {
-                step: Step::RoleAttachment,
-                passed: false,
-                detail: format!(
-                    "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to {pool}"
-                ),
-            });
-            return Ok(denied(steps, warnings));
-        }
-        many => {
-            return Err(FlowError::Template(TemplateError::at(
-                t.cfn.loc.clone(),
+        let props = pool_node.get("Properties");
+        if authenticated
+            && !LOGIN_PROPERTIES
+                .iter()
+                .any(|k| props.and_then(|p| p.get(k)).is_some())
+        {
+            return self.deny(
+                Step::IdentityPool,
                 format!(
-                    "{} role attachments name {pool} ({})",
-                    many.len(),
-                    many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    "identity pool {pool} has no login provider ({}), so no identity can authenticate",
+                    LOGIN_PROPERTIES.join(", ")
                 ),
-            )));
+            );
         }
-    };
-    let props = attachment_node.get("Properties");
-    if props.and_then(|p| p.get("RoleMappings")).is_some() {
-        warnings.push(format!(
-            "{attachment} has RoleMappings (token or rule based role choice); they are not simulated: the pool's default {kind} role is used"
-        ));
-    }
-    let role_node = props.and_then(|p| p.get("Roles")).and_then(|r| r.get(kind));
-    let Some(role_node) = role_node else {
-        steps.push(StepResult {
-            step: Step::RoleAttachment,
-            passed: false,
-            detail: format!("{attachment} attaches no {kind} role to {pool}"),
-        });
-        return Ok(denied(steps, warnings));
-    };
-    let Some(role) = get_att_target(role_node) else {
-        return Err(FlowError::Template(TemplateError::at(
-            role_node.loc.clone(),
+        if !authenticated {
+            self.warnings.push(
+                "in the enhanced (simplified) flow Cognito also scopes guest credentials down with a session policy; it is not simulated, so an Allow for an unauthenticated identity may overstate access".to_string(),
+            );
+        }
+        self.pass(
+            Step::IdentityPool,
             format!(
-                "the {kind} role must be the ARN of a role of this template (Fn::GetAtt [Role, Arn]); a role name (Ref) or a role defined elsewhere cannot be simulated"
+                "identity pool {pool} ({pool_id}) issues credentials to {} identities",
+                self.kind
+            ),
+        );
+        Ok(ControlFlow::Continue(Pool {
+            logical: pool,
+            node: pool_node,
+            id: pool_id,
+        }))
+    }
+
+    /// Step 2: the pool's role attachment names a role for this kind of identity.
+    fn role_attachment(&mut self, pool: &Pool) -> StepOutcome<String> {
+        let (t, kind, logical) = (self.t, self.kind, pool.logical);
+        let attachments: Vec<(&str, &Node)> = t
+            .resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment")
+            .filter(|(_, a)| names_pool(a, logical))
+            .collect();
+        let (attachment, attachment_node) = match attachments.as_slice() {
+            [one] => *one,
+            [] => {
+                return self.deny(
+                    Step::RoleAttachment,
+                    format!(
+                        "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to {logical}"
+                    ),
+                );
+            }
+            many => {
+                return Err(FlowError::Template(TemplateError::at(
+                    t.cfn.loc.clone(),
+                    format!(
+                        "{} role attachments name {logical} ({})",
+                        many.len(),
+                        many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    ),
+                )));
+            }
+        };
+        let props = attachment_node.get("Properties");
+        if props.and_then(|p| p.get("RoleMappings")).is_some() {
+            self.warnings.push(format!(
+                "{attachment} has RoleMappings (token or rule based role choice); they are not simulated: the pool's default {kind} role is used"
+            ));
+        }
+        let role_node = props.and_then(|p| p.get("Roles")).and_then(|r| r.get(kind));
+        let Some(role_node) = role_node else {
+            return self.deny(
+                Step::RoleAttachment,
+                format!("{attachment} attaches no {kind} role to {logical}"),
+            );
+        };
+        let Some(role) = get_att_target(role_node) else {
+            return Err(FlowError::Template(TemplateError::at(
+                role_node.loc.clone(),
+                format!(
+                    "the {kind} role must be the ARN of a role of this template (Fn::GetAtt [Role, Arn]); a role name (Ref) or a role defined elsewhere cannot be simulated"
+                ),
+            )));
+        };
+        let role = t.select_role(Some(role))?;
+        self.pass(
+            Step::RoleAttachment,
+            format!("{attachment} attaches role {role} for {kind} identities"),
+        );
+        Ok(ControlFlow::Continue(role))
+    }
+
+    /// Step 3: the role's trust policy lets Cognito's web identity assume it for this
+    /// token. Gives the token's keys.
+    fn trust_policy(&mut self, pool: &Pool, role: &str) -> StepOutcome<Context> {
+        let t = self.t;
+        let trust = t.trust_policy(role)?;
+        let trust_set = PolicySet::new(vec![trust.policy]);
+        let token = self.token(pool);
+        let account = t
+            .params
+            .get("AWS::AccountId")
+            .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+        let mut assume = Request::new(
+            "sts:AssumeRoleWithWebIdentity",
+            format!("arn:aws:iam::{account}:role/{role}"),
+        );
+        assume.context = token.clone();
+        assume.principal = Some(PrincipalId {
+            kind: "Federated".to_string(),
+            value: "cognito-identity.amazonaws.com".to_string(),
+        });
+        // The token is presented at the time of the request (the clock is read only when
+        // the request has no time).
+        for key in [CURRENT_TIME, EPOCH_TIME] {
+            if let Some(values) = self.req.request.context.get(key) {
+                assume.context.set(key, values.to_vec());
+            }
+        }
+        assume
+            .context
+            .fill_time_defaults(self.now)
+            .map_err(FlowError::Request)?;
+        let trust_ex = trust_set.explain(&assume)?;
+        let denial = if trust_ex.evaluation.decision != Decision::Allow {
+            Some(format!(
+                "the trust policy of {role} does not let cognito-identity.amazonaws.com assume it for this token ({})",
+                trust_ex.evaluation.decision.as_str()
+            ))
+        } else if !pins_pool(&trust_set, &trust_ex) {
+            Some(format!(
+                "the trust policy of {role} lets cognito-identity.amazonaws.com assume it without a condition on {AUD}; IAM refuses such a trust policy, so the role cannot be used this way"
+            ))
+        } else {
+            None
+        };
+        if let Some(detail) = denial {
+            let mut out = self.deny(Step::TrustPolicy, detail)?;
+            if let ControlFlow::Break(o) = &mut out {
+                o.explanation = Some((trust_set, assume, trust_ex));
+            }
+            return Ok(out);
+        }
+        self.pass(
+            Step::TrustPolicy,
+            format!(
+                "the trust policy of {role} allows sts:AssumeRoleWithWebIdentity for this token"
+            ),
+        );
+        Ok(ControlFlow::Continue(token))
+    }
+
+    /// The keys of the identity's web identity token (`aud`, `amr`, `sub`), with the
+    /// request's overrides.
+    fn token(&self, pool: &Pool) -> Context {
+        let mut token = Context::new();
+        token.add(AUD, &pool.id);
+        token.add(AMR, self.kind);
+        if self.req.authenticated {
+            // A real token also lists the login provider; a user pool's provider name is
+            // known only at deploy time, so it stands as `cognito-idp.<region>.amazonaws.com/
+            // <user pool logical id>` unless a parameter gives it.
+            for provider in providers(self.t, pool.node) {
+                token.add(AMR, &provider);
+            }
+        }
+        token.add(COGNITO_SUB, &self.req.identity);
+        // Overrides from the request (e.g. no `amr`).
+        for (key, values) in self.req.request.context.iter() {
+            if key.starts_with("cognito-identity.amazonaws.com:") && key != COGNITO_SUB {
+                token.set(key, values.to_vec());
+            }
+        }
+        token
+    }
+
+    /// Step 4: the role's permission policies decide the request, with the token's keys
+    /// in its context.
+    fn permissions(mut self, role: &str, token: &Context) -> Result<FlowOutcome, FlowError> {
+        let policies = self.t.role_policies(role)?;
+        self.warnings.extend(policies.warnings.iter().cloned());
+        let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
+        let mut request = self.req.request.clone();
+        for (key, values) in token.iter() {
+            if !request.context.has_key(key) {
+                request.context.set(key, values.to_vec());
+            }
+        }
+        let ex = set.explain(&request)?;
+        let decision = ex.evaluation.decision;
+        self.steps.push(StepResult {
+            step: Step::Permissions,
+            passed: decision == Decision::Allow,
+            detail: format!("the policies of {role} decide {}", decision.as_str()),
+        });
+        Ok(FlowOutcome {
+            decision,
+            steps: self.steps,
+            explanation: Some((set, request, ex)),
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// The pool's `AllowUnauthenticatedIdentities` (a required property).
+fn allows_unauthenticated(t: &Template, pool: &str, pool_node: &Node) -> Result<bool, FlowError> {
+    let Some(n) = pool_node
+        .get("Properties")
+        .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
+    else {
+        return Err(FlowError::Template(TemplateError::at(
+            pool_node.loc.clone(),
+            format!(
+                "identity pool {pool} has no AllowUnauthenticatedIdentities (a required property)"
             ),
         )));
     };
-    let role = t.select_role(Some(role))?;
-    steps.push(StepResult {
-        step: Step::RoleAttachment,
-        passed: true,
-        detail: format!("{attachment} attaches role {role} for {kind} identities"),
-    });
+    match t.resolve_node(n)? {
+        serde_json::Value::Bool(b) => Ok(b),
+        serde_json::Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+        other => Err(FlowError::Template(TemplateError::at(
+            n.loc.clone(),
+            format!("AllowUnauthenticatedIdentities must be true or false, found {other}"),
+        ))),
+    }
+}
 
-    // 3. The trust policy.
-    let trust = t.trust_policy(&role)?;
-    let trust_set = PolicySet::new(vec![trust.policy]);
-    let account = t
-        .params
-        .get("AWS::AccountId")
-        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
-    let mut token = Context::new();
-    token.add(AUD, &pool_id);
-    token.add(AMR, kind);
-    if req.authenticated {
-        // A real token also lists the login provider; a user pool's provider name is known
-        // only at deploy time, so it stands as `cognito-idp.<region>.amazonaws.com/<user
-        // pool logical id>` unless a --param gives it.
-        for provider in providers(t, pool_node) {
-            token.add(AMR, &provider);
-        }
-    }
-    token.add(COGNITO_SUB, &req.identity);
-    // Overrides from the request (e.g. no `amr`).
-    for (key, values) in req.request.context.iter() {
-        if key.starts_with("cognito-identity.amazonaws.com:") && key != COGNITO_SUB {
-            token.set(key, values.to_vec());
-        }
-    }
-    let mut assume = Request::new(
-        "sts:AssumeRoleWithWebIdentity",
-        format!("arn:aws:iam::{account}:role/{role}"),
-    );
-    assume.context = token.clone();
-    assume.principal = Some(PrincipalId {
-        kind: "Federated".to_string(),
-        value: "cognito-identity.amazonaws.com".to_string(),
-    });
-    assume
-        .context
-        .fill_time_defaults(jiff::Timestamp::now())
-        .map_err(FlowError::Request)?;
-    let trust_ex = trust_set.explain(&assume)?;
-    if trust_ex.evaluation.decision != Decision::Allow {
-        steps.push(StepResult {
-            step: Step::TrustPolicy,
-            passed: false,
-            detail: format!(
-                "the trust policy of {role} does not let cognito-identity.amazonaws.com assume it for this token ({})",
-                trust_ex.evaluation.decision.as_str()
-            ),
-        });
-        let mut out = denied(steps, warnings);
-        out.explanation = Some((trust_set, assume, trust_ex));
-        return Ok(out);
-    }
-    // IAM requires roles that trust cognito-identity.amazonaws.com to pin the pool with an
-    // `aud` condition (Cognito Developer Guide, identity pool security best practices).
-    let pins_pool = trust_ex.evaluation.deciding.iter().all(|r| {
+/// IAM requires roles that trust cognito-identity.amazonaws.com to pin the pool with an
+/// `aud` condition (Cognito Developer Guide, identity pool security best practices): every
+/// statement that allowed the assumption must have one.
+fn pins_pool(trust_set: &PolicySet, trust_ex: &Explanation) -> bool {
+    trust_ex.evaluation.deciding.iter().all(|r| {
         trust_set
             .statement(*r)
             .conditions
             .iter()
             .any(|c| c.key_lower == AUD)
-    });
-    if !pins_pool {
-        steps.push(StepResult {
-            step: Step::TrustPolicy,
-            passed: false,
-            detail: format!(
-                "the trust policy of {role} lets cognito-identity.amazonaws.com assume it without a condition on {AUD}; IAM refuses such a trust policy, so the role cannot be used this way"
-            ),
-        });
-        let mut out = denied(steps, warnings);
-        out.explanation = Some((trust_set, assume, trust_ex));
-        return Ok(out);
-    }
-    steps.push(StepResult {
-        step: Step::TrustPolicy,
-        passed: true,
-        detail: format!(
-            "the trust policy of {role} allows sts:AssumeRoleWithWebIdentity for this token"
-        ),
-    });
-
-    // 4. The permissions.
-    let policies = t.role_policies(&role)?;
-    warnings.extend(policies.warnings.iter().cloned());
-    let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
-    let mut request = req.request.clone();
-    for (key, values) in token.iter() {
-        if !request.context.has_key(key) {
-            request.context.set(key, values.to_vec());
-        }
-    }
-    let ex = set.explain(&request)?;
-    let decision = ex.evaluation.decision;
-    steps.push(StepResult {
-        step: Step::Permissions,
-        passed: decision == Decision::Allow,
-        detail: format!("the policies of {role} decide {}", decision.as_str()),
-    });
-    Ok(FlowOutcome {
-        decision,
-        steps,
-        explanation: Some((set, request, ex)),
-        warnings,
     })
 }
 
@@ -448,15 +605,6 @@ fn providers(t: &Template, pool_node: &Node) -> Vec<String> {
     out
 }
 
-fn denied(steps: Vec<StepResult>, warnings: Vec<String>) -> FlowOutcome {
-    FlowOutcome {
-        decision: Decision::ImplicitDeny,
-        steps,
-        explanation: None,
-        warnings,
-    }
-}
-
 /// `{"Ref": logical}` at the resource's location.
 fn ref_node(logical: &str, at: &Node) -> Node {
     use crate::template::node::{Kind, ScalarType};
@@ -481,4 +629,60 @@ pub enum FlowError {
     /// The request is malformed.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// The template has an identity pool and no role was named, but no identity given.
+    #[error(
+        "the template has an identity pool: the Cognito flow needs an identity (or name a role to check its policies alone)"
+    )]
+    NoIdentity,
+    /// An unauthenticated identity without the flow (no identity pool, or a role named).
+    #[error(
+        "an unauthenticated identity needs the Cognito flow: a template with an identity pool, and no role named"
+    )]
+    UnauthenticatedWithoutFlow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Params;
+
+    fn template(rel: &str) -> Template {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        Template::load(&path, Params::default()).unwrap()
+    }
+
+    #[test]
+    fn the_flow_runs_for_a_single_request_on_a_pool_without_a_named_role() {
+        let pool = template("fixtures/templates/seed-001/serverless.yml");
+        let flow = |role, batch, identity, authenticated| {
+            check_mode(&pool, role, batch, identity, authenticated)
+        };
+        assert_eq!(
+            flow(None, false, Some("us-east-1:abc"), false).unwrap(),
+            CheckMode::Flow(FlowIdentity {
+                identity: "us-east-1:abc".to_string(),
+                authenticated: false,
+            })
+        );
+        assert!(matches!(
+            flow(None, false, None, true),
+            Err(FlowError::NoIdentity)
+        ));
+        // A named role, or a batch, checks the role's policies alone.
+        assert_eq!(
+            flow(Some("CognitoAuthRole"), false, Some("x"), true).unwrap(),
+            CheckMode::Role
+        );
+        assert_eq!(flow(None, true, None, true).unwrap(), CheckMode::Role);
+        assert!(matches!(
+            flow(Some("CognitoAuthRole"), false, Some("x"), false),
+            Err(FlowError::UnauthenticatedWithoutFlow)
+        ));
+        // No identity pool: never the flow.
+        let plain = template("fixtures/templates/fn-sub/template.yml");
+        assert_eq!(
+            check_mode(&plain, None, false, Some("x"), true).unwrap(),
+            CheckMode::Role
+        );
+    }
 }

@@ -24,6 +24,7 @@
 //! | deciding a stream of requests | [`eval::batch`] |
 //! | explanations and output objects | [`report`] |
 //! | CloudFormation / Serverless templates | [`template`] |
+//! | loading policies from files, globs or a template's role | [`load`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
 //! | the isolation prover | [`analysis::prover`] |
@@ -58,6 +59,7 @@ pub mod eval;
 pub mod gate;
 pub mod lang;
 pub mod lint;
+pub mod load;
 pub mod loc;
 pub mod report;
 pub mod request;

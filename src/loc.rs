@@ -61,7 +61,7 @@ impl fmt::Display for Loc {
 pub struct Snippet {
     /// The named source text.
     pub source: miette::NamedSource<Arc<str>>,
-    /// The labelled span (one character wide, or empty at the end of the text).
+    /// The labelled place (zero-width: a point before the character at the location).
     pub span: miette::SourceSpan,
 }
 
@@ -73,10 +73,9 @@ impl Snippet {
             return None;
         }
         let offset = char_offset(&text, loc.line, loc.column);
-        let width = text[offset..].chars().next().map_or(0, char::len_utf8);
         Some(Snippet {
             source: miette::NamedSource::new(&*loc.file, text),
-            span: miette::SourceSpan::new(offset.into(), width),
+            span: miette::SourceSpan::new(offset.into(), 0),
         })
     }
 }
@@ -148,7 +147,7 @@ mod tests {
         assert_eq!(char_column(text, 2, 7), 3);
         let s = Snippet::new(&Loc::new("f", 2, 3), Arc::from(text)).unwrap();
         assert_eq!(s.span.offset(), 9);
-        assert_eq!(s.span.len(), 1);
+        assert_eq!(s.span.len(), 0);
         assert!(Snippet::new(&Loc::file("f"), Arc::from(text)).is_none());
     }
 }

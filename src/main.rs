@@ -1,19 +1,21 @@
-//! `policy-sim`: the command-line interface over the `policy_sim` library.
+//! `policy-sim`: the command-line interface over the `policy_sim` library. It parses the
+//! arguments, calls the library and prints what the library's reports render; every
+//! error goes through [`print_error`].
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use policy_sim::cognito;
+use policy_sim::RequestError;
+use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::eval::{Decision, PolicySet};
-use policy_sim::lang::parse::{parse_policy, read_bounded};
-use policy_sim::report::{evaluation_json, explanation_text};
+use policy_sim::load::{self, Loaded, is_stdin};
+use policy_sim::report::show::{ShowError, Shown};
+use policy_sim::report::{self, evaluation_json, explanation_text, json_line};
 use policy_sim::request::Request;
-use policy_sim::template::TemplateError;
-use policy_sim::template::{Params, Template};
-use policy_sim::{LoadError, RequestError, lang::model::Policy};
+use policy_sim::template::{Params, Template, TemplateError};
 
 /// Offline AWS IAM policy evaluator and access simulator.
 #[derive(Parser)]
@@ -236,266 +238,271 @@ struct ShowArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check(args) => check(args),
-        Command::Show(args) => show(args),
+    let result = match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Show(args) => show(&args),
         Command::Prove {
             property: Property::Isolation(args),
-        } => match prove_isolation(&args) {
-            Ok(c) | Err(c) => c,
-        },
+        } => prove_isolation(&args),
         Command::Fuzz {
             property: FuzzProperty::Isolation(args),
-        } => match fuzz_isolation(&args) {
-            Ok(c) | Err(c) => c,
-        },
-        Command::Gate(args) => match gate(&args) {
-            Ok(c) | Err(c) => c,
-        },
-        Command::Lint(args) => match lint(&args) {
-            Ok(c) | Err(c) => c,
-        },
-        Command::Actions(args) => match actions(&args) {
-            Ok(c) | Err(c) => c,
-        },
+        } => fuzz_isolation(&args),
+        // These two print their errors themselves (through `print_error`).
+        Command::Gate(args) => return gate(&args).unwrap_or_else(|code| code),
+        Command::Lint(args) => return lint(&args).unwrap_or_else(|code| code),
+        Command::Actions(args) => actions(&args),
         Command::GenerateRequests { count, seed } => {
             let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            match policy_sim::workload::write_requests(&mut out, count, seed) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(EXIT_BAD_INPUT)
-                }
-            }
+            policy_sim::workload::write_requests(&mut out, count, seed)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(Failure::Output)
         }
-    }
+    };
+    result.unwrap_or_else(|e| print_error(&e))
 }
 
 const EXIT_DENY: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+const EXIT_UNKNOWN: u8 = 3;
 
-fn is_stdin(p: &std::path::Path) -> bool {
-    p.as_os_str() == "-"
+/// Why a command could not run. [`print_error`] prints it; the exit code is 2.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+enum Failure {
+    /// Arguments that do not fit together (the message names the flags).
+    #[error("{0}")]
+    Usage(String),
+    /// Policies that could not be loaded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] load::Error),
+    /// A template that cannot be used.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The Cognito flow could not be run.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+    /// A request that cannot be evaluated.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// A role's policies that cannot be shown.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Show(#[from] ShowError),
+    /// An error the library gives as text (identity formats, parameters, the prover).
+    #[error("{0}")]
+    Library(String),
+    /// A request file that cannot be opened.
+    #[error("{}: cannot read: {error}", path.display())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A batch that stopped: its input could not be read or its output written.
+    #[error("{}: {error}", path.display())]
+    Batch {
+        /// The request file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// Standard output could not be written.
+    #[error("{0}")]
+    Output(std::io::Error),
 }
 
-/// The one error printer: a library error as the user sees it, with the command-line hints
-/// the library does not give (its messages name no option), and exit code 2. An error with
-/// a place in a file is drawn with that line (from the error's own source text, or else
-/// read from the file); any other is one `error: ...` line.
-fn print_error(err: &(dyn miette::Diagnostic + 'static)) -> ExitCode {
-    let text = cli_message(err).unwrap_or_else(|| err.to_string());
-    let shown = Shown {
-        text,
-        inner: err,
-        file: located(err).and_then(file_snippet),
+/// Print `err` and give exit code 2: the one place errors are printed.
+///
+/// An error that carries its source text is drawn with the offending line (miette's
+/// graphical renderer); any other is one line, `error: MESSAGE`. [`cli_message`] words
+/// the message for the command line (the library's messages name no flags). Standard
+/// output closed by its reader is not reported: there is no one to tell.
+fn print_error(err: &Failure) -> ExitCode {
+    if let Failure::Output(e) = err
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let message = cli_message(err);
+    let located = template_snippet(err);
+    let diagnostic: &dyn miette::Diagnostic = match &located {
+        Some(l) => l,
+        None => err,
     };
-    if miette::Diagnostic::source_code(&shown).is_some() {
-        let mut out = String::new();
-        let handler = miette::GraphicalReportHandler::new();
-        if handler.render_report(&mut out, &shown).is_ok() {
-            eprint!("{out}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    }
-    bad_input(&shown.text)
-}
-
-/// The text of an error, with a command-line option named where the library only says
-/// what is needed.
-fn cli_message(err: &(dyn miette::Diagnostic + 'static)) -> Option<String> {
-    use policy_sim::template::{ParamProblem, missing_message};
-    let any: &(dyn std::error::Error + 'static) = err;
-    if let Some(e) = any.downcast_ref::<policy_sim::Error>() {
-        return match e {
-            policy_sim::Error::Request(r) => cli_message(r),
-            policy_sim::Error::Template(t) => cli_message(t),
-            policy_sim::Error::Load(_) | policy_sim::Error::Line(_) => None,
+    if diagnostic.source_code().is_some() {
+        let shown = Reworded {
+            message: &message,
+            inner: diagnostic,
         };
+        eprintln!("{}", Graphical(&shown));
+    } else {
+        eprintln!("error: {message}");
     }
-    if let Some(e) = any.downcast_ref::<RequestError>() {
-        return match e {
-            RequestError::MissingKey { key } => Some(format!("{e} (e.g. --context {key}=...)")),
-            _ => None,
-        };
-    }
-    if let Some(e) = any.downcast_ref::<TemplateError>() {
-        return match e {
-            TemplateError::Missing(missing) => {
-                Some(missing_message(missing, "with --param NAME=VALUE"))
-            }
-            TemplateError::ManyRoles { loc, roles } => Some(format!(
-                "{loc}: the template has {} roles; choose one with --role ({})",
-                roles.len(),
-                roles.join(", ")
-            )),
-            TemplateError::UnusedParam { file, given, asked } => Some(format!(
-                "{file}: --param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
-            )),
-            TemplateError::BadParam { item, problem } => Some(match problem {
-                ParamProblem::GivenTwice => format!("--param {item} {problem}"),
-                ParamProblem::NotNameValue | ParamProblem::EmptyName => {
-                    format!("--param {item:?} {problem}")
-                }
-            }),
-            _ => None,
-        };
-    }
-    None
-}
-
-/// The place of an error that has one but no source text of its own.
-fn located(err: &(dyn miette::Diagnostic + 'static)) -> Option<policy_sim::loc::Loc> {
-    if err.source_code().is_some() {
-        return None;
-    }
-    let any: &(dyn std::error::Error + 'static) = err;
-    any.downcast_ref::<TemplateError>()
-        .and_then(TemplateError::loc)
-        .or_else(|| match any.downcast_ref::<policy_sim::Error>() {
-            Some(policy_sim::Error::Template(t)) => t.loc(),
-            _ => None,
-        })
-        .cloned()
-}
-
-/// The text of `loc`'s file around it (a template read again to show the line).
-fn file_snippet(loc: policy_sim::loc::Loc) -> Option<policy_sim::loc::Snippet> {
-    let text = std::fs::read_to_string(&*loc.file).ok()?;
-    policy_sim::loc::Snippet::new(&loc, text.into())
-}
-
-/// An error as printed: its CLI text, its own source and labels, or a file's.
-struct Shown<'a> {
-    text: String,
-    inner: &'a (dyn miette::Diagnostic + 'static),
-    file: Option<policy_sim::loc::Snippet>,
-}
-
-impl std::fmt::Debug for Shown<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl std::error::Error for Shown<'_> {}
-
-impl miette::Diagnostic for Shown<'_> {
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        match &self.file {
-            Some(s) => Some(s.source_code()),
-            None => self.inner.source_code(),
-        }
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        match &self.file {
-            Some(s) => Some(s.labels()),
-            None => self.inner.labels(),
-        }
-    }
-}
-
-fn load_policies(paths: &[PathBuf]) -> Result<Vec<Policy>, ExitCode> {
-    let mut out = Vec::new();
-    for path in paths {
-        let name = if is_stdin(path) {
-            "<stdin>".to_string()
-        } else {
-            path.display().to_string()
-        };
-        let bytes = if is_stdin(path) {
-            read_bounded(&name, std::io::stdin())
-        } else {
-            std::fs::File::open(path)
-                .map_err(|e| LoadError::Read {
-                    file: name.clone(),
-                    problem: format!("cannot read: {e}"),
-                })
-                .and_then(|f| read_bounded(&name, f))
-        };
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => return Err(print_error(&e)),
-        };
-        match parse_policy(&name, &bytes) {
-            Ok(p) => out.push(p),
-            Err(e) => return Err(print_error(&e)),
-        }
-    }
-    Ok(out)
-}
-
-fn bad_input(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-fn load_template(path: &std::path::Path, params: &[String]) -> Result<Template, ExitCode> {
-    let params = Params::parse(params).map_err(|e| print_error(&e))?;
-    Template::load(path, params).map_err(|e| print_error(&e))
+/// The message of `err` as the command line words it: library errors that stand for a
+/// missing or conflicting argument name the flag here, and only here. (A library error
+/// that exposes what a flag would supply, such as the key of a value every request has,
+/// gets its arm here appending the flag, e.g. ` (e.g. --context KEY=...)`.)
+fn cli_message(err: &Failure) -> String {
+    match err {
+        Failure::Flow(FlowError::NoIdentity) => "the template has an identity pool: the Cognito flow needs --identity ID (or name a role with --role to check its policies alone)".to_string(),
+        Failure::Flow(FlowError::UnauthenticatedWithoutFlow) => "--unauthenticated needs the Cognito flow: a template with an identity pool, and no --role".to_string(),
+        Failure::Load(load::Error::StdinTwice { .. }) => {
+            "standard input (`-`) can be read only once: give `--policy -` once".to_string()
+        }
+        Failure::Request(e) | Failure::Flow(FlowError::Request(e)) => request_message(e),
+        Failure::Template(e)
+        | Failure::Flow(FlowError::Template(e))
+        | Failure::Load(load::Error::Template(e)) => template_message(e),
+        _ => err.to_string(),
+    }
 }
 
-/// The role's permission policies as a set (warnings go to standard error).
-fn role_set(t: &Template, role: Option<&str>) -> Result<PolicySet, ExitCode> {
-    let role = t.select_role(role).map_err(|e| print_error(&e))?;
-    let policies = t.role_policies(&role).map_err(|e| print_error(&e))?;
-    for w in &policies.warnings {
+/// A request error as the command line words it.
+fn request_message(e: &RequestError) -> String {
+    match e {
+        RequestError::MissingKey { key } => format!("{e} (e.g. --context {key}=...)"),
+        _ => e.to_string(),
+    }
+}
+
+/// A template error as the command line words it: parameters are `--param`, the role is
+/// `--role`.
+fn template_message(e: &TemplateError) -> String {
+    use policy_sim::template::{ParamProblem, missing_message};
+    match e {
+        TemplateError::Missing(missing) => missing_message(missing, "with --param NAME=VALUE"),
+        TemplateError::ManyRoles { loc, roles } => format!(
+            "{loc}: the template has {} roles; choose one with --role ({})",
+            roles.len(),
+            roles.join(", ")
+        ),
+        TemplateError::UnusedParam { file, given, asked } => format!(
+            "{file}: --param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
+        ),
+        TemplateError::BadParam { item, problem } => match problem {
+            ParamProblem::GivenTwice => format!("--param {item} {problem}"),
+            ParamProblem::NotNameValue | ParamProblem::EmptyName => {
+                format!("--param {item:?} {problem}")
+            }
+        },
+        TemplateError::At { .. } | TemplateError::File { .. } => e.to_string(),
+    }
+}
+
+/// A template error with a place, drawn with the line it names: the file is read again
+/// here, as template errors do not carry their text.
+fn template_snippet(err: &Failure) -> Option<Located> {
+    let (Failure::Template(e)
+    | Failure::Flow(FlowError::Template(e))
+    | Failure::Load(load::Error::Template(e))) = err
+    else {
+        return None;
+    };
+    let loc = e.loc()?;
+    let text = std::fs::read_to_string(&*loc.file).ok()?;
+    // Template columns count characters.
+    let offset = policy_sim::loc::char_offset(&text, loc.line, loc.column);
+    Some(Located {
+        message: template_message(e),
+        text: miette::NamedSource::new(&loc.file, text),
+        at: miette::SourceSpan::new(offset.into(), 0),
+    })
+}
+
+/// An error at a place in a text, labelled `here`.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+struct Located {
+    message: String,
+    #[source_code]
+    text: miette::NamedSource<String>,
+    #[label("here")]
+    at: miette::SourceSpan,
+}
+
+/// A diagnostic with the command line's wording of its message, and the rest (source
+/// text, labels, help) of the original.
+#[derive(Debug)]
+struct Reworded<'a> {
+    message: &'a str,
+    inner: &'a dyn miette::Diagnostic,
+}
+
+impl std::fmt::Display for Reworded<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for Reworded<'_> {}
+
+/// The code is left out: the printed form stays the message and the place (library
+/// callers read codes from the error itself).
+impl miette::Diagnostic for Reworded<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        self.inner.severity()
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.help()
+    }
+    fn url<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.inner.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.inner.labels()
+    }
+}
+
+/// A diagnostic drawn by miette's graphical renderer (as configured for the terminal).
+struct Graphical<'a>(&'a dyn miette::Diagnostic);
+
+impl std::fmt::Display for Graphical<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use miette::ReportHandler as _;
+        miette::MietteHandler::new().debug(self.0, f)
+    }
+}
+
+/// For `gate` and `lint`, which return the exit code of an error already printed.
+impl From<Failure> for ExitCode {
+    fn from(err: Failure) -> ExitCode {
+        print_error(&err)
+    }
+}
+
+/// Print a message as an error (`gate` and `lint`); exit code 2.
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    print_error(&Failure::Library(message.to_string()))
+}
+
+/// Print a template error (`lint`); exit code 2.
+fn report_template_error(err: &TemplateError) -> ExitCode {
+    print_error(&Failure::Template(err.clone()))
+}
+
+/// [`template`] for `lint`, its error printed.
+fn load_template(path: &Path, params: &[String]) -> Result<Template, ExitCode> {
+    template(path, params).map_err(|e| print_error(&e))
+}
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
         eprintln!("warning: {w}");
     }
-    Ok(PolicySet::new(
-        policies.policies.into_iter().map(|p| p.policy).collect(),
-    ))
 }
 
-/// The single request from the command line.
-fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, ExitCode> {
-    let (Some(action), Some(resource)) = (&args.action, &args.resource) else {
-        return Err(bad_input(
-            "--action and --resource are required without --requests",
-        ));
-    };
-    let mut request = Request::new(action.clone(), resource.clone());
-    for kv in &args.context {
-        let Some((k, v)) = kv.split_once('=') else {
-            return Err(bad_input(format!("--context {kv:?} is not KEY=VALUE")));
-        };
-        if k.is_empty() {
-            return Err(bad_input(format!("--context {kv:?} has an empty key")));
-        }
-        request.context.add(k, v);
-    }
-    if let Some(identity) = &args.identity
-        && let Err(RequestError::IdentityTwice) = request.set_identity(identity)
-    {
-        // The user's spelling of the key, as the option gave it.
-        let key = args
-            .context
-            .iter()
-            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
-            .find(|k| k.eq_ignore_ascii_case(policy_sim::lang::keys::COGNITO_SUB))
-            .unwrap_or(policy_sim::lang::keys::COGNITO_SUB);
-        return Err(bad_input(format!(
-            "--identity and --context {key}=... both set the identity; give one"
-        )));
-    }
-    request
-        .context
-        .fill_time_defaults(now)
-        .map_err(|e| print_error(&e))?;
-    Ok(request)
-}
-
-fn write_stdout(text: &str) -> Result<(), ExitCode> {
+fn write_stdout(text: &str) -> Result<(), Failure> {
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())
-        .map_err(|_| ExitCode::from(EXIT_BAD_INPUT))
+        .map_err(Failure::Output)
 }
 
 fn decision_code(decision: Decision) -> ExitCode {
@@ -505,172 +512,180 @@ fn decision_code(decision: Decision) -> ExitCode {
     }
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    match check_inner(&args) {
-        Ok(code) | Err(code) => code,
-    }
+/// The template at `path` with the `--param` values.
+fn template(path: &Path, params: &[String]) -> Result<Template, Failure> {
+    let params = Params::parse(params)?;
+    Ok(Template::load(path, params)?)
 }
 
-fn check_inner(args: &CheckArgs) -> Result<ExitCode, ExitCode> {
+/// The policies named by `--policy` or `--template`/`--role` (warnings printed).
+fn load_source(src: &Source) -> Result<Loaded, Failure> {
+    let source = match &src.template {
+        None => load::Source::Files(src.policies.clone()),
+        Some(path) => load::Source::Role {
+            template: path.clone(),
+            params: Params::parse(&src.params)?,
+            role: src.role.clone(),
+        },
+    };
+    let loaded = load::load(&source)?;
+    print_warnings(&loaded.warnings);
+    Ok(loaded)
+}
+
+/// The single request from the command line.
+fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Failure> {
+    let usage = |message: String| Failure::Usage(message);
+    let (Some(action), Some(resource)) = (&args.action, &args.resource) else {
+        return Err(usage(
+            "--action and --resource are required without --requests".to_string(),
+        ));
+    };
+    let mut request = Request::new(action.clone(), resource.clone());
+    for kv in &args.context {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(usage(format!("--context {kv:?} is not KEY=VALUE")));
+        };
+        if k.is_empty() {
+            return Err(usage(format!("--context {kv:?} has an empty key")));
+        }
+        request.context.add(k, v);
+    }
+    if let Some(identity) = &args.identity
+        && let Err(RequestError::IdentityTwice) = request.set_identity(identity)
+    {
+        // The library's identity rule, worded with the options and the key as given.
+        let key = args
+            .context
+            .iter()
+            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k))
+            .find(|k| k.eq_ignore_ascii_case(policy_sim::lang::keys::COGNITO_SUB))
+            .unwrap_or(policy_sim::lang::keys::COGNITO_SUB);
+        return Err(usage(format!(
+            "--identity and --context {key}=... both set the identity; give one"
+        )));
+    }
+    request.context.fill_time_defaults(now)?;
+    Ok(request)
+}
+
+fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
     let src = &args.source;
     let stdin_uses = src.policies.iter().filter(|p| is_stdin(p)).count()
         + usize::from(args.requests.as_deref().is_some_and(is_stdin));
     if stdin_uses > 1 {
-        return Err(bad_input(
-            "standard input (`-`) can be used by only one of --policy and --requests",
+        return Err(Failure::Usage(
+            "standard input (`-`) can be used by only one of --policy and --requests".to_string(),
         ));
     }
     let now = jiff::Timestamp::now();
-    let set = match &src.template {
-        None => PolicySet::new(load_policies(&src.policies)?),
+    let loaded = match &src.template {
+        None => load::load_files(&src.policies)?,
         Some(path) => {
-            let t = load_template(path, &src.params)?;
-            if args.requests.is_none() && src.role.is_none() && cognito::has_identity_pool(&t) {
-                return check_flow(args, &t, now);
+            let t = template(path, &src.params)?;
+            let mode = cognito::check_mode(
+                &t,
+                src.role.as_deref(),
+                args.requests.is_some(),
+                args.identity.as_deref(),
+                !args.unauthenticated,
+            )?;
+            match mode {
+                CheckMode::Flow(identity) => return check_flow(args, &t, identity, now),
+                CheckMode::Role => load::load_role(&t, src.role.as_deref())?,
             }
-            if args.unauthenticated {
-                return Err(bad_input(
-                    "--unauthenticated needs the Cognito flow: a template with an identity pool, and no --role",
-                ));
-            }
-            role_set(&t, src.role.as_deref())?
         }
     };
+    print_warnings(&loaded.warnings);
+    let set = loaded.set;
     if let Some(path) = &args.requests {
-        return Ok(check_batch(&set, path, now, args.threads));
+        return check_batch(&set, path, now, args.threads);
     }
     let request = build_request(args, now)?;
-    let explanation = set.explain(&request).map_err(|e| print_error(&e))?;
+    let explanation = set.explain(&request)?;
     // Hints from the action catalog, once the request is known to be well-formed.
-    for w in policy_sim::catalog::request_warnings(&request.action, &request.resource) {
-        eprintln!("warning: {w}");
-    }
+    print_warnings(&policy_sim::catalog::request_warnings(
+        &request.action,
+        &request.resource,
+    ));
     let text = match args.format {
         Format::Text => explanation_text(&set, &request, &explanation),
-        Format::Json => {
-            let line = evaluation_json(&set, &serde_json::Value::Null, &explanation.evaluation);
-            serde_json::to_string(&line).expect("an output line always serializes") + "\n"
-        }
+        Format::Json => json_line(&evaluation_json(
+            &set,
+            &serde_json::Value::Null,
+            &explanation.evaluation,
+        )),
     };
     write_stdout(&text)?;
     Ok(decision_code(explanation.evaluation.decision))
 }
 
 /// `check --template` on a template with an identity pool: the whole Cognito flow.
-fn check_flow(args: &CheckArgs, t: &Template, now: jiff::Timestamp) -> Result<ExitCode, ExitCode> {
-    let Some(identity) = &args.identity else {
-        return Err(bad_input(
-            "the template has an identity pool: the Cognito flow needs --identity ID (or name a role with --role to check its policies alone)",
-        ));
-    };
-    let request = build_request(args, now)?;
-    let flow = cognito::FlowRequest {
-        identity: identity.clone(),
-        authenticated: !args.unauthenticated,
-        request,
-    };
-    let outcome = match cognito::simulate(t, &flow) {
-        Ok(o) => o,
-        Err(cognito::FlowError::Template(e)) => return Err(print_error(&e)),
-        Err(cognito::FlowError::Request(e)) => return Err(print_error(&e)),
-    };
-    for w in &outcome.warnings {
-        eprintln!("warning: {w}");
-    }
+fn check_flow(
+    args: &CheckArgs,
+    t: &Template,
+    identity: FlowIdentity,
+    now: jiff::Timestamp,
+) -> Result<ExitCode, Failure> {
+    let flow = identity.request(build_request(args, now)?);
+    let outcome = cognito::simulate(t, &flow, now)?;
+    print_warnings(&outcome.warnings);
     let text = match args.format {
-        Format::Text => flow_text(t, &flow, &outcome),
-        Format::Json => {
-            let statements = match &outcome.explanation {
-                Some((set, _, ex))
-                    if outcome.steps.last().map(|s| s.step) == Some(cognito::Step::Permissions) =>
-                {
-                    serde_json::to_value(
-                        evaluation_json(set, &serde_json::Value::Null, &ex.evaluation).statements,
-                    )
-                    .expect("statements serialize")
-                }
-                _ => serde_json::Value::Array(Vec::new()),
-            };
-            let steps: Vec<serde_json::Value> = outcome
-                .steps
-                .iter()
-                .map(|s| serde_json::json!({"step": s.step.as_str(), "passed": s.passed, "detail": s.detail}))
-                .collect();
-            let mut line = serde_json::Map::new();
-            line.insert("id".into(), serde_json::Value::Null);
-            line.insert("decision".into(), outcome.decision.as_str().into());
-            line.insert("statements".into(), statements);
-            line.insert("steps".into(), steps.into());
-            serde_json::Value::Object(line).to_string() + "\n"
-        }
+        Format::Text => report::flow::flow_text(&t.file, &flow, &outcome),
+        Format::Json => json_line(&report::flow::flow_json(&outcome)),
     };
     write_stdout(&text)?;
     Ok(decision_code(outcome.decision))
 }
 
-fn flow_text(t: &Template, flow: &cognito::FlowRequest, outcome: &cognito::FlowOutcome) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "Decision: {}", outcome.decision.as_str());
-    let _ = writeln!(
-        out,
-        "Request:  {} on {} as {} identity {}",
-        flow.request.action,
-        flow.request.resource,
-        if flow.authenticated {
-            "authenticated"
-        } else {
-            "unauthenticated"
-        },
-        flow.identity
-    );
-    let _ = writeln!(out, "Cognito flow ({}):", t.file);
-    for (i, s) in outcome.steps.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  {}. {}: {} - {}",
-            i + 1,
-            s.step.as_str(),
-            if s.passed { "passed" } else { "DENIED" },
-            s.detail
-        );
-    }
-    if let Some(failed) = outcome.steps.iter().find(|s| !s.passed) {
-        let _ = writeln!(out, "Denied at step: {}", failed.step.as_str());
-    }
-    if let Some((set, request, ex)) = &outcome.explanation {
-        let step = outcome.steps.last().map_or("", |s| s.step.as_str());
-        let _ = writeln!(out, "Policies of the {step} step:");
-        for line in explanation_text(set, request, ex).lines() {
-            let _ = writeln!(out, "  {line}");
+/// `check --requests`: the file (or standard input) and the thread count are the
+/// arguments; the library decides and writes.
+fn check_batch(
+    set: &PolicySet,
+    path: &Path,
+    now: jiff::Timestamp,
+    threads: Option<usize>,
+) -> Result<ExitCode, Failure> {
+    let input: Box<dyn Read + Send> = if is_stdin(path) {
+        Box::new(std::io::stdin())
+    } else {
+        let file = std::fs::File::open(path).map_err(|error| Failure::Input {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        Box::new(file)
+    };
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let output = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let summary =
+        run_batch(set, input, output, BatchOptions { threads, now }).map_err(|error| {
+            Failure::Batch {
+                path: path.to_path_buf(),
+                error,
+            }
+        })?;
+    Ok(match report::batch::failures_text(&summary) {
+        None => ExitCode::SUCCESS,
+        Some(text) => {
+            eprint!("{text}");
+            ExitCode::from(EXIT_BAD_INPUT)
         }
-    }
-    out
+    })
 }
 
-/// The policies named by `--policy` or `--template`/`--role`.
-fn load_source(src: &Source) -> Result<PolicySet, ExitCode> {
-    match &src.template {
-        None => Ok(PolicySet::new(load_policies(&src.policies)?)),
-        Some(path) => {
-            let t = load_template(path, &src.params)?;
-            role_set(&t, src.role.as_deref())
-        }
-    }
-}
-
-const EXIT_UNKNOWN: u8 = 3;
-
-fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
+fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::prover::{self, Verdict, format::IdentityFormat};
-    let format = IdentityFormat::parse(&args.identity_format).map_err(bad_input)?;
-    let set = load_source(&args.source)?;
+    let format = IdentityFormat::parse(&args.identity_format).map_err(Failure::Library)?;
+    let set = load_source(&args.source)?.set;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
         SolverChoice::Smt => {
             let Some((program, solver_args)) = prover::smt::find_solver() else {
-                return Err(bad_input(
-                    "--solver smt needs z3 or cvc5 on the PATH (Debian: apt-get install z3)",
+                return Err(Failure::Usage(
+                    "--solver smt needs z3 or cvc5 on the PATH (Debian: apt-get install z3)"
+                        .to_string(),
                 ));
             };
             prover::Backend::Smt {
@@ -680,49 +695,11 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     };
-    let proof =
-        prover::prove_isolation_with(&set, &args.areas, &format, &backend).map_err(bad_input)?;
+    let proof = prover::prove_isolation_with(&set, &args.areas, &format, &backend)
+        .map_err(Failure::Library)?;
     let text = match args.format {
-        Format::Json => {
-            let mut out = serde_json::Map::new();
-            out.insert("verdict".into(), proof.verdict.as_str().into());
-            out.insert(
-                "identity_format".into(),
-                proof.identity_format.clone().into(),
-            );
-            out.insert("areas".into(), proof.areas.clone().into());
-            out.insert("reason".into(), proof.reason.clone().into());
-            if let Some(c) = &proof.counterexample {
-                out.insert("counterexample".into(), counterexample_json(&set, c));
-            }
-            out.insert("assumptions".into(), proof.assumptions.clone().into());
-            serde_json::Value::Object(out).to_string() + "\n"
-        }
-        Format::Text => {
-            use std::fmt::Write as _;
-            let mut out = String::new();
-            let _ = writeln!(out, "Verdict: {}", proof.verdict.as_str());
-            let _ = writeln!(
-                out,
-                "Identity format: {} ({})",
-                proof.identity_format, proof.format_description
-            );
-            let _ = writeln!(out, "Areas:");
-            for a in &proof.areas {
-                let _ = writeln!(out, "  {a}");
-            }
-            if let Some(c) = &proof.counterexample {
-                out.push_str(&counterexample_text(&set, c));
-            }
-            let _ = writeln!(out, "Why: {}", proof.reason);
-            if !proof.assumptions.is_empty() {
-                let _ = writeln!(out, "Assumptions:");
-                for a in &proof.assumptions {
-                    let _ = writeln!(out, "  - {a}");
-                }
-            }
-            out
-        }
+        Format::Json => json_line(&report::proof::proof_json(&set, &proof)),
+        Format::Text => report::proof::proof_text(&set, &proof),
     };
     write_stdout(&text)?;
     Ok(match proof.verdict {
@@ -732,93 +709,33 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, ExitCode> {
     })
 }
 
-fn counterexample_json(
-    set: &PolicySet,
-    c: &policy_sim::analysis::prover::Counterexample,
-) -> serde_json::Value {
-    let st = set.statement(c.statement);
-    serde_json::json!({
-        "attacker": c.attacker,
-        "victim": c.victim,
-        "action": c.action,
-        "resource": c.resource,
-        "statement": {
-            "policy": set.policy(c.statement).name,
-            "index": st.index,
-            "sid": st.sid,
-            "effect": st.effect.as_str(),
-        },
-        "context": c.context,
-    })
-}
-
-fn counterexample_text(
-    set: &PolicySet,
-    c: &policy_sim::analysis::prover::Counterexample,
-) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "Counterexample:");
-    let _ = writeln!(
-        out,
-        "  identity {} is allowed {} on {}",
-        c.attacker, c.action, c.resource
-    );
-    let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
-    let _ = writeln!(
-        out,
-        "  allowed by {}",
-        policy_sim::report::statement_label(set, c.statement)
-    );
-    let context: Vec<String> = c
-        .context
-        .iter()
-        .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
-        .collect();
-    let _ = writeln!(out, "  with context {}", context.join(" "));
-    out
-}
-
-fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, ExitCode> {
+fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::prover::{self, format::IdentityFormat};
+    use report::fuzz::{FuzzRun, fuzz_json, fuzz_text};
     let iso = &args.isolation;
-    let format = IdentityFormat::parse(&iso.identity_format).map_err(bad_input)?;
-    let set = load_source(&iso.source)?;
+    let format = IdentityFormat::parse(&iso.identity_format).map_err(Failure::Library)?;
+    let set = load_source(&iso.source)?.set;
     let areas = if iso.areas.is_empty() {
         prover::default_areas(&set)
     } else {
         iso.areas.clone()
     };
     if areas.is_empty() {
-        return Err(bad_input(
-            "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}; name one with --area",
+        return Err(Failure::Usage(
+            "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}; name one with --area".to_string(),
         ));
     }
     let result = prover::fuzz::fuzz_isolation(&set, &areas, &format, args.cases, args.seed);
-    let text = match (iso.format, &result.counterexample) {
-        (Format::Json, c) => {
-            let mut out = serde_json::Map::new();
-            out.insert("found".into(), c.is_some().into());
-            out.insert("cases".into(), result.tried.into());
-            out.insert("seed".into(), args.seed.into());
-            out.insert("identity_format".into(), format.name.clone().into());
-            out.insert("areas".into(), areas.clone().into());
-            if let Some(c) = c {
-                out.insert("counterexample".into(), counterexample_json(&set, c));
-            }
-            serde_json::Value::Object(out).to_string() + "\n"
-        }
-        (Format::Text, Some(c)) => format!(
-            "Found after {} case(s) (seed {}, identity format {}):\n{}",
-            result.tried,
-            args.seed,
-            format.name,
-            counterexample_text(&set, c)
-        ),
-        (Format::Text, None) => format!(
-            "No counterexample in {} case(s) (seed {}, identity format {}). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n",
-            result.tried, args.seed, format.name
-        ),
+    let run = FuzzRun {
+        set: &set,
+        result: &result,
+        seed: args.seed,
+        identity_format: &format.name,
+        areas: &areas,
+    };
+    let text = match iso.format {
+        Format::Json => json_line(&fuzz_json(&run)),
+        Format::Text => fuzz_text(&run),
     };
     write_stdout(&text)?;
     Ok(if result.counterexample.is_some() {
@@ -867,58 +784,37 @@ fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
     })
 }
 
-fn actions(args: &ActionsArgs) -> Result<ExitCode, ExitCode> {
-    use policy_sim::catalog::{catalog, unknown_action_message};
-    let c = catalog();
-    let mut found = Vec::new();
-    let mut empty = false;
-    for pattern in &args.patterns {
-        let expanded = c.expand(pattern);
-        if expanded.is_empty() {
-            empty = true;
-            let why = if pattern.contains(['*', '?']) {
-                format!("{pattern} covers no action AWS documents")
-            } else {
-                unknown_action_message(pattern, &c.lookup(pattern))
-            };
-            eprintln!("{why}");
-        }
-        for a in expanded {
-            if !found.contains(&a) {
-                found.push(a);
-            }
-        }
+fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
+    use report::actions::{actions_json, actions_text, list_actions};
+    let catalog = policy_sim::catalog::catalog();
+    let list = list_actions(catalog, &args.patterns);
+    for why in &list.uncovered {
+        eprintln!("{why}");
     }
     let text = match args.format {
-        Format::Text => found.iter().map(|a| format!("{a}\n")).collect::<String>(),
-        Format::Json => {
-            let items: Vec<serde_json::Value> = found
-                .iter()
-                .filter_map(|a| c.action(a))
-                .map(|(s, a)| {
-                    serde_json::json!({
-                        "action": format!("{}:{}", s.prefix, a.name),
-                        "access_level": a.access_level,
-                        "resource_types": a.resource_types().map(|(name, required)| {
-                            serde_json::json!({
-                                "name": name,
-                                "required": required,
-                                "arn": s.resource_type(name).map(|r| r.arn),
-                            })
-                        }).collect::<Vec<_>>(),
-                        "condition_keys": a.condition_keys().collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            serde_json::Value::Array(items).to_string() + "\n"
-        }
+        Format::Text => actions_text(&list),
+        Format::Json => json_line(&actions_json(catalog, &list)),
     };
     write_stdout(&text)?;
-    Ok(if empty {
-        ExitCode::from(EXIT_DENY)
-    } else {
+    Ok(if list.uncovered.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_DENY)
     })
+}
+
+fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
+    let t = template(&args.template, &args.params)?;
+    let role = t.select_role(args.role.as_deref())?;
+    let shown = if args.trust {
+        Shown::Document(t.trust_policy(&role)?.document)
+    } else {
+        let policies = t.role_policies(&role)?;
+        print_warnings(&policies.warnings);
+        report::show::permissions(policies, args.only.as_deref())?
+    };
+    write_stdout(&report::show::shown_json(&shown))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
@@ -941,7 +837,7 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
         }
         Some(path) => {
             let t = load_template(path, &args.source.params)?;
-            load_role(&t, args.source.role.as_deref()).map_err(|e| print_error(&e))?
+            load_role(&t, args.source.role.as_deref()).map_err(|e| report_template_error(&e))?
         }
     };
     let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
@@ -973,86 +869,4 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::SUCCESS
         },
     )
-}
-
-fn show(args: ShowArgs) -> ExitCode {
-    let run = || -> Result<ExitCode, ExitCode> {
-        let t = load_template(&args.template, &args.params)?;
-        let role = t
-            .select_role(args.role.as_deref())
-            .map_err(|e| print_error(&e))?;
-        let value = if args.trust {
-            t.trust_policy(&role).map_err(|e| print_error(&e))?.document
-        } else {
-            let policies = t.role_policies(&role).map_err(|e| print_error(&e))?;
-            for w in &policies.warnings {
-                eprintln!("warning: {w}");
-            }
-            let names: Vec<String> = policies.policies.iter().map(|p| p.name.clone()).collect();
-            match (&args.only, policies.policies.len()) {
-                (Some(name), _) => match policies.policies.into_iter().find(|p| &p.name == name) {
-                    Some(p) => p.document,
-                    None => {
-                        return Err(bad_input(format!(
-                            "role {role} has no policy {name:?} (its policies: {})",
-                            names.join(", ")
-                        )));
-                    }
-                },
-                (None, 0) => return Err(bad_input(format!("role {role} has no policies"))),
-                (None, 1) => policies
-                    .policies
-                    .into_iter()
-                    .next()
-                    .map(|p| p.document)
-                    .unwrap_or_default(),
-                (None, _) => serde_json::json!({
-                    "policies": policies.policies.into_iter().map(|p| serde_json::json!({"name": p.name, "document": p.document})).collect::<Vec<_>>()
-                }),
-            }
-        };
-        let text = serde_json::to_string_pretty(&value).expect("JSON serializes") + "\n";
-        write_stdout(&text)?;
-        Ok(ExitCode::SUCCESS)
-    };
-    match run() {
-        Ok(c) | Err(c) => c,
-    }
-}
-
-fn check_batch(
-    set: &PolicySet,
-    path: &std::path::Path,
-    now: jiff::Timestamp,
-    threads: Option<usize>,
-) -> ExitCode {
-    let input: Box<dyn Read + Send> = if is_stdin(path) {
-        Box::new(std::io::stdin())
-    } else {
-        match std::fs::File::open(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: {}: cannot read: {e}", path.display());
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        }
-    };
-    let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let output = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match run_batch(set, input, output, BatchOptions { threads, now }) {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
-        Ok(summary) => {
-            eprintln!(
-                "{} request(s) decided, {} line(s) failed",
-                summary.decided, summary.failed
-            );
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
-            ExitCode::from(EXIT_BAD_INPUT)
-        }
-    }
 }

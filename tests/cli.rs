@@ -738,6 +738,300 @@ fn check_warns_when_the_action_cannot_apply_to_the_resource() {
     );
 }
 
+/// A template whose role's trust policy admits tokens until 2030 only.
+fn dated_trust_template() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-flow-time");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("template.yml");
+    std::fs::write(
+        &path,
+        "Resources:\n  Pool:\n    Type: AWS::Cognito::IdentityPool\n    Properties:\n      AllowUnauthenticatedIdentities: false\n      SupportedLoginProviders: {accounts.google.com: client}\n  Attach:\n    Type: AWS::Cognito::IdentityPoolRoleAttachment\n    Properties:\n      IdentityPoolId: !Ref Pool\n      Roles: {authenticated: !GetAtt Role.Arn}\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Federated: cognito-identity.amazonaws.com}\n            Action: sts:AssumeRoleWithWebIdentity\n            Condition:\n              StringEquals: {cognito-identity.amazonaws.com:aud: !Ref Pool}\n              DateLessThan: {aws:CurrentTime: '2030-01-01T00:00:00Z'}\n      Policies:\n        - PolicyName: P\n          PolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Action: 's3:GetObject', Resource: '*'}]}\n",
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_flow_presents_the_token_at_the_request_time() {
+    let path = dated_trust_template();
+    let at = |time: &str| {
+        run(
+            &[
+                "check",
+                "--template",
+                path.to_str().unwrap(),
+                "--param",
+                "Pool=us-east-1:pool",
+                "--identity",
+                "us-east-1:abc",
+                "--action",
+                "s3:GetObject",
+                "--resource",
+                "arn:aws:s3:::b/k",
+                "--context",
+                &format!("aws:CurrentTime={time}"),
+                "--format",
+                "json",
+            ],
+            None,
+        )
+    };
+    let before = at("2029-06-01T00:00:00Z");
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    assert!(
+        stdout(&before)
+            .starts_with("{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\""),
+        "{}",
+        stdout(&before)
+    );
+    // The trust policy no longer admits the token at the request's time.
+    let after = at("2031-06-01T00:00:00Z");
+    assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
+    let out = stdout(&after);
+    assert!(
+        out.contains("{\"step\":\"trust-policy\",\"passed\":false,"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cognito_flow_arguments_are_named_by_their_flags() {
+    let o = run(
+        &[
+            "check",
+            "--template",
+            SEED_001,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: the template has an identity pool: the Cognito flow needs --identity ID (or name a role with --role to check its policies alone)\n"
+    );
+    let o = run(
+        &[
+            "check",
+            "--template",
+            "fixtures/templates/fn-sub/template.yml",
+            "--identity",
+            "us-east-1:abc",
+            "--unauthenticated",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --unauthenticated needs the Cognito flow: a template with an identity pool, and no --role\n"
+    );
+}
+
+#[test]
+fn standard_input_is_read_once() {
+    let o = run(
+        &["prove", "isolation", "--policy", "-", "--policy", "-"],
+        Some(b"{}"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: standard input (`-`) can be read only once: give `--policy -` once\n"
+    );
+    let o = run(&["check", "--policy", "-", "--requests", "-"], Some(b"{}"));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: standard input (`-`) can be used by only one of --policy and --requests\n"
+    );
+}
+
+#[test]
+fn show_prints_one_policy_or_all_under_policies() {
+    let template = "fixtures/templates/fn-sub/template.yml";
+    let o = run(&["show", "--template", template], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let names: Vec<&str> = v["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Objects", "ApiPolicy", "ListPolicy"]);
+    assert!(stdout(&o).starts_with(
+        "{\n  \"policies\": [\n    {\n      \"name\": \"Objects\",\n      \"document\": {\n"
+    ));
+    let o = run(
+        &["show", "--template", template, "--only", "ApiPolicy"],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["Statement"][0]["Action"], "execute-api:Invoke");
+    let o = run(&["show", "--template", template, "--only", "Nope"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).ends_with(
+        "error: role AppRole has no policy \"Nope\" (its policies: Objects, ApiPolicy, ListPolicy)\n"
+    ), "{}", stderr(&o));
+}
+
+#[test]
+fn fuzz_text_names_the_counterexample() {
+    let o = run(
+        &[
+            "fuzz",
+            "isolation",
+            "--policy",
+            CONSOLE,
+            "--identity-format",
+            "any",
+            "--seed",
+            "7",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(
+            "Found after 3 case(s) (seed 7, identity format any):\nCounterexample:\n  identity "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  allowed by policies/console-auth-role.json Statement[1] (Allow)\n"),
+        "{out}"
+    );
+}
+
+/// The keys of a JSON object, in the order printed.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[test]
+fn json_outputs_keep_their_field_order() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = run(args, None);
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+    };
+    let proof = json(&[
+        "prove",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--identity-format",
+        "any",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&proof),
+        [
+            "verdict",
+            "identity_format",
+            "areas",
+            "reason",
+            "counterexample",
+            "assumptions"
+        ]
+    );
+    let counterexample = [
+        "attacker",
+        "victim",
+        "action",
+        "resource",
+        "statement",
+        "context",
+    ];
+    assert_eq!(keys(&proof["counterexample"]), counterexample);
+    assert_eq!(
+        keys(&proof["counterexample"]["statement"]),
+        ["policy", "index", "sid", "effect"]
+    );
+    let holds = json(&[
+        "prove",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&holds),
+        [
+            "verdict",
+            "identity_format",
+            "areas",
+            "reason",
+            "assumptions"
+        ]
+    );
+    let fuzz = json(&[
+        "fuzz",
+        "isolation",
+        "--policy",
+        CONSOLE,
+        "--identity-format",
+        "any",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        keys(&fuzz),
+        [
+            "found",
+            "cases",
+            "seed",
+            "identity_format",
+            "areas",
+            "counterexample"
+        ]
+    );
+    assert_eq!(keys(&fuzz["counterexample"]), counterexample);
+    let actions = json(&["actions", "--format", "json", "s3:GetObject"]);
+    assert_eq!(
+        keys(&actions[0]),
+        ["action", "access_level", "resource_types", "condition_keys"]
+    );
+    assert_eq!(
+        keys(&actions[0]["resource_types"][0]),
+        ["name", "required", "arn"]
+    );
+    let mut flow_args = vec!["check", "--template", SEED_001];
+    flow_args.extend(SEED_001_PARAMS);
+    flow_args.extend([
+        "--identity",
+        "us-east-1:abc",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+        "--format",
+        "json",
+    ]);
+    let flow = json(&flow_args);
+    assert_eq!(keys(&flow), ["id", "decision", "statements", "steps"]);
+    // The permissions step ran: its deciding statement is listed.
+    assert_eq!(
+        keys(&flow["statements"][0]),
+        ["policy", "index", "sid", "effect"]
+    );
+    assert_eq!(flow["statements"][0]["index"], 2);
+    assert_eq!(keys(&flow["steps"][3]), ["step", "passed", "detail"]);
+    assert_eq!(flow["steps"][3]["step"], "permissions");
+}
+
 #[test]
 fn the_cli_names_the_option_the_library_does_not() {
     // The library says what is needed; the command line adds how to give it.
@@ -775,7 +1069,7 @@ fn template_errors_name_the_options() {
                 &check,
             ]
             .concat(),
-            "the template has 2 roles; choose one with --role (",
+            "choose one with --role (RoleA, RoleB)",
         ),
         (
             [

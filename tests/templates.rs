@@ -245,6 +245,7 @@ fn flow(
             authenticated,
             request,
         },
+        "2026-01-01T00:00:00Z".parse().unwrap(),
     )
     .unwrap()
 }
@@ -352,6 +353,7 @@ fn flow_guests_use_the_unauthenticated_role() {
                 authenticated: false,
                 request,
             },
+            "2026-01-01T00:00:00Z".parse().unwrap(),
         )
         .unwrap()
     };

@@ -1,0 +1,103 @@
+//! The Cognito identity-pool flow (`check --template` on a template with an identity
+//! pool): each step and, for the last policy step run, its explanation.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{StatementOut, explanation_text, statement_out};
+use crate::cognito::{FlowOutcome, FlowRequest, Step};
+
+/// One step of the flow in the JSON object.
+#[derive(Debug, Serialize)]
+pub struct StepOut<'a> {
+    /// `identity-pool`, `role-attachment`, `trust-policy` or `permissions`.
+    pub step: &'static str,
+    /// Whether the flow went on after it.
+    pub passed: bool,
+    /// What was checked and found.
+    pub detail: &'a str,
+}
+
+/// The JSON object of a flow, fields in this order:
+/// `{"id":null,"decision":...,"statements":[...],"steps":[...]}` (a batch line's fields,
+/// then the steps).
+#[derive(Debug, Serialize)]
+pub struct FlowLine<'a> {
+    /// Always `null` (a single request has no id).
+    pub id: Option<&'a str>,
+    /// The final decision.
+    pub decision: &'static str,
+    /// The permission statements that decided; empty unless the permissions step ran.
+    pub statements: Vec<StatementOut<'a>>,
+    /// The steps run, in order.
+    pub steps: Vec<StepOut<'a>>,
+}
+
+/// The JSON object of a flow's outcome.
+pub fn flow_json(outcome: &FlowOutcome) -> FlowLine<'_> {
+    let statements = match &outcome.explanation {
+        Some((set, _, ex)) if outcome.steps.last().map(|s| s.step) == Some(Step::Permissions) => ex
+            .evaluation
+            .deciding
+            .iter()
+            .map(|r| statement_out(set, *r))
+            .collect(),
+        _ => Vec::new(),
+    };
+    FlowLine {
+        id: None,
+        decision: outcome.decision.as_str(),
+        statements,
+        steps: outcome
+            .steps
+            .iter()
+            .map(|s| StepOut {
+                step: s.step.as_str(),
+                passed: s.passed,
+                detail: &s.detail,
+            })
+            .collect(),
+    }
+}
+
+/// The flow as text: the decision, the request, each step, the step that denied, and the
+/// explanation of the last policy step run (indented). `template` names the template file.
+pub fn flow_text(template: &str, flow: &FlowRequest, outcome: &FlowOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Decision: {}", outcome.decision.as_str());
+    let _ = writeln!(
+        out,
+        "Request:  {} on {} as {} identity {}",
+        flow.request.action,
+        flow.request.resource,
+        if flow.authenticated {
+            "authenticated"
+        } else {
+            "unauthenticated"
+        },
+        flow.identity
+    );
+    let _ = writeln!(out, "Cognito flow ({template}):");
+    for (i, s) in outcome.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {}: {} - {}",
+            i + 1,
+            s.step.as_str(),
+            if s.passed { "passed" } else { "DENIED" },
+            s.detail
+        );
+    }
+    if let Some(failed) = outcome.steps.iter().find(|s| !s.passed) {
+        let _ = writeln!(out, "Denied at step: {}", failed.step.as_str());
+    }
+    if let Some((set, request, ex)) = &outcome.explanation {
+        let step = outcome.steps.last().map_or("", |s| s.step.as_str());
+        let _ = writeln!(out, "Policies of the {step} step:");
+        for line in explanation_text(set, request, ex).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! `prove isolation`: the verdict, the areas, the reason, a counterexample when there is
+//! one, and what was assumed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{StatementOut, statement_label, statement_out};
+use crate::analysis::prover::{Counterexample, Proof};
+use crate::eval::PolicySet;
+
+/// A counterexample in the JSON objects of `prove` and `fuzz`.
+#[derive(Debug, Serialize)]
+pub struct CounterexampleOut<'a> {
+    /// The identity that gets access.
+    pub attacker: &'a str,
+    /// The identity whose area it reaches.
+    pub victim: &'a str,
+    /// The action allowed.
+    pub action: &'a str,
+    /// The resource, inside the victim's area.
+    pub resource: &'a str,
+    /// The statement that allows it.
+    pub statement: StatementOut<'a>,
+    /// The request context under which `check` allows it.
+    pub context: &'a BTreeMap<String, Vec<String>>,
+}
+
+/// The JSON form of a counterexample.
+pub fn counterexample_json<'a>(set: &'a PolicySet, c: &'a Counterexample) -> CounterexampleOut<'a> {
+    CounterexampleOut {
+        attacker: &c.attacker,
+        victim: &c.victim,
+        action: &c.action,
+        resource: &c.resource,
+        statement: statement_out(set, c.statement),
+        context: &c.context,
+    }
+}
+
+/// A counterexample as text, with the `--context` arguments that make `check` confirm it.
+pub fn counterexample_text(set: &PolicySet, c: &Counterexample) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Counterexample:");
+    let _ = writeln!(
+        out,
+        "  identity {} is allowed {} on {}",
+        c.attacker, c.action, c.resource
+    );
+    let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
+    let _ = writeln!(out, "  allowed by {}", statement_label(set, c.statement));
+    let context: Vec<String> = c
+        .context
+        .iter()
+        .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
+        .collect();
+    let _ = writeln!(out, "  with context {}", context.join(" "));
+    out
+}
+
+/// The JSON object of a proof, fields in this order:
+/// `{"verdict":...,"identity_format":...,"areas":[...],"reason":...,"counterexample":{...},"assumptions":[...]}`
+/// (`counterexample` only when violated).
+#[derive(Debug, Serialize)]
+pub struct ProofOut<'a> {
+    /// `holds`, `violated` or `unknown`.
+    pub verdict: &'static str,
+    /// The identity format assumed.
+    pub identity_format: &'a str,
+    /// The areas checked.
+    pub areas: &'a [String],
+    /// Why, in plain words.
+    pub reason: &'a str,
+    /// For `violated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<CounterexampleOut<'a>>,
+    /// What was assumed or left out.
+    pub assumptions: &'a [String],
+}
+
+/// The JSON object of a proof over `set`.
+pub fn proof_json<'a>(set: &'a PolicySet, proof: &'a Proof) -> ProofOut<'a> {
+    ProofOut {
+        verdict: proof.verdict.as_str(),
+        identity_format: &proof.identity_format,
+        areas: &proof.areas,
+        reason: &proof.reason,
+        counterexample: proof
+            .counterexample
+            .as_ref()
+            .map(|c| counterexample_json(set, c)),
+        assumptions: &proof.assumptions,
+    }
+}
+
+/// A proof as text.
+pub fn proof_text(set: &PolicySet, proof: &Proof) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Verdict: {}", proof.verdict.as_str());
+    let _ = writeln!(
+        out,
+        "Identity format: {} ({})",
+        proof.identity_format, proof.format_description
+    );
+    let _ = writeln!(out, "Areas:");
+    for a in &proof.areas {
+        let _ = writeln!(out, "  {a}");
+    }
+    if let Some(c) = &proof.counterexample {
+        out.push_str(&counterexample_text(set, c));
+    }
+    let _ = writeln!(out, "Why: {}", proof.reason);
+    if !proof.assumptions.is_empty() {
+        let _ = writeln!(out, "Assumptions:");
+        for a in &proof.assumptions {
+            let _ = writeln!(out, "  - {a}");
+        }
+    }
+    out
+}
