@@ -763,7 +763,7 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
     for f in lint_set(set, &loaded.sources, loaded.inline) {
         let suppressed = cfg.suppress.iter().find(|s| {
             f.sid.as_deref() == Some(s.sid.as_str())
-                && s.rule.as_deref().is_none_or(|r| r == f.rule)
+                && s.rule.as_deref().is_none_or(|r| r == f.rule.as_str())
         });
         // A listed severity fails the gate, and so does every more severe one.
         let fails = suppressed.is_none() && cfg.fail_on.iter().any(|s| f.severity >= *s);
@@ -792,7 +792,7 @@ fn run_gate(cfg: &GateConfig) -> Result<GateReport, String> {
     for s in &cfg.suppress {
         let used = findings.iter().any(|(f, _, _)| {
             f.sid.as_deref() == Some(s.sid.as_str())
-                && s.rule.as_deref().is_none_or(|r| r == f.rule)
+                && s.rule.as_deref().is_none_or(|r| r == f.rule.as_str())
         });
         if !used {
             lint_failures += 1;
