@@ -873,24 +873,8 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
     };
     let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
     let text = match args.format {
-        Format::Json => serde_json::to_string(&findings).expect("findings serialize") + "\n",
-        Format::Text => {
-            let mut out = String::new();
-            for f in &findings {
-                out.push_str(&format!(
-                    "{}:{}:{}: {} {}: {}\n  fix: {}\n",
-                    f.file,
-                    f.line,
-                    f.column,
-                    f.rule,
-                    f.severity.as_str(),
-                    f.message,
-                    f.hint
-                ));
-            }
-            out.push_str(&format!("{} finding(s)\n", findings.len()));
-            out
-        }
+        Format::Json => policy_sim::report::lint::json(&findings),
+        Format::Text => policy_sim::report::lint::text(&findings),
     };
     write_stdout(&text)?;
     Ok(
