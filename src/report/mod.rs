@@ -1,6 +1,7 @@
 //! Presenting decisions: the JSON object of a batch output line and the human-readable
 //! explanation printed by `policy-sim check`.
 
+pub mod gate;
 pub mod lint;
 
 use std::fmt::Write as _;
