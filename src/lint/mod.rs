@@ -18,7 +18,7 @@
 //! | `PS013` | warning | a statement whose actions can never apply to its resources (uses the action catalog) |
 //! | `PS014` | warning | a service condition key that none of the statement's actions supports (uses the action catalog) |
 //!
-//! Each rule has one home, a file of [`rules`] named after the rule: its [`Rule`]
+//! Each rule has one home, a file of `src/lint/rules/` named after the rule: its [`Rule`]
 //! description and its check. Rules read the compiled policy ([`crate::lang::model`]):
 //! patterns as parsed pieces, never the text re-read.
 
