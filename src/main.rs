@@ -746,35 +746,21 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
 }
 
 fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
-    use policy_sim::gate;
+    use policy_sim::{gate, report};
     let gates = gate::GateConfig::load(&args.config).map_err(bad_input)?;
     let report = gate::run(&gates).map_err(bad_input)?;
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
+    };
     if let Some(path) = &args.sarif {
-        let text =
-            serde_json::to_string_pretty(&gate::sarif(&report)).expect("JSON serializes") + "\n";
-        std::fs::write(path, text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        write(path, report::gate::sarif_text(&report, gate::display_path))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, gate::junit(&report))
-            .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        write(path, report::gate::junit(&report))?;
     }
     let text = match args.format {
-        Format::Text => gate::text(&report),
-        Format::Json => {
-            serde_json::json!({
-                "checks": report.checks,
-                "findings": report.findings.iter().map(|(f, s, fails)| {
-                    let mut v = serde_json::to_value(f).expect("a finding serializes");
-                    v["suppressed"] = s.clone().map_or(serde_json::Value::Null, serde_json::Value::String);
-                    v["fails_gate"] = (*fails).into();
-                    v
-                }).collect::<Vec<_>>(),
-                "passed": report.passed(),
-                "failed": report.failed(),
-            })
-            .to_string()
-                + "\n"
-        }
+        Format::Text => report::gate::text(&report),
+        Format::Json => report::gate::json(&report),
     };
     write_stdout(&text)?;
     Ok(if report.failed() == 0 {
@@ -842,24 +828,8 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
     };
     let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
     let text = match args.format {
-        Format::Json => serde_json::to_string(&findings).expect("findings serialize") + "\n",
-        Format::Text => {
-            let mut out = String::new();
-            for f in &findings {
-                out.push_str(&format!(
-                    "{}:{}:{}: {} {}: {}\n  fix: {}\n",
-                    f.file,
-                    f.line,
-                    f.column,
-                    f.rule,
-                    f.severity.as_str(),
-                    f.message,
-                    f.hint
-                ));
-            }
-            out.push_str(&format!("{} finding(s)\n", findings.len()));
-            out
-        }
+        Format::Json => policy_sim::report::lint::json(&findings),
+        Format::Text => policy_sim::report::lint::text(&findings),
     };
     write_stdout(&text)?;
     Ok(

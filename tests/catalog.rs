@@ -172,7 +172,7 @@ fn the_seeds_actions_are_documented() {
         assert!(
             findings
                 .iter()
-                .all(|f| !["PS012", "PS013", "PS014"].contains(&f.rule)),
+                .all(|f| !["PS012", "PS013", "PS014"].contains(&f.rule.as_str())),
             "{findings:?}"
         );
         deprecated.extend(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use policy_sim::gate::{self, GateConfig, GateReport, Status};
+use policy_sim::report;
 use policy_sim::template::node::{Kind, Node};
 
 const ID: &str = "us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3";
@@ -56,7 +57,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Run a valid gate file; every one the tests run also follows the schema.
 fn run(dir: &Path, gate_text: &str) -> GateReport {
+    assert_follows_schema("gate.yml", gate_text);
     let path = write(dir, "gate.yml", gate_text);
     let gates = GateConfig::load(&path).expect("the gate file is valid");
     gate::run(&gates).expect("the gate runs")
@@ -66,7 +69,7 @@ fn load_error(dir: &Path, gate_text: &str) -> String {
     let path = write(dir, "gate.yml", gate_text);
     match GateConfig::load(&path).and_then(|g| gate::run(&g)) {
         Ok(r) => panic!("expected an error, got {:?}", r.checks),
-        Err(e) => e.replace(&dir.display().to_string(), "DIR"),
+        Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
     }
 }
 
@@ -139,7 +142,7 @@ fn each_expectation_kind_passes_and_fails() {
     let loc = report.checks[0].location.clone().unwrap();
     assert_eq!((loc.1, loc.2), (9, 5), "allow-fail is the second entry");
     // Text: failures first, then the summary line.
-    let text = gate::text(&report);
+    let text = report::gate::text(&report);
     assert!(text.starts_with("FAIL expect: allow-fail: expected Allow, got ImplicitDeny"));
     assert!(text.ends_with("\n4 passed, 3 failed\n"), "{text}");
 }
@@ -487,7 +490,7 @@ fn several_gates_in_one_file() {
             ("gates[1]", "lint", Status::Pass),
         ]
     );
-    assert!(gate::text(&report).starts_with("FAIL [first] expect: "));
+    assert!(report::gate::text(&report).starts_with("FAIL [first] expect: "));
 }
 
 fn bin() -> Command {
@@ -598,6 +601,18 @@ fn to_json(node: &Node) -> serde_json::Value {
     }
 }
 
+/// Assert that a gate file's text follows `docs/policy-gate.schema.json`.
+fn assert_follows_schema(name: &str, text: &str) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| schema("docs/policy-gate.schema.json"));
+    let node = policy_sim::template::node::parse(&name.into(), text).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&to_json(&node))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(errors, Vec::<String>::new(), "{name}:\n{text}");
+}
+
 fn schema(path: &str) -> jsonschema::Validator {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
     // The SARIF schema's `language` pattern has a stray `]` (`...-[a-zA-Z]{2}]?$`): a literal
@@ -608,6 +623,11 @@ fn schema(path: &str) -> jsonschema::Validator {
         r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#,
     );
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+/// The SARIF log of a report, as JSON.
+fn sarif_json(report: &GateReport) -> serde_json::Value {
+    serde_json::to_value(report::gate::sarif(report, gate::display_path)).unwrap()
 }
 
 #[test]
@@ -626,7 +646,7 @@ fn sarif_is_valid_sarif_2_1_0() {
         &dir,
         "policies: p.json\nexpect:\n  - {action: s3:GetObject, resource: x, decision: Allow}\nisolation: {identity-format: any}\nno-new-access: {baseline: base.json}\nlint:\n  suppress:\n    - {sid: Sync, reason: per-identity datasets}\n",
     );
-    let sarif = gate::sarif(&report);
+    let sarif = sarif_json(&report);
     let validator = schema("fixtures/sarif/sarif-2.1.0-rtm.5.json");
     let errors: Vec<String> = validator
         .iter_errors(&sarif)
@@ -676,7 +696,7 @@ fn sarif_is_valid_sarif_2_1_0() {
     }
     // Under `fail-on: []` nothing fails: findings are notes, their severity kept aside.
     let quiet = self::run(&dir, "policies: p.json\nlint: {fail-on: []}\n");
-    let quiet = gate::sarif(&quiet);
+    let quiet = sarif_json(&quiet);
     assert_eq!(validator.iter_errors(&quiet).count(), 0, "{quiet:#}");
     let ps001 = quiet["runs"][0]["results"]
         .as_array()
@@ -814,4 +834,29 @@ fn git_baseline_includes_policies_deleted_since() {
             shown(&dir, "policies/role.json")
         )
     );
+}
+
+/// The gate files the project shows (its own, and the README's example) follow the
+/// schema and load: the schema and the loader cannot drift apart unnoticed. (The gate
+/// files the other tests run are checked against the schema as they run.)
+#[test]
+fn example_gate_files_follow_the_schema_and_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme.find("## A policy gate in CI").unwrap()..];
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let project = std::fs::read_to_string(root.join("policy-gate.yml")).unwrap();
+    for (name, text, gates) in [
+        ("policy-gate.yml", project.as_str(), 5),
+        ("README.md", block, 1),
+    ] {
+        assert_follows_schema(name, text);
+        let loaded =
+            GateConfig::parse(&root.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(loaded.len(), gates, "{name}");
+    }
 }

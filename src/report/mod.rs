@@ -21,6 +21,9 @@ pub mod fuzz;
 pub mod proof;
 pub mod show;
 
+pub mod gate;
+pub mod lint;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;

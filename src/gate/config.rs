@@ -1,0 +1,512 @@
+//! The gate file: what `policy-sim gate` loads and the checks it runs (YAML or JSON,
+//! described by `docs/policy-gate.schema.json`; `tests/gate.rs` keeps the two in step).
+//!
+//! Reading has two steps. The file's shape (keys, strings, lists, mappings) is read with
+//! `serde` into the `raw` types below, over the template value tree so that each error
+//! names the file, line and column of the value it is about (see `gate/de.rs`). Then
+//! [`GateConfig`]s are built, which checks what the shape cannot say: a gate has
+//! `policies` or `template`, an expectation's decision, known severities and rules, a
+//! suppression's reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::GateError;
+use super::de::{DeError, Entries, ListVisitor, OneOrMany, Spanned, from_node};
+use crate::eval::Decision;
+use crate::lint::{RuleId, Severity};
+use crate::loc::{Loc, Snippet};
+
+/// Where the gate's policies come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Policy files; globs allowed.
+    Policies(Vec<String>),
+    /// A template's role.
+    Template {
+        /// The template file.
+        file: String,
+        /// The role, if the template has several.
+        role: Option<String>,
+        /// `--param` values.
+        params: Vec<(String, String)>,
+    },
+}
+
+/// One expected decision.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    /// A name for reports.
+    pub name: String,
+    /// The Cognito identity, if any.
+    pub identity: Option<String>,
+    /// The action.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
+    /// Context keys and values.
+    pub context: BTreeMap<String, Vec<String>>,
+    /// The decision it must get.
+    pub decision: Decision,
+    /// Where the gate file says so.
+    pub loc: Loc,
+}
+
+/// One isolation property to prove.
+#[derive(Debug, Clone)]
+pub struct IsolationCheck {
+    /// Areas (empty: the policy's own).
+    pub areas: Vec<String>,
+    /// Identity format (`cognito`, `any`, a regex).
+    pub format: String,
+    /// Where the gate file says so.
+    pub loc: Loc,
+}
+
+/// A lint suppression: findings of a statement (by Sid), optionally of one rule.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    /// The statement's Sid.
+    pub sid: String,
+    /// The rule, or every rule.
+    pub rule: Option<RuleId>,
+    /// Why (required).
+    pub reason: String,
+    /// Where the gate file says so.
+    pub loc: Loc,
+}
+
+/// One gate: a set of policies and the checks they must pass. A gate file holds one
+/// gate at its top level, or several under `gates:`.
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    /// The gate's name (`name:`, else `gates[i]`, else empty for a single top-level gate).
+    pub name: String,
+    /// The gate file.
+    pub file: PathBuf,
+    /// What to load.
+    pub source: Source,
+    /// Expected decisions.
+    pub expect: Vec<Expectation>,
+    /// Isolation properties.
+    pub isolation: Vec<IsolationCheck>,
+    /// `no-new-access` baseline: policy files/globs, or `git:REV`.
+    pub baseline: Option<(String, Loc)>,
+    /// Severities that fail the gate.
+    pub fail_on: Vec<Severity>,
+    /// Lint suppressions.
+    pub suppress: Vec<Suppression>,
+}
+
+/// The gate file's shape, as `serde` reads it. Struct names (`rename`) are how messages
+/// name a mapping; newtype names are how they name the value they wrap.
+mod raw {
+    use super::*;
+
+    /// A file with several gates.
+    #[derive(Deserialize)]
+    #[serde(rename = "the gate file")]
+    pub(super) struct Gates {
+        pub gates: Spanned<GateList>,
+    }
+
+    /// `gates:`, strictly a list (one gate is written at the top level instead).
+    pub(super) struct GateList(pub Vec<Spanned<Gate>>);
+
+    impl<'de> Deserialize<'de> for GateList {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_seq(ListVisitor::new("a list of gates"))
+                .map(GateList)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a gate")]
+    pub(super) struct Gate {
+        pub name: Option<String>,
+        pub policies: Option<Spanned<OneOrMany<String>>>,
+        pub template: Option<Spanned<Template>>,
+        pub expect: Option<OneOrMany<Spanned<Expect>>>,
+        pub isolation: Option<OneOrMany<Spanned<Isolation>>>,
+        #[serde(rename = "no-new-access")]
+        pub no_new_access: Option<Spanned<NoNewAccess>>,
+        pub lint: Option<Lint>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "template")]
+    pub(super) struct Template {
+        pub file: Option<TemplateFile>,
+        pub role: Option<TemplateRole>,
+        pub params: Option<TemplateParams>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "template.file")]
+    pub(super) struct TemplateFile(pub String);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "template.role")]
+    pub(super) struct TemplateRole(pub String);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "template.params")]
+    pub(super) struct TemplateParams(pub Entries<ParamValue>);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a parameter value")]
+    pub(super) struct ParamValue(pub String);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "an expect entry")]
+    pub(super) struct Expect {
+        pub name: Option<String>,
+        pub identity: Option<String>,
+        pub action: Option<String>,
+        pub resource: Option<String>,
+        pub context: Option<Entries<ContextValue>>,
+        pub decision: Option<Spanned<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a context value")]
+    pub(super) struct ContextValue(pub OneOrMany<String>);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "isolation")]
+    pub(super) struct Isolation {
+        pub areas: Option<OneOrMany<String>>,
+        #[serde(rename = "identity-format")]
+        pub identity_format: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "no-new-access")]
+    pub(super) struct NoNewAccess {
+        pub baseline: Option<Spanned<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "lint")]
+    pub(super) struct Lint {
+        #[serde(rename = "fail-on")]
+        pub fail_on: Option<Spanned<OneOrMany<String>>>,
+        pub suppress: Option<OneOrMany<Spanned<Suppression>>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a suppression")]
+    pub(super) struct Suppression {
+        pub sid: Option<String>,
+        pub rule: Option<String>,
+        pub reason: Option<Spanned<String>>,
+    }
+}
+
+/// A gate file error at `loc`, with the file's text around it.
+fn invalid(text: &Arc<str>, loc: &Loc, message: impl Into<String>) -> GateError {
+    let snippet = Snippet::new(loc, text.clone());
+    GateError::Invalid {
+        loc: loc.clone(),
+        message: message.into(),
+        source_code: snippet.as_ref().map(|s| Arc::new(s.source.clone())),
+        span: snippet.map(|s| s.span),
+    }
+}
+
+impl GateConfig {
+    /// Read a gate file: one gate at the top level, or a list of gates under `gates:`.
+    /// Errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Vec<GateConfig>, GateError> {
+        // The message names the file.
+        let text =
+            crate::template::read_text(path).map_err(|message| GateError::Read { message })?;
+        GateConfig::parse(path, &text)
+    }
+
+    /// The gates of a gate file's text; `path` is the file (paths in it are relative to
+    /// its directory).
+    pub fn parse(path: &Path, text: &str) -> Result<Vec<GateConfig>, GateError> {
+        let file: Arc<str> = Arc::from(path.display().to_string());
+        let text: Arc<str> = Arc::from(text);
+        let doc = crate::template::node::parse(&file, &text).map_err(GateError::Yaml)?;
+        let shape = |e: DeError| {
+            let loc = e.loc.unwrap_or_else(|| doc.loc.clone());
+            invalid(&text, &loc, e.message)
+        };
+        let Some(top) = doc.as_map() else {
+            return Err(invalid(
+                &text,
+                &doc.loc,
+                format!("the gate file must be a mapping, found {}", doc.describe()),
+            ));
+        };
+        let cx = Cx { path, text: &text };
+        if top.iter().any(|(k, _)| k == "gates") {
+            let raw: raw::Gates = from_node(&doc).map_err(shape)?;
+            let gates = raw.gates;
+            if gates.value.0.is_empty() {
+                return Err(invalid(&text, &gates.loc, "gates is empty"));
+            }
+            return gates
+                .value
+                .0
+                .into_iter()
+                .enumerate()
+                .map(|(i, g)| cx.gate(g, format!("gates[{i}]")))
+                .collect();
+        }
+        let raw: Spanned<raw::Gate> = from_node(&doc).map_err(shape)?;
+        Ok(vec![cx.gate(raw, String::new())?])
+    }
+
+    /// The directory paths in the gate file are relative to.
+    pub(super) fn dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+/// Building [`GateConfig`]s from the raw shape: the checks the shape cannot express, in
+/// the order the gate file's sections are documented.
+struct Cx<'a> {
+    path: &'a Path,
+    text: &'a Arc<str>,
+}
+
+impl Cx<'_> {
+    fn invalid(&self, loc: &Loc, message: impl Into<String>) -> GateError {
+        invalid(self.text, loc, message)
+    }
+
+    fn gate(&self, raw: Spanned<raw::Gate>, default_name: String) -> Result<GateConfig, GateError> {
+        let Spanned { loc, value: g } = raw;
+        let name = g.name.unwrap_or(default_name);
+        let source = self.source(&loc, g.policies, g.template)?;
+        let expect = self.expectations(g.expect)?;
+        let isolation = g
+            .isolation
+            .map_or_else(Vec::new, |l| l.0.into_iter().map(isolation).collect());
+        let baseline = match g.no_new_access {
+            None => None,
+            Some(n) => {
+                let b = n
+                    .value
+                    .baseline
+                    .ok_or_else(|| self.invalid(&n.loc, "no-new-access needs a baseline"))?;
+                Some((b.value, b.loc))
+            }
+        };
+        let (fail_on, suppress) = match g.lint {
+            Some(l) => (self.fail_on(l.fail_on)?, self.suppressions(l.suppress)?),
+            None => (default_fail_on(), Vec::new()),
+        };
+        Ok(GateConfig {
+            name,
+            file: self.path.to_path_buf(),
+            source,
+            expect,
+            isolation,
+            baseline,
+            fail_on,
+            suppress,
+        })
+    }
+
+    fn source(
+        &self,
+        gate: &Loc,
+        policies: Option<Spanned<OneOrMany<String>>>,
+        template: Option<Spanned<raw::Template>>,
+    ) -> Result<Source, GateError> {
+        match (policies, template) {
+            (Some(p), None) => {
+                if p.value.0.is_empty() {
+                    return Err(self.invalid(&p.loc, "policies is empty"));
+                }
+                Ok(Source::Policies(p.value.0))
+            }
+            (None, Some(t)) => {
+                let file = t
+                    .value
+                    .file
+                    .ok_or_else(|| self.invalid(&t.loc, "template needs a file"))?;
+                Ok(Source::Template {
+                    file: file.0,
+                    role: t.value.role.map(|r| r.0),
+                    params: t.value.params.map_or_else(Vec::new, |p| {
+                        p.0.0.into_iter().map(|(k, v)| (k, v.0)).collect()
+                    }),
+                })
+            }
+            (Some(_), Some(t)) => {
+                Err(self.invalid(&t.loc, "give either policies or template, not both"))
+            }
+            (None, None) => Err(self.invalid(gate, "a gate needs policies or template")),
+        }
+    }
+
+    fn expectations(
+        &self,
+        raw: Option<OneOrMany<Spanned<raw::Expect>>>,
+    ) -> Result<Vec<Expectation>, GateError> {
+        let items = raw.map_or_else(Vec::new, |l| l.0);
+        let mut out = Vec::with_capacity(items.len());
+        for (i, Spanned { loc, value: e }) in items.into_iter().enumerate() {
+            let needs = |k: &str| self.invalid(&loc, format!("an expect entry needs {k}"));
+            let decision = e.decision.ok_or_else(|| needs("decision"))?;
+            let Some(parsed) = Decision::parse(&decision.value) else {
+                return Err(self.invalid(
+                    &decision.loc,
+                    format!(
+                        "decision {:?} must be Allow, ExplicitDeny or ImplicitDeny",
+                        decision.value
+                    ),
+                ));
+            };
+            out.push(Expectation {
+                action: e.action.ok_or_else(|| needs("action"))?,
+                resource: e.resource.ok_or_else(|| needs("resource"))?,
+                name: e.name.unwrap_or_else(|| format!("expect[{i}]")),
+                identity: e.identity,
+                context: e.context.map_or_else(BTreeMap::new, |c| {
+                    c.0.into_iter().map(|(k, v)| (k, v.0.0)).collect()
+                }),
+                decision: parsed,
+                loc,
+            });
+        }
+        Ok(out)
+    }
+
+    fn fail_on(&self, raw: Option<Spanned<OneOrMany<String>>>) -> Result<Vec<Severity>, GateError> {
+        let Some(list) = raw else {
+            return Ok(default_fail_on());
+        };
+        list.value
+            .0
+            .iter()
+            .map(|s| {
+                Severity::parse(s).ok_or_else(|| {
+                    self.invalid(
+                        &list.loc,
+                        format!("unknown severity {s:?} (error, warning, info)"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn suppressions(
+        &self,
+        raw: Option<OneOrMany<Spanned<raw::Suppression>>>,
+    ) -> Result<Vec<Suppression>, GateError> {
+        let items = raw.map_or_else(Vec::new, |l| l.0);
+        let mut out = Vec::with_capacity(items.len());
+        for Spanned { loc, value: s } in items {
+            let reason = s
+                .reason
+                .ok_or_else(|| self.invalid(&loc, "a suppression needs a reason"))?;
+            if reason.value.trim().is_empty() {
+                return Err(self.invalid(&reason.loc, "a suppression's reason is empty"));
+            }
+            let rule = match s.rule {
+                None => None,
+                Some(r) => Some(
+                    RuleId::parse(&r)
+                        .ok_or_else(|| self.invalid(&loc, format!("unknown lint rule {r:?}")))?,
+                ),
+            };
+            out.push(Suppression {
+                sid: s
+                    .sid
+                    .ok_or_else(|| self.invalid(&loc, "a suppression needs a sid"))?,
+                rule,
+                reason: reason.value,
+                loc,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Without `lint: {fail-on: ...}`, errors and warnings fail the gate.
+fn default_fail_on() -> Vec<Severity> {
+    vec![Severity::Error, Severity::Warning]
+}
+
+fn isolation(raw: Spanned<raw::Isolation>) -> IsolationCheck {
+    IsolationCheck {
+        areas: raw.value.areas.map_or_else(Vec::new, |a| a.0),
+        format: raw
+            .value
+            .identity_format
+            .unwrap_or_else(|| "cognito".to_string()),
+        loc: raw.loc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<GateConfig>, String> {
+        GateConfig::parse(Path::new("g.yml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn one_gate_and_several() {
+        let g = parse("policies: a.json\n").unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].name, "");
+        assert!(matches!(&g[0].source, Source::Policies(p) if p == &["a.json"]));
+        assert_eq!(g[0].fail_on, [Severity::Error, Severity::Warning]);
+        let g = parse(
+            "gates:\n  - {name: x, policies: [a.json, b.json], lint: {fail-on: info}}\n  - template: {file: t.yml, params: {B: 2, A: x}}\n",
+        )
+        .unwrap();
+        assert_eq!((g[0].name.as_str(), g[1].name.as_str()), ("x", "gates[1]"));
+        assert_eq!(g[0].fail_on, [Severity::Info]);
+        let Source::Template { params, .. } = &g[1].source else {
+            panic!("a template source");
+        };
+        assert_eq!(
+            params,
+            &[("B".to_string(), "2".to_string()), ("A".into(), "x".into())],
+            "parameters keep their order"
+        );
+    }
+
+    #[test]
+    fn expectations_and_suppressions() {
+        let g = parse(
+            "policies: a.json\nexpect:\n  action: s3:GetObject\n  resource: x\n  decision: ImplicitDeny\n  context: {k: [a, b], l: c}\nlint:\n  suppress: {sid: S, rule: PS005, reason: why}\nno-new-access: {baseline: git:HEAD}\n",
+        )
+        .unwrap();
+        let e = &g[0].expect[0];
+        assert_eq!(e.name, "expect[0]");
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        assert_eq!(e.context["k"], ["a", "b"]);
+        assert_eq!(e.context["l"], ["c"]);
+        assert_eq!((e.loc.line, e.loc.column), (3, 3));
+        let s = &g[0].suppress[0];
+        assert_eq!((s.sid.as_str(), s.rule), ("S", Some(RuleId::PS005)));
+        let (spec, loc) = g[0].baseline.clone().unwrap();
+        assert_eq!((spec.as_str(), loc.line, loc.column), ("git:HEAD", 9, 27));
+    }
+
+    #[test]
+    fn errors_carry_a_snippet() {
+        let e = GateConfig::parse(Path::new("g.yml"), "policies: []\n").unwrap_err();
+        let GateError::Invalid { span, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(span.map(|s| s.offset()), Some(10));
+        assert_eq!(e.to_string(), "g.yml:1:11: policies is empty");
+    }
+}

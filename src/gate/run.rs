@@ -1,0 +1,301 @@
+//! The checks: each gate's expectations, isolation properties, `no-new-access` and lint,
+//! one step per kind of check.
+
+use jiff::Timestamp;
+
+use super::config::{Expectation, GateConfig, IsolationCheck, Suppression};
+use super::loading::{Loaded, load_baseline, load_source};
+use super::{CheckResult, GateError, GateReport, Status};
+use crate::analysis::no_new_access::{DiffResult, no_new_access};
+use crate::analysis::prover::format::IdentityFormat;
+use crate::analysis::prover::{Verdict, default_areas, prove_isolation};
+use crate::eval::PolicySet;
+use crate::lint::{Finding, Severity, lint_set};
+use crate::loc::Loc;
+use crate::report::gate::GateFinding;
+use crate::report::statement_label;
+use crate::request::Request;
+
+/// Run every check of every gate, failures first, with the clock at now. Errors mean an
+/// invalid gate file or policy (exit 2); a failing check is not an error.
+pub fn run(gates: &[GateConfig]) -> Result<GateReport, GateError> {
+    run_at(gates, Timestamp::now())
+}
+
+/// [`run`] with the clock at `now` (the default of the time context keys).
+pub fn run_at(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError> {
+    let mut report = GateReport {
+        checks: Vec::new(),
+        findings: Vec::new(),
+    };
+    for cfg in gates {
+        let loaded = load_source(cfg)?;
+        let mut checks = Vec::new();
+        for e in &cfg.expect {
+            checks.push(expectation(&loaded.set, e, now)?);
+        }
+        for iso in &cfg.isolation {
+            checks.push(isolation(&loaded.set, iso)?);
+        }
+        if let Some((spec, loc)) = &cfg.baseline {
+            checks.push(baseline(cfg, &loaded.set, spec, loc)?);
+        }
+        let (lint_checks, findings) = lint(cfg, &loaded);
+        checks.extend(lint_checks);
+        for c in &mut checks {
+            c.gate = cfg.name.clone();
+        }
+        report.checks.extend(checks);
+        report.findings.extend(findings);
+    }
+    // Stable: failures first, each group in file order.
+    report.checks.sort_by_key(|c| c.status == Status::Pass);
+    Ok(report)
+}
+
+/// A check of `kind` (its gate is filled in by [`run_at`]).
+fn check(
+    kind: &'static str,
+    name: String,
+    status: Status,
+    message: String,
+    rule: &'static str,
+    location: Option<(String, usize, usize)>,
+) -> CheckResult {
+    CheckResult {
+        gate: String::new(),
+        kind,
+        name,
+        status,
+        message,
+        rule,
+        location,
+    }
+}
+
+fn at(loc: &Loc) -> Option<(String, usize, usize)> {
+    Some((loc.file.to_string(), loc.line, loc.column))
+}
+
+fn cannot_run(loc: &Loc, message: impl std::fmt::Display) -> GateError {
+    GateError::Check {
+        loc: loc.clone(),
+        message: message.to_string(),
+    }
+}
+
+/// `expect`: the request gets the decision the gate file states.
+fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
+    let mut r = Request::new(e.action.clone(), e.resource.clone());
+    if let Some(id) = &e.identity {
+        r = r.with_identity(id);
+    }
+    for (k, v) in &e.context {
+        r.context.set(k, v.clone());
+    }
+    r.context
+        .fill_time_defaults(now)
+        .map_err(|m| cannot_run(&e.loc, m))?;
+    let (status, message) = match set.evaluate(&r) {
+        Ok(ev) if ev.decision == e.decision => (
+            Status::Pass,
+            format!(
+                "{} {} on {}: {}",
+                e.name,
+                e.action,
+                e.resource,
+                ev.decision.as_str()
+            ),
+        ),
+        Ok(ev) => {
+            let deciding: Vec<String> = ev
+                .deciding
+                .iter()
+                .map(|d| statement_label(set, *d))
+                .collect();
+            (
+                Status::Fail,
+                format!(
+                    "{}: expected {}, got {} for {} on {} (deciding: [{}])",
+                    e.name,
+                    e.decision.as_str(),
+                    ev.decision.as_str(),
+                    e.action,
+                    e.resource,
+                    deciding.join(", ")
+                ),
+            )
+        }
+        Err(x) => (
+            Status::Fail,
+            format!("{}: the request cannot be evaluated: {x}", e.name),
+        ),
+    };
+    Ok(check(
+        "expect",
+        e.name.clone(),
+        status,
+        message,
+        "gate/expect",
+        at(&e.loc),
+    ))
+}
+
+/// `isolation`: the prover's verdict; no per-identity area at all fails.
+fn isolation(set: &PolicySet, iso: &IsolationCheck) -> Result<CheckResult, GateError> {
+    let format = IdentityFormat::parse(&iso.format).map_err(|m| cannot_run(&iso.loc, m))?;
+    let name = format!("isolation ({})", iso.format);
+    if iso.areas.is_empty() && default_areas(set).is_empty() {
+        // The policy no longer scopes anything by identity: the property cannot hold
+        // as the gate states it. A failed check, not an invalid gate file.
+        return Ok(check(
+            "isolation",
+            name,
+            Status::Fail,
+            "no per-identity area: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name the areas in the gate file to prove them anyway".to_string(),
+            "gate/isolation",
+            at(&iso.loc),
+        ));
+    }
+    let proof = prove_isolation(set, &iso.areas, &format).map_err(|m| cannot_run(&iso.loc, m))?;
+    let status = match proof.verdict {
+        Verdict::Holds => Status::Pass,
+        Verdict::Violated => Status::Fail,
+        Verdict::Unknown => Status::Unknown,
+    };
+    let mut message = format!("{}: {}", proof.verdict.as_str(), proof.reason);
+    if let Some(c) = &proof.counterexample {
+        message.push_str(&format!(
+            "; counterexample: {} can {} {} inside the area of {}",
+            c.attacker, c.action, c.resource, c.victim
+        ));
+    }
+    Ok(check(
+        "isolation",
+        name,
+        status,
+        message,
+        "gate/isolation",
+        at(&iso.loc),
+    ))
+}
+
+/// `no-new-access`: nothing the baseline denied is allowed now.
+fn baseline(
+    cfg: &GateConfig,
+    set: &PolicySet,
+    spec: &str,
+    loc: &Loc,
+) -> Result<CheckResult, GateError> {
+    let baseline = load_baseline(cfg, spec).map_err(|reason| GateError::Baseline {
+        loc: loc.clone(),
+        reason: Box::new(reason),
+    })?;
+    let (status, message) = match no_new_access(set, &baseline) {
+        DiffResult::NoNewAccess => (Status::Pass, format!("no new access compared with {spec}")),
+        DiffResult::NewAccess(n) => (
+            Status::Fail,
+            format!(
+                "new access compared with {spec}: {} on {} is allowed by {} (the baseline: {})",
+                n.action,
+                n.resource,
+                statement_label(set, n.statement),
+                n.baseline.as_str()
+            ),
+        ),
+        DiffResult::Unknown(why) => (
+            Status::Unknown,
+            format!("no-new-access unknown compared with {spec}: {why}"),
+        ),
+    };
+    Ok(check(
+        "no-new-access",
+        "no-new-access".into(),
+        status,
+        message,
+        "gate/no-new-access",
+        at(loc),
+    ))
+}
+
+/// Does suppression `s` cover finding `f`?
+fn covers(s: &Suppression, f: &Finding) -> bool {
+    f.sid.as_deref() == Some(s.sid.as_str()) && s.rule.is_none_or(|r| r == f.rule)
+}
+
+/// `lint`: a failing check per finding that fails the gate and per suppression that
+/// matches nothing, else one passing check; and every finding, with its suppression's
+/// reason and whether it fails the gate.
+fn lint(cfg: &GateConfig, loaded: &Loaded) -> (Vec<CheckResult>, Vec<GateFinding>) {
+    let mut checks = Vec::new();
+    let mut findings = Vec::new();
+    for f in lint_set(&loaded.set, &loaded.sources, loaded.inline) {
+        let suppressed = cfg.suppress.iter().find(|s| covers(s, &f));
+        // A listed severity fails the gate, and so does every more severe one.
+        let fails = suppressed.is_none() && cfg.fail_on.iter().any(|s| f.severity >= *s);
+        if fails {
+            checks.push(check(
+                "lint",
+                format!("{} {}", f.rule, f.file),
+                Status::Fail,
+                format!(
+                    "{} {}: {} (fix: {})",
+                    f.rule,
+                    f.severity.as_str(),
+                    f.message,
+                    f.hint
+                ),
+                f.rule.as_str(),
+                Some((f.file.clone(), f.line, f.column)),
+            ));
+        }
+        findings.push((f, suppressed.map(|s| s.reason.clone()), fails));
+    }
+    // A suppression that matches nothing fails: it would silently exempt whatever
+    // statement takes that Sid next.
+    for s in &cfg.suppress {
+        if !findings.iter().any(|(f, _, _)| covers(s, f)) {
+            let what = match &s.rule {
+                Some(r) => format!("{r} of Sid {:?}", s.sid),
+                None => format!("Sid {:?}", s.sid),
+            };
+            checks.push(check(
+                "lint",
+                format!("suppression {what}"),
+                Status::Fail,
+                format!(
+                    "the suppression of {what} matches no finding: remove it, or a later statement with that Sid would be exempt unseen"
+                ),
+                "gate/suppression",
+                at(&s.loc),
+            ));
+        }
+    }
+    if checks.is_empty() {
+        checks.push(check(
+            "lint",
+            "lint".into(),
+            Status::Pass,
+            lint_summary(&cfg.fail_on, findings.len()),
+            "gate/lint",
+            None,
+        ));
+    }
+    (checks, findings)
+}
+
+/// The message of a passing `lint` check.
+fn lint_summary(fail_on: &[Severity], findings: usize) -> String {
+    match fail_on.iter().min() {
+        None => format!("{findings} finding(s), reported only (fail-on is empty)"),
+        Some(least) => format!(
+            "no finding of severity {}{} ({findings} finding(s) in all)",
+            least.as_str(),
+            if *least == Severity::Error {
+                ""
+            } else {
+                " or above"
+            },
+        ),
+    }
+}
