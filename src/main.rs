@@ -248,8 +248,8 @@ fn main() -> ExitCode {
             property: FuzzProperty::Isolation(args),
         } => fuzz_isolation(&args),
         // These two print their errors themselves (through `print_error`).
-        Command::Gate(args) => return gate(&args).unwrap_or_else(|code| code),
-        Command::Lint(args) => return lint(&args).unwrap_or_else(|code| code),
+        Command::Gate(args) => gate(&args),
+        Command::Lint(args) => lint(&args),
         Command::Actions(args) => actions(&args),
         Command::GenerateRequests { count, seed } => {
             let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -307,6 +307,18 @@ enum Failure {
         /// Why.
         error: std::io::Error,
     },
+    /// The gate's gate file or policies cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Gate(#[from] policy_sim::gate::GateError),
+    /// A report file that could not be written.
+    #[error("{}: {error}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
     /// Standard output could not be written.
     #[error("{0}")]
     Output(std::io::Error),
@@ -330,7 +342,10 @@ fn print_error(err: &Failure) -> ExitCode {
         Some(l) => l,
         None => err,
     };
-    if diagnostic.source_code().is_some() {
+    // A gate file's errors stay one line, as CI logs read them (the error keeps its
+    // snippet for other renderers).
+    let drawn = !matches!(err, Failure::Gate(_));
+    if drawn && diagnostic.source_code().is_some() {
         let shown = Reworded {
             message: &message,
             inner: diagnostic,
@@ -468,28 +483,6 @@ impl std::fmt::Display for Graphical<'_> {
         use miette::ReportHandler as _;
         miette::MietteHandler::new().debug(self.0, f)
     }
-}
-
-/// For `gate` and `lint`, which return the exit code of an error already printed.
-impl From<Failure> for ExitCode {
-    fn from(err: Failure) -> ExitCode {
-        print_error(&err)
-    }
-}
-
-/// Print a message as an error (`gate` and `lint`); exit code 2.
-fn bad_input(message: impl std::fmt::Display) -> ExitCode {
-    print_error(&Failure::Library(message.to_string()))
-}
-
-/// Print a template error (`lint`); exit code 2.
-fn report_template_error(err: &TemplateError) -> ExitCode {
-    print_error(&Failure::Template(err.clone()))
-}
-
-/// [`template`] for `lint`, its error printed.
-fn load_template(path: &Path, params: &[String]) -> Result<Template, ExitCode> {
-    template(path, params).map_err(|e| print_error(&e))
 }
 
 fn print_warnings(warnings: &[String]) {
@@ -745,15 +738,18 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn gate(args: &GateArgs) -> Result<ExitCode, ExitCode> {
+fn gate(args: &GateArgs) -> Result<ExitCode, Failure> {
     use policy_sim::{gate, report};
-    let gates = gate::GateConfig::load(&args.config).map_err(bad_input)?;
-    let report = gate::run(&gates).map_err(bad_input)?;
+    let gates = gate::GateConfig::load(&args.config)?;
+    let report = gate::run(&gates, jiff::Timestamp::now())?;
     let write = |path: &Path, text: String| {
-        std::fs::write(path, text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
+        std::fs::write(path, text).map_err(|error| Failure::Write {
+            path: path.to_path_buf(),
+            error,
+        })
     };
     if let Some(path) = &args.sarif {
-        write(path, report::gate::sarif_text(&report, gate::display_path))?;
+        write(path, report::gate::sarif_text(&report, load::display_path))?;
     }
     if let Some(path) = &args.junit {
         write(path, report::gate::junit(&report))?;
@@ -803,13 +799,14 @@ fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
-    use policy_sim::gate::{load_policies, load_role};
+fn lint(args: &LintArgs) -> Result<ExitCode, Failure> {
     use policy_sim::lint::{Severity, lint_set};
     let loaded = match &args.source.template {
         None => {
-            if args.source.policies.iter().any(|p| p.as_os_str() == "-") {
-                return Err(bad_input("lint reads policy files, not standard input"));
+            if args.source.policies.iter().any(|p| is_stdin(p)) {
+                return Err(Failure::Usage(
+                    "lint reads policy files, not standard input".to_string(),
+                ));
             }
             // File names, not patterns (the shell has expanded any): `role[prod].json` is
             // that file.
@@ -819,11 +816,11 @@ fn lint(args: &LintArgs) -> Result<ExitCode, ExitCode> {
                 .iter()
                 .map(|p| glob::Pattern::escape(&p.display().to_string()))
                 .collect();
-            load_policies(&patterns, Path::new("")).map_err(bad_input)?
+            load::load_policies(&patterns, Path::new(""))?
         }
         Some(path) => {
-            let t = load_template(path, &args.source.params)?;
-            load_role(&t, args.source.role.as_deref()).map_err(|e| report_template_error(&e))?
+            let t = template(path, &args.source.params)?;
+            load::load_role(&t, args.source.role.as_deref())?
         }
     };
     let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);

@@ -62,12 +62,14 @@ fn run(dir: &Path, gate_text: &str) -> GateReport {
     assert_follows_schema("gate.yml", gate_text);
     let path = write(dir, "gate.yml", gate_text);
     let gates = GateConfig::load(&path).expect("the gate file is valid");
-    gate::run(&gates).expect("the gate runs")
+    gate::run(&gates, "2026-06-01T00:00:00Z".parse().unwrap()).expect("the gate runs")
 }
 
 fn load_error(dir: &Path, gate_text: &str) -> String {
     let path = write(dir, "gate.yml", gate_text);
-    match GateConfig::load(&path).and_then(|g| gate::run(&g)) {
+    match GateConfig::load(&path)
+        .and_then(|g| gate::run(&g, "2026-06-01T00:00:00Z".parse().unwrap()))
+    {
         Ok(r) => panic!("expected an error, got {:?}", r.checks),
         Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
     }
@@ -627,7 +629,7 @@ fn schema(path: &str) -> jsonschema::Validator {
 
 /// The SARIF log of a report, as JSON.
 fn sarif_json(report: &GateReport) -> serde_json::Value {
-    serde_json::to_value(report::gate::sarif(report, gate::display_path)).unwrap()
+    serde_json::to_value(report::gate::sarif(report, policy_sim::load::display_path)).unwrap()
 }
 
 #[test]

@@ -22,8 +22,7 @@ use crate::template::TemplateError;
 
 pub use crate::report::gate::{CheckResult, GateFinding, GateReport, Status};
 pub use config::{Expectation, GateConfig, IsolationCheck, Source, Suppression};
-pub use loading::{Loaded, display_path, load_policies, load_role};
-pub use run::{run, run_at};
+pub use run::run;
 
 /// Why the gate cannot run: an invalid gate file, policy, template or baseline (the CLI's
 /// exit 2). A check that fails is not an error.
@@ -58,7 +57,7 @@ pub enum GateError {
     /// The gate's policy files cannot be loaded.
     #[error(transparent)]
     #[diagnostic(code(gate::policies))]
-    Policies(#[from] PolicyFilesError),
+    Policies(#[from] crate::load::Error),
     /// The gate's template, or its role, cannot be used.
     #[error(transparent)]
     #[diagnostic(code(gate::template))]
@@ -84,34 +83,12 @@ pub enum GateError {
     },
 }
 
-/// Policy files named by glob patterns that cannot be loaded.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum PolicyFilesError {
-    /// Not a glob pattern.
-    #[error("policy pattern {pattern:?}: {message}")]
-    Pattern {
-        /// The pattern.
-        pattern: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A pattern that matches no file.
-    #[error("policy pattern {pattern:?} matches no file")]
-    NoMatch {
-        /// The pattern.
-        pattern: String,
-    },
-    /// A file that cannot be read, or is not a valid policy.
-    #[error(transparent)]
-    Policy(#[from] LoadError),
-}
-
 /// Why the `no-new-access` baseline cannot be loaded.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BaselineError {
     /// Baseline policy files that cannot be loaded.
     #[error(transparent)]
-    Files(#[from] PolicyFilesError),
+    Files(#[from] crate::load::Error),
     /// `git:REV` with a gate over a template.
     #[error("a git baseline needs the gate to load policy files (not a template)")]
     GitNeedsPolicyFiles,

@@ -4,26 +4,22 @@
 use jiff::Timestamp;
 
 use super::config::{Expectation, GateConfig, IsolationCheck, Suppression};
-use super::loading::{Loaded, load_baseline, load_source};
+use super::loading::{load_baseline, load_source};
 use super::{CheckResult, GateError, GateReport, Status};
 use crate::analysis::no_new_access::{DiffResult, no_new_access};
 use crate::analysis::prover::format::IdentityFormat;
 use crate::analysis::prover::{Verdict, default_areas, prove_isolation};
 use crate::eval::PolicySet;
 use crate::lint::{Finding, Severity, lint_set};
+use crate::load::Loaded;
 use crate::loc::Loc;
 use crate::report::gate::GateFinding;
 use crate::report::statement_label;
 use crate::request::Request;
 
-/// Run every check of every gate, failures first, with the clock at now. Errors mean an
-/// invalid gate file or policy (exit 2); a failing check is not an error.
-pub fn run(gates: &[GateConfig]) -> Result<GateReport, GateError> {
-    run_at(gates, Timestamp::now())
-}
-
-/// [`run`] with the clock at `now` (the default of the time context keys).
-pub fn run_at(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError> {
+/// Run every gate; `now` is the default of the time context keys (the library never
+/// reads the clock itself).
+pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError> {
     let mut report = GateReport {
         checks: Vec::new(),
         findings: Vec::new(),

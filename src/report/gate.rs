@@ -322,7 +322,7 @@ const GATE_RULES: [(&str, &str); 4] = [
 
 /// SARIF 2.1.0 for GitHub code scanning: lint findings and failed checks. `shown` maps a
 /// file to how reports show it (relative to the repository root CI runs in:
-/// [`crate::gate::display_path`]).
+/// [`crate::load::display_path`]).
 pub fn sarif(report: &GateReport, shown: impl Fn(&Path) -> String) -> Sarif {
     let location = |file: &str, line: usize, column: usize| {
         Some([SarifLocation {
