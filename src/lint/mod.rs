@@ -275,25 +275,6 @@ fn action_sources(st: &Statement) -> Vec<&str> {
     }
 }
 
-/// A statement as the evaluator sees it (effect, actions, resources, conditions; not the
-/// `Sid`): equal keys, same statement.
-pub(crate) fn statement_key(st: &Statement) -> String {
-    let conditions: Vec<String> = st
-        .conditions
-        .iter()
-        .map(|c| format!("{}|{}|{:?}", c.operator, c.key_lower, c.raw_values))
-        .collect();
-    format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        st.effect,
-        matches!(st.action, ActionSpec::NotAction(_)),
-        action_sources(st),
-        matches!(st.resource, Some(ResourceSpec::NotResource(_))),
-        resource_sources(st),
-        conditions
-    )
-}
-
 /// Lint one policy. `size` is the policy's size in characters without white space, when
 /// known.
 pub fn lint_policy(
@@ -479,7 +460,7 @@ pub fn lint_policy(
         for f in catalog_findings(st) {
             push(f.0, Some(i), sid, format!("{label}: {}", f.1), f.2);
         }
-        let key = statement_key(st);
+        let key = crate::analysis::statement_key(st);
         if let Some(first) = seen.iter().position(|k| *k == key) {
             push(
                 "PS009",
@@ -514,7 +495,8 @@ pub fn lint_policy(
 
 /// Findings that need the action catalog (PS012, PS013, PS014): `(rule, message, hint)`.
 fn catalog_findings(st: &Statement) -> Vec<(&'static str, String, &'static str)> {
-    use crate::catalog::{catalog, pattern_may_match_format, unknown_action_message};
+    use crate::analysis::translate::pattern_may_match_format;
+    use crate::catalog::{catalog, unknown_action_message};
     let c = catalog();
     let mut out = Vec::new();
     let patterns = action_sources(st);
@@ -558,7 +540,7 @@ fn catalog_findings(st: &Statement) -> Vec<(&'static str, String, &'static str)>
                 // patterns (`arn:aws:s3:::*`), so nothing is certain here.
                 return true;
             }
-            sources
+            resources
                 .iter()
                 .any(|p| types.iter().any(|f| pattern_may_match_format(p, f)))
         };
