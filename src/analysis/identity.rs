@@ -117,24 +117,6 @@ impl IdentityFormat {
         self.dfa.byte_classes().get(byte)
     }
 
-    /// Bytes grouped by how the format treats them: one representative per group.
-    pub fn byte_representatives(&self) -> Vec<u8> {
-        let classes = self.dfa.byte_classes();
-        let mut seen = std::collections::BTreeMap::new();
-        for b in 0..=255u8 {
-            // Prefer printable ASCII as a group's representative: witnesses stay readable.
-            let class = classes.get(b);
-            let better = |old: u8| !(0x21..0x7f).contains(&old) && (0x21..0x7f).contains(&b);
-            match seen.get(&class) {
-                Some(&old) if !better(old) => {}
-                _ => {
-                    seen.insert(class, b);
-                }
-            }
-        }
-        seen.into_values().collect()
-    }
-
     /// A shortest identity of the format, preferring letters and digits.
     pub fn example(&self) -> Option<String> {
         self.example_except(&[])

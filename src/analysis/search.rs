@@ -1,15 +1,20 @@
-//! The symbolic search behind `prove isolation`: a breadth-first walk of the product of
-//! byte automata, looking for a resource string `r` that the attacker's allowed pattern
-//! (with the identity slot read as attacker `a`), the victim's area (slot read as victim
-//! `b`) and every exclusion constraint accept together.
+//! The automata searches over [`Glob`]s, shared by both analyses.
 //!
-//! - Patterns are globs over the whole ARN: `*` is any byte run, `?` exactly one UTF-8
-//!   character, the identity slot a run the identity format's DFA accepts.
-//!   Treating the ARN as one string can only widen what an *allowed* pattern matches,
-//!   which keeps a `holds` answer sound; exclusions are only used where the glob reading is
-//!   exact (see `mod.rs`).
-//! - The alphabet is symbolic: every byte that a pattern mentions, plus one representative
-//!   of each byte class the identity DFA distinguishes. Any real witness maps onto it.
+//! - [`search`], behind `prove isolation`: a breadth-first walk of the product of byte
+//!   automata, looking for a resource string `r` that the attacker's allowed pattern (with
+//!   the identity slot read as attacker `a`), the victim's area (slot read as victim `b`)
+//!   and every exclusion constraint accept together.
+//! - [`search_string`], behind no-new-access and the action questions of
+//!   [`crate::analysis::actions`]: a shortest string that some globs accept and others do
+//!   not.
+//!
+//! - Globs come from [`crate::analysis::translate`], exact with respect to the evaluator:
+//!   `*` and `?` keep to their ARN component (a byte [`crate::analysis::glob::Class`]),
+//!   `?` is exactly one UTF-8 character, the identity slot a run the identity format's
+//!   DFA accepts.
+//! - The alphabet is symbolic: every byte that a glob mentions (its literals, and the bytes
+//!   its wildcards leave out, such as `:`), plus one representative of each byte class the
+//!   identity DFA distinguishes. Any real witness maps onto it.
 //! - `a ≠ b` is tracked where it can be: two slots that start at the same byte read the
 //!   same text, so they differ exactly when they end apart ("diverged"). Slots that start
 //!   at different places ("unaligned") may or may not hold equal identities: such a
