@@ -27,7 +27,8 @@ pub fn plausible_context(st: &Statement, identity: &str) -> ContextMap {
             || op.qualifier == SetQualifier::ForAllValues
             || (op.negated && op.qualifier == SetQualifier::None);
         if op.comparison == Comparison::Null {
-            if c.raw_values.iter().any(|v| v.eq_ignore_ascii_case("false")) {
+            // `Null: false` holds when the key is present.
+            if c.values.iter().any(|v| matches!(v, Value::Null(false))) {
                 ctx.insert(c.key.clone(), vec!["x".to_string()]);
             }
             continue;
