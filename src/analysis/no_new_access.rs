@@ -1,7 +1,10 @@
 //! No new access: does a new policy set allow a request that a baseline set denied?
 //!
-//! Decided on the patterns, like the prover, not by sampling. For every `Allow` statement
-//! `S` of the new set:
+//! Decided on the patterns, like the prover, not by sampling: action and resource patterns
+//! become globs through the one translator ([`crate::analysis::translate`]), exactly as the
+//! evaluator matches them (a `*` in a region stays in the region), with every policy
+//! variable at one value per key ([`variable_value`]). For every `Allow` statement `S` of
+//! the new set:
 //!
 //! 1. Unless the baseline has the same statement, actions are partitioned by every baseline
 //!    `Allow` and every unconditional new `Deny` ("covers it" or not, every combination);
