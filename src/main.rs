@@ -288,9 +288,14 @@ enum Failure {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Show(#[from] ShowError),
-    /// An error the library gives as text (identity formats, parameters, the prover).
-    #[error("{0}")]
-    Library(String),
+    /// An identity format that cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Format(#[from] policy_sim::analysis::identity::FormatError),
+    /// A property that cannot be proved as asked (areas, the SMT solver).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Prover(#[from] policy_sim::analysis::prover::ProverError),
     /// A request file that cannot be opened.
     #[error("{}: cannot read: {error}", path.display())]
     Input {
@@ -369,10 +374,42 @@ fn cli_message(err: &Failure) -> String {
             "standard input (`-`) can be read only once: give `--policy -` once".to_string()
         }
         Failure::Request(e) | Failure::Flow(FlowError::Request(e)) => request_message(e),
+        Failure::Format(e) => format_message(e),
+        Failure::Prover(e) => prover_message(e),
         Failure::Template(e)
         | Failure::Flow(FlowError::Template(e))
         | Failure::Load(load::Error::Template(e)) => template_message(e),
         _ => err.to_string(),
+    }
+}
+
+/// An identity format error as the command line words it.
+fn format_message(e: &policy_sim::analysis::identity::FormatError) -> String {
+    use policy_sim::analysis::identity::FormatError;
+    match e {
+        FormatError::InvalidRegex { spec, source } => {
+            format!("--identity-format {spec:?} is not a valid regular expression: {source}")
+        }
+        FormatError::NoIdentity { spec } => {
+            format!("--identity-format {spec:?} matches no non-empty identity")
+        }
+    }
+}
+
+/// A prover error as the command line words it: areas are `--area`, the solver is
+/// `--solver smt`.
+fn prover_message(e: &policy_sim::analysis::prover::ProverError) -> String {
+    use policy_sim::analysis::prover::{ProverError, smt::SmtError};
+    match e {
+        ProverError::NoArea => format!("{e} with --area"),
+        ProverError::InvalidArea { area, message } => format!("--area {area:?}: {message}"),
+        ProverError::AreaWithoutIdentity { area } => {
+            format!("--area {area:?} does not mention ${{cognito-identity.amazonaws.com:sub}}")
+        }
+        ProverError::Smt(SmtError::UnsupportedFormat(format)) => {
+            format!("--solver smt supports the cognito and any identity formats, not {format:?}")
+        }
+        ProverError::Smt(_) => e.to_string(),
     }
 }
 
@@ -669,8 +706,9 @@ fn check_batch(
 }
 
 fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
-    use policy_sim::analysis::prover::{self, Verdict, format::IdentityFormat};
-    let format = IdentityFormat::parse(&args.identity_format).map_err(Failure::Library)?;
+    use policy_sim::analysis::identity::IdentityFormat;
+    use policy_sim::analysis::prover::{self, Verdict};
+    let format = IdentityFormat::parse(&args.identity_format)?;
     let set = load_source(&args.source)?.set;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
@@ -688,8 +726,7 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
             }
         }
     };
-    let proof = prover::prove_isolation_with(&set, &args.areas, &format, &backend)
-        .map_err(Failure::Library)?;
+    let proof = prover::prove_isolation_with(&set, &args.areas, &format, &backend)?;
     let text = match args.format {
         Format::Json => json_line(&report::proof::proof_json(&set, &proof)),
         Format::Text => report::proof::proof_text(&set, &proof),
@@ -703,10 +740,11 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
 }
 
 fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
-    use policy_sim::analysis::prover::{self, format::IdentityFormat};
+    use policy_sim::analysis::identity::IdentityFormat;
+    use policy_sim::analysis::prover;
     use report::fuzz::{FuzzRun, fuzz_json, fuzz_text};
     let iso = &args.isolation;
-    let format = IdentityFormat::parse(&iso.identity_format).map_err(Failure::Library)?;
+    let format = IdentityFormat::parse(&iso.identity_format)?;
     let set = load_source(&iso.source)?.set;
     let areas = if iso.areas.is_empty() {
         prover::default_areas(&set)

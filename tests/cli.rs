@@ -1111,3 +1111,46 @@ fn template_errors_name_the_options() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn prover_errors_name_the_options() {
+    let base = [
+        "prove",
+        "isolation",
+        "--policy",
+        "policies/corrected-auth-role.json",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--area", "arn:aws:s3:::b/*"],
+            "error: --area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}\n",
+        ),
+        (
+            &["--identity-format", "("],
+            "error: --identity-format \"(\" is not a valid regular expression: ",
+        ),
+    ];
+    for (extra, want) in cases {
+        let args: Vec<&str> = base.iter().chain(extra.iter()).copied().collect();
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).starts_with(want), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(
+        &[
+            "prove",
+            "isolation",
+            "--policy",
+            "policies/console-auth-role.json",
+            "--area",
+            "bucket/*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: --area \"bucket/*\": "),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -164,12 +164,16 @@ fn errors() {
     ]);
     let cognito = IdentityFormat::parse("cognito").unwrap();
     assert_eq!(
-        prove_isolation(&set, &[], &cognito).unwrap_err(),
-        "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one with --area"
+        prove_isolation(&set, &[], &cognito)
+            .unwrap_err()
+            .to_string(),
+        "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one"
     );
     assert_eq!(
-        prove_isolation(&set, &["arn:aws:s3:::b/*".to_string()], &cognito).unwrap_err(),
-        "--area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}"
+        prove_isolation(&set, &["arn:aws:s3:::b/*".to_string()], &cognito)
+            .unwrap_err()
+            .to_string(),
+        "area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}"
     );
 }
 

@@ -280,3 +280,80 @@ fn unchanged_policies_with_hard_shapes_pass() {
         );
     }
 }
+
+/// A `*` inside the region of a baseline ARN stays inside the region (the evaluator
+/// matches the first five components separately), so a resource whose region and account
+/// hold an extra colon is not covered by it: new access, confirmed by the evaluator.
+#[test]
+fn wildcard_in_a_region_does_not_cross_a_colon() {
+    let at = |resource: &str| {
+        policy(
+            serde_json::json!([{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}]),
+        )
+    };
+    let resource = "arn:aws:execute-api:us-east:x-1:123456789012:api/prod/GET/x";
+    let base = at("arn:aws:execute-api:*-1:123456789012:api/*");
+    let new = at(resource);
+    let found = expect_new_vs(base.clone(), new.clone(), "colon inside the region");
+    assert_eq!(found.action, "execute-api:Invoke");
+    assert_eq!(found.resource, resource);
+    // `check` decides ImplicitDeny on the baseline and Allow on the new set.
+    let decide = |doc: serde_json::Value| {
+        set(doc)
+            .evaluate(&Request::new("execute-api:Invoke", resource))
+            .unwrap()
+            .decision
+    };
+    assert_eq!(decide(base), Decision::ImplicitDeny);
+    assert_eq!(decide(new), Decision::Allow);
+    assert_eq!(found.baseline, Decision::ImplicitDeny);
+}
+
+/// The same case through the CI gate: the no-new-access check fails.
+#[test]
+fn gate_reports_the_colon_case() {
+    use policy_sim::gate::{self, GateConfig, Status};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-new-access-colon");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = |resource: &str| {
+        policy(
+            serde_json::json!([{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}]),
+        )
+        .to_string()
+    };
+    std::fs::write(
+        dir.join("base.json"),
+        doc("arn:aws:execute-api:*-1:123456789012:api/*"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("p.json"),
+        doc("arn:aws:execute-api:us-east:x-1:123456789012:api/prod/GET/x"),
+    )
+    .unwrap();
+    let gate_file = dir.join("gate.yml");
+    std::fs::write(
+        &gate_file,
+        "policies: p.json\nno-new-access: {baseline: base.json}\nlint: {fail-on: []}\n",
+    )
+    .unwrap();
+    let report = gate::run(
+        &GateConfig::load(&gate_file).unwrap(),
+        "2026-06-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "no-new-access")
+        .expect("a no-new-access check");
+    assert_eq!(check.status, Status::Fail, "{}", check.message);
+    assert!(
+        check
+            .message
+            .contains("arn:aws:execute-api:us-east:x-1:123456789012:api/prod/GET/x"),
+        "{}",
+        check.message
+    );
+}

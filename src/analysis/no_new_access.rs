@@ -1,7 +1,10 @@
 //! No new access: does a new policy set allow a request that a baseline set denied?
 //!
-//! Decided on the patterns, like the prover, not by sampling. For every `Allow` statement
-//! `S` of the new set:
+//! Decided on the patterns, like the prover, not by sampling: action and resource patterns
+//! become globs through the one translator ([`crate::analysis::translate`]), exactly as the
+//! evaluator matches them (a `*` in a region stays in the region), with every policy
+//! variable at one value per key ([`variable_value`]). For every `Allow` statement `S` of
+//! the new set:
 //!
 //! 1. Unless the baseline has the same statement, actions are partitioned by every baseline
 //!    `Allow` and every unconditional new `Deny` ("covers it" or not, every combination);
@@ -20,14 +23,22 @@
 //! candidate no context confirms, or a search that passes its limits, makes the answer
 //! `unknown`; no candidate at all means no new access.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use crate::analysis::prover::search::{Elem, Glob, StringSearch, search_string};
+use crate::analysis::actions::{
+    ActionNeed, ActionSearch, SEARCH_LIMIT, covered, find_action, not_covered,
+};
+use crate::analysis::confirm::{ContextMap, decide, plausible_context};
+use crate::analysis::glob::{Class, Elem, Glob};
+use crate::analysis::search::{StringSearch, search_string};
+use crate::analysis::translate::{FormatFill, Variables, arn_glob, format_glob};
+use crate::condition::Value;
 use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::lang::arn::ArnPattern;
 use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
-use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement, Version};
-use crate::lang::variables::{Piece, Syntax};
-use crate::request::Request;
+use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
+use crate::lang::variables::{Piece, Variable};
+use crate::lang::wildcard::Pattern;
 
 /// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons. Like every
 /// variable's value it starts with `~`, which no realistic pattern puts where a variable
@@ -37,9 +48,6 @@ pub const IDENTITY: &str = "~cognito-identity~";
 /// Statements an action is partitioned by (baseline `Allow`s and the new set's
 /// unconditional `Deny`s) beyond this many make the comparison say `unknown`.
 const MAX_GROUP: usize = 12;
-/// Feasibility checks one action search may make before giving up.
-const ACTION_BUDGET: usize = 4_096;
-const SEARCH_LIMIT: usize = 100_000;
 
 /// A request the new set allows and the baseline denies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +57,7 @@ pub struct NewAccess {
     /// The resource.
     pub resource: String,
     /// The request context.
-    pub context: BTreeMap<String, Vec<String>>,
+    pub context: ContextMap,
     /// The new statement that allows it.
     pub statement: StatementRef,
     /// The baseline's decision for it.
@@ -78,220 +86,43 @@ pub fn variable_value(key_lower: &str) -> String {
     }
 }
 
-fn glob(text: &str, variables: bool, lowercase: bool) -> Option<Glob> {
-    if text == "*" {
-        return Some(Glob(vec![Elem::Star]));
-    }
-    let pieces = crate::lang::variables::parse_pieces(
-        text,
-        Syntax {
-            variables,
-            wildcards: true,
-        },
-    )
-    .ok()?;
-    let mut out = Vec::new();
-    for p in pieces {
-        match p {
-            Piece::Literal(l) => {
-                let l = if lowercase {
-                    l.to_ascii_lowercase()
-                } else {
-                    l.to_string()
-                };
-                out.extend(l.bytes().map(Elem::Byte));
-            }
-            Piece::Star => out.push(Elem::Star),
-            Piece::AnyChar => out.push(Elem::AnyChar),
-            Piece::Variable(v) => {
-                let value = variable_value(&v.key_lower);
-                let value = if lowercase {
-                    value.to_ascii_lowercase()
-                } else {
-                    value
-                };
-                out.extend(value.bytes().map(Elem::Byte));
-            }
-        }
-    }
-    Some(Glob(out))
-}
-
-fn star() -> Glob {
-    Glob(vec![Elem::Star])
+/// The glob of a resource pattern, variables at their comparison values.
+fn resource_glob(p: &ArnPattern) -> Glob {
+    let value = |v: &Variable| variable_value(&v.key_lower);
+    arn_glob(p, &Variables::Fixed(&value))
 }
 
 /// `arn:?*:?*:*:*:*`: a resource found for a comparison must be an ARN.
 fn arn_shape() -> Glob {
-    let mut g: Vec<Elem> = b"arn:".iter().map(|b| Elem::Byte(*b)).collect();
-    g.extend([
-        Elem::AnyChar,
-        Elem::Star,
-        Elem::Byte(b':'),
-        Elem::AnyChar,
-        Elem::Star,
-    ]);
+    let (one, any) = (Elem::AnyChar(Class::All), Elem::Star(Class::All));
+    let mut g = Glob::literal("arn:");
+    g.0.extend([one, any, Elem::Byte(b':'), one, any]);
     for _ in 0..3 {
-        g.extend([Elem::Byte(b':'), Elem::Star]);
+        g.0.extend([Elem::Byte(b':'), any]);
     }
-    Glob(g)
+    g
 }
 
-/// (globs an action must match, globs it must not), for a statement's actions.
-fn action_globs(st: &Statement) -> (Vec<Glob>, Vec<Glob>) {
-    match &st.action {
-        ActionSpec::Action(ps) => (
-            ps.iter()
-                .filter_map(|p| glob(p.source(), false, true))
-                .collect(),
-            Vec::new(),
-        ),
-        ActionSpec::NotAction(ps) => (
-            vec![star()],
-            ps.iter()
-                .filter_map(|p| glob(p.source(), false, true))
-                .collect(),
-        ),
-    }
-}
-
-fn resource_globs(st: &Statement, variables: bool) -> (Vec<Glob>, Vec<Glob>) {
+/// (globs a resource must match one of, globs it must match none of), for a statement's
+/// resources.
+fn resource_globs(st: &Statement) -> (Vec<Glob>, Vec<Glob>) {
     match &st.resource {
-        Some(ResourceSpec::Resource(ps)) => (
-            ps.iter()
-                .filter_map(|p| glob(p.source(), variables, false))
-                .collect(),
-            Vec::new(),
-        ),
+        Some(ResourceSpec::Resource(ps)) => (ps.iter().map(resource_glob).collect(), Vec::new()),
         Some(ResourceSpec::NotResource(ps)) => (
-            vec![star()],
-            ps.iter()
-                .filter_map(|p| glob(p.source(), variables, false))
-                .collect(),
+            vec![Glob::everything()],
+            ps.iter().map(resource_glob).collect(),
         ),
-        None => (vec![star()], Vec::new()),
+        None => (vec![Glob::everything()], Vec::new()),
     }
 }
 
-/// What an action must satisfy with respect to one statement: match one of `choose` (when
-/// given; an empty list cannot be met) and none of `forbid`.
-struct ActionNeed {
-    choose: Option<Vec<Glob>>,
-    forbid: Vec<Glob>,
-}
-
-/// The action is covered by `st`.
-fn covered(st: &Statement) -> ActionNeed {
-    let (any, not) = action_globs(st);
-    match st.action {
-        ActionSpec::Action(_) => ActionNeed {
-            choose: Some(any),
-            forbid: Vec::new(),
-        },
-        ActionSpec::NotAction(_) => ActionNeed {
-            choose: None,
-            forbid: not,
-        },
-    }
-}
-
-/// The action is not covered by `st`.
-fn not_covered(st: &Statement) -> ActionNeed {
-    let (any, not) = action_globs(st);
-    match st.action {
-        ActionSpec::Action(_) => ActionNeed {
-            choose: None,
-            forbid: any,
-        },
-        ActionSpec::NotAction(_) => ActionNeed {
-            choose: Some(not),
-            forbid: Vec::new(),
-        },
-    }
-}
-
-/// The outcome of an action search.
-enum ActionSearch {
-    Found(String),
-    Empty,
-    TooLarge,
-}
-
-/// `service:name`: the shape of every real action.
-fn action_shape() -> Glob {
-    Glob(vec![
-        Elem::AnyChar,
-        Elem::Star,
-        Elem::Byte(b':'),
-        Elem::AnyChar,
-        Elem::Star,
-    ])
-}
-
-/// An action meeting every need, trying every combination of the choices (a statement
-/// with several action patterns covers an action through any one of them).
-fn find_action(needs: &[ActionNeed]) -> ActionSearch {
-    let forbid: Vec<Glob> = needs
-        .iter()
-        .flat_map(|n| n.forbid.iter().cloned())
-        .collect();
-    let choices: Vec<&Vec<Glob>> = needs.iter().filter_map(|n| n.choose.as_ref()).collect();
-    let mut budget = ACTION_BUDGET;
-    let mut require = vec![action_shape()];
-    choose_actions(&choices, &mut require, &forbid, &mut budget)
-}
-
-fn choose_actions(
-    choices: &[&Vec<Glob>],
-    require: &mut Vec<Glob>,
-    forbid: &[Glob],
-    budget: &mut usize,
-) -> ActionSearch {
-    if *budget == 0 {
-        return ActionSearch::TooLarge;
-    }
-    *budget -= 1;
-    match search_string(require, forbid, SEARCH_LIMIT) {
-        StringSearch::Empty => return ActionSearch::Empty,
-        StringSearch::TooLarge => return ActionSearch::TooLarge,
-        StringSearch::Found(bytes) if choices.is_empty() => {
-            return match String::from_utf8(bytes) {
-                Ok(a) => ActionSearch::Found(a),
-                // Globs of UTF-8 patterns accept only UTF-8; never reached.
-                Err(_) => ActionSearch::TooLarge,
-            };
-        }
-        StringSearch::Found(_) => {}
-    }
-    let mut too_large = false;
-    for g in choices[0] {
-        require.push(g.clone());
-        let r = choose_actions(&choices[1..], require, forbid, budget);
-        require.pop();
-        match r {
-            ActionSearch::Found(a) => return ActionSearch::Found(a),
-            ActionSearch::TooLarge => too_large = true,
-            ActionSearch::Empty => {}
-        }
-    }
-    if too_large {
-        ActionSearch::TooLarge
-    } else {
-        ActionSearch::Empty
-    }
-}
-
-/// Documented actions (from the [`crate::catalog`]) that `s` (and `also`, when given)
+/// Documented actions (from the [`crate::catalog`]) that every statement of `required`
 /// covers, one per cell: keyed by which of `members` cover it (bit `i` for member `i`).
 /// These are the witnesses a reader recognises (`s3:PutObject`, not `s3:3`); cells with no
 /// documented action still go to the automata, so actions newer than the catalog are
 /// not missed.
-fn documented_witnesses(
-    s: &Statement,
-    also: Option<&Statement>,
-    members: &[Stmt],
-) -> std::collections::HashMap<u32, String> {
-    let mut out = std::collections::HashMap::new();
+fn documented_witnesses(required: &[&Statement], members: &[Stmt]) -> HashMap<u32, String> {
+    let mut out = HashMap::new();
     let mut name = String::new();
     for service in &crate::catalog::catalog().services {
         for a in &service.actions {
@@ -299,7 +130,7 @@ fn documented_witnesses(
             name.push_str(service.prefix);
             name.push(':');
             name.push_str(a.name);
-            if !s.matches_action(&name) || also.is_some_and(|t| !t.matches_action(&name)) {
+            if !required.iter().all(|t| t.matches_action(&name)) {
                 continue;
             }
             let mask = members
@@ -339,34 +170,41 @@ fn conditions_implied(t: &Statement, t_vars: bool, s: &Statement, s_vars: bool) 
     })
 }
 
-fn vars_of(st: &Statement) -> Vec<String> {
-    let mut out = Vec::new();
-    for text in match &st.resource {
-        Some(ResourceSpec::Resource(p) | ResourceSpec::NotResource(p)) => {
-            p.iter().map(|p| p.source()).collect()
+/// The keys of the policy variables `st` reads (as first written), in its resources and
+/// its condition values.
+fn variable_keys(st: &Statement) -> Vec<String> {
+    fn arn_parts(p: &ArnPattern) -> &[Pattern] {
+        match p {
+            ArnPattern::Any(_) => &[],
+            ArnPattern::Arn { parts, .. } => parts,
+        }
+    }
+    let resources: Vec<&Pattern> = match &st.resource {
+        Some(ResourceSpec::Resource(ps) | ResourceSpec::NotResource(ps)) => {
+            ps.iter().flat_map(arn_parts).collect()
         }
         None => Vec::new(),
-    }
-    .into_iter()
-    .chain(
-        st.conditions
-            .iter()
-            .flat_map(|c| c.raw_values.iter().map(String::as_str)),
-    ) {
-        if let Ok(pieces) = crate::lang::variables::parse_pieces(
-            text,
-            Syntax {
-                variables: true,
-                wildcards: true,
-            },
-        ) {
-            for p in pieces {
-                if let Piece::Variable(v) = p
-                    && !out.contains(&v.key.to_string())
-                {
-                    out.push(v.key.to_string());
-                }
-            }
+    };
+    let values = st
+        .conditions
+        .iter()
+        .flat_map(|c| &c.values)
+        .flat_map(|v| match v {
+            Value::Text(p) | Value::BoolVariable(p) => std::slice::from_ref(p),
+            Value::Arn(a) => arn_parts(a),
+            Value::Number(_)
+            | Value::Date(_)
+            | Value::Bool(_)
+            | Value::Binary(_)
+            | Value::Ip(_)
+            | Value::Null(_) => &[],
+        });
+    let mut out: Vec<String> = Vec::new();
+    for piece in resources.into_iter().chain(values).flat_map(|p| p.pieces()) {
+        if let Piece::Variable(v) = piece
+            && !out.iter().any(|k| **k == *v.key)
+        {
+            out.push(v.key.to_string());
         }
     }
     out
@@ -374,9 +212,9 @@ fn vars_of(st: &Statement) -> Vec<String> {
 
 /// Contexts to try: one under which `s`'s conditions plausibly hold, and variants that
 /// switch off each baseline condition key.
-fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<BTreeMap<String, Vec<String>>> {
-    let mut base = crate::analysis::prover::plausible_context(s, IDENTITY);
-    for key in vars_of(s) {
+fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<ContextMap> {
+    let mut base = plausible_context(s, IDENTITY);
+    for key in variable_keys(s) {
         if !key.eq_ignore_ascii_case(COGNITO_SUB) {
             let value = variable_value(&key.to_ascii_lowercase());
             base.entry(key).or_insert_with(|| vec![value]);
@@ -418,22 +256,6 @@ fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<BTreeMap<String, Vec<Str
     out
 }
 
-fn decide(
-    set: &PolicySet,
-    action: &str,
-    resource: &str,
-    ctx: &BTreeMap<String, Vec<String>>,
-) -> Option<Decision> {
-    let mut r = Request::new(action, resource).with_identity(IDENTITY);
-    for (k, v) in ctx {
-        if !k.eq_ignore_ascii_case(COGNITO_SUB) {
-            r.context.set(k, v.clone());
-        }
-    }
-    r.context.fill_time_defaults(jiff::Timestamp::now()).ok()?;
-    set.evaluate(&r).ok().map(|e| e.decision)
-}
-
 fn confirm(
     new: &PolicySet,
     baseline: &PolicySet,
@@ -443,8 +265,8 @@ fn confirm(
 ) -> Result<NewAccess, String> {
     let s = new.statement(st);
     for ctx in contexts(s, baseline) {
-        let n = decide(new, action, resource, &ctx);
-        let b = decide(baseline, action, resource, &ctx);
+        let n = decide(new, action, resource, IDENTITY, &ctx);
+        let b = decide(baseline, action, resource, IDENTITY, &ctx);
         if n == Some(Decision::Allow)
             && let Some(b @ (Decision::ImplicitDeny | Decision::ExplicitDeny)) = b
         {
@@ -472,7 +294,7 @@ struct Stmt<'a> {
 impl Stmt<'_> {
     /// Equal keys mean the same statement to the evaluator.
     fn key(&self) -> String {
-        format!("{}|{}", self.vars, crate::lint::statement_key(self.st))
+        format!("{}|{}", self.vars, self.st.key())
     }
 }
 
@@ -481,7 +303,7 @@ fn stmts(set: &PolicySet, effect: Effect) -> Vec<(StatementRef, Stmt<'_>)> {
         .iter()
         .enumerate()
         .flat_map(|(p, pol)| {
-            let vars = pol.version == Some(Version::V2012_10_17);
+            let vars = pol.has_variables_enabled();
             pol.statements
                 .iter()
                 .enumerate()
@@ -507,7 +329,7 @@ fn cell_action(
     required: &[&Statement],
     members: &[Stmt],
     mask: u32,
-    documented: &std::collections::HashMap<u32, String>,
+    documented: &HashMap<u32, String>,
     unknown: &mut Vec<String>,
 ) -> Option<String> {
     if let Some(a) = documented.get(&mask) {
@@ -537,7 +359,7 @@ fn cell_action(
 fn certain_resources(certain: &[Stmt]) -> Vec<Glob> {
     let mut out = Vec::new();
     for t in certain {
-        let (res, not) = resource_globs(t.st, t.vars);
+        let (res, not) = resource_globs(t.st);
         if not.is_empty() {
             out.extend(res);
         }
@@ -545,124 +367,212 @@ fn certain_resources(certain: &[Stmt]) -> Vec<Glob> {
     out
 }
 
+/// One comparison: the two sets, their statements by kind, and what could not be decided.
+struct Comparison<'a> {
+    new: &'a PolicySet,
+    baseline: &'a PolicySet,
+    base_allows: Vec<(StatementRef, Stmt<'a>)>,
+    base_denies: Vec<(StatementRef, Stmt<'a>)>,
+    new_deny_keys: Vec<String>,
+    /// The new set's unconditional Denies: an action they cover is refused on their
+    /// resources.
+    new_unconditional: Vec<Stmt<'a>>,
+    unknown: Vec<String>,
+}
+
+impl<'a> Comparison<'a> {
+    fn new(new: &'a PolicySet, baseline: &'a PolicySet) -> Comparison<'a> {
+        let new_denies = stmts(new, Effect::Deny);
+        Comparison {
+            new,
+            baseline,
+            base_allows: stmts(baseline, Effect::Allow),
+            base_denies: stmts(baseline, Effect::Deny),
+            new_deny_keys: new_denies.iter().map(|(_, t)| t.key()).collect(),
+            new_unconditional: new_denies
+                .iter()
+                .map(|(_, t)| *t)
+                .filter(|t| t.st.conditions.is_empty())
+                .collect(),
+            unknown: Vec::new(),
+        }
+    }
+
+    /// Step 1: requests the new `Allow` `s` grants that no baseline `Allow` certainly
+    /// covers. Skipped when the baseline has the very same statement: it applies whenever
+    /// `s` does.
+    fn beyond_baseline_allows(&mut self, r: StatementRef, s: Stmt<'a>) -> Option<NewAccess> {
+        if self.base_allows.iter().any(|(_, t)| t.key() == s.key()) {
+            return None;
+        }
+        let members: Vec<Stmt> = self
+            .base_allows
+            .iter()
+            .map(|(_, t)| *t)
+            .chain(self.new_unconditional.iter().copied())
+            .collect();
+        if members.len() > MAX_GROUP {
+            self.unknown.push(format!(
+                "{} baseline Allow and new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
+                members.len()
+            ));
+            return None;
+        }
+        let (s_res, s_res_not) = resource_globs(s.st);
+        let requires: Vec<Vec<Glob>> = s_res.iter().map(|p| vec![p.clone(), arn_shape()]).collect();
+        // Resources left out: the new Denies that cover the action, and the baseline
+        // Allows that cover it and certainly apply when `s` does.
+        let certain = |t: &Stmt| {
+            t.st.effect == Effect::Deny || conditions_implied(t.st, t.vars, s.st, s.vars)
+        };
+        self.search_cells(r, &[s.st], &members, &certain, &requires, &s_res_not)
+    }
+
+    /// Step 2: requests the baseline `Deny` `d` refused that the new `Allow` `s` reaches,
+    /// unless the new set keeps the same `Deny`.
+    fn past_removed_deny(
+        &mut self,
+        r: StatementRef,
+        s: Stmt<'a>,
+        d: Stmt<'a>,
+    ) -> Option<NewAccess> {
+        if self.new_deny_keys.contains(&d.key()) {
+            return None;
+        }
+        let members = self.new_unconditional.clone();
+        if members.len() > MAX_GROUP {
+            self.unknown.push(format!(
+                "{} new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
+                members.len()
+            ));
+            return None;
+        }
+        let (s_res, mut forbid) = resource_globs(s.st);
+        let (d_res, d_not) = resource_globs(d.st);
+        forbid.extend(d_not);
+        let requires: Vec<Vec<Glob>> = s_res
+            .iter()
+            .flat_map(|p| {
+                d_res
+                    .iter()
+                    .map(move |dg| vec![p.clone(), dg.clone(), arn_shape()])
+            })
+            .collect();
+        self.search_cells(r, &[s.st, d.st], &members, &|_| true, &requires, &forbid)
+    }
+
+    /// For each cell of the partition of the actions every `required` statement covers by
+    /// `members` (covers it or not, every combination), an action of the cell; then a
+    /// resource that matches one of `requires` and none of `forbid`, nor the `Resource`
+    /// patterns of the cell's members that cover the action and are `certain` to apply.
+    fn search_cells(
+        &mut self,
+        r: StatementRef,
+        required: &[&Statement],
+        members: &[Stmt],
+        certain: &dyn Fn(&Stmt) -> bool,
+        requires: &[Vec<Glob>],
+        forbid: &[Glob],
+    ) -> Option<NewAccess> {
+        let documented = documented_witnesses(required, members);
+        for mask in 0u32..(1 << members.len()) {
+            let Some(action) = cell_action(required, members, mask, &documented, &mut self.unknown)
+            else {
+                continue;
+            };
+            let certain: Vec<Stmt> = members
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| mask & (1 << i) != 0 && certain(t))
+                .map(|(_, t)| *t)
+                .collect();
+            let mut forbid = forbid.to_vec();
+            forbid.extend(certain_resources(&certain));
+            if let Some(found) =
+                self.search_resources(r, &action, requires.iter().cloned(), &forbid)
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Search each `require` list for a resource outside `forbid`, and confirm it with the
+    /// evaluator: the first confirmed request, else `None` (recording in `unknown` searches
+    /// that gave up and candidates no context confirmed).
+    fn search_resources(
+        &mut self,
+        r: StatementRef,
+        action: &str,
+        requires: impl Iterator<Item = Vec<Glob>>,
+        forbid: &[Glob],
+    ) -> Option<NewAccess> {
+        let (new, baseline) = (self.new, self.baseline);
+        let shapes = documented_arn_shapes(action);
+        for require in requires {
+            // A resource of one of the action's documented ARN formats reads best; it is only a
+            // preference: when none is found, any resource is searched for.
+            for shape in &shapes {
+                let mut preferred = require.clone();
+                preferred.push(shape.clone());
+                if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
+                    && let Ok(resource) = String::from_utf8(bytes)
+                    && let Ok(found) = confirm(new, baseline, r, action, &resource)
+                {
+                    return Some(found);
+                }
+            }
+            match search_string(&require, forbid, SEARCH_LIMIT) {
+                StringSearch::Empty => {}
+                StringSearch::TooLarge => self
+                    .unknown
+                    .push(format!("the resource search for {action} was too large")),
+                StringSearch::Found(bytes) => {
+                    let Ok(resource) = String::from_utf8(bytes) else {
+                        self.unknown
+                            .push(format!("a resource candidate for {action} is not UTF-8"));
+                        continue;
+                    };
+                    match confirm(new, baseline, r, action, &resource) {
+                        Ok(found) => return Some(found),
+                        Err(e) => self.unknown.push(e),
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The answer once every new `Allow` has been compared without finding new access.
+    fn finish(mut self) -> DiffResult {
+        if self.unknown.is_empty() {
+            DiffResult::NoNewAccess
+        } else {
+            self.unknown.sort();
+            self.unknown.dedup();
+            DiffResult::Unknown(self.unknown.join("; "))
+        }
+    }
+}
+
 /// Compare `new` with `baseline`: is there a request the new set allows and the baseline
 /// does not? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
 /// symbolically; see the module docs); each [`DiffResult::NewAccess`] is confirmed by the
 /// evaluator on both sets.
 pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
-    let base_allows = stmts(baseline, Effect::Allow);
-    let base_denies = stmts(baseline, Effect::Deny);
-    let new_denies = stmts(new, Effect::Deny);
-    let base_allow_keys: Vec<String> = base_allows.iter().map(|(_, t)| t.key()).collect();
-    let new_deny_keys: Vec<String> = new_denies.iter().map(|(_, t)| t.key()).collect();
-    // The new set's unconditional Denies: an action they cover is refused on their resources.
-    let new_unconditional: Vec<Stmt> = new_denies
-        .iter()
-        .map(|(_, t)| *t)
-        .filter(|t| t.st.conditions.is_empty())
-        .collect();
-    let mut unknown: Vec<String> = Vec::new();
+    let mut cmp = Comparison::new(new, baseline);
+    let base_denies: Vec<Stmt> = cmp.base_denies.iter().map(|(_, d)| *d).collect();
     for (r, s) in stmts(new, Effect::Allow) {
-        let (s_res, s_res_not) = resource_globs(s.st, s.vars);
-        // 1. Requests `s` allows that no baseline Allow certainly covers. Skipped when the
-        //    baseline has the very same statement: it applies whenever `s` does.
-        if !base_allow_keys.contains(&s.key()) {
-            let members: Vec<Stmt> = base_allows
-                .iter()
-                .map(|(_, t)| *t)
-                .chain(new_unconditional.iter().copied())
-                .collect();
-            if members.len() > MAX_GROUP {
-                unknown.push(format!(
-                    "{} baseline Allow and new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
-                    members.len()
-                ));
-            } else {
-                let documented = documented_witnesses(s.st, None, &members);
-                for mask in 0u32..(1 << members.len()) {
-                    let inside = |i: usize| mask & (1 << i) != 0;
-                    let Some(action) =
-                        cell_action(&[s.st], &members, mask, &documented, &mut unknown)
-                    else {
-                        continue;
-                    };
-                    // Resources left out: the new Denies that cover the action, and the
-                    // baseline Allows that cover it and certainly apply when `s` does.
-                    let certain: Vec<Stmt> = members
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, t)| {
-                            inside(*i)
-                                && (t.st.effect == Effect::Deny
-                                    || conditions_implied(t.st, t.vars, s.st, s.vars))
-                        })
-                        .map(|(_, t)| *t)
-                        .collect();
-                    let mut forbid = s_res_not.clone();
-                    forbid.extend(certain_resources(&certain));
-                    let requires = s_res.iter().map(|p| vec![p.clone(), arn_shape()]);
-                    if let Some(found) =
-                        search_resources(new, baseline, r, &action, requires, &forbid, &mut unknown)
-                    {
-                        return DiffResult::NewAccess(found);
-                    }
-                }
-            }
+        if let Some(found) = cmp.beyond_baseline_allows(r, s) {
+            return DiffResult::NewAccess(found);
         }
-        // 2. Requests a baseline Deny refused, unless the new set keeps the same Deny.
-        for (_, d) in &base_denies {
-            if new_deny_keys.contains(&d.key()) {
-                continue;
-            }
-            if new_unconditional.len() > MAX_GROUP {
-                unknown.push(format!(
-                    "{} new unconditional Deny statements; the comparison partitions actions by at most {MAX_GROUP}",
-                    new_unconditional.len()
-                ));
-                break;
-            }
-            let (d_res, d_not) = resource_globs(d.st, d.vars);
-            let documented = documented_witnesses(s.st, Some(d.st), &new_unconditional);
-            for mask in 0u32..(1 << new_unconditional.len()) {
-                let inside = |i: usize| mask & (1 << i) != 0;
-                let Some(action) = cell_action(
-                    &[s.st, d.st],
-                    &new_unconditional,
-                    mask,
-                    &documented,
-                    &mut unknown,
-                ) else {
-                    continue;
-                };
-                let certain: Vec<Stmt> = new_unconditional
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| inside(*i))
-                    .map(|(_, t)| *t)
-                    .collect();
-                let mut forbid = s_res_not.clone();
-                forbid.extend(d_not.iter().cloned());
-                forbid.extend(certain_resources(&certain));
-                let requires = s_res.iter().flat_map(|p| {
-                    d_res
-                        .iter()
-                        .map(move |dg| vec![p.clone(), dg.clone(), arn_shape()])
-                });
-                if let Some(found) =
-                    search_resources(new, baseline, r, &action, requires, &forbid, &mut unknown)
-                {
-                    return DiffResult::NewAccess(found);
-                }
+        for &d in &base_denies {
+            if let Some(found) = cmp.past_removed_deny(r, s, d) {
+                return DiffResult::NewAccess(found);
             }
         }
     }
-    if unknown.is_empty() {
-        DiffResult::NoNewAccess
-    } else {
-        unknown.sort();
-        unknown.dedup();
-        DiffResult::Unknown(unknown.join("; "))
-    }
+    cmp.finish()
 }
 
 /// Globs of the documented ARN formats of `action`, with example values for the partition
@@ -674,73 +584,6 @@ fn documented_arn_shapes(action: &str) -> Vec<Glob> {
     };
     a.resource_types()
         .filter_map(|(name, _)| service.resource_type(name))
-        .map(|t| {
-            let mut out = Vec::new();
-            let mut rest = t.arn;
-            while !rest.is_empty() {
-                if let Some(after) = rest.strip_prefix("${")
-                    && let Some(end) = after.find('}')
-                {
-                    match &after[..end] {
-                        "Partition" => out.extend(b"aws".iter().map(|b| Elem::Byte(*b))),
-                        "Region" => out.extend(b"us-east-1".iter().map(|b| Elem::Byte(*b))),
-                        "Account" => out.extend(b"123456789012".iter().map(|b| Elem::Byte(*b))),
-                        _ => out.extend([Elem::AnyChar, Elem::Star]),
-                    }
-                    rest = &after[end + 1..];
-                    continue;
-                }
-                let c = rest.chars().next().expect("rest is not empty");
-                out.extend(c.to_string().bytes().map(Elem::Byte));
-                rest = &rest[c.len_utf8()..];
-            }
-            Glob(out)
-        })
+        .map(|t| format_glob(t.arn, FormatFill::Examples))
         .collect()
-}
-
-/// Search each `require` list for a resource outside `forbid`, and confirm it with the
-/// evaluator: the first confirmed request, else `None` (recording in `unknown` searches
-/// that gave up and candidates no context confirmed).
-fn search_resources(
-    new: &PolicySet,
-    baseline: &PolicySet,
-    r: StatementRef,
-    action: &str,
-    requires: impl Iterator<Item = Vec<Glob>>,
-    forbid: &[Glob],
-    unknown: &mut Vec<String>,
-) -> Option<NewAccess> {
-    let shapes = documented_arn_shapes(action);
-    for require in requires {
-        // A resource of one of the action's documented ARN formats reads best; it is only a
-        // preference: when none is found, any resource is searched for.
-        for shape in &shapes {
-            let mut preferred = require.clone();
-            preferred.push(shape.clone());
-            if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
-                && let Ok(resource) = String::from_utf8(bytes)
-                && let Ok(found) = confirm(new, baseline, r, action, &resource)
-            {
-                return Some(found);
-            }
-        }
-        match search_string(&require, forbid, SEARCH_LIMIT) {
-            StringSearch::Empty => {}
-            StringSearch::TooLarge => {
-                unknown.push(format!("the resource search for {action} was too large"))
-            }
-            StringSearch::Found(bytes) => {
-                let Ok(resource) = String::from_utf8(bytes) else {
-                    unknown.push(format!("a resource candidate for {action} is not UTF-8"));
-                    continue;
-                };
-                match confirm(new, baseline, r, action, &resource) {
-                    Ok(found) => return Some(found),
-                    Err(e) => unknown.push(e),
-                }
-            }
-        }
-    }
-    None
 }

@@ -446,24 +446,56 @@ enum FormatElem {
 /// Placeholders whose values never contain `/` or `:`.
 const PLAIN_FIELDS: &[&str] = &["Partition", "Region", "Account", "BucketName"];
 
-fn format_elems(format: &str) -> Vec<FormatElem> {
+/// Is the placeholder `name` (`Region`, `ObjectName`) one whose values never contain `/`
+/// or `:` (the partition, region, account and bucket name)? Every other placeholder may
+/// hold any text: resource names may contain both (`log-group:/aws/lambda/fn`).
+pub fn is_plain_field(name: &str) -> bool {
+    PLAIN_FIELDS.contains(&name)
+}
+
+/// One piece of an ARN format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatPiece<'a> {
+    /// Literal text.
+    Text(&'a str),
+    /// A `${Name}` placeholder: its name.
+    Placeholder(&'a str),
+}
+
+/// The pieces of an ARN format (`arn:${Partition}:s3:::${BucketName}`), in order. A `${`
+/// without a closing `}` is literal text.
+pub fn format_pieces(format: &str) -> Vec<FormatPiece<'_>> {
     let mut out = Vec::new();
     let mut rest = format;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("${")
-            && let Some(end) = after.find('}')
-        {
-            out.push(if PLAIN_FIELDS.contains(&&after[..end]) {
-                FormatElem::Field
-            } else {
-                FormatElem::Any
-            });
-            rest = &after[end + 1..];
-            continue;
+        let start = rest.find("${").filter(|i| rest[i + 2..].contains('}'));
+        match start {
+            Some(0) => {
+                let end = rest[2..].find('}').map_or(rest.len(), |e| e + 2);
+                out.push(FormatPiece::Placeholder(&rest[2..end]));
+                rest = &rest[(end + 1).min(rest.len())..];
+            }
+            Some(i) => {
+                out.push(FormatPiece::Text(&rest[..i]));
+                rest = &rest[i..];
+            }
+            None => {
+                out.push(FormatPiece::Text(rest));
+                rest = "";
+            }
         }
-        let c = rest.chars().next().expect("rest is not empty");
-        out.extend(c.to_string().bytes().map(FormatElem::Byte));
-        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+fn format_elems(format: &str) -> Vec<FormatElem> {
+    let mut out = Vec::new();
+    for piece in format_pieces(format) {
+        match piece {
+            FormatPiece::Text(t) => out.extend(t.bytes().map(FormatElem::Byte)),
+            FormatPiece::Placeholder(name) if is_plain_field(name) => out.push(FormatElem::Field),
+            FormatPiece::Placeholder(_) => out.push(FormatElem::Any),
+        }
     }
     out
 }
@@ -515,105 +547,6 @@ pub fn arn_format_matches(format: &str, arn: &str) -> bool {
     current[elems.len()]
 }
 
-/// Could some ARN match both the IAM resource pattern `pattern` (`*`, `?`; a policy
-/// variable counts as `*`) and the ARN format `format`? Decided exactly for the two
-/// languages (a product automaton over the bytes they mention, `/`, `:` and one other
-/// byte), except that `?` and variables are widened (`?` to any one byte), so `false`
-/// is certain: no ARN of that resource type matches the pattern.
-pub fn pattern_may_match_format(pattern: &str, format: &str) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum P {
-        Byte(u8),
-        One,
-        Star,
-    }
-    let mut pat = Vec::new();
-    let mut rest = pattern;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("${")
-            && let Some(end) = after.find('}')
-        {
-            pat.push(P::Star);
-            rest = &after[end + 1..];
-            continue;
-        }
-        let c = rest.chars().next().expect("rest is not empty");
-        match c {
-            '*' => pat.push(P::Star),
-            '?' => pat.push(P::One),
-            c => pat.extend(c.to_string().bytes().map(P::Byte)),
-        }
-        rest = &rest[c.len_utf8()..];
-    }
-    let fmt = format_elems(format);
-    let mut alphabet: Vec<u8> = pat
-        .iter()
-        .filter_map(|e| match e {
-            P::Byte(b) => Some(*b),
-            _ => None,
-        })
-        .chain(fmt.iter().filter_map(|e| match e {
-            FormatElem::Byte(b) => Some(*b),
-            _ => None,
-        }))
-        .chain([b'/', b':'])
-        .collect();
-    alphabet.sort_unstable();
-    alphabet.dedup();
-    if let Some(other) = (b'a'..=b'z')
-        .chain(b'0'..=b'9')
-        .find(|b| !alphabet.contains(b))
-    {
-        alphabet.push(other);
-    }
-    let close_p = |set: &mut Vec<bool>| {
-        for i in 0..pat.len() {
-            if set[i] && pat[i] == P::Star {
-                set[i + 1] = true;
-            }
-        }
-    };
-    let mut start_p = vec![false; pat.len() + 1];
-    start_p[0] = true;
-    close_p(&mut start_p);
-    let mut start_f = vec![false; fmt.len() + 1];
-    start_f[0] = true;
-    format_close(&fmt, &mut start_f);
-    let mut seen = std::collections::HashSet::new();
-    let mut queue = vec![(start_p, start_f)];
-    while let Some((sp, sf)) = queue.pop() {
-        if sp[pat.len()] && sf[fmt.len()] {
-            return true;
-        }
-        if !seen.insert((sp.clone(), sf.clone())) {
-            continue;
-        }
-        if seen.len() > 100_000 {
-            // Too large to decide: "may match" is the answer that reports nothing.
-            return true;
-        }
-        for &b in &alphabet {
-            let mut np = vec![false; pat.len() + 1];
-            for i in 0..pat.len() {
-                if sp[i] {
-                    match pat[i] {
-                        P::Byte(c) if c == b => np[i + 1] = true,
-                        P::Byte(_) => {}
-                        P::One => np[i + 1] = true,
-                        P::Star => np[i] = true,
-                    }
-                }
-            }
-            close_p(&mut np);
-            let nf = format_step(&fmt, &sf, b);
-            if np.iter().any(|x| *x) && nf.iter().any(|x| *x) {
-                queue.push((np, nf));
-            }
-        }
-    }
-    false
-}
-
 /// Does `action` (documented) support condition key `key`? Keys compare without regard
 /// to case; a documented key with a `${...}` part (`aws:RequestTag/${TagKey}`) covers
 /// (or `<key>`: `s3:ExistingObjectTag/<key>`) covers every key with that prefix.
@@ -656,10 +589,6 @@ mod tests {
             log_group,
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn"
         ));
-        assert!(pattern_may_match_format(
-            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:*",
-            log_group
-        ));
         assert!(key_matches(
             "secretsmanager:ResourceTag/tag-key",
             "secretsmanager:ResourceTag/env"
@@ -669,19 +598,18 @@ mod tests {
             "glacier:ResourceTag/env"
         ));
         assert!(!key_matches("glacier:ResourceTag/", "glacier:ResourceTag/"));
-        assert!(pattern_may_match_format("arn:aws:s3:::b/*", object));
-        assert!(!pattern_may_match_format("arn:aws:s3:::b/*", bucket));
-        assert!(pattern_may_match_format("arn:aws:s3:::b*", bucket));
-        assert!(pattern_may_match_format("*", bucket));
-        assert!(pattern_may_match_format(
-            "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*",
-            object
-        ));
-        assert!(!pattern_may_match_format("arn:aws:s3:::b", object));
-        assert!(!pattern_may_match_format(
-            "arn:aws:ec2:*:*:instance/*",
-            bucket
-        ));
+        use FormatPiece::{Placeholder, Text};
+        assert_eq!(
+            format_pieces(bucket),
+            [
+                Text("arn:"),
+                Placeholder("Partition"),
+                Text(":s3:::"),
+                Placeholder("BucketName")
+            ]
+        );
+        assert_eq!(format_pieces("a${b"), [Text("a${b")]);
+        assert_eq!(format_pieces("${x}"), [Placeholder("x")]);
     }
 
     #[test]

@@ -228,6 +228,31 @@ impl Statement {
         (always_present(resource), always_present(conditions))
     }
 
+    /// The statement as the evaluator sees it (effect, actions, resources, conditions; not the
+    /// `Sid`): equal keys, same statement.
+    pub fn key(&self) -> String {
+        let (not_action, actions) = match &self.action {
+            ActionSpec::Action(p) => (false, p),
+            ActionSpec::NotAction(p) => (true, p),
+        };
+        let (not_resource, resources): (bool, &[ArnPattern]) = match &self.resource {
+            Some(ResourceSpec::Resource(p)) => (false, p),
+            Some(ResourceSpec::NotResource(p)) => (true, p),
+            None => (false, &[]),
+        };
+        let actions: Vec<&str> = actions.iter().map(Pattern::source).collect();
+        let resources: Vec<&str> = resources.iter().map(ArnPattern::source).collect();
+        let conditions: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| format!("{}|{}|{:?}", c.operator, c.key_lower, c.raw_values))
+            .collect();
+        format!(
+            "{:?}|{not_action:?}|{actions:?}|{not_resource:?}|{resources:?}|{conditions:?}",
+            self.effect
+        )
+    }
+
     /// Does the statement's `Principal`/`NotPrincipal` cover `principal`? A statement with
     /// neither (every identity-based statement) covers everyone. An unknown principal
     /// (`None`) is covered only by `"Principal": "*"`.

@@ -30,8 +30,6 @@ use crate::eval::PolicySet;
 use crate::lang::model::Policy;
 use crate::template::node::{Loc, Node};
 
-pub(crate) use rules::duplicate_statement::statement_key;
-
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -8,15 +8,17 @@
 //! or non-ASCII characters. Resources fill the victim's area, with wildcards replaced by
 //! random segments that sometimes contain the attacker's id.
 
+use crate::analysis::confirm::{plausible_context, request};
+use crate::analysis::glob::Elem;
+use crate::analysis::identity::IdentityFormat;
+use crate::analysis::statement_refs;
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::model::Effect;
-use crate::lang::variables::Piece;
 use crate::workload::SplitMix64;
 
-use super::format::IdentityFormat;
-use super::{
-    Counterexample, area_service, candidate_actions_for, in_area, plausible_context, request_for,
-};
+use super::Counterexample;
+use super::area::Area;
+use super::witness::candidate_actions_for;
 
 /// The outcome of a fuzz run.
 #[derive(Debug, Clone)]
@@ -110,28 +112,24 @@ fn near_miss(victim: &str, format: &IdentityFormat, rng: &mut SplitMix64) -> Opt
 
 /// A resource inside `area` for `victim`; wildcards become random text, sometimes the
 /// attacker's own id.
-fn resource_in(area: &str, victim: &str, attacker: &str, rng: &mut SplitMix64) -> String {
-    let pieces = super::area_pieces(area);
+fn resource_in(area: &Area, victim: &str, attacker: &str, rng: &mut SplitMix64) -> String {
     let fillers = ["", "x", "file.jpg", "a/b", "photos/", ".."];
-    let mut out = String::new();
-    for p in pieces {
-        match p {
-            Piece::Literal(l) => out.push_str(&l),
-            Piece::Variable(v) if &*v.key_lower == "cognito-identity.amazonaws.com:sub" => {
-                out.push_str(victim)
-            }
-            Piece::Variable(_) => out.push('x'),
-            Piece::AnyChar => out.push(['x', '/', 'é'][rng.below(3) as usize]),
-            Piece::Star => match rng.below(4) {
+    let mut out = Vec::new();
+    for e in area.glob_for(victim).0 {
+        match e {
+            Elem::Byte(b) => out.push(b),
+            Elem::AnyChar(_) => out.extend(["x", "/", "é"][rng.below(3) as usize].bytes()),
+            Elem::Star(_) => match rng.below(4) {
                 0 => {
-                    out.push_str(attacker);
-                    out.push('/');
+                    out.extend(attacker.bytes());
+                    out.push(b'/');
                 }
-                _ => out.push_str(fillers[rng.below(fillers.len() as u64) as usize]),
+                _ => out.extend(fillers[rng.below(fillers.len() as u64) as usize].bytes()),
             },
+            Elem::Slot | Elem::Never => {}
         }
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Try `cases` random (attacker, victim, resource) triples; stop at the first the
@@ -144,18 +142,12 @@ pub fn fuzz_isolation(
     seed: u64,
 ) -> FuzzResult {
     let mut rng = SplitMix64::new(seed);
-    let allows: Vec<StatementRef> = set
-        .policies()
-        .iter()
-        .enumerate()
-        .flat_map(|(p, pol)| {
-            (0..pol.statements.len()).map(move |s| StatementRef {
-                policy: p,
-                statement: s,
-            })
-        })
+    let allows: Vec<StatementRef> = statement_refs(set)
+        .into_iter()
         .filter(|r| set.statement(*r).effect == Effect::Allow)
         .collect();
+    // An area that does not compile contains no resource: its cases are skipped.
+    let areas: Vec<Option<Area>> = areas.iter().map(|a| Area::parse(a).ok()).collect();
     for tried in 1..=cases {
         let Some(victim) = random_identity(format, &mut rng) else {
             return FuzzResult {
@@ -166,17 +158,19 @@ pub fn fuzz_isolation(
         let Some(attacker) = near_miss(&victim, format, &mut rng) else {
             continue;
         };
-        let area = &areas[rng.below(areas.len() as u64) as usize];
+        let Some(area) = &areas[rng.below(areas.len() as u64) as usize] else {
+            continue;
+        };
         let resource = resource_in(area, &victim, &attacker, &mut rng);
-        if !in_area(area, &resource, &victim) {
+        if !area.contains(&resource, &victim) {
             continue;
         }
         for &r in &allows {
             let st = set.statement(r);
             let context = plausible_context(st, &attacker);
-            for action in candidate_actions_for(st, area_service(area).as_deref()) {
-                let req = request_for(&action, &resource, &attacker, &context);
-                if let Ok(e) = set.evaluate(&req)
+            for action in candidate_actions_for(st, area.service.as_deref()) {
+                if let Some(req) = request(&action, &resource, &attacker, &context)
+                    && let Ok(e) = set.evaluate(&req)
                     && e.decision == Decision::Allow
                 {
                     return FuzzResult {

@@ -12,8 +12,60 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::format::{COGNITO_REGEX, IdentityFormat};
-use super::search::{Elem, Glob, Problem};
+use crate::analysis::glob::{Class, Elem, Glob};
+use crate::analysis::identity::{COGNITO_REGEX, IdentityFormat};
+use crate::analysis::search::Problem;
+
+/// Why an SMT script could not be written or run.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SmtError {
+    /// The identity format has no SMT encoding.
+    #[error("the SMT solver supports the cognito and any identity formats, not {0:?}")]
+    UnsupportedFormat(String),
+    /// The scripts could not be kept.
+    #[error("cannot write SMT scripts to {}: {source}", dir.display())]
+    WriteScript {
+        /// The directory asked for.
+        dir: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The solver could not be started.
+    #[error("cannot run {program}: {source}")]
+    Run {
+        /// The solver program.
+        program: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The solver's input could not be opened.
+    #[error("no solver input")]
+    NoInput,
+    /// The script could not be sent to the solver.
+    #[error("cannot write to {program}: {source}")]
+    Input {
+        /// The solver program.
+        program: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The solver did not finish.
+    #[error("{program} failed: {source}")]
+    Wait {
+        /// The solver program.
+        program: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The solver said `sat` without a value for a variable.
+    #[error("{program} gave no value for {name}")]
+    NoValue {
+        /// The solver program.
+        program: String,
+        /// The variable (`r`, `a`, `b`).
+        name: String,
+    },
+}
 
 /// What the solver said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +127,26 @@ fn literal(s: &str) -> String {
     out
 }
 
-/// The regular expression of a run of glob elements (no slot).
+/// The SMT regular expression of one character of `class`.
+fn char_of(class: Class) -> String {
+    match class {
+        Class::All => "re.allchar".to_string(),
+        Class::NotColon | Class::NotColonOrSlash => {
+            let left_out: Vec<String> = class
+                .excluded()
+                .iter()
+                .map(|b| format!("(str.to_re {})", literal(&char::from(*b).to_string())))
+                .collect();
+            let left_out = match left_out.as_slice() {
+                [one] => one.clone(),
+                _ => format!("(re.union {})", left_out.join(" ")),
+            };
+            format!("(re.inter re.allchar (re.comp {left_out}))")
+        }
+    }
+}
+
+/// The regular expression of a run of glob elements (a slot reads anything).
 fn regex_of(elems: &[Elem]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut bytes: Vec<u8> = Vec::new();
@@ -87,21 +158,18 @@ fn regex_of(elems: &[Elem]) -> String {
         }
     };
     for e in elems {
-        match e {
-            Elem::Byte(b) => bytes.push(*b),
-            Elem::Star => {
-                flush(&mut bytes, &mut parts);
-                parts.push("re.all".to_string());
+        let part = match *e {
+            Elem::Byte(b) => {
+                bytes.push(b);
+                continue;
             }
-            Elem::AnyChar => {
-                flush(&mut bytes, &mut parts);
-                parts.push("re.allchar".to_string());
-            }
-            Elem::Slot => {
-                flush(&mut bytes, &mut parts);
-                parts.push("re.all".to_string());
-            }
-        }
+            Elem::Star(Class::All) | Elem::Slot => "re.all".to_string(),
+            Elem::Star(class) => format!("(re.* {})", char_of(class)),
+            Elem::AnyChar(class) => char_of(class),
+            Elem::Never => "re.none".to_string(),
+        };
+        flush(&mut bytes, &mut parts);
+        parts.push(part);
     }
     flush(&mut bytes, &mut parts);
     match parts.len() {
@@ -112,7 +180,7 @@ fn regex_of(elems: &[Elem]) -> String {
 }
 
 /// The identity format as an SMT regular expression (`cognito` and `any` only).
-fn format_regex(format: &IdentityFormat) -> Result<String, String> {
+fn format_regex(format: &IdentityFormat) -> Result<String, SmtError> {
     match format.name.as_str() {
         "any" => Ok("(re.+ re.allchar)".to_string()),
         "cognito" => {
@@ -130,9 +198,7 @@ fn format_regex(format: &IdentityFormat) -> Result<String, String> {
                 hexes(12)
             ))
         }
-        other => Err(format!(
-            "--solver smt supports the cognito and any identity formats, not {other:?}"
-        )),
+        other => Err(SmtError::UnsupportedFormat(other.to_string())),
     }
 }
 
@@ -155,7 +221,7 @@ fn pattern_constraint(glob: &Glob, identity: &str, tag: &str, decls: &mut Vec<St
 }
 
 /// The SMT-LIB2 script for one problem.
-pub fn script(p: &Problem<'_>) -> Result<String, String> {
+pub fn script(p: &Problem<'_>) -> Result<String, SmtError> {
     let fmt = format_regex(p.format)?;
     let mut decls = vec![
         "(declare-const r String)\n(declare-const a String)\n(declare-const b String)".to_string(),
@@ -192,23 +258,31 @@ pub fn script(p: &Problem<'_>) -> Result<String, String> {
 }
 
 /// Run the solver on one problem's script.
-pub fn solve(program: &str, args: &[&str], script: &str) -> Result<SmtResult, String> {
+pub fn solve(program: &str, args: &[&str], script: &str) -> Result<SmtResult, SmtError> {
+    let program_name = || program.to_string();
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(|source| SmtError::Run {
+            program: program_name(),
+            source,
+        })?;
     child
         .stdin
         .take()
-        .ok_or("no solver input")?
+        .ok_or(SmtError::NoInput)?
         .write_all(script.as_bytes())
-        .map_err(|e| format!("cannot write to {program}: {e}"))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{program} failed: {e}"))?;
+        .map_err(|source| SmtError::Input {
+            program: program_name(),
+            source,
+        })?;
+    let out = child.wait_with_output().map_err(|source| SmtError::Wait {
+        program: program_name(),
+        source,
+    })?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     match lines.next().map(str::trim) {
@@ -216,7 +290,10 @@ pub fn solve(program: &str, args: &[&str], script: &str) -> Result<SmtResult, St
         Some("sat") => {
             let rest: String = lines.collect::<Vec<_>>().join("\n");
             let value = |name: &str| {
-                model_value(&rest, name).ok_or(format!("{program} gave no value for {name}"))
+                model_value(&rest, name).ok_or_else(|| SmtError::NoValue {
+                    program: program_name(),
+                    name: name.to_string(),
+                })
             };
             Ok(SmtResult::Sat {
                 resource: value("r")?,
@@ -283,10 +360,22 @@ mod tests {
 
     #[test]
     fn regex_translation() {
-        let g = Glob(vec![Elem::Byte(b'x'), Elem::Star, Elem::AnyChar]);
+        let g = Glob(vec![
+            Elem::Byte(b'x'),
+            Elem::Star(Class::All),
+            Elem::AnyChar(Class::All),
+        ]);
         assert_eq!(
             regex_of(&g.0),
             "(re.++ (str.to_re \"x\") re.all re.allchar)"
+        );
+        let inside = Glob(vec![
+            Elem::Star(Class::NotColon),
+            Elem::AnyChar(Class::NotColonOrSlash),
+        ]);
+        assert_eq!(
+            regex_of(&inside.0),
+            "(re.++ (re.* (re.inter re.allchar (re.comp (str.to_re \":\")))) (re.inter re.allchar (re.comp (re.union (str.to_re \":\") (str.to_re \"/\")))))"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! action catalog (`docs/catalog.md`).
 
 use super::{Hit, StatementCx};
-use crate::catalog::pattern_may_match_format;
+use crate::analysis::translate::pattern_may_match_format;
 use crate::lang::arn::ArnPattern;
 use crate::lang::model::ResourceSpec;
 use crate::lang::wildcard::Pattern;
@@ -57,9 +57,7 @@ fn applies(action: &str, resources: &[ArnPattern]) -> bool {
         // (`arn:aws:s3:::*`), so nothing is certain here.
         return true;
     }
-    resources.iter().any(|p| {
-        formats
-            .iter()
-            .any(|f| pattern_may_match_format(p.source(), f))
-    })
+    resources
+        .iter()
+        .any(|p| formats.iter().any(|f| pattern_may_match_format(p, f)))
 }

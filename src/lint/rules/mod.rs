@@ -172,11 +172,7 @@ pub(super) fn check_statements(policy: &Policy) -> Vec<(usize, Vec<Hit>)> {
     let cx = PolicyCx {
         v2012: policy.version == Some(Version::V2012_10_17),
         allow_all: shadowed_statement::first_allow_all(policy),
-        keys: policy
-            .statements
-            .iter()
-            .map(duplicate_statement::statement_key)
-            .collect(),
+        keys: policy.statements.iter().map(Statement::key).collect(),
     };
     let mut out = Vec::new();
     for (index, st) in policy.statements.iter().enumerate() {

@@ -1,15 +1,20 @@
-//! The symbolic search behind `prove isolation`: a breadth-first walk of the product of
-//! byte automata, looking for a resource string `r` that the attacker's allowed pattern
-//! (with the identity slot read as attacker `a`), the victim's area (slot read as victim
-//! `b`) and every exclusion constraint accept together.
+//! The automata searches over [`Glob`]s, shared by both analyses.
 //!
-//! - Patterns are globs over the whole ARN: `*` is any byte run, `?` exactly one UTF-8
-//!   character, the identity slot a run the identity format's DFA accepts.
-//!   Treating the ARN as one string can only widen what an *allowed* pattern matches,
-//!   which keeps a `holds` answer sound; exclusions are only used where the glob reading is
-//!   exact (see `mod.rs`).
-//! - The alphabet is symbolic: every byte that a pattern mentions, plus one representative
-//!   of each byte class the identity DFA distinguishes. Any real witness maps onto it.
+//! - [`search`], behind `prove isolation`: a breadth-first walk of the product of byte
+//!   automata, looking for a resource string `r` that the attacker's allowed pattern (with
+//!   the identity slot read as attacker `a`), the victim's area (slot read as victim `b`)
+//!   and every exclusion constraint accept together.
+//! - [`search_string`], behind no-new-access and the action questions of
+//!   [`crate::analysis::actions`]: a shortest string that some globs accept and others do
+//!   not.
+//!
+//! - Globs come from [`crate::analysis::translate`], exact with respect to the evaluator:
+//!   `*` and `?` keep to their ARN component (a byte [`crate::analysis::glob::Class`]),
+//!   `?` is exactly one UTF-8 character, the identity slot a run the identity format's
+//!   DFA accepts.
+//! - The alphabet is symbolic: every byte that a glob mentions (its literals, and the bytes
+//!   its wildcards leave out, such as `:`), plus one representative of each byte class the
+//!   identity DFA distinguishes. Any real witness maps onto it.
 //! - `a ≠ b` is tracked where it can be: two slots that start at the same byte read the
 //!   same text, so they differ exactly when they end apart ("diverged"). Slots that start
 //!   at different places ("unaligned") may or may not hold equal identities: such a
@@ -19,39 +24,10 @@ use std::collections::{HashMap, VecDeque};
 
 use regex_automata::util::primitives::StateID;
 
-use super::format::IdentityFormat;
-
-/// One element of a byte glob.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Elem {
-    /// This byte.
-    Byte(u8),
-    /// Any run of bytes, possibly empty.
-    Star,
-    /// One character: exactly one UTF-8 character.
-    AnyChar,
-    /// The identity: a run the identity format accepts (at most one per tracked glob).
-    Slot,
-}
-
-/// A byte glob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glob(pub Vec<Elem>);
-
-impl Glob {
-    /// True when the glob has an identity slot.
-    pub fn has_slot(&self) -> bool {
-        self.0.contains(&Elem::Slot)
-    }
-
-    /// Literal bytes the glob mentions.
-    fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
-        self.0.iter().filter_map(|e| match e {
-            Elem::Byte(b) => Some(*b),
-            _ => None,
-        })
-    }
-}
+use crate::analysis::glob::{
+    Elem, Glob, accepts, any_char_step, closure as set_closure, code, single, step as set_step,
+};
+use crate::analysis::identity::IdentityFormat;
 
 /// A position in a glob: element index, and a sub-state (bytes read by `?`, or for the
 /// slot: 0 before, 1 entered, 2 entered and at least one byte read).
@@ -156,7 +132,10 @@ pub fn search(p: &Problem<'_>) -> SearchResult {
         .chain(p.must_match_any.iter().flatten())
         .collect();
     let alphabet = alphabet(p, &extra);
-    let start_sets: Vec<Vec<u64>> = extra.iter().map(|g| set_closure(g, &single(0))).collect();
+    let start_sets: Vec<Vec<u64>> = extra
+        .iter()
+        .map(|g| set_closure(g, &single(code(0, 0))))
+        .collect();
     let start = State {
         a: Pos { idx: 0, k: 0 },
         b: Pos { idx: 0, k: 0 },
@@ -241,7 +220,7 @@ fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
         .chain([p.area])
         .chain(extra.iter().copied())
     {
-        for b in g.bytes() {
+        for b in g.mentioned_bytes() {
             literal[b as usize] = true;
         }
     }
@@ -304,20 +283,7 @@ fn closure(p: &Problem<'_>, start: State, at: usize) -> Vec<(State, Events)> {
                 n.a = pos;
                 n.adfa = dfa;
                 let mut e = ev;
-                match event {
-                    Some(true) => {
-                        n.flags |= A_IN | PA_S;
-                        if n.flags & PB_S != 0 {
-                            n.flags |= SAME;
-                        }
-                        e.0.0 = Some(at);
-                    }
-                    Some(false) => {
-                        n.flags = (n.flags & !A_IN) | A_DONE | PA_E;
-                        e.0.1 = Some(at);
-                    }
-                    None => {}
-                }
+                slot_event(&mut n.flags, &mut e.0, event, at, ATTACKER);
                 stack.push((n, e));
             }
         }
@@ -326,25 +292,63 @@ fn closure(p: &Problem<'_>, start: State, at: usize) -> Vec<(State, Events)> {
             n.b = pos;
             n.bdfa = dfa;
             let mut e = ev;
-            match event {
-                Some(true) => {
-                    n.flags |= B_IN | PB_S;
-                    if n.flags & PA_S != 0 {
-                        n.flags |= SAME;
-                    }
-                    e.1.0 = Some(at);
-                }
-                Some(false) => {
-                    n.flags = (n.flags & !B_IN) | B_DONE | PB_E;
-                    e.1.1 = Some(at);
-                }
-                None => {}
-            }
+            slot_event(&mut n.flags, &mut e.1, event, at, VICTIM);
             stack.push((n, e));
         }
         out.push((s, ev));
     }
     out
+}
+
+/// The flags of one tracked glob's slot: inside, done, started and ended in this phase,
+/// and the other glob's "started in this phase".
+struct SlotFlags {
+    inside: u16,
+    done: u16,
+    started: u16,
+    ended: u16,
+    other_started: u16,
+}
+
+const ATTACKER: SlotFlags = SlotFlags {
+    inside: A_IN,
+    done: A_DONE,
+    started: PA_S,
+    ended: PA_E,
+    other_started: PB_S,
+};
+
+const VICTIM: SlotFlags = SlotFlags {
+    inside: B_IN,
+    done: B_DONE,
+    started: PB_S,
+    ended: PB_E,
+    other_started: PA_S,
+};
+
+/// Record a slot event of one tracked glob at byte offset `at`: its start (`Some(true)`)
+/// or end (`Some(false)`).
+fn slot_event(
+    flags: &mut u16,
+    span: &mut (Option<usize>, Option<usize>),
+    event: Option<bool>,
+    at: usize,
+    who: SlotFlags,
+) {
+    match event {
+        Some(true) => {
+            *flags |= who.inside | who.started;
+            if *flags & who.other_started != 0 {
+                *flags |= SAME;
+            }
+            span.0 = Some(at);
+        }
+        Some(false) => {
+            *flags = (*flags & !who.inside) | who.done | who.ended;
+            span.1 = Some(at);
+        }
+        None => {}
+    }
 }
 
 /// Epsilon successors of one position: (position, dfa state, Some(true) slot start /
@@ -363,10 +367,10 @@ fn epsilon(
         k: 0,
     };
     match e {
-        Elem::Star if pos.k == 0 => vec![(next, dfa, None)],
+        Elem::Star(_) if pos.k == 0 => vec![(next, dfa, None)],
         Elem::Slot if pos.k == 0 => vec![(Pos { idx: pos.idx, k: 1 }, f.start(), Some(true))],
         Elem::Slot if pos.k == 2 && f.accepts(dfa) => vec![(next, dfa, Some(false))],
-        _ => Vec::new(),
+        Elem::Byte(_) | Elem::Star(_) | Elem::AnyChar(_) | Elem::Slot | Elem::Never => Vec::new(),
     }
 }
 
@@ -375,23 +379,15 @@ fn consume(g: &Glob, pos: Pos, dfa: StateID, byte: u8, f: &IdentityFormat) -> Ve
     let Some(e) = g.0.get(pos.idx as usize) else {
         return Vec::new();
     };
-    match e {
-        Elem::Byte(c) if *c == byte => vec![(
-            Pos {
-                idx: pos.idx + 1,
-                k: 0,
-            },
-            dfa,
-        )],
-        Elem::Star => vec![(pos, dfa)],
-        Elem::AnyChar => match any_char_step(pos.k, byte) {
-            Some(0) => vec![(
-                Pos {
-                    idx: pos.idx + 1,
-                    k: 0,
-                },
-                dfa,
-            )],
+    let next = Pos {
+        idx: pos.idx + 1,
+        k: 0,
+    };
+    match *e {
+        Elem::Byte(c) if c == byte => vec![(next, dfa)],
+        Elem::Star(class) if class.admits(byte) => vec![(pos, dfa)],
+        Elem::AnyChar(class) => match any_char_step(pos.k, byte, class) {
+            Some(0) => vec![(next, dfa)],
             Some(k) => vec![(Pos { idx: pos.idx, k }, dfa)],
             None => Vec::new(),
         },
@@ -399,23 +395,7 @@ fn consume(g: &Glob, pos: Pos, dfa: StateID, byte: u8, f: &IdentityFormat) -> Ve
             Some(n) => vec![(Pos { idx: pos.idx, k: 2 }, n)],
             None => Vec::new(),
         },
-        _ => Vec::new(),
-    }
-}
-
-/// `?` reads exactly one UTF-8 character: from `expected` continuation bytes still owed
-/// (0: a new character), the number owed after `byte`, or `None` when `byte` cannot come
-/// next.
-fn any_char_step(expected: u8, byte: u8) -> Option<u8> {
-    let continuation = (0x80..=0xbf).contains(&byte);
-    match (expected, byte) {
-        (0, 0x00..=0x7f) => Some(0),
-        (0, 0xc2..=0xdf) => Some(1),
-        (0, 0xe0..=0xef) => Some(2),
-        (0, 0xf0..=0xf4) => Some(3),
-        (0, _) => None,
-        (k, _) if continuation => Some(k - 1),
-        _ => None,
+        Elem::Byte(_) | Elem::Star(_) | Elem::Slot | Elem::Never => Vec::new(),
     }
 }
 
@@ -494,7 +474,7 @@ fn accepted(
         return None;
     }
     // Exclusions must not match; each must-match group needs a match.
-    let end = |g: &Glob, set: &[u64]| contains(set, code(g.0.len() as u32, 0));
+    let end = |g: &Glob, set: &[u64]| accepts(g, set);
     let (nots, musts) = s.sets.split_at(p.must_not.len());
     if p.must_not.iter().zip(nots).any(|(g, set)| end(g, set)) {
         return None;
@@ -531,89 +511,6 @@ fn accepted(
     })
 }
 
-// Position sets of exclusion globs (no slots): positions are idx * 5 + k.
-
-fn code(idx: u32, k: u8) -> usize {
-    idx as usize * 5 + k as usize
-}
-
-fn single(c: usize) -> Vec<u64> {
-    let mut v = vec![0u64; c / 64 + 1];
-    v[c / 64] |= 1 << (c % 64);
-    v
-}
-
-fn contains(set: &[u64], c: usize) -> bool {
-    set.get(c / 64).is_some_and(|w| w & (1 << (c % 64)) != 0)
-}
-
-fn insert(set: &mut Vec<u64>, c: usize) -> bool {
-    if set.len() <= c / 64 {
-        set.resize(c / 64 + 1, 0);
-    }
-    let before = set[c / 64];
-    set[c / 64] |= 1 << (c % 64);
-    before != set[c / 64]
-}
-
-fn members(set: &[u64]) -> Vec<usize> {
-    let mut out = Vec::new();
-    for (w, word) in set.iter().enumerate() {
-        let mut bits = *word;
-        while bits != 0 {
-            let t = bits.trailing_zeros() as usize;
-            out.push(w * 64 + t);
-            bits &= bits - 1;
-        }
-    }
-    out
-}
-
-fn set_closure(g: &Glob, set: &[u64]) -> Vec<u64> {
-    let mut out = set.to_vec();
-    let mut stack = members(set);
-    while let Some(c) = stack.pop() {
-        let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
-        let next = match g.0.get(idx as usize) {
-            Some(Elem::Star) => Some(code(idx + 1, 0)),
-            _ => None,
-        };
-        let _ = k;
-        if let Some(n) = next
-            && insert(&mut out, n)
-        {
-            stack.push(n);
-        }
-    }
-    out
-}
-
-fn set_step(g: &Glob, set: &[u64], byte: u8) -> Vec<u64> {
-    let mut out = vec![0u64; set.len()];
-    for c in members(set) {
-        let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
-        match g.0.get(idx as usize) {
-            Some(Elem::Byte(b)) if *b == byte => {
-                insert(&mut out, code(idx + 1, 0));
-            }
-            Some(Elem::Star) => {
-                insert(&mut out, c);
-            }
-            Some(Elem::AnyChar) => match any_char_step(k, byte) {
-                Some(0) => {
-                    insert(&mut out, code(idx + 1, 0));
-                }
-                Some(rest) => {
-                    insert(&mut out, code(idx, rest));
-                }
-                None => {}
-            },
-            _ => {}
-        }
-    }
-    out
-}
-
 /// A string accepted by every glob of `require` and by none of `forbid` (globs without
 /// identity slots), breadth-first so the shortest comes first; `None` when there is none
 /// or the search passes `limit` states (use [`search_string`] to tell the two apart).
@@ -642,7 +539,7 @@ pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringS
     let all: Vec<&Glob> = require.iter().chain(forbid).collect();
     let mut literal = [false; 256];
     for g in &all {
-        for b in g.bytes() {
+        for b in g.mentioned_bytes() {
             literal[b as usize] = true;
         }
     }
@@ -656,10 +553,13 @@ pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringS
     {
         alphabet.push(other);
     }
-    let start: Vec<Vec<u64>> = all.iter().map(|g| set_closure(g, &single(0))).collect();
-    let accepts = |sets: &[Vec<u64>]| {
+    let start: Vec<Vec<u64>> = all
+        .iter()
+        .map(|g| set_closure(g, &single(code(0, 0))))
+        .collect();
+    let accepted = |sets: &[Vec<u64>]| {
         all.iter().zip(sets).enumerate().all(|(i, (g, set))| {
-            let end = contains(set, code(g.0.len() as u32, 0));
+            let end = accepts(g, set);
             if i < require.len() { end } else { !end }
         })
     };
@@ -668,7 +568,7 @@ pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringS
     seen.insert(start.clone());
     queue.push_back((start, Vec::new()));
     while let Some((sets, bytes)) = queue.pop_front() {
-        if accepts(&sets) {
+        if accepted(&sets) {
             return StringSearch::Found(bytes);
         }
         if seen.len() > limit {
@@ -700,6 +600,7 @@ pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::glob::Class;
 
     fn glob(s: &str) -> Glob {
         let mut out = Vec::new();
@@ -712,8 +613,8 @@ mod tests {
             }
             let c = rest.as_bytes()[0];
             out.push(match c {
-                b'*' => Elem::Star,
-                b'?' => Elem::AnyChar,
+                b'*' => Elem::Star(Class::All),
+                b'?' => Elem::AnyChar(Class::All),
                 c => Elem::Byte(c),
             });
             rest = &rest[1..];

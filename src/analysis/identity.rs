@@ -1,5 +1,5 @@
-//! Identity formats: which strings an identity id can be, as a DFA the prover steps through
-//! byte by byte.
+//! Identity formats: which strings an identity id can be, as a DFA the isolation search
+//! steps through byte by byte (the language of its identity slot).
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::util::primitives::StateID;
@@ -8,6 +8,25 @@ use regex_automata::{Anchored, Input, MatchKind};
 /// The Cognito identity id: `<region>:<lowercase uuid>`.
 pub const COGNITO_REGEX: &str =
     r"[a-z]{2}(?:-[a-z]+)+-[0-9]+:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/// Why an identity format cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FormatError {
+    /// The regular expression does not compile.
+    #[error("identity format {spec:?} is not a valid regular expression: {source}")]
+    InvalidRegex {
+        /// The format as given.
+        spec: String,
+        /// What the regular-expression compiler said.
+        source: Box<regex_automata::dfa::dense::BuildError>,
+    },
+    /// The regular expression matches no non-empty string.
+    #[error("identity format {spec:?} matches no non-empty identity")]
+    NoIdentity {
+        /// The format as given.
+        spec: String,
+    },
+}
 
 /// A set of identity strings.
 #[derive(Debug, Clone)]
@@ -21,7 +40,7 @@ pub struct IdentityFormat {
 
 impl IdentityFormat {
     /// `cognito`, `any`, or a regular expression matched against the whole identity.
-    pub fn parse(spec: &str) -> Result<IdentityFormat, String> {
+    pub fn parse(spec: &str) -> Result<IdentityFormat, FormatError> {
         let (name, regex, description) = match spec {
             "cognito" => (
                 "cognito",
@@ -46,8 +65,9 @@ impl IdentityFormat {
                     .start_kind(StartKind::Anchored),
             )
             .build(&format!("^(?:{regex})$"))
-            .map_err(|e| {
-                format!("--identity-format {spec:?} is not a valid regular expression: {e}")
+            .map_err(|e| FormatError::InvalidRegex {
+                spec: spec.to_string(),
+                source: Box::new(e),
             })?;
         let format = IdentityFormat {
             name: name.to_string(),
@@ -55,9 +75,9 @@ impl IdentityFormat {
             dfa,
         };
         if format.example().is_none() {
-            return Err(format!(
-                "--identity-format {spec:?} matches no non-empty identity"
-            ));
+            return Err(FormatError::NoIdentity {
+                spec: spec.to_string(),
+            });
         }
         Ok(format)
     }
@@ -95,24 +115,6 @@ impl IdentityFormat {
     /// The class of `byte`: bytes of one class lead every state to the same next state.
     pub fn byte_class(&self, byte: u8) -> u8 {
         self.dfa.byte_classes().get(byte)
-    }
-
-    /// Bytes grouped by how the format treats them: one representative per group.
-    pub fn byte_representatives(&self) -> Vec<u8> {
-        let classes = self.dfa.byte_classes();
-        let mut seen = std::collections::BTreeMap::new();
-        for b in 0..=255u8 {
-            // Prefer printable ASCII as a group's representative: witnesses stay readable.
-            let class = classes.get(b);
-            let better = |old: u8| !(0x21..0x7f).contains(&old) && (0x21..0x7f).contains(&b);
-            match seen.get(&class) {
-                Some(&old) if !better(old) => {}
-                _ => {
-                    seen.insert(class, b);
-                }
-            }
-        }
-        seen.into_values().collect()
     }
 
     /// A shortest identity of the format, preferring letters and digits.
