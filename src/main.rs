@@ -726,7 +726,8 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
             }
         }
     };
-    let proof = prover::prove_isolation_with(&set, &args.areas, &format, &backend)?;
+    let proof =
+        prover::prove_isolation_with(&set, &args.areas, &format, &backend, jiff::Timestamp::now())?;
     let text = match args.format {
         Format::Json => json_line(&report::proof::proof_json(&set, &proof)),
         Format::Text => report::proof::proof_text(&set, &proof),
@@ -756,7 +757,14 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
             "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}; name one with --area".to_string(),
         ));
     }
-    let result = prover::fuzz::fuzz_isolation(&set, &areas, &format, args.cases, args.seed);
+    let result = prover::fuzz::fuzz_isolation(
+        &set,
+        &areas,
+        &format,
+        args.cases,
+        args.seed,
+        jiff::Timestamp::now(),
+    );
     let run = FuzzRun {
         set: &set,
         result: &result,

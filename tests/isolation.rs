@@ -85,7 +85,13 @@ fn known_verdicts() {
             .unwrap_or_default();
         for (format_name, expected) in case["expect"].as_object().unwrap() {
             let format = IdentityFormat::parse(format_name).unwrap();
-            let proof = prove_isolation(&set, &areas, &format).unwrap();
+            let proof = prove_isolation(
+                &set,
+                &areas,
+                &format,
+                "2026-06-01T00:00:00Z".parse().unwrap(),
+            )
+            .unwrap();
             let expected = expected.as_str().unwrap();
             if proof.verdict.as_str() != expected {
                 failures.push(format!(
@@ -120,7 +126,9 @@ fn shipped_policies() {
         let set = PolicySet::new(vec![parse_policy(file, &bytes).unwrap()]);
         for (format_name, expected) in [("cognito", cognito), ("any", any)] {
             let format = IdentityFormat::parse(format_name).unwrap();
-            let proof = prove_isolation(&set, &[], &format).unwrap();
+            let proof =
+                prove_isolation(&set, &[], &format, "2026-06-01T00:00:00Z".parse().unwrap())
+                    .unwrap();
             assert_eq!(
                 proof.verdict.as_str(),
                 expected,
@@ -141,7 +149,13 @@ fn console_prefix_flaw_is_explained() {
     )
     .unwrap();
     let set = PolicySet::new(vec![parse_policy("console.json", &bytes).unwrap()]);
-    let proof = prove_isolation(&set, &[], &IdentityFormat::parse("any").unwrap()).unwrap();
+    let proof = prove_isolation(
+        &set,
+        &[],
+        &IdentityFormat::parse("any").unwrap(),
+        "2026-06-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
     let c = proof.counterexample.unwrap();
     assert!(c.victim.starts_with(&c.attacker) || c.attacker.starts_with(&c.victim));
     assert!(
@@ -164,15 +178,20 @@ fn errors() {
     ]);
     let cognito = IdentityFormat::parse("cognito").unwrap();
     assert_eq!(
-        prove_isolation(&set, &[], &cognito)
+        prove_isolation(&set, &[], &cognito, "2026-06-01T00:00:00Z".parse().unwrap())
             .unwrap_err()
             .to_string(),
         "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one"
     );
     assert_eq!(
-        prove_isolation(&set, &["arn:aws:s3:::b/*".to_string()], &cognito)
-            .unwrap_err()
-            .to_string(),
+        prove_isolation(
+            &set,
+            &["arn:aws:s3:::b/*".to_string()],
+            &cognito,
+            "2026-06-01T00:00:00Z".parse().unwrap()
+        )
+        .unwrap_err()
+        .to_string(),
         "area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}"
     );
 }
@@ -202,8 +221,21 @@ fn smt_backend_cross_check() {
             .and_then(Value::as_array)
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
-        let smt = prove_isolation_with(&set, &areas, &format, &backend).unwrap();
-        let automata = prove_isolation(&set, &areas, &format).unwrap();
+        let smt = prove_isolation_with(
+            &set,
+            &areas,
+            &format,
+            &backend,
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let automata = prove_isolation(
+            &set,
+            &areas,
+            &format,
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
         if smt.verdict == Verdict::Unknown || automata.verdict == Verdict::Unknown {
             continue;
         }
@@ -232,7 +264,8 @@ fn counterexamples_use_documented_actions() {
         parse_policy("p.json", &serde_json::to_vec(&doc).unwrap()).unwrap(),
     ]);
     let format = IdentityFormat::parse("cognito").unwrap();
-    let proof = prove_isolation(&set, &[], &format).unwrap();
+    let proof =
+        prove_isolation(&set, &[], &format, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
     assert_eq!(proof.verdict, Verdict::Violated);
     verify_counterexample(&set, &proof, &format, "s3:Restore*");
     let c = proof.counterexample.as_ref().unwrap();

@@ -1,10 +1,19 @@
 //! No new access: widening the resource or the action, removing a Deny or a condition is
 //! caught, with a confirmed example; a pure narrowing passes.
 
-use policy_sim::analysis::no_new_access::{DiffResult, IDENTITY, NewAccess, no_new_access};
+use policy_sim::analysis::no_new_access::{DiffResult, IDENTITY, NewAccess};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
+
+/// The comparison at a fixed time (the library takes the clock from its caller).
+fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
+    policy_sim::analysis::no_new_access::no_new_access(
+        new,
+        baseline,
+        "2026-06-01T00:00:00Z".parse().unwrap(),
+    )
+}
 
 fn set(doc: serde_json::Value) -> PolicySet {
     PolicySet::new(vec![

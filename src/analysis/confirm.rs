@@ -75,15 +75,22 @@ pub fn plausible_context(st: &Statement, identity: &str) -> ContextMap {
 
 /// The request `identity` makes for `action` on `resource` with context `ctx` (whose
 /// identity key, if any, is left out: the identity is the request's own). `None` when
-/// the context's time keys cannot be completed.
-pub fn request(action: &str, resource: &str, identity: &str, ctx: &ContextMap) -> Option<Request> {
+/// the context's time keys cannot be completed. `now` is the time of a request whose context
+/// names none.
+pub fn request(
+    action: &str,
+    resource: &str,
+    identity: &str,
+    ctx: &ContextMap,
+    now: jiff::Timestamp,
+) -> Option<Request> {
     let mut r = Request::new(action, resource).with_identity(identity);
     for (k, v) in ctx {
         if !k.eq_ignore_ascii_case(COGNITO_SUB) {
             r.context.set(k, v.clone());
         }
     }
-    r.context.fill_time_defaults(jiff::Timestamp::now()).ok()?;
+    r.context.fill_time_defaults(now).ok()?;
     Some(r)
 }
 
@@ -95,7 +102,8 @@ pub fn decide(
     resource: &str,
     identity: &str,
     ctx: &ContextMap,
+    now: jiff::Timestamp,
 ) -> Option<Decision> {
-    let r = request(action, resource, identity, ctx)?;
+    let r = request(action, resource, identity, ctx, now)?;
     set.evaluate(&r).ok().map(|e| e.decision)
 }

@@ -262,11 +262,12 @@ fn confirm(
     st: StatementRef,
     action: &str,
     resource: &str,
+    now: jiff::Timestamp,
 ) -> Result<NewAccess, String> {
     let s = new.statement(st);
     for ctx in contexts(s, baseline) {
-        let n = decide(new, action, resource, IDENTITY, &ctx);
-        let b = decide(baseline, action, resource, IDENTITY, &ctx);
+        let n = decide(new, action, resource, IDENTITY, &ctx, now);
+        let b = decide(baseline, action, resource, IDENTITY, &ctx, now);
         if n == Some(Decision::Allow)
             && let Some(b @ (Decision::ImplicitDeny | Decision::ExplicitDeny)) = b
         {
@@ -369,6 +370,8 @@ fn certain_resources(certain: &[Stmt]) -> Vec<Glob> {
 
 /// One comparison: the two sets, their statements by kind, and what could not be decided.
 struct Comparison<'a> {
+    /// The time of the confirming requests.
+    now: jiff::Timestamp,
     new: &'a PolicySet,
     baseline: &'a PolicySet,
     base_allows: Vec<(StatementRef, Stmt<'a>)>,
@@ -381,9 +384,10 @@ struct Comparison<'a> {
 }
 
 impl<'a> Comparison<'a> {
-    fn new(new: &'a PolicySet, baseline: &'a PolicySet) -> Comparison<'a> {
+    fn new(new: &'a PolicySet, baseline: &'a PolicySet, now: jiff::Timestamp) -> Comparison<'a> {
         let new_denies = stmts(new, Effect::Deny);
         Comparison {
+            now,
             new,
             baseline,
             base_allows: stmts(baseline, Effect::Allow),
@@ -517,7 +521,7 @@ impl<'a> Comparison<'a> {
                 preferred.push(shape.clone());
                 if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
                     && let Ok(resource) = String::from_utf8(bytes)
-                    && let Ok(found) = confirm(new, baseline, r, action, &resource)
+                    && let Ok(found) = confirm(new, baseline, r, action, &resource, self.now)
                 {
                     return Some(found);
                 }
@@ -533,7 +537,7 @@ impl<'a> Comparison<'a> {
                             .push(format!("a resource candidate for {action} is not UTF-8"));
                         continue;
                     };
-                    match confirm(new, baseline, r, action, &resource) {
+                    match confirm(new, baseline, r, action, &resource, self.now) {
                         Ok(found) => return Some(found),
                         Err(e) => self.unknown.push(e),
                     }
@@ -558,9 +562,9 @@ impl<'a> Comparison<'a> {
 /// Compare `new` with `baseline`: is there a request the new set allows and the baseline
 /// does not? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
 /// symbolically; see the module docs); each [`DiffResult::NewAccess`] is confirmed by the
-/// evaluator on both sets.
-pub fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
-    let mut cmp = Comparison::new(new, baseline);
+/// evaluator on both sets, at time `now` (the library never reads the clock).
+pub fn no_new_access(new: &PolicySet, baseline: &PolicySet, now: jiff::Timestamp) -> DiffResult {
+    let mut cmp = Comparison::new(new, baseline, now);
     let base_denies: Vec<Stmt> = cmp.base_denies.iter().map(|(_, d)| *d).collect();
     for (r, s) in stmts(new, Effect::Allow) {
         if let Some(found) = cmp.beyond_baseline_allows(r, s) {

@@ -31,10 +31,10 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
             checks.push(expectation(&loaded.set, e, now)?);
         }
         for iso in &cfg.isolation {
-            checks.push(isolation(&loaded.set, iso)?);
+            checks.push(isolation(&loaded.set, iso, now)?);
         }
         if let Some((spec, loc)) = &cfg.baseline {
-            checks.push(baseline(cfg, &loaded.set, spec, loc)?);
+            checks.push(baseline(cfg, &loaded.set, spec, loc, now)?);
         }
         let (lint_checks, findings) = lint(cfg, &loaded);
         checks.extend(lint_checks);
@@ -138,7 +138,11 @@ fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<Check
 }
 
 /// `isolation`: the prover's verdict; no per-identity area at all fails.
-fn isolation(set: &PolicySet, iso: &IsolationCheck) -> Result<CheckResult, GateError> {
+fn isolation(
+    set: &PolicySet,
+    iso: &IsolationCheck,
+    now: Timestamp,
+) -> Result<CheckResult, GateError> {
     let format = IdentityFormat::parse(&iso.format).map_err(|m| cannot_run(&iso.loc, m))?;
     let name = format!("isolation ({})", iso.format);
     if iso.areas.is_empty() && default_areas(set).is_empty() {
@@ -153,7 +157,8 @@ fn isolation(set: &PolicySet, iso: &IsolationCheck) -> Result<CheckResult, GateE
             at(&iso.loc),
         ));
     }
-    let proof = prove_isolation(set, &iso.areas, &format).map_err(|m| cannot_run(&iso.loc, m))?;
+    let proof =
+        prove_isolation(set, &iso.areas, &format, now).map_err(|m| cannot_run(&iso.loc, m))?;
     let status = match proof.verdict {
         Verdict::Holds => Status::Pass,
         Verdict::Violated => Status::Fail,
@@ -182,12 +187,13 @@ fn baseline(
     set: &PolicySet,
     spec: &str,
     loc: &Loc,
+    now: Timestamp,
 ) -> Result<CheckResult, GateError> {
     let baseline = load_baseline(cfg, spec).map_err(|reason| GateError::Baseline {
         loc: loc.clone(),
         reason: Box::new(reason),
     })?;
-    let (status, message) = match no_new_access(set, &baseline) {
+    let (status, message) = match no_new_access(set, &baseline, now) {
         DiffResult::NoNewAccess => (Status::Pass, format!("no new access compared with {spec}")),
         DiffResult::NewAccess(n) => (
             Status::Fail,

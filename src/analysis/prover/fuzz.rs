@@ -140,6 +140,7 @@ pub fn fuzz_isolation(
     format: &IdentityFormat,
     cases: u64,
     seed: u64,
+    now: jiff::Timestamp,
 ) -> FuzzResult {
     let mut rng = SplitMix64::new(seed);
     let allows: Vec<StatementRef> = statement_refs(set)
@@ -169,7 +170,7 @@ pub fn fuzz_isolation(
             let st = set.statement(r);
             let context = plausible_context(st, &attacker);
             for action in candidate_actions_for(st, area.service.as_deref()) {
-                if let Some(req) = request(&action, &resource, &attacker, &context)
+                if let Some(req) = request(&action, &resource, &attacker, &context, now)
                     && let Ok(e) = set.evaluate(&req)
                     && e.decision == Decision::Allow
                 {

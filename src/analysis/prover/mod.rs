@@ -148,13 +148,15 @@ pub fn default_areas(set: &PolicySet) -> Vec<String> {
     out
 }
 
-/// Prove isolation of `areas` (default: [`default_areas`]) for `format`.
+/// Prove isolation of `areas` (default: [`default_areas`]) for `format`. `now` is the
+/// time of the requests that confirm a counterexample (the library never reads the clock).
 pub fn prove_isolation(
     set: &PolicySet,
     areas: &[String],
     format: &IdentityFormat,
+    now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    prove_isolation_with(set, areas, format, &Backend::Automata)
+    prove_isolation_with(set, areas, format, &Backend::Automata, now)
 }
 
 /// Which [`Solver`] decides each search problem.
@@ -195,8 +197,9 @@ pub fn prove_isolation_with(
     areas: &[String],
     format: &IdentityFormat,
     backend: &Backend,
+    now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    prove_isolation_by(set, areas, format, backend.solver().as_mut())
+    prove_isolation_by(set, areas, format, backend.solver().as_mut(), now)
 }
 
 /// [`prove_isolation`] with any [`Solver`].
@@ -205,11 +208,13 @@ pub fn prove_isolation_by(
     areas: &[String],
     format: &IdentityFormat,
     solver: &mut dyn Solver,
+    now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
     let areas = compile_areas(set, areas)?;
     let mut run = Run {
         set,
         format,
+        now,
         areas: &areas,
         assumptions: Vec::new(),
         unknown: Vec::new(),
@@ -253,6 +258,8 @@ struct Exclusions {
 struct Run<'a> {
     set: &'a PolicySet,
     format: &'a IdentityFormat,
+    /// The time of the confirming requests.
+    now: jiff::Timestamp,
     areas: &'a [Area],
     assumptions: Vec<String>,
     unknown: Vec<String>,
@@ -430,7 +437,7 @@ impl Run<'_> {
             Answer::Candidates(candidates) => {
                 let mut reasons = Vec::new();
                 for candidate in &candidates {
-                    match witness::confirm(self.set, r, area, candidate, self.format) {
+                    match witness::confirm(self.set, r, area, candidate, self.format, self.now) {
                         Ok(c) => return Some(c),
                         Err(e) => reasons.push(e),
                     }
@@ -461,7 +468,7 @@ impl Run<'_> {
         }
         // Not vacuous: an identity reaches its own area.
         let own = self.format.example().unwrap_or_default();
-        if !reaches_own_area(self.set, self.areas, &own) {
+        if !reaches_own_area(self.set, self.areas, &own, self.now) {
             let reason = format!(
                 "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
             );
@@ -499,7 +506,7 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
 
 /// Does identity `own` reach its own area, for some `Allow` and one of its candidate
 /// actions, as the evaluator decides?
-fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str) -> bool {
+fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
     let allows: Vec<StatementRef> = statement_refs(set)
         .into_iter()
         .filter(|r| set.statement(*r).effect == Effect::Allow)
@@ -512,7 +519,7 @@ fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str) -> bool {
             candidate_actions_for(st, area.service.as_deref())
                 .iter()
                 .any(|action| {
-                    decide(set, action, &resource, own, &context) == Some(Decision::Allow)
+                    decide(set, action, &resource, own, &context, now) == Some(Decision::Allow)
                 })
         })
     })

@@ -21,15 +21,16 @@ pub(crate) fn confirm(
     area: &Area,
     candidate: &Candidate,
     format: &IdentityFormat,
+    now: jiff::Timestamp,
 ) -> Result<Counterexample, String> {
     match candidate {
-        Candidate::Witness(w) => confirm_witness(set, r, area, w, format),
+        Candidate::Witness(w) => confirm_witness(set, r, area, w, format, now),
         Candidate::Concrete {
             resource,
             attacker,
             victim,
             ..
-        } => check_concrete(set, r, area, resource, attacker, victim, format),
+        } => check_concrete(set, r, area, resource, [attacker, victim], format, now),
     }
 }
 
@@ -40,6 +41,7 @@ fn confirm_witness(
     area: &Area,
     w: &Witness,
     format: &IdentityFormat,
+    now: jiff::Timestamp,
 ) -> Result<Counterexample, String> {
     let resource = String::from_utf8(w.resource.clone())
         .map_err(|_| "the witness resource is not valid UTF-8".to_string())?;
@@ -50,7 +52,15 @@ fn confirm_witness(
             .example_except(&[&victim])
             .ok_or("no second identity of the format exists")?,
     };
-    let first = check_concrete(set, st_ref, area, &resource, &attacker, &victim, format);
+    let first = check_concrete(
+        set,
+        st_ref,
+        area,
+        &resource,
+        [&attacker, &victim],
+        format,
+        now,
+    );
     if first.is_ok() || attacker != victim {
         return first;
     }
@@ -75,7 +85,7 @@ fn confirm_witness(
             }
             let mut r = resource.clone();
             r.replace_range(w.victim.start..w.victim.end, &other);
-            if let Ok(c) = check_concrete(set, st_ref, area, &r, &attacker, &other, format) {
+            if let Ok(c) = check_concrete(set, st_ref, area, &r, [&attacker, &other], format, now) {
                 return Ok(c);
             }
         }
@@ -90,9 +100,9 @@ fn check_concrete(
     st_ref: StatementRef,
     area: &Area,
     resource: &str,
-    attacker: &str,
-    victim: &str,
+    [attacker, victim]: [&str; 2],
     format: &IdentityFormat,
+    now: jiff::Timestamp,
 ) -> Result<Counterexample, String> {
     if attacker == victim {
         return Err(format!(
@@ -110,7 +120,7 @@ fn check_concrete(
     let st = set.statement(st_ref);
     let context = plausible_context(st, attacker);
     for action in candidate_actions_for(st, area.service.as_deref()) {
-        if decide(set, &action, resource, attacker, &context) == Some(Decision::Allow) {
+        if decide(set, &action, resource, attacker, &context, now) == Some(Decision::Allow) {
             return Ok(Counterexample {
                 attacker: attacker.to_string(),
                 victim: victim.to_string(),
