@@ -17,18 +17,20 @@
 //! | ARN patterns (`Resource`, `Arn*` operators) | [`lang::arn`] |
 //! | condition keys with a meaning of their own | [`lang::keys`] |
 //! | reading JSON numbers as written (policies and requests) | [`lang::json`] |
-//! | condition operators | [`condition`] |
+//! | the condition model: operators and typed values | [`lang::condition`] |
+//! | condition evaluation | [`condition`] |
 //! | requests, their context, the identity rule | [`request`] |
 //! | the decision (one combining rule: [`Decision::combine`]) | [`eval`] |
 //! | JSON Lines request input | [`request::lines`] |
-//! | deciding a stream of requests | [`eval::batch`] |
-//! | explanations and output objects | [`report`] |
+//! | deciding a stream of requests, its JSON lines | [`report::batch`] |
+//! | every output: JSON forms and text renderers | [`report`] |
+//! | the one policy loader (files, standard input, globs, a template's role) | [`load`] |
 //! | CloudFormation / Serverless templates | [`template`] |
-//! | loading policies from files, globs or a template's role | [`load`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
+//! | compiled patterns to automata (the one translator) | [`analysis::translate`] |
 //! | the isolation prover | [`analysis::prover`] |
-//! | lint rules (PS001...) | [`lint`] |
+//! | lint rules PS001 to PS014, one file each | [`lint`] |
 //! | no new access compared with a baseline | [`analysis::no_new_access`] |
 //! | the CI policy gate | [`gate`] |
 //! | AWS's services, actions, resource types and condition keys | [`catalog`] |

@@ -1,8 +1,8 @@
 //! Regression tests for rules that used to live in two places and disagreed.
 
 use policy_sim::eval::PolicySet;
-use policy_sim::eval::batch::{BatchOptions, run_batch};
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::report::batch::{BatchOptions, run_batch};
 
 fn set(doc: &str) -> PolicySet {
     PolicySet::new(vec![parse_policy("p.json", doc.as_bytes()).unwrap()])

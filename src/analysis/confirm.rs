@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::condition::{Comparison, SetQualifier, Value};
 use crate::eval::{Decision, PolicySet};
+use crate::lang::condition::{Comparison, SetQualifier, Value};
 use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
 use crate::lang::model::Statement;
 use crate::request::Request;

@@ -106,7 +106,7 @@ const EXTRA_FORMATS: &[(&str, &str, &str)] = &[(
 
 impl ResourceType {
     /// The ARN formats of this resource type of `service`: the reference's, and any
-    /// documented elsewhere ([`EXTRA_FORMATS`]).
+    /// documented elsewhere (the catalog's extra formats).
     pub fn formats(&self, service: &str) -> impl Iterator<Item = &'static str> {
         let name = self.name;
         let service = service.to_string();

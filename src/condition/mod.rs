@@ -1,132 +1,23 @@
-//! Condition operators and their evaluation (IAM User Guide, "IAM JSON policy elements:
-//! Condition operators", "Conditions with multiple context keys or values" and
-//! "Single-valued vs. multivalued context keys").
+//! Condition evaluation (IAM User Guide, "IAM JSON policy elements: Condition operators",
+//! "Conditions with multiple context keys or values" and "Single-valued vs. multivalued
+//! context keys"): how a compiled [`Condition`] (the policy language's model, in
+//! [`crate::lang::condition`]) holds for a request's values.
 //!
-//! Every operator family is here: `String*`, `Numeric*`, `Date*`, `Bool`, `BinaryEquals`,
-//! `IpAddress`/`NotIpAddress`, `Arn*`, `Null`, with the `IfExists` suffix and the
-//! `ForAnyValue:`/`ForAllValues:` set qualifiers. Policy values are parsed once, when the
-//! policy is loaded: a value that does not fit its operator is a load error, never a
-//! silent non-match. The rules, each with the doc section it follows, are listed in
-//! `docs/semantics.md`.
-
-mod operator;
-mod value;
+//! Every operator family is decided here: `String*`, `Numeric*`, `Date*`, `Bool`,
+//! `BinaryEquals`, `IpAddress`/`NotIpAddress`, `Arn*`, `Null`, with the `IfExists` suffix
+//! and the `ForAnyValue:`/`ForAllValues:` set qualifiers. A request value that does not fit
+//! its operator is an error, never a silent non-match. The rules, each with the doc section
+//! it follows, are listed in `docs/semantics.md`.
 
 use std::net::IpAddr;
 
 use base64::Engine;
 
-pub use operator::{Comparison, Family, Operator, SetQualifier};
-pub use value::{Decimal, Number, Value, parse_date, parse_ip_range};
-
-use crate::lang::arn::ArnError;
-use crate::lang::variables::{Piece, VariableError, VariableSource};
+use crate::lang::condition::{
+    Comparison, Condition, Decimal, Family, SetQualifier, Value, parse_bool, parse_date,
+};
+use crate::lang::variables::{Piece, VariableSource};
 use crate::lang::wildcard::{Match, Pattern};
-use value::parse_bool;
-
-/// One `operator: { key: values }` entry of a `Condition` block.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    /// The operator.
-    pub operator: Operator,
-    /// The condition key as written.
-    pub key: String,
-    /// The condition key in lowercase, for lookups.
-    pub key_lower: String,
-    /// The policy values (ORed; NORed for negated operators).
-    pub values: Vec<Value>,
-    /// The policy values as written, for explanations.
-    pub raw_values: Vec<String>,
-}
-
-/// A condition that cannot be compiled: an unknown or invalid operator, or a policy value
-/// that does not fit its operator.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-pub enum ConditionError {
-    /// An operator name no AWS operator has.
-    #[error("unknown condition operator {operator:?}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
-    #[diagnostic(code(policy_sim::condition::unknown_operator))]
-    UnknownOperator {
-        /// The name as written.
-        operator: String,
-        /// The closest operator name, when one is close.
-        suggestion: Option<String>,
-    },
-    /// A combination AWS does not define (`NullIfExists`, `ForAnyValue:Null`).
-    #[error("condition operator {operator:?} is not valid: {problem}")]
-    #[diagnostic(code(policy_sim::condition::invalid_operator))]
-    InvalidOperator {
-        /// The name as written.
-        operator: String,
-        /// Why it is not valid.
-        problem: &'static str,
-    },
-    /// A `${...}` in a value of an operator that takes none.
-    #[error(
-        "{operator} does not accept policy variables (only string, ARN and Bool operators do): {text:?}"
-    )]
-    #[diagnostic(code(policy_sim::condition::variables))]
-    VariablesNotAllowed {
-        /// The operator.
-        operator: String,
-        /// The value as written.
-        text: String,
-    },
-    /// Not an integer or decimal.
-    #[error("{text:?} is not a number (an integer or decimal)")]
-    #[diagnostic(code(policy_sim::condition::number))]
-    NotANumber {
-        /// The value as written.
-        text: String,
-    },
-    /// Epoch seconds beyond the representable range.
-    #[error("{text:?} is out of range for epoch seconds")]
-    #[diagnostic(code(policy_sim::condition::epoch))]
-    EpochOutOfRange {
-        /// The value as written.
-        text: String,
-    },
-    /// Not a date.
-    #[error("{text:?} is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)")]
-    #[diagnostic(code(policy_sim::condition::date))]
-    NotADate {
-        /// The value as written.
-        text: String,
-    },
-    /// Not an address or CIDR range.
-    #[error("{text:?} is not an IP address or CIDR range")]
-    #[diagnostic(code(policy_sim::condition::ip))]
-    NotAnIpRange {
-        /// The value as written.
-        text: String,
-    },
-    /// Not `true`/`false` (for `Bool` or `Null`).
-    #[error("{text:?} is not a {what} value (expected true or false)")]
-    #[diagnostic(code(policy_sim::condition::bool))]
-    NotABool {
-        /// The value as written.
-        text: String,
-        /// `Bool` or `Null`.
-        what: &'static str,
-    },
-    /// Not base64.
-    #[error("{text:?} is not base64: {detail}")]
-    #[diagnostic(code(policy_sim::condition::base64))]
-    NotBase64 {
-        /// The value as written.
-        text: String,
-        /// The decoder's reason.
-        detail: String,
-    },
-    /// A malformed `${...}`.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Variable(#[from] VariableError),
-    /// A malformed ARN pattern (`Arn*` operators).
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Arn(#[from] ArnError),
-}
 
 /// Why a request value could not be compared: the request is malformed for this operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
@@ -364,6 +255,7 @@ fn equals_ignore_case(p: &Pattern, text: &str, vars: &dyn VariableSource) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::condition::{Operator, parse_ip_range};
     use crate::request::Context;
     use jiff::Timestamp;
 

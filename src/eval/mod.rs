@@ -11,8 +11,6 @@
 //! statements that decided can be reported); conditions are evaluated only for statements
 //! whose action and resource match.
 
-pub mod batch;
-
 use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 

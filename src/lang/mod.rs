@@ -6,6 +6,7 @@
 //! re-reads pattern text.
 
 pub mod arn;
+pub mod condition;
 pub mod json;
 pub mod keys;
 pub mod model;

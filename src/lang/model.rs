@@ -4,8 +4,8 @@
 //! [`Pattern`]s and [`ArnPattern`]s, condition values into typed values. Building them is the
 //! job of [`crate::lang::parse`]; evaluating them is the job of [`crate::eval`].
 
-use crate::condition::Condition;
 use crate::lang::arn::ArnPattern;
+use crate::lang::condition::Condition;
 use crate::lang::variables::VariableSource;
 use crate::lang::wildcard::{Match, Pattern};
 
@@ -107,6 +107,16 @@ pub enum Principal {
     Map(Vec<(String, Vec<String>)>),
 }
 
+/// Who makes a request, as a resource-based or trust policy's `Principal` names it:
+/// a principal type (`AWS`, `Service`, `Federated`, `CanonicalUser`) and a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalId {
+    /// `AWS`, `Service`, `Federated` or `CanonicalUser`.
+    pub kind: String,
+    /// e.g. `cognito-identity.amazonaws.com` for `Federated`.
+    pub value: String,
+}
+
 /// Which actions a statement covers.
 #[derive(Debug, Clone)]
 pub enum ActionSpec {
@@ -183,7 +193,7 @@ impl Statement {
     }
 
     fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
-        use crate::condition::Value;
+        use crate::lang::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {
                 ArnPattern::Arn { parts, .. } => parts,
@@ -256,7 +266,7 @@ impl Statement {
     /// Does the statement's `Principal`/`NotPrincipal` cover `principal`? A statement with
     /// neither (every identity-based statement) covers everyone. An unknown principal
     /// (`None`) is covered only by `"Principal": "*"`.
-    pub fn matches_principal(&self, principal: Option<&crate::request::PrincipalId>) -> bool {
+    pub fn matches_principal(&self, principal: Option<&PrincipalId>) -> bool {
         let covers = |p: &Principal| match (p, principal) {
             (Principal::Any, _) => true,
             (Principal::Map(_), None) => false,

@@ -16,8 +16,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::condition::{Condition, Family, Operator};
 use crate::lang::arn::ArnPattern;
+use crate::lang::condition::{Condition, Family, Operator};
 use crate::lang::json::{self, NumberTexts, seed_is_visitor};
 use crate::lang::model::{
     ActionSpec, Effect, Policy, PolicyKind, Principal, ResourceSpec, Statement, Version,

@@ -1,7 +1,357 @@
-//! `check --requests`: the summary of a batch run in which some lines failed (the
-//! decisions themselves are JSON lines, see [`super::check`]).
+//! `check --requests`: deciding a stream of JSON Lines requests ([`crate::request::lines`])
+//! and writing one JSON line per request, in input order, with bounded memory and optional
+//! worker threads; and the summary printed when some lines failed.
 
-use crate::eval::batch::BatchSummary;
+use std::io::{Read, Write};
+
+use jiff::Timestamp;
+
+use crate::eval::PolicySet;
+use crate::request::lines::{LineError, RequestBuffer, parse_request_into};
+
+/// The output object for a line that failed: `{"line":N,"error":"..."}`.
+#[derive(serde::Serialize)]
+struct FailedLine<'a> {
+    line: usize,
+    error: &'a str,
+}
+
+/// Totals of a batch run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Requests decided.
+    pub decided: usize,
+    /// Lines that could not be parsed or evaluated.
+    pub failed: usize,
+}
+
+impl BatchSummary {
+    fn add(&mut self, other: BatchSummary) {
+        self.decided += other.decided;
+        self.failed += other.failed;
+    }
+}
+
+/// How a batch runs.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// Worker threads; 1 processes everything on the calling thread.
+    pub threads: usize,
+    /// Fills `aws:CurrentTime`/`aws:EpochTime` when a request omits them.
+    pub now: Timestamp,
+}
+
+/// Bytes read per block: lines are handed to workers a block at a time.
+const BLOCK_BYTES: usize = 256 * 1024;
+/// A longer line is reported as an error and skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+/// A run of whole lines, numbered from `first_line`.
+struct Block {
+    seq: u64,
+    first_line: usize,
+    bytes: Vec<u8>,
+    /// A line too long to keep: its number (it follows the lines in `bytes`).
+    oversized_line: Option<usize>,
+}
+
+/// Pre-rendered `{"policy":...,"index":...,"sid":...,"effect":...}` per statement.
+struct Fragments(Vec<Vec<String>>);
+
+impl Fragments {
+    fn new(set: &PolicySet) -> Fragments {
+        Fragments(
+            set.policies()
+                .iter()
+                .map(|p| {
+                    p.statements
+                        .iter()
+                        .map(|st| {
+                            let out = super::StatementOut {
+                                policy: &p.name,
+                                index: st.index,
+                                sid: st.sid.as_deref(),
+                                effect: st.effect.as_str(),
+                            };
+                            serde_json::to_string(&out).expect("a statement always serializes")
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Per-worker state reused from line to line.
+struct Worker<'a> {
+    set: &'a PolicySet,
+    fragments: &'a Fragments,
+    now: Timestamp,
+    deciding: Vec<crate::eval::StatementRef>,
+    buffer: RequestBuffer,
+}
+
+impl Worker<'_> {
+    /// Decide every line of `block`, appending one output line per request to `out`.
+    fn process(&mut self, block: &Block, out: &mut Vec<u8>) -> BatchSummary {
+        let mut summary = BatchSummary::default();
+        let mut line_no = block.first_line;
+        let mut rest: &[u8] = &block.bytes;
+        while !rest.is_empty() {
+            let (line, next) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &[][..]),
+            };
+            rest = next;
+            self.line(line, line_no, out, &mut summary);
+            line_no += 1;
+        }
+        if let Some(n) = block.oversized_line {
+            summary.failed += 1;
+            write_error(
+                out,
+                n,
+                &LineError::TooLong {
+                    limit: MAX_LINE_BYTES,
+                },
+            );
+        }
+        summary
+    }
+
+    fn line(&mut self, line: &[u8], line_no: usize, out: &mut Vec<u8>, summary: &mut BatchSummary) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let buffer = &mut self.buffer;
+        let result = std::str::from_utf8(line)
+            .map_err(LineError::from)
+            .and_then(|text| parse_request_into(text, self.now, buffer))
+            .and_then(|()| {
+                self.set
+                    .evaluate_into(&buffer.request, &mut self.deciding)
+                    .map_err(LineError::from)
+            });
+        match result {
+            Ok(decision) => {
+                summary.decided += 1;
+                out.extend_from_slice(b"{\"id\":");
+                out.extend_from_slice(&buffer.id_json);
+                out.extend_from_slice(b",\"decision\":\"");
+                out.extend_from_slice(decision.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"statements\":[");
+                for (i, r) in self.deciding.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(self.fragments.0[r.policy][r.statement].as_bytes());
+                }
+                out.extend_from_slice(b"]}\n");
+            }
+            Err(error) => {
+                summary.failed += 1;
+                write_error(out, line_no, &error);
+            }
+        }
+    }
+}
+
+fn write_error(out: &mut Vec<u8>, line: usize, error: &LineError) {
+    let error = error.to_string();
+    serde_json::to_writer(
+        &mut *out,
+        &FailedLine {
+            line,
+            error: &error,
+        },
+    )
+    .expect("writing to a Vec cannot fail");
+    out.push(b'\n');
+}
+
+/// Cut `input` into blocks of whole lines and hand each to `send`, in order.
+fn read_blocks(mut input: impl Read, mut send: impl FnMut(Block) -> bool) -> std::io::Result<()> {
+    let mut seq = 0u64;
+    let mut line = 1usize;
+    let mut pending: Vec<u8> = Vec::with_capacity(BLOCK_BYTES);
+    // Skipping the rest of an oversized line, whose number is kept here.
+    let mut skipping: Option<usize> = None;
+    let mut eof = false;
+    while !eof {
+        let start = pending.len();
+        pending.resize(start + BLOCK_BYTES, 0);
+        let n = loop {
+            match input.read(&mut pending[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        pending.truncate(start + n);
+        eof = n == 0;
+        if let Some(long_line) = skipping {
+            match memchr::memchr(b'\n', &pending) {
+                Some(i) => {
+                    pending.drain(..=i);
+                    skipping = None;
+                    let block = Block {
+                        seq,
+                        first_line: long_line + 1,
+                        bytes: Vec::new(),
+                        oversized_line: Some(long_line),
+                    };
+                    seq += 1;
+                    line = long_line + 1;
+                    if !send(block) {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    pending.clear();
+                    if eof {
+                        send(Block {
+                            seq,
+                            first_line: long_line + 1,
+                            bytes: Vec::new(),
+                            oversized_line: Some(long_line),
+                        });
+                    }
+                    continue;
+                }
+            }
+        }
+        // Hand over every complete line; keep the partial last one (all of it at EOF).
+        let cut = if eof {
+            pending.len()
+        } else {
+            match memchr::memrchr(b'\n', &pending) {
+                Some(i) => i + 1,
+                None if pending.len() > MAX_LINE_BYTES => {
+                    pending.clear();
+                    skipping = Some(line);
+                    continue;
+                }
+                None => continue,
+            }
+        };
+        if cut == 0 {
+            continue;
+        }
+        let tail = pending.split_off(cut);
+        let bytes = std::mem::replace(&mut pending, tail);
+        let lines = memchr::memchr_iter(b'\n', &bytes).count();
+        let block = Block {
+            seq,
+            first_line: line,
+            bytes,
+            oversized_line: None,
+        };
+        seq += 1;
+        line += lines + usize::from(eof && !block.bytes.ends_with(b"\n"));
+        if !send(block) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Read JSON Lines requests from `input` and write one JSON line per request to `output`,
+/// in input order. Blank lines are skipped. A line that cannot be parsed or evaluated
+/// produces `{"line":N,"error":"..."}` and processing goes on.
+///
+/// Streaming: memory stays bounded whatever the input size (a few blocks of 256 KiB per
+/// thread in flight). With `threads > 1` a reader cuts the input into blocks of lines,
+/// workers decide them in parallel, and output blocks are written back in input order.
+pub fn run_batch(
+    set: &PolicySet,
+    input: impl Read + Send,
+    mut output: impl Write,
+    options: BatchOptions,
+) -> std::io::Result<BatchSummary> {
+    let fragments = Fragments::new(set);
+    let new_worker = || Worker {
+        set,
+        fragments: &fragments,
+        now: options.now,
+        deciding: Vec::with_capacity(16),
+        buffer: RequestBuffer::default(),
+    };
+    if options.threads <= 1 {
+        let mut worker = new_worker();
+        let mut summary = BatchSummary::default();
+        let mut out = Vec::with_capacity(BLOCK_BYTES * 2);
+        let mut write_error = None;
+        read_blocks(input, |block| {
+            out.clear();
+            summary.add(worker.process(&block, &mut out));
+            match output.write_all(&out) {
+                Ok(()) => true,
+                Err(e) => {
+                    write_error = Some(e);
+                    false
+                }
+            }
+        })?;
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        output.flush()?;
+        return Ok(summary);
+    }
+    let threads = options.threads;
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Block>(threads * 2);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) =
+        std::sync::mpsc::sync_channel::<(u64, Vec<u8>, BatchSummary)>(threads * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let work_rx = &work_rx;
+            let mut worker = new_worker();
+            scope.spawn(move || {
+                loop {
+                    let block = match work_rx.lock() {
+                        Ok(rx) => match rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => return,
+                        },
+                        Err(_) => return,
+                    };
+                    let mut out = Vec::with_capacity(block.bytes.len() + 1024);
+                    let summary = worker.process(&block, &mut out);
+                    if done_tx.send((block.seq, out, summary)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = scope.spawn(move || read_blocks(input, |block| work_tx.send(block).is_ok()));
+        // Write results back in input order.
+        let mut summary = BatchSummary::default();
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut result = Ok(());
+        for (seq, out, s) in done_rx.iter() {
+            summary.add(s);
+            waiting.insert(seq, out);
+            while let Some(out) = waiting.remove(&next) {
+                if result.is_ok() {
+                    result = output.write_all(&out);
+                }
+                next += 1;
+            }
+        }
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")));
+        read?;
+        result?;
+        output.flush()?;
+        Ok(summary)
+    })
+}
 
 /// `N request(s) decided, M line(s) failed` (with the newline), or `None` when no line
 /// failed.

@@ -11,7 +11,8 @@ use jiff::Timestamp;
 
 use crate::lang::variables::VariableSource;
 
-use crate::condition::{ConditionError, ValueError};
+use crate::condition::ValueError;
+use crate::lang::condition::ConditionError;
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 
 /// A request that cannot be decided: malformed input, never a deny.
@@ -214,7 +215,7 @@ impl Context {
         let given = |key: &str, name: &'static str| -> Result<Option<Timestamp>, RequestError> {
             match self.get(key) {
                 None => Ok(None),
-                Some([one]) => crate::condition::parse_date(one)
+                Some([one]) => crate::lang::condition::parse_date(one)
                     .map(Some)
                     .map_err(|source| RequestError::TimeKey { name, source }),
                 Some(_) => Err(RequestError::TimeMultivalued { name }),
@@ -283,15 +284,7 @@ fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
     })
 }
 
-/// Who makes a request, as a resource-based or trust policy's `Principal` names it:
-/// a principal type (`AWS`, `Service`, `Federated`, `CanonicalUser`) and a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrincipalId {
-    /// `AWS`, `Service`, `Federated` or `CanonicalUser`.
-    pub kind: String,
-    /// e.g. `cognito-identity.amazonaws.com` for `Federated`.
-    pub value: String,
-}
+pub use crate::lang::model::PrincipalId;
 
 /// One authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
