@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use policy_sim::analysis::prover::format::IdentityFormat;
+use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::prover::{Proof, Verdict, prove_isolation};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::arn::ArnPattern;

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use policy_sim::analysis::prover::format::IdentityFormat;
+use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::prover::fuzz::fuzz_isolation;
 use policy_sim::analysis::prover::{Verdict, prove_isolation};
 use policy_sim::eval::{Decision, PolicySet};

@@ -24,37 +24,3 @@ pub mod no_new_access;
 pub mod prover;
 pub mod search;
 pub mod translate;
-
-use crate::eval::{PolicySet, StatementRef};
-
-/// `policies/x.json Statement[1] (Sid S3Private, Allow)`: how the analyses name a
-/// statement in their reasons and assumptions.
-pub fn statement_label(set: &PolicySet, r: StatementRef) -> String {
-    let st = set.statement(r);
-    let sid = st
-        .sid
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("Sid {s}, "))
-        .unwrap_or_default();
-    format!(
-        "{} Statement[{}] ({sid}{})",
-        set.policy(r).name,
-        st.index,
-        st.effect.as_str()
-    )
-}
-
-/// Every statement of `set`, in order.
-pub(crate) fn statement_refs(set: &PolicySet) -> Vec<StatementRef> {
-    set.policies()
-        .iter()
-        .enumerate()
-        .flat_map(|(p, pol)| {
-            (0..pol.statements.len()).map(move |s| StatementRef {
-                policy: p,
-                statement: s,
-            })
-        })
-        .collect()
-}

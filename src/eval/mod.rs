@@ -248,6 +248,29 @@ impl PolicySet {
         &self.policies[r.policy].statements[r.statement]
     }
 
+    /// Every statement of the set, in policy and document order.
+    pub fn statement_refs(&self) -> &[StatementRef] {
+        &self.flat
+    }
+
+    /// `policies/x.json Statement[1] (Sid S3Private, Allow)`: how explanations, proofs and
+    /// the gate name a statement.
+    pub fn label(&self, r: StatementRef) -> String {
+        let st = self.statement(r);
+        let sid = st
+            .sid
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("Sid {s}, "))
+            .unwrap_or_default();
+        format!(
+            "{} Statement[{}] ({sid}{})",
+            self.policy(r).name,
+            st.index,
+            st.effect.as_str()
+        )
+    }
+
     /// The policy a reference names.
     pub fn policy(&self, r: StatementRef) -> &Policy {
         &self.policies[r.policy]

@@ -6,15 +6,14 @@ use jiff::Timestamp;
 use super::config::{Expectation, GateConfig, IsolationCheck, Suppression};
 use super::loading::{load_baseline, load_source};
 use super::{CheckResult, GateError, GateReport, Status};
+use crate::analysis::identity::IdentityFormat;
 use crate::analysis::no_new_access::{DiffResult, no_new_access};
-use crate::analysis::prover::format::IdentityFormat;
 use crate::analysis::prover::{Verdict, default_areas, prove_isolation};
 use crate::eval::PolicySet;
 use crate::lint::{Finding, Severity, lint_set};
 use crate::load::Loaded;
 use crate::loc::Loc;
 use crate::report::gate::GateFinding;
-use crate::report::statement_label;
 use crate::request::Request;
 
 /// Run every gate; `now` is the default of the time context keys (the library never
@@ -104,11 +103,7 @@ fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<Check
             ),
         ),
         Ok(ev) => {
-            let deciding: Vec<String> = ev
-                .deciding
-                .iter()
-                .map(|d| statement_label(set, *d))
-                .collect();
+            let deciding: Vec<String> = ev.deciding.iter().map(|d| set.label(*d)).collect();
             (
                 Status::Fail,
                 format!(
@@ -201,7 +196,7 @@ fn baseline(
                 "new access compared with {spec}: {} on {} is allowed by {} (the baseline: {})",
                 n.action,
                 n.resource,
-                statement_label(set, n.statement),
+                set.label(n.statement),
                 n.baseline.as_str()
             ),
         ),

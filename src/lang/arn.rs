@@ -320,15 +320,6 @@ impl ArnPattern {
         }
     }
 
-    /// True for `*` and for ARN patterns whose partition, service, region and account are
-    /// plain text: then matching the whole ARN as one wildcard string is exact.
-    pub fn has_literal_head(&self) -> bool {
-        match self {
-            ArnPattern::Any(_) => true,
-            ArnPattern::Arn { literal_head, .. } => literal_head.is_some(),
-        }
-    }
-
     /// True when any component holds a policy variable.
     pub fn has_variables(&self) -> bool {
         match self {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::{statement_label, statement_out};
+use super::statement_out;
 use crate::eval::{Evaluation, Explanation, Outcome, PolicySet};
 use crate::lang::model::{ActionSpec, ResourceSpec, Statement};
 use crate::lang::variables::Piece;
@@ -181,7 +181,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
         }
     }
     for r in &ev.deciding {
-        let _ = writeln!(out, "  {}", statement_label(set, *r));
+        let _ = writeln!(out, "  {}", set.label(*r));
     }
     let _ = writeln!(out, "Statements:");
     for (r, outcome) in &explanation.outcomes {
@@ -193,7 +193,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
             Outcome::ResourceNotMatched => why_resource(st, request),
             Outcome::ConditionNotMet { reason, .. } => format!("condition not met: {reason}"),
         };
-        let _ = writeln!(out, "  {}: {}", statement_label(set, *r), why);
+        let _ = writeln!(out, "  {}: {}", set.label(*r), why);
     }
     out
 }
@@ -219,7 +219,7 @@ mod tests {
             r#"{"id":"r1","decision":"Allow","statements":[{"policy":"p.json","index":0,"sid":"S1","effect":"Allow"}]}"#
         );
         assert_eq!(
-            statement_label(&set, ev.deciding[0]),
+            set.label(ev.deciding[0]),
             "p.json Statement[0] (Sid S1, Allow)"
         );
     }

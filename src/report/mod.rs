@@ -24,24 +24,11 @@ pub mod show;
 pub mod gate;
 pub mod lint;
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 pub use check::{OutputLine, StatementOut, evaluation_json, explanation_text};
 
 use crate::eval::{PolicySet, StatementRef};
-
-/// `policies/x.json Statement[1] (Sid S3Private, Allow)`.
-pub fn statement_label(set: &PolicySet, r: StatementRef) -> String {
-    let st = set.statement(r);
-    let mut s = format!("{} Statement[{}] (", set.policy(r).name, st.index);
-    if let Some(sid) = st.sid.as_deref().filter(|s| !s.is_empty()) {
-        let _ = write!(s, "Sid {sid}, ");
-    }
-    let _ = write!(s, "{})", st.effect.as_str());
-    s
-}
 
 /// One statement as output objects name it: `{"policy":...,"index":...,"sid":...,"effect":...}`.
 pub fn statement_out(set: &PolicySet, r: StatementRef) -> StatementOut<'_> {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{StatementOut, statement_label, statement_out};
+use super::{StatementOut, statement_out};
 use crate::analysis::prover::{Counterexample, Proof};
 use crate::eval::PolicySet;
 
@@ -49,7 +49,7 @@ pub fn counterexample_text(set: &PolicySet, c: &Counterexample) -> String {
         c.attacker, c.action, c.resource
     );
     let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
-    let _ = writeln!(out, "  allowed by {}", statement_label(set, c.statement));
+    let _ = writeln!(out, "  allowed by {}", set.label(c.statement));
     let context: Vec<String> = c
         .context
         .iter()

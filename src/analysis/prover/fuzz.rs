@@ -11,7 +11,6 @@
 use crate::analysis::confirm::{plausible_context, request};
 use crate::analysis::glob::Elem;
 use crate::analysis::identity::IdentityFormat;
-use crate::analysis::statement_refs;
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::model::Effect;
 use crate::workload::SplitMix64;
@@ -143,8 +142,10 @@ pub fn fuzz_isolation(
     now: jiff::Timestamp,
 ) -> FuzzResult {
     let mut rng = SplitMix64::new(seed);
-    let allows: Vec<StatementRef> = statement_refs(set)
-        .into_iter()
+    let allows: Vec<StatementRef> = set
+        .statement_refs()
+        .iter()
+        .copied()
         .filter(|r| set.statement(*r).effect == Effect::Allow)
         .collect();
     // An area that does not compile contains no resource: its cases are skipped.

@@ -23,16 +23,12 @@ pub mod smt;
 pub mod solver;
 mod witness;
 
-/// The identity formats, where the prover's users have always found them.
-pub use crate::analysis::identity as format;
-
 use crate::analysis::actions::{covers_every_action, may_act_on};
 use crate::analysis::confirm::{ContextMap, decide, plausible_context};
 use crate::analysis::glob::Glob;
 use crate::analysis::identity::IdentityFormat;
 use crate::analysis::search::Problem;
 use crate::analysis::translate::{Variables, arn_glob, mentions_identity};
-use crate::analysis::{statement_label, statement_refs};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::model::{Effect, ResourceSpec, Statement};
 use area::Area;
@@ -219,7 +215,7 @@ pub fn prove_isolation_by(
         assumptions: Vec::new(),
         unknown: Vec::new(),
     };
-    for r in statement_refs(set) {
+    for &r in set.statement_refs() {
         if set.statement(r).effect != Effect::Allow {
             continue;
         }
@@ -267,7 +263,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn label(&self, r: StatementRef) -> String {
-        statement_label(self.set, r)
+        self.set.label(r)
     }
 
     fn assume(&mut self, note: String) {
@@ -298,7 +294,7 @@ impl Run<'_> {
     fn exclusions(&mut self, r: StatementRef) -> Exclusions {
         let st = self.set.statement(r);
         let mut out = Exclusions::default();
-        for d in statement_refs(self.set) {
+        for &d in self.set.statement_refs() {
             let deny = self.set.statement(d);
             if deny.effect != Effect::Deny {
                 continue;
@@ -507,8 +503,10 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
 /// Does identity `own` reach its own area, for some `Allow` and one of its candidate
 /// actions, as the evaluator decides?
 fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
-    let allows: Vec<StatementRef> = statement_refs(set)
-        .into_iter()
+    let allows: Vec<StatementRef> = set
+        .statement_refs()
+        .iter()
+        .copied()
         .filter(|r| set.statement(*r).effect == Effect::Allow)
         .collect();
     areas.iter().any(|area| {
