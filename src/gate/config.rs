@@ -222,8 +222,7 @@ impl GateConfig {
     /// Errors name the file, line and column.
     pub fn load(path: &Path) -> Result<Vec<GateConfig>, GateError> {
         // The message names the file.
-        let text =
-            crate::template::read_text(path).map_err(|message| GateError::Read { message })?;
+        let text = crate::template::read_text(path)?;
         GateConfig::parse(path, &text)
     }
 

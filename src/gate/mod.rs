@@ -29,12 +29,9 @@ pub use run::run;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum GateError {
     /// The gate file cannot be read.
-    #[error("{message}")]
-    #[diagnostic(code(gate::read))]
-    Read {
-        /// What went wrong, naming the file.
-        message: String,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Read(#[from] crate::template::ReadError),
     /// The gate file is not YAML (or JSON).
     #[error(transparent)]
     #[diagnostic(code(gate::yaml))]

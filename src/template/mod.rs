@@ -254,30 +254,61 @@ impl Params {
     }
 }
 
+/// Why a template (or gate) file could not be read as text. Messages name the path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ReadError {
+    /// The file cannot be opened or read.
+    #[error("cannot read {path}: {detail}")]
+    #[diagnostic(code(policy_sim::file::read))]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The system's reason.
+        detail: String,
+    },
+    /// Over the size limit.
+    #[error("{path} is larger than the limit of {limit} bytes")]
+    #[diagnostic(code(policy_sim::file::size))]
+    TooLarge {
+        /// The path as given.
+        path: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Not UTF-8.
+    #[error("{path} is not UTF-8 (invalid byte at offset {offset})")]
+    #[diagnostic(code(policy_sim::file::utf8))]
+    NotUtf8 {
+        /// The path as given.
+        path: String,
+        /// The offset of the first invalid byte.
+        offset: usize,
+    },
+}
+
 /// Read a template (or gate) file as UTF-8 text, refusing files over the template size
-/// limit and invalid UTF-8 with a message that names the problem (not the path: callers
-/// add it).
-pub fn read_text(path: &Path) -> Result<String, String> {
+/// limit and invalid UTF-8.
+pub fn read_text(path: &Path) -> Result<String, ReadError> {
     use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = || path.display().to_string();
+    let io = |e: std::io::Error| ReadError::Io {
+        path: shown(),
+        detail: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
     file.take(node::MAX_TEMPLATE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(io)?;
     if bytes.len() > node::MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "{} is larger than the limit of {} bytes",
-            path.display(),
-            node::MAX_TEMPLATE_BYTES
-        ));
+        return Err(ReadError::TooLarge {
+            path: shown(),
+            limit: node::MAX_TEMPLATE_BYTES,
+        });
     }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{} is not UTF-8 (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        path: shown(),
+        offset: e.utf8_error().valid_up_to(),
     })
 }
 
@@ -325,9 +356,9 @@ impl Template {
     /// Load a CloudFormation (YAML or JSON) or Serverless template.
     pub fn load(path: &Path, params: Params) -> Result<Template, TemplateError> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let text = read_text(path).map_err(|message| TemplateError::File {
+        let text = read_text(path).map_err(|e| TemplateError::File {
             file: file.to_string(),
-            message,
+            message: e.to_string(),
         })?;
         let doc = node::parse(&file, &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));

@@ -421,7 +421,8 @@ impl<'a> Resolver<'a> {
     fn file(&mut self, path: &str, sub: Option<&str>, loc: &Loc) -> Result<Node, TemplateError> {
         let full = self.dir.join(path);
         let shown: Arc<str> = Arc::from(full.display().to_string());
-        let text = super::read_text(&full).map_err(|m| TemplateError::at(loc.clone(), m))?;
+        let text =
+            super::read_text(&full).map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
         let doc = node::parse(&shown, &text)?;
         // Variables in the included file resolve against the including serverless.yml.
         let mut value = self.node(&doc)?;
