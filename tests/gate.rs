@@ -175,6 +175,32 @@ fn expectation_with_context() {
 }
 
 #[test]
+fn an_expectation_gives_its_identity_once() {
+    // The identity rule of every input: an expectation's identity and a context key
+    // naming the identity (in any case) is an error, not a silent replacement.
+    let dir = workdir("identity-twice");
+    write(&dir, "p.json", POLICY);
+    let message = load_error(
+        &dir,
+        "policies: p.json\nexpect:\n  - {name: twice, identity: \"us-east-1:a\", action: s3:GetObject, resource: \"arn:aws:s3:::notes-app-uploads/private/us-east-1:b/k\", context: {Cognito-Identity.amazonaws.com:sub: \"us-east-1:b\"}, decision: Allow}\n",
+    );
+    assert!(
+        message.ends_with(
+            "identity and context[\"cognito-identity.amazonaws.com:sub\"] both set the identity; give one"
+        ),
+        "{message}"
+    );
+    let message = load_error(
+        &dir,
+        "policies: p.json\nexpect:\n  - {name: twice, action: s3:GetObject, resource: \"*\", context: {aws:SourceIp: 10.0.0.1, AWS:SOURCEIP: 10.0.0.2}, decision: Allow}\n",
+    );
+    assert!(
+        message.ends_with("\" is given twice (keys are case-insensitive)"),
+        "{message}"
+    );
+}
+
+#[test]
 fn isolation_holds_and_is_violated_with_a_counterexample() {
     let dir = workdir("isolation");
     write(&dir, "p.json", POLICY);

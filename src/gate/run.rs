@@ -82,11 +82,20 @@ fn cannot_run(loc: &Loc, message: impl std::fmt::Display) -> GateError {
 /// `expect`: the request gets the decision the gate file states.
 fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
     let mut r = Request::new(e.action.clone(), e.resource.clone());
-    if let Some(id) = &e.identity {
-        r = r.with_identity(id);
-    }
     for (k, v) in &e.context {
+        // Context keys are case-insensitive: two spellings of one key are one key given
+        // twice, not a replacement.
+        if r.context.has_key(k) {
+            return Err(cannot_run(
+                &e.loc,
+                format!("context key {k:?} is given twice (keys are case-insensitive)"),
+            ));
+        }
         r.context.set(k, v.clone());
+    }
+    // The identity rule of every input: the identity or the context key, not both.
+    if let Some(id) = &e.identity {
+        r.set_identity(id).map_err(|m| cannot_run(&e.loc, m))?;
     }
     r.context
         .fill_time_defaults(now)
