@@ -69,7 +69,7 @@ impl Snippet {
     /// The snippet of `loc` in `text` (the text of `loc.file`). `None` when the location
     /// has no line.
     pub fn new(loc: &Loc, text: Arc<str>) -> Option<Snippet> {
-        if !loc.has_position() {
+        if !loc.has_position() || !drawable(&text, loc.line) {
             return None;
         }
         let offset = char_offset(&text, loc.line, loc.column);
@@ -93,6 +93,17 @@ impl Snippet {
             self.span,
         )))
     }
+}
+
+/// Lines longer than this (in characters) are not drawn: an error on such a line is shown
+/// as its one-line message (renderers cannot lay out columns that wide).
+pub const MAX_DRAWN_LINE: usize = 1000;
+
+/// True when line `line` (1-based) of `text` is short enough to draw with its error.
+pub fn drawable(text: &str, line: usize) -> bool {
+    text.split_inclusive('\n')
+        .nth(line.saturating_sub(1))
+        .is_none_or(|l| l.chars().count() <= MAX_DRAWN_LINE)
 }
 
 /// Byte offset of a 1-based line and character column in `text`, clamped to the text.
@@ -149,5 +160,7 @@ mod tests {
         assert_eq!(s.span.offset(), 9);
         assert_eq!(s.span.len(), 0);
         assert!(Snippet::new(&Loc::file("f"), Arc::from(text)).is_none());
+        let wide = format!("{}x\n", " ".repeat(MAX_DRAWN_LINE));
+        assert!(Snippet::new(&Loc::new("f", 1, 3), Arc::from(wide.as_str())).is_none());
     }
 }

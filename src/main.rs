@@ -456,6 +456,9 @@ fn template_snippet(err: &Failure) -> Option<Located> {
     };
     let loc = e.loc()?;
     let text = std::fs::read_to_string(&*loc.file).ok()?;
+    if !policy_sim::loc::drawable(&text, loc.line) {
+        return None;
+    }
     // Template columns count characters.
     let offset = policy_sim::loc::char_offset(&text, loc.line, loc.column);
     Some(Located {

@@ -19,7 +19,13 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
+        // A command may refuse its arguments before it reads standard input: a closed
+        // pipe then is its answer, not a test failure.
+        match input.write_all(bytes) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => panic!("cannot write standard input: {e}"),
+        }
     }
     drop(input);
     child.wait_with_output().unwrap()
@@ -1152,5 +1158,56 @@ fn prover_errors_name_the_options() {
         stderr(&o).starts_with("error: --area \"bucket/*\": "),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn an_error_on_a_very_long_line_is_one_line_not_a_panic() {
+    let policy = format!(
+        "{{{}\"Version\":\"2012-10-17\",\"Statement\":{{\"Effect\":\"allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}}}}",
+        " ".repeat(70_000)
+    );
+    for command in [
+        &["check", "--action", "s3:GetObject", "--resource", "*"][..],
+        &["lint"][..],
+    ] {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wide-line");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wide.json");
+        std::fs::write(&path, &policy).unwrap();
+        let path = path.display().to_string();
+        let mut args = vec![command[0], "--policy", &path];
+        args.extend_from_slice(&command[1..]);
+        let o = run(&args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(
+            err.ends_with(":1:70053: Statement.Effect: Effect must be \"Allow\" or \"Deny\" (case-sensitive), found \"allow\"\n"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_absurd_thread_count_is_capped_not_a_panic() {
+    let line = br#"{"id":"a","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt","identity":"us-east-1:abc"}"#;
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--requests",
+            "-",
+            "--threads",
+            "18446744073709551615",
+        ],
+        Some(line),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("{\"id\":\"a\",\"decision\":\"Allow\""),
+        "{}",
+        stdout(&o)
     );
 }

@@ -35,11 +35,16 @@ impl BatchSummary {
 /// How a batch runs.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchOptions {
-    /// Worker threads; 1 processes everything on the calling thread.
+    /// Worker threads; 1 processes everything on the calling thread; at most
+    /// [`MAX_THREADS`].
     pub threads: usize,
     /// Fills `aws:CurrentTime`/`aws:EpochTime` when a request omits them.
     pub now: Timestamp,
 }
+
+/// At most this many worker threads, whatever is asked (more cannot help on any machine
+/// this runs on, and each holds buffers).
+pub const MAX_THREADS: usize = 256;
 
 /// Bytes read per block: lines are handed to workers a block at a time.
 const BLOCK_BYTES: usize = 256 * 1024;
@@ -299,7 +304,7 @@ pub fn run_batch(
         output.flush()?;
         return Ok(summary);
     }
-    let threads = options.threads;
+    let threads = options.threads.min(MAX_THREADS);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Block>(threads * 2);
     let work_rx = std::sync::Mutex::new(work_rx);
     let (done_tx, done_rx) =
@@ -309,7 +314,8 @@ pub fn run_batch(
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             let mut worker = new_worker();
-            scope.spawn(move || {
+            // A thread the system will not give is an error, not a panic.
+            std::thread::Builder::new().spawn_scoped(scope, move || {
                 loop {
                     let block = match work_rx.lock() {
                         Ok(rx) => match rx.recv() {
@@ -324,10 +330,12 @@ pub fn run_batch(
                         return;
                     }
                 }
-            });
+            })?;
         }
         drop(done_tx);
-        let reader = scope.spawn(move || read_blocks(input, |block| work_tx.send(block).is_ok()));
+        let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
+            read_blocks(input, |block| work_tx.send(block).is_ok())
+        })?;
         // Write results back in input order.
         let mut summary = BatchSummary::default();
         let mut waiting = std::collections::BTreeMap::new();
