@@ -21,7 +21,14 @@
 //!   colons: that final `*` reads anything ([`Class::All`]), the stars before it stay
 //!   inside the component;
 //! - a short pattern (`arn:aws:s3:*`) ends with a component whose `*` takes the rest of
-//!   the ARN, which must still have its five colons;
+//!   the ARN, which must still have its five colons. When a spanning region comes before
+//!   that last component, where the colons fall is not fixed and a glob cannot count
+//!   them: the glob then leaves the count out, and so also matches strings with fewer
+//!   colons. Those are not ARNs, and no request carries one (requests are validated), so
+//!   the glob still decides every request exactly.
+//!
+//! Guarantee: on every ARN (every resource a request can name), a pattern's glob matches
+//! exactly when [`ArnPattern::matches`] does; a property test checks it.
 //! - `Arn*` condition values never span.
 
 use crate::analysis::glob::{Class, Elem, Glob};
@@ -94,6 +101,8 @@ pub fn arn_glob(p: &ArnPattern, vars: &Variables<'_>) -> Glob {
     let last = parts.len() - 1;
     // Only the resource part may hold the identity slot.
     let mut slot_used = false;
+    // A region before this component may span colons.
+    let mut spanned_before = false;
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push(Elem::Byte(b':'));
@@ -106,12 +115,19 @@ pub fn arn_glob(p: &ArnPattern, vars: &Variables<'_>) -> Glob {
         }
         let mut no_slot = true;
         let spanning = spans && i != last && (2..4).contains(&i);
+        // The last component of a short pattern after a spanning region: its final `*`
+        // takes the rest (see the module docs on the colon count).
+        let rest_after_span = i == last && spanned_before;
         match pieces.split_last() {
-            Some((Piece::Star, body)) if spanning => {
+            Some((Piece::Star, body)) if spanning || rest_after_span => {
                 // A region or account ending in `*`: that star may swallow colons and the
                 // components after them; the stars before it may not.
                 push_pieces(&mut out, body, Class::NotColon, vars, &mut no_slot);
                 out.push(Elem::Star(Class::All));
+                spanned_before |= spanning;
+                if rest_after_span {
+                    continue;
+                }
             }
             Some((Piece::Star | Piece::Literal(_) | Piece::AnyChar | Piece::Variable(_), _))
             | None => push_pieces(&mut out, pieces, Class::NotColon, vars, &mut no_slot),
@@ -251,6 +267,25 @@ mod tests {
         assert!(!m("arn:aws:sns:us-*-1:1:t", "arn:aws:sns:us-east:x-1:1:t"));
         // The resource part takes the rest.
         assert!(m("arn:aws:s3:::b/*", "arn:aws:s3:::b/a:b/c"));
+    }
+
+    #[test]
+    fn a_short_pattern_after_a_spanning_region_reaches_the_last_segment() {
+        // The region spans, and the account (the pattern's last component) may then match
+        // the ARN's last segment, as the evaluator decides.
+        for (pattern, arn) in [
+            ("arn:aws:s3:*:b*", "arn:aws:s3:::b"),
+            ("arn:é:bb:?-*:*-*", "arn:é:bb:a-::--1"),
+        ] {
+            let p = ArnPattern::parse(pattern, V2012).unwrap();
+            assert_eq!(
+                p.matches(arn, &crate::lang::variables::NoVariables),
+                crate::lang::wildcard::Match::Yes,
+                "{pattern}"
+            );
+            assert!(m(pattern, arn), "{pattern} against {arn}");
+        }
+        assert!(!m("arn:aws:s3:*:b*", "arn:aws:s3:::c"));
     }
 
     #[test]
@@ -412,6 +447,10 @@ mod tests {
                 let vars = V(value.clone());
                 let fixed = |_: &Variable| value.clone();
                 let glob = arn_glob(&p, &Variables::Fixed(&fixed));
+                // The guarantee is on ARNs: every resource a request can name.
+                if crate::lang::arn::split_concrete(&arn).is_none() {
+                    return Ok(());
+                }
                 prop_assert_eq!(
                     glob.matches(arn.as_bytes()),
                     p.matches(&arn, &vars) == Match::Yes,

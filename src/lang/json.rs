@@ -51,9 +51,24 @@ impl<'a> NumberTexts<'a> {
         }
     }
 
-    /// The text of the next number token, or `None` when there is none (which the readers
-    /// treat as an internal error, never as a number).
-    pub fn next(&self) -> Option<&'a str> {
+    /// The text of the next number token, checked against the value the JSON reader
+    /// gave for it; `None` when there is no next token or it does not denote that value
+    /// (never expected: the readers then fail with an internal error rather than attach
+    /// the wrong text to a value).
+    pub fn next(&self, value: Number) -> Option<&'a str> {
+        let text = self.next_token()?;
+        let same = match value {
+            Number::I64(v) => text.parse::<i64>() == Ok(v),
+            Number::U64(v) => text.parse::<u64>() == Ok(v),
+            // Both readers round decimal text to the nearest double.
+            Number::F64(v) => text.parse::<f64>() == Ok(v),
+        };
+        same.then_some(text)
+    }
+
+    /// The next number token (JSON's grammar: `-`, digits, an optional fraction and an
+    /// optional exponent), skipping strings.
+    fn next_token(&self) -> Option<&'a str> {
         let bytes = self.text;
         let mut i = self.pos.get();
         while i < bytes.len() {
@@ -61,11 +76,7 @@ impl<'a> NumberTexts<'a> {
                 b'"' => i = skip_string(bytes, i + 1),
                 b'-' | b'0'..=b'9' => {
                     let start = i;
-                    while i < bytes.len()
-                        && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                    {
-                        i += 1;
-                    }
+                    i = number_end(bytes, i);
                     self.pos.set(i);
                     // Number tokens are ASCII, so the slice is valid UTF-8.
                     return std::str::from_utf8(&bytes[start..i]).ok();
@@ -76,6 +87,42 @@ impl<'a> NumberTexts<'a> {
         self.pos.set(i);
         None
     }
+}
+
+/// A number as the JSON reader gave it to a visitor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// A negative integer.
+    I64(i64),
+    /// A non-negative integer.
+    U64(u64),
+    /// Anything else (a fraction, an exponent, or an integer too large for 64 bits).
+    F64(f64),
+}
+
+/// The end of the JSON number starting at `i`: `-? digits (. digits)? ([eE] [+-]? digits)?`.
+fn number_end(bytes: &[u8], mut i: usize) -> usize {
+    let digits = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    if bytes.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    i = digits(i);
+    if bytes.get(i) == Some(&b'.') {
+        i = digits(i + 1);
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i);
+    }
+    i
 }
 
 /// The index just after the string whose contents start at `i` (after its opening quote).
@@ -103,14 +150,32 @@ mod tests {
     fn numbers_in_document_order_with_strings_skipped() {
         let doc = br#"{"a1": "x\"2\\", "b": [1.50, -0, 1e3], "c-3": {"d": 0.1000000000000000055511151231257827}, "e": 18446744073709551616}"#;
         let n = NumberTexts::new(doc);
-        assert_eq!(n.next(), Some("1.50"));
-        assert_eq!(n.next(), Some("-0"));
-        assert_eq!(n.next(), Some("1e3"));
-        assert_eq!(n.next(), Some("0.1000000000000000055511151231257827"));
-        assert_eq!(n.next(), Some("18446744073709551616"));
-        assert_eq!(n.next(), None);
+        assert_eq!(n.next(Number::F64(1.5)), Some("1.50"));
+        assert_eq!(n.next(Number::I64(0)), Some("-0"));
+        assert_eq!(n.next(Number::F64(1000.0)), Some("1e3"));
+        assert_eq!(
+            n.next(Number::F64(0.1)),
+            Some("0.1000000000000000055511151231257827")
+        );
+        assert_eq!(
+            n.next(Number::F64(18446744073709551616.0)),
+            Some("18446744073709551616")
+        );
+        assert_eq!(n.next(Number::U64(0)), None);
         assert!(is_integer("-12"));
         assert!(!is_integer("1.0"));
         assert!(!is_integer("1e3"));
+    }
+
+    #[test]
+    fn a_token_is_json_number_grammar_and_must_denote_the_value() {
+        // `1-2` is the number 1 followed by text the reader refuses: the token is `1`.
+        let n = NumberTexts::new(b"[1-2]");
+        assert_eq!(n.next(Number::U64(1)), Some("1"));
+        let n = NumberTexts::new(b"[1e5-3, 2]");
+        assert_eq!(n.next(Number::F64(1e5)), Some("1e5"));
+        // A text that does not denote the value the reader gave is refused, not attached.
+        let n = NumberTexts::new(b"[7]");
+        assert_eq!(n.next(Number::U64(8)), None);
     }
 }

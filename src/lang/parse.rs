@@ -316,13 +316,20 @@ impl<T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> List<'_, F> {
     }
 
     /// A JSON number: its text as written, when numbers are allowed here.
-    fn number<E: de::Error>(self, unexpected: de::Unexpected<'_>) -> Result<Vec<T>, E> {
+    fn number<E: de::Error>(self, value: json::Number) -> Result<Vec<T>, E> {
         let (numbers, integers_only) = match self.scalars {
-            Scalars::StringsOnly => return Err(E::invalid_type(unexpected, &self)),
+            Scalars::StringsOnly => {
+                let unexpected = match value {
+                    json::Number::I64(v) => de::Unexpected::Signed(v),
+                    json::Number::U64(v) => de::Unexpected::Unsigned(v),
+                    json::Number::F64(v) => de::Unexpected::Float(v),
+                };
+                return Err(E::invalid_type(unexpected, &self));
+            }
             Scalars::NumbersAndBools(n) => (n, false),
             Scalars::IntegersAndBools(n) => (n, true),
         };
-        let Some(text) = numbers.next() else {
+        let Some(text) = numbers.next(value) else {
             return Err(E::custom("the text of a number could not be found"));
         };
         if integers_only && !json::is_integer(text) {
@@ -356,13 +363,13 @@ impl<'de, T, Er: fmt::Display, F: Fn(&str) -> Result<T, Er>> Visitor<'de> for Li
         }
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Vec<T>, E> {
-        self.number(de::Unexpected::Signed(v))
+        self.number(json::Number::I64(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Vec<T>, E> {
-        self.number(de::Unexpected::Unsigned(v))
+        self.number(json::Number::U64(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Vec<T>, E> {
-        self.number(de::Unexpected::Float(v))
+        self.number(json::Number::F64(v))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
         if self.item {

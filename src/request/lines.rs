@@ -13,7 +13,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 use super::{Context, Request, RequestError};
-use crate::lang::json::{NumberTexts, seed_is_visitor};
+use crate::lang::json::{Number, NumberTexts, seed_is_visitor};
 
 /// Why a request line could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -178,8 +178,11 @@ struct IdSeed<'b> {
 }
 
 impl IdSeed<'_> {
-    fn number<E: de::Error>(self) -> Result<(), E> {
-        let text = self.numbers.next().ok_or_else(|| E::custom(NUMBER_LOST))?;
+    fn number<E: de::Error>(self, value: Number) -> Result<(), E> {
+        let text = self
+            .numbers
+            .next(value)
+            .ok_or_else(|| E::custom(NUMBER_LOST))?;
         self.out.clear();
         self.out.extend_from_slice(text.as_bytes());
         Ok(())
@@ -200,14 +203,14 @@ impl<'de> Visitor<'de> for IdSeed<'_> {
         self.out.clear();
         serde_json::to_writer(&mut *self.out, v).map_err(E::custom)
     }
-    fn visit_i64<E: de::Error>(self, _v: i64) -> Result<(), E> {
-        self.number()
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.number(Number::I64(v))
     }
-    fn visit_u64<E: de::Error>(self, _v: u64) -> Result<(), E> {
-        self.number()
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.number(Number::U64(v))
     }
-    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<(), E> {
-        self.number()
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.number(Number::F64(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         // `"id": null` is the same as no id.
@@ -263,8 +266,11 @@ impl Values<'_> {
     }
 
     /// A number: its text as written.
-    fn number<E: de::Error>(self) -> Result<(), E> {
-        let text = self.numbers.next().ok_or_else(|| E::custom(NUMBER_LOST))?;
+    fn number<E: de::Error>(self, value: Number) -> Result<(), E> {
+        let text = self
+            .numbers
+            .next(value)
+            .ok_or_else(|| E::custom(NUMBER_LOST))?;
         self.write(text);
         Ok(())
     }
@@ -289,14 +295,14 @@ impl<'de> Visitor<'de> for Values<'_> {
         self.write(if v { "true" } else { "false" });
         Ok(())
     }
-    fn visit_i64<E: de::Error>(self, _v: i64) -> Result<(), E> {
-        self.number()
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.number(Number::I64(v))
     }
-    fn visit_u64<E: de::Error>(self, _v: u64) -> Result<(), E> {
-        self.number()
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.number(Number::U64(v))
     }
-    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<(), E> {
-        self.number()
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.number(Number::F64(v))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         if self.nested {
