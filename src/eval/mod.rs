@@ -374,15 +374,22 @@ enum Failure {
 
 /// Keys AWS puts in every request cannot be missing from one the statement must decide:
 /// without them the outcome would be a guess (see `docs/semantics.md`).
+///
+/// Most statements read none of these keys: that case is one length test, inlined.
+#[inline]
 fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError> {
-    for key in keys {
-        if request.context.get(key).is_none() {
-            return Err(RequestError::MissingKey {
-                key: key.to_string(),
-            });
-        }
+    match keys.iter().find(|key| request.context.get(key).is_none()) {
+        None => Ok(()),
+        Some(key) => Err(missing_key(key)),
     }
-    Ok(())
+}
+
+/// The error for a missing always-present key (out of line: the hot path never builds it).
+#[cold]
+fn missing_key(key: &str) -> RequestError {
+    RequestError::MissingKey {
+        key: key.to_string(),
+    }
 }
 
 /// `None` when the statement applies; otherwise the first reason it does not.

@@ -124,9 +124,11 @@ impl Context {
     /// lowercase: a plain comparison finds those at memcmp speed, and only a key asked for
     /// in another case takes the case-folding comparison.
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries[..self.len]
+        let entries = &self.entries[..self.len];
+        entries
             .iter()
-            .position(|e| e.key == key || e.key.eq_ignore_ascii_case(key))
+            .position(|e| e.key == key)
+            .or_else(|| entries.iter().position(|e| e.key.eq_ignore_ascii_case(key)))
     }
 
     /// The entry for `key`, created (empty) if needed.
@@ -342,16 +344,27 @@ impl Request {
     /// resource.
     pub fn validate(&self) -> Result<(), RequestError> {
         if !is_action_name(&self.action) {
-            return Err(RequestError::BadAction {
-                action: self.action.clone(),
-            });
+            return Err(self.invalid(true));
         }
         if self.resource != "*" && !is_arn(&self.resource) {
-            return Err(RequestError::BadResource {
-                resource: self.resource.clone(),
-            });
+            return Err(self.invalid(false));
         }
         Ok(())
+    }
+
+    /// The error for a malformed action (or resource); out of line, as this runs for
+    /// every decision and almost never fails.
+    #[cold]
+    fn invalid(&self, action: bool) -> RequestError {
+        if action {
+            RequestError::BadAction {
+                action: self.action.clone(),
+            }
+        } else {
+            RequestError::BadResource {
+                resource: self.resource.clone(),
+            }
+        }
     }
 }
 
