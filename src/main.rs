@@ -750,30 +750,20 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
     let iso = &args.isolation;
     let format = IdentityFormat::parse(&iso.identity_format)?;
     let set = load_source(&iso.source)?.set;
-    let areas = if iso.areas.is_empty() {
-        prover::default_areas(&set)
-    } else {
-        iso.areas.clone()
-    };
-    if areas.is_empty() {
-        return Err(Failure::Usage(
-            "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}; name one with --area".to_string(),
-        ));
-    }
     let result = prover::fuzz::fuzz_isolation(
         &set,
-        &areas,
+        &iso.areas,
         &format,
         args.cases,
         args.seed,
         jiff::Timestamp::now(),
-    );
+    )?;
     let run = FuzzRun {
         set: &set,
         result: &result,
         seed: args.seed,
         identity_format: &format.name,
-        areas: &areas,
+        areas: &result.areas,
     };
     let text = match iso.format {
         Format::Json => json_line(&fuzz_json(&run)),

@@ -27,9 +27,10 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    /// A number in `0..n` (`n` > 0).
+    /// A number in `0..n`; `0` when `n` is `0` (an empty range has no number to give, and
+    /// no input may make the generator panic).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+        self.next_u64().checked_rem(n).unwrap_or(0)
     }
 }
 

@@ -1211,3 +1211,30 @@ fn an_absurd_thread_count_is_capped_not_a_panic() {
         stdout(&o)
     );
 }
+
+/// An area that does not compile is the same error for `fuzz` as for `prove` (exit 2),
+/// never a run that samples nothing and reports no counterexample.
+#[test]
+fn fuzz_isolation_rejects_an_invalid_area_like_prove() {
+    let args = |command: &'static str| {
+        vec![
+            command,
+            "isolation",
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--area",
+            "nonsense",
+        ]
+    };
+    let prove = run(&args("prove"), None);
+    let fuzz = run(&args("fuzz"), None);
+    assert_eq!(prove.status.code(), Some(2), "{}", stderr(&prove));
+    assert_eq!(fuzz.status.code(), Some(2), "{}", stderr(&fuzz));
+    assert!(
+        stderr(&fuzz).starts_with("error: --area \"nonsense\": "),
+        "{}",
+        stderr(&fuzz)
+    );
+    assert_eq!(stderr(&fuzz), stderr(&prove));
+    assert_eq!(stdout(&fuzz), "");
+}

@@ -111,7 +111,7 @@ proptest! {
         let set = generated_policy(prefix, before, after, action);
         let f = IdentityFormat::parse(format).unwrap();
         let proof = prove_isolation(&set, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
-        let sampled = fuzz_isolation(&set, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap());
+        let sampled = fuzz_isolation(&set, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
         if let Some(c) = &sampled.counterexample {
             // Soundness: a violation that sampling finds is never proved away.
             prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);

@@ -366,3 +366,73 @@ fn gate_reports_the_colon_case() {
         check.message
     );
 }
+
+/// A policy variable takes every value, not only the one the comparison starts from: a new
+/// `Allow` on `b/${aws:username}` reaches `b/admin`, which a baseline `Deny` refuses, for
+/// the user `admin`. The example is confirmed with that value in its context.
+#[test]
+fn a_variable_can_take_the_value_a_baseline_deny_names() {
+    let base = policy(serde_json::json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/admin"}
+    ]));
+    let new = policy(serde_json::json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}"}
+    ]));
+    let found = expect_new_vs(base, new, "variable reaching a denied name");
+    assert_eq!(found.resource, "arn:aws:s3:::b/admin", "{found:?}");
+    assert_eq!(found.context["aws:username"], vec!["admin".to_string()]);
+    assert_eq!(found.baseline, Decision::ExplicitDeny);
+}
+
+/// The baseline `Deny` reads the same variable. Where the new set keeps that `Deny`, or
+/// the new `Allow` cannot reach what it refuses for any value, the comparison shows no new
+/// access; where the new set drops it, the `Allow` reaches it for every user.
+#[test]
+fn a_baseline_deny_with_the_same_variable() {
+    let allow = |resource: &str| serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource});
+    let deny = |resource: &str| serde_json::json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": resource});
+    let base = policy(serde_json::json!([
+        allow("arn:aws:s3:::b/*"),
+        deny("arn:aws:s3:::b/${aws:username}")
+    ]));
+    // The Deny kept: nothing new.
+    let kept = policy(serde_json::json!([
+        allow("arn:aws:s3:::b/${aws:username}"),
+        deny("arn:aws:s3:::b/${aws:username}")
+    ]));
+    assert_eq!(
+        no_new_access(&set(kept), &set(base.clone())),
+        DiffResult::NoNewAccess
+    );
+    // The Deny dropped: each user reaches `b/<own name>`, which the baseline refused.
+    let dropped = policy(serde_json::json!([allow("arn:aws:s3:::b/${aws:username}")]));
+    let found = expect_new_vs(base, dropped, "dropped deny with a variable");
+    assert_eq!(found.baseline, Decision::ExplicitDeny);
+    // Another part of the user's own folder than the one denied: nothing new, for every
+    // value of the variable.
+    let base = policy(serde_json::json!([
+        allow("arn:aws:s3:::b/*"),
+        deny("arn:aws:s3:::b/${aws:username}/private/*")
+    ]));
+    let public = policy(serde_json::json!([allow(
+        "arn:aws:s3:::b/${aws:username}/public/*"
+    )]));
+    assert_eq!(
+        no_new_access(&set(public), &set(base.clone())),
+        DiffResult::NoNewAccess
+    );
+    // A literal Deny under the user's folder is reached by a user of that name.
+    let base = policy(serde_json::json!([
+        allow("arn:aws:s3:::b/*"),
+        deny("arn:aws:s3:::b/root/x/k")
+    ]));
+    let found = expect_new_vs(
+        base,
+        policy(serde_json::json!([allow(
+            "arn:aws:s3:::b/${aws:username}/x/*"
+        )])),
+        "literal deny inside the variable's folder",
+    );
+    assert_eq!(found.context["aws:username"], vec!["root".to_string()]);
+}

@@ -22,6 +22,16 @@
 //! and checked with the evaluator on both sets. A confirmed candidate is new access. A
 //! candidate no context confirms, or a search that passes its limits, makes the answer
 //! `unknown`; no candidate at all means no new access.
+//!
+//! One value per variable finds candidates, but a variable takes every value
+//! (`b/${aws:username}` is `b/admin` for the user `admin`), so where a search reads a
+//! variable and finds nothing at that value, the empty answer must also be shown for every
+//! value (`Comparison::for_every_value`): the patterns that read variables line up (the
+//! same text and variables through the last variable, in the resource part, and what
+//! follows leaves nothing), or a search with every variable reading anything (the
+//! excluding patterns that read variables left out, which only adds candidates) finds
+//! nothing. A resource that search finds is confirmed with the variable's value read off
+//! it (one variable, not the identity); otherwise the answer is `unknown`.
 
 use std::collections::HashMap;
 
@@ -86,10 +96,183 @@ pub fn variable_value(key_lower: &str) -> String {
     }
 }
 
-/// The glob of a resource pattern, variables at their comparison values.
-fn resource_glob(p: &ArnPattern) -> Glob {
-    let value = |v: &Variable| variable_value(&v.key_lower);
-    arn_glob(p, &Variables::Fixed(&value))
+/// A resource pattern as the comparison reads it.
+#[derive(Clone)]
+struct Res<'a> {
+    /// Its glob, policy variables at their comparison values ([`variable_value`]).
+    fixed: Glob,
+    /// The pattern, when it reads policy variables: then `fixed` is exact only for
+    /// requests whose context has those values.
+    vars: Option<&'a ArnPattern>,
+}
+
+impl<'a> Res<'a> {
+    /// A glob without policy variables.
+    fn plain(glob: Glob) -> Res<'a> {
+        Res {
+            fixed: glob,
+            vars: None,
+        }
+    }
+
+    fn of(p: &'a ArnPattern) -> Res<'a> {
+        let value = |v: &Variable| variable_value(&v.key_lower);
+        Res {
+            fixed: arn_glob(p, &Variables::Fixed(&value)),
+            vars: p.has_variables().then_some(p),
+        }
+    }
+
+    /// The glob with every variable reading anything: what the pattern matches for some
+    /// value of its variables.
+    fn widened(&self) -> Glob {
+        self.vars
+            .map_or_else(|| self.fixed.clone(), |p| arn_glob(p, &Variables::Widen))
+    }
+}
+
+/// One token of the head of a pattern (see [`head_and_tail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Text(String),
+    Var(Variable),
+}
+
+/// A pattern whose variables all sit in the resource part, with no wildcard before the
+/// last of them, split into its head (the text and variables through the last variable)
+/// and the glob of the rest (which reads no variable). For every value of the variables
+/// the pattern matches the head's text followed by a match of the tail.
+fn head_and_tail(res: &Res) -> Option<(Vec<Tok>, Glob)> {
+    let Some(ArnPattern::Arn { parts, .. }) = res.vars else {
+        return None;
+    };
+    let is_var = |piece: &Piece| matches!(piece, Piece::Variable(_));
+    let last = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.pieces().iter().rposition(is_var).map(|j| (i, j)))
+        .next_back()?;
+    let mut head = vec![Tok::Text("arn:".to_string())];
+    let mut len = "arn:".len();
+    let mut text = |head: &mut Vec<Tok>, t: &str| {
+        len += t.len();
+        match head.last_mut() {
+            Some(Tok::Text(prev)) => prev.push_str(t),
+            Some(Tok::Var(_)) | None => head.push(Tok::Text(t.to_string())),
+        }
+    };
+    for (i, part) in parts.iter().enumerate().take(last.0 + 1) {
+        if i > 0 {
+            text(&mut head, ":");
+        }
+        let pieces = part.pieces();
+        let end = if i == last.0 {
+            last.1 + 1
+        } else {
+            pieces.len()
+        };
+        for piece in &pieces[..end] {
+            match piece {
+                Piece::Literal(l) => text(&mut head, l),
+                // A variable in the partition, service, region or account: its value's
+                // colons change how the ARN splits.
+                Piece::Variable(_) if i < 4 => return None,
+                Piece::Variable(v) => {
+                    text(&mut head, "");
+                    head.push(Tok::Var(v.clone()));
+                }
+                Piece::Star | Piece::AnyChar => return None,
+            }
+        }
+    }
+    // The variables' comparison values are in `fixed` too.
+    let len = len
+        + head
+            .iter()
+            .map(|t| match t {
+                Tok::Var(v) => variable_value(&v.key_lower).len(),
+                Tok::Text(_) => 0,
+            })
+            .sum::<usize>();
+    let elems = &res.fixed.0;
+    (elems.len() >= len && elems[..len].iter().all(|e| matches!(e, Elem::Byte(_))))
+        .then(|| (head, Glob(elems[len..].to_vec())))
+}
+
+/// Is there, for certain, no resource that matches every glob of `require` and none of
+/// `forbid` for any value of the policy variables? Shown when every pattern of `require`
+/// that reads variables has the same head (see [`head_and_tail`]): for each value the
+/// head is one text, so it suffices that the tails of those patterns leave nothing
+/// outside the tails of the `forbid` patterns with that head (the other globs are left
+/// out, which only adds candidates).
+fn aligned_tails_empty(require: &[Res], forbid: &[Res]) -> bool {
+    let mut head = None;
+    let mut tails = Vec::new();
+    for r in require.iter().filter(|r| r.vars.is_some()) {
+        let Some((h, t)) = head_and_tail(r) else {
+            return false;
+        };
+        if *head.get_or_insert_with(|| h.clone()) != h {
+            return false;
+        }
+        tails.push(t);
+    }
+    let Some(head) = head else {
+        return false;
+    };
+    let forbid: Vec<Glob> = forbid
+        .iter()
+        .filter_map(head_and_tail)
+        .filter(|(h, _)| *h == head)
+        .map(|(_, t)| t)
+        .collect();
+    search_string(&tails, &forbid, SEARCH_LIMIT) == StringSearch::Empty
+}
+
+/// The value of the one policy variable the patterns of `require` read under which they
+/// all match `resource`, as a context entry; `None` when they read several variables (or
+/// the identity, which is the request's own), or no value fits.
+fn derive_values(require: &[Res], resource: &str) -> Option<ContextMap> {
+    let mut keys: Vec<&Variable> = Vec::new();
+    for p in require.iter().filter_map(|r| r.vars) {
+        if let ArnPattern::Arn { parts, .. } = p {
+            for piece in parts.iter().flat_map(|part| part.pieces()) {
+                if let Piece::Variable(v) = piece
+                    && !keys.iter().any(|k| k.key_lower == v.key_lower)
+                {
+                    keys.push(v);
+                }
+            }
+        }
+    }
+    let [key] = keys[..] else {
+        return None;
+    };
+    if &*key.key_lower == COGNITO_SUB {
+        return None;
+    }
+    let bounds: Vec<usize> = resource
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([resource.len()])
+        .collect();
+    for (a, &start) in bounds.iter().enumerate() {
+        for &end in &bounds[a..] {
+            let value = &resource[start..end];
+            let fixed = |_: &Variable| value.to_string();
+            if require
+                .iter()
+                .filter_map(|r| r.vars)
+                .all(|p| arn_glob(p, &Variables::Fixed(&fixed)).matches(resource.as_bytes()))
+            {
+                return Some(ContextMap::from([(
+                    key.key.to_string(),
+                    vec![value.to_string()],
+                )]));
+            }
+        }
+    }
+    None
 }
 
 /// `arn:?*:?*:*:*:*`: a resource found for a comparison must be an ARN.
@@ -105,14 +288,14 @@ fn arn_shape() -> Glob {
 
 /// (globs a resource must match one of, globs it must match none of), for a statement's
 /// resources.
-fn resource_globs(st: &Statement) -> (Vec<Glob>, Vec<Glob>) {
+fn resource_globs(st: &Statement) -> (Vec<Res<'_>>, Vec<Res<'_>>) {
     match &st.resource {
-        Some(ResourceSpec::Resource(ps)) => (ps.iter().map(resource_glob).collect(), Vec::new()),
+        Some(ResourceSpec::Resource(ps)) => (ps.iter().map(Res::of).collect(), Vec::new()),
         Some(ResourceSpec::NotResource(ps)) => (
-            vec![Glob::everything()],
-            ps.iter().map(resource_glob).collect(),
+            vec![Res::plain(Glob::everything())],
+            ps.iter().map(Res::of).collect(),
         ),
-        None => (vec![Glob::everything()], Vec::new()),
+        None => (vec![Res::plain(Glob::everything())], Vec::new()),
     }
 }
 
@@ -256,16 +439,21 @@ fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<ContextMap> {
     out
 }
 
+/// Confirm a candidate with the evaluator on both sets, under the [`contexts`] of the new
+/// statement with the policy variable values `values` set.
 fn confirm(
-    new: &PolicySet,
-    baseline: &PolicySet,
+    (new, baseline): (&PolicySet, &PolicySet),
     st: StatementRef,
-    action: &str,
-    resource: &str,
+    (action, resource): (&str, &str),
+    values: &ContextMap,
     now: jiff::Timestamp,
 ) -> Result<NewAccess, String> {
     let s = new.statement(st);
-    for ctx in contexts(s, baseline) {
+    for mut ctx in contexts(s, baseline) {
+        for (key, value) in values {
+            ctx.retain(|k, _| !k.eq_ignore_ascii_case(key));
+            ctx.insert(key.clone(), value.clone());
+        }
         let n = decide(new, action, resource, IDENTITY, &ctx, now);
         let b = decide(baseline, action, resource, IDENTITY, &ctx, now);
         if n == Some(Decision::Allow)
@@ -357,7 +545,7 @@ fn cell_action(
 /// Resources to leave out of a candidate search: those every statement of `certain`
 /// refuses or grants for certain (their `Resource` patterns; statements with
 /// `NotResource` are left out, an over-approximation of the candidates).
-fn certain_resources(certain: &[Stmt]) -> Vec<Glob> {
+fn certain_resources<'a>(certain: &[Stmt<'a>]) -> Vec<Res<'a>> {
     let mut out = Vec::new();
     for t in certain {
         let (res, not) = resource_globs(t.st);
@@ -423,7 +611,10 @@ impl<'a> Comparison<'a> {
             return None;
         }
         let (s_res, s_res_not) = resource_globs(s.st);
-        let requires: Vec<Vec<Glob>> = s_res.iter().map(|p| vec![p.clone(), arn_shape()]).collect();
+        let requires: Vec<Vec<Res>> = s_res
+            .iter()
+            .map(|p| vec![p.clone(), Res::plain(arn_shape())])
+            .collect();
         // Resources left out: the new Denies that cover the action, and the baseline
         // Allows that cover it and certainly apply when `s` does.
         let certain = |t: &Stmt| {
@@ -454,12 +645,12 @@ impl<'a> Comparison<'a> {
         let (s_res, mut forbid) = resource_globs(s.st);
         let (d_res, d_not) = resource_globs(d.st);
         forbid.extend(d_not);
-        let requires: Vec<Vec<Glob>> = s_res
+        let requires: Vec<Vec<Res>> = s_res
             .iter()
             .flat_map(|p| {
                 d_res
                     .iter()
-                    .map(move |dg| vec![p.clone(), dg.clone(), arn_shape()])
+                    .map(move |dg| vec![p.clone(), dg.clone(), Res::plain(arn_shape())])
             })
             .collect();
         self.search_cells(r, &[s.st, d.st], &members, &|_| true, &requires, &forbid)
@@ -473,10 +664,10 @@ impl<'a> Comparison<'a> {
         &mut self,
         r: StatementRef,
         required: &[&Statement],
-        members: &[Stmt],
+        members: &[Stmt<'a>],
         certain: &dyn Fn(&Stmt) -> bool,
-        requires: &[Vec<Glob>],
-        forbid: &[Glob],
+        requires: &[Vec<Res<'a>>],
+        forbid: &[Res<'a>],
     ) -> Option<NewAccess> {
         let documented = documented_witnesses(required, members);
         for mask in 0u32..(1 << members.len()) {
@@ -484,7 +675,7 @@ impl<'a> Comparison<'a> {
             else {
                 continue;
             };
-            let certain: Vec<Stmt> = members
+            let certain: Vec<Stmt<'a>> = members
                 .iter()
                 .enumerate()
                 .filter(|(i, t)| mask & (1 << i) != 0 && certain(t))
@@ -503,17 +694,24 @@ impl<'a> Comparison<'a> {
 
     /// Search each `require` list for a resource outside `forbid`, and confirm it with the
     /// evaluator: the first confirmed request, else `None` (recording in `unknown` searches
-    /// that gave up and candidates no context confirmed).
+    /// that gave up and candidates no context confirmed). Where policy variables are
+    /// involved, "none" is only trusted once [`Comparison::for_every_value`] shows it.
     fn search_resources(
         &mut self,
         r: StatementRef,
         action: &str,
-        requires: impl Iterator<Item = Vec<Glob>>,
-        forbid: &[Glob],
+        requires: impl Iterator<Item = Vec<Res<'a>>>,
+        forbid: &[Res<'a>],
     ) -> Option<NewAccess> {
-        let (new, baseline) = (self.new, self.baseline);
+        let sets = (self.new, self.baseline);
         let shapes = documented_arn_shapes(action);
-        for require in requires {
+        let none = ContextMap::new();
+        let forbid_res = forbid;
+        let forbid_globs: Vec<Glob> = forbid.iter().map(|f| f.fixed.clone()).collect();
+        let forbid_vars = forbid.iter().any(|f| f.vars.is_some());
+        for require_res in requires {
+            let require: Vec<Glob> = require_res.iter().map(|g| g.fixed.clone()).collect();
+            let forbid = &forbid_globs[..];
             // A resource of one of the action's documented ARN formats reads best; it is only a
             // preference: when none is found, any resource is searched for.
             for shape in &shapes {
@@ -521,13 +719,20 @@ impl<'a> Comparison<'a> {
                 preferred.push(shape.clone());
                 if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
                     && let Ok(resource) = String::from_utf8(bytes)
-                    && let Ok(found) = confirm(new, baseline, r, action, &resource, self.now)
+                    && let Ok(found) = confirm(sets, r, (action, &resource), &none, self.now)
                 {
                     return Some(found);
                 }
             }
             match search_string(&require, forbid, SEARCH_LIMIT) {
-                StringSearch::Empty => {}
+                StringSearch::Empty => {
+                    if forbid_vars || require_res.iter().any(|g| g.vars.is_some()) {
+                        let found = self.for_every_value(r, action, &require_res, forbid_res);
+                        if found.is_some() {
+                            return found;
+                        }
+                    }
+                }
                 StringSearch::TooLarge => self
                     .unknown
                     .push(format!("the resource search for {action} was too large")),
@@ -537,7 +742,7 @@ impl<'a> Comparison<'a> {
                             .push(format!("a resource candidate for {action} is not UTF-8"));
                         continue;
                     };
-                    match confirm(new, baseline, r, action, &resource, self.now) {
+                    match confirm(sets, r, (action, &resource), &none, self.now) {
                         Ok(found) => return Some(found),
                         Err(e) => self.unknown.push(e),
                     }
@@ -545,6 +750,52 @@ impl<'a> Comparison<'a> {
             }
         }
         None
+    }
+
+    /// The fixed-value search found no resource for `require` outside `forbid`; show that
+    /// no value of the policy variables gives one either. Either the patterns line up
+    /// ([`aligned_tails_empty`]), or a search with every variable reading anything (and the
+    /// `forbid` patterns that read variables left out) finds nothing. A resource that
+    /// search finds is confirmed with the variable's value read off it; what is neither
+    /// shown nor confirmed is recorded as unknown.
+    fn for_every_value(
+        &mut self,
+        r: StatementRef,
+        action: &str,
+        require: &[Res<'a>],
+        forbid: &[Res<'a>],
+    ) -> Option<NewAccess> {
+        if aligned_tails_empty(require, forbid) {
+            return None;
+        }
+        let widened: Vec<Glob> = require.iter().map(Res::widened).collect();
+        let plain: Vec<Glob> = forbid
+            .iter()
+            .filter(|f| f.vars.is_none())
+            .map(|f| f.fixed.clone())
+            .collect();
+        match search_string(&widened, &plain, SEARCH_LIMIT) {
+            StringSearch::Empty => None,
+            StringSearch::TooLarge => {
+                self.unknown.push(format!(
+                    "the resource search for {action} over every value of the policy variables was too large"
+                ));
+                None
+            }
+            StringSearch::Found(bytes) => {
+                let resource = String::from_utf8_lossy(&bytes).into_owned();
+                let sets = (self.new, self.baseline);
+                if let Some(values) = derive_values(require, &resource)
+                    && let Ok(found) = confirm(sets, r, (action, &resource), &values, self.now)
+                {
+                    return Some(found);
+                }
+                self.unknown.push(format!(
+                    "{action} on {resource} may be new access for some value of a policy variable, but no value confirmed it"
+                ));
+                None
+            }
+        }
     }
 
     /// The answer once every new `Allow` has been compared without finding new access.

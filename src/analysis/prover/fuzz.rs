@@ -15,9 +15,9 @@ use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::model::Effect;
 use crate::workload::SplitMix64;
 
-use super::Counterexample;
 use super::area::Area;
 use super::witness::candidate_actions_for;
+use super::{Counterexample, ProverError, compile_areas};
 
 /// The outcome of a fuzz run.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct FuzzResult {
     pub counterexample: Option<Counterexample>,
     /// Cases tried (up to and including the counterexample).
     pub tried: u64,
+    /// The areas sampled (those named, else the prover's default areas).
+    pub areas: Vec<String>,
 }
 
 const REGIONS: &[&str] = &[
@@ -132,7 +134,9 @@ fn resource_in(area: &Area, victim: &str, attacker: &str, rng: &mut SplitMix64) 
 }
 
 /// Try `cases` random (attacker, victim, resource) triples; stop at the first the
-/// evaluator allows. The same `seed` gives the same cases.
+/// evaluator allows. The same `seed` gives the same cases. The areas are compiled as the
+/// prover compiles them (the named ones, else the default areas): an area that does not
+/// compile, or no area at all, is the prover's error, never a run that samples nothing.
 pub fn fuzz_isolation(
     set: &PolicySet,
     areas: &[String],
@@ -140,7 +144,9 @@ pub fn fuzz_isolation(
     cases: u64,
     seed: u64,
     now: jiff::Timestamp,
-) -> FuzzResult {
+) -> Result<FuzzResult, ProverError> {
+    let areas = compile_areas(set, areas)?;
+    let sources: Vec<String> = areas.iter().map(|a| a.source.clone()).collect();
     let mut rng = SplitMix64::new(seed);
     let allows: Vec<StatementRef> = set
         .statement_refs()
@@ -148,21 +154,19 @@ pub fn fuzz_isolation(
         .copied()
         .filter(|r| set.statement(*r).effect == Effect::Allow)
         .collect();
-    // An area that does not compile contains no resource: its cases are skipped.
-    let areas: Vec<Option<Area>> = areas.iter().map(|a| Area::parse(a).ok()).collect();
     for tried in 1..=cases {
         let Some(victim) = random_identity(format, &mut rng) else {
-            return FuzzResult {
+            return Ok(FuzzResult {
                 counterexample: None,
                 tried,
-            };
+                areas: sources,
+            });
         };
         let Some(attacker) = near_miss(&victim, format, &mut rng) else {
             continue;
         };
-        let Some(area) = &areas[rng.below(areas.len() as u64) as usize] else {
-            continue;
-        };
+        // `compile_areas` never returns an empty list.
+        let area = &areas[rng.below(areas.len() as u64) as usize];
         let resource = resource_in(area, &victim, &attacker, &mut rng);
         if !area.contains(&resource, &victim) {
             continue;
@@ -175,7 +179,7 @@ pub fn fuzz_isolation(
                     && let Ok(e) = set.evaluate(&req)
                     && e.decision == Decision::Allow
                 {
-                    return FuzzResult {
+                    return Ok(FuzzResult {
                         counterexample: Some(Counterexample {
                             attacker,
                             victim,
@@ -185,13 +189,15 @@ pub fn fuzz_isolation(
                             statement: e.deciding.first().copied().unwrap_or(r),
                         }),
                         tried,
-                    };
+                        areas: sources,
+                    });
                 }
             }
         }
     }
-    FuzzResult {
+    Ok(FuzzResult {
         counterexample: None,
         tried: cases,
-    }
+        areas: sources,
+    })
 }
