@@ -247,7 +247,6 @@ fn main() -> ExitCode {
         Command::Fuzz {
             property: FuzzProperty::Isolation(args),
         } => fuzz_isolation(&args),
-        // These two print their errors themselves (through `print_error`).
         Command::Gate(args) => gate(&args),
         Command::Lint(args) => lint(&args),
         Command::Actions(args) => actions(&args),

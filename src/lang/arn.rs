@@ -280,19 +280,21 @@ impl ArnPattern {
         if parts[0].is_empty() || parts[1].is_empty() {
             return Err(ArnError::EmptyPartitionOrService { text: text.into() });
         }
-        if kind == ArnSyntax::Resource {
-            if parts[1].contains(['*', '?']) {
-                return Err(ArnError::WildcardInService { text: text.into() });
-            }
-            let before_resource = &parts[..parts.len().min(4)];
-            if syntax.variables && before_resource.iter().any(|c| c.contains("${")) {
-                return Err(ArnError::VariableOutsideResource { text: text.into() });
-            }
+        if kind == ArnSyntax::Resource && parts[1].contains(['*', '?']) {
+            return Err(ArnError::WildcardInService { text: text.into() });
         }
         let parts = parts
             .iter()
             .map(|t| Pattern::parse(t, syntax, Case::Sensitive))
             .collect::<Result<Vec<_>, _>>()?;
+        // Read by the lexer: an escape such as `${*}` is text, not a variable.
+        if kind == ArnSyntax::Resource
+            && parts[..parts.len().min(4)]
+                .iter()
+                .any(Pattern::has_variables)
+        {
+            return Err(ArnError::VariableOutsideResource { text: text.into() });
+        }
         let literal_head = if parts.len() == 5 && parts[..4].iter().all(|p| p.as_exact().is_some())
         {
             let mut head = String::from("arn:");
@@ -458,6 +460,14 @@ mod tests {
                 .to_string(),
             "\"arn:aws:s3:${aws:region}::b\": policy variables can only be used in the resource part of an ARN (after the fifth colon)"
         );
+    }
+
+    #[test]
+    fn an_escape_before_the_resource_part_is_text_not_a_variable() {
+        // `${*}` is a literal `*` (the lexer's reading), so it is no variable in the region.
+        let p = ArnPattern::parse("arn:aws:s3:${*}::b", V2012).unwrap();
+        assert_eq!(p.matches("arn:aws:s3:*::b", &NoVariables), Match::Yes);
+        assert_eq!(p.matches("arn:aws:s3:x::b", &NoVariables), Match::No);
     }
 
     #[test]
