@@ -253,6 +253,14 @@ impl PolicySet {
         &self.flat
     }
 
+    /// The statements with `effect`, in policy and document order.
+    pub fn refs_with_effect(&self, effect: Effect) -> impl Iterator<Item = StatementRef> + '_ {
+        self.flat
+            .iter()
+            .copied()
+            .filter(move |r| self.statement(*r).effect == effect)
+    }
+
     /// `policies/x.json Statement[1] (Sid S3Private, Allow)`: how explanations, proofs and
     /// the gate name a statement.
     pub fn label(&self, r: StatementRef) -> String {

@@ -148,12 +148,7 @@ pub fn fuzz_isolation(
     let areas = compile_areas(set, areas)?;
     let sources: Vec<String> = areas.iter().map(|a| a.source.clone()).collect();
     let mut rng = SplitMix64::new(seed);
-    let allows: Vec<StatementRef> = set
-        .statement_refs()
-        .iter()
-        .copied()
-        .filter(|r| set.statement(*r).effect == Effect::Allow)
-        .collect();
+    let allows: Vec<StatementRef> = set.refs_with_effect(Effect::Allow).collect();
     for tried in 1..=cases {
         let Some(victim) = random_identity(format, &mut rng) else {
             return Ok(FuzzResult {

@@ -503,12 +503,7 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
 /// Does identity `own` reach its own area, for some `Allow` and one of its candidate
 /// actions, as the evaluator decides?
 fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
-    let allows: Vec<StatementRef> = set
-        .statement_refs()
-        .iter()
-        .copied()
-        .filter(|r| set.statement(*r).effect == Effect::Allow)
-        .collect();
+    let allows: Vec<StatementRef> = set.refs_with_effect(Effect::Allow).collect();
     areas.iter().any(|area| {
         let resource = area.example(own);
         allows.iter().any(|&r| {
