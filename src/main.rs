@@ -584,8 +584,11 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Fail
         request.context.add(k, v);
     }
     if let Some(identity) = &args.identity
-        && let Err(RequestError::IdentityTwice) = request.set_identity(identity)
+        && let Err(e) = request.set_identity(identity)
     {
+        let RequestError::IdentityTwice = e else {
+            return Err(e.into());
+        };
         // The library's identity rule, worded with the options and the key as given.
         let key = args
             .context

@@ -1238,3 +1238,26 @@ fn fuzz_isolation_rejects_an_invalid_area_like_prove() {
     assert_eq!(stderr(&fuzz), stderr(&prove));
     assert_eq!(stdout(&fuzz), "");
 }
+
+#[test]
+fn an_empty_identity_is_refused() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "policies/corrected-auth-role.json",
+            "--identity",
+            "",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private//a.txt",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: the identity is empty (a Cognito identity id never is)\n"
+    );
+}

@@ -234,6 +234,9 @@ impl<'de> Visitor<'de> for ContextSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(()) = map.next_key_seed(StrInto(&mut *self.key))? {
+            if self.key.is_empty() {
+                return Err(de::Error::custom("a context key must not be empty"));
+            }
             if self.context.has_key(self.key) {
                 return Err(de::Error::custom(format!(
                     "duplicate context key {:?} (keys are case-insensitive)",
@@ -404,6 +407,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(buffer.id_json, b"2.50");
+    }
+
+    #[test]
+    fn empty_identities_and_context_keys_are_refused() {
+        let e = parse_request_line(
+            r#"{"identity":"","action":"s3:GetObject","resource":"*"}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the identity is empty (a Cognito identity id never is)"
+        );
+        let e = parse_request_line(
+            r#"{"action":"s3:GetObject","resource":"*","context":{"":"x"}}"#,
+            now(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("a context key must not be empty"), "{e}");
     }
 
     #[test]

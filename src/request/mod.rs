@@ -71,6 +71,11 @@ pub enum RequestError {
         /// `aws:EpochTime`.
         epoch: i64,
     },
+    /// An empty identity: a Cognito identity id is never empty, and an empty one would
+    /// make `${cognito-identity.amazonaws.com:sub}` match text no identity owns.
+    #[error("the identity is empty (a Cognito identity id never is)")]
+    #[diagnostic(code(policy_sim::request::identity_empty))]
+    EmptyIdentity,
     /// The identity given both as the identity and as the context key.
     #[error(
         "identity and context[\"cognito-identity.amazonaws.com:sub\"] both set the identity; give one"
@@ -333,6 +338,9 @@ impl Request {
     /// `cognito-identity.amazonaws.com:sub` (in any case), not both. Call after the context
     /// is filled.
     pub fn set_identity(&mut self, identity: &str) -> Result<(), RequestError> {
+        if identity.is_empty() {
+            return Err(RequestError::EmptyIdentity);
+        }
         if self.context.has_key(COGNITO_SUB) {
             return Err(RequestError::IdentityTwice);
         }
@@ -378,10 +386,10 @@ fn is_action_name(action: &str) -> bool {
     };
     colon > 0
         && colon + 1 < bytes.len()
-        && bytes
-            .iter()
-            .all(|&b| !matches!(b, b'*' | b'?') && !b.is_ascii_whitespace())
-        && (action.is_ascii() || !action.contains(char::is_whitespace))
+        && bytes.iter().all(|&b| {
+            !matches!(b, b'*' | b'?') && !b.is_ascii_whitespace() && !b.is_ascii_control()
+        })
+        && (action.is_ascii() || !action.contains(|c: char| c.is_whitespace() || c.is_control()))
 }
 
 /// `arn:` followed by at least five colon-separated components.
@@ -484,6 +492,25 @@ mod tests {
         c.add("aws:EpochTime", "1767225600");
         c.add("aws:CurrentTime", "2026-01-01T00:00:00.250Z");
         assert!(c.fill_time_defaults(now).is_ok(), "same second");
+    }
+
+    #[test]
+    fn identities_and_actions_that_no_request_has_are_refused() {
+        let mut r = Request::new("s3:GetObject", "*");
+        assert_eq!(r.set_identity(""), Err(RequestError::EmptyIdentity));
+        for action in [
+            "s3:Get\u{0}Object",
+            "s3:Get\u{7f}Object",
+            "s3:Get\u{85}Object",
+        ] {
+            assert!(
+                matches!(
+                    Request::new(action, "*").validate(),
+                    Err(RequestError::BadAction { .. })
+                ),
+                "{action:?}"
+            );
+        }
     }
 
     #[test]
