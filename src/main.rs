@@ -203,8 +203,9 @@ struct IsolationArgs {
     /// repeat for several (default: every such pattern in the Allow statements).
     #[arg(long = "area", value_name = "PATTERN")]
     areas: Vec<String>,
-    /// Which strings an identity can be: cognito (<region>:<uuid>), any, or a regex.
-    #[arg(long, value_name = "cognito|any|REGEX", default_value = "cognito")]
+    /// Which strings an identity can be: cognito (<region>:<uuid>), any, or regex:RE (a
+    /// regular expression the whole identity matches).
+    #[arg(long, value_name = "cognito|any|regex:RE", default_value = "cognito")]
     identity_format: String,
     /// How to decide: the built-in automata, or an SMT solver (z3 or cvc5 on the PATH).
     #[arg(long, value_enum, default_value = "automata")]
@@ -389,6 +390,9 @@ fn format_message(e: &policy_sim::analysis::identity::FormatError) -> String {
         FormatError::InvalidRegex { spec, source } => {
             format!("--identity-format {spec:?} is not a valid regular expression: {source}")
         }
+        FormatError::UnknownName { spec } => format!(
+            "--identity-format {spec:?} is not one of cognito, any, regex:<regular expression>"
+        ),
         FormatError::NoIdentity { spec } => {
             format!("--identity-format {spec:?} matches no non-empty identity")
         }

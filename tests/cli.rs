@@ -1132,8 +1132,12 @@ fn prover_errors_name_the_options() {
             "error: --area \"arn:aws:s3:::b/*\" does not mention ${cognito-identity.amazonaws.com:sub}\n",
         ),
         (
-            &["--identity-format", "("],
-            "error: --identity-format \"(\" is not a valid regular expression: ",
+            &["--identity-format", "regex:("],
+            "error: --identity-format \"regex:(\" is not a valid regular expression: ",
+        ),
+        (
+            &["--identity-format", "Any"],
+            "error: --identity-format \"Any\" is not one of cognito, any, regex:<regular expression>\n",
         ),
     ];
     for (extra, want) in cases {

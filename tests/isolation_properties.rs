@@ -105,7 +105,7 @@ proptest! {
         before in prop::sample::select(vec!["", "*", "x-", "?"]),
         after in prop::sample::select(vec!["", "*", "/*", "/", "?/*", "*/*", "/?"]),
         action in prop::sample::select(vec!["s3:*", "s3:GetObject", "s3:Get*"]),
-        format in prop::sample::select(vec!["cognito", "any", "[a-c]{1,3}"]),
+        format in prop::sample::select(vec!["cognito", "any", "regex:[a-c]{1,3}"]),
         seed in 0u64..1000,
     ) {
         let set = generated_policy(prefix, before, after, action);

@@ -20,6 +20,13 @@ pub enum FormatError {
         /// What the regular-expression compiler said.
         source: Box<regex_automata::dfa::dense::BuildError>,
     },
+    /// Not a format name, and not `regex:` followed by a regular expression (a misspelt
+    /// name must not become a regular expression that matches only itself).
+    #[error("identity format {spec:?} is not one of cognito, any, regex:<regular expression>")]
+    UnknownName {
+        /// The format as given.
+        spec: String,
+    },
     /// The regular expression matches no non-empty string.
     #[error("identity format {spec:?} matches no non-empty identity")]
     NoIdentity {
@@ -27,6 +34,9 @@ pub enum FormatError {
         spec: String,
     },
 }
+
+/// The largest DFA an identity format may compile to, in bytes.
+const DFA_LIMIT: usize = 16 << 20;
 
 /// A set of identity strings.
 #[derive(Debug, Clone)]
@@ -39,7 +49,11 @@ pub struct IdentityFormat {
 }
 
 impl IdentityFormat {
-    /// `cognito`, `any`, or a regular expression matched against the whole identity.
+    /// `cognito`, `any`, or `regex:` and a regular expression matched against the whole
+    /// identity. Names are exact (`Any` is an error, not a regular expression).
+    ///
+    /// Cost: the regular expression is compiled to a DFA of at most 16 MiB; a larger one is
+    /// an error ([`FormatError::InvalidRegex`]), not a long build.
     pub fn parse(spec: &str) -> Result<IdentityFormat, FormatError> {
         let (name, regex, description) = match spec {
             "cognito" => (
@@ -52,17 +66,26 @@ impl IdentityFormat {
                 r"(?s:.+)".to_string(),
                 "any non-empty string (what the policy alone guarantees)".to_string(),
             ),
-            other => (
-                other,
-                other.to_string(),
-                format!("non-empty strings matching the regular expression {other}"),
-            ),
+            other => match other.strip_prefix("regex:") {
+                Some(regex) => (
+                    other,
+                    regex.to_string(),
+                    format!("non-empty strings matching the regular expression {regex}"),
+                ),
+                None => {
+                    return Err(FormatError::UnknownName {
+                        spec: spec.to_string(),
+                    });
+                }
+            },
         };
         let dfa = dense::Builder::new()
             .configure(
                 dense::Config::new()
                     .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Anchored),
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(DFA_LIMIT))
+                    .determinize_size_limit(Some(DFA_LIMIT)),
             )
             .build(&format!("^(?:{regex})$"))
             .map_err(|e| FormatError::InvalidRegex {
@@ -181,10 +204,25 @@ mod tests {
         let f = IdentityFormat::parse("any").unwrap();
         assert!(f.matches("a/b*?"));
         assert!(!f.matches(""));
-        let f = IdentityFormat::parse("[a-z]{3}").unwrap();
+        let f = IdentityFormat::parse("regex:[a-z]{3}").unwrap();
         assert!(f.matches("abc") && !f.matches("abcd"));
         assert_eq!(f.example_except(&["aaa"]).unwrap().len(), 3);
-        assert!(IdentityFormat::parse("(").is_err());
+        assert!(IdentityFormat::parse("regex:(").is_err());
         assert!(IdentityFormat::parse("").is_err());
+        // A misspelt name is an error, not a regular expression matching only itself.
+        for spec in ["ANY", "Any", "uuid", "Cognito", "[a-z]{3}"] {
+            assert!(
+                matches!(
+                    IdentityFormat::parse(spec),
+                    Err(FormatError::UnknownName { .. })
+                ),
+                "{spec}"
+            );
+        }
+        // A format whose DFA would be enormous is refused, not built.
+        assert!(matches!(
+            IdentityFormat::parse("regex:(?:a|b)*a(?:a|b){24}"),
+            Err(FormatError::InvalidRegex { .. })
+        ));
     }
 }

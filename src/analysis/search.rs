@@ -623,7 +623,11 @@ mod tests {
     }
 
     fn run(allow: &str, area: &str, format: &str) -> SearchResult {
-        let f = IdentityFormat::parse(format).unwrap();
+        let f = match format {
+            "cognito" | "any" => IdentityFormat::parse(format),
+            regex => IdentityFormat::parse(&format!("regex:{regex}")),
+        }
+        .unwrap();
         let (a, b) = (glob(allow), glob(area));
         search(&Problem {
             allow: Some(&a),
