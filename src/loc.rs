@@ -72,6 +72,26 @@ impl Snippet {
         if !loc.has_position() || !drawable(&text, loc.line) {
             return None;
         }
+        // A terminal or CI log must not receive the file's control characters (escape
+        // sequences could rewrite what the reader sees): each becomes U+FFFD, one character
+        // for one, so columns stay where they are.
+        let text: Arc<str> = if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        {
+            text.chars()
+                .map(|c| {
+                    if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    }
+                })
+                .collect::<String>()
+                .into()
+        } else {
+            text
+        };
         let offset = char_offset(&text, loc.line, loc.column);
         Some(Snippet {
             source: miette::NamedSource::new(&*loc.file, text),
@@ -160,6 +180,17 @@ mod tests {
         assert_eq!(s.span.offset(), 9);
         assert_eq!(s.span.len(), 0);
         assert!(Snippet::new(&Loc::file("f"), Arc::from(text)).is_none());
+        let escaped = Snippet::new(&Loc::new("f", 1, 3), Arc::from("a\u{1b}[2Jb")).unwrap();
+        let shown = miette::SourceCode::read_span(&escaped.source, &(0, 8).into(), 0, 0)
+            .unwrap()
+            .data()
+            .to_vec();
+        assert_eq!(String::from_utf8(shown).unwrap(), "a\u{fffd}[2Jb");
+        assert_eq!(
+            escaped.span.offset(),
+            4,
+            "the column is kept: after a 3-byte character"
+        );
         let wide = format!("{}x\n", " ".repeat(MAX_DRAWN_LINE));
         assert!(Snippet::new(&Loc::new("f", 1, 3), Arc::from(wide.as_str())).is_none());
     }

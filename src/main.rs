@@ -288,6 +288,10 @@ enum Failure {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Show(#[from] ShowError),
+    /// An action pattern that is not one.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Action(#[from] policy_sim::lang::parse::ActionPatternError),
     /// An identity format that cannot be used.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -459,27 +463,29 @@ fn template_snippet(err: &Failure) -> Option<Located> {
     };
     let loc = e.loc()?;
     let text = std::fs::read_to_string(&*loc.file).ok()?;
-    if !policy_sim::loc::drawable(&text, loc.line) {
-        return None;
-    }
-    // Template columns count characters.
-    let offset = policy_sim::loc::char_offset(&text, loc.line, loc.column);
+    // The library's snippet: long lines are not drawn, control characters are escaped.
     Some(Located {
         message: template_message(e),
-        text: miette::NamedSource::new(&loc.file, text),
-        at: miette::SourceSpan::new(offset.into(), 0),
+        snippet: policy_sim::loc::Snippet::new(loc, text.into())?,
     })
 }
 
 /// An error at a place in a text, labelled `here`.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 struct Located {
     message: String,
-    #[source_code]
-    text: miette::NamedSource<String>,
-    #[label("here")]
-    at: miette::SourceSpan,
+    snippet: policy_sim::loc::Snippet,
+}
+
+impl miette::Diagnostic for Located {
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(self.snippet.source_code())
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(self.snippet.labels())
+    }
 }
 
 /// A diagnostic with the command line's wording of its message, and the rest (source
@@ -813,6 +819,11 @@ fn gate(args: &GateArgs) -> Result<ExitCode, Failure> {
 
 fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     use report::actions::{actions_json, actions_text, list_actions};
+    // A pattern that is no action pattern at all is bad input (exit 2), not one that
+    // covers no action (exit 1).
+    for pattern in &args.patterns {
+        policy_sim::lang::parse::parse_action_pattern(pattern)?;
+    }
     let catalog = policy_sim::catalog::catalog();
     let list = list_actions(catalog, &args.patterns);
     for why in &list.uncovered {

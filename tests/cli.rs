@@ -1265,3 +1265,24 @@ fn an_empty_identity_is_refused() {
         "error: the identity is empty (a Cognito identity id never is)\n"
     );
 }
+
+#[test]
+fn an_action_pattern_that_is_not_one_is_bad_input() {
+    for (pattern, want) in [
+        (
+            "",
+            "error: action \"\" is not of the form service:action (or \"*\")\n",
+        ),
+        (
+            "s3:Get\u{1b}[31mObject",
+            "error: action \"s3:Get\\u{1b}[31mObject\": the action name after \"s3\" must be non-empty, without ':' or spaces\n",
+        ),
+    ] {
+        let o = run(&["actions", pattern], None);
+        assert_eq!(o.status.code(), Some(2), "{pattern:?}");
+        assert_eq!(stderr(&o), want);
+    }
+    // A well-formed pattern that covers nothing is still exit 1.
+    let o = run(&["actions", "s3:NoSuchAction"], None);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -520,36 +520,82 @@ struct StatementSeed<'a> {
 
 seed_is_visitor!(StatementSeed<'_>, Statement, deserialize_map);
 
-/// Check one action pattern: `*` or `service:action`, where the service prefix has no
-/// wildcard.
-fn compile_action(text: &str) -> Result<Pattern, String> {
+/// An action pattern that is not `*` or `service:action`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum ActionPatternError {
+    /// No `service:` prefix.
+    #[error("action {text:?} is not of the form service:action (or \"*\")")]
+    #[diagnostic(code(policy_sim::action::form))]
+    NotServiceAction {
+        /// The pattern as written.
+        text: String,
+    },
+    /// A service prefix with wildcards or other characters.
+    #[error(
+        "action {text:?}: the service prefix {service:?} must be letters, digits, '-' and '.' without wildcards"
+    )]
+    #[diagnostic(code(policy_sim::action::service))]
+    BadService {
+        /// The pattern as written.
+        text: String,
+        /// Its service prefix.
+        service: String,
+    },
+    /// An empty name, or one with `:` or white space.
+    #[error(
+        "action {text:?}: the action name after {service:?} must be non-empty, without ':' or spaces"
+    )]
+    #[diagnostic(code(policy_sim::action::name))]
+    BadName {
+        /// The pattern as written.
+        text: String,
+        /// Its service prefix.
+        service: String,
+    },
+}
+
+/// One action pattern, as `Action`/`NotAction` take it: `*` or `service:action`, where the
+/// service prefix has no wildcard. Matching ignores ASCII case.
+pub fn parse_action_pattern(text: &str) -> Result<Pattern, ActionPatternError> {
     let syntax = Syntax {
         variables: false,
         wildcards: true,
     };
+    let pattern = || match Pattern::parse(text, syntax, Case::AsciiInsensitive) {
+        Ok(p) => Ok(p),
+        // Without variables nothing can fail to parse.
+        Err(_) => Err(ActionPatternError::NotServiceAction {
+            text: text.to_string(),
+        }),
+    };
     if text == "*" {
-        return Pattern::parse(text, syntax, Case::AsciiInsensitive).map_err(|e| e.to_string());
+        return pattern();
     }
     let Some((service, name)) = text.split_once(':') else {
-        return Err(format!(
-            "action {text:?} is not of the form service:action (or \"*\")"
-        ));
+        return Err(ActionPatternError::NotServiceAction {
+            text: text.to_string(),
+        });
     };
     if service.is_empty()
         || !service
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     {
-        return Err(format!(
-            "action {text:?}: the service prefix {service:?} must be letters, digits, '-' and '.' without wildcards"
-        ));
+        return Err(ActionPatternError::BadService {
+            text: text.to_string(),
+            service: service.to_string(),
+        });
     }
-    if name.is_empty() || name.contains(':') || name.contains(char::is_whitespace) {
-        return Err(format!(
-            "action {text:?}: the action name after {service:?} must be non-empty, without ':' or spaces"
-        ));
+    if name.is_empty()
+        || name.contains(':')
+        || name.contains(|c: char| c.is_whitespace() || c.is_control())
+    {
+        return Err(ActionPatternError::BadName {
+            text: text.to_string(),
+            service: service.to_string(),
+        });
     }
-    Pattern::parse(text, syntax, Case::AsciiInsensitive).map_err(|e| e.to_string())
+    pattern()
 }
 
 /// The elements of a statement as they are read.
@@ -675,7 +721,8 @@ impl StatementSeed<'_> {
             "Principal" => parts.principal = Some(map.next_value_seed(PrincipalSeed)?),
             "NotPrincipal" => parts.not_principal = Some(map.next_value_seed(PrincipalSeed)?),
             "Action" | "NotAction" => {
-                let list = map.next_value_seed(List::new(&compile_action, Scalars::StringsOnly))?;
+                let list =
+                    map.next_value_seed(List::new(&parse_action_pattern, Scalars::StringsOnly))?;
                 parts.action = Some(if key == "Action" {
                     ActionSpec::Action(list)
                 } else {
