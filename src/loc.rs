@@ -31,11 +31,6 @@ impl Loc {
         }
     }
 
-    /// The whole file, no line known.
-    pub fn file(file: impl Into<Arc<str>>) -> Loc {
-        Loc::new(file, 0, 0)
-    }
-
     /// True when a line is known.
     pub fn has_position(&self) -> bool {
         self.line > 0
@@ -75,20 +70,10 @@ impl Snippet {
         // A terminal or CI log must not receive the file's control characters (escape
         // sequences could rewrite what the reader sees): each becomes U+FFFD, one character
         // for one, so columns stay where they are.
-        let text: Arc<str> = if text
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-        {
-            text.chars()
-                .map(|c| {
-                    if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
-                        '\u{fffd}'
-                    } else {
-                        c
-                    }
-                })
-                .collect::<String>()
-                .into()
+        let hidden = |c: char| c.is_control() && !matches!(c, '\n' | '\t' | '\r');
+        let text: Arc<str> = if text.chars().any(hidden) {
+            let shown = |c: char| if hidden(c) { '\u{fffd}' } else { c };
+            text.chars().map(shown).collect::<String>().into()
         } else {
             text
         };
@@ -120,7 +105,7 @@ impl Snippet {
 pub const MAX_DRAWN_LINE: usize = 1000;
 
 /// True when line `line` (1-based) of `text` is short enough to draw with its error.
-pub fn drawable(text: &str, line: usize) -> bool {
+fn drawable(text: &str, line: usize) -> bool {
     text.split_inclusive('\n')
         .nth(line.saturating_sub(1))
         .is_none_or(|l| l.chars().count() <= MAX_DRAWN_LINE)
@@ -165,7 +150,7 @@ mod tests {
     #[test]
     fn display_with_and_without_position() {
         assert_eq!(Loc::new("a.json", 3, 7).to_string(), "a.json:3:7");
-        assert_eq!(Loc::file("a.json").to_string(), "a.json");
+        assert_eq!(Loc::new("a.json", 0, 0).to_string(), "a.json");
     }
 
     #[test]
@@ -179,7 +164,7 @@ mod tests {
         let s = Snippet::new(&Loc::new("f", 2, 3), Arc::from(text)).unwrap();
         assert_eq!(s.span.offset(), 9);
         assert_eq!(s.span.len(), 0);
-        assert!(Snippet::new(&Loc::file("f"), Arc::from(text)).is_none());
+        assert!(Snippet::new(&Loc::new("f", 0, 0), Arc::from(text)).is_none());
         let escaped = Snippet::new(&Loc::new("f", 1, 3), Arc::from("a\u{1b}[2Jb")).unwrap();
         let shown = miette::SourceCode::read_span(&escaped.source, &(0, 8).into(), 0, 0)
             .unwrap()
