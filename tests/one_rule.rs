@@ -84,3 +84,29 @@ fn arn_like_values_read_variables_as_everywhere_else() {
     assert!(lines[0].contains("\"decision\":\"Allow\""), "{out}");
     assert!(lines[1].contains("\"decision\":\"ImplicitDeny\""), "{out}");
 }
+
+/// A decimal longer than any floating-point value is still read (as its text) and compared
+/// exactly: the check that a number's text denotes the value the JSON reader saw allows
+/// for the reader's rounding of its last places.
+#[test]
+fn a_very_long_decimal_in_a_policy_is_read_exactly() {
+    let long = format!("0.{}", "3".repeat(50_000));
+    let s = set(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","Action":"s3:*","Resource":"*",
+            "Condition":{{"NumericLessThan":{{"s3:max-keys":{long}}}}}}}}}"#
+    ));
+    let out = batch(
+        &s,
+        &format!(
+            "{}\n{}\n",
+            r#"{"action":"s3:ListBucket","resource":"*","context":{"s3:max-keys":"0.2"}}"#,
+            format_args!(
+                r#"{{"action":"s3:ListBucket","resource":"*","context":{{"s3:max-keys":"{long}4"}}}}"#
+            )
+        ),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("\"decision\":\"ExplicitDeny\""), "{out}");
+    // Larger than the policy's value only in the 50,001st decimal place.
+    assert!(lines[1].contains("\"decision\":\"ImplicitDeny\""), "{out}");
+}
