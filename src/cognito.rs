@@ -18,6 +18,7 @@ use std::ops::ControlFlow;
 
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
+use crate::managed::{Claim, Given, NotSeen};
 use crate::request::{Context, PrincipalId, Request, RequestError};
 use crate::template::node::Node;
 use crate::template::{Template, TemplateError, get_att_target, ref_target};
@@ -161,9 +162,22 @@ pub fn simulate(
     req: &FlowRequest,
     now: jiff::Timestamp,
 ) -> Result<FlowOutcome, FlowError> {
+    simulate_with(t, req, &Given::none(), now)
+}
+
+/// [`simulate`], with the documents of managed policies the role names by ARN. A flow
+/// that reaches the permissions step while a policy of the role is unseen is an error
+/// ([`FlowError::NotSeen`]): its decision could be wrong either way.
+pub fn simulate_with(
+    t: &Template,
+    req: &FlowRequest,
+    given: &Given,
+    now: jiff::Timestamp,
+) -> Result<FlowOutcome, FlowError> {
     let mut run = Run {
         t,
         req,
+        given,
         now,
         kind: if req.authenticated {
             "authenticated"
@@ -202,6 +216,8 @@ struct Pool<'t> {
 struct Run<'t> {
     t: &'t Template,
     req: &'t FlowRequest,
+    /// Documents of managed policies named by ARN.
+    given: &'t Given,
     /// The time of the token when the request names none.
     now: jiff::Timestamp,
     /// `authenticated` or `unauthenticated`.
@@ -452,9 +468,14 @@ impl<'t> Run<'t> {
     /// Step 4: the role's permission policies decide the request, with the token's keys
     /// in its context.
     fn permissions(mut self, role: &str, token: &Context) -> Result<FlowOutcome, FlowError> {
-        let policies = self.t.role_policies(role)?;
-        self.warnings.extend(policies.warnings.iter().cloned());
-        let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
+        let loaded =
+            crate::load::load_role(self.t, Some(role), self.given).map_err(|e| match e {
+                crate::load::Error::Template(e) => FlowError::Template(e),
+                other => FlowError::Load(Box::new(other)),
+            })?;
+        loaded.gap(Claim::Decision)?;
+        self.warnings.extend(loaded.warnings.iter().cloned());
+        let set = loaded.set;
         let mut request = self.req.request.clone();
         for (key, values) in token.iter() {
             if !request.context.has_key(key) {
@@ -639,6 +660,12 @@ pub enum FlowError {
         "an unauthenticated identity needs the Cognito flow: a template with an identity pool, and no role named"
     )]
     UnauthenticatedWithoutFlow,
+    /// A managed policy named by ARN that cannot be loaded.
+    #[error(transparent)]
+    Load(Box<crate::load::Error>),
+    /// The role's permissions depend on a policy the tool did not evaluate.
+    #[error(transparent)]
+    NotSeen(#[from] NotSeen),
 }
 
 #[cfg(test)]

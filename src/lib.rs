@@ -26,6 +26,7 @@
 //! | every output: JSON forms and text renderers | [`report`] |
 //! | the one policy loader (files, standard input, globs, a template's role) | [`load`] |
 //! | CloudFormation / Serverless templates | [`template`] |
+//! | policies a role names by ARN (managed policies, boundaries), the bundled AWS managed policies | [`managed`] |
 //! | the Cognito identity-pool flow | [`cognito`] |
 //! | synthetic request sets for benchmarks | [`workload`] |
 //! | compiled patterns to automata (the one translator) | [`analysis::translate`] |
@@ -63,6 +64,7 @@ pub mod lang;
 pub mod lint;
 pub mod load;
 pub mod loc;
+pub mod managed;
 pub mod report;
 pub mod request;
 pub mod template;

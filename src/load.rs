@@ -5,18 +5,22 @@
 //! - [`load_files`]: files named as given, `-` for standard input (at most once);
 //! - [`load_policies`]: glob patterns relative to a directory (the gate's `policies:`),
 //!   each policy named by [`display_path`];
-//! - [`load_role`]: the permission policies of a template's role (inline policies), with
-//!   the template's warnings returned, never printed.
+//! - [`load_role`]: the permission policies of a template's role (inline policies), then
+//!   the managed policies it names by ARN whose document is known (given, or bundled);
+//!   the others, and its permissions boundary, are listed in [`Loaded::unseen`], which
+//!   every verdict consults through [`Loaded::gap`].
 //!
 //! Errors say which file and, for a policy that could not be parsed, carry the file's text
 //! so that a renderer can show the offending line.
 
 use std::path::{Path, PathBuf};
 
+use crate::analysis::prover::{Proof, Verdict};
 use crate::eval::PolicySet;
 use crate::lang::parse::LoadError;
 use crate::lang::parse::{parse_policy, read_bounded};
-use crate::lint::{Locations, policy_size};
+use crate::lint::{Finding, Locations, lint_set, policy_size};
+use crate::managed::{self, AttachKind, Attached, Claim, Given, NotSeen, Unseen, UnseenReason};
 use crate::template::{Params, Template, TemplateError};
 
 /// The name standard input goes by in explanations and errors.
@@ -32,9 +36,62 @@ pub struct Loaded {
     pub sources: Vec<Option<(Locations, usize)>>,
     /// Policies of a template role are inline (size limit 10,240).
     pub inline: bool,
-    /// What the policies leave out (e.g. a managed policy outside the template): for the
-    /// caller to show.
+    /// How many of the policies are the source's own (the files, or the template's
+    /// policies of the role); the managed policies named by ARN follow them.
+    pub own: usize,
+    /// Policies the role names and the tool did not evaluate: every verdict consults them
+    /// ([`Loaded::gap`]).
+    pub unseen: Vec<Unseen>,
+    /// Notes that change no verdict: for the caller to show.
     pub warnings: Vec<String>,
+}
+
+impl Loaded {
+    /// Whether a verdict making `claim` may stand: `Err` names the unseen policies that
+    /// could make it wrong (see [`managed::gap`]).
+    pub fn gap(&self, claim: Claim) -> Result<(), NotSeen> {
+        managed::gap(&self.unseen, claim)
+    }
+
+    /// The prover's verdict, made `unknown` when it depends on a policy the tool did not
+    /// see (`holds` on an unseen managed policy; `violated` on one, or on a boundary,
+    /// which can only narrow access and so may rule the counterexample out).
+    pub fn settle(&self, proof: &mut Proof) {
+        let claim = match proof.verdict {
+            Verdict::Holds => Claim::NoneAllowed,
+            Verdict::Violated => Claim::SomeAllowed,
+            Verdict::Unknown => {
+                // Unknown for the prover's own reason: still say what was not seen.
+                if let Err(ns) = self.gap(Claim::SomeAllowed) {
+                    proof.reason = format!("{}; and {ns}", proof.reason);
+                }
+                return;
+            }
+        };
+        if let Err(ns) = self.gap(claim) {
+            proof.reason = format!(
+                "{ns} (without them the verdict would be {})",
+                proof.verdict.as_str()
+            );
+            proof.verdict = Verdict::Unknown;
+            proof.counterexample = None;
+        }
+    }
+
+    /// Lint the source's own policies (managed policies named by ARN are not the
+    /// source's to fix, and are not linted).
+    pub fn lint(&self) -> Vec<Finding> {
+        let own = self.own.min(self.set.policies().len());
+        if own == self.set.policies().len() {
+            return lint_set(&self.set, &self.sources, self.inline);
+        }
+        let set = PolicySet::new(self.set.policies()[..own].to_vec());
+        lint_set(
+            &set,
+            &self.sources[..own.min(self.sources.len())],
+            self.inline,
+        )
+    }
 }
 
 /// Why policies could not be loaded.
@@ -123,9 +180,11 @@ impl Reader {
 
     fn finish(self) -> Loaded {
         Loaded {
+            own: self.policies.len(),
             set: PolicySet::new(self.policies),
             sources: self.sources,
             inline: false,
+            unseen: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -177,24 +236,71 @@ pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, Error> {
 }
 
 /// Load the permission policies of a template's role (`role`, or its only role), with
-/// their locations in the template. They are inline policies; the template's warnings
-/// (managed policies outside it) are in [`Loaded::warnings`].
-pub fn load_role(t: &Template, role: Option<&str>) -> Result<Loaded, TemplateError> {
+/// their locations in the template (they are inline policies), then the managed policies
+/// it names by ARN whose document `given` has or the bundled AWS managed policies carry.
+/// The rest, and the role's permissions boundary, are in [`Loaded::unseen`].
+pub fn load_role(t: &Template, role: Option<&str>, given: &Given) -> Result<Loaded, Error> {
     let role = t.select_role(role)?;
     let rp = t.role_policies(&role)?;
-    let mut policies = Vec::new();
-    let mut sources = Vec::new();
+    let mut reader = Reader::default();
     for p in rp.policies {
         let size = policy_size(&p.document.to_string());
-        sources.push(Some((Locations::from_node(&p.node), size)));
-        policies.push(p.policy);
+        reader
+            .sources
+            .push(Some((Locations::from_node(&p.node), size)));
+        reader.policies.push(p.policy);
+    }
+    let own = reader.policies.len();
+    let mut unseen = Vec::new();
+    for a in rp.attached {
+        if let Some(reason) = reader.read_attached(&a, given)? {
+            unseen.push(Unseen {
+                attached: a,
+                reason,
+            });
+        }
     }
     Ok(Loaded {
-        set: PolicySet::new(policies),
-        sources,
+        own,
         inline: true,
+        unseen,
         warnings: rp.warnings,
+        ..reader.finish()
     })
+}
+
+impl Reader {
+    /// Read the document of a policy named by ARN, from `given` or the bundled AWS
+    /// managed policies (not linted: no source); or say why it stays unseen.
+    fn read_attached(
+        &mut self,
+        a: &Attached,
+        given: &Given,
+    ) -> Result<Option<UnseenReason>, Error> {
+        match a.kind {
+            // Not evaluated yet, whatever is known of the document.
+            AttachKind::PermissionsBoundary => return Ok(Some(UnseenReason::BoundaryNotEvaluated)),
+            AttachKind::ManagedPolicy => {}
+        }
+        if let Some(path) = given.file(&a.arn) {
+            self.read_file(path, &display_path(path))?;
+            if let Some(last) = self.sources.last_mut() {
+                *last = None;
+            }
+            return Ok(None);
+        }
+        let Some((document, _version)) = managed::bundled::document(&a.arn) else {
+            return Ok(Some(if managed::is_aws_managed(&a.arn) {
+                UnseenReason::NotBundled
+            } else {
+                UnseenReason::NotGiven
+            }));
+        };
+        self.policies
+            .push(parse_policy(&a.arn, document.as_bytes())?);
+        self.sources.push(None);
+        Ok(None)
+    }
 }
 
 /// Where policies come from: files, or a template's role.
@@ -210,6 +316,8 @@ pub enum Source {
         params: Params,
         /// The role's logical id (optional when the template has one role).
         role: Option<String>,
+        /// Documents of managed policies the role names by ARN.
+        managed: Given,
     },
 }
 
@@ -221,9 +329,10 @@ pub fn load(source: &Source) -> Result<Loaded, Error> {
             template,
             params,
             role,
+            managed,
         } => {
             let t = Template::load(template, params.clone())?;
-            Ok(load_role(&t, role.as_deref())?)
+            load_role(&t, role.as_deref(), managed)
         }
     }
 }

@@ -11,6 +11,7 @@ use policy_sim::RequestError;
 use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::load::{self, Loaded, is_stdin};
+use policy_sim::managed::{Claim, Given, NotSeen};
 use policy_sim::report::batch::{BatchOptions, run_batch};
 use policy_sim::report::show::{ShowError, Shown};
 use policy_sim::report::{self, evaluation_json, explanation_text, json_line};
@@ -92,6 +93,14 @@ struct Source {
     /// logical id, LogicalId.Attr, an export name, opt:stage, ...); repeat for several.
     #[arg(long = "param", value_name = "NAME=VALUE", requires = "template")]
     params: Vec<String>,
+    /// The document of a managed policy the role names by ARN (ManagedPolicyArns):
+    /// ARN=FILE; repeat for several. AWS managed policies are bundled.
+    #[arg(
+        long = "managed-policy",
+        value_name = "ARN=FILE",
+        requires = "template"
+    )]
+    managed: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -320,6 +329,12 @@ enum Failure {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Gate(#[from] policy_sim::gate::GateError),
+    /// A `--managed-policy` that is not ARN=FILE.
+    #[error(transparent)]
+    Given(#[from] policy_sim::managed::GivenError),
+    /// A verdict that depends on a policy the tool did not evaluate.
+    #[error(transparent)]
+    NotSeen(#[from] NotSeen),
     /// A report file that could not be written.
     #[error("{}: {error}", path.display())]
     Write {
@@ -383,7 +398,30 @@ fn cli_message(err: &Failure) -> String {
         Failure::Template(e)
         | Failure::Flow(FlowError::Template(e))
         | Failure::Load(load::Error::Template(e)) => template_message(e),
+        Failure::NotSeen(e) | Failure::Flow(FlowError::NotSeen(e)) => not_seen_message(e),
+        Failure::Given(e) => given_message(e),
         _ => err.to_string(),
+    }
+}
+
+/// A verdict that cannot stand, with the flag that gives a managed policy's document.
+fn not_seen_message(e: &NotSeen) -> String {
+    if e.wants_document() {
+        format!("{e} (give a managed policy's document with --managed-policy ARN=FILE)")
+    } else {
+        e.to_string()
+    }
+}
+
+/// A `--managed-policy` value that cannot be used, as the command line words it.
+fn given_message(e: &policy_sim::managed::GivenError) -> String {
+    use policy_sim::managed::GivenError;
+    match e {
+        GivenError::NotPair { item } => format!("--managed-policy {item:?} is not ARN=FILE"),
+        GivenError::NotPolicyArn { arn } => format!(
+            "--managed-policy {arn:?}: not a policy ARN (arn:PARTITION:iam::ACCOUNT:policy/NAME)"
+        ),
+        GivenError::Twice { arn } => format!("--managed-policy {arn} is given twice"),
     }
 }
 
@@ -568,6 +606,7 @@ fn load_source(src: &Source) -> Result<Loaded, Failure> {
             template: path.clone(),
             params: Params::parse(&src.params)?,
             role: src.role.clone(),
+            managed: Given::parse(&src.managed)?,
         },
     };
     let loaded = load::load(&source)?;
@@ -635,13 +674,16 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
                 args.identity.as_deref(),
                 !args.unauthenticated,
             )?;
+            let given = Given::parse(&src.managed)?;
             match mode {
-                CheckMode::Flow(identity) => return check_flow(args, &t, identity, now),
-                CheckMode::Role => load::load_role(&t, src.role.as_deref())?,
+                CheckMode::Flow(identity) => return check_flow(args, &t, identity, &given, now),
+                CheckMode::Role => load::load_role(&t, src.role.as_deref(), &given)?,
             }
         }
     };
     print_warnings(&loaded.warnings);
+    // A decision that depends on a policy the tool did not see could be wrong either way.
+    loaded.gap(Claim::Decision)?;
     let set = loaded.set;
     if let Some(path) = &args.requests {
         return check_batch(&set, path, now, args.threads);
@@ -670,10 +712,11 @@ fn check_flow(
     args: &CheckArgs,
     t: &Template,
     identity: FlowIdentity,
+    given: &Given,
     now: jiff::Timestamp,
 ) -> Result<ExitCode, Failure> {
     let flow = identity.request(build_request(args, now)?);
-    let outcome = cognito::simulate(t, &flow, now)?;
+    let outcome = cognito::simulate_with(t, &flow, given, now)?;
     print_warnings(&outcome.warnings);
     let text = match args.format {
         Format::Text => report::flow::flow_text(&t.file, &flow, &outcome),
@@ -724,7 +767,8 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::identity::IdentityFormat;
     use policy_sim::analysis::prover::{self, Verdict};
     let format = IdentityFormat::parse(&args.identity_format)?;
-    let set = load_source(&args.source)?.set;
+    let loaded = load_source(&args.source)?;
+    let set = &loaded.set;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
         SolverChoice::Smt => {
@@ -741,11 +785,12 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
             }
         }
     };
-    let proof =
-        prover::prove_isolation_with(&set, &args.areas, &format, &backend, jiff::Timestamp::now())?;
+    let mut proof =
+        prover::prove_isolation_with(set, &args.areas, &format, &backend, jiff::Timestamp::now())?;
+    loaded.settle(&mut proof);
     let text = match args.format {
-        Format::Json => json_line(&report::proof::proof_json(&set, &proof)),
-        Format::Text => report::proof::proof_text(&set, &proof),
+        Format::Json => json_line(&report::proof::proof_json(set, &proof)),
+        Format::Text => report::proof::proof_text(set, &proof),
     };
     write_stdout(&text)?;
     Ok(match proof.verdict {
@@ -761,7 +806,10 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
     use report::fuzz::{FuzzRun, fuzz_json, fuzz_text};
     let iso = &args.isolation;
     let format = IdentityFormat::parse(&iso.identity_format)?;
-    let set = load_source(&iso.source)?.set;
+    let loaded = load_source(&iso.source)?;
+    // Sampling decides requests: each decision needs every policy.
+    loaded.gap(Claim::Decision)?;
+    let set = loaded.set;
     let result = prover::fuzz::fuzz_isolation(
         &set,
         &iso.areas,
@@ -849,6 +897,14 @@ fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
     } else {
         let policies = t.role_policies(&role)?;
         print_warnings(&policies.warnings);
+        for a in &policies.attached {
+            eprintln!(
+                "warning: {} {} ({}) is not part of the template and is not shown",
+                a.kind.as_str(),
+                a.arn,
+                a.loc
+            );
+        }
         report::show::permissions(policies, args.only.as_deref())?
     };
     write_stdout(&report::show::shown_json(&shown))?;
@@ -856,7 +912,7 @@ fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
 }
 
 fn lint(args: &LintArgs) -> Result<ExitCode, Failure> {
-    use policy_sim::lint::{Severity, lint_set};
+    use policy_sim::lint::Severity;
     let loaded = match &args.source.template {
         None => {
             if args.source.policies.iter().any(|p| is_stdin(p)) {
@@ -876,10 +932,15 @@ fn lint(args: &LintArgs) -> Result<ExitCode, Failure> {
         }
         Some(path) => {
             let t = template(path, &args.source.params)?;
-            load::load_role(&t, args.source.role.as_deref())?
+            let given = Given::parse(&args.source.managed)?;
+            load::load_role(&t, args.source.role.as_deref(), &given)?
         }
     };
-    let findings = lint_set(&loaded.set, &loaded.sources, loaded.inline);
+    // Lint reads the source's own policies; it says what it could not see.
+    for u in &loaded.unseen {
+        eprintln!("warning: not linted, not seen: {u}");
+    }
+    let findings = loaded.lint();
     let text = match args.format {
         Format::Json => policy_sim::report::lint::json(&findings),
         Format::Text => policy_sim::report::lint::text(&findings),

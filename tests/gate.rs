@@ -426,7 +426,7 @@ fn gate_file_errors_name_the_place() {
     for (text, expected) in [
         (
             "policies: p.json\nexpct: []\n",
-            "DIR/gate.yml:2:8: unknown key \"expct\" in a gate (expected one of name, policies, template, expect, isolation, no-new-access, lint)",
+            "DIR/gate.yml:2:8: unknown key \"expct\" in a gate (expected one of name, policies, template, managed-policies, expect, isolation, no-new-access, lint)",
         ),
         (
             "expect: []\n",
@@ -887,4 +887,123 @@ fn example_gate_files_follow_the_schema_and_load() {
             GateConfig::parse(&root.join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(loaded.len(), gates, "{name}");
     }
+}
+
+/// A template role with the gate's POLICY inline and a managed policy named by ARN.
+const MANAGED_ROLE: &str = r#"Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Principal: {Federated: cognito-identity.amazonaws.com}
+            Action: sts:AssumeRoleWithWebIdentity
+      ManagedPolicyArns:
+        - arn:aws:iam::123456789012:policy/TeamWide
+      Policies:
+        - PolicyName: Own
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - Effect: Allow
+                Action: [s3:GetObject, s3:PutObject]
+                Resource: arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*
+"#;
+
+#[test]
+fn checks_that_depend_on_an_unseen_managed_policy_fail() {
+    let dir = workdir("managed");
+    write(&dir, "role.yml", MANAGED_ROLE);
+    // The baseline: the role's own policy.
+    write(
+        &dir,
+        "base.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"}]}"#,
+    );
+    let checks = format!(
+        "expect:\n{}isolation: [{{}}]\nno-new-access: {{baseline: base.json}}\nlint: {{fail-on: [error]}}\n",
+        expect_entry(
+            "own",
+            ID,
+            "s3:GetObject",
+            &format!("arn:aws:s3:::notes/private/{ID}/a"),
+            "Allow"
+        )
+    );
+    // Before: every check passed, the isolation one with no warning at all.
+    let report = run(&dir, &format!("template: {{file: role.yml}}\n{checks}"));
+    let unseen = format!(
+        "the verdict depends on policies that were not evaluated: managed policy arn:aws:iam::123456789012:policy/TeamWide ({}:12:11): its document is not given (give a managed policy's document under managed-policies: {{ARN: FILE}})",
+        dir.join("role.yml").display()
+    );
+    let messages: Vec<(Status, &str, String)> = report
+        .checks
+        .iter()
+        .map(|c| (c.status, c.kind, c.message.clone()))
+        .collect();
+    let own = format!("own: s3:GetObject on arn:aws:s3:::notes/private/{ID}/a");
+    assert_eq!(
+        messages,
+        [
+            (
+                Status::Fail,
+                "expect",
+                format!("{own} cannot be decided: {unseen}")
+            ),
+            (
+                Status::Fail,
+                "isolation",
+                format!("isolation cannot be decided: {unseen}")
+            ),
+            (
+                Status::Fail,
+                "no-new-access",
+                format!("no-new-access compared with base.json cannot be decided: {unseen}")
+            ),
+            (
+                Status::Pass,
+                "lint",
+                format!(
+                    "no finding of severity error (0 finding(s) in all); not linted, not seen: managed policy arn:aws:iam::123456789012:policy/TeamWide ({}:12:11): its document is not given",
+                    dir.join("role.yml").display()
+                )
+            ),
+        ]
+    );
+    // Given its document, every check is decided.
+    write(
+        &dir,
+        "team.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}"#,
+    );
+    let report = run(
+        &dir,
+        &format!(
+            "template: {{file: role.yml}}\nmanaged-policies: {{'arn:aws:iam::123456789012:policy/TeamWide': team.json}}\n{checks}"
+        ),
+    );
+    assert_eq!(report.failed(), 0, "{:?}", report.checks);
+}
+
+#[test]
+fn managed_policies_key_errors() {
+    let dir = workdir("managed-errors");
+    write(&dir, "p.json", POLICY);
+    write(&dir, "role.yml", MANAGED_ROLE);
+    assert_eq!(
+        load_error(
+            &dir,
+            "policies: p.json\nmanaged-policies: {'arn:aws:iam::1:policy/x': p.json}\n"
+        ),
+        "DIR/gate.yml:2:19: managed-policies applies to a template's role, and this gate loads policy files"
+    );
+    assert_eq!(
+        load_error(
+            &dir,
+            "template: {file: role.yml}\nmanaged-policies: {TeamWide: p.json}\n"
+        ),
+        "DIR/gate.yml:2:19: managed policy \"TeamWide\" is not a policy ARN (arn:PARTITION:iam::ACCOUNT:policy/NAME)"
+    );
 }

@@ -99,6 +99,9 @@ pub struct GateConfig {
     pub fail_on: Vec<Severity>,
     /// Lint suppressions.
     pub suppress: Vec<Suppression>,
+    /// `managed-policies`: documents of managed policies the template's role names by
+    /// ARN (paths joined to the gate file's directory).
+    pub managed: crate::managed::Given,
 }
 
 /// The gate file's shape, as `serde` reads it. Struct names (`rename`) are how messages
@@ -129,12 +132,22 @@ mod raw {
         pub name: Option<String>,
         pub policies: Option<Spanned<OneOrMany<String>>>,
         pub template: Option<Spanned<Template>>,
+        #[serde(rename = "managed-policies")]
+        pub managed_policies: Option<Spanned<ManagedPolicies>>,
         pub expect: Option<OneOrMany<Spanned<Expect>>>,
         pub isolation: Option<OneOrMany<Spanned<Isolation>>>,
         #[serde(rename = "no-new-access")]
         pub no_new_access: Option<Spanned<NoNewAccess>>,
         pub lint: Option<Lint>,
     }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "managed-policies")]
+    pub(super) struct ManagedPolicies(pub Entries<ManagedFile>);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a managed policy file")]
+    pub(super) struct ManagedFile(pub String);
 
     #[derive(Deserialize)]
     #[serde(rename = "template")]
@@ -287,6 +300,7 @@ impl Cx<'_> {
         let Spanned { loc, value: g } = raw;
         let name = g.name.unwrap_or(default_name);
         let source = self.source(&loc, g.policies, g.template)?;
+        let managed = self.managed(&source, g.managed_policies)?;
         let expect = self.expectations(g.expect)?;
         let isolation = g
             .isolation
@@ -314,7 +328,35 @@ impl Cx<'_> {
             baseline,
             fail_on,
             suppress,
+            managed,
         })
+    }
+
+    /// `managed-policies: {ARN: FILE}`: only for a template's role (policy files name no
+    /// managed policy); files are relative to the gate file.
+    fn managed(
+        &self,
+        source: &Source,
+        raw: Option<Spanned<raw::ManagedPolicies>>,
+    ) -> Result<crate::managed::Given, GateError> {
+        let Some(Spanned { loc, value }) = raw else {
+            return Ok(crate::managed::Given::none());
+        };
+        if let Source::Policies(_) = source {
+            return Err(self.invalid(
+                &loc,
+                "managed-policies applies to a template's role, and this gate loads policy files",
+            ));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        crate::managed::Given::from_pairs(
+            value
+                .0
+                .0
+                .into_iter()
+                .map(|(arn, file)| (arn, dir.join(file.0))),
+        )
+        .map_err(|e| self.invalid(&loc, e.to_string()))
     }
 
     fn source(

@@ -22,7 +22,10 @@ pub(super) fn load_source(cfg: &GateConfig) -> Result<Loaded, GateError> {
                 .collect();
             let t = Template::load(&dir.join(file), Params::from_pairs(&pairs))
                 .map_err(GateError::Template)?;
-            load_role(&t, role.as_deref()).map_err(GateError::Template)
+            load_role(&t, role.as_deref(), &cfg.managed).map_err(|e| match e {
+                load::Error::Template(e) => GateError::Template(e),
+                other => GateError::Policies(other),
+            })
         }
     }
 }

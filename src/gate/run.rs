@@ -9,10 +9,10 @@ use super::{CheckResult, GateError, GateReport, Status};
 use crate::analysis::identity::IdentityFormat;
 use crate::analysis::no_new_access::{DiffResult, no_new_access};
 use crate::analysis::prover::{Verdict, default_areas, prove_isolation};
-use crate::eval::PolicySet;
-use crate::lint::{Finding, Severity, lint_set};
+use crate::lint::{Finding, Severity};
 use crate::load::Loaded;
 use crate::loc::Loc;
+use crate::managed::{Claim, NotSeen};
 use crate::report::gate::GateFinding;
 use crate::request::Request;
 
@@ -27,13 +27,13 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
         let loaded = load_source(cfg)?;
         let mut checks = Vec::new();
         for e in &cfg.expect {
-            checks.push(expectation(&loaded.set, e, now)?);
+            checks.push(expectation(&loaded, e, now)?);
         }
         for iso in &cfg.isolation {
-            checks.push(isolation(&loaded.set, iso, now)?);
+            checks.push(isolation(&loaded, iso, now)?);
         }
         if let Some((spec, loc)) = &cfg.baseline {
-            checks.push(baseline(cfg, &loaded.set, spec, loc, now)?);
+            checks.push(baseline(cfg, &loaded, spec, loc, now)?);
         }
         let (lint_checks, findings) = lint(cfg, &loaded);
         checks.extend(lint_checks);
@@ -72,6 +72,33 @@ fn at(loc: &Loc) -> Option<(String, usize, usize)> {
     Some((loc.file.to_string(), loc.line, loc.column))
 }
 
+/// Why a check's verdict cannot stand: the policies it depends on that were not
+/// evaluated, and what the gate file can do about a managed policy's.
+fn not_seen(ns: &NotSeen) -> String {
+    if ns.wants_document() {
+        format!("{ns} (give a managed policy's document under managed-policies: {{ARN: FILE}})")
+    } else {
+        ns.to_string()
+    }
+}
+
+/// The verdict's `(status, message)`, or a failure naming what the verdict depends on and
+/// was not seen (for `claim`; `None` claims nothing).
+fn settle(
+    loaded: &Loaded,
+    claim: Option<Claim>,
+    verdict: (Status, String),
+    what: &str,
+) -> (Status, String) {
+    match claim.map(|c| loaded.gap(c)) {
+        Some(Err(ns)) => (
+            Status::Fail,
+            format!("{what} cannot be decided: {}", not_seen(&ns)),
+        ),
+        Some(Ok(())) | None => verdict,
+    }
+}
+
 fn cannot_run(loc: &Loc, message: impl std::fmt::Display) -> GateError {
     GateError::Check {
         loc: loc.clone(),
@@ -80,7 +107,8 @@ fn cannot_run(loc: &Loc, message: impl std::fmt::Display) -> GateError {
 }
 
 /// `expect`: the request gets the decision the gate file states.
-fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
+fn expectation(loaded: &Loaded, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
+    let set = &loaded.set;
     let mut r = Request::new(e.action.clone(), e.resource.clone());
     for (k, v) in &e.context {
         // Context keys are case-insensitive: two spellings of one key are one key given
@@ -131,6 +159,12 @@ fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<Check
             format!("{}: the request cannot be evaluated: {x}", e.name),
         ),
     };
+    let (status, message) = settle(
+        loaded,
+        Some(Claim::Decision),
+        (status, message),
+        &format!("{}: {} on {}", e.name, e.action, e.resource),
+    );
     Ok(check(
         "expect",
         e.name.clone(),
@@ -143,10 +177,11 @@ fn expectation(set: &PolicySet, e: &Expectation, now: Timestamp) -> Result<Check
 
 /// `isolation`: the prover's verdict; no per-identity area at all fails.
 fn isolation(
-    set: &PolicySet,
+    loaded: &Loaded,
     iso: &IsolationCheck,
     now: Timestamp,
 ) -> Result<CheckResult, GateError> {
+    let set = &loaded.set;
     let format = IdentityFormat::parse(&iso.format).map_err(|m| cannot_run(&iso.loc, m))?;
     let name = format!("isolation ({})", iso.format);
     if iso.areas.is_empty() && default_areas(set).is_empty() {
@@ -163,10 +198,10 @@ fn isolation(
     }
     let proof =
         prove_isolation(set, &iso.areas, &format, now).map_err(|m| cannot_run(&iso.loc, m))?;
-    let status = match proof.verdict {
-        Verdict::Holds => Status::Pass,
-        Verdict::Violated => Status::Fail,
-        Verdict::Unknown => Status::Unknown,
+    let (status, claim) = match proof.verdict {
+        Verdict::Holds => (Status::Pass, Some(Claim::NoneAllowed)),
+        Verdict::Violated => (Status::Fail, Some(Claim::SomeAllowed)),
+        Verdict::Unknown => (Status::Unknown, None),
     };
     let mut message = format!("{}: {}", proof.verdict.as_str(), proof.reason);
     if let Some(c) = &proof.counterexample {
@@ -175,6 +210,7 @@ fn isolation(
             c.attacker, c.action, c.resource, c.victim
         ));
     }
+    let (status, message) = settle(loaded, claim, (status, message), "isolation");
     Ok(check(
         "isolation",
         name,
@@ -188,7 +224,7 @@ fn isolation(
 /// `no-new-access`: nothing the baseline denied is allowed now.
 fn baseline(
     cfg: &GateConfig,
-    set: &PolicySet,
+    loaded: &Loaded,
     spec: &str,
     loc: &Loc,
     now: Timestamp,
@@ -197,7 +233,14 @@ fn baseline(
         loc: loc.clone(),
         reason: Box::new(reason),
     })?;
-    let (status, message) = match no_new_access(set, &baseline, now) {
+    let set = &loaded.set;
+    let result = no_new_access(set, &baseline, now);
+    let claim = match &result {
+        DiffResult::NoNewAccess => Some(Claim::NoneAllowed),
+        DiffResult::NewAccess(_) => Some(Claim::SomeAllowed),
+        DiffResult::Unknown(_) => None,
+    };
+    let verdict = match result {
         DiffResult::NoNewAccess => (Status::Pass, format!("no new access compared with {spec}")),
         DiffResult::NewAccess(n) => (
             Status::Fail,
@@ -214,6 +257,12 @@ fn baseline(
             format!("no-new-access unknown compared with {spec}: {why}"),
         ),
     };
+    let (status, message) = settle(
+        loaded,
+        claim,
+        verdict,
+        &format!("no-new-access compared with {spec}"),
+    );
     Ok(check(
         "no-new-access",
         "no-new-access".into(),
@@ -235,7 +284,7 @@ fn covers(s: &Suppression, f: &Finding) -> bool {
 fn lint(cfg: &GateConfig, loaded: &Loaded) -> (Vec<CheckResult>, Vec<GateFinding>) {
     let mut checks = Vec::new();
     let mut findings = Vec::new();
-    for f in lint_set(&loaded.set, &loaded.sources, loaded.inline) {
+    for f in loaded.lint() {
         let suppressed = cfg.suppress.iter().find(|s| covers(s, &f));
         // A listed severity fails the gate, and so does every more severe one.
         let fails = suppressed.is_none() && cfg.fail_on.iter().any(|s| f.severity >= *s);
@@ -282,12 +331,22 @@ fn lint(cfg: &GateConfig, loaded: &Loaded) -> (Vec<CheckResult>, Vec<GateFinding
             "lint",
             "lint".into(),
             Status::Pass,
-            lint_summary(&cfg.fail_on, findings.len()),
+            lint_summary(&cfg.fail_on, findings.len()) + &unlinted(loaded),
             "gate/lint",
             None,
         ));
     }
     (checks, findings)
+}
+
+/// What lint did not see, for the message of a passing `lint` check: the policies the
+/// role names and the tool did not evaluate.
+fn unlinted(loaded: &Loaded) -> String {
+    if loaded.unseen.is_empty() {
+        return String::new();
+    }
+    let items: Vec<String> = loaded.unseen.iter().map(|u| u.to_string()).collect();
+    format!("; not linted, not seen: {}", items.join("; "))
 }
 
 /// The message of a passing `lint` check.

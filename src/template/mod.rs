@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::lang::model::{Policy, PolicyKind};
 use crate::lang::parse::LoadError;
 use crate::lang::parse::parse_policy_as;
+use crate::managed::{AttachKind, Attached};
 use node::{Kind, Loc, Node};
 
 /// A value the template needs that no `--param` (or default) supplies.
@@ -333,7 +334,10 @@ pub struct RolePolicies {
     pub role: String,
     /// Inline policies, then attached `AWS::IAM::Policy`/`ManagedPolicy` resources.
     pub policies: Vec<ResolvedPolicy>,
-    /// Managed policies outside the template (e.g. AWS-managed ARNs): not evaluated.
+    /// Policies the role names by ARN (managed policies outside the template) and its
+    /// permissions boundary: for the loader to find, or to report as unseen.
+    pub attached: Vec<Attached>,
+    /// Notes for the user that change no verdict.
     pub warnings: Vec<String>,
 }
 
@@ -570,6 +574,66 @@ impl Template {
             .ok_or_else(|| TemplateError::at(self.cfn.loc.clone(), format!("no resource {id:?}")))
     }
 
+    /// The role's `PermissionsBoundary` and `ManagedPolicyArns`: the logical ids of the
+    /// template's own `AWS::IAM::ManagedPolicy` resources its `ManagedPolicyArns` name (a
+    /// Ref to, or PolicyArn of, one attaches it), and every policy named by ARN instead (a
+    /// boundary is listed even when it is a policy of the template: it is not evaluated).
+    fn named_by_arn(
+        &self,
+        props: Option<&Node>,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<(Vec<String>, Vec<Attached>), TemplateError> {
+        let mut attached = Vec::new();
+        if let Some(boundary) = props.and_then(|p| p.get("PermissionsBoundary")) {
+            let boundary = self.structural(boundary, r)?;
+            if !is_no_value(&boundary) {
+                let internal = ref_target(&boundary)
+                    .or_else(|| get_att_target(&boundary))
+                    .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
+                attached.push(Attached {
+                    arn: match internal {
+                        Some(t) => t.to_string(),
+                        None => r.string(&boundary)?,
+                    },
+                    loc: boundary.loc.clone(),
+                    kind: AttachKind::PermissionsBoundary,
+                });
+            }
+        }
+        // ManagedPolicyArns: a Ref to (or PolicyArn of) a managed policy in this template
+        // attaches it; any other ARN is outside the template.
+        let mut managed_refs: Vec<String> = Vec::new();
+        if let Some(list) = props.and_then(|p| p.get("ManagedPolicyArns")) {
+            let list = self.structural(list, r)?;
+            let items = list.as_seq().ok_or_else(|| {
+                TemplateError::at(
+                    list.loc.clone(),
+                    "ManagedPolicyArns must be a list".to_string(),
+                )
+            })?;
+            for item in items {
+                let item = self.structural(item, r)?;
+                let internal = ref_target(&item)
+                    .or_else(|| get_att_target(&item))
+                    .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
+                match internal {
+                    Some(t) => managed_refs.push(t.to_string()),
+                    None => {
+                        if is_no_value(&item) {
+                            continue;
+                        }
+                        attached.push(Attached {
+                            arn: r.string(&item)?,
+                            loc: item.loc.clone(),
+                            kind: AttachKind::ManagedPolicy,
+                        });
+                    }
+                }
+            }
+        }
+        Ok((managed_refs, attached))
+    }
+
     /// The role's permission policies: inline `Policies`, then `AWS::IAM::Policy` and
     /// `AWS::IAM::ManagedPolicy` resources that attach to it (by `Roles: [!Ref Role]`, or
     /// through the role's `ManagedPolicyArns: [!Ref Policy]`).
@@ -584,7 +648,6 @@ impl Template {
             ));
         }
         let mut found: Vec<(String, Node, Value)> = Vec::new();
-        let mut warnings = Vec::new();
         if let Some(inline) = props.and_then(|p| p.get("Policies")) {
             let items = inline.as_seq().ok_or_else(|| {
                 TemplateError::at(inline.loc.clone(), "Policies must be a list".to_string())
@@ -604,43 +667,7 @@ impl Template {
                 found.push((name, doc.clone(), value));
             }
         }
-        if let Some(boundary) = props.and_then(|p| p.get("PermissionsBoundary")) {
-            warnings.push(format!(
-                "role {role} has a PermissionsBoundary ({}); it is not evaluated, and it can only narrow what the policies allow, so an Allow here may overstate access",
-                boundary.loc
-            ));
-        }
-        // ManagedPolicyArns: a Ref to (or PolicyArn of) a managed policy in this template
-        // attaches it; any other ARN is outside the template.
-        let mut managed_refs: Vec<String> = Vec::new();
-        if let Some(list) = props.and_then(|p| p.get("ManagedPolicyArns")) {
-            let list = self.structural(list, &mut r)?;
-            let items = list.as_seq().ok_or_else(|| {
-                TemplateError::at(
-                    list.loc.clone(),
-                    "ManagedPolicyArns must be a list".to_string(),
-                )
-            })?;
-            for item in items {
-                let item = self.structural(item, &mut r)?;
-                let internal = ref_target(&item)
-                    .or_else(|| get_att_target(&item))
-                    .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
-                match internal {
-                    Some(t) => managed_refs.push(t.to_string()),
-                    None => {
-                        if is_no_value(&item) {
-                            continue;
-                        }
-                        let arn = r.string(&item)?;
-                        warnings.push(format!(
-                            "managed policy {arn} is outside the template and is not evaluated ({})",
-                            item.loc
-                        ));
-                    }
-                }
-            }
-        }
+        let (managed_refs, attached) = self.named_by_arn(props, &mut r)?;
         for (logical, res) in self.resources() {
             let ty = res.get("Type").and_then(Node::as_str);
             if !matches!(ty, Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy")) {
@@ -686,7 +713,8 @@ impl Template {
         Ok(RolePolicies {
             role: role.to_string(),
             policies,
-            warnings,
+            attached,
+            warnings: Vec::new(),
         })
     }
 
