@@ -15,11 +15,13 @@
 //! The first step that fails denies the request, and the result names it.
 
 use std::ops::ControlFlow;
+use std::path::Path;
 
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 use crate::managed::{Claim, Given, NotSeen};
 use crate::request::{Context, PrincipalId, Request, RequestError};
+use crate::root::Root;
 use crate::template::node::Node;
 use crate::template::{Template, TemplateError, get_att_target, ref_target};
 
@@ -162,21 +164,25 @@ pub fn simulate(
     req: &FlowRequest,
     now: jiff::Timestamp,
 ) -> Result<FlowOutcome, FlowError> {
-    simulate_with(t, req, &Given::none(), now)
+    let root = Root::discover(Path::new(&*t.file));
+    simulate_with(t, req, &root, &Given::none(), now)
 }
 
 /// [`simulate`], with the documents of managed policies the role names by ARN. A flow
 /// that reaches the permissions step while a policy of the role is unseen is an error
-/// ([`FlowError::NotSeen`]): its decision could be wrong either way.
+/// ([`FlowError::NotSeen`]): its decision could be wrong either way. Given documents are
+/// read inside `root`.
 pub fn simulate_with(
     t: &Template,
     req: &FlowRequest,
+    root: &Root,
     given: &Given,
     now: jiff::Timestamp,
 ) -> Result<FlowOutcome, FlowError> {
     let mut run = Run {
         t,
         req,
+        root,
         given,
         now,
         kind: if req.authenticated {
@@ -217,6 +223,7 @@ struct Run<'t> {
     t: &'t Template,
     req: &'t FlowRequest,
     /// Documents of managed policies named by ARN.
+    root: &'t Root,
     given: &'t Given,
     /// The time of the token when the request names none.
     now: jiff::Timestamp,
@@ -468,11 +475,12 @@ impl<'t> Run<'t> {
     /// Step 4: the role's permission policies decide the request, with the token's keys
     /// in its context.
     fn permissions(mut self, role: &str, token: &Context) -> Result<FlowOutcome, FlowError> {
-        let loaded =
-            crate::load::load_role(self.t, Some(role), self.given).map_err(|e| match e {
+        let loaded = crate::load::load_role(self.root, self.t, Some(role), self.given).map_err(
+            |e| match e {
                 crate::load::Error::Template(e) => FlowError::Template(e),
                 other => FlowError::Load(Box::new(other)),
-            })?;
+            },
+        )?;
         loaded.gap(Claim::Decision)?;
         self.warnings.extend(loaded.warnings.iter().cloned());
         let set = loaded.set;

@@ -10,6 +10,7 @@
 //! | concept | module |
 //! |---|---|
 //! | source locations of errors and findings | [`loc`] |
+//! | the project root every file read stays inside | [`root`] |
 //! | the policy document model | [`lang::model`] |
 //! | strict JSON parsing with file:line:column and JSON paths | [`lang::parse`] |
 //! | policy variables `${...}` | [`lang::variables`] |
@@ -67,6 +68,7 @@ pub mod loc;
 pub mod managed;
 pub mod report;
 pub mod request;
+pub mod root;
 pub mod template;
 pub mod workload;
 

@@ -2,17 +2,21 @@
 //! policy files, or a template's role into a [`PolicySet`], with what lint needs to point
 //! at each statement.
 //!
-//! - [`load_files`]: files named as given, `-` for standard input (at most once);
+//! - [`load_files`]: files named as given, `-` for standard input (at most once, and
+//!   no stream named twice, see [`check_distinct`]);
 //! - [`load_policies`]: glob patterns relative to a directory (the gate's `policies:`),
-//!   each policy named by [`display_path`];
+//!   each policy named by [`display_path`], each file once;
 //! - [`load_role`]: the permission policies of a template's role (inline policies), then
 //!   the managed policies it names by ARN whose document is known (given, or bundled);
 //!   the others, and its permissions boundary, are listed in [`Loaded::unseen`], which
 //!   every verdict consults through [`Loaded::gap`].
 //!
-//! Errors say which file and, for a policy that could not be parsed, carry the file's text
-//! so that a renderer can show the offending line.
+//! Every file is read inside a project root ([`crate::root`]): a file outside it is an
+//! error, and so is a glob that would walk outside it. Errors say which file and, for a
+//! policy that could not be parsed, carry the file's text so that a renderer can show the
+//! offending line.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::prover::{Proof, Verdict};
@@ -21,6 +25,7 @@ use crate::lang::parse::LoadError;
 use crate::lang::parse::{parse_policy, read_bounded};
 use crate::lint::{Finding, Locations, lint_set, policy_size};
 use crate::managed::{self, AttachKind, Attached, Claim, Given, NotSeen, Unseen, UnseenReason};
+use crate::root::{Root, RootError};
 use crate::template::{Params, Template, TemplateError};
 
 /// The name standard input goes by in explanations and errors.
@@ -44,6 +49,9 @@ pub struct Loaded {
     pub unseen: Vec<Unseen>,
     /// Notes that change no verdict: for the caller to show.
     pub warnings: Vec<String>,
+    /// The files read (policy files, or the template), each with the name findings give
+    /// it and its resolved path; standard input is not one.
+    pub files: Vec<(String, PathBuf)>,
 }
 
 impl Loaded {
@@ -125,6 +133,30 @@ pub enum Error {
         /// How many times it was named.
         count: usize,
     },
+    /// A file outside the project root, or a pattern that would walk outside it.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Outside(RootError),
+    /// A glob pattern whose literal directory lies outside the project root: it is not
+    /// walked (`/**/x` would walk the whole file system).
+    #[error("policy pattern {pattern:?} reaches outside the project root {root}: not read")]
+    #[diagnostic(code(policy_sim::load::pattern_outside))]
+    PatternOutside {
+        /// The pattern as given.
+        pattern: String,
+        /// The project root.
+        root: String,
+    },
+    /// A stream (standard input, a pipe, a terminal) named twice: it can be read only
+    /// once, so the second reader would get nothing.
+    #[error("{again} and {first} are the same input, which can be read only once")]
+    #[diagnostic(code(policy_sim::load::read_twice))]
+    ReadTwice {
+        /// The first name of the input, as given.
+        first: String,
+        /// The other name, as given.
+        again: String,
+    },
     /// The template or its role cannot be used.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -148,14 +180,72 @@ pub fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Policies read one at a time into a [`Loaded`].
-#[derive(Default)]
-struct Reader {
-    policies: Vec<crate::lang::model::Policy>,
-    sources: Vec<Option<(Locations, usize)>>,
+/// Inputs that are read as they are consumed (standard input, pipes, terminals, ...) may
+/// be named once among `paths` (`-` is standard input): a second reader would get
+/// nothing, or what the first left. Compared by device and inode, so `-`, `/dev/stdin`
+/// and `/proc/self/fd/0` are one input. Regular files may be named twice.
+pub fn check_distinct(paths: &[&Path]) -> Result<(), Error> {
+    let mut seen: Vec<((u64, u64), &Path)> = Vec::new();
+    for path in paths {
+        let Some(id) = stream_id(path) else {
+            continue;
+        };
+        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id) {
+            let shown = |p: &Path| {
+                if is_stdin(p) {
+                    "standard input (`-`)".to_string()
+                } else {
+                    p.display().to_string()
+                }
+            };
+            return Err(Error::ReadTwice {
+                first: shown(first),
+                again: shown(path),
+            });
+        }
+        seen.push((id, path));
+    }
+    Ok(())
 }
 
-impl Reader {
+/// Device and inode of the input `path` names when reading it consumes it (anything but
+/// a regular file); `None` for regular files and paths that cannot be examined.
+#[cfg(unix)]
+fn stream_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = if is_stdin(path) {
+        use std::os::fd::AsFd as _;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        std::fs::File::from(fd).metadata().ok()?
+    } else {
+        std::fs::metadata(path).ok()?
+    };
+    (!meta.is_file()).then(|| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn stream_id(path: &Path) -> Option<(u64, u64)> {
+    is_stdin(path).then_some((0, 0))
+}
+
+/// Policies read one at a time into a [`Loaded`].
+struct Reader<'r> {
+    root: &'r Root,
+    policies: Vec<crate::lang::model::Policy>,
+    sources: Vec<Option<(Locations, usize)>>,
+    files: Vec<(String, PathBuf)>,
+}
+
+impl<'r> Reader<'r> {
+    fn new(root: &'r Root) -> Reader<'r> {
+        Reader {
+            root,
+            policies: Vec::new(),
+            sources: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
     /// Read and parse one policy named `name`.
     fn read(&mut self, name: &str, input: impl std::io::Read) -> Result<(), Error> {
         let bytes = read_bounded(name, input)?;
@@ -169,13 +259,16 @@ impl Reader {
         Ok(())
     }
 
-    /// Open and read the file at `path`, named `name`.
+    /// Open (inside the root) and read the file at `path`, named `name`.
     fn read_file(&mut self, path: &Path, name: &str) -> Result<(), Error> {
-        let file = std::fs::File::open(path).map_err(|e| LoadError::Read {
+        let resolved = self.root.resolve(path).map_err(|e| read_error(name, e))?;
+        let file = std::fs::File::open(&resolved).map_err(|e| LoadError::Read {
             file: name.to_string(),
             problem: format!("cannot read: {e}"),
         })?;
-        self.read(name, file)
+        self.read(name, file)?;
+        self.files.push((name.to_string(), resolved));
+        Ok(())
     }
 
     fn finish(self) -> Loaded {
@@ -186,18 +279,34 @@ impl Reader {
             inline: false,
             unseen: Vec::new(),
             warnings: Vec::new(),
+            files: self.files,
         }
     }
 }
 
-/// Load policy files, each named by its path as given; `-` reads standard input (named
-/// [`STDIN_NAME`]) and may appear once.
-pub fn load_files(paths: &[PathBuf]) -> Result<Loaded, Error> {
+/// A file that cannot be opened inside the root, in the policy loader's words.
+fn read_error(name: &str, e: RootError) -> Error {
+    match e {
+        RootError::Io { detail, .. } => Error::Policy(LoadError::Read {
+            file: name.to_string(),
+            problem: format!("cannot read: {detail}"),
+        }),
+        outside @ (RootError::Outside { .. } | RootError::Invalid { .. }) => {
+            Error::Outside(outside)
+        }
+    }
+}
+
+/// Load policy files inside `root`, each named by its path as given; `-` reads standard
+/// input (named [`STDIN_NAME`]) and may appear once, like any other stream
+/// ([`check_distinct`]).
+pub fn load_files(root: &Root, paths: &[PathBuf]) -> Result<Loaded, Error> {
     let stdin = paths.iter().filter(|p| is_stdin(p)).count();
     if stdin > 1 {
         return Err(Error::StdinTwice { count: stdin });
     }
-    let mut reader = Reader::default();
+    check_distinct(&paths.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+    let mut reader = Reader::new(root);
     for path in paths {
         if is_stdin(path) {
             reader.read(STDIN_NAME, std::io::stdin())?;
@@ -208,41 +317,154 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Loaded, Error> {
     Ok(reader.finish())
 }
 
-/// Load the policy files that glob `patterns` (relative to `dir`) match, in pattern
-/// order; each policy is named by its path as [`display_path`] shows it. A pattern that
-/// matches no file is an error; directories a pattern matches are skipped.
-pub fn load_policies(patterns: &[String], dir: &Path) -> Result<Loaded, Error> {
-    let mut reader = Reader::default();
+/// Load the policy files inside `root` that glob `patterns` (relative to `dir`) match, in
+/// pattern order; each policy is named by its path as [`display_path`] shows it. A pattern
+/// that matches no file is an error; directories a pattern matches are skipped; a file
+/// matched twice (by two patterns, or through a symbolic link) is loaded once. A pattern
+/// is walked inside the root only (see [`glob_files`]).
+pub fn load_policies(root: &Root, patterns: &[String], dir: &Path) -> Result<Loaded, Error> {
+    let mut reader = Reader::new(root);
+    let mut loaded: HashSet<PathBuf> = HashSet::new();
     for pattern in patterns {
-        let full = dir.join(pattern);
-        let paths: Vec<PathBuf> = glob::glob(&full.display().to_string())
-            .map_err(|e| Error::Pattern {
+        let full = dir.join(pattern).display().to_string();
+        let invalid = |e: glob::PatternError| Error::Pattern {
+            pattern: pattern.clone(),
+            message: e.to_string(),
+        };
+        glob::Pattern::new(&full).map_err(invalid)?;
+        let paths = glob_files(root, &full).map_err(|e| match e {
+            GlobError::Pattern(e) => invalid(e),
+            GlobError::Base => Error::PatternOutside {
                 pattern: pattern.clone(),
-                message: e.to_string(),
-            })?
-            .filter_map(Result::ok)
-            .filter(|p| !p.is_dir())
-            .collect();
+                root: root.dir().display().to_string(),
+            },
+            GlobError::Root(e) => read_error(pattern, e),
+        })?;
         if paths.is_empty() {
             return Err(Error::NoMatch {
                 pattern: pattern.clone(),
             });
         }
-        for path in paths {
-            reader.read_file(&path, &display_path(&path))?;
+        for (path, resolved) in paths {
+            if loaded.insert(resolved) {
+                reader.read_file(&path, &display_path(&path))?;
+            }
         }
     }
     Ok(reader.finish())
 }
 
+/// Why a glob cannot be walked.
+enum GlobError {
+    Pattern(glob::PatternError),
+    /// Its literal directory is outside the root.
+    Base,
+    /// A file it matches cannot be read inside the root.
+    Root(RootError),
+}
+
+/// Does a path component hold a glob wildcard?
+fn is_wild(component: &str) -> bool {
+    component.contains(['*', '?', '['])
+}
+
+/// The files (not directories) the glob `pattern` matches, each with its resolved path,
+/// in path order. The walk starts at the pattern's literal directory, which must lie
+/// inside `root` (so `/**/x` is refused, not a walk of the file system); it descends only
+/// as deep as the pattern reaches (unbounded under `**`), follows a link to a directory
+/// only when it resolves inside the root to a directory not walked yet (so link loops
+/// end), and a matching file that resolves outside the root is an error.
+fn glob_files(root: &Root, pattern: &str) -> Result<Vec<(PathBuf, PathBuf)>, GlobError> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    let Some(first_wild) = parts.iter().position(|c| is_wild(c)) else {
+        // A plain path: the file itself, if there is one.
+        let path = PathBuf::from(pattern);
+        return match std::fs::metadata(&path) {
+            Ok(m) if !m.is_dir() => {
+                let resolved = root.resolve(&path).map_err(GlobError::Root)?;
+                Ok(vec![(path, resolved)])
+            }
+            _ => Ok(Vec::new()),
+        };
+    };
+    let base = match parts[..first_wild].join("/") {
+        b if b.is_empty() && pattern.starts_with('/') => "/".to_string(),
+        b if b.is_empty() => ".".to_string(),
+        b => b,
+    };
+    let rest = &parts[first_wild..];
+    let matcher = glob::Pattern::new(&rest.join("/")).map_err(GlobError::Pattern)?;
+    let max_depth = if rest.contains(&"**") {
+        usize::MAX
+    } else {
+        rest.len()
+    };
+    let base_path = PathBuf::from(&base);
+    let Ok(meta) = std::fs::metadata(&base_path) else {
+        return Ok(Vec::new());
+    };
+    let resolved_base = root.resolve(&base_path).map_err(|_| GlobError::Base)?;
+    if !meta.is_dir() {
+        return Ok(Vec::new());
+    }
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let mut walked: HashSet<PathBuf> = HashSet::from([resolved_base]);
+    let mut found = Vec::new();
+    // (the directory as the pattern names it, relative to the base, its depth)
+    let mut stack = vec![(base_path.clone(), String::new(), 0usize)];
+    while let Some((dir, rel, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = dir.join(&name);
+            let rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            // Follows links; a dangling link is no file.
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if depth + 1 < max_depth
+                    && let Ok(resolved) = std::fs::canonicalize(&path)
+                    && root.contains(&resolved)
+                    && walked.insert(resolved)
+                {
+                    stack.push((path, rel, depth + 1));
+                }
+            } else if matcher.matches_with(&rel, options) {
+                let resolved = root.resolve(&path).map_err(GlobError::Root)?;
+                found.push((path, resolved));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// Load the permission policies of a template's role (`role`, or its only role), with
 /// their locations in the template (they are inline policies), then the managed policies
 /// it names by ARN whose document `given` has or the bundled AWS managed policies carry.
-/// The rest, and the role's permissions boundary, are in [`Loaded::unseen`].
-pub fn load_role(t: &Template, role: Option<&str>, given: &Given) -> Result<Loaded, Error> {
+/// The rest, and the role's permissions boundary, are in [`Loaded::unseen`]. Given
+/// documents are read inside `root`; [`Loaded::files`] names the template alone (the
+/// given documents are not the template's to lint).
+pub fn load_role(
+    root: &Root,
+    t: &Template,
+    role: Option<&str>,
+    given: &Given,
+) -> Result<Loaded, Error> {
     let role = t.select_role(role)?;
     let rp = t.role_policies(&role)?;
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(root);
     for p in rp.policies {
         let size = policy_size(&p.document.to_string());
         reader
@@ -260,16 +482,20 @@ pub fn load_role(t: &Template, role: Option<&str>, given: &Given) -> Result<Load
             });
         }
     }
+    let files = std::fs::canonicalize(&*t.file)
+        .map(|resolved| vec![(t.file.to_string(), resolved)])
+        .unwrap_or_default();
     Ok(Loaded {
         own,
         inline: true,
         unseen,
         warnings: rp.warnings,
+        files,
         ..reader.finish()
     })
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Read the document of a policy named by ARN, from `given` or the bundled AWS
     /// managed policies (not linted: no source); or say why it stays unseen.
     fn read_attached(
@@ -321,18 +547,18 @@ pub enum Source {
     },
 }
 
-/// Load the policies of `source`.
-pub fn load(source: &Source) -> Result<Loaded, Error> {
+/// Load the policies of `source`, inside `root`.
+pub fn load(root: &Root, source: &Source) -> Result<Loaded, Error> {
     match source {
-        Source::Files(paths) => load_files(paths),
+        Source::Files(paths) => load_files(root, paths),
         Source::Role {
             template,
             params,
             role,
             managed,
         } => {
-            let t = Template::load(template, params.clone())?;
-            load_role(&t, role.as_deref(), managed)
+            let t = Template::load_in(root, template, params.clone())?;
+            load_role(root, &t, role.as_deref(), managed)
         }
     }
 }
@@ -341,11 +567,15 @@ pub fn load(source: &Source) -> Result<Loaded, Error> {
 mod tests {
     use super::*;
 
+    fn project() -> Root {
+        Root::new(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
     #[test]
     fn files_keep_their_names_and_locations() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let path = root.join("policies/console-auth-role.json");
-        let loaded = load_files(std::slice::from_ref(&path)).unwrap();
+        let loaded = load_files(&project(), std::slice::from_ref(&path)).unwrap();
         assert_eq!(loaded.set.policies()[0].name, path.display().to_string());
         let (locations, size) = loaded.sources[0].as_ref().unwrap();
         assert_eq!(locations.statements.len(), 3);
@@ -356,7 +586,7 @@ mod tests {
     #[test]
     fn stdin_may_be_named_once() {
         let twice = [PathBuf::from("-"), PathBuf::from("-")];
-        let err = load_files(&twice).unwrap_err();
+        let err = load_files(&project(), &twice).unwrap_err();
         assert_eq!(
             err.to_string(),
             "standard input (`-`) can be read only once, and it is named 2 times"
@@ -365,7 +595,8 @@ mod tests {
 
     #[test]
     fn patterns_that_match_nothing_are_errors() {
-        let err = load_policies(&["no/such/*.json".to_string()], Path::new("")).unwrap_err();
+        let err =
+            load_policies(&project(), &["no/such/*.json".to_string()], Path::new("")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "policy pattern \"no/such/*.json\" matches no file"
@@ -376,7 +607,11 @@ mod tests {
     fn an_invalid_policy_carries_its_text() {
         use miette::Diagnostic as _;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let err = load_files(&[root.join("fixtures/malformed/effect-lowercase.json")]).unwrap_err();
+        let err = load_files(
+            &project(),
+            &[root.join("fixtures/malformed/effect-lowercase.json")],
+        )
+        .unwrap_err();
         assert!(
             err.to_string().contains(":5:23: Statement[0].Effect:"),
             "{err}"
@@ -384,7 +619,7 @@ mod tests {
         assert!(err.source_code().is_some());
         let label = err.labels().unwrap().next().unwrap();
         assert_eq!(label.len(), 0);
-        let missing = load_files(&[PathBuf::from("no/such/file.json")]).unwrap_err();
+        let missing = load_files(&project(), &[PathBuf::from("no/such/file.json")]).unwrap_err();
         assert!(missing.source_code().is_none());
         assert!(
             missing

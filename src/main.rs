@@ -12,10 +12,11 @@ use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::load::{self, Loaded, is_stdin};
 use policy_sim::managed::{Claim, Given, NotSeen};
-use policy_sim::report::batch::{BatchOptions, run_batch};
+use policy_sim::report::batch::{BatchError, BatchOptions, run_batch};
 use policy_sim::report::show::{ShowError, Shown};
 use policy_sim::report::{self, evaluation_json, explanation_text, json_line};
 use policy_sim::request::Request;
+use policy_sim::root::{Root, RootError};
 use policy_sim::template::{Params, Template, TemplateError};
 
 /// Offline AWS IAM policy evaluator and access simulator.
@@ -24,6 +25,11 @@ use policy_sim::template::{Params, Template, TemplateError};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The project root: no file outside it is read (default: the git work tree that
+    /// holds the first input, else the current directory when it holds the input, else
+    /// the input's directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    root: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -248,17 +254,18 @@ struct ShowArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let root = cli.root.as_deref();
     let result = match cli.command {
-        Command::Check(args) => check(&args),
-        Command::Show(args) => show(&args),
+        Command::Check(args) => check(&args, root),
+        Command::Show(args) => show(&args, root),
         Command::Prove {
             property: Property::Isolation(args),
-        } => prove_isolation(&args),
+        } => prove_isolation(&args, root),
         Command::Fuzz {
             property: FuzzProperty::Isolation(args),
-        } => fuzz_isolation(&args),
-        Command::Gate(args) => gate(&args),
-        Command::Lint(args) => lint(&args),
+        } => fuzz_isolation(&args, root),
+        Command::Gate(args) => gate(&args, root),
+        Command::Lint(args) => lint(&args, root),
         Command::Actions(args) => actions(&args),
         Command::GenerateRequests { count, seed } => {
             let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
@@ -273,6 +280,9 @@ fn main() -> ExitCode {
 const EXIT_DENY: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 const EXIT_UNKNOWN: u8 = 3;
+/// Standard output closed by its reader: the shell's code for a process ended by SIGPIPE
+/// (128 + 13). Not 0: for `check` 0 means Allow, for `gate` PASS.
+const EXIT_BROKEN_PIPE: u8 = 141;
 
 /// Why a command could not run. [`print_error`] prints it; the exit code is 2.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -310,14 +320,14 @@ enum Failure {
     #[diagnostic(transparent)]
     Prover(#[from] policy_sim::analysis::prover::ProverError),
     /// A request file that cannot be opened.
-    #[error("{}: cannot read: {error}", path.display())]
+    #[error("{}: cannot read: {detail}", path.display())]
     Input {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        detail: String,
     },
-    /// A batch that stopped: its input could not be read or its output written.
+    /// A batch whose request file could not be read to the end.
     #[error("{}: {error}", path.display())]
     Batch {
         /// The request file.
@@ -325,6 +335,13 @@ enum Failure {
         /// Why.
         error: std::io::Error,
     },
+    /// A batch whose worker threads could not be started.
+    #[error("{0}")]
+    Threads(policy_sim::report::batch::BatchError),
+    /// A file outside the project root, or a root that cannot be used.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Root(#[from] RootError),
     /// The gate's gate file or policies cannot be used.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -344,7 +361,7 @@ enum Failure {
         error: std::io::Error,
     },
     /// Standard output could not be written.
-    #[error("{0}")]
+    #[error("writing to stdout: {0}")]
     Output(std::io::Error),
 }
 
@@ -353,12 +370,12 @@ enum Failure {
 /// An error that carries its source text is drawn with the offending line (miette's
 /// graphical renderer); any other is one line, `error: MESSAGE`. [`cli_message`] words
 /// the message for the command line (the library's messages name no flags). Standard
-/// output closed by its reader is not reported: there is no one to tell.
+/// output closed by its reader is not reported (there is no one to tell): exit 141.
 fn print_error(err: &Failure) -> ExitCode {
     if let Failure::Output(e) = err
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
-        return ExitCode::from(EXIT_BAD_INPUT);
+        return ExitCode::from(EXIT_BROKEN_PIPE);
     }
     let message = cli_message(err);
     let located = template_snippet(err);
@@ -500,7 +517,9 @@ fn template_snippet(err: &Failure) -> Option<Located> {
         return None;
     };
     let loc = e.loc()?;
-    let text = std::fs::read_to_string(&*loc.file).ok()?;
+    // Read as the template was: bounded, and inside the root of the file itself.
+    let file = Path::new(&*loc.file);
+    let text = policy_sim::template::read_text(&Root::discover(file), file).ok()?;
     // The library's snippet: long lines are not drawn, control characters are escaped.
     Some(Located {
         message: template_message(e),
@@ -578,11 +597,31 @@ fn print_warnings(warnings: &[String]) {
     }
 }
 
+/// Write `text` to standard output, flushed: an error names standard output.
 fn write_stdout(text: &str) -> Result<(), Failure> {
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
         .map_err(Failure::Output)
+}
+
+/// The project root: `--root DIR`, else found from the first of `inputs` (`-` skipped).
+fn project_root<'p>(
+    given: Option<&Path>,
+    inputs: impl IntoIterator<Item = &'p Path>,
+) -> Result<Root, Failure> {
+    match given {
+        Some(dir) => Ok(Root::new(dir)?),
+        None => Ok(Root::discover_first(inputs)),
+    }
+}
+
+/// The files a policy source names (policies, or the template).
+fn source_inputs(src: &Source) -> impl Iterator<Item = &Path> {
+    src.policies
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(src.template.as_deref())
 }
 
 fn decision_code(decision: Decision) -> ExitCode {
@@ -592,14 +631,15 @@ fn decision_code(decision: Decision) -> ExitCode {
     }
 }
 
-/// The template at `path` with the `--param` values.
-fn template(path: &Path, params: &[String]) -> Result<Template, Failure> {
+/// The template at `path` (inside `root`) with the `--param` values.
+fn template(root: &Root, path: &Path, params: &[String]) -> Result<Template, Failure> {
     let params = Params::parse(params)?;
-    Ok(Template::load(path, params)?)
+    Ok(Template::load_in(root, path, params)?)
 }
 
 /// The policies named by `--policy` or `--template`/`--role` (warnings printed).
-fn load_source(src: &Source) -> Result<Loaded, Failure> {
+fn load_source(src: &Source, root: Option<&Path>) -> Result<Loaded, Failure> {
+    let root = project_root(root, source_inputs(src))?;
     let source = match &src.template {
         None => load::Source::Files(src.policies.clone()),
         Some(path) => load::Source::Role {
@@ -609,7 +649,7 @@ fn load_source(src: &Source) -> Result<Loaded, Failure> {
             managed: Given::parse(&src.managed)?,
         },
     };
-    let loaded = load::load(&source)?;
+    let loaded = load::load(&root, &source)?;
     print_warnings(&loaded.warnings);
     Ok(loaded)
 }
@@ -653,7 +693,7 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Fail
     Ok(request)
 }
 
-fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
+fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     let src = &args.source;
     let stdin_uses = src.policies.iter().filter(|p| is_stdin(p)).count()
         + usize::from(args.requests.as_deref().is_some_and(is_stdin));
@@ -662,11 +702,20 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
             "standard input (`-`) can be used by only one of --policy and --requests".to_string(),
         ));
     }
+    // `-`, /dev/stdin, a pipe: whatever is consumed by reading it is named once.
+    let consumed: Vec<&Path> = src
+        .policies
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(args.requests.as_deref())
+        .collect();
+    load::check_distinct(&consumed)?;
+    let root = project_root(root, source_inputs(src).chain(args.requests.as_deref()))?;
     let now = jiff::Timestamp::now();
     let loaded = match &src.template {
-        None => load::load_files(&src.policies)?,
+        None => load::load_files(&root, &src.policies)?,
         Some(path) => {
-            let t = template(path, &src.params)?;
+            let t = template(&root, path, &src.params)?;
             let mode = cognito::check_mode(
                 &t,
                 src.role.as_deref(),
@@ -676,8 +725,10 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
             )?;
             let given = Given::parse(&src.managed)?;
             match mode {
-                CheckMode::Flow(identity) => return check_flow(args, &t, identity, &given, now),
-                CheckMode::Role => load::load_role(&t, src.role.as_deref(), &given)?,
+                CheckMode::Flow(identity) => {
+                    return check_flow(args, &t, identity, (&root, &given), now);
+                }
+                CheckMode::Role => load::load_role(&root, &t, src.role.as_deref(), &given)?,
             }
         }
     };
@@ -686,7 +737,7 @@ fn check(args: &CheckArgs) -> Result<ExitCode, Failure> {
     loaded.gap(Claim::Decision)?;
     let set = loaded.set;
     if let Some(path) = &args.requests {
-        return check_batch(&set, path, now, args.threads);
+        return check_batch(&set, &root, path, now, args.threads);
     }
     let request = build_request(args, now)?;
     let explanation = set.explain(&request)?;
@@ -712,11 +763,11 @@ fn check_flow(
     args: &CheckArgs,
     t: &Template,
     identity: FlowIdentity,
-    given: &Given,
+    (root, given): (&Root, &Given),
     now: jiff::Timestamp,
 ) -> Result<ExitCode, Failure> {
     let flow = identity.request(build_request(args, now)?);
-    let outcome = cognito::simulate_with(t, &flow, given, now)?;
+    let outcome = cognito::simulate_with(t, &flow, root, given, now)?;
     print_warnings(&outcome.warnings);
     let text = match args.format {
         Format::Text => report::flow::flow_text(&t.file, &flow, &outcome),
@@ -730,6 +781,7 @@ fn check_flow(
 /// arguments; the library decides and writes.
 fn check_batch(
     set: &PolicySet,
+    root: &Root,
     path: &Path,
     now: jiff::Timestamp,
     threads: Option<usize>,
@@ -737,9 +789,14 @@ fn check_batch(
     let input: Box<dyn Read + Send> = if is_stdin(path) {
         Box::new(std::io::stdin())
     } else {
-        let file = std::fs::File::open(path).map_err(|error| Failure::Input {
-            path: path.to_path_buf(),
-            error,
+        let file = root.open(path).map_err(|e| match e {
+            RootError::Io { detail, .. } => Failure::Input {
+                path: path.to_path_buf(),
+                detail,
+            },
+            outside @ (RootError::Outside { .. } | RootError::Invalid { .. }) => {
+                Failure::Root(outside)
+            }
         })?;
         Box::new(file)
     };
@@ -748,11 +805,13 @@ fn check_batch(
         .max(1);
     let output = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let summary =
-        run_batch(set, input, output, BatchOptions { threads, now }).map_err(|error| {
-            Failure::Batch {
+        run_batch(set, input, output, BatchOptions { threads, now }).map_err(|e| match e {
+            BatchError::Read(error) => Failure::Batch {
                 path: path.to_path_buf(),
                 error,
-            }
+            },
+            BatchError::Write(error) => Failure::Output(error),
+            threads @ BatchError::Threads(_) => Failure::Threads(threads),
         })?;
     Ok(match report::batch::failures_text(&summary) {
         None => ExitCode::SUCCESS,
@@ -763,11 +822,11 @@ fn check_batch(
     })
 }
 
-fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
+fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::identity::IdentityFormat;
     use policy_sim::analysis::prover::{self, Verdict};
     let format = IdentityFormat::parse(&args.identity_format)?;
-    let loaded = load_source(&args.source)?;
+    let loaded = load_source(&args.source, root)?;
     let set = &loaded.set;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
@@ -800,13 +859,13 @@ fn prove_isolation(args: &IsolationArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
+fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::identity::IdentityFormat;
     use policy_sim::analysis::prover;
     use report::fuzz::{FuzzRun, fuzz_json, fuzz_text};
     let iso = &args.isolation;
     let format = IdentityFormat::parse(&iso.identity_format)?;
-    let loaded = load_source(&iso.source)?;
+    let loaded = load_source(&iso.source, root)?;
     // Sampling decides requests: each decision needs every policy.
     loaded.gap(Claim::Decision)?;
     let set = loaded.set;
@@ -837,9 +896,10 @@ fn fuzz_isolation(args: &FuzzArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn gate(args: &GateArgs) -> Result<ExitCode, Failure> {
+fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::{gate, report};
-    let gates = gate::GateConfig::load(&args.config)?;
+    let root = project_root(root, [args.config.as_path()])?;
+    let gates = gate::GateConfig::load_in(&root, &args.config)?;
     let report = gate::run(&gates, jiff::Timestamp::now())?;
     let write = |path: &Path, text: String| {
         std::fs::write(path, text).map_err(|error| Failure::Write {
@@ -889,8 +949,9 @@ fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
-    let t = template(&args.template, &args.params)?;
+fn show(args: &ShowArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
+    let root = project_root(root, [args.template.as_path()])?;
+    let t = template(&root, &args.template, &args.params)?;
     let role = t.select_role(args.role.as_deref())?;
     let shown = if args.trust {
         Shown::Document(t.trust_policy(&role)?.document)
@@ -911,8 +972,9 @@ fn show(args: &ShowArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn lint(args: &LintArgs) -> Result<ExitCode, Failure> {
+fn lint(args: &LintArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::lint::Severity;
+    let root = project_root(root, source_inputs(&args.source))?;
     let loaded = match &args.source.template {
         None => {
             if args.source.policies.iter().any(|p| is_stdin(p)) {
@@ -928,12 +990,12 @@ fn lint(args: &LintArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| glob::Pattern::escape(&p.display().to_string()))
                 .collect();
-            load::load_policies(&patterns, Path::new(""))?
+            load::load_policies(&root, &patterns, Path::new(""))?
         }
         Some(path) => {
-            let t = template(path, &args.source.params)?;
+            let t = template(&root, path, &args.source.params)?;
             let given = Given::parse(&args.source.managed)?;
-            load::load_role(&t, args.source.role.as_deref(), &given)?
+            load::load_role(&root, &t, args.source.role.as_deref(), &given)?
         }
     };
     // Lint reads the source's own policies; it says what it could not see.

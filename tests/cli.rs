@@ -1284,3 +1284,315 @@ fn an_action_pattern_that_is_not_one_is_bad_input() {
     let o = run(&["actions", "s3:NoSuchAction"], None);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// A project of its own (a `.git` directory marks its root) with a secret next to it,
+/// outside it.
+fn project(test: &str) -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("root")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("proj/.git")).unwrap();
+    std::fs::write(dir.join("secret.env"), "TOKEN=hunter2-do-not-print\n").unwrap();
+    (
+        dir.join("proj"),
+        std::fs::canonicalize(dir.join("proj")).unwrap(),
+    )
+}
+
+/// Text without white space and frame characters: the graphical renderer wraps long
+/// lines.
+fn compact(s: &str) -> String {
+    s.replace(|c: char| c.is_whitespace() || c == '│', "")
+}
+
+const SERVERLESS_ROLE: &str = "resources:\n  Resources:\n    Role:\n      Type: AWS::IAM::Role\n      Properties:\n        AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Federated: cognito-identity.amazonaws.com}, Action: 'sts:AssumeRoleWithWebIdentity'}]}\n        Policies:\n          - PolicyName: P\n            PolicyDocument:\n              Version: '2012-10-17'\n              Statement:\n                - {Effect: Allow, Action: 's3:GetObject', Resource: '${self:custom.leak}'}\n";
+
+#[test]
+fn serverless_file_includes_stay_inside_the_project_root() {
+    let (proj, canonical) = project("include");
+    for (include, shown) in [
+        ("../secret.env", format!("{}/../secret.env", proj.display())),
+        ("/etc/passwd", "/etc/passwd".to_string()),
+        ("/proc/self/environ", "/proc/self/environ".to_string()),
+    ] {
+        let template = proj.join("serverless.yml");
+        std::fs::write(
+            &template,
+            format!("service: s\nprovider: {{name: aws}}\ncustom:\n  leak: ${{file({include})}}\n{SERVERLESS_ROLE}"),
+        )
+        .unwrap();
+        let o = run(
+            &["show", "--template", &template.display().to_string()],
+            None,
+        );
+        assert_eq!(o.status.code(), Some(2), "{include}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            compact(&err).contains(&compact(&format!(
+                "{shown} is outside the project root {}: not read",
+                canonical.display()
+            ))),
+            "{err}"
+        );
+        assert!(
+            !err.contains("hunter2") && !err.contains("root:x:"),
+            "{err}"
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    // A link inside the project to the file outside it is resolved first.
+    let link = proj.join("linked.env");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(proj.join("../secret.env"), &link).unwrap();
+    let template = proj.join("serverless.yml");
+    std::fs::write(
+        &template,
+        format!("service: s\nprovider: {{name: aws}}\ncustom:\n  leak: ${{file(linked.env)}}\n{SERVERLESS_ROLE}"),
+    )
+    .unwrap();
+    let o = run(
+        &["show", "--template", &template.display().to_string()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("linked.env is outside the project root"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("hunter2"));
+    // `--root` widens the root on purpose: the file is read (and is no ARN).
+    let o = run(
+        &[
+            "show",
+            "--root",
+            &proj.join("..").display().to_string(),
+            "--template",
+            &template.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        compact(&stderr(&o)).contains("isnotanARNpattern"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn every_input_is_read_inside_the_project_root() {
+    let (proj, canonical) = project("inputs");
+    std::fs::write(
+        proj.join("p.json"),
+        std::fs::read(root().join(CONSOLE)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        proj.join("../r.jsonl"),
+        "{\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n",
+    )
+    .unwrap();
+    let policy = proj.join("p.json").display().to_string();
+    let requests = proj.join("../r.jsonl").display().to_string();
+    let o = run(
+        &["check", "--policy", &policy, "--requests", &requests],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {requests} is outside the project root {}: not read\n",
+            canonical.display()
+        )
+    );
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            &policy,
+            "--policy",
+            "/etc/passwd",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/etc/passwd is outside the project root"),
+        "{}",
+        stderr(&o)
+    );
+    // A root the user gives holds both.
+    let o = run(
+        &[
+            "check",
+            "--root",
+            &proj.join("..").display().to_string(),
+            "--policy",
+            &policy,
+            "--requests",
+            &requests,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["lint", "--root", &policy, "--policy", &policy], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot be used: not a directory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_stream_named_twice_is_refused() {
+    let line = b"{\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n";
+    for (policy, requests, first, again) in [
+        ("/dev/stdin", "/dev/stdin", "/dev/stdin", "/dev/stdin"),
+        ("-", "/dev/stdin", "standard input (`-`)", "/dev/stdin"),
+        (
+            "-",
+            "/proc/self/fd/0",
+            "standard input (`-`)",
+            "/proc/self/fd/0",
+        ),
+    ] {
+        let o = run(
+            &[
+                "check",
+                "--root",
+                "/",
+                "--policy",
+                policy,
+                "--requests",
+                requests,
+            ],
+            Some(line),
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{policy} {requests}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            stderr(&o),
+            format!("error: {again} and {first} are the same input, which can be read only once\n")
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    // Without `--root /`, /dev/stdin is no project file at all.
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "/dev/stdin",
+            "--requests",
+            "/dev/stdin",
+        ],
+        Some(line),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Run with standard output on /dev/full.
+fn run_to_full(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_failed_write_names_standard_output() {
+    let batch = [
+        "check",
+        "--policy",
+        CONSOLE,
+        "--requests",
+        "fixtures/batch/clean.jsonl",
+    ];
+    let single = [
+        "check",
+        "--policy",
+        CONSOLE,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+    ];
+    let show = [
+        "show",
+        "--template",
+        "fixtures/templates/fn-sub/template.yml",
+    ];
+    let actions = ["actions", "s3:GetObject"];
+    for args in [&batch[..], &single[..], &show[..], &actions[..]] {
+        let o = run_to_full(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        // (`show` warns first about what it leaves out.)
+        assert!(
+            stderr(&o)
+                .ends_with("error: writing to stdout: No space left on device (os error 28)\n"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_stops_the_batch_quietly() {
+    let line = "{\"id\":1,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt\",\"identity\":\"us-east-1:abc\"}\n";
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("closed-pipe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("many.jsonl");
+    // Enough requests that deciding them all would take long after the reader left.
+    std::fs::write(&path, line.repeat(2_000_000)).unwrap();
+    for threads in ["1", "4"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+            .args([
+                "check",
+                "--policy",
+                CONSOLE,
+                "--threads",
+                threads,
+                "--requests",
+            ])
+            .arg(&path)
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(141),
+            "threads {threads}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stderr(&o), "", "threads {threads}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}

@@ -1007,3 +1007,118 @@ fn managed_policies_key_errors() {
         "DIR/gate.yml:2:19: managed policy \"TeamWide\" is not a policy ARN (arn:PARTITION:iam::ACCOUNT:policy/NAME)"
     );
 }
+
+/// A policy with an `iam:PassRole` on `*` (PS007, an error) in statement `Sid`.
+fn pass_role(sid: &str) -> String {
+    format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{sid}", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}}]}}"#
+    )
+}
+
+#[test]
+fn a_suppression_is_scoped_to_its_policy_file() {
+    let dir = workdir("suppression-scope");
+    write(&dir, "a.json", &pass_role("Shared"));
+    write(&dir, "b.json", &pass_role("Shared"));
+    // With two files, a Sid alone could hide the other file's finding: it is refused.
+    let err = load_error(
+        &dir,
+        "policies: [a.json, b.json]\nlint:\n  suppress:\n    - {sid: Shared, reason: reviewed in a.json}\n",
+    );
+    assert_eq!(
+        err,
+        format!(
+            "DIR/gate.yml:4:7: a suppression needs a policy: the gate loads 2 policy files ({}, {}), and a Sid is unique within one policy only",
+            shown(&dir, "a.json"),
+            shown(&dir, "b.json")
+        )
+    );
+    // Named, it covers that file's statement only: b.json's PassRole still fails.
+    let report = run(
+        &dir,
+        "policies: [a.json, b.json]\nlint:\n  suppress:\n    - {policy: a.json, sid: Shared, reason: reviewed}\n",
+    );
+    assert_eq!(
+        statuses(&report),
+        [(format!("PS007 {}", shown(&dir, "b.json")), Status::Fail)]
+    );
+    let suppressed: Vec<bool> = report
+        .findings
+        .iter()
+        .map(|(_, r, _)| r.is_some())
+        .collect();
+    assert_eq!(suppressed, [true, false]);
+    // Through a glob, and written `./a.json`: the same file.
+    let report = run(
+        &dir,
+        "policies: '*.json'\nlint:\n  suppress:\n    - {policy: ./a.json, sid: Shared, reason: r}\n    - {policy: b.json, sid: Shared, reason: r}\n",
+    );
+    assert_eq!(statuses(&report), [("lint".to_string(), Status::Pass)]);
+    // A policy the gate does not load is an error.
+    let err = load_error(
+        &dir,
+        "policies: [a.json, b.json]\nlint:\n  suppress:\n    - {policy: c.json, sid: Shared, reason: r}\n",
+    );
+    assert!(
+        err.starts_with(
+            "DIR/gate.yml:4:7: the suppression's policy \"c.json\" is not a file the gate loads ("
+        ),
+        "{err}"
+    );
+    // With one file, `policy` may be left out.
+    let report = run(
+        &dir,
+        "policies: a.json\nlint:\n  suppress:\n    - {sid: Shared, reason: r}\n",
+    );
+    assert_eq!(statuses(&report), [("lint".to_string(), Status::Pass)]);
+}
+
+#[test]
+fn globs_stay_inside_the_project_root_and_end() {
+    let dir = workdir("glob-root");
+    std::fs::create_dir_all(dir.join("proj/.git")).unwrap();
+    std::fs::create_dir_all(dir.join("proj/pol")).unwrap();
+    let proj = dir.join("proj");
+    write(&proj, "pol/a.json", POLICY);
+    write(&dir, "outside.json", POLICY);
+    // Links back up (a loop), to itself, between two names, and out of the root.
+    std::os::unix::fs::symlink(".", proj.join("pol/self")).unwrap();
+    std::os::unix::fs::symlink("../pol", proj.join("pol/up")).unwrap();
+    std::os::unix::fs::symlink("loop2", proj.join("pol/loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", proj.join("pol/loop2")).unwrap();
+    std::os::unix::fs::symlink("../..", proj.join("pol/out")).unwrap();
+    let gate = |text: &str| {
+        let path = write(&proj, "gate.yml", text);
+        GateConfig::load(&path).and_then(|g| gate::run(&g, "2026-06-01T00:00:00Z".parse().unwrap()))
+    };
+    // Each file once, however many ways lead to it; nothing through `out`.
+    let report = gate("policies: 'pol/**/*.json'\nlint: {fail-on: [info]}\n").unwrap();
+    assert_eq!(statuses(&report), [("lint".to_string(), Status::Pass)]);
+    let loaded = policy_sim::load::load_policies(
+        &policy_sim::root::Root::discover(&proj),
+        &["pol/**/*.json".to_string()],
+        &proj,
+    )
+    .unwrap();
+    assert_eq!(loaded.set.policies().len(), 1);
+    let root = std::fs::canonicalize(&proj).unwrap().display().to_string();
+    for pattern in ["/**/passwd", "../*.json", "/etc/passwd"] {
+        let err = gate(&format!("policies: '{pattern}'\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("outside the project root {root}: not read")),
+            "{pattern}: {err}"
+        );
+    }
+    // A matching file that links out of the root is refused, not read.
+    std::os::unix::fs::symlink("../../outside.json", proj.join("pol/b.json")).unwrap();
+    let err = gate("policies: 'pol/*.json'\n").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{} is outside the project root {root}: not read",
+            proj.join("pol/b.json").display()
+        )
+    );
+}

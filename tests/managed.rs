@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 
 use policy_sim::eval::Decision;
 use policy_sim::managed::{self, AttachKind, Given, UnseenReason};
+use policy_sim::root::Root;
 use policy_sim::template::{Params, Template};
 
 const ROLE: &str = "fixtures/managed/role.yml";
@@ -289,14 +290,17 @@ fn the_cognito_flow_refuses_an_unseen_policy_at_the_permissions_step() {
         root().join("fixtures/managed/team-wide.json"),
     )])
     .unwrap();
-    let outcome = policy_sim::cognito::simulate_with(&t, &flow, &given, now).unwrap();
+    let outcome =
+        policy_sim::cognito::simulate_with(&t, &flow, &Root::discover(&root()), &given, now)
+            .unwrap();
     assert_eq!(outcome.decision, Decision::Allow);
 }
 
 #[test]
 fn the_loader_lists_what_it_did_not_see() {
     let t = Template::load(&root().join(BOUNDARY), Params::default()).unwrap();
-    let loaded = policy_sim::load::load_role(&t, None, &Given::none()).unwrap();
+    let loaded =
+        policy_sim::load::load_role(&Root::discover(&root()), &t, None, &Given::none()).unwrap();
     assert_eq!(loaded.unseen.len(), 1);
     let u = &loaded.unseen[0];
     assert_eq!(u.attached.kind, AttachKind::PermissionsBoundary);

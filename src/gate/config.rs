@@ -19,6 +19,7 @@ use super::de::{DeError, Entries, ListVisitor, OneOrMany, Spanned, from_node};
 use crate::eval::Decision;
 use crate::lint::{RuleId, Severity};
 use crate::loc::{Loc, Snippet};
+use crate::root::Root;
 
 /// Where the gate's policies come from.
 #[derive(Debug, Clone)]
@@ -66,9 +67,14 @@ pub struct IsolationCheck {
     pub loc: Loc,
 }
 
-/// A lint suppression: findings of a statement (by Sid), optionally of one rule.
+/// A lint suppression: findings of a statement (by Sid) of one policy file or template,
+/// optionally of one rule.
 #[derive(Debug, Clone)]
 pub struct Suppression {
+    /// The policy file or template the statement is in, as the gate file writes it
+    /// (relative to the gate file). Required when the gate loads more than one file:
+    /// Sids are unique within a policy only.
+    pub policy: Option<String>,
     /// The statement's Sid.
     pub sid: String,
     /// The rule, or every rule.
@@ -87,6 +93,9 @@ pub struct GateConfig {
     pub name: String,
     /// The gate file.
     pub file: PathBuf,
+    /// The project root every file the gate reads stays inside (the gate file's git work
+    /// tree, unless the caller gives one).
+    pub root: Root,
     /// What to load.
     pub source: Source,
     /// Expected decisions.
@@ -213,6 +222,7 @@ mod raw {
     #[derive(Deserialize)]
     #[serde(rename = "a suppression")]
     pub(super) struct Suppression {
+        pub policy: Option<String>,
         pub sid: Option<String>,
         pub rule: Option<String>,
         pub reason: Option<Spanned<String>>,
@@ -232,16 +242,28 @@ fn invalid(text: &Arc<str>, loc: &Loc, message: impl Into<String>) -> GateError 
 
 impl GateConfig {
     /// Read a gate file: one gate at the top level, or a list of gates under `gates:`.
-    /// Errors name the file, line and column.
+    /// Errors name the file, line and column. The project root is the gate file's git
+    /// work tree ([`Root::discover`]).
     pub fn load(path: &Path) -> Result<Vec<GateConfig>, GateError> {
+        GateConfig::load_in(&Root::discover(path), path)
+    }
+
+    /// Read a gate file inside the project `root`; every file the gates read must lie
+    /// inside it too.
+    pub fn load_in(root: &Root, path: &Path) -> Result<Vec<GateConfig>, GateError> {
         // The message names the file.
-        let text = crate::template::read_text(path)?;
-        GateConfig::parse(path, &text)
+        let text = crate::template::read_text(root, path)?;
+        GateConfig::parse_in(root, path, &text)
     }
 
     /// The gates of a gate file's text; `path` is the file (paths in it are relative to
-    /// its directory).
+    /// its directory, and stay inside its git work tree).
     pub fn parse(path: &Path, text: &str) -> Result<Vec<GateConfig>, GateError> {
+        GateConfig::parse_in(&Root::discover(path), path, text)
+    }
+
+    /// The gates of a gate file's text, reading inside the project `root`.
+    pub fn parse_in(root: &Root, path: &Path, text: &str) -> Result<Vec<GateConfig>, GateError> {
         let file: Arc<str> = Arc::from(path.display().to_string());
         let text: Arc<str> = Arc::from(text);
         let doc = crate::template::node::parse(&file, &text).map_err(GateError::Yaml)?;
@@ -256,7 +278,11 @@ impl GateConfig {
                 format!("the gate file must be a mapping, found {}", doc.describe()),
             ));
         };
-        let cx = Cx { path, text: &text };
+        let cx = Cx {
+            path,
+            root,
+            text: &text,
+        };
         if top.iter().any(|(k, _)| k == "gates") {
             let raw: raw::Gates = from_node(&doc).map_err(shape)?;
             let gates = raw.gates;
@@ -288,6 +314,7 @@ impl GateConfig {
 /// the order the gate file's sections are documented.
 struct Cx<'a> {
     path: &'a Path,
+    root: &'a Root,
     text: &'a Arc<str>,
 }
 
@@ -322,6 +349,7 @@ impl Cx<'_> {
         Ok(GateConfig {
             name,
             file: self.path.to_path_buf(),
+            root: self.root.clone(),
             source,
             expect,
             isolation,
@@ -464,6 +492,7 @@ impl Cx<'_> {
                 ),
             };
             out.push(Suppression {
+                policy: s.policy,
                 sid: s
                     .sid
                     .ok_or_else(|| self.invalid(&loc, "a suppression needs a sid"))?,

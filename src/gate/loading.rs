@@ -1,6 +1,8 @@
 //! What the gate loads: policy files (glob patterns relative to the gate file), a
 //! template's role, and the `no-new-access` baseline (files, or `git:REV` for the same
-//! policy files at a revision).
+//! policy files at a revision). Every file is read inside the gate's project root
+//! ([`GateConfig::root`]); a `git:REV` baseline reads the revision's files under the gate
+//! file's directory only.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -14,15 +16,15 @@ use crate::template::{Params, Template};
 pub(super) fn load_source(cfg: &GateConfig) -> Result<Loaded, GateError> {
     let dir = cfg.dir();
     match &cfg.source {
-        Source::Policies(p) => Ok(load_policies(p, &dir)?),
+        Source::Policies(p) => Ok(load_policies(&cfg.root, p, &dir)?),
         Source::Template { file, role, params } => {
             let pairs: Vec<(&str, &str)> = params
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            let t = Template::load(&dir.join(file), Params::from_pairs(&pairs))
+            let t = Template::load_in(&cfg.root, &dir.join(file), Params::from_pairs(&pairs))
                 .map_err(GateError::Template)?;
-            load_role(&t, role.as_deref(), &cfg.managed).map_err(|e| match e {
+            load_role(&cfg.root, &t, role.as_deref(), &cfg.managed).map_err(|e| match e {
                 load::Error::Template(e) => GateError::Template(e),
                 other => GateError::Policies(other),
             })
@@ -35,7 +37,7 @@ pub(super) fn load_source(cfg: &GateConfig) -> Result<Loaded, GateError> {
 pub(super) fn load_baseline(cfg: &GateConfig, spec: &str) -> Result<PolicySet, BaselineError> {
     let dir = cfg.dir();
     let Some(rev) = spec.strip_prefix("git:") else {
-        return Ok(load_policies(&[spec.to_string()], &dir)?.set);
+        return Ok(load_policies(&cfg.root, &[spec.to_string()], &dir)?.set);
     };
     let Source::Policies(patterns) = &cfg.source else {
         return Err(BaselineError::GitNeedsPolicyFiles);
@@ -50,16 +52,18 @@ pub(super) fn load_baseline(cfg: &GateConfig, spec: &str) -> Result<PolicySet, B
         rev,
     };
     // The revision must exist: a typo or a checkout without history is an error, not
-    // "the baseline had no policies" (which would report everything as new).
-    if !git
-        .run(&[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ])?
-        .status
-        .success()
+    // "the baseline had no policies" (which would report everything as new). A revision
+    // that starts with `-` would be read by git as an option.
+    if rev.starts_with('-')
+        || !git
+            .run(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ])?
+            .status
+            .success()
     {
         return Err(BaselineError::NotACommit {
             spec: spec.to_string(),

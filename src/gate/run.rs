@@ -35,7 +35,8 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
         if let Some((spec, loc)) = &cfg.baseline {
             checks.push(baseline(cfg, &loaded, spec, loc, now)?);
         }
-        let (lint_checks, findings) = lint(cfg, &loaded);
+        let scopes = suppression_scopes(cfg, &loaded)?;
+        let (lint_checks, findings) = lint(cfg, &loaded, &scopes);
         checks.extend(lint_checks);
         for c in &mut checks {
             c.gate = cfg.name.clone();
@@ -273,19 +274,74 @@ fn baseline(
     ))
 }
 
-/// Does suppression `s` cover finding `f`?
-fn covers(s: &Suppression, f: &Finding) -> bool {
-    f.sid.as_deref() == Some(s.sid.as_str()) && s.rule.is_none_or(|r| r == f.rule)
+/// The file each suppression is about, as findings name it: `None` when the gate loads
+/// one file (or none: standard input), so that the suppression's Sid is unique. With
+/// several files a Sid may repeat, so a suppression must name its file (`policy:`,
+/// relative to the gate file), and the file must be one the gate loads.
+fn suppression_scopes(cfg: &GateConfig, loaded: &Loaded) -> Result<Vec<Option<String>>, GateError> {
+    let names = || {
+        let names: Vec<&str> = loaded.files.iter().map(|(n, _)| n.as_str()).collect();
+        names.join(", ")
+    };
+    let dir = cfg.dir();
+    let mut scopes = Vec::with_capacity(cfg.suppress.len());
+    for s in &cfg.suppress {
+        let Some(policy) = &s.policy else {
+            if loaded.files.len() > 1 {
+                return Err(cannot_run(
+                    &s.loc,
+                    format!(
+                        "a suppression needs a policy: the gate loads {} policy files ({}), and a Sid is unique within one policy only",
+                        loaded.files.len(),
+                        names()
+                    ),
+                ));
+            }
+            scopes.push(None);
+            continue;
+        };
+        let resolved = cfg.root.resolve(&dir.join(policy)).ok();
+        let Some((name, _)) = loaded
+            .files
+            .iter()
+            .find(|(_, file)| Some(file) == resolved.as_ref())
+        else {
+            return Err(cannot_run(
+                &s.loc,
+                format!(
+                    "the suppression's policy {policy:?} is not a file the gate loads ({})",
+                    names()
+                ),
+            ));
+        };
+        scopes.push((loaded.files.len() > 1).then(|| name.clone()));
+    }
+    Ok(scopes)
+}
+
+/// Does suppression `s`, about the file `scope` (see [`suppression_scopes`]), cover
+/// finding `f`?
+fn covers(s: &Suppression, scope: Option<&str>, f: &Finding) -> bool {
+    f.sid.as_deref() == Some(s.sid.as_str())
+        && s.rule.is_none_or(|r| r == f.rule)
+        && scope.is_none_or(|file| file == f.file)
 }
 
 /// `lint`: a failing check per finding that fails the gate and per suppression that
 /// matches nothing, else one passing check; and every finding, with its suppression's
-/// reason and whether it fails the gate.
-fn lint(cfg: &GateConfig, loaded: &Loaded) -> (Vec<CheckResult>, Vec<GateFinding>) {
+/// reason and whether it fails the gate. `scopes` are the suppressions' files.
+fn lint(
+    cfg: &GateConfig,
+    loaded: &Loaded,
+    scopes: &[Option<String>],
+) -> (Vec<CheckResult>, Vec<GateFinding>) {
+    let covers = |i: usize, f: &Finding| covers(&cfg.suppress[i], scopes[i].as_deref(), f);
     let mut checks = Vec::new();
     let mut findings = Vec::new();
     for f in loaded.lint() {
-        let suppressed = cfg.suppress.iter().find(|s| covers(s, &f));
+        let suppressed = (0..cfg.suppress.len())
+            .find(|&i| covers(i, &f))
+            .map(|i| &cfg.suppress[i]);
         // A listed severity fails the gate, and so does every more severe one.
         let fails = suppressed.is_none() && cfg.fail_on.iter().any(|s| f.severity >= *s);
         if fails {
@@ -308,8 +364,8 @@ fn lint(cfg: &GateConfig, loaded: &Loaded) -> (Vec<CheckResult>, Vec<GateFinding
     }
     // A suppression that matches nothing fails: it would silently exempt whatever
     // statement takes that Sid next.
-    for s in &cfg.suppress {
-        if !findings.iter().any(|(f, _, _)| covers(s, f)) {
+    for (i, s) in cfg.suppress.iter().enumerate() {
+        if !findings.iter().any(|(f, _, _)| covers(i, f)) {
             let what = match &s.rule {
                 Some(r) => format!("{r} of Sid {:?}", s.sid),
                 None => format!("Sid {:?}", s.sid),

@@ -42,6 +42,24 @@ pub struct BatchOptions {
     pub now: Timestamp,
 }
 
+/// Why a batch stopped: its input could not be read, or its output written (a closed
+/// pipe, a full disk). The batch stops at the first failure either way.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum BatchError {
+    /// Reading the requests failed.
+    #[error("reading the requests: {0}")]
+    #[diagnostic(code(policy_sim::batch::read))]
+    Read(std::io::Error),
+    /// Writing the results failed.
+    #[error("writing the results: {0}")]
+    #[diagnostic(code(policy_sim::batch::write))]
+    Write(std::io::Error),
+    /// The system would not start the worker threads.
+    #[error("cannot start a worker thread: {0}")]
+    #[diagnostic(code(policy_sim::batch::threads))]
+    Threads(std::io::Error),
+}
+
 /// At most this many worker threads, whatever is asked (more cannot help on any machine
 /// this runs on, and each holds buffers).
 pub const MAX_THREADS: usize = 256;
@@ -268,12 +286,14 @@ fn read_blocks(mut input: impl Read, mut send: impl FnMut(Block) -> bool) -> std
 /// Streaming: memory stays bounded whatever the input size (a few blocks of 256 KiB per
 /// thread in flight). With `threads > 1` a reader cuts the input into blocks of lines,
 /// workers decide them in parallel, and output blocks are written back in input order.
+/// When the output cannot be written (its reader closed the pipe), reading and deciding
+/// stop: [`BatchError::Write`].
 pub fn run_batch(
     set: &PolicySet,
     input: impl Read + Send,
     mut output: impl Write,
     options: BatchOptions,
-) -> std::io::Result<BatchSummary> {
+) -> Result<BatchSummary, BatchError> {
     let fragments = Fragments::new(set);
     let new_worker = || Worker {
         set,
@@ -297,66 +317,78 @@ pub fn run_batch(
                     false
                 }
             }
-        })?;
+        })
+        .map_err(BatchError::Read)?;
         if let Some(e) = write_error {
-            return Err(e);
+            return Err(BatchError::Write(e));
         }
-        output.flush()?;
+        output.flush().map_err(BatchError::Write)?;
         return Ok(summary);
     }
     let threads = options.threads.min(MAX_THREADS);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Block>(threads * 2);
-    let work_rx = std::sync::Mutex::new(work_rx);
+    // Shared by the workers only: when they have all stopped, the reader's next send
+    // fails and it stops reading.
+    let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
     let (done_tx, done_rx) =
         std::sync::mpsc::sync_channel::<(u64, Vec<u8>, BatchSummary)>(threads * 2);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
+            let work_rx = std::sync::Arc::clone(&work_rx);
             let mut worker = new_worker();
             // A thread the system will not give is an error, not a panic.
-            std::thread::Builder::new().spawn_scoped(scope, move || {
-                loop {
-                    let block = match work_rx.lock() {
-                        Ok(rx) => match rx.recv() {
-                            Ok(b) => b,
+            std::thread::Builder::new()
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let block = match work_rx.lock() {
+                            Ok(rx) => match rx.recv() {
+                                Ok(b) => b,
+                                Err(_) => return,
+                            },
                             Err(_) => return,
-                        },
-                        Err(_) => return,
-                    };
-                    let mut out = Vec::with_capacity(block.bytes.len() + 1024);
-                    let summary = worker.process(&block, &mut out);
-                    if done_tx.send((block.seq, out, summary)).is_err() {
-                        return;
+                        };
+                        let mut out = Vec::with_capacity(block.bytes.len() + 1024);
+                        let summary = worker.process(&block, &mut out);
+                        if done_tx.send((block.seq, out, summary)).is_err() {
+                            return;
+                        }
                     }
-                }
-            })?;
+                })
+                .map_err(BatchError::Threads)?;
         }
         drop(done_tx);
-        let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
-            read_blocks(input, |block| work_tx.send(block).is_ok())
-        })?;
+        drop(work_rx);
+        let reader = std::thread::Builder::new()
+            .spawn_scoped(scope, move || {
+                read_blocks(input, |block| work_tx.send(block).is_ok())
+            })
+            .map_err(BatchError::Threads)?;
         // Write results back in input order.
         let mut summary = BatchSummary::default();
         let mut waiting = std::collections::BTreeMap::new();
         let mut next = 0u64;
         let mut result = Ok(());
-        for (seq, out, s) in done_rx.iter() {
+        'results: for (seq, out, s) in done_rx.iter() {
             summary.add(s);
             waiting.insert(seq, out);
             while let Some(out) = waiting.remove(&next) {
-                if result.is_ok() {
-                    result = output.write_all(&out);
+                result = output.write_all(&out);
+                if result.is_err() {
+                    // No one reads the results: stop the workers, and through them the
+                    // reader, instead of deciding the rest of the input.
+                    break 'results;
                 }
                 next += 1;
             }
         }
+        drop(done_rx);
         let read = reader
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")));
-        read?;
-        result?;
-        output.flush()?;
+        result.map_err(BatchError::Write)?;
+        read.map_err(BatchError::Read)?;
+        output.flush().map_err(BatchError::Write)?;
         Ok(summary)
     })
 }

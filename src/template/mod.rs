@@ -23,6 +23,7 @@ use crate::lang::model::{Policy, PolicyKind};
 use crate::lang::parse::LoadError;
 use crate::lang::parse::parse_policy_as;
 use crate::managed::{AttachKind, Attached};
+use crate::root::{Root, RootError};
 use node::{Kind, Loc, Node};
 
 /// A value the template needs that no `--param` (or default) supplies.
@@ -276,6 +277,10 @@ pub enum ReadError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Outside the project root: not read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Outside(crate::root::RootError),
     /// Not UTF-8.
     #[error("{path} is not UTF-8 (invalid byte at offset {offset})")]
     #[diagnostic(code(policy_sim::file::utf8))]
@@ -287,16 +292,21 @@ pub enum ReadError {
     },
 }
 
-/// Read a template (or gate) file as UTF-8 text, refusing files over the template size
-/// limit and invalid UTF-8.
-pub fn read_text(path: &Path) -> Result<String, ReadError> {
+/// Read a template (or gate) file inside the project `root` as UTF-8 text, refusing
+/// files outside it, files over the template size limit and invalid UTF-8.
+pub fn read_text(root: &Root, path: &Path) -> Result<String, ReadError> {
     use std::io::Read;
     let shown = || path.display().to_string();
     let io = |e: std::io::Error| ReadError::Io {
         path: shown(),
         detail: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = root.open(path).map_err(|e| match e {
+        RootError::Io { path, detail } => ReadError::Io { path, detail },
+        outside @ (RootError::Outside { .. } | RootError::Invalid { .. }) => {
+            ReadError::Outside(outside)
+        }
+    })?;
     let mut bytes = Vec::new();
     file.take(node::MAX_TEMPLATE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
@@ -357,10 +367,17 @@ pub struct Template {
 }
 
 impl Template {
-    /// Load a CloudFormation (YAML or JSON) or Serverless template.
+    /// Load a CloudFormation (YAML or JSON) or Serverless template, its project root
+    /// found from its path ([`Root::discover`]).
     pub fn load(path: &Path, params: Params) -> Result<Template, TemplateError> {
+        Template::load_in(&Root::discover(path), path, params)
+    }
+
+    /// Load a CloudFormation (YAML or JSON) or Serverless template that, like every file
+    /// it includes, lies inside the project `root`.
+    pub fn load_in(root: &Root, path: &Path, params: Params) -> Result<Template, TemplateError> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let text = read_text(path).map_err(|e| TemplateError::File {
+        let text = read_text(root, path).map_err(|e| TemplateError::File {
             file: file.to_string(),
             message: e.to_string(),
         })?;
@@ -368,8 +385,11 @@ impl Template {
         let dir = path.parent().unwrap_or(Path::new("."));
         let is_serverless = serverless::is_serverless(&doc);
         let (cfn, region) = if is_serverless {
-            let region = serverless::region(&doc, dir, &params)?;
-            (serverless::cloudformation(&doc, dir, &params)?, region)
+            let region = serverless::region(&doc, root, dir, &params)?;
+            (
+                serverless::cloudformation(&doc, root, dir, &params)?,
+                region,
+            )
         } else {
             let region = params
                 .resolve("AWS::Region")

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::node::{self, Kind, Loc, Node, ScalarType};
 use super::{Missing, Params, TemplateError};
+use crate::root::Root;
 
 /// The sections a `resources:` entry may hold.
 const SECTIONS: &[&str] = &[
@@ -30,6 +31,8 @@ const PARAM_SOURCES: &[&str] = &["env", "ssm", "s3", "cf", "aws", "param", "sls"
 
 struct Resolver<'a> {
     root: &'a Node,
+    /// The project root `${file()}` reads stay inside.
+    project: &'a Root,
     dir: PathBuf,
     params: &'a Params,
     /// `self:` paths being resolved, for cycle detection.
@@ -82,11 +85,16 @@ fn stage(r: &mut Resolver<'_>) -> Result<Option<String>, TemplateError> {
 
 /// The region Serverless deploys to: `opt:region`, else `provider.region`, else
 /// `us-east-1`.
-pub fn region(doc: &Node, dir: &Path, params: &Params) -> Result<String, TemplateError> {
+pub fn region(
+    doc: &Node,
+    project: &Root,
+    dir: &Path,
+    params: &Params,
+) -> Result<String, TemplateError> {
     if let Some(r) = params.resolve("opt:region") {
         return Ok(r.to_string());
     }
-    let mut r = Resolver::new(doc, dir, params);
+    let mut r = Resolver::new(doc, project, dir, params);
     let value = match doc.get("provider").and_then(|p| p.get("region")) {
         Some(n) => r.node(n)?.as_str().map(str::to_string),
         None => None,
@@ -98,14 +106,19 @@ pub fn region(doc: &Node, dir: &Path, params: &Params) -> Result<String, Templat
 /// The CloudFormation template that `resources:` adds to the stack, with every Serverless
 /// variable resolved. `resources:` may be a mapping, or a list of mappings and
 /// `${file(...)}` includes, whose sections are merged.
-pub fn cloudformation(doc: &Node, dir: &Path, params: &Params) -> Result<Node, TemplateError> {
+pub fn cloudformation(
+    doc: &Node,
+    project: &Root,
+    dir: &Path,
+    params: &Params,
+) -> Result<Node, TemplateError> {
     let Some(resources) = doc.get("resources") else {
         return Err(TemplateError::at(
             doc.loc.clone(),
             "serverless.yml has no `resources:` section, so it deploys no IAM role".to_string(),
         ));
     };
-    let mut r = Resolver::new(doc, dir, params);
+    let mut r = Resolver::new(doc, project, dir, params);
     let resolved = r.node(resources)?;
     r.finish()?;
     let parts: Vec<Node> = match resolved.kind {
@@ -165,9 +178,10 @@ fn merge_section(section: &str, into: &mut Node, from: &Node) -> Result<(), Temp
 }
 
 impl<'a> Resolver<'a> {
-    fn new(root: &'a Node, dir: &Path, params: &'a Params) -> Resolver<'a> {
+    fn new(root: &'a Node, project: &'a Root, dir: &Path, params: &'a Params) -> Resolver<'a> {
         Resolver {
             root,
+            project,
             dir: dir.to_path_buf(),
             params,
             stack: Vec::new(),
@@ -421,8 +435,8 @@ impl<'a> Resolver<'a> {
     fn file(&mut self, path: &str, sub: Option<&str>, loc: &Loc) -> Result<Node, TemplateError> {
         let full = self.dir.join(path);
         let shown: Arc<str> = Arc::from(full.display().to_string());
-        let text =
-            super::read_text(&full).map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
+        let text = super::read_text(self.project, &full)
+            .map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
         let doc = node::parse(&shown, &text)?;
         // Variables in the included file resolve against the including serverless.yml.
         let mut value = self.node(&doc)?;
@@ -492,8 +506,12 @@ mod tests {
     }
 
     fn resolve(text: &str, params: &[(&str, &str)]) -> Result<Node, TemplateError> {
-        let params = Params::from_pairs(params);
-        cloudformation(&doc(text), Path::new("."), &params)
+        in_cwd(&doc(text), &Params::from_pairs(params))
+    }
+
+    /// The CloudFormation of `doc`, includes read from the working directory.
+    pub(super) fn in_cwd(doc: &Node, params: &Params) -> Result<Node, TemplateError> {
+        cloudformation(doc, &Root::discover(Path::new(".")), Path::new("."), params)
     }
 
     #[test]
@@ -580,7 +598,7 @@ mod limits {
         }
         text.push_str("  a30: x\nresources:\n  Resources:\n    X: {A: '${self:custom.a0}'}\n");
         let doc = node::parse(&Arc::from("s.yml"), &text).unwrap();
-        let e = cloudformation(&doc, Path::new("."), &Params::default())
+        let e = super::tests::in_cwd(&doc, &Params::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -594,7 +612,7 @@ mod limits {
         );
         let text = format!("service: s\nresources:\n  Resources:\n    X: {{A: \"{nested}\"}}\n");
         let doc = node::parse(&Arc::from("s.yml"), &text).unwrap();
-        let e = cloudformation(&doc, Path::new("."), &Params::default())
+        let e = super::tests::in_cwd(&doc, &Params::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("nest more than"), "{e}");
