@@ -572,3 +572,61 @@ fn a_misspelt_param_is_an_error_not_a_silent_default() {
     assert_eq!(role_of(&[("ApiId", "abc"), ("Stage", "prod")]), Ok(()));
     assert_eq!(role_of(&[("ApiId", "abc"), ("Unrelated", "1")]), Ok(()));
 }
+
+#[test]
+fn a_trust_policy_with_not_principal_is_refused() {
+    // `NotPrincipal` with Allow lets everyone but the named principal assume the role; AWS
+    // does not support it, and NotPrincipal is not allowed in a role trust policy at all.
+    for (effect, name) in [("Allow", "np-allow.yml"), ("Deny", "np-deny.yml")] {
+        let trust = format!(
+            "            Condition: {{StringEquals: {{cognito-identity.amazonaws.com:aud: !Ref Pool}}}}\n          - Effect: {effect}\n            NotPrincipal: {{AWS: 'arn:aws:iam::123456789012:root'}}\n            Action: sts:AssumeRoleWithWebIdentity\n"
+        );
+        let p = write_temp(name, &flow_template(PROVIDERS, "!Ref Pool", &trust));
+        let t = Template::load(&p, Params::from_pairs(&[("Pool", "us-east-1:pool")])).unwrap();
+        let e = t.trust_policy("Role").unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "policy AssumeRolePolicyDocument of role Role: Statement[1].NotPrincipal: a role trust policy must not contain \"NotPrincipal\" (IAM User Guide, NotPrincipal element)"
+            ),
+            "{e}"
+        );
+        let mut request = Request::new("s3:GetObject", "arn:aws:s3:::b/k").with_identity("x");
+        request
+            .context
+            .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        let flow = cognito::simulate(
+            &t,
+            &FlowRequest {
+                identity: "x".into(),
+                authenticated: true,
+                request,
+            },
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        assert!(
+            flow.is_err(),
+            "the flow must not run on such a trust policy"
+        );
+    }
+    // In other resource-based policies NotPrincipal is allowed, with Deny only.
+    let doc = |effect: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","NotPrincipal":{{"AWS":"arn:aws:iam::123456789012:root"}},"Action":"s3:*"}}}}"#
+        )
+    };
+    let parse = |effect: &str| {
+        policy_sim::lang::parse::parse_policy_as(
+            "r.json",
+            doc(effect).as_bytes(),
+            policy_sim::lang::model::PolicyKind::Resource,
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(parse("Deny"), Ok(()));
+    assert_eq!(
+        parse("Allow"),
+        Err("r.json:1:126: Statement: \"NotPrincipal\" with \"Effect\": \"Allow\" is not supported by AWS (IAM User Guide, NotPrincipal element)".to_string())
+    );
+}

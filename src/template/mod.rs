@@ -708,7 +708,7 @@ impl Template {
             "AssumeRolePolicyDocument",
             doc,
             &value,
-            PolicyKind::Resource,
+            PolicyKind::Trust,
         )?;
         Ok(ResolvedPolicy {
             name: "AssumeRolePolicyDocument".to_string(),
