@@ -630,3 +630,71 @@ fn a_trust_policy_with_not_principal_is_refused() {
         Err("r.json:1:126: Statement: \"NotPrincipal\" with \"Effect\": \"Allow\" is not supported by AWS (IAM User Guide, NotPrincipal element)".to_string())
     );
 }
+
+/// The binary run on `args` in `dir`: (exit code, standard error).
+fn run_bin(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_not_a_stack_overflow() {
+    // 20,000 levels of compact nesting in 40 KB: the YAML loader recursed once per level
+    // and the process died of a stack overflow (exit 134) before the depth limit.
+    let dir = write_temp("deep-anchor", "").parent().unwrap().join("deep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let deep = [
+        ("seq.yml", format!("{}x\n", "- ".repeat(20_000))),
+        ("key.yml", format!("{}x\n", "? ".repeat(20_000))),
+        ("mixed.yml", format!("{}x\n", "- ? ".repeat(10_000))),
+        (
+            "flow.yml",
+            format!("{}{}\n", "[".repeat(20_000), "]".repeat(20_000)),
+        ),
+    ];
+    for (name, text) in &deep {
+        std::fs::write(dir.join(name), text).unwrap();
+        let (code, err) = run_bin(&dir, &["show", "--template", name]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("error: {name}:1:")), "{name}: {err}");
+    }
+    let (code, err) = run_bin(&dir, &["show", "--template", "seq.yml"]);
+    assert_eq!(
+        (code, err.trim_end()),
+        (
+            Some(2),
+            "error: seq.yml:1:401: nesting deeper than 200 levels"
+        )
+    );
+    // The gate file and a Serverless `${file()}` include go through the same reader.
+    let (code, err) = run_bin(&dir, &["gate", "--config", "key.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+    std::fs::write(
+        dir.join("serverless.yml"),
+        "service: s\nprovider: {name: aws}\nresources:\n  - ${file(seq.yml)}\n",
+    )
+    .unwrap();
+    let (code, err) = run_bin(&dir, &["show", "--template", "serverless.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+    // Nesting up to the limit still loads.
+    std::fs::write(
+        dir.join("ok.yml"),
+        format!("Metadata:\n  {}x\n", "- ".repeat(190)),
+    )
+    .unwrap();
+    let (code, err) = run_bin(&dir, &["show", "--template", "ok.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the template has no Resources mapping"),
+        "{err}"
+    );
+}
