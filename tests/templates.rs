@@ -698,3 +698,112 @@ fn deeply_nested_yaml_is_refused_not_a_stack_overflow() {
         "{err}"
     );
 }
+
+/// A role (with `role_name` lines under Properties) allowing `s3:*`, plus `extra`
+/// resources.
+fn role_template(role_name: &str, extra: &str) -> String {
+    format!(
+        "Parameters:\n  Target: {{Type: String}}\nResources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n{role_name}      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{Federated: cognito-identity.amazonaws.com}}, Action: 'sts:AssumeRoleWithWebIdentity'}}]}}\n      Policies:\n        - PolicyName: P\n          PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Action: 's3:*', Resource: '*'}}]}}\n  Other:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: 'sts:AssumeRole'}}]}}\n{extra}"
+    )
+}
+
+/// An `AWS::IAM::RolePolicy` (or `AWS::IAM::Policy` with `Roles`) denying DeleteObject.
+fn guard(ty: &str, names: &str) -> String {
+    let names = if ty == "AWS::IAM::RolePolicy" {
+        format!("RoleName: {names}")
+    } else {
+        format!("Roles: [{names}]")
+    };
+    format!(
+        "  Guard:\n    Type: {ty}\n    Properties:\n      PolicyName: Guard\n      {names}\n      PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Deny, Action: 's3:DeleteObject', Resource: '*'}}]}}\n"
+    )
+}
+
+/// The role's policy names and the decision on s3:DeleteObject, or the error.
+fn guarded(text: &str, params: &[(&str, &str)]) -> Result<(Vec<String>, Decision), String> {
+    let p = write_temp("guarded.yml", text);
+    let t = Template::load(&p, Params::from_pairs(params)).map_err(|e| e.to_string())?;
+    let policies = t.role_policies("Role").map_err(|e| e.to_string())?;
+    let names = policies.policies.iter().map(|p| p.name.clone()).collect();
+    let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
+    Ok((
+        names,
+        decide(&set, "x", "s3:DeleteObject", "arn:aws:s3:::b/k"),
+    ))
+}
+
+#[test]
+fn a_role_policy_resource_applies_to_its_role() {
+    // AWS::IAM::RolePolicy was not read: its Deny was lost and the request allowed.
+    let text = role_template("", &guard("AWS::IAM::RolePolicy", "!Ref Role"));
+    assert_eq!(
+        guarded(&text, &[]),
+        Ok((vec!["P".into(), "Guard".into()], Decision::ExplicitDeny))
+    );
+    // Another role's inline policy does not apply.
+    let text = role_template("", &guard("AWS::IAM::RolePolicy", "!Ref Other"));
+    assert_eq!(guarded(&text, &[]), Ok((vec!["P".into()], Decision::Allow)));
+    // By the role's written name.
+    let text = role_template(
+        "      RoleName: app-role\n",
+        &guard("AWS::IAM::RolePolicy", "app-role"),
+    );
+    assert_eq!(guarded(&text, &[]).unwrap().1, Decision::ExplicitDeny);
+}
+
+#[test]
+fn a_name_that_cannot_be_decided_is_refused_not_skipped() {
+    let computed = "      RoleName: !Sub '${AWS::StackName}-app'\n";
+    for ty in ["AWS::IAM::Policy", "AWS::IAM::RolePolicy"] {
+        // A written name against a name computed from the stack name: which stack?
+        let text = role_template(computed, &guard(ty, "prod-app"));
+        let e = guarded(&text, &[]).unwrap_err();
+        assert!(e.contains("  AWS::StackName (pseudo parameter, to tell which role a policy attaches to), used at"), "{e}");
+        assert_eq!(
+            guarded(&text, &[("AWS::StackName", "prod")]).unwrap().1,
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            guarded(&text, &[("AWS::StackName", "dev")]).unwrap().1,
+            Decision::Allow
+        );
+        // The same expression names the same role whatever the stack.
+        let text = role_template(computed, &guard(ty, "!Sub '${AWS::StackName}-app'"));
+        assert_eq!(guarded(&text, &[]).unwrap().1, Decision::ExplicitDeny);
+        // A parameter without a value names an unknown role.
+        let text = role_template("      RoleName: app-role\n", &guard(ty, "!Ref Target"));
+        let e = guarded(&text, &[]).unwrap_err();
+        assert!(e.contains("  Target (template parameter), used at"), "{e}");
+        assert_eq!(
+            guarded(&text, &[("Target", "app-role")]).unwrap().1,
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            guarded(&text, &[("Target", "x-role")]).unwrap().1,
+            Decision::Allow
+        );
+    }
+    // A role without RoleName gets a generated name no written name can be: a policy for
+    // a role outside the stack does not attach.
+    let text = role_template("", &guard("AWS::IAM::Policy", "legacy-role"));
+    assert_eq!(guarded(&text, &[]).unwrap().1, Decision::Allow);
+}
+
+#[test]
+fn resources_that_cannot_reach_the_role_are_accepted() {
+    // A nested stack or custom resource not given the role, while the role's name is
+    // generated, cannot name it; a SAM function with its own role is not about this role.
+    let extra = "  Nested:\n    Type: AWS::CloudFormation::Stack\n    Properties: {TemplateURL: 'https://example.com/t.yml', Parameters: {Other: !Ref Other}}\n  Custom:\n    Type: Custom::Thing\n    Properties: {ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:f}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: index.handler, InlineCode: x, Role: !GetAtt Other.Arn}\n";
+    let text = format!(
+        "Transform: AWS::Serverless-2016-10-31\n{}",
+        role_template("", extra)
+    );
+    assert_eq!(guarded(&text, &[]), Ok((vec!["P".into()], Decision::Allow)));
+    // Given the role by ${Role} in a Sub, the nested stack could attach to it.
+    let given = extra.replace("!Ref Other", "!Sub '${Role}'");
+    let e = guarded(&role_template("", &given), &[]).unwrap_err();
+    assert!(
+        e.contains("Nested (AWS::CloudFormation::Stack) is a nested stack"),
+        "{e}"
+    );
+}

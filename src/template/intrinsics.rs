@@ -37,6 +37,13 @@ pub struct Resolver<'a> {
     pub serverless: bool,
     /// Values that could not be resolved, reported together by [`Resolver::finish`].
     pub missing: Vec<Missing>,
+    /// Whether the region is known (given, or the Serverless `provider.region`) rather
+    /// than the built-in default.
+    pub region_known: bool,
+    /// Pseudo parameters that took a built-in default (`AWS::AccountId`,
+    /// `AWS::StackName`, `AWS::Region`), each time one did: a value that depends on them
+    /// is a placeholder, good for a policy's text but not for telling two names apart.
+    pub guessed: Vec<&'static str>,
     conditions: Vec<String>,
 }
 
@@ -54,6 +61,8 @@ impl<'a> Resolver<'a> {
             region,
             serverless,
             missing: Vec::new(),
+            region_known: false,
+            guessed: Vec::new(),
             conditions: Vec::new(),
         }
     }
@@ -361,13 +370,30 @@ impl<'a> Resolver<'a> {
         ))
     }
 
-    /// Pseudo parameters, with the defaults documented in `docs/templates.md`.
-    fn pseudo(&self, name: &str) -> Option<String> {
-        let region = self.params.resolve("AWS::Region").unwrap_or(self.region);
-        let account = self
-            .params
-            .resolve("AWS::AccountId")
-            .unwrap_or(DEFAULT_ACCOUNT);
+    /// Pseudo parameters, with the defaults documented in `docs/templates.md`. A default
+    /// used is recorded in [`Resolver::guessed`].
+    fn pseudo(&mut self, name: &str) -> Option<String> {
+        let given_region = self.params.resolve("AWS::Region");
+        let region = given_region.unwrap_or(self.region);
+        let given_account = self.params.resolve("AWS::AccountId");
+        let account = given_account.unwrap_or(DEFAULT_ACCOUNT);
+        let given_stack = self.params.get("AWS::StackName");
+        let guessed = |on: bool, what: &'static str| on.then_some(what);
+        let region_guessed = given_region.is_none() && !self.region_known;
+        let defaults: &[Option<&'static str>] = match name {
+            "AWS::Region" | "AWS::Partition" | "AWS::URLSuffix" => {
+                &[guessed(region_guessed, "AWS::Region")]
+            }
+            "AWS::AccountId" => &[guessed(given_account.is_none(), "AWS::AccountId")],
+            "AWS::StackName" => &[guessed(given_stack.is_none(), "AWS::StackName")],
+            "AWS::StackId" => &[
+                guessed(given_stack.is_none(), "AWS::StackName"),
+                guessed(given_account.is_none(), "AWS::AccountId"),
+                guessed(region_guessed, "AWS::Region"),
+            ],
+            _ => &[],
+        };
+        self.guessed.extend(defaults.iter().flatten());
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.starts_with("us-gov-") {

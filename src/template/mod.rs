@@ -8,6 +8,7 @@
 //!
 //! The rules and defaults are written down in `docs/templates.md`.
 
+mod attach;
 pub mod intrinsics;
 pub mod node;
 pub mod serverless;
@@ -22,6 +23,7 @@ use serde_json::Value;
 use crate::lang::model::{Policy, PolicyKind};
 use crate::lang::parse::LoadError;
 use crate::lang::parse::parse_policy_as;
+use attach::expansions;
 use node::{Kind, Loc, Node};
 
 /// A value the template needs that no `--param` (or default) supplies.
@@ -350,6 +352,9 @@ pub struct Template {
     pub params: Params,
     /// Loaded from a `serverless.yml`.
     pub serverless: bool,
+    /// Whether `region` was given (a parameter, or Serverless `provider.region`) rather
+    /// than defaulted.
+    pub region_known: bool,
 }
 
 impl Template {
@@ -363,6 +368,10 @@ impl Template {
         let doc = node::parse(&file, &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let is_serverless = serverless::is_serverless(&doc);
+        let region_known = params.get("AWS::Region").is_some()
+            || (is_serverless
+                && (params.get("opt:region").is_some()
+                    || doc.get("provider").and_then(|p| p.get("region")).is_some()));
         let (cfn, region) = if is_serverless {
             let region = serverless::region(&doc, dir, &params)?;
             (serverless::cloudformation(&doc, dir, &params)?, region)
@@ -379,12 +388,14 @@ impl Template {
                 "the template has no Resources mapping".to_string(),
             ));
         }
+        expansions(&cfn)?;
         Ok(Template {
             file,
             cfn,
             region,
             params,
             serverless: is_serverless,
+            region_known,
         })
     }
 
@@ -497,60 +508,11 @@ impl Template {
         ))
     }
 
-    /// Does a policy's `Roles` list name `role`? `!Ref Role` does; a literal string does
-    /// when it is the role's literal `RoleName`. Anything the template only knows at
-    /// deploy time is an error, not a guess (a dropped Deny would widen access).
-    fn names_role(
-        &self,
-        roles: &Node,
-        role: &str,
-        policy: &str,
-        r: &mut intrinsics::Resolver<'_>,
-    ) -> Result<bool, TemplateError> {
-        let roles = self.structural(roles, r)?;
-        let items = roles.as_seq().ok_or_else(|| {
-            TemplateError::at(
-                roles.loc.clone(),
-                format!("Roles of {policy} must be a list"),
-            )
-        })?;
-        let role_name = self
-            .resources()
-            .iter()
-            .find(|(k, _)| k == role)
-            .and_then(|(_, res)| res.get("Properties"))
-            .and_then(|p| p.get("RoleName"))
-            .and_then(Node::as_str)
-            .map(str::to_string);
-        for item in items {
-            let item = self.structural(item, r)?;
-            if is_no_value(&item) {
-                continue;
-            }
-            if let Some(target) = ref_target(&item) {
-                if target == role {
-                    return Ok(true);
-                }
-                continue;
-            }
-            match (item.as_str(), &role_name) {
-                (Some(name), Some(rn)) if name == rn => return Ok(true),
-                (Some(_), _) => continue,
-                _ => {
-                    return Err(TemplateError::at(
-                        item.loc.clone(),
-                        format!(
-                            "cannot tell whether {policy} attaches to {role}: a Roles entry must be !Ref of a role or a literal role name"
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(false)
-    }
-
     fn resolver(&self) -> intrinsics::Resolver<'_> {
-        intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless)
+        let mut r =
+            intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless);
+        r.region_known = self.region_known;
+        r
     }
 
     /// A resolver for other modules (the Cognito flow).
@@ -585,11 +547,32 @@ impl Template {
         }
         let mut found: Vec<(String, Node, Value)> = Vec::new();
         let mut warnings = Vec::new();
+        if let Some(p) = props
+            && let Some((key, _)) = p.single_entry()
+            && key.starts_with("Fn::")
+        {
+            return Err(TemplateError::at(
+                p.loc.clone(),
+                format!("the Properties of role {role} must be a mapping, not {key}"),
+            ));
+        }
         if let Some(inline) = props.and_then(|p| p.get("Policies")) {
-            let items = inline.as_seq().ok_or_else(|| {
-                TemplateError::at(inline.loc.clone(), "Policies must be a list".to_string())
-            })?;
+            let inline = self.structural(inline, &mut r)?;
+            let items = match inline.as_seq() {
+                Some(items) => items,
+                None if is_no_value(&inline) => &[],
+                None => {
+                    return Err(TemplateError::at(
+                        inline.loc.clone(),
+                        "Policies must be a list".to_string(),
+                    ));
+                }
+            };
             for item in items {
+                let item = &self.structural(item, &mut r)?;
+                if is_no_value(item) {
+                    continue;
+                }
                 let doc = item.get("PolicyDocument").ok_or_else(|| {
                     TemplateError::at(
                         item.loc.clone(),
@@ -641,27 +624,43 @@ impl Template {
                 }
             }
         }
+        let mut role_name = attach::RoleName::new();
         for (logical, res) in self.resources() {
-            let ty = res.get("Type").and_then(Node::as_str);
-            if !matches!(ty, Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy")) {
+            let Some(ty) = res.get("Type").and_then(Node::as_str) else {
                 continue;
-            }
+            };
+            let Some(by) = attach::policy_type(ty) else {
+                self.opaque(logical, res, ty, role, &mut r)?;
+                continue;
+            };
             if !self.resource_exists(res, &mut r)? {
                 continue;
             }
-            let p = res.get("Properties");
-            let via_roles = match p.and_then(|p| p.get("Roles")) {
-                None => false,
-                Some(roles) => self.names_role(roles, role, logical, &mut r)?,
+            let p = match res.get("Properties") {
+                Some(p) => Some(self.structural(p, &mut r)?),
+                None => None,
             };
+            let naming = attach::Naming {
+                role,
+                policy: logical,
+                property: match by {
+                    attach::ByName::Roles => "Roles",
+                    attach::ByName::RoleName => "RoleName",
+                },
+            };
+            let via_name =
+                self.attaches_by_name(by, p.as_ref(), &naming, &mut role_name, &mut r)?;
             let via_arns =
-                ty == Some("AWS::IAM::ManagedPolicy") && managed_refs.iter().any(|m| m == logical);
-            if !(via_roles || via_arns) {
+                ty == "AWS::IAM::ManagedPolicy" && managed_refs.iter().any(|m| m == logical);
+            if !(via_name || via_arns) {
                 continue;
             }
-            let doc = p.and_then(|p| p.get("PolicyDocument")).ok_or_else(|| {
-                TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
-            })?;
+            let doc = p
+                .as_ref()
+                .and_then(|p| p.get("PolicyDocument"))
+                .ok_or_else(|| {
+                    TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
+                })?;
             let value = r.resolve(doc)?;
             found.push((logical.clone(), doc.clone(), value));
         }
