@@ -721,7 +721,10 @@ fn guard(ty: &str, names: &str) -> String {
 
 /// The role's policy names and the decision on s3:DeleteObject, or the error.
 fn guarded(text: &str, params: &[(&str, &str)]) -> Result<(Vec<String>, Decision), String> {
-    let p = write_temp("guarded.yml", text);
+    // Tests run in parallel: one file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = write_temp(&format!("guarded-{n}.yml"), text);
     let t = Template::load(&p, Params::from_pairs(params)).map_err(|e| e.to_string())?;
     let policies = t.role_policies("Role").map_err(|e| e.to_string())?;
     let names = policies.policies.iter().map(|p| p.name.clone()).collect();
@@ -806,4 +809,131 @@ fn resources_that_cannot_reach_the_role_are_accepted() {
         e.contains("Nested (AWS::CloudFormation::Stack) is a nested stack"),
         "{e}"
     );
+}
+
+/// The flow on `text` (a `flow_template` edited by the caller), or its error.
+fn try_flow(text: &str, name: &str) -> Result<cognito::FlowOutcome, String> {
+    let p = write_temp(name, text);
+    let t = Template::load(&p, Params::from_pairs(&[("Pool", "us-east-1:pool")]))
+        .map_err(|e| e.to_string())?;
+    let mut request = Request::new(
+        "s3:GetObject",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+    )
+    .with_identity("us-east-1:abc");
+    request
+        .context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    let req = FlowRequest {
+        identity: "us-east-1:abc".into(),
+        authenticated: true,
+        request,
+    };
+    cognito::simulate(&t, &req, "2026-01-01T00:00:00Z".parse().unwrap()).map_err(|e| e.to_string())
+}
+
+/// The flow template with conditions `Never` (false), `Always` (true) and `Staged`
+/// (undecidable without a Stage), and `edit` applied.
+fn conditional_flow(edit: &dyn Fn(String) -> String) -> String {
+    let text = flow_template(PROVIDERS, "!Ref Pool", AUD_CONDITION);
+    edit(format!(
+        "Parameters:\n  Stage: {{Type: String}}\nConditions:\n  Never: !Equals [a, b]\n  Always: !Equals [a, a]\n  Staged: !Equals [!Ref Stage, prod]\n{text}"
+    ))
+}
+
+#[test]
+fn the_flow_honours_resource_conditions() {
+    let with_condition = |resource: &'static str, condition: &'static str| {
+        move |t: String| {
+            t.replace(
+                &format!("  {resource}:\n    Type:"),
+                &format!("  {resource}:\n    Condition: {condition}\n    Type:"),
+            )
+        }
+    };
+    let all_pass = [
+        (Step::IdentityPool, true),
+        (Step::RoleAttachment, true),
+        (Step::TrustPolicy, true),
+        (Step::Permissions, true),
+    ];
+    let o = try_flow(&conditional_flow(&|t| t), "cond-none.yml").unwrap();
+    assert_eq!(steps(&o), all_pass);
+    let o = try_flow(
+        &conditional_flow(&with_condition("Pool", "Always")),
+        "c1.yml",
+    )
+    .unwrap();
+    assert_eq!(steps(&o), all_pass);
+    // A pool whose condition is false does not exist: no credentials.
+    let o = try_flow(
+        &conditional_flow(&with_condition("Pool", "Never")),
+        "c2.yml",
+    )
+    .unwrap();
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
+    assert_eq!(
+        o.steps[0].detail,
+        "identity pool Pool is not created (its Condition is false), so no identity gets credentials"
+    );
+    // Nor does such an attachment.
+    let o = try_flow(
+        &conditional_flow(&with_condition("Attach", "Never")),
+        "c3.yml",
+    )
+    .unwrap();
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(
+        steps(&o),
+        [(Step::IdentityPool, true), (Step::RoleAttachment, false)]
+    );
+    assert_eq!(
+        o.steps[1].detail,
+        "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to Pool (Attach is not created: its Condition is false)"
+    );
+    // An attachment naming a role that is not created cannot be deployed.
+    let e = try_flow(
+        &conditional_flow(&with_condition("Role", "Never")),
+        "c4.yml",
+    )
+    .unwrap_err();
+    assert!(
+        e.ends_with("role Role is not created: its Condition is false"),
+        "{e}"
+    );
+    // A condition that cannot be decided is an error, not a guess.
+    let e = try_flow(
+        &conditional_flow(&with_condition("Attach", "Staged")),
+        "c5.yml",
+    )
+    .unwrap_err();
+    assert!(e.contains("  Stage (template parameter), used at"), "{e}");
+    // Fn::If in the attachment's Roles and in the pool's login providers is decided.
+    let role_if = |cond: &'static str| {
+        move |t: String| {
+            t.replace(
+                "Roles: {authenticated: !GetAtt Role.Arn}",
+                &format!(
+                    "Roles: {{authenticated: !If [{cond}, !GetAtt Role.Arn, !Ref AWS::NoValue]}}"
+                ),
+            )
+        }
+    };
+    let o = try_flow(&conditional_flow(&role_if("Always")), "c6.yml").unwrap();
+    assert_eq!(steps(&o), all_pass);
+    let o = try_flow(&conditional_flow(&role_if("Never")), "c7.yml").unwrap();
+    assert_eq!(
+        steps(&o),
+        [(Step::IdentityPool, true), (Step::RoleAttachment, false)]
+    );
+    let providers_if = |t: String| {
+        t.replace(
+            "SupportedLoginProviders: {accounts.google.com: client}",
+            "SupportedLoginProviders: !If [Never, {accounts.google.com: client}, !Ref AWS::NoValue]",
+        )
+    };
+    let o = try_flow(&conditional_flow(&providers_if), "c8.yml").unwrap();
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
 }

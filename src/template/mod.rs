@@ -515,6 +515,24 @@ impl Template {
         r
     }
 
+    /// Whether a resource is created: its `Condition`, if any, holds. A condition that
+    /// cannot be decided is an error (a value to give, or a malformed condition).
+    pub fn created(&self, res: &Node) -> Result<bool, TemplateError> {
+        let mut r = self.resolver();
+        let exists = self.resource_exists(res, &mut r)?;
+        r.finish()?;
+        Ok(exists)
+    }
+
+    /// `node` with `Fn::If` decided where it stands for structure (a role, a pool, a
+    /// property): the node chosen, possibly `!Ref AWS::NoValue`.
+    pub fn decide_if(&self, node: &Node) -> Result<Node, TemplateError> {
+        let mut r = self.resolver();
+        let n = self.structural(node, &mut r)?;
+        r.finish()?;
+        Ok(n)
+    }
+
     /// A resolver for other modules (the Cognito flow).
     pub fn resolve_node(&self, node: &Node) -> Result<Value, TemplateError> {
         let mut r = self.resolver();
@@ -536,15 +554,9 @@ impl Template {
     /// `AWS::IAM::ManagedPolicy` resources that attach to it (by `Roles: [!Ref Role]`, or
     /// through the role's `ManagedPolicyArns: [!Ref Policy]`).
     pub fn role_policies(&self, role: &str) -> Result<RolePolicies, TemplateError> {
-        let resource = self.resource(role)?;
-        let props = resource.get("Properties");
         let mut r = self.resolver();
-        if !self.resource_exists(resource, &mut r)? {
-            return Err(TemplateError::at(
-                resource.loc.clone(),
-                format!("role {role} is not created: its Condition is false"),
-            ));
-        }
+        let resource = self.created_role(role, &mut r)?;
+        let props = resource.get("Properties");
         let mut found: Vec<(String, Node, Value)> = Vec::new();
         let mut warnings = Vec::new();
         if let Some(p) = props
@@ -689,9 +701,27 @@ impl Template {
         })
     }
 
+    /// The role's resource; an error when its `Condition` is false (it is not created).
+    fn created_role(
+        &self,
+        role: &str,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<&Node, TemplateError> {
+        let resource = self.resource(role)?;
+        if !self.resource_exists(resource, r)? {
+            return Err(TemplateError::at(
+                resource.loc.clone(),
+                format!("role {role} is not created: its Condition is false"),
+            ));
+        }
+        Ok(resource)
+    }
+
     /// The role's trust policy (`AssumeRolePolicyDocument`), resolved.
     pub fn trust_policy(&self, role: &str) -> Result<ResolvedPolicy, TemplateError> {
-        let resource = self.resource(role)?;
+        let mut r = self.resolver();
+        let resource = self.created_role(role, &mut r)?;
+        r.finish()?;
         let doc = resource
             .get("Properties")
             .and_then(|p| p.get("AssumeRolePolicyDocument"))
@@ -740,7 +770,7 @@ impl Template {
 }
 
 /// `{"Ref": "AWS::NoValue"}`.
-fn is_no_value(node: &Node) -> bool {
+pub fn is_no_value(node: &Node) -> bool {
     ref_target(node) == Some("AWS::NoValue")
 }
 
