@@ -937,3 +937,52 @@ fn the_flow_honours_resource_conditions() {
     let o = try_flow(&conditional_flow(&providers_if), "c8.yml").unwrap();
     assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
 }
+
+#[test]
+fn values_repeated_past_the_budget_are_refused_early() {
+    // A 100 KB parameter used 3,000 times is 300 MB (the report: 1 MB used 3,000 times
+    // took 6 GB before being refused); the budget is 16 MiB plus 8 times the template.
+    let big = "a".repeat(100_000);
+    let refused = |resource: &str, name: &str| {
+        let text = format!(
+            "Parameters:\n  Big: {{Type: String, Default: {big}}}\nResources:\n{}",
+            role_with(resource)
+        );
+        let p = write_temp(name, &text);
+        let t = Template::load(&p, Params::default()).unwrap();
+        t.role_policies("Role").unwrap_err().to_string()
+    };
+    let expected = |e: &str| {
+        let (_, rest) = e
+            .split_once(": resolving the template produces more than ")
+            .unwrap_or_else(|| panic!("{e}"));
+        let (limit, rest) = rest.split_once(' ').unwrap();
+        assert_eq!(
+            rest,
+            "bytes (16 MiB plus 8 times the template's size): a value is repeated too many times"
+        );
+        let limit: usize = limit.parse().unwrap();
+        assert!((16 << 20..20 << 20).contains(&limit), "{limit}");
+    };
+    let sub = format!("!Sub '{}'", "${Big}".repeat(3_000));
+    expected(&refused(&sub, "sub-bomb.yml"));
+    // A long delimiter repeats too, though every item is short.
+    let items = vec!["x"; 3_000].join(", ");
+    expected(&refused(
+        &format!("!Join [!Ref Big, [{items}]]"),
+        "join-bomb.yml",
+    ));
+    // Serverless `${self:}` copies a value each time it is used.
+    let text = format!(
+        "service: s\ncustom:\n  big: {big}\nresources:\n  Resources:\n{}",
+        role_with(&format!("'{}'", "${self:custom.big}".repeat(3_000)))
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    let p = write_temp("self-bomb.yml", &text);
+    let e = Template::load(&p, Params::default())
+        .unwrap_err()
+        .to_string();
+    expected(&e);
+}

@@ -314,6 +314,75 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     })
 }
 
+/// Bytes resolution may produce before the template is refused: this floor plus
+/// [`EXPANSION_FACTOR`] times the input's size. `Fn::Sub`, `Fn::Join`, `Ref` and Serverless
+/// `${self:}` can repeat a large value many times over (a 1 MB parameter used 3,000 times
+/// is 3 GB); every byte produced is counted against one budget per resolution, so such a
+/// template is refused after a few tens of megabytes.
+pub const EXPANSION_FLOOR: usize = 16 * 1024 * 1024;
+/// See [`EXPANSION_FLOOR`].
+pub const EXPANSION_FACTOR: usize = 8;
+
+/// The bytes one resolution may still produce ([`EXPANSION_FLOOR`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    used: usize,
+    limit: usize,
+}
+
+impl Budget {
+    /// The budget for an input of `bytes` bytes.
+    pub fn for_input(bytes: usize) -> Budget {
+        Budget {
+            used: 0,
+            limit: EXPANSION_FLOOR.saturating_add(EXPANSION_FACTOR.saturating_mul(bytes)),
+        }
+    }
+
+    /// More input (an included file) raises the limit.
+    pub fn add_input(&mut self, bytes: usize) {
+        self.limit = self
+            .limit
+            .saturating_add(EXPANSION_FACTOR.saturating_mul(bytes));
+    }
+
+    /// Count `bytes` produced at `loc`; an error once over the limit.
+    pub fn charge(&mut self, bytes: usize, loc: &Loc) -> Result<(), TemplateError> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.limit {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "resolving the template produces more than {} bytes ({} MiB plus {EXPANSION_FACTOR} times the template's size): a value is repeated too many times",
+                    self.limit,
+                    EXPANSION_FLOOR / (1024 * 1024)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The text a node holds (keys and scalars), in bytes: its size as input, or as a copy.
+pub fn node_bytes(node: &Node) -> usize {
+    let mut total = 0usize;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Null => total += 1,
+            Kind::Scalar(s, _) => total += s.len() + 1,
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    total += k.len() + 1;
+                    stack.push(v);
+                }
+            }
+        }
+    }
+    total
+}
+
 /// One policy of a role, resolved.
 #[derive(Debug, Clone)]
 pub struct ResolvedPolicy {
@@ -352,6 +421,8 @@ pub struct Template {
     pub params: Params,
     /// Loaded from a `serverless.yml`.
     pub serverless: bool,
+    /// The size of `cfn` in bytes, which sets the resolution's [`Budget`].
+    pub input_bytes: usize,
     /// Whether `region` was given (a parameter, or Serverless `provider.region`) rather
     /// than defaulted.
     pub region_known: bool,
@@ -391,11 +462,12 @@ impl Template {
         expansions(&cfn)?;
         Ok(Template {
             file,
-            cfn,
             region,
             params,
             serverless: is_serverless,
             region_known,
+            input_bytes: node_bytes(&cfn),
+            cfn,
         })
     }
 
@@ -512,6 +584,7 @@ impl Template {
         let mut r =
             intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless);
         r.region_known = self.region_known;
+        r.budget = Budget::for_input(self.input_bytes);
         r
     }
 
