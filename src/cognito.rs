@@ -22,8 +22,8 @@ use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 use crate::managed::{Claim, Given, NotSeen};
 use crate::request::{Context, PrincipalId, Request, RequestError};
 use crate::root::Root;
-use crate::template::node::Node;
-use crate::template::{Template, TemplateError, get_att_target, ref_target};
+use crate::template::node::{Kind, Node};
+use crate::template::{Template, TemplateError, get_att_target, is_no_value, ref_target};
 
 /// The token keys Cognito puts in the web identity session.
 pub const AUD: &str = "cognito-identity.amazonaws.com:aud";
@@ -264,9 +264,26 @@ impl<'t> Run<'t> {
     fn identity_pool(&mut self) -> StepOutcome<Pool<'t>> {
         let t = self.t;
         let authenticated = self.req.authenticated;
-        let pools: Vec<(&str, &Node)> = t.resources_of_type("AWS::Cognito::IdentityPool").collect();
+        let declared: Vec<(&str, &Node)> =
+            t.resources_of_type("AWS::Cognito::IdentityPool").collect();
+        let mut pools = Vec::new();
+        for (logical, node) in &declared {
+            if t.created(node)? {
+                pools.push((*logical, *node));
+            }
+        }
         let (pool, pool_node) = match pools.as_slice() {
             [one] => *one,
+            [] if !declared.is_empty() => {
+                let names: Vec<&str> = declared.iter().map(|(k, _)| *k).collect();
+                return self.deny(
+                    Step::IdentityPool,
+                    format!(
+                        "identity pool {} is not created (its Condition is false), so no identity gets credentials",
+                        names.join(", ")
+                    ),
+                );
+            }
             [] => {
                 return Err(FlowError::Template(TemplateError::at(
                     t.cfn.loc.clone(),
@@ -298,12 +315,7 @@ impl<'t> Run<'t> {
                 ),
             );
         }
-        let props = pool_node.get("Properties");
-        if authenticated
-            && !LOGIN_PROPERTIES
-                .iter()
-                .any(|k| props.and_then(|p| p.get(k)).is_some())
-        {
+        if authenticated && !has_login_provider(t, pool_node)? {
             return self.deny(
                 Step::IdentityPool,
                 format!(
@@ -334,17 +346,21 @@ impl<'t> Run<'t> {
     /// Step 2: the pool's role attachment names a role for this kind of identity.
     fn role_attachment(&mut self, pool: &Pool) -> StepOutcome<String> {
         let (t, kind, logical) = (self.t, self.kind, pool.logical);
-        let attachments: Vec<(&str, &Node)> = t
-            .resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment")
-            .filter(|(_, a)| names_pool(a, logical))
-            .collect();
+        let (attachments, not_created) = attachments_of(t, logical)?;
         let (attachment, attachment_node) = match attachments.as_slice() {
             [one] => *one,
             [] => {
+                let why = match not_created.as_slice() {
+                    [] => String::new(),
+                    some => format!(
+                        " ({} is not created: its Condition is false)",
+                        some.join(", ")
+                    ),
+                };
                 return self.deny(
                     Step::RoleAttachment,
                     format!(
-                        "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to {logical}"
+                        "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to {logical}{why}"
                     ),
                 );
             }
@@ -365,14 +381,14 @@ impl<'t> Run<'t> {
                 "{attachment} has RoleMappings (token or rule based role choice); they are not simulated: the pool's default {kind} role is used"
             ));
         }
-        let role_node = props.and_then(|p| p.get("Roles")).and_then(|r| r.get(kind));
+        let role_node = role_of(t, attachment_node, kind)?;
         let Some(role_node) = role_node else {
             return self.deny(
                 Step::RoleAttachment,
                 format!("{attachment} attaches no {kind} role to {logical}"),
             );
         };
-        let Some(role) = get_att_target(role_node) else {
+        let Some(role) = get_att_target(&role_node) else {
             return Err(FlowError::Template(TemplateError::at(
                 role_node.loc.clone(),
                 format!(
@@ -561,15 +577,13 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
     {
         collect(t.resolve_node(n).map(drop))?;
     }
-    for (_, attachment) in t.resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment") {
-        let props = attachment.get("Properties");
-        if !names_pool(attachment, pool) {
-            continue;
-        }
+    let (attachments, _) = attachments_of(t, pool)?;
+    // More than one attachment is an error of the role-attachment step.
+    if let [(_, attachment)] = attachments.as_slice() {
         for kind in ["authenticated", "unauthenticated"] {
-            let role = props
-                .and_then(|p| p.get("Roles"))
-                .and_then(|r| r.get(kind))
+            let role = role_of(t, attachment, kind)?;
+            let role = role
+                .as_ref()
                 .and_then(|n| get_att_target(n).or_else(|| ref_target(n)));
             if let Some(role) = role
                 && t.select_role(Some(role)).is_ok()
@@ -586,12 +600,68 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
     }
 }
 
-/// Does a role attachment name the pool (`!Ref Pool` or `!GetAtt Pool.Id`)?
-fn names_pool(attachment: &Node, pool: &str) -> bool {
-    let id = attachment
-        .get("Properties")
-        .and_then(|p| p.get("IdentityPoolId"));
-    id.is_some_and(|n| ref_target(n) == Some(pool) || get_att_target(n) == Some(pool))
+/// Role attachments created (logical id and resource), and those not created.
+type Attachments<'t> = (Vec<(&'t str, &'t Node)>, Vec<&'t str>);
+
+/// The role attachments that name the pool (`!Ref Pool` or `!GetAtt Pool.Id`, `Fn::If`
+/// decided) and are created, and the logical ids of those that name it but are not.
+fn attachments_of<'t>(t: &'t Template, pool: &str) -> Result<Attachments<'t>, TemplateError> {
+    let mut created = Vec::new();
+    let mut not_created = Vec::new();
+    for (logical, attachment) in t.resources_of_type("AWS::Cognito::IdentityPoolRoleAttachment") {
+        let Some(id) = attachment
+            .get("Properties")
+            .and_then(|p| p.get("IdentityPoolId"))
+        else {
+            continue;
+        };
+        let id = t.decide_if(id)?;
+        if ref_target(&id) != Some(pool) && get_att_target(&id) != Some(pool) {
+            continue;
+        }
+        if t.created(attachment)? {
+            created.push((logical, attachment));
+        } else {
+            not_created.push(logical);
+        }
+    }
+    Ok((created, not_created))
+}
+
+/// The attachment's role for `kind` (`authenticated` or `unauthenticated`), `Fn::If`
+/// decided; `None` when there is none (or it is `AWS::NoValue`).
+fn role_of(t: &Template, attachment: &Node, kind: &str) -> Result<Option<Node>, TemplateError> {
+    let Some(roles) = attachment.get("Properties").and_then(|p| p.get("Roles")) else {
+        return Ok(None);
+    };
+    let roles = t.decide_if(roles)?;
+    let Some(role) = roles.get(kind) else {
+        return Ok(None);
+    };
+    let role = t.decide_if(role)?;
+    Ok((!is_no_value(&role)).then_some(role))
+}
+
+/// Does the pool accept a login provider? A provider property removed by `Fn::If` /
+/// `AWS::NoValue`, or empty, is none.
+fn has_login_provider(t: &Template, pool_node: &Node) -> Result<bool, TemplateError> {
+    let props = pool_node.get("Properties");
+    for key in LOGIN_PROPERTIES {
+        let Some(value) = props.and_then(|p| p.get(key)) else {
+            continue;
+        };
+        let value = t.decide_if(value)?;
+        let empty = match &value.kind {
+            Kind::Null => true,
+            Kind::Scalar(s, _) => s.is_empty(),
+            Kind::Seq(items) => items.is_empty(),
+            Kind::Map(entries) => entries.is_empty(),
+        };
+        if !empty && !is_no_value(&value) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Login providers an identity pool accepts; without any, nobody authenticates.

@@ -578,3 +578,417 @@ fn a_misspelt_param_is_an_error_not_a_silent_default() {
     assert_eq!(role_of(&[("ApiId", "abc"), ("Stage", "prod")]), Ok(()));
     assert_eq!(role_of(&[("ApiId", "abc"), ("Unrelated", "1")]), Ok(()));
 }
+
+#[test]
+fn a_trust_policy_with_not_principal_is_refused() {
+    // `NotPrincipal` with Allow lets everyone but the named principal assume the role; AWS
+    // does not support it, and NotPrincipal is not allowed in a role trust policy at all.
+    for (effect, name) in [("Allow", "np-allow.yml"), ("Deny", "np-deny.yml")] {
+        let trust = format!(
+            "            Condition: {{StringEquals: {{cognito-identity.amazonaws.com:aud: !Ref Pool}}}}\n          - Effect: {effect}\n            NotPrincipal: {{AWS: 'arn:aws:iam::123456789012:root'}}\n            Action: sts:AssumeRoleWithWebIdentity\n"
+        );
+        let p = write_temp(name, &flow_template(PROVIDERS, "!Ref Pool", &trust));
+        let t = Template::load(&p, Params::from_pairs(&[("Pool", "us-east-1:pool")])).unwrap();
+        let e = t.trust_policy("Role").unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "policy AssumeRolePolicyDocument of role Role: Statement[1].NotPrincipal: a role trust policy must not contain \"NotPrincipal\" (IAM User Guide, NotPrincipal element)"
+            ),
+            "{e}"
+        );
+        let mut request = Request::new("s3:GetObject", "arn:aws:s3:::b/k").with_identity("x");
+        request
+            .context
+            .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        let flow = cognito::simulate(
+            &t,
+            &FlowRequest {
+                identity: "x".into(),
+                authenticated: true,
+                request,
+            },
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        assert!(
+            flow.is_err(),
+            "the flow must not run on such a trust policy"
+        );
+    }
+    // In other resource-based policies NotPrincipal is allowed, with Deny only.
+    let doc = |effect: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","NotPrincipal":{{"AWS":"arn:aws:iam::123456789012:root"}},"Action":"s3:*"}}}}"#
+        )
+    };
+    let parse = |effect: &str| {
+        policy_sim::lang::parse::parse_policy_as(
+            "r.json",
+            doc(effect).as_bytes(),
+            policy_sim::lang::model::PolicyKind::Resource,
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(parse("Deny"), Ok(()));
+    assert_eq!(
+        parse("Allow"),
+        Err("r.json:1:126: Statement: \"NotPrincipal\" with \"Effect\": \"Allow\" is not supported by AWS (IAM User Guide, NotPrincipal element)".to_string())
+    );
+}
+
+/// The binary run on `args` in `dir`: (exit code, standard error).
+fn run_bin(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_not_a_stack_overflow() {
+    // 20,000 levels of compact nesting in 40 KB: the YAML loader recursed once per level
+    // and the process died of a stack overflow (exit 134) before the depth limit.
+    let dir = write_temp("deep-anchor", "").parent().unwrap().join("deep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let deep = [
+        ("seq.yml", format!("{}x\n", "- ".repeat(20_000))),
+        ("key.yml", format!("{}x\n", "? ".repeat(20_000))),
+        ("mixed.yml", format!("{}x\n", "- ? ".repeat(10_000))),
+        (
+            "flow.yml",
+            format!("{}{}\n", "[".repeat(20_000), "]".repeat(20_000)),
+        ),
+    ];
+    for (name, text) in &deep {
+        std::fs::write(dir.join(name), text).unwrap();
+        let (code, err) = run_bin(&dir, &["show", "--template", name]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(&format!("error: {name}:1:")), "{name}: {err}");
+    }
+    let (code, err) = run_bin(&dir, &["show", "--template", "seq.yml"]);
+    assert_eq!(
+        (code, err.trim_end()),
+        (
+            Some(2),
+            "error: seq.yml:1:401: nesting deeper than 200 levels"
+        )
+    );
+    // The gate file and a Serverless `${file()}` include go through the same reader.
+    let (code, err) = run_bin(&dir, &["gate", "--config", "key.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+    std::fs::write(
+        dir.join("serverless.yml"),
+        "service: s\nprovider: {name: aws}\nresources:\n  - ${file(seq.yml)}\n",
+    )
+    .unwrap();
+    let (code, err) = run_bin(&dir, &["show", "--template", "serverless.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nesting deeper than 200 levels"), "{err}");
+    // Nesting up to the limit still loads.
+    std::fs::write(
+        dir.join("ok.yml"),
+        format!("Metadata:\n  {}x\n", "- ".repeat(190)),
+    )
+    .unwrap();
+    let (code, err) = run_bin(&dir, &["show", "--template", "ok.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("the template has no Resources mapping"),
+        "{err}"
+    );
+}
+
+/// A role (with `role_name` lines under Properties) allowing `s3:*`, plus `extra`
+/// resources.
+fn role_template(role_name: &str, extra: &str) -> String {
+    format!(
+        "Parameters:\n  Target: {{Type: String}}\nResources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n{role_name}      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{Federated: cognito-identity.amazonaws.com}}, Action: 'sts:AssumeRoleWithWebIdentity'}}]}}\n      Policies:\n        - PolicyName: P\n          PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Action: 's3:*', Resource: '*'}}]}}\n  Other:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: 'sts:AssumeRole'}}]}}\n{extra}"
+    )
+}
+
+/// An `AWS::IAM::RolePolicy` (or `AWS::IAM::Policy` with `Roles`) denying DeleteObject.
+fn guard(ty: &str, names: &str) -> String {
+    let names = if ty == "AWS::IAM::RolePolicy" {
+        format!("RoleName: {names}")
+    } else {
+        format!("Roles: [{names}]")
+    };
+    format!(
+        "  Guard:\n    Type: {ty}\n    Properties:\n      PolicyName: Guard\n      {names}\n      PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Deny, Action: 's3:DeleteObject', Resource: '*'}}]}}\n"
+    )
+}
+
+/// The role's policy names and the decision on s3:DeleteObject, or the error.
+fn guarded(text: &str, params: &[(&str, &str)]) -> Result<(Vec<String>, Decision), String> {
+    // Tests run in parallel: one file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = write_temp(&format!("guarded-{n}.yml"), text);
+    let t = Template::load(&p, Params::from_pairs(params)).map_err(|e| e.to_string())?;
+    let policies = t.role_policies("Role").map_err(|e| e.to_string())?;
+    let names = policies.policies.iter().map(|p| p.name.clone()).collect();
+    let set = PolicySet::new(policies.policies.into_iter().map(|p| p.policy).collect());
+    Ok((
+        names,
+        decide(&set, "x", "s3:DeleteObject", "arn:aws:s3:::b/k"),
+    ))
+}
+
+#[test]
+fn a_role_policy_resource_applies_to_its_role() {
+    // AWS::IAM::RolePolicy was not read: its Deny was lost and the request allowed.
+    let text = role_template("", &guard("AWS::IAM::RolePolicy", "!Ref Role"));
+    assert_eq!(
+        guarded(&text, &[]),
+        Ok((vec!["P".into(), "Guard".into()], Decision::ExplicitDeny))
+    );
+    // Another role's inline policy does not apply.
+    let text = role_template("", &guard("AWS::IAM::RolePolicy", "!Ref Other"));
+    assert_eq!(guarded(&text, &[]), Ok((vec!["P".into()], Decision::Allow)));
+    // By the role's written name.
+    let text = role_template(
+        "      RoleName: app-role\n",
+        &guard("AWS::IAM::RolePolicy", "app-role"),
+    );
+    assert_eq!(guarded(&text, &[]).unwrap().1, Decision::ExplicitDeny);
+}
+
+#[test]
+fn a_name_that_cannot_be_decided_is_refused_not_skipped() {
+    let computed = "      RoleName: !Sub '${AWS::StackName}-app'\n";
+    for ty in ["AWS::IAM::Policy", "AWS::IAM::RolePolicy"] {
+        // A written name against a name computed from the stack name: which stack?
+        let text = role_template(computed, &guard(ty, "prod-app"));
+        let e = guarded(&text, &[]).unwrap_err();
+        assert!(e.contains("  AWS::StackName (pseudo parameter, to tell which role a policy attaches to), used at"), "{e}");
+        assert_eq!(
+            guarded(&text, &[("AWS::StackName", "prod")]).unwrap().1,
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            guarded(&text, &[("AWS::StackName", "dev")]).unwrap().1,
+            Decision::Allow
+        );
+        // The same expression names the same role whatever the stack.
+        let text = role_template(computed, &guard(ty, "!Sub '${AWS::StackName}-app'"));
+        assert_eq!(guarded(&text, &[]).unwrap().1, Decision::ExplicitDeny);
+        // A parameter without a value names an unknown role.
+        let text = role_template("      RoleName: app-role\n", &guard(ty, "!Ref Target"));
+        let e = guarded(&text, &[]).unwrap_err();
+        assert!(e.contains("  Target (template parameter), used at"), "{e}");
+        assert_eq!(
+            guarded(&text, &[("Target", "app-role")]).unwrap().1,
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            guarded(&text, &[("Target", "x-role")]).unwrap().1,
+            Decision::Allow
+        );
+    }
+    // A role without RoleName gets a generated name no written name can be: a policy for
+    // a role outside the stack does not attach.
+    let text = role_template("", &guard("AWS::IAM::Policy", "legacy-role"));
+    assert_eq!(guarded(&text, &[]).unwrap().1, Decision::Allow);
+}
+
+#[test]
+fn resources_that_cannot_reach_the_role_are_accepted() {
+    // A nested stack or custom resource not given the role, while the role's name is
+    // generated, cannot name it; a SAM function with its own role is not about this role.
+    let extra = "  Nested:\n    Type: AWS::CloudFormation::Stack\n    Properties: {TemplateURL: 'https://example.com/t.yml', Parameters: {Other: !Ref Other}}\n  Custom:\n    Type: Custom::Thing\n    Properties: {ServiceToken: arn:aws:lambda:us-east-1:123456789012:function:f}\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {Runtime: python3.12, Handler: index.handler, InlineCode: x, Role: !GetAtt Other.Arn}\n";
+    let text = format!(
+        "Transform: AWS::Serverless-2016-10-31\n{}",
+        role_template("", extra)
+    );
+    assert_eq!(guarded(&text, &[]), Ok((vec!["P".into()], Decision::Allow)));
+    // Given the role by ${Role} in a Sub, the nested stack could attach to it.
+    let given = extra.replace("!Ref Other", "!Sub '${Role}'");
+    let e = guarded(&role_template("", &given), &[]).unwrap_err();
+    assert!(
+        e.contains("Nested (AWS::CloudFormation::Stack) is a nested stack"),
+        "{e}"
+    );
+}
+
+/// The flow on `text` (a `flow_template` edited by the caller), or its error.
+fn try_flow(text: &str, name: &str) -> Result<cognito::FlowOutcome, String> {
+    let p = write_temp(name, text);
+    let t = Template::load(&p, Params::from_pairs(&[("Pool", "us-east-1:pool")]))
+        .map_err(|e| e.to_string())?;
+    let mut request = Request::new(
+        "s3:GetObject",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+    )
+    .with_identity("us-east-1:abc");
+    request
+        .context
+        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    let req = FlowRequest {
+        identity: "us-east-1:abc".into(),
+        authenticated: true,
+        request,
+    };
+    cognito::simulate(&t, &req, "2026-01-01T00:00:00Z".parse().unwrap()).map_err(|e| e.to_string())
+}
+
+/// The flow template with conditions `Never` (false), `Always` (true) and `Staged`
+/// (undecidable without a Stage), and `edit` applied.
+fn conditional_flow(edit: &dyn Fn(String) -> String) -> String {
+    let text = flow_template(PROVIDERS, "!Ref Pool", AUD_CONDITION);
+    edit(format!(
+        "Parameters:\n  Stage: {{Type: String}}\nConditions:\n  Never: !Equals [a, b]\n  Always: !Equals [a, a]\n  Staged: !Equals [!Ref Stage, prod]\n{text}"
+    ))
+}
+
+#[test]
+fn the_flow_honours_resource_conditions() {
+    let with_condition = |resource: &'static str, condition: &'static str| {
+        move |t: String| {
+            t.replace(
+                &format!("  {resource}:\n    Type:"),
+                &format!("  {resource}:\n    Condition: {condition}\n    Type:"),
+            )
+        }
+    };
+    let all_pass = [
+        (Step::IdentityPool, true),
+        (Step::RoleAttachment, true),
+        (Step::TrustPolicy, true),
+        (Step::Permissions, true),
+    ];
+    let o = try_flow(&conditional_flow(&|t| t), "cond-none.yml").unwrap();
+    assert_eq!(steps(&o), all_pass);
+    let o = try_flow(
+        &conditional_flow(&with_condition("Pool", "Always")),
+        "c1.yml",
+    )
+    .unwrap();
+    assert_eq!(steps(&o), all_pass);
+    // A pool whose condition is false does not exist: no credentials.
+    let o = try_flow(
+        &conditional_flow(&with_condition("Pool", "Never")),
+        "c2.yml",
+    )
+    .unwrap();
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
+    assert_eq!(
+        o.steps[0].detail,
+        "identity pool Pool is not created (its Condition is false), so no identity gets credentials"
+    );
+    // Nor does such an attachment.
+    let o = try_flow(
+        &conditional_flow(&with_condition("Attach", "Never")),
+        "c3.yml",
+    )
+    .unwrap();
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    assert_eq!(
+        steps(&o),
+        [(Step::IdentityPool, true), (Step::RoleAttachment, false)]
+    );
+    assert_eq!(
+        o.steps[1].detail,
+        "no AWS::Cognito::IdentityPoolRoleAttachment attaches roles to Pool (Attach is not created: its Condition is false)"
+    );
+    // An attachment naming a role that is not created cannot be deployed.
+    let e = try_flow(
+        &conditional_flow(&with_condition("Role", "Never")),
+        "c4.yml",
+    )
+    .unwrap_err();
+    assert!(
+        e.ends_with("role Role is not created: its Condition is false"),
+        "{e}"
+    );
+    // A condition that cannot be decided is an error, not a guess.
+    let e = try_flow(
+        &conditional_flow(&with_condition("Attach", "Staged")),
+        "c5.yml",
+    )
+    .unwrap_err();
+    assert!(e.contains("  Stage (template parameter), used at"), "{e}");
+    // Fn::If in the attachment's Roles and in the pool's login providers is decided.
+    let role_if = |cond: &'static str| {
+        move |t: String| {
+            t.replace(
+                "Roles: {authenticated: !GetAtt Role.Arn}",
+                &format!(
+                    "Roles: {{authenticated: !If [{cond}, !GetAtt Role.Arn, !Ref AWS::NoValue]}}"
+                ),
+            )
+        }
+    };
+    let o = try_flow(&conditional_flow(&role_if("Always")), "c6.yml").unwrap();
+    assert_eq!(steps(&o), all_pass);
+    let o = try_flow(&conditional_flow(&role_if("Never")), "c7.yml").unwrap();
+    assert_eq!(
+        steps(&o),
+        [(Step::IdentityPool, true), (Step::RoleAttachment, false)]
+    );
+    let providers_if = |t: String| {
+        t.replace(
+            "SupportedLoginProviders: {accounts.google.com: client}",
+            "SupportedLoginProviders: !If [Never, {accounts.google.com: client}, !Ref AWS::NoValue]",
+        )
+    };
+    let o = try_flow(&conditional_flow(&providers_if), "c8.yml").unwrap();
+    assert_eq!(steps(&o), [(Step::IdentityPool, false)]);
+}
+
+#[test]
+fn values_repeated_past_the_budget_are_refused_early() {
+    // A 100 KB parameter used 3,000 times is 300 MB (the report: 1 MB used 3,000 times
+    // took 6 GB before being refused); the budget is 16 MiB plus 8 times the template.
+    let big = "a".repeat(100_000);
+    let refused = |resource: &str, name: &str| {
+        let text = format!(
+            "Parameters:\n  Big: {{Type: String, Default: {big}}}\nResources:\n{}",
+            role_with(resource)
+        );
+        let p = write_temp(name, &text);
+        let t = Template::load(&p, Params::default()).unwrap();
+        t.role_policies("Role").unwrap_err().to_string()
+    };
+    let expected = |e: &str| {
+        let (_, rest) = e
+            .split_once(": resolving the template produces more than ")
+            .unwrap_or_else(|| panic!("{e}"));
+        let (limit, rest) = rest.split_once(' ').unwrap();
+        assert_eq!(
+            rest,
+            "bytes (16 MiB plus 8 times the template's size): a value is repeated too many times"
+        );
+        let limit: usize = limit.parse().unwrap();
+        assert!((16 << 20..20 << 20).contains(&limit), "{limit}");
+    };
+    let sub = format!("!Sub '{}'", "${Big}".repeat(3_000));
+    expected(&refused(&sub, "sub-bomb.yml"));
+    // A long delimiter repeats too, though every item is short.
+    let items = vec!["x"; 3_000].join(", ");
+    expected(&refused(
+        &format!("!Join [!Ref Big, [{items}]]"),
+        "join-bomb.yml",
+    ));
+    // Serverless `${self:}` copies a value each time it is used.
+    let text = format!(
+        "service: s\ncustom:\n  big: {big}\nresources:\n  Resources:\n{}",
+        role_with(&format!("'{}'", "${self:custom.big}".repeat(3_000)))
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    );
+    let p = write_temp("self-bomb.yml", &text);
+    let e = Template::load(&p, Params::default())
+        .unwrap_err()
+        .to_string();
+    expected(&e);
+}

@@ -19,6 +19,10 @@ pub enum PolicyKind {
     /// Attached to a resource, such as a role's trust policy: `Principal` or
     /// `NotPrincipal` required; `Resource`/`NotResource` optional.
     Resource,
+    /// A role's trust policy (`AssumeRolePolicyDocument`): a resource-based policy in which
+    /// `Principal` is required and `NotPrincipal` is not allowed (IAM User Guide,
+    /// "NotPrincipal").
+    Trust,
 }
 
 impl PolicyKind {
@@ -27,7 +31,7 @@ impl PolicyKind {
     pub fn has_principal(self) -> bool {
         match self {
             PolicyKind::Identity => false,
-            PolicyKind::Resource => true,
+            PolicyKind::Resource | PolicyKind::Trust => true,
         }
     }
 
@@ -35,7 +39,16 @@ impl PolicyKind {
     pub fn requires_resource(self) -> bool {
         match self {
             PolicyKind::Identity => true,
-            PolicyKind::Resource => false,
+            PolicyKind::Resource | PolicyKind::Trust => false,
+        }
+    }
+
+    /// May a statement use `NotPrincipal` (always with `Deny`: AWS does not support it
+    /// with `Allow`)? Not in identity-based policies, nor in role trust policies.
+    pub fn allows_not_principal(self) -> bool {
+        match self {
+            PolicyKind::Identity | PolicyKind::Trust => false,
+            PolicyKind::Resource => true,
         }
     }
 }

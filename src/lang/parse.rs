@@ -644,6 +644,12 @@ impl StatementParts {
                  this looks like a resource-based or trust policy"
             ));
         }
+        if key == "NotPrincipal" && !kind.allows_not_principal() {
+            return Some(
+                "a role trust policy must not contain \"NotPrincipal\" (IAM User Guide, NotPrincipal element)"
+                    .to_string(),
+            );
+        }
         None
     }
 
@@ -660,6 +666,11 @@ impl StatementParts {
         }
         if kind.has_principal() && self.principal.is_none() && self.not_principal.is_none() {
             return Err("missing required element: one of \"Principal\" or \"NotPrincipal\"");
+        }
+        if self.not_principal.is_some() && effect == Effect::Allow {
+            return Err(
+                "\"NotPrincipal\" with \"Effect\": \"Allow\" is not supported by AWS (IAM User Guide, NotPrincipal element)",
+            );
         }
         let mut statement = Statement {
             index,

@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::node::{Kind, Loc, Node, ScalarType};
-use super::{Missing, Params, TemplateError};
+use super::{Budget, Missing, Params, TemplateError, node_bytes};
 
 /// Defaults for pseudo parameters without a `--param`.
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -37,6 +37,15 @@ pub struct Resolver<'a> {
     pub serverless: bool,
     /// Values that could not be resolved, reported together by [`Resolver::finish`].
     pub missing: Vec<Missing>,
+    /// Whether the region is known (given, or the Serverless `provider.region`) rather
+    /// than the built-in default.
+    pub region_known: bool,
+    /// Pseudo parameters that took a built-in default (`AWS::AccountId`,
+    /// `AWS::StackName`, `AWS::Region`), each time one did: a value that depends on them
+    /// is a placeholder, good for a policy's text but not for telling two names apart.
+    pub guessed: Vec<&'static str>,
+    /// The bytes this resolution may still produce.
+    pub budget: Budget,
     conditions: Vec<String>,
 }
 
@@ -54,6 +63,10 @@ impl<'a> Resolver<'a> {
             region,
             serverless,
             missing: Vec::new(),
+            region_known: false,
+            guessed: Vec::new(),
+            // The caller sets the budget for its input; the floor until then.
+            budget: Budget::for_input(0),
             conditions: Vec::new(),
         }
     }
@@ -100,7 +113,10 @@ impl<'a> Resolver<'a> {
     fn value(&mut self, node: &Node) -> Result<Resolved, TemplateError> {
         match &node.kind {
             Kind::Null => Ok(Resolved::Value(Value::Null)),
-            Kind::Scalar(s, t) => Ok(Resolved::Value(scalar_json(s, *t))),
+            Kind::Scalar(s, t) => {
+                self.budget.charge(s.len(), &node.loc)?;
+                Ok(Resolved::Value(scalar_json(s, *t)))
+            }
             Kind::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
@@ -119,6 +135,7 @@ impl<'a> Resolver<'a> {
                 let mut out = Map::new();
                 for (k, v) in entries {
                     if let Resolved::Value(v) = self.value(v)? {
+                        self.budget.charge(k.len(), &node.loc)?;
                         out.insert(k.clone(), v);
                     }
                 }
@@ -254,6 +271,10 @@ impl<'a> Resolver<'a> {
                 }
             });
         }
+        // Charge the result before building it: a long delimiter repeats too.
+        let joined = parts.iter().map(String::len).sum::<usize>()
+            + delimiter.len() * parts.len().saturating_sub(1);
+        self.budget.charge(joined, &arg.loc)?;
         Ok(Resolved::Value(Value::String(parts.join(&delimiter))))
     }
 
@@ -297,6 +318,7 @@ impl<'a> Resolver<'a> {
             ));
         }
         let source = self.string(source)?;
+        self.budget.charge(source.len(), &arg.loc)?;
         Ok(Resolved::Value(Value::Array(
             source
                 .split(delimiter.as_str())
@@ -320,7 +342,10 @@ impl<'a> Resolver<'a> {
             .cloned();
         match found {
             // Mapping values are plain values: no intrinsics inside them.
-            Some(v) => Ok(Resolved::Value(literal_json(&v))),
+            Some(v) => {
+                self.budget.charge(node_bytes(&v), &arg.loc)?;
+                Ok(Resolved::Value(literal_json(&v)))
+            }
             None => Err(TemplateError::at(
                 arg.loc.clone(),
                 format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
@@ -333,15 +358,20 @@ impl<'a> Resolver<'a> {
             return Ok(Resolved::NoValue);
         }
         if let Some(v) = self.params.resolve(target) {
+            self.budget.charge(v.len(), loc)?;
             return Ok(Resolved::Value(Value::String(v.to_string())));
         }
         if let Some(v) = self.pseudo(target) {
+            self.budget.charge(v.len(), loc)?;
             return Ok(Resolved::Value(Value::String(v)));
         }
         if let Some(p) = self.cfn.get("Parameters").and_then(|p| p.get(target)) {
             // A Default is plain text: CloudFormation does not evaluate intrinsics in it.
             return Ok(match p.get("Default") {
-                Some(d) => Resolved::Value(literal_json(d)),
+                Some(d) => {
+                    self.budget.charge(node_bytes(d), loc)?;
+                    Resolved::Value(literal_json(d))
+                }
                 None => self.missing(target.to_string(), loc, "template parameter"),
             });
         }
@@ -361,13 +391,30 @@ impl<'a> Resolver<'a> {
         ))
     }
 
-    /// Pseudo parameters, with the defaults documented in `docs/templates.md`.
-    fn pseudo(&self, name: &str) -> Option<String> {
-        let region = self.params.resolve("AWS::Region").unwrap_or(self.region);
-        let account = self
-            .params
-            .resolve("AWS::AccountId")
-            .unwrap_or(DEFAULT_ACCOUNT);
+    /// Pseudo parameters, with the defaults documented in `docs/templates.md`. A default
+    /// used is recorded in [`Resolver::guessed`].
+    fn pseudo(&mut self, name: &str) -> Option<String> {
+        let given_region = self.params.resolve("AWS::Region");
+        let region = given_region.unwrap_or(self.region);
+        let given_account = self.params.resolve("AWS::AccountId");
+        let account = given_account.unwrap_or(DEFAULT_ACCOUNT);
+        let given_stack = self.params.get("AWS::StackName");
+        let guessed = |on: bool, what: &'static str| on.then_some(what);
+        let region_guessed = given_region.is_none() && !self.region_known;
+        let defaults: &[Option<&'static str>] = match name {
+            "AWS::Region" | "AWS::Partition" | "AWS::URLSuffix" => {
+                &[guessed(region_guessed, "AWS::Region")]
+            }
+            "AWS::AccountId" => &[guessed(given_account.is_none(), "AWS::AccountId")],
+            "AWS::StackName" => &[guessed(given_stack.is_none(), "AWS::StackName")],
+            "AWS::StackId" => &[
+                guessed(given_stack.is_none(), "AWS::StackName"),
+                guessed(given_account.is_none(), "AWS::AccountId"),
+                guessed(region_guessed, "AWS::Region"),
+            ],
+            _ => &[],
+        };
+        self.guessed.extend(defaults.iter().flatten());
         let partition = if region.starts_with("cn-") {
             "aws-cn"
         } else if region.starts_with("us-gov-") {
@@ -410,6 +457,7 @@ impl<'a> Resolver<'a> {
     ) -> Result<Resolved, TemplateError> {
         let key = format!("{logical}.{attribute}");
         if let Some(v) = self.params.resolve(&key) {
+            self.budget.charge(v.len(), loc)?;
             return Ok(Resolved::Value(Value::String(v.to_string())));
         }
         let Some(resource) = self.resource(logical) else {
@@ -496,6 +544,7 @@ impl<'a> Resolver<'a> {
                         },
                     },
                 };
+                self.budget.charge(value.len(), &arg.loc)?;
                 out.push_str(&value);
             }
             rest = &rest[body_start + close + 1..];

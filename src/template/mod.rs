@@ -8,6 +8,7 @@
 //!
 //! The rules and defaults are written down in `docs/templates.md`.
 
+mod attach;
 pub mod intrinsics;
 pub mod node;
 pub mod serverless;
@@ -24,6 +25,7 @@ use crate::lang::parse::LoadError;
 use crate::lang::parse::parse_policy_as;
 use crate::managed::{AttachKind, Attached};
 use crate::root::{Root, RootError};
+use attach::expansions;
 use node::{Kind, Loc, Node};
 
 /// A value the template needs that no `--param` (or default) supplies.
@@ -323,6 +325,75 @@ pub fn read_text(root: &Root, path: &Path) -> Result<String, ReadError> {
     })
 }
 
+/// Bytes resolution may produce before the template is refused: this floor plus
+/// [`EXPANSION_FACTOR`] times the input's size. `Fn::Sub`, `Fn::Join`, `Ref` and Serverless
+/// `${self:}` can repeat a large value many times over (a 1 MB parameter used 3,000 times
+/// is 3 GB); every byte produced is counted against one budget per resolution, so such a
+/// template is refused after a few tens of megabytes.
+pub const EXPANSION_FLOOR: usize = 16 * 1024 * 1024;
+/// See [`EXPANSION_FLOOR`].
+pub const EXPANSION_FACTOR: usize = 8;
+
+/// The bytes one resolution may still produce ([`EXPANSION_FLOOR`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    used: usize,
+    limit: usize,
+}
+
+impl Budget {
+    /// The budget for an input of `bytes` bytes.
+    pub fn for_input(bytes: usize) -> Budget {
+        Budget {
+            used: 0,
+            limit: EXPANSION_FLOOR.saturating_add(EXPANSION_FACTOR.saturating_mul(bytes)),
+        }
+    }
+
+    /// More input (an included file) raises the limit.
+    pub fn add_input(&mut self, bytes: usize) {
+        self.limit = self
+            .limit
+            .saturating_add(EXPANSION_FACTOR.saturating_mul(bytes));
+    }
+
+    /// Count `bytes` produced at `loc`; an error once over the limit.
+    pub fn charge(&mut self, bytes: usize, loc: &Loc) -> Result<(), TemplateError> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.limit {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "resolving the template produces more than {} bytes ({} MiB plus {EXPANSION_FACTOR} times the template's size): a value is repeated too many times",
+                    self.limit,
+                    EXPANSION_FLOOR / (1024 * 1024)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The text a node holds (keys and scalars), in bytes: its size as input, or as a copy.
+pub fn node_bytes(node: &Node) -> usize {
+    let mut total = 0usize;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Null => total += 1,
+            Kind::Scalar(s, _) => total += s.len() + 1,
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    total += k.len() + 1;
+                    stack.push(v);
+                }
+            }
+        }
+    }
+    total
+}
+
 /// One policy of a role, resolved.
 #[derive(Debug, Clone)]
 pub struct ResolvedPolicy {
@@ -364,6 +435,11 @@ pub struct Template {
     pub params: Params,
     /// Loaded from a `serverless.yml`.
     pub serverless: bool,
+    /// The size of `cfn` in bytes, which sets the resolution's [`Budget`].
+    pub input_bytes: usize,
+    /// Whether `region` was given (a parameter, or Serverless `provider.region`) rather
+    /// than defaulted.
+    pub region_known: bool,
 }
 
 impl Template {
@@ -384,6 +460,10 @@ impl Template {
         let doc = node::parse(&file, &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let is_serverless = serverless::is_serverless(&doc);
+        let region_known = params.get("AWS::Region").is_some()
+            || (is_serverless
+                && (params.get("opt:region").is_some()
+                    || doc.get("provider").and_then(|p| p.get("region")).is_some()));
         let (cfn, region) = if is_serverless {
             let region = serverless::region(&doc, root, dir, &params)?;
             (
@@ -403,12 +483,15 @@ impl Template {
                 "the template has no Resources mapping".to_string(),
             ));
         }
+        expansions(&cfn)?;
         Ok(Template {
             file,
-            cfn,
             region,
             params,
             serverless: is_serverless,
+            region_known,
+            input_bytes: node_bytes(&cfn),
+            cfn,
         })
     }
 
@@ -521,60 +604,30 @@ impl Template {
         ))
     }
 
-    /// Does a policy's `Roles` list name `role`? `!Ref Role` does; a literal string does
-    /// when it is the role's literal `RoleName`. Anything the template only knows at
-    /// deploy time is an error, not a guess (a dropped Deny would widen access).
-    fn names_role(
-        &self,
-        roles: &Node,
-        role: &str,
-        policy: &str,
-        r: &mut intrinsics::Resolver<'_>,
-    ) -> Result<bool, TemplateError> {
-        let roles = self.structural(roles, r)?;
-        let items = roles.as_seq().ok_or_else(|| {
-            TemplateError::at(
-                roles.loc.clone(),
-                format!("Roles of {policy} must be a list"),
-            )
-        })?;
-        let role_name = self
-            .resources()
-            .iter()
-            .find(|(k, _)| k == role)
-            .and_then(|(_, res)| res.get("Properties"))
-            .and_then(|p| p.get("RoleName"))
-            .and_then(Node::as_str)
-            .map(str::to_string);
-        for item in items {
-            let item = self.structural(item, r)?;
-            if is_no_value(&item) {
-                continue;
-            }
-            if let Some(target) = ref_target(&item) {
-                if target == role {
-                    return Ok(true);
-                }
-                continue;
-            }
-            match (item.as_str(), &role_name) {
-                (Some(name), Some(rn)) if name == rn => return Ok(true),
-                (Some(_), _) => continue,
-                _ => {
-                    return Err(TemplateError::at(
-                        item.loc.clone(),
-                        format!(
-                            "cannot tell whether {policy} attaches to {role}: a Roles entry must be !Ref of a role or a literal role name"
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(false)
+    fn resolver(&self) -> intrinsics::Resolver<'_> {
+        let mut r =
+            intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless);
+        r.region_known = self.region_known;
+        r.budget = Budget::for_input(self.input_bytes);
+        r
     }
 
-    fn resolver(&self) -> intrinsics::Resolver<'_> {
-        intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless)
+    /// Whether a resource is created: its `Condition`, if any, holds. A condition that
+    /// cannot be decided is an error (a value to give, or a malformed condition).
+    pub fn created(&self, res: &Node) -> Result<bool, TemplateError> {
+        let mut r = self.resolver();
+        let exists = self.resource_exists(res, &mut r)?;
+        r.finish()?;
+        Ok(exists)
+    }
+
+    /// `node` with `Fn::If` decided where it stands for structure (a role, a pool, a
+    /// property): the node chosen, possibly `!Ref AWS::NoValue`.
+    pub fn decide_if(&self, node: &Node) -> Result<Node, TemplateError> {
+        let mut r = self.resolver();
+        let n = self.structural(node, &mut r)?;
+        r.finish()?;
+        Ok(n)
     }
 
     /// A resolver for other modules (the Cognito flow).
@@ -658,21 +711,36 @@ impl Template {
     /// `AWS::IAM::ManagedPolicy` resources that attach to it (by `Roles: [!Ref Role]`, or
     /// through the role's `ManagedPolicyArns: [!Ref Policy]`).
     pub fn role_policies(&self, role: &str) -> Result<RolePolicies, TemplateError> {
-        let resource = self.resource(role)?;
-        let props = resource.get("Properties");
         let mut r = self.resolver();
-        if !self.resource_exists(resource, &mut r)? {
+        let resource = self.created_role(role, &mut r)?;
+        let props = resource.get("Properties");
+        let mut found: Vec<(String, Node, Value)> = Vec::new();
+        if let Some(p) = props
+            && let Some((key, _)) = p.single_entry()
+            && key.starts_with("Fn::")
+        {
             return Err(TemplateError::at(
-                resource.loc.clone(),
-                format!("role {role} is not created: its Condition is false"),
+                p.loc.clone(),
+                format!("the Properties of role {role} must be a mapping, not {key}"),
             ));
         }
-        let mut found: Vec<(String, Node, Value)> = Vec::new();
         if let Some(inline) = props.and_then(|p| p.get("Policies")) {
-            let items = inline.as_seq().ok_or_else(|| {
-                TemplateError::at(inline.loc.clone(), "Policies must be a list".to_string())
-            })?;
+            let inline = self.structural(inline, &mut r)?;
+            let items = match inline.as_seq() {
+                Some(items) => items,
+                None if is_no_value(&inline) => &[],
+                None => {
+                    return Err(TemplateError::at(
+                        inline.loc.clone(),
+                        "Policies must be a list".to_string(),
+                    ));
+                }
+            };
             for item in items {
+                let item = &self.structural(item, &mut r)?;
+                if is_no_value(item) {
+                    continue;
+                }
                 let doc = item.get("PolicyDocument").ok_or_else(|| {
                     TemplateError::at(
                         item.loc.clone(),
@@ -688,27 +756,43 @@ impl Template {
             }
         }
         let (managed_refs, attached) = self.named_by_arn(props, &mut r)?;
+        let mut role_name = attach::RoleName::new();
         for (logical, res) in self.resources() {
-            let ty = res.get("Type").and_then(Node::as_str);
-            if !matches!(ty, Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy")) {
+            let Some(ty) = res.get("Type").and_then(Node::as_str) else {
                 continue;
-            }
+            };
+            let Some(by) = attach::policy_type(ty) else {
+                self.opaque(logical, res, ty, role, &mut r)?;
+                continue;
+            };
             if !self.resource_exists(res, &mut r)? {
                 continue;
             }
-            let p = res.get("Properties");
-            let via_roles = match p.and_then(|p| p.get("Roles")) {
-                None => false,
-                Some(roles) => self.names_role(roles, role, logical, &mut r)?,
+            let p = match res.get("Properties") {
+                Some(p) => Some(self.structural(p, &mut r)?),
+                None => None,
             };
+            let naming = attach::Naming {
+                role,
+                policy: logical,
+                property: match by {
+                    attach::ByName::Roles => "Roles",
+                    attach::ByName::RoleName => "RoleName",
+                },
+            };
+            let via_name =
+                self.attaches_by_name(by, p.as_ref(), &naming, &mut role_name, &mut r)?;
             let via_arns =
-                ty == Some("AWS::IAM::ManagedPolicy") && managed_refs.iter().any(|m| m == logical);
-            if !(via_roles || via_arns) {
+                ty == "AWS::IAM::ManagedPolicy" && managed_refs.iter().any(|m| m == logical);
+            if !(via_name || via_arns) {
                 continue;
             }
-            let doc = p.and_then(|p| p.get("PolicyDocument")).ok_or_else(|| {
-                TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
-            })?;
+            let doc = p
+                .as_ref()
+                .and_then(|p| p.get("PolicyDocument"))
+                .ok_or_else(|| {
+                    TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
+                })?;
             let value = r.resolve(doc)?;
             found.push((logical.clone(), doc.clone(), value));
         }
@@ -738,9 +822,27 @@ impl Template {
         })
     }
 
+    /// The role's resource; an error when its `Condition` is false (it is not created).
+    fn created_role(
+        &self,
+        role: &str,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<&Node, TemplateError> {
+        let resource = self.resource(role)?;
+        if !self.resource_exists(resource, r)? {
+            return Err(TemplateError::at(
+                resource.loc.clone(),
+                format!("role {role} is not created: its Condition is false"),
+            ));
+        }
+        Ok(resource)
+    }
+
     /// The role's trust policy (`AssumeRolePolicyDocument`), resolved.
     pub fn trust_policy(&self, role: &str) -> Result<ResolvedPolicy, TemplateError> {
-        let resource = self.resource(role)?;
+        let mut r = self.resolver();
+        let resource = self.created_role(role, &mut r)?;
+        r.finish()?;
         let doc = resource
             .get("Properties")
             .and_then(|p| p.get("AssumeRolePolicyDocument"))
@@ -756,7 +858,7 @@ impl Template {
             "AssumeRolePolicyDocument",
             doc,
             &value,
-            PolicyKind::Resource,
+            PolicyKind::Trust,
         )?;
         Ok(ResolvedPolicy {
             name: "AssumeRolePolicyDocument".to_string(),
@@ -789,7 +891,7 @@ impl Template {
 }
 
 /// `{"Ref": "AWS::NoValue"}`.
-fn is_no_value(node: &Node) -> bool {
+pub fn is_no_value(node: &Node) -> bool {
     ref_target(node) == Some("AWS::NoValue")
 }
 

@@ -121,6 +121,7 @@ pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse YAML (or JSON, which is YAML) text into a node tree.
 pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
+    check_depth(file, text)?;
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         TemplateError::at(
             Loc {
@@ -154,6 +155,47 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
 
 /// Nesting deeper than this is refused (templates are shallow; this keeps recursion safe).
 const MAX_DEPTH: usize = 200;
+
+/// Refuse collections nested deeper than [`MAX_DEPTH`] before the tree is built: the YAML
+/// loader, the tree's destructor and [`lower`] recurse once per level, so a few kilobytes
+/// of compact nesting (`- - - ...`, `? ? ...`) would overflow the stack (at about 3,000
+/// levels on an 8 MiB main thread in a debug build). saphyr's event parser is iterative,
+/// so this pass is linear in the text and its stack use is constant. A syntax error ends
+/// the pass: the loader then reports it, having nested no deeper than the limit to get
+/// there.
+fn check_depth(file: &Arc<str>, text: &str) -> Result<(), TemplateError> {
+    use saphyr_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return Ok(());
+        };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(TemplateError::at(
+                        Loc {
+                            file: file.clone(),
+                            line: span.start.line(),
+                            column: span.start.col() + 1,
+                        },
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Alias(_)
+            | Event::Scalar(..) => {}
+        }
+    }
+    Ok(())
+}
 
 /// The file being lowered: its name and text (numbers keep their written form).
 struct Source<'a> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::node::{self, Kind, Loc, Node, ScalarType};
-use super::{Missing, Params, TemplateError};
+use super::{Budget, Missing, Params, TemplateError, node_bytes};
 use crate::root::Root;
 
 /// The sections a `resources:` entry may hold.
@@ -43,6 +43,8 @@ struct Resolver<'a> {
     produced: usize,
     /// `self:` paths already resolved, with the number of nodes each holds.
     cache: std::collections::HashMap<String, (Node, usize)>,
+    /// The bytes resolution may still produce (a value repeated by `${self:}`).
+    bytes: Budget,
 }
 
 /// How deep variables and nodes may nest while resolving.
@@ -189,6 +191,7 @@ impl<'a> Resolver<'a> {
             depth: 0,
             produced: 0,
             cache: std::collections::HashMap::new(),
+            bytes: Budget::for_input(node_bytes(root)),
         }
     }
 
@@ -231,12 +234,19 @@ impl<'a> Resolver<'a> {
                 kind: Kind::Map(
                     entries
                         .iter()
-                        .map(|(k, v)| Ok((k.clone(), self.node(v)?)))
+                        .map(|(k, v)| {
+                            self.bytes.charge(k.len(), &node.loc)?;
+                            Ok((k.clone(), self.node(v)?))
+                        })
                         .collect::<Result<_, TemplateError>>()?,
                 ),
                 loc: node.loc.clone(),
             }),
-            _ => Ok(node.clone()),
+            Kind::Scalar(s, _) => {
+                self.bytes.charge(s.len(), &node.loc)?;
+                Ok(node.clone())
+            }
+            Kind::Null => Ok(node.clone()),
         };
         self.depth -= 1;
         out
@@ -269,7 +279,10 @@ impl<'a> Resolver<'a> {
             }
             out.push_str(&rest[..start]);
             match &value.kind {
-                Kind::Scalar(text, _) => out.push_str(text),
+                Kind::Scalar(text, _) => {
+                    self.bytes.charge(text.len(), loc)?;
+                    out.push_str(text)
+                }
                 _ => {
                     return Err(TemplateError::at(
                         loc.clone(),
@@ -412,6 +425,7 @@ impl<'a> Resolver<'a> {
         }
         if let Some((done, size)) = self.cache.get(path) {
             // Reusing a resolved value copies it: count the copy before making it.
+            self.bytes.charge(node_bytes(done), loc)?;
             self.produced += size;
             if self.produced > MAX_NODES {
                 return Err(TemplateError::at(
@@ -438,6 +452,7 @@ impl<'a> Resolver<'a> {
         let text = super::read_text(self.project, &full)
             .map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
         let doc = node::parse(&shown, &text)?;
+        self.bytes.add_input(text.len());
         // Variables in the included file resolve against the including serverless.yml.
         let mut value = self.node(&doc)?;
         if let Some(sub) = sub {
