@@ -202,7 +202,7 @@ enum FuzzProperty {
 struct FuzzArgs {
     #[command(flatten)]
     isolation: IsolationArgs,
-    /// How many cases to try.
+    /// How many cases to try (at most 1,000,000; a larger count is an error).
     #[arg(long, default_value_t = 10_000)]
     cases: u64,
     /// Seed: the same seed tries the same cases.
@@ -472,6 +472,10 @@ fn prover_message(e: &policy_sim::analysis::prover::ProverError) -> String {
             format!("--solver smt supports the cognito and any identity formats, not {format:?}")
         }
         ProverError::Smt(_) => e.to_string(),
+        ProverError::TooManyCases { cases } => format!(
+            "--cases {cases} is more than one fuzz run may try (at most {})",
+            policy_sim::analysis::prover::fuzz::MAX_CASES
+        ),
     }
 }
 

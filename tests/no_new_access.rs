@@ -1,7 +1,7 @@
 //! No new access: widening the resource or the action, removing a Deny or a condition is
 //! caught, with a confirmed example; a pure narrowing passes.
 
-use policy_sim::analysis::no_new_access::{DiffResult, IDENTITY, NewAccess};
+use policy_sim::analysis::no_new_access::{DiffResult, NewAccess};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
@@ -40,12 +40,10 @@ fn expect_new_vs(base: serde_json::Value, new: serde_json::Value, what: &str) ->
         DiffResult::NewAccess(found) => {
             // Re-check the example independently.
             let decide = |s: &PolicySet| {
-                let mut r = Request::new(found.action.clone(), found.resource.clone())
-                    .with_identity(IDENTITY);
+                // The context holds the identity too, when the request has one.
+                let mut r = Request::new(found.action.clone(), found.resource.clone());
                 for (k, v) in &found.context {
-                    if k != "cognito-identity.amazonaws.com:sub" {
-                        r.context.set(k, v.clone());
-                    }
+                    r.context.set(k, v.clone());
                 }
                 r.context
                     .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
@@ -435,4 +433,73 @@ fn a_baseline_deny_with_the_same_variable() {
         "literal deny inside the variable's folder",
     );
     assert_eq!(found.context["aws:username"], vec!["root".to_string()]);
+}
+
+/// A variable with a default also stands for requests without its key: changing
+/// `b/${aws:username}/*` to `b/${aws:username, 'public'}/*` lets every request without
+/// `aws:username` (every Cognito role session) reach `b/public/*`. Found with the key
+/// absent, and confirmed by the evaluator.
+#[test]
+fn a_default_reaches_requests_without_the_key() {
+    let at = |resource: &str| {
+        policy(
+            serde_json::json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]),
+        )
+    };
+    let found = expect_new_vs(
+        at("arn:aws:s3:::b/${aws:username}/*"),
+        at("arn:aws:s3:::b/${aws:username, 'public'}/*"),
+        "default added",
+    );
+    assert!(
+        found.resource.starts_with("arn:aws:s3:::b/public/"),
+        "{found:?}"
+    );
+    assert!(!found.context.contains_key("aws:username"), "{found:?}");
+    assert_eq!(found.baseline, Decision::ImplicitDeny);
+    // The same default on both sides: nothing new.
+    assert_eq!(
+        no_new_access(
+            &set(at("arn:aws:s3:::b/${aws:username, 'public'}/x/*")),
+            &set(at("arn:aws:s3:::b/${aws:username, 'public'}/*"))
+        ),
+        DiffResult::NoNewAccess
+    );
+    // A default in a Deny: removed, the requests without the key reach what it refused.
+    let base = policy(serde_json::json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:userid, 'anonymous'}/*"}
+    ]));
+    let new = policy(serde_json::json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:userid}/*"}
+    ]));
+    let found = expect_new_vs(base, new, "default dropped from a Deny");
+    assert!(
+        found.resource.starts_with("arn:aws:s3:::b/anonymous/"),
+        "{found:?}"
+    );
+    assert_eq!(found.baseline, Decision::ExplicitDeny);
+}
+
+/// The identity takes every value: moving a Deny from `us-east-1:*` to `eu-west-1:*`
+/// under the identity's folder gives the us-east-1 identities new access. Never a pass.
+#[test]
+fn a_deny_moved_between_identity_regions_is_not_a_pass() {
+    let sub = "${cognito-identity.amazonaws.com:sub}";
+    let allow = serde_json::json!({"Effect": "Allow", "Action": "s3:PutObject",
+        "Resource": format!("arn:aws:s3:::b/private/{sub}/*")});
+    let deny = |region: &str| {
+        serde_json::json!({"Effect": "Deny", "Action": "s3:PutObject",
+        "Resource": format!("arn:aws:s3:::b/private/{region}:*")})
+    };
+    let base = policy(serde_json::json!([allow, deny("us-east-1")]));
+    let new = policy(serde_json::json!([allow, deny("eu-west-1")]));
+    match no_new_access(&set(new.clone()), &set(base.clone())) {
+        DiffResult::NoNewAccess => panic!("passed"),
+        DiffResult::NewAccess(_) => {
+            expect_new_vs(base, new, "deny moved");
+        }
+        DiffResult::Unknown(_) => {}
+    }
 }

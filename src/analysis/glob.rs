@@ -71,6 +71,19 @@ impl Glob {
         Glob(text.bytes().map(Elem::Byte).collect())
     }
 
+    /// The literal bytes every string the glob matches starts with (up to its first
+    /// wildcard, slot or `Never`). Two globs can match a common string only when one's
+    /// head is a prefix of the other's: the prover indexes patterns by it.
+    pub fn literal_head(&self) -> Vec<u8> {
+        self.0
+            .iter()
+            .map_while(|e| match e {
+                Elem::Byte(b) => Some(*b),
+                Elem::Star(_) | Elem::AnyChar(_) | Elem::Slot | Elem::Never => None,
+            })
+            .collect()
+    }
+
     /// True when the glob has an identity slot.
     pub fn has_slot(&self) -> bool {
         self.0.contains(&Elem::Slot)

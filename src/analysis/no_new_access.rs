@@ -32,16 +32,22 @@
 //! excluding patterns that read variables left out, which only adds candidates) finds
 //! nothing. A resource that search finds is confirmed with the variable's value read off
 //! it (one variable, not the identity); otherwise the answer is `unknown`.
+//!
+//! A request may also lack a variable's key: the variable is then its default
+//! (`${key, 'default'}`), or its pattern matches nothing. The whole comparison is run once
+//! per combination of absent keys ([`no_new_access`]), the translator reading those
+//! variables as absent ([`Reading::Absent`]); an example's context lacks those keys, and
+//! holds the identity when the request has one.
 
 use std::collections::HashMap;
 
 use crate::analysis::actions::{
     ActionNeed, ActionSearch, SEARCH_LIMIT, covered, find_action, not_covered,
 };
-use crate::analysis::confirm::{ContextMap, decide, plausible_context};
+use crate::analysis::confirm::{ContextMap, plausible_context};
 use crate::analysis::glob::{Class, Elem, Glob};
 use crate::analysis::search::{StringSearch, search_string};
-use crate::analysis::translate::{FormatFill, Variables, arn_glob, format_glob};
+use crate::analysis::translate::{FormatFill, Reading, Variables, arn_glob, format_glob};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Value;
@@ -96,6 +102,21 @@ pub fn variable_value(key_lower: &str) -> String {
     }
 }
 
+/// The keys (lowercase) of the policy variables of `p`.
+fn pattern_keys(p: &ArnPattern) -> Vec<String> {
+    match p {
+        ArnPattern::Any(_) => Vec::new(),
+        ArnPattern::Arn { parts, .. } => parts
+            .iter()
+            .flat_map(|part| part.pieces())
+            .filter_map(|piece| match piece {
+                Piece::Variable(v) => Some(v.key_lower.to_string()),
+                Piece::Literal(_) | Piece::Star | Piece::AnyChar => None,
+            })
+            .collect(),
+    }
+}
+
 /// A resource pattern as the comparison reads it.
 #[derive(Clone)]
 struct Res<'a> {
@@ -104,6 +125,8 @@ struct Res<'a> {
     /// The pattern, when it reads policy variables: then `fixed` is exact only for
     /// requests whose context has those values.
     vars: Option<&'a ArnPattern>,
+    /// Whether the requests lack some of those variables' keys.
+    absent: bool,
 }
 
 impl<'a> Res<'a> {
@@ -112,22 +135,45 @@ impl<'a> Res<'a> {
         Res {
             fixed: glob,
             vars: None,
+            absent: false,
         }
     }
 
-    fn of(p: &'a ArnPattern) -> Res<'a> {
-        let value = |v: &Variable| variable_value(&v.key_lower);
+    /// The pattern with the keys of `absent` (lowercase) missing from the request and
+    /// every other variable at its comparison value.
+    fn of(p: &'a ArnPattern, absent: &[String]) -> Res<'a> {
+        let value = |v: &Variable| {
+            if absent.iter().any(|k| **k == *v.key_lower) {
+                Reading::Absent
+            } else {
+                Reading::Value(variable_value(&v.key_lower))
+            }
+        };
+        let keys = pattern_keys(p);
         Res {
             fixed: arn_glob(p, &Variables::Fixed(&value)),
-            vars: p.has_variables().then_some(p),
+            // A pattern whose variables' keys are all absent reads no value: `fixed` is
+            // exact for it.
+            vars: keys.iter().any(|k| !absent.contains(k)).then_some(p),
+            absent: keys.iter().any(|k| absent.contains(k)),
         }
     }
 
-    /// The glob with every variable reading anything: what the pattern matches for some
-    /// value of its variables.
-    fn widened(&self) -> Glob {
-        self.vars
-            .map_or_else(|| self.fixed.clone(), |p| arn_glob(p, &Variables::Widen))
+    /// The glob with every variable reading anything, but those whose keys the requests
+    /// lack (`absent`, lowercase): what the pattern matches for some value of its
+    /// variables.
+    fn widened(&self, absent: &[String]) -> Glob {
+        let reading = |v: &Variable| {
+            if absent.iter().any(|k| **k == *v.key_lower) {
+                Reading::Absent
+            } else {
+                Reading::Any
+            }
+        };
+        self.vars.map_or_else(
+            || self.fixed.clone(),
+            |p| arn_glob(p, &Variables::Fixed(&reading)),
+        )
     }
 }
 
@@ -146,6 +192,10 @@ fn head_and_tail(res: &Res) -> Option<(Vec<Tok>, Glob)> {
     let Some(ArnPattern::Arn { parts, .. }) = res.vars else {
         return None;
     };
+    // A variable whose key the requests lack is not at its comparison value in `fixed`.
+    if res.absent {
+        return None;
+    }
     let is_var = |piece: &Piece| matches!(piece, Piece::Variable(_));
     let last = parts
         .iter()
@@ -259,7 +309,7 @@ fn derive_values(require: &[Res], resource: &str) -> Option<ContextMap> {
     for (a, &start) in bounds.iter().enumerate() {
         for &end in &bounds[a..] {
             let value = &resource[start..end];
-            let fixed = |_: &Variable| value.to_string();
+            let fixed = |_: &Variable| Reading::Value(value.to_string());
             if require
                 .iter()
                 .filter_map(|r| r.vars)
@@ -288,12 +338,13 @@ fn arn_shape() -> Glob {
 
 /// (globs a resource must match one of, globs it must match none of), for a statement's
 /// resources.
-fn resource_globs(st: &Statement) -> (Vec<Res<'_>>, Vec<Res<'_>>) {
+fn resource_globs<'a>(st: &'a Statement, absent: &[String]) -> (Vec<Res<'a>>, Vec<Res<'a>>) {
+    let of = |p| Res::of(p, absent);
     match &st.resource {
-        Some(ResourceSpec::Resource(ps)) => (ps.iter().map(Res::of).collect(), Vec::new()),
+        Some(ResourceSpec::Resource(ps)) => (ps.iter().map(of).collect(), Vec::new()),
         Some(ResourceSpec::NotResource(ps)) => (
             vec![Res::plain(Glob::everything())],
-            ps.iter().map(Res::of).collect(),
+            ps.iter().map(of).collect(),
         ),
         None => (vec![Res::plain(Glob::everything())], Vec::new()),
     }
@@ -439,23 +490,42 @@ fn contexts(s: &Statement, baseline: &PolicySet) -> Vec<ContextMap> {
     out
 }
 
+/// The evaluator's decision on the request for `action` on `resource` whose context is
+/// `ctx`, the identity included (as its key); `None` when it cannot be built.
+fn decide_request(
+    set: &PolicySet,
+    (action, resource): (&str, &str),
+    ctx: &ContextMap,
+    now: jiff::Timestamp,
+) -> Option<Decision> {
+    let mut r = crate::request::Request::new(action, resource);
+    for (k, v) in ctx {
+        r.context.set(k, v.clone());
+    }
+    r.context.fill_time_defaults(now).ok()?;
+    set.evaluate(&r).ok().map(|e| e.decision)
+}
+
 /// Confirm a candidate with the evaluator on both sets, under the [`contexts`] of the new
-/// statement with the policy variable values `values` set.
+/// statement with the policy variable values `values` set and the keys of `absent`
+/// (lowercase) left out of the request (the identity too, when it is one of them).
 fn confirm(
     (new, baseline): (&PolicySet, &PolicySet),
     st: StatementRef,
     (action, resource): (&str, &str),
-    values: &ContextMap,
+    (values, absent): (&ContextMap, &[String]),
     now: jiff::Timestamp,
 ) -> Result<NewAccess, String> {
     let s = new.statement(st);
     for mut ctx in contexts(s, baseline) {
+        ctx.insert(COGNITO_SUB.to_string(), vec![IDENTITY.to_string()]);
         for (key, value) in values {
             ctx.retain(|k, _| !k.eq_ignore_ascii_case(key));
             ctx.insert(key.clone(), value.clone());
         }
-        let n = decide(new, action, resource, IDENTITY, &ctx, now);
-        let b = decide(baseline, action, resource, IDENTITY, &ctx, now);
+        ctx.retain(|k, _| !absent.contains(&k.to_ascii_lowercase()));
+        let n = decide_request(new, (action, resource), &ctx, now);
+        let b = decide_request(baseline, (action, resource), &ctx, now);
         if n == Some(Decision::Allow)
             && let Some(b @ (Decision::ImplicitDeny | Decision::ExplicitDeny)) = b
         {
@@ -545,10 +615,10 @@ fn cell_action(
 /// Resources to leave out of a candidate search: those every statement of `certain`
 /// refuses or grants for certain (their `Resource` patterns; statements with
 /// `NotResource` are left out, an over-approximation of the candidates).
-fn certain_resources<'a>(certain: &[Stmt<'a>]) -> Vec<Res<'a>> {
+fn certain_resources<'a>(certain: &[Stmt<'a>], absent: &[String]) -> Vec<Res<'a>> {
     let mut out = Vec::new();
     for t in certain {
-        let (res, not) = resource_globs(t.st);
+        let (res, not) = resource_globs(t.st, absent);
         if not.is_empty() {
             out.extend(res);
         }
@@ -568,6 +638,8 @@ struct Comparison<'a> {
     /// The new set's unconditional Denies: an action they cover is refused on their
     /// resources.
     new_unconditional: Vec<Stmt<'a>>,
+    /// The policy variable keys (lowercase) the requests compared lack.
+    absent: Vec<String>,
     unknown: Vec<String>,
 }
 
@@ -576,6 +648,7 @@ impl<'a> Comparison<'a> {
         let new_denies = stmts(new, Effect::Deny);
         Comparison {
             now,
+            absent: Vec::new(),
             new,
             baseline,
             base_allows: stmts(baseline, Effect::Allow),
@@ -610,7 +683,7 @@ impl<'a> Comparison<'a> {
             ));
             return None;
         }
-        let (s_res, s_res_not) = resource_globs(s.st);
+        let (s_res, s_res_not) = resource_globs(s.st, &self.absent);
         let requires: Vec<Vec<Res>> = s_res
             .iter()
             .map(|p| vec![p.clone(), Res::plain(arn_shape())])
@@ -642,8 +715,8 @@ impl<'a> Comparison<'a> {
             ));
             return None;
         }
-        let (s_res, mut forbid) = resource_globs(s.st);
-        let (d_res, d_not) = resource_globs(d.st);
+        let (s_res, mut forbid) = resource_globs(s.st, &self.absent);
+        let (d_res, d_not) = resource_globs(d.st, &self.absent);
         forbid.extend(d_not);
         let requires: Vec<Vec<Res>> = s_res
             .iter()
@@ -682,7 +755,7 @@ impl<'a> Comparison<'a> {
                 .map(|(_, t)| *t)
                 .collect();
             let mut forbid = forbid.to_vec();
-            forbid.extend(certain_resources(&certain));
+            forbid.extend(certain_resources(&certain, &self.absent));
             if let Some(found) =
                 self.search_resources(r, &action, requires.iter().cloned(), &forbid)
             {
@@ -719,7 +792,13 @@ impl<'a> Comparison<'a> {
                 preferred.push(shape.clone());
                 if let StringSearch::Found(bytes) = search_string(&preferred, forbid, SEARCH_LIMIT)
                     && let Ok(resource) = String::from_utf8(bytes)
-                    && let Ok(found) = confirm(sets, r, (action, &resource), &none, self.now)
+                    && let Ok(found) = confirm(
+                        sets,
+                        r,
+                        (action, &resource),
+                        (&none, &self.absent),
+                        self.now,
+                    )
                 {
                     return Some(found);
                 }
@@ -742,7 +821,13 @@ impl<'a> Comparison<'a> {
                             .push(format!("a resource candidate for {action} is not UTF-8"));
                         continue;
                     };
-                    match confirm(sets, r, (action, &resource), &none, self.now) {
+                    match confirm(
+                        sets,
+                        r,
+                        (action, &resource),
+                        (&none, &self.absent),
+                        self.now,
+                    ) {
                         Ok(found) => return Some(found),
                         Err(e) => self.unknown.push(e),
                     }
@@ -768,7 +853,7 @@ impl<'a> Comparison<'a> {
         if aligned_tails_empty(require, forbid) {
             return None;
         }
-        let widened: Vec<Glob> = require.iter().map(Res::widened).collect();
+        let widened: Vec<Glob> = require.iter().map(|r| r.widened(&self.absent)).collect();
         let plain: Vec<Glob> = forbid
             .iter()
             .filter(|f| f.vars.is_none())
@@ -786,7 +871,13 @@ impl<'a> Comparison<'a> {
                 let resource = String::from_utf8_lossy(&bytes).into_owned();
                 let sets = (self.new, self.baseline);
                 if let Some(values) = derive_values(require, &resource)
-                    && let Ok(found) = confirm(sets, r, (action, &resource), &values, self.now)
+                    && let Ok(found) = confirm(
+                        sets,
+                        r,
+                        (action, &resource),
+                        (&values, &self.absent),
+                        self.now,
+                    )
                 {
                     return Some(found);
                 }
@@ -797,37 +888,90 @@ impl<'a> Comparison<'a> {
             }
         }
     }
-
-    /// The answer once every new `Allow` has been compared without finding new access.
-    fn finish(mut self) -> DiffResult {
-        if self.unknown.is_empty() {
-            DiffResult::NoNewAccess
-        } else {
-            self.unknown.sort();
-            self.unknown.dedup();
-            DiffResult::Unknown(self.unknown.join("; "))
-        }
-    }
 }
 
 /// Compare `new` with `baseline`: is there a request the new set allows and the baseline
 /// does not? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
 /// symbolically; see the module docs); each [`DiffResult::NewAccess`] is confirmed by the
 /// evaluator on both sets, at time `now` (the library never reads the clock).
+///
+/// Requests that lack some of the policy variables' keys are compared too (a variable
+/// then reads its default, or its pattern matches nothing): every combination of absent
+/// keys when the policies read at most [`MAX_ABSENT_KEYS`] keys, else each key alone,
+/// and the answer is at best `unknown`.
 pub fn no_new_access(new: &PolicySet, baseline: &PolicySet, now: jiff::Timestamp) -> DiffResult {
-    let mut cmp = Comparison::new(new, baseline, now);
-    let base_denies: Vec<Stmt> = cmp.base_denies.iter().map(|(_, d)| *d).collect();
-    for (r, s) in stmts(new, Effect::Allow) {
-        if let Some(found) = cmp.beyond_baseline_allows(r, s) {
-            return DiffResult::NewAccess(found);
-        }
-        for &d in &base_denies {
-            if let Some(found) = cmp.past_removed_deny(r, s, d) {
+    let keys = policy_variable_keys(&[new, baseline]);
+    let mut unknown = Vec::new();
+    if keys.len() > MAX_ABSENT_KEYS {
+        unknown.push(format!(
+            "the policies read {} policy variable keys; requests lacking more than one of them at once are not compared (at most {MAX_ABSENT_KEYS} keys are)",
+            keys.len()
+        ));
+    }
+    for absent in absent_combinations(&keys) {
+        let mut cmp = Comparison::new(new, baseline, now);
+        cmp.absent = absent;
+        let base_denies: Vec<Stmt> = cmp.base_denies.iter().map(|(_, d)| *d).collect();
+        for (r, s) in stmts(new, Effect::Allow) {
+            if let Some(found) = cmp.beyond_baseline_allows(r, s) {
                 return DiffResult::NewAccess(found);
             }
+            for &d in &base_denies {
+                if let Some(found) = cmp.past_removed_deny(r, s, d) {
+                    return DiffResult::NewAccess(found);
+                }
+            }
         }
+        unknown.append(&mut cmp.unknown);
     }
-    cmp.finish()
+    if unknown.is_empty() {
+        DiffResult::NoNewAccess
+    } else {
+        unknown.sort();
+        unknown.dedup();
+        DiffResult::Unknown(unknown.join("; "))
+    }
+}
+
+/// Policy variable keys beyond this many are left out one at a time only (see
+/// [`no_new_access`]).
+pub const MAX_ABSENT_KEYS: usize = 3;
+
+/// The keys (lowercase, sorted) of the policy variables the statements of `sets` read,
+/// in policies that read variables at all.
+fn policy_variable_keys(sets: &[&PolicySet]) -> Vec<String> {
+    let mut keys: Vec<String> = sets
+        .iter()
+        .flat_map(|set| set.policies())
+        .filter(|p| p.has_variables_enabled())
+        .flat_map(|p| &p.statements)
+        .flat_map(variable_keys)
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The sets of keys to leave out of the compared requests: none first, then every
+/// combination (at most [`MAX_ABSENT_KEYS`] keys), else each key alone.
+fn absent_combinations(keys: &[String]) -> Vec<Vec<String>> {
+    if keys.len() > MAX_ABSENT_KEYS {
+        return std::iter::once(Vec::new())
+            .chain(keys.iter().map(|k| vec![k.clone()]))
+            .collect();
+    }
+    let mut out: Vec<Vec<String>> = (0u32..1 << keys.len())
+        .map(|mask| {
+            keys.iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, k)| k.clone())
+                .collect()
+        })
+        .collect();
+    out.sort_by_key(Vec::len);
+    out
 }
 
 /// Globs of the documented ARN formats of `action`, with example values for the partition

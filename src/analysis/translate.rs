@@ -47,9 +47,21 @@ pub enum Variables<'a> {
     /// Every variable reads anything its place allows: the glob matches what the pattern
     /// matches for some value of each variable occurrence.
     Widen,
-    /// Each variable is the text the function gives for it (the same for every
-    /// occurrence of a key): exact for a request whose context has those values.
-    Fixed(&'a dyn Fn(&Variable) -> String),
+    /// Each variable reads as the function says ([`Reading`]): exact for a request whose
+    /// context has those values and lacks those keys (where no variable reads anything).
+    Fixed(&'a dyn Fn(&Variable) -> Reading),
+}
+
+/// How [`Variables::Fixed`] reads one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// The request's value for the key (the same for every occurrence of the key).
+    Value(String),
+    /// The request lacks the key: the variable is its default (`${key, 'default'}`), and a
+    /// variable without default makes the pattern match nothing ([`Elem::Never`]).
+    Absent,
+    /// Anything its place allows (a widening).
+    Any,
 }
 
 /// Is `v` the identity variable `${cognito-identity.amazonaws.com:sub}`?
@@ -162,7 +174,12 @@ fn push_pieces(
                     out.push(Elem::Slot);
                 }
                 Variables::TrackIdentity | Variables::Widen => out.push(Elem::Star(class)),
-                Variables::Fixed(value) => push_text(out, &value(v), class),
+                Variables::Fixed(reading) => match (reading(v), v.default.as_deref()) {
+                    (Reading::Value(text), _) => push_text(out, &text, class),
+                    (Reading::Absent, Some(default)) => push_text(out, default, class),
+                    (Reading::Absent, None) => out.push(Elem::Never),
+                    (Reading::Any, _) => out.push(Elem::Star(class)),
+                },
             },
         }
     }
@@ -316,13 +333,33 @@ mod tests {
         let tracked = arn_glob(&p, &Variables::TrackIdentity);
         assert_eq!(tracked.0.iter().filter(|e| **e == Elem::Slot).count(), 1);
         assert!(mentions_identity(&p));
-        let value = |v: &Variable| format!("<{}>", v.key_lower);
+        let value = |v: &Variable| Reading::Value(format!("<{}>", v.key_lower));
         let fixed = arn_glob(&p, &Variables::Fixed(&value));
         assert!(
             fixed.matches(b"arn:aws:s3:::b/<cognito-identity.amazonaws.com:sub>/<aws:username>/k")
         );
         assert!(!fixed.matches(b"arn:aws:s3:::b/x/y/k"));
         assert!(arn_glob(&p, &Variables::Widen).matches(b"arn:aws:s3:::b/x/y/k"));
+        // A request without the key: the default, or nothing at all.
+        let p = arn("arn:aws:s3:::b/${aws:username, 'public'}/${aws:userid}/*");
+        let absent = |v: &Variable| {
+            if &*v.key_lower == "aws:username" {
+                Reading::Absent
+            } else {
+                Reading::Value("u".to_string())
+            }
+        };
+        assert!(arn_glob(&p, &Variables::Fixed(&absent)).matches(b"arn:aws:s3:::b/public/u/k"));
+        let none = |_: &Variable| Reading::Absent;
+        assert!(!arn_glob(&p, &Variables::Fixed(&none)).matches(b"arn:aws:s3:::b/public/u/k"));
+        let some = |v: &Variable| {
+            if &*v.key_lower == "aws:username" {
+                Reading::Absent
+            } else {
+                Reading::Any
+            }
+        };
+        assert!(arn_glob(&p, &Variables::Fixed(&some)).matches(b"arn:aws:s3:::b/public/x/k"));
     }
 
     #[test]
@@ -445,7 +482,7 @@ mod tests {
                     return Ok(());
                 };
                 let vars = V(value.clone());
-                let fixed = |_: &Variable| value.clone();
+                let fixed = |_: &Variable| Reading::Value(value.clone());
                 let glob = arn_glob(&p, &Variables::Fixed(&fixed));
                 // The guarantee is on ARNs: every resource a request can name.
                 if crate::lang::arn::split_concrete(&arn).is_none() {

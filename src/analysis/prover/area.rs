@@ -1,7 +1,7 @@
 //! Areas: resource patterns holding the identity variable, compiled once.
 
 use crate::analysis::glob::{Elem, Glob};
-use crate::analysis::translate::{Variables, arn_glob, is_identity, mentions_identity};
+use crate::analysis::translate::{Reading, Variables, arn_glob, is_identity, mentions_identity};
 use crate::lang::arn::ArnPattern;
 use crate::lang::keys::COGNITO_SUB;
 use crate::lang::variables::{Syntax, Variable};
@@ -64,11 +64,11 @@ impl Area {
     /// variable `x`: what its resources look like for that identity.
     pub fn glob_for(&self, identity: &str) -> Glob {
         let value = |v: &Variable| {
-            if is_identity(v) {
+            Reading::Value(if is_identity(v) {
                 identity.to_string()
             } else {
                 "x".to_string()
-            }
+            })
         };
         arn_glob(&self.pattern, &Variables::Fixed(&value))
     }

@@ -8,10 +8,13 @@
 //! or non-ASCII characters. Resources fill the victim's area, with wildcards replaced by
 //! random segments that sometimes contain the attacker's id.
 
+use std::collections::HashMap;
+
 use crate::analysis::confirm::{plausible_context, request};
 use crate::analysis::glob::Elem;
 use crate::analysis::identity::IdentityFormat;
 use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::lang::keys::COGNITO_SUB;
 use crate::lang::model::Effect;
 use crate::workload::SplitMix64;
 
@@ -133,10 +136,18 @@ fn resource_in(area: &Area, victim: &str, attacker: &str, rng: &mut SplitMix64) 
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The most cases one run may try: a larger count is refused (a run that long would look
+/// like a hang).
+pub const MAX_CASES: u64 = 1_000_000;
+
 /// Try `cases` random (attacker, victim, resource) triples; stop at the first the
 /// evaluator allows. The same `seed` gives the same cases. The areas are compiled as the
 /// prover compiles them (the named ones, else the default areas): an area that does not
 /// compile, or no area at all, is the prover's error, never a run that samples nothing.
+///
+/// Cost per case: one resource match per `Allow` statement, and requests evaluated only
+/// for the statements whose resources match (each statement's candidate actions are
+/// listed once per area, not per case). `cases` above [`MAX_CASES`] is an error.
 pub fn fuzz_isolation(
     set: &PolicySet,
     areas: &[String],
@@ -145,10 +156,15 @@ pub fn fuzz_isolation(
     seed: u64,
     now: jiff::Timestamp,
 ) -> Result<FuzzResult, ProverError> {
+    if cases > MAX_CASES {
+        return Err(ProverError::TooManyCases { cases });
+    }
     let areas = compile_areas(set, areas)?;
     let sources: Vec<String> = areas.iter().map(|a| a.source.clone()).collect();
     let mut rng = SplitMix64::new(seed);
     let allows: Vec<StatementRef> = set.refs_with_effect(Effect::Allow).collect();
+    // Candidate actions by (area, statement), listed on first use.
+    let mut actions: HashMap<(usize, StatementRef), Vec<String>> = HashMap::new();
     for tried in 1..=cases {
         let Some(victim) = random_identity(format, &mut rng) else {
             return Ok(FuzzResult {
@@ -161,7 +177,8 @@ pub fn fuzz_isolation(
             continue;
         };
         // `compile_areas` never returns an empty list.
-        let area = &areas[rng.below(areas.len() as u64) as usize];
+        let a = rng.below(areas.len() as u64) as usize;
+        let area = &areas[a];
         let resource = resource_in(area, &victim, &attacker, &mut rng);
         if !area.contains(&resource, &victim) {
             continue;
@@ -169,8 +186,21 @@ pub fn fuzz_isolation(
         for &r in &allows {
             let st = set.statement(r);
             let context = plausible_context(st, &attacker);
-            for action in candidate_actions_for(st, area.service.as_deref()) {
-                if let Some(req) = request(&action, &resource, &attacker, &context, now)
+            // Only a statement whose resources match (with the variables of the request it
+            // is tried with) can allow that request; its actions are listed only then.
+            let mut vars = crate::request::Context::new();
+            for (k, v) in &context {
+                vars.set(k, v.clone());
+            }
+            vars.set(COGNITO_SUB, vec![attacker.clone()]);
+            if !st.matches_resource(&resource, &vars) {
+                continue;
+            }
+            let candidates = actions
+                .entry((a, r))
+                .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()));
+            for action in candidates.iter() {
+                if let Some(req) = request(action, &resource, &attacker, &context, now)
                     && let Ok(e) = set.evaluate(&req)
                     && e.decision == Decision::Allow
                 {
@@ -178,7 +208,7 @@ pub fn fuzz_isolation(
                         counterexample: Some(Counterexample {
                             attacker,
                             victim,
-                            action,
+                            action: action.clone(),
                             resource,
                             context,
                             statement: e.deciding.first().copied().unwrap_or(r),

@@ -19,9 +19,12 @@
 
 mod area;
 pub mod fuzz;
+mod index;
 pub mod smt;
 pub mod solver;
 mod witness;
+
+use std::collections::{HashMap, HashSet};
 
 use crate::analysis::actions::{covers_every_action, may_act_on};
 use crate::analysis::confirm::{ContextMap, decide, plausible_context};
@@ -30,8 +33,9 @@ use crate::analysis::identity::IdentityFormat;
 use crate::analysis::search::Problem;
 use crate::analysis::translate::{Variables, arn_glob, mentions_identity};
 use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::lang::model::{Effect, ResourceSpec, Statement};
+use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
 use area::Area;
+use index::HeadIndex;
 use smt::SmtError;
 use solver::{Answer, Automata, Candidate, Smt, Solver, Undecided};
 use witness::{candidate_actions_for, explain_violation};
@@ -116,6 +120,12 @@ pub enum ProverError {
         /// The area as given.
         area: String,
     },
+    /// `fuzz isolation` was asked for more cases than one run may try.
+    #[error("{cases} cases is more than one fuzz run may try (at most {max})", max = fuzz::MAX_CASES)]
+    TooManyCases {
+        /// The count asked for.
+        cases: u64,
+    },
     /// The SMT backend cannot be used.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -126,6 +136,7 @@ pub enum ProverError {
 /// only a `2012-10-17` policy reads as a variable), in order, without repeats.
 pub fn default_areas(set: &PolicySet) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for policy in set.policies() {
         for st in policy
             .statements
@@ -134,7 +145,7 @@ pub fn default_areas(set: &PolicySet) -> Vec<String> {
         {
             if let Some(ResourceSpec::Resource(patterns)) = &st.resource {
                 for p in patterns.iter().filter(|p| mentions_identity(p)) {
-                    if !out.iter().any(|a| a == p.source()) {
+                    if seen.insert(p.source()) {
                         out.push(p.source().to_string());
                     }
                 }
@@ -212,7 +223,12 @@ pub fn prove_isolation_by(
         format,
         now,
         areas: &areas,
+        area_index: HeadIndex::new(areas.iter().map(|a| &a.glob).zip(0..)),
+        denies: Denies::new(set),
+        covers: HashMap::new(),
+        acts: HashMap::new(),
         assumptions: Vec::new(),
+        noted: HashSet::new(),
         unknown: Vec::new(),
     };
     for &r in set.statement_refs() {
@@ -239,7 +255,7 @@ fn compile_areas(set: &PolicySet, areas: &[String]) -> Result<Vec<Area>, ProverE
     areas.iter().map(|a| Area::parse(a)).collect()
 }
 
-/// What the `Deny` statements that certainly apply to one `Allow` exclude.
+/// What the `Deny` statements that certainly apply to one search problem exclude.
 #[derive(Default)]
 struct Exclusions {
     /// Resource patterns the resource must not match.
@@ -250,6 +266,84 @@ struct Exclusions {
     carve_outs: Vec<Glob>,
 }
 
+/// A `Deny` statement, compiled once for the whole proof.
+struct Deny {
+    r: StatementRef,
+    /// Its `Resource` patterns: the glob, or `None` for a pattern with policy variables
+    /// (which has no single value and is not used).
+    resource: Vec<Option<Glob>>,
+    /// Its `NotResource` patterns (every variable reading anything), and the one-pattern
+    /// carve-out with the identity slot, if that is what it is.
+    not_resource: Option<(Vec<Glob>, Option<Glob>)>,
+}
+
+/// The `Deny` statements of the set, compiled once and indexed by the literal heads of
+/// their `Resource` patterns, so that each search problem only meets the patterns that
+/// can overlap it (see [`index`]).
+struct Denies {
+    all: Vec<Deny>,
+    /// (deny, pattern) by the pattern's literal head.
+    by_head: HeadIndex<(usize, usize)>,
+    /// The denies without `Resource` patterns (`NotResource`, or no resource element):
+    /// every problem meets them.
+    others: Vec<usize>,
+}
+
+impl Denies {
+    fn new(set: &PolicySet) -> Denies {
+        let mut all = Vec::new();
+        for d in set.refs_with_effect(Effect::Deny) {
+            let (resource, not_resource) = match &set.statement(d).resource {
+                Some(ResourceSpec::Resource(ps)) => (
+                    ps.iter()
+                        .map(|p| (!p.has_variables()).then(|| arn_glob(p, &Variables::Widen)))
+                        .collect(),
+                    None,
+                ),
+                // A one-pattern carve-out with the identity (`Deny ... NotResource
+                // private/${sub}/*`) keeps its slot: it can stand for the attacker when
+                // the Allow itself does not depend on the identity.
+                Some(ResourceSpec::NotResource(ps)) => (
+                    Vec::new(),
+                    Some((
+                        ps.iter().map(|p| arn_glob(p, &Variables::Widen)).collect(),
+                        match ps.as_slice() {
+                            [only] if mentions_identity(only) => {
+                                Some(arn_glob(only, &Variables::TrackIdentity))
+                            }
+                            _ => None,
+                        },
+                    )),
+                ),
+                None => (Vec::new(), None),
+            };
+            all.push(Deny {
+                r: d,
+                resource,
+                not_resource,
+            });
+        }
+        // A pattern with variables is indexed under an empty head: it meets every problem
+        // (to be noted as not used).
+        let empty = Glob(Vec::new());
+        let mut entries = Vec::new();
+        for (i, d) in all.iter().enumerate() {
+            for (j, g) in d.resource.iter().enumerate() {
+                entries.push((g.as_ref().unwrap_or(&empty), (i, j)));
+            }
+        }
+        let by_head = HeadIndex::new(entries);
+        let others = (0..all.len())
+            .filter(|&i| all[i].resource.is_empty())
+            .collect();
+        Denies {
+            all,
+            by_head,
+            others,
+        }
+    }
+}
+
 /// One proof in progress.
 struct Run<'a> {
     set: &'a PolicySet,
@@ -257,8 +351,27 @@ struct Run<'a> {
     /// The time of the confirming requests.
     now: jiff::Timestamp,
     areas: &'a [Area],
+    /// The areas by the literal heads of their globs.
+    area_index: HeadIndex<usize>,
+    denies: Denies,
+    /// `covers_every_action` by (Allow actions, Deny actions): many statements share
+    /// their action lists.
+    covers: HashMap<(String, String), bool>,
+    /// `may_act_on` by (Allow actions, service).
+    acts: HashMap<(String, String), bool>,
     assumptions: Vec<String>,
+    noted: HashSet<String>,
     unknown: Vec<String>,
+}
+
+/// The action list of a statement as a key (equal keys cover the same actions).
+fn action_key(st: &Statement) -> String {
+    let (not, ps) = match &st.action {
+        ActionSpec::Action(ps) => (false, ps),
+        ActionSpec::NotAction(ps) => (true, ps),
+    };
+    let sources: Vec<&str> = ps.iter().map(|p| p.source()).collect();
+    format!("{not}|{sources:?}")
 }
 
 impl Run<'_> {
@@ -267,7 +380,7 @@ impl Run<'_> {
     }
 
     fn assume(&mut self, note: String) {
-        if !self.assumptions.contains(&note) {
+        if self.noted.insert(note.clone()) {
             self.assumptions.push(note);
         }
     }
@@ -289,98 +402,128 @@ impl Run<'_> {
         }
     }
 
-    /// What the `Deny` statements of the set certainly exclude for the `Allow` `r`; the
-    /// others are listed as assumptions.
-    fn exclusions(&mut self, r: StatementRef) -> Exclusions {
-        let st = self.set.statement(r);
-        let mut out = Exclusions::default();
-        for &d in self.set.statement_refs() {
-            let deny = self.set.statement(d);
-            if deny.effect != Effect::Deny {
-                continue;
-            }
-            let why_not = if !deny.conditions.is_empty() {
-                Some("it has conditions, assumed not to hold")
-            } else if !covers_every_action(st, deny) {
-                Some("it does not certainly cover every action this Allow grants")
-            } else {
-                None
-            };
-            if let Some(why) = why_not {
-                let note = format!("{} is ignored for {}: {why}", self.label(d), self.label(r));
-                self.assume(note);
-                continue;
-            }
-            match &deny.resource {
-                Some(ResourceSpec::Resource(ps)) => {
-                    for p in ps {
-                        if p.has_variables() {
-                            let note = format!(
-                                "{}: pattern {} is not used (its policy variables have no single value)",
-                                self.label(d),
-                                p.source()
-                            );
-                            self.assume(note);
-                        } else {
-                            out.must_not.push(arn_glob(p, &Variables::Widen));
-                        }
-                    }
-                }
-                Some(ResourceSpec::NotResource(ps)) => {
-                    // A one-pattern carve-out with the identity (`Deny ... NotResource
-                    // private/${sub}/*`) keeps its slot: it can stand for the attacker
-                    // when the Allow itself does not depend on the identity.
-                    if let [only] = ps.as_slice()
-                        && mentions_identity(only)
-                    {
-                        out.carve_outs
-                            .push(arn_glob(only, &Variables::TrackIdentity));
-                    }
-                    out.must_match_any
-                        .push(ps.iter().map(|p| arn_glob(p, &Variables::Widen)).collect());
-                }
-                None => {}
-            }
+    /// Does the `Deny` `d` certainly apply wherever the `Allow` `r` does (no conditions,
+    /// every action covered)? When not, that is noted.
+    fn deny_applies(&mut self, r: StatementRef, d: StatementRef) -> bool {
+        let (st, deny) = (self.set.statement(r), self.set.statement(d));
+        let why_not = if !deny.conditions.is_empty() {
+            Some("it has conditions, assumed not to hold")
+        } else {
+            let key = (action_key(st), action_key(deny));
+            let covers = *self
+                .covers
+                .entry(key)
+                .or_insert_with(|| covers_every_action(st, deny));
+            (!covers).then_some("it does not certainly cover every action this Allow grants")
+        };
+        if let Some(why) = why_not {
+            let note = format!("{} is ignored for {}: {why}", self.label(d), self.label(r));
+            self.assume(note);
         }
-        out
+        why_not.is_none()
     }
 
-    /// Check one `Allow` against every area: a confirmed counterexample (with the reason
-    /// in words), or `None` (what could not be decided is recorded).
+    /// What the `Deny` statements that certainly apply exclude for the `Allow` `r` on
+    /// resources whose literal head is compatible with `head`; the denies that do not
+    /// certainly apply are listed as assumptions. `None` when a `NotResource` deny leaves
+    /// out none of those resources: every one of them is refused.
+    fn exclusions(&mut self, r: StatementRef, head: &[u8]) -> Option<Exclusions> {
+        let mut out = Exclusions::default();
+        let mut hits = self.denies.by_head.compatible_with(head);
+        hits.sort_unstable();
+        for (i, j) in hits {
+            let d = self.denies.all[i].r;
+            if !self.deny_applies(r, d) {
+                continue;
+            }
+            match &self.denies.all[i].resource[j] {
+                Some(g) => out.must_not.push(g.clone()),
+                None => {
+                    let source = match &self.set.statement(d).resource {
+                        Some(ResourceSpec::Resource(ps)) => ps[j].source().to_string(),
+                        Some(ResourceSpec::NotResource(_)) | None => String::new(),
+                    };
+                    let note = format!(
+                        "{}: pattern {source} is not used (its policy variables have no single value)",
+                        self.label(d)
+                    );
+                    self.assume(note);
+                }
+            }
+        }
+        for k in 0..self.denies.others.len() {
+            let i = self.denies.others[k];
+            let d = self.denies.all[i].r;
+            let Some((group, carve_out)) = self.denies.all[i].not_resource.clone() else {
+                continue;
+            };
+            if !self.deny_applies(r, d) {
+                continue;
+            }
+            if !group
+                .iter()
+                .any(|g| index::compatible(&g.literal_head(), head))
+            {
+                return None;
+            }
+            out.carve_outs.extend(carve_out);
+            out.must_match_any.push(group);
+        }
+        Some(out)
+    }
+
+    /// Check one `Allow` against every area it can overlap: a confirmed counterexample
+    /// (with the reason in words), or `None` (what could not be decided is recorded).
     fn check_allow(
         &mut self,
         r: StatementRef,
         solver: &mut dyn Solver,
     ) -> Result<Option<(Counterexample, String)>, ProverError> {
         let st = self.set.statement(r);
-        if !st.conditions.is_empty() {
-            let note = format!(
-                "{}: its conditions are assumed to be satisfiable",
-                self.label(r)
-            );
-            self.assume(note);
-        }
-        let exclusions = self.exclusions(r);
         let (allows, not_resources) = allow_globs(st);
-        let mut must_not = exclusions.must_not.clone();
-        must_not.extend(not_resources);
-        let acting: Vec<bool> = self.areas.iter().map(|a| self.acts_on(r, a)).collect();
+        let mut noted_conditions = st.conditions.is_empty();
         for allow in &allows {
-            // An Allow that does not depend on the identity, under a carve-out that does:
-            // the carve-out's pattern carries the attacker, and the Allow's own pattern (if
-            // any) becomes a constraint to match.
-            let mut must_match = exclusions.must_match_any.clone();
-            let tracked = match (
-                allow.as_ref().is_some_and(Glob::has_slot),
-                exclusions.carve_outs.first(),
-            ) {
-                (false, Some(carve_out)) => {
-                    must_match.extend(allow.iter().map(|a| vec![a.clone()]));
-                    Some(carve_out)
+            let allow_head = allow.as_ref().map(Glob::literal_head).unwrap_or_default();
+            let mut areas = self.area_index.compatible_with(&allow_head);
+            areas.sort_unstable();
+            for a in areas {
+                let area = &self.areas[a];
+                if !self.acts_on(r, area) {
+                    continue;
                 }
-                (true, _) | (false, None) => allow.as_ref(),
-            };
-            for (area, _) in self.areas.iter().zip(&acting).filter(|(_, acts)| **acts) {
+                if !noted_conditions {
+                    noted_conditions = true;
+                    let note = format!(
+                        "{}: its conditions are assumed to be satisfiable",
+                        self.label(r)
+                    );
+                    self.assume(note);
+                }
+                let area_head = area.glob.literal_head();
+                let head = if area_head.len() > allow_head.len() {
+                    &area_head
+                } else {
+                    &allow_head
+                };
+                let Some(exclusions) = self.exclusions(r, head) else {
+                    continue;
+                };
+                let mut must_not = exclusions.must_not;
+                must_not.extend(not_resources.iter().cloned());
+                // An Allow that does not depend on the identity, under a carve-out that
+                // does: the carve-out's pattern carries the attacker, and the Allow's own
+                // pattern (if any) becomes a constraint to match.
+                let mut must_match = exclusions.must_match_any;
+                let tracked = match (
+                    allow.as_ref().is_some_and(Glob::has_slot),
+                    exclusions.carve_outs.first(),
+                ) {
+                    (false, Some(carve_out)) => {
+                        must_match.extend(allow.iter().map(|a| vec![a.clone()]));
+                        Some(carve_out)
+                    }
+                    (true, _) | (false, None) => allow.as_ref(),
+                };
                 let problem = Problem {
                     allow: tracked,
                     area: &area.glob,
@@ -403,7 +546,15 @@ impl Run<'_> {
     /// that is listed as an assumption.
     fn acts_on(&mut self, r: StatementRef, area: &Area) -> bool {
         let st = self.set.statement(r);
-        if area.service.as_deref().is_none_or(|s| may_act_on(st, s)) {
+        let Some(service) = area.service.as_deref() else {
+            return true;
+        };
+        let key = (action_key(st), service.to_string());
+        if *self
+            .acts
+            .entry(key)
+            .or_insert_with(|| may_act_on(st, service))
+        {
             return true;
         }
         let note = format!(
