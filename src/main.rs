@@ -14,7 +14,7 @@ use policy_sim::load::{self, Loaded, is_stdin};
 use policy_sim::managed::{Claim, Given, NotSeen};
 use policy_sim::report::batch::{BatchError, BatchOptions, run_batch};
 use policy_sim::report::show::{ShowError, Shown};
-use policy_sim::report::{self, evaluation_json, explanation_text, json_line};
+use policy_sim::report::{self, evaluation_json, explanation_text, json_line, terminal_safe};
 use policy_sim::request::Request;
 use policy_sim::root::{Root, RootError};
 use policy_sim::template::{Params, Template, TemplateError};
@@ -378,6 +378,7 @@ fn print_error(err: &Failure) -> ExitCode {
         return ExitCode::from(EXIT_BROKEN_PIPE);
     }
     let message = cli_message(err);
+    let message = terminal_safe(&message);
     let located = template_snippet(err);
     let diagnostic: &dyn miette::Diagnostic = match &located {
         Some(l) => l,
@@ -390,12 +391,31 @@ fn print_error(err: &Failure) -> ExitCode {
         let shown = Reworded {
             message: &message,
             inner: diagnostic,
+            source: diagnostic.source_code().map(SafeName),
         };
-        eprintln!("{}", Graphical(&shown));
+        // Drawn from parts made terminal-safe (message, help, file name; the library's
+        // snippet escapes its text), so the renderer's own colours survive.
+        write_stderr(&Graphical(&shown).to_string());
     } else {
-        eprintln!("error: {message}");
+        say(&format!("error: {message}"));
     }
     ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Write one message (error, warning, summary) to standard error, with a newline, made
+/// [`terminal_safe`]. A standard error that cannot be written (closed, full) is not an
+/// error of its own: the exit code still tells the outcome, and there is no one left to
+/// tell (`eprintln!` would panic, exit 101, instead).
+fn say(text: &str) {
+    write_stderr(&terminal_safe(text));
+}
+
+/// [`say`] for text already safe for a terminal.
+fn write_stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(text.as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
 }
 
 /// The message of `err` as the command line words it: library errors that stand for a
@@ -555,6 +575,8 @@ impl miette::Diagnostic for Located {
 struct Reworded<'a> {
     message: &'a str,
     inner: &'a dyn miette::Diagnostic,
+    /// The inner diagnostic's source, its file name made terminal-safe.
+    source: Option<SafeName<'a>>,
 }
 
 impl std::fmt::Display for Reworded<'_> {
@@ -572,16 +594,50 @@ impl miette::Diagnostic for Reworded<'_> {
         self.inner.severity()
     }
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        self.inner.help()
+        let help = self.inner.help()?.to_string();
+        Some(Box::new(terminal_safe(&help).into_owned()))
     }
     fn url<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
         self.inner.url()
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.inner.source_code()
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         self.inner.labels()
+    }
+}
+
+/// A diagnostic's source, with its file name made [`terminal_safe`] (a file name can
+/// hold an escape sequence; the text itself is escaped by the library's snippet).
+struct SafeName<'a>(&'a dyn miette::SourceCode);
+
+impl std::fmt::Debug for SafeName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SafeName")
+    }
+}
+
+impl miette::SourceCode for SafeName<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let contents = self.0.read_span(span, before, after)?;
+        let Some(name) = contents.name() else {
+            return Ok(contents);
+        };
+        let safe = terminal_safe(name).into_owned();
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            safe,
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
     }
 }
 
@@ -597,7 +653,7 @@ impl std::fmt::Display for Graphical<'_> {
 
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        say(&format!("warning: {w}"));
     }
 }
 
@@ -751,7 +807,7 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         &request.resource,
     ));
     let text = match args.format {
-        Format::Text => explanation_text(&set, &request, &explanation),
+        Format::Text => terminal_safe(&explanation_text(&set, &request, &explanation)).into_owned(),
         Format::Json => json_line(&evaluation_json(
             &set,
             &serde_json::Value::Null,
@@ -774,7 +830,9 @@ fn check_flow(
     let outcome = cognito::simulate_with(t, &flow, root, given, now)?;
     print_warnings(&outcome.warnings);
     let text = match args.format {
-        Format::Text => report::flow::flow_text(&t.file, &flow, &outcome),
+        Format::Text => {
+            terminal_safe(&report::flow::flow_text(&t.file, &flow, &outcome)).into_owned()
+        }
         Format::Json => json_line(&report::flow::flow_json(&outcome)),
     };
     write_stdout(&text)?;
@@ -820,7 +878,7 @@ fn check_batch(
     Ok(match report::batch::failures_text(&summary) {
         None => ExitCode::SUCCESS,
         Some(text) => {
-            eprint!("{text}");
+            say(text.trim_end_matches('\n'));
             ExitCode::from(EXIT_BAD_INPUT)
         }
     })
@@ -853,7 +911,7 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
     loaded.settle(&mut proof);
     let text = match args.format {
         Format::Json => json_line(&report::proof::proof_json(set, &proof)),
-        Format::Text => report::proof::proof_text(set, &proof),
+        Format::Text => terminal_safe(&report::proof::proof_text(set, &proof)).into_owned(),
     };
     write_stdout(&text)?;
     Ok(match proof.verdict {
@@ -890,7 +948,7 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
     };
     let text = match iso.format {
         Format::Json => json_line(&fuzz_json(&run)),
-        Format::Text => fuzz_text(&run),
+        Format::Text => terminal_safe(&fuzz_text(&run)).into_owned(),
     };
     write_stdout(&text)?;
     Ok(if result.counterexample.is_some() {
@@ -918,7 +976,7 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         write(path, report::gate::junit(&report))?;
     }
     let text = match args.format {
-        Format::Text => report::gate::text(&report),
+        Format::Text => terminal_safe(&report::gate::text(&report)).into_owned(),
         Format::Json => report::gate::json(&report),
     };
     write_stdout(&text)?;
@@ -939,10 +997,10 @@ fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {
     let catalog = policy_sim::catalog::catalog();
     let list = list_actions(catalog, &args.patterns);
     for why in &list.uncovered {
-        eprintln!("{why}");
+        say(&why.to_string());
     }
     let text = match args.format {
-        Format::Text => actions_text(&list),
+        Format::Text => terminal_safe(&actions_text(&list)).into_owned(),
         Format::Json => json_line(&actions_json(catalog, &list)),
     };
     write_stdout(&text)?;
@@ -963,12 +1021,12 @@ fn show(args: &ShowArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         let policies = t.role_policies(&role)?;
         print_warnings(&policies.warnings);
         for a in &policies.attached {
-            eprintln!(
+            say(&format!(
                 "warning: {} {} ({}) is not part of the template and is not shown",
                 a.kind.as_str(),
                 a.arn,
                 a.loc
-            );
+            ));
         }
         report::show::permissions(policies, args.only.as_deref())?
     };
@@ -1004,12 +1062,12 @@ fn lint(args: &LintArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     };
     // Lint reads the source's own policies; it says what it could not see.
     for u in &loaded.unseen {
-        eprintln!("warning: not linted, not seen: {u}");
+        say(&format!("warning: not linted, not seen: {u}"));
     }
     let findings = loaded.lint();
     let text = match args.format {
         Format::Json => policy_sim::report::lint::json(&findings),
-        Format::Text => policy_sim::report::lint::text(&findings),
+        Format::Text => terminal_safe(&policy_sim::report::lint::text(&findings)).into_owned(),
     };
     write_stdout(&text)?;
     Ok(

@@ -7,8 +7,8 @@
 //!
 //! The root is `--root DIR` ([`Root::new`]) or found from the input ([`Root::discover`]):
 //! the git work tree that holds it (the nearest directory upwards with a `.git` entry),
-//! else the current directory when the input is under it, else the input's own
-//! directory. A path is resolved (symbolic links, `..`) before it is compared with the
+//! else the current directory when the input is under it (but never `/`, the home
+//! directory or a directory above it), else the input's own directory. A path is resolved (symbolic links, `..`) before it is compared with the
 //! root, so a link cannot lead out of it. Standard input (`-`) is not a path and is not
 //! confined: it is the user's own input.
 
@@ -46,6 +46,20 @@ pub enum RootError {
     },
 }
 
+/// True for a current directory too wide to be a project root: the file system's root,
+/// the home directory (`$HOME`) or a directory above it. Run from there on a checkout
+/// without `.git` (an unpacked archive), the current directory would let a template's
+/// `${file(../.aws/credentials)}` be read, and shown in an error, as "inside the project".
+fn too_wide(cwd: &Path) -> bool {
+    if cwd.parent().is_none() {
+        return true;
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .and_then(|h| std::fs::canonicalize(h).ok())
+        .is_some_and(|home| home.starts_with(cwd))
+}
+
 /// The directory reads are confined to (canonical: symbolic links resolved).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
@@ -67,7 +81,8 @@ impl Root {
     }
 
     /// The root of `input`: the git work tree that holds it, else the current directory
-    /// when it holds the input, else the input's directory. An input that cannot be
+    /// when it holds the input (unless the current directory is `/`, the home directory or
+    /// above it), else the input's directory. An input that cannot be
     /// resolved (it does not exist: its read will say so) gives the current directory.
     pub fn discover(input: &Path) -> Root {
         let cwd = std::env::current_dir()
@@ -89,7 +104,7 @@ impl Root {
                 dir: tree.to_path_buf(),
             };
         }
-        if input.starts_with(&cwd) {
+        if input.starts_with(&cwd) && !too_wide(&cwd) {
             return Root { dir: cwd };
         }
         Root {

@@ -1596,3 +1596,203 @@ fn a_closed_pipe_stops_the_batch_quietly() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Run with standard error on /dev/full (standard output piped).
+fn run_with_full_stderr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_standard_error_that_cannot_be_written_is_no_crash() {
+    // An error, a drawn error and a warning (before an Allow): each was a panic (exit
+    // 101) when standard error could not be written; the exit code tells the outcome.
+    let bad_identity = [
+        "check",
+        "--policy",
+        CONSOLE,
+        "--identity",
+        "",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+    ];
+    let drawn = [
+        "check",
+        "--policy",
+        "fixtures/malformed/effect-lowercase.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+    ];
+    for args in [&bad_identity[..], &drawn[..]] {
+        assert_eq!(
+            run_with_full_stderr(args).status.code(),
+            Some(2),
+            "{args:?}"
+        );
+    }
+    let warned = run_with_full_stderr(&[
+        "check",
+        "--policy",
+        CONSOLE,
+        "--identity",
+        "us-east-1:abc",
+        "--action",
+        "s3:ListBucket",
+        "--resource",
+        "arn:aws:s3:::notes-app-uploads/us-east-1:abc/a",
+    ]);
+    assert!(
+        matches!(warned.status.code(), Some(0 | 1)),
+        "{:?}",
+        warned.status
+    );
+    assert!(stdout(&warned).starts_with("Decision: "));
+}
+
+/// A scratch directory under the build's temporary directory (inside this work tree).
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn control_characters_from_inputs_never_reach_the_terminal() {
+    let dir = scratch("escapes");
+    // A template policy name (any YAML string), shown in the explanation.
+    let template = dir.join("t.yml");
+    std::fs::write(
+        &template,
+        "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n        - PolicyName: \"Own\\e]0;pwned\\a\\e[2K\\r\\u202eX\"\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource: '*'\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "check",
+            "--template",
+            template.to_str().unwrap(),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::b/k",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "#Role/Own\\u{1b}]0;pwned\\u{7}\\u{1b}[2K\\u{d}\\u{202e}X Statement[0] (Allow): applies"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // A file name (and so the message and the snippet's header), and a value in a
+    // message.
+    let evil = dir.join("e\u{1b}[31mvil.json");
+    std::fs::write(
+        &evil,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"s3:*","Resource":"*"}}"#,
+    )
+    .unwrap();
+    let resource = dir.join("r.json");
+    std::fs::write(
+        &resource,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b\u001b[2J"}}"#,
+    )
+    .unwrap();
+    let bad = run(
+        &[
+            "check",
+            "--policy",
+            evil.to_str().unwrap(),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let err = stderr(&bad);
+    assert!(err.contains("e\\u{1b}[31mvil.json:1:53"), "{err}");
+    let denied = run(
+        &[
+            "check",
+            "--policy",
+            resource.to_str().unwrap(),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::c/k",
+        ],
+        None,
+    );
+    assert!(stdout(&denied).contains("not matched by Resource [arn:aws:s3:::b\\u{1b}[2J]"));
+    for o in [&o, &bad, &denied] {
+        for (name, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+                "{name}: {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_home_directory_and_the_file_system_root_are_no_project_root() {
+    // Outside any git work tree (an unpacked archive of the project), run from the home
+    // directory or from `/`: the current directory was the root, so a template's
+    // include of `../.aws/...` was read and printed.
+    let home = std::env::temp_dir().join(format!("policy-sim-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(home.join("proj")).unwrap();
+    std::fs::write(home.join("secret.yml"), "token: hunter2\n").unwrap();
+    let template = home.join("proj/serverless.yml");
+    std::fs::write(
+        &template,
+        "service: x\nprovider:\n  name: aws\nresources:\n  Resources:\n    Role:\n      Type: AWS::IAM::Role\n      Properties:\n        Policies:\n          - PolicyName: Own\n            PolicyDocument:\n              Version: '2012-10-17'\n              Statement:\n                - Effect: Allow\n                  Action: s3:GetObject\n                  Resource: arn:aws:s3:::${file(../secret.yml):token}/*\n",
+    )
+    .unwrap();
+    for (cwd, input) in [
+        (home.clone(), PathBuf::from("proj/serverless.yml")),
+        (PathBuf::from("/"), template.clone()),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+            .args(["show", "--template"])
+            .arg(&input)
+            .current_dir(&cwd)
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        let (out, err) = (stdout(&o), stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "from {}: {out}{err}",
+            cwd.display()
+        );
+        assert!(
+            !out.contains("hunter2") && !err.contains("hunter2"),
+            "{out}{err}"
+        );
+        assert!(err.contains("secret.yml is outside the project"), "{err}");
+    }
+    std::fs::remove_dir_all(&home).unwrap();
+}

@@ -798,6 +798,33 @@ fn a_name_that_cannot_be_decided_is_refused_not_skipped() {
     assert_eq!(guarded(&text, &[]).unwrap().1, Decision::Allow);
 }
 
+/// Not fixed yet (reported for the template owner): run it with `--ignored`.
+#[test]
+#[ignore = "fail-open: a name computed from Ref Role, or the physical name given with --param Role=NAME, does not attach once that name is given"]
+fn a_name_computed_from_the_role_denotes_the_role() {
+    // CloudFormation resolves `${Role}` and `!Join ['', [!Ref Role]]` to the role's name:
+    // the policy attaches. Without the name they are a value to give; given it (as the
+    // error asks), the Deny was dropped and the request allowed.
+    let physical = [("Role", "stack-Role-1A2B3C")];
+    for names in ["!Sub '${Role}'", "!Join ['', [!Ref Role]]"] {
+        for ty in ["AWS::IAM::Policy", "AWS::IAM::RolePolicy"] {
+            let text = role_template("", &guard(ty, names));
+            assert!(guarded(&text, &[]).is_err(), "{ty} {names}");
+            assert_eq!(
+                guarded(&text, &physical).map(|(_, d)| d),
+                Ok(Decision::ExplicitDeny),
+                "{ty} {names}"
+            );
+        }
+    }
+    // The physical name given, the same name written names the role too.
+    let text = role_template("", &guard("AWS::IAM::Policy", "stack-Role-1A2B3C"));
+    assert_eq!(
+        guarded(&text, &physical).map(|(_, d)| d),
+        Ok(Decision::ExplicitDeny)
+    );
+}
+
 #[test]
 fn resources_that_cannot_reach_the_role_are_accepted() {
     // A nested stack or custom resource not given the role, while the role's name is
