@@ -800,7 +800,6 @@ fn a_name_that_cannot_be_decided_is_refused_not_skipped() {
 
 /// Not fixed yet (reported for the template owner): run it with `--ignored`.
 #[test]
-#[ignore = "fail-open: a name computed from Ref Role, or the physical name given with --param Role=NAME, does not attach once that name is given"]
 fn a_name_computed_from_the_role_denotes_the_role() {
     // CloudFormation resolves `${Role}` and `!Join ['', [!Ref Role]]` to the role's name:
     // the policy attaches. Without the name they are a value to give; given it (as the
@@ -822,6 +821,32 @@ fn a_name_computed_from_the_role_denotes_the_role() {
     assert_eq!(
         guarded(&text, &physical).map(|(_, d)| d),
         Ok(Decision::ExplicitDeny)
+    ); // A name computed from the role's ARN, with only the ARN given: the role's name is
+    // still to give (it was compared with nothing and the Deny dropped).
+    let by_arn = "!Select [1, !Split ['/', !GetAtt Role.Arn]]";
+    let text = role_template("", &guard("AWS::IAM::Policy", by_arn));
+    let arn = [(
+        "Role.Arn",
+        "arn:aws:iam::123456789012:role/stack-Role-1A2B3C",
+    )];
+    let e = guarded(&text, &arn).unwrap_err();
+    assert!(e.contains("Role (the role's physical name"), "{e}");
+    let both = [arn[0], physical[0]];
+    assert_eq!(
+        guarded(&text, &both).map(|(_, d)| d),
+        Ok(Decision::ExplicitDeny)
+    );
+    // A given name that contradicts the role's RoleName is refused, not believed.
+    let text = role_template(
+        "      RoleName: MyRole\n",
+        &guard("AWS::IAM::Policy", "!Sub '${Role}'"),
+    );
+    let e = guarded(&text, &[("Role", "Other")]).unwrap_err();
+    assert!(
+        e.ends_with(
+            ".yml:7:17: role Role is given the name \"Other\", but its RoleName is \"MyRole\""
+        ),
+        "{e}"
     );
 }
 

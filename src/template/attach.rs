@@ -213,6 +213,16 @@ impl Template {
             role_name.resolved = Some(self.own_name(naming, r)?);
         }
         let Some(Some(own)) = &role_name.resolved else {
+            // The role's name is generated and not given. A name written without the role
+            // cannot be it; one computed from the role (`${Role}`, `!GetAtt Role.Arn`, ...)
+            // may be, and only its physical name tells.
+            if mentions(&item, naming.role, None) {
+                r.missing.push(Missing {
+                    name: naming.role.to_string(),
+                    loc: item.loc.clone(),
+                    what: "the role's physical name, to tell whether a name computed from the role names it",
+                });
+            }
             return Ok(false);
         };
         if name.guessed.is_empty() && own.guessed.is_empty() {
@@ -233,30 +243,49 @@ impl Template {
         Ok(false)
     }
 
-    /// The role's `RoleName`, resolved; `None` when it has none (a generated name) or a
-    /// value is missing (reported by the resolver).
+    /// The role's name: its `RoleName`, resolved, or else the physical name given as the
+    /// value of its logical id (what `Ref` of the role resolves to); `None` when it has
+    /// neither (a generated name nobody gave) or a value is missing (reported by the
+    /// resolver). A given name that contradicts a resolved `RoleName` is an error: which
+    /// of the two is deployed decides which policies attach.
     fn own_name(
         &self,
         naming: &Naming<'_>,
         r: &mut Resolver<'_>,
     ) -> Result<Option<Named>, TemplateError> {
-        let node = self
-            .resource(naming.role)?
-            .get("Properties")
-            .and_then(|p| p.get("RoleName"));
+        let resource = self.resource(naming.role)?;
+        let given = self.params.resolve(naming.role).map(|text| Named {
+            text: text.to_string(),
+            node: resource.clone(),
+            guessed: Vec::new(),
+        });
+        let node = resource.get("Properties").and_then(|p| p.get("RoleName"));
         let Some(node) = node else {
-            return Ok(None);
+            return Ok(given);
         };
         let node = self.structural(node, r)?;
         if is_no_value(&node) {
-            return Ok(None);
+            return Ok(given);
         }
         let own = Naming {
             role: naming.role,
             policy: naming.role,
             property: "RoleName",
         };
-        self.name_of(&node, &own, r)
+        let named = self.name_of(&node, &own, r)?;
+        if let (Some(named), Some(given)) = (&named, &given)
+            && named.guessed.is_empty()
+            && named.text != given.text
+        {
+            return Err(TemplateError::at(
+                node.loc.clone(),
+                format!(
+                    "role {} is given the name {:?}, but its RoleName is {:?}",
+                    naming.role, given.text, named.text
+                ),
+            ));
+        }
+        Ok(named.or(given))
     }
 
     /// A name resolved to text, with the pseudo-parameter defaults it used; `None` when a
