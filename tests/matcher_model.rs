@@ -53,12 +53,13 @@ proptest! {
 
     #[test]
     fn ascii_case_insensitive_matches_like_regex(
-        pattern in "[aBc*?:]{0,8}",
-        text in "[AbC:]{0,10}",
+        pattern in "[aBc*?:]{0,10}",
+        text in "[AbC:]{0,20}",
     ) {
         let re = regex::Regex::new(&format!("^(?i:{})$", glob_regex(&pattern, ".*", "."))).unwrap();
         let p = Pattern::parse(&pattern, WILD, Case::AsciiInsensitive).unwrap();
         prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
+        prop_assert_eq!(p.matches_segmented(&text, &NoVariables) == Match::Yes, re.is_match(&text));
     }
 
     /// Resource ARN patterns: wildcards inside the partition/service/region/account
@@ -177,5 +178,53 @@ proptest! {
             req.context.add(&key, value.clone());
             let _ = set.evaluate(&req);
         }
+    }
+}
+
+proptest! {
+    // Fewer cases: the inputs are longer.
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// The segment matcher (taken for long inputs) on the same inputs, and on longer ones
+    /// with long runs of one letter, where occurrences overlap.
+    #[test]
+    fn segment_matcher_matches_like_regex(
+        pattern in pattern_strategy(),
+        text in text_strategy(),
+        long_pattern in "[ab*?é]{0,40}",
+        long_text in "[abé]{0,120}",
+    ) {
+        for (pattern, text) in [(&pattern, &text), (&long_pattern, &long_text)] {
+            let re = regex::Regex::new(&format!("^(?s:{})$", glob_regex(pattern, ".*", "."))).unwrap();
+            let p = Pattern::parse(pattern, WILD, Case::Sensitive).unwrap();
+            prop_assert_eq!(
+                p.matches_segmented(text, &NoVariables) == Match::Yes,
+                re.is_match(text),
+                "pattern {} text {}", pattern, text
+            );
+            prop_assert_eq!(p.matches(text, &NoVariables), p.matches_segmented(text, &NoVariables));
+        }
+    }
+
+    /// `?` segments longer than one machine word (64 characters) of state, on texts built
+    /// to match them or to miss by one character.
+    #[test]
+    fn long_any_char_segments_match_like_regex(
+        head in "[ab?]{60,70}",
+        tail in "[ab?]{0,80}",
+        fill in "[ab]{0,30}",
+        flip in 0usize..200,
+    ) {
+        let pattern = format!("*{head}*{tail}*");
+        let mut text: Vec<u8> =
+            format!("{fill}{}{fill}{}{fill}", head.replace('?', "a"), tail.replace('?', "b")).into_bytes();
+        if let Some(c) = text.get_mut(flip) {
+            *c = if *c == b'a' { b'b' } else { b'a' };
+        }
+        let text = String::from_utf8(text).unwrap();
+        let re = regex::Regex::new(&format!("^(?s:{})$", glob_regex(&pattern, ".*", "."))).unwrap();
+        let p = Pattern::parse(&pattern, WILD, Case::Sensitive).unwrap();
+        prop_assert_eq!(p.matches_segmented(&text, &NoVariables) == Match::Yes, re.is_match(&text));
+        prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
     }
 }

@@ -249,3 +249,55 @@ fn batch_line_parsing_reuses_its_buffers() {
         ["true"]
     );
 }
+
+/// Long texts take the segment matcher: it allocates nothing either for segments of up
+/// to 64 characters (variables joined to literals, `?`, ASCII case-insensitive) and single
+/// literals of any length; and a context with many keys (past its scan limit, so read
+/// through its index) is read without allocating.
+#[test]
+fn long_texts_and_many_keys_allocate_nothing() {
+    use policy_sim::lang::variables::Syntax;
+    use policy_sim::lang::wildcard::{Case, Match, Pattern};
+    let wild = Syntax {
+        variables: true,
+        wildcards: true,
+    };
+    let mut r = Request::new("s3:GetObject", "*");
+    for i in 0..100 {
+        r.context.add(&format!("tag:k{i}"), "v");
+    }
+    r.context.add("aws:username", "alice");
+    let long_literal = "x".repeat(500);
+    let patterns = [
+        (
+            "arn:aws:s3:::b/*/home/${aws:username}/*?z*".to_string(),
+            Case::Sensitive,
+        ),
+        (format!("*{long_literal}*"), Case::Sensitive),
+        ("S3:*get?bJECT*".to_string(), Case::AsciiInsensitive),
+    ];
+    let patterns: Vec<Pattern> = patterns
+        .iter()
+        .map(|(p, case)| Pattern::parse(p, wild, *case).unwrap())
+        .collect();
+    let filler = "y".repeat(20_000);
+    let texts = [
+        format!("arn:aws:s3:::b/{filler}/home/alice/{filler}az"),
+        format!("{filler}{long_literal}"),
+        format!("s3:{filler}GetObject"),
+    ];
+    let expected = [Match::Yes, Match::Yes, Match::Yes];
+    for ((p, text), want) in patterns.iter().zip(&texts).zip(expected) {
+        assert_eq!(p.matches(text, &r.context), want, "{}", p.source());
+    }
+    let before = allocations();
+    for _ in 0..20 {
+        for (p, text) in patterns.iter().zip(&texts) {
+            std::hint::black_box(p.matches(text, &r.context));
+            std::hint::black_box(p.matches(&text[1..], &r.context));
+        }
+        std::hint::black_box(r.context.get("TAG:K99"));
+    }
+    let allocations = allocations() - before;
+    assert_eq!(allocations, 0, "matching allocated {allocations} times");
+}

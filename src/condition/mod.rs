@@ -48,7 +48,31 @@ pub enum ValueError {
         /// The operator.
         operator: String,
     },
+    /// A set operator would compare more value pairs than [`MAX_COMPARISONS`]: every
+    /// request value against every policy value is quadratic, and no AWS request comes
+    /// near it (see `docs/semantics.md`).
+    #[error(
+        "{key} has {request} values in the request and {policy} in the policy under {operator}: \
+         over the limit of {max} comparisons for one condition",
+        max = MAX_COMPARISONS
+    )]
+    #[diagnostic(code(policy_sim::request::too_many_values))]
+    TooManyComparisons {
+        /// The condition key as the policy writes it.
+        key: String,
+        /// How many values the request has.
+        request: usize,
+        /// How many values the policy has.
+        policy: usize,
+        /// The operator.
+        operator: String,
+    },
 }
+
+/// The most request-value × policy-value pairs one condition may compare. AWS caps both
+/// sides far below (a policy document is at most a few kilobytes to 32 KB, a request has
+/// at most 50 tags), so only a constructed input reaches it.
+pub const MAX_COMPARISONS: usize = 1 << 20;
 
 /// Where a condition reads request values from: the request context. Implemented by
 /// [`crate::request::Context`]; defined here so that conditions do not depend on how
@@ -87,6 +111,14 @@ impl Condition {
         let satisfies = |value: &str| -> Result<bool, ValueError> {
             Ok(self.any_policy_value_matches(value, context)? != self.operator.negated)
         };
+        if request.len().saturating_mul(self.values.len()) > MAX_COMPARISONS {
+            return Err(ValueError::TooManyComparisons {
+                key: self.key.clone(),
+                request: request.len(),
+                policy: self.values.len(),
+                operator: self.operator.to_string(),
+            });
+        }
         match self.operator.qualifier {
             SetQualifier::ForAnyValue | SetQualifier::ForAllValues
                 if request.len() == 1 && request[0].is_empty() =>
@@ -400,6 +432,26 @@ mod tests {
         assert_eq!(
             op.compile_value("${aws:x}", true).unwrap_err().to_string(),
             "NumericLessThan does not accept policy variables (only string, ARN and Bool operators do): \"${aws:x}\""
+        );
+    }
+
+    /// A set operator over very many request and policy values is refused (exit 2), not
+    /// compared pair by pair for minutes; just under the limit it is decided.
+    #[test]
+    fn too_many_value_pairs_are_refused() {
+        let policy: Vec<String> = (0..1024).map(|i| format!("t{i}*x")).collect();
+        let policy: Vec<&str> = policy.iter().map(String::as_str).collect();
+        let c = cond("ForAnyValue:StringLike", "aws:TagKeys", &policy);
+        let mut request = Context::new();
+        for i in 0..1024 {
+            request.add("aws:TagKeys", format!("u{i}"));
+        }
+        assert_eq!(c.evaluate(&request), Ok(false));
+        request.add("aws:TagKeys", "t5yx");
+        assert_eq!(
+            c.evaluate(&request).unwrap_err().to_string(),
+            "aws:TagKeys has 1025 values in the request and 1024 in the policy under \
+             ForAnyValue:StringLike: over the limit of 1048576 comparisons for one condition"
         );
     }
 }

@@ -6,11 +6,15 @@
 //! A [`Pattern`] is parsed once; [`Pattern::matches`] then runs over the request text with
 //! variables resolved in place, so no string is built per request.
 //!
-//! Cost: matching is the classic greedy two-pointer algorithm with one back-tracking
-//! point (the last `*`), `O(len(text) * len(pattern))` in the worst case and linear in the
-//! common cases. It never allocates. `?` and `*` step over whole UTF-8 characters.
+//! Cost: when text × pattern is small, the classic greedy two-pointer algorithm with one
+//! back-tracking point (the last `*`), which never allocates; otherwise the segment matcher
+//! of the `linear` module, `O(text + pattern)` except for a `?` between two stars (at
+//! worst `O(text × ⌈segment / 64⌉)` for that segment). `?` and `*` step over whole UTF-8
+//! characters.
 
 use crate::lang::variables::{self, Piece, Syntax, VariableError, VariableSource};
+
+mod linear;
 
 /// How literal text is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,10 +132,24 @@ impl Pattern {
 
     /// Match `text` against the pattern, resolving variables from `vars`.
     ///
-    /// Cost: `Exact`/`Prefix`/`Suffix` patterns are one comparison; others run the
-    /// general matcher, resolving each variable once. No heap allocation for patterns of
-    /// up to 16 pieces (beyond that, one small buffer).
+    /// Cost: `Exact`/`Prefix`/`Suffix` patterns are one comparison; others resolve each
+    /// variable once, then take the greedy back-tracking matcher when text × pattern is
+    /// small (the common case) and the segment matcher otherwise, which is linear in text
+    /// and pattern except for `?` between two stars (see the module's `linear` docs: at
+    /// worst `O(text × ⌈segment / 64⌉)`). No heap allocation for patterns of up to 16
+    /// pieces matched by the greedy matcher.
     pub fn matches(&self, text: &str, vars: &dyn VariableSource) -> Match {
+        self.matches_with(text, vars, Matcher::Cheapest)
+    }
+
+    /// [`Pattern::matches`] with the segment matcher whatever the sizes: for tests that
+    /// compare it with a model on small inputs.
+    #[doc(hidden)]
+    pub fn matches_segmented(&self, text: &str, vars: &dyn VariableSource) -> Match {
+        self.matches_with(text, vars, Matcher::Segmented)
+    }
+
+    fn matches_with(&self, text: &str, vars: &dyn VariableSource, matcher: Matcher) -> Match {
         let t = text.as_bytes();
         let lit = self.literal.as_bytes();
         let eq = |a: &[u8], b: &[u8]| match self.case {
@@ -152,13 +170,13 @@ impl Pattern {
                     if !resolve_units(&self.pieces, vars, units) {
                         return Match::Unresolved;
                     }
-                    yes(glob_match(units, t, self.case))
+                    yes(match_units(units, text, self.case, matcher))
                 } else {
                     let mut units = vec![Unit::Star; self.pieces.len()];
                     if !resolve_units(&self.pieces, vars, &mut units) {
                         return Match::Unresolved;
                     }
-                    yes(glob_match(&units, t, self.case))
+                    yes(match_units(&units, text, self.case, matcher))
                 }
             }
         }
@@ -183,10 +201,39 @@ impl Pattern {
     }
 }
 
+/// Which general matcher to use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Matcher {
+    /// The greedy matcher when text × pattern is small, else the segment matcher.
+    Cheapest,
+    /// Always the segment matcher.
+    Segmented,
+}
+
+/// Up to this product of text and pattern sizes, the greedy back-tracking matcher (at most
+/// this many steps, no set-up) beats the segment matcher's searches.
+const GREEDY_BUDGET: usize = 1 << 14;
+
+/// Match resolved `units` against `text` with the matcher the sizes call for.
+fn match_units(units: &[Unit<'_>], text: &str, case: Case, matcher: Matcher) -> bool {
+    let pattern_len: usize = units
+        .iter()
+        .map(|u| match u {
+            Unit::Text(s) => s.len(),
+            Unit::Star | Unit::AnyChar => 1,
+        })
+        .sum();
+    if matcher == Matcher::Cheapest && text.len().saturating_mul(pattern_len) <= GREEDY_BUDGET {
+        glob_match(units, text.as_bytes(), case)
+    } else {
+        linear::matches(units, text, case)
+    }
+}
+
 /// A piece with its variable resolved: what the general matcher walks over.
 #[derive(Clone, Copy)]
 enum Unit<'a> {
-    Bytes(&'a [u8]),
+    Text(&'a str),
     Star,
     AnyChar,
 }
@@ -199,9 +246,9 @@ fn resolve_units<'a>(
 ) -> bool {
     for (p, u) in pieces.iter().zip(units.iter_mut()) {
         *u = match p {
-            Piece::Literal(l) => Unit::Bytes(l.as_bytes()),
+            Piece::Literal(l) => Unit::Text(l),
             Piece::Variable(v) => match variables::resolve(v, vars) {
-                Some(value) => Unit::Bytes(value.as_bytes()),
+                Some(value) => Unit::Text(value),
                 None => return false,
             },
             Piece::Star => Unit::Star,
@@ -232,10 +279,10 @@ fn at<'a>(units: &[Unit<'a>], c: &mut Cursor) -> At<'a> {
     loop {
         match units.get(c.unit) {
             None => return At::End,
-            Some(Unit::Bytes(bytes)) if c.offset < bytes.len() => {
-                return At::Bytes(&bytes[c.offset..]);
+            Some(Unit::Text(text)) if c.offset < text.len() => {
+                return At::Bytes(&text.as_bytes()[c.offset..]);
             }
-            Some(Unit::Bytes(_)) => {
+            Some(Unit::Text(_)) => {
                 c.unit += 1;
                 c.offset = 0;
             }
@@ -257,7 +304,8 @@ fn char_len(lead: u8) -> usize {
     }
 }
 
-/// The classic greedy matcher with one back-tracking point (the last `*`).
+/// The classic greedy matcher with one back-tracking point (the last `*`):
+/// `O(text × pattern)` at worst, so only for small inputs.
 fn glob_match(units: &[Unit<'_>], text: &[u8], case: Case) -> bool {
     let mut p = Cursor { unit: 0, offset: 0 };
     let mut t = 0usize;
@@ -402,5 +450,84 @@ mod tests {
         assert_eq!(p.matches("azb", &NoVariables), Match::Yes);
         let vars = Vars(HashMap::from([("k", "")]));
         assert_eq!(p.matches("ab", &vars), Match::Yes);
+    }
+
+    /// Both matchers on one input: the same answer.
+    fn both(p: &Pattern, text: &str, vars: &dyn VariableSource) -> Match {
+        let fast = p.matches(text, vars);
+        assert_eq!(
+            fast,
+            p.matches_segmented(text, vars),
+            "{} on {text}",
+            p.source()
+        );
+        fast
+    }
+
+    #[test]
+    fn variables_join_the_literal_segment_around_them() {
+        let vars = Vars(HashMap::from([("aws:username", "a?*"), ("k", "")]));
+        let p = Pattern::parse("*/home/${aws:username}/x*", WILD, Case::Sensitive).unwrap();
+        assert_eq!(both(&p, "b/home/a?*/x/y", &vars), Match::Yes);
+        assert_eq!(both(&p, "b/home/ab//x/y", &vars), Match::No);
+        assert_eq!(both(&p, "b/home/x/y", &NoVariables), Match::Unresolved);
+        let p = Pattern::parse("*a${k}?${aws:username}*", WILD, Case::Sensitive).unwrap();
+        assert_eq!(both(&p, "xxaéa?*yy", &vars), Match::Yes);
+        assert_eq!(both(&p, "xxaéa?yy", &vars), Match::No);
+        let p = Pattern::parse("*${k}*", WILD, Case::Sensitive).unwrap();
+        assert_eq!(both(&p, "", &vars), Match::Yes);
+    }
+
+    #[test]
+    fn long_inputs_take_the_segment_matcher_with_the_same_answers() {
+        let text = format!("{}/key", "a".repeat(10_000));
+        for (pattern, want) in [
+            ("*aab*", false),
+            ("*aaa*/key", true),
+            ("a*a?a*?key", true),
+            ("a*a?b*", false),
+            ("*/KEY", false),
+            ("?*/k?y", true),
+        ] {
+            let p = Pattern::parse(pattern, WILD, Case::Sensitive).unwrap();
+            assert_eq!(
+                both(&p, &text, &NoVariables) == Match::Yes,
+                want,
+                "{pattern}"
+            );
+        }
+        let p = Pattern::parse("s3:*A?A*/KEY", WILD, Case::AsciiInsensitive).unwrap();
+        assert_eq!(both(&p, &format!("S3:{text}"), &NoVariables), Match::Yes);
+    }
+
+    /// Inputs on which the greedy matcher is quadratic: a 4 MB text of one letter against a
+    /// 1 MB pattern that almost matches everywhere (it took 89 s in a release build), and
+    /// the same with `?` and in ASCII case-insensitive patterns. The segment matcher reads
+    /// each text once (no timing asserted here; see docs/performance.md).
+    #[test]
+    fn worst_case_inputs_are_linear() {
+        let text = "a".repeat(4 << 20);
+        let run = "a".repeat(1 << 20);
+        let cases = [
+            (format!("*{run}b*"), Case::Sensitive, false),
+            (format!("a*{run}*a"), Case::Sensitive, true),
+            (format!("*{run}B*"), Case::AsciiInsensitive, false),
+            (format!("*{}b*", "a?".repeat(32)), Case::Sensitive, false),
+            (format!("*{}b*", "a?".repeat(50)), Case::Sensitive, false),
+            (
+                format!("*{}?*", "A?".repeat(50)),
+                Case::AsciiInsensitive,
+                true,
+            ),
+        ];
+        for (pattern, case, want) in cases {
+            let p = Pattern::parse(&pattern, WILD, case).unwrap();
+            assert_eq!(
+                p.matches(&text, &NoVariables) == Match::Yes,
+                want,
+                "{}...",
+                &pattern[..10]
+            );
+        }
     }
 }

@@ -441,4 +441,35 @@ mod tests {
             "identity and context[\"cognito-identity.amazonaws.com:sub\"] both set the identity; give one"
         );
     }
+
+    /// A line with 100,000 context keys is read in linear time (each key used to be
+    /// compared with every earlier one: about ten minutes), and a duplicate in another case
+    /// at the end is still found; a buffer reused for a small line then reads it right.
+    #[test]
+    fn many_context_keys_and_a_late_duplicate() {
+        let keys: Vec<String> = (0..100_000)
+            .map(|i| format!("\"k:{i}\":\"v{i}\""))
+            .collect();
+        let line = |extra: &str| {
+            format!(
+                r#"{{"action":"s3:GetObject","resource":"*","context":{{{}{extra}}}}}"#,
+                keys.join(",")
+            )
+        };
+        let mut buffer = RequestBuffer::default();
+        parse_request_into(&line(""), now(), &mut buffer).unwrap();
+        let c = &buffer.request.context;
+        assert_eq!(c.get("K:99999"), Some(&["v99999".to_string()][..]));
+        assert_eq!(c.get("k:0"), Some(&["v0".to_string()][..]));
+        assert_eq!(c.get("k:100000"), None);
+        let e = parse_request_into(&line(r#","K:99999":"w""#), now(), &mut buffer)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("duplicate context key \"K:99999\""), "{e}");
+        let small = r#"{"action":"s3:GetObject","resource":"*","context":{"k:7":"x"}}"#;
+        parse_request_into(small, now(), &mut buffer).unwrap();
+        let c = &buffer.request.context;
+        assert_eq!(c.get("k:7"), Some(&["x".to_string()][..]));
+        assert_eq!(c.get("k:8"), None);
+    }
 }

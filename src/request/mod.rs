@@ -86,15 +86,83 @@ pub enum RequestError {
 
 /// The condition keys of a request, each with one or more values.
 ///
-/// Stored as a small list searched linearly: requests carry a handful of keys, and a scan
-/// of lowercase keys beats hashing them. Lookups never allocate. [`Context::clear`] keeps
-/// the storage, so a context refilled for request after request (as batch workers do)
-/// stops allocating once it has seen its largest request.
+/// Stored as a list: requests carry a handful of keys, and a scan of lowercase keys beats
+/// hashing them. Past [`SCAN_KEYS`] keys a hash index (keyed case-insensitively) finds
+/// them instead, so a request with very many keys is built and read in linear time.
+/// Lookups never allocate. [`Context::clear`] keeps the storage, so a context refilled for
+/// request after request (as batch workers do) stops allocating once it has seen its
+/// largest request.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Slots `..len` are in use; later ones are kept for reuse.
     entries: Vec<Entry>,
     len: usize,
+    /// Used only while `len > SCAN_KEYS`.
+    index: KeyIndex,
+}
+
+/// Up to this many keys a context is searched by a scan; beyond, through its index.
+const SCAN_KEYS: usize = 16;
+
+/// An open-addressing hash table over the entries' keys, hashed in ASCII lowercase.
+/// Empty (not built) until a context holds more than [`SCAN_KEYS`] keys.
+#[derive(Debug, Clone, Default)]
+struct KeyIndex {
+    /// `entry + 1` per slot, 0 for a free slot; the length is zero or a power of two, at
+    /// least twice the number of indexed entries.
+    slots: Vec<usize>,
+    /// Randomly keyed (per process), so that request keys cannot be chosen to collide.
+    hasher: Option<std::hash::RandomState>,
+}
+
+impl KeyIndex {
+    /// The first slot to probe for `key`, in any case (the index must be built).
+    fn home(hasher: &std::hash::RandomState, slots: usize, key: &str) -> usize {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = hasher.build_hasher();
+        let mut lower = [0u8; 64];
+        for chunk in key.as_bytes().chunks(lower.len()) {
+            let lower = &mut lower[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            h.write(lower);
+        }
+        (h.finish() as usize) & (slots - 1)
+    }
+
+    /// Index `entries[..len]` afresh, with room for twice as many.
+    fn rebuild(&mut self, entries: &[Entry]) {
+        let size = (entries.len() * 2).next_power_of_two().max(64);
+        self.slots.clear();
+        self.slots.resize(size, 0);
+        for (i, e) in entries.iter().enumerate() {
+            self.insert(&e.key, i);
+        }
+    }
+
+    /// Record that entry `i` holds `key` (which is not indexed yet).
+    fn insert(&mut self, key: &str, i: usize) {
+        let mask = self.slots.len() - 1;
+        let hasher = self.hasher.get_or_insert_with(std::hash::RandomState::new);
+        let mut slot = KeyIndex::home(hasher, self.slots.len(), key);
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        self.slots[slot] = i + 1;
+    }
+
+    /// The entry holding `key`, in any case.
+    fn find(&self, entries: &[Entry], key: &str) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut slot = KeyIndex::home(self.hasher.as_ref()?, self.slots.len(), key);
+        loop {
+            match self.slots[slot] {
+                0 => return None,
+                i if entries[i - 1].key.eq_ignore_ascii_case(key) => return Some(i - 1),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -123,13 +191,18 @@ impl Context {
     /// Remove every key, keeping the storage for reuse.
     pub fn clear(&mut self) {
         self.len = 0;
+        self.index.slots.clear();
     }
 
     /// The slot of `key`, in any case. Stored keys are lowercase, and evaluation asks in
     /// lowercase: a plain comparison finds those at memcmp speed, and only a key asked for
-    /// in another case takes the case-folding comparison.
+    /// in another case takes the case-folding comparison. Past [`SCAN_KEYS`] keys, the
+    /// index answers.
     fn position(&self, key: &str) -> Option<usize> {
         let entries = &self.entries[..self.len];
+        if self.len > SCAN_KEYS {
+            return self.index.find(entries, key);
+        }
         entries
             .iter()
             .position(|e| e.key == key)
@@ -150,6 +223,14 @@ impl Context {
                 e.key.make_ascii_lowercase();
                 e.used = 0;
                 self.len += 1;
+                if self.len > SCAN_KEYS {
+                    if self.index.slots.len() < self.len * 2 {
+                        self.index.rebuild(&self.entries[..self.len]);
+                    } else {
+                        self.index
+                            .insert(&self.entries[self.len - 1].key, self.len - 1);
+                    }
+                }
                 self.len - 1
             }
         };
@@ -547,5 +628,38 @@ mod tests {
                 .to_string(),
             "resource \"bucket/key\" is not an ARN (arn:partition:service:region:account:resource) or '*'"
         );
+    }
+
+    /// Past the scan limit the index answers, in any case, through growth, `set`, `clear`
+    /// and reuse, exactly as the scan did.
+    #[test]
+    fn many_keys_go_through_the_index() {
+        let mut c = Context::new();
+        for round in 0..2 {
+            for i in 0..1000 {
+                c.add(&format!("Svc:Key{i}"), format!("{round}-{i}"));
+            }
+            c.set("svc:key5", vec!["a".into(), "b".into()]);
+            c.declare("svc:EMPTY");
+            assert_eq!(c.iter().count(), 1001);
+            for i in (0..1000).filter(|i| *i != 5) {
+                let want = [format!("{round}-{i}")];
+                assert_eq!(c.get(&format!("SVC:KEY{i}")), Some(&want[..]), "{i}");
+                assert_eq!(c.get(&format!("svc:key{i}")), Some(&want[..]), "{i}");
+            }
+            assert_eq!(c.get("svc:key5").map(<[String]>::len), Some(2));
+            assert!(c.has_key("svc:empty") && !c.contains("svc:empty"));
+            assert!(!c.has_key("svc:key1000"));
+            let mut scanned = Context::new();
+            for (k, v) in c.iter() {
+                scanned.set(k, v.to_vec());
+            }
+            assert_eq!(c, scanned);
+            c.clear();
+            assert!(!c.has_key("svc:key1"));
+            c.add("svc:key1", "x");
+            assert_eq!(c.get("svc:KEY1"), Some(&["x".to_string()][..]));
+            c.clear();
+        }
     }
 }
