@@ -121,14 +121,11 @@ pub const MAX_TEMPLATE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Parse YAML (or JSON, which is YAML) text into a node tree.
 pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
+    check_line_breaks(file, text)?;
     check_depth(file, text)?;
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         TemplateError::at(
-            Loc {
-                file: file.clone(),
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-            },
+            clamped(file, text, e.marker().line(), e.marker().col() + 1),
             format!("invalid YAML: {}", e.info()),
         )
     })?;
@@ -150,6 +147,48 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
             },
             format!("the file holds {n} YAML documents; a template is one document"),
         )),
+    }
+}
+
+/// Refuse a carriage return that is not followed by a line feed. YAML counts it as a line
+/// break, while locations (and the snippets drawn from them) count line feeds, as JSON
+/// policies do: such a file would be reported at one line and drawn at another. LF and
+/// CRLF line breaks agree in both.
+fn check_line_breaks(file: &Arc<str>, text: &str) -> Result<(), TemplateError> {
+    let bytes = text.as_bytes();
+    let Some(at) =
+        (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    else {
+        return Ok(());
+    };
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Err(TemplateError::at(
+        Loc {
+            file: file.clone(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        },
+        "a carriage return not followed by a line feed: use LF or CRLF line breaks".to_string(),
+    ))
+}
+
+/// A location the YAML reader gave, kept inside the text: at the end of a file without a
+/// final line feed it names the line after the last one, which the text does not have.
+fn clamped(file: &Arc<str>, text: &str, line: usize, column: usize) -> Loc {
+    let lines = text.matches('\n').count() + 1;
+    if line <= lines {
+        return Loc {
+            file: file.clone(),
+            line,
+            column,
+        };
+    }
+    let last = text.rfind('\n').map_or(text, |i| &text[i + 1..]);
+    Loc {
+        file: file.clone(),
+        line: lines,
+        column: last.chars().count() + 1,
     }
 }
 
@@ -175,11 +214,7 @@ fn check_depth(file: &Arc<str>, text: &str) -> Result<(), TemplateError> {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(TemplateError::at(
-                        Loc {
-                            file: file.clone(),
-                            line: span.start.line(),
-                            column: span.start.col() + 1,
-                        },
+                        clamped(file, text, span.start.line(), span.start.col() + 1),
                         format!("nesting deeper than {MAX_DEPTH} levels"),
                     ));
                 }
@@ -382,6 +417,36 @@ mod tests {
         );
         let strip = |n: &Node| serde_json::to_string(&super::super::to_json_unchecked(n)).unwrap();
         assert_eq!(strip(&short), strip(&long));
+    }
+
+    /// The error's location and message.
+    fn error(text: &str) -> (usize, usize, String) {
+        let e = parse(&Arc::from("t.yml"), text).unwrap_err();
+        let loc = e.loc().expect("located");
+        (loc.line, loc.column, e.to_string())
+    }
+
+    #[test]
+    fn locations_stay_inside_the_text() {
+        // A bare CR is a YAML line break but not a line for locations and snippets: the
+        // error was reported at line 2 of a one-line file, and drawn elsewhere.
+        let (line, column, message) = error("a: 1\nb: x\ry\n");
+        assert_eq!((line, column), (2, 5));
+        assert!(
+            message.ends_with(
+                "a carriage return not followed by a line feed: use LF or CRLF line breaks"
+            ),
+            "{message}"
+        );
+        assert_eq!(error("\r\u{1}").0, 1);
+        // CRLF line breaks are lines for both.
+        assert_eq!(p("a: 1\r\nb: [x]\r\n").get("b").unwrap().loc.line, 2);
+        let (line, column, _) = error("a: 1\r\nb: [x\r\nc: d]\r\nx: {");
+        assert!(line <= 4 && column <= 5, "{line}:{column}");
+        // An error at the end of a file without a final line feed: its last line, not the
+        // line after it.
+        let (line, column, _) = error("a: [A");
+        assert_eq!((line, column), (1, 6));
     }
 
     #[test]
