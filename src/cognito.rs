@@ -708,13 +708,16 @@ fn providers(t: &Template, pool_node: &Node) -> Vec<String> {
 fn ref_node(logical: &str, at: &Node) -> Node {
     use crate::template::node::{Kind, ScalarType};
     Node {
-        kind: Kind::Map(vec![(
-            "Ref".to_string(),
-            Node {
-                kind: Kind::Scalar(logical.to_string(), ScalarType::Str),
-                loc: at.loc.clone(),
-            },
-        )]),
+        kind: Kind::Map(
+            vec![(
+                "Ref".to_string(),
+                Node {
+                    kind: Kind::Scalar(logical.to_string(), ScalarType::Str),
+                    loc: at.loc.clone(),
+                },
+            )]
+            .into(),
+        ),
         loc: at.loc.clone(),
     }
 }

@@ -1044,3 +1044,65 @@ fn values_repeated_past_the_budget_are_refused_early() {
         .to_string();
     expected(&e);
 }
+
+/// A directory of its own under the tests' scratch directory.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = write_temp("anchor", "").parent().unwrap().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `serverless.yml` whose `resources:` hold the role of [`role_with`], after `head`.
+fn serverless_role(head: &str, resource: &str) -> String {
+    let role: String = role_with(resource)
+        .lines()
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    format!("service: s\nprovider: {{name: aws}}\n{head}resources:\n  Resources:\n{role}")
+}
+
+#[test]
+fn serverless_values_built_from_copies_nest_no_deeper_than_the_limit() {
+    // Each `custom` value nests the previous one 80 levels down; resolved in order, each
+    // reuses the previous result, so the last one nested 5,000 levels deep and the
+    // process died of a stack overflow (exit 134) while reading the policy.
+    let dir = scratch_dir("deep-copies");
+    let mut custom = String::from("custom:\n  l0: x\n");
+    for i in 1..64 {
+        custom.push_str(&format!(
+            "  l{i}: {}'${{self:custom.l{}}}'{}\n",
+            "[".repeat(80),
+            i - 1,
+            "]".repeat(80)
+        ));
+    }
+    let refs: Vec<String> = (1..64)
+        .map(|i| format!("'${{self:custom.l{i}}}'"))
+        .collect();
+    let text = serverless_role(&custom, &format!("[{}]", refs.join(", ")));
+    std::fs::write(dir.join("serverless.yml"), text).unwrap();
+    let (code, err) = run_bin(&dir, &["show", "--template", "serverless.yml"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("serverless.yml:6:87: Serverless variables nest more than 100 levels deep"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_included_many_times_counts_against_the_byte_budget() {
+    // A 1 MB value included 200 times: each include raised the budget by eight times
+    // the file's size, so the copies were never refused (200 MB read and held).
+    let dir = scratch_dir("includes");
+    std::fs::write(dir.join("big.yml"), format!("v: {}\n", "x".repeat(1 << 20))).unwrap();
+    let refs = vec!["'${file(big.yml):v}'"; 200];
+    let text = serverless_role("", &format!("[{}]", refs.join(", ")));
+    std::fs::write(dir.join("serverless.yml"), text).unwrap();
+    let t = Template::load(&dir.join("serverless.yml"), Params::default());
+    let e = t.unwrap_err().to_string();
+    assert!(
+        e.contains("resolving the template produces more than")
+            && e.contains("a value is repeated too many times"),
+        "{e}"
+    );
+}

@@ -9,6 +9,8 @@
 //! `Fn::ImportValue` by export name. Anything still unknown is collected, and reported all
 //! at once: a policy is never evaluated with a silently empty value.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::node::{Kind, Loc, Node, ScalarType};
@@ -46,8 +48,28 @@ pub struct Resolver<'a> {
     pub guessed: Vec<&'static str>,
     /// The bytes this resolution may still produce.
     pub budget: Budget,
-    conditions: Vec<String>,
+    /// The conditions being evaluated, outermost first, each with the greatest height of
+    /// the conditions it has referred to so far.
+    conditions: Vec<(String, usize)>,
+    /// Conditions already evaluated: each is evaluated once, however many times it is
+    /// used (conditions referring twice to the next, 64 deep, would be 2^64 evaluations).
+    decided: HashMap<String, Decided>,
 }
+
+/// A condition evaluated once, and what its evaluation recorded, to record again on reuse.
+#[derive(Clone)]
+struct Decided {
+    value: bool,
+    /// How many levels of conditions it spans (1 when it refers to none).
+    height: usize,
+    /// The first value it found missing (the result is then a placeholder).
+    missing: Option<Missing>,
+    /// The pseudo-parameter defaults it relied on.
+    guessed: Vec<&'static str>,
+}
+
+/// How deep conditions may refer to each other.
+const MAX_CONDITION_DEPTH: usize = 64;
 
 impl<'a> Resolver<'a> {
     /// A resolver for `cfn`.
@@ -68,6 +90,7 @@ impl<'a> Resolver<'a> {
             // The caller sets the budget for its input; the floor until then.
             budget: Budget::for_input(0),
             conditions: Vec::new(),
+            decided: HashMap::new(),
         }
     }
 
@@ -555,20 +578,33 @@ impl<'a> Resolver<'a> {
 
     /// Evaluate the named entry of `Conditions`.
     pub fn condition(&mut self, name: &str, loc: &Loc) -> Result<bool, TemplateError> {
-        if self.conditions.len() >= 64 {
-            return Err(TemplateError::at(
-                loc.clone(),
-                "conditions refer to each other more than 64 levels deep".to_string(),
-            ));
-        }
-        if self.conditions.iter().any(|c| c == name) {
-            return Err(TemplateError::at(
+        let too_deep = || {
+            TemplateError::at(
                 loc.clone(),
                 format!(
-                    "cyclic condition: {} -> {name}",
-                    self.conditions.join(" -> ")
+                    "conditions refer to each other more than {MAX_CONDITION_DEPTH} levels deep"
                 ),
+            )
+        };
+        if self.conditions.len() >= MAX_CONDITION_DEPTH {
+            return Err(too_deep());
+        }
+        if self.conditions.iter().any(|(c, _)| c == name) {
+            let path: Vec<&str> = self.conditions.iter().map(|(c, _)| c.as_str()).collect();
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!("cyclic condition: {} -> {name}", path.join(" -> ")),
             ));
+        }
+        if let Some(done) = self.decided.get(name).cloned() {
+            // Evaluating it again would have gone this deep.
+            if self.conditions.len() + done.height > MAX_CONDITION_DEPTH {
+                return Err(too_deep());
+            }
+            self.missing.extend(done.missing);
+            self.guessed.extend(done.guessed);
+            self.referred(done.height);
+            return Ok(done.value);
         }
         let Some(node) = self.cfn.get("Conditions").and_then(|c| c.get(name)) else {
             return Err(TemplateError::at(
@@ -576,10 +612,32 @@ impl<'a> Resolver<'a> {
                 format!("condition {name:?} is not defined in Conditions"),
             ));
         };
-        self.conditions.push(name.to_string());
+        let (missing, guessed) = (self.missing.len(), self.guessed.len());
+        self.conditions.push((name.to_string(), 0));
         let result = self.condition_value(node);
-        self.conditions.pop();
-        result
+        let (_, below) = self.conditions.pop().unwrap_or_default();
+        let value = result?;
+        let mut relied: Vec<&'static str> = self.guessed[guessed..].to_vec();
+        relied.sort_unstable();
+        relied.dedup();
+        self.decided.insert(
+            name.to_string(),
+            Decided {
+                value,
+                height: below + 1,
+                missing: self.missing.get(missing).cloned(),
+                guessed: relied,
+            },
+        );
+        self.referred(below + 1);
+        Ok(value)
+    }
+
+    /// The condition being evaluated referred to one of `height` levels.
+    fn referred(&mut self, height: usize) {
+        if let Some((_, below)) = self.conditions.last_mut() {
+            *below = (*below).max(height);
+        }
     }
 
     fn condition_value(&mut self, node: &Node) -> Result<bool, TemplateError> {

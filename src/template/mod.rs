@@ -11,9 +11,11 @@
 mod attach;
 pub mod intrinsics;
 pub mod node;
+#[cfg(test)]
+mod scale_tests;
 pub mod serverless;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -139,19 +141,16 @@ impl TemplateError {
 /// The message for values nobody supplied; `how` says how to supply one (a front end names
 /// its own way, e.g. a command-line option).
 pub fn missing_message(missing: &[Missing], how: &str) -> String {
-    let mut by_name: BTreeMap<&str, (&str, Vec<&Loc>)> = BTreeMap::new();
+    let mut by_name: BTreeMap<&str, (&str, BTreeSet<&Loc>)> = BTreeMap::new();
     for m in missing {
-        let entry = by_name.entry(&m.name).or_insert((m.what, Vec::new()));
-        if !entry.1.contains(&&m.loc) {
-            entry.1.push(&m.loc);
-        }
+        let entry = by_name.entry(&m.name).or_insert((m.what, BTreeSet::new()));
+        entry.1.insert(&m.loc);
     }
     let mut out = format!(
         "{} value(s) the template needs are not given; supply each {how}:",
         by_name.len()
     );
-    for (name, (what, mut places)) in by_name {
-        places.sort();
+    for (name, (what, places)) in by_name {
         let places: Vec<String> = places.iter().map(|l| l.to_string()).collect();
         out.push_str(&format!(
             "\n  {name} ({what}), used at {}",
@@ -546,10 +545,10 @@ impl Template {
 
     /// The `Type` of a resource.
     pub fn resource_type(&self, logical: &str) -> Option<&str> {
-        self.resources()
-            .iter()
-            .find(|(k, _)| k == logical)
-            .and_then(|(_, r)| r.get("Type"))
+        self.cfn
+            .get("Resources")
+            .and_then(|r| r.get(logical))
+            .and_then(|r| r.get("Type"))
             .and_then(Node::as_str)
     }
 
@@ -640,10 +639,9 @@ impl Template {
 
     /// The resource with logical id `id`, or an error at the template's start.
     fn resource(&self, id: &str) -> Result<&Node, TemplateError> {
-        self.resources()
-            .iter()
-            .find(|(k, _)| k == id)
-            .map(|(_, v)| v)
+        self.cfn
+            .get("Resources")
+            .and_then(|r| r.get(id))
             .ok_or_else(|| TemplateError::at(self.cfn.loc.clone(), format!("no resource {id:?}")))
     }
 
@@ -655,7 +653,7 @@ impl Template {
         &self,
         props: Option<&Node>,
         r: &mut intrinsics::Resolver<'_>,
-    ) -> Result<(Vec<String>, Vec<Attached>), TemplateError> {
+    ) -> Result<(HashSet<String>, Vec<Attached>), TemplateError> {
         let mut attached = Vec::new();
         if let Some(boundary) = props.and_then(|p| p.get("PermissionsBoundary")) {
             let boundary = self.structural(boundary, r)?;
@@ -675,7 +673,7 @@ impl Template {
         }
         // ManagedPolicyArns: a Ref to (or PolicyArn of) a managed policy in this template
         // attaches it; any other ARN is outside the template.
-        let mut managed_refs: Vec<String> = Vec::new();
+        let mut managed_refs = HashSet::new();
         if let Some(list) = props.and_then(|p| p.get("ManagedPolicyArns")) {
             let list = self.structural(list, r)?;
             let items = list.as_seq().ok_or_else(|| {
@@ -690,7 +688,9 @@ impl Template {
                     .or_else(|| get_att_target(&item))
                     .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
                 match internal {
-                    Some(t) => managed_refs.push(t.to_string()),
+                    Some(t) => {
+                        managed_refs.insert(t.to_string());
+                    }
                     None => {
                         if is_no_value(&item) {
                             continue;
@@ -783,7 +783,7 @@ impl Template {
             let via_name =
                 self.attaches_by_name(by, p.as_ref(), &naming, &mut role_name, &mut r)?;
             let via_arns =
-                ty == "AWS::IAM::ManagedPolicy" && managed_refs.iter().any(|m| m == logical);
+                ty == "AWS::IAM::ManagedPolicy" && managed_refs.contains(logical.as_str());
             if !(via_name || via_arns) {
                 continue;
             }

@@ -1,7 +1,10 @@
 //! The template value tree: YAML or JSON lowered into one shape with locations, where the
 //! short tag `!Ref x` and the long form `{"Ref": x}` are the same node.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
@@ -39,15 +42,111 @@ pub enum Kind {
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in document order (keys are unique).
-    Map(Vec<(String, Node)>),
+    Map(Mapping),
+}
+
+/// Mappings with more entries than this are looked up through a hash index.
+const INDEXED_FROM: usize = 16;
+
+/// A mapping's entries in document order, with a key index built on the first lookup in a
+/// large mapping: `Ref`, `Fn::GetAtt`, `Fn::FindInMap`, `Condition` and `${self:}` each
+/// look a name up in `Parameters`, `Resources`, `Mappings`, `Conditions` or `custom`, so a
+/// scan per lookup would take time proportional to references times entries. As a slice
+/// it reads like the entries themselves. When a key occurs twice (the YAML reader refuses
+/// that; a mapping built by hand could hold it), a lookup finds the first, as a scan
+/// would.
+#[derive(Clone, Default)]
+pub struct Mapping {
+    entries: Vec<(String, Node)>,
+    index: OnceLock<HashMap<String, usize>>,
+}
+
+impl Mapping {
+    /// A mapping of `entries`, in that order.
+    pub fn new(entries: Vec<(String, Node)>) -> Mapping {
+        Mapping {
+            entries,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The value of `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        if self.entries.len() <= INDEXED_FROM {
+            return self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        }
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.entries.len());
+            for (i, (k, _)) in self.entries.iter().enumerate() {
+                index.entry(k.clone()).or_insert(i);
+            }
+            index
+        });
+        index.get(key).map(|&i| &self.entries[i].1)
+    }
+
+    /// Add an entry at the end (an index already built is kept up to date).
+    pub fn push(&mut self, key: String, value: Node) {
+        let at = self.entries.len();
+        if let Some(index) = self.index.get_mut() {
+            index.entry(key.clone()).or_insert(at);
+        }
+        self.entries.push((key, value));
+    }
+
+    /// The entries, in order.
+    pub fn into_vec(self) -> Vec<(String, Node)> {
+        self.entries
+    }
+}
+
+impl From<Vec<(String, Node)>> for Mapping {
+    fn from(entries: Vec<(String, Node)>) -> Mapping {
+        Mapping::new(entries)
+    }
+}
+
+impl FromIterator<(String, Node)> for Mapping {
+    fn from_iter<I: IntoIterator<Item = (String, Node)>>(entries: I) -> Mapping {
+        Mapping::new(entries.into_iter().collect())
+    }
+}
+
+impl Deref for Mapping {
+    type Target = [(String, Node)];
+
+    fn deref(&self) -> &[(String, Node)] {
+        &self.entries
+    }
+}
+
+impl<'a> IntoIterator for &'a Mapping {
+    type Item = &'a (String, Node);
+    type IntoIter = std::slice::Iter<'a, (String, Node)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}
+
+impl PartialEq for Mapping {
+    fn eq(&self, other: &Mapping) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.entries.iter()).finish()
+    }
 }
 
 impl Node {
     /// The value of `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.kind {
-            Kind::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
+            Kind::Map(entries) => entries.get(key),
+            Kind::Null | Kind::Scalar(..) | Kind::Seq(_) => None,
         }
     }
 
@@ -313,7 +412,7 @@ fn lower(src: &Source<'_>, y: &MarkedYaml<'_>, depth: usize) -> Result<Node, Tem
                 };
                 entries.push((key, lower(src, v, depth + 1)?));
             }
-            Kind::Map(entries)
+            Kind::Map(Mapping::new(entries))
         }
         YamlData::Tagged(tag, inner) => {
             let mut inner_node = lower(src, inner, depth + 1)?;
@@ -396,7 +495,7 @@ fn tagged(handle: &str, suffix: &str, inner: Node, loc: Loc) -> Result<Node, Tem
         _ => inner,
     };
     Ok(Node {
-        kind: Kind::Map(vec![(long.to_string(), value)]),
+        kind: Kind::Map(Mapping::new(vec![(long.to_string(), value)])),
         loc,
     })
 }
@@ -492,5 +591,41 @@ mod number_text {
             n.get("a").unwrap().as_seq().unwrap()[1].as_str(),
             Some("012345678901")
         );
+    }
+}
+
+#[cfg(test)]
+mod mapping {
+    use super::*;
+
+    fn s(text: &str) -> Node {
+        Node {
+            kind: Kind::Scalar(text.to_string(), ScalarType::Str),
+            loc: Loc {
+                file: Arc::from("t.yml"),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn lookups_find_the_first_entry_small_or_large() {
+        for n in [3, INDEXED_FROM, 1_000] {
+            let mut entries: Vec<(String, Node)> = (0..n)
+                .map(|i| (format!("k{i}"), s(&format!("v{i}"))))
+                .collect();
+            entries.push(("k1".to_string(), s("second")));
+            let mut m = Mapping::new(entries);
+            assert_eq!(m.get("k1").and_then(Node::as_str), Some("v1"), "{n}");
+            assert_eq!(m.get("nothing"), None);
+            // An entry added after a lookup is found too.
+            m.push("late".to_string(), s("here"));
+            m.push("k2".to_string(), s("again"));
+            assert_eq!(m.get("late").and_then(Node::as_str), Some("here"), "{n}");
+            assert_eq!(m.get("k2").and_then(Node::as_str), Some("v2"), "{n}");
+            assert_eq!(m.len(), n + 3);
+            assert_eq!(m[0].0, "k0", "document order is kept");
+        }
     }
 }

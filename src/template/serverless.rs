@@ -42,9 +42,20 @@ struct Resolver<'a> {
     /// Nodes built so far: `${self:}` references can copy a subtree many times over.
     produced: usize,
     /// `self:` paths already resolved, with the number of nodes each holds.
-    cache: std::collections::HashMap<String, (Node, usize)>,
+    cache: std::collections::HashMap<String, Resolved>,
     /// The bytes resolution may still produce (a value repeated by `${self:}`).
     bytes: Budget,
+    /// Files included so far, by resolved path.
+    files: std::collections::HashMap<PathBuf, Arc<Node>>,
+}
+
+/// A `self:` path resolved, kept for reuse.
+struct Resolved {
+    node: Node,
+    /// The nodes it holds.
+    size: usize,
+    /// How many levels it nests.
+    height: usize,
 }
 
 /// How deep variables and nodes may nest while resolving.
@@ -155,7 +166,7 @@ pub fn cloudformation(
         }
     }
     Ok(Node {
-        kind: Kind::Map(merged),
+        kind: Kind::Map(merged.into()),
         loc: resources.loc.clone(),
     })
 }
@@ -168,13 +179,13 @@ fn merge_section(section: &str, into: &mut Node, from: &Node) -> Result<(), Temp
         ));
     };
     for (k, v) in b {
-        if let Some((_, first)) = a.iter().find(|(existing, _)| existing == k) {
+        if let Some(first) = a.get(k) {
             return Err(TemplateError::at(
                 v.loc.clone(),
                 format!("{section} defines {k:?} twice (first at {})", first.loc),
             ));
         }
-        a.push((k.clone(), v.clone()));
+        a.push(k.clone(), v.clone());
     }
     Ok(())
 }
@@ -192,6 +203,7 @@ impl<'a> Resolver<'a> {
             produced: 0,
             cache: std::collections::HashMap::new(),
             bytes: Budget::for_input(node_bytes(root)),
+            files: std::collections::HashMap::new(),
         }
     }
 
@@ -423,36 +435,62 @@ impl<'a> Resolver<'a> {
                 None => return Ok(None),
             }
         }
-        if let Some((done, size)) = self.cache.get(path) {
+        if let Some(done) = self.cache.get(path) {
+            // A copy nests as deep as resolving the path again would: a value built from
+            // copies of copies must not nest past the limit the tree's readers rely on.
+            if self.depth + done.height > MAX_DEPTH {
+                return Err(TemplateError::at(
+                    loc.clone(),
+                    format!("Serverless variables nest more than {MAX_DEPTH} levels deep"),
+                ));
+            }
             // Reusing a resolved value copies it: count the copy before making it.
-            self.bytes.charge(node_bytes(done), loc)?;
-            self.produced += size;
+            self.bytes.charge(node_bytes(&done.node), loc)?;
+            self.produced += done.size;
             if self.produced > MAX_NODES {
                 return Err(TemplateError::at(
                     loc.clone(),
                     format!("Serverless variables expand to more than {MAX_NODES} values"),
                 ));
             }
-            return Ok(Some(done.clone()));
+            return Ok(Some(done.node.clone()));
         }
         self.stack.push(path.to_string());
         let before = self.produced;
         let resolved = self.node(&node.clone());
         self.stack.pop();
         let resolved = resolved?;
-        let size = (self.produced - before).max(1);
-        self.cache
-            .insert(path.to_string(), (resolved.clone(), size));
+        let done = Resolved {
+            size: (self.produced - before).max(1),
+            height: height(&resolved),
+            node: resolved.clone(),
+        };
+        self.cache.insert(path.to_string(), done);
         Ok(Some(resolved))
+    }
+
+    /// The document of an included file, read and parsed once however often it is
+    /// included: its size raises the byte budget once, so that repeating one large include
+    /// is counted against it like any other repeated value.
+    fn included(&mut self, full: &Path, loc: &Loc) -> Result<Arc<Node>, TemplateError> {
+        let key = self.project.resolve(full).ok();
+        if let Some(doc) = key.as_ref().and_then(|k| self.files.get(k)) {
+            return Ok(doc.clone());
+        }
+        let shown: Arc<str> = Arc::from(full.display().to_string());
+        let text = super::read_text(self.project, full)
+            .map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
+        let doc = Arc::new(node::parse(&shown, &text)?);
+        self.bytes.add_input(text.len());
+        if let Some(key) = key {
+            self.files.insert(key, doc.clone());
+        }
+        Ok(doc)
     }
 
     fn file(&mut self, path: &str, sub: Option<&str>, loc: &Loc) -> Result<Node, TemplateError> {
         let full = self.dir.join(path);
-        let shown: Arc<str> = Arc::from(full.display().to_string());
-        let text = super::read_text(self.project, &full)
-            .map_err(|e| TemplateError::at(loc.clone(), e.to_string()))?;
-        let doc = node::parse(&shown, &text)?;
-        self.bytes.add_input(text.len());
+        let doc = self.included(&full, loc)?;
         // Variables in the included file resolve against the including serverless.yml.
         let mut value = self.node(&doc)?;
         if let Some(sub) = sub {
@@ -464,6 +502,21 @@ impl<'a> Resolver<'a> {
         }
         Ok(value)
     }
+}
+
+/// How many levels `node` nests (1 for a scalar), counted without recursion.
+fn height(node: &Node) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(node, 1usize)];
+    while let Some((n, level)) = stack.pop() {
+        deepest = deepest.max(level);
+        match &n.kind {
+            Kind::Seq(items) => stack.extend(items.iter().map(|i| (i, level + 1))),
+            Kind::Map(entries) => stack.extend(entries.iter().map(|(_, v)| (v, level + 1))),
+            Kind::Null | Kind::Scalar(..) => {}
+        }
+    }
+    deepest
 }
 
 /// The index of the `}` that closes the `${` at `start`, counting nested `${`.
