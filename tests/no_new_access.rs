@@ -1,16 +1,24 @@
 //! No new access: widening the resource or the action, removing a Deny or a condition is
 //! caught, with a confirmed example; a pure narrowing passes.
 
+use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::no_new_access::{DiffResult, NewAccess};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
 
-/// The comparison at a fixed time (the library takes the clock from its caller).
+/// The comparison over Cognito identities at a fixed time (the library takes the clock
+/// from its caller).
 fn no_new_access(new: &PolicySet, baseline: &PolicySet) -> DiffResult {
+    no_new_access_as("cognito", new, baseline)
+}
+
+/// The comparison over the identities of `format`.
+fn no_new_access_as(format: &str, new: &PolicySet, baseline: &PolicySet) -> DiffResult {
     policy_sim::analysis::no_new_access::no_new_access(
         new,
         baseline,
+        &IdentityFormat::parse(format).unwrap(),
         "2026-06-01T00:00:00Z".parse().unwrap(),
     )
 }
@@ -483,9 +491,11 @@ fn a_default_reaches_requests_without_the_key() {
 }
 
 /// The identity takes every value: moving a Deny from `us-east-1:*` to `eu-west-1:*`
-/// under the identity's folder gives the us-east-1 identities new access. Never a pass.
+/// under the identity's folder gives the us-east-1 identities new access. Found with the
+/// identity a free string in the automata, and confirmed with a concrete Cognito identity
+/// of us-east-1.
 #[test]
-fn a_deny_moved_between_identity_regions_is_not_a_pass() {
+fn a_deny_moved_between_identity_regions_is_found() {
     let sub = "${cognito-identity.amazonaws.com:sub}";
     let allow = serde_json::json!({"Effect": "Allow", "Action": "s3:PutObject",
         "Resource": format!("arn:aws:s3:::b/private/{sub}/*")});
@@ -495,11 +505,55 @@ fn a_deny_moved_between_identity_regions_is_not_a_pass() {
     };
     let base = policy(serde_json::json!([allow, deny("us-east-1")]));
     let new = policy(serde_json::json!([allow, deny("eu-west-1")]));
-    match no_new_access(&set(new.clone()), &set(base.clone())) {
-        DiffResult::NoNewAccess => panic!("passed"),
-        DiffResult::NewAccess(_) => {
-            expect_new_vs(base, new, "deny moved");
+    let found = expect_new_vs(base, new, "deny moved");
+    let identity = "us-east-1:aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+    assert_eq!(found.action, "s3:PutObject");
+    assert_eq!(
+        found.resource,
+        format!("arn:aws:s3:::b/private/{identity}/")
+    );
+    assert_eq!(
+        found.context["cognito-identity.amazonaws.com:sub"],
+        [identity]
+    );
+    assert_eq!(found.baseline, Decision::ExplicitDeny);
+}
+
+/// Policies that read the identity and change nothing for any identity pass: the
+/// comparison covers every identity of the format, not one sample value.
+#[test]
+fn identity_policies_that_change_nothing_for_any_identity_pass() {
+    let sub = "${cognito-identity.amazonaws.com:sub}";
+    let statements = |list: &[(&str, String)]| {
+        let sts: Vec<serde_json::Value> = list
+            .iter()
+            .map(|(effect, resource)| {
+                serde_json::json!({"Effect": effect, "Action": "s3:PutObject", "Resource": resource})
+            })
+            .collect();
+        set(policy(serde_json::json!(sts)))
+    };
+    let everything = ("Allow", "arn:aws:s3:::b/*".to_string());
+    // A Deny on the identity's folder widened to the identity's folder at any depth.
+    let base = statements(&[
+        everything.clone(),
+        ("Deny", format!("arn:aws:s3:::b/private/{sub}/*")),
+    ]);
+    let new = statements(&[everything, ("Deny", format!("arn:aws:s3:::b/*/{sub}/*"))]);
+    assert_eq!(no_new_access(&new, &base), DiffResult::NoNewAccess);
+    assert_eq!(no_new_access(&base, &base), DiffResult::NoNewAccess);
+    // Every Cognito identity holds a colon, so the baseline already allowed every
+    // identity's folder: nothing new for a Cognito identity. Any string may lack the
+    // colon: new access, confirmed with such an identity.
+    let base = statements(&[("Allow", "arn:aws:s3:::b/private/*:*/*".to_string())]);
+    let new = statements(&[("Allow", format!("arn:aws:s3:::b/private/{sub}/*"))]);
+    assert_eq!(no_new_access(&new, &base), DiffResult::NoNewAccess);
+    match no_new_access_as("any", &new, &base) {
+        DiffResult::NewAccess(found) => {
+            assert_eq!(found.resource, "arn:aws:s3:::b/private/a/");
+            assert_eq!(found.context["cognito-identity.amazonaws.com:sub"], ["a"]);
+            assert_eq!(found.baseline, Decision::ImplicitDeny);
         }
-        DiffResult::Unknown(_) => {}
+        other => panic!("{other:?}"),
     }
 }

@@ -3,10 +3,15 @@
 //! variable with a default, `NotResource`, `Allow` and `Deny`), decided by the evaluator
 //! on every request of a finite universe of actions, resources, identities and user names.
 //!
+//! The identities of the universe are in two regions (`us-east-1:aa`, `eu-west-1:bb`), or
+//! hold no colon (`x`), so the comparison runs over every string (`any`).
+//!
 //! The rule: when the comparison says no new access, no request of the universe is allowed
 //! by the new set and refused by the baseline; when it reports new access, its example is
-//! allowed by the new set and refused by the baseline.
+//! allowed by the new set and refused by the baseline. The test prints how often the
+//! answer is `unknown` where the brute force finds new access.
 
+use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::no_new_access::{DiffResult, NewAccess};
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
@@ -27,6 +32,8 @@ const RESOURCE_PATTERNS: &[&str] = &[
     "arn:aws:s3:::b/${aws:username, 'public'}/*",
     "arn:aws:s3:::b/public/*",
     "arn:aws:s3:::b/alice/*",
+    "arn:aws:s3:::b/*/${cognito-identity.amazonaws.com:sub}/*",
+    "arn:aws:s3:::b/*:*/*",
 ];
 /// Identities of the universe (`None`: a request without one).
 const IDENTITIES: &[Option<&str>] = &[None, Some("us-east-1:aa"), Some("eu-west-1:bb"), Some("x")];
@@ -148,31 +155,83 @@ fn brute_force(new: &PolicySet, base: &PolicySet) -> Option<String> {
     None
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(100))]
+/// How often each answer came, over the generated pairs.
+#[derive(Debug, Default)]
+struct Tally {
+    pass: usize,
+    new_access: usize,
+    /// `unknown` where the brute force finds no new access.
+    unknown_without: usize,
+    /// `unknown` where the brute force finds new access: what a more precise comparison
+    /// would report.
+    unknown_with: usize,
+}
 
-    #[test]
-    fn no_new_access_agrees_with_brute_force((base, new) in pair()) {
-        let (n, b) = (set(&new), set(&base));
-        let answer = policy_sim::analysis::no_new_access::no_new_access(
-            &n,
-            &b,
-            "2026-06-01T00:00:00Z".parse().unwrap(),
-        );
-        match answer {
-            DiffResult::NoNewAccess => {
-                let found = brute_force(&n, &b);
-                prop_assert!(found.is_none(), "passed, yet {:?}", found);
-            }
-            DiffResult::NewAccess(found) => {
-                let r = example_request(&found);
-                prop_assert_eq!(decide(&n, &r), Decision::Allow, "{:?}", found);
-                prop_assert_ne!(decide(&b, &r), Decision::Allow, "{:?}", found);
-                prop_assert_eq!(decide(&b, &r), found.baseline);
-            }
-            DiffResult::Unknown(_) => {}
+/// One pair: the rule holds ("pass => no new access in the universe; new access =>
+/// its example is allowed by the new set and refused by the baseline"); the answer is
+/// counted.
+fn check_pair(
+    base: &[serde_json::Value],
+    new: &[serde_json::Value],
+    tally: &mut Tally,
+) -> Result<(), TestCaseError> {
+    let (n, b) = (set(new), set(base));
+    let answer = policy_sim::analysis::no_new_access::no_new_access(
+        &n,
+        &b,
+        &IdentityFormat::parse("any").unwrap(),
+        "2026-06-01T00:00:00Z".parse().unwrap(),
+    );
+    match answer {
+        DiffResult::NoNewAccess => {
+            let found = brute_force(&n, &b);
+            prop_assert!(found.is_none(), "passed, yet {:?}", found);
+            tally.pass += 1;
         }
+        DiffResult::NewAccess(found) => {
+            let r = example_request(&found);
+            prop_assert_eq!(decide(&n, &r), Decision::Allow, "{:?}", found);
+            prop_assert_ne!(decide(&b, &r), Decision::Allow, "{:?}", found);
+            prop_assert_eq!(decide(&b, &r), found.baseline);
+            tally.new_access += 1;
+        }
+        DiffResult::Unknown(why) => match brute_force(&n, &b) {
+            Some(found) => {
+                eprintln!(
+                    "unknown ({why}), yet the brute force finds {found}: {base:?} -> {new:?}"
+                );
+                tally.unknown_with += 1;
+            }
+            None => {
+                eprintln!(
+                    "unknown ({why}), and the brute force finds nothing: {base:?} -> {new:?}"
+                );
+                tally.unknown_without += 1;
+            }
+        },
     }
+    Ok(())
+}
+
+/// The rule on random pairs, and how often the answer is `unknown` where the brute force
+/// finds new access (printed: the comparison's remaining imprecision).
+#[test]
+fn no_new_access_agrees_with_brute_force() {
+    // A fixed seed: the printed counts compare between versions of the comparison.
+    let config = ProptestConfig::with_cases(200);
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config, rng);
+    let tally = std::cell::RefCell::new(Tally::default());
+    let result = runner.run(&pair(), |(base, new)| {
+        check_pair(&base, &new, &mut tally.borrow_mut())
+    });
+    let tally = tally.into_inner();
+    eprintln!("{tally:?}");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The comparison decides most pairs.
+    assert!(tally.pass + tally.new_access > 0, "{tally:?}");
 }
 
 /// The universe is not empty of differences: the brute force itself finds the cases the

@@ -165,16 +165,37 @@ pub(crate) fn accepts(g: &Glob, set: &[u64]) -> bool {
     contains(set, code(g.0.len() as u32, 0))
 }
 
-/// `set` with every position reachable without reading a byte (past stars) added.
+/// `set` with every position reachable without reading a byte (past stars) added; a
+/// slot is entered and left freely (it reads any non-empty run).
 pub(crate) fn closure(g: &Glob, set: &[u64]) -> Vec<u64> {
+    closure_with(g, set, SlotMoves::Free)
+}
+
+/// Which moves into and out of a slot a closure may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotMoves {
+    /// Enter and leave freely.
+    Free,
+    /// Neither: the identity neither starts nor ends here.
+    None,
+    /// Enter only: the identity starts here.
+    Enter,
+    /// Leave only: the identity ends here.
+    Leave,
+}
+
+/// [`closure`], with the slot moves `moves` allows.
+pub(crate) fn closure_with(g: &Glob, set: &[u64], moves: SlotMoves) -> Vec<u64> {
+    let enter = matches!(moves, SlotMoves::Free | SlotMoves::Enter);
+    let leave = matches!(moves, SlotMoves::Free | SlotMoves::Leave);
     let mut out = set.to_vec();
     let mut stack = members(set);
     while let Some(c) = stack.pop() {
         let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
         let next = match g.0.get(idx as usize) {
             Some(Elem::Star(_)) if k == 0 => Some(code(idx + 1, 0)),
-            Some(Elem::Slot) if k == 0 => Some(code(idx, 1)),
-            Some(Elem::Slot) if k == 2 => Some(code(idx + 1, 0)),
+            Some(Elem::Slot) if k == 0 && enter => Some(code(idx, 1)),
+            Some(Elem::Slot) if k == 2 && leave => Some(code(idx + 1, 0)),
             Some(Elem::Byte(_) | Elem::Star(_) | Elem::AnyChar(_) | Elem::Slot | Elem::Never)
             | None => None,
         };
@@ -185,6 +206,17 @@ pub(crate) fn closure(g: &Glob, set: &[u64]) -> Vec<u64> {
         }
     }
     out
+}
+
+/// `set` without the positions at a slot of `g` whose sub-state `drop` accepts (0: before
+/// the slot, 1 and 2: inside it).
+pub(crate) fn without_slot_positions(g: &Glob, set: &mut [u64], drop: impl Fn(u8) -> bool) {
+    for c in members(set) {
+        let (idx, k) = ((c / 5) as u32, (c % 5) as u8);
+        if g.0.get(idx as usize) == Some(&Elem::Slot) && drop(k) {
+            set[c / 64] &= !(1 << (c % 64));
+        }
+    }
 }
 
 /// The positions of `g` after reading `byte` from the positions `set` (before closure).

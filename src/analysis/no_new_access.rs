@@ -33,6 +33,15 @@
 //! nothing. A resource that search finds is confirmed with the variable's value read off
 //! it (one variable, not the identity); otherwise the answer is `unknown`.
 //!
+//! The identity (`${cognito-identity.amazonaws.com:sub}`) ranges over the identity
+//! format's values: where the patterns of one search read the identity and no other
+//! variable, the translator reads it as the slot ([`Reading::Identity`]) and
+//! [`search_identity`] looks for one identity and one resource together, every pattern
+//! reading that identity ([`Comparison::for_every_identity`]). Nothing found is a proof
+//! for every identity; a candidate is confirmed with the identity read off it. Where the
+//! identity meets another variable, it takes the one value [`IDENTITY`] as above, and
+//! for every value is not shown: `unknown` unless new access is confirmed.
+//!
 //! A request may also lack a variable's key: the variable is then its default
 //! (`${key, 'default'}`), or its pattern matches nothing. The whole comparison is run once
 //! per combination of absent keys ([`no_new_access`]), the translator reading those
@@ -46,8 +55,11 @@ use crate::analysis::actions::{
 };
 use crate::analysis::confirm::{ContextMap, plausible_context};
 use crate::analysis::glob::{Class, Elem, Glob};
-use crate::analysis::search::{StringSearch, search_string};
-use crate::analysis::translate::{FormatFill, Reading, Variables, arn_glob, format_glob};
+use crate::analysis::identity::IdentityFormat;
+use crate::analysis::search::{IdentitySearch, Span, StringSearch, search_identity, search_string};
+use crate::analysis::translate::{
+    FormatFill, Reading, Variables, arn_glob, format_glob, is_identity,
+};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Value;
@@ -56,7 +68,8 @@ use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
 use crate::lang::variables::{Piece, Variable};
 use crate::lang::wildcard::Pattern;
 
-/// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons. Like every
+/// The identity used for `${cognito-identity.amazonaws.com:sub}` in comparisons where it
+/// meets another variable (elsewhere it ranges over the identity format). Like every
 /// variable's value it starts with `~`, which no realistic pattern puts where a variable
 /// goes, so a wildcard of the other policy (`private/us-east-1:*`) does not cover it by
 /// chance.
@@ -117,6 +130,21 @@ fn pattern_keys(p: &ArnPattern) -> Vec<String> {
     }
 }
 
+/// The keys (lowercase) of the policy variables in the resource part of `p`.
+fn resource_part_keys(p: &ArnPattern) -> impl Iterator<Item = &str> + '_ {
+    let parts = match p {
+        ArnPattern::Any(_) => &[][..],
+        ArnPattern::Arn { parts, .. } => parts.get(4..).unwrap_or_default(),
+    };
+    parts
+        .iter()
+        .flat_map(|part| part.pieces())
+        .filter_map(|piece| match piece {
+            Piece::Variable(v) => Some(&*v.key_lower),
+            Piece::Literal(_) | Piece::Star | Piece::AnyChar => None,
+        })
+}
+
 /// A resource pattern as the comparison reads it.
 #[derive(Clone)]
 struct Res<'a> {
@@ -127,6 +155,15 @@ struct Res<'a> {
     vars: Option<&'a ArnPattern>,
     /// Whether the requests lack some of those variables' keys.
     absent: bool,
+    /// The glob with the identity as the slot and every other variable at its comparison
+    /// value, when the pattern reads the identity and the requests have one.
+    tracked: Option<Glob>,
+    /// Whether `tracked` matches exactly what the pattern matches for the identity its
+    /// slot reads: the identity occurs once, in the resource part.
+    tracked_exact: bool,
+    /// Whether the pattern reads a variable other than the identity whose key the
+    /// requests have.
+    other_vars: bool,
 }
 
 impl<'a> Res<'a> {
@@ -136,6 +173,9 @@ impl<'a> Res<'a> {
             fixed: glob,
             vars: None,
             absent: false,
+            tracked: None,
+            tracked_exact: false,
+            other_vars: false,
         }
     }
 
@@ -150,12 +190,27 @@ impl<'a> Res<'a> {
             }
         };
         let keys = pattern_keys(p);
+        let present = |k: &&String| !absent.contains(k);
+        let identity = keys.iter().filter(present).filter(|k| *k == COGNITO_SUB);
+        let tracked = |v: &Variable| match value(v) {
+            Reading::Value(_) if is_identity(v) => Reading::Identity,
+            reading @ (Reading::Value(_) | Reading::Absent | Reading::Any | Reading::Identity) => {
+                reading
+            }
+        };
+        let tracked =
+            (identity.clone().count() > 0).then(|| arn_glob(p, &Variables::Fixed(&tracked)));
         Res {
             fixed: arn_glob(p, &Variables::Fixed(&value)),
             // A pattern whose variables' keys are all absent reads no value: `fixed` is
             // exact for it.
             vars: keys.iter().any(|k| !absent.contains(k)).then_some(p),
             absent: keys.iter().any(|k| absent.contains(k)),
+            tracked_exact: tracked.is_some()
+                && identity.count() == 1
+                && resource_part_keys(p).any(|k| k == COGNITO_SUB),
+            tracked,
+            other_vars: keys.iter().filter(present).any(|k| k != COGNITO_SUB),
         }
     }
 
@@ -640,14 +695,21 @@ struct Comparison<'a> {
     new_unconditional: Vec<Stmt<'a>>,
     /// The policy variable keys (lowercase) the requests compared lack.
     absent: Vec<String>,
+    /// The identities `${cognito-identity.amazonaws.com:sub}` ranges over.
+    format: &'a IdentityFormat,
     unknown: Vec<String>,
 }
 
 impl<'a> Comparison<'a> {
-    fn new(new: &'a PolicySet, baseline: &'a PolicySet, now: jiff::Timestamp) -> Comparison<'a> {
+    fn new(
+        (new, baseline): (&'a PolicySet, &'a PolicySet),
+        format: &'a IdentityFormat,
+        now: jiff::Timestamp,
+    ) -> Comparison<'a> {
         let new_denies = stmts(new, Effect::Deny);
         Comparison {
             now,
+            format,
             absent: Vec::new(),
             new,
             baseline,
@@ -783,6 +845,14 @@ impl<'a> Comparison<'a> {
         let forbid_globs: Vec<Glob> = forbid.iter().map(|f| f.fixed.clone()).collect();
         let forbid_vars = forbid.iter().any(|f| f.vars.is_some());
         for require_res in requires {
+            let reads = require_res.iter().chain(forbid_res);
+            if reads.clone().any(|g| g.tracked.is_some()) && !reads.clone().any(|g| g.other_vars) {
+                let found = self.for_every_identity(r, action, &require_res, forbid_res, &shapes);
+                if found.is_some() {
+                    return found;
+                }
+                continue;
+            }
             let require: Vec<Glob> = require_res.iter().map(|g| g.fixed.clone()).collect();
             let forbid = &forbid_globs[..];
             // A resource of one of the action's documented ARN formats reads best; it is only a
@@ -835,6 +905,107 @@ impl<'a> Comparison<'a> {
             }
         }
         None
+    }
+
+    /// A resource that matches every pattern of `require` and none of `forbid` for some
+    /// identity of the format, the identity a free string in the automata
+    /// ([`search_identity`]; the patterns read no other variable), confirmed with that
+    /// identity; a resource of one of the action's documented ARN `shapes` first.
+    /// Nothing found is a proof for every identity; a candidate no request confirms, or a
+    /// search too large, is recorded as unknown.
+    fn for_every_identity(
+        &mut self,
+        r: StatementRef,
+        action: &str,
+        require: &[Res<'a>],
+        forbid: &[Res<'a>],
+        shapes: &[Glob],
+    ) -> Option<NewAccess> {
+        let require: Vec<Glob> = require
+            .iter()
+            .map(|g| g.tracked.clone().unwrap_or_else(|| g.fixed.clone()))
+            .collect();
+        // A pattern that reads the identity more than once, or outside the resource part,
+        // is left out of `forbid`: only more candidates.
+        let forbid: Vec<Glob> = forbid
+            .iter()
+            .filter_map(|g| match &g.tracked {
+                Some(t) => g.tracked_exact.then(|| t.clone()),
+                None => Some(g.fixed.clone()),
+            })
+            .collect();
+        for shape in shapes {
+            let mut preferred = require.clone();
+            preferred.push(shape.clone());
+            if let IdentitySearch::Found { resource, identity } =
+                search_identity(&preferred, &forbid, self.format, SEARCH_LIMIT)
+                && let Ok(found) = self.confirm_identity(r, action, &resource, identity)
+            {
+                return Some(found);
+            }
+        }
+        match search_identity(&require, &forbid, self.format, SEARCH_LIMIT) {
+            IdentitySearch::Empty => None,
+            IdentitySearch::TooLarge => {
+                self.unknown.push(format!(
+                    "the resource search for {action} over every identity was too large"
+                ));
+                None
+            }
+            IdentitySearch::Found { resource, identity } => {
+                match self.confirm_identity(r, action, &resource, identity) {
+                    Ok(found) => Some(found),
+                    Err(e) => {
+                        self.unknown.push(e);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// Confirm a candidate of [`Comparison::for_every_identity`] with the identity at
+    /// `identity` in the resource, or (when it does not occur there) the format's
+    /// examples.
+    fn confirm_identity(
+        &self,
+        r: StatementRef,
+        action: &str,
+        resource: &[u8],
+        identity: Option<Span>,
+    ) -> Result<NewAccess, String> {
+        let Ok(resource) = String::from_utf8(resource.to_vec()) else {
+            return Err(format!("a resource candidate for {action} is not UTF-8"));
+        };
+        let identities: Vec<String> = match identity {
+            Some(span) => resource
+                .get(span.start..span.end)
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+            None => {
+                let first = self.format.example();
+                let second = first
+                    .as_deref()
+                    .and_then(|f| self.format.example_except(&[f]));
+                first.into_iter().chain(second).collect()
+            }
+        };
+        for id in identities {
+            let values = ContextMap::from([(COGNITO_SUB.to_string(), vec![id])]);
+            if let Ok(found) = confirm(
+                (self.new, self.baseline),
+                r,
+                (action, &resource),
+                (&values, &self.absent),
+                self.now,
+            ) {
+                return Ok(found);
+            }
+        }
+        Err(format!(
+            "{action} on {resource} may be new access for some identity, but no request context confirmed it"
+        ))
     }
 
     /// The fixed-value search found no resource for `require` outside `forbid`; show that
@@ -891,7 +1062,7 @@ impl<'a> Comparison<'a> {
 }
 
 /// Compare `new` with `baseline`: is there a request the new set allows and the baseline
-/// does not? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
+/// does not, for any identity of `format`? Sound for [`DiffResult::NoNewAccess`] (every candidate is searched
 /// symbolically; see the module docs); each [`DiffResult::NewAccess`] is confirmed by the
 /// evaluator on both sets, at time `now` (the library never reads the clock).
 ///
@@ -899,7 +1070,12 @@ impl<'a> Comparison<'a> {
 /// then reads its default, or its pattern matches nothing): every combination of absent
 /// keys when the policies read at most [`MAX_ABSENT_KEYS`] keys, else each key alone,
 /// and the answer is at best `unknown`.
-pub fn no_new_access(new: &PolicySet, baseline: &PolicySet, now: jiff::Timestamp) -> DiffResult {
+pub fn no_new_access(
+    new: &PolicySet,
+    baseline: &PolicySet,
+    format: &IdentityFormat,
+    now: jiff::Timestamp,
+) -> DiffResult {
     let keys = policy_variable_keys(&[new, baseline]);
     let mut unknown = Vec::new();
     if keys.len() > MAX_ABSENT_KEYS {
@@ -909,7 +1085,7 @@ pub fn no_new_access(new: &PolicySet, baseline: &PolicySet, now: jiff::Timestamp
         ));
     }
     for absent in absent_combinations(&keys) {
-        let mut cmp = Comparison::new(new, baseline, now);
+        let mut cmp = Comparison::new((new, baseline), format, now);
         cmp.absent = absent;
         let base_denies: Vec<Stmt> = cmp.base_denies.iter().map(|(_, d)| *d).collect();
         for (r, s) in stmts(new, Effect::Allow) {

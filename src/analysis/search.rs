@@ -25,7 +25,8 @@ use std::collections::{HashMap, VecDeque};
 use regex_automata::util::primitives::StateID;
 
 use crate::analysis::glob::{
-    Elem, Glob, accepts, any_char_step, closure as set_closure, code, single, step as set_step,
+    Elem, Glob, SlotMoves, accepts, any_char_step, closure as set_closure, closure_with, code,
+    single, step as set_step, without_slot_positions,
 };
 use crate::analysis::identity::IdentityFormat;
 
@@ -213,13 +214,22 @@ fn sorted(mut w: Vec<Witness>) -> Vec<Witness> {
 }
 
 fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
-    let mut literal = [false; 256];
-    for g in p
+    let globs: Vec<&Glob> = p
         .allow
         .into_iter()
         .chain([p.area])
         .chain(extra.iter().copied())
-    {
+        .collect();
+    identity_alphabet(&globs, p.format)
+}
+
+/// The symbolic alphabet of a search over `globs` whose slots read identities of
+/// `format`: every byte a glob mentions, one byte of each of the format's byte classes
+/// that no glob mentions (every other byte of the class behaves the same everywhere), and
+/// a whole non-ASCII character; readable bytes first.
+fn identity_alphabet(globs: &[&Glob], format: &IdentityFormat) -> Vec<u8> {
+    let mut literal = [false; 256];
+    for g in globs {
         for b in g.mentioned_bytes() {
             literal[b as usize] = true;
         }
@@ -239,7 +249,7 @@ fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
         if literal[b as usize] {
             continue;
         }
-        let class = p.format.byte_class(b);
+        let class = format.byte_class(b);
         match rep.get(&class) {
             Some(&old) if rank(old) <= rank(b) => {}
             _ => {
@@ -252,12 +262,7 @@ fn alphabet(p: &Problem<'_>, extra: &[&Glob]) -> Vec<u8> {
     out.extend([0xc3, 0xa9]);
     out.sort_unstable();
     out.dedup();
-    out.sort_by_key(|&b| match b {
-        b'a'..=b'z' => 0,
-        b'0'..=b'9' => 1,
-        0x21..=0x7e => 2,
-        _ => 3,
-    });
+    out.sort_by_key(|&b| rank(b));
     out
 }
 
@@ -597,6 +602,217 @@ pub fn search_string(require: &[Glob], forbid: &[Glob], limit: usize) -> StringS
     StringSearch::Empty
 }
 
+/// The outcome of [`search_identity`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySearch {
+    /// A shortest resource, and where the identity sits in it (`None`: the identity does
+    /// not occur in it, and is any identity of the format).
+    Found {
+        /// The resource bytes.
+        resource: Vec<u8>,
+        /// The identity's bytes in the resource.
+        identity: Option<Span>,
+    },
+    /// No identity of the format and no resource satisfy the constraints (proved).
+    Empty,
+    /// The search passed its state limit without deciding.
+    TooLarge,
+}
+
+/// Where the one identity of [`search_identity`] is, at a point of the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Phase {
+    Before,
+    Inside,
+    After,
+}
+
+/// A state of [`search_identity`]: the identity's phase, the format's DFA state inside it,
+/// and the position set of every glob.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct IdState {
+    phase: Phase,
+    dfa: StateID,
+    sets: Vec<Vec<u64>>,
+}
+
+/// The length of the literal text before the slot of `g`, when nothing but literal bytes
+/// comes before it: every match of `g` then has the identity at that offset.
+fn literal_head_before_slot(g: &Glob) -> Option<usize> {
+    let at = g.0.iter().position(|e| !matches!(e, Elem::Byte(_)))?;
+    (g.0[at] == Elem::Slot).then_some(at)
+}
+
+/// `require` with the slots that cannot be shown to read the identity where the anchor
+/// reads it widened to `*` (see [`search_identity`]).
+fn anchored(require: &[Glob]) -> Vec<Glob> {
+    let anchor = require
+        .iter()
+        .position(|g| literal_head_before_slot(g).is_some())
+        .or_else(|| require.iter().position(Glob::has_slot));
+    let head = anchor.and_then(|a| literal_head_before_slot(&require[a]));
+    require
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            if Some(i) == anchor || (head.is_some() && literal_head_before_slot(g) == head) {
+                g.clone()
+            } else {
+                let widen = |e: &Elem| match e {
+                    Elem::Slot => Elem::Star(crate::analysis::glob::Class::All),
+                    Elem::Byte(_) | Elem::Star(_) | Elem::AnyChar(_) | Elem::Never => *e,
+                };
+                Glob(g.0.iter().map(widen).collect())
+            }
+        })
+        .collect()
+}
+
+/// The states at one point of a walk of [`search_identity`] over `all`, after the
+/// identity's possible moves there from `phase` (DFA state `dfa`).
+fn settle_identity(
+    all: &[&Glob],
+    format: &IdentityFormat,
+    (phase, dfa): (Phase, StateID),
+    sets: &[Vec<u64>],
+) -> Vec<IdState> {
+    let mut out = Vec::new();
+    let moves: &[(SlotMoves, Phase)] = match phase {
+        Phase::Before => &[
+            (SlotMoves::None, Phase::Before),
+            (SlotMoves::Enter, Phase::Inside),
+        ],
+        Phase::Inside if format.accepts(dfa) => &[
+            (SlotMoves::None, Phase::Inside),
+            (SlotMoves::Leave, Phase::After),
+        ],
+        Phase::Inside => &[(SlotMoves::None, Phase::Inside)],
+        Phase::After => &[(SlotMoves::None, Phase::After)],
+    };
+    for &(moves, next) in moves {
+        let sets: Vec<Vec<u64>> = all
+            .iter()
+            .zip(sets)
+            .map(|(g, set)| {
+                let mut set = closure_with(g, set, moves);
+                // Once the identity has started, a slot not yet entered never will
+                // be; once it has ended, no slot is read.
+                match next {
+                    Phase::Before => {}
+                    Phase::Inside => without_slot_positions(g, &mut set, |k| k == 0),
+                    Phase::After => without_slot_positions(g, &mut set, |_| true),
+                }
+                set
+            })
+            .collect();
+        let dfa = match (phase, next) {
+            (Phase::Inside, Phase::Inside) => dfa,
+            _ => format.start(),
+        };
+        out.push(IdState {
+            phase: next,
+            dfa,
+            sets,
+        });
+    }
+    out
+}
+
+/// A resource accepted by every glob of `require` and by none of `forbid` for one
+/// identity of `format`, every slot reading that identity (the identity as a free string
+/// in the automata): breadth-first, so the shortest comes first.
+///
+/// The walk chooses where the identity starts and ends (or that it does not occur), and
+/// a glob's slot reads exactly that span. This is exact for a glob whose slot can only be
+/// there: the first `require` glob with only literal text before its slot (the anchor;
+/// else the first with a slot), and every other one with literal text of the same length
+/// before its slot. The slots of the other `require` globs read anything (a widening:
+/// only more candidates), and a `forbid` glob matches only with its slot on the span (it
+/// may also match with the identity elsewhere: only more candidates). So
+/// [`IdentitySearch::Empty`] is a proof; a found resource is a candidate, exact when
+/// every glob's slot is one of the exact cases. Globs must hold at most one slot.
+///
+/// Cost: breadth-first over (identity phase, DFA state, position sets), at most `limit`
+/// states.
+pub fn search_identity(
+    require: &[Glob],
+    forbid: &[Glob],
+    format: &IdentityFormat,
+    limit: usize,
+) -> IdentitySearch {
+    let require = anchored(require);
+    let all: Vec<&Glob> = require.iter().chain(forbid).collect();
+    let alphabet = identity_alphabet(&all, format);
+    let settle = |phase: Phase, dfa: StateID, sets: &[Vec<u64>]| {
+        settle_identity(&all, format, (phase, dfa), sets)
+    };
+    let accepted = |s: &IdState| {
+        s.phase != Phase::Inside
+            && all.iter().zip(&s.sets).enumerate().all(|(i, (g, set))| {
+                let end = accepts(g, set);
+                if i < require.len() { end } else { !end }
+            })
+    };
+    let start_sets: Vec<Vec<u64>> = all.iter().map(|_| single(code(0, 0))).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = VecDeque::new();
+    let span_of = |from: Phase, to: Phase, at: usize, span: (Option<usize>, Option<usize>)| match (
+        from, to,
+    ) {
+        (Phase::Before, Phase::Inside) => (Some(at), None),
+        (Phase::Inside, Phase::After) => (span.0, Some(at)),
+        _ => span,
+    };
+    for s in settle(Phase::Before, format.start(), &start_sets) {
+        let span = span_of(Phase::Before, s.phase, 0, (None, None));
+        if seen.insert(s.clone()) {
+            queue.push_back((s, Vec::new(), span));
+        }
+    }
+    while let Some((state, bytes, span)) = queue.pop_front() {
+        if accepted(&state) {
+            let identity = span.0.zip(span.1).map(|(start, end)| Span { start, end });
+            return IdentitySearch::Found {
+                resource: bytes,
+                identity,
+            };
+        }
+        if seen.len() > limit {
+            return IdentitySearch::TooLarge;
+        }
+        for &b in &alphabet {
+            let dfa = match state.phase {
+                Phase::Inside => match format.step(state.dfa, b) {
+                    Some(d) => d,
+                    None => continue,
+                },
+                Phase::Before | Phase::After => state.dfa,
+            };
+            let sets: Vec<Vec<u64>> = all
+                .iter()
+                .zip(&state.sets)
+                .map(|(g, set)| set_step(g, set, b))
+                .collect();
+            // A required glob with no position left can never accept.
+            if sets[..require.len()]
+                .iter()
+                .any(|s| s.iter().all(|w| *w == 0))
+            {
+                continue;
+            }
+            for next in settle(state.phase, dfa, &sets) {
+                if seen.insert(next.clone()) {
+                    let span = span_of(state.phase, next.phase, bytes.len() + 1, span);
+                    let mut nb = bytes.clone();
+                    nb.push(b);
+                    queue.push_back((next, nb, span));
+                }
+            }
+        }
+    }
+    IdentitySearch::Empty
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,6 +874,52 @@ mod tests {
     fn fixed_length_ids_are_prefix_free() {
         assert_eq!(run("b/{S}*", "b/{S}*", "[a-c]{3}"), SearchResult::Empty);
         assert_eq!(run("b/{S}/*", "b/{S}/*", "[a-c]{3}"), SearchResult::Empty);
+    }
+
+    fn identity(require: &[&str], forbid: &[&str], format: &str) -> IdentitySearch {
+        let f = IdentityFormat::parse(format).unwrap();
+        let require: Vec<Glob> = require.iter().map(|g| glob(g)).collect();
+        let forbid: Vec<Glob> = forbid.iter().map(|g| glob(g)).collect();
+        search_identity(&require, &forbid, &f, STATE_LIMIT)
+    }
+
+    #[test]
+    fn every_slot_reads_the_one_identity() {
+        // The identity's own folder under a region's prefix: found, the identity read off.
+        match identity(&["b/{S}/*", "b/u:*"], &[], "regex:[uv]:[a-c]") {
+            IdentitySearch::Found { resource, identity } => {
+                let span = identity.unwrap();
+                assert_eq!(&resource[span.start..span.end], b"u:a");
+                assert!(resource.starts_with(b"b/u:a/"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A forbid glob with the same identity covers every candidate.
+        assert_eq!(
+            identity(&["b/{S}/*"], &["b/{S}*"], "any"),
+            IdentitySearch::Empty
+        );
+        // Every identity holds a colon: a forbid without the identity covers them all.
+        assert_eq!(
+            identity(&["b/{S}/*"], &["b/*:*/*"], "regex:[uv]:[a-c]"),
+            IdentitySearch::Empty
+        );
+        assert!(matches!(
+            identity(&["b/{S}/*"], &["b/*:*/*"], "any"),
+            IdentitySearch::Found { .. }
+        ));
+        // Two require globs with the slot after the same literal text read one identity:
+        // `b/x/` and `b/x` for the same identity cannot both hold.
+        assert_eq!(
+            identity(&["b/{S}/x", "b/{S}x"], &[], "regex:[a-c]+"),
+            IdentitySearch::Empty
+        );
+        // No slot required: the identity need not occur, so a forbid glob reading it
+        // leaves the resource free.
+        match identity(&["b/*"], &["b/{S}"], "any") {
+            IdentitySearch::Found { identity, .. } => assert_eq!(identity, None),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

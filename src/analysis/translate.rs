@@ -62,6 +62,10 @@ pub enum Reading {
     Absent,
     /// Anything its place allows (a widening).
     Any,
+    /// The identity slot ([`Elem::Slot`]) at the first such occurrence in the resource
+    /// part, as [`Variables::TrackIdentity`] reads the identity: every other occurrence
+    /// reads anything its place allows (a widening).
+    Identity,
 }
 
 /// Is `v` the identity variable `${cognito-identity.amazonaws.com:sub}`?
@@ -178,7 +182,11 @@ fn push_pieces(
                     (Reading::Value(text), _) => push_text(out, &text, class),
                     (Reading::Absent, Some(default)) => push_text(out, default, class),
                     (Reading::Absent, None) => out.push(Elem::Never),
-                    (Reading::Any, _) => out.push(Elem::Star(class)),
+                    (Reading::Identity, _) if !*slot_used => {
+                        *slot_used = true;
+                        out.push(Elem::Slot);
+                    }
+                    (Reading::Any | Reading::Identity, _) => out.push(Elem::Star(class)),
                 },
             },
         }

@@ -235,7 +235,18 @@ fn baseline(
         reason: Box::new(reason),
     })?;
     let set = &loaded.set;
-    let result = no_new_access(set, &baseline, now);
+    // The identities compared: those the isolation checks name (`cognito` by default);
+    // every string when they name different formats.
+    let mut formats: Vec<&str> = cfg.isolation.iter().map(|i| i.format.as_str()).collect();
+    formats.sort_unstable();
+    formats.dedup();
+    let format = match formats[..] {
+        [] => "cognito",
+        [one] => one,
+        [_, _, ..] => "any",
+    };
+    let format = IdentityFormat::parse(format).map_err(|m| cannot_run(loc, m))?;
+    let result = no_new_access(set, &baseline, &format, now);
     let claim = match &result {
         DiffResult::NoNewAccess => Some(Claim::NoneAllowed),
         DiffResult::NewAccess(_) => Some(Claim::SomeAllowed),
