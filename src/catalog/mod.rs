@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 
 use crate::lang::variables::{NoVariables, Syntax};
 use crate::lang::wildcard::{Case, Match, Pattern};
+use crate::loc::Shown;
 
 static DATA: &str = include_str!("aws.tsv");
 
@@ -377,7 +378,8 @@ pub fn request_warnings(action: &str, resource: &str) -> Vec<String> {
     }
     match c.applies_to(action, resource) {
         Some(Applicability::DoesNotApply(types)) if resource != "*" => vec![format!(
-            "{action} does not apply to {resource}: its resource types are {}",
+            "{action} does not apply to {}: its resource types are {}",
+            Shown(resource),
             types
                 .iter()
                 .map(|(name, arn)| format!("{name} ({arn})"))
@@ -397,6 +399,7 @@ pub fn unknown_action_message(action: &str, lookup: &Lookup) -> String {
             format!(" (did you mean {}?)", s.join(", "))
         }
     };
+    let action = Shown(action);
     match lookup {
         Lookup::Known { .. } => format!("{action} is a documented action"),
         Lookup::UnknownAction { suggestions } => {
@@ -407,7 +410,7 @@ pub fn unknown_action_message(action: &str, lookup: &Lookup) -> String {
         }
         Lookup::UnknownService { suggestions } => format!(
             "{action}: no AWS service has the prefix {:?}{}",
-            action.split(':').next().unwrap_or(""),
+            Shown(action.0.split(':').next().unwrap_or("")),
             hint(suggestions)
         ),
         Lookup::Malformed => format!("{action:?} is not of the form service:Action"),
