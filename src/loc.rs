@@ -100,6 +100,44 @@ impl Snippet {
     }
 }
 
+/// Characters of an input value shown in a message; the rest is counted, not echoed.
+pub const MAX_SHOWN_VALUE: usize = 120;
+
+/// An input value (an action, a resource, a key, a condition value) as messages echo it:
+/// in full up to [`MAX_SHOWN_VALUE`] characters, else its first characters followed by
+/// `… (N characters)`. `{}` shows the text, `{:?}` quotes it; a short value shows exactly
+/// as the plain `&str` would, so existing messages are unchanged.
+#[derive(Clone, Copy)]
+pub struct Shown<'a>(pub &'a str);
+
+impl Shown<'_> {
+    /// The shown part and, when shortened, the value's length in characters.
+    fn parts(&self) -> (&str, Option<usize>) {
+        match self.0.char_indices().nth(MAX_SHOWN_VALUE) {
+            Some((end, _)) => (&self.0[..end], Some(self.0.chars().count())),
+            None => (self.0, None),
+        }
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.parts() {
+            (text, None) => f.write_str(text),
+            (text, Some(n)) => write!(f, "{text}… ({n} characters)"),
+        }
+    }
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.parts() {
+            (text, None) => write!(f, "{text:?}"),
+            (text, Some(n)) => write!(f, "{text:?}… ({n} characters)"),
+        }
+    }
+}
+
 /// Lines longer than this (in characters) are not drawn: an error on such a line is shown
 /// as its one-line message (renderers cannot lay out columns that wide).
 pub const MAX_DRAWN_LINE: usize = 1000;

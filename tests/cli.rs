@@ -717,10 +717,10 @@ fn actions_lists_what_a_pattern_covers() {
     );
 }
 
-#[test]
-fn check_warns_when_the_action_cannot_apply_to_the_resource() {
+/// `check` of `s3:ListBucket` on `resource` with the corrected auth role policy.
+fn check_list_bucket(resource: &str) -> Output {
     let policy = root().join("policies/corrected-auth-role.json");
-    let o = run(
+    run(
         &[
             "check",
             "--policy",
@@ -730,10 +730,15 @@ fn check_warns_when_the_action_cannot_apply_to_the_resource() {
             "--action",
             "s3:ListBucket",
             "--resource",
-            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/",
+            resource,
         ],
         None,
-    );
+    )
+}
+
+#[test]
+fn check_warns_when_the_action_cannot_apply_to_the_resource() {
+    let o = check_list_bucket("arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/");
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).starts_with("warning: s3:ListBucket does not apply to arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/: its resource types are "),
@@ -1795,4 +1800,22 @@ fn the_home_directory_and_the_file_system_root_are_no_project_root() {
         assert!(err.contains("secret.yml is outside the project"), "{err}");
     }
     std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn a_long_resource_is_shortened_in_warnings() {
+    // A 40 KB ARN was echoed in full on stderr; a value is shown up to 120 characters.
+    let resource = format!(
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/{}",
+        "x".repeat(40_000)
+    );
+    let o = check_list_bucket(&resource);
+    assert_eq!(o.status.code(), Some(1));
+    let shown: String = resource.chars().take(120).collect();
+    let expected = format!(
+        "warning: s3:ListBucket does not apply to {shown}… ({} characters): its resource types are ",
+        resource.chars().count()
+    );
+    assert!(stderr(&o).starts_with(&expected), "{}", stderr(&o));
+    assert!(stderr(&o).len() < 2_000, "{}", stderr(&o));
 }

@@ -528,3 +528,71 @@ proptest::proptest! {
         }
     }
 }
+
+// Inputs that grow: each rule is near-linear in the statements, actions and conditions
+// (docs/performance.md). The sizes below took minutes with the former quadratic code.
+
+/// Lint without the size rule (PS011), which large policies trigger.
+fn lint_unsized(text: &str) -> Vec<Finding> {
+    let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");
+    lint_policy(&policy, &Locations::from_text("p.json", text), None, false)
+}
+
+#[test]
+fn many_distinct_statements_are_compared_once_each() {
+    // PS009 compared each statement with every earlier one.
+    let n = 40_000;
+    let mut statements: Vec<String> = (0..n)
+        .map(|i| {
+            format!(r#"{{"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "arn:aws:s3:::bucket-with-a-long-name/{i}"}}"#)
+        })
+        .collect();
+    statements.push(statements[n - 1].clone());
+    let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
+    let f = lint_unsized(&policy(&refs));
+    assert_eq!(rules(&f), ["PS009"]);
+    assert_eq!(
+        f[0].message,
+        format!("Statement[{n}] repeats Statement[{}]", n - 1)
+    );
+}
+
+#[test]
+fn many_unknown_actions_bound_their_suggestions() {
+    // PS012 compared each unknown action with every action of its service.
+    let actions: Vec<String> = (0..20_000)
+        .map(|i| format!("\"s3:GetObjekt{i}\""))
+        .collect();
+    let st = format!(
+        r#"{{"Effect": "Deny", "Action": [{}], "Resource": "*"}}"#,
+        actions.join(", ")
+    );
+    let f = lint_unsized(&policy(&[&st]));
+    assert_eq!(f.len(), 20_000);
+    assert!(f.iter().all(|f| f.rule == "PS012"));
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: s3:GetObjekt0 is not an action AWS documents (did you mean s3:GetObject, s3:GetObjectAcl, s3:GetObjectTagging?)"
+    );
+    assert_eq!(
+        f[19_999].message,
+        "Statement[0]: s3:GetObjekt19999 is not an action AWS documents"
+    );
+}
+
+#[test]
+fn many_conditions_on_many_actions_are_checked_once_each() {
+    // PS014 scanned every action (and listed them) once per condition.
+    let actions: Vec<String> = (0..3_000).map(|_| "\"s3:GetObject\"".to_string()).collect();
+    let conditions: Vec<String> = (0..3_000)
+        .map(|i| format!(r#""s3:NoSuchKey{i}": "x""#))
+        .collect();
+    let st = format!(
+        r#"{{"Effect": "Deny", "Action": [{}], "Resource": "*", "Condition": {{"StringEquals": {{{}}}}}}}"#,
+        actions.join(", "),
+        conditions.join(", ")
+    );
+    let f = lint_unsized(&policy(&[&st]));
+    assert_eq!(f.len(), 3_000);
+    assert!(f.iter().all(|f| f.rule == "PS014"));
+}

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 
 use crate::lang::variables::{NoVariables, Syntax};
 use crate::lang::wildcard::{Case, Match, Pattern};
+use crate::loc::Shown;
 
 static DATA: &str = include_str!("aws.tsv");
 
@@ -265,12 +266,19 @@ impl Catalog {
 
     /// Look an exact action name up, with suggestions for a near miss.
     pub fn lookup(&self, action: &str) -> Lookup<'_> {
+        self.lookup_with(action, true)
+    }
+
+    /// Look an exact action name up; with `suggest`, with suggestions for a near miss
+    /// (they compare the name with each name of the service: callers looking up many
+    /// names bound how many get them).
+    pub fn lookup_with(&self, action: &str, suggest: bool) -> Lookup<'_> {
         let Some((prefix, name)) = action.split_once(':') else {
             return Lookup::Malformed;
         };
         let Some(service) = self.service(prefix) else {
             return Lookup::UnknownService {
-                suggestions: closest(self.services.iter().map(|s| s.prefix), prefix)
+                suggestions: closest(self.services.iter().map(|s| s.prefix), prefix, suggest)
                     .into_iter()
                     .map(str::to_string)
                     .collect(),
@@ -282,7 +290,7 @@ impl Catalog {
                 name: a.name,
             },
             None => Lookup::UnknownAction {
-                suggestions: closest(service.actions.iter().map(|a| a.name), name)
+                suggestions: closest(service.actions.iter().map(|a| a.name), name, suggest)
                     .into_iter()
                     .map(|n| format!("{}:{n}", service.prefix))
                     .collect(),
@@ -304,14 +312,24 @@ impl Catalog {
         ) else {
             return Vec::new();
         };
+        if !pattern.contains(['*', '?']) {
+            // One action: looked up, not scanned for.
+            return self
+                .action(pattern)
+                .map(|(s, a)| format!("{}:{}", s.prefix, a.name))
+                .into_iter()
+                .collect();
+        }
         // Only services whose prefix can match the part before the first ':' are scanned.
         let service_part = pattern.split(':').next().unwrap_or("");
+        let services: &[Service] = if service_part.contains(['*', '?']) {
+            &self.services
+        } else {
+            self.service(service_part).map_or(&[], std::slice::from_ref)
+        };
         let mut out = Vec::new();
         let mut text = String::new();
-        for s in &self.services {
-            if !service_part.contains(['*', '?']) && !s.prefix.eq_ignore_ascii_case(service_part) {
-                continue;
-            }
+        for s in services {
             for a in &s.actions {
                 text.clear();
                 text.push_str(s.prefix);
@@ -360,7 +378,8 @@ pub fn request_warnings(action: &str, resource: &str) -> Vec<String> {
     }
     match c.applies_to(action, resource) {
         Some(Applicability::DoesNotApply(types)) if resource != "*" => vec![format!(
-            "{action} does not apply to {resource}: its resource types are {}",
+            "{action} does not apply to {}: its resource types are {}",
+            Shown(resource),
             types
                 .iter()
                 .map(|(name, arn)| format!("{name} ({arn})"))
@@ -380,6 +399,7 @@ pub fn unknown_action_message(action: &str, lookup: &Lookup) -> String {
             format!(" (did you mean {}?)", s.join(", "))
         }
     };
+    let action = Shown(action);
     match lookup {
         Lookup::Known { .. } => format!("{action} is a documented action"),
         Lookup::UnknownAction { suggestions } => {
@@ -390,7 +410,7 @@ pub fn unknown_action_message(action: &str, lookup: &Lookup) -> String {
         }
         Lookup::UnknownService { suggestions } => format!(
             "{action}: no AWS service has the prefix {:?}{}",
-            action.split(':').next().unwrap_or(""),
+            Shown(action.0.split(':').next().unwrap_or("")),
             hint(suggestions)
         ),
         Lookup::Malformed => format!("{action:?} is not of the form service:Action"),
@@ -408,10 +428,15 @@ pub enum Applicability {
     NoResourceType,
 }
 
+/// Names longer than this get no suggestions: no documented name comes near (the longest
+/// action name has 74 characters), and comparing costs the product of the lengths.
+const LONGEST_SUGGESTED: usize = 128;
+
 /// Up to three `names` closest to `wanted`, without regard to case: within one edit (a swap of two neighbours counts as one), or
-/// Jaro-Winkler similarity at least 0.85; fewest edits first, then most similar.
-fn closest<'a>(names: impl Iterator<Item = &'a str>, wanted: &str) -> Vec<&'a str> {
-    if wanted.len() < 2 {
+/// Jaro-Winkler similarity at least 0.85; fewest edits first, then most similar. None
+/// unless `suggest`.
+fn closest<'a>(names: impl Iterator<Item = &'a str>, wanted: &str, suggest: bool) -> Vec<&'a str> {
+    if !suggest || wanted.len() < 2 || wanted.len() > LONGEST_SUGGESTED {
         // One edit from one character is anything: no useful suggestion.
         return Vec::new();
     }
@@ -554,7 +579,9 @@ pub fn action_supports_key(action: &Action, key: &str) -> bool {
     action.condition_keys().any(|k| key_matches(k, key))
 }
 
-fn key_matches(documented: &str, key: &str) -> bool {
+/// Does the documented condition key `documented` (one of [`Action::condition_keys`])
+/// cover `key`? As in [`action_supports_key`].
+pub fn key_matches(documented: &str, key: &str) -> bool {
     // The reference writes the variable part of a key as `${TagKey}`, `<key>`, `tag-key`,
     // or leaves it off after a `/` (`glacier:ResourceTag/`).
     let variable_at = ["${", "<", "tag-key"]

@@ -65,7 +65,10 @@ fn split_components(text: &str, skip_variables: bool, max: usize) -> Vec<&str> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum ArnError {
     /// Neither `*` nor `arn:...`.
-    #[error("{text:?} is not an ARN pattern: it must be '*' or start with 'arn:'")]
+    #[error(
+        "{:?} is not an ARN pattern: it must be '*' or start with 'arn:'",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::arn::prefix))]
     NotArn {
         /// The pattern as written.
@@ -73,7 +76,8 @@ pub enum ArnError {
     },
     /// Too few components (and no final `*` to stand for the rest).
     #[error(
-        "{text:?} is not an ARN pattern: expected '*' or 'arn:partition:service:region:account:resource'"
+        "{:?} is not an ARN pattern: expected '*' or 'arn:partition:service:region:account:resource'",
+        crate::loc::Shown(text)
     )]
     #[diagnostic(code(policy_sim::arn::shape))]
     Shape {
@@ -81,14 +85,20 @@ pub enum ArnError {
         text: String,
     },
     /// An empty partition or service.
-    #[error("{text:?} is not an ARN pattern: the partition and service must not be empty")]
+    #[error(
+        "{:?} is not an ARN pattern: the partition and service must not be empty",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::arn::empty))]
     EmptyPartitionOrService {
         /// The pattern as written.
         text: String,
     },
     /// `*` or `?` in a resource ARN's service.
-    #[error("{text:?}: a wildcard cannot be used in the service component of a resource ARN")]
+    #[error(
+        "{:?}: a wildcard cannot be used in the service component of a resource ARN",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::arn::service_wildcard))]
     WildcardInService {
         /// The pattern as written.
@@ -96,7 +106,8 @@ pub enum ArnError {
     },
     /// A variable before the resource part of a resource ARN.
     #[error(
-        "{text:?}: policy variables can only be used in the resource part of an ARN (after the fifth colon)"
+        "{:?}: policy variables can only be used in the resource part of an ARN (after the fifth colon)",
+        crate::loc::Shown(text)
     )]
     #[diagnostic(code(policy_sim::arn::variable_place))]
     VariableOutsideResource {

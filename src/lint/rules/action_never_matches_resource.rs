@@ -2,6 +2,11 @@
 //! type of theirs has an ARN the patterns match): the grant is dead, usually
 //! `s3:ListBucket` on `bucket/*` or an object action on the bucket. Uses the bundled
 //! action catalog (`docs/catalog.md`).
+//!
+//! Each ARN format is compared with the resources once per statement (many actions share
+//! their formats: `s3:*` expands to 150 actions of 5 formats).
+
+use std::collections::HashMap;
 
 use super::{Hit, StatementCx};
 use crate::analysis::translate::pattern_may_match_format;
@@ -25,7 +30,8 @@ pub(super) fn check(cx: &StatementCx<'_>, out: &mut Vec<Hit>) {
     let Some(ResourceSpec::Resource(resources)) = &cx.st.resource else {
         return;
     };
-    if actions.is_empty() || actions.iter().any(|a| applies(a, resources)) {
+    let mut seen = HashMap::new();
+    if actions.is_empty() || actions.iter().any(|a| applies(a, resources, &mut seen)) {
         return;
     }
     let shown: Vec<&str> = cx.actions().iter().take(3).map(Pattern::source).collect();
@@ -42,12 +48,13 @@ pub(super) fn check(cx: &StatementCx<'_>, out: &mut Vec<Hit>) {
     ));
 }
 
-/// Can `action` apply to one of `resources`? `true` when unsure.
-fn applies(action: &str, resources: &[ArnPattern]) -> bool {
+/// Can `action` apply to one of `resources`? `true` when unsure. `seen` keeps the answer
+/// for each format already compared with `resources`.
+fn applies(action: &str, resources: &[ArnPattern], seen: &mut HashMap<&'static str, bool>) -> bool {
     let Some((service, a)) = crate::catalog::catalog().action(action) else {
         return true;
     };
-    let formats: Vec<&str> = a
+    let formats: Vec<&'static str> = a
         .resource_types()
         .filter_map(|(name, _)| service.resource_type(name))
         .flat_map(|t| t.formats(service.prefix))
@@ -57,7 +64,9 @@ fn applies(action: &str, resources: &[ArnPattern]) -> bool {
         // (`arn:aws:s3:::*`), so nothing is certain here.
         return true;
     }
-    resources
-        .iter()
-        .any(|p| formats.iter().any(|f| pattern_may_match_format(p, f)))
+    formats.iter().any(|f| {
+        *seen
+            .entry(f)
+            .or_insert_with(|| resources.iter().any(|p| pattern_may_match_format(p, f)))
+    })
 }

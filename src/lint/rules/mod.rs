@@ -75,8 +75,12 @@ pub(super) struct PolicyCx {
     v2012: bool,
     /// The first unconditional `Allow` of `*` on `*` (PS010).
     allow_all: Option<usize>,
-    /// Each statement as the evaluator sees it (PS009).
-    keys: Vec<String>,
+    /// For each statement, the first statement with the same key (the statement as the
+    /// evaluator sees it), when that is an earlier one (PS009). One hash lookup per
+    /// statement: comparing each statement with every earlier one was quadratic.
+    first_same: Vec<Option<usize>>,
+    /// Unknown actions still given "did you mean" suggestions in this policy (PS012).
+    suggestions_left: std::cell::Cell<usize>,
 }
 
 /// One statement and what several rules need to know about it.
@@ -172,7 +176,8 @@ pub(super) fn check_statements(policy: &Policy) -> Vec<(usize, Vec<Hit>)> {
     let cx = PolicyCx {
         v2012: policy.version == Some(Version::V2012_10_17),
         allow_all: shadowed_statement::first_allow_all(policy),
-        keys: policy.statements.iter().map(Statement::key).collect(),
+        first_same: duplicate_statement::first_same(policy),
+        suggestions_left: std::cell::Cell::new(unknown_action::SUGGESTED_PER_POLICY),
     };
     let mut out = Vec::new();
     for (index, st) in policy.statements.iter().enumerate() {

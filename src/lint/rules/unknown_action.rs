@@ -13,6 +13,11 @@ pub(in crate::lint) const RULE: Rule = Rule {
     description: "an action AWS does not document (a typo grants or denies nothing), or a pattern that covers none",
 };
 
+/// How many unknown actions of one policy get "did you mean" suggestions: each compares
+/// the name with every action of its service, so a policy of thousands of typos would
+/// take minutes. The rest are reported without suggestions.
+pub(super) const SUGGESTED_PER_POLICY: usize = 100;
+
 /// Each `Action`/`NotAction` entry that names or covers no documented action.
 pub(super) fn check(cx: &StatementCx<'_>, out: &mut Vec<Hit>) {
     let catalog = crate::catalog::catalog();
@@ -24,7 +29,9 @@ pub(super) fn check(cx: &StatementCx<'_>, out: &mut Vec<Hit>) {
         let message = if has_wildcard(p) {
             format!("{source} covers no action AWS documents")
         } else {
-            crate::catalog::unknown_action_message(source, &catalog.lookup(source))
+            let left = cx.policy.suggestions_left.get();
+            cx.policy.suggestions_left.set(left.saturating_sub(1));
+            crate::catalog::unknown_action_message(source, &catalog.lookup_with(source, left > 0))
         };
         out.push(Hit::new(
             RULE.id,

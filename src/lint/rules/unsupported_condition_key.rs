@@ -1,6 +1,12 @@
 //! `PS014`: a service condition key none of the statement's actions supports: the
 //! request never carries it, so the condition never holds. Uses the bundled action
 //! catalog (`docs/catalog.md`).
+//!
+//! The keys the actions support are gathered once per statement (a set bounded by the
+//! catalog's keys of one service), so each condition costs one scan of that set, not one
+//! of every action.
+
+use std::collections::BTreeSet;
 
 use super::{Hit, StatementCx};
 use crate::lint::{Rule, RuleId, Severity};
@@ -16,55 +22,64 @@ pub(in crate::lint) const RULE: Rule = Rule {
 /// Each condition on a key of the actions' own service that none of them supports.
 pub(super) fn check(cx: &StatementCx<'_>, out: &mut Vec<Hit>) {
     let actions = cx.catalog_actions();
-    if actions.is_empty() {
+    let Some(supported) = Supported::of(&actions) else {
         return;
-    }
+    };
+    let mut list = None;
     for cond in &cx.st.conditions {
         let key = cond.key.as_str();
-        if !unsupported(key, &actions) {
+        if !supported.rejects(key) {
             continue;
         }
+        let list = list.get_or_insert_with(|| cx.action_list());
         out.push(Hit::new(
             RULE.id,
             format!(
-                "{}: condition key {key} is supported by none of [{}]: the request never has it, so the condition never holds",
+                "{}: condition key {key} is supported by none of [{list}]: the request never has it, so the condition never holds",
                 cx.label,
-                cx.action_list()
             ),
             "use a key the actions support (see the Service Authorization Reference), or a global aws: key",
         ));
     }
 }
 
-/// Is `key` a key of the service of every one of `actions` that none of them supports?
-fn unsupported(key: &str, actions: &[&str]) -> bool {
-    let Some((prefix, _)) = key.split_once(':') else {
-        return false;
-    };
-    // Global keys, and keys of identity providers (`accounts.google.com:aud`).
-    if prefix.eq_ignore_ascii_case("aws") || prefix.contains('.') {
-        return false;
+/// What the statement's actions support, when they are all of one service.
+struct Supported {
+    /// The service prefix of every action.
+    service: String,
+    /// The documented keys of all the actions together.
+    keys: BTreeSet<&'static str>,
+}
+
+impl Supported {
+    /// `None` when there are no actions, they belong to several services (a key of one
+    /// service may then be one documented for use with another: `ec2:SourceInstanceARN`,
+    /// `lambda:SourceFunctionArn`), or one is not in the catalog.
+    fn of(actions: &[&str]) -> Option<Supported> {
+        let catalog = crate::catalog::catalog();
+        let service = actions.first()?.split(':').next()?.to_ascii_lowercase();
+        let mut keys = BTreeSet::new();
+        for a in actions {
+            let (s, act) = catalog.action(a)?;
+            if !s.prefix.eq_ignore_ascii_case(&service) {
+                return None;
+            }
+            keys.extend(act.condition_keys());
+        }
+        Some(Supported { service, keys })
     }
-    // Only keys of the actions' own service: some keys of one service are documented for
-    // use with others (`ec2:SourceInstanceARN`, `lambda:SourceFunctionArn`) ...
-    let same_service: Vec<&str> = actions
-        .iter()
-        .copied()
-        .filter(|a| {
-            a.split(':')
-                .next()
-                .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
-        })
-        .collect();
-    // ... and only when every action is of that service (with others, the key may be
-    // one of those cross-service keys).
-    if same_service.is_empty() || same_service.len() < actions.len() {
-        return false;
+
+    /// Is `key` a key of the actions' service that none of them supports?
+    fn rejects(&self, key: &str) -> bool {
+        let Some((prefix, _)) = key.split_once(':') else {
+            return false;
+        };
+        // Global keys, and keys of identity providers (`accounts.google.com:aud`), are
+        // not of the service.
+        prefix.eq_ignore_ascii_case(&self.service)
+            && !self
+                .keys
+                .iter()
+                .any(|k| crate::catalog::key_matches(k, key))
     }
-    let catalog = crate::catalog::catalog();
-    !same_service.iter().any(|a| {
-        catalog
-            .action(a)
-            .is_none_or(|(_, act)| crate::catalog::action_supports_key(act, key))
-    })
 }
