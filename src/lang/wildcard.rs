@@ -64,6 +64,9 @@ pub struct Pattern {
     /// The literal text for `Exact`, `Prefix` and `Suffix`.
     literal: Box<str>,
     has_variables: bool,
+    /// The length of the pattern without its variables' values: literal bytes, and one
+    /// per wildcard (the general matcher's choice of strategy reads it per match).
+    fixed_len: usize,
 }
 
 impl Pattern {
@@ -86,7 +89,16 @@ impl Pattern {
             _ => (Strategy::General, ""),
         };
         let literal = literal.into();
+        let fixed_len = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(l) => l.len(),
+                Piece::Star | Piece::AnyChar => 1,
+                Piece::Variable(_) => 0,
+            })
+            .sum();
         Ok(Pattern {
+            fixed_len,
             source: text.into(),
             has_variables: variables::has_variables(&pieces),
             pieces,
@@ -167,16 +179,18 @@ impl Pattern {
                 if self.pieces.len() <= INLINE {
                     let mut buf = [Unit::Star; INLINE];
                     let units = &mut buf[..self.pieces.len()];
-                    if !resolve_units(&self.pieces, vars, units) {
+                    let Some(values) = resolve_units(&self.pieces, vars, units) else {
                         return Match::Unresolved;
-                    }
-                    yes(match_units(units, text, self.case, matcher))
+                    };
+                    let len = self.fixed_len + values;
+                    yes(match_units(units, len, text, self.case, matcher))
                 } else {
                     let mut units = vec![Unit::Star; self.pieces.len()];
-                    if !resolve_units(&self.pieces, vars, &mut units) {
+                    let Some(values) = resolve_units(&self.pieces, vars, &mut units) else {
                         return Match::Unresolved;
-                    }
-                    yes(match_units(&units, text, self.case, matcher))
+                    };
+                    let len = self.fixed_len + values;
+                    yes(match_units(&units, len, text, self.case, matcher))
                 }
             }
         }
@@ -214,15 +228,15 @@ enum Matcher {
 /// this many steps, no set-up) beats the segment matcher's searches.
 const GREEDY_BUDGET: usize = 1 << 14;
 
-/// Match resolved `units` against `text` with the matcher the sizes call for.
-fn match_units(units: &[Unit<'_>], text: &str, case: Case, matcher: Matcher) -> bool {
-    let pattern_len: usize = units
-        .iter()
-        .map(|u| match u {
-            Unit::Text(s) => s.len(),
-            Unit::Star | Unit::AnyChar => 1,
-        })
-        .sum();
+/// Match resolved `units` (`pattern_len` bytes, a wildcard counting one) against `text`
+/// with the matcher the sizes call for.
+fn match_units(
+    units: &[Unit<'_>],
+    pattern_len: usize,
+    text: &str,
+    case: Case,
+    matcher: Matcher,
+) -> bool {
     if matcher == Matcher::Cheapest && text.len().saturating_mul(pattern_len) <= GREEDY_BUDGET {
         glob_match(units, text.as_bytes(), case)
     } else {
@@ -243,19 +257,21 @@ fn resolve_units<'a>(
     pieces: &'a [Piece],
     vars: &'a dyn VariableSource,
     units: &mut [Unit<'a>],
-) -> bool {
+) -> Option<usize> {
+    let mut values = 0;
     for (p, u) in pieces.iter().zip(units.iter_mut()) {
         *u = match p {
             Piece::Literal(l) => Unit::Text(l),
-            Piece::Variable(v) => match variables::resolve(v, vars) {
-                Some(value) => Unit::Text(value),
-                None => return false,
-            },
+            Piece::Variable(v) => {
+                let value = variables::resolve(v, vars)?;
+                values += value.len();
+                Unit::Text(value)
+            }
             Piece::Star => Unit::Star,
             Piece::AnyChar => Unit::AnyChar,
         };
     }
-    true
+    Some(values)
 }
 
 /// A position in the pattern: unit index and byte offset inside a literal unit.
