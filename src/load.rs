@@ -259,6 +259,19 @@ impl<'r> Reader<'r> {
         Ok(())
     }
 
+    /// Read an input the user named (see [`Root::open_input`]): a stream as it is, a file
+    /// inside the root.
+    fn read_input(&mut self, path: &Path, name: &str) -> Result<(), Error> {
+        let file = self
+            .root
+            .open_input(path)
+            .map_err(|e| read_error(name, e))?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            return self.read_file(path, name);
+        }
+        self.read(name, file)
+    }
+
     /// Open (inside the root) and read the file at `path`, named `name`.
     fn read_file(&mut self, path: &Path, name: &str) -> Result<(), Error> {
         let resolved = self.root.resolve(path).map_err(|e| read_error(name, e))?;
@@ -311,7 +324,7 @@ pub fn load_files(root: &Root, paths: &[PathBuf]) -> Result<Loaded, Error> {
         if is_stdin(path) {
             reader.read(STDIN_NAME, std::io::stdin())?;
         } else {
-            reader.read_file(path, &path.display().to_string())?;
+            reader.read_input(path, &path.display().to_string())?;
         }
     }
     Ok(reader.finish())

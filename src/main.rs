@@ -851,7 +851,7 @@ fn check_batch(
     let input: Box<dyn Read + Send> = if is_stdin(path) {
         Box::new(std::io::stdin())
     } else {
-        let file = root.open(path).map_err(|e| match e {
+        let file = root.open_input(path).map_err(|e| match e {
             RootError::Io { detail, .. } => Failure::Input {
                 path: path.to_path_buf(),
                 detail,

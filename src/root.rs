@@ -150,6 +150,20 @@ impl Root {
         }
     }
 
+    /// Open an input the user named on the command line: a pipe or a socket (a process
+    /// substitution `<(...)`, a FIFO) is the user's own stream, as standard input is, and
+    /// is opened as named; anything else is opened inside the root ([`Root::open`]).
+    /// Files that other files name (includes, gate globs) never take this path.
+    pub fn open_input(&self, path: &Path) -> Result<std::fs::File, RootError> {
+        if is_stream(path) {
+            return std::fs::File::open(path).map_err(|e| RootError::Io {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            });
+        }
+        self.open(path)
+    }
+
     /// Open `path` for reading, when it lies inside the root (see [`Root::resolve`]).
     pub fn open(&self, path: &Path) -> Result<std::fs::File, RootError> {
         let resolved = self.resolve(path)?;
@@ -158,6 +172,18 @@ impl Root {
             detail: e.to_string(),
         })
     }
+}
+
+/// Is `path` (links followed) a pipe or a socket?
+#[cfg(unix)]
+fn is_stream(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+}
+
+#[cfg(not(unix))]
+fn is_stream(_path: &Path) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -1493,7 +1493,7 @@ fn a_stream_named_twice_is_refused() {
         );
         assert!(stdout(&o).is_empty());
     }
-    // Without `--root /`, /dev/stdin is no project file at all.
+    // Without `--root /` too: a pipe named on the command line is the user's stream.
     let o = run(
         &[
             "check",
@@ -1505,6 +1505,66 @@ fn a_stream_named_twice_is_refused() {
         Some(line),
     );
     assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: /dev/stdin and /dev/stdin are the same input, which can be read only once\n"
+    );
+}
+
+#[test]
+fn a_pipe_named_on_the_command_line_is_read_like_standard_input() {
+    // `--requests <(...)` names /dev/fd/N, a pipe outside the project: it was refused as
+    // a file outside the project root. Files stay confined; streams are the user's own.
+    let line = br#"{"action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a","identity":"us-east-1:abc"}"#;
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "policies/serverless-stack-auth-role.json",
+            "--requests",
+            "/dev/stdin",
+        ],
+        Some(line),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\"decision\":\"Allow\""),
+        "{}",
+        stdout(&o)
+    );
+    let policy = std::fs::read(root().join("policies/serverless-stack-auth-role.json")).unwrap();
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "/dev/stdin",
+            "--identity",
+            "us-east-1:abc",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a",
+        ],
+        Some(&policy),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A device is no stream: still confined to the project root.
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            "policies/serverless-stack-auth-role.json",
+            "--requests",
+            "/dev/zero",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        compact(&stderr(&o)).contains("/dev/zeroisoutsidetheprojectroot"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Run with standard output on /dev/full.
