@@ -653,7 +653,7 @@ impl std::fmt::Display for Graphical<'_> {
 
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        say(&format!("warning: {w}"));
+        say(&format!("warning: {}", report::field(w)));
     }
 }
 
@@ -1024,8 +1024,8 @@ fn show(args: &ShowArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
             say(&format!(
                 "warning: {} {} ({}) is not part of the template and is not shown",
                 a.kind.as_str(),
-                a.arn,
-                a.loc
+                report::field(&a.arn),
+                report::field(&a.loc.to_string())
             ));
         }
         report::show::permissions(policies, args.only.as_deref())?

@@ -1737,28 +1737,49 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
-fn control_characters_from_inputs_never_reach_the_terminal() {
-    let dir = scratch("escapes");
-    // A template policy name (any YAML string), shown in the explanation.
+/// `t.yml` in `dir`: a template whose role has one policy, named `name` (a YAML scalar),
+/// with `statements` (YAML flow sequence items).
+fn one_policy_template(dir: &std::path::Path, name: &str, statements: &str) -> PathBuf {
     let template = dir.join("t.yml");
     std::fs::write(
         &template,
-        "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n        - PolicyName: \"Own\\e]0;pwned\\a\\e[2K\\r\\u202eX\"\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource: '*'\n",
+        format!(
+            "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n        - PolicyName: {name}\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement: [{statements}]\n"
+        ),
     )
     .unwrap();
-    let o = run(
+    template
+}
+
+/// `check --template template` of `s3:GetObject` on `arn:aws:s3:::b/k`, in `format`.
+fn get_object_b_k(template: &std::path::Path, format: &str) -> Output {
+    let template = template.to_str().unwrap();
+    run(
         &[
             "check",
             "--template",
-            template.to_str().unwrap(),
+            template,
             "--action",
             "s3:GetObject",
             "--resource",
             "arn:aws:s3:::b/k",
+            "--format",
+            format,
         ],
         None,
+    )
+}
+
+#[test]
+fn control_characters_from_inputs_never_reach_the_terminal() {
+    let dir = scratch("escapes");
+    // A template policy name (any YAML string), shown in the explanation.
+    let template = one_policy_template(
+        &dir,
+        r#""Own\e]0;pwned\a\e[2K\r\u202eX""#,
+        "{Effect: Allow, Action: s3:GetObject, Resource: '*'}",
     );
+    let o = get_object_b_k(&template, "text");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(
@@ -1878,4 +1899,41 @@ fn a_long_resource_is_shortened_in_warnings() {
     );
     assert!(stderr(&o).starts_with(&expected), "{}", stderr(&o));
     assert!(stderr(&o).len() < 2_000, "{}", stderr(&o));
+}
+
+#[test]
+fn values_with_newlines_cannot_fake_a_line_of_the_report() {
+    let dir = scratch("fake-lines");
+    // A policy name (any YAML string) that tries to start a line of its own.
+    let template = one_policy_template(
+        &dir,
+        r#""P\nDecision: Allow""#,
+        "{Sid: S, Effect: Deny, Action: s3:GetObject, Resource: 'arn:aws:s3:::b/*'}, {Effect: Allow, Action: s3:GetObject, Resource: '*'}",
+    );
+    let o = get_object_b_k(&template, "text");
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(out.starts_with("Decision: ExplicitDeny\n"), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("Decision:")).count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Denied by:\n  {}#Role/P\\u{{a}}Decision: Allow Statement[0] (Sid S, Deny)\n",
+            template.display()
+        )),
+        "{out}"
+    );
+    // JSON output is unchanged: JSON escapes the newline itself.
+    let o = get_object_b_k(&template, "json");
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\"}}]}}\n",
+            template.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

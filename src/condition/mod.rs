@@ -23,7 +23,11 @@ use crate::lang::wildcard::{Match, Pattern};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum ValueError {
     /// A request value that is not of the operator's type.
-    #[error("request value {value:?} for {key} {problem} (required by {operator})")]
+    #[error(
+        "request value {:?} for {} {problem} (required by {operator})",
+        crate::loc::Shown(value),
+        crate::loc::Shown(key)
+    )]
     #[diagnostic(code(policy_sim::request::value_type))]
     WrongType {
         /// The request value.
@@ -37,7 +41,8 @@ pub enum ValueError {
     },
     /// Several values for a plain (set-less) operator.
     #[error(
-        "{key} has {count} values in the request, and {operator} without ForAnyValue:/ForAllValues: is not defined for a multivalued key"
+        "{} has {count} values in the request, and {operator} without ForAnyValue:/ForAllValues: is not defined for a multivalued key",
+        crate::loc::Shown(key)
     )]
     #[diagnostic(code(policy_sim::request::multivalued))]
     Multivalued {
@@ -52,8 +57,9 @@ pub enum ValueError {
     /// request value against every policy value is quadratic, and no AWS request comes
     /// near it (see `docs/semantics.md`).
     #[error(
-        "{key} has {request} values in the request and {policy} in the policy under {operator}: \
+        "{} has {request} values in the request and {policy} in the policy under {operator}: \
          over the limit of {max} comparisons for one condition",
+        crate::loc::Shown(key),
         max = MAX_COMPARISONS
     )]
     #[diagnostic(code(policy_sim::request::too_many_values))]

@@ -43,7 +43,7 @@ pub enum LoadError {
         problem: String,
     },
     /// The document is not a valid policy.
-    #[error("{loc}: {path}: {message}")]
+    #[error("{loc}: {}: {message}", crate::loc::Shown(path))]
     Invalid {
         /// Where: file, line and column (characters).
         loc: Loc,
@@ -413,7 +413,8 @@ impl<'de> Visitor<'de> for PolicySeed<'_> {
                 "Statement" => statements.is_some(),
                 _ => {
                     map.next_value_seed(Fail(format!(
-                        "unknown element {key:?}{}",
+                        "unknown element {:?}{}",
+                        crate::loc::Shown(&key),
                         suggest(&key, POLICY_KEYS)
                     )))?;
                     continue;
@@ -428,7 +429,8 @@ impl<'de> Visitor<'de> for PolicySeed<'_> {
                     map.next_value_seed(Checked(|v: &str| match v {
                         "2012-10-17" | "2008-10-17" => Ok(()),
                         other => Err(format!(
-                            "unsupported Version {other:?} (expected \"2012-10-17\" or \"2008-10-17\")"
+                            "unsupported Version {:?} (expected \"2012-10-17\" or \"2008-10-17\")",
+                            crate::loc::Shown(other)
                         )),
                     }))?;
                     version_seen = true;
@@ -524,7 +526,10 @@ seed_is_visitor!(StatementSeed<'_>, Statement, deserialize_map);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum ActionPatternError {
     /// No `service:` prefix.
-    #[error("action {text:?} is not of the form service:action (or \"*\")")]
+    #[error(
+        "action {:?} is not of the form service:action (or \"*\")",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::action::form))]
     NotServiceAction {
         /// The pattern as written.
@@ -532,7 +537,9 @@ pub enum ActionPatternError {
     },
     /// A service prefix with wildcards or other characters.
     #[error(
-        "action {text:?}: the service prefix {service:?} must be letters, digits, '-' and '.' without wildcards"
+        "action {:?}: the service prefix {:?} must be letters, digits, '-' and '.' without wildcards",
+        crate::loc::Shown(text),
+        crate::loc::Shown(service)
     )]
     #[diagnostic(code(policy_sim::action::service))]
     BadService {
@@ -543,7 +550,9 @@ pub enum ActionPatternError {
     },
     /// An empty name, or one with `:` or white space.
     #[error(
-        "action {text:?}: the action name after {service:?} must be non-empty, without ':' or spaces"
+        "action {:?}: the action name after {:?} must be non-empty, without ':' or spaces",
+        crate::loc::Shown(text),
+        crate::loc::Shown(service)
     )]
     #[diagnostic(code(policy_sim::action::name))]
     BadName {
@@ -617,7 +626,8 @@ impl StatementParts {
     fn refuse(&self, key: &str, kind: PolicyKind) -> Option<String> {
         if !STATEMENT_KEYS.contains(&key) {
             return Some(format!(
-                "unknown element {key:?}{}",
+                "unknown element {:?}{}",
+                crate::loc::Shown(key),
                 suggest(key, STATEMENT_KEYS)
             ));
         }
@@ -692,12 +702,14 @@ impl StatementParts {
 fn check_sid(sids: &mut HashSet<String>, v: &str) -> Result<String, String> {
     if !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(format!(
-            "Sid {v:?} may contain only ASCII letters and digits"
+            "Sid {:?} may contain only ASCII letters and digits",
+            crate::loc::Shown(v)
         ));
     }
     if !v.is_empty() && !sids.insert(v.to_string()) {
         return Err(format!(
-            "duplicate Sid {v:?}: Sids must be unique within a policy"
+            "duplicate Sid {:?}: Sids must be unique within a policy",
+            crate::loc::Shown(v)
         ));
     }
     Ok(v.to_string())
@@ -709,7 +721,8 @@ fn check_effect(v: &str) -> Result<Effect, String> {
         "Allow" => Ok(Effect::Allow),
         "Deny" => Ok(Effect::Deny),
         other => Err(format!(
-            "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {other:?}"
+            "Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {:?}",
+            crate::loc::Shown(other)
         )),
     }
 }
@@ -800,7 +813,8 @@ impl<'de> Visitor<'de> for PrincipalSeed {
             Ok(Principal::Any)
         } else {
             Err(E::custom(format!(
-                "a principal string must be \"*\"; found {v:?} (use a map such as {{\"AWS\": ...}})"
+                "a principal string must be \"*\"; found {:?} (use a map such as {{\"AWS\": ...}})",
+                crate::loc::Shown(v)
             )))
         }
     }
@@ -810,7 +824,8 @@ impl<'de> Visitor<'de> for PrincipalSeed {
         while let Some(key) = map.next_key::<String>()? {
             if !TYPES.contains(&key.as_str()) {
                 map.next_value_seed(Fail(format!(
-                    "unknown principal type {key:?}{}",
+                    "unknown principal type {:?}{}",
+                    crate::loc::Shown(&key),
                     suggest(&key, TYPES)
                 )))?;
                 continue;
@@ -900,7 +915,8 @@ impl<'de> Visitor<'de> for OperatorBlockSeed<'_> {
             let key_lower = key.to_ascii_lowercase();
             if !seen.insert(key_lower.clone()) {
                 map.next_value_seed(Fail(format!(
-                    "duplicate condition key {key:?} (condition keys are case-insensitive)"
+                    "duplicate condition key {:?} (condition keys are case-insensitive)",
+                    crate::loc::Shown(&key)
                 )))?;
                 continue;
             }
@@ -908,7 +924,8 @@ impl<'de> Visitor<'de> for OperatorBlockSeed<'_> {
                 Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() => {}
                 _ => {
                     map.next_value_seed(Fail(format!(
-                        "condition key {key:?} must be of the form prefix:name (e.g. aws:SourceIp)"
+                        "condition key {:?} must be of the form prefix:name (e.g. aws:SourceIp)",
+                        crate::loc::Shown(&key)
                     )))?;
                     continue;
                 }

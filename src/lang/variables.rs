@@ -81,7 +81,10 @@ pub struct Syntax {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum VariableError {
     /// `${` without a closing `}`.
-    #[error("unterminated policy variable in {text:?}: missing '}}'")]
+    #[error(
+        "unterminated policy variable in {:?}: missing '}}'",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::variable::unterminated))]
     Unterminated {
         /// The text from the `${` on.
@@ -92,7 +95,10 @@ pub enum VariableError {
     #[diagnostic(code(policy_sim::variable::empty))]
     Empty,
     /// A default not written as `, 'text'`.
-    #[error("malformed default in policy variable {text:?}: {problem}")]
+    #[error(
+        "malformed default in policy variable {:?}: {problem}",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::variable::default))]
     MalformedDefault {
         /// The variable (or the text from its `${` on).
@@ -101,7 +107,7 @@ pub enum VariableError {
         problem: &'static str,
     },
     /// A key with white space, `{` or `$` in it.
-    #[error("malformed policy variable key {key:?}")]
+    #[error("malformed policy variable key {:?}", crate::loc::Shown(key))]
     #[diagnostic(code(policy_sim::variable::key))]
     MalformedKey {
         /// The key as written.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::statement_out;
+use super::{field, statement_out};
 use crate::eval::{Evaluation, Explanation, Outcome, PolicySet};
 use crate::lang::model::{ActionSpec, ResourceSpec, Statement};
 use crate::lang::variables::Piece;
@@ -57,7 +57,7 @@ pub fn evaluation_json<'a>(
 
 fn why_principal(st: &Statement, request: &Request) -> String {
     let who = match &request.principal {
-        Some(p) => format!("{} {}", p.kind, p.value),
+        Some(p) => format!("{} {}", field(&p.kind), field(&p.value)),
         None => "an unnamed principal".to_string(),
     };
     let (element, p) = match (&st.principal, &st.not_principal) {
@@ -73,7 +73,7 @@ fn principal_text(p: &crate::lang::model::Principal) -> String {
         crate::lang::model::Principal::Any => "\"*\"".to_string(),
         crate::lang::model::Principal::Map(entries) => entries
             .iter()
-            .map(|(k, v)| format!("{k}: [{}]", v.join(", ")))
+            .map(|(k, v)| format!("{}: [{}]", field(k), field(&v.join(", "))))
             .collect::<Vec<_>>()
             .join("; "),
     }
@@ -83,11 +83,11 @@ fn why_action(st: &Statement) -> String {
     match &st.action {
         ActionSpec::Action(p) => format!(
             "action not matched by Action [{}]",
-            p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", ")
+            field(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
         ),
         ActionSpec::NotAction(p) => format!(
             "action excluded by NotAction [{}]",
-            p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", ")
+            field(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
         ),
     }
 }
@@ -100,11 +100,13 @@ fn why_resource(st: &Statement, request: &Request) -> String {
     };
     let mut out = format!(
         "resource {name} [{}]",
-        patterns
-            .iter()
-            .map(|p| p.render(&request.context))
-            .collect::<Vec<_>>()
-            .join(", ")
+        field(
+            &patterns
+                .iter()
+                .map(|p| p.render(&request.context))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     );
     let mut missing: Vec<String> = Vec::new();
     for p in patterns {
@@ -127,7 +129,7 @@ fn why_resource(st: &Statement, request: &Request) -> String {
         let _ = write!(
             out,
             "; {} has no value in the request, so its pattern matches nothing",
-            missing.join(", ")
+            field(&missing.join(", "))
         );
     }
     out
@@ -140,7 +142,7 @@ fn applies_text(st: &Statement, request: &Request) -> String {
         Some(ResourceSpec::Resource(p)) => p
             .iter()
             .find(|p| p.matches(&request.resource, vars) == Match::Yes)
-            .map(|p| format!("resource matched by {}", p.render(vars))),
+            .map(|p| format!("resource matched by {}", field(&p.render(vars)))),
         Some(ResourceSpec::NotResource(_)) => {
             Some("resource not excluded by NotResource".to_string())
         }
@@ -161,9 +163,14 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
     let ev = &explanation.evaluation;
     let mut out = String::new();
     let _ = writeln!(out, "Decision: {}", ev.decision.as_str());
-    let _ = write!(out, "Request:  {} on {}", request.action, request.resource);
+    let _ = write!(
+        out,
+        "Request:  {} on {}",
+        field(&request.action),
+        field(&request.resource)
+    );
     if let Some(identity) = request.context.get(crate::lang::keys::COGNITO_SUB) {
-        let _ = write!(out, " as identity {}", identity.join(", "));
+        let _ = write!(out, " as identity {}", field(&identity.join(", ")));
     }
     let _ = writeln!(out);
     match ev.decision {
@@ -181,7 +188,7 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
         }
     }
     for r in &ev.deciding {
-        let _ = writeln!(out, "  {}", set.label(*r));
+        let _ = writeln!(out, "  {}", field(&set.label(*r)));
     }
     let _ = writeln!(out, "Statements:");
     for (r, outcome) in &explanation.outcomes {
@@ -191,9 +198,11 @@ pub fn explanation_text(set: &PolicySet, request: &Request, explanation: &Explan
             Outcome::PrincipalNotMatched => why_principal(st, request),
             Outcome::ActionNotMatched => why_action(st),
             Outcome::ResourceNotMatched => why_resource(st, request),
-            Outcome::ConditionNotMet { reason, .. } => format!("condition not met: {reason}"),
+            Outcome::ConditionNotMet { reason, .. } => {
+                format!("condition not met: {}", field(reason))
+            }
         };
-        let _ = writeln!(out, "  {}: {}", set.label(*r), why);
+        let _ = writeln!(out, "  {}: {}", field(&set.label(*r)), why);
     }
     out
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{StatementOut, explanation_text, statement_out};
+use super::{StatementOut, explanation_text, field, statement_out};
 use crate::cognito::{FlowOutcome, FlowRequest, Step};
 
 /// One step of the flow in the JSON object.
@@ -69,16 +69,16 @@ pub fn flow_text(template: &str, flow: &FlowRequest, outcome: &FlowOutcome) -> S
     let _ = writeln!(
         out,
         "Request:  {} on {} as {} identity {}",
-        flow.request.action,
-        flow.request.resource,
+        field(&flow.request.action),
+        field(&flow.request.resource),
         if flow.authenticated {
             "authenticated"
         } else {
             "unauthenticated"
         },
-        flow.identity
+        field(&flow.identity)
     );
-    let _ = writeln!(out, "Cognito flow ({template}):");
+    let _ = writeln!(out, "Cognito flow ({}):", field(template));
     for (i, s) in outcome.steps.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -86,7 +86,7 @@ pub fn flow_text(template: &str, flow: &FlowRequest, outcome: &FlowOutcome) -> S
             i + 1,
             s.step.as_str(),
             if s.passed { "passed" } else { "DENIED" },
-            s.detail
+            field(&s.detail)
         );
     }
     if let Some(failed) = outcome.steps.iter().find(|s| !s.passed) {

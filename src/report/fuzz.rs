@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::field;
 use super::proof::{CounterexampleOut, counterexample_json, counterexample_text};
 use crate::analysis::prover::fuzz::FuzzResult;
 use crate::eval::PolicySet;
@@ -65,12 +66,14 @@ pub fn fuzz_text(run: &FuzzRun) -> String {
             "Found after {} case(s) (seed {}, identity format {}):\n{}",
             run.result.tried,
             run.seed,
-            run.identity_format,
+            field(run.identity_format),
             counterexample_text(run.set, c)
         ),
         None => format!(
             "No counterexample in {} case(s) (seed {}, identity format {}). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n",
-            run.result.tried, run.seed, run.identity_format
+            run.result.tried,
+            run.seed,
+            field(run.identity_format)
         ),
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::field;
 use crate::lint::{Finding, RULES, Severity};
 
 /// A check's outcome.
@@ -85,19 +86,19 @@ pub fn text(report: &GateReport) -> String {
         let at = c
             .location
             .as_ref()
-            .map(|(f, l, col)| format!(" [{f}:{l}:{col}]"))
+            .map(|(f, l, col)| format!(" [{}:{l}:{col}]", field(f)))
             .unwrap_or_default();
         let gate = if c.gate.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", c.gate)
+            format!(" [{}]", field(&c.gate))
         };
         let _ = writeln!(
             out,
             "{}{gate} {}: {}{at}",
             c.status.label(),
             c.kind,
-            c.message
+            field(&c.message)
         );
     }
     let _ = writeln!(

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::field;
 use crate::lint::Finding;
 
 /// One finding per entry (`file:line:column: PS001 error: message`, then the fix), then
@@ -12,13 +13,13 @@ pub fn text(findings: &[Finding]) -> String {
         let _ = writeln!(
             out,
             "{}:{}:{}: {} {}: {}\n  fix: {}",
-            f.file,
+            field(&f.file),
             f.line,
             f.column,
             f.rule,
             f.severity.as_str(),
-            f.message,
-            f.hint
+            field(&f.message),
+            field(&f.hint)
         );
     }
     let _ = writeln!(out, "{} finding(s)", findings.len());

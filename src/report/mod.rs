@@ -11,7 +11,8 @@
 //! | `actions` | [`actions`] |
 //! | `show` (a template role's IAM JSON) | [`show`] |
 //!
-//! This module holds what they share: statement labels, JSON lines, and
+//! This module holds what they share: statement labels, JSON lines, [`field`], which
+//! every value from the input goes through where a text line interpolates it, and
 //! [`terminal_safe`], which every text written for a reader goes through.
 
 pub mod actions;
@@ -26,6 +27,7 @@ pub mod gate;
 pub mod lint;
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -79,6 +81,42 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A value from the input (a policy or file name, a Sid, an action, a resource, a context
+/// value, a message quoting them) as one field of a line of text output: see [`field`].
+#[derive(Clone, Copy)]
+pub struct Field<'a>(&'a str);
+
+/// `value` for interpolation into one line of a text report: a newline, carriage return
+/// or tab inside it is written as its escape (`\u{a}`, `\u{d}`, `\u{9}`), like every
+/// character [`terminal_safe`] escapes, so a value can neither start a line of its own
+/// (a Sid holding `\nDecision: Allow` must not read as the decision) nor reach the
+/// terminal as a control. The report's own line structure is left to the renderer.
+/// Writes the value unchanged when there is nothing to escape.
+pub fn field(value: &str) -> Field<'_> {
+    Field(value)
+}
+
+/// True for a character [`field`] escapes.
+fn escaped_in_field(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t') || hidden(c)
+}
+
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(escaped_in_field) {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..]
+                .chars()
+                .next()
+                .expect("found a character at `at`");
+            write!(f, "{}", c.escape_unicode())?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        f.write_str(rest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +128,15 @@ mod tests {
             terminal_safe("Own\u{1b}[31mRED\u{7}\r\u{9b}x\u{202e}y\u{7f}"),
             "Own\\u{1b}[31mRED\\u{7}\\u{d}\\u{9b}x\\u{202e}y\\u{7f}"
         );
+    }
+
+    #[test]
+    fn field_keeps_a_value_on_its_line() {
+        assert_eq!(field("Sid é").to_string(), "Sid é");
+        assert_eq!(
+            field("a\nDecision: Allow\r\tb\u{1b}[2J").to_string(),
+            "a\\u{a}Decision: Allow\\u{d}\\u{9}b\\u{1b}[2J"
+        );
+        assert_eq!(terminal_safe(&field("x\u{1b}").to_string()), "x\\u{1b}");
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{StatementOut, statement_out};
+use super::{StatementOut, field, statement_out};
 use crate::analysis::prover::{Counterexample, Proof};
 use crate::eval::PolicySet;
 
@@ -46,14 +46,23 @@ pub fn counterexample_text(set: &PolicySet, c: &Counterexample) -> String {
     let _ = writeln!(
         out,
         "  identity {} is allowed {} on {}",
-        c.attacker, c.action, c.resource
+        field(&c.attacker),
+        field(&c.action),
+        field(&c.resource)
     );
-    let _ = writeln!(out, "  which is inside the area of identity {}", c.victim);
-    let _ = writeln!(out, "  allowed by {}", set.label(c.statement));
+    let _ = writeln!(
+        out,
+        "  which is inside the area of identity {}",
+        field(&c.victim)
+    );
+    let _ = writeln!(out, "  allowed by {}", field(&set.label(c.statement)));
     let context: Vec<String> = c
         .context
         .iter()
-        .flat_map(|(k, vs)| vs.iter().map(move |v| format!("--context {k}={v}")))
+        .flat_map(|(k, vs)| {
+            vs.iter()
+                .map(move |v| format!("--context {}={}", field(k), field(v)))
+        })
         .collect();
     let _ = writeln!(out, "  with context {}", context.join(" "));
     out
@@ -101,20 +110,21 @@ pub fn proof_text(set: &PolicySet, proof: &Proof) -> String {
     let _ = writeln!(
         out,
         "Identity format: {} ({})",
-        proof.identity_format, proof.format_description
+        field(&proof.identity_format),
+        field(&proof.format_description)
     );
     let _ = writeln!(out, "Areas:");
     for a in &proof.areas {
-        let _ = writeln!(out, "  {a}");
+        let _ = writeln!(out, "  {}", field(a));
     }
     if let Some(c) = &proof.counterexample {
         out.push_str(&counterexample_text(set, c));
     }
-    let _ = writeln!(out, "Why: {}", proof.reason);
+    let _ = writeln!(out, "Why: {}", field(&proof.reason));
     if !proof.assumptions.is_empty() {
         let _ = writeln!(out, "Assumptions:");
         for a in &proof.assumptions {
-            let _ = writeln!(out, "  - {a}");
+            let _ = writeln!(out, "  - {}", field(a));
         }
     }
     out

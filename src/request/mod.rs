@@ -19,7 +19,10 @@ use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum RequestError {
     /// Not `service:Action`.
-    #[error("action {action:?} is not of the form service:ActionName (without wildcards)")]
+    #[error(
+        "action {:?} is not of the form service:ActionName (without wildcards)",
+        crate::loc::Shown(action)
+    )]
     #[diagnostic(code(policy_sim::request::action))]
     BadAction {
         /// The action as given.
@@ -27,7 +30,8 @@ pub enum RequestError {
     },
     /// Not an ARN or `*`.
     #[error(
-        "resource {resource:?} is not an ARN (arn:partition:service:region:account:resource) or '*'"
+        "resource {:?} is not an ARN (arn:partition:service:region:account:resource) or '*'",
+        crate::loc::Shown(resource)
     )]
     #[diagnostic(code(policy_sim::request::resource))]
     BadResource {
@@ -63,7 +67,10 @@ pub enum RequestError {
         name: &'static str,
     },
     /// `aws:CurrentTime` and `aws:EpochTime` name different seconds.
-    #[error("aws:CurrentTime ({current}) and aws:EpochTime ({epoch}) name different times")]
+    #[error(
+        "aws:CurrentTime ({}) and aws:EpochTime ({epoch}) name different times",
+        crate::loc::Shown(current)
+    )]
     #[diagnostic(code(policy_sim::request::time))]
     TimesDisagree {
         /// `aws:CurrentTime` as read.

@@ -33,7 +33,7 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum ConditionError {
     /// An operator name no AWS operator has.
-    #[error("unknown condition operator {operator:?}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
+    #[error("unknown condition operator {:?}{}", crate::loc::Shown(operator), suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
     #[diagnostic(code(policy_sim::condition::unknown_operator))]
     UnknownOperator {
         /// The name as written.
@@ -42,7 +42,10 @@ pub enum ConditionError {
         suggestion: Option<String>,
     },
     /// A combination AWS does not define (`NullIfExists`, `ForAnyValue:Null`).
-    #[error("condition operator {operator:?} is not valid: {problem}")]
+    #[error(
+        "condition operator {:?} is not valid: {problem}",
+        crate::loc::Shown(operator)
+    )]
     #[diagnostic(code(policy_sim::condition::invalid_operator))]
     InvalidOperator {
         /// The name as written.
@@ -52,7 +55,8 @@ pub enum ConditionError {
     },
     /// A `${...}` in a value of an operator that takes none.
     #[error(
-        "{operator} does not accept policy variables (only string, ARN and Bool operators do): {text:?}"
+        "{operator} does not accept policy variables (only string, ARN and Bool operators do): {:?}",
+        crate::loc::Shown(text)
     )]
     #[diagnostic(code(policy_sim::condition::variables))]
     VariablesNotAllowed {
@@ -62,35 +66,44 @@ pub enum ConditionError {
         text: String,
     },
     /// Not an integer or decimal.
-    #[error("{text:?} is not a number (an integer or decimal)")]
+    #[error(
+        "{:?} is not a number (an integer or decimal)",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::condition::number))]
     NotANumber {
         /// The value as written.
         text: String,
     },
     /// Epoch seconds beyond the representable range.
-    #[error("{text:?} is out of range for epoch seconds")]
+    #[error("{:?} is out of range for epoch seconds", crate::loc::Shown(text))]
     #[diagnostic(code(policy_sim::condition::epoch))]
     EpochOutOfRange {
         /// The value as written.
         text: String,
     },
     /// Not a date.
-    #[error("{text:?} is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)")]
+    #[error(
+        "{:?} is not a date (ISO 8601 such as 2020-01-01T00:00:00Z, or epoch seconds)",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::condition::date))]
     NotADate {
         /// The value as written.
         text: String,
     },
     /// Not an address or CIDR range.
-    #[error("{text:?} is not an IP address or CIDR range")]
+    #[error("{:?} is not an IP address or CIDR range", crate::loc::Shown(text))]
     #[diagnostic(code(policy_sim::condition::ip))]
     NotAnIpRange {
         /// The value as written.
         text: String,
     },
     /// Not `true`/`false` (for `Bool` or `Null`).
-    #[error("{text:?} is not a {what} value (expected true or false)")]
+    #[error(
+        "{:?} is not a {what} value (expected true or false)",
+        crate::loc::Shown(text)
+    )]
     #[diagnostic(code(policy_sim::condition::bool))]
     NotABool {
         /// The value as written.
@@ -99,7 +112,7 @@ pub enum ConditionError {
         what: &'static str,
     },
     /// Not base64.
-    #[error("{text:?} is not base64: {detail}")]
+    #[error("{:?} is not base64: {detail}", crate::loc::Shown(text))]
     #[diagnostic(code(policy_sim::condition::base64))]
     NotBase64 {
         /// The value as written.
