@@ -25,6 +25,23 @@ fn glob_regex(pattern: &str, star: &str, one: &str) -> String {
     re
 }
 
+/// The model of a resource ARN pattern `arn:aws:s3:{region}:{account}:{resource}`: a
+/// wildcard stays inside its component, except a `*` that ends the region or account,
+/// which runs on across colons; in the resource part every `*` spans everything.
+fn s3_resource_regex(region: &str, account: &str, resource: &str) -> regex::Regex {
+    let component = |c: &str| match c.strip_suffix('*') {
+        Some(head) => format!("(?:{}.*)", glob_regex(head, "[^:]*", "[^:]")),
+        None => format!("(?:{})", glob_regex(c, "[^:]*", "[^:]")),
+    };
+    let re = format!(
+        "^(?s:arn:aws:s3:{}:{}:{})$",
+        component(region),
+        component(account),
+        glob_regex(resource, ".*", ".")
+    );
+    regex::Regex::new(&re).unwrap()
+}
+
 fn pattern_strategy() -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop::sample::select(vec!['a', 'b', '/', ':', '*', '?', 'é']),
@@ -78,20 +95,7 @@ proptest! {
         // are exercised.
         let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
         let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
-        let component = |c: &str| {
-            let body = match c.strip_suffix('*') {
-                Some(head) => format!("{}.*", glob_regex(head, "[^:]*", "[^:]")),
-                None => glob_regex(c, "[^:]*", "[^:]"),
-            };
-            format!("(?:{body})")
-        };
-        let re = format!(
-            "^(?s:arn:aws:s3:{}:{}:{})$",
-            component(&region),
-            component(&account),
-            glob_regex(&resource, ".*", ".")
-        );
-        let re = regex::Regex::new(&re).unwrap();
+        let re = s3_resource_regex(&region, &account, &resource);
         let p = ArnPattern::parse(&pattern, WILD).unwrap();
         prop_assert_eq!(
             p.matches(&text, &NoVariables) == Match::Yes,
@@ -112,23 +116,64 @@ proptest! {
     ) {
         let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
         let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
-        let component = |c: &str| match c.strip_suffix('*') {
-            Some(head) => format!("(?:{}.*)", glob_regex(head, "[^:]*", "[^:]")),
-            None => format!("(?:{})", glob_regex(c, "[^:]*", "[^:]")),
-        };
-        let re = format!(
-            "^(?s:arn:aws:s3:{}:{}:{})$",
-            component(&region),
-            component(&account),
-            glob_regex(&resource, ".*", ".")
-        );
-        let re = regex::Regex::new(&re).unwrap();
+        let re = s3_resource_regex(&region, &account, &resource);
         let p = ArnPattern::parse(&pattern, WILD).unwrap();
         prop_assert_eq!(
             p.matches(&text, &NoVariables) == Match::Yes,
             re.is_match(&text),
             "pattern {} text {}", pattern, text
         );
+    }
+
+    /// Many colons against resource parts with middle segments, `?` and colons: the
+    /// resource part is then matched from every colon at once (`matches_from_each`).
+    #[test]
+    fn resource_arn_with_many_colons_and_middle_segments_matches_like_regex(
+        region in "[a*?]{0,2}\\*",
+        account in "[1:*?]{0,3}",
+        resource in "[xé:*?]{0,8}",
+        text_region in "[a:]{17,40}",
+        text_account in "[1:]{0,6}",
+        text_resource in "[xé:]{0,12}",
+    ) {
+        let pattern = format!("arn:aws:s3:{region}:{account}:{resource}");
+        let Ok(p) = ArnPattern::parse(&pattern, WILD) else {
+            return Ok(());
+        };
+        let text = format!("arn:aws:s3:{text_region}:{text_account}:{text_resource}");
+        // The pattern's own reading: region ending in `*`, then the split made by the
+        // parser (the account is what comes before the next colon).
+        let (account, resource) = pattern["arn:aws:s3:".len() + region.len() + 1..]
+            .split_once(':')
+            .unwrap_or_default();
+        let re = s3_resource_regex(&region, account, resource);
+        prop_assert_eq!(
+            p.matches(&text, &NoVariables) == Match::Yes,
+            re.is_match(&text),
+            "pattern {} text {}", pattern, text
+        );
+    }
+
+    /// Matching from every colon at once agrees with matching each suffix on its own.
+    #[test]
+    fn matches_from_each_agrees_with_each_suffix(
+        pattern in "[aB:é*?]{0,10}",
+        text in "[abAB:é]{0,40}",
+        case_insensitive in any::<bool>(),
+    ) {
+        let case = if case_insensitive { Case::AsciiInsensitive } else { Case::Sensitive };
+        let p = Pattern::parse(&pattern, WILD, case).unwrap();
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices(':').map(|(i, _)| i + 1))
+            .collect();
+        let mut out = vec![true; starts.len()];
+        let any = p.matches_from_each(&text, &starts, &NoVariables, &mut out);
+        let each: Vec<bool> = starts
+            .iter()
+            .map(|&s| p.matches(&text[s..], &NoVariables) == Match::Yes)
+            .collect();
+        prop_assert_eq!(&out, &each, "pattern {} text {}", pattern, text);
+        prop_assert_eq!(any == Match::Yes, each.contains(&true));
     }
 
     /// `Arn*` condition values: every component strictly on its own.

@@ -132,8 +132,10 @@ pub enum ArnError {
 /// a short pattern always ends with `*` and so takes the rest of the text.
 ///
 /// Cost: a direct recursion for ordinary ARNs; for an ARN with many colons and a spanning
-/// component, a table over (component, colon) that keeps the work linear in the ARN's
-/// length instead of a power of its colon count.
+/// component, a table over (component, colon) that keeps the work near-linear in the ARN's
+/// length instead of a power of its colon count: each colon's segment is matched once per
+/// component, and the resource part from all colons at once
+/// ([`Pattern::matches_from_each`]).
 fn match_components(parts: &[Pattern], text: &str, vars: &dyn VariableSource, spans: bool) -> bool {
     let spanning = |i: usize, p: &Pattern| {
         spans && (2..4).contains(&i) && matches!(p.pieces().last(), Some(Piece::Star))
@@ -216,6 +218,13 @@ fn match_table(
             suffix_any[j] = next[j] || suffix_any[j + 1];
         }
         let mut ok = vec![false; starts.len()];
+        if index == 4 {
+            // The resource part takes the rest of the text from each start: matched for
+            // all starts at once, in near-linear time (its last component, so no `next`).
+            part.matches_from_each(text, &starts, vars, &mut ok);
+            next = ok;
+            continue;
+        }
         for (j, &start) in starts.iter().enumerate() {
             let rest = &text[start..];
             let Some(end) = segment_end(index, last, rest) else {
@@ -344,8 +353,9 @@ impl ArnPattern {
     /// Match a concrete ARN (or the text `*`, which only the pattern `*` matches).
     ///
     /// Cost: each component is a wildcard match; a `Resource` component ending in `*`
-    /// tries each later colon of the ARN as its end, so the work grows with the number of
-    /// colons in the ARN (a handful). Never allocates.
+    /// tries each later colon of the ARN as its end. Up to 16 colons this is a direct
+    /// recursion with no allocation of its own; beyond, a table near-linear in the ARN's
+    /// length (see `match_components`), which allocates.
     pub fn matches(&self, arn: &str, vars: &dyn VariableSource) -> Match {
         let (parts, spans, head) = match self {
             ArnPattern::Any(_) => return Match::Yes,
@@ -501,6 +511,44 @@ mod tests {
         assert!(m(
             "arn:aws:sqs:a*:b:*y",
             &format!("arn:aws:sqs:a{colons}b:y")
+        ));
+    }
+
+    /// A resource part with a middle segment, from each of 50,000 colons: the resource
+    /// part is matched for all colons at once (it was re-matched from every colon, which
+    /// is quadratic in the colons). Decisions only; no timing asserted.
+    #[test]
+    fn resource_part_with_a_middle_segment_after_many_colons() {
+        let colons = "a:".repeat(50_000);
+        let arn = format!("arn:aws:s3:{colons}");
+        assert!(!m("arn:aws:s3:*:*:a*b*:", &arn));
+        assert!(m("arn:aws:s3:*:*:a*:*:", &arn));
+        assert!(m("arn:aws:s3:*:*:a*b*:", &format!("arn:aws:s3:{colons}b:")));
+        assert!(m(
+            "arn:aws:s3:*:a:a*b*:",
+            &format!("arn:aws:s3:x:b{colons}b:")
+        ));
+        assert!(!m(
+            "arn:aws:s3:*:a:a*b*:",
+            &format!("arn:aws:s3:x:b{colons}")
+        ));
+        // The prefix and the suffix may not overlap; `?` in the prefix.
+        let other = "b:".repeat(50_000);
+        assert!(!m(
+            "arn:aws:s3:*:*:a:a*a:a",
+            &format!("arn:aws:s3:{other}a:a")
+        ));
+        assert!(m(
+            "arn:aws:s3:*:*:a:a*a:a",
+            &format!("arn:aws:s3:{other}a:aa:a")
+        ));
+        assert!(m(
+            "arn:aws:s3:*:*:a?a*a:a",
+            &format!("arn:aws:s3:{colons}a:a")
+        ));
+        assert!(m(
+            "arn:aws:s3:*:*:?:a*b*?",
+            &format!("arn:aws:s3:{colons}bé")
         ));
     }
 

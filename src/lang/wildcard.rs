@@ -161,6 +161,37 @@ impl Pattern {
         self.matches_with(text, vars, Matcher::Segmented)
     }
 
+    /// For each offset in `starts` (increasing, each a character boundary of `text`, e.g.
+    /// just after each colon of an ARN), whether the pattern matches `text[start..]`:
+    /// `out[j]` for `starts[j]` (`out` as long as `starts`). Returns `Match::Unresolved`
+    /// (and all false) when a variable has no value, else whether any start matched.
+    ///
+    /// Cost: near-linear in text and pattern whatever the number of starts (see
+    /// `linear::matches_from_each`), where matching each suffix in turn is
+    /// `O(starts × text)`. Allocates.
+    pub fn matches_from_each(
+        &self,
+        text: &str,
+        starts: &[usize],
+        vars: &dyn VariableSource,
+        out: &mut [bool],
+    ) -> Match {
+        debug_assert!(starts.windows(2).all(|w| w[0] < w[1]));
+        debug_assert!(starts.iter().all(|&s| text.is_char_boundary(s)));
+        debug_assert_eq!(starts.len(), out.len());
+        let mut units = vec![Unit::Star; self.pieces.len()];
+        if resolve_units(&self.pieces, vars, &mut units).is_none() {
+            out.fill(false);
+            return Match::Unresolved;
+        }
+        linear::matches_from_each(&units, text, starts, self.case, out);
+        if out.contains(&true) {
+            Match::Yes
+        } else {
+            Match::No
+        }
+    }
+
     fn matches_with(&self, text: &str, vars: &dyn VariableSource, matcher: Matcher) -> Match {
         let t = text.as_bytes();
         let lit = self.literal.as_bytes();

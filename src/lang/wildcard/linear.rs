@@ -55,6 +55,117 @@ pub(super) fn matches(units: &[Unit<'_>], text: &str, case: Case) -> bool {
     true
 }
 
+/// For each offset in `starts` (increasing, each a character boundary of `text`), whether
+/// `text[start..]` matches `units`: `out[j]` for `starts[j]`.
+///
+/// Every start shares the end of the text, so the segment after the last star is matched
+/// once. Where the segment before the first star matches is found for all starts in one
+/// pass ([`prefix_at_starts`]). The middle segments fit after a start's prefix exactly when
+/// they fit from its end on, and fitting from an offset implies fitting from any earlier
+/// one (the stars absorb the difference); the prefix ends grow with the starts, so the last
+/// start that fits is found by a binary search, each probe one run of the segment search.
+///
+/// Cost: `O(text + pattern)` for the prefix and suffix (a prefix holding `?` costs
+/// `O(text × ⌈prefix / 64⌉)`), and `O(log starts)` segment searches over the text: near
+/// linear, where matching from each start in turn is `O(starts × text)`.
+pub(super) fn matches_from_each(
+    units: &[Unit<'_>],
+    text: &str,
+    starts: &[usize],
+    case: Case,
+    out: &mut [bool],
+) {
+    out.fill(false);
+    let Some(first_star) = units.iter().position(|u| matches!(u, Unit::Star)) else {
+        // A fixed number of characters: only the start that many characters before the end
+        // can match, and it does when the pattern read backwards from the end reaches it.
+        if let Some(from) = match_backward(units, text, text.len(), case) {
+            for (o, &start) in out.iter_mut().zip(starts) {
+                *o = start == from;
+            }
+        }
+        return;
+    };
+    let last_star = units
+        .iter()
+        .rposition(|u| matches!(u, Unit::Star))
+        .unwrap_or(first_star);
+    let Some(end) = match_backward(&units[last_star + 1..], text, text.len(), case) else {
+        return;
+    };
+    let prefix = &units[..first_star];
+    prefix_at_starts(prefix, text, starts, case, out);
+    let region = &text[..end];
+    let middle = units.get(first_star + 1..last_star).unwrap_or_default();
+    let fits = |j: usize| {
+        let Some(at) = match_forward(prefix, text, starts[j], case) else {
+            return false;
+        };
+        at <= end
+            && middle
+                .split(|u| matches!(u, Unit::Star))
+                .try_fold(at, |at, segment| find(segment, region, at, case))
+                .is_some()
+    };
+    let candidates: Vec<usize> = (0..out.len()).filter(|&j| out[j]).collect();
+    let fitting = candidates.partition_point(|&j| fits(j));
+    for &j in &candidates[fitting..] {
+        out[j] = false;
+    }
+}
+
+/// `out[j]`: does `prefix` (no star) match at `starts[j]`? One pass over the text for all
+/// starts: Knuth–Morris–Pratt for literal text, a shift-and automaton when it holds `?`
+/// (whose occurrences are then placed by their length in characters).
+fn prefix_at_starts(
+    prefix: &[Unit<'_>],
+    text: &str,
+    starts: &[usize],
+    case: Case,
+    out: &mut [bool],
+) {
+    let Some(&first) = starts.first() else {
+        return;
+    };
+    if prefix.is_empty() {
+        out.fill(true);
+        return;
+    }
+    let mut next = 0;
+    // Mark the start at `offset` (offsets arrive in increasing order).
+    let mut mark = |offset: usize, at: &[usize]| {
+        while next < at.len() && at[next] < offset {
+            next += 1;
+        }
+        if at.get(next) == Some(&offset) {
+            out[next] = true;
+        }
+        next < at.len()
+    };
+    if prefix.iter().all(|u| matches!(u, Unit::Text(_))) {
+        let mut needle = concat(prefix);
+        if case == Case::AsciiInsensitive {
+            needle.make_ascii_lowercase();
+        }
+        kmp(&text.as_bytes()[first..], &needle, case, |end| {
+            mark(first + end - needle.len(), starts)
+        });
+    } else {
+        // Character offsets of the starts, then occurrences by their character offsets.
+        let mut char_starts = Vec::with_capacity(starts.len());
+        let mut s = starts.iter().peekable();
+        for (n, (i, _)) in text.char_indices().chain([(text.len(), ' ')]).enumerate() {
+            while s.next_if(|&&start| start == i).is_some() {
+                char_starts.push(n);
+            }
+        }
+        let chars = segment_chars(prefix).count();
+        shift_and(prefix, chars, text, case, &mut |_, end| {
+            mark(end - chars, &char_starts)
+        });
+    }
+}
+
 /// Length in bytes of the character starting at `text[at]` (`at < text.len()`).
 fn char_len_at(text: &str, at: usize) -> usize {
     super::char_len(text.as_bytes()[at]).min(text.len() - at)
@@ -153,9 +264,27 @@ fn concat(segment: &[Unit<'_>]) -> Vec<u8> {
 /// Knuth–Morris–Pratt for a lowercase `needle` in `haystack` compared in ASCII lowercase:
 /// where the leftmost occurrence ends. `O(n + m)`.
 fn find_folded(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let mut first = None;
+    kmp(haystack, needle, Case::AsciiInsensitive, |end| {
+        first = Some(end);
+        false
+    });
+    first
+}
+
+/// Knuth–Morris–Pratt: calls `found` with the end of each occurrence of `needle` in
+/// `haystack`, overlapping ones included, left to right, until it returns false. Under
+/// `Case::AsciiInsensitive` the needle must be lowercase. An empty needle occurs at 0 only.
+/// `O(n + m)`.
+fn kmp(haystack: &[u8], needle: &[u8], case: Case, mut found: impl FnMut(usize) -> bool) {
     if needle.is_empty() {
-        return Some(0);
+        found(0);
+        return;
     }
+    let fold = |b: u8| match case {
+        Case::Sensitive => b,
+        Case::AsciiInsensitive => b.to_ascii_lowercase(),
+    };
     // fail[i]: length of the longest proper border of needle[..=i].
     let mut fail = vec![0usize; needle.len()];
     let mut k = 0;
@@ -170,18 +299,20 @@ fn find_folded(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     }
     let mut k = 0;
     for (i, &b) in haystack.iter().enumerate() {
-        let b = b.to_ascii_lowercase();
+        let b = fold(b);
         while k > 0 && b != needle[k] {
             k = fail[k - 1];
         }
         if b == needle[k] {
             k += 1;
             if k == needle.len() {
-                return Some(i + 1);
+                if !found(i + 1) {
+                    return;
+                }
+                k = fail[k - 1];
             }
         }
     }
-    None
 }
 
 /// Segments of up to this many characters search with one word of state, no heap memory.
@@ -193,6 +324,24 @@ fn find_shift_and(segment: &[Unit<'_>], chars: usize, text: &str, case: Case) ->
     if chars == 0 {
         return Some(0);
     }
+    let mut first = None;
+    shift_and(segment, chars, text, case, &mut |end, _| {
+        first = Some(end);
+        false
+    });
+    first
+}
+
+/// Run a shift-and automaton for `segment` (`chars` characters, at least one) over `text`:
+/// calls `found` with the byte and character offsets where each occurrence ends,
+/// overlapping ones included, left to right, until it returns false.
+fn shift_and(
+    segment: &[Unit<'_>],
+    chars: usize,
+    text: &str,
+    case: Case,
+    found: &mut dyn FnMut(usize, usize) -> bool,
+) {
     if chars <= ONE_WORD {
         let mut ascii = [0u64; 128];
         let mut others = ['\0'; ONE_WORD];
@@ -206,7 +355,9 @@ fn find_shift_and(segment: &[Unit<'_>], chars: usize, text: &str, case: Case) ->
             other_masks: &mut other_masks,
             any: &mut any,
         };
-        tables.build(segment, chars, case).find(text, &mut state)
+        tables
+            .build(segment, chars, case)
+            .run(text, &mut state, found)
     } else {
         let words = chars.div_ceil(64);
         let mut ascii = vec![0u64; 128 * words];
@@ -221,7 +372,9 @@ fn find_shift_and(segment: &[Unit<'_>], chars: usize, text: &str, case: Case) ->
             other_masks: &mut other_masks,
             any: &mut any,
         };
-        tables.build(segment, chars, case).find(text, &mut state)
+        tables
+            .build(segment, chars, case)
+            .run(text, &mut state, found)
     }
 }
 
@@ -327,11 +480,12 @@ impl<'s> Tables<'s> {
 }
 
 impl ShiftAnd<'_> {
-    /// Where the leftmost occurrence ends, with `state` (`words` words) as scratch.
-    fn find(&self, text: &str, state: &mut [u64]) -> Option<usize> {
+    /// Report where each occurrence ends (byte and character offsets) until `found`
+    /// returns false, with `state` (`words` words) as scratch.
+    fn run(&self, text: &str, state: &mut [u64], found: &mut dyn FnMut(usize, usize) -> bool) {
         let w = self.words;
         state.fill(0);
-        for (i, c) in text.char_indices() {
+        for (n, (i, c)) in text.char_indices().enumerate() {
             let mask = if c.is_ascii() {
                 &self.ascii[c as usize * w..][..w]
             } else {
@@ -347,10 +501,9 @@ impl ShiftAnd<'_> {
                 *s = ((*s << 1) | carry) & m;
                 carry = out;
             }
-            if state[self.last.0] & self.last.1 != 0 {
-                return Some(i + c.len_utf8());
+            if state[self.last.0] & self.last.1 != 0 && !found(i + c.len_utf8(), n + 1) {
+                return;
             }
         }
-        None
     }
 }
