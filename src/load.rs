@@ -334,7 +334,7 @@ pub fn load_files(root: &Root, paths: &[PathBuf]) -> Result<Loaded, Error> {
 /// pattern order; each policy is named by its path as [`display_path`] shows it. A pattern
 /// that matches no file is an error; directories a pattern matches are skipped; a file
 /// matched twice (by two patterns, or through a symbolic link) is loaded once. A pattern
-/// is walked inside the root only (see [`glob_files`]).
+/// is walked inside the root only (see `glob_files`).
 pub fn load_policies(root: &Root, patterns: &[String], dir: &Path) -> Result<Loaded, Error> {
     let mut reader = Reader::new(root);
     let mut loaded: HashSet<PathBuf> = HashSet::new();

@@ -37,7 +37,7 @@
 //! format's values: where the patterns of one search read the identity and no other
 //! variable, the translator reads it as the slot ([`Reading::Identity`]) and
 //! [`search_identity`] looks for one identity and one resource together, every pattern
-//! reading that identity ([`Comparison::for_every_identity`]). Nothing found is a proof
+//! reading that identity (`Comparison::for_every_identity`). Nothing found is a proof
 //! for every identity; a candidate is confirmed with the identity read off it. Where the
 //! identity meets another variable, it takes the one value [`IDENTITY`] as above, and
 //! for every value is not shown: `unknown` unless new access is confirmed.

@@ -61,7 +61,7 @@ fn hidden(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` for a terminal or a CI log: each character [`hidden`] decides is written as
+/// `text` for a terminal or a CI log: each character `hidden` decides is written as
 /// its escape, `\u{1b}`, so what a policy, template, gate or request file holds (a policy
 /// name, a resource, a file name) is shown, never obeyed. Newlines and tabs are kept.
 /// Borrowed when there is nothing to escape. JSON output needs no such pass: JSON
