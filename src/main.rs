@@ -397,9 +397,27 @@ fn print_error(err: &Failure) -> ExitCode {
         // snippet escapes its text), so the renderer's own colours survive.
         write_stderr(&Graphical(&shown).to_string());
     } else {
-        say(&format!("error: {message}"));
+        say(&format!("error: {}", indented(&message)));
     }
     ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// `message` with every continuation line that does not start indented indented by two
+/// spaces: a line break inside a value from the input cannot start a line that reads like
+/// a report's own (`Decision: Allow`). Lists the message indents itself are kept as they
+/// are.
+fn indented(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for (i, line) in message.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.is_empty() && !line.starts_with(' ') {
+                out.push_str("  ");
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Write one message (error, warning, summary) to standard error, with a newline, made

@@ -1937,3 +1937,32 @@ fn values_with_newlines_cannot_fake_a_line_of_the_report() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_line_break_in_an_error_cannot_start_a_line_of_its_own() {
+    // Gate errors print on one line (`error: MESSAGE`); a policy name holding a line break
+    // started a line `Decision: Allow` of its own in the CI log.
+    let (proj, _) = project("error-line-break");
+    std::fs::write(
+        proj.join("t.yml"),
+        "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Federated: cognito-identity.amazonaws.com}, Action: 'sts:AssumeRoleWithWebIdentity'}]}\n      Policies:\n        - PolicyName: \"P\\nDecision: Allow\"\n          PolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Maybe, Action: 's3:*', Resource: '*'}]}\n",
+    )
+    .unwrap();
+    std::fs::write(proj.join("gate.yml"), "template: {file: t.yml}\n").unwrap();
+    let o = run(
+        &[
+            "gate",
+            "--config",
+            &proj.join("gate.yml").display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("\n  Decision: Allow"), "{err}");
+    assert!(
+        !err.lines().any(|l| l.starts_with("Decision")),
+        "a line of its own: {err}"
+    );
+}
