@@ -70,9 +70,14 @@ impl Snippet {
         // A terminal or CI log must not receive the file's control characters (escape
         // sequences could rewrite what the reader sees): each becomes U+FFFD, one character
         // for one, so columns stay where they are.
-        let hidden = |c: char| c.is_control() && !matches!(c, '\n' | '\t' | '\r');
-        let text: Arc<str> = if text.chars().any(hidden) {
-            let shown = |c: char| if hidden(c) { '\u{fffd}' } else { c };
+        let text: Arc<str> = if text.chars().any(obeyed_by_terminals) {
+            let shown = |c: char| {
+                if obeyed_by_terminals(c) {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            };
             text.chars().map(shown).collect::<String>().into()
         } else {
             text
@@ -98,6 +103,16 @@ impl Snippet {
             self.span,
         )))
     }
+}
+
+/// True for a character a terminal or CI log would obey rather than show: control
+/// characters other than newline, tab and carriage return (an escape sequence can recolour,
+/// move the cursor, retitle the window or hide earlier lines), and the bidirectional
+/// embedding, override and isolate controls (U+202A to U+202E, U+2066 to U+2069), which
+/// reorder what is shown. The one rule for snippets and for every text output.
+pub fn obeyed_by_terminals(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Characters of an input value shown in a message; the rest is counted, not echoed.
@@ -209,6 +224,13 @@ mod tests {
             .data()
             .to_vec();
         assert_eq!(String::from_utf8(shown).unwrap(), "a\u{fffd}[2Jb");
+        // A bidirectional override is hidden too (it reorders what the reader sees).
+        let bidi = Snippet::new(&Loc::new("f", 1, 1), Arc::from("a\u{202e}b")).unwrap();
+        let shown = miette::SourceCode::read_span(&bidi.source, &(0, 5).into(), 0, 0)
+            .unwrap()
+            .data()
+            .to_vec();
+        assert_eq!(String::from_utf8(shown).unwrap(), "a\u{fffd}b");
         assert_eq!(
             escaped.span.offset(),
             4,

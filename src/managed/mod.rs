@@ -20,6 +20,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::lang::arn::split_concrete;
 use crate::loc::Loc;
 
 /// The bundled data: two comment lines, then `ARN \t version \t document` per line.
@@ -229,10 +230,11 @@ impl Given {
 
 /// `(partition, account, path and name)` of `arn:PARTITION:iam::ACCOUNT:policy/NAME`.
 pub fn parse_policy_arn(arn: &str) -> Option<(&str, &str, &str)> {
-    let rest = arn.strip_prefix("arn:")?;
-    let (partition, rest) = rest.split_once(':')?;
-    let rest = rest.strip_prefix("iam::")?;
-    let (account, name) = rest.split_once(":policy/")?;
+    let [partition, service, region, account, resource] = split_concrete(arn)?;
+    if service != "iam" || !region.is_empty() {
+        return None;
+    }
+    let name = resource.strip_prefix("policy/")?;
     let plain = |s: &str| {
         !s.is_empty()
             && s.bytes()

@@ -51,14 +51,11 @@ pub fn json_line(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("report objects always serialize") + "\n"
 }
 
-/// True for a character that must not reach a terminal or CI log as itself: control
-/// characters other than newline and tab (an escape sequence can recolour, move the
-/// cursor, retitle the window or hide earlier lines; a carriage return can overwrite the
-/// line it ends), and the bidirectional embedding, override and isolate controls
-/// (U+202A to U+202E, U+2066 to U+2069), which reorder what is shown.
+/// True for a character that must not reach a terminal or CI log as itself: what
+/// [`crate::loc::obeyed_by_terminals`] names, and a carriage return (in a report it would
+/// overwrite the line it ends; a snippet keeps it, as the end of a CRLF line).
 fn hidden(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c == '\r' || crate::loc::obeyed_by_terminals(c)
 }
 
 /// `text` for a terminal or a CI log: each character `hidden` decides is written as
