@@ -143,8 +143,9 @@ struct CheckArgs {
     /// JSON Lines request file, or `-` for standard input; writes one JSON line each.
     #[arg(long, value_name = "FILE")]
     requests: Option<PathBuf>,
-    /// Worker threads for --requests (default: all cores); output order is kept.
-    #[arg(long, value_name = "N", requires = "requests")]
+    /// Worker threads for --requests, 1 to 256 (default: all cores, at most 256); output
+    /// order is kept.
+    #[arg(long, value_name = "N", requires = "requests", value_parser = thread_count)]
     threads: Option<usize>,
     /// Output format for a single request.
     #[arg(long, value_enum, default_value = "text")]
@@ -400,6 +401,17 @@ fn print_error(err: &Failure) -> ExitCode {
         say(&format!("error: {}", indented(&message)));
     }
     ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// A `--threads` value: 1 to [`MAX_THREADS`](policy_sim::report::batch::MAX_THREADS).
+fn thread_count(text: &str) -> Result<usize, String> {
+    use policy_sim::report::batch::MAX_THREADS;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of threads from 1 to {MAX_THREADS}"
+        )),
+    }
 }
 
 /// `message` with every continuation line that does not start indented indented by two

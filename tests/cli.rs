@@ -1197,20 +1197,39 @@ fn an_error_on_a_very_long_line_is_one_line_not_a_panic() {
 }
 
 #[test]
-fn an_absurd_thread_count_is_capped_not_a_panic() {
+fn an_absurd_thread_count_is_a_clear_error_not_a_panic() {
     let line = br#"{"id":"a","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt","identity":"us-east-1:abc"}"#;
-    let o = run(
-        &[
+    let args = |threads: &'static str| {
+        [
             "check",
             "--policy",
             "policies/corrected-auth-role.json",
             "--requests",
             "-",
             "--threads",
-            "18446744073709551615",
-        ],
-        Some(line),
-    );
+            threads,
+        ]
+    };
+    for threads in [
+        "0",
+        "257",
+        "100000",
+        "4294967296",
+        "18446744073709551615",
+        "x",
+    ] {
+        let o = run(&args(threads), Some(line));
+        assert_eq!(o.status.code(), Some(2), "{threads}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "invalid value '{threads}' for '--threads <N>': expected a number of threads from 1 to 256"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).is_empty());
+    }
+    let o = run(&args("256"), Some(line));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).starts_with("{\"id\":\"a\",\"decision\":\"Allow\""),
