@@ -498,7 +498,6 @@ impl<'t> Run<'t> {
             },
         )?;
         loaded.gap(Claim::Decision)?;
-        self.warnings.extend(loaded.warnings.iter().cloned());
         let set = loaded.set;
         let mut request = self.req.request.clone();
         for (key, values) in token.iter() {

@@ -47,8 +47,6 @@ pub struct Loaded {
     /// Policies the role names and the tool did not evaluate: every verdict consults them
     /// ([`Loaded::gap`]).
     pub unseen: Vec<Unseen>,
-    /// Notes that change no verdict: for the caller to show.
-    pub warnings: Vec<String>,
     /// The files read (policy files, or the template), each with the name findings give
     /// it and its resolved path; standard input is not one.
     pub files: Vec<(String, PathBuf)>,
@@ -291,7 +289,6 @@ impl<'r> Reader<'r> {
             sources: self.sources,
             inline: false,
             unseen: Vec::new(),
-            warnings: Vec::new(),
             files: self.files,
         }
     }
@@ -502,7 +499,6 @@ pub fn load_role(
         own,
         inline: true,
         unseen,
-        warnings: rp.warnings,
         files,
         ..reader.finish()
     })

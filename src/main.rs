@@ -739,9 +739,7 @@ fn load_source(src: &Source, root: Option<&Path>) -> Result<Loaded, Failure> {
             managed: Given::parse(&src.managed)?,
         },
     };
-    let loaded = load::load(&root, &source)?;
-    print_warnings(&loaded.warnings);
-    Ok(loaded)
+    Ok(load::load(&root, &source)?)
 }
 
 /// The single request from the command line.
@@ -822,7 +820,6 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
             }
         }
     };
-    print_warnings(&loaded.warnings);
     // A decision that depends on a policy the tool did not see could be wrong either way.
     loaded.gap(Claim::Decision)?;
     let set = loaded.set;
@@ -1049,7 +1046,6 @@ fn show(args: &ShowArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         Shown::Document(t.trust_policy(&role)?.document)
     } else {
         let policies = t.role_policies(&role)?;
-        print_warnings(&policies.warnings);
         for a in &policies.attached {
             say(&format!(
                 "warning: {} {} ({}) is not part of the template and is not shown",

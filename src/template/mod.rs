@@ -417,8 +417,6 @@ pub struct RolePolicies {
     /// Policies the role names by ARN (managed policies outside the template) and its
     /// permissions boundary: for the loader to find, or to report as unseen.
     pub attached: Vec<Attached>,
-    /// Notes for the user that change no verdict.
-    pub warnings: Vec<String>,
 }
 
 /// A loaded template.
@@ -818,7 +816,6 @@ impl Template {
             role: role.to_string(),
             policies,
             attached,
-            warnings: Vec::new(),
         })
     }
 
