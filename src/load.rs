@@ -260,13 +260,13 @@ impl<'r> Reader<'r> {
     /// Read an input the user named (see [`Root::open_input`]): a stream as it is, a file
     /// inside the root.
     fn read_input(&mut self, path: &Path, name: &str) -> Result<(), Error> {
+        if !crate::root::is_stream(path) {
+            return self.read_file(path, name);
+        }
         let file = self
             .root
             .open_input(path)
             .map_err(|e| read_error(name, e))?;
-        if file.metadata().is_ok_and(|m| m.is_file()) {
-            return self.read_file(path, name);
-        }
         self.read(name, file)
     }
 

@@ -174,15 +174,17 @@ impl Root {
     }
 }
 
-/// Is `path` (links followed) a pipe or a socket?
+/// Is `path` (links followed) a pipe or a socket: a stream the user names, read as it
+/// is (see [`Root::open_input`])?
 #[cfg(unix)]
-fn is_stream(path: &Path) -> bool {
+pub fn is_stream(path: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt as _;
     std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
 }
 
+/// Is `path` a pipe or a socket? Never, off Unix.
 #[cfg(not(unix))]
-fn is_stream(_path: &Path) -> bool {
+pub fn is_stream(_path: &Path) -> bool {
     false
 }
 
