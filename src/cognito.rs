@@ -20,7 +20,7 @@ use std::path::Path;
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 use crate::managed::{Claim, Given, NotSeen};
-use crate::request::{Context, PrincipalId, Request, RequestError};
+use crate::request::{Caller, Context, Request, RequestError};
 use crate::root::Root;
 use crate::template::node::{Kind, Node};
 use crate::template::{Template, TemplateError, get_att_target, is_no_value, ref_target};
@@ -420,10 +420,7 @@ impl<'t> Run<'t> {
             format!("arn:aws:iam::{account}:role/{role}"),
         );
         assume.context = token.clone();
-        assume.principal = Some(PrincipalId {
-            kind: "Federated".to_string(),
-            value: "cognito-identity.amazonaws.com".to_string(),
-        });
+        assume.principal = Some(Caller::web_identity("cognito-identity.amazonaws.com"));
         // The token is presented at the time of the request (the clock is read only when
         // the request has no time).
         for key in [CURRENT_TIME, EPOCH_TIME] {

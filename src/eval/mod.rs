@@ -11,6 +11,8 @@
 //! statements that decided can be reported); conditions are evaluated only for statements
 //! whose action and resource match.
 
+pub mod authorize;
+
 use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 

@@ -21,3 +21,16 @@ pub const ALWAYS_PRESENT: &[&str] = &[
     "aws:securetransport",
     "aws:useragent",
 ];
+
+/// `aws:PrincipalArn`: set from the caller (`--principal`).
+pub const PRINCIPAL_ARN: &str = "aws:PrincipalArn";
+/// `aws:PrincipalAccount`: set from the caller.
+pub const PRINCIPAL_ACCOUNT: &str = "aws:PrincipalAccount";
+/// `aws:PrincipalType`: set from the caller.
+pub const PRINCIPAL_TYPE: &str = "aws:PrincipalType";
+/// `aws:userid`: set from the caller where its ARN determines it.
+pub const USERID: &str = "aws:userid";
+/// `aws:username`: set for IAM users.
+pub const USERNAME: &str = "aws:username";
+/// `aws:ResourceAccount`: the account that owns the resource.
+pub const RESOURCE_ACCOUNT: &str = "aws:ResourceAccount";

@@ -11,5 +11,6 @@ pub mod json;
 pub mod keys;
 pub mod model;
 pub mod parse;
+pub mod principal;
 pub mod variables;
 pub mod wildcard;

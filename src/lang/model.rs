@@ -6,6 +6,7 @@
 
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Condition;
+use crate::lang::principal::Caller;
 use crate::lang::variables::VariableSource;
 use crate::lang::wildcard::{Match, Pattern};
 
@@ -118,16 +119,6 @@ pub enum Principal {
     Any,
     /// `{"AWS": [...], "Service": [...], "Federated": [...], "CanonicalUser": [...]}`.
     Map(Vec<(String, Vec<String>)>),
-}
-
-/// Who makes a request, as a resource-based or trust policy's `Principal` names it:
-/// a principal type (`AWS`, `Service`, `Federated`, `CanonicalUser`) and a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrincipalId {
-    /// `AWS`, `Service`, `Federated` or `CanonicalUser`.
-    pub kind: String,
-    /// e.g. `cognito-identity.amazonaws.com` for `Federated`.
-    pub value: String,
 }
 
 /// Which actions a statement covers.
@@ -276,24 +267,18 @@ impl Statement {
         )
     }
 
-    /// Does the statement's `Principal`/`NotPrincipal` cover `principal`? A statement with
-    /// neither (every identity-based statement) covers everyone. An unknown principal
-    /// (`None`) is covered only by `"Principal": "*"`.
-    pub fn matches_principal(&self, principal: Option<&PrincipalId>) -> bool {
-        let covers = |p: &Principal| match (p, principal) {
-            (Principal::Any, _) => true,
-            (Principal::Map(_), None) => false,
-            (Principal::Map(entries), Some(who)) => entries.iter().any(|(kind, values)| {
-                *kind == who.kind
-                    && values
-                        .iter()
-                        .any(|v| *v == who.value || (kind == "AWS" && v == "*"))
-            }),
-        };
-        match (&self.principal, &self.not_principal) {
-            (Some(p), _) => covers(p),
-            (None, Some(np)) => principal.is_some() && !covers(np),
-            (None, None) => true,
+    /// Does the statement's `Principal`/`NotPrincipal` cover the caller? A statement with
+    /// neither (every identity-based statement) covers everyone. An unknown caller
+    /// (`None`) is covered only by `"Principal": "*"`. The rules are
+    /// [`Caller::grant`] and [`Caller::exempt_by`].
+    pub fn matches_principal(&self, caller: Option<&Caller>) -> bool {
+        match (&self.principal, &self.not_principal, caller) {
+            (Some(Principal::Any), _, _) => true,
+            (Some(_), _, None) => false,
+            (Some(p), _, Some(c)) => c.grant(p).is_some(),
+            (None, Some(_), None) => false,
+            (None, Some(np), Some(c)) => !c.exempt_by(np, c.bounded()),
+            (None, None, _) => true,
         }
     }
 

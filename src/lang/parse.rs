@@ -836,10 +836,11 @@ impl<'de> Visitor<'de> for PrincipalSeed {
             }
             let non_empty = |v: &str| {
                 if v.is_empty() {
-                    Err("a principal must not be an empty string".to_string())
-                } else {
-                    Ok(v.to_string())
+                    return Err("a principal must not be an empty string".to_string());
                 }
+                crate::lang::principal::check_principal_value(&key, v)
+                    .map_err(|e| e.to_string())?;
+                Ok(v.to_string())
             };
             let values = map.next_value_seed(List::new(&non_empty, Scalars::StringsOnly))?;
             out.push((key, values));

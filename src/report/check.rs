@@ -57,7 +57,7 @@ pub fn evaluation_json<'a>(
 
 fn why_principal(st: &Statement, request: &Request) -> String {
     let who = match &request.principal {
-        Some(p) => format!("{} {}", field(&p.kind), field(&p.value)),
+        Some(c) => format!("{} {}", c.kind().principal_type(), field(c.arn())),
         None => "an unnamed principal".to_string(),
     };
     let (element, p) = match (&st.principal, &st.not_principal) {

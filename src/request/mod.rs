@@ -379,7 +379,7 @@ fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
     })
 }
 
-pub use crate::lang::model::PrincipalId;
+pub use crate::lang::principal::Caller;
 
 /// One authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -392,7 +392,7 @@ pub struct Request {
     pub context: Context,
     /// The principal, for resource-based and trust policies (identity-based policies
     /// have no `Principal` element and ignore it).
-    pub principal: Option<PrincipalId>,
+    pub principal: Option<Caller>,
 }
 
 impl Default for Request {
