@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Decisions on fixtures/authorization/ (every policy type, named principal) by iam-simulate
+# and policy-sim, each compared with the documentation-backed expectations.
+#
+#   bash benches/peers/authorization.sh           # iam-simulate and policy-sim (debug build)
+#   BIN=target/release/policy-sim bash benches/peers/authorization.sh
+#   PEERS="" bash benches/peers/authorization.sh  # policy-sim only
+#   STRICT=1 ...                                  # exit 1 when policy-sim disagrees
+#
+# Output in benches/peers/out/authorization-*.jsonl.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN="${BIN:-$ROOT/target/debug/policy-sim}"
+PEERS="${PEERS-iam-simulate}"
+mkdir -p "$HERE/out"
+
+ARGS=()
+for peer in $PEERS; do
+  case "$peer" in
+    iam-simulate)
+      [ -f "$HERE/node_modules/@cloud-copilot/iam-simulate/package.json" ] || bash "$HERE/install.sh"
+      node "$HERE/authorization_harness.mjs" --out "$HERE/out/authorization-iam-simulate.jsonl"
+      ARGS+=(--peer "iam-simulate=$HERE/out/authorization-iam-simulate.jsonl") ;;
+    *) echo "authorization.sh: unknown peer '$peer'" >&2; exit 2 ;;
+  esac
+done
+if [ ! -x "$BIN" ]; then
+  (cd "$ROOT" && cargo build --quiet)
+fi
+ARGS+=(--policy-sim "$BIN")
+[ -n "${STRICT:-}" ] && ARGS+=(--strict)
+python3 "$HERE/authorization_compare.py" "${ARGS[@]}"
