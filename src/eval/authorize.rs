@@ -23,7 +23,7 @@
 //! [`Scratch`] it performs no heap allocation.
 
 use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::lang::principal::Grant;
+use crate::lang::principal::{CallerKind, Grant};
 use crate::request::{Request, RequestError};
 
 /// The kinds of policy AWS evaluates, as named in outputs.
@@ -274,6 +274,20 @@ pub struct Authorization {
     pub cross_account: bool,
 }
 
+/// The services whose resources RCPs govern, as the AWS Organizations User Guide
+/// ("Resource control policies (RCPs)", read 2026-11-29) lists them with certainty: Amazon
+/// S3, AWS STS, AWS KMS, Amazon SQS and AWS Secrets Manager. An RCP level takes no part in
+/// a request for another service. A service AWS adds later is missing here until this list
+/// is updated: an RCP `Deny` for it is then not applied, so the answer errs towards `Allow`,
+/// never towards a deny AWS would not make (`docs/semantics.md` §15).
+pub const RCP_SERVICES: &[&str] = &["s3", "sts", "kms", "sqs", "secretsmanager"];
+
+/// Do RCPs govern `action`'s service?
+fn rcp_governs(action: &str) -> bool {
+    let service = action.split(':').next().unwrap_or("");
+    RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service))
+}
+
 fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
@@ -442,14 +456,16 @@ impl Policies {
                 resource_account.is_some_and(|a| a != c.account_id())
             }
         };
-        Ok(combine(
-            scratch.results(),
+        let kms = request
+            .action
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("kms:"));
+        let facts = Facts {
             cross_account,
-            request
-                .action
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("kms:")),
-        ))
+            kms,
+            caller: caller.map(|c| c.kind()),
+        };
+        Ok(combine(scratch.results(), facts))
     }
 
     /// Decide every policy set once, in flowchart order.
@@ -472,7 +488,8 @@ impl Policies {
             .or(principal_account);
         for (i, level) in self.rcps.iter().enumerate() {
             let r = scratch.next(PolicyType::Rcp, i);
-            r.applies = rcp_account.is_none() || rcp_account == resource_account;
+            r.applies = (rcp_account.is_none() || rcp_account == resource_account)
+                && rcp_governs(&request.action);
             let d = level.set.evaluate_into(request, &mut r.deciding)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
@@ -637,9 +654,24 @@ fn deciding_refs(results: &[SetResult], verdict: Verdict) -> Vec<TypedRef> {
     }
 }
 
-/// AWS's flowchart over the sets' own results (`kms_key_policy`: the action is a KMS
-/// action, whose key policy must allow even within the account).
-fn combine(results: &[SetResult], cross_account: bool, kms: bool) -> Verdict {
+/// What the flowchart needs to know about the request besides the sets' results.
+#[derive(Clone, Copy)]
+struct Facts {
+    /// The principal's and the resource's accounts differ.
+    cross_account: bool,
+    /// A KMS action: the key policy must allow even within the account.
+    kms: bool,
+    /// The kind of caller, when there is one.
+    caller: Option<CallerKind>,
+}
+
+/// AWS's flowchart over the sets' own results.
+fn combine(results: &[SetResult], facts: Facts) -> Verdict {
+    let Facts {
+        cross_account,
+        kms,
+        caller,
+    } = facts;
     let verdict = |decision, decided_by, index| Verdict {
         decision,
         decided_by,
@@ -674,7 +706,10 @@ fn combine(results: &[SetResult], cross_account: bool, kms: bool) -> Verdict {
         return verdict(Decision::ImplicitDeny, PolicyType::Resource, index);
     }
     // 5. Identity-based policies, or a same-account grant to the role.
-    let identity_allows = of(PolicyType::Identity).any(|r| r.decision == Decision::Allow);
+    // The account's root user has full access in its own account (IAM User Guide, "How AWS
+    // enforcement code logic evaluates requests").
+    let identity_allows = caller == Some(CallerKind::Account)
+        || of(PolicyType::Identity).any(|r| r.decision == Decision::Allow);
     let role_grant = !cross_account && matches!(grant, Some((Grant::Role, _)));
     if !identity_allows && !role_grant {
         return verdict(Decision::ImplicitDeny, PolicyType::Identity, 0);
@@ -685,8 +720,15 @@ fn combine(results: &[SetResult], cross_account: bool, kms: bool) -> Verdict {
             return verdict(Decision::ImplicitDeny, t, 0);
         }
     }
+    // A federated user session without session policies has no permissions of its own
+    // (AWS STS API Reference, GetFederationToken).
+    if caller == Some(CallerKind::FederatedUser) && of(PolicyType::Session).next().is_none() {
+        return verdict(Decision::ImplicitDeny, PolicyType::Session, 0);
+    }
+    // A same-account grant to the role decides on its own (the identity side may allow
+    // too); otherwise the identity side decides.
     match grant {
-        Some((Grant::Role, index)) if !identity_allows => {
+        Some((Grant::Role, index)) if !cross_account => {
             verdict(Decision::Allow, PolicyType::Resource, index)
         }
         _ => verdict(Decision::Allow, PolicyType::Identity, 0),

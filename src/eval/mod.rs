@@ -413,6 +413,9 @@ fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, R
         return Ok(Some(Failure::Action));
     }
     require_keys(st.always_present_keys_in_resource(), request)?;
+    if request.principal.is_some() {
+        require_keys(st.signed_request_keys(), request)?;
+    }
     if !st.matches_resource(&request.resource, &request.context) {
         return Ok(Some(Failure::Resource));
     }

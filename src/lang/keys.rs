@@ -22,6 +22,12 @@ pub const ALWAYS_PRESENT: &[&str] = &[
     "aws:useragent",
 ];
 
+/// Keys included in every signed request and absent only from anonymous ones (IAM User
+/// Guide, "AWS global condition context keys": `aws:userid`). A statement that reads one
+/// cannot be decided for a request that names its principal without its value; without a
+/// principal the request may be anonymous and the key is taken as absent.
+pub const SIGNED_PRESENT: &[&str] = &["aws:userid"];
+
 /// `aws:PrincipalArn`: set from the caller (`--principal`).
 pub const PRINCIPAL_ARN: &str = "aws:PrincipalArn";
 /// `aws:PrincipalAccount`: set from the caller.

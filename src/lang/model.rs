@@ -172,6 +172,8 @@ pub(in crate::lang) struct AlwaysPresentKeys {
     resource: Vec<Box<str>>,
     /// In its conditions (keys and values).
     conditions: Vec<Box<str>>,
+    /// Keys of [`crate::lang::keys::SIGNED_PRESENT`] read anywhere.
+    signed: Vec<Box<str>>,
 }
 
 impl Statement {
@@ -187,16 +189,24 @@ impl Statement {
         &self.always_present.conditions
     }
 
+    /// The keys of [`crate::lang::keys::SIGNED_PRESENT`] the statement reads anywhere, in
+    /// lowercase: a request that names its principal must have them.
+    pub fn signed_request_keys(&self) -> &[Box<str>] {
+        &self.always_present.signed
+    }
+
     /// Fill the derived key lists; called once by the parser.
     pub(in crate::lang) fn derive_always_present_keys(&mut self) {
-        let (resource, conditions) = self.find_always_present_keys();
+        let (resource, conditions, signed) = self.find_always_present_keys();
         self.always_present = AlwaysPresentKeys {
             resource,
             conditions,
+            signed,
         };
     }
 
-    fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>) {
+    #[allow(clippy::type_complexity)]
+    fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>, Vec<Box<str>>) {
         use crate::lang::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {
@@ -213,12 +223,10 @@ impl Statement {
                 })
                 .collect()
         }
-        fn always_present(read: Vec<&str>) -> Vec<Box<str>> {
+        fn listed(read: &[&str], list: &[&str]) -> Vec<Box<str>> {
             let mut keys: Vec<Box<str>> = Vec::new();
-            for key in read {
-                if crate::lang::keys::ALWAYS_PRESENT.contains(&key)
-                    && !keys.iter().any(|k| &**k == key)
-                {
+            for &key in read {
+                if list.contains(&key) && !keys.iter().any(|k| &**k == key) {
                     keys.push(key.into());
                 }
             }
@@ -239,7 +247,13 @@ impl Statement {
                 _ => &[],
             })));
         }
-        (always_present(resource), always_present(conditions))
+        let always = crate::lang::keys::ALWAYS_PRESENT;
+        let all: Vec<&str> = resource.iter().chain(&conditions).copied().collect();
+        (
+            listed(&resource, always),
+            listed(&conditions, always),
+            listed(&all, crate::lang::keys::SIGNED_PRESENT),
+        )
     }
 
     /// The statement as the evaluator sees it (effect, actions, resources, conditions; not the
