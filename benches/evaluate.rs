@@ -4,41 +4,20 @@
 
 use std::hint::black_box;
 
+#[path = "common.rs"]
+mod common;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use policy_sim::eval::{Decision, PolicySet, StatementRef};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
 
-fn seed_set() -> PolicySet {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/policies/serverless-stack-auth-role.json"
-    );
-    let bytes = std::fs::read(path).unwrap();
-    PolicySet::new(vec![
-        parse_policy("serverless-stack-auth-role.json", &bytes).unwrap(),
-    ])
-}
-
-fn request(action: &str, resource: &str) -> Request {
-    let mut r = Request::new(action, resource)
-        .with_identity("us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3");
-    r.context
-        .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
-        .unwrap();
-    r
-}
+use common::{IDENTITY, OTHER, seed_request, seed_set};
 
 fn seed_policy(c: &mut Criterion) {
     let set = seed_set();
-    let allow = request(
-        "s3:GetObject",
-        "arn:aws:s3:::notes-app-uploads/private/us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3/photo.jpg",
-    );
-    let deny = request(
-        "s3:GetObject",
-        "arn:aws:s3:::notes-app-uploads/private/us-east-1:0bd0357e-2ac1-418d-a609-bc5e7bc064e3/photo.jpg",
-    );
+    let allow = seed_request(IDENTITY);
+    let deny = seed_request(OTHER);
     let mut out: Vec<StatementRef> = Vec::new();
     assert_eq!(
         set.evaluate_into(&allow, &mut out).unwrap(),
@@ -133,5 +112,27 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed_policy, scaling);
+/// The seed policy decided with a bucket policy, a boundary, a session policy and two SCP
+/// levels (`benches/common.rs`).
+fn all_policy_types(c: &mut Criterion) {
+    use policy_sim::eval::authorize::{PolicyType, Scratch};
+    let policies = common::all_types();
+    let allow = common::session_request(&policies, IDENTITY);
+    let deny = common::session_request(&policies, OTHER);
+    let mut scratch = Scratch::default();
+    let v = policies.authorize_into(&allow, &mut scratch).unwrap();
+    assert_eq!((v.decision, v.decided_by), (Decision::Allow, PolicyType::Identity));
+    let v = policies.authorize_into(&deny, &mut scratch).unwrap();
+    assert_eq!(v.decision, Decision::ImplicitDeny);
+    let mut g = c.benchmark_group("all_policy_types");
+    g.bench_function("allow", |b| {
+        b.iter(|| policies.authorize_into(black_box(&allow), &mut scratch).unwrap())
+    });
+    g.bench_function("implicit_deny", |b| {
+        b.iter(|| policies.authorize_into(black_box(&deny), &mut scratch).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, seed_policy, scaling, all_policy_types);
 criterion_main!(benches);
