@@ -786,46 +786,17 @@ impl Template {
                 format!("the Properties of role {role} must be a mapping, not {key}"),
             ));
         }
-        if let Some(inline) = props.and_then(|p| p.get("Policies")) {
-            let inline = self.structural(inline, &mut r)?;
-            let items = match inline.as_seq() {
-                Some(items) => items,
-                None if is_no_value(&inline) => &[],
-                None => {
-                    return Err(TemplateError::at(
-                        inline.loc.clone(),
-                        "Policies must be a list".to_string(),
-                    ));
-                }
-            };
-            for item in items {
-                let item = &self.structural(item, &mut r)?;
-                if is_no_value(item) {
-                    continue;
-                }
-                let doc = item.get("PolicyDocument").ok_or_else(|| {
-                    TemplateError::at(
-                        item.loc.clone(),
-                        "a Policies entry needs a PolicyDocument".to_string(),
-                    )
-                })?;
-                let name = match item.get("PolicyName") {
-                    Some(n) => r.string(n)?,
-                    None => format!("Policies[{}]", found.len()),
-                };
-                let value = r.resolve(doc)?;
-                found.push((name, doc.clone(), value));
-            }
-        }
+        self.inline_policies(props, &mut r, &mut found)?;
         let NamedByArn {
             managed_refs,
             attached,
             own_boundary,
         } = self.named_by_arn(props, &mut r)?;
-        let boundary = match &own_boundary {
-            Some((logical, at)) => Some((logical, self.own_boundary(role, logical, at, &mut r)?)),
-            None => None,
-        };
+        let boundary = own_boundary
+            .map(|(logical, at)| {
+                Ok::<_, TemplateError>((self.own_boundary(role, &logical, &at, &mut r)?, logical))
+            })
+            .transpose()?;
         let mut role_name = attach::RoleName::new();
         for (logical, res) in self.resources() {
             let Some(ty) = res.get("Type").and_then(Node::as_str) else {
@@ -879,20 +850,9 @@ impl Template {
                 node: doc,
             });
         }
-        let boundary = match boundary {
-            Some((logical, (doc, value))) => {
-                let what = format!("role {role} (its permissions boundary)");
-                let policy =
-                    self.parse_resolved(role, &what, logical, &doc, &value, PolicyKind::Identity)?;
-                Some(ResolvedPolicy {
-                    name: logical.clone(),
-                    document: value,
-                    policy,
-                    node: doc,
-                })
-            }
-            None => None,
-        };
+        let boundary = boundary
+            .map(|((doc, value), logical)| self.parse_boundary(role, &logical, doc, value))
+            .transpose()?;
         if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
             return Err(TemplateError::UnusedParam {
                 file: self.file.to_string(),
@@ -905,6 +865,68 @@ impl Template {
             policies,
             attached,
             boundary,
+        })
+    }
+
+    /// The role's inline `Policies` (`Fn::If` decided, `AWS::NoValue` entries dropped),
+    /// resolved into `found` as (name, document node, value).
+    fn inline_policies(
+        &self,
+        props: Option<&Node>,
+        r: &mut intrinsics::Resolver<'_>,
+        found: &mut Vec<(String, Node, Value)>,
+    ) -> Result<(), TemplateError> {
+        if let Some(inline) = props.and_then(|p| p.get("Policies")) {
+            let inline = self.structural(inline, r)?;
+            let items = match inline.as_seq() {
+                Some(items) => items,
+                None if is_no_value(&inline) => &[],
+                None => {
+                    return Err(TemplateError::at(
+                        inline.loc.clone(),
+                        "Policies must be a list".to_string(),
+                    ));
+                }
+            };
+            for item in items {
+                let item = &self.structural(item, r)?;
+                if is_no_value(item) {
+                    continue;
+                }
+                let doc = item.get("PolicyDocument").ok_or_else(|| {
+                    TemplateError::at(
+                        item.loc.clone(),
+                        "a Policies entry needs a PolicyDocument".to_string(),
+                    )
+                })?;
+                let name = match item.get("PolicyName") {
+                    Some(n) => r.string(n)?,
+                    None => format!("Policies[{}]", found.len()),
+                };
+                let value = r.resolve(doc)?;
+                found.push((name, doc.clone(), value));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse the resolved document of a boundary that is the template's managed policy
+    /// `logical`, as an identity-based policy named `FILE#Role/LogicalId`.
+    fn parse_boundary(
+        &self,
+        role: &str,
+        logical: &str,
+        doc: Node,
+        value: Value,
+    ) -> Result<ResolvedPolicy, TemplateError> {
+        let what = format!("role {role} (its permissions boundary)");
+        let policy =
+            self.parse_resolved(role, &what, logical, &doc, &value, PolicyKind::Identity)?;
+        Ok(ResolvedPolicy {
+            name: logical.to_string(),
+            document: value,
+            policy,
+            node: doc,
         })
     }
 
