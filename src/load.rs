@@ -8,8 +8,10 @@
 //!   each policy named by [`display_path`], each file once;
 //! - [`load_role`]: the permission policies of a template's role (inline policies), then
 //!   the managed policies it names by ARN whose document is known (given, or bundled);
-//!   the others, and its permissions boundary, are listed in [`Loaded::unseen`], which
-//!   every verdict consults through [`Loaded::gap`].
+//!   the others are listed in [`Loaded::unseen`], which every verdict consults through
+//!   [`Loaded::gap`]. Its permissions boundary, when its document is known, is
+//!   [`Loaded::boundary`] (else unseen too), and the template's resource-based policies
+//!   are [`Loaded::resource_policies`].
 //!
 //! Every file is read inside a project root ([`crate::root`]): a file outside it is an
 //! error, and so is a glob that would walk outside it. Errors say which file and, for a
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::prover::{Proof, Verdict};
 use crate::eval::PolicySet;
+use crate::lang::model::Policy;
 use crate::lang::parse::LoadError;
 use crate::lang::parse::{parse_policy, read_bounded};
 use crate::lint::{Finding, Locations, lint_set, policy_size};
@@ -50,13 +53,46 @@ pub struct Loaded {
     /// The files read (policy files, or the template), each with the name findings give
     /// it and its resolved path; standard input is not one.
     pub files: Vec<(String, PathBuf)>,
+    /// Resource-based policies, each with the ARN of the resource it is attached to (it
+    /// applies to that resource and everything under it): from a template, its S3 bucket
+    /// policies and API Gateway REST API policies; empty for policy files.
+    pub resource_policies: Vec<(String, Policy)>,
+    /// The permissions boundary, when its document is known (a managed policy of the
+    /// template, a given document, or a bundled AWS managed policy), parsed as an
+    /// identity-based policy; `None` without one, or when it is unseen (then it is in
+    /// [`Loaded::unseen`]).
+    pub boundary: Option<Policy>,
+    /// Where the template's role names [`Loaded::boundary`].
+    pub boundary_source: Option<Attached>,
 }
 
 impl Loaded {
     /// Whether a verdict making `claim` may stand: `Err` names the unseen policies that
-    /// could make it wrong (see [`managed::gap`]).
+    /// could make it wrong (see [`managed::gap`]), and a known boundary while boundaries
+    /// are not combined with the other policies ([`Loaded::boundary_not_evaluated`]).
     pub fn gap(&self, claim: Claim) -> Result<(), NotSeen> {
-        managed::gap(&self.unseen, claim)
+        match self.boundary_not_evaluated() {
+            None => managed::gap(&self.unseen, claim),
+            Some(pending) => {
+                let mut unseen = self.unseen.clone();
+                unseen.push(pending);
+                managed::gap(&unseen, claim)
+            }
+        }
+    }
+
+    /// The refusal that stands in while a known permissions boundary
+    /// ([`Loaded::boundary`]) is not yet combined with the other policies: an unseen
+    /// boundary entry (`permissions boundaries are not evaluated yet`), which [`Loaded::gap`]
+    /// adds to the unseen policies. Remove this, and its use in [`Loaded::gap`], where the
+    /// boundary is evaluated.
+    pub fn boundary_not_evaluated(&self) -> Option<Unseen> {
+        self.boundary.as_ref()?;
+        let attached = self.boundary_source.clone()?;
+        Some(Unseen {
+            attached,
+            reason: UnseenReason::BoundaryNotEvaluated,
+        })
     }
 
     /// The prover's verdict, made `unknown` when it depends on a policy the tool did not
@@ -290,6 +326,9 @@ impl<'r> Reader<'r> {
             inline: false,
             unseen: Vec::new(),
             files: self.files,
+            resource_policies: Vec::new(),
+            boundary: None,
+            boundary_source: None,
         }
     }
 }
@@ -462,10 +501,12 @@ fn glob_files(root: &Root, pattern: &str) -> Result<Vec<(PathBuf, PathBuf)>, Glo
 
 /// Load the permission policies of a template's role (`role`, or its only role), with
 /// their locations in the template (they are inline policies), then the managed policies
-/// it names by ARN whose document `given` has or the bundled AWS managed policies carry.
-/// The rest, and the role's permissions boundary, are in [`Loaded::unseen`]. Given
-/// documents are read inside `root`; [`Loaded::files`] names the template alone (the
-/// given documents are not the template's to lint).
+/// it names by ARN whose document `given` has or the bundled AWS managed policies carry;
+/// the rest are in [`Loaded::unseen`]. The role's permissions boundary is found the same
+/// way (or is a managed policy of the template) into [`Loaded::boundary`], else it is
+/// unseen too. The template's resource-based policies are [`Loaded::resource_policies`].
+/// Given documents are read inside `root`; [`Loaded::files`] names the template alone
+/// (the given documents are not the template's to lint).
 pub fn load_role(
     root: &Root,
     t: &Template,
@@ -473,6 +514,13 @@ pub fn load_role(
     given: &Given,
 ) -> Result<Loaded, Error> {
     let role = t.select_role(role)?;
+    // Resource policies first: every name they ask for is then known when the role's
+    // resolution tells a misspelt parameter from one meant for something else.
+    let resource_policies = t
+        .resource_policies()?
+        .into_iter()
+        .map(|p| (p.resource, p.policy.policy))
+        .collect();
     let rp = t.role_policies(&role)?;
     let mut reader = Reader::new(root);
     for p in rp.policies {
@@ -484,8 +532,26 @@ pub fn load_role(
     }
     let own = reader.policies.len();
     let mut unseen = Vec::new();
+    let (mut boundary, mut boundary_source) = (None, None);
+    let mut own_boundary = rp.boundary.map(|b| b.policy);
     for a in rp.attached {
-        if let Some(reason) = reader.read_attached(&a, given)? {
+        let found = match a.kind {
+            AttachKind::ManagedPolicy => reader.read_attached(&a, given)?,
+            AttachKind::PermissionsBoundary => {
+                match own_boundary
+                    .take()
+                    .map_or_else(|| reader.named(&a, given), |p| Ok(Ok(p)))?
+                {
+                    Ok(policy) => {
+                        boundary = Some(policy);
+                        boundary_source = Some(a);
+                        continue;
+                    }
+                    Err(reason) => Some(reason),
+                }
+            }
+        };
+        if let Some(reason) = found {
             unseen.push(Unseen {
                 attached: a,
                 reason,
@@ -500,41 +566,58 @@ pub fn load_role(
         inline: true,
         unseen,
         files,
+        resource_policies,
+        boundary,
+        boundary_source,
         ..reader.finish()
     })
 }
 
 impl Reader<'_> {
-    /// Read the document of a policy named by ARN, from `given` or the bundled AWS
-    /// managed policies (not linted: no source); or say why it stays unseen.
+    /// Read the document of a managed policy named by ARN into the policies, from `given`
+    /// or the bundled AWS managed policies (not linted: no source); or say why it stays
+    /// unseen.
     fn read_attached(
         &mut self,
         a: &Attached,
         given: &Given,
     ) -> Result<Option<UnseenReason>, Error> {
-        match a.kind {
-            // Not evaluated yet, whatever is known of the document.
-            AttachKind::PermissionsBoundary => return Ok(Some(UnseenReason::BoundaryNotEvaluated)),
-            AttachKind::ManagedPolicy => {}
-        }
-        if let Some(path) = given.file(&a.arn) {
-            self.read_file(path, &display_path(path))?;
-            if let Some(last) = self.sources.last_mut() {
-                *last = None;
+        match self.named(a, given)? {
+            Ok(policy) => {
+                self.policies.push(policy);
+                self.sources.push(None);
+                Ok(None)
             }
-            return Ok(None);
+            Err(reason) => Ok(Some(reason)),
+        }
+    }
+
+    /// The document of a policy named by ARN, parsed as an identity-based policy: from
+    /// `given` (named by its file) or the bundled AWS managed policies (named by its ARN);
+    /// `Ok(Err(reason))` when it is not known.
+    fn named(
+        &mut self,
+        a: &Attached,
+        given: &Given,
+    ) -> Result<Result<Policy, UnseenReason>, Error> {
+        if let Some(path) = given.file(&a.arn) {
+            let name = display_path(path);
+            let resolved = self.root.resolve(path).map_err(|e| read_error(&name, e))?;
+            let file = std::fs::File::open(&resolved).map_err(|e| LoadError::Read {
+                file: name.clone(),
+                problem: format!("cannot read: {e}"),
+            })?;
+            let bytes = read_bounded(&name, file)?;
+            return Ok(Ok(parse_policy(&name, &bytes)?));
         }
         let Some((document, _version)) = managed::bundled::document(&a.arn) else {
-            return Ok(Some(if managed::is_aws_managed(&a.arn) {
+            return Ok(Err(if managed::is_aws_managed(&a.arn) {
                 UnseenReason::NotBundled
             } else {
                 UnseenReason::NotGiven
             }));
         };
-        self.policies
-            .push(parse_policy(&a.arn, document.as_bytes())?);
-        self.sources.push(None);
-        Ok(None)
+        Ok(Ok(parse_policy(&a.arn, document.as_bytes())?))
     }
 }
 

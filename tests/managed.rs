@@ -233,7 +233,7 @@ fn a_permissions_boundary_narrows_only() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        "error: the verdict depends on policies that were not evaluated: permissions boundary arn:aws:iam::123456789012:policy/Boundary (fixtures/managed/boundary.yml:17:28): permissions boundaries are not evaluated yet\n"
+        "error: the verdict depends on policies that were not evaluated: permissions boundary arn:aws:iam::123456789012:policy/Boundary (fixtures/managed/boundary.yml:17:28): its document is not given\n"
     );
     // holds stays sound; a counterexample might be ruled out by the boundary.
     let o = run(&["prove", "isolation", "--template", BOUNDARY]);
@@ -304,7 +304,8 @@ fn the_loader_lists_what_it_did_not_see() {
     assert_eq!(loaded.unseen.len(), 1);
     let u = &loaded.unseen[0];
     assert_eq!(u.attached.kind, AttachKind::PermissionsBoundary);
-    assert_eq!(u.reason, UnseenReason::BoundaryNotEvaluated);
+    assert_eq!(u.reason, UnseenReason::NotGiven);
+    assert!(loaded.boundary.is_none());
     assert!(loaded.gap(managed::Claim::NoneAllowed).is_ok());
     assert!(loaded.gap(managed::Claim::SomeAllowed).is_err());
     assert!(loaded.gap(managed::Claim::Decision).is_err());

@@ -375,10 +375,14 @@ fn flow_guests_use_the_unauthenticated_role() {
     assert_eq!(steps(&o).last(), Some(&(Step::Permissions, false)));
 }
 
-#[test]
-fn malformed_templates_are_rejected_with_exact_messages() {
+/// Run `refuse` on each template of `dir`'s `cases.json` (`{FILE: {"params": {..},
+/// "role": ..}}`) and compare each error's message with `expected.json` (rewritten with
+/// `POLICY_SIM_BLESS=1`); a template accepted fails the test. The messages, by file.
+fn refused_with_exact_messages(
+    dir: &Path,
+    refuse: impl Fn(&Path, Params, Option<&str>) -> Result<(), policy_sim::template::TemplateError>,
+) -> BTreeMap<String, String> {
     std::env::set_current_dir(root()).unwrap();
-    let dir = Path::new("fixtures/templates/malformed");
     let cases: BTreeMap<String, Value> =
         serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
     let mut actual = BTreeMap::new();
@@ -391,13 +395,11 @@ fn malformed_templates_are_rejected_with_exact_messages() {
                     .collect()
             })
             .unwrap_or_default();
-        let role = case["role"].as_str();
-        let path = dir.join(file);
-        let result = Template::load(&path, Params::from_pairs(&params)).and_then(|t| {
-            let role = t.select_role(role)?;
-            t.role_policies(&role)?;
-            t.trust_policy(&role).map(|_| ())
-        });
+        let result = refuse(
+            &dir.join(file),
+            Params::from_pairs(&params),
+            case["role"].as_str(),
+        );
         let message = match result {
             Ok(()) => panic!("{file} was accepted"),
             Err(e) => e.to_string(),
@@ -411,7 +413,7 @@ fn malformed_templates_are_rejected_with_exact_messages() {
             serde_json::to_string_pretty(&actual).unwrap() + "\n",
         )
         .unwrap();
-        return;
+        return actual;
     }
     let expected: BTreeMap<String, String> =
         serde_json::from_slice(&std::fs::read(&expected_path).unwrap()).unwrap();
@@ -422,6 +424,18 @@ fn malformed_templates_are_rejected_with_exact_messages() {
     for (file, message) in &actual {
         assert_eq!(message, &expected[file], "message for {file}");
     }
+    actual
+}
+
+#[test]
+fn malformed_templates_are_rejected_with_exact_messages() {
+    let dir = Path::new("fixtures/templates/malformed");
+    let actual = refused_with_exact_messages(dir, |path, params, role| {
+        let t = Template::load(path, params)?;
+        let role = t.select_role(role)?;
+        t.role_policies(&role)?;
+        t.trust_policy(&role).map(|_| ())
+    });
     assert!(actual.len() >= 10);
 }
 
@@ -1104,4 +1118,322 @@ fn a_file_included_many_times_counts_against_the_byte_budget() {
             && e.contains("a value is repeated too many times"),
         "{e}"
     );
+}
+
+// ---- Resource-based policies and permissions boundaries read from templates ----
+
+mod policy_types {
+    use super::*;
+    use policy_sim::lang::model::Policy;
+    use policy_sim::load::{Loaded, load_role};
+    use policy_sim::managed::{Claim, Given};
+    use policy_sim::root::Root;
+    use policy_sim::template::resource::ResourceKind;
+
+    const DIR: &str = "fixtures/templates/policy-types";
+    const OWN: &str = "us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3";
+    const OTHER: &str = "us-east-1:00000000-0000-0000-0000-000000000000";
+
+    fn loaded(rel: &str, params: &[(&str, &str)]) -> Loaded {
+        let t = load(rel, params);
+        load_role(&Root::discover(&root()), &t, None, &Given::none())
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// The decision of one policy alone, for a request with `context` (key, value).
+    fn decide_one(
+        policy: &Policy,
+        action: &str,
+        resource: &str,
+        context: &[(&str, &str)],
+    ) -> Decision {
+        let mut r = Request::new(action, resource).with_identity(OWN);
+        for (k, v) in context {
+            r.context.set(k, vec![v.to_string()]);
+        }
+        r.context
+            .fill_time_defaults("2026-01-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        PolicySet::new(vec![policy.clone()])
+            .evaluate(&r)
+            .unwrap()
+            .decision
+    }
+
+    #[test]
+    fn a_bucket_policy_is_read_for_the_bucket_its_ref_names() {
+        let rel = "fixtures/templates/cognito-dangerous-bucket-policy.yml";
+        let l = loaded(rel, &[]);
+        assert_eq!(l.resource_policies.len(), 1);
+        let (arn, policy) = &l.resource_policies[0];
+        assert_eq!(arn, "arn:aws:s3:::dev-notes-uploads");
+        assert_eq!(
+            policy.name,
+            format!("{rel}#AttachmentsBucketPolicy/PolicyDocument")
+        );
+        // Everyone reads another identity's private file through it.
+        let other = format!("arn:aws:s3:::dev-notes-uploads/private/{OTHER}/a.txt");
+        assert_eq!(
+            decide_one(policy, "s3:GetObject", &other, &[]),
+            Decision::Allow
+        );
+        // The role's own policy does not grant it: the bucket policy is what breaks isolation.
+        assert_eq!(
+            decide(&l.set, OWN, "s3:GetObject", &other),
+            Decision::ImplicitDeny
+        );
+        // The stage changes the bucket's name, so the ARN follows it.
+        let l = loaded(rel, &[("Stage", "prod")]);
+        assert_eq!(l.resource_policies[0].0, "arn:aws:s3:::prod-notes-uploads");
+        // Files keep no resource policies.
+        let files = policy_sim::load::load_files(
+            &Root::discover(&root()),
+            &[root().join("policies/console-auth-role.json")],
+        )
+        .unwrap();
+        assert!(files.resource_policies.is_empty() && files.boundary.is_none());
+    }
+
+    #[test]
+    fn the_safe_bucket_policy_only_denies_requests_without_tls() {
+        let l = loaded("fixtures/templates/cognito-safe-bucket-policy.yml", &[]);
+        let (arn, policy) = &l.resource_policies[0];
+        assert_eq!(arn, "arn:aws:s3:::dev-notes-uploads");
+        let own = format!("arn:aws:s3:::dev-notes-uploads/private/{OWN}/a.txt");
+        let insecure = [("aws:SecureTransport", "false")];
+        let secure = [("aws:SecureTransport", "true")];
+        assert_eq!(
+            decide_one(policy, "s3:GetObject", &own, &insecure),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            decide_one(policy, "s3:GetObject", &own, &secure),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(decide(&l.set, OWN, "s3:GetObject", &own), Decision::Allow);
+    }
+
+    #[test]
+    fn a_rest_api_policy_expands_the_execute_api_shorthand() {
+        let t = load(
+            &format!("{DIR}/rest-api.yml"),
+            &[("NotesApi", "a1b2c3d4e5")],
+        );
+        let found = t.resource_policies().unwrap();
+        assert_eq!(found.len(), 1);
+        let api = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5";
+        assert_eq!(found[0].resource, api);
+        assert_eq!(found[0].kind, ResourceKind::RestApi);
+        assert_eq!(
+            found[0].policy.document["Statement"][0]["Resource"],
+            serde_json::json!(format!("{api}/*"))
+        );
+        assert_eq!(
+            found[0].policy.document["Statement"][1]["Resource"],
+            serde_json::json!([format!("{api}/*/*/admin")])
+        );
+        let p = &found[0].policy.policy;
+        let call = |path: &str| decide_one(p, "execute-api:Invoke", &format!("{api}/{path}"), &[]);
+        assert_eq!(call("prod/GET/notes"), Decision::Allow);
+        assert_eq!(call("prod/POST/admin"), Decision::ExplicitDeny);
+        // Another API is not covered.
+        let other = "arn:aws:execute-api:us-east-1:123456789012:zzzz/prod/GET/notes";
+        assert_eq!(
+            decide_one(p, "execute-api:Invoke", other, &[]),
+            Decision::ImplicitDeny
+        );
+        // The region and account are the template's.
+        let t = load(
+            &format!("{DIR}/rest-api.yml"),
+            &[
+                ("NotesApi", "a1"),
+                ("AWS::Region", "eu-west-1"),
+                ("AWS::AccountId", "111122223333"),
+            ],
+        );
+        assert_eq!(
+            t.resource_policies().unwrap()[0].resource,
+            "arn:aws:execute-api:eu-west-1:111122223333:a1"
+        );
+    }
+
+    #[test]
+    fn a_policy_as_json_text_and_conditions_are_honoured() {
+        let rel = format!("{DIR}/rest-api-text.yml");
+        // dev: the API is not created; the bucket policy allows.
+        let t = load(&rel, &[("BucketName", "uploads")]);
+        let found = t.resource_policies().unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].resource, "arn:aws:s3:::uploads");
+        assert_eq!(found[0].kind, ResourceKind::S3Bucket);
+        assert_eq!(found[0].policy.document["Statement"][0]["Effect"], "Allow");
+        // prod: the API is created, its text policy parsed and expanded; the bucket denies.
+        let t = load(
+            &rel,
+            &[("BucketName", "uploads"), ("Stage", "prod"), ("Api", "p1")],
+        );
+        let found = t.resource_policies().unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            found[0].resource,
+            "arn:aws:execute-api:us-east-1:123456789012:p1"
+        );
+        assert_eq!(
+            found[0].policy.document["Statement"][0]["Resource"],
+            "arn:aws:execute-api:us-east-1:123456789012:p1/prod/*"
+        );
+        let p = &found[0].policy.policy;
+        let call = format!("{}/prod/GET/x", found[0].resource);
+        let outside = [("aws:SourceIp", "203.0.113.9")];
+        let inside = [("aws:SourceIp", "192.0.2.7")];
+        assert_eq!(
+            decide_one(p, "execute-api:Invoke", &call, &outside),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            decide_one(p, "execute-api:Invoke", &call, &inside),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(found[1].policy.document["Statement"][0]["Effect"], "Deny");
+        // The bucket is a parameter without a default: a value to give.
+        let t = load(&rel, &[]);
+        let err = t.resource_policies().unwrap_err().to_string();
+        assert!(
+            err.contains("  BucketName (template parameter), used at "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_serverless_api_resource_policy_is_the_services_api() {
+        let rel = format!("{DIR}/serverless-api/serverless.yml");
+        let t = load(&rel, &[("ApiGatewayRestApi", "s1"), ("opt:stage", "prod")]);
+        let found = t.resource_policies().unwrap();
+        assert_eq!(found.len(), 1);
+        let api = "arn:aws:execute-api:eu-west-1:123456789012:s1";
+        assert_eq!(found[0].resource, api);
+        assert_eq!(
+            found[0].policy.policy.name,
+            format!("{rel}#provider.apiGateway/resourcePolicy")
+        );
+        assert_eq!(
+            found[0].policy.document["Statement"][1]["Resource"],
+            serde_json::json!([format!("{api}/prod/*")])
+        );
+        let p = &found[0].policy.policy;
+        let outside = [("aws:SourceIp", "203.0.113.9")];
+        let call = |stage: &str| format!("{api}/{stage}/GET/notes");
+        assert_eq!(
+            decide_one(p, "execute-api:Invoke", &call("prod"), &outside),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            decide_one(p, "execute-api:Invoke", &call("dev"), &outside),
+            Decision::Allow
+        );
+        // Without the API's id: a value to give.
+        let t = load(&rel, &[]);
+        let err = t.resource_policies().unwrap_err().to_string();
+        assert!(
+            err.contains("ApiGatewayRestApi (Ref to a resource"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_boundary_of_the_template_is_typed_data_and_still_refused() {
+        let l = loaded(&format!("{DIR}/boundary-own.yml"), &[]);
+        let boundary = l.boundary.as_ref().expect("the boundary's document");
+        assert_eq!(
+            boundary.name,
+            format!("{DIR}/boundary-own.yml#Role/Boundary")
+        );
+        assert!(l.unseen.is_empty());
+        assert_eq!(l.boundary_source.as_ref().unwrap().arn, "Boundary");
+        let put = "arn:aws:s3:::notes/a";
+        assert_eq!(
+            decide_one(boundary, "s3:GetObject", put, &[]),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide_one(boundary, "s3:PutObject", put, &[]),
+            Decision::ImplicitDeny
+        );
+        // Not combined yet: a decision still refuses, a "none allowed" claim stands.
+        let pending = l.boundary_not_evaluated().unwrap();
+        assert_eq!(
+            pending.to_string(),
+            format!(
+                "permissions boundary Boundary ({DIR}/boundary-own.yml:22:28): permissions boundaries are not evaluated yet"
+            )
+        );
+        assert!(l.gap(Claim::Decision).is_err());
+        assert!(l.gap(Claim::SomeAllowed).is_err());
+        assert!(l.gap(Claim::NoneAllowed).is_ok());
+    }
+
+    #[test]
+    fn an_aws_managed_boundary_comes_from_the_bundle() {
+        let l = loaded(&format!("{DIR}/boundary-aws.yml"), &[]);
+        let boundary = l.boundary.as_ref().expect("bundled");
+        assert_eq!(
+            boundary.name,
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+        );
+        assert!(l.unseen.is_empty());
+        let obj = "arn:aws:s3:::notes/a";
+        assert_eq!(
+            decide_one(boundary, "s3:GetObject", obj, &[]),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide_one(boundary, "s3:DeleteObject", obj, &[]),
+            Decision::ImplicitDeny
+        );
+        assert!(l.gap(Claim::Decision).is_err());
+        // In another partition the bundle has no copy: unseen, and the gap rule refuses.
+        let l = loaded(
+            &format!("{DIR}/boundary-aws.yml"),
+            &[("AWS::Partition", "aws-cn")],
+        );
+        assert!(l.boundary.is_none());
+        assert_eq!(l.unseen.len(), 1);
+        assert!(
+            l.unseen[0].to_string().ends_with("do not have it"),
+            "{}",
+            l.unseen[0]
+        );
+        assert!(l.gap(Claim::NoneAllowed).is_ok());
+        assert!(l.gap(Claim::Decision).is_err());
+    }
+
+    #[test]
+    fn a_given_boundary_document_is_read() {
+        let t = load("fixtures/managed/boundary.yml", &[]);
+        let given = Given::from_pairs([(
+            "arn:aws:iam::123456789012:policy/Boundary".to_string(),
+            root().join("fixtures/managed/team-wide.json"),
+        )])
+        .unwrap();
+        let l = load_role(&Root::discover(&root()), &t, None, &given).unwrap();
+        assert!(l.unseen.is_empty());
+        assert!(l.boundary.is_some());
+        assert_eq!(
+            l.set.policies().len(),
+            1,
+            "a boundary is not one of the role's policies"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_refused_with_exact_messages() {
+        let dir = Path::new(DIR).join("errors");
+        let actual = refused_with_exact_messages(&dir, |path, params, role| {
+            let t = Template::load(path, params)?;
+            let role = t.select_role(role)?;
+            t.resource_policies()?;
+            t.role_policies(&role).map(drop)
+        });
+        assert!(actual.len() >= 16);
+    }
 }

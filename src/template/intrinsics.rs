@@ -124,6 +124,29 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The text `Ref` of `target` (a resource's logical id: its physical id, a value to
+    /// give) resolves to; a missing value is recorded and yields an empty placeholder.
+    pub(super) fn reference_text(
+        &mut self,
+        target: &str,
+        loc: &Loc,
+    ) -> Result<String, TemplateError> {
+        match self.reference(target, loc)? {
+            Resolved::Value(Value::String(s)) => Ok(s),
+            Resolved::Value(other) => Ok(value_text(&other)),
+            Resolved::NoValue => Err(TemplateError::at(
+                loc.clone(),
+                "AWS::NoValue cannot stand for a resource's id".to_string(),
+            )),
+        }
+    }
+
+    /// The value of a pseudo parameter (`AWS::Region`, `AWS::AccountId`,
+    /// `AWS::Partition`), its default recorded in [`Resolver::guessed`] when not given.
+    pub(super) fn pseudo_text(&mut self, name: &str) -> String {
+        self.pseudo(name).unwrap_or_default()
+    }
+
     fn missing(&mut self, name: String, loc: &Loc, what: &'static str) -> Resolved {
         self.missing.push(Missing {
             name,

@@ -4,13 +4,17 @@
 //! - [`node`]: YAML/JSON into one value tree with locations (`!Ref x` ≡ `{"Ref": x}`);
 //! - [`serverless`]: `serverless.yml` variables and its `resources:` CloudFormation;
 //! - [`intrinsics`]: CloudFormation intrinsic functions resolved to plain values;
-//! - this module: finding a role and the policies that attach to it.
+//! - [`resource`]: the resource-based policies the template deploys (S3 bucket policies,
+//!   API Gateway REST API policies), each with the ARN of its resource;
+//! - this module: finding a role, the policies that attach to it and its permissions
+//!   boundary.
 //!
 //! The rules and defaults are written down in `docs/templates.md`.
 
 mod attach;
 pub mod intrinsics;
 pub mod node;
+pub mod resource;
 #[cfg(test)]
 mod scale_tests;
 pub mod serverless;
@@ -417,6 +421,21 @@ pub struct RolePolicies {
     /// Policies the role names by ARN (managed policies outside the template) and its
     /// permissions boundary: for the loader to find, or to report as unseen.
     pub attached: Vec<Attached>,
+    /// The role's permissions boundary when it is an `AWS::IAM::ManagedPolicy` of the
+    /// template (named by its logical id in `attached`): its document, parsed as an
+    /// identity-based policy and named `FILE#Role/LogicalId`.
+    pub boundary: Option<ResolvedPolicy>,
+}
+
+/// What a role names by ARN (see `Template::named_by_arn`).
+struct NamedByArn {
+    /// Managed policies of the template that `ManagedPolicyArns` attaches.
+    managed_refs: HashSet<String>,
+    /// Policies named by ARN, and the boundary.
+    attached: Vec<Attached>,
+    /// A boundary that is a managed policy of the template: its logical id and where the
+    /// role names it.
+    own_boundary: Option<(String, Loc)>,
 }
 
 /// A loaded template.
@@ -437,6 +456,8 @@ pub struct Template {
     /// Whether `region` was given (a parameter, or Serverless `provider.region`) rather
     /// than defaulted.
     pub region_known: bool,
+    /// Serverless: the resource policy of the service's REST API, if it gives one.
+    pub api_policy: Option<serverless::ApiPolicy>,
 }
 
 impl Template {
@@ -461,18 +482,19 @@ impl Template {
             || (is_serverless
                 && (params.get("opt:region").is_some()
                     || doc.get("provider").and_then(|p| p.get("region")).is_some()));
-        let (cfn, region) = if is_serverless {
+        let (cfn, region, api_policy) = if is_serverless {
             let region = serverless::region(&doc, root, dir, &params)?;
             (
                 serverless::cloudformation(&doc, root, dir, &params)?,
                 region,
+                serverless::api_policy(&doc, root, dir, &params)?,
             )
         } else {
             let region = params
                 .resolve("AWS::Region")
                 .unwrap_or("us-east-1")
                 .to_string();
-            (doc, region)
+            (doc, region, None)
         };
         if cfn.get("Resources").and_then(Node::as_map).is_none() {
             return Err(TemplateError::at(
@@ -489,6 +511,7 @@ impl Template {
             region_known,
             input_bytes: node_bytes(&cfn),
             cfn,
+            api_policy,
         })
     }
 
@@ -645,20 +668,23 @@ impl Template {
 
     /// The role's `PermissionsBoundary` and `ManagedPolicyArns`: the logical ids of the
     /// template's own `AWS::IAM::ManagedPolicy` resources its `ManagedPolicyArns` name (a
-    /// Ref to, or PolicyArn of, one attaches it), and every policy named by ARN instead (a
-    /// boundary is listed even when it is a policy of the template: it is not evaluated).
+    /// Ref to, or PolicyArn of, one attaches it), every policy named by ARN instead (a
+    /// boundary is listed even when it is a policy of the template, by its logical id),
+    /// and the logical id of a boundary that is a managed policy of the template.
     fn named_by_arn(
         &self,
         props: Option<&Node>,
         r: &mut intrinsics::Resolver<'_>,
-    ) -> Result<(HashSet<String>, Vec<Attached>), TemplateError> {
+    ) -> Result<NamedByArn, TemplateError> {
         let mut attached = Vec::new();
+        let mut own_boundary = None;
         if let Some(boundary) = props.and_then(|p| p.get("PermissionsBoundary")) {
             let boundary = self.structural(boundary, r)?;
             if !is_no_value(&boundary) {
                 let internal = ref_target(&boundary)
                     .or_else(|| get_att_target(&boundary))
                     .filter(|t| self.resource_type(t) == Some("AWS::IAM::ManagedPolicy"));
+                own_boundary = internal.map(|t| (t.to_string(), boundary.loc.clone()));
                 attached.push(Attached {
                     arn: match internal {
                         Some(t) => t.to_string(),
@@ -702,7 +728,45 @@ impl Template {
                 }
             }
         }
-        Ok((managed_refs, attached))
+        Ok(NamedByArn {
+            managed_refs,
+            attached,
+            own_boundary,
+        })
+    }
+
+    /// The document of a boundary that is the template's `AWS::IAM::ManagedPolicy`
+    /// `logical` (named at `at`): resolved, not parsed. A boundary that is not created
+    /// (its `Condition` is false) is an error: the role could not be deployed.
+    fn own_boundary(
+        &self,
+        role: &str,
+        logical: &str,
+        at: &Loc,
+        r: &mut intrinsics::Resolver<'_>,
+    ) -> Result<(Node, Value), TemplateError> {
+        let res = self.resource(logical)?;
+        if !self.resource_exists(res, r)? {
+            return Err(TemplateError::at(
+                at.clone(),
+                format!(
+                    "the permissions boundary of role {role} is {logical}, which is not created: its Condition is false"
+                ),
+            ));
+        }
+        let props = match res.get("Properties") {
+            Some(p) => Some(self.structural(p, r)?),
+            None => None,
+        };
+        let doc = props
+            .as_ref()
+            .and_then(|p| p.get("PolicyDocument"))
+            .ok_or_else(|| {
+                TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
+            })?
+            .clone();
+        let value = r.resolve(&doc)?;
+        Ok((doc, value))
     }
 
     /// The role's permission policies: inline `Policies`, then `AWS::IAM::Policy` and
@@ -722,38 +786,17 @@ impl Template {
                 format!("the Properties of role {role} must be a mapping, not {key}"),
             ));
         }
-        if let Some(inline) = props.and_then(|p| p.get("Policies")) {
-            let inline = self.structural(inline, &mut r)?;
-            let items = match inline.as_seq() {
-                Some(items) => items,
-                None if is_no_value(&inline) => &[],
-                None => {
-                    return Err(TemplateError::at(
-                        inline.loc.clone(),
-                        "Policies must be a list".to_string(),
-                    ));
-                }
-            };
-            for item in items {
-                let item = &self.structural(item, &mut r)?;
-                if is_no_value(item) {
-                    continue;
-                }
-                let doc = item.get("PolicyDocument").ok_or_else(|| {
-                    TemplateError::at(
-                        item.loc.clone(),
-                        "a Policies entry needs a PolicyDocument".to_string(),
-                    )
-                })?;
-                let name = match item.get("PolicyName") {
-                    Some(n) => r.string(n)?,
-                    None => format!("Policies[{}]", found.len()),
-                };
-                let value = r.resolve(doc)?;
-                found.push((name, doc.clone(), value));
-            }
-        }
-        let (managed_refs, attached) = self.named_by_arn(props, &mut r)?;
+        self.inline_policies(props, &mut r, &mut found)?;
+        let NamedByArn {
+            managed_refs,
+            attached,
+            own_boundary,
+        } = self.named_by_arn(props, &mut r)?;
+        let boundary = own_boundary
+            .map(|(logical, at)| {
+                Ok::<_, TemplateError>((self.own_boundary(role, &logical, &at, &mut r)?, logical))
+            })
+            .transpose()?;
         let mut role_name = attach::RoleName::new();
         for (logical, res) in self.resources() {
             let Some(ty) = res.get("Type").and_then(Node::as_str) else {
@@ -797,7 +840,9 @@ impl Template {
         r.finish()?;
         let mut policies = Vec::new();
         for (name, doc, value) in found {
-            let policy = self.parse_resolved(role, &name, &doc, &value, PolicyKind::Identity)?;
+            let what = format!("role {role}");
+            let policy =
+                self.parse_resolved(role, &what, &name, &doc, &value, PolicyKind::Identity)?;
             policies.push(ResolvedPolicy {
                 name,
                 document: value,
@@ -805,6 +850,9 @@ impl Template {
                 node: doc,
             });
         }
+        let boundary = boundary
+            .map(|((doc, value), logical)| self.parse_boundary(role, &logical, doc, value))
+            .transpose()?;
         if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
             return Err(TemplateError::UnusedParam {
                 file: self.file.to_string(),
@@ -816,6 +864,69 @@ impl Template {
             role: role.to_string(),
             policies,
             attached,
+            boundary,
+        })
+    }
+
+    /// The role's inline `Policies` (`Fn::If` decided, `AWS::NoValue` entries dropped),
+    /// resolved into `found` as (name, document node, value).
+    fn inline_policies(
+        &self,
+        props: Option<&Node>,
+        r: &mut intrinsics::Resolver<'_>,
+        found: &mut Vec<(String, Node, Value)>,
+    ) -> Result<(), TemplateError> {
+        if let Some(inline) = props.and_then(|p| p.get("Policies")) {
+            let inline = self.structural(inline, r)?;
+            let items = match inline.as_seq() {
+                Some(items) => items,
+                None if is_no_value(&inline) => &[],
+                None => {
+                    return Err(TemplateError::at(
+                        inline.loc.clone(),
+                        "Policies must be a list".to_string(),
+                    ));
+                }
+            };
+            for item in items {
+                let item = &self.structural(item, r)?;
+                if is_no_value(item) {
+                    continue;
+                }
+                let doc = item.get("PolicyDocument").ok_or_else(|| {
+                    TemplateError::at(
+                        item.loc.clone(),
+                        "a Policies entry needs a PolicyDocument".to_string(),
+                    )
+                })?;
+                let name = match item.get("PolicyName") {
+                    Some(n) => r.string(n)?,
+                    None => format!("Policies[{}]", found.len()),
+                };
+                let value = r.resolve(doc)?;
+                found.push((name, doc.clone(), value));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parse the resolved document of a boundary that is the template's managed policy
+    /// `logical`, as an identity-based policy named `FILE#Role/LogicalId`.
+    fn parse_boundary(
+        &self,
+        role: &str,
+        logical: &str,
+        doc: Node,
+        value: Value,
+    ) -> Result<ResolvedPolicy, TemplateError> {
+        let what = format!("role {role} (its permissions boundary)");
+        let policy =
+            self.parse_resolved(role, &what, logical, &doc, &value, PolicyKind::Identity)?;
+        Ok(ResolvedPolicy {
+            name: logical.to_string(),
+            document: value,
+            policy,
+            node: doc,
         })
     }
 
@@ -852,6 +963,7 @@ impl Template {
         let value = self.resolve_node(doc)?;
         let policy = self.parse_resolved(
             role,
+            &format!("role {role}"),
             "AssumeRolePolicyDocument",
             doc,
             &value,
@@ -865,22 +977,23 @@ impl Template {
         })
     }
 
-    /// Parse a resolved document; an error points at the template node behind the JSON
-    /// path.
+    /// Parse a resolved document named `FILE#OWNER/NAME`; an error points at the template
+    /// node behind the JSON path and names the policy as `policy NAME of WHAT`.
     fn parse_resolved(
         &self,
-        role: &str,
+        owner: &str,
+        what: &str,
         name: &str,
         doc: &Node,
         value: &Value,
         kind: PolicyKind,
     ) -> Result<Policy, TemplateError> {
-        let label = format!("{}#{role}/{name}", self.file);
+        let label = format!("{}#{owner}/{name}", self.file);
         let bytes = serde_json::to_vec(value).expect("a JSON value always serializes");
         parse_policy_as(&label, &bytes, kind).map_err(|e| match e {
             LoadError::Invalid { path, message, .. } => TemplateError::at(
                 locate(doc, &path),
-                format!("policy {name} of role {role}: {path}: {message}"),
+                format!("policy {name} of {what}: {path}: {message}"),
             ),
             LoadError::Read { problem, .. } => TemplateError::at(doc.loc.clone(), problem),
         })

@@ -52,6 +52,7 @@ fn template(cfn: Node) -> Template {
         region_known: false,
         input_bytes: node_bytes(&cfn),
         cfn,
+        api_policy: None,
     }
 }
 

@@ -171,6 +171,68 @@ pub fn cloudformation(
     })
 }
 
+/// The resource policy of the service's REST API (`provider.apiGateway.resourcePolicy`, or
+/// the older `provider.resourcePolicy`): its statements, with Serverless variables resolved
+/// (CloudFormation intrinsics stay for the template's resolver).
+#[derive(Debug, Clone)]
+pub struct ApiPolicy {
+    /// Where it is written: `provider.apiGateway.resourcePolicy` or `provider.resourcePolicy`.
+    pub key: &'static str,
+    /// The list of statements.
+    pub statements: Node,
+    /// `provider.apiGateway.restApiId`: the id of an API the service uses instead of
+    /// creating one (`None`: the API the framework generates, `ApiGatewayRestApi`).
+    pub rest_api_id: Option<Node>,
+}
+
+/// The service API's resource policy, if the `serverless.yml` gives one. Both keys at once
+/// are an error: which one the framework applies is not documented.
+pub fn api_policy(
+    doc: &Node,
+    project: &Root,
+    dir: &Path,
+    params: &Params,
+) -> Result<Option<ApiPolicy>, TemplateError> {
+    let Some(provider) = doc.get("provider") else {
+        return Ok(None);
+    };
+    let api = provider.get("apiGateway");
+    let newer = api.and_then(|a| a.get("resourcePolicy"));
+    let older = provider.get("resourcePolicy");
+    let (key, node) = match (newer, older) {
+        (None, None) => return Ok(None),
+        (Some(n), None) => ("provider.apiGateway.resourcePolicy", n),
+        (None, Some(o)) => ("provider.resourcePolicy", o),
+        (Some(_), Some(o)) => {
+            return Err(TemplateError::at(
+                o.loc.clone(),
+                "both provider.resourcePolicy and provider.apiGateway.resourcePolicy are given: which one applies is not known".to_string(),
+            ));
+        }
+    };
+    let mut r = Resolver::new(doc, project, dir, params);
+    let statements = r.node(node)?;
+    let rest_api_id = match api.and_then(|a| a.get("restApiId")) {
+        Some(id) => Some(r.node(id)?),
+        None => None,
+    };
+    r.finish()?;
+    if statements.as_seq().is_none() {
+        return Err(TemplateError::at(
+            statements.loc.clone(),
+            format!(
+                "{key} must be a list of statements, found {}",
+                statements.describe()
+            ),
+        ));
+    }
+    Ok(Some(ApiPolicy {
+        key,
+        statements,
+        rest_api_id,
+    }))
+}
+
 fn merge_section(section: &str, into: &mut Node, from: &Node) -> Result<(), TemplateError> {
     let (Kind::Map(a), Some(b)) = (&mut into.kind, from.as_map()) else {
         return Err(TemplateError::at(
