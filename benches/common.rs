@@ -45,7 +45,10 @@ pub fn all_types() -> Policies {
         }],
         resource_account: Some("123456789012".to_string()),
         boundary: Some(set(PolicyKind::Identity, &["benches/data/boundary.json"])),
-        session: Some(set(PolicyKind::Identity, &["benches/data/session-policy.json"])),
+        session: Some(set(
+            PolicyKind::Identity,
+            &["benches/data/session-policy.json"],
+        )),
         scps: vec![
             Level {
                 label: "root".to_string(),

@@ -121,15 +121,26 @@ fn all_policy_types(c: &mut Criterion) {
     let deny = common::session_request(&policies, OTHER);
     let mut scratch = Scratch::default();
     let v = policies.authorize_into(&allow, &mut scratch).unwrap();
-    assert_eq!((v.decision, v.decided_by), (Decision::Allow, PolicyType::Identity));
+    assert_eq!(
+        (v.decision, v.decided_by),
+        (Decision::Allow, PolicyType::Identity)
+    );
     let v = policies.authorize_into(&deny, &mut scratch).unwrap();
     assert_eq!(v.decision, Decision::ImplicitDeny);
     let mut g = c.benchmark_group("all_policy_types");
     g.bench_function("allow", |b| {
-        b.iter(|| policies.authorize_into(black_box(&allow), &mut scratch).unwrap())
+        b.iter(|| {
+            policies
+                .authorize_into(black_box(&allow), &mut scratch)
+                .unwrap()
+        })
     });
     g.bench_function("implicit_deny", |b| {
-        b.iter(|| policies.authorize_into(black_box(&deny), &mut scratch).unwrap())
+        b.iter(|| {
+            policies
+                .authorize_into(black_box(&deny), &mut scratch)
+                .unwrap()
+        })
     });
     g.finish();
 }

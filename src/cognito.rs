@@ -17,6 +17,7 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use crate::eval::authorize::{Authorization, AuthorizeError, Policies};
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
 use crate::managed::{Claim, Given, NotSeen};
@@ -75,8 +76,14 @@ pub struct FlowRequest {
     pub authenticated: bool,
     /// The request made with the identity's credentials. Keys given in its context that
     /// start with `cognito-identity.amazonaws.com:` replace the token's own (e.g. to
-    /// simulate a token without `amr`, set it to no values).
+    /// simulate a token without `amr`, set it to no values). Its principal, when set,
+    /// replaces the default: the role session Cognito creates
+    /// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/CognitoIdentityCredentials`).
     pub request: Request,
+    /// Policy types given besides the template's (its identity-based policies are not
+    /// used): resource-based policies, a boundary, session policies, SCP and RCP levels.
+    /// They join the template's bucket and API policies and the role's boundary.
+    pub extra: Policies,
 }
 
 /// The outcome of the flow.
@@ -87,8 +94,12 @@ pub struct FlowOutcome {
     pub decision: Decision,
     /// The steps run, in order; the last one failed unless the decision is Allow.
     pub steps: Vec<StepResult>,
-    /// The policies and explanation of the last policy step run (trust or permissions).
+    /// The policies and explanation of the last policy step run (trust, or the role's
+    /// identity-based policies at the permissions step).
     pub explanation: Option<(PolicySet, Request, Explanation)>,
+    /// At the permissions step: every policy type and their combined decision (the
+    /// outcome's decision), for the request as made by the role session.
+    pub authorization: Option<Box<(Policies, Request, Authorization)>>,
     /// Things the simulation left out (e.g. `RoleMappings` rules).
     pub warnings: Vec<String>,
 }
@@ -125,6 +136,7 @@ impl FlowIdentity {
             identity: self.identity,
             authenticated: self.authenticated,
             request,
+            extra: Policies::default(),
         }
     }
 }
@@ -256,6 +268,7 @@ impl<'t> Run<'t> {
             decision: Decision::ImplicitDeny,
             steps: std::mem::take(&mut self.steps),
             explanation: None,
+            authorization: None,
             warnings: std::mem::take(&mut self.warnings),
         }))
     }
@@ -485,8 +498,10 @@ impl<'t> Run<'t> {
         token
     }
 
-    /// Step 4: the role's permission policies decide the request, with the token's keys
-    /// in its context.
+    /// Step 4: every policy AWS evaluates decides the request made by the role session,
+    /// with the token's keys in its context: the role's policies and boundary, the
+    /// template's bucket and API policies, the policies given besides, and for a guest of
+    /// the enhanced flow Cognito's scope-down session policy.
     fn permissions(mut self, role: &str, token: &Context) -> Result<FlowOutcome, FlowError> {
         let loaded = crate::load::load_role(self.root, self.t, Some(role), self.given).map_err(
             |e| match e {
@@ -494,27 +509,111 @@ impl<'t> Run<'t> {
                 other => FlowError::Load(Box::new(other)),
             },
         )?;
-        loaded.gap(Claim::Decision)?;
-        let set = loaded.set;
+        crate::managed::gap(&loaded.unseen, Claim::Decision)?;
+        let policies = self.policies(&loaded);
         let mut request = self.req.request.clone();
         for (key, values) in token.iter() {
             if !request.context.has_key(key) {
                 request.context.set(key, values.to_vec());
             }
         }
-        let ex = set.explain(&request)?;
-        let decision = ex.evaluation.decision;
+        if request.principal.is_none() {
+            request.principal = Some(self.session_principal(role)?);
+        }
+        let ex = loaded.set.explain(&request)?;
+        policies.validate()?;
+        policies.prepare(&mut request)?;
+        let auth = policies.authorize(&request)?;
+        let decision = auth.verdict.decision;
+        let decided_by = auth.verdict.decided_by.as_str();
         self.steps.push(StepResult {
             step: Step::Permissions,
             passed: decision == Decision::Allow,
-            detail: format!("the policies of {role} decide {}", decision.as_str()),
+            detail: if policies.is_identity_only() {
+                format!("the policies of {role} decide {}", decision.as_str())
+            } else {
+                format!(
+                    "the policies of {role} with every policy type decide {} ({decided_by} policy)",
+                    decision.as_str()
+                )
+            },
         });
         Ok(FlowOutcome {
             decision,
             steps: self.steps,
-            explanation: Some((set, request, ex)),
+            explanation: Some((loaded.set.clone(), request.clone(), ex)),
+            authorization: Some(Box::new((policies, request, auth))),
             warnings: self.warnings,
         })
+    }
+
+    /// The template's policy types for the role, the ones given besides, and the guest
+    /// session policy for an unauthenticated identity.
+    fn policies(&self, loaded: &crate::load::Loaded) -> Policies {
+        let mut p = loaded.policies();
+        let extra = self.req.extra.clone();
+        p.resource.extend(extra.resource);
+        p.resource_account = extra.resource_account;
+        if extra.boundary.is_some() {
+            p.boundary = extra.boundary;
+        }
+        p.scps = extra.scps;
+        p.rcps = extra.rcps;
+        let mut session: Vec<crate::lang::model::Policy> = extra
+            .session
+            .map(|s| s.policies().to_vec())
+            .unwrap_or_default();
+        if !self.req.authenticated {
+            session.push(crate::managed::cognito_guest_session_policy());
+        }
+        p.session = (!session.is_empty()).then(|| PolicySet::new(session));
+        p
+    }
+
+    /// The role session Cognito's credentials belong to:
+    /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/CognitoIdentityCredentials`, the role
+    /// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
+    /// else from the role's `RoleName`, else its logical id.
+    fn session_principal(&self, role: &str) -> Result<Caller, FlowError> {
+        let t = self.t;
+        let partition = t.params.get("AWS::Partition").unwrap_or("aws");
+        let account = t
+            .params
+            .get("AWS::AccountId")
+            .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+        let given = t.params.resolve(&format!("{role}.Arn")).map(str::to_string);
+        let role_arn = match given {
+            Some(arn) => arn,
+            None => {
+                let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
+                format!("arn:{partition}:iam::{account}:role/{name}")
+            }
+        };
+        let loc = t
+            .resources()
+            .iter()
+            .find(|(logical, _)| logical == role)
+            .map(|(_, n)| n.loc.clone());
+        let bad = || {
+            FlowError::Template(TemplateError::at(
+                loc.clone().expect("the role is a resource of the template"),
+                format!(
+                    "the role ARN {role_arn:?} of {role} is not arn:PARTITION:iam::ACCOUNT:role/NAME"
+                ),
+            ))
+        };
+        let parts = crate::lang::arn::split_concrete(&role_arn).ok_or_else(bad)?;
+        let name = parts[4]
+            .strip_prefix("role/")
+            .and_then(|p| p.rsplit('/').next())
+            .ok_or_else(bad)?;
+        let session = format!(
+            "arn:{}:sts::{}:assumed-role/{name}/CognitoIdentityCredentials",
+            parts[0], parts[3]
+        );
+        let mut caller = Caller::parse(&session).map_err(|_| bad())?;
+        caller.set_role_path(&role_arn);
+        Ok(caller)
     }
 }
 
@@ -743,6 +842,9 @@ pub enum FlowError {
     /// The role's permissions depend on a policy the tool did not evaluate.
     #[error(transparent)]
     NotSeen(#[from] NotSeen),
+    /// The policy types cannot decide the request together.
+    #[error(transparent)]
+    Authorize(#[from] AuthorizeError),
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::prover::{Proof, Verdict};
 use crate::eval::PolicySet;
+use crate::eval::authorize::{Policies, ScopedPolicy};
 use crate::lang::model::Policy;
 use crate::lang::parse::LoadError;
 use crate::lang::parse::{parse_policy, read_bounded};
@@ -93,6 +94,28 @@ impl Loaded {
             attached,
             reason: UnseenReason::BoundaryNotEvaluated,
         })
+    }
+
+    /// Every policy type the source gives, for [`crate::eval::authorize`]: the
+    /// identity-based policies, the template's resource-based policies (each applying to
+    /// its resource and everything under it) and the permissions boundary.
+    pub fn policies(&self) -> Policies {
+        Policies {
+            identity: self.set.clone(),
+            resource: self
+                .resource_policies
+                .iter()
+                .map(|(arn, policy)| ScopedPolicy {
+                    resource: Some(arn.clone()),
+                    set: PolicySet::new(vec![policy.clone()]),
+                })
+                .collect(),
+            boundary: self
+                .boundary
+                .as_ref()
+                .map(|b| PolicySet::new(vec![b.clone()])),
+            ..Policies::default()
+        }
     }
 
     /// The prover's verdict, made `unknown` when it depends on a policy the tool did not

@@ -946,6 +946,27 @@ impl Template {
         Ok(resource)
     }
 
+    /// The role's `RoleName`, resolved; `None` when the role has none (AWS then generates
+    /// a name).
+    pub fn role_name(&self, role: &str) -> Result<Option<String>, TemplateError> {
+        let Some(node) = self
+            .resources()
+            .iter()
+            .find(|(logical, _)| logical == role)
+            .and_then(|(_, n)| n.get("Properties"))
+            .and_then(|p| p.get("RoleName"))
+        else {
+            return Ok(None);
+        };
+        match self.resolve_node(node)? {
+            Value::String(name) => Ok(Some(name)),
+            other => Err(TemplateError::at(
+                node.loc.clone(),
+                format!("RoleName of {role} must be a string, found {other}"),
+            )),
+        }
+    }
+
     /// The role's trust policy (`AssumeRolePolicyDocument`), resolved.
     pub fn trust_policy(&self, role: &str) -> Result<ResolvedPolicy, TemplateError> {
         let mut r = self.resolver();
