@@ -278,6 +278,7 @@ fn the_cognito_flow_refuses_an_unseen_policy_at_the_permissions_step() {
         identity: ID.into(),
         authenticated: true,
         request,
+        extra: Default::default(),
     };
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     let err = policy_sim::cognito::simulate(&t, &flow, now).unwrap_err();

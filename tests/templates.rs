@@ -249,6 +249,7 @@ fn flow(
             identity: identity.to_string(),
             authenticated,
             request,
+            extra: Default::default(),
         },
         "2026-01-01T00:00:00Z".parse().unwrap(),
     )
@@ -357,6 +358,7 @@ fn flow_guests_use_the_unauthenticated_role() {
                 identity: "us-east-1:abc".into(),
                 authenticated: false,
                 request,
+                extra: Default::default(),
             },
             "2026-01-01T00:00:00Z".parse().unwrap(),
         )
@@ -620,6 +622,7 @@ fn a_trust_policy_with_not_principal_is_refused() {
                 identity: "x".into(),
                 authenticated: true,
                 request,
+                extra: Default::default(),
             },
             "2026-01-01T00:00:00Z".parse().unwrap(),
         );
@@ -900,6 +903,7 @@ fn try_flow(text: &str, name: &str) -> Result<cognito::FlowOutcome, String> {
         identity: "us-east-1:abc".into(),
         authenticated: true,
         request,
+        extra: Default::default(),
     };
     cognito::simulate(&t, &req, "2026-01-01T00:00:00Z".parse().unwrap()).map_err(|e| e.to_string())
 }
