@@ -364,9 +364,7 @@ impl Policies {
         &self,
         request: &Request,
     ) -> Result<Option<(String, AccountSource)>, AuthorizeError> {
-        let in_arn = crate::lang::arn::split_concrete(&request.resource)
-            .map(|p| p[3])
-            .filter(|a| !a.is_empty());
+        let in_arn = crate::lang::arn::account_field(&request.resource).filter(|a| !a.is_empty());
         match (in_arn, &self.resource_account) {
             (Some(a), Some(given)) if a != given => Err(AuthorizeError::AccountMismatch {
                 resource: request.resource.clone(),
@@ -439,58 +437,56 @@ impl Policies {
         scratch: &mut Scratch,
     ) -> Result<Verdict, AuthorizeError> {
         scratch.used = 0;
+        request.validate()?;
         let caller = request.principal.as_ref();
         if caller.is_none()
             && let Some(policy_type) = self.first_other_type()
         {
             return Err(AuthorizeError::NoPrincipal { policy_type });
         }
-        self.decide_sets(request, scratch)?;
-        let cross_account = match caller {
-            None => false,
-            Some(c) => {
-                let in_arn = crate::lang::arn::split_concrete(&request.resource)
-                    .map(|p| p[3])
-                    .filter(|a| !a.is_empty());
-                let resource_account = in_arn.or(self.resource_account.as_deref());
-                resource_account.is_some_and(|a| a != c.account_id())
-            }
-        };
+        let principal_account = caller.map(|c| c.account_id());
+        let resource_account = crate::lang::arn::account_field(&request.resource)
+            .filter(|a| !a.is_empty())
+            .or(self.resource_account.as_deref())
+            .or(principal_account);
+        self.decide_sets(request, scratch, resource_account)?;
         let kms = request
             .action
             .get(..4)
             .is_some_and(|p| p.eq_ignore_ascii_case("kms:"));
         let facts = Facts {
-            cross_account,
+            cross_account: principal_account.is_some() && resource_account != principal_account,
             kms,
             caller: caller.map(|c| c.kind()),
         };
         Ok(combine(scratch.results(), facts))
     }
 
-    /// Decide every policy set once, in flowchart order.
-    fn decide_sets(&self, request: &Request, scratch: &mut Scratch) -> Result<(), AuthorizeError> {
+    /// Decide every policy set once, in flowchart order (the request is validated).
+    fn decide_sets(
+        &self,
+        request: &Request,
+        scratch: &mut Scratch,
+        resource_account: Option<&str>,
+    ) -> Result<(), AuthorizeError> {
         let caller = request.principal.as_ref();
         let principal_account = caller.map(|c| c.account_id());
         let r = scratch.next(PolicyType::Identity, 0);
-        r.decision = self.identity.evaluate_into(request, &mut r.deciding)?;
-        let scp_account = level_account(&self.scps, "SCP")?;
-        for (i, level) in self.scps.iter().enumerate() {
-            let r = scratch.next(PolicyType::Scp, i);
-            r.applies = scp_account.is_none() || scp_account == principal_account;
-            r.decision = level.set.evaluate_into(request, &mut r.deciding)?;
+        r.decision = self.identity.evaluate_validated(request, &mut r.deciding)?;
+        if !self.scps.is_empty() {
+            let scp_account = level_account(&self.scps, "SCP")?;
+            for (i, level) in self.scps.iter().enumerate() {
+                let r = scratch.next(PolicyType::Scp, i);
+                r.applies = scp_account.is_none() || scp_account == principal_account;
+                r.decision = level.set.evaluate_validated(request, &mut r.deciding)?;
+            }
         }
         let rcp_account = level_account(&self.rcps, "RCP")?;
-        let resource_account = crate::lang::arn::split_concrete(&request.resource)
-            .map(|p| p[3])
-            .filter(|a| !a.is_empty())
-            .or(self.resource_account.as_deref())
-            .or(principal_account);
         for (i, level) in self.rcps.iter().enumerate() {
             let r = scratch.next(PolicyType::Rcp, i);
             r.applies = (rcp_account.is_none() || rcp_account == resource_account)
                 && rcp_governs(&request.action);
-            let d = level.set.evaluate_into(request, &mut r.deciding)?;
+            let d = level.set.evaluate_validated(request, &mut r.deciding)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -500,7 +496,7 @@ impl Policies {
         for (i, policy) in self.resource.iter().enumerate() {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
-            r.decision = policy.set.evaluate_into(request, &mut r.deciding)?;
+            r.decision = policy.set.evaluate_validated(request, &mut r.deciding)?;
             if r.decision == Decision::Allow
                 && let Some(c) = caller
             {
@@ -514,11 +510,11 @@ impl Policies {
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_into(request, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, &mut r.deciding)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_into(request, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, &mut r.deciding)?;
         }
         Ok(())
     }
@@ -677,61 +673,84 @@ fn combine(results: &[SetResult], facts: Facts) -> Verdict {
         decided_by,
         index,
     };
-    let applying = || results.iter().filter(|r| r.applies);
-    // 1. An explicit deny anywhere.
-    if let Some(r) = applying().find(|r| r.decision == Decision::ExplicitDeny) {
-        return verdict(Decision::ExplicitDeny, r.policy_type, r.index);
-    }
-    let of = |t: PolicyType| applying().filter(move |r| r.policy_type == t);
-    // 2-3. Every organization level must allow (RCP levels always do: RCPFullAWSAccess).
-    for t in [PolicyType::Rcp, PolicyType::Scp] {
-        if let Some(r) = of(t).find(|r| r.decision != Decision::Allow) {
-            return verdict(Decision::ImplicitDeny, t, r.index);
+    // One pass over the sets that take part.
+    let mut org_denial: Option<(PolicyType, usize)> = None;
+    let mut grant: Option<(Grant, usize)> = None;
+    let mut first_resource: Option<usize> = None;
+    let mut identity_allows = false;
+    let mut limit: Option<PolicyType> = None;
+    let mut session_given = false;
+    for r in results.iter().filter(|r| r.applies) {
+        // 1. An explicit deny anywhere.
+        if r.decision == Decision::ExplicitDeny {
+            return verdict(Decision::ExplicitDeny, r.policy_type, r.index);
+        }
+        let allows = r.decision == Decision::Allow;
+        match r.policy_type {
+            PolicyType::Identity => identity_allows |= allows,
+            // 2-3. Every organization level must allow. RCP levels always do, through the
+            // implicit RCPFullAWSAccess, so the first level that does not is an SCP level.
+            PolicyType::Scp | PolicyType::Rcp => {
+                if !allows && org_denial.is_none() {
+                    org_denial = Some((r.policy_type, r.index));
+                }
+            }
+            PolicyType::Resource => {
+                first_resource.get_or_insert(r.index);
+                if allows && let Some(g) = r.grant {
+                    grant = grant.max(Some((g, r.index)));
+                }
+            }
+            PolicyType::Boundary | PolicyType::Session => {
+                session_given |= r.policy_type == PolicyType::Session;
+                if !allows && limit.is_none() {
+                    limit = Some(r.policy_type);
+                }
+            }
         }
     }
-    // 4. The resource-based policy.
-    let grant = of(PolicyType::Resource)
-        .filter(|r| r.decision == Decision::Allow)
-        .filter_map(|r| r.grant.map(|g| (g, r.index)))
-        .max();
-    let has_resource_policy = of(PolicyType::Resource).next().is_some();
+    if let Some((t, index)) = org_denial {
+        return verdict(Decision::ImplicitDeny, t, index);
+    }
+    // 4. The resource-based policy: a direct grant within the account decides.
     if let Some((Grant::Direct, index)) = grant
         && !cross_account
     {
         return verdict(Decision::Allow, PolicyType::Resource, index);
     }
     // The resource side must allow across accounts, and for KMS keys with a key policy.
-    if (cross_account || (kms && has_resource_policy)) && grant.is_none() {
-        let index = of(PolicyType::Resource).next().map_or(0, |r| r.index);
-        return verdict(Decision::ImplicitDeny, PolicyType::Resource, index);
+    if (cross_account || (kms && first_resource.is_some())) && grant.is_none() {
+        return verdict(
+            Decision::ImplicitDeny,
+            PolicyType::Resource,
+            first_resource.unwrap_or(0),
+        );
     }
-    // 5. Identity-based policies, or a same-account grant to the role.
-    // The account's root user has full access in its own account (IAM User Guide, "How AWS
-    // enforcement code logic evaluates requests").
-    let identity_allows = caller == Some(CallerKind::Account)
-        || of(PolicyType::Identity).any(|r| r.decision == Decision::Allow);
-    let role_grant = !cross_account && matches!(grant, Some((Grant::Role, _)));
-    if !identity_allows && !role_grant {
+    // 5. Identity-based policies, or a same-account grant to the role. The account's root
+    // user has full access in its own account (IAM User Guide, "How AWS enforcement code
+    // logic evaluates requests").
+    let identity_allows = identity_allows || caller == Some(CallerKind::Account);
+    let role_grant = match grant {
+        Some((Grant::Role, index)) if !cross_account => Some(index),
+        _ => None,
+    };
+    if !identity_allows && role_grant.is_none() {
         return verdict(Decision::ImplicitDeny, PolicyType::Identity, 0);
     }
     // 6-7. The boundary and the session policies limit what the identity side grants.
-    for t in [PolicyType::Boundary, PolicyType::Session] {
-        if of(t).any(|r| r.decision != Decision::Allow) {
-            return verdict(Decision::ImplicitDeny, t, 0);
-        }
+    if let Some(t) = limit {
+        return verdict(Decision::ImplicitDeny, t, 0);
     }
     // A federated user session without session policies has no permissions of its own
     // (AWS STS API Reference, GetFederationToken).
-    if caller == Some(CallerKind::FederatedUser) && of(PolicyType::Session).next().is_none() {
+    if caller == Some(CallerKind::FederatedUser) && !session_given {
         return verdict(Decision::ImplicitDeny, PolicyType::Session, 0);
     }
     // A same-account grant to the role decides on its own (the identity side may allow
     // too); otherwise the identity side decides.
-    match grant {
-        Some((Grant::Role, index)) if !cross_account => {
-            verdict(Decision::Allow, PolicyType::Resource, index)
-        }
-        _ => verdict(Decision::Allow, PolicyType::Identity, 0),
+    match role_grant {
+        Some(index) => verdict(Decision::Allow, PolicyType::Resource, index),
+        None => verdict(Decision::Allow, PolicyType::Identity, 0),
     }
 }
 

@@ -311,6 +311,16 @@ impl PolicySet {
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
         request.validate()?;
+        self.evaluate_validated(request, deciding)
+    }
+
+    /// [`PolicySet::evaluate_into`] for a request already validated (the step that
+    /// combines policy types validates once for all its sets).
+    pub(crate) fn evaluate_validated(
+        &self,
+        request: &Request,
+        deciding: &mut Vec<StatementRef>,
+    ) -> Result<Decision, RequestError> {
         deciding.clear();
         let mut any_deny = false;
         let mut visit = |id: u32| -> Result<(), RequestError> {

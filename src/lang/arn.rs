@@ -260,6 +260,26 @@ pub fn split_concrete(arn: &str) -> Option<[&str; 5]> {
     Some(parts)
 }
 
+/// The account field of a concrete ARN (its fifth colon-separated part), in one pass over
+/// the bytes; `None` when the text is not `arn:` followed by five parts. An empty field
+/// (S3) is `Some("")`.
+pub fn account_field(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let bytes = rest.as_bytes();
+    let mut colons = [0usize; 4];
+    let mut found = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b':' {
+            colons[found] = i;
+            found += 1;
+            if found == 4 {
+                return Some(&rest[colons[2] + 1..colons[3]]);
+            }
+        }
+    }
+    None
+}
+
 /// Where an ARN pattern appears; the rules differ slightly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArnSyntax {

@@ -150,8 +150,33 @@ impl Pattern {
     /// and pattern except for `?` between two stars (see the module's `linear` docs: at
     /// worst `O(text × ⌈segment / 64⌉)`). No heap allocation for patterns of up to 16
     /// pieces matched by the greedy matcher.
+    #[inline]
     pub fn matches(&self, text: &str, vars: &dyn VariableSource) -> Match {
-        self.matches_with(text, vars, Matcher::Cheapest)
+        let t = text.as_bytes();
+        let lit = self.literal.as_bytes();
+        let yes = |b: bool| if b { Match::Yes } else { Match::No };
+        match self.strategy {
+            Strategy::All => Match::Yes,
+            Strategy::Exact => yes(t.len() == lit.len() && self.literal_eq(t, lit)),
+            Strategy::Prefix => yes(t.len() >= lit.len() && self.literal_eq(&t[..lit.len()], lit)),
+            Strategy::Suffix => {
+                yes(t.len() >= lit.len() && self.literal_eq(&t[t.len() - lit.len()..], lit))
+            }
+            Strategy::General => self.matches_with(text, vars, Matcher::Cheapest),
+        }
+    }
+
+    /// `a` equals the pattern's literal `b` (same length), under the pattern's case rule;
+    /// the first byte is compared before the rest (most candidates differ there).
+    #[inline]
+    fn literal_eq(&self, a: &[u8], b: &[u8]) -> bool {
+        match self.case {
+            Case::Sensitive => a == b,
+            Case::AsciiInsensitive => match (a.first(), b.first()) {
+                (Some(x), Some(y)) => x.to_ascii_lowercase() == *y && a.eq_ignore_ascii_case(b),
+                _ => a.len() == b.len(),
+            },
+        }
     }
 
     /// [`Pattern::matches`] with the segment matcher whatever the sizes: for tests that
