@@ -171,7 +171,7 @@ fn json_format_prints_the_batch_object() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
     );
 }
 
@@ -542,7 +542,7 @@ fn template_role_checks_its_policies_alone() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
     );
     // The AWS managed policy it names is evaluated from the bundled copy: nothing unseen.
     assert_eq!(stderr(&o), "");
@@ -964,7 +964,7 @@ fn json_outputs_keep_their_field_order() {
     assert_eq!(keys(&proof["counterexample"]), counterexample);
     assert_eq!(
         keys(&proof["counterexample"]["statement"]),
-        ["policy", "index", "sid", "effect"]
+        ["policy", "index", "sid", "effect", "policy_type"]
     );
     let holds = json(&[
         "prove",
@@ -1034,7 +1034,7 @@ fn json_outputs_keep_their_field_order() {
     // The permissions step ran: its deciding statement is listed.
     assert_eq!(
         keys(&flow["statements"][0]),
-        ["policy", "index", "sid", "effect"]
+        ["policy", "index", "sid", "effect", "policy_type"]
     );
     assert_eq!(flow["statements"][0]["index"], 2);
     assert_eq!(keys(&flow["steps"][3]), ["step", "passed", "detail"]);
@@ -1950,7 +1950,7 @@ fn values_with_newlines_cannot_fake_a_line_of_the_report() {
     assert_eq!(
         stdout(&o),
         format!(
-            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\"}}]}}\n",
+            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\",\"policy_type\":\"identity\"}}]}}\n",
             template.display()
         )
     );
