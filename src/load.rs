@@ -18,6 +18,8 @@
 //! policy that could not be parsed, carry the file's text so that a renderer can show the
 //! offending line.
 
+pub mod types;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 

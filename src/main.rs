@@ -9,10 +9,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::RequestError;
 use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
-use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::eval::Decision;
+use policy_sim::eval::authorize::{AuthorizeError, Policies};
+use policy_sim::lang::principal::{Caller, PrincipalError};
+use policy_sim::load::types::{PolicyTypeFiles, TypesError, load_policy_types};
 use policy_sim::load::{self, Loaded, is_stdin};
 use policy_sim::managed::{Claim, Given, NotSeen};
-use policy_sim::report::batch::{BatchError, BatchOptions, run_batch};
+use policy_sim::report::batch::{BatchError, BatchOptions, run_authorized};
 use policy_sim::report::show::{ShowError, Shown};
 use policy_sim::report::{self, evaluation_json, explanation_text, json_line, terminal_safe};
 use policy_sim::request::Request;
@@ -35,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Decide one request (exit 0 Allow, 1 deny) or a JSON Lines batch (--requests).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print the IAM JSON a template's role will have, resolved (pipe it to --policy -).
     Show(ShowArgs),
     /// Prove a property of the policies, or give a counterexample.
@@ -150,6 +153,79 @@ struct CheckArgs {
     /// Output format for a single request.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    types: PolicyTypeArgs,
+}
+
+/// The principal and every policy type AWS evaluates besides identity-based policies.
+#[derive(clap::Args, Debug, Clone, Default)]
+struct PolicyTypeArgs {
+    /// The caller: a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), an IAM
+    /// user, the account (arn:aws:iam::ACCOUNT:root or its id) or a federated user
+    /// (arn:aws:sts::ACCOUNT:federated-user/NAME).
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// The requested resource's resource-based policy (S3 bucket policy, KMS key policy,
+    /// API Gateway, SQS, SNS or Lambda resource policy).
+    #[arg(long = "resource-policy", value_name = "FILE")]
+    resource_policy: Option<PathBuf>,
+    /// The account that owns a resource whose ARN has no account (S3); default: the
+    /// principal's.
+    #[arg(long = "resource-account", value_name = "ACCOUNT")]
+    resource_account: Option<String>,
+    /// The principal's permissions boundary.
+    #[arg(long, value_name = "FILE")]
+    boundary: Option<PathBuf>,
+    /// A session policy of the role session; repeat for several (they are one set).
+    #[arg(long = "session-policy", value_name = "FILE")]
+    session_policies: Vec<PathBuf>,
+    /// A service control policy at an organization level (root, an OU, the account):
+    /// LEVEL=FILE; files with the same LEVEL form one level, levels in the order first
+    /// given.
+    #[arg(long = "scp", value_name = "LEVEL=FILE", value_parser = level_file)]
+    scps: Vec<(String, PathBuf)>,
+    /// A resource control policy at an organization level: LEVEL=FILE, as for --scp.
+    #[arg(long = "rcp", value_name = "LEVEL=FILE", value_parser = level_file)]
+    rcps: Vec<(String, PathBuf)>,
+}
+
+impl PolicyTypeArgs {
+    /// The files, for the library's loader.
+    fn files(&self) -> PolicyTypeFiles {
+        PolicyTypeFiles {
+            resource: self
+                .resource_policy
+                .iter()
+                .map(|p| (None, p.clone()))
+                .collect(),
+            resource_account: self.resource_account.clone(),
+            boundary: self.boundary.clone(),
+            session: self.session_policies.clone(),
+            scps: self.scps.clone(),
+            rcps: self.rcps.clone(),
+        }
+    }
+
+    /// The caller named by --principal.
+    fn caller(&self) -> Result<Option<Caller>, Failure> {
+        self.principal
+            .as_deref()
+            .map(Caller::parse)
+            .transpose()
+            .map_err(Failure::Principal)
+    }
+}
+
+/// A `--scp`/`--rcp` value: LEVEL=FILE, both non-empty.
+fn level_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((level, file)) if !level.is_empty() && !file.is_empty() => {
+            Ok((level.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(
+            "expected LEVEL=FILE, e.g. root=scp.json (LEVEL: root, an OU, the account)".to_string(),
+        ),
+    }
 }
 
 #[derive(Subcommand)]
@@ -304,6 +380,17 @@ enum Failure {
     /// A request that cannot be evaluated.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// A `--principal` that is not a caller's ARN.
+    #[error(transparent)]
+    Principal(PrincipalError),
+    /// Policies of the other types that could not be loaded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Types(#[from] TypesError),
+    /// A request that cannot be decided with every policy type.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Authorize(#[from] AuthorizeError),
     /// A role's policies that cannot be shown.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -467,7 +554,23 @@ fn cli_message(err: &Failure) -> String {
         | Failure::Load(load::Error::Template(e)) => template_message(e),
         Failure::NotSeen(e) | Failure::Flow(FlowError::NotSeen(e)) => not_seen_message(e),
         Failure::Given(e) => given_message(e),
+        Failure::Principal(e) => format!("--principal: {e}"),
+        Failure::Authorize(e) | Failure::Types(TypesError::Policies(e)) => authorize_message(e),
         _ => err.to_string(),
+    }
+}
+
+/// A decision that cannot be made with every policy type, as the command line words it:
+/// the principal is `--principal`, the resource's account `--resource-account`.
+fn authorize_message(e: &AuthorizeError) -> String {
+    match e {
+        AuthorizeError::NoPrincipal { .. } => format!("{e}: give --principal"),
+        AuthorizeError::AccountMismatch { .. } => format!("{e} (given with --resource-account)"),
+        AuthorizeError::BadAccount { .. } => format!("--resource-account {e}"),
+        AuthorizeError::Request(r) => request_message(r),
+        AuthorizeError::NotASession { .. }
+        | AuthorizeError::KeyConflict { .. }
+        | AuthorizeError::TwoAccounts { .. } => e.to_string(),
     }
 }
 
@@ -790,15 +893,29 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
             "standard input (`-`) can be used by only one of --policy and --requests".to_string(),
         ));
     }
+    let types = args.types.files();
     // `-`, /dev/stdin, a pipe: whatever is consumed by reading it is named once.
     let consumed: Vec<&Path> = src
         .policies
         .iter()
         .map(PathBuf::as_path)
         .chain(args.requests.as_deref())
+        .chain(types.files())
         .collect();
     load::check_distinct(&consumed)?;
-    let root = project_root(root, source_inputs(src).chain(args.requests.as_deref()))?;
+    let root = project_root(
+        root,
+        source_inputs(src)
+            .chain(args.requests.as_deref())
+            .chain(types.files()),
+    )?;
+    let principal = args.types.caller()?;
+    if principal.is_none() && args.requests.is_none() && types.resource_account.is_some() {
+        return Err(Failure::Usage(
+            "--resource-account is compared with the principal's account: give --principal"
+                .to_string(),
+        ));
+    }
     let now = jiff::Timestamp::now();
     let loaded = match &src.template {
         None => load::load_files(&root, &src.policies)?,
@@ -823,8 +940,23 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     // A decision that depends on a policy the tool did not see could be wrong either way.
     loaded.gap(Claim::Decision)?;
     let set = loaded.set;
+    if principal.is_some() || !types.is_empty() {
+        let policies = load_policy_types(&root, set, &types)?;
+        return match &args.requests {
+            Some(path) => check_batch(
+                &policies,
+                principal.as_ref(),
+                &root,
+                path,
+                now,
+                args.threads,
+            ),
+            None => check_authorized(args, &policies, principal, now),
+        };
+    }
     if let Some(path) = &args.requests {
-        return check_batch(&set, &root, path, now, args.threads);
+        let policies = Policies::identity_only(set);
+        return check_batch(&policies, None, &root, path, now, args.threads);
     }
     let request = build_request(args, now)?;
     let explanation = set.explain(&request)?;
@@ -845,6 +977,44 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     Ok(decision_code(explanation.evaluation.decision))
 }
 
+/// `check` of one request with a principal or policy types besides identity-based
+/// policies: every type's result.
+fn check_authorized(
+    args: &CheckArgs,
+    policies: &Policies,
+    principal: Option<Caller>,
+    now: jiff::Timestamp,
+) -> Result<ExitCode, Failure> {
+    let mut request = build_request(args, now)?;
+    request.principal = principal;
+    policies.prepare(&mut request)?;
+    let authorization = policies.authorize(&request)?;
+    let explanations = policies
+        .sets()
+        .map(|(_, _, set)| set.explain(&request))
+        .collect::<Result<Vec<_>, _>>()?;
+    print_warnings(&policy_sim::catalog::request_warnings(
+        &request.action,
+        &request.resource,
+    ));
+    let text = match args.format {
+        Format::Text => terminal_safe(&report::check::authorization_text(
+            policies,
+            &request,
+            &authorization,
+            &explanations,
+        ))
+        .into_owned(),
+        Format::Json => json_line(&report::check::authorization_json(
+            policies,
+            &request,
+            &authorization,
+        )),
+    };
+    write_stdout(&text)?;
+    Ok(decision_code(authorization.verdict.decision))
+}
+
 /// `check --template` on a template with an identity pool: the whole Cognito flow.
 fn check_flow(
     args: &CheckArgs,
@@ -853,6 +1023,12 @@ fn check_flow(
     (root, given): (&Root, &Given),
     now: jiff::Timestamp,
 ) -> Result<ExitCode, Failure> {
+    if args.types.principal.is_some() || !args.types.files().is_empty() {
+        // Not evaluated in the flow yet: refused rather than left out of the decision.
+        return Err(Failure::Usage(
+            "--principal, --resource-policy, --resource-account, --boundary, --session-policy, --scp and --rcp are not supported with the Cognito flow yet; name the role with --role to check its policies with them".to_string(),
+        ));
+    }
     let flow = identity.request(build_request(args, now)?);
     let outcome = cognito::simulate_with(t, &flow, root, given, now)?;
     print_warnings(&outcome.warnings);
@@ -869,7 +1045,8 @@ fn check_flow(
 /// `check --requests`: the file (or standard input) and the thread count are the
 /// arguments; the library decides and writes.
 fn check_batch(
-    set: &PolicySet,
+    policies: &Policies,
+    principal: Option<&Caller>,
     root: &Root,
     path: &Path,
     now: jiff::Timestamp,
@@ -893,15 +1070,21 @@ fn check_batch(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let output = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let summary =
-        run_batch(set, input, output, BatchOptions { threads, now }).map_err(|e| match e {
-            BatchError::Read(error) => Failure::Batch {
-                path: path.to_path_buf(),
-                error,
-            },
-            BatchError::Write(error) => Failure::Output(error),
-            threads @ BatchError::Threads(_) => Failure::Threads(threads),
-        })?;
+    let summary = run_authorized(
+        policies,
+        principal,
+        input,
+        output,
+        BatchOptions { threads, now },
+    )
+    .map_err(|e| match e {
+        BatchError::Read(error) => Failure::Batch {
+            path: path.to_path_buf(),
+            error,
+        },
+        BatchError::Write(error) => Failure::Output(error),
+        threads @ BatchError::Threads(_) => Failure::Threads(threads),
+    })?;
     Ok(match report::batch::failures_text(&summary) {
         None => ExitCode::SUCCESS,
         Some(text) => {

@@ -171,7 +171,7 @@ fn json_format_prints_the_batch_object() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
     );
 }
 
@@ -542,7 +542,7 @@ fn template_role_checks_its_policies_alone() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\"}]}\n"
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
     );
     // The AWS managed policy it names is evaluated from the bundled copy: nothing unseen.
     assert_eq!(stderr(&o), "");
@@ -964,7 +964,7 @@ fn json_outputs_keep_their_field_order() {
     assert_eq!(keys(&proof["counterexample"]), counterexample);
     assert_eq!(
         keys(&proof["counterexample"]["statement"]),
-        ["policy", "index", "sid", "effect"]
+        ["policy", "index", "sid", "effect", "policy_type"]
     );
     let holds = json(&[
         "prove",
@@ -1034,7 +1034,7 @@ fn json_outputs_keep_their_field_order() {
     // The permissions step ran: its deciding statement is listed.
     assert_eq!(
         keys(&flow["statements"][0]),
-        ["policy", "index", "sid", "effect"]
+        ["policy", "index", "sid", "effect", "policy_type"]
     );
     assert_eq!(flow["statements"][0]["index"], 2);
     assert_eq!(keys(&flow["steps"][3]), ["step", "passed", "detail"]);
@@ -1950,7 +1950,7 @@ fn values_with_newlines_cannot_fake_a_line_of_the_report() {
     assert_eq!(
         stdout(&o),
         format!(
-            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\"}}]}}\n",
+            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\",\"policy_type\":\"identity\"}}]}}\n",
             template.display()
         )
     );
@@ -1983,5 +1983,411 @@ fn a_line_break_in_an_error_cannot_start_a_line_of_its_own() {
     assert!(
         !err.lines().any(|l| l.starts_with("Decision")),
         "a line of its own: {err}"
+    );
+}
+
+// Every policy type: --principal, --resource-policy, --resource-account, --boundary,
+// --session-policy, --scp, --rcp.
+
+const TYPES: &str = "fixtures/policy-types";
+const SESSION: &str = "arn:aws:sts::123456789012:assumed-role/AuthRole/s1";
+const CORRECTED: &str = "policies/corrected-auth-role.json";
+
+fn types_path(file: &str) -> String {
+    format!("{TYPES}/{file}")
+}
+
+/// `check --policy CORRECTED` with `extra`, on `action` and `resource`.
+fn check_types(extra: &[&str], action: &str, resource: &str) -> Output {
+    let mut args = vec![
+        "check",
+        "--policy",
+        CORRECTED,
+        "--action",
+        action,
+        "--resource",
+        resource,
+    ];
+    args.extend(extra);
+    run(&args, None)
+}
+
+#[test]
+fn every_policy_type_is_explained_with_its_result() {
+    let (bucket, scp, rcp) = (
+        types_path("bucket-public.json"),
+        format!("root={}", types_path("scp-allow-all.json")),
+        format!("root={}", types_path("rcp-tls.json")),
+    );
+    let args = [
+        "--principal",
+        SESSION,
+        "--resource-policy",
+        &bucket,
+        "--scp",
+        &scp,
+        "--rcp",
+        &rcp,
+        "--context",
+        "aws:SecureTransport=true",
+    ];
+    let object = "arn:aws:s3:::notes-app-uploads/public/x";
+    let o = check_types(&args, "s3:GetObject", object);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "Decision: Allow\n\
+         Request:  s3:GetObject on arn:aws:s3:::notes-app-uploads/public/x\n\
+         Principal: arn:aws:sts::123456789012:assumed-role/AuthRole/s1 (AssumedRole)\n\
+         resource account 123456789012, the principal's: give --resource-account for a bucket in another account\n\
+         Decided by: resource\n\
+         Allowed by:\n\
+         \x20 scp root fixtures/policy-types/scp-allow-all.json Statement[0] (Allow)\n\
+         \x20 resource fixtures/policy-types/bucket-public.json Statement[0] (Sid PublicRead, Allow)\n\
+         Policy types:\n\
+         \x20 identity: ImplicitDeny (no statement applies)\n\
+         \x20 scp root: Allow (fixtures/policy-types/scp-allow-all.json Statement[0] (Allow))\n\
+         \x20 rcp root: Allow (implicit RCPFullAWSAccess)\n\
+         \x20 resource: Allow (fixtures/policy-types/bucket-public.json Statement[0] (Sid PublicRead, Allow); names the principal directly)\n\
+         Statements:\n\
+         \x20 identity policies/corrected-auth-role.json Statement[0] (Sid OwnPrivateFolderObjects, Allow): resource not matched by Resource [arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*]; ${cognito-identity.amazonaws.com:sub} has no value in the request, so its pattern matches nothing\n\
+         \x20 identity policies/corrected-auth-role.json Statement[1] (Sid ListOwnPrivateFolder, Allow): action not matched by Action [s3:ListBucket]\n\
+         \x20 identity policies/corrected-auth-role.json Statement[2] (Sid InvokeNotesApi, Allow): action not matched by Action [execute-api:Invoke]\n\
+         \x20 scp root fixtures/policy-types/scp-allow-all.json Statement[0] (Allow): applies (resource matched by *)\n\
+         \x20 rcp root fixtures/policy-types/rcp-tls.json Statement[0] (Sid EnforceTls, Deny): condition not met: BoolIfExists aws:SecureTransport: request value(s) [\"true\"] do not satisfy policy value(s) [\"false\"]\n\
+         \x20 resource fixtures/policy-types/bucket-public.json Statement[0] (Sid PublicRead, Allow): applies (resource matched by arn:aws:s3:::notes-app-uploads/public/*)\n"
+    );
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let o = check_types(&json_args, "s3:GetObject", object);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        concat!(
+            r#"{"id":null,"decision":"Allow","statements":[{"policy":"fixtures/policy-types/scp-allow-all.json","index":0,"sid":null,"effect":"Allow","policy_type":"scp","level":"root"},{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource"}],"#,
+            r#""decided_by":"resource","principal":"arn:aws:sts::123456789012:assumed-role/AuthRole/s1","resource_account":{"account":"123456789012","source":"principal"},"cross_account":false,"#,
+            r#""results":[{"policy_type":"identity","applies":true,"decision":"ImplicitDeny","statements":[]},"#,
+            r#"{"policy_type":"scp","level":"root","applies":true,"decision":"Allow","statements":[{"policy":"fixtures/policy-types/scp-allow-all.json","index":0,"sid":null,"effect":"Allow","policy_type":"scp","level":"root"}]},"#,
+            r#"{"policy_type":"rcp","level":"root","applies":true,"decision":"Allow","statements":[]},"#,
+            r#"{"policy_type":"resource","resource":null,"applies":true,"decision":"Allow","grant":"direct","statements":[{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource"}]}]}"#,
+            "\n"
+        )
+    );
+    // Over plain HTTP the RCP denies, and says so.
+    let mut http = args.to_vec();
+    http[9] = "aws:SecureTransport=false";
+    let o = check_types(&http, "s3:GetObject", object);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("Decided by: rcp root\nDenied by:\n  rcp root fixtures/policy-types/rcp-tls.json Statement[0] (Sid EnforceTls, Deny)\n"), "{text}");
+    assert!(text.contains("\n  rcp root: ExplicitDeny (fixtures/policy-types/rcp-tls.json Statement[0] (Sid EnforceTls, Deny))\n"), "{text}");
+}
+
+/// The lines of `text` from `Decided by:` up to `Statements:`.
+fn verdict_lines(text: &str) -> String {
+    let start = text.find("Decided by:").expect("a Decided by line");
+    let end = text.find("Statements:").expect("a Statements line");
+    text[start..end].to_string()
+}
+
+#[test]
+fn cross_account_needs_the_identity_side_too() {
+    let bucket = types_path("bucket-public.json");
+    let o = check_types(
+        &[
+            "--principal",
+            "arn:aws:sts::111122223333:assumed-role/AuthRole/s1",
+            "--resource-account",
+            "123456789012",
+            "--resource-policy",
+            &bucket,
+        ],
+        "s3:GetObject",
+        "arn:aws:s3:::notes-app-uploads/public/x",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "\nCross-account: the principal's account 111122223333, the resource's 123456789012\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("the principal's: give"), "{text}");
+    assert_eq!(
+        verdict_lines(&text),
+        "Decided by: identity\n\
+         The identity step does not allow the request, so it is denied by default.\n\
+         Policy types:\n\
+         \x20 identity: ImplicitDeny (no statement applies)\n\
+         \x20 resource: Allow (fixtures/policy-types/bucket-public.json Statement[0] (Sid PublicRead, Allow); names the principal directly)\n"
+    );
+}
+
+#[test]
+fn boundary_and_session_policies_limit_the_identity_side() {
+    let own = "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a";
+    let (bucket, boundary, session) = (
+        types_path("bucket-role.json"),
+        types_path("boundary-sqs.json"),
+        types_path("session-public.json"),
+    );
+    let o = check_types(
+        &[
+            "--principal",
+            SESSION,
+            "--identity",
+            "us-east-1:abc",
+            "--resource-policy",
+            &bucket,
+            "--boundary",
+            &boundary,
+        ],
+        "s3:GetObject",
+        own,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        verdict_lines(&stdout(&o)),
+        "Decided by: boundary\n\
+         The boundary step does not allow the request, so it is denied by default.\n\
+         Policy types:\n\
+         \x20 identity: Allow (policies/corrected-auth-role.json Statement[0] (Sid OwnPrivateFolderObjects, Allow))\n\
+         \x20 resource: Allow (fixtures/policy-types/bucket-role.json Statement[0] (Sid RoleReads, Allow); names the principal's role)\n\
+         \x20 boundary: ImplicitDeny (no statement applies)\n"
+    );
+    // Two session policies are one set: an Allow in either is enough.
+    let public = types_path("session-public.json");
+    let everything = types_path("scp-allow-all.json");
+    for (policies, code, decided) in [
+        (vec![session.as_str()], 1, "Decided by: session\n"),
+        (
+            vec![public.as_str(), everything.as_str()],
+            0,
+            "Decided by: identity\n",
+        ),
+    ] {
+        let mut args = vec!["--principal", SESSION, "--identity", "us-east-1:abc"];
+        for p in &policies {
+            args.extend(["--session-policy", p]);
+        }
+        let o = check_types(&args, "s3:GetObject", own);
+        assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+        assert!(
+            verdict_lines(&stdout(&o)).starts_with(decided),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn scp_levels_each_need_an_allow() {
+    let (root_allow, ou_sqs, ou_deny) = (
+        format!("root={}", types_path("scp-allow-all.json")),
+        format!("ou={}", types_path("scp-only-sqs.json")),
+        format!("ou={}", types_path("scp-deny-delete.json")),
+    );
+    let object = "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a";
+    let base = ["--principal", SESSION, "--identity", "us-east-1:abc"];
+    // The OU level allows SQS only: an implicit deny at that level.
+    let mut args = base.to_vec();
+    args.extend(["--scp", &root_allow, "--scp", &ou_sqs]);
+    let o = check_types(&args, "s3:GetObject", object);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        verdict_lines(&stdout(&o)).starts_with(
+            "Decided by: scp ou\nThe scp ou step does not allow the request, so it is denied by default.\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    // Files with the same label are one level: the OU's second SCP gives the Allow.
+    let ou_all = format!("ou={}", types_path("scp-allow-all.json"));
+    args.extend(["--scp", &ou_all, "--scp", &ou_deny]);
+    let o = check_types(&args, "s3:GetObject", object);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = check_types(&args, "s3:DeleteObject", object);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Decided by: scp ou\nDenied by:\n  scp ou fixtures/policy-types/scp-deny-delete.json Statement[0] (Sid NoDeletes, Deny)\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn policy_type_errors_name_the_flag() {
+    let api = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes";
+    let (bucket, session, scp, rcp_allow) = (
+        types_path("bucket-public.json"),
+        types_path("session-public.json"),
+        types_path("scp-allow-all.json"),
+        format!("root={}", types_path("rcp-allow.json")),
+    );
+    let bare_scp = scp.clone();
+    let empty_level = format!("={scp}");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--resource-policy", &bucket],
+            "error: a resource policy is given, so the request needs its principal (the caller's ARN): give --principal\n",
+        ),
+        (
+            vec![
+                "--principal",
+                "arn:aws:iam::123456789012:user/alice",
+                "--session-policy",
+                &session,
+            ],
+            "error: session policies apply only to role and federated user sessions; the principal \"arn:aws:iam::123456789012:user/alice\" is an IAM user\n",
+        ),
+        (
+            vec!["--principal", SESSION, "--resource-account", "444455556666"],
+            "error: the resource \"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/GET/notes\" is in account 123456789012, not 444455556666 (given with --resource-account)\n",
+        ),
+        (
+            vec!["--principal", SESSION, "--resource-account", "12345"],
+            "error: --resource-account \"12345\" is not an account id (12 digits)\n",
+        ),
+        (
+            vec!["--resource-account", "123456789012"],
+            "error: --resource-account is compared with the principal's account: give --principal\n",
+        ),
+        (
+            vec!["--principal", "arn:aws:iam::123456789012:role/AuthRole"],
+            "error: --principal: \"arn:aws:iam::123456789012:role/AuthRole\" is a role; requests are made by its sessions: give the session ARN, e.g. arn:aws:sts::123456789012:assumed-role/AuthRole/SESSION\n",
+        ),
+        (
+            vec!["--principal", SESSION, "--scp", &bare_scp],
+            "error: invalid value 'fixtures/policy-types/scp-allow-all.json' for '--scp <LEVEL=FILE>': expected LEVEL=FILE, e.g. root=scp.json (LEVEL: root, an OU, the account)\n\nFor more information, try '--help'.\n",
+        ),
+        (
+            vec!["--principal", SESSION, "--rcp", &empty_level],
+            "error: invalid value '=fixtures/policy-types/scp-allow-all.json' for '--rcp <LEVEL=FILE>': expected LEVEL=FILE, e.g. root=scp.json (LEVEL: root, an OU, the account)\n\nFor more information, try '--help'.\n",
+        ),
+    ];
+    for (args, message) in cases {
+        let o = check_types(&args, "execute-api:Invoke", api);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), message, "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}");
+    }
+    // A file outside the project root is not read.
+    let o = check_types(
+        &["--principal", SESSION, "--boundary", "/etc/passwd"],
+        "execute-api:Invoke",
+        api,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: /etc/passwd is outside the project root "),
+        "{}",
+        stderr(&o)
+    );
+    // An RCP that allows is not an RCP: the file, line and column are shown.
+    let o = check_types(
+        &["--principal", SESSION, "--rcp", &rcp_allow],
+        "execute-api:Invoke",
+        api,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("fixtures/policy-types/rcp-allow.json:3:96: Statement[0]: an RCP may use"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_cognito_flow_refuses_policy_types_it_does_not_evaluate_yet() {
+    let mut args = vec!["check", "--template", SEED_001];
+    args.extend(SEED_001_PARAMS);
+    args.extend([
+        "--identity",
+        "us-east-1:abc",
+        "--principal",
+        SESSION,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
+    ]);
+    let o = run(&args, None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: --principal, --resource-policy, --resource-account, --boundary, --session-policy, --scp and --rcp are not supported with the Cognito flow yet; name the role with --role to check its policies with them\n"
+    );
+}
+
+#[test]
+fn batch_lines_take_the_flags_and_may_name_their_principal() {
+    let (bucket, rcp) = (
+        types_path("bucket-public.json"),
+        format!("root={}", types_path("rcp-tls.json")),
+    );
+    for threads in ["1", "2"] {
+        let o = run(
+            &[
+                "check",
+                "--policy",
+                CORRECTED,
+                "--requests",
+                "fixtures/batch/principals.jsonl",
+                "--principal",
+                SESSION,
+                "--resource-policy",
+                &bucket,
+                "--rcp",
+                &rcp,
+                "--threads",
+                threads,
+            ],
+            None,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "a malformed line makes the exit code 2"
+        );
+        assert_eq!(
+            stdout(&o),
+            concat!(
+                r#"{"id":"public-tls","decision":"Allow","statements":[{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource"}],"decided_by":"resource"}"#,
+                "\n",
+                r#"{"id":"public-http","decision":"ExplicitDeny","statements":[{"policy":"fixtures/policy-types/rcp-tls.json","index":0,"sid":"EnforceTls","effect":"Deny","policy_type":"rcp","level":"root"}],"decided_by":"rcp"}"#,
+                "\n",
+                r#"{"id":"own-folder","decision":"Allow","statements":[{"policy":"policies/corrected-auth-role.json","index":0,"sid":"OwnPrivateFolderObjects","effect":"Allow","policy_type":"identity"}],"decided_by":"identity"}"#,
+                "\n",
+                r#"{"id":"user","decision":"ImplicitDeny","statements":[],"decided_by":"identity"}"#,
+                "\n",
+                r#"{"line":5,"error":"principal: \"arn:aws:iam::123456789012:role/AuthRole\" is a role; requests are made by its sessions: give the session ARN, e.g. arn:aws:sts::123456789012:assumed-role/AuthRole/SESSION"}"#,
+                "\n"
+            )
+        );
+        assert_eq!(stderr(&o), "4 request(s) decided, 1 line(s) failed\n");
+    }
+    // Without --principal, a line without its own cannot be decided with a bucket policy.
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CORRECTED,
+            "--requests",
+            "fixtures/batch/principals.jsonl",
+            "--resource-policy",
+            &bucket,
+        ],
+        None,
+    );
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("{\"line\":1,\"error\":\"a resource policy is given, so the request needs its principal (the caller's ARN)\"}\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("{\"id\":\"user\",\"decision\":\"ImplicitDeny\","),
+        "{out}"
     );
 }

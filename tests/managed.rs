@@ -130,7 +130,7 @@ fn a_given_document_is_evaluated() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/managed/team-wide.json\",\"index\":0,\"sid\":\"EveryFolder\",\"effect\":\"Allow\"}]}\n"
+        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/managed/team-wide.json\",\"index\":0,\"sid\":\"EveryFolder\",\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
     );
     assert_eq!(stderr(&o), "");
 }
@@ -148,7 +148,7 @@ fn aws_managed_policies_come_from_the_bundle() {
     let o = check(ROLE, &deny, own);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stdout(&o).starts_with("{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{\"policy\":\"arn:aws:iam::aws:policy/AWSDenyAll\",\"index\":0,\"sid\":\"DenyAll\",\"effect\":\"Deny\"}]"),
+        stdout(&o).starts_with("{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{\"policy\":\"arn:aws:iam::aws:policy/AWSDenyAll\",\"index\":0,\"sid\":\"DenyAll\",\"effect\":\"Deny\",\"policy_type\":\"identity\"}]"),
         "{}",
         stdout(&o)
     );

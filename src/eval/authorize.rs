@@ -622,6 +622,14 @@ fn set_derived(
 
 /// The statements that decided, given every set's result and the verdict.
 fn deciding_refs(results: &[SetResult], verdict: Verdict) -> Vec<TypedRef> {
+    deciding(results, verdict).collect()
+}
+
+/// The statements that decided, given every set's result (e.g. [`Scratch::results`])
+/// and the verdict: the `Deny`s for an explicit deny; for `Allow`, the allowing
+/// statements of the types that were needed; none for an implicit deny. Allocates
+/// nothing.
+pub fn deciding(results: &[SetResult], verdict: Verdict) -> impl Iterator<Item = TypedRef> + '_ {
     fn typed(r: &SetResult) -> impl Iterator<Item = TypedRef> + '_ {
         r.deciding.iter().map(move |s| TypedRef {
             policy_type: r.policy_type,
@@ -629,25 +637,24 @@ fn deciding_refs(results: &[SetResult], verdict: Verdict) -> Vec<TypedRef> {
             statement: *s,
         })
     }
-    let applying = results.iter().filter(|r| r.applies);
-    match verdict.decision {
-        Decision::ExplicitDeny => applying
-            .filter(|r| r.decision == Decision::ExplicitDeny)
-            .flat_map(typed)
-            .collect(),
-        Decision::ImplicitDeny => Vec::new(),
-        Decision::Allow => applying
-            .filter(|r| r.decision == Decision::Allow && !r.deciding.is_empty())
-            .filter(|r| match r.policy_type {
-                // A resource policy's grant that decided alone excludes the identity side.
-                PolicyType::Identity | PolicyType::Boundary | PolicyType::Session => {
-                    verdict.decided_by != PolicyType::Resource
-                }
-                PolicyType::Resource | PolicyType::Scp | PolicyType::Rcp => true,
-            })
-            .flat_map(typed)
-            .collect(),
-    }
+    results
+        .iter()
+        .filter(|r| r.applies)
+        .filter(move |r| match verdict.decision {
+            Decision::ExplicitDeny => r.decision == Decision::ExplicitDeny,
+            Decision::ImplicitDeny => false,
+            Decision::Allow => {
+                r.decision == Decision::Allow
+                    && match r.policy_type {
+                        // A resource policy's grant that decided alone excludes the identity side.
+                        PolicyType::Identity | PolicyType::Boundary | PolicyType::Session => {
+                            verdict.decided_by != PolicyType::Resource
+                        }
+                        PolicyType::Resource | PolicyType::Scp | PolicyType::Rcp => true,
+                    }
+            }
+        })
+        .flat_map(typed)
 }
 
 /// What the flowchart needs to know about the request besides the sets' results.

@@ -24,6 +24,14 @@ pub enum PolicyKind {
     /// `Principal` is required and `NotPrincipal` is not allowed (IAM User Guide,
     /// "NotPrincipal").
     Trust,
+    /// A service control policy (AWS Organizations): like an identity-based policy, no
+    /// `Principal`/`NotPrincipal`; `Resource` or `NotResource` required.
+    Scp,
+    /// A resource control policy (AWS Organizations User Guide, "RCP syntax"): `Principal`
+    /// required and `"*"`; no `NotPrincipal`, no `NotAction`; `Resource` or `NotResource`
+    /// required; `Version` `2012-10-17`; `Allow` only in the exact shape of
+    /// `RCPFullAWSAccess` (checked by the parser).
+    Rcp,
 }
 
 impl PolicyKind {
@@ -31,15 +39,15 @@ impl PolicyKind {
     /// `NotPrincipal`?
     pub fn has_principal(self) -> bool {
         match self {
-            PolicyKind::Identity => false,
-            PolicyKind::Resource | PolicyKind::Trust => true,
+            PolicyKind::Identity | PolicyKind::Scp => false,
+            PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Rcp => true,
         }
     }
 
     /// Must every statement have a `Resource` or `NotResource`?
     pub fn requires_resource(self) -> bool {
         match self {
-            PolicyKind::Identity => true,
+            PolicyKind::Identity | PolicyKind::Scp | PolicyKind::Rcp => true,
             PolicyKind::Resource | PolicyKind::Trust => false,
         }
     }
@@ -48,8 +56,19 @@ impl PolicyKind {
     /// with `Allow`)? Not in identity-based policies, nor in role trust policies.
     pub fn allows_not_principal(self) -> bool {
         match self {
-            PolicyKind::Identity | PolicyKind::Trust => false,
+            PolicyKind::Identity | PolicyKind::Trust | PolicyKind::Scp | PolicyKind::Rcp => false,
             PolicyKind::Resource => true,
+        }
+    }
+
+    /// The kind as messages name it: `an identity-based policy`, `an SCP`, ...
+    pub fn described(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "an identity-based policy",
+            PolicyKind::Resource => "a resource-based policy",
+            PolicyKind::Trust => "a role trust policy",
+            PolicyKind::Scp => "an SCP",
+            PolicyKind::Rcp => "an RCP",
         }
     }
 }

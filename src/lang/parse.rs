@@ -449,6 +449,11 @@ impl<'de> Visitor<'de> for PolicySeed<'_> {
         let Some(statements) = statements else {
             return Err(de::Error::custom("missing required element \"Statement\""));
         };
+        if self.kind == PolicyKind::Rcp && self.version != Some(Version::V2012_10_17) {
+            return Err(de::Error::custom(
+                "an RCP must have \"Version\": \"2012-10-17\" (AWS Organizations User Guide, RCP syntax)",
+            ));
+        }
         Ok(RawPolicy {
             version: self.version,
             id,
@@ -649,18 +654,56 @@ impl StatementParts {
             ));
         }
         if (key == "Principal" || key == "NotPrincipal") && !kind.has_principal() {
-            return Some(format!(
-                "an identity-based policy must not contain {key:?} (IAM User Guide, Principal element); \
-                 this looks like a resource-based or trust policy"
-            ));
+            return Some(match kind {
+                PolicyKind::Scp => format!(
+                    "an SCP must not contain {key:?} (AWS Organizations User Guide, SCP syntax): \
+                     it applies to the principals of the accounts it is attached to"
+                ),
+                PolicyKind::Identity
+                | PolicyKind::Resource
+                | PolicyKind::Trust
+                | PolicyKind::Rcp => format!(
+                    "an identity-based policy must not contain {key:?} (IAM User Guide, Principal element); \
+                     this looks like a resource-based or trust policy"
+                ),
+            });
         }
         if key == "NotPrincipal" && !kind.allows_not_principal() {
+            return Some(match kind {
+                PolicyKind::Rcp => "an RCP must not contain \"NotPrincipal\" (AWS Organizations User Guide, RCP syntax); use \"Principal\": \"*\" with a condition".to_string(),
+                PolicyKind::Identity | PolicyKind::Resource | PolicyKind::Trust | PolicyKind::Scp => {
+                    "a role trust policy must not contain \"NotPrincipal\" (IAM User Guide, NotPrincipal element)"
+                        .to_string()
+                }
+            });
+        }
+        if key == "NotAction" && kind == PolicyKind::Rcp {
             return Some(
-                "a role trust policy must not contain \"NotPrincipal\" (IAM User Guide, NotPrincipal element)"
+                "an RCP must not contain \"NotAction\" (AWS Organizations User Guide, RCP syntax)"
                     .to_string(),
             );
         }
         None
+    }
+
+    /// The rules only resource control policies have (AWS Organizations User Guide, "RCP
+    /// syntax"): `Principal` is `"*"`, and `Allow` is supported only for
+    /// `RCPFullAWSAccess` (Principal, Action and Resource `"*"`, no Condition).
+    fn check_rcp(&self, effect: Effect) -> Result<(), &'static str> {
+        if !matches!(self.principal, Some(Principal::Any)) {
+            return Err(
+                "an RCP's \"Principal\" must be \"*\" (AWS Organizations User Guide, RCP syntax); name principals with conditions such as aws:PrincipalAccount",
+            );
+        }
+        let all_actions = matches!(&self.action, Some(ActionSpec::Action(p)) if p.len() == 1 && p[0].source() == "*");
+        let all_resources = matches!(&self.resource, Some(ResourceSpec::Resource(p)) if p.len() == 1 && p[0].source() == "*");
+        let no_condition = self.conditions.as_ref().is_none_or(Vec::is_empty);
+        if effect == Effect::Allow && !(all_actions && all_resources && no_condition) {
+            return Err(
+                "an RCP may use \"Effect\": \"Allow\" only as RCPFullAWSAccess does (Action and Resource \"*\", no Condition) (AWS Organizations User Guide, RCP syntax); RCPs restrict with \"Deny\"",
+            );
+        }
+        Ok(())
     }
 
     /// The statement, once every required element is there.
@@ -668,6 +711,13 @@ impl StatementParts {
         let Some(effect) = self.effect else {
             return Err("missing required element \"Effect\"");
         };
+        if kind == PolicyKind::Rcp
+            && self.action.is_some()
+            && self.principal.is_some()
+            && self.resource.is_some()
+        {
+            self.check_rcp(effect)?;
+        }
         let Some(action) = self.action else {
             return Err("missing required element: one of \"Action\" or \"NotAction\"");
         };
@@ -1012,6 +1062,66 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].raw_values, ["10"]);
         assert_eq!(c[1].raw_values, ["true"]);
+    }
+
+    #[test]
+    fn scps_and_rcps_have_their_own_rules() {
+        let err = |doc: &str, kind| {
+            parse_policy_as("p.json", doc.as_bytes(), kind)
+                .unwrap_err()
+                .to_string()
+        };
+        let ok = |doc: &str, kind| parse_policy_as("p.json", doc.as_bytes(), kind).is_ok();
+        // SCPs: no principal.
+        assert!(err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#,
+            PolicyKind::Scp
+        )
+        .ends_with("Statement.Principal: an SCP must not contain \"Principal\" (AWS Organizations User Guide, SCP syntax): it applies to the principals of the accounts it is attached to"));
+        assert!(ok(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#,
+            PolicyKind::Scp
+        ));
+        // RCPs: Principal "*", Deny, or Allow exactly as RCPFullAWSAccess.
+        let full = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}"#;
+        assert!(ok(full, PolicyKind::Rcp));
+        assert!(ok(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#,
+            PolicyKind::Rcp
+        ));
+        let allow = "an RCP may use \"Effect\": \"Allow\" only as RCPFullAWSAccess does (Action and Resource \"*\", no Condition) (AWS Organizations User Guide, RCP syntax); RCPs restrict with \"Deny\"";
+        for doc in [
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"arn:aws:s3:::b/*"}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}"#,
+        ] {
+            assert!(err(doc, PolicyKind::Rcp).ends_with(allow), "{doc}");
+        }
+        assert!(err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}}"#,
+            PolicyKind::Rcp
+        )
+        .contains("an RCP's \"Principal\" must be \"*\""));
+        assert!(err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}}"#,
+            PolicyKind::Rcp
+        )
+        .contains("Statement.NotPrincipal: an RCP must not contain \"NotPrincipal\""));
+        assert!(err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","NotAction":"s3:*","Resource":"*"}}"#,
+            PolicyKind::Rcp
+        )
+        .contains("Statement.NotAction: an RCP must not contain \"NotAction\""));
+        assert!(err(
+            r#"{"Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#,
+            PolicyKind::Rcp
+        )
+        .ends_with("an RCP must have \"Version\": \"2012-10-17\" (AWS Organizations User Guide, RCP syntax)"));
+        assert!(err(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*"}}"#,
+            PolicyKind::Rcp
+        )
+        .contains("missing required element: one of \"Resource\" or \"NotResource\""));
     }
 
     #[test]

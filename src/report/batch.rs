@@ -6,7 +6,9 @@ use std::io::{Read, Write};
 
 use jiff::Timestamp;
 
-use crate::eval::PolicySet;
+use crate::eval::authorize::{AuthorizeError, Policies, PolicyType, Scratch, TypedRef, deciding};
+use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::lang::principal::Caller;
 use crate::request::lines::{LineError, RequestBuffer, parse_request_into};
 
 /// The output object for a line that failed: `{"line":N,"error":"..."}`.
@@ -78,39 +80,99 @@ struct Block {
     oversized_line: Option<usize>,
 }
 
-/// Pre-rendered `{"policy":...,"index":...,"sid":...,"effect":...}` per statement.
-struct Fragments(Vec<Vec<String>>);
+/// Pre-rendered `{"policy":...,"index":...,"sid":...,"effect":...,"policy_type":...}` per
+/// statement, per policy set in [`Policies::sets`] order: identity-based first (slot 0),
+/// then the SCP levels, the RCP levels, the resource-based policies, the boundary and the
+/// session policies.
+struct Fragments {
+    sets: Vec<Vec<Vec<String>>>,
+    scps: usize,
+    rcps: usize,
+    resource: usize,
+    boundary: usize,
+}
 
 impl Fragments {
-    fn new(set: &PolicySet) -> Fragments {
-        Fragments(
-            set.policies()
-                .iter()
-                .map(|p| {
-                    p.statements
-                        .iter()
-                        .map(|st| {
-                            let out = super::StatementOut {
-                                policy: &p.name,
-                                index: st.index,
-                                sid: st.sid.as_deref(),
-                                effect: st.effect.as_str(),
-                            };
-                            serde_json::to_string(&out).expect("a statement always serializes")
-                        })
-                        .collect()
-                })
-                .collect(),
-        )
+    fn new(policies: &Policies) -> Fragments {
+        let sets = policies
+            .sets()
+            .map(|(policy_type, index, set)| {
+                set.policies()
+                    .iter()
+                    .enumerate()
+                    .map(|(p, policy)| {
+                        (0..policy.statements.len())
+                            .map(|statement| {
+                                let r = TypedRef {
+                                    policy_type,
+                                    index,
+                                    statement: StatementRef {
+                                        policy: p,
+                                        statement,
+                                    },
+                                };
+                                serde_json::to_string(&super::typed_statement_out(policies, r))
+                                    .expect("a statement always serializes")
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Fragments {
+            sets,
+            scps: policies.scps.len(),
+            rcps: policies.rcps.len(),
+            resource: policies.resource.len(),
+            boundary: usize::from(policies.boundary.is_some()),
+        }
+    }
+
+    /// The fragment of a statement of the identity-based policies.
+    fn identity(&self, r: StatementRef) -> &str {
+        &self.sets[0][r.policy][r.statement]
+    }
+
+    /// The fragment of a statement of any policy set.
+    fn typed(&self, r: TypedRef) -> &str {
+        let slot = match r.policy_type {
+            PolicyType::Identity => 0,
+            PolicyType::Scp => 1 + r.index,
+            PolicyType::Rcp => 1 + self.scps + r.index,
+            PolicyType::Resource => 1 + self.scps + self.rcps + r.index,
+            PolicyType::Boundary => 1 + self.scps + self.rcps + self.resource,
+            PolicyType::Session => 1 + self.scps + self.rcps + self.resource + self.boundary,
+        };
+        &self.sets[slot][r.statement.policy][r.statement.statement]
+    }
+}
+
+/// Why a well-formed line could not be decided, or was not well-formed.
+enum Failed {
+    Line(LineError),
+    Authorize(AuthorizeError),
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failed::Line(e) => e.fmt(f),
+            Failed::Authorize(e) => e.fmt(f),
+        }
     }
 }
 
 /// Per-worker state reused from line to line.
 struct Worker<'a> {
-    set: &'a PolicySet,
+    policies: &'a Policies,
+    /// The principal of lines that do not name their own.
+    principal: Option<&'a Caller>,
+    /// Whether lines gain `decided_by` (policy types other than identity-based given).
+    typed: bool,
     fragments: &'a Fragments,
     now: Timestamp,
     deciding: Vec<crate::eval::StatementRef>,
+    scratch: Scratch,
     buffer: RequestBuffer,
 }
 
@@ -148,30 +210,53 @@ impl Worker<'_> {
             return;
         }
         let buffer = &mut self.buffer;
-        let result = std::str::from_utf8(line)
+        let parsed = std::str::from_utf8(line)
             .map_err(LineError::from)
-            .and_then(|text| parse_request_into(text, self.now, buffer))
-            .and_then(|()| {
-                self.set
-                    .evaluate_into(&buffer.request, &mut self.deciding)
-                    .map_err(LineError::from)
-            });
+            .and_then(|text| parse_request_into(text, self.now, buffer));
+        if let Err(error) = parsed {
+            summary.failed += 1;
+            write_error(out, line_no, &error);
+            return;
+        }
+        if buffer.request.principal.is_none() {
+            buffer.request.principal = self.principal.cloned();
+        }
+        let result = if buffer.request.principal.is_none() && self.policies.is_identity_only() {
+            // Identity-based policies alone: today's evaluation, nothing more.
+            self.policies
+                .identity
+                .evaluate_into(&buffer.request, &mut self.deciding)
+                .map(|decision| {
+                    write_line(out, &buffer.id_json, decision, None, |out| {
+                        for (i, r) in self.deciding.iter().enumerate() {
+                            if i > 0 {
+                                out.push(b',');
+                            }
+                            out.extend_from_slice(self.fragments.identity(*r).as_bytes());
+                        }
+                    })
+                })
+                .map_err(|e| Failed::Line(e.into()))
+        } else {
+            let policies = self.policies;
+            policies
+                .prepare(&mut buffer.request)
+                .and_then(|()| policies.authorize_into(&buffer.request, &mut self.scratch))
+                .map(|verdict| {
+                    let decided_by = self.typed.then_some(verdict.decided_by);
+                    write_line(out, &buffer.id_json, verdict.decision, decided_by, |out| {
+                        for (i, r) in deciding(self.scratch.results(), verdict).enumerate() {
+                            if i > 0 {
+                                out.push(b',');
+                            }
+                            out.extend_from_slice(self.fragments.typed(r).as_bytes());
+                        }
+                    })
+                })
+                .map_err(Failed::Authorize)
+        };
         match result {
-            Ok(decision) => {
-                summary.decided += 1;
-                out.extend_from_slice(b"{\"id\":");
-                out.extend_from_slice(&buffer.id_json);
-                out.extend_from_slice(b",\"decision\":\"");
-                out.extend_from_slice(decision.as_str().as_bytes());
-                out.extend_from_slice(b"\",\"statements\":[");
-                for (i, r) in self.deciding.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(self.fragments.0[r.policy][r.statement].as_bytes());
-                }
-                out.extend_from_slice(b"]}\n");
-            }
+            Ok(()) => summary.decided += 1,
             Err(error) => {
                 summary.failed += 1;
                 write_error(out, line_no, &error);
@@ -180,7 +265,32 @@ impl Worker<'_> {
     }
 }
 
-fn write_error(out: &mut Vec<u8>, line: usize, error: &LineError) {
+/// One decided line: `{"id":...,"decision":...,"statements":[...]}`, with
+/// `"decided_by":...` after the statements when given; `statements` writes the
+/// statements' fragments.
+fn write_line(
+    out: &mut Vec<u8>,
+    id_json: &[u8],
+    decision: Decision,
+    decided_by: Option<PolicyType>,
+    statements: impl FnOnce(&mut Vec<u8>),
+) {
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id_json);
+    out.extend_from_slice(b",\"decision\":\"");
+    out.extend_from_slice(decision.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"statements\":[");
+    statements(out);
+    out.push(b']');
+    if let Some(t) = decided_by {
+        out.extend_from_slice(b",\"decided_by\":\"");
+        out.extend_from_slice(t.as_str().as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+fn write_error(out: &mut Vec<u8>, line: usize, error: &dyn std::fmt::Display) {
     let error = error.to_string();
     serde_json::to_writer(
         &mut *out,
@@ -291,15 +401,40 @@ fn read_blocks(mut input: impl Read, mut send: impl FnMut(Block) -> bool) -> std
 pub fn run_batch(
     set: &PolicySet,
     input: impl Read + Send,
+    output: impl Write,
+    options: BatchOptions,
+) -> Result<BatchSummary, BatchError> {
+    run_authorized(
+        &Policies::identity_only(set.clone()),
+        None,
+        input,
+        output,
+        options,
+    )
+}
+
+/// [`run_batch`] with every policy type: each line is decided with `policies`
+/// ([`Policies::authorize_into`]), as `principal` unless the line names its own
+/// `"principal"`. A line without a principal is decided by the identity-based policies
+/// alone when no other type is given, and is an error line otherwise. When other types
+/// are given, each output line ends with `"decided_by"`; every statement carries its
+/// `"policy_type"`.
+pub fn run_authorized(
+    policies: &Policies,
+    principal: Option<&Caller>,
+    input: impl Read + Send,
     mut output: impl Write,
     options: BatchOptions,
 ) -> Result<BatchSummary, BatchError> {
-    let fragments = Fragments::new(set);
+    let fragments = Fragments::new(policies);
     let new_worker = || Worker {
-        set,
+        policies,
+        principal,
+        typed: !policies.is_identity_only(),
         fragments: &fragments,
         now: options.now,
         deciding: Vec::with_capacity(16),
+        scratch: Scratch::default(),
         buffer: RequestBuffer::default(),
     };
     if options.threads <= 1 {

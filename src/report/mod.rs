@@ -33,16 +33,52 @@ use serde::Serialize;
 
 pub use check::{OutputLine, StatementOut, evaluation_json, explanation_text};
 
+use crate::eval::authorize::{Policies, PolicyType, TypedRef};
 use crate::eval::{PolicySet, StatementRef};
 
-/// One statement as output objects name it: `{"policy":...,"index":...,"sid":...,"effect":...}`.
+/// One statement of identity-based policies as output objects name it:
+/// `{"policy":...,"index":...,"sid":...,"effect":...,"policy_type":"identity"}`.
 pub fn statement_out(set: &PolicySet, r: StatementRef) -> StatementOut<'_> {
+    statement_of(set, r, PolicyType::Identity, None)
+}
+
+/// One statement of any policy type as output objects name it (`level` for SCPs and
+/// RCPs: the organization level's label).
+pub fn typed_statement_out(policies: &Policies, r: TypedRef) -> StatementOut<'_> {
+    statement_of(
+        policies.set(r.policy_type, r.index),
+        r.statement,
+        r.policy_type,
+        level_label(policies, r.policy_type, r.index),
+    )
+}
+
+/// The label of the organization level a set of `policy_type` is (SCPs and RCPs only).
+pub fn level_label(policies: &Policies, policy_type: PolicyType, index: usize) -> Option<&str> {
+    match policy_type {
+        PolicyType::Scp => Some(policies.scps[index].label.as_str()),
+        PolicyType::Rcp => Some(policies.rcps[index].label.as_str()),
+        PolicyType::Identity
+        | PolicyType::Resource
+        | PolicyType::Boundary
+        | PolicyType::Session => None,
+    }
+}
+
+fn statement_of<'a>(
+    set: &'a PolicySet,
+    r: StatementRef,
+    policy_type: PolicyType,
+    level: Option<&'a str>,
+) -> StatementOut<'a> {
     let st = set.statement(r);
     StatementOut {
         policy: &set.policy(r).name,
         index: st.index,
         sid: st.sid.as_deref(),
         effect: st.effect.as_str(),
+        policy_type: policy_type.as_str(),
+        level,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Requests as JSON Lines, one object per line:
-//! `{"id":"opt","identity":"us-east-1:abc","action":"s3:GetObject","resource":"arn:...",
-//! "context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"]}}`.
+//! `{"id":"opt","identity":"us-east-1:abc","principal":"arn:aws:sts::...","action":"s3:GetObject",
+//! "resource":"arn:...","context":{"aws:SourceIp":"10.0.0.1","aws:TagKeys":["a","b"]}}`.
 //!
-//! `id` (string or number) and `identity` are optional; `context` values are strings,
+//! `id` (string or number), `identity` and `principal` (the caller's ARN, read by
+//! [`Caller::parse`]) are optional; `context` values are strings,
 //! numbers (read as written, see [`crate::lang::json`]) or booleans (read as their text),
 //! or arrays of them (a multivalued key). Unknown fields and duplicate keys are errors.
 
@@ -14,6 +15,7 @@ use serde_json::Value as Json;
 
 use super::{Context, Request, RequestError};
 use crate::lang::json::{Number, NumberTexts, seed_is_visitor};
+use crate::lang::principal::{Caller, PrincipalError};
 
 /// Why a request line could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -30,6 +32,10 @@ pub enum LineError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Request(#[from] RequestError),
+    /// A `principal` that is not a caller's ARN.
+    #[error("principal: {0}")]
+    #[diagnostic(code(policy_sim::lines::principal))]
+    Principal(#[from] PrincipalError),
     /// A line too long to hold.
     #[error("line is longer than {limit} bytes")]
     #[diagnostic(code(policy_sim::lines::too_long))]
@@ -59,10 +65,19 @@ pub struct RequestBuffer {
     pub id_json: Vec<u8>,
     identity: String,
     has_identity: bool,
+    principal: String,
+    has_principal: bool,
     key: String,
 }
 
-const FIELDS: &[&str] = &["id", "identity", "action", "resource", "context"];
+const FIELDS: &[&str] = &[
+    "id",
+    "identity",
+    "principal",
+    "action",
+    "resource",
+    "context",
+];
 
 /// Parse `line` into `buffer`. JSON strings without escapes are read in place and copied
 /// straight into the reused buffers. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
@@ -76,6 +91,8 @@ pub fn parse_request_into(
     buffer.id_json.clear();
     buffer.id_json.extend_from_slice(b"null");
     buffer.has_identity = false;
+    buffer.has_principal = false;
+    buffer.request.principal = None;
     let numbers = NumberTexts::new(line.as_bytes());
     let mut de = serde_json::Deserializer::from_str(line);
     de::DeserializeSeed::deserialize(
@@ -88,6 +105,9 @@ pub fn parse_request_into(
     .and_then(|()| de.end())?;
     if buffer.has_identity {
         buffer.request.set_identity(&buffer.identity)?;
+    }
+    if buffer.has_principal {
+        buffer.request.principal = Some(Caller::parse(&buffer.principal)?);
     }
     buffer.request.context.fill_time_defaults(now)?;
     Ok(buffer.request.validate()?)
@@ -119,7 +139,7 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let b = self.buffer;
         let numbers = self.numbers;
-        let mut seen = [false; 5];
+        let mut seen = [false; 6];
         while let Some(()) = map.next_key_seed(StrInto(&mut b.key))? {
             let Some(field) = FIELDS.iter().position(|f| *f == b.key) else {
                 return Err(de::Error::unknown_field(&b.key, FIELDS));
@@ -136,8 +156,12 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
                     map.next_value_seed(StrInto(&mut b.identity))?;
                     b.has_identity = true;
                 }
-                2 => map.next_value_seed(StrInto(&mut b.request.action))?,
-                3 => map.next_value_seed(StrInto(&mut b.request.resource))?,
+                2 => {
+                    map.next_value_seed(StrInto(&mut b.principal))?;
+                    b.has_principal = true;
+                }
+                3 => map.next_value_seed(StrInto(&mut b.request.action))?,
+                4 => map.next_value_seed(StrInto(&mut b.request.resource))?,
                 _ => map.next_value_seed(ContextSeed {
                     numbers,
                     context: &mut b.request.context,
@@ -145,7 +169,7 @@ impl<'de> Visitor<'de> for LineSeed<'_> {
                 })?,
             }
         }
-        for (i, name) in [(2, "action"), (3, "resource")] {
+        for (i, name) in [(3, "action"), (4, "resource")] {
             if !seen[i] {
                 return Err(de::Error::missing_field(name));
             }
@@ -380,6 +404,43 @@ mod tests {
             e.starts_with("invalid type: sequence, expected a string, number or boolean"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_line_may_name_its_principal() {
+        let mut buffer = RequestBuffer::default();
+        parse_request_into(
+            r#"{"principal":"arn:aws:iam::111122223333:user/alice","action":"s3:GetObject","resource":"*"}"#,
+            now(),
+            &mut buffer,
+        )
+        .unwrap();
+        let caller = buffer.request.principal.as_ref().unwrap();
+        assert_eq!(caller.arn(), "arn:aws:iam::111122223333:user/alice");
+        // The next line without one has none (the buffer is reused).
+        parse_request_into(
+            r#"{"action":"s3:GetObject","resource":"*"}"#,
+            now(),
+            &mut buffer,
+        )
+        .unwrap();
+        assert!(buffer.request.principal.is_none());
+        let e = parse_request_line(
+            r#"{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"*"}"#,
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "principal: \"arn:aws:iam::111122223333:role/R\" is a role; requests are made by its sessions: give the session ARN, e.g. arn:aws:sts::111122223333:assumed-role/R/SESSION"
+        );
+        let e = parse_request_line(
+            r#"{"principal":"arn:aws:iam::1:user/a","principal":"x","action":"s3:GetObject","resource":"*"}"#,
+            now(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("duplicate field `principal`"), "{e}");
     }
 
     #[test]

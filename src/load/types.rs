@@ -1,0 +1,292 @@
+//! Loading every policy type AWS evaluates besides identity-based policies: the
+//! resource's resource-based policy, the permissions boundary, session policies, SCPs and
+//! RCPs ([`PolicyTypeFiles`]), into the [`Policies`] that `eval::authorize` decides with.
+//!
+//! Each file is read inside the project root, as identity-based policy files are (a file
+//! outside it is an error), and parsed as its kind: resource-based policies
+//! ([`PolicyKind::Resource`]), boundaries and session policies (identity-based), SCPs
+//! ([`PolicyKind::Scp`]) and RCPs ([`PolicyKind::Rcp`]). Errors name the file and, for a
+//! document that is not a valid policy, the line, column and JSON path.
+//!
+//! SCP and RCP files carry a level label: files with the same label form one level of
+//! the organization (root, an OU, the account), levels in the order their label first
+//! appears. The policies are checked together ([`Policies::validate`]) once loaded.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::eval::PolicySet;
+use crate::eval::authorize::{AuthorizeError, Level, Policies, ScopedPolicy};
+use crate::lang::model::{Policy, PolicyKind};
+use crate::lang::parse::{LoadError, parse_policy_as, read_bounded};
+use crate::root::Root;
+
+/// The files of every policy type other than identity-based, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyTypeFiles {
+    /// Resource-based policies, each with the ARN of the resource it is attached to
+    /// (`None`: the policy of whatever resource is requested).
+    pub resource: Vec<(Option<String>, PathBuf)>,
+    /// The owner of a resource whose ARN has no account (S3).
+    pub resource_account: Option<String>,
+    /// The principal's permissions boundary.
+    pub boundary: Option<PathBuf>,
+    /// The session policies, evaluated together.
+    pub session: Vec<PathBuf>,
+    /// SCP files with their level label, in the order given.
+    pub scps: Vec<(String, PathBuf)>,
+    /// RCP files with their level label, in the order given.
+    pub rcps: Vec<(String, PathBuf)>,
+}
+
+impl PolicyTypeFiles {
+    /// True when no file and no resource account is given (identity-based policies only).
+    pub fn is_empty(&self) -> bool {
+        self.resource.is_empty()
+            && self.resource_account.is_none()
+            && self.boundary.is_none()
+            && self.session.is_empty()
+            && self.scps.is_empty()
+            && self.rcps.is_empty()
+    }
+
+    /// Every file named, in the order [`load_policy_types`] reads them.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.resource
+            .iter()
+            .map(|(_, p)| p.as_path())
+            .chain(self.boundary.as_deref())
+            .chain(self.session.iter().map(PathBuf::as_path))
+            .chain(self.scps.iter().map(|(_, p)| p.as_path()))
+            .chain(self.rcps.iter().map(|(_, p)| p.as_path()))
+    }
+}
+
+/// Why the policy types could not be loaded.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum TypesError {
+    /// A file that cannot be read inside the root, or is not a valid policy of its kind.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Load(#[from] super::Error),
+    /// Standard input named as one of these files: each is read from a file.
+    #[error("standard input (`-`) cannot be read as {what}: name its file")]
+    #[diagnostic(code(policy_sim::load::types_stdin))]
+    Stdin {
+        /// What it was named as (`a resource-based policy`, `an SCP`, ...).
+        what: &'static str,
+    },
+    /// An SCP or RCP level label that is empty.
+    #[error("{file}: {kind} level label is empty")]
+    #[diagnostic(code(policy_sim::load::empty_level))]
+    EmptyLevel {
+        /// `an SCP` or `an RCP`.
+        kind: &'static str,
+        /// The file as given.
+        file: String,
+    },
+    /// Policies that cannot be used together (two accounts among the levels, a resource
+    /// account that is not an account id).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Policies(#[from] AuthorizeError),
+}
+
+/// Read the policy at `path` (inside `root`) as a policy of `kind`, named by the path as
+/// given.
+fn read_policy(root: &Root, path: &Path, kind: PolicyKind) -> Result<Policy, TypesError> {
+    if super::is_stdin(path) {
+        return Err(TypesError::Stdin {
+            what: kind.described(),
+        });
+    }
+    let name = path.display().to_string();
+    let file = root
+        .open_input(path)
+        .map_err(|e| super::read_error(&name, e))?;
+    let bytes = read_bounded(&name, file).map_err(super::Error::from)?;
+    let policy: Result<Policy, LoadError> = parse_policy_as(&name, &bytes, kind);
+    Ok(policy.map_err(super::Error::from)?)
+}
+
+/// The levels of `items` (label, file): files with the same label form one level, levels
+/// in the order their label first appears.
+fn levels(
+    root: &Root,
+    items: &[(String, PathBuf)],
+    kind: PolicyKind,
+) -> Result<Vec<Level>, TypesError> {
+    let mut grouped: Vec<(String, Vec<Policy>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (label, path) in items {
+        if label.is_empty() {
+            return Err(TypesError::EmptyLevel {
+                kind: kind.described(),
+                file: path.display().to_string(),
+            });
+        }
+        let policy = read_policy(root, path, kind)?;
+        match index.get(label.as_str()) {
+            Some(&i) => grouped[i].1.push(policy),
+            None => {
+                index.insert(label, grouped.len());
+                grouped.push((label.clone(), vec![policy]));
+            }
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(label, policies)| Level {
+            label,
+            set: PolicySet::new(policies),
+        })
+        .collect())
+}
+
+/// Every policy AWS evaluates: the identity-based policies `identity` and the other
+/// types' `files`, read inside `root` and checked together ([`Policies::validate`]).
+pub fn load_policy_types(
+    root: &Root,
+    identity: PolicySet,
+    files: &PolicyTypeFiles,
+) -> Result<Policies, TypesError> {
+    let resource = files
+        .resource
+        .iter()
+        .map(|(scope, path)| {
+            Ok(ScopedPolicy {
+                resource: scope.clone(),
+                set: PolicySet::new(vec![read_policy(root, path, PolicyKind::Resource)?]),
+            })
+        })
+        .collect::<Result<Vec<_>, TypesError>>()?;
+    let boundary = match &files.boundary {
+        Some(path) => Some(PolicySet::new(vec![read_policy(
+            root,
+            path,
+            PolicyKind::Identity,
+        )?])),
+        None => None,
+    };
+    let session = if files.session.is_empty() {
+        None
+    } else {
+        Some(PolicySet::new(
+            files
+                .session
+                .iter()
+                .map(|p| read_policy(root, p, PolicyKind::Identity))
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    };
+    let policies = Policies {
+        identity,
+        resource,
+        resource_account: files.resource_account.clone(),
+        boundary,
+        session,
+        scps: levels(root, &files.scps, PolicyKind::Scp)?,
+        rcps: levels(root, &files.rcps, PolicyKind::Rcp)?,
+    };
+    policies.validate()?;
+    Ok(policies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Root {
+        Root::new(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/policy-types")
+    }
+
+    #[test]
+    fn levels_group_by_label_in_first_order() {
+        let files = PolicyTypeFiles {
+            scps: vec![
+                ("root".into(), dir().join("scp-allow-all.json")),
+                ("ou".into(), dir().join("scp-deny-delete.json")),
+                ("root".into(), dir().join("scp-deny-delete.json")),
+            ],
+            rcps: vec![("root".into(), dir().join("rcp-tls.json"))],
+            ..PolicyTypeFiles::default()
+        };
+        let p = load_policy_types(&project(), PolicySet::default(), &files).unwrap();
+        let labels: Vec<(&str, usize)> = p
+            .scps
+            .iter()
+            .map(|l| (l.label.as_str(), l.set.policies().len()))
+            .collect();
+        assert_eq!(labels, [("root", 2), ("ou", 1)]);
+        assert_eq!(p.rcps.len(), 1);
+    }
+
+    #[test]
+    fn each_file_is_read_as_its_kind() {
+        // An identity-based document is not an RCP, nor a resource-based policy.
+        let files = PolicyTypeFiles {
+            rcps: vec![("root".into(), dir().join("scp-allow-all.json"))],
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "Statement[0]: missing required element: one of \"Principal\" or \"NotPrincipal\""
+            ),
+            "{e}"
+        );
+        let files = PolicyTypeFiles {
+            boundary: Some(dir().join("rcp-tls.json")),
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an identity-based policy must not contain \"Principal\""),
+            "{e}"
+        );
+        let files = PolicyTypeFiles {
+            scps: vec![(String::new(), dir().join("scp-allow-all.json"))],
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
+        assert!(
+            e.to_string().ends_with("an SCP level label is empty"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn files_outside_the_root_and_standard_input_are_refused() {
+        let root = Root::new(&dir()).unwrap();
+        let files = PolicyTypeFiles {
+            boundary: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")),
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&root, PolicySet::default(), &files).unwrap_err();
+        assert!(e.to_string().contains("is outside the project root"), "{e}");
+        let files = PolicyTypeFiles {
+            session: vec![PathBuf::from("-")],
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "standard input (`-`) cannot be read as an identity-based policy: name its file"
+        );
+    }
+
+    #[test]
+    fn the_policies_are_validated_together() {
+        let files = PolicyTypeFiles {
+            resource_account: Some("12345".into()),
+            ..PolicyTypeFiles::default()
+        };
+        let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
+        assert_eq!(e.to_string(), "\"12345\" is not an account id (12 digits)");
+    }
+}
