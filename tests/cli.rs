@@ -964,7 +964,7 @@ fn json_outputs_keep_their_field_order() {
     assert_eq!(keys(&proof["counterexample"]), counterexample);
     assert_eq!(
         keys(&proof["counterexample"]["statement"]),
-        ["policy", "index", "sid", "effect"]
+        ["policy_type", "policy", "index", "sid", "effect"]
     );
     let holds = json(&[
         "prove",

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::prover::fuzz::fuzz_isolation;
 use policy_sim::analysis::prover::{Verdict, prove_isolation};
+use policy_sim::eval::authorize::Policies;
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
@@ -110,8 +111,8 @@ proptest! {
     ) {
         let set = generated_policy(prefix, before, after, action);
         let f = IdentityFormat::parse(format).unwrap();
-        let proof = prove_isolation(&set, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
-        let sampled = fuzz_isolation(&set, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+        let proof = prove_isolation(&Policies::identity_only(set.clone()), None, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+        let sampled = fuzz_isolation(&Policies::identity_only(set.clone()), None, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
         if let Some(c) = &sampled.counterexample {
             // Soundness: a violation that sampling finds is never proved away.
             prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);
