@@ -624,7 +624,9 @@ fn prover_message(e: &policy_sim::analysis::prover::ProverError) -> String {
         ProverError::Smt(SmtError::UnsupportedFormat(format)) => {
             format!("--solver smt supports the cognito and any identity formats, not {format:?}")
         }
-        ProverError::Smt(_) => e.to_string(),
+        ProverError::Smt(_) | ProverError::Policies(_) | ProverError::RootPrincipal { .. } => {
+            e.to_string()
+        }
         ProverError::TooManyCases { cases } => format!(
             "--cases {cases} is more than one fuzz run may try (at most {})",
             policy_sim::analysis::prover::fuzz::MAX_CASES
@@ -1116,12 +1118,19 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
             }
         }
     };
-    let mut proof =
-        prover::prove_isolation_with(set, &args.areas, &format, &backend, jiff::Timestamp::now())?;
+    let policies = policy_sim::eval::authorize::Policies::identity_only(set.clone());
+    let mut proof = prover::prove_isolation_with(
+        &policies,
+        None,
+        &args.areas,
+        &format,
+        &backend,
+        jiff::Timestamp::now(),
+    )?;
     loaded.settle(&mut proof);
     let text = match args.format {
-        Format::Json => json_line(&report::proof::proof_json(set, &proof)),
-        Format::Text => terminal_safe(&report::proof::proof_text(set, &proof)).into_owned(),
+        Format::Json => json_line(&report::proof::proof_json(&policies, &proof)),
+        Format::Text => terminal_safe(&report::proof::proof_text(&policies, &proof)).into_owned(),
     };
     write_stdout(&text)?;
     Ok(match proof.verdict {
@@ -1140,9 +1149,10 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
     let loaded = load_source(&iso.source, root)?;
     // Sampling decides requests: each decision needs every policy.
     loaded.gap(Claim::Decision)?;
-    let set = loaded.set;
+    let policies = policy_sim::eval::authorize::Policies::identity_only(loaded.set);
     let result = prover::fuzz::fuzz_isolation(
-        &set,
+        &policies,
+        None,
         &iso.areas,
         &format,
         args.cases,
@@ -1150,7 +1160,7 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
         jiff::Timestamp::now(),
     )?;
     let run = FuzzRun {
-        set: &set,
+        policies: &policies,
         result: &result,
         seed: args.seed,
         identity_format: &format.name,

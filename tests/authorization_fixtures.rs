@@ -20,30 +20,7 @@ use serde_json::Value;
 
 /// Cases that do not give the fixture's answer yet, each for a reason named here; a
 /// listed case that gives it fails the test (remove it from the list then).
-const PENDING: &[&str] = &[
-    // Design decisions 1 to 3 after the documentation review, not implemented yet:
-    // 1. the account root user has full access in its own account;
-    "root user, own account, no policy names it",
-    // 2. a federated user session without session policies has no permissions;
-    "federated user without a session policy",
-    // 3. RCPs apply only to the services the Organizations guide lists.
-    "RCP Deny on API Gateway",
-    // The design makes aws:userid a key every request has (a statement reading it
-    // without a value is an error); lang::keys::ALWAYS_PRESENT does not list it yet, and
-    // listing it changes what no-new-access concludes for `${aws:userid}` (its owner's
-    // call).
-    "aws:userid of a role session is not derivable",
-    // The fixture gives no aws:SecureTransport, which every request has and the bucket
-    // policy's Deny reads: the evaluator refuses to guess it (give it in `context`).
-    "user granted by ARN, no identity policy",
-    "action the grant does not name",
-    "object outside the granted prefix",
-    "another user of the same account",
-    "a role session of the same account",
-    // Both the key policy (naming the role) and the identity-based policy allow: the
-    // fixture credits the key policy, the evaluator the identity-based policy.
-    "key policy without the account statement, role named",
-];
+const PENDING: &[&str] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::prover::{Proof, Verdict, prove_isolation};
+use policy_sim::eval::authorize::Policies;
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::arn::ArnPattern;
 use policy_sim::lang::parse::parse_policy;
@@ -18,6 +19,18 @@ use serde_json::Value;
 fn cases() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/isolation/cases.json");
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `prove isolation` of identity-based policies alone, at a fixed time.
+fn prove_identity(set: &PolicySet, areas: &[String], format: &IdentityFormat) -> Proof {
+    prove_isolation(
+        &Policies::identity_only(set.clone()),
+        None,
+        areas,
+        format,
+        "2026-06-01T00:00:00Z".parse().unwrap(),
+    )
+    .unwrap()
 }
 
 fn verify_counterexample(set: &PolicySet, proof: &Proof, format: &IdentityFormat, name: &str) {
@@ -85,13 +98,7 @@ fn known_verdicts() {
             .unwrap_or_default();
         for (format_name, expected) in case["expect"].as_object().unwrap() {
             let format = IdentityFormat::parse(format_name).unwrap();
-            let proof = prove_isolation(
-                &set,
-                &areas,
-                &format,
-                "2026-06-01T00:00:00Z".parse().unwrap(),
-            )
-            .unwrap();
+            let proof = prove_identity(&set, &areas, &format);
             let expected = expected.as_str().unwrap();
             if proof.verdict.as_str() != expected {
                 failures.push(format!(
@@ -126,9 +133,7 @@ fn shipped_policies() {
         let set = PolicySet::new(vec![parse_policy(file, &bytes).unwrap()]);
         for (format_name, expected) in [("cognito", cognito), ("any", any)] {
             let format = IdentityFormat::parse(format_name).unwrap();
-            let proof =
-                prove_isolation(&set, &[], &format, "2026-06-01T00:00:00Z".parse().unwrap())
-                    .unwrap();
+            let proof = prove_identity(&set, &[], &format);
             assert_eq!(
                 proof.verdict.as_str(),
                 expected,
@@ -149,13 +154,7 @@ fn console_prefix_flaw_is_explained() {
     )
     .unwrap();
     let set = PolicySet::new(vec![parse_policy("console.json", &bytes).unwrap()]);
-    let proof = prove_isolation(
-        &set,
-        &[],
-        &IdentityFormat::parse("any").unwrap(),
-        "2026-06-01T00:00:00Z".parse().unwrap(),
-    )
-    .unwrap();
+    let proof = prove_identity(&set, &[], &IdentityFormat::parse("any").unwrap());
     let c = proof.counterexample.unwrap();
     assert!(c.victim.starts_with(&c.attacker) || c.attacker.starts_with(&c.victim));
     assert!(
@@ -178,14 +177,21 @@ fn errors() {
     ]);
     let cognito = IdentityFormat::parse("cognito").unwrap();
     assert_eq!(
-        prove_isolation(&set, &[], &cognito, "2026-06-01T00:00:00Z".parse().unwrap())
-            .unwrap_err()
-            .to_string(),
+        prove_isolation(
+            &Policies::identity_only(set.clone()),
+            None,
+            &[],
+            &cognito,
+            "2026-06-01T00:00:00Z".parse().unwrap()
+        )
+        .unwrap_err()
+        .to_string(),
         "no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one"
     );
     assert_eq!(
         prove_isolation(
-            &set,
+            &Policies::identity_only(set.clone()),
+            None,
             &["arn:aws:s3:::b/*".to_string()],
             &cognito,
             "2026-06-01T00:00:00Z".parse().unwrap()
@@ -222,20 +228,15 @@ fn smt_backend_cross_check() {
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
         let smt = prove_isolation_with(
-            &set,
+            &Policies::identity_only(set.clone()),
+            None,
             &areas,
             &format,
             &backend,
             "2026-06-01T00:00:00Z".parse().unwrap(),
         )
         .unwrap();
-        let automata = prove_isolation(
-            &set,
-            &areas,
-            &format,
-            "2026-06-01T00:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
+        let automata = prove_identity(&set, &areas, &format);
         if smt.verdict == Verdict::Unknown || automata.verdict == Verdict::Unknown {
             continue;
         }
@@ -264,8 +265,7 @@ fn counterexamples_use_documented_actions() {
         parse_policy("p.json", &serde_json::to_vec(&doc).unwrap()).unwrap(),
     ]);
     let format = IdentityFormat::parse("cognito").unwrap();
-    let proof =
-        prove_isolation(&set, &[], &format, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+    let proof = prove_identity(&set, &[], &format);
     assert_eq!(proof.verdict, Verdict::Violated);
     verify_counterexample(&set, &proof, &format, "s3:Restore*");
     let c = proof.counterexample.as_ref().unwrap();
@@ -310,7 +310,7 @@ fn twenty_thousand_statements() {
     let format = IdentityFormat::parse("cognito").unwrap();
     let now = "2026-06-01T00:00:00Z".parse().unwrap();
     let set = large_policy(20_000, "s3:DeleteObject", false);
-    let proof = prove_isolation(&set, &[], &format, now).unwrap();
+    let proof = prove_identity(&set, &[], &format);
     assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
     // One note per Deny that does not cover the area's Allow; none for the Allows that
     // cannot reach the area.
@@ -321,12 +321,20 @@ fn twenty_thousand_statements() {
         &proof.assumptions[..3]
     );
     let set = large_policy(20_000, "s3:*", true);
-    let proof = prove_isolation(&set, &[], &format, now).unwrap();
+    let proof = prove_identity(&set, &[], &format);
     assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
     verify_counterexample(&set, &proof, &format, "broken");
     // Sampling finds it too, a case at a time near-linear in the statements.
-    let fuzz = policy_sim::analysis::prover::fuzz::fuzz_isolation(&set, &[], &format, 200, 1, now)
-        .unwrap();
+    let fuzz = policy_sim::analysis::prover::fuzz::fuzz_isolation(
+        &Policies::identity_only(set.clone()),
+        None,
+        &[],
+        &format,
+        200,
+        1,
+        now,
+    )
+    .unwrap();
     assert!(fuzz.counterexample.is_some(), "{fuzz:?}");
 }
 
@@ -337,11 +345,494 @@ fn fuzz_cases_are_capped() {
     let set = large_policy(4, "s3:*", false);
     let format = IdentityFormat::parse("cognito").unwrap();
     let now = "2026-06-01T00:00:00Z".parse().unwrap();
-    match fuzz::fuzz_isolation(&set, &[], &format, fuzz::MAX_CASES + 1, 1, now) {
+    match fuzz::fuzz_isolation(
+        &Policies::identity_only(set.clone()),
+        None,
+        &[],
+        &format,
+        fuzz::MAX_CASES + 1,
+        1,
+        now,
+    ) {
         Err(e @ ProverError::TooManyCases { .. }) => assert_eq!(
             e.to_string(),
             "1000001 cases is more than one fuzz run may try (at most 1000000)"
         ),
         other => panic!("{other:?}"),
+    }
+}
+
+// ---- Every policy type: the attacker is the Cognito role session carrying the identity.
+
+mod policy_types {
+    use super::*;
+    use policy_sim::analysis::prover::fuzz::fuzz_isolation;
+    use policy_sim::analysis::prover::{ProverError, Verdict};
+    use policy_sim::eval::authorize::{Level, PolicyType, ScopedPolicy};
+    use policy_sim::lang::model::PolicyKind;
+    use policy_sim::lang::parse::parse_policy_as;
+    use policy_sim::lang::principal::Caller;
+    use serde_json::json;
+
+    const SESSION: &str =
+        "arn:aws:sts::111122223333:assumed-role/CognitoAuthRole/CognitoIdentityCredentials";
+    const ROLE: &str = "arn:aws:iam::111122223333:role/CognitoAuthRole";
+    const OWN: &str = "arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*";
+
+    fn now() -> jiff::Timestamp {
+        "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn caller() -> Caller {
+        Caller::parse(SESSION).unwrap()
+    }
+
+    fn cognito() -> IdentityFormat {
+        IdentityFormat::parse("cognito").unwrap()
+    }
+
+    fn set(name: &str, kind: PolicyKind, statements: Value) -> PolicySet {
+        let doc = json!({"Version": "2012-10-17", "Statement": statements});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        PolicySet::new(vec![parse_policy_as(name, &bytes, kind).unwrap()])
+    }
+
+    /// Identity-based policies only: each identity its own folder, and when `broad`
+    /// every private folder (which breaks isolation unless something else keeps it).
+    fn base(broad: bool) -> Policies {
+        let mut st = vec![
+            json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": OWN}),
+        ];
+        if broad {
+            st.push(json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::notes/private/*"}));
+        }
+        Policies::identity_only(set("identity.json", PolicyKind::Identity, Value::Array(st)))
+    }
+
+    fn bucket(name: &str, statements: Value) -> Vec<ScopedPolicy> {
+        vec![ScopedPolicy {
+            resource: Some(format!("arn:aws:s3:::{name}")),
+            set: set("bucket-policy.json", PolicyKind::Resource, statements),
+        }]
+    }
+
+    /// `Principal` may read every private folder.
+    fn public_read(principal: Value) -> Value {
+        json!([{"Sid": "PublicRead", "Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/private/*"}])
+    }
+
+    /// `Principal` may do nothing outside the identity's own folder.
+    fn deny_others(principal: Value) -> Value {
+        json!([{"Effect": "Deny", "Principal": principal, "Action": "s3:*", "NotResource": OWN}])
+    }
+
+    /// A boundary or session policy of Allow statements on `resource`.
+    fn allowing(name: &str, resource: &str) -> Option<PolicySet> {
+        Some(set(
+            name,
+            PolicyKind::Identity,
+            json!([{"Effect": "Allow", "Action": "s3:*", "Resource": resource}]),
+        ))
+    }
+
+    fn level(label: &str, kind: PolicyKind, statements: Value) -> Level {
+        Level {
+            label: label.to_string(),
+            set: set(&format!("{label}.json"), kind, statements),
+        }
+    }
+
+    fn full_access() -> Value {
+        json!({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    }
+
+    fn prove(policies: &Policies) -> Proof {
+        prove_isolation(policies, Some(&caller()), &[], &cognito(), now()).unwrap()
+    }
+
+    /// The counterexample's statement type, after confirming it here with the evaluator
+    /// of `check` (prepare and authorize with every policy type), independently of the
+    /// prover.
+    fn confirmed(name: &str, policies: &Policies, proof: &Proof) -> PolicyType {
+        assert_eq!(proof.verdict, Verdict::Violated, "{name}: {}", proof.reason);
+        let c = proof.counterexample.as_ref().unwrap();
+        assert_ne!(c.attacker, c.victim);
+        assert_eq!(c.principal.as_deref(), Some(SESSION));
+        let mut request =
+            Request::new(c.action.clone(), c.resource.clone()).with_identity(&c.attacker);
+        for (k, v) in &c.context {
+            request.context.set(k, v.clone());
+        }
+        request.context.fill_time_defaults(now()).unwrap();
+        request.principal = Some(caller());
+        policies.prepare(&mut request).unwrap();
+        let auth = policies.authorize(&request).unwrap();
+        assert_eq!(auth.verdict.decision, Decision::Allow, "{name}: {c:?}");
+        assert!(c.resource.starts_with("arn:aws:s3:::notes/private/"));
+        assert!(!c.resource.contains(&c.attacker), "{name}: {c:?}");
+        c.statement.policy_type
+    }
+
+    /// `None`: isolation holds; `Some(t)`: violated by a statement of type `t`.
+    type Expect = Option<PolicyType>;
+
+    #[test]
+    fn every_policy_type_takes_part() {
+        use PolicyKind::{Identity as Id, Resource as Res};
+        let (resource, identity) = (Some(PolicyType::Resource), Some(PolicyType::Identity));
+        let deny = json!({"Effect": "Deny", "Action": "s3:*", "NotResource": OWN});
+        let own_scp = json!([{"Effect": "Allow", "Action": "s3:*", "Resource": OWN}]);
+        let cases: Vec<(&str, Policies, Expect)> = vec![
+            ("identity alone", base(false), None),
+            ("broad identity Allow", base(true), identity),
+            // Resource-policy grants: naming the session in any direct way, or its role.
+            (
+                "bucket grant *",
+                Policies {
+                    resource: bucket("notes", public_read(json!("*"))),
+                    ..base(false)
+                },
+                resource,
+            ),
+            (
+                "bucket grant AWS *",
+                Policies {
+                    resource: bucket("notes", public_read(json!({"AWS": "*"}))),
+                    ..base(false)
+                },
+                resource,
+            ),
+            (
+                "bucket grant session",
+                Policies {
+                    resource: bucket("notes", public_read(json!({"AWS": SESSION}))),
+                    ..base(false)
+                },
+                resource,
+            ),
+            (
+                "bucket grant role",
+                Policies {
+                    resource: bucket("notes", public_read(json!({"AWS": ROLE}))),
+                    ..base(false)
+                },
+                resource,
+            ),
+            // ... and what does not grant on its own.
+            (
+                "bucket grant account",
+                Policies {
+                    resource: bucket("notes", public_read(json!({"AWS": "111122223333"}))),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "bucket grant root",
+                Policies {
+                    resource: bucket(
+                        "notes",
+                        public_read(json!({"AWS": "arn:aws:iam::111122223333:root"})),
+                    ),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "bucket grant other role",
+                Policies {
+                    resource: bucket(
+                        "notes",
+                        public_read(json!({"AWS": "arn:aws:iam::444455556666:role/Other"})),
+                    ),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "bucket grant service",
+                Policies {
+                    resource: bucket(
+                        "notes",
+                        public_read(json!({"Service": "lambda.amazonaws.com"})),
+                    ),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "bucket grant federated",
+                Policies {
+                    resource: bucket(
+                        "notes",
+                        public_read(json!({"Federated": "cognito-identity.amazonaws.com"})),
+                    ),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "other bucket's grant",
+                Policies {
+                    resource: bucket("other", public_read(json!("*"))),
+                    ..base(false)
+                },
+                None,
+            ),
+            // Resource-policy denies, where they apply and name the session.
+            (
+                "bucket deny",
+                Policies {
+                    resource: bucket("notes", deny_others(json!("*"))),
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "other bucket's deny",
+                Policies {
+                    resource: bucket("other", deny_others(json!("*"))),
+                    ..base(true)
+                },
+                identity,
+            ),
+            (
+                "bucket deny for bob",
+                Policies {
+                    resource: bucket(
+                        "notes",
+                        deny_others(json!({"AWS": "arn:aws:iam::111122223333:user/bob"})),
+                    ),
+                    ..base(true)
+                },
+                identity,
+            ),
+            // Boundary and session policies limit the identity side and a grant to the
+            // role, not a grant to the session itself.
+            (
+                "own boundary",
+                Policies {
+                    boundary: allowing("boundary.json", OWN),
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "bucket boundary",
+                Policies {
+                    boundary: allowing("boundary.json", "arn:aws:s3:::notes/*"),
+                    ..base(true)
+                },
+                identity,
+            ),
+            (
+                "own boundary, grant to role",
+                Policies {
+                    boundary: allowing("boundary.json", OWN),
+                    resource: bucket("notes", public_read(json!({"AWS": ROLE}))),
+                    ..base(false)
+                },
+                None,
+            ),
+            (
+                "own boundary, grant to session",
+                Policies {
+                    boundary: allowing("boundary.json", OWN),
+                    resource: bucket("notes", public_read(json!({"AWS": SESSION}))),
+                    ..base(false)
+                },
+                resource,
+            ),
+            (
+                "own session policy",
+                Policies {
+                    session: allowing("session.json", OWN),
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "own session policy, grant to role",
+                Policies {
+                    session: allowing("session.json", OWN),
+                    resource: bucket("notes", public_read(json!({"AWS": ROLE}))),
+                    ..base(false)
+                },
+                None,
+            ),
+            // SCP levels: a Deny, an Allow needed at each level, the path of another account.
+            (
+                "SCP deny",
+                Policies {
+                    scps: vec![level("root", Id, json!([full_access(), deny.clone()]))],
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "SCP deny of another account",
+                Policies {
+                    scps: vec![level("444455556666", Id, json!([full_access(), deny]))],
+                    ..base(true)
+                },
+                identity,
+            ),
+            (
+                "SCP level allowing own folder",
+                Policies {
+                    scps: vec![
+                        level("root", Id, json!([full_access()])),
+                        level("ou", Id, own_scp),
+                    ],
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "SCP full access",
+                Policies {
+                    scps: vec![level("root", Id, json!([full_access()]))],
+                    ..base(true)
+                },
+                identity,
+            ),
+            // RCPs only deny.
+            (
+                "RCP deny",
+                Policies {
+                    rcps: vec![level("root", Res, deny_others(json!("*")))],
+                    ..base(true)
+                },
+                None,
+            ),
+            (
+                "RCP deny, bucket grant",
+                Policies {
+                    rcps: vec![level("root", Res, deny_others(json!("*")))],
+                    resource: bucket("notes", public_read(json!("*"))),
+                    ..base(false)
+                },
+                None,
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, policies, expect) in &cases {
+            let proof = prove(policies);
+            let got = match proof.verdict {
+                Verdict::Holds => None,
+                Verdict::Violated => Some(confirmed(name, policies, &proof)),
+                Verdict::Unknown => {
+                    failures.push(format!("{name}: unknown: {}", proof.reason));
+                    continue;
+                }
+            };
+            if got != *expect {
+                failures.push(format!(
+                    "{name}: expected {expect:?}, got {got:?}: {}",
+                    proof.reason
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn counterexample_names_the_bucket_policy_statement_and_its_type() {
+        let policies = Policies {
+            resource: bucket("notes", public_read(json!("*"))),
+            ..base(false)
+        };
+        let proof = prove(&policies);
+        let json =
+            serde_json::to_value(policy_sim::report::proof::proof_json(&policies, &proof)).unwrap();
+        let c = &json["counterexample"];
+        assert_eq!(c["statement"]["policy_type"], "resource", "{json}");
+        assert_eq!(c["statement"]["policy"], "bucket-policy.json");
+        assert_eq!(c["statement"]["sid"], "PublicRead");
+        assert_eq!(c["principal"], SESSION);
+        let text = policy_sim::report::proof::proof_text(&policies, &proof);
+        for line in [
+            "  as principal arn:aws:sts::111122223333:assumed-role/CognitoAuthRole/CognitoIdentityCredentials\n",
+            "  allowed by resource policy bucket-policy.json Statement[0] (Sid PublicRead, Allow)\n",
+        ] {
+            assert!(text.contains(line), "{text}");
+        }
+    }
+
+    #[test]
+    fn cross_account_bucket_needs_the_identity_side() {
+        // The bucket is in another account: its policy's grant alone is not enough.
+        let policies = Policies {
+            resource: bucket("notes", public_read(json!("*"))),
+            resource_account: Some("444455556666".to_string()),
+            ..base(false)
+        };
+        let proof = prove(&policies);
+        assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+        assert!(
+            proof
+                .assumptions
+                .iter()
+                .any(|a| a.contains("in another account")),
+            "{:?}",
+            proof.assumptions
+        );
+        // Both sides allowing: violated, confirmed across accounts.
+        let broad = Policies {
+            identity: base(true).identity,
+            ..policies
+        };
+        let proof = prove(&broad);
+        assert_eq!(confirmed("both", &broad, &proof), PolicyType::Identity);
+        // A bucket policy that grants each identity only its own folder: the broad
+        // identity Allow alone is not enough across accounts.
+        let own = json!([{"Effect": "Allow", "Principal": {"AWS": SESSION}, "Action": "s3:GetObject", "Resource": OWN}]);
+        let policies = Policies {
+            resource: bucket("notes", own),
+            ..broad
+        };
+        let proof = prove(&policies);
+        assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+        // Without any bucket policy nothing reaches the bucket: vacuous, so unknown.
+        let policies = Policies {
+            resource: Vec::new(),
+            ..policies
+        };
+        let proof = prove(&policies);
+        assert_eq!(proof.verdict, Verdict::Unknown, "{}", proof.reason);
+        assert!(proof.reason.contains("only vacuously"), "{}", proof.reason);
+    }
+
+    #[test]
+    fn fuzz_finds_the_bucket_policy_violation() {
+        let fuzz = |policies: &Policies| {
+            fuzz_isolation(policies, Some(&caller()), &[], &cognito(), 200, 1, now()).unwrap()
+        };
+        let policies = Policies {
+            resource: bucket("notes", public_read(json!("*"))),
+            ..base(false)
+        };
+        let c = fuzz(&policies).counterexample.expect("found");
+        assert_eq!(c.statement.policy_type, PolicyType::Resource);
+        assert_eq!(c.principal.as_deref(), Some(SESSION));
+        assert!(fuzz(&base(false)).counterexample.is_none());
+    }
+
+    #[test]
+    fn other_policy_types_need_the_principal() {
+        let policies = Policies {
+            resource: bucket("notes", public_read(json!("*"))),
+            ..base(false)
+        };
+        let e = prove_isolation(&policies, None, &[], &cognito(), now()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a resource policy is given, so the request needs its principal (the caller's ARN)"
+        );
+        let e = fuzz_isolation(&policies, None, &[], &cognito(), 10, 1, now()).unwrap_err();
+        assert!(matches!(e, ProverError::Policies(_)), "{e}");
+        let root = Caller::parse("111122223333").unwrap();
+        let e = prove_isolation(&policies, Some(&root), &[], &cognito(), now()).unwrap_err();
+        assert!(matches!(e, ProverError::RootPrincipal { .. }), "{e}");
     }
 }

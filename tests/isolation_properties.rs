@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use policy_sim::analysis::identity::IdentityFormat;
 use policy_sim::analysis::prover::fuzz::fuzz_isolation;
 use policy_sim::analysis::prover::{Verdict, prove_isolation};
+use policy_sim::eval::authorize::Policies;
 use policy_sim::eval::{Decision, PolicySet};
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::request::Request;
@@ -110,8 +111,8 @@ proptest! {
     ) {
         let set = generated_policy(prefix, before, after, action);
         let f = IdentityFormat::parse(format).unwrap();
-        let proof = prove_isolation(&set, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
-        let sampled = fuzz_isolation(&set, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+        let proof = prove_isolation(&Policies::identity_only(set.clone()), None, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+        let sampled = fuzz_isolation(&Policies::identity_only(set.clone()), None, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
         if let Some(c) = &sampled.counterexample {
             // Soundness: a violation that sampling finds is never proved away.
             prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);
@@ -119,6 +120,144 @@ proptest! {
         if let Some(c) = &proof.counterexample {
             prop_assert_eq!(decide(&set, &c.attacker, &c.action, &c.resource), Decision::Allow);
             prop_assert!(c.attacker != c.victim && f.matches(&c.attacker) && f.matches(&c.victim));
+        }
+    }
+}
+
+/// Generated combinations of every policy type for the Cognito role session.
+mod policy_types {
+    use super::*;
+    use policy_sim::eval::authorize::{Level, ScopedPolicy};
+    use policy_sim::lang::model::PolicyKind;
+    use policy_sim::lang::parse::parse_policy_as;
+    use policy_sim::lang::principal::Caller;
+    use serde_json::{Value, json};
+
+    const SESSION: &str =
+        "arn:aws:sts::111122223333:assumed-role/CognitoAuthRole/CognitoIdentityCredentials";
+    const OWN: &str = "arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*";
+
+    fn set(kind: PolicyKind, statements: Vec<Value>) -> PolicySet {
+        let doc = json!({"Version": "2012-10-17", "Statement": statements});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        PolicySet::new(vec![parse_policy_as("p.json", &bytes, kind).unwrap()])
+    }
+
+    fn allow(action: &str, resource: &str) -> Value {
+        json!({"Effect": "Allow", "Action": action, "Resource": resource})
+    }
+
+    /// The policies of choice numbers: an identity policy with the own folder and maybe
+    /// a broader Allow, a bucket policy, a boundary and an SCP level, each maybe absent.
+    fn policies(
+        broad: Option<(&str, &str)>,
+        bucket: usize,
+        boundary: usize,
+        scp: usize,
+        wide: &str,
+    ) -> Policies {
+        let mut identity = vec![allow("s3:GetObject", OWN)];
+        identity.extend(broad.map(|(a, r)| allow(a, r)));
+        let principals = [
+            json!("*"),
+            json!({"AWS": SESSION}),
+            json!({"AWS": "arn:aws:iam::111122223333:role/CognitoAuthRole"}),
+            json!({"AWS": "111122223333"}),
+        ];
+        let bucket = match bucket {
+            0 => None,
+            1..=4 => Some(
+                json!({"Effect": "Allow", "Principal": principals[bucket - 1], "Action": "s3:GetObject", "Resource": wide}),
+            ),
+            5 => Some(
+                json!({"Effect": "Deny", "Principal": "*", "Action": "s3:*", "NotResource": OWN}),
+            ),
+            _ => Some(
+                json!({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": wide}),
+            ),
+        };
+        let boundary = match boundary {
+            0 => None,
+            1 => Some(vec![allow("s3:*", OWN)]),
+            2 => Some(vec![allow("s3:*", "arn:aws:s3:::notes/*")]),
+            _ => Some(vec![allow("s3:GetObject", wide)]),
+        };
+        let full = allow("*", "*");
+        let scp = match scp {
+            0 => vec![],
+            1 => vec![vec![full]],
+            2 => vec![vec![
+                full,
+                json!({"Effect": "Deny", "Action": "s3:*", "NotResource": OWN}),
+            ]],
+            _ => vec![vec![full], vec![allow("s3:*", OWN)]],
+        };
+        Policies {
+            identity: set(PolicyKind::Identity, identity),
+            resource: bucket
+                .map(|st| ScopedPolicy {
+                    resource: Some("arn:aws:s3:::notes".to_string()),
+                    set: set(PolicyKind::Resource, vec![st]),
+                })
+                .into_iter()
+                .collect(),
+            boundary: boundary.map(|st| set(PolicyKind::Identity, st)),
+            scps: scp
+                .into_iter()
+                .enumerate()
+                .map(|(i, st)| Level {
+                    label: format!("level-{i}"),
+                    set: set(PolicyKind::Identity, st),
+                })
+                .collect(),
+            ..Policies::default()
+        }
+    }
+
+    fn authorized(policies: &Policies, c: &policy_sim::analysis::prover::Counterexample) -> bool {
+        let mut r = Request::new(c.action.clone(), c.resource.clone()).with_identity(&c.attacker);
+        for (k, v) in &c.context {
+            r.context.set(k, v.clone());
+        }
+        r.context
+            .fill_time_defaults("2026-06-01T00:00:00Z".parse().unwrap())
+            .unwrap();
+        r.principal = Some(Caller::parse(SESSION).unwrap());
+        policies.prepare(&mut r).unwrap();
+        policies.authorize(&r).unwrap().verdict.decision == Decision::Allow
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn prover_agrees_with_sampling(
+            broad in prop::option::of((
+                prop::sample::select(vec!["s3:*", "s3:GetObject", "s3:PutObject"]),
+                prop::sample::select(vec!["arn:aws:s3:::notes/private/*", "arn:aws:s3:::notes/*", "arn:aws:s3:::notes/private/*/x*"]),
+            )),
+            bucket in 0usize..7,
+            boundary in 0usize..4,
+            scp in 0usize..4,
+            wide in prop::sample::select(vec!["arn:aws:s3:::notes/private/*", "arn:aws:s3:::notes/*", OWN]),
+            format in prop::sample::select(vec!["cognito", "regex:[a-c]{1,3}"]),
+            seed in 0u64..1000,
+        ) {
+            let policies = policies(broad, bucket, boundary, scp, wide);
+            let caller = Caller::parse(SESSION).unwrap();
+            let f = IdentityFormat::parse(format).unwrap();
+            let now = "2026-06-01T00:00:00Z".parse().unwrap();
+            let proof = prove_isolation(&policies, Some(&caller), &[], &f, now).unwrap();
+            let sampled = fuzz_isolation(&policies, Some(&caller), &proof.areas, &f, 200, seed, now).unwrap();
+            if let Some(c) = &sampled.counterexample {
+                // Soundness: a violation that sampling finds is never proved away.
+                prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);
+                prop_assert!(authorized(&policies, c));
+            }
+            if let Some(c) = &proof.counterexample {
+                prop_assert!(authorized(&policies, c), "{:?}", c);
+                prop_assert!(c.attacker != c.victim && f.matches(&c.attacker) && f.matches(&c.victim));
+            }
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Candidates made concrete and checked with the evaluator.
 //!
 //! The searches reason about patterns; what they report must be real. Every
-//! counterexample of the prover and every example of new access is a request built here
-//! and decided by [`PolicySet::evaluate`], the same evaluator `policy-sim check` runs.
+//! counterexample of the prover is a request built here and decided by
+//! [`Policies::prepare`] and [`Policies::authorize_into`], the same evaluator `policy-sim
+//! check` runs, with every policy type.
 
 use std::collections::BTreeMap;
 
-use crate::eval::{Decision, PolicySet};
+use crate::eval::Decision;
+use crate::eval::authorize::{Policies, Scratch};
 use crate::lang::condition::{Comparison, SetQualifier, Value};
 use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
 use crate::lang::model::Statement;
+use crate::lang::principal::Caller;
 use crate::request::Request;
 
 /// A request context: condition keys (as written) and their values.
@@ -73,13 +76,35 @@ pub fn plausible_context(st: &Statement, identity: &str) -> ContextMap {
     ctx
 }
 
-/// The request `identity` makes for `action` on `resource` with context `ctx` (whose
-/// identity key, if any, is left out: the identity is the request's own). `None` when
-/// the context's time keys cannot be completed. `now` is the time of a request whose context
-/// names none.
+/// [`plausible_context`] for a request of `principal`: without the keys the principal
+/// determines ([`Caller::context_keys`]) and `aws:ResourceAccount`, which
+/// [`Policies::prepare`] sets from the principal and the resource (a made-up value would
+/// contradict them). Without a principal, [`plausible_context`].
+pub fn plausible_context_for(
+    st: &Statement,
+    identity: &str,
+    principal: Option<&Caller>,
+) -> ContextMap {
+    let mut ctx = plausible_context(st, identity);
+    if let Some(caller) = principal {
+        let derived = caller.context_keys();
+        ctx.retain(|k, _| {
+            !k.eq_ignore_ascii_case(crate::lang::keys::RESOURCE_ACCOUNT)
+                && !derived.iter().any(|(key, _)| k.eq_ignore_ascii_case(key))
+        });
+    }
+    ctx
+}
+
+/// The request `identity` makes as `principal` (when given) for `action` on `resource`
+/// with context `ctx` (whose identity key, if any, is left out: the identity is the
+/// request's own), prepared for `policies` ([`Policies::prepare`]). `None` when the
+/// context's time keys cannot be completed or the request does not fit the policies.
+/// `now` is the time of a request whose context names none.
 pub fn request(
-    action: &str,
-    resource: &str,
+    policies: &Policies,
+    principal: Option<&Caller>,
+    [action, resource]: [&str; 2],
     identity: &str,
     ctx: &ContextMap,
     now: jiff::Timestamp,
@@ -91,19 +116,24 @@ pub fn request(
         }
     }
     r.context.fill_time_defaults(now).ok()?;
+    r.principal = principal.cloned();
+    policies.prepare(&mut r).ok()?;
     Some(r)
 }
 
-/// The evaluator's decision on [`request`]; `None` when the request cannot be built or
-/// evaluated.
+/// The evaluator's decision on [`request`] with every policy type; `None` when the
+/// request cannot be built or evaluated.
 pub fn decide(
-    set: &PolicySet,
-    action: &str,
-    resource: &str,
+    policies: &Policies,
+    principal: Option<&Caller>,
+    [action, resource]: [&str; 2],
     identity: &str,
     ctx: &ContextMap,
     now: jiff::Timestamp,
 ) -> Option<Decision> {
-    let r = request(action, resource, identity, ctx, now)?;
-    set.evaluate(&r).ok().map(|e| e.decision)
+    let r = request(policies, principal, [action, resource], identity, ctx, now)?;
+    policies
+        .authorize_into(&r, &mut Scratch::default())
+        .ok()
+        .map(|v| v.decision)
 }

@@ -6,13 +6,13 @@ use serde::Serialize;
 use super::field;
 use super::proof::{CounterexampleOut, counterexample_json, counterexample_text};
 use crate::analysis::prover::fuzz::FuzzResult;
-use crate::eval::PolicySet;
+use crate::eval::authorize::Policies;
 
 /// A fuzz run: what was sampled and what was found.
 #[derive(Debug)]
 pub struct FuzzRun<'a> {
     /// The policies sampled.
-    pub set: &'a PolicySet,
+    pub policies: &'a Policies,
     /// The result.
     pub result: &'a FuzzResult,
     /// The seed.
@@ -55,7 +55,7 @@ pub fn fuzz_json<'a>(run: &FuzzRun<'a>) -> FuzzOut<'a> {
             .result
             .counterexample
             .as_ref()
-            .map(|c| counterexample_json(run.set, c)),
+            .map(|c| counterexample_json(run.policies, c)),
     }
 }
 
@@ -67,7 +67,7 @@ pub fn fuzz_text(run: &FuzzRun) -> String {
             run.result.tried,
             run.seed,
             field(run.identity_format),
-            counterexample_text(run.set, c)
+            counterexample_text(run.policies, c)
         ),
         None => format!(
             "No counterexample in {} case(s) (seed {}, identity format {}). Sampling cannot prove isolation: use `policy-sim prove isolation`.\n",

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{StatementOut, field, statement_out};
-use crate::analysis::prover::{Counterexample, Proof};
-use crate::eval::PolicySet;
+use super::{StatementOut, field, typed_statement_out};
+use crate::analysis::prover::{Counterexample, Proof, typed_label};
+use crate::eval::authorize::Policies;
 
 /// A counterexample in the JSON objects of `prove` and `fuzz`.
 #[derive(Debug, Serialize)]
@@ -21,26 +21,34 @@ pub struct CounterexampleOut<'a> {
     pub action: &'a str,
     /// The resource, inside the victim's area.
     pub resource: &'a str,
-    /// The statement that allows it.
+    /// The principal making the request (only when one was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<&'a str>,
+    /// The statement that allows it, with its policy type.
     pub statement: StatementOut<'a>,
     /// The request context under which `check` allows it.
     pub context: &'a BTreeMap<String, Vec<String>>,
 }
 
 /// The JSON form of a counterexample.
-pub fn counterexample_json<'a>(set: &'a PolicySet, c: &'a Counterexample) -> CounterexampleOut<'a> {
+pub fn counterexample_json<'a>(
+    policies: &'a Policies,
+    c: &'a Counterexample,
+) -> CounterexampleOut<'a> {
     CounterexampleOut {
         attacker: &c.attacker,
         victim: &c.victim,
         action: &c.action,
         resource: &c.resource,
-        statement: statement_out(set, c.statement),
+        principal: c.principal.as_deref(),
+        statement: typed_statement_out(policies, c.statement),
         context: &c.context,
     }
 }
 
-/// A counterexample as text, with the `--context` arguments that make `check` confirm it.
-pub fn counterexample_text(set: &PolicySet, c: &Counterexample) -> String {
+/// A counterexample as text, with the `--context` arguments that make `check` confirm it
+/// (and the principal, when one was given).
+pub fn counterexample_text(policies: &Policies, c: &Counterexample) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Counterexample:");
     let _ = writeln!(
@@ -55,7 +63,14 @@ pub fn counterexample_text(set: &PolicySet, c: &Counterexample) -> String {
         "  which is inside the area of identity {}",
         field(&c.victim)
     );
-    let _ = writeln!(out, "  allowed by {}", field(&set.label(c.statement)));
+    if let Some(p) = &c.principal {
+        let _ = writeln!(out, "  as principal {}", field(p));
+    }
+    let _ = writeln!(
+        out,
+        "  allowed by {}",
+        field(&typed_label(policies, c.statement))
+    );
     let context: Vec<String> = c
         .context
         .iter()
@@ -88,8 +103,8 @@ pub struct ProofOut<'a> {
     pub assumptions: &'a [String],
 }
 
-/// The JSON object of a proof over `set`.
-pub fn proof_json<'a>(set: &'a PolicySet, proof: &'a Proof) -> ProofOut<'a> {
+/// The JSON object of a proof over `policies`.
+pub fn proof_json<'a>(policies: &'a Policies, proof: &'a Proof) -> ProofOut<'a> {
     ProofOut {
         verdict: proof.verdict.as_str(),
         identity_format: &proof.identity_format,
@@ -98,13 +113,13 @@ pub fn proof_json<'a>(set: &'a PolicySet, proof: &'a Proof) -> ProofOut<'a> {
         counterexample: proof
             .counterexample
             .as_ref()
-            .map(|c| counterexample_json(set, c)),
+            .map(|c| counterexample_json(policies, c)),
         assumptions: &proof.assumptions,
     }
 }
 
 /// A proof as text.
-pub fn proof_text(set: &PolicySet, proof: &Proof) -> String {
+pub fn proof_text(policies: &Policies, proof: &Proof) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Verdict: {}", proof.verdict.as_str());
     let _ = writeln!(
@@ -118,7 +133,7 @@ pub fn proof_text(set: &PolicySet, proof: &Proof) -> String {
         let _ = writeln!(out, "  {}", field(a));
     }
     if let Some(c) = &proof.counterexample {
-        out.push_str(&counterexample_text(set, c));
+        out.push_str(&counterexample_text(policies, c));
     }
     let _ = writeln!(out, "Why: {}", field(&proof.reason));
     if !proof.assumptions.is_empty() {

@@ -20,6 +20,9 @@ pub(crate) struct Area {
     pub glob: Glob,
     /// The service its ARNs name (`s3`), when that is plain text.
     pub service: Option<String>,
+    /// The account its ARNs name, when that is plain text (empty for S3 ARNs, which
+    /// name none).
+    pub account: Option<String>,
 }
 
 impl Area {
@@ -38,18 +41,18 @@ impl Area {
                 area: source.to_string(),
             });
         }
-        let service = match &pattern {
+        let plain = |i: usize| match &pattern {
             ArnPattern::Any(_) => None,
-            ArnPattern::Arn { parts, .. } => parts
-                .get(1)
-                .and_then(|p| p.as_exact())
-                .map(str::to_ascii_lowercase),
+            ArnPattern::Arn { parts, .. } => parts.get(i).and_then(|p| p.as_exact()),
         };
+        let service = plain(1).map(str::to_ascii_lowercase);
+        let account = plain(3).map(str::to_string);
         Ok(Area {
             source: source.to_string(),
             glob: arn_glob(&pattern, &Variables::TrackIdentity),
             pattern,
             service,
+            account,
         })
     }
 

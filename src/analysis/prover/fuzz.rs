@@ -7,20 +7,26 @@
 //! victim's id: its prefixes, longer ids that start with it, ids with `/`, `*`, `?`, `$`
 //! or non-ASCII characters. Resources fill the victim's area, with wildcards replaced by
 //! random segments that sometimes contain the attacker's id.
+//!
+//! Every policy type takes part: the statements tried are those that can grant (identity
+//! `Allow`s and resource-policy `Allow`s naming the principal), and each request is
+//! decided by [`Policies::authorize`].
 
 use std::collections::HashMap;
 
-use crate::analysis::confirm::{plausible_context, request};
+use crate::analysis::confirm::request;
 use crate::analysis::glob::Elem;
 use crate::analysis::identity::IdentityFormat;
-use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::eval::Decision;
+use crate::eval::authorize::{Policies, PolicyType, TypedRef};
 use crate::lang::keys::COGNITO_SUB;
-use crate::lang::model::Effect;
+use crate::lang::principal::Caller;
 use crate::workload::SplitMix64;
 
 use super::area::Area;
+use super::subject::Subject;
 use super::witness::candidate_actions_for;
-use super::{Counterexample, ProverError, compile_areas};
+use super::{Counterexample, ProverError, checked_subject, compile_areas};
 
 /// The outcome of a fuzz run.
 #[derive(Debug, Clone)]
@@ -149,7 +155,8 @@ pub const MAX_CASES: u64 = 1_000_000;
 /// for the statements whose resources match (each statement's candidate actions are
 /// listed once per area, not per case). `cases` above [`MAX_CASES`] is an error.
 pub fn fuzz_isolation(
-    set: &PolicySet,
+    policies: &Policies,
+    principal: Option<&Caller>,
     areas: &[String],
     format: &IdentityFormat,
     cases: u64,
@@ -159,12 +166,13 @@ pub fn fuzz_isolation(
     if cases > MAX_CASES {
         return Err(ProverError::TooManyCases { cases });
     }
-    let areas = compile_areas(set, areas)?;
+    let subject = checked_subject(policies, principal)?;
+    let areas = compile_areas(policies, areas)?;
     let sources: Vec<String> = areas.iter().map(|a| a.source.clone()).collect();
     let mut rng = SplitMix64::new(seed);
-    let allows: Vec<StatementRef> = set.refs_with_effect(Effect::Allow).collect();
+    let allows: Vec<TypedRef> = subject.grantors().iter().map(|g| g.r).collect();
     // Candidate actions by (area, statement), listed on first use.
-    let mut actions: HashMap<(usize, StatementRef), Vec<String>> = HashMap::new();
+    let mut actions: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     for tried in 1..=cases {
         let Some(victim) = random_identity(format, &mut rng) else {
             return Ok(FuzzResult {
@@ -183,41 +191,19 @@ pub fn fuzz_isolation(
         if !area.contains(&resource, &victim) {
             continue;
         }
-        for &r in &allows {
-            let st = set.statement(r);
-            let context = plausible_context(st, &attacker);
-            // Only a statement whose resources match (with the variables of the request it
-            // is tried with) can allow that request; its actions are listed only then.
-            let mut vars = crate::request::Context::new();
-            for (k, v) in &context {
-                vars.set(k, v.clone());
-            }
-            vars.set(COGNITO_SUB, vec![attacker.clone()]);
-            if !st.matches_resource(&resource, &vars) {
-                continue;
-            }
-            let candidates = actions
-                .entry((a, r))
-                .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()));
-            for action in candidates.iter() {
-                if let Some(req) = request(action, &resource, &attacker, &context, now)
-                    && let Ok(e) = set.evaluate(&req)
-                    && e.decision == Decision::Allow
-                {
-                    return Ok(FuzzResult {
-                        counterexample: Some(Counterexample {
-                            attacker,
-                            victim,
-                            action: action.clone(),
-                            resource,
-                            context,
-                            statement: e.deciding.first().copied().unwrap_or(r),
-                        }),
-                        tried,
-                        areas: sources,
-                    });
-                }
-            }
+        if let Some(counterexample) = try_case(
+            &subject,
+            &allows,
+            (a, area),
+            [&attacker, &victim, &resource],
+            &mut actions,
+            now,
+        ) {
+            return Ok(FuzzResult {
+                counterexample: Some(counterexample),
+                tried,
+                areas: sources,
+            });
         }
     }
     Ok(FuzzResult {
@@ -225,4 +211,75 @@ pub fn fuzz_isolation(
         tried: cases,
         areas: sources,
     })
+}
+
+/// Try one case: every statement that can grant and whose resources match, with each of
+/// its candidate actions (listed once per area and statement in `actions`), decided with
+/// every policy type. The first request allowed is the counterexample, named by the
+/// identity or resource statement that allowed it.
+fn try_case(
+    subject: &Subject,
+    allows: &[TypedRef],
+    (a, area): (usize, &Area),
+    [attacker, victim, resource]: [&str; 3],
+    actions: &mut HashMap<(usize, usize), Vec<String>>,
+    now: jiff::Timestamp,
+) -> Option<Counterexample> {
+    for (k, &r) in allows.iter().enumerate() {
+        let st = subject.statement(r);
+        let context = subject.context(st, attacker);
+        // Only a statement whose resources match (with the variables of the request it
+        // is tried with) can allow that request; its actions are listed only then.
+        let mut vars = crate::request::Context::new();
+        for (key, v) in &context {
+            vars.set(key, v.clone());
+        }
+        vars.set(COGNITO_SUB, vec![attacker.to_string()]);
+        if !st.matches_resource(resource, &vars) {
+            continue;
+        }
+        let candidates = actions
+            .entry((a, k))
+            .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()));
+        for action in candidates.iter() {
+            let Some(req) = request(
+                subject.policies,
+                subject.caller.as_ref(),
+                [action, resource],
+                attacker,
+                &context,
+                now,
+            ) else {
+                continue;
+            };
+            let Ok(auth) = subject.policies.authorize(&req) else {
+                continue;
+            };
+            if auth.verdict.decision != Decision::Allow {
+                continue;
+            }
+            let statement = auth
+                .deciding
+                .iter()
+                .copied()
+                .find(|t| match t.policy_type {
+                    PolicyType::Identity | PolicyType::Resource => true,
+                    PolicyType::Boundary
+                    | PolicyType::Session
+                    | PolicyType::Scp
+                    | PolicyType::Rcp => false,
+                })
+                .unwrap_or(r);
+            return Some(Counterexample {
+                attacker: attacker.to_string(),
+                victim: victim.to_string(),
+                action: action.clone(),
+                resource: resource.to_string(),
+                context,
+                principal: subject.caller.as_ref().map(|c| c.arn().to_string()),
+                statement,
+            });
+        }
+    }
+    None
 }

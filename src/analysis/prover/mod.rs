@@ -5,8 +5,14 @@
 //! when, for every two distinct identities `a ≠ b` of the identity format, no action is
 //! allowed for `a` on a resource inside `b`'s area.
 //!
-//! Method (why `holds` is sound, in `docs/prover.md`): for every `Allow` statement and
-//! every area, a [`Solver`] looks for a resource accepted by the statement's pattern
+//! The attacker is one principal (the Cognito role session) whose requests carry the
+//! identity; every policy type AWS evaluates takes part ([`Policies`]): identity-based
+//! `Allow`s and resource-policy `Allow`s that name the principal can grant, `Deny`s of
+//! every type can keep isolation, and the boundary, the session policies and the SCP
+//! levels must also allow (see [`subject`]).
+//!
+//! Method (why `holds` is sound, in `docs/prover.md`): for every `Allow` statement that
+//! can grant and every area, a [`Solver`] looks for a resource accepted by the statement's pattern
 //! (identity slot = attacker) and the area (slot = victim), with distinct identities, that
 //! no applicable `Deny` excludes. Patterns become globs through the one translator
 //! ([`crate::analysis::translate`]), exactly as the evaluator reads them. Everything that
@@ -22,22 +28,27 @@ pub mod fuzz;
 mod index;
 pub mod smt;
 pub mod solver;
+mod subject;
 mod witness;
 
 use std::collections::{HashMap, HashSet};
 
 use crate::analysis::actions::{covers_every_action, may_act_on};
-use crate::analysis::confirm::{ContextMap, decide, plausible_context};
-use crate::analysis::glob::Glob;
+use crate::analysis::confirm::ContextMap;
+use crate::analysis::glob::{Class, Elem, Glob};
 use crate::analysis::identity::IdentityFormat;
 use crate::analysis::search::Problem;
 use crate::analysis::translate::{Variables, arn_glob, mentions_identity};
-use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::eval::authorize::{AuthorizeError, Policies, PolicyType, TypedRef};
+use crate::eval::{Decision, PolicySet};
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
+use crate::lang::principal::Caller;
 use area::Area;
 use index::HeadIndex;
 use smt::SmtError;
 use solver::{Answer, Automata, Candidate, Smt, Solver, Undecided};
+pub(crate) use subject::typed_label;
+use subject::{Applying, Grantor, LevelPattern, Route, Subject, scope_globs};
 use witness::{candidate_actions_for, explain_violation};
 
 /// The three answers.
@@ -75,8 +86,10 @@ pub struct Counterexample {
     pub resource: String,
     /// The request context under which `check` allows it.
     pub context: ContextMap,
-    /// The statement that allows it.
-    pub statement: StatementRef,
+    /// The principal making the request, when one was given.
+    pub principal: Option<String>,
+    /// The statement that allows it, with its policy type.
+    pub statement: TypedRef,
 }
 
 /// The prover's answer.
@@ -130,14 +143,36 @@ pub enum ProverError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Smt(#[from] SmtError),
+    /// The policies cannot be used together, or not for this principal.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Policies(#[from] AuthorizeError),
+    /// The principal is an account's root user, which every identity shares.
+    #[error(
+        "the principal {arn:?} is an account's root user, which has every permission in its account; isolation is about the sessions that carry identities: give the role session's ARN"
+    )]
+    RootPrincipal {
+        /// The principal's ARN.
+        arn: String,
+    },
 }
 
 /// The areas: every `Allow` resource pattern that mentions the identity variable (which
 /// only a `2012-10-17` policy reads as a variable), in order, without repeats.
 pub fn default_areas(set: &PolicySet) -> Vec<String> {
+    areas_in([set])
+}
+
+/// [`default_areas`] of the identity-based and the resource-based policies, in that
+/// order.
+pub fn default_areas_of(policies: &Policies) -> Vec<String> {
+    areas_in(std::iter::once(&policies.identity).chain(policies.resource.iter().map(|p| &p.set)))
+}
+
+fn areas_in<'a>(sets: impl IntoIterator<Item = &'a PolicySet>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
-    for policy in set.policies() {
+    for policy in sets.into_iter().flat_map(|set| set.policies()) {
         for st in policy
             .statements
             .iter()
@@ -155,15 +190,19 @@ pub fn default_areas(set: &PolicySet) -> Vec<String> {
     out
 }
 
-/// Prove isolation of `areas` (default: [`default_areas`]) for `format`. `now` is the
-/// time of the requests that confirm a counterexample (the library never reads the clock).
+/// Prove isolation of `areas` (default: [`default_areas_of`]) for `format`, for the
+/// requests `principal` makes with each identity (`None`: identity-based policies alone,
+/// as [`Policies::identity_only`] holds them; any other policy type needs the
+/// principal). `now` is the time of the requests that confirm a counterexample (the
+/// library never reads the clock).
 pub fn prove_isolation(
-    set: &PolicySet,
+    policies: &Policies,
+    principal: Option<&Caller>,
     areas: &[String],
     format: &IdentityFormat,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    prove_isolation_with(set, areas, format, &Backend::Automata, now)
+    prove_isolation_with(policies, principal, areas, format, &Backend::Automata, now)
 }
 
 /// Which [`Solver`] decides each search problem.
@@ -200,52 +239,81 @@ impl Backend {
 
 /// [`prove_isolation`] with a choice of backend.
 pub fn prove_isolation_with(
-    set: &PolicySet,
+    policies: &Policies,
+    principal: Option<&Caller>,
     areas: &[String],
     format: &IdentityFormat,
     backend: &Backend,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    prove_isolation_by(set, areas, format, backend.solver().as_mut(), now)
+    prove_isolation_by(
+        policies,
+        principal,
+        areas,
+        format,
+        backend.solver().as_mut(),
+        now,
+    )
 }
 
 /// [`prove_isolation`] with any [`Solver`].
 pub fn prove_isolation_by(
-    set: &PolicySet,
+    policies: &Policies,
+    principal: Option<&Caller>,
     areas: &[String],
     format: &IdentityFormat,
     solver: &mut dyn Solver,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    let areas = compile_areas(set, areas)?;
+    let subject = checked_subject(policies, principal)?;
+    let areas = compile_areas(policies, areas)?;
     let mut run = Run {
-        set,
+        applying: areas.iter().map(|a| subject.applying(a)).collect(),
+        denies: Denies::new(&subject),
+        subject,
         format,
         now,
         areas: &areas,
         area_index: HeadIndex::new(areas.iter().map(|a| &a.glob).zip(0..)),
-        denies: Denies::new(set),
         covers: HashMap::new(),
         acts: HashMap::new(),
+        limits: HashMap::new(),
         assumptions: Vec::new(),
         noted: HashSet::new(),
         unknown: Vec::new(),
     };
-    for &r in set.statement_refs() {
-        if set.statement(r).effect != Effect::Allow {
-            continue;
-        }
-        if let Some((c, reason)) = run.check_allow(r, solver)? {
+    for g in run.subject.grantors() {
+        if let Some((c, reason)) = run.check_allow(g, solver)? {
             return Ok(run.proof(Verdict::Violated, reason, Some(c)));
         }
     }
     Ok(run.conclude())
 }
 
-/// The areas named, else [`default_areas`]; compiled.
-fn compile_areas(set: &PolicySet, areas: &[String]) -> Result<Vec<Area>, ProverError> {
+/// The subject of a proof or a fuzz run, once the policies are known to fit together and
+/// to fit the principal (the errors `check` gives for them).
+fn checked_subject<'a>(
+    policies: &'a Policies,
+    principal: Option<&Caller>,
+) -> Result<Subject<'a>, ProverError> {
+    policies.validate()?;
+    let mut probe = crate::request::Request::new("s3:GetObject", "*");
+    probe.principal = principal.cloned();
+    policies.prepare(&mut probe)?;
+    if let Some(c) = principal
+        && subject::is_root(Some(c))
+    {
+        return Err(ProverError::RootPrincipal {
+            arn: c.arn().to_string(),
+        });
+    }
+    Ok(Subject::new(policies, principal))
+}
+
+/// The areas named, else [`default_areas_of`]; compiled.
+fn compile_areas(policies: &Policies, areas: &[String]) -> Result<Vec<Area>, ProverError> {
     let areas = if areas.is_empty() {
-        default_areas(set)
+        default_areas_of(policies)
     } else {
         areas.to_vec()
     };
@@ -268,7 +336,10 @@ struct Exclusions {
 
 /// A `Deny` statement, compiled once for the whole proof.
 struct Deny {
-    r: StatementRef,
+    r: TypedRef,
+    /// For a resource policy's `Deny` with `Resource` patterns: the resource the policy is
+    /// for (it denies only there).
+    scope: Option<String>,
     /// Its `Resource` patterns: the glob, or `None` for a pattern with policy variables
     /// (which has no single value and is not used).
     resource: Vec<Option<Glob>>,
@@ -277,9 +348,59 @@ struct Deny {
     not_resource: Option<(Vec<Glob>, Option<Glob>)>,
 }
 
-/// The `Deny` statements of the set, compiled once and indexed by the literal heads of
-/// their `Resource` patterns, so that each search problem only meets the patterns that
-/// can overlap it (see [`index`]).
+impl Deny {
+    /// Compile the `Deny` `st`; `scope` is the resource its resource policy is for.
+    fn new(r: TypedRef, st: &Statement, scope: Option<&str>) -> Deny {
+        let (resource, not_resource) = match &st.resource {
+            Some(ResourceSpec::Resource(ps)) => (
+                ps.iter()
+                    .map(|p| (!p.has_variables()).then(|| arn_glob(p, &Variables::Widen)))
+                    .collect(),
+                None,
+            ),
+            // A one-pattern carve-out with the identity (`Deny ... NotResource
+            // private/${sub}/*`) keeps its slot: it can stand for the attacker when
+            // the Allow itself does not depend on the identity.
+            Some(ResourceSpec::NotResource(ps)) => (
+                Vec::new(),
+                Some((
+                    ps.iter().map(|p| arn_glob(p, &Variables::Widen)).collect(),
+                    match ps.as_slice() {
+                        [only] if mentions_identity(only) => {
+                            Some(arn_glob(only, &Variables::TrackIdentity))
+                        }
+                        _ => None,
+                    },
+                )),
+            ),
+            // A resource policy's statement without `Resource` denies the resource the
+            // policy is for (exactly its scope); without a scope, whatever is requested.
+            None => {
+                let globs = match scope {
+                    Some(scope) => scope_globs(scope),
+                    None => vec![Glob(vec![Elem::Star(Class::All)])],
+                };
+                return Deny {
+                    r,
+                    scope: None,
+                    resource: globs.into_iter().map(Some).collect(),
+                    not_resource: None,
+                };
+            }
+        };
+        Deny {
+            r,
+            scope: scope.map(str::to_string),
+            resource,
+            not_resource,
+        }
+    }
+}
+
+/// The `Deny` statements of every policy type that name the attacker (a `Principal` or
+/// `NotPrincipal` that does not cover it never applies), compiled once and indexed by the
+/// literal heads of their `Resource` patterns, so that each search problem only meets the
+/// patterns that can overlap it (see [`index`]).
 struct Denies {
     all: Vec<Deny>,
     /// (deny, pattern) by the pattern's literal head.
@@ -290,39 +411,34 @@ struct Denies {
 }
 
 impl Denies {
-    fn new(set: &PolicySet) -> Denies {
+    fn new(subject: &Subject) -> Denies {
         let mut all = Vec::new();
-        for d in set.refs_with_effect(Effect::Deny) {
-            let (resource, not_resource) = match &set.statement(d).resource {
-                Some(ResourceSpec::Resource(ps)) => (
-                    ps.iter()
-                        .map(|p| (!p.has_variables()).then(|| arn_glob(p, &Variables::Widen)))
-                        .collect(),
-                    None,
-                ),
-                // A one-pattern carve-out with the identity (`Deny ... NotResource
-                // private/${sub}/*`) keeps its slot: it can stand for the attacker when
-                // the Allow itself does not depend on the identity.
-                Some(ResourceSpec::NotResource(ps)) => (
-                    Vec::new(),
-                    Some((
-                        ps.iter().map(|p| arn_glob(p, &Variables::Widen)).collect(),
-                        match ps.as_slice() {
-                            [only] if mentions_identity(only) => {
-                                Some(arn_glob(only, &Variables::TrackIdentity))
-                            }
-                            _ => None,
-                        },
-                    )),
-                ),
-                None => (Vec::new(), None),
+        for (policy_type, index, set) in subject.policies.sets() {
+            let scope = match policy_type {
+                PolicyType::Resource => subject.policies.resource[index].resource.as_deref(),
+                PolicyType::Identity
+                | PolicyType::Boundary
+                | PolicyType::Session
+                | PolicyType::Scp
+                | PolicyType::Rcp => None,
             };
-            all.push(Deny {
-                r: d,
-                resource,
-                not_resource,
-            });
+            for d in set.refs_with_effect(Effect::Deny) {
+                let st = set.statement(d);
+                if !subject.names_attacker(st) {
+                    continue;
+                }
+                let r = TypedRef {
+                    policy_type,
+                    index,
+                    statement: d,
+                };
+                all.push(Deny::new(r, st, scope));
+            }
         }
+        Denies::index(all)
+    }
+
+    fn index(all: Vec<Deny>) -> Denies {
         // A pattern with variables is indexed under an empty head: it meets every problem
         // (to be noted as not used).
         let empty = Glob(Vec::new());
@@ -346,19 +462,23 @@ impl Denies {
 
 /// One proof in progress.
 struct Run<'a> {
-    set: &'a PolicySet,
+    subject: Subject<'a>,
     format: &'a IdentityFormat,
     /// The time of the confirming requests.
     now: jiff::Timestamp,
     areas: &'a [Area],
     /// The areas by the literal heads of their globs.
     area_index: HeadIndex<usize>,
+    /// By area: the organization levels that take part.
+    applying: Vec<Applying>,
     denies: Denies,
     /// `covers_every_action` by (Allow actions, Deny actions): many statements share
     /// their action lists.
     covers: HashMap<(String, String), bool>,
     /// `may_act_on` by (Allow actions, service).
     acts: HashMap<(String, String), bool>,
+    /// What a limiting level lets through, by (Allow actions, level, area).
+    limits: HashMap<(String, PolicyType, usize, usize), Option<Vec<LevelPattern>>>,
     assumptions: Vec<String>,
     noted: HashSet<String>,
     unknown: Vec<String>,
@@ -375,8 +495,8 @@ fn action_key(st: &Statement) -> String {
 }
 
 impl Run<'_> {
-    fn label(&self, r: StatementRef) -> String {
-        self.set.label(r)
+    fn label(&self, r: TypedRef) -> String {
+        self.subject.label(r)
     }
 
     fn assume(&mut self, note: String) {
@@ -404,8 +524,8 @@ impl Run<'_> {
 
     /// Does the `Deny` `d` certainly apply wherever the `Allow` `r` does (no conditions,
     /// every action covered)? When not, that is noted.
-    fn deny_applies(&mut self, r: StatementRef, d: StatementRef) -> bool {
-        let (st, deny) = (self.set.statement(r), self.set.statement(d));
+    fn deny_applies(&mut self, r: TypedRef, d: TypedRef) -> bool {
+        let (st, deny) = (self.subject.statement(r), self.subject.statement(d));
         let why_not = if !deny.conditions.is_empty() {
             Some("it has conditions, assumed not to hold")
         } else {
@@ -423,23 +543,57 @@ impl Run<'_> {
         why_not.is_none()
     }
 
+    /// Does the `Deny` `i` take part in every request the problem with literal head `head`
+    /// on area `area` searches? A resource policy's `Deny` only where every such resource
+    /// lies under the policy's resource; an organization level's only where the level
+    /// takes part for the area. When not, that is noted.
+    fn deny_reaches(&mut self, i: usize, head: &[u8], area: usize) -> bool {
+        let d = &self.denies.all[i];
+        let why_not = match (d.r.policy_type, &d.scope) {
+            (PolicyType::Resource, Some(scope)) => {
+                let under = format!("{scope}/");
+                (!head.starts_with(under.as_bytes())).then(|| {
+                    format!(
+                        "its policy is for {scope}, and not every resource searched is under it"
+                    )
+                })
+            }
+            (PolicyType::Scp, _) if !self.applying[area].scps[d.r.index] => Some(
+                "its SCP level is not certain to take part in requests on this area".to_string(),
+            ),
+            (PolicyType::Rcp, _) if !self.applying[area].rcps[d.r.index] => Some(
+                "its RCP level is not certain to take part in requests on this area".to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(why) = &why_not {
+            let note = format!(
+                "{} is ignored for area {}: {why}",
+                self.label(d.r),
+                self.areas[area].source
+            );
+            self.assume(note);
+        }
+        why_not.is_none()
+    }
+
     /// What the `Deny` statements that certainly apply exclude for the `Allow` `r` on
-    /// resources whose literal head is compatible with `head`; the denies that do not
-    /// certainly apply are listed as assumptions. `None` when a `NotResource` deny leaves
-    /// out none of those resources: every one of them is refused.
-    fn exclusions(&mut self, r: StatementRef, head: &[u8]) -> Option<Exclusions> {
+    /// resources of area `area` whose literal head is compatible with `head`; the denies
+    /// that do not certainly apply are listed as assumptions. `None` when a `NotResource`
+    /// deny leaves out none of those resources: every one of them is refused.
+    fn exclusions(&mut self, r: TypedRef, head: &[u8], area: usize) -> Option<Exclusions> {
         let mut out = Exclusions::default();
         let mut hits = self.denies.by_head.compatible_with(head);
         hits.sort_unstable();
         for (i, j) in hits {
             let d = self.denies.all[i].r;
-            if !self.deny_applies(r, d) {
+            if !self.deny_reaches(i, head, area) || !self.deny_applies(r, d) {
                 continue;
             }
             match &self.denies.all[i].resource[j] {
                 Some(g) => out.must_not.push(g.clone()),
                 None => {
-                    let source = match &self.set.statement(d).resource {
+                    let source = match &self.subject.statement(d).resource {
                         Some(ResourceSpec::Resource(ps)) => ps[j].source().to_string(),
                         Some(ResourceSpec::NotResource(_)) | None => String::new(),
                     };
@@ -457,7 +611,7 @@ impl Run<'_> {
             let Some((group, carve_out)) = self.denies.all[i].not_resource.clone() else {
                 continue;
             };
-            if !self.deny_applies(r, d) {
+            if !self.deny_reaches(i, head, area) || !self.deny_applies(r, d) {
                 continue;
             }
             if !group
@@ -472,23 +626,64 @@ impl Run<'_> {
         Some(out)
     }
 
+    /// What the levels that must also allow (boundary, session policies, SCP levels, and
+    /// across accounts the resource policies) let through for `g` on area `area`: one
+    /// group per level, the resource must match a pattern of each. A level that narrows
+    /// nothing gives no group.
+    fn limits(&mut self, g: Grantor, area: usize) -> Vec<Vec<LevelPattern>> {
+        let st = self.subject.statement(g.r);
+        let service = self.areas[area].service.as_deref();
+        let mut levels = self.subject.limiting_levels(g.route, &self.applying[area]);
+        let resource_side = (PolicyType::Resource, usize::MAX);
+        if g.route == Route::Identity && self.subject.cross_account(&self.areas[area]) {
+            levels.push(resource_side);
+        }
+        let mut out = Vec::new();
+        for level in levels {
+            let key = (action_key(st), level.0, level.1, area);
+            let subject = &self.subject;
+            let group = self.limits.entry(key).or_insert_with(|| {
+                if level == resource_side {
+                    subject.resource_side_allows(st, service)
+                } else {
+                    subject.level_allows(level, st, service)
+                }
+            });
+            out.extend(group.clone());
+        }
+        out
+    }
+
     /// Check one `Allow` against every area it can overlap: a confirmed counterexample
     /// (with the reason in words), or `None` (what could not be decided is recorded).
     fn check_allow(
         &mut self,
-        r: StatementRef,
+        g: Grantor,
         solver: &mut dyn Solver,
     ) -> Result<Option<(Counterexample, String)>, ProverError> {
-        let st = self.set.statement(r);
+        let r = g.r;
+        let st = self.subject.statement(r);
         let (allows, not_resources) = allow_globs(st);
+        let scope = match r.policy_type {
+            PolicyType::Resource => self.subject.policies.resource[r.index].resource.as_deref(),
+            PolicyType::Identity
+            | PolicyType::Boundary
+            | PolicyType::Session
+            | PolicyType::Scp
+            | PolicyType::Rcp => None,
+        };
         let mut noted_conditions = st.conditions.is_empty();
         for allow in &allows {
-            let allow_head = allow.as_ref().map(Glob::literal_head).unwrap_or_default();
+            let allow_head = match (allow, scope) {
+                (Some(a), _) => a.literal_head(),
+                (None, Some(scope)) => scope.as_bytes().to_vec(),
+                (None, None) => Vec::new(),
+            };
             let mut areas = self.area_index.compatible_with(&allow_head);
             areas.sort_unstable();
             for a in areas {
                 let area = &self.areas[a];
-                if !self.acts_on(r, area) {
+                if !self.acts_on(r, area) || !self.grants_alone(g, area) {
                     continue;
                 }
                 if !noted_conditions {
@@ -505,47 +700,61 @@ impl Run<'_> {
                 } else {
                     &allow_head
                 };
-                let Some(exclusions) = self.exclusions(r, head) else {
+                let Some(exclusions) = self.exclusions(r, head, a) else {
                     continue;
                 };
                 let mut must_not = exclusions.must_not;
                 must_not.extend(not_resources.iter().cloned());
-                // An Allow that does not depend on the identity, under a carve-out that
-                // does: the carve-out's pattern carries the attacker, and the Allow's own
-                // pattern (if any) becomes a constraint to match.
                 let mut must_match = exclusions.must_match_any;
-                let tracked = match (
-                    allow.as_ref().is_some_and(Glob::has_slot),
-                    exclusions.carve_outs.first(),
-                ) {
-                    (false, Some(carve_out)) => {
-                        must_match.extend(allow.iter().map(|a| vec![a.clone()]));
-                        Some(carve_out)
+                must_match.extend(scope.map(scope_globs));
+                let limits = self.limits(g, a);
+                for (tracked, must_match) in
+                    shapes(allow.as_ref(), &exclusions.carve_outs, must_match, limits)
+                {
+                    let problem = Problem {
+                        allow: tracked.as_ref(),
+                        area: &area.glob,
+                        must_not: &must_not,
+                        must_match_any: &must_match,
+                        format: self.format,
+                    };
+                    let answer = solver.decide(&problem)?;
+                    if let Some(c) = self.settle(r, a, answer) {
+                        let reason = explain_violation(&c, tracked.is_some_and(|t| t.has_slot()));
+                        return Ok(Some((c, reason)));
                     }
-                    (true, _) | (false, None) => allow.as_ref(),
-                };
-                let problem = Problem {
-                    allow: tracked,
-                    area: &area.glob,
-                    must_not: &must_not,
-                    must_match_any: &must_match,
-                    format: self.format,
-                };
-                let answer = solver.decide(&problem)?;
-                if let Some(c) = self.settle(r, area, answer) {
-                    let reason = explain_violation(&c, tracked.is_some_and(Glob::has_slot));
-                    return Ok(Some((c, reason)));
                 }
             }
         }
         Ok(None)
     }
 
+    /// Can `g` grant on `area` without the identity side? A resource-policy grant does
+    /// only within the principal's account: on an area certainly in another account the
+    /// identity-based `Allow`s (searched on their own) are needed as well.
+    fn grants_alone(&mut self, g: Grantor, area: &Area) -> bool {
+        match g.route {
+            Route::Identity => true,
+            Route::Role | Route::Direct => {
+                if !self.subject.cross_account(area) {
+                    return true;
+                }
+                let note = format!(
+                    "{}: the area {} is in another account than the principal's, so this grant needs an identity-based Allow as well (those are searched on their own)",
+                    self.label(g.r),
+                    area.source
+                );
+                self.assume(note);
+                false
+            }
+        }
+    }
+
     /// Can the `Allow` `r` act on `area` at all? An action acts only on its own service's
     /// resources; a statement whose actions are all of other services is skipped, and
     /// that is listed as an assumption.
-    fn acts_on(&mut self, r: StatementRef, area: &Area) -> bool {
-        let st = self.set.statement(r);
+    fn acts_on(&mut self, r: TypedRef, area: &Area) -> bool {
+        let st = self.subject.statement(r);
         let Some(service) = area.service.as_deref() else {
             return true;
         };
@@ -566,10 +775,11 @@ impl Run<'_> {
         false
     }
 
-    /// Act on a solver's answer for `r` against `area`: a confirmed counterexample, or
+    /// Act on a solver's answer for `r` against area `a`: a confirmed counterexample, or
     /// `None` with anything undecided recorded.
-    fn settle(&mut self, r: StatementRef, area: &Area, answer: Answer) -> Option<Counterexample> {
+    fn settle(&mut self, r: TypedRef, a: usize, answer: Answer) -> Option<Counterexample> {
         let label = self.label(r);
+        let area = &self.areas[a];
         let why = match answer {
             Answer::Empty => return None,
             Answer::Undecided(Undecided::StateLimit) => format!(
@@ -584,7 +794,8 @@ impl Run<'_> {
             Answer::Candidates(candidates) => {
                 let mut reasons = Vec::new();
                 for candidate in &candidates {
-                    match witness::confirm(self.set, r, area, candidate, self.format, self.now) {
+                    match witness::confirm(&self.subject, r, area, candidate, self.format, self.now)
+                    {
                         Ok(c) => return Some(c),
                         Err(e) => reasons.push(e),
                     }
@@ -615,7 +826,7 @@ impl Run<'_> {
         }
         // Not vacuous: an identity reaches its own area.
         let own = self.format.example().unwrap_or_default();
-        if !reaches_own_area(self.set, self.areas, &own, self.now) {
+        if !reaches_own_area(&self.subject, self.areas, &own, self.now) {
             let reason = format!(
                 "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
             );
@@ -627,6 +838,49 @@ impl Run<'_> {
         );
         self.proof(Verdict::Holds, reason, None)
     }
+}
+
+/// The search problems for one `Allow` pattern (`None`: every resource): which pattern
+/// carries the attacker's identity (the tracked one), and the groups the resource must
+/// match a pattern of. The search tracks one attacker slot, so:
+/// - an `Allow` that depends on the identity carries it, and the limiting levels'
+///   patterns read every variable as anything (a widening);
+/// - otherwise a one-pattern `NotResource` carve-out holding the identity carries it,
+///   and the `Allow`'s own pattern becomes a constraint to match;
+/// - otherwise, when a limiting level (boundary, session policies, an SCP level) has
+///   patterns with the identity, one problem per pattern of that level (the resource
+///   must match one of them: a disjunction), that pattern carrying the attacker's
+///   identity, which is what the evaluator reads for it.
+fn shapes(
+    allow: Option<&Glob>,
+    carve_outs: &[Glob],
+    mut must_match: Vec<Vec<Glob>>,
+    mut limits: Vec<Vec<LevelPattern>>,
+) -> Vec<(Option<Glob>, Vec<Vec<Glob>>)> {
+    let widened = |group: &[LevelPattern]| group.iter().map(|p| p.widened.clone()).collect();
+    if allow.is_some_and(Glob::has_slot) {
+        must_match.extend(limits.iter().map(|g| widened(g)));
+        return vec![(allow.cloned(), must_match)];
+    }
+    if let Some(carve_out) = carve_outs.first() {
+        must_match.extend(allow.iter().map(|a| vec![(*a).clone()]));
+        must_match.extend(limits.iter().map(|g| widened(g)));
+        return vec![(Some(carve_out.clone()), must_match)];
+    }
+    let Some(k) = limits
+        .iter()
+        .position(|g| g.iter().any(|p| p.tracked.is_some()))
+    else {
+        must_match.extend(limits.iter().map(|g| widened(g)));
+        return vec![(allow.cloned(), must_match)];
+    };
+    let split = limits.remove(k);
+    must_match.extend(allow.iter().map(|a| vec![(*a).clone()]));
+    must_match.extend(limits.iter().map(|g| widened(g)));
+    split
+        .into_iter()
+        .map(|p| (Some(p.tracked.unwrap_or(p.widened)), must_match.clone()))
+        .collect()
 }
 
 /// What an `Allow` covers: its resource patterns (identity as the slot; `None` for "every
@@ -651,19 +905,19 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
     }
 }
 
-/// Does identity `own` reach its own area, for some `Allow` and one of its candidate
-/// actions, as the evaluator decides?
-fn reaches_own_area(set: &PolicySet, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
-    let allows: Vec<StatementRef> = set.refs_with_effect(Effect::Allow).collect();
+/// Does identity `own` reach its own area, for some statement that can grant and one of
+/// its candidate actions, as the evaluator decides?
+fn reaches_own_area(subject: &Subject, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
+    let grantors = subject.grantors();
     areas.iter().any(|area| {
         let resource = area.example(own);
-        allows.iter().any(|&r| {
-            let st = set.statement(r);
-            let context = plausible_context(st, own);
+        grantors.iter().any(|g| {
+            let st = subject.statement(g.r);
+            let context = subject.context(st, own);
             candidate_actions_for(st, area.service.as_deref())
                 .iter()
                 .any(|action| {
-                    decide(set, action, &resource, own, &context, now) == Some(Decision::Allow)
+                    subject.decide(action, &resource, own, &context, now) == Some(Decision::Allow)
                 })
         })
     })

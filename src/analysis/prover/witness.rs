@@ -1,11 +1,11 @@
 //! Candidates of a solver made concrete and confirmed with the evaluator: distinct
 //! identities of the format, the resource inside the victim's area, and a request of the
-//! attacker that the policies allow.
+//! attacker that the policies of every type allow ([`crate::eval::authorize`]).
 
-use crate::analysis::confirm::{decide, plausible_context};
 use crate::analysis::identity::IdentityFormat;
 use crate::analysis::search::Witness;
-use crate::eval::{Decision, PolicySet, StatementRef};
+use crate::eval::Decision;
+use crate::eval::authorize::TypedRef;
 use crate::lang::model::{ActionSpec, Statement};
 use crate::lang::variables::{NoVariables, Piece};
 use crate::lang::wildcard::Match;
@@ -13,31 +13,32 @@ use crate::lang::wildcard::Match;
 use super::Counterexample;
 use super::area::Area;
 use super::solver::Candidate;
+use super::subject::Subject;
 
 /// Confirm one candidate for the `Allow` statement `r` against `area`.
 pub(crate) fn confirm(
-    set: &PolicySet,
-    r: StatementRef,
+    subject: &Subject,
+    r: TypedRef,
     area: &Area,
     candidate: &Candidate,
     format: &IdentityFormat,
     now: jiff::Timestamp,
 ) -> Result<Counterexample, String> {
     match candidate {
-        Candidate::Witness(w) => confirm_witness(set, r, area, w, format, now),
+        Candidate::Witness(w) => confirm_witness(subject, r, area, w, format, now),
         Candidate::Concrete {
             resource,
             attacker,
             victim,
             ..
-        } => check_concrete(set, r, area, resource, [attacker, victim], format, now),
+        } => check_concrete(subject, r, area, resource, [attacker, victim], format, now),
     }
 }
 
 /// Try to turn a witness of the automata into a confirmed counterexample.
 fn confirm_witness(
-    set: &PolicySet,
-    st_ref: StatementRef,
+    subject: &Subject,
+    st_ref: TypedRef,
     area: &Area,
     w: &Witness,
     format: &IdentityFormat,
@@ -53,7 +54,7 @@ fn confirm_witness(
             .ok_or("no second identity of the format exists")?,
     };
     let first = check_concrete(
-        set,
+        subject,
         st_ref,
         area,
         &resource,
@@ -85,7 +86,9 @@ fn confirm_witness(
             }
             let mut r = resource.clone();
             r.replace_range(w.victim.start..w.victim.end, &other);
-            if let Ok(c) = check_concrete(set, st_ref, area, &r, [&attacker, &other], format, now) {
+            if let Ok(c) =
+                check_concrete(subject, st_ref, area, &r, [&attacker, &other], format, now)
+            {
                 return Ok(c);
             }
         }
@@ -96,8 +99,8 @@ fn confirm_witness(
 /// Check a concrete candidate with the evaluator: distinct identities of the format, the
 /// resource inside the victim's area, and the attacker allowed.
 fn check_concrete(
-    set: &PolicySet,
-    st_ref: StatementRef,
+    subject: &Subject,
+    st_ref: TypedRef,
     area: &Area,
     resource: &str,
     [attacker, victim]: [&str; 2],
@@ -117,16 +120,17 @@ fn check_concrete(
             "{resource} is not inside the area of {victim} after all"
         ));
     }
-    let st = set.statement(st_ref);
-    let context = plausible_context(st, attacker);
+    let st = subject.statement(st_ref);
+    let context = subject.context(st, attacker);
     for action in candidate_actions_for(st, area.service.as_deref()) {
-        if decide(set, &action, resource, attacker, &context, now) == Some(Decision::Allow) {
+        if subject.decide(&action, resource, attacker, &context, now) == Some(Decision::Allow) {
             return Ok(Counterexample {
                 attacker: attacker.to_string(),
                 victim: victim.to_string(),
                 action,
                 resource: resource.to_string(),
                 context,
+                principal: subject.caller.as_ref().map(|c| c.arn().to_string()),
                 statement: st_ref,
             });
         }
