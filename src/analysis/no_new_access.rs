@@ -60,7 +60,7 @@ use crate::analysis::search::{IdentitySearch, Span, StringSearch, search_identit
 use crate::analysis::translate::{
     FormatFill, Reading, Variables, arn_glob, format_glob, is_identity,
 };
-use crate::eval::authorize::{Level, Policies, PolicyType, TypedRef};
+use crate::eval::authorize::{Level, Policies, TypedRef};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Value;
@@ -1416,7 +1416,8 @@ fn resource_pairs(
 }
 
 /// Confirm a candidate with every policy type on both sides, for `caller`: the keys the
-/// caller determines are the caller's, whatever the candidate's context says.
+/// caller determines are the caller's, whatever the candidate's context says (they are
+/// left out of the example's context, which holds what a request would give).
 fn confirm_policies(
     (new, baseline): (&Policies, &Policies),
     caller: &Caller,
@@ -1431,10 +1432,10 @@ fn confirm_policies(
         .map(|(k, _)| k)
         .chain([crate::lang::keys::RESOURCE_ACCOUNT])
         .collect();
-    for (k, v) in &c.context {
-        if !derived.iter().any(|d| d.eq_ignore_ascii_case(k)) {
-            r.context.set(k, v.clone());
-        }
+    let mut context = c.context.clone();
+    context.retain(|k, _| !derived.iter().any(|d| d.eq_ignore_ascii_case(k)));
+    for (k, v) in &context {
+        r.context.set(k, v.clone());
     }
     r.context.fill_time_defaults(now).ok()?;
     let decide = |p: &Policies| {
@@ -1451,7 +1452,7 @@ fn confirm_policies(
         NewAccess {
             action: c.action.clone(),
             resource: c.resource.clone(),
-            context: c.context.clone(),
+            context,
             statement: first.statement,
             baseline: a_base.verdict.decision,
         },
@@ -1479,7 +1480,8 @@ fn confirm_policies(
 /// not (another type refuses it) leaves the answer `unknown`, as does a difference the
 /// pairing cannot read (a resource policy the new side drops).
 ///
-/// With identity-based policies alone on both sides this is [`no_new_access`].
+/// With identity-based policies alone on both sides this is [`no_new_access`], its
+/// example confirmed for `caller`.
 pub fn no_new_access_policies(
     new: &Policies,
     baseline: &Policies,
@@ -1491,14 +1493,16 @@ pub fn no_new_access_policies(
         return match no_new_access(&new.identity, &baseline.identity, format, now) {
             DiffResult::NoNewAccess => PoliciesDiff::NoNewAccess,
             DiffResult::Unknown(why) => PoliciesDiff::Unknown(why),
-            DiffResult::NewAccess(n) => {
-                let statement = TypedRef {
-                    policy_type: PolicyType::Identity,
-                    index: 0,
-                    statement: n.statement,
-                };
-                PoliciesDiff::NewAccess(n, vec![statement])
-            }
+            // The example holds for some caller; confirmed for this one.
+            DiffResult::NewAccess(c) => match confirm_policies((new, baseline), caller, &c, now) {
+                Some((found, deciding)) => PoliciesDiff::NewAccess(found, deciding),
+                None => PoliciesDiff::Unknown(format!(
+                    "{} on {} is new access for some caller, but not confirmed for {}",
+                    c.action,
+                    c.resource,
+                    caller.arn()
+                )),
+            },
         };
     }
     let pairs = match pairs(new, baseline, caller) {
