@@ -426,7 +426,7 @@ fn gate_file_errors_name_the_place() {
     for (text, expected) in [
         (
             "policies: p.json\nexpct: []\n",
-            "DIR/gate.yml:2:8: unknown key \"expct\" in a gate (expected one of name, policies, template, managed-policies, expect, isolation, no-new-access, lint)",
+            "DIR/gate.yml:2:8: unknown key \"expct\" in a gate (expected one of name, policies, template, managed-policies, principal, resource-account, resource-policies, boundary, session-policies, scps, rcps, expect, isolation, no-new-access, lint)",
         ),
         (
             "expect: []\n",
@@ -1121,4 +1121,229 @@ fn globs_stay_inside_the_project_root_and_end() {
             proj.join("pol/b.json").display()
         )
     );
+}
+
+const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/Auth/CognitoIdentityCredentials";
+
+/// A bucket policy with one statement: `principal` may `s3:GetObject` under `private/`.
+fn bucket_policy(principal: &str, condition: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Shared","Effect":"Allow","Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::notes/private/*"{condition}}}]}}"#
+    )
+}
+
+#[test]
+fn every_policy_type_decides_expectations() {
+    let dir = workdir("types-expect");
+    write(&dir, "p.json", POLICY);
+    write(&dir, "bucket.json", &bucket_policy(r#""*""#, ""));
+    write(
+        &dir,
+        "boundary.json",
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+    );
+    write(
+        &dir,
+        "scp.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::notes/private/secret/*"}]}"#,
+    );
+    let gate_text = format!(
+        "policies: p.json\nprincipal: {SESSION}\nresource-account: '111122223333'\nresource-policies:\n  - {{file: bucket.json, resource: 'arn:aws:s3:::notes'}}\nboundary: boundary.json\nscps: {{root: [scp.json]}}\nexpect:\n{}{}{}lint: {{fail-on: []}}\n",
+        expect_entry(
+            "other",
+            OTHER,
+            "s3:GetObject",
+            &format!("arn:aws:s3:::notes/private/{ID}/a"),
+            "Allow"
+        ),
+        expect_entry(
+            "put",
+            ID,
+            "s3:PutObject",
+            &format!("arn:aws:s3:::notes/private/{ID}/a"),
+            "ImplicitDeny"
+        ),
+        expect_entry(
+            "scp",
+            ID,
+            "s3:GetObject",
+            "arn:aws:s3:::notes/private/secret/a",
+            "Allow"
+        ),
+    );
+    let report = run(&dir, &gate_text);
+    let messages: Vec<(Status, &str)> = report
+        .checks
+        .iter()
+        .map(|c| (c.status, c.message.as_str()))
+        .collect();
+    let scp = shown(&dir, "scp.json");
+    assert_eq!(
+        messages,
+        [
+            (
+                Status::Fail,
+                &*format!(
+                    "scp: expected Allow, got ExplicitDeny (by scp) for s3:GetObject on arn:aws:s3:::notes/private/secret/a (deciding: [scp {scp} Statement[1] (Deny)])"
+                )
+            ),
+            (
+                Status::Pass,
+                &*format!("other s3:GetObject on arn:aws:s3:::notes/private/{ID}/a: Allow")
+            ),
+            (
+                Status::Pass,
+                &*format!("put s3:PutObject on arn:aws:s3:::notes/private/{ID}/a: ImplicitDeny")
+            ),
+            (
+                Status::Pass,
+                "1 finding(s), reported only (fail-on is empty)"
+            ),
+        ]
+    );
+    // The one finding: the bucket policy's public grant.
+    let f = &report.findings[0].0;
+    assert_eq!(
+        (f.rule.as_str(), f.file.as_str(), f.line, f.message.as_str()),
+        (
+            "PS015",
+            &*shown(&dir, "bucket.json"),
+            1,
+            "Statement[0]: Allow of [s3:GetObject] to every principal (\"*\") with no Condition"
+        )
+    );
+}
+
+#[test]
+fn no_new_access_with_every_policy_type() {
+    let dir = workdir("types-no-new-access");
+    write(&dir, "p.json", POLICY);
+    write(&dir, "base.json", POLICY);
+    write(&dir, "bucket.json", &bucket_policy(r#""*""#, ""));
+    let allow = |action: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"{action}","Resource":"*"}}}}"#
+        )
+    };
+    write(&dir, "wide.json", &allow("s3:*"));
+    write(&dir, "narrow.json", &allow("s3:GetObject"));
+    let gate = |keys: &str, base_keys: &str| {
+        format!(
+            "policies: p.json\nprincipal: {SESSION}\n{keys}no-new-access: {{baseline: base.json{base_keys}}}\nlint: {{fail-on: []}}\n"
+        )
+    };
+    let check = |text: String| {
+        let report = run(&dir, &text);
+        let c = report
+            .checks
+            .into_iter()
+            .find(|c| c.kind == "no-new-access")
+            .unwrap();
+        (c.status, c.message)
+    };
+    // A bucket policy that grants to everyone is new access, confirmed with a request.
+    let (status, message) = check(gate(
+        "resource-policies: [{file: bucket.json, resource: 'arn:aws:s3:::notes'}]\n",
+        ", resource-policies: []",
+    ));
+    assert_eq!(status, Status::Fail);
+    assert_eq!(
+        message,
+        format!(
+            "new access compared with base.json: s3:GetObject on arn:aws:s3:::notes/private/ is allowed by resource {} Statement[0] (Sid Shared, Allow) (the baseline: ImplicitDeny)",
+            shown(&dir, "bucket.json")
+        )
+    );
+    // The same bucket policy on both sides: nothing new.
+    let (status, message) = check(gate(
+        "resource-policies: [{file: bucket.json, resource: 'arn:aws:s3:::notes'}]\n",
+        "",
+    ));
+    assert_eq!(
+        (status, message.as_str()),
+        (Status::Pass, "no new access compared with base.json")
+    );
+    // Boundary, session policies and SCPs that only narrow pass.
+    for (keys, base_keys) in [
+        ("boundary: narrow.json\n", ", boundary: wide.json"),
+        (
+            "session-policies: [narrow.json]\n",
+            ", session-policies: [wide.json]",
+        ),
+        (
+            "scps: {root: [narrow.json], ou: [wide.json]}\n",
+            ", scps: {root: [wide.json]}",
+        ),
+    ] {
+        let (status, message) = check(gate(keys, base_keys));
+        assert_eq!(
+            (status, message.as_str()),
+            (Status::Pass, "no new access compared with base.json"),
+            "{keys}"
+        );
+    }
+    // A widened SCP level is compared too; what the rest of the policies refuse is not
+    // decided: unknown, which fails the gate.
+    let (status, message) = check(gate(
+        "scps: {root: [wide.json]}\n",
+        ", scps: {root: [narrow.json]}",
+    ));
+    assert_eq!(status, Status::Unknown, "{message}");
+    assert!(
+        message.starts_with(
+            "no-new-access unknown compared with base.json: the SCPs of level root: s3:"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn policy_type_keys_are_validated_with_their_place() {
+    let dir = workdir("types-errors");
+    write(&dir, "p.json", POLICY);
+    write(&dir, "b.json", POLICY);
+    for (text, expected) in [
+        (
+            "policies: p.json\nboundary: b.json\n",
+            "DIR/gate.yml:2:11: boundary needs principal: the caller's ARN (policies of this type decide only for a named principal)",
+        ),
+        (
+            "policies: p.json\nprincipal: arn:aws:iam::111122223333:role/Auth\n",
+            "DIR/gate.yml:2:12: principal: \"arn:aws:iam::111122223333:role/Auth\" is a role; requests are made by its sessions: give the session ARN, e.g. arn:aws:sts::111122223333:assumed-role/Auth/SESSION",
+        ),
+        (
+            "policies: p.json\nprincipal: arn:aws:iam::111122223333:user/alice\nsession-policies: [b.json]\n",
+            "DIR/gate.yml:3:20: session-policies apply only to role and federated user sessions; the principal \"arn:aws:iam::111122223333:user/alice\" is not one",
+        ),
+        (
+            "policies: p.json\nprincipal: '111122223333'\nresource-policies: [{file: b.json, resource: 'arn:aws:s3:::b*'}]\n",
+            "DIR/gate.yml:3:46: resource \"arn:aws:s3:::b*\" is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)",
+        ),
+        (
+            "policies: p.json\nprincipal: '111122223333'\nresource-policies: [{file: b.json}]\n",
+            "DIR/gate.yml:3:21: a resource policy needs resource",
+        ),
+        (
+            "policies: p.json\nresource-account: '1234'\n",
+            "DIR/gate.yml:2:19: resource-account \"1234\" is not an account id (12 digits)",
+        ),
+        (
+            "policies: p.json\nprincipal: '111122223333'\nscps: {root: []}\n",
+            "DIR/gate.yml:3:7: scps level \"root\" names no policy file",
+        ),
+        (
+            "policies: p.json\nprincipal: '111122223333'\nno-new-access: {baseline: p.json, boundry: b.json}\n",
+            "DIR/gate.yml:3:44: unknown key \"boundry\" in no-new-access (expected one of baseline, resource-policies, boundary, session-policies, scps, rcps)",
+        ),
+        (
+            "policies: p.json\nprincipal: '111122223333'\nscps: {'111122223333': [b.json], '444455556666': [b.json]}\n",
+            "DIR/gate.yml:2:12: SCP levels name two accounts, 111122223333 and 444455556666; an organization path ends in one account",
+        ),
+    ] {
+        let e = load_error(&dir, text);
+        assert!(
+            e.starts_with(expected),
+            "{text:?}\n got: {e}\nwant: {expected}"
+        );
+    }
 }

@@ -2,8 +2,11 @@
 //! statement location) and a close policy that does not.
 
 use policy_sim::eval::PolicySet;
+use policy_sim::eval::authorize::PolicyType;
+use policy_sim::lang::model::PolicyKind;
 use policy_sim::lang::parse::parse_policy;
-use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, policy_size};
+use policy_sim::lang::parse::parse_policy_as;
+use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, lint_typed, policy_size};
 
 fn lint(text: &str, inline: bool) -> Vec<Finding> {
     let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");
@@ -37,7 +40,7 @@ fn every_rule_is_tested_here() {
         ids,
         [
             "PS001", "PS002", "PS003", "PS004", "PS005", "PS006", "PS007", "PS008", "PS009",
-            "PS010", "PS011", "PS012", "PS013", "PS014"
+            "PS010", "PS011", "PS012", "PS013", "PS014", "PS015"
         ]
     );
 }
@@ -595,4 +598,92 @@ fn many_conditions_on_many_actions_are_checked_once_each() {
     let f = lint_unsized(&policy(&[&st]));
     assert_eq!(f.len(), 3_000);
     assert!(f.iter().all(|f| f.rule == "PS014"));
+}
+
+/// Lint `text` as a policy of type `t` (parsed as the gate parses it).
+fn lint_as(text: &str, t: PolicyType) -> Vec<Finding> {
+    let kind = match t {
+        PolicyType::Resource | PolicyType::Rcp => PolicyKind::Resource,
+        PolicyType::Identity | PolicyType::Boundary | PolicyType::Session | PolicyType::Scp => {
+            PolicyKind::Identity
+        }
+    };
+    let policy = parse_policy_as("p.json", text.as_bytes(), kind).expect("the test policy parses");
+    lint_typed(
+        &PolicySet::new(vec![policy]),
+        &[Some((
+            Locations::from_text("p.json", text),
+            policy_size(text),
+        ))],
+        t,
+    )
+}
+
+#[test]
+fn ps015_any_principal_without_condition() {
+    let grant = |principal: &str, condition: &str| {
+        policy(&[&format!(
+            r#"{{"Sid": "Public", "Effect": "Allow", "Principal": {principal}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"{condition}}}"#
+        )])
+    };
+    for principal in [
+        r#""*""#,
+        r#"{"AWS": "*"}"#,
+        r#"{"AWS": ["111122223333", "*"]}"#,
+    ] {
+        let f = lint_as(&grant(principal, ""), PolicyType::Resource);
+        assert_eq!(rules(&f), ["PS015"], "{principal}");
+        assert_eq!(
+            (
+                f[0].message.as_str(),
+                f[0].line,
+                f[0].column,
+                f[0].sid.as_deref()
+            ),
+            (
+                "Statement[0]: Allow of [s3:GetObject] to every principal (\"*\") with no Condition",
+                4,
+                5,
+                Some("Public")
+            )
+        );
+        assert_eq!(f[0].severity.as_str(), "error");
+    }
+    // Close: a condition, a named principal, a Deny.
+    let limited = r#", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}"#;
+    assert!(lint_as(&grant(r#""*""#, limited), PolicyType::Resource).is_empty());
+    assert!(
+        lint_as(
+            &grant(r#"{"AWS": "arn:aws:iam::111122223333:root"}"#, ""),
+            PolicyType::Resource
+        )
+        .is_empty()
+    );
+    let deny = grant(r#""*""#, "").replace(r#""Effect": "Allow""#, r#""Effect": "Deny""#);
+    assert!(lint_as(&deny, PolicyType::Resource).is_empty());
+}
+
+#[test]
+fn other_policy_types_get_the_rules_that_apply() {
+    // Allow * on * is how boundaries, session policies and SCPs let through what others
+    // grant: no broad-grant finding there, but in identity-based policies.
+    let all = policy(&[r#"{"Effect": "Allow", "Action": "*", "Resource": "*"}"#]);
+    assert_eq!(
+        rules(&lint_as(&all, PolicyType::Identity)),
+        ["PS005", "PS007"]
+    );
+    for t in [PolicyType::Boundary, PolicyType::Session, PolicyType::Scp] {
+        assert!(lint_as(&all, t).is_empty(), "{t:?}");
+    }
+    // Correctness rules still apply: an undocumented action in an SCP.
+    let typo = policy(&[r#"{"Effect": "Deny", "Action": "s3:GetObjekt", "Resource": "*"}"#]);
+    assert_eq!(rules(&lint_as(&typo, PolicyType::Scp)), ["PS012"]);
+    // The RCPFullAWSAccess shape is not a public grant.
+    let full =
+        policy(&[r#"{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}"#]);
+    assert!(lint_as(&full, PolicyType::Rcp).is_empty());
+    assert_eq!(
+        rules(&lint_as(&full, PolicyType::Resource)),
+        ["PS005", "PS007", "PS015"]
+    );
 }

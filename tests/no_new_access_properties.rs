@@ -251,3 +251,135 @@ fn the_universe_holds_the_issue_cases() {
     let new = [st("Allow", "arn:aws:s3:::b/${aws:username, 'public'}/*")];
     assert!(brute_force(&set(&new), &set(&base)).is_some());
 }
+
+/// The caller of the tests with every policy type: a role session of account
+/// 111122223333.
+const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/Auth/s";
+/// How a resource-policy statement may name the caller: directly, by its role, by its
+/// account, or another account.
+const PRINCIPALS: &[&str] = &[
+    r#""*""#,
+    r#"{"AWS": "arn:aws:sts::111122223333:assumed-role/Auth/s"}"#,
+    r#"{"AWS": "arn:aws:iam::111122223333:role/Auth"}"#,
+    r#"{"AWS": "111122223333"}"#,
+    r#"{"AWS": "444455556666"}"#,
+];
+
+/// A bucket policy: statements of [`statement`] with a `Principal`.
+fn bucket_policy() -> impl Strategy<Value = Vec<serde_json::Value>> {
+    prop::collection::vec((statement(), prop::sample::select(PRINCIPALS)), 0..3).prop_map(|sts| {
+        sts.into_iter()
+            .map(|(mut st, principal)| {
+                st["Principal"] = serde_json::from_str(principal).unwrap();
+                st
+            })
+            .collect()
+    })
+}
+
+/// Identity-based policies and a bucket policy of bucket `b`, as [`Policies`].
+fn policies(
+    identity: &[serde_json::Value],
+    bucket: &[serde_json::Value],
+) -> policy_sim::eval::authorize::Policies {
+    use policy_sim::eval::authorize::{Policies, ScopedPolicy};
+    use policy_sim::lang::model::PolicyKind;
+    let mut p = Policies::identity_only(set(identity));
+    if !bucket.is_empty() {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": bucket});
+        let policy = policy_sim::lang::parse::parse_policy_as(
+            "bucket.json",
+            &serde_json::to_vec(&doc).unwrap(),
+            PolicyKind::Resource,
+        )
+        .unwrap();
+        p.resource.push(ScopedPolicy {
+            resource: Some("arn:aws:s3:::b".to_string()),
+            set: PolicySet::new(vec![policy]),
+        });
+    }
+    p
+}
+
+/// The decision of every policy type on `r`, for the caller [`SESSION`].
+fn authorize(p: &policy_sim::eval::authorize::Policies, r: &Request) -> Decision {
+    let mut r = r.clone();
+    r.principal = Some(policy_sim::lang::principal::Caller::parse(SESSION).unwrap());
+    p.prepare(&mut r).unwrap();
+    p.authorize(&r).unwrap().verdict.decision
+}
+
+/// "Pass => no request of the universe is new access; new access => its example is",
+/// with a bucket policy on each side (the same or changed) and identity-based policies.
+#[test]
+fn no_new_access_with_a_resource_policy_agrees_with_brute_force() {
+    use policy_sim::analysis::no_new_access::{PoliciesDiff, no_new_access_policies};
+    let config = ProptestConfig::with_cases(60);
+    let rng = proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm);
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(config, rng);
+    let tally = std::cell::RefCell::new(Tally::default());
+    let strategy = (pair(), bucket_policy(), bucket_policy(), prop::bool::ANY).prop_map(
+        |((base, new), base_bucket, new_bucket, same_bucket)| {
+            let new_bucket = if same_bucket {
+                base_bucket.clone()
+            } else {
+                new_bucket
+            };
+            (base, new, base_bucket, new_bucket)
+        },
+    );
+    let result = runner.run(&strategy, |(base, new, base_bucket, new_bucket)| {
+        let (n, b) = (policies(&new, &new_bucket), policies(&base, &base_bucket));
+        let caller = policy_sim::lang::principal::Caller::parse(SESSION).unwrap();
+        let answer = no_new_access_policies(
+            &n,
+            &b,
+            &caller,
+            &IdentityFormat::parse("any").unwrap(),
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        );
+        let brute = || {
+            for action in ACTIONS {
+                for resource in resources() {
+                    for identity in IDENTITIES {
+                        for user in USERS {
+                            let r = request(action, &resource, *identity, *user);
+                            if authorize(&n, &r) == Decision::Allow
+                                && authorize(&b, &r) != Decision::Allow
+                            {
+                                return Some(format!("{action} on {resource} as {identity:?}"));
+                            }
+                        }
+                    }
+                }
+            }
+            None
+        };
+        let mut tally = tally.borrow_mut();
+        match answer {
+            PoliciesDiff::NoNewAccess => {
+                let found = brute();
+                prop_assert!(found.is_none(), "passed, yet {:?}", found);
+                tally.pass += 1;
+            }
+            PoliciesDiff::NewAccess(found, _) => {
+                let r = example_request(&found);
+                prop_assert_eq!(authorize(&n, &r), Decision::Allow, "{:?}", found);
+                prop_assert_eq!(authorize(&b, &r), found.baseline, "{:?}", found);
+                prop_assert_ne!(found.baseline, Decision::Allow);
+                tally.new_access += 1;
+            }
+            PoliciesDiff::Unknown(_) => match brute() {
+                Some(_) => tally.unknown_with += 1,
+                None => tally.unknown_without += 1,
+            },
+        }
+        Ok(())
+    });
+    let tally = tally.into_inner();
+    eprintln!("{tally:?}");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(tally.pass > 0 && tally.new_access > 0, "{tally:?}");
+}

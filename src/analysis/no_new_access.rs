@@ -60,11 +60,13 @@ use crate::analysis::search::{IdentitySearch, Span, StringSearch, search_identit
 use crate::analysis::translate::{
     FormatFill, Reading, Variables, arn_glob, format_glob, is_identity,
 };
+use crate::eval::authorize::{Level, Policies, TypedRef};
 use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Value;
 use crate::lang::keys::{ALWAYS_PRESENT, COGNITO_SUB};
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
+use crate::lang::principal::{Caller, Grant};
 use crate::lang::variables::{Piece, Variable};
 use crate::lang::wildcard::Pattern;
 
@@ -1161,4 +1163,385 @@ fn documented_arn_shapes(action: &str) -> Vec<Glob> {
         .filter_map(|(name, _)| service.resource_type(name))
         .map(|t| format_glob(t.arn, FormatFill::Examples))
         .collect()
+}
+
+/// The answer for every policy type ([`no_new_access_policies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoliciesDiff {
+    /// Nothing the baseline denied is allowed now.
+    NoNewAccess,
+    /// An example of new access, confirmed with every policy type on both sides: the
+    /// request (its `statement` is that of the first deciding statement) and the
+    /// statements that allow it in the new policies.
+    NewAccess(NewAccess, Vec<TypedRef>),
+    /// Could not decide; why.
+    Unknown(String),
+}
+
+/// Which way one comparison of a pair of policy sets goes: every request the new set
+/// allows the baseline's allows (`Allow`), or every request the baseline's explicitly
+/// denies the new set explicitly denies (`Deny`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dimension {
+    Allow,
+    Deny,
+}
+
+/// One comparison of a pair of policy sets of the same role in the flowchart.
+struct Pair {
+    /// How the answer names the pair (`the resource policy of arn:aws:s3:::b`).
+    what: String,
+    new: PolicySet,
+    baseline: PolicySet,
+    dimension: Dimension,
+}
+
+/// `set` as it reads for `caller`: the statements whose `Principal`/`NotPrincipal` do not
+/// cover the caller are left out, and those that do lose the element (it always holds);
+/// with `min_grant`, the `Allow` statements that name the caller less strongly are left
+/// out too (a resource-based policy's grant of at least that kind).
+fn for_caller(set: &PolicySet, caller: &Caller, min_grant: Option<Grant>) -> PolicySet {
+    let policies = set
+        .policies()
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.statements.retain(|st| {
+                let grant_ok = match (min_grant, st.effect, &st.principal) {
+                    (Some(k), Effect::Allow, Some(principal)) => {
+                        caller.grant(principal).is_some_and(|g| g >= k)
+                    }
+                    (Some(_), Effect::Allow, None) => false,
+                    (None, _, _) | (Some(_), Effect::Deny, _) => true,
+                };
+                grant_ok && st.matches_principal(Some(caller))
+            });
+            for st in &mut p.statements {
+                st.principal = None;
+                st.not_principal = None;
+            }
+            p
+        })
+        .collect();
+    PolicySet::new(policies)
+}
+
+/// The `Deny` statements of `set` as `Allow`s: a request the result allows is one `set`
+/// explicitly denies.
+fn denies_as_allows(set: &PolicySet) -> PolicySet {
+    let policies = set
+        .policies()
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.statements.retain(|st| st.effect == Effect::Deny);
+            for st in &mut p.statements {
+                st.effect = Effect::Allow;
+            }
+            p
+        })
+        .collect();
+    PolicySet::new(policies)
+}
+
+/// A set that allows every request (an absent boundary, session policy or SCP level).
+fn allow_all() -> PolicySet {
+    let doc =
+        br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+    let policy = crate::lang::parse::parse_policy("(none)", doc).expect("a valid policy");
+    PolicySet::new(vec![policy])
+}
+
+/// The account label of a side's organization levels, if any (`None` also when two
+/// labels differ: the evaluator refuses those policies).
+fn level_account(levels: &[Level]) -> Option<&str> {
+    levels
+        .iter()
+        .map(|l| l.label.as_str())
+        .find(|l| l.len() == 12 && l.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Each side's resource-based policies, one set per resource (its policies together).
+fn by_scope(p: &Policies) -> Vec<(Option<&str>, PolicySet)> {
+    let mut out: Vec<(Option<&str>, Vec<crate::lang::model::Policy>)> = Vec::new();
+    for r in &p.resource {
+        let scope = r.resource.as_deref();
+        let policies = r.set.policies().iter().cloned();
+        match out.iter_mut().find(|(s, _)| *s == scope) {
+            Some((_, ps)) => ps.extend(policies),
+            None => out.push((scope, policies.collect())),
+        }
+    }
+    out.into_iter()
+        .map(|(s, ps)| (s, PolicySet::new(ps)))
+        .collect()
+}
+
+/// The pairs to compare for `caller`; `Err` for a difference the comparison cannot
+/// read. The argument that the pairs suffice is in [`no_new_access_policies`].
+fn pairs(new: &Policies, baseline: &Policies, caller: &Caller) -> Result<Vec<Pair>, String> {
+    let (mut n_caller, mut b_caller) = (caller.clone(), caller.clone());
+    n_caller.set_bounded(new.boundary.is_some());
+    b_caller.set_bounded(baseline.boundary.is_some());
+    let mut out = Vec::new();
+    let mut both = |what: String, n: &PolicySet, b: &PolicySet, dims: &[Dimension]| {
+        for &dimension in dims {
+            out.push(Pair {
+                what: what.clone(),
+                new: for_caller(n, &n_caller, None),
+                baseline: for_caller(b, &b_caller, None),
+                dimension,
+            });
+        }
+    };
+    let full = [Dimension::Allow, Dimension::Deny];
+    both(
+        "the identity-based policies".into(),
+        &new.identity,
+        &baseline.identity,
+        &full,
+    );
+    let all = allow_all();
+    let federated = caller.kind() == crate::lang::principal::CallerKind::FederatedUser;
+    if federated && new.session.is_some() != baseline.session.is_some() {
+        return Err("session policies are given on one side only, for a federated user".into());
+    }
+    for (what, n, b) in [
+        (
+            "the permissions boundary",
+            &new.boundary,
+            &baseline.boundary,
+        ),
+        ("the session policies", &new.session, &baseline.session),
+    ] {
+        both(
+            what.into(),
+            n.as_ref().unwrap_or(&all),
+            b.as_ref().unwrap_or(&all),
+            &full,
+        );
+    }
+    // SCP levels: all of a side apply to the caller, or none; a level must allow.
+    let applying = |p: &Policies| -> Vec<(String, PolicySet)> {
+        match level_account(&p.scps) {
+            Some(a) if a != caller.account_id() => Vec::new(),
+            Some(_) | None => p
+                .scps
+                .iter()
+                .map(|l| (l.label.clone(), l.set.clone()))
+                .collect(),
+        }
+    };
+    let new_scps = applying(new);
+    for (label, b) in applying(baseline) {
+        let n = new_scps
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or(&all, |(_, s)| s);
+        both(
+            format!("the SCPs of level {label}"),
+            n,
+            &b,
+            &[Dimension::Allow],
+        );
+    }
+    // RCP levels only deny; which apply depends on the resource's account, the same on
+    // both sides when the account labels are.
+    if level_account(&new.rcps) != level_account(&baseline.rcps) && !baseline.rcps.is_empty() {
+        return Err("the RCP levels are labelled with different accounts".into());
+    }
+    let none = PolicySet::default();
+    for l in &baseline.rcps {
+        let n = new
+            .rcps
+            .iter()
+            .find(|n| n.label == l.label)
+            .map_or(&none, |n| &n.set);
+        both(
+            format!("the RCPs of level {}", l.label),
+            n,
+            &l.set,
+            &[Dimension::Deny],
+        );
+    }
+    resource_pairs(new, baseline, (&n_caller, &b_caller), &mut out)?;
+    Ok(out)
+}
+
+/// The pairs of resource-based policies, by resource: each kind of grant (account, role,
+/// direct) for the `Allow`s, and the `Deny`s.
+fn resource_pairs(
+    new: &Policies,
+    baseline: &Policies,
+    (n_caller, b_caller): (&Caller, &Caller),
+    out: &mut Vec<Pair>,
+) -> Result<(), String> {
+    let (new_scopes, base_scopes) = (by_scope(new), by_scope(baseline));
+    let none = PolicySet::default();
+    for (scope, _) in &base_scopes {
+        // Without its key policy a KMS key's access is the identity side's alone, so a
+        // removed resource policy may widen; a removed resource policy is not compared.
+        if !new_scopes.iter().any(|(s, _)| s == scope) {
+            return Err(format!(
+                "the baseline's resource policy of {} is not in the new policies",
+                scope.unwrap_or("the requested resource")
+            ));
+        }
+    }
+    for (scope, n) in &new_scopes {
+        let b = base_scopes
+            .iter()
+            .find(|(s, _)| s == scope)
+            .map_or(&none, |(_, b)| b);
+        let what = format!(
+            "the resource policy of {}",
+            scope.unwrap_or("the requested resource")
+        );
+        for k in [Grant::Account, Grant::Role, Grant::Direct] {
+            out.push(Pair {
+                what: format!("{what} ({} grants)", k.as_str()),
+                new: for_caller(n, n_caller, Some(k)),
+                baseline: for_caller(b, b_caller, Some(k)),
+                dimension: Dimension::Allow,
+            });
+        }
+        out.push(Pair {
+            what,
+            new: for_caller(n, n_caller, None),
+            baseline: for_caller(b, b_caller, None),
+            dimension: Dimension::Deny,
+        });
+    }
+    Ok(())
+}
+
+/// Confirm a candidate with every policy type on both sides, for `caller`: the keys the
+/// caller determines are the caller's, whatever the candidate's context says (they are
+/// left out of the example's context, which holds what a request would give).
+fn confirm_policies(
+    (new, baseline): (&Policies, &Policies),
+    caller: &Caller,
+    c: &NewAccess,
+    now: jiff::Timestamp,
+) -> Option<(NewAccess, Vec<TypedRef>)> {
+    let mut r = crate::request::Request::new(c.action.as_str(), c.resource.as_str());
+    r.principal = Some(caller.clone());
+    let derived: Vec<&str> = caller
+        .context_keys()
+        .into_iter()
+        .map(|(k, _)| k)
+        .chain([crate::lang::keys::RESOURCE_ACCOUNT])
+        .collect();
+    let mut context = c.context.clone();
+    context.retain(|k, _| !derived.iter().any(|d| d.eq_ignore_ascii_case(k)));
+    for (k, v) in &context {
+        r.context.set(k, v.clone());
+    }
+    r.context.fill_time_defaults(now).ok()?;
+    let decide = |p: &Policies| {
+        let mut r = r.clone();
+        p.prepare(&mut r).ok()?;
+        p.authorize(&r).ok()
+    };
+    let (a_new, a_base) = (decide(new)?, decide(baseline)?);
+    if a_new.verdict.decision != Decision::Allow || a_base.verdict.decision == Decision::Allow {
+        return None;
+    }
+    let first = a_new.deciding.first()?;
+    Some((
+        NewAccess {
+            action: c.action.clone(),
+            resource: c.resource.clone(),
+            context,
+            statement: first.statement,
+            baseline: a_base.verdict.decision,
+        },
+        a_new.deciding,
+    ))
+}
+
+/// Compare every policy type of `new` with `baseline` for requests of `caller`: is there
+/// a request the new policies allow and the baseline's refuse? Both sides share the
+/// caller and the resource account.
+///
+/// AWS's flowchart is monotone in each policy set's answer (explicit deny < implicit
+/// deny < allow; for a resource-based policy's allow, the grant: account < role <
+/// direct): a set that allows more can only make the final answer allow more. So when
+/// each set of the new side allows nothing its baseline partner refuses, and explicitly
+/// denies whatever its partner explicitly denies, nothing new is allowed. The sets are
+/// paired by role: the identity-based policies; the permissions boundary and the
+/// session policies (absent: allow everything); the SCP levels by label (a level only
+/// the new side has can only refuse; one only the baseline has is compared with allow
+/// everything), where only allowing counts; the RCP levels by label, where only denying
+/// counts; the resource-based policies by resource, their `Allow`s compared for each
+/// kind of grant. Each pair is compared with [`no_new_access`] (denies as allows for the
+/// deny side), on the statements whose `Principal` covers the caller. A candidate is
+/// confirmed with the evaluator on both whole sides ([`Policies::authorize`]); one that is
+/// not (another type refuses it) leaves the answer `unknown`, as does a difference the
+/// pairing cannot read (a resource policy the new side drops).
+///
+/// With identity-based policies alone on both sides this is [`no_new_access`], its
+/// example confirmed for `caller`.
+pub fn no_new_access_policies(
+    new: &Policies,
+    baseline: &Policies,
+    caller: &Caller,
+    format: &IdentityFormat,
+    now: jiff::Timestamp,
+) -> PoliciesDiff {
+    if new.is_identity_only() && baseline.is_identity_only() {
+        return match no_new_access(&new.identity, &baseline.identity, format, now) {
+            DiffResult::NoNewAccess => PoliciesDiff::NoNewAccess,
+            DiffResult::Unknown(why) => PoliciesDiff::Unknown(why),
+            // The example holds for some caller; confirmed for this one.
+            DiffResult::NewAccess(c) => match confirm_policies((new, baseline), caller, &c, now) {
+                Some((found, deciding)) => PoliciesDiff::NewAccess(found, deciding),
+                None => PoliciesDiff::Unknown(format!(
+                    "{} on {} is new access for some caller, but not confirmed for {}",
+                    c.action,
+                    c.resource,
+                    caller.arn()
+                )),
+            },
+        };
+    }
+    let pairs = match pairs(new, baseline, caller) {
+        Ok(p) => p,
+        Err(why) => return PoliciesDiff::Unknown(why),
+    };
+    let mut unknown = Vec::new();
+    for pair in pairs {
+        let result = match pair.dimension {
+            Dimension::Allow => no_new_access(&pair.new, &pair.baseline, format, now),
+            Dimension::Deny => no_new_access(
+                &denies_as_allows(&pair.baseline),
+                &denies_as_allows(&pair.new),
+                format,
+                now,
+            ),
+        };
+        match result {
+            DiffResult::NoNewAccess => {}
+            DiffResult::Unknown(why) => unknown.push(format!("{}: {why}", pair.what)),
+            DiffResult::NewAccess(c) => match confirm_policies((new, baseline), caller, &c, now) {
+                Some((found, deciding)) => return PoliciesDiff::NewAccess(found, deciding),
+                None => unknown.push(format!(
+                    "{}: {} on {} {} here and not in the baseline, but the whole policies do not confirm new access",
+                    pair.what,
+                    c.action,
+                    c.resource,
+                    match pair.dimension {
+                        Dimension::Allow => "is allowed",
+                        Dimension::Deny => "is no longer explicitly denied",
+                    }
+                )),
+            },
+        }
+    }
+    if unknown.is_empty() {
+        PoliciesDiff::NoNewAccess
+    } else {
+        unknown.dedup();
+        PoliciesDiff::Unknown(unknown.join("; "))
+    }
 }

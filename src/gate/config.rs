@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::GateError;
 use super::de::{DeError, Entries, ListVisitor, OneOrMany, Spanned, from_node};
 use crate::eval::Decision;
+use crate::lang::principal::Caller;
 use crate::lint::{RuleId, Severity};
 use crate::loc::{Loc, Snippet};
 use crate::root::Root;
@@ -44,6 +45,8 @@ pub struct Expectation {
     pub name: String,
     /// The Cognito identity, if any.
     pub identity: Option<String>,
+    /// The caller (`principal:`), when it is not the gate's.
+    pub principal: Option<Caller>,
     /// The action.
     pub action: String,
     /// The resource.
@@ -85,6 +88,75 @@ pub struct Suppression {
     pub loc: Loc,
 }
 
+/// A policy file the gate file names, and where it names it.
+#[derive(Debug, Clone)]
+pub struct Named {
+    /// The path, relative to the gate file.
+    pub path: String,
+    /// Where the gate file names it.
+    pub loc: Loc,
+}
+
+/// A resource-based policy and the resource it is attached to (`resource-policies`).
+#[derive(Debug, Clone)]
+pub struct ResourcePolicyFile {
+    /// The policy file.
+    pub file: Named,
+    /// The resource's ARN: the policy applies to it and to every ARN under it.
+    pub resource: String,
+}
+
+/// One organization level (`scps:`/`rcps:`): its label and its policy files.
+#[derive(Debug, Clone)]
+pub struct OrgLevel {
+    /// The label (`root`, an OU, the account id).
+    pub label: String,
+    /// Its policy files, evaluated together.
+    pub files: Vec<Named>,
+}
+
+/// The policies of the types other than identity-based that a gate (or its
+/// `no-new-access` baseline) names; `None`: not given (for the baseline: the gate's).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTypes {
+    /// `resource-policies`.
+    pub resource: Option<Vec<ResourcePolicyFile>>,
+    /// `boundary`.
+    pub boundary: Option<Named>,
+    /// `session-policies`.
+    pub session: Option<Vec<Named>>,
+    /// `scps`, levels in file order.
+    pub scps: Option<Vec<OrgLevel>>,
+    /// `rcps`, levels in file order.
+    pub rcps: Option<Vec<OrgLevel>>,
+}
+
+impl PolicyTypes {
+    /// The first key given, as the gate file spells it, with its location.
+    fn first_given(&self) -> Option<(&'static str, Option<&Loc>)> {
+        fn first(files: &[Named]) -> Option<&Loc> {
+            files.first().map(|n| &n.loc)
+        }
+        fn level(levels: &[OrgLevel]) -> Option<&Loc> {
+            levels.first().and_then(|l| first(&l.files))
+        }
+        [
+            (
+                "resource-policies",
+                self.resource
+                    .as_ref()
+                    .map(|r| r.first().map(|p| &p.file.loc)),
+            ),
+            ("boundary", self.boundary.as_ref().map(|b| Some(&b.loc))),
+            ("session-policies", self.session.as_deref().map(first)),
+            ("scps", self.scps.as_deref().map(level)),
+            ("rcps", self.rcps.as_deref().map(level)),
+        ]
+        .into_iter()
+        .find_map(|(key, given)| given.map(|loc| (key, loc)))
+    }
+}
+
 /// One gate: a set of policies and the checks they must pass. A gate file holds one
 /// gate at its top level, or several under `gates:`.
 #[derive(Debug, Clone)]
@@ -98,6 +170,15 @@ pub struct GateConfig {
     pub root: Root,
     /// What to load.
     pub source: Source,
+    /// The caller (`principal:`): needed by every policy type but identity-based.
+    pub principal: Option<(Caller, Loc)>,
+    /// `resource-account`: the owner of a resource whose ARN has no account.
+    pub resource_account: Option<String>,
+    /// The policies of the other types.
+    pub types: PolicyTypes,
+    /// The `no-new-access` baseline's policies of the other types (`None`: the gate's,
+    /// or for `git:REV` the same files at the revision).
+    pub baseline_types: PolicyTypes,
     /// Expected decisions.
     pub expect: Vec<Expectation>,
     /// Isolation properties.
@@ -143,12 +224,38 @@ mod raw {
         pub template: Option<Spanned<Template>>,
         #[serde(rename = "managed-policies")]
         pub managed_policies: Option<Spanned<ManagedPolicies>>,
+        pub principal: Option<Spanned<String>>,
+        #[serde(rename = "resource-account")]
+        pub resource_account: Option<Spanned<String>>,
+        #[serde(rename = "resource-policies")]
+        pub resource_policies: Option<OneOrMany<Spanned<ResourcePolicy>>>,
+        pub boundary: Option<Spanned<String>>,
+        #[serde(rename = "session-policies")]
+        pub session_policies: Option<OneOrMany<Spanned<String>>>,
+        pub scps: Option<Spanned<Levels>>,
+        pub rcps: Option<Spanned<Levels>>,
         pub expect: Option<OneOrMany<Spanned<Expect>>>,
         pub isolation: Option<OneOrMany<Spanned<Isolation>>>,
         #[serde(rename = "no-new-access")]
         pub no_new_access: Option<Spanned<NoNewAccess>>,
         pub lint: Option<Lint>,
     }
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a resource policy")]
+    pub(super) struct ResourcePolicy {
+        pub file: Option<Spanned<String>>,
+        pub resource: Option<Spanned<String>>,
+    }
+
+    /// `scps:`/`rcps:`: `{LEVEL: [FILE]}`, levels in file order.
+    #[derive(Deserialize)]
+    #[serde(rename = "organization levels")]
+    pub(super) struct Levels(pub Entries<LevelFiles>);
+
+    #[derive(Deserialize)]
+    #[serde(rename = "a level's policy files")]
+    pub(super) struct LevelFiles(pub OneOrMany<Spanned<String>>);
 
     #[derive(Deserialize)]
     #[serde(rename = "managed-policies")]
@@ -187,6 +294,7 @@ mod raw {
     pub(super) struct Expect {
         pub name: Option<String>,
         pub identity: Option<String>,
+        pub principal: Option<Spanned<String>>,
         pub action: Option<String>,
         pub resource: Option<String>,
         pub context: Option<Entries<ContextValue>>,
@@ -209,6 +317,13 @@ mod raw {
     #[serde(rename = "no-new-access")]
     pub(super) struct NoNewAccess {
         pub baseline: Option<Spanned<String>>,
+        #[serde(rename = "resource-policies")]
+        pub resource_policies: Option<OneOrMany<Spanned<ResourcePolicy>>>,
+        pub boundary: Option<Spanned<String>>,
+        #[serde(rename = "session-policies")]
+        pub session_policies: Option<OneOrMany<Spanned<String>>>,
+        pub scps: Option<Spanned<Levels>>,
+        pub rcps: Option<Spanned<Levels>>,
     }
 
     #[derive(Deserialize)]
@@ -310,6 +425,15 @@ impl GateConfig {
     }
 }
 
+/// The raw keys of the other policy types (of a gate, or of its baseline).
+struct RawTypes {
+    resource: Option<OneOrMany<Spanned<raw::ResourcePolicy>>>,
+    boundary: Option<Spanned<String>>,
+    session: Option<OneOrMany<Spanned<String>>>,
+    scps: Option<Spanned<raw::Levels>>,
+    rcps: Option<Spanned<raw::Levels>>,
+}
+
 /// Building [`GateConfig`]s from the raw shape: the checks the shape cannot express, in
 /// the order the gate file's sections are documented.
 struct Cx<'a> {
@@ -328,20 +452,37 @@ impl Cx<'_> {
         let name = g.name.unwrap_or(default_name);
         let source = self.source(&loc, g.policies, g.template)?;
         let managed = self.managed(&source, g.managed_policies)?;
+        let principal = g.principal.map(|p| self.caller(p)).transpose()?;
+        let resource_account = g.resource_account.map(|a| self.account(a)).transpose()?;
+        let types = self.types(RawTypes {
+            resource: g.resource_policies,
+            boundary: g.boundary,
+            session: g.session_policies,
+            scps: g.scps,
+            rcps: g.rcps,
+        })?;
         let expect = self.expectations(g.expect)?;
         let isolation = g
             .isolation
             .map_or_else(Vec::new, |l| l.0.into_iter().map(isolation).collect());
-        let baseline = match g.no_new_access {
-            None => None,
+        let (baseline, baseline_types) = match g.no_new_access {
+            None => (None, PolicyTypes::default()),
             Some(n) => {
-                let b = n
-                    .value
+                let v = n.value;
+                let b = v
                     .baseline
                     .ok_or_else(|| self.invalid(&n.loc, "no-new-access needs a baseline"))?;
-                Some((b.value, b.loc))
+                let types = self.types(RawTypes {
+                    resource: v.resource_policies,
+                    boundary: v.boundary,
+                    session: v.session_policies,
+                    scps: v.scps,
+                    rcps: v.rcps,
+                })?;
+                (Some((b.value, b.loc)), types)
             }
         };
+        self.check_principal(principal.as_ref(), &[&types, &baseline_types], &loc)?;
         let (fail_on, suppress) = match g.lint {
             Some(l) => (self.fail_on(l.fail_on)?, self.suppressions(l.suppress)?),
             None => (default_fail_on(), Vec::new()),
@@ -351,12 +492,139 @@ impl Cx<'_> {
             file: self.path.to_path_buf(),
             root: self.root.clone(),
             source,
+            principal,
+            resource_account,
+            types,
+            baseline_types,
             expect,
             isolation,
             baseline,
             fail_on,
             suppress,
             managed,
+        })
+    }
+
+    /// `principal: ARN`: the caller, read as the evaluator reads it.
+    fn caller(&self, raw: Spanned<String>) -> Result<(Caller, Loc), GateError> {
+        Caller::parse(&raw.value)
+            .map(|c| (c, raw.loc.clone()))
+            .map_err(|e| self.invalid(&raw.loc, format!("principal: {e}")))
+    }
+
+    /// `resource-account`: a 12-digit account id.
+    fn account(&self, raw: Spanned<String>) -> Result<String, GateError> {
+        if raw.value.len() == 12 && raw.value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(raw.value)
+        } else {
+            Err(self.invalid(
+                &raw.loc,
+                format!(
+                    "resource-account {:?} is not an account id (12 digits)",
+                    raw.value
+                ),
+            ))
+        }
+    }
+
+    /// Policy types other than identity-based decide only for a named caller; session
+    /// policies only for a session.
+    fn check_principal(
+        &self,
+        principal: Option<&(Caller, Loc)>,
+        types: &[&PolicyTypes],
+        gate: &Loc,
+    ) -> Result<(), GateError> {
+        for t in types {
+            match (principal, t.first_given()) {
+                (None, Some((key, loc))) => {
+                    return Err(self.invalid(
+                        loc.unwrap_or(gate),
+                        format!("{key} needs principal: the caller's ARN (policies of this type decide only for a named principal)"),
+                    ));
+                }
+                (Some((caller, _)), _) if !caller.kind().is_session() => {
+                    if let Some(first) = t.session.as_ref().and_then(|s| s.first()) {
+                        return Err(self.invalid(
+                            &first.loc,
+                            format!(
+                                "session-policies apply only to role and federated user sessions; the principal {:?} is not one",
+                                caller.arn()
+                            ),
+                        ));
+                    }
+                }
+                (Some(_), _) | (None, None) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The files of the other policy types, checked: a resource policy names its file and
+    /// its resource's ARN, an organization level names at least one file.
+    fn types(&self, raw: RawTypes) -> Result<PolicyTypes, GateError> {
+        let named = |s: Spanned<String>| Named {
+            path: s.value,
+            loc: s.loc,
+        };
+        let resource = match raw.resource {
+            None => None,
+            Some(list) => Some(
+                list.0
+                    .into_iter()
+                    .map(|Spanned { loc, value }| {
+                        let needs = |k: &str| {
+                            self.invalid(&loc, format!("a resource policy needs {k}"))
+                        };
+                        let file = value.file.ok_or_else(|| needs("file"))?;
+                        let resource = value.resource.ok_or_else(|| needs("resource"))?;
+                        let concrete = crate::lang::arn::split_concrete(&resource.value)
+                            .is_some_and(|_| !resource.value.contains(['*', '?']));
+                        if !concrete {
+                            return Err(self.invalid(
+                                &resource.loc,
+                                format!(
+                                    "resource {:?} is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)",
+                                    resource.value
+                                ),
+                            ));
+                        }
+                        Ok(ResourcePolicyFile {
+                            file: named(file),
+                            resource: resource.value,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, GateError>>()?,
+            ),
+        };
+        let levels = |raw: Option<Spanned<raw::Levels>>, key: &str| {
+            raw.map(|Spanned { loc, value }| {
+                value
+                    .0
+                    .0
+                    .into_iter()
+                    .map(|(label, files)| {
+                        if files.0.0.is_empty() {
+                            return Err(self.invalid(
+                                &loc,
+                                format!("{key} level {label:?} names no policy file"),
+                            ));
+                        }
+                        Ok(OrgLevel {
+                            label,
+                            files: files.0.0.into_iter().map(named).collect(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, GateError>>()
+            })
+            .transpose()
+        };
+        Ok(PolicyTypes {
+            resource,
+            boundary: raw.boundary.map(named),
+            session: raw.session.map(|l| l.0.into_iter().map(named).collect()),
+            scps: levels(raw.scps, "scps")?,
+            rcps: levels(raw.rcps, "rcps")?,
         })
     }
 
@@ -443,6 +711,11 @@ impl Cx<'_> {
                 resource: e.resource.ok_or_else(|| needs("resource"))?,
                 name: e.name.unwrap_or_else(|| format!("expect[{i}]")),
                 identity: e.identity,
+                principal: e
+                    .principal
+                    .map(|p| self.caller(p))
+                    .transpose()?
+                    .map(|(c, _)| c),
                 context: e.context.map_or_else(BTreeMap::new, |c| {
                     c.0.into_iter().map(|(k, v)| (k, v.0.0)).collect()
                 }),

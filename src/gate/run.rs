@@ -4,12 +4,17 @@
 use jiff::Timestamp;
 
 use super::config::{Expectation, GateConfig, IsolationCheck, Suppression};
-use super::loading::{load_baseline, load_source};
+use super::loading::{TypedFile, load_baseline, load_baseline_types, load_source, load_types};
 use super::{CheckResult, GateError, GateReport, Status};
 use crate::analysis::identity::IdentityFormat;
-use crate::analysis::no_new_access::{DiffResult, no_new_access};
-use crate::analysis::prover::{Verdict, default_areas, prove_isolation};
-use crate::lint::{Finding, Severity};
+use crate::analysis::no_new_access::{
+    DiffResult, PoliciesDiff, no_new_access, no_new_access_policies,
+};
+use crate::analysis::prover::{Verdict, default_areas_of, prove_isolation};
+use crate::eval::Decision;
+use crate::eval::authorize::Policies;
+use crate::lang::principal::Caller;
+use crate::lint::{Finding, Severity, lint_typed};
 use crate::load::Loaded;
 use crate::loc::Loc;
 use crate::managed::{Claim, NotSeen};
@@ -25,18 +30,33 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
     };
     for cfg in gates {
         let loaded = load_source(cfg)?;
+        let typed = load_types(cfg)?;
+        let mut policies = typed.policies;
+        policies.identity = loaded.set.clone();
+        if let Err(e) = policies.validate() {
+            let loc = cfg.principal.as_ref().map_or_else(
+                || Loc::new(cfg.file.display().to_string(), 1, 1),
+                |(_, l)| l.clone(),
+            );
+            return Err(cannot_run(&loc, e));
+        }
+        let gate = Gate {
+            loaded: &loaded,
+            policies: &policies,
+            caller: cfg.principal.as_ref().map(|(c, _)| c),
+        };
         let mut checks = Vec::new();
         for e in &cfg.expect {
-            checks.push(expectation(&loaded, e, now)?);
+            checks.push(expectation(&gate, e, now)?);
         }
         for iso in &cfg.isolation {
-            checks.push(isolation(&loaded, iso, now)?);
+            checks.push(isolation(&gate, iso, now)?);
         }
         if let Some((spec, loc)) = &cfg.baseline {
-            checks.push(baseline(cfg, &loaded, spec, loc, now)?);
+            checks.push(baseline(cfg, &gate, spec, loc, now)?);
         }
-        let scopes = suppression_scopes(cfg, &loaded)?;
-        let (lint_checks, findings) = lint(cfg, &loaded, &scopes);
+        let scopes = suppression_scopes(cfg, &loaded, &typed.files)?;
+        let (lint_checks, findings) = lint(cfg, &loaded, &typed.files, &scopes);
         checks.extend(lint_checks);
         for c in &mut checks {
             c.gate = cfg.name.clone();
@@ -47,6 +67,14 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
     // Stable: failures first, each group in file order.
     report.checks.sort_by_key(|c| c.status == Status::Pass);
     Ok(report)
+}
+
+/// What every check of one gate decides with: the identity-based policies as loaded (with
+/// what was not seen), every policy type, and the gate's caller.
+struct Gate<'a> {
+    loaded: &'a Loaded,
+    policies: &'a Policies,
+    caller: Option<&'a Caller>,
 }
 
 /// A check of `kind` (its gate is filled in by [`run_at`]).
@@ -107,9 +135,9 @@ fn cannot_run(loc: &Loc, message: impl std::fmt::Display) -> GateError {
     }
 }
 
-/// `expect`: the request gets the decision the gate file states.
-fn expectation(loaded: &Loaded, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
-    let set = &loaded.set;
+/// `expect`: the request gets the decision the gate file states, decided with every
+/// policy type for the entry's principal (else the gate's).
+fn expectation(gate: &Gate, e: &Expectation, now: Timestamp) -> Result<CheckResult, GateError> {
     let mut r = Request::new(e.action.clone(), e.resource.clone());
     for (k, v) in &e.context {
         // Context keys are case-insensitive: two spellings of one key are one key given
@@ -129,39 +157,38 @@ fn expectation(loaded: &Loaded, e: &Expectation, now: Timestamp) -> Result<Check
     r.context
         .fill_time_defaults(now)
         .map_err(|m| cannot_run(&e.loc, m))?;
-    let (status, message) = match set.evaluate(&r) {
-        Ok(ev) if ev.decision == e.decision => (
+    r.principal = e.principal.clone().or_else(|| gate.caller.cloned());
+    let decided = decide(gate.policies, r);
+    let (status, message) = match decided {
+        Ok((decision, _, _)) if decision == e.decision => (
             Status::Pass,
             format!(
                 "{} {} on {}: {}",
                 e.name,
                 e.action,
                 e.resource,
-                ev.decision.as_str()
+                decision.as_str()
             ),
         ),
-        Ok(ev) => {
-            let deciding: Vec<String> = ev.deciding.iter().map(|d| set.label(*d)).collect();
-            (
-                Status::Fail,
-                format!(
-                    "{}: expected {}, got {} for {} on {} (deciding: [{}])",
-                    e.name,
-                    e.decision.as_str(),
-                    ev.decision.as_str(),
-                    e.action,
-                    e.resource,
-                    deciding.join(", ")
-                ),
-            )
-        }
+        Ok((decision, by, deciding)) => (
+            Status::Fail,
+            format!(
+                "{}: expected {}, got {}{by} for {} on {} (deciding: [{}])",
+                e.name,
+                e.decision.as_str(),
+                decision.as_str(),
+                e.action,
+                e.resource,
+                deciding.join(", ")
+            ),
+        ),
         Err(x) => (
             Status::Fail,
             format!("{}: the request cannot be evaluated: {x}", e.name),
         ),
     };
     let (status, message) = settle(
-        loaded,
+        gate.loaded,
         Some(Claim::Decision),
         (status, message),
         &format!("{}: {} on {}", e.name, e.action, e.resource),
@@ -176,16 +203,37 @@ fn expectation(loaded: &Loaded, e: &Expectation, now: Timestamp) -> Result<Check
     ))
 }
 
+/// The decision on `r`, the policy type that decided (` (by resource)`; empty for the
+/// identity-based policies alone) and the deciding statements' labels. Identity-based
+/// policies without a principal are decided as `check` decides them.
+fn decide(policies: &Policies, mut r: Request) -> Result<(Decision, String, Vec<String>), String> {
+    if r.principal.is_none() && policies.is_identity_only() {
+        let set = &policies.identity;
+        let ev = set.evaluate(&r).map_err(|e| e.to_string())?;
+        let deciding = ev.deciding.iter().map(|d| set.label(*d)).collect();
+        return Ok((ev.decision, String::new(), deciding));
+    }
+    policies.prepare(&mut r).map_err(|e| e.to_string())?;
+    let a = policies.authorize(&r).map_err(|e| e.to_string())?;
+    let deciding = a
+        .deciding
+        .iter()
+        .map(|d| format!("{} {}", d.policy_type.as_str(), policies.label(*d)))
+        .collect();
+    Ok((
+        a.verdict.decision,
+        format!(" (by {})", a.verdict.decided_by.as_str()),
+        deciding,
+    ))
+}
+
 /// `isolation`: the prover's verdict; no per-identity area at all fails.
-fn isolation(
-    loaded: &Loaded,
-    iso: &IsolationCheck,
-    now: Timestamp,
-) -> Result<CheckResult, GateError> {
-    let set = &loaded.set;
+fn isolation(gate: &Gate, iso: &IsolationCheck, now: Timestamp) -> Result<CheckResult, GateError> {
+    let loaded = gate.loaded;
+    let policies = gate.policies;
     let format = IdentityFormat::parse(&iso.format).map_err(|m| cannot_run(&iso.loc, m))?;
     let name = format!("isolation ({})", iso.format);
-    if iso.areas.is_empty() && default_areas(set).is_empty() {
+    if iso.areas.is_empty() && default_areas_of(policies).is_empty() {
         // The policy no longer scopes anything by identity: the property cannot hold
         // as the gate states it. A failed check, not an invalid gate file.
         return Ok(check(
@@ -197,8 +245,7 @@ fn isolation(
             at(&iso.loc),
         ));
     }
-    let policies = crate::eval::authorize::Policies::identity_only(set.clone());
-    let proof = prove_isolation(&policies, None, &iso.areas, &format, now)
+    let proof = prove_isolation(gate.policies, gate.caller, &iso.areas, &format, now)
         .map_err(|m| cannot_run(&iso.loc, m))?;
     let (status, claim) = match proof.verdict {
         Verdict::Holds => (Status::Pass, Some(Claim::NoneAllowed)),
@@ -226,7 +273,7 @@ fn isolation(
 /// `no-new-access`: nothing the baseline denied is allowed now.
 fn baseline(
     cfg: &GateConfig,
-    loaded: &Loaded,
+    gate: &Gate,
     spec: &str,
     loc: &Loc,
     now: Timestamp,
@@ -235,7 +282,8 @@ fn baseline(
         loc: loc.clone(),
         reason: Box::new(reason),
     })?;
-    let set = &loaded.set;
+    let base = load_baseline_types(cfg, spec, baseline)?;
+    let new = gate.policies;
     // The identities compared: those the isolation checks name (`cognito` by default);
     // every string when they name different formats.
     let mut formats: Vec<&str> = cfg.isolation.iter().map(|i| i.format.as_str()).collect();
@@ -247,31 +295,47 @@ fn baseline(
         [_, _, ..] => "any",
     };
     let format = IdentityFormat::parse(format).map_err(|m| cannot_run(loc, m))?;
-    let result = no_new_access(set, &baseline, &format, now);
+    let result = match gate.caller {
+        Some(caller) => no_new_access_policies(new, &base, caller, &format, now),
+        None => match no_new_access(&new.identity, &base.identity, &format, now) {
+            DiffResult::NoNewAccess => PoliciesDiff::NoNewAccess,
+            DiffResult::Unknown(why) => PoliciesDiff::Unknown(why),
+            DiffResult::NewAccess(n) => PoliciesDiff::NewAccess(n, Vec::new()),
+        },
+    };
     let claim = match &result {
-        DiffResult::NoNewAccess => Some(Claim::NoneAllowed),
-        DiffResult::NewAccess(_) => Some(Claim::SomeAllowed),
-        DiffResult::Unknown(_) => None,
+        PoliciesDiff::NoNewAccess => Some(Claim::NoneAllowed),
+        PoliciesDiff::NewAccess(..) => Some(Claim::SomeAllowed),
+        PoliciesDiff::Unknown(_) => None,
     };
     let verdict = match result {
-        DiffResult::NoNewAccess => (Status::Pass, format!("no new access compared with {spec}")),
-        DiffResult::NewAccess(n) => (
-            Status::Fail,
-            format!(
-                "new access compared with {spec}: {} on {} is allowed by {} (the baseline: {})",
-                n.action,
-                n.resource,
-                set.label(n.statement),
-                n.baseline.as_str()
-            ),
-        ),
-        DiffResult::Unknown(why) => (
+        PoliciesDiff::NoNewAccess => (Status::Pass, format!("no new access compared with {spec}")),
+        PoliciesDiff::NewAccess(n, deciding) => {
+            // Identity-based policies alone keep today's wording; otherwise the statement
+            // is named with its policy type.
+            let by = match deciding.first() {
+                Some(d) if !(new.is_identity_only() && base.is_identity_only()) => {
+                    format!("{} {}", d.policy_type.as_str(), new.label(*d))
+                }
+                Some(_) | None => new.identity.label(n.statement),
+            };
+            (
+                Status::Fail,
+                format!(
+                    "new access compared with {spec}: {} on {} is allowed by {by} (the baseline: {})",
+                    n.action,
+                    n.resource,
+                    n.baseline.as_str()
+                ),
+            )
+        }
+        PoliciesDiff::Unknown(why) => (
             Status::Unknown,
             format!("no-new-access unknown compared with {spec}: {why}"),
         ),
     };
     let (status, message) = settle(
-        loaded,
+        gate.loaded,
         claim,
         verdict,
         &format!("no-new-access compared with {spec}"),
@@ -290,21 +354,36 @@ fn baseline(
 /// one file (or none: standard input), so that the suppression's Sid is unique. With
 /// several files a Sid may repeat, so a suppression must name its file (`policy:`,
 /// relative to the gate file), and the file must be one the gate loads.
-fn suppression_scopes(cfg: &GateConfig, loaded: &Loaded) -> Result<Vec<Option<String>>, GateError> {
+fn suppression_scopes(
+    cfg: &GateConfig,
+    loaded: &Loaded,
+    typed: &[TypedFile],
+) -> Result<Vec<Option<String>>, GateError> {
+    // Every file the gate lints: its identity-based policies, then those of other types.
+    let files: Vec<(&String, &std::path::PathBuf)> = loaded
+        .files
+        .iter()
+        .map(|(n, p)| (n, p))
+        .chain(
+            typed
+                .iter()
+                .filter_map(|t| t.file.1.as_ref().map(|p| (&t.file.0, p))),
+        )
+        .collect();
     let names = || {
-        let names: Vec<&str> = loaded.files.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         names.join(", ")
     };
     let dir = cfg.dir();
     let mut scopes = Vec::with_capacity(cfg.suppress.len());
     for s in &cfg.suppress {
         let Some(policy) = &s.policy else {
-            if loaded.files.len() > 1 {
+            if files.len() > 1 {
                 return Err(cannot_run(
                     &s.loc,
                     format!(
                         "a suppression needs a policy: the gate loads {} policy files ({}), and a Sid is unique within one policy only",
-                        loaded.files.len(),
+                        files.len(),
                         names()
                     ),
                 ));
@@ -313,10 +392,9 @@ fn suppression_scopes(cfg: &GateConfig, loaded: &Loaded) -> Result<Vec<Option<St
             continue;
         };
         let resolved = cfg.root.resolve(&dir.join(policy)).ok();
-        let Some((name, _)) = loaded
-            .files
+        let Some((name, _)) = files
             .iter()
-            .find(|(_, file)| Some(file) == resolved.as_ref())
+            .find(|(_, file)| Some(*file) == resolved.as_ref())
         else {
             return Err(cannot_run(
                 &s.loc,
@@ -326,7 +404,7 @@ fn suppression_scopes(cfg: &GateConfig, loaded: &Loaded) -> Result<Vec<Option<St
                 ),
             ));
         };
-        scopes.push((loaded.files.len() > 1).then(|| name.clone()));
+        scopes.push((files.len() > 1).then(|| (*name).clone()));
     }
     Ok(scopes)
 }
@@ -345,12 +423,21 @@ fn covers(s: &Suppression, scope: Option<&str>, f: &Finding) -> bool {
 fn lint(
     cfg: &GateConfig,
     loaded: &Loaded,
+    typed: &[TypedFile],
     scopes: &[Option<String>],
 ) -> (Vec<CheckResult>, Vec<GateFinding>) {
     let covers = |i: usize, f: &Finding| covers(&cfg.suppress[i], scopes[i].as_deref(), f);
     let mut checks = Vec::new();
     let mut findings = Vec::new();
-    for f in loaded.lint() {
+    // The files of other types read from the work tree (a git baseline's are not linted).
+    let typed_findings = typed.iter().filter(|t| t.file.1.is_some()).flat_map(|t| {
+        lint_typed(
+            &crate::eval::PolicySet::new(vec![t.policy.clone()]),
+            &[Some(t.source.clone())],
+            t.policy_type,
+        )
+    });
+    for f in loaded.lint().into_iter().chain(typed_findings) {
         let suppressed = (0..cfg.suppress.len())
             .find(|&i| covers(i, &f))
             .map(|i| &cfg.suppress[i]);

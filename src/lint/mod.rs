@@ -17,6 +17,10 @@
 //! | `PS012` | error | an action AWS does not document, or a pattern that covers none (uses the action catalog) |
 //! | `PS013` | warning | a statement whose actions can never apply to its resources (uses the action catalog) |
 //! | `PS014` | warning | a service condition key that none of the statement's actions supports (uses the action catalog) |
+//! | `PS015` | error | a resource-based policy's `Allow` to every principal (`"*"`) with no `Condition` |
+//!
+//! Policies of other types than identity-based are linted with the rules that apply to
+//! them ([`rule_applies`]).
 //!
 //! Each rule has one home, a file of `src/lint/rules/` named after the rule: its [`Rule`]
 //! description and its check. Rules read the compiled policy ([`crate::lang::model`]):
@@ -27,6 +31,7 @@ mod rules;
 use serde::{Serialize, Serializer};
 
 use crate::eval::PolicySet;
+use crate::eval::authorize::PolicyType;
 use crate::lang::model::Policy;
 use crate::template::node::{Loc, Node};
 
@@ -95,11 +100,13 @@ pub enum RuleId {
     PS013,
     /// A condition key none of the actions supports.
     PS014,
+    /// A resource-based policy's unconditional `Allow` to every principal.
+    PS015,
 }
 
 impl RuleId {
     /// Every rule id, in order.
-    pub const ALL: [RuleId; 14] = [
+    pub const ALL: [RuleId; 15] = [
         RuleId::PS001,
         RuleId::PS002,
         RuleId::PS003,
@@ -114,6 +121,7 @@ impl RuleId {
         RuleId::PS012,
         RuleId::PS013,
         RuleId::PS014,
+        RuleId::PS015,
     ];
 
     /// `PS001`...
@@ -133,6 +141,7 @@ impl RuleId {
             RuleId::PS012 => "PS012",
             RuleId::PS013 => "PS013",
             RuleId::PS014 => "PS014",
+            RuleId::PS015 => "PS015",
         }
     }
 
@@ -205,6 +214,7 @@ pub const RULES: &[Rule] = &[
     rules::unknown_action::RULE,
     rules::action_never_matches_resource::RULE,
     rules::unsupported_condition_key::RULE,
+    rules::any_principal_without_condition::RULE,
 ];
 
 /// The rule with this id (`"PS005"`).
@@ -345,6 +355,46 @@ pub fn lint_set(
         });
         out.push(hit.finding(&file, first.unwrap_or(&Locations::default()), None, None));
     }
+    out
+}
+
+/// Does `rule` apply to a policy of type `t`? Every rule applies to identity-based
+/// policies. Permissions boundaries, session policies, SCPs and RCPs grant nothing (their
+/// `Allow` only limits what others grant, and `Allow * on *` is their usual form), so the
+/// rules about broad grants (PS003 to PS007, PS010) do not apply to them; the size limit
+/// (PS011) is a managed policy's, which a boundary is and the others are not (their limits
+/// differ and are not checked). PS015 is about resource-based policies; an RCP's only
+/// `Allow` is the `RCPFullAWSAccess` shape, which it would flag.
+pub fn rule_applies(rule: RuleId, t: PolicyType) -> bool {
+    let grants = matches!(t, PolicyType::Identity | PolicyType::Resource);
+    match rule {
+        RuleId::PS001
+        | RuleId::PS002
+        | RuleId::PS008
+        | RuleId::PS009
+        | RuleId::PS012
+        | RuleId::PS013
+        | RuleId::PS014 => true,
+        RuleId::PS003
+        | RuleId::PS004
+        | RuleId::PS005
+        | RuleId::PS006
+        | RuleId::PS007
+        | RuleId::PS010 => grants,
+        RuleId::PS011 => matches!(t, PolicyType::Identity | PolicyType::Boundary),
+        RuleId::PS015 => t == PolicyType::Resource,
+    }
+}
+
+/// Lint policies of type `t` (each file on its own: their sizes do not add up), with the
+/// rules that apply to that type ([`rule_applies`]).
+pub fn lint_typed(
+    set: &PolicySet,
+    sources: &[Option<(Locations, usize)>],
+    t: PolicyType,
+) -> Vec<Finding> {
+    let mut out = lint_set(set, sources, false);
+    out.retain(|f| rule_applies(f.rule, t));
     out
 }
 

@@ -552,7 +552,7 @@ mod tests {
     fn sarif_results_and_rules() {
         let v = serde_json::to_value(sarif(&report(), |p| p.display().to_string())).unwrap();
         let run = &v["runs"][0];
-        assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 18);
+        assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 19);
         assert_eq!(
             run["results"][0],
             serde_json::json!({

@@ -11,6 +11,7 @@
 pub(super) mod action_never_matches_resource;
 pub(super) mod allow_not_action;
 pub(super) mod allow_not_resource;
+pub(super) mod any_principal_without_condition;
 pub(super) mod deprecated_service;
 pub(super) mod duplicate_statement;
 pub(super) mod pass_or_assume_role_on_any;
@@ -167,6 +168,7 @@ const STATEMENT_RULES: &[StatementRule] = &[
     unknown_action::check,
     action_never_matches_resource::check,
     unsupported_condition_key::check,
+    any_principal_without_condition::check,
     duplicate_statement::check,
 ];
 
