@@ -510,7 +510,7 @@ impl<'t> Run<'t> {
             },
         )?;
         crate::managed::gap(&loaded.unseen, Claim::Decision)?;
-        let policies = self.policies(&loaded);
+        let policies = self.policies(&loaded)?;
         let mut request = self.req.request.clone();
         for (key, values) in token.iter() {
             if !request.context.has_key(key) {
@@ -518,10 +518,9 @@ impl<'t> Run<'t> {
             }
         }
         if request.principal.is_none() {
-            request.principal = Some(self.session_principal(role)?);
+            request.principal = Some(role_session(self.t, role)?);
         }
         let ex = loaded.set.explain(&request)?;
-        policies.validate()?;
         policies.prepare(&mut request)?;
         let auth = policies.authorize(&request)?;
         let decision = auth.verdict.decision;
@@ -549,72 +548,64 @@ impl<'t> Run<'t> {
 
     /// The template's policy types for the role, the ones given besides, and the guest
     /// session policy for an unauthenticated identity.
-    fn policies(&self, loaded: &crate::load::Loaded) -> Policies {
-        let mut p = loaded.policies();
-        let extra = self.req.extra.clone();
-        p.resource.extend(extra.resource);
-        p.resource_account = extra.resource_account;
-        if extra.boundary.is_some() {
-            p.boundary = extra.boundary;
-        }
-        p.scps = extra.scps;
-        p.rcps = extra.rcps;
-        let mut session: Vec<crate::lang::model::Policy> = extra
-            .session
-            .map(|s| s.policies().to_vec())
-            .unwrap_or_default();
+    fn policies(&self, loaded: &crate::load::Loaded) -> Result<Policies, FlowError> {
+        let mut extra = self.req.extra.clone();
         if !self.req.authenticated {
-            session.push(crate::managed::cognito_guest_session_policy());
+            let guest = crate::managed::cognito_guest_session_policy();
+            let mut session: Vec<crate::lang::model::Policy> = extra
+                .session
+                .map(|s| s.policies().to_vec())
+                .unwrap_or_default();
+            session.push(guest);
+            extra.session = Some(PolicySet::new(session));
         }
-        p.session = (!session.is_empty()).then(|| PolicySet::new(session));
-        p
+        Ok(loaded.policies().with(extra)?)
     }
+}
 
-    /// The role session Cognito's credentials belong to:
-    /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/CognitoIdentityCredentials`, the role
-    /// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
-    /// else from the role's `RoleName`, else its logical id.
-    fn session_principal(&self, role: &str) -> Result<Caller, FlowError> {
-        let t = self.t;
-        let partition = t.params.get("AWS::Partition").unwrap_or("aws");
-        let account = t
-            .params
-            .get("AWS::AccountId")
-            .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
-        let given = t.params.resolve(&format!("{role}.Arn")).map(str::to_string);
-        let role_arn = match given {
-            Some(arn) => arn,
-            None => {
-                let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
-                format!("arn:{partition}:iam::{account}:role/{name}")
-            }
-        };
-        let loc = t
-            .resources()
-            .iter()
-            .find(|(logical, _)| logical == role)
-            .map(|(_, n)| n.loc.clone());
-        let bad = || {
-            FlowError::Template(TemplateError::at(
-                loc.clone().expect("the role is a resource of the template"),
-                format!(
-                    "the role ARN {role_arn:?} of {role} is not arn:PARTITION:iam::ACCOUNT:role/NAME"
-                ),
-            ))
-        };
-        let parts = crate::lang::arn::split_concrete(&role_arn).ok_or_else(bad)?;
-        let name = parts[4]
-            .strip_prefix("role/")
-            .and_then(|p| p.rsplit('/').next())
-            .ok_or_else(bad)?;
-        let session = format!(
-            "arn:{}:sts::{}:assumed-role/{name}/CognitoIdentityCredentials",
-            parts[0], parts[3]
-        );
-        let mut caller = Caller::parse(&session).map_err(|_| bad())?;
-        caller.set_role_path(&role_arn);
-        Ok(caller)
-    }
+/// The role session Cognito's credentials belong to:
+/// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/CognitoIdentityCredentials`, the role
+/// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
+/// else from the role's `RoleName`, else its logical id.
+pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
+    let partition = t.params.get("AWS::Partition").unwrap_or("aws");
+    let account = t
+        .params
+        .get("AWS::AccountId")
+        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+    let given = t.params.resolve(&format!("{role}.Arn")).map(str::to_string);
+    let role_arn = match given {
+        Some(arn) => arn,
+        None => {
+            let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
+            format!("arn:{partition}:iam::{account}:role/{name}")
+        }
+    };
+    let loc = t
+        .resources()
+        .iter()
+        .find(|(logical, _)| logical == role)
+        .map(|(_, n)| n.loc.clone());
+    let bad = || {
+        FlowError::Template(TemplateError::at(
+            loc.clone().expect("the role is a resource of the template"),
+            format!(
+                "the role ARN {role_arn:?} of {role} is not arn:PARTITION:iam::ACCOUNT:role/NAME"
+            ),
+        ))
+    };
+    let parts = crate::lang::arn::split_concrete(&role_arn).ok_or_else(bad)?;
+    let name = parts[4]
+        .strip_prefix("role/")
+        .and_then(|p| p.rsplit('/').next())
+        .ok_or_else(bad)?;
+    let session = format!(
+        "arn:{}:sts::{}:assumed-role/{name}/CognitoIdentityCredentials",
+        parts[0], parts[3]
+    );
+    let mut caller = Caller::parse(&session).map_err(|_| bad())?;
+    caller.set_role_path(&role_arn);
+    Ok(caller)
 }
 
 /// The pool's `AllowUnauthenticatedIdentities` (a required property).

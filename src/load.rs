@@ -71,31 +71,9 @@ pub struct Loaded {
 
 impl Loaded {
     /// Whether a verdict making `claim` may stand: `Err` names the unseen policies that
-    /// could make it wrong (see [`managed::gap`]), and a known boundary while boundaries
-    /// are not combined with the other policies ([`Loaded::boundary_not_evaluated`]).
+    /// could make it wrong (see [`managed::gap`]).
     pub fn gap(&self, claim: Claim) -> Result<(), NotSeen> {
-        match self.boundary_not_evaluated() {
-            None => managed::gap(&self.unseen, claim),
-            Some(pending) => {
-                let mut unseen = self.unseen.clone();
-                unseen.push(pending);
-                managed::gap(&unseen, claim)
-            }
-        }
-    }
-
-    /// The refusal that stands in while a known permissions boundary
-    /// ([`Loaded::boundary`]) is not yet combined with the other policies: an unseen
-    /// boundary entry (`permissions boundaries are not evaluated yet`), which [`Loaded::gap`]
-    /// adds to the unseen policies. Remove this, and its use in [`Loaded::gap`], where the
-    /// boundary is evaluated.
-    pub fn boundary_not_evaluated(&self) -> Option<Unseen> {
-        self.boundary.as_ref()?;
-        let attached = self.boundary_source.clone()?;
-        Some(Unseen {
-            attached,
-            reason: UnseenReason::BoundaryNotEvaluated,
-        })
+        managed::gap(&self.unseen, claim)
     }
 
     /// Every policy type the source gives, for [`crate::eval::authorize`]: the

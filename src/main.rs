@@ -12,7 +12,7 @@ use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::Decision;
 use policy_sim::eval::authorize::{AuthorizeError, Policies};
 use policy_sim::lang::principal::{Caller, PrincipalError};
-use policy_sim::load::types::{PolicyTypeFiles, TypesError, load_policy_types};
+use policy_sim::load::types::{PolicyTypeFiles, TypesError, add_policy_types};
 use policy_sim::load::{self, Loaded, is_stdin};
 use policy_sim::managed::{Claim, Given, NotSeen};
 use policy_sim::report::batch::{BatchError, BatchOptions, run_authorized};
@@ -308,6 +308,8 @@ struct IsolationArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    types: PolicyTypeArgs,
 }
 
 #[derive(clap::Args)]
@@ -555,7 +557,9 @@ fn cli_message(err: &Failure) -> String {
         Failure::NotSeen(e) | Failure::Flow(FlowError::NotSeen(e)) => not_seen_message(e),
         Failure::Given(e) => given_message(e),
         Failure::Principal(e) => format!("--principal: {e}"),
-        Failure::Authorize(e) | Failure::Types(TypesError::Policies(e)) => authorize_message(e),
+        Failure::Authorize(e)
+        | Failure::Types(TypesError::Policies(e))
+        | Failure::Flow(FlowError::Authorize(e)) => authorize_message(e),
         _ => err.to_string(),
     }
 }
@@ -570,6 +574,7 @@ fn authorize_message(e: &AuthorizeError) -> String {
         AuthorizeError::Request(r) => request_message(r),
         AuthorizeError::NotASession { .. }
         | AuthorizeError::KeyConflict { .. }
+        | AuthorizeError::TwoBoundaries { .. }
         | AuthorizeError::TwoAccounts { .. } => e.to_string(),
     }
 }
@@ -941,9 +946,13 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     };
     // A decision that depends on a policy the tool did not see could be wrong either way.
     loaded.gap(Claim::Decision)?;
-    let set = loaded.set;
-    if principal.is_some() || !types.is_empty() {
-        let policies = load_policy_types(&root, set, &types)?;
+    let base = loaded.policies();
+    if principal.is_some() || !types.is_empty() || !base.is_identity_only() {
+        let policies = add_policy_types(&root, base, &types)?;
+        let principal = match principal {
+            Some(p) => Some(p),
+            None => default_principal(&root, src, &policies)?,
+        };
         return match &args.requests {
             Some(path) => check_batch(
                 &policies,
@@ -956,6 +965,7 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
             None => check_authorized(args, &policies, principal, now),
         };
     }
+    let set = loaded.set;
     if let Some(path) = &args.requests {
         let policies = Policies::identity_only(set);
         return check_batch(&policies, None, &root, path, now, args.threads);
@@ -1017,6 +1027,47 @@ fn check_authorized(
     Ok(decision_code(authorization.verdict.decision))
 }
 
+/// The principal when none is given and policy types besides identity-based ones are in
+/// play: for a template with an identity pool, the role session Cognito creates for the
+/// role; otherwise none (the library then asks for one).
+fn default_principal(
+    root: &Root,
+    src: &Source,
+    policies: &Policies,
+) -> Result<Option<Caller>, Failure> {
+    let Some(path) = &src.template else {
+        return Ok(None);
+    };
+    if policies.is_identity_only() {
+        return Ok(None);
+    }
+    let t = template(root, path, &src.params)?;
+    if !cognito::has_identity_pool(&t) {
+        return Ok(None);
+    }
+    let role = t.select_role(src.role.as_deref())?;
+    Ok(Some(cognito::role_session(&t, &role)?))
+}
+
+/// The policy types of a prove or fuzz run: the source's (a template's resource-based
+/// policies and the role's boundary) and the ones given, with the principal (given, or
+/// [`default_principal`]).
+fn isolation_policies(
+    root: Option<&Path>,
+    src: &Source,
+    loaded: &Loaded,
+    types: &PolicyTypeArgs,
+) -> Result<(Policies, Option<Caller>), Failure> {
+    let files = types.files();
+    let root = project_root(root, source_inputs(src).chain(files.files()))?;
+    let policies = add_policy_types(&root, loaded.policies(), &files)?;
+    let principal = match types.caller()? {
+        Some(p) => Some(p),
+        None => default_principal(&root, src, &policies)?,
+    };
+    Ok((policies, principal))
+}
+
 /// `check --template` on a template with an identity pool: the whole Cognito flow.
 fn check_flow(
     args: &CheckArgs,
@@ -1025,13 +1076,11 @@ fn check_flow(
     (root, given): (&Root, &Given),
     now: jiff::Timestamp,
 ) -> Result<ExitCode, Failure> {
-    if args.types.principal.is_some() || !args.types.files().is_empty() {
-        // Not evaluated in the flow yet: refused rather than left out of the decision.
-        return Err(Failure::Usage(
-            "--principal, --resource-policy, --resource-account, --boundary, --session-policy, --scp and --rcp are not supported with the Cognito flow yet; name the role with --role to check its policies with them".to_string(),
-        ));
-    }
-    let flow = identity.request(build_request(args, now)?);
+    let mut flow = identity.request(build_request(args, now)?);
+    // The policy types given besides the template's; the principal, when given, replaces
+    // the role session Cognito creates.
+    flow.extra = add_policy_types(root, Policies::default(), &args.types.files())?;
+    flow.request.principal = args.types.caller()?;
     let outcome = cognito::simulate_with(t, &flow, root, given, now)?;
     print_warnings(&outcome.warnings);
     let text = match args.format {
@@ -1101,7 +1150,6 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
     use policy_sim::analysis::prover::{self, Verdict};
     let format = IdentityFormat::parse(&args.identity_format)?;
     let loaded = load_source(&args.source, root)?;
-    let set = &loaded.set;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
         SolverChoice::Smt => {
@@ -1118,10 +1166,10 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
             }
         }
     };
-    let policies = policy_sim::eval::authorize::Policies::identity_only(set.clone());
+    let (policies, principal) = isolation_policies(root, &args.source, &loaded, &args.types)?;
     let mut proof = prover::prove_isolation_with(
         &policies,
-        None,
+        principal.as_ref(),
         &args.areas,
         &format,
         &backend,
@@ -1149,10 +1197,10 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
     let loaded = load_source(&iso.source, root)?;
     // Sampling decides requests: each decision needs every policy.
     loaded.gap(Claim::Decision)?;
-    let policies = policy_sim::eval::authorize::Policies::identity_only(loaded.set);
+    let (policies, principal) = isolation_policies(root, &iso.source, &loaded, &iso.types)?;
     let result = prover::fuzz::fuzz_isolation(
         &policies,
-        None,
+        principal.as_ref(),
         &iso.areas,
         &format,
         args.cases,

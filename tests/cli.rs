@@ -2300,24 +2300,53 @@ fn policy_type_errors_name_the_flag() {
 }
 
 #[test]
-fn the_cognito_flow_refuses_policy_types_it_does_not_evaluate_yet() {
-    let mut args = vec!["check", "--template", SEED_001];
-    args.extend(SEED_001_PARAMS);
-    args.extend([
-        "--identity",
-        "us-east-1:abc",
-        "--principal",
-        SESSION,
-        "--action",
-        "s3:GetObject",
-        "--resource",
-        "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt",
-    ]);
-    let o = run(&args, None);
+fn the_cognito_flow_decides_with_the_policy_types_given() {
+    let flow = |extra: &[&str], resource: &str| {
+        let mut args = vec!["check", "--template", SEED_001];
+        args.extend(SEED_001_PARAMS);
+        args.extend(["--identity", "us-east-1:abc", "--action", "s3:GetObject"]);
+        args.extend(["--resource", resource]);
+        args.extend(extra);
+        run(&args, None)
+    };
+    let public = "arn:aws:s3:::notes-app-uploads/public/a.txt";
+    let own = "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt";
+    let bucket = types_path("bucket-public.json");
+    // The role's policies do not reach public/: the bucket policy's "*" grant does, for
+    // the role session Cognito creates (the default principal).
+    let o = flow(&[], public);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = flow(&["--resource-policy", &bucket], public);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("with every policy type decide Allow (resource policy)"),
+        "{}",
+        stdout(&o)
+    );
+    // A boundary that allows only SQS takes the role's own grant away.
+    let o = flow(&[], own);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = flow(&["--boundary", &types_path("boundary-sqs.json")], own);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("decide ImplicitDeny (boundary policy)"),
+        "{}",
+        stdout(&o)
+    );
+    // A session policy for a principal that is not a session is refused.
+    let o = flow(
+        &[
+            "--principal",
+            "arn:aws:iam::123456789012:user/alice",
+            "--session-policy",
+            &types_path("session-public.json"),
+        ],
+        own,
+    );
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o),
-        "error: --principal, --resource-policy, --resource-account, --boundary, --session-policy, --scp and --rcp are not supported with the Cognito flow yet; name the role with --role to check its policies with them\n"
+        "error: session policies apply only to role and federated user sessions; the principal \"arn:aws:iam::123456789012:user/alice\" is an IAM user\n"
     );
 }
 
@@ -2390,4 +2419,58 @@ fn batch_lines_take_the_flags_and_may_name_their_principal() {
         out.contains("{\"id\":\"user\",\"decision\":\"ImplicitDeny\","),
         "{out}"
     );
+}
+
+#[test]
+fn a_templates_dangerous_bucket_policy_breaks_isolation_and_check_confirms_it() {
+    let params = ["--param", "CognitoIdentityPool=us-east-1:pool"];
+    let prove = |file: &str| {
+        let mut args = vec!["prove", "isolation", "--template", file, "--format", "json"];
+        args.extend(params);
+        run(&args, None)
+    };
+    let o = prove("fixtures/templates/cognito-dangerous-bucket-policy.yml");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let proof: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(proof["verdict"], "violated");
+    let c = &proof["counterexample"];
+    assert_eq!(c["statement"]["policy_type"], "resource");
+    assert_eq!(c["statement"]["sid"], "PublicReadPrivate");
+    assert_eq!(
+        c["principal"],
+        "arn:aws:sts::123456789012:assumed-role/CognitoAuthRole/CognitoIdentityCredentials"
+    );
+    // `check` runs the Cognito flow for the attacker and allows the request, by the
+    // bucket policy.
+    let mut args = vec![
+        "check",
+        "--template",
+        "fixtures/templates/cognito-dangerous-bucket-policy.yml",
+        "--identity",
+        c["attacker"].as_str().unwrap(),
+        "--action",
+        c["action"].as_str().unwrap(),
+        "--resource",
+        c["resource"].as_str().unwrap(),
+    ];
+    args.extend(params);
+    let contexts: Vec<String> = c["context"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v[0].as_str().unwrap()))
+        .collect();
+    for kv in &contexts {
+        args.extend(["--context", kv.as_str()]);
+    }
+    let o = run(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("decide Allow (resource policy)"),
+        "{}",
+        stdout(&o)
+    );
+    // The safe variant (its bucket policy only denies plain HTTP) holds.
+    let o = prove("fixtures/templates/cognito-safe-bucket-policy.yml");
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

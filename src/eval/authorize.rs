@@ -106,6 +106,16 @@ pub enum AuthorizeError {
         /// The value in the context.
         given: String,
     },
+    /// Two permissions boundaries for one principal.
+    #[error(
+        "the principal has two permissions boundaries, {first} and {second}; a user or role has one"
+    )]
+    TwoBoundaries {
+        /// The first boundary's policy name.
+        first: String,
+        /// The second's.
+        second: String,
+    },
     /// Two organization levels are labelled with different accounts.
     #[error(
         "{kind} levels name two accounts, {first} and {second}; an organization path ends in one account"
@@ -322,6 +332,51 @@ impl Policies {
             identity,
             ..Policies::default()
         }
+    }
+
+    /// These policies with `extra`'s other types added (its identity-based policies are
+    /// not used): resource-based policies and session policies join these, `extra`'s
+    /// resource account and organization levels replace these, and a second permissions
+    /// boundary is an error. Checked with [`Policies::validate`].
+    pub fn with(self, extra: Policies) -> Result<Policies, AuthorizeError> {
+        let first_name = |s: &PolicySet| {
+            s.policies()
+                .first()
+                .map_or_else(String::new, |p| p.name.clone())
+        };
+        if let (Some(a), Some(b)) = (&self.boundary, &extra.boundary) {
+            return Err(AuthorizeError::TwoBoundaries {
+                first: first_name(a),
+                second: first_name(b),
+            });
+        }
+        let mut resource = self.resource;
+        resource.extend(extra.resource);
+        let session = match (self.session, extra.session) {
+            (Some(a), Some(b)) => Some(PolicySet::new(
+                a.policies().iter().chain(b.policies()).cloned().collect(),
+            )),
+            (a, b) => a.or(b),
+        };
+        let policies = Policies {
+            identity: self.identity,
+            resource,
+            resource_account: extra.resource_account.or(self.resource_account),
+            boundary: self.boundary.or(extra.boundary),
+            session,
+            scps: if extra.scps.is_empty() {
+                self.scps
+            } else {
+                extra.scps
+            },
+            rcps: if extra.rcps.is_empty() {
+                self.rcps
+            } else {
+                extra.rcps
+            },
+        };
+        policies.validate()?;
+        Ok(policies)
     }
 
     /// True when only identity-based policies are given.

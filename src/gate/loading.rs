@@ -13,16 +13,18 @@ use crate::eval::PolicySet;
 use crate::eval::authorize::{Level, Policies, PolicyType, ScopedPolicy};
 use crate::lang::model::{Policy, PolicyKind};
 use crate::lang::parse::{LoadError, parse_policy_as, read_bounded};
+use crate::lang::principal::Caller;
 use crate::lint::{Locations, policy_size};
 use crate::load::{self, Loaded, display_path, load_policies, load_role};
+use crate::loc::Loc;
 use crate::root::RootError;
 use crate::template::{Params, Template};
 
 /// The gate's policies: its files, or its template's role.
-pub(super) fn load_source(cfg: &GateConfig) -> Result<Loaded, GateError> {
+pub(super) fn load_source(cfg: &GateConfig) -> Result<(Loaded, Option<Caller>), GateError> {
     let dir = cfg.dir();
     match &cfg.source {
-        Source::Policies(p) => Ok(load_policies(&cfg.root, p, &dir)?),
+        Source::Policies(p) => Ok((load_policies(&cfg.root, p, &dir)?, None)),
         Source::Template { file, role, params } => {
             let pairs: Vec<(&str, &str)> = params
                 .iter()
@@ -30,10 +32,29 @@ pub(super) fn load_source(cfg: &GateConfig) -> Result<Loaded, GateError> {
                 .collect();
             let t = Template::load_in(&cfg.root, &dir.join(file), Params::from_pairs(&pairs))
                 .map_err(GateError::Template)?;
-            load_role(&cfg.root, &t, role.as_deref(), &cfg.managed).map_err(|e| match e {
-                load::Error::Template(e) => GateError::Template(e),
-                other => GateError::Policies(other),
-            })
+            let loaded =
+                load_role(&cfg.root, &t, role.as_deref(), &cfg.managed).map_err(|e| match e {
+                    load::Error::Template(e) => GateError::Template(e),
+                    other => GateError::Policies(other),
+                })?;
+            // The role session Cognito creates, when the template has an identity pool.
+            let session = if crate::cognito::has_identity_pool(&t) {
+                let role = t
+                    .select_role(role.as_deref())
+                    .map_err(GateError::Template)?;
+                Some(
+                    crate::cognito::role_session(&t, &role).map_err(|e| match e {
+                        crate::cognito::FlowError::Template(e) => GateError::Template(e),
+                        other => GateError::Template(crate::template::TemplateError::at(
+                            Loc::new(file.clone(), 1, 1),
+                            other.to_string(),
+                        )),
+                    })?,
+                )
+            } else {
+                None
+            };
+            Ok((loaded, session))
         }
     }
 }

@@ -29,21 +29,30 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
         findings: Vec::new(),
     };
     for cfg in gates {
-        let loaded = load_source(cfg)?;
+        let (loaded, session) = load_source(cfg)?;
         let typed = load_types(cfg)?;
-        let mut policies = typed.policies;
-        policies.identity = loaded.set.clone();
-        if let Err(e) = policies.validate() {
-            let loc = cfg.principal.as_ref().map_or_else(
-                || Loc::new(cfg.file.display().to_string(), 1, 1),
-                |(_, l)| l.clone(),
-            );
-            return Err(cannot_run(&loc, e));
-        }
+        // The template's resource-based policies and the role's boundary, with the gate's.
+        let policies = loaded
+            .policies()
+            .with(typed.policies.clone())
+            .map_err(|e| {
+                let loc = cfg.principal.as_ref().map_or_else(
+                    || Loc::new(cfg.file.display().to_string(), 1, 1),
+                    |(_, l)| l.clone(),
+                );
+                cannot_run(&loc, e)
+            })?;
+        // Without a principal in the gate file, a template's identity pool makes the role
+        // session Cognito creates the caller (only needed beyond identity-based policies).
+        let default_caller = session.filter(|_| !policies.is_identity_only());
         let gate = Gate {
             loaded: &loaded,
             policies: &policies,
-            caller: cfg.principal.as_ref().map(|(c, _)| c),
+            caller: cfg
+                .principal
+                .as_ref()
+                .map(|(c, _)| c)
+                .or(default_caller.as_ref()),
         };
         let mut checks = Vec::new();
         for e in &cfg.expect {

@@ -150,6 +150,28 @@ pub fn load_policy_types(
     identity: PolicySet,
     files: &PolicyTypeFiles,
 ) -> Result<Policies, TypesError> {
+    add_policy_types(root, Policies::identity_only(identity), files)
+}
+
+/// `base` (e.g. [`crate::load::Loaded::policies`]: a template's role with its boundary and
+/// the template's resource-based policies) with the other types' `files` added: their
+/// resource-based policies join the base's, and a boundary file is an error when the base
+/// has one ([`Policies::with`]).
+pub fn add_policy_types(
+    root: &Root,
+    base: Policies,
+    files: &PolicyTypeFiles,
+) -> Result<Policies, TypesError> {
+    let extra = read_policy_types(root, PolicySet::default(), files)?;
+    Ok(base.with(extra)?)
+}
+
+/// The files read into their types (not yet validated together).
+fn read_policy_types(
+    root: &Root,
+    identity: PolicySet,
+    files: &PolicyTypeFiles,
+) -> Result<Policies, TypesError> {
     let resource = files
         .resource
         .iter()
@@ -188,7 +210,6 @@ pub fn load_policy_types(
         scps: levels(root, &files.scps, PolicyKind::Scp)?,
         rcps: levels(root, &files.rcps, PolicyKind::Rcp)?,
     };
-    policies.validate()?;
     Ok(policies)
 }
 

@@ -14,9 +14,8 @@
 //!
 //! Anything else stays unseen. A permissions boundary's document is found the same way
 //! (or, for a policy of the template, taken from it: `crate::load::Loaded::boundary`); an
-//! unseen boundary goes through [`gap`] like an unseen managed policy. Boundaries are not
-//! combined with the other policies yet: a known one still holds a verdict back
-//! (`crate::load::Loaded::boundary_not_evaluated`, see `docs/semantics.md`).
+//! unseen boundary goes through [`gap`] like an unseen managed policy; a known one is
+//! decided with the other policy types (`crate::eval::authorize`).
 //!
 //! [`cognito_guest`] holds the session policy Amazon Cognito gives guest credentials of its
 //! enhanced flow ([`cognito_guest_session_policy`]).
@@ -73,8 +72,6 @@ pub enum UnseenReason {
     /// An AWS managed policy that the bundled copy does not have (a newer policy, another
     /// partition), and no document was given for it.
     NotBundled,
-    /// A permissions boundary: boundaries are not evaluated yet.
-    BoundaryNotEvaluated,
 }
 
 /// A policy the verdict may depend on and the tool did not evaluate.
@@ -97,9 +94,6 @@ impl fmt::Display for Unseen {
                 "its document is not given, and the bundled AWS managed policies ({}) do not have it",
                 bundled::source()
             ),
-            UnseenReason::BoundaryNotEvaluated => {
-                f.write_str("permissions boundaries are not evaluated yet")
-            }
         }
     }
 }
