@@ -60,6 +60,8 @@ pub struct Loaded {
     /// applies to that resource and everything under it): from a template, its S3 bucket
     /// policies and API Gateway REST API policies; empty for policy files.
     pub resource_policies: Vec<(String, Policy)>,
+    /// Where each of [`Loaded::resource_policies`] is written (for lint), when known.
+    pub resource_sources: Vec<Option<(Locations, usize)>>,
     /// The permissions boundary, when its document is known (a managed policy of the
     /// template, a given document, or a bundled AWS managed policy), parsed as an
     /// identity-based policy; `None` without one, or when it is unseen (then it is in
@@ -127,15 +129,27 @@ impl Loaded {
     /// source's to fix, and are not linted).
     pub fn lint(&self) -> Vec<Finding> {
         let own = self.own.min(self.set.policies().len());
-        if own == self.set.policies().len() {
-            return lint_set(&self.set, &self.sources, self.inline);
+        let mut findings = if own == self.set.policies().len() {
+            lint_set(&self.set, &self.sources, self.inline)
+        } else {
+            let set = PolicySet::new(self.set.policies()[..own].to_vec());
+            lint_set(
+                &set,
+                &self.sources[..own.min(self.sources.len())],
+                self.inline,
+            )
+        };
+        // A template's bucket and API policies, with the rules for resource-based policies.
+        for (i, (_, policy)) in self.resource_policies.iter().enumerate() {
+            let set = PolicySet::new(vec![policy.clone()]);
+            let source = self.resource_sources.get(i).cloned().flatten();
+            findings.extend(crate::lint::lint_typed(
+                &set,
+                &[source],
+                crate::eval::authorize::PolicyType::Resource,
+            ));
         }
-        let set = PolicySet::new(self.set.policies()[..own].to_vec());
-        lint_set(
-            &set,
-            &self.sources[..own.min(self.sources.len())],
-            self.inline,
-        )
+        findings
     }
 }
 
@@ -330,6 +344,7 @@ impl<'r> Reader<'r> {
             unseen: Vec::new(),
             files: self.files,
             resource_policies: Vec::new(),
+            resource_sources: Vec::new(),
             boundary: None,
             boundary_source: None,
         }
@@ -519,10 +534,15 @@ pub fn load_role(
     let role = t.select_role(role)?;
     // Resource policies first: every name they ask for is then known when the role's
     // resolution tells a misspelt parameter from one meant for something else.
+    let mut resource_sources = Vec::new();
     let resource_policies = t
         .resource_policies()?
         .into_iter()
-        .map(|p| (p.resource, p.policy.policy))
+        .map(|p| {
+            let size = policy_size(&p.policy.document.to_string());
+            resource_sources.push(Some((Locations::from_node(&p.policy.node), size)));
+            (p.resource, p.policy.policy)
+        })
         .collect();
     let rp = t.role_policies(&role)?;
     let mut reader = Reader::new(root);
@@ -570,6 +590,7 @@ pub fn load_role(
         unseen,
         files,
         resource_policies,
+        resource_sources,
         boundary,
         boundary_source,
         ..reader.finish()

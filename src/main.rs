@@ -264,6 +264,8 @@ struct ActionsArgs {
 struct LintArgs {
     #[command(flatten)]
     source: Source,
+    #[command(flatten)]
+    types: PolicyTypeArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -1331,7 +1333,17 @@ fn lint(args: &LintArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     for u in &loaded.unseen {
         say(&format!("warning: not linted, not seen: {u}"));
     }
-    let findings = loaded.lint();
+    if args.types.principal.is_some() || args.types.resource_account.is_some() {
+        return Err(Failure::Usage(
+            "lint reads policies: --principal and --resource-account do not apply".to_string(),
+        ));
+    }
+    let mut findings = loaded.lint();
+    // The policy files of the other types, each with the rules that apply to it.
+    findings.extend(policy_sim::load::types::lint_policy_types(
+        &root,
+        &args.types.files(),
+    )?);
     let text = match args.format {
         Format::Json => policy_sim::report::lint::json(&findings),
         Format::Text => terminal_safe(&policy_sim::report::lint::text(&findings)).into_owned(),

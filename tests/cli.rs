@@ -2474,3 +2474,59 @@ fn a_templates_dangerous_bucket_policy_breaks_isolation_and_check_confirms_it() 
     let o = prove("fixtures/templates/cognito-safe-bucket-policy.yml");
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+#[test]
+fn lint_reads_resource_policies_from_flags_and_templates() {
+    let o = run(
+        &[
+            "lint",
+            "--policy",
+            CORRECTED,
+            "--resource-policy",
+            &types_path("bucket-public.json"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with(&format!(
+        "{}:4:5: PS015 error: Statement[0]: Allow of [s3:GetObject] to every principal (\"*\") with no Condition\n",
+        types_path("bucket-public.json")
+    )), "{}", stdout(&o));
+    // A boundary may allow everything: the rules about broad grants do not apply to it.
+    let o = run(
+        &[
+            "lint",
+            "--policy",
+            CORRECTED,
+            "--boundary",
+            &types_path("scp-allow-all.json"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = run(
+        &[
+            "lint",
+            "--template",
+            "fixtures/templates/cognito-dangerous-bucket-policy.yml",
+            "--param",
+            "CognitoIdentityPool=us-east-1:pool",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&o).contains("fixtures/templates/cognito-dangerous-bucket-policy.yml:"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains(": PS015 error: Statement[0]: Allow of [s3:GetObject] to every principal (\"*\") with no Condition"));
+    let o = run(
+        &["lint", "--policy", CORRECTED, "--principal", SESSION],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: lint reads policies: --principal and --resource-account do not apply\n"
+    );
+}

@@ -95,6 +95,15 @@ pub enum TypesError {
 /// Read the policy at `path` (inside `root`) as a policy of `kind`, named by the path as
 /// given.
 fn read_policy(root: &Root, path: &Path, kind: PolicyKind) -> Result<Policy, TypesError> {
+    read_policy_text(root, path, kind).map(|(policy, _)| policy)
+}
+
+/// [`read_policy`], with the document's text (for lint's locations).
+fn read_policy_text(
+    root: &Root,
+    path: &Path,
+    kind: PolicyKind,
+) -> Result<(Policy, String), TypesError> {
     if super::is_stdin(path) {
         return Err(TypesError::Stdin {
             what: kind.described(),
@@ -106,7 +115,57 @@ fn read_policy(root: &Root, path: &Path, kind: PolicyKind) -> Result<Policy, Typ
         .map_err(|e| super::read_error(&name, e))?;
     let bytes = read_bounded(&name, file).map_err(super::Error::from)?;
     let policy: Result<Policy, LoadError> = parse_policy_as(&name, &bytes, kind);
-    Ok(policy.map_err(super::Error::from)?)
+    let policy = policy.map_err(super::Error::from)?;
+    Ok((policy, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Lint the files of every type with the rules that apply to it
+/// ([`crate::lint::lint_typed`]): a resource-based policy may name principals, and an
+/// `Allow` to every principal without a condition is a finding there.
+pub fn lint_policy_types(
+    root: &Root,
+    files: &PolicyTypeFiles,
+) -> Result<Vec<crate::lint::Finding>, TypesError> {
+    use crate::eval::authorize::PolicyType;
+    let typed = files
+        .resource
+        .iter()
+        .map(|(_, p)| (PolicyType::Resource, PolicyKind::Resource, p))
+        .chain(
+            files
+                .boundary
+                .iter()
+                .map(|p| (PolicyType::Boundary, PolicyKind::Identity, p)),
+        )
+        .chain(
+            files
+                .session
+                .iter()
+                .map(|p| (PolicyType::Session, PolicyKind::Identity, p)),
+        )
+        .chain(
+            files
+                .scps
+                .iter()
+                .map(|(_, p)| (PolicyType::Scp, PolicyKind::Scp, p)),
+        )
+        .chain(
+            files
+                .rcps
+                .iter()
+                .map(|(_, p)| (PolicyType::Rcp, PolicyKind::Rcp, p)),
+        );
+    let mut findings = Vec::new();
+    for (t, kind, path) in typed {
+        let (policy, text) = read_policy_text(root, path, kind)?;
+        let source = (
+            crate::lint::Locations::from_text(&policy.name, &text),
+            crate::lint::policy_size(&text),
+        );
+        let set = PolicySet::new(vec![policy]);
+        findings.extend(crate::lint::lint_typed(&set, &[Some(source)], t));
+    }
+    Ok(findings)
 }
 
 /// The levels of `items` (label, file): files with the same label form one level, levels
