@@ -3,7 +3,8 @@
 
 Usage:
   authorization_compare.py [--fixtures DIR] [--peer NAME=FILE.jsonl ...]
-                           [--policy-sim BIN [--policy-sim-out FILE.jsonl]] [--strict]
+                           [--policy-sim BIN [--policy-sim-out FILE.jsonl] [--stand-in]]
+                           [--strict]
 
 - Checks the fixtures' format first (exit 2 on a malformed fixture).
 - --peer: a file written by authorization_harness.mjs (one {"file","id","decision",...} line
@@ -12,21 +13,23 @@ Usage:
   --resource-policy, --resource-account, --boundary, --session-policy, --scp LEVEL=FILE,
   --rcp LEVEL=FILE, --identity, --context, --format json), writes its decisions to
   --policy-sim-out (default out/authorization-policy-sim.jsonl) and compares them too,
-  including `error` substrings and `decided_by` where the output names a policy type.
+  including the `error` substring and `decided_by` (the JSON output's field).
+  A case whose group has no identity-based policy is run without --policy, as the fixture
+  means; --stand-in gives it instead a stand-in identity policy that allows only an object
+  no case requests (the same decisions in AWS), for a CLI that requires --policy.
 - Prints, per tool, how many cases agree and every disagreement with the case's
-  documentation rule; cases marked `contradicts_design12` are listed apart (the fixture
-  keeps the documentation's answer, design12 gives another).
-- Exit 0 (disagreements are findings), unless --strict: then 1 when policy-sim disagrees on
-  a case not marked contradicts_design12.
+  documentation rule, and for policy-sim the command that reproduces each disagreement.
+- Exit 0 (disagreements are findings), unless --strict: then 1 when policy-sim disagrees.
 """
 
 import argparse
 import collections
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -34,7 +37,14 @@ DECISIONS = {"Allow", "ExplicitDeny", "ImplicitDeny", "Error"}
 POLICY_TYPES = {"identity", "resource", "boundary", "session", "scp", "rcp"}
 GROUP_KEYS = {"identity", "resource", "boundary", "session", "scps", "rcps", "cases"}
 CASE_KEYS = {"id", "principal", "identity", "action", "resource", "resource_account", "context",
-             "expect", "error", "decided_by", "contradicts_design12", "doc"}
+             "expect", "error", "decided_by", "doc"}
+# With --stand-in, the identity policy of a group that has none: it allows one object that
+# no case requests, so every decision is the same as with no identity-based policy.
+STAND_IN = {"name": "stand-in-grants-nothing.json",
+            "document": {"Version": "2012-10-17",
+                         "Statement": [{"Sid": "GrantsNothingRequested", "Effect": "Allow",
+                                        "Action": "s3:GetObject",
+                                        "Resource": "arn:aws:s3:::stand-in-grants-nothing/none"}]}}
 
 
 class FixtureError(Exception):
@@ -136,11 +146,12 @@ def write_doc(directory, named):
     return path
 
 
-def group_flags(tmp, file, gi, group):
+def group_flags(tmp, file, gi, group, stand_in):
     """Writes a group's policies under tmp and returns the flags that name them."""
     base = os.path.join(tmp, safe(file[:-5]), f"group{gi}")
     flags = []
-    for named in group.get("identity", []):
+    identity = group.get("identity") or ([STAND_IN] if stand_in else [])
+    for named in identity:
         flags += ["--policy", write_doc(os.path.join(base, "identity"), named)]
     for named in group.get("resource", []):
         flags += ["--resource-policy", write_doc(os.path.join(base, "resource"), named)]
@@ -156,55 +167,53 @@ def group_flags(tmp, file, gi, group):
     return flags
 
 
-def reported_policy_type(output):
-    """The policy type that decided, where policy-sim's JSON names one."""
-    for key in ("decided_by", "policy_type"):
-        if isinstance(output.get(key), str):
-            return output[key]
-    for statement in output.get("statements") or []:
-        if isinstance(statement, dict) and isinstance(statement.get("policy_type"), str):
-            return statement["policy_type"]
-    return None
+def case_flags(case):
+    """The flags of one case besides its group's policies."""
+    flags = []
+    if "principal" in case:
+        flags += ["--principal", case["principal"]]
+    if "resource_account" in case:
+        flags += ["--resource-account", case["resource_account"]]
+    if "identity" in case:
+        flags += ["--identity", case["identity"]]
+    for ctx_key, value in case.get("context", {}).items():
+        for v in (value if isinstance(value, list) else [value]):
+            flags += ["--context", f"{ctx_key}={v}"]
+    return flags + ["--action", case["action"], "--resource", case["resource"], "--format", "json"]
 
 
-def run_policy_sim(binary, cases, out_path):
+def run_policy_sim(binary, cases, out_path, stand_in):
+    """Runs `binary check` on every case; returns {id: row}, each row with its command.
+
+    The groups' policies are written under policies/ next to out_path (kept, so that the
+    printed commands reproduce a case)."""
     rows = {}
     cache = {}
-    with tempfile.TemporaryDirectory(prefix="authz-fixtures-") as tmp:
-        for file, gi, group, case in cases:
-            key = (file, gi)
-            if key not in cache:
-                cache[key] = group_flags(tmp, file, gi, group)
-            argv = [binary, "check", "--root", tmp] + cache[key]
-            if "principal" in case:
-                argv += ["--principal", case["principal"]]
-            if "resource_account" in case:
-                argv += ["--resource-account", case["resource_account"]]
-            if "identity" in case:
-                argv += ["--identity", case["identity"]]
-            for ctx_key, value in case.get("context", {}).items():
-                for v in (value if isinstance(value, list) else [value]):
-                    argv += ["--context", f"{ctx_key}={v}"]
-            argv += ["--action", case["action"], "--resource", case["resource"], "--format", "json"]
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-            row = {"file": file, "id": case["id"]}
-            if proc.returncode in (0, 1):
-                try:
-                    output = json.loads(proc.stdout)
-                    row["decision"] = output.get("decision", "Unreadable")
-                    policy_type = reported_policy_type(output)
-                    if policy_type:
-                        row["decided_by"] = policy_type
-                except json.JSONDecodeError:
-                    row["decision"] = "Unreadable"
-                    row["error"] = proc.stdout.strip()[:500]
-            elif proc.returncode == 2:
-                row["decision"] = "Error"
-                row["error"] = proc.stderr.strip()[:500]
-            else:
-                row["decision"] = f"Exit{proc.returncode}"
-                row["error"] = proc.stderr.strip()[:500]
-            rows[case["id"]] = row
+    policies = os.path.join(os.path.dirname(os.path.abspath(out_path)), "authorization-policies")
+    shutil.rmtree(policies, ignore_errors=True)
+    for file, gi, group, case in cases:
+        key = (file, gi)
+        if key not in cache:
+            cache[key] = group_flags(policies, file, gi, group, stand_in)
+        argv = [binary, "check", "--root", policies] + cache[key] + case_flags(case)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        row = {"file": file, "id": case["id"], "command": shlex.join(argv)}
+        if proc.returncode in (0, 1):
+            try:
+                output = json.loads(proc.stdout)
+                row["decision"] = output.get("decision", "Unreadable")
+                if isinstance(output.get("decided_by"), str):
+                    row["decided_by"] = output["decided_by"]
+            except json.JSONDecodeError:
+                row["decision"] = "Unreadable"
+                row["error"] = proc.stdout.strip()[:500]
+        elif proc.returncode == 2:
+            row["decision"] = "Error"
+            row["error"] = proc.stderr.strip()[:500]
+        else:
+            row["decision"] = f"Exit{proc.returncode}"
+            row["error"] = proc.stderr.strip()[:500]
+        rows[case["id"]] = row
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "w", encoding="utf-8") as f:
         for file, _, _, case in cases:
@@ -215,53 +224,48 @@ def run_policy_sim(binary, cases, out_path):
 # ---- comparison ------------------------------------------------------------------------
 
 def compare(name, cases, rows, check_details):
+    """Prints how `name` compares with the fixtures; returns (disagreements, details)."""
     agree = 0
     disagreements = []
-    design_cases = []
     details = []
     for file, _, _, case in cases:
         row = rows.get(case["id"])
         got = row["decision"] if row else "Missing"
-        ok = got == case["expect"]
-        if ok and check_details and case["expect"] == "Error":
-            if case["error"].lower() not in (row.get("error") or "").lower():
-                details.append((file, case, f"error message lacks {case['error']!r}: {row.get('error')!r}"))
-        if ok and check_details and "decided_by" in case and row.get("decided_by"):
-            if row["decided_by"] != case["decided_by"]:
-                details.append((file, case, f"decided by {row['decided_by']}, expected {case['decided_by']}"))
-        if ok:
-            agree += 1
-        elif "contradicts_design12" in case:
-            design_cases.append((file, case, row))
-        else:
+        if got != case["expect"]:
             disagreements.append((file, case, row))
+            continue
+        agree += 1
+        if check_details and case["expect"] == "Error":
+            if case["error"].lower() not in (row.get("error") or "").lower():
+                details.append((file, case, row, f"error message lacks {case['error']!r}: {row.get('error')!r}"))
+        if check_details and "decided_by" in case and row.get("decided_by") != case["decided_by"]:
+            details.append((file, case, row, f"decided by {row.get('decided_by')}, expected {case['decided_by']}"))
     print(f"\n== {name} ==")
-    print(f"cases: {len(cases)}  agree with the documentation: {agree}  "
-          f"disagree: {len(disagreements) + len(design_cases)} "
-          f"(of which on cases where design12 differs from the documentation: {len(design_cases)})")
+    print(f"cases: {len(cases)}  agree with the documentation: {agree}  disagree: {len(disagreements)}")
     mix = collections.Counter((case["expect"], (rows.get(case["id"]) or {}).get("decision", "Missing"))
-                              for file, case, _ in [(f, c, None) for f, _, _, c in cases])
+                              for _, _, _, case in cases)
     for (expected, got), count in sorted(mix.items()):
         if expected != got:
             print(f"  {count:4d}  expected {expected:<12} got {got}")
-    for title, items in (("disagreements", disagreements), ("design12 cases", design_cases)):
-        if items:
-            print(f"-- {title}:")
-        for file, case, row in items:
-            extra = ""
-            if row and row.get("unsafe_decision"):
-                extra = f" (runUnsafeSimulation: {row['unsafe_decision']}; ignored keys {row.get('ignored_context_keys')})"
-            if row and row.get("error"):
-                extra += f" [{row['error'][:160]}]"
-            print(f"  {file} :: {case['id']}: expected {case['expect']}, got "
-                  f"{row['decision'] if row else 'Missing'}{extra}")
-            print(f"      doc: {case['doc']}")
-            if "contradicts_design12" in case:
-                print(f"      design12: {case['contradicts_design12']}")
+    if disagreements:
+        print("-- disagreements:")
+    for file, case, row in disagreements:
+        extra = ""
+        if row and row.get("unsafe_decision"):
+            extra = f" (runUnsafeSimulation: {row['unsafe_decision']}; ignored keys {row.get('ignored_context_keys')})"
+        if row and row.get("error"):
+            extra += f" [{row['error'].splitlines()[0][:160]}]"
+        print(f"  {file} :: {case['id']}: expected {case['expect']}, got "
+              f"{row['decision'] if row else 'Missing'}{extra}")
+        print(f"      doc: {case['doc']}")
+        if row and row.get("command"):
+            print(f"      reproduce: {row['command']}")
     if details:
         print("-- same decision, other details differ:")
-        for file, case, message in details:
-            print(f"  {file} :: {case['id']}: {message}")
+    for file, case, row, message in details:
+        print(f"  {file} :: {case['id']}: {message}")
+        if row.get("command"):
+            print(f"      reproduce: {row['command']}")
     return disagreements, details
 
 
@@ -272,6 +276,8 @@ def main():
     parser.add_argument("--policy-sim", dest="policy_sim")
     parser.add_argument("--policy-sim-out", dest="policy_sim_out",
                         default=os.path.join(HERE, "out", "authorization-policy-sim.jsonl"))
+    parser.add_argument("--stand-in", dest="stand_in", action="store_true",
+                        help="give a group without identity-based policies a stand-in one")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
 
@@ -282,8 +288,7 @@ def main():
         return 2
     by_expect = collections.Counter(case["expect"] for _, _, _, case in cases)
     files = collections.Counter(file for file, _, _, _ in cases)
-    print(f"fixtures: {len(cases)} cases in {len(files)} files; expected {dict(by_expect)}; "
-          f"marked contradicts_design12: {sum('contradicts_design12' in c for _, _, _, c in cases)}")
+    print(f"fixtures: {len(cases)} cases in {len(files)} files; expected {dict(by_expect)}")
 
     for spec in args.peer:
         name, _, path = spec.partition("=")
@@ -291,8 +296,9 @@ def main():
 
     failed = False
     if args.policy_sim:
-        rows = run_policy_sim(args.policy_sim, cases, args.policy_sim_out)
-        disagreements, details = compare("policy-sim", cases, rows, check_details=True)
+        rows = run_policy_sim(args.policy_sim, cases, args.policy_sim_out, args.stand_in)
+        label = "policy-sim" + (" (stand-in identity policy where a group has none)" if args.stand_in else "")
+        disagreements, details = compare(label, cases, rows, check_details=True)
         failed = bool(disagreements or details)
     return 1 if (args.strict and failed) else 0
 

@@ -33,24 +33,18 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
-// iam-simulate's own dependency: runUnsafeSimulation loads the resource policy without a
-// name and fails on a plain document, so it is given as a validated policy with one.
-import { createValidatedPolicy, validateResourcePolicy } from '@cloud-copilot/iam-policy'
+import {
+  arnAccount,
+  contextFor,
+  describePrincipal,
+  mergedDocument,
+  orgLevels,
+  peerVersion,
+  resourcePolicyFor,
+  toDecision
+} from './peer_inputs.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const IDENTITY_KEY = 'cognito-identity.amazonaws.com:sub'
-const RCP_FULL_AWS_ACCESS = {
-  name: 'RCPFullAWSAccess',
-  policy: {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }]
-  }
-}
-const DECISIONS = {
-  Allowed: 'Allow',
-  ExplicitlyDenied: 'ExplicitDeny',
-  ImplicitlyDenied: 'ImplicitDeny'
-}
 
 function parseArgs(argv) {
   const args = { fixtures: path.join(HERE, '..', '..', 'fixtures', 'authorization') }
@@ -68,82 +62,6 @@ function parseArgs(argv) {
   return args
 }
 
-function peerVersion() {
-  const pkg = path.join(HERE, 'node_modules', '@cloud-copilot', 'iam-simulate', 'package.json')
-  return JSON.parse(fs.readFileSync(pkg, 'utf8')).version
-}
-
-// The caller as the peer gets it, its account, and the principal keys AWS sets on every
-// request where the ARN alone determines them.
-function caller(arn, account, principalArn, type, extra = {}) {
-  return {
-    arn,
-    account,
-    keys: {
-      'aws:PrincipalArn': principalArn,
-      'aws:PrincipalAccount': account,
-      'aws:PrincipalType': type,
-      ...extra
-    }
-  }
-}
-
-// Returns the caller for the four principal forms; anything else (a role ARN, for one)
-// goes to the peer as given, with no keys.
-function describePrincipal(text) {
-  let m = /^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(text)
-  if (m) return caller(text, m[2], `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`, 'AssumedRole')
-  m = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/.exec(text)
-  if (m) return caller(text, m[2], text, 'User', { 'aws:username': m[3] })
-  m = /^(?:arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):root|(\d{12}))$/.exec(text)
-  if (m) {
-    const account = m[2] ?? m[3]
-    const root = `arn:${m[1] ?? 'aws'}:iam::${account}:root`
-    return caller(root, account, root, 'Account', { 'aws:userid': account })
-  }
-  m = /^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):federated-user\/(.+)$/.exec(text)
-  if (m) return caller(text, m[2], text, 'FederatedUser', { 'aws:userid': `${m[2]}:${m[3]}` })
-  return { arn: text, account: /^arn:[^:]*:[^:]*::(\d{12}):/.exec(text)?.[1], keys: {} }
-}
-
-function arnAccount(resource) {
-  const parts = resource.split(':')
-  return parts.length >= 6 && /^\d{12}$/.test(parts[4]) ? parts[4] : undefined
-}
-
-function mergedDocument(docs) {
-  const statements = []
-  for (const { document } of docs) {
-    const s = document.Statement
-    statements.push(...(Array.isArray(s) ? s : [s]))
-  }
-  return { Version: '2012-10-17', Statement: statements }
-}
-
-function levels(spec, addFull) {
-  return (spec ?? []).map(([level, docs]) => ({
-    orgIdentifier: level,
-    policies: [
-      ...(addFull ? [RCP_FULL_AWS_ACCESS] : []),
-      ...docs.map(({ name, document }) => ({ name, policy: document }))
-    ]
-  }))
-}
-
-function contextFor(testCase, principal) {
-  const context = {}
-  for (const [key, value] of Object.entries(principal.keys)) context[key] = value
-  const given = Object.keys(testCase.context ?? {}).map((k) => k.toLowerCase())
-  for (const key of Object.keys(context)) {
-    if (given.includes(key.toLowerCase())) delete context[key]
-  }
-  for (const [key, value] of Object.entries(testCase.context ?? {})) {
-    context[key] = Array.isArray(value) ? value.map(String) : String(value)
-  }
-  if (testCase.identity !== undefined) context[IDENTITY_KEY] = String(testCase.identity)
-  return context
-}
-
 function simulationFor(group, testCase, principal, { unsafe }) {
   const resources = group.resource ?? []
   if (resources.length > 1) throw new Error(`case ${testCase.id}: more than one resource policy`)
@@ -155,30 +73,18 @@ function simulationFor(group, testCase, principal, { unsafe }) {
         resource: testCase.resource,
         accountId: testCase.resource_account ?? arnAccount(testCase.resource) ?? principal.account
       },
-      contextVariables: contextFor(testCase, principal)
+      contextVariables: contextFor(principal, testCase.context, testCase.identity)
     },
     identityPolicies: (group.identity ?? []).map(({ name, document }) => ({ name, policy: document })),
-    serviceControlPolicies: levels(group.scps, false),
-    // runSimulation adds RCPFullAWSAccess to every level itself; runUnsafeSimulation does not.
-    resourceControlPolicies: levels(group.rcps, unsafe)
+    serviceControlPolicies: orgLevels(group.scps, false),
+    resourceControlPolicies: orgLevels(group.rcps, unsafe)
   }
-  if (resources.length === 1) {
-    const { name, document } = resources[0]
-    simulation.resourcePolicy = unsafe
-      ? createValidatedPolicy(document, validateResourcePolicy, { name })
-      : document
-  }
+  if (resources.length === 1) simulation.resourcePolicy = resourcePolicyFor(resources[0], unsafe)
   if (group.boundary) {
     simulation.permissionBoundaryPolicies = [{ name: group.boundary.name, policy: group.boundary.document }]
   }
   if (!unsafe && (group.session ?? []).length > 0) simulation.sessionPolicy = mergedDocument(group.session)
   return simulation
-}
-
-function toDecision(peerResult) {
-  const decision = DECISIONS[peerResult]
-  if (!decision) throw new Error(`unexpected peer result ${JSON.stringify(peerResult)}`)
-  return decision
 }
 
 async function runCase(file, group, testCase) {

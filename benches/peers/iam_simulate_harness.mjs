@@ -5,6 +5,8 @@
 // Usage:
 //   node iam_simulate_harness.mjs --policy FILE --requests FILE.jsonl --out FILE.jsonl
 //        [--api runSimulation|runUnsafeSimulation] [--principal ARN] [--account ID]
+//        [--resource-policy FILE] [--resource-account ID] [--boundary FILE]
+//        [--session-policy FILE]... [--scp LEVEL=FILE]... [--rcp LEVEL=FILE]...
 //
 // Input: policy-sim's batch JSON Lines ({"id","identity","action","resource","context"}).
 // `identity` becomes the context key cognito-identity.amazonaws.com:sub.
@@ -13,19 +15,42 @@
 // line on stdout. Only the evaluation loop is timed: files are read and every request is
 // parsed and turned into the peer's Simulation object before the clock starts, and the
 // output is written after it stops.
+//
+// The policy-type flags take the same files as policy-sim's flags of the same names and
+// apply to every request: --resource-policy -> resourcePolicy, --boundary ->
+// permissionBoundaryPolicies, --session-policy -> sessionPolicy (one document with the
+// statements of all of them; runSimulation only: runUnsafeSimulation takes none),
+// --scp / --rcp -> serviceControlPolicies / resourceControlPolicies, files with the same
+// LEVEL one level, levels in the order first given (RCPFullAWSAccess is added to each RCP
+// level). The resource account is --resource-account, else the ARN's account, else
+// --account. The principal keys AWS derives from the caller (aws:PrincipalArn,
+// aws:PrincipalAccount, aws:PrincipalType, aws:userid/aws:username where the ARN
+// determines them) are added to every request's context, as policy-sim's --principal
+// does; a role ARN (the default) gets none.
 
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
+import * as peer from './peer_inputs.mjs'
 
-const IDENTITY_KEY = 'cognito-identity.amazonaws.com:sub'
+// Adds FILE to LEVEL in levels ([[LEVEL, [FILE, ...]], ...], levels in first-given order).
+function addLevel(levels, spec, flag) {
+  const at = spec.indexOf('=')
+  if (at <= 0 || at === spec.length - 1) throw new Error(`${flag} takes LEVEL=FILE, found ${spec}`)
+  const [label, file] = [spec.slice(0, at), spec.slice(at + 1)]
+  const level = levels.find(([l]) => l === label)
+  if (level) level[1].push(file)
+  else levels.push([label, [file]])
+}
 
 function parseArgs(argv) {
   const args = {
     api: 'runSimulation',
     principal: 'arn:aws:iam::123456789012:role/auth',
-    account: '123456789012'
+    account: '123456789012',
+    sessionPolicies: [],
+    scps: [],
+    rcps: []
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
@@ -38,6 +63,12 @@ function parseArgs(argv) {
       case '--api': args.api = value; break
       case '--principal': args.principal = value; break
       case '--account': args.account = value; break
+      case '--resource-policy': args.resourcePolicy = value; break
+      case '--resource-account': args.resourceAccount = value; break
+      case '--boundary': args.boundary = value; break
+      case '--session-policy': args.sessionPolicies.push(value); break
+      case '--scp': addLevel(args.scps, value, flag); break
+      case '--rcp': addLevel(args.rcps, value, flag); break
       default: throw new Error(`unknown argument ${flag}`)
     }
     i++
@@ -48,31 +79,38 @@ function parseArgs(argv) {
   if (!['runSimulation', 'runUnsafeSimulation'].includes(args.api)) {
     throw new Error(`--api must be runSimulation or runUnsafeSimulation, found ${args.api}`)
   }
+  if (args.api === 'runUnsafeSimulation' && args.sessionPolicies.length > 0) {
+    throw new Error('runUnsafeSimulation takes no session policy; use --api runSimulation')
+  }
   return args
 }
 
-function peerVersion() {
-  const here = path.dirname(fileURLToPath(import.meta.url))
-  const pkg = path.join(here, 'node_modules', '@cloud-copilot', 'iam-simulate', 'package.json')
-  return JSON.parse(fs.readFileSync(pkg, 'utf8')).version
+function named(file) {
+  return { name: path.basename(file), document: JSON.parse(fs.readFileSync(file, 'utf8')) }
 }
 
-const DECISIONS = {
-  Allowed: 'Allow',
-  ExplicitlyDenied: 'ExplicitDeny',
-  ImplicitlyDenied: 'ImplicitDeny'
-}
-
-function toDecision(peerResult) {
-  const decision = DECISIONS[peerResult]
-  if (!decision) throw new Error(`unexpected peer result ${JSON.stringify(peerResult)}`)
-  return decision
+// The parts of every request's Simulation that come from the policy files and the caller.
+function sharedInputs(args) {
+  const unsafe = args.api === 'runUnsafeSimulation'
+  const identity = named(args.policy)
+  const shared = {
+    identityPolicies: [{ name: identity.name, policy: identity.document }],
+    serviceControlPolicies: peer.orgLevels(args.scps.map(([l, files]) => [l, files.map(named)]), false),
+    resourceControlPolicies: peer.orgLevels(args.rcps.map(([l, files]) => [l, files.map(named)]), unsafe)
+  }
+  if (args.resourcePolicy) shared.resourcePolicy = peer.resourcePolicyFor(named(args.resourcePolicy), unsafe)
+  if (args.boundary) {
+    const boundary = named(args.boundary)
+    shared.permissionBoundaryPolicies = [{ name: boundary.name, policy: boundary.document }]
+  }
+  if (args.sessionPolicies.length > 0) shared.sessionPolicy = peer.mergedDocument(args.sessionPolicies.map(named))
+  return shared
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2))
-  const policy = JSON.parse(fs.readFileSync(args.policy, 'utf8'))
-  const policyName = path.basename(args.policy)
+  const shared = sharedInputs(args)
+  const principal = peer.describePrincipal(args.principal)
 
   // Pre-parse every request into the peer's input shape (not timed).
   const ids = []
@@ -81,24 +119,18 @@ async function main() {
   for (const line of lines) {
     if (line.trim() === '') continue
     const request = JSON.parse(line)
-    const contextVariables = {}
-    for (const [key, value] of Object.entries(request.context ?? {})) {
-      contextVariables[key] = Array.isArray(value) ? value.map(String) : String(value)
-    }
-    if (request.identity !== undefined && request.identity !== null) {
-      contextVariables[IDENTITY_KEY] = String(request.identity)
-    }
     ids.push(request.id ?? null)
     simulations.push({
       request: {
         principal: args.principal,
         action: request.action,
-        resource: { resource: request.resource, accountId: args.account },
-        contextVariables
+        resource: {
+          resource: request.resource,
+          accountId: args.resourceAccount ?? peer.arnAccount(request.resource) ?? args.account
+        },
+        contextVariables: peer.contextFor(principal, request.context, request.identity)
       },
-      identityPolicies: [{ name: policyName, policy }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: []
+      ...shared
     })
   }
 
@@ -123,11 +155,11 @@ async function main() {
     const r = results[i]
     let row
     if (useUnsafe) {
-      row = { id: ids[i], decision: toDecision(r) }
+      row = { id: ids[i], decision: peer.toDecision(r) }
     } else if (r.resultType === 'error') {
       row = { id: ids[i], decision: 'Error', error: r.errors }
     } else {
-      row = { id: ids[i], decision: toDecision(r.overallResult) }
+      row = { id: ids[i], decision: peer.toDecision(r.overallResult) }
       const keys = r.resultType === 'single' ? (r.result.ignoredContextKeys ?? []) : []
       for (const key of keys) ignored[key] = (ignored[key] ?? 0) + 1
     }
@@ -146,7 +178,7 @@ async function main() {
   console.log(
     JSON.stringify({
       peer: 'iam-simulate',
-      version: peerVersion(),
+      version: peer.peerVersion(),
       api: args.api,
       requests: simulations.length,
       seconds: Number(seconds.toFixed(6)),
