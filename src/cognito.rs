@@ -99,9 +99,22 @@ pub struct FlowOutcome {
     pub explanation: Option<(PolicySet, Request, Explanation)>,
     /// At the permissions step: every policy type and their combined decision (the
     /// outcome's decision), for the request as made by the role session.
-    pub authorization: Option<Box<(Policies, Request, Authorization)>>,
+    pub authorization: Option<Box<FlowAuthorization>>,
     /// Things the simulation left out (e.g. `RoleMappings` rules).
     pub warnings: Vec<String>,
+}
+
+/// The permissions step's decision with every policy type.
+#[derive(Debug)]
+pub struct FlowAuthorization {
+    /// Every policy type taking part.
+    pub policies: Policies,
+    /// The request as made by the role session (principal and token keys set).
+    pub request: Request,
+    /// The combined decision.
+    pub authorization: Authorization,
+    /// Each policy set's explanation, in [`Policies::sets`] order.
+    pub explanations: Vec<Explanation>,
 }
 
 /// True when the template has an identity pool: `check --template` then runs the flow.
@@ -523,6 +536,10 @@ impl<'t> Run<'t> {
         let ex = loaded.set.explain(&request)?;
         policies.prepare(&mut request)?;
         let auth = policies.authorize(&request)?;
+        let explanations = policies
+            .sets()
+            .map(|(_, _, set)| set.explain(&request))
+            .collect::<Result<Vec<_>, _>>()?;
         let decision = auth.verdict.decision;
         let decided_by = auth.verdict.decided_by.as_str();
         self.steps.push(StepResult {
@@ -541,7 +558,12 @@ impl<'t> Run<'t> {
             decision,
             steps: self.steps,
             explanation: Some((loaded.set.clone(), request.clone(), ex)),
-            authorization: Some(Box::new((policies, request, auth))),
+            authorization: Some(Box::new(FlowAuthorization {
+                policies,
+                request,
+                authorization: auth,
+                explanations,
+            })),
             warnings: self.warnings,
         })
     }

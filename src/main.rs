@@ -83,11 +83,12 @@ enum Format {
 /// Where the policies come from: IAM JSON files, or a template's role.
 #[derive(clap::Args)]
 struct Source {
-    /// Policy file (IAM JSON); repeat for several; `-` reads standard input.
+    /// Policy file (IAM JSON); repeat for several; `-` reads standard input. With
+    /// --principal it may be left out: a principal without identity-based policies.
     #[arg(
         long = "policy",
         value_name = "FILE",
-        required_unless_present = "template",
+        required_unless_present_any = ["template", "principal"],
         conflicts_with = "template"
     )]
     policies: Vec<PathBuf>,

@@ -2530,3 +2530,35 @@ fn lint_reads_resource_policies_from_flags_and_templates() {
         "error: lint reads policies: --principal and --resource-account do not apply\n"
     );
 }
+
+#[test]
+fn a_principal_may_have_no_identity_based_policies() {
+    let o = run(
+        &[
+            "check",
+            "--principal",
+            SESSION,
+            "--resource-policy",
+            &types_path("bucket-role.json"),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/x",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(line["decided_by"], "resource");
+    assert_eq!(line["results"][0]["policy_type"], "identity");
+    assert_eq!(line["results"][0]["decision"], "ImplicitDeny");
+    // Without a principal, identity-based policies are needed.
+    let o = run(
+        &["check", "--action", "s3:GetObject", "--resource", "*"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--policy <FILE>"), "{}", stderr(&o));
+}

@@ -32,11 +32,25 @@ pub struct FlowLine<'a> {
     pub statements: Vec<StatementOut<'a>>,
     /// The steps run, in order.
     pub steps: Vec<StepOut<'a>>,
+    /// The policy type that decided at the permissions step, when policy types besides
+    /// identity-based ones took part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<&'static str>,
 }
 
 /// The JSON object of a flow's outcome.
 pub fn flow_json(outcome: &FlowOutcome) -> FlowLine<'_> {
+    let every_type = outcome
+        .authorization
+        .as_deref()
+        .filter(|a| !a.policies.is_identity_only());
     let statements = match &outcome.explanation {
+        _ if let Some(a) = every_type => a
+            .authorization
+            .deciding
+            .iter()
+            .map(|r| super::typed_statement_out(&a.policies, *r))
+            .collect(),
         Some((set, _, ex)) if outcome.steps.last().map(|s| s.step) == Some(Step::Permissions) => ex
             .evaluation
             .deciding
@@ -58,6 +72,7 @@ pub fn flow_json(outcome: &FlowOutcome) -> FlowLine<'_> {
                 detail: &s.detail,
             })
             .collect(),
+        decided_by: every_type.map(|a| a.authorization.verdict.decided_by.as_str()),
     }
 }
 
@@ -92,7 +107,22 @@ pub fn flow_text(template: &str, flow: &FlowRequest, outcome: &FlowOutcome) -> S
     if let Some(failed) = outcome.steps.iter().find(|s| !s.passed) {
         let _ = writeln!(out, "Denied at step: {}", failed.step.as_str());
     }
-    if let Some((set, request, ex)) = &outcome.explanation {
+    if let Some(a) = outcome
+        .authorization
+        .as_deref()
+        .filter(|a| !a.policies.is_identity_only())
+    {
+        let _ = writeln!(out, "Policies of the permissions step, every policy type:");
+        let text = super::check::authorization_text(
+            &a.policies,
+            &a.request,
+            &a.authorization,
+            &a.explanations,
+        );
+        for line in text.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    } else if let Some((set, request, ex)) = &outcome.explanation {
         let step = outcome.steps.last().map_or("", |s| s.step.as_str());
         let _ = writeln!(out, "Policies of the {step} step:");
         for line in explanation_text(set, request, ex).lines() {
