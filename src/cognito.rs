@@ -350,11 +350,6 @@ impl<'t> Run<'t> {
                 ),
             );
         }
-        if !authenticated {
-            self.warnings.push(
-                "in the enhanced (simplified) flow Cognito also scopes guest credentials down with a session policy; it is not simulated, so an Allow for an unauthenticated identity may overstate access".to_string(),
-            );
-        }
         self.pass(
             Step::IdentityPool,
             format!(

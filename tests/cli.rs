@@ -2562,3 +2562,42 @@ fn a_principal_may_have_no_identity_based_policies() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--policy <FILE>"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_guest_is_scoped_down_by_cognitos_session_policy() {
+    let guest = |action: &str, resource: &str| {
+        run(
+            &[
+                "check",
+                "--template",
+                "fixtures/templates/policy-types/guests-broad.yml",
+                "--param",
+                "IdentityPool=us-east-1:pool",
+                "--unauthenticated",
+                "--identity",
+                "us-east-1:abc",
+                "--action",
+                action,
+                "--resource",
+                resource,
+                "--format",
+                "json",
+            ],
+            None,
+        )
+    };
+    // The guest role allows iam:ListUsers, the enhanced flow's session policy does not.
+    let o = guest("iam:ListUsers", "*");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let line: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(line["decided_by"], "session");
+    assert_eq!(stderr(&o), "");
+    let o = guest("s3:GetObject", "arn:aws:s3:::notes/public/a");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        line["statements"][1]["policy"],
+        "AmazonCognitoUnAuthedIdentitiesSessionPolicy"
+    );
+    assert_eq!(line["statements"][1]["policy_type"], "session");
+}
