@@ -2601,3 +2601,52 @@ fn a_guest_is_scoped_down_by_cognitos_session_policy() {
     );
     assert_eq!(line["statements"][1]["policy_type"], "session");
 }
+
+#[test]
+fn an_scp_path_of_another_account_does_not_bind_the_principal_and_says_why() {
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CORRECTED,
+            "--principal",
+            SESSION,
+            "--identity",
+            "us-east-1:abc",
+            "--scp",
+            &format!("999988887777={}", types_path("scp-only-sqs.json")),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/x",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("  scp 999988887777: does not apply: the organization path ends in another account than the principal's, taken as outside the organization\n"), "{}", stdout(&o));
+    // The same SCPs for the principal's own account deny.
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CORRECTED,
+            "--principal",
+            SESSION,
+            "--identity",
+            "us-east-1:abc",
+            "--scp",
+            &format!("123456789012={}", types_path("scp-only-sqs.json")),
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/x",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Decided by: scp 123456789012\n"),
+        "{}",
+        stdout(&o)
+    );
+}

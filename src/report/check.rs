@@ -264,7 +264,14 @@ fn grant_text(grant: Grant) -> &'static str {
 /// One policy set's own result, as the text after `label: `.
 fn result_text(policies: &Policies, r: &SetResult) -> String {
     if !r.applies {
-        return "does not apply to this request".to_string();
+        return match r.policy_type {
+            PolicyType::Scp => "does not apply: the organization path ends in another account than the principal's, taken as outside the organization".to_string(),
+            PolicyType::Rcp => "does not apply: the resource is in another account than the path's, or RCPs do not govern the action's service".to_string(),
+            PolicyType::Resource => "does not apply: the policy is another resource's".to_string(),
+            PolicyType::Identity | PolicyType::Boundary | PolicyType::Session => {
+                "does not apply to this request".to_string()
+            }
+        };
     }
     let set = policies.set(r.policy_type, r.index);
     let mut why: Vec<String> = r
