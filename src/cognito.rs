@@ -583,7 +583,7 @@ impl<'t> Run<'t> {
 /// The role session Cognito's credentials belong to:
 /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/CognitoIdentityCredentials`, the role
 /// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
-/// else from the role's `RoleName`, else its logical id.
+/// else from the role's `Path` and `RoleName` (else its logical id).
 pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
     let partition = t.params.get("AWS::Partition").unwrap_or("aws");
     let account = t
@@ -595,7 +595,9 @@ pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
         Some(arn) => arn,
         None => {
             let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
-            format!("arn:{partition}:iam::{account}:role/{name}")
+            // The role's `Path` is part of its ARN (IAM User Guide, "IAM identifiers").
+            let path = t.role_path(role)?.unwrap_or_else(|| "/".to_string());
+            format!("arn:{partition}:iam::{account}:role{path}{name}")
         }
     };
     let loc = t

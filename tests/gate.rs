@@ -1317,7 +1317,7 @@ fn policy_type_keys_are_validated_with_their_place() {
         ),
         (
             "policies: p.json\nprincipal: '111122223333'\nresource-policies: [{file: b.json, resource: 'arn:aws:s3:::b*'}]\n",
-            "DIR/gate.yml:3:46: resource \"arn:aws:s3:::b*\" is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)",
+            "DIR/gate.yml:3:46: resource \"arn:aws:s3:::b*\": not the ARN of one resource (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)",
         ),
         (
             "policies: p.json\nprincipal: '111122223333'\nresource-policies: [{file: b.json}]\n",

@@ -573,20 +573,15 @@ impl Cx<'_> {
                 list.0
                     .into_iter()
                     .map(|Spanned { loc, value }| {
-                        let needs = |k: &str| {
-                            self.invalid(&loc, format!("a resource policy needs {k}"))
-                        };
+                        let needs =
+                            |k: &str| self.invalid(&loc, format!("a resource policy needs {k}"));
                         let file = value.file.ok_or_else(|| needs("file"))?;
                         let resource = value.resource.ok_or_else(|| needs("resource"))?;
-                        let concrete = crate::lang::arn::split_concrete(&resource.value)
-                            .is_some_and(|_| !resource.value.contains(['*', '?']));
-                        if !concrete {
+                        if let Err(why) = crate::load::types::check_resource_scope(&resource.value)
+                        {
                             return Err(self.invalid(
                                 &resource.loc,
-                                format!(
-                                    "resource {:?} is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)",
-                                    resource.value
-                                ),
+                                format!("resource {:?}: {why}", resource.value),
                             ));
                         }
                         Ok(ResourcePolicyFile {

@@ -202,6 +202,51 @@ fn levels(
         .collect())
 }
 
+/// Check the ARN a resource-based policy is attached to (the gate's `resource-policies`):
+/// a concrete ARN of one resource, since the policy applies to that ARN and to what
+/// follows it after `/`. A value that would silently cover nothing is refused: a
+/// wildcard, a trailing or doubled `/`, an S3 bucket ARN with a region or account, or a
+/// name S3 cannot have; a bucket or an API is named without a path.
+pub fn check_resource_scope(arn: &str) -> Result<(), String> {
+    let shape =
+        "not the ARN of one resource (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, no wildcard)";
+    let Some([_, service, region, account, resource]) = crate::lang::arn::split_concrete(arn)
+    else {
+        return Err(shape.to_string());
+    };
+    if arn.contains(['*', '?'])
+        || resource.is_empty()
+        || resource.ends_with('/')
+        || resource.contains("//")
+    {
+        return Err(shape.to_string());
+    }
+    match service {
+        "s3" => {
+            if !region.is_empty() || !account.is_empty() {
+                return Err(
+                    "an S3 bucket's ARN has no region and no account (arn:aws:s3:::BUCKET)"
+                        .to_string(),
+                );
+            }
+            let valid = (3..=63).contains(&resource.len())
+                && resource.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                });
+            if !valid {
+                return Err("a bucket policy is attached to a bucket: arn:aws:s3:::BUCKET, the name in lowercase letters, digits, '.' and '-' (3 to 63)".to_string());
+            }
+        }
+        "execute-api" => {
+            if region.is_empty() || account.is_empty() || resource.contains('/') {
+                return Err("an API's resource policy is attached to the API: arn:aws:execute-api:REGION:ACCOUNT:API_ID".to_string());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Every policy AWS evaluates: the identity-based policies `identity` and the other
 /// types' `files`, read inside `root` and checked together ([`Policies::validate`]).
 pub fn load_policy_types(
@@ -368,5 +413,34 @@ mod tests {
         };
         let e = load_policy_types(&project(), PolicySet::default(), &files).unwrap_err();
         assert_eq!(e.to_string(), "\"12345\" is not an account id (12 digits)");
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::check_resource_scope;
+
+    #[test]
+    fn scopes_that_would_cover_nothing_are_refused() {
+        for ok in [
+            "arn:aws:s3:::notes-app-uploads",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5",
+            "arn:aws:sqs:us-east-1:123456789012:jobs",
+        ] {
+            assert_eq!(check_resource_scope(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "arn:aws:s3:::notes-app-uploads/",
+            "arn:aws:s3:::notes-app-uploads//",
+            "arn:aws:s3:us-east-1::notes-app-uploads",
+            "arn:aws:s3:::Notes-App-Uploads",
+            "arn:aws:s3:::notes-app-uploads/private",
+            "arn:aws:s3:::notes-*",
+            "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod",
+            "arn:aws:sqs:us-east-1:123456789012:",
+            "notes-app-uploads",
+        ] {
+            assert!(check_resource_scope(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -946,6 +946,36 @@ impl Template {
         Ok(resource)
     }
 
+    /// The role's `Path`, resolved and checked (`/`, or `/` + segments + `/`); `None` when
+    /// the role has none (the path is then `/`).
+    pub fn role_path(&self, role: &str) -> Result<Option<String>, TemplateError> {
+        let Some(node) = self
+            .resources()
+            .iter()
+            .find(|(logical, _)| logical == role)
+            .and_then(|(_, n)| n.get("Properties"))
+            .and_then(|p| p.get("Path"))
+        else {
+            return Ok(None);
+        };
+        match self.resolve_node(node)? {
+            Value::String(path)
+                if path.starts_with('/')
+                    && path.ends_with('/')
+                    && !path.contains("//")
+                    && !path.contains(['*', '?']) =>
+            {
+                Ok(Some(path))
+            }
+            other => Err(TemplateError::at(
+                node.loc.clone(),
+                format!(
+                    "Path of {role} must be \"/\" or start and end with \"/\" (IAM identifiers), found {other}"
+                ),
+            )),
+        }
+    }
+
     /// The role's `RoleName`, resolved; `None` when the role has none (AWS then generates
     /// a name).
     pub fn role_name(&self, role: &str) -> Result<Option<String>, TemplateError> {
