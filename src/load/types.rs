@@ -237,10 +237,8 @@ pub fn check_resource_scope(arn: &str) -> Result<(), String> {
                 return Err("a bucket policy is attached to a bucket: arn:aws:s3:::BUCKET, the name in lowercase letters, digits, '.' and '-' (3 to 63)".to_string());
             }
         }
-        "execute-api" => {
-            if region.is_empty() || account.is_empty() || resource.contains('/') {
-                return Err("an API's resource policy is attached to the API: arn:aws:execute-api:REGION:ACCOUNT:API_ID".to_string());
-            }
+        "execute-api" if region.is_empty() || account.is_empty() || resource.contains('/') => {
+            return Err("an API's resource policy is attached to the API: arn:aws:execute-api:REGION:ACCOUNT:API_ID".to_string());
         }
         _ => {}
     }
