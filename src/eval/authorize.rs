@@ -628,17 +628,14 @@ fn set_derived(
     key: &'static str,
     value: &str,
 ) -> Result<(), AuthorizeError> {
-    match context.get(key) {
+    match context.get_or_set_one(key, value) {
         Some([one]) if one == value => Ok(()),
         Some(given) => Err(AuthorizeError::KeyConflict {
             key,
             derived: value.to_string(),
             given: given.join(", "),
         }),
-        None => {
-            context.set_one(key, value);
-            Ok(())
-        }
+        None => Ok(()),
     }
 }
 

@@ -238,7 +238,13 @@ impl Context {
 
     /// The entry for `key`, created (empty) if needed.
     fn entry(&mut self, key: &str) -> &mut Entry {
-        let i = match self.position(key) {
+        let found = self.position(key);
+        self.entry_at(found, key)
+    }
+
+    /// The entry at `found` (`position(key)`), or a new empty one for `key`.
+    fn entry_at(&mut self, found: Option<usize>, key: &str) -> &mut Entry {
+        let i = match found {
             Some(i) => i,
             None => {
                 if self.len == self.entries.len() {
@@ -296,10 +302,24 @@ impl Context {
         e.values = values;
     }
 
-    /// Set `key` to the one value `value`: [`Context::set`] into the slots the context
-    /// already holds (no allocation once they exist).
-    pub fn set_one(&mut self, key: &str, value: &str) {
-        let e = self.entry(key);
+    /// The values of `key` when it has any (as [`Context::get`]); otherwise set `key` to
+    /// the one value `value` (as [`Context::set`], into the slots the context already
+    /// holds: no allocation once they exist) and `None`. One search for both.
+    pub fn get_or_set_one(&mut self, key: &str, value: &str) -> Option<&[String]> {
+        let found = self.position(key);
+        if let Some(i) = found
+            && self.entries[i].used > 0
+        {
+            let e = &self.entries[i];
+            return Some(&e.values[..e.used]);
+        }
+        self.set_one_at(found, key, value);
+        None
+    }
+
+    /// Set the entry at `found` (`position(key)`, or a new one) to the one value `value`.
+    fn set_one_at(&mut self, found: Option<usize>, key: &str, value: &str) {
+        let e = self.entry_at(found, key);
         match e.values.first_mut() {
             Some(slot) => {
                 slot.clear();
