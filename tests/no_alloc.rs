@@ -301,3 +301,189 @@ fn long_texts_and_many_keys_allocate_nothing() {
     let allocations = allocations() - before;
     assert_eq!(allocations, 0, "matching allocated {allocations} times");
 }
+
+/// Every policy type (issue 12): a decision by a role session with identity-based
+/// policies, a bucket policy, a permissions boundary, session policies, two SCP levels and
+/// an RCP level allocates nothing with a reused `Scratch`, and neither does preparing a
+/// request buffer reused from request to request.
+#[test]
+fn every_policy_type_allocates_nothing() {
+    use policy_sim::eval::authorize::{Level, Policies, PolicyType, ScopedPolicy, Scratch};
+    use policy_sim::lang::model::PolicyKind;
+    use policy_sim::lang::parse::parse_policy_as;
+    use policy_sim::lang::principal::Caller;
+
+    let set = |kind: PolicyKind, doc: &str| {
+        PolicySet::new(vec![
+            parse_policy_as("p.json", doc.as_bytes(), kind).unwrap(),
+        ])
+    };
+    let identity = set(
+        PolicyKind::Identity,
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Action":["cognito-sync:*","cognito-identity:*"],"Resource":"*"},
+          {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"}]}"#,
+    );
+    let policies = Policies {
+        identity,
+        resource: vec![ScopedPolicy {
+            resource: Some("arn:aws:s3:::notes".to_string()),
+            set: set(
+                PolicyKind::Resource,
+                r#"{"Version":"2012-10-17","Statement":[
+                  {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::notes/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+                  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::notes/*"}]}"#,
+            ),
+        }],
+        resource_account: Some("111122223333".to_string()),
+        boundary: Some(set(
+            PolicyKind::Identity,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:*","sqs:*"],"Resource":"*"}}"#,
+        )),
+        session: Some(set(
+            PolicyKind::Identity,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::notes/*"}}"#,
+        )),
+        scps: vec![
+            Level {
+                label: "root".to_string(),
+                set: set(
+                    PolicyKind::Scp,
+                    r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+                ),
+            },
+            Level {
+                label: "ou-apps".to_string(),
+                set: set(
+                    PolicyKind::Scp,
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+                      {"Effect":"Deny","NotAction":["iam:*","sts:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}}]}"#,
+                ),
+            },
+        ],
+        rcps: vec![Level {
+            label: "root".to_string(),
+            set: set(
+                PolicyKind::Rcp,
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalAccount":"111122223333"}}}}"#,
+            ),
+        }],
+    };
+    let session =
+        Caller::parse("arn:aws:sts::111122223333:assumed-role/Auth/CognitoIdentityCredentials")
+            .unwrap();
+    let outsider = Caller::parse("arn:aws:sts::444455556666:assumed-role/Other/s").unwrap();
+    let request = |caller: &Caller, action: &str, owner: &str, tls: &str| {
+        let mut r = req(
+            action,
+            &format!("arn:aws:s3:::notes/private/{owner}/a"),
+            &[
+                ("aws:SecureTransport", tls),
+                ("aws:RequestedRegion", "us-east-1"),
+            ],
+        );
+        r.principal = Some(caller.clone());
+        r
+    };
+    let table = [
+        (
+            &session,
+            "s3:GetObject",
+            "us-east-1:abc",
+            "true",
+            Decision::Allow,
+        ),
+        (
+            &session,
+            "s3:GetObject",
+            "us-east-1:abc",
+            "false",
+            Decision::ExplicitDeny,
+        ),
+        (
+            &session,
+            "s3:GetObject",
+            "us-east-1:xyz",
+            "true",
+            Decision::ImplicitDeny,
+        ),
+        (
+            &session,
+            "s3:DeleteObject",
+            "us-east-1:abc",
+            "true",
+            Decision::ImplicitDeny,
+        ),
+        (
+            &outsider,
+            "s3:DeleteObject",
+            "us-east-1:abc",
+            "true",
+            Decision::ExplicitDeny,
+        ),
+        (
+            &session,
+            "sqs:SendMessage",
+            "us-east-1:abc",
+            "true",
+            Decision::ImplicitDeny,
+        ),
+    ];
+    let cases: Vec<(Request, Decision)> = table
+        .iter()
+        .map(|(caller, action, owner, tls, d)| (request(caller, action, owner, tls), *d))
+        .collect();
+    // The keys `prepare` derives: emptied before each round, so that it sets them again.
+    let derived = [
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:PrincipalType",
+        "aws:userid",
+        "aws:ResourceAccount",
+    ];
+    let mut buffers: Vec<(Request, Caller)> = cases
+        .iter()
+        .map(|(r, _)| (r.clone(), r.principal.clone().unwrap()))
+        .collect();
+    let mut scratch = Scratch::default();
+    let round = |buffers: &mut Vec<(Request, Caller)>, scratch: &mut Scratch| {
+        for ((buffer, caller), (_, expected)) in buffers.iter_mut().zip(&cases) {
+            for key in derived {
+                buffer.context.declare(key);
+            }
+            buffer.principal.as_mut().unwrap().clone_from(caller);
+            policies.prepare(buffer).unwrap();
+            let verdict = policies.authorize_into(buffer, scratch).unwrap();
+            assert_eq!(verdict.decision, *expected, "{}", buffer.action);
+            std::hint::black_box(verdict);
+        }
+    };
+    // Check the decisions (and let the buffers grow) before counting.
+    round(&mut buffers, &mut scratch);
+    round(&mut buffers, &mut scratch);
+    assert_eq!(
+        scratch
+            .results()
+            .iter()
+            .map(|r| r.policy_type)
+            .collect::<Vec<_>>(),
+        [
+            PolicyType::Identity,
+            PolicyType::Scp,
+            PolicyType::Scp,
+            PolicyType::Rcp,
+            PolicyType::Resource,
+            PolicyType::Boundary,
+            PolicyType::Session
+        ]
+    );
+    let before = allocations();
+    for _ in 0..200 {
+        round(&mut buffers, &mut scratch);
+    }
+    let allocations = allocations() - before;
+    assert_eq!(
+        allocations, 0,
+        "preparing and deciding allocated {allocations} times over 1,200 decisions"
+    );
+}

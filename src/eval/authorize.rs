@@ -22,8 +22,8 @@
 //! Cost: [`Policies::authorize_into`] decides each policy set once; with a reused
 //! [`Scratch`] it performs no heap allocation.
 
-use crate::eval::{Decision, PolicySet, StatementRef};
-use crate::lang::principal::{CallerKind, Grant};
+use crate::eval::{ActionKey, Decision, PolicySet, StatementRef};
+use crate::lang::principal::{Caller, CallerKind, Grant};
 use crate::request::{Request, RequestError};
 
 /// The kinds of policy AWS evaluates, as named in outputs.
@@ -419,19 +419,26 @@ impl Policies {
         &self,
         request: &Request,
     ) -> Result<Option<(String, AccountSource)>, AuthorizeError> {
-        let in_arn = crate::lang::arn::account_field(&request.resource).filter(|a| !a.is_empty());
+        let found = self.resource_account_of(&request.resource, request.principal.as_ref())?;
+        Ok(found.map(|(a, source)| (a.to_string(), source)))
+    }
+
+    /// [`Policies::resource_account`], borrowed from its sources.
+    fn resource_account_of<'a>(
+        &'a self,
+        resource: &'a str,
+        caller: Option<&'a Caller>,
+    ) -> Result<Option<(&'a str, AccountSource)>, AuthorizeError> {
+        let in_arn = crate::lang::arn::account_field(resource).filter(|a| !a.is_empty());
         match (in_arn, &self.resource_account) {
             (Some(a), Some(given)) if a != given => Err(AuthorizeError::AccountMismatch {
-                resource: request.resource.clone(),
+                resource: resource.to_string(),
                 in_arn: a.to_string(),
                 given: given.clone(),
             }),
-            (Some(a), _) => Ok(Some((a.to_string(), AccountSource::Arn))),
-            (None, Some(given)) => Ok(Some((given.clone(), AccountSource::Given))),
-            (None, None) => Ok(request
-                .principal
-                .as_ref()
-                .map(|c| (c.account_id().to_string(), AccountSource::Principal))),
+            (Some(a), _) => Ok(Some((a, AccountSource::Arn))),
+            (None, Some(given)) => Ok(Some((given, AccountSource::Given))),
+            (None, None) => Ok(caller.map(|c| (c.account_id(), AccountSource::Principal))),
         }
     }
 
@@ -441,8 +448,17 @@ impl Policies {
     /// context value that contradicts them is an error, and the principal learns whether
     /// a permissions boundary is attached. Call once per request, before
     /// [`Policies::authorize_into`].
+    ///
+    /// Cost: with a request buffer reused from request to request (its context's slots
+    /// kept), no heap allocation unless a role path is read from `aws:PrincipalArn`.
     pub fn prepare(&self, request: &mut Request) -> Result<(), AuthorizeError> {
-        let Some(caller) = request.principal.as_mut() else {
+        let Request {
+            resource,
+            context,
+            principal,
+            ..
+        } = request;
+        let Some(caller) = principal.as_mut() else {
             return match self.first_other_type() {
                 Some(policy_type) => Err(AuthorizeError::NoPrincipal { policy_type }),
                 None => Ok(()),
@@ -453,30 +469,27 @@ impl Policies {
             return Err(AuthorizeError::NotASession {
                 arn: caller.arn().to_string(),
                 kind: match caller.kind() {
-                    crate::lang::principal::CallerKind::User => "an IAM user",
-                    crate::lang::principal::CallerKind::Account => "an account's root user",
-                    _ => "not a session",
+                    CallerKind::User => "an IAM user",
+                    CallerKind::Account => "an account's root user",
+                    CallerKind::AssumedRole
+                    | CallerKind::FederatedUser
+                    | CallerKind::WebIdentity => "not a session",
                 },
             });
         }
         // A role with a path: its ARN may be given as aws:PrincipalArn.
-        if let Some(given) = request.context.get(crate::lang::keys::PRINCIPAL_ARN)
+        if let Some(given) = context.get(crate::lang::keys::PRINCIPAL_ARN)
             && let [one] = given
             && one != caller.principal_arn()
         {
-            let one = one.clone();
-            caller.set_role_path(&one);
+            caller.set_role_path(one);
         }
-        let caller = request.principal.clone().expect("checked above");
-        for (key, value) in caller.context_keys() {
-            set_derived(&mut request.context, key, value)?;
+        let caller = &*caller;
+        for (key, value) in caller.context_key_values() {
+            set_derived(context, key, value)?;
         }
-        if let Some((account, _)) = self.resource_account(request)? {
-            set_derived(
-                &mut request.context,
-                crate::lang::keys::RESOURCE_ACCOUNT,
-                &account,
-            )?;
+        if let Some((account, _)) = self.resource_account_of(resource, Some(caller))? {
+            set_derived(context, crate::lang::keys::RESOURCE_ACCOUNT, account)?;
         }
         Ok(())
     }
@@ -526,14 +539,19 @@ impl Policies {
     ) -> Result<(), AuthorizeError> {
         let caller = request.principal.as_ref();
         let principal_account = caller.map(|c| c.account_id());
+        let key = &ActionKey::of(&request.action);
         let r = scratch.next(PolicyType::Identity, 0);
-        r.decision = self.identity.evaluate_validated(request, &mut r.deciding)?;
+        r.decision = self
+            .identity
+            .evaluate_validated(request, key, &mut r.deciding)?;
         if !self.scps.is_empty() {
             let scp_account = level_account(&self.scps, "SCP")?;
             for (i, level) in self.scps.iter().enumerate() {
                 let r = scratch.next(PolicyType::Scp, i);
                 r.applies = scp_account.is_none() || scp_account == principal_account;
-                r.decision = level.set.evaluate_validated(request, &mut r.deciding)?;
+                r.decision = level
+                    .set
+                    .evaluate_validated(request, key, &mut r.deciding)?;
             }
         }
         let rcp_account = level_account(&self.rcps, "RCP")?;
@@ -541,7 +559,9 @@ impl Policies {
             let r = scratch.next(PolicyType::Rcp, i);
             r.applies = (rcp_account.is_none() || rcp_account == resource_account)
                 && rcp_governs(&request.action);
-            let d = level.set.evaluate_validated(request, &mut r.deciding)?;
+            let d = level
+                .set
+                .evaluate_validated(request, key, &mut r.deciding)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -551,7 +571,9 @@ impl Policies {
         for (i, policy) in self.resource.iter().enumerate() {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
-            r.decision = policy.set.evaluate_validated(request, &mut r.deciding)?;
+            r.decision = policy
+                .set
+                .evaluate_validated(request, key, &mut r.deciding)?;
             if r.decision == Decision::Allow
                 && let Some(c) = caller
             {
@@ -565,11 +587,11 @@ impl Policies {
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_validated(request, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_validated(request, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding)?;
         }
         Ok(())
     }
@@ -661,17 +683,14 @@ fn set_derived(
     key: &'static str,
     value: &str,
 ) -> Result<(), AuthorizeError> {
-    match context.get(key) {
+    match context.get_or_set_one(key, value) {
         Some([one]) if one == value => Ok(()),
         Some(given) => Err(AuthorizeError::KeyConflict {
             key,
             derived: value.to_string(),
             given: given.join(", "),
         }),
-        None => {
-            context.set(key, vec![value.to_string()]);
-            Ok(())
-        }
+        None => Ok(()),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 
 use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
+use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// The outcome of authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +127,266 @@ pub struct PolicySet {
     flat: Vec<StatementRef>,
     /// Present for large sets.
     index: Option<ActionIndex>,
+    /// Per statement (same positions as `flat`): what a decision needs to skip it early.
+    plans: Vec<Plan>,
+}
+
+/// What [`PolicySet::new`] works out once per statement, so that a decision does not
+/// redo it for every request.
+#[derive(Debug, Clone)]
+struct Plan {
+    /// The statement.
+    r: StatementRef,
+    /// Its effect is `Deny`.
+    deny: bool,
+    /// No `Principal`/`NotPrincipal`, no condition, and no key it reads that every
+    /// request must carry: only its action and resource decide whether it applies.
+    plain: bool,
+    /// How to test its `Action`/`NotAction`.
+    action: ActionPlan,
+    /// How to test its `Resource`/`NotResource`.
+    resource: ResourcePlan,
+}
+
+impl Plan {
+    fn of(r: StatementRef, st: &Statement) -> Plan {
+        Plan {
+            r,
+            deny: st.effect == Effect::Deny,
+            plain: st.principal.is_none()
+                && st.not_principal.is_none()
+                && st.conditions.is_empty()
+                && st.always_present_keys_in_resource().is_empty()
+                && st.always_present_keys_in_conditions().is_empty()
+                && st.signed_request_keys().is_empty(),
+            action: ActionPlan::of(st),
+            resource: ResourcePlan::of(st),
+        }
+    }
+}
+
+/// How a statement's `Resource`/`NotResource` is tested: the same answer as
+/// [`Statement::matches_resource`], with plain ARNs compared as text.
+#[derive(Debug, Clone)]
+enum ResourcePlan {
+    /// No `Resource` element (a resource-based policy's own resource), or `Resource`
+    /// holds `*`: every resource.
+    All,
+    /// `Resource` patterns that are each a plain ARN or a plain ARN prefix
+    /// ([`crate::lang::arn::ArnPattern::as_literal`]): `(text, is_prefix)`.
+    Literals(Box<[(Box<str>, bool)]>),
+    /// Anything else (variables, wildcards inside, `NotResource`): the statement's own test.
+    Statement,
+}
+
+impl ResourcePlan {
+    fn of(st: &Statement) -> ResourcePlan {
+        use crate::lang::arn::ArnPattern;
+        use crate::lang::model::ResourceSpec;
+        let patterns = match &st.resource {
+            None => return ResourcePlan::All,
+            Some(ResourceSpec::NotResource(_)) => return ResourcePlan::Statement,
+            Some(ResourceSpec::Resource(patterns)) => patterns,
+        };
+        if patterns.iter().any(|p| matches!(p, ArnPattern::Any(_))) {
+            return ResourcePlan::All;
+        }
+        let literals: Option<Vec<(Box<str>, bool)>> = patterns
+            .iter()
+            .map(|p| {
+                p.as_literal()
+                    .map(|(text, prefix)| (text.into_boxed_str(), prefix))
+            })
+            .collect();
+        match literals {
+            Some(list) => ResourcePlan::Literals(list.into_boxed_slice()),
+            None => ResourcePlan::Statement,
+        }
+    }
+
+    /// `st.matches_resource(resource, vars)`.
+    #[inline]
+    fn matches(
+        &self,
+        st: &Statement,
+        resource: &str,
+        vars: &dyn crate::lang::variables::VariableSource,
+    ) -> bool {
+        match self {
+            ResourcePlan::All => true,
+            ResourcePlan::Literals(list) => list.iter().any(|(text, prefix)| {
+                if *prefix {
+                    resource.starts_with(&**text)
+                } else {
+                    resource == &**text
+                }
+            }),
+            ResourcePlan::Statement => st.matches_resource(resource, vars),
+        }
+    }
+}
+
+/// How a statement's `Action`/`NotAction` is tested against a request's action: the same
+/// answer as [`Statement::matches_action`], with the patterns of other services skipped
+/// by one comparison of the request's service.
+#[derive(Debug, Clone)]
+enum ActionPlan {
+    /// `Action` holds `*`: every action.
+    All,
+    /// `Action` patterns, each with a plain service prefix.
+    Services(Box<[ServicePattern]>),
+    /// Anything else (`NotAction`): the statement's own test.
+    Statement,
+}
+
+/// One `Action` pattern and the service it names.
+#[derive(Debug, Clone)]
+struct ServicePattern {
+    /// The service prefix, in ASCII lowercase. An action of another service cannot match
+    /// the pattern: its text must begin with this prefix and a colon.
+    service: Box<str>,
+    /// [`service_word`] of `service`.
+    word: u64,
+    /// The pattern is `service:*`: every action of the service.
+    whole: bool,
+    /// The pattern's position in the statement's `Action` list.
+    pattern: usize,
+}
+
+impl ServicePattern {
+    /// Does the pattern name `service` (lowercase), whose [`service_word`] is `word`?
+    #[inline]
+    fn names(&self, service: &[u8], word: u64) -> bool {
+        // Words of up to eight bytes are the bytes themselves: equal words are equal
+        // services. Longer ones are compared in full.
+        self.word == word
+            && (service.len() <= 8 && self.service.len() <= 8
+                || *self.service.as_bytes() == *service)
+    }
+}
+
+/// Longest service prefix the action filter handles; a longer one (not an AWS service)
+/// takes the statement's own test.
+const SERVICE_MAX: usize = 64;
+
+/// The request's service prefix in ASCII lowercase, worked out once per request and
+/// shared by every policy set that decides it.
+#[derive(Clone, Copy)]
+pub(crate) struct ActionKey {
+    lower: [u8; SERVICE_MAX],
+    /// The prefix's length; 0 when there is none (then no statement is skipped).
+    len: usize,
+    /// [`service_word`] of the prefix.
+    word: u64,
+}
+
+impl ActionKey {
+    /// The key of `action` (`service:Name`).
+    #[inline]
+    pub(crate) fn of(action: &str) -> ActionKey {
+        let mut key = ActionKey {
+            lower: [0; SERVICE_MAX],
+            len: 0,
+            word: 0,
+        };
+        let bytes = action.as_bytes();
+        if let Some(colon) = bytes.iter().position(|&b| b == b':')
+            && colon <= SERVICE_MAX
+        {
+            key.lower[..colon].copy_from_slice(&bytes[..colon]);
+            key.lower[..colon].make_ascii_lowercase();
+            key.len = colon;
+            key.word = service_word(&key.lower[..colon]);
+        }
+        key
+    }
+
+    fn service(&self) -> Option<&[u8]> {
+        (self.len > 0).then(|| &self.lower[..self.len])
+    }
+}
+
+/// A service prefix as one word: up to eight bytes, the bytes themselves (zero-padded:
+/// service prefixes hold no zero byte); longer, an FNV-1a hash of them.
+#[inline]
+fn service_word(service: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(service) {
+        Ok(eight) => u64::from_le_bytes(eight),
+        Err(_) if service.len() < 8 => {
+            let mut padded = [0u8; 8];
+            padded[..service.len()].copy_from_slice(service);
+            u64::from_le_bytes(padded)
+        }
+        Err(_) => service.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }),
+    }
+}
+
+impl ActionPlan {
+    fn of(st: &Statement) -> ActionPlan {
+        let ActionSpec::Action(patterns) = &st.action else {
+            return ActionPlan::Statement;
+        };
+        if patterns.iter().any(Pattern::is_match_all) {
+            return ActionPlan::All;
+        }
+        let mut list = Vec::with_capacity(patterns.len());
+        for (i, p) in patterns.iter().enumerate() {
+            let Some((service, _)) = p.source().split_once(':') else {
+                return ActionPlan::Statement;
+            };
+            let plain = !service.is_empty()
+                && service
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !plain || p.case() != Case::AsciiInsensitive || p.has_variables() {
+                return ActionPlan::Statement;
+            }
+            let service = service.to_ascii_lowercase();
+            let whole = p
+                .as_prefix()
+                .is_some_and(|l| l.len() == service.len() + 1 && l.starts_with(&service));
+            list.push(ServicePattern {
+                word: service_word(service.as_bytes()),
+                service: service.into_boxed_str(),
+                whole,
+                pattern: i,
+            });
+        }
+        ActionPlan::Services(list.into_boxed_slice())
+    }
+
+    /// True when every pattern names a service other than `key`'s: then
+    /// [`ActionPlan::matches`] is false.
+    #[inline]
+    fn names_other_services(&self, key: &ActionKey) -> bool {
+        match (self, key.service()) {
+            (ActionPlan::Services(list), Some(service)) => {
+                !list.iter().any(|sp| sp.names(service, key.word))
+            }
+            (ActionPlan::Services(_), None) | (ActionPlan::All | ActionPlan::Statement, _) => false,
+        }
+    }
+
+    /// `st.matches_action(action)`, where `key` is the action's key.
+    #[inline]
+    fn matches(&self, st: &Statement, action: &str, key: &ActionKey) -> bool {
+        let (ActionPlan::Services(list), Some(service), ActionSpec::Action(patterns)) =
+            (self, key.service(), &st.action)
+        else {
+            return match self {
+                ActionPlan::All => true,
+                ActionPlan::Services(_) | ActionPlan::Statement => st.matches_action(action),
+            };
+        };
+        list.iter().any(|sp| {
+            sp.names(service, key.word)
+                && (sp.whole
+                    || patterns[sp.pattern].matches(action, &crate::lang::variables::NoVariables)
+                        == Match::Yes)
+        })
+    }
 }
 
 /// Which statements can match an action, by action name and service prefix.
@@ -230,10 +491,15 @@ impl PolicySet {
             })
             .collect();
         let index = (flat.len() >= INDEX_THRESHOLD).then(|| ActionIndex::build(&policies, &flat));
+        let plans = flat
+            .iter()
+            .map(|&r| Plan::of(r, &policies[r.policy].statements[r.statement]))
+            .collect();
         PolicySet {
             policies,
             flat,
             index,
+            plans,
         }
     }
 
@@ -311,34 +577,35 @@ impl PolicySet {
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
         request.validate()?;
-        self.evaluate_validated(request, deciding)
+        self.evaluate_validated(request, &ActionKey::of(&request.action), deciding)
     }
 
-    /// [`PolicySet::evaluate_into`] for a request already validated (the step that
-    /// combines policy types validates once for all its sets).
+    /// [`PolicySet::evaluate_into`] for a request already validated, whose action's key
+    /// is `key` (the step that combines policy types validates and computes it once for
+    /// all its sets).
     pub(crate) fn evaluate_validated(
         &self,
         request: &Request,
+        key: &ActionKey,
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
         deciding.clear();
         let mut any_deny = false;
-        let mut visit = |id: u32| -> Result<(), RequestError> {
-            let r = self.flat[id as usize];
-            let st = self.statement(r);
-            if first_failure(st, request)?.is_none() {
-                any_deny |= st.effect == Effect::Deny;
-                deciding.push(r);
-            }
-            Ok(())
-        };
         let indexed = match &self.index {
-            Some(index) => index.candidates(&request.action, &mut visit)?,
+            Some(index) => index.candidates(&request.action, |id| {
+                self.visit(
+                    &self.plans[id as usize],
+                    request,
+                    key,
+                    deciding,
+                    &mut any_deny,
+                )
+            })?,
             None => false,
         };
         if !indexed {
-            for id in 0..self.flat.len() as u32 {
-                visit(id)?;
+            for plan in &self.plans {
+                self.visit(plan, request, key, deciding, &mut any_deny)?;
             }
         }
         let decision = Decision::combine(any_deny, !deciding.is_empty());
@@ -348,6 +615,31 @@ impl PolicySet {
         Ok(decision)
     }
 
+    /// Decide one statement for `evaluate_validated`: when it applies, record it (and
+    /// whether it denies).
+    #[inline(always)]
+    fn visit(
+        &self,
+        plan: &Plan,
+        request: &Request,
+        key: &ActionKey,
+        deciding: &mut Vec<StatementRef>,
+        any_deny: &mut bool,
+    ) -> Result<(), RequestError> {
+        // A statement whose actions all name other services cannot apply (and has nothing
+        // to check before its action, apart from the principal, which cannot fail with
+        // an error): skipped with one comparison per pattern.
+        if plan.action.names_other_services(key) {
+            return Ok(());
+        }
+        let st = self.statement(plan.r);
+        if first_failure(st, plan, request, key)?.is_none() {
+            *any_deny |= plan.deny;
+            deciding.push(plan.r);
+        }
+        Ok(())
+    }
+
     /// Decide `request` and report every statement's outcome (a full scan, without the
     /// index: the explanation covers every statement).
     pub fn explain(&self, request: &Request) -> Result<Explanation, RequestError> {
@@ -355,9 +647,11 @@ impl PolicySet {
         let mut allows = Vec::new();
         let mut denies = Vec::new();
         let mut outcomes = Vec::new();
-        for &r in &self.flat {
+        let key = ActionKey::of(&request.action);
+        for plan in &self.plans {
+            let r = plan.r;
             let st = self.statement(r);
-            let outcome = statement_outcome(st, request)?;
+            let outcome = outcome(st, plan, request, &key)?;
             if outcome == Outcome::Applies {
                 match st.effect {
                     Effect::Allow => allows.push(r),
@@ -412,22 +706,39 @@ fn missing_key(key: &str) -> RequestError {
     }
 }
 
-/// `None` when the statement applies; otherwise the first reason it does not.
-fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, RequestError> {
-    if (st.principal.is_some() || st.not_principal.is_some())
+/// `None` when the statement applies; otherwise the first reason it does not. `plan` is
+/// the statement's [`Plan`], `key` the request action's [`ActionKey`].
+#[inline]
+fn first_failure(
+    st: &Statement,
+    plan: &Plan,
+    request: &Request,
+    key: &ActionKey,
+) -> Result<Option<Failure>, RequestError> {
+    // A plain statement has no principal, keys or conditions to check (see `Plan`).
+    if !plan.plain
+        && (st.principal.is_some() || st.not_principal.is_some())
         && !st.matches_principal(request.principal.as_ref())
     {
         return Ok(Some(Failure::Principal));
     }
-    if !st.matches_action(&request.action) {
+    if !plan.action.matches(st, &request.action, key) {
         return Ok(Some(Failure::Action));
     }
-    require_keys(st.always_present_keys_in_resource(), request)?;
-    if request.principal.is_some() {
-        require_keys(st.signed_request_keys(), request)?;
+    if !plan.plain {
+        require_keys(st.always_present_keys_in_resource(), request)?;
+        if request.principal.is_some() {
+            require_keys(st.signed_request_keys(), request)?;
+        }
     }
-    if !st.matches_resource(&request.resource, &request.context) {
+    if !plan
+        .resource
+        .matches(st, &request.resource, &request.context)
+    {
         return Ok(Some(Failure::Resource));
+    }
+    if plan.plain {
+        return Ok(None);
     }
     require_keys(st.always_present_keys_in_conditions(), request)?;
     for (i, c) in st.conditions.iter().enumerate() {
@@ -440,7 +751,24 @@ fn first_failure(st: &Statement, request: &Request) -> Result<Option<Failure>, R
 
 /// Whether one statement applies to the request, and if not, the first reason why.
 pub fn statement_outcome(st: &Statement, request: &Request) -> Result<Outcome, RequestError> {
-    Ok(match first_failure(st, request)? {
+    let plan = Plan::of(
+        StatementRef {
+            policy: 0,
+            statement: 0,
+        },
+        st,
+    );
+    outcome(st, &plan, request, &ActionKey::of(&request.action))
+}
+
+/// [`statement_outcome`] with the statement's plan and the action's key.
+fn outcome(
+    st: &Statement,
+    plan: &Plan,
+    request: &Request,
+    key: &ActionKey,
+) -> Result<Outcome, RequestError> {
+    Ok(match first_failure(st, plan, request, key)? {
         None => Outcome::Applies,
         Some(Failure::Principal) => Outcome::PrincipalNotMatched,
         Some(Failure::Action) => Outcome::ActionNotMatched,
@@ -525,6 +853,67 @@ mod tests {
         assert!(s.evaluate(&Request::new("sqs:SendMessage", "*")).is_ok());
         r.context.add("aws:SecureTransport", "false");
         assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ExplicitDeny);
+    }
+
+    /// The per-statement plans answer exactly as the statements' own tests: services
+    /// longer than eight bytes, sharing their first eight bytes, in any case; `*`,
+    /// `NotAction`, `NotResource`, plain ARNs and prefixes, variables.
+    #[test]
+    fn plans_agree_with_the_statements() {
+        let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":["cognito-identity:*","cognito-idp:Get*","S3:GetObject"],"Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]},
+                {"Effect":"Allow","Action":["mobileanalytics:PutEvents","s3:*"],"Resource":"arn:aws:s3:::b/${aws:username}/*"},
+                {"Effect":"Deny","NotAction":["iam:*","s3:Put*"],"NotResource":"arn:aws:s3:::b/k"},
+                {"Effect":"Allow","Action":"*","Resource":"arn:aws:cognito-idp:us-east-1:1:userpool/*"},
+                {"Effect":"Allow","Action":"cognito-sync:ListRecords","Resource":"arn:aws:cognito-sync:*:1:identitypool/*"}]}"#]);
+        let actions = [
+            "cognito-identity:GetId",
+            "Cognito-Identity:getid",
+            "cognito-idp:GetUser",
+            "cognito-idp:ListUsers",
+            "cognito-sync:ListRecords",
+            "cognito-syncx:ListRecords",
+            "s3:GetObject",
+            "S3:getobject",
+            "s3:PutObject",
+            "s3x:GetObject",
+            "mobileanalytics:PutEvents",
+            "mobileanalytic:PutEvents",
+            "iam:GetUser",
+        ];
+        let resources = [
+            "arn:aws:s3:::b",
+            "arn:aws:s3:::b/k",
+            "arn:aws:s3:::b/alice/k",
+            "arn:aws:s3:::bb",
+            "arn:aws:s3:::B/k",
+            "arn:aws:cognito-idp:us-east-1:1:userpool/p",
+            "arn:aws:cognito-sync:us-east-1:1:identitypool/p",
+            "*",
+        ];
+        for action in actions {
+            let key = ActionKey::of(action);
+            for resource in resources {
+                let mut request = Request::new(action, resource);
+                request.context.add("aws:username", "alice");
+                for (plan, r) in s.plans.iter().zip(s.statement_refs()) {
+                    let st = s.statement(*r);
+                    assert_eq!(
+                        plan.action.matches(st, action, &key),
+                        st.matches_action(action),
+                        "{action} {r:?}"
+                    );
+                    if plan.action.names_other_services(&key) {
+                        assert!(!st.matches_action(action), "{action} {r:?}");
+                    }
+                    assert_eq!(
+                        plan.resource.matches(st, resource, &request.context),
+                        st.matches_resource(resource, &request.context),
+                        "{resource} {r:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -362,6 +362,28 @@ impl ArnPattern {
         }
     }
 
+    /// The pattern as one plain comparison with the whole ARN, when it is one:
+    /// `(text, false)` when it matches exactly `text`, `(text, true)` when it matches
+    /// exactly the ARNs that begin with `text`. `None` for other patterns (`*`, wildcards
+    /// or variables before the resource part, a resource part other than `literal` or
+    /// `literal*`). [`ArnPattern::matches`] gives the same answers.
+    pub fn as_literal(&self) -> Option<(String, bool)> {
+        let ArnPattern::Arn {
+            parts,
+            literal_head: Some(head),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let last = parts.get(4).filter(|p| p.case() == Case::Sensitive)?;
+        if let Some(exact) = last.as_exact() {
+            return Some((format!("{head}{exact}"), false));
+        }
+        last.as_prefix()
+            .map(|prefix| (format!("{head}{prefix}"), true))
+    }
+
     /// True when any component holds a policy variable.
     pub fn has_variables(&self) -> bool {
         match self {

@@ -86,7 +86,7 @@ impl CallerKind {
 }
 
 /// The principal that makes a request, read from its ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Caller {
     kind: CallerKind,
     /// The caller's own ARN (the session, user or root ARN), or the provider name.
@@ -103,6 +103,34 @@ pub struct Caller {
     username: Option<String>,
     /// A permissions boundary is attached (decides `NotPrincipal`).
     bounded: bool,
+}
+
+impl Clone for Caller {
+    fn clone(&self) -> Caller {
+        Caller {
+            kind: self.kind,
+            arn: self.arn.clone(),
+            principal_arn: self.principal_arn.clone(),
+            account: self.account.clone(),
+            root_arn: self.root_arn.clone(),
+            userid: self.userid.clone(),
+            username: self.username.clone(),
+            bounded: self.bounded,
+        }
+    }
+
+    /// Copies into the strings already held (a batch reuses one caller from line to
+    /// line without allocating).
+    fn clone_from(&mut self, source: &Caller) {
+        self.kind = source.kind;
+        self.arn.clone_from(&source.arn);
+        self.principal_arn.clone_from(&source.principal_arn);
+        self.account.clone_from(&source.account);
+        self.root_arn.clone_from(&source.root_arn);
+        self.userid.clone_from(&source.userid);
+        self.username.clone_from(&source.username);
+        self.bounded = source.bounded;
+    }
 }
 
 /// How a statement's `Principal` names the caller, which decides what a resource-based
@@ -303,7 +331,8 @@ impl Caller {
             && path_name.split('/').all(is_name)
             && path_name.rsplit('/').next() == Some(name);
         if ok {
-            self.principal_arn = role_arn.to_string();
+            self.principal_arn.clear();
+            self.principal_arn.push_str(role_arn);
         }
         ok
     }
@@ -313,27 +342,30 @@ impl Caller {
     /// `aws:userid` / `aws:username` where the ARN determines them. None for a web
     /// identity (its token's keys come from the identity provider).
     pub fn context_keys(&self) -> Vec<(&'static str, &str)> {
-        if self.kind == CallerKind::WebIdentity {
-            return Vec::new();
-        }
-        let mut keys = vec![
-            (
+        self.context_key_values().collect()
+    }
+
+    /// [`Caller::context_keys`] without allocating.
+    pub fn context_key_values(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let keys = [
+            Some((
                 crate::lang::keys::PRINCIPAL_ARN,
                 self.principal_arn.as_str(),
-            ),
-            (crate::lang::keys::PRINCIPAL_ACCOUNT, self.account.as_str()),
-            (
+            )),
+            Some((crate::lang::keys::PRINCIPAL_ACCOUNT, self.account.as_str())),
+            Some((
                 crate::lang::keys::PRINCIPAL_TYPE,
                 self.kind.principal_type(),
-            ),
+            )),
+            self.userid
+                .as_deref()
+                .map(|u| (crate::lang::keys::USERID, u)),
+            self.username
+                .as_deref()
+                .map(|u| (crate::lang::keys::USERNAME, u)),
         ];
-        if let Some(u) = &self.userid {
-            keys.push((crate::lang::keys::USERID, u.as_str()));
-        }
-        if let Some(u) = &self.username {
-            keys.push((crate::lang::keys::USERNAME, u.as_str()));
-        }
-        keys
+        let web = self.kind == CallerKind::WebIdentity;
+        keys.into_iter().flatten().filter(move |_| !web)
     }
 
     /// How one `AWS` principal value names this caller, if it does.
@@ -362,16 +394,26 @@ impl Caller {
     pub fn grant(&self, principal: &Principal) -> Option<Grant> {
         match principal {
             Principal::Any => Some(Grant::Direct),
-            Principal::Map(entries) => entries
-                .iter()
-                .flat_map(|(kind, values)| values.iter().map(move |v| (kind, v)))
-                .filter_map(|(kind, value)| match kind.as_str() {
-                    "AWS" => self.aws_grant(value),
-                    "Federated" => (self.kind == CallerKind::WebIdentity && *value == self.arn)
-                        .then_some(Grant::Direct),
-                    _ => None,
-                })
-                .max(),
+            Principal::Map(entries) => {
+                let mut best = None;
+                for (kind, values) in entries {
+                    for value in values {
+                        let grant = match kind.as_str() {
+                            "AWS" => self.aws_grant(value),
+                            "Federated" => (self.kind == CallerKind::WebIdentity
+                                && *value == self.arn)
+                                .then_some(Grant::Direct),
+                            _ => None,
+                        };
+                        best = best.max(grant);
+                        if best == Some(Grant::Direct) {
+                            // Nothing names the caller more strongly.
+                            return best;
+                        }
+                    }
+                }
+                best
+            }
         }
     }
 

@@ -128,6 +128,17 @@ impl Pattern {
         (self.strategy == Strategy::Exact).then_some(&*self.literal)
     }
 
+    /// The literal of a pattern that is `literal*` (one final star, no other wildcard, no
+    /// variable), stored in lowercase when the pattern ignores case.
+    pub fn as_prefix(&self) -> Option<&str> {
+        (self.strategy == Strategy::Prefix).then_some(&*self.literal)
+    }
+
+    /// How the pattern compares literal text.
+    pub fn case(&self) -> Case {
+        self.case
+    }
+
     /// True when any piece is a policy variable.
     pub fn has_variables(&self) -> bool {
         self.has_variables
@@ -173,7 +184,7 @@ impl Pattern {
         match self.case {
             Case::Sensitive => a == b,
             Case::AsciiInsensitive => match (a.first(), b.first()) {
-                (Some(x), Some(y)) => x.to_ascii_lowercase() == *y && a.eq_ignore_ascii_case(b),
+                (Some(x), Some(y)) => x.to_ascii_lowercase() == *y && eq_lowercased(a, b),
                 _ => a.len() == b.len(),
             },
         }
@@ -293,11 +304,81 @@ fn match_units(
     case: Case,
     matcher: Matcher,
 ) -> bool {
-    if matcher == Matcher::Cheapest && text.len().saturating_mul(pattern_len) <= GREEDY_BUDGET {
+    if matcher == Matcher::Cheapest
+        && let Some(answer) = match_text_chain(units, text.as_bytes(), case)
+    {
+        answer
+    } else if matcher == Matcher::Cheapest
+        && text.len().saturating_mul(pattern_len) <= GREEDY_BUDGET
+    {
         glob_match(units, text.as_bytes(), case)
     } else {
         linear::matches(units, text, case)
     }
+}
+
+/// Texts only, optionally ending with one `*` (`home/${aws:username}/*`, the common shape
+/// of a pattern with variables): successive prefix comparisons, each at `memcmp` speed.
+/// `None` for any other shape. A leading text that differs already decides `false`,
+/// whatever follows it.
+#[inline]
+fn match_text_chain(units: &[Unit<'_>], text: &[u8], case: Case) -> Option<bool> {
+    let (texts, star) = match units.split_last() {
+        Some((Unit::Star, rest)) => (rest, true),
+        _ => (units, false),
+    };
+    let mut rest = text;
+    for u in texts {
+        let Unit::Text(s) = u else { return None };
+        let s = s.as_bytes();
+        let Some(head) = rest.get(..s.len()) else {
+            return Some(false);
+        };
+        let equal = match case {
+            Case::Sensitive => head == s,
+            Case::AsciiInsensitive => head.eq_ignore_ascii_case(s),
+        };
+        if !equal {
+            return Some(false);
+        }
+        rest = &rest[s.len()..];
+    }
+    Some(star || rest.is_empty())
+}
+
+/// `text` in ASCII lowercase equals `lower` (a pattern's literal, stored in lowercase):
+/// `text.eq_ignore_ascii_case(lower)`, eight bytes at a time.
+#[inline]
+fn eq_lowercased(text: &[u8], lower: &[u8]) -> bool {
+    if text.len() != lower.len() {
+        return false;
+    }
+    let mut t = text.chunks_exact(8);
+    let mut l = lower.chunks_exact(8);
+    for (a, b) in (&mut t).zip(&mut l) {
+        let a = u64::from_le_bytes(a.try_into().expect("eight bytes"));
+        let b = u64::from_le_bytes(b.try_into().expect("eight bytes"));
+        if word_to_ascii_lowercase(a) != b {
+            return false;
+        }
+    }
+    t.remainder()
+        .iter()
+        .zip(l.remainder())
+        .all(|(a, b)| a.to_ascii_lowercase() == *b)
+}
+
+/// Eight bytes with each ASCII capital letter lowercased (other bytes kept).
+#[inline]
+fn word_to_ascii_lowercase(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // High bit set in each byte whose low seven bits are >= 'A', then > 'Z'.
+    let from_a = low7 + ONES * u64::from(0x80 - b'A');
+    let past_z = low7 + ONES * u64::from(0x80 - b'Z' - 1);
+    let upper = from_a & !past_z & !x & HIGH;
+    x | (upper >> 2)
 }
 
 /// A piece with its variable resolved: what the general matcher walks over.
@@ -449,6 +530,33 @@ mod tests {
     use super::*;
     use crate::lang::variables::NoVariables;
     use std::collections::HashMap;
+
+    #[test]
+    fn word_lowercasing_agrees_with_the_bytes() {
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                let mut bytes = *b"AzZ@[`a\xff";
+                bytes[lane] = b;
+                let expected = bytes.map(|x| x.to_ascii_lowercase());
+                let got = word_to_ascii_lowercase(u64::from_le_bytes(bytes));
+                assert_eq!(got.to_le_bytes(), expected, "byte {b:#x} in lane {lane}");
+            }
+        }
+        let lower = b"s3:getobjectacl-version";
+        for text in [
+            &b"S3:GetObjectAcl-Version"[..],
+            b"s3:getobjectacl-versioN",
+            b"s3:getobjectacl-versio",
+            b"s3:getobjectacl-version",
+        ] {
+            assert_eq!(
+                eq_lowercased(text, lower),
+                text.eq_ignore_ascii_case(lower),
+                "{text:?}"
+            );
+        }
+        assert!(!eq_lowercased(b"S3:GETOBJECT\x80", b"s3:getobject\xa0"));
+    }
 
     const WILD: Syntax = Syntax {
         variables: true,

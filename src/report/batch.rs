@@ -174,6 +174,9 @@ struct Worker<'a> {
     deciding: Vec<crate::eval::StatementRef>,
     scratch: Scratch,
     buffer: RequestBuffer,
+    /// The last line's copy of `principal`, kept so that the next line copies into its
+    /// strings instead of allocating new ones.
+    spare: Option<Caller>,
 }
 
 impl Worker<'_> {
@@ -218,8 +221,16 @@ impl Worker<'_> {
             write_error(out, line_no, &error);
             return;
         }
-        if buffer.request.principal.is_none() {
-            buffer.request.principal = self.principal.cloned();
+        let default_principal = buffer.request.principal.is_none();
+        if default_principal && let Some(principal) = self.principal {
+            // `prepare` adjusts the caller per line: start each line from the given one.
+            buffer.request.principal = Some(match self.spare.take() {
+                Some(mut spare) => {
+                    spare.clone_from(principal);
+                    spare
+                }
+                None => principal.clone(),
+            });
         }
         let result = if buffer.request.principal.is_none() && self.policies.is_identity_only() {
             // Identity-based policies alone: today's evaluation, nothing more.
@@ -255,6 +266,9 @@ impl Worker<'_> {
                 })
                 .map_err(Failed::Authorize)
         };
+        if default_principal {
+            self.spare = buffer.request.principal.take();
+        }
         match result {
             Ok(()) => summary.decided += 1,
             Err(error) => {
@@ -436,6 +450,7 @@ pub fn run_authorized(
         deciding: Vec::with_capacity(16),
         scratch: Scratch::default(),
         buffer: RequestBuffer::default(),
+        spare: None,
     };
     if options.threads <= 1 {
         let mut worker = new_worker();

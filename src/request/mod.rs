@@ -176,9 +176,27 @@ impl KeyIndex {
 struct Entry {
     /// Lowercase key.
     key: String,
+    /// [`key_tag`] of `key`.
+    tag: u64,
     /// Slots `..used` are the values.
     values: Vec<String>,
     used: usize,
+}
+
+/// A tag equal for keys equal in any ASCII case: the length and the last eight bytes (or
+/// fewer), each with its 0x20 bit set (which folds ASCII letters' case). Different tags
+/// mean different keys; equal tags are then compared in full.
+#[inline]
+fn key_tag(key: &[u8]) -> u64 {
+    let n = key.len();
+    let last = match key
+        .get(n.saturating_sub(8)..)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+    {
+        Some(eight) => u64::from_le_bytes(eight),
+        None => key.iter().fold(0, |v, &b| (v << 8) | u64::from(b)),
+    };
+    (last | 0x2020_2020_2020_2020) ^ ((n as u64) << 56)
 }
 
 impl PartialEq for Context {
@@ -201,24 +219,32 @@ impl Context {
         self.index.slots.clear();
     }
 
-    /// The slot of `key`, in any case. Stored keys are lowercase, and evaluation asks in
-    /// lowercase: a plain comparison finds those at memcmp speed, and only a key asked for
-    /// in another case takes the case-folding comparison. Past [`SCAN_KEYS`] keys, the
-    /// index answers.
+    /// The slot of `key`, in any case. Each stored key carries a tag of its length and last
+    /// bytes in any case ([`key_tag`]): the scan compares tags, and only a key whose tag
+    /// matches is compared in full (stored keys are lowercase, and evaluation asks in
+    /// lowercase, so that comparison is nearly always a plain one). Past [`SCAN_KEYS`]
+    /// keys, the index answers.
     fn position(&self, key: &str) -> Option<usize> {
         let entries = &self.entries[..self.len];
         if self.len > SCAN_KEYS {
             return self.index.find(entries, key);
         }
+        let tag = key_tag(key.as_bytes());
+        // Keys are unique in any case, so at most one entry matches.
         entries
             .iter()
-            .position(|e| e.key == key)
-            .or_else(|| entries.iter().position(|e| e.key.eq_ignore_ascii_case(key)))
+            .position(|e| e.tag == tag && (e.key == key || e.key.eq_ignore_ascii_case(key)))
     }
 
     /// The entry for `key`, created (empty) if needed.
     fn entry(&mut self, key: &str) -> &mut Entry {
-        let i = match self.position(key) {
+        let found = self.position(key);
+        self.entry_at(found, key)
+    }
+
+    /// The entry at `found` (`position(key)`), or a new empty one for `key`.
+    fn entry_at(&mut self, found: Option<usize>, key: &str) -> &mut Entry {
+        let i = match found {
             Some(i) => i,
             None => {
                 if self.len == self.entries.len() {
@@ -228,6 +254,7 @@ impl Context {
                 e.key.clear();
                 e.key.push_str(key);
                 e.key.make_ascii_lowercase();
+                e.tag = key_tag(e.key.as_bytes());
                 e.used = 0;
                 self.len += 1;
                 if self.len > SCAN_KEYS {
@@ -273,6 +300,34 @@ impl Context {
         let e = self.entry(key);
         e.used = values.len();
         e.values = values;
+    }
+
+    /// The values of `key` when it has any (as [`Context::get`]); otherwise set `key` to
+    /// the one value `value` (as [`Context::set`], into the slots the context already
+    /// holds: no allocation once they exist) and `None`. One search for both.
+    pub fn get_or_set_one(&mut self, key: &str, value: &str) -> Option<&[String]> {
+        let found = self.position(key);
+        if let Some(i) = found
+            && self.entries[i].used > 0
+        {
+            let e = &self.entries[i];
+            return Some(&e.values[..e.used]);
+        }
+        self.set_one_at(found, key, value);
+        None
+    }
+
+    /// Set the entry at `found` (`position(key)`, or a new one) to the one value `value`.
+    fn set_one_at(&mut self, found: Option<usize>, key: &str, value: &str) {
+        let e = self.entry_at(found, key);
+        match e.values.first_mut() {
+            Some(slot) => {
+                slot.clear();
+                slot.push_str(value);
+            }
+            None => e.values.push(value.to_string()),
+        }
+        e.used = 1;
     }
 
     /// True when the key was given, even with no values.
