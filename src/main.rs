@@ -632,9 +632,10 @@ fn prover_message(e: &policy_sim::analysis::prover::ProverError) -> String {
         ProverError::Smt(SmtError::UnsupportedFormat(format)) => {
             format!("--solver smt supports the cognito and any identity formats, not {format:?}")
         }
-        ProverError::Smt(_) | ProverError::Policies(_) | ProverError::RootPrincipal { .. } => {
-            e.to_string()
-        }
+        ProverError::Smt(_)
+        | ProverError::Policies(_)
+        | ProverError::RootPrincipal { .. }
+        | ProverError::Undecided { .. } => e.to_string(),
         ProverError::TooManyCases { cases } => format!(
             "--cases {cases} is more than one fuzz run may try (at most {})",
             policy_sim::analysis::prover::fuzz::MAX_CASES
@@ -645,7 +646,9 @@ fn prover_message(e: &policy_sim::analysis::prover::ProverError) -> String {
 /// A request error as the command line words it.
 fn request_message(e: &RequestError) -> String {
     match e {
-        RequestError::MissingKey { key } => format!("{e} (e.g. --context {key}=...)"),
+        RequestError::MissingKey { key } | RequestError::MissingPrincipalKey { key, .. } => {
+            format!("{e} (e.g. --context {key}=...)")
+        }
         _ => e.to_string(),
     }
 }

@@ -2650,3 +2650,29 @@ fn an_scp_path_of_another_account_does_not_bind_the_principal_and_says_why() {
         stdout(&o)
     );
 }
+
+#[test]
+fn fuzz_refuses_to_answer_when_a_sampled_request_cannot_be_decided() {
+    let o = run(
+        &[
+            "fuzz",
+            "isolation",
+            "--policy",
+            &types_path("deny-by-userid.json"),
+            "--area",
+            "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*",
+            "--principal",
+            SESSION,
+            "--cases",
+            "100",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: a sampled request cannot be decided, so sampling cannot answer: s3:GetObject on arn:aws:s3:::notes-app-uploads/private/"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).ends_with(": aws:userid is in every request signed with AWS credentials and this statement reads it; give its value\n"), "{}", stderr(&o));
+}

@@ -84,8 +84,25 @@ pub fn plausible_context_for(
     st: &Statement,
     identity: &str,
     principal: Option<&Caller>,
+    now: jiff::Timestamp,
 ) -> ContextMap {
     let mut ctx = plausible_context(st, identity);
+    // A session's requests carry these keys (`lang::keys::SESSION_PRESENT`): credentials
+    // issued at the time of the request, without MFA (as Cognito's are), unless the
+    // statement's own conditions chose values.
+    if principal.is_some_and(|c| c.kind().is_session()) {
+        let has = |ctx: &ContextMap, key: &str| ctx.keys().any(|k| k.eq_ignore_ascii_case(key));
+        if !has(&ctx, "aws:TokenIssueTime") {
+            let issued = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            ctx.insert("aws:TokenIssueTime".to_string(), vec![issued]);
+        }
+        if !has(&ctx, "aws:MultiFactorAuthPresent") {
+            ctx.insert(
+                "aws:MultiFactorAuthPresent".to_string(),
+                vec!["false".to_string()],
+            );
+        }
+    }
     if let Some(caller) = principal {
         let derived = caller.context_keys();
         ctx.retain(|k, _| {

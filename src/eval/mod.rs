@@ -158,7 +158,8 @@ impl Plan {
                 && st.conditions.is_empty()
                 && st.always_present_keys_in_resource().is_empty()
                 && st.always_present_keys_in_conditions().is_empty()
-                && st.signed_request_keys().is_empty(),
+                && st.signed_request_keys().is_empty()
+                && st.session_request_keys().is_empty(),
             action: ActionPlan::of(st),
             resource: ResourcePlan::of(st),
         }
@@ -698,6 +699,33 @@ fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError
     }
 }
 
+/// How [`RequestError::MissingPrincipalKey`] words who always has the key.
+const SIGNED: &str = "signed with AWS credentials";
+/// See [`SIGNED`].
+const SESSION: &str = "made with temporary credentials (a session)";
+
+/// [`require_keys`] for the keys a named principal's requests always have.
+#[inline]
+fn require_principal_keys(
+    keys: &[Box<str>],
+    request: &Request,
+    made: &'static str,
+) -> Result<(), RequestError> {
+    match keys.iter().find(|key| request.context.get(key).is_none()) {
+        None => Ok(()),
+        Some(key) => Err(missing_principal_key(key, made)),
+    }
+}
+
+/// The error for a missing principal key (out of line).
+#[cold]
+fn missing_principal_key(key: &str, made: &'static str) -> RequestError {
+    RequestError::MissingPrincipalKey {
+        key: key.to_string(),
+        made,
+    }
+}
+
 /// The error for a missing always-present key (out of line: the hot path never builds it).
 #[cold]
 fn missing_key(key: &str) -> RequestError {
@@ -727,8 +755,11 @@ fn first_failure(
     }
     if !plan.plain {
         require_keys(st.always_present_keys_in_resource(), request)?;
-        if request.principal.is_some() {
-            require_keys(st.signed_request_keys(), request)?;
+        if let Some(caller) = &request.principal {
+            require_principal_keys(st.signed_request_keys(), request, SIGNED)?;
+            if caller.kind().is_session() {
+                require_principal_keys(st.session_request_keys(), request, SESSION)?;
+            }
         }
     }
     if !plan

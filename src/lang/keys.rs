@@ -28,6 +28,16 @@ pub const ALWAYS_PRESENT: &[&str] = &[
 /// principal the request may be anonymous and the key is taken as absent.
 pub const SIGNED_PRESENT: &[&str] = &["aws:userid"];
 
+/// Keys included in every request made with temporary credentials (a role or federated
+/// user session: IAM User Guide, "AWS global condition context keys": `aws:TokenIssueTime`,
+/// `aws:MultiFactorAuthPresent`). A statement that reads one cannot be decided for a
+/// session without its value.
+pub const SESSION_PRESENT: &[&str] = &["aws:tokenissuetime", "aws:multifactorauthpresent"];
+
+/// `aws:PrincipalIsAWSService`: `false` for every caller the tool reads (it is "present in
+/// the request context for all signed API requests that use AWS credentials").
+pub const PRINCIPAL_IS_AWS_SERVICE: &str = "aws:PrincipalIsAWSService";
+
 /// `aws:PrincipalArn`: set from the caller (`--principal`).
 pub const PRINCIPAL_ARN: &str = "aws:PrincipalArn";
 /// `aws:PrincipalAccount`: set from the caller.

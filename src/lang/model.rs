@@ -193,6 +193,8 @@ pub(in crate::lang) struct AlwaysPresentKeys {
     conditions: Vec<Box<str>>,
     /// Keys of [`crate::lang::keys::SIGNED_PRESENT`] read anywhere.
     signed: Vec<Box<str>>,
+    /// Keys of [`crate::lang::keys::SESSION_PRESENT`] read anywhere.
+    session: Vec<Box<str>>,
 }
 
 impl Statement {
@@ -214,18 +216,24 @@ impl Statement {
         &self.always_present.signed
     }
 
+    /// The keys of [`crate::lang::keys::SESSION_PRESENT`] the statement reads anywhere, in
+    /// lowercase: a request made by a session must have them.
+    pub fn session_request_keys(&self) -> &[Box<str>] {
+        &self.always_present.session
+    }
+
     /// Fill the derived key lists; called once by the parser.
     pub(in crate::lang) fn derive_always_present_keys(&mut self) {
-        let (resource, conditions, signed) = self.find_always_present_keys();
+        let [resource, conditions, signed, session] = self.find_always_present_keys();
         self.always_present = AlwaysPresentKeys {
             resource,
             conditions,
             signed,
+            session,
         };
     }
 
-    #[allow(clippy::type_complexity)]
-    fn find_always_present_keys(&self) -> (Vec<Box<str>>, Vec<Box<str>>, Vec<Box<str>>) {
+    fn find_always_present_keys(&self) -> [Vec<Box<str>>; 4] {
         use crate::lang::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {
@@ -268,11 +276,12 @@ impl Statement {
         }
         let always = crate::lang::keys::ALWAYS_PRESENT;
         let all: Vec<&str> = resource.iter().chain(&conditions).copied().collect();
-        (
+        [
             listed(&resource, always),
             listed(&conditions, always),
             listed(&all, crate::lang::keys::SIGNED_PRESENT),
-        )
+            listed(&all, crate::lang::keys::SESSION_PRESENT),
+        ]
     }
 
     /// The statement as the evaluator sees it (effect, actions, resources, conditions; not the

@@ -363,6 +363,7 @@ impl Caller {
             self.username
                 .as_deref()
                 .map(|u| (crate::lang::keys::USERNAME, u)),
+            Some((crate::lang::keys::PRINCIPAL_IS_AWS_SERVICE, "false")),
         ];
         let web = self.kind == CallerKind::WebIdentity;
         keys.into_iter().flatten().filter(move |_| !web)
@@ -507,6 +508,7 @@ mod tests {
                 ("aws:PrincipalArn", "arn:aws:iam::111122223333:role/Auth"),
                 ("aws:PrincipalAccount", "111122223333"),
                 ("aws:PrincipalType", "AssumedRole"),
+                ("aws:PrincipalIsAWSService", "false"),
             ]
         );
         assert_eq!(c.grant(&Principal::Any), Some(Grant::Direct));

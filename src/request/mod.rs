@@ -46,6 +46,16 @@ pub enum RequestError {
         /// The key, in lowercase.
         key: String,
     },
+    /// A key every request of this principal has (signed requests, or sessions) is
+    /// missing from one that a statement must decide.
+    #[error("{key} is in every request {made} and this statement reads it; give its value")]
+    #[diagnostic(code(policy_sim::request::principal_key))]
+    MissingPrincipalKey {
+        /// The key, in lowercase.
+        key: String,
+        /// `signed with AWS credentials`, `made with temporary credentials (a session)`.
+        made: &'static str,
+    },
     /// A context value that does not fit an operator that must compare it.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -166,7 +166,8 @@ pub fn fuzz_isolation(
     if cases > MAX_CASES {
         return Err(ProverError::TooManyCases { cases });
     }
-    let subject = checked_subject(policies, principal)?;
+    let mut undecided: Option<String> = None;
+    let subject = checked_subject(policies, principal, now)?;
     let areas = compile_areas(policies, areas)?;
     let sources: Vec<String> = areas.iter().map(|a| a.source.clone()).collect();
     let mut rng = SplitMix64::new(seed);
@@ -196,7 +197,7 @@ pub fn fuzz_isolation(
             &allows,
             (a, area),
             [&attacker, &victim, &resource],
-            &mut actions,
+            (&mut actions, &mut undecided),
             now,
         ) {
             return Ok(FuzzResult {
@@ -206,12 +207,20 @@ pub fn fuzz_isolation(
             });
         }
     }
+    // A request the evaluator could not decide might have been allowed: "no
+    // counterexample" would be a guess.
+    if let Some(reason) = undecided {
+        return Err(ProverError::Undecided { reason });
+    }
     Ok(FuzzResult {
         counterexample: None,
         tried: cases,
         areas: sources,
     })
 }
+
+/// The candidate actions of each (area, statement), listed once.
+type Actions = HashMap<(usize, usize), Vec<String>>;
 
 /// Try one case: every statement that can grant and whose resources match, with each of
 /// its candidate actions (listed once per area and statement in `actions`), decided with
@@ -222,7 +231,7 @@ fn try_case(
     allows: &[TypedRef],
     (a, area): (usize, &Area),
     [attacker, victim, resource]: [&str; 3],
-    actions: &mut HashMap<(usize, usize), Vec<String>>,
+    (actions, undecided): (&mut Actions, &mut Option<String>),
     now: jiff::Timestamp,
 ) -> Option<Counterexample> {
     for (k, &r) in allows.iter().enumerate() {
@@ -252,8 +261,12 @@ fn try_case(
             ) else {
                 continue;
             };
-            let Ok(auth) = subject.policies.authorize(&req) else {
-                continue;
+            let auth = match subject.policies.authorize(&req) {
+                Ok(auth) => auth,
+                Err(e) => {
+                    undecided.get_or_insert_with(|| format!("{action} on {resource}: {e}"));
+                    continue;
+                }
             };
             if auth.verdict.decision != Decision::Allow {
                 continue;

@@ -119,6 +119,13 @@ pub enum ProverError {
         "no area to check: no Allow statement's Resource mentions ${{cognito-identity.amazonaws.com:sub}} (under Version 2012-10-17); name one"
     )]
     NoArea,
+    /// `fuzz isolation` met a request the evaluator could not decide (a key it needs has
+    /// no value), so "no counterexample" would be a guess.
+    #[error("a sampled request cannot be decided, so sampling cannot answer: {reason}")]
+    Undecided {
+        /// The request and why.
+        reason: String,
+    },
     /// An area is not an ARN pattern.
     #[error("area {area:?}: {message}")]
     InvalidArea {
@@ -265,7 +272,7 @@ pub fn prove_isolation_by(
     solver: &mut dyn Solver,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    let subject = checked_subject(policies, principal)?;
+    let subject = checked_subject(policies, principal, now)?;
     let areas = compile_areas(policies, areas)?;
     let mut run = Run {
         applying: areas.iter().map(|a| subject.applying(a)).collect(),
@@ -295,6 +302,7 @@ pub fn prove_isolation_by(
 fn checked_subject<'a>(
     policies: &'a Policies,
     principal: Option<&Caller>,
+    now: jiff::Timestamp,
 ) -> Result<Subject<'a>, ProverError> {
     policies.validate()?;
     let mut probe = crate::request::Request::new("s3:GetObject", "*");
@@ -307,7 +315,7 @@ fn checked_subject<'a>(
             arn: c.arn().to_string(),
         });
     }
-    Ok(Subject::new(policies, principal))
+    Ok(Subject::new(policies, principal, now))
 }
 
 /// The areas named, else [`default_areas_of`]; compiled.

@@ -49,6 +49,9 @@ pub(crate) struct Subject<'a> {
     /// The principal (with whether a boundary is attached); `None` for identity-based
     /// policies alone.
     pub caller: Option<Caller>,
+    /// When the attacker's session credentials were issued (`aws:TokenIssueTime` of a
+    /// session): the time of the requests.
+    pub now: jiff::Timestamp,
 }
 
 /// Which organization levels take part in requests on one area (as the evaluator decides
@@ -63,13 +66,21 @@ pub(crate) struct Applying {
 
 impl<'a> Subject<'a> {
     /// The subject of `policies` for `principal`.
-    pub fn new(policies: &'a Policies, principal: Option<&Caller>) -> Subject<'a> {
+    pub fn new(
+        policies: &'a Policies,
+        principal: Option<&Caller>,
+        now: jiff::Timestamp,
+    ) -> Subject<'a> {
         let caller = principal.map(|c| {
             let mut c = c.clone();
             c.set_bounded(policies.boundary.is_some());
             c
         });
-        Subject { policies, caller }
+        Subject {
+            policies,
+            caller,
+            now,
+        }
     }
 
     /// The statement a typed reference names.
@@ -135,7 +146,7 @@ impl<'a> Subject<'a> {
 
     /// The request context under which `st` plausibly holds for `identity`.
     pub fn context(&self, st: &Statement, identity: &str) -> ContextMap {
-        plausible_context_for(st, identity, self.caller.as_ref())
+        plausible_context_for(st, identity, self.caller.as_ref(), self.now)
     }
 
     /// The evaluator's decision on `identity`'s request for `action` on `resource`.
