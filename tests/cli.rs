@@ -1667,9 +1667,15 @@ fn a_closed_pipe_stops_the_batch_quietly() {
             .unwrap();
         let mut out = child.stdout.take().unwrap();
         let mut first = [0u8; 16];
-        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        let read = std::io::Read::read_exact(&mut out, &mut first);
         drop(out);
         let o = child.wait_with_output().unwrap();
+        assert!(
+            read.is_ok(),
+            "threads {threads}: no output ({:?}): {}",
+            o.status,
+            stderr(&o)
+        );
         assert_eq!(
             o.status.code(),
             Some(141),
