@@ -2682,3 +2682,32 @@ fn fuzz_refuses_to_answer_when_a_sampled_request_cannot_be_decided() {
     );
     assert!(stderr(&o).ends_with(": aws:userid is in every request signed with AWS credentials and this statement reads it; give its value\n"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_huge_principal_is_refused_and_shortened() {
+    let big = format!(
+        "arn:aws:sts::123456789012:assumed-role/R/{}",
+        "a*".repeat(30_000)
+    );
+    let o = run(
+        &[
+            "check",
+            "--policy",
+            CORRECTED,
+            "--principal",
+            &big,
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).len() < 1_000, "{}", stderr(&o).len());
+    assert!(
+        stderr(&o).contains("… (60041 characters) is not a principal ARN"),
+        "{}",
+        stderr(&o)
+    );
+}

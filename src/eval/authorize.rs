@@ -72,7 +72,8 @@ pub enum AuthorizeError {
     },
     /// Session policies for a caller that is not a session.
     #[error(
-        "session policies apply only to role and federated user sessions; the principal {arn:?} is {kind}"
+        "session policies apply only to role and federated user sessions; the principal {:?} is {kind}",
+        crate::loc::Shown(arn)
     )]
     NotASession {
         /// The caller's ARN.
@@ -81,7 +82,11 @@ pub enum AuthorizeError {
         kind: &'static str,
     },
     /// The resource's account was given and contradicts its ARN.
-    #[error("the resource {resource:?} is in account {in_arn}, not {given}")]
+    #[error(
+        "the resource {:?} is in account {in_arn}, not {}",
+        crate::loc::Shown(resource),
+        crate::loc::Shown(given)
+    )]
     AccountMismatch {
         /// The resource ARN.
         resource: String,
@@ -91,13 +96,17 @@ pub enum AuthorizeError {
         given: String,
     },
     /// The given resource account is not a 12-digit account id.
-    #[error("{given:?} is not an account id (12 digits)")]
+    #[error("{:?} is not an account id (12 digits)", crate::loc::Shown(given))]
     BadAccount {
         /// As given.
         given: String,
     },
     /// A key the principal sets is given in the context with another value.
-    #[error("the principal sets {key} to {derived:?}; the context gives {given:?}")]
+    #[error(
+        "the principal sets {key} to {:?}; the context gives {:?}",
+        crate::loc::Shown(derived),
+        crate::loc::Shown(given)
+    )]
     KeyConflict {
         /// The key.
         key: &'static str,

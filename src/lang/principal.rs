@@ -12,7 +12,9 @@ use crate::lang::model::Principal;
 pub enum PrincipalError {
     /// A role ARN was given as the caller: a role does not sign requests, its sessions do.
     #[error(
-        "{arn:?} is a role; requests are made by its sessions: give the session ARN, e.g. arn:{partition}:sts::{account}:assumed-role/{name}/SESSION"
+        "{:?} is a role; requests are made by its sessions: give the session ARN, e.g. arn:{partition}:sts::{account}:assumed-role/{}/SESSION",
+        crate::loc::Shown(arn),
+        crate::loc::Shown(name)
     )]
     RoleAsCaller {
         /// The ARN as given.
@@ -26,7 +28,8 @@ pub enum PrincipalError {
     },
     /// Not a principal this tool knows how to read.
     #[error(
-        "{text:?} is not a principal ARN: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, arn:aws:iam::ACCOUNT:user/NAME, arn:aws:iam::ACCOUNT:root, arn:aws:sts::ACCOUNT:federated-user/NAME or a 12-digit account id"
+        "{:?} is not a principal ARN: expected arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, arn:aws:iam::ACCOUNT:user/NAME, arn:aws:iam::ACCOUNT:root, arn:aws:sts::ACCOUNT:federated-user/NAME or a 12-digit account id",
+        crate::loc::Shown(text)
     )]
     NotAPrincipal {
         /// The text as given (shortened when shown).
@@ -34,7 +37,8 @@ pub enum PrincipalError {
     },
     /// A wildcard inside a principal value (only `"*"` on its own is allowed).
     #[error(
-        "{text:?}: AWS does not allow wildcards in a principal other than \"*\" on its own (IAM User Guide, Principal element); use the condition key aws:PrincipalArn with ArnLike instead"
+        "{:?}: AWS does not allow wildcards in a principal other than \"*\" on its own (IAM User Guide, Principal element); use the condition key aws:PrincipalArn with ArnLike instead",
+        crate::loc::Shown(text)
     )]
     PartialWildcard {
         /// The value as written.
