@@ -522,10 +522,9 @@ impl Policies {
             return Err(AuthorizeError::NoPrincipal { policy_type });
         }
         let principal_account = caller.map(|c| c.account_id());
-        let resource_account = crate::lang::arn::account_field(&request.resource)
-            .filter(|a| !a.is_empty())
-            .or(self.resource_account.as_deref())
-            .or(principal_account);
+        let resource_account = self
+            .resource_account_of(&request.resource, caller)?
+            .map(|(a, _)| a);
         self.decide_sets(request, scratch, resource_account)?;
         let kms = request
             .action

@@ -949,50 +949,43 @@ impl Template {
     /// The role's `Path`, resolved and checked (`/`, or `/` + segments + `/`); `None` when
     /// the role has none (the path is then `/`).
     pub fn role_path(&self, role: &str) -> Result<Option<String>, TemplateError> {
-        let Some(node) = self
-            .resources()
-            .iter()
-            .find(|(logical, _)| logical == role)
-            .and_then(|(_, n)| n.get("Properties"))
-            .and_then(|p| p.get("Path"))
-        else {
-            return Ok(None);
-        };
-        match self.resolve_node(node)? {
-            Value::String(path)
-                if path.starts_with('/')
-                    && path.ends_with('/')
-                    && !path.contains("//")
-                    && !path.contains(['*', '?']) =>
-            {
-                Ok(Some(path))
-            }
-            other => Err(TemplateError::at(
-                node.loc.clone(),
-                format!(
-                    "Path of {role} must be \"/\" or start and end with \"/\" (IAM identifiers), found {other}"
-                ),
-            )),
-        }
+        let expected = "\"/\" or start and end with \"/\" (IAM identifiers)";
+        self.role_string(role, ("Path", expected), |path| {
+            path.starts_with('/')
+                && path.ends_with('/')
+                && !path.contains("//")
+                && !path.contains(['*', '?'])
+        })
     }
 
     /// The role's `RoleName`, resolved; `None` when the role has none (AWS then generates
     /// a name).
     pub fn role_name(&self, role: &str) -> Result<Option<String>, TemplateError> {
+        self.role_string(role, ("RoleName", "a string"), |_| true)
+    }
+
+    /// The role's string property `name`, resolved and checked by `valid` (`expected` says
+    /// what it must be); `None` when the role does not have it.
+    fn role_string(
+        &self,
+        role: &str,
+        (name, expected): (&str, &str),
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<Option<String>, TemplateError> {
         let Some(node) = self
             .resources()
             .iter()
             .find(|(logical, _)| logical == role)
             .and_then(|(_, n)| n.get("Properties"))
-            .and_then(|p| p.get("RoleName"))
+            .and_then(|p| p.get(name))
         else {
             return Ok(None);
         };
         match self.resolve_node(node)? {
-            Value::String(name) => Ok(Some(name)),
+            Value::String(text) if valid(&text) => Ok(Some(text)),
             other => Err(TemplateError::at(
                 node.loc.clone(),
-                format!("RoleName of {role} must be a string, found {other}"),
+                format!("{name} of {role} must be {expected}, found {other}"),
             )),
         }
     }
