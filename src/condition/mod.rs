@@ -87,6 +87,12 @@ pub trait RequestValues: VariableSource {
     /// The values of a condition key (`key_lower` in lowercase); `None` when absent or
     /// given with no value.
     fn values(&self, key_lower: &str) -> Option<&[String]>;
+
+    /// [`RequestValues::values`] of a known key: the same answer, which a source may find
+    /// faster.
+    fn known_values(&self, key: crate::lang::keys::KnownKey) -> Option<&[String]> {
+        self.values(key.name())
+    }
 }
 
 impl Condition {
@@ -95,7 +101,10 @@ impl Condition {
     /// Errors when a request value does not fit the operator's type (e.g. `aws:SourceIp`
     /// that is not an address): the simulator fails closed instead of guessing.
     pub fn evaluate<C: RequestValues>(&self, context: &C) -> Result<bool, ValueError> {
-        let request = context.values(&self.key_lower);
+        let request = match self.key_known {
+            Some(key) => context.known_values(key),
+            None => context.values(&self.key_lower),
+        };
         if self.operator.comparison == Comparison::Null {
             let absent = request.is_none();
             return Ok(self
@@ -303,6 +312,7 @@ mod tests {
             operator,
             key: key.into(),
             key_lower: key.to_ascii_lowercase(),
+            key_known: crate::lang::keys::KnownKey::of(&key.to_ascii_lowercase()),
             values: values
                 .iter()
                 .map(|v| operator.compile_value(v, true).unwrap())

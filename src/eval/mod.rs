@@ -17,6 +17,7 @@ use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 
 use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
+use crate::lang::keys::KnownKey;
 use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// The outcome of authorization.
@@ -692,10 +693,10 @@ enum Failure {
 ///
 /// Most statements read none of these keys: that case is one length test, inlined.
 #[inline]
-fn require_keys(keys: &[Box<str>], request: &Request) -> Result<(), RequestError> {
-    match keys.iter().find(|key| request.context.get(key).is_none()) {
+fn require_keys(keys: &[KnownKey], request: &Request) -> Result<(), RequestError> {
+    match keys.iter().find(|key| request.context.get_known(**key).is_none()) {
         None => Ok(()),
-        Some(key) => Err(missing_key(key)),
+        Some(key) => Err(missing_key(key.name())),
     }
 }
 
@@ -707,13 +708,13 @@ const SESSION: &str = "made with temporary credentials (a session)";
 /// [`require_keys`] for the keys a named principal's requests always have.
 #[inline]
 fn require_principal_keys(
-    keys: &[Box<str>],
+    keys: &[KnownKey],
     request: &Request,
     made: &'static str,
 ) -> Result<(), RequestError> {
-    match keys.iter().find(|key| request.context.get(key).is_none()) {
+    match keys.iter().find(|key| request.context.get_known(**key).is_none()) {
         None => Ok(()),
-        Some(key) => Err(missing_principal_key(key, made)),
+        Some(key) => Err(missing_principal_key(key.name(), made)),
     }
 }
 

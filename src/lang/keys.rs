@@ -50,3 +50,146 @@ pub const USERID: &str = "aws:userid";
 pub const USERNAME: &str = "aws:username";
 /// `aws:ResourceAccount`: the account that owns the resource.
 pub const RESOURCE_ACCOUNT: &str = "aws:ResourceAccount";
+
+/// Keys a request context answers without a search: the global condition keys of the IAM
+/// User Guide ("AWS global condition context keys") that policies read most, and the
+/// Cognito identity keys. This is a speed table, not a rule: a key that is not listed is
+/// found by the context's ordinary search, with the same answer. Lowercase; at most 255.
+pub const KNOWN: &[&str] = &[
+    COGNITO_SUB,
+    "cognito-identity.amazonaws.com:aud",
+    "cognito-identity.amazonaws.com:amr",
+    CURRENT_TIME,
+    EPOCH_TIME,
+    "aws:calledvia",
+    "aws:calledviafirst",
+    "aws:calledvialast",
+    "aws:ec2instancesourceprivateipv4",
+    "aws:ec2instancesourcevpc",
+    "aws:federatedprovider",
+    "aws:multifactorauthage",
+    "aws:multifactorauthpresent",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalisawsservice",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalservicename",
+    "aws:principalservicenameslist",
+    "aws:principaltype",
+    "aws:referer",
+    "aws:requestedregion",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourceorgpaths",
+    "aws:securetransport",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceidentity",
+    "aws:sourceip",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:sourcevpc",
+    "aws:sourcevpcarn",
+    "aws:sourcevpce",
+    "aws:tagkeys",
+    "aws:tokenissuetime",
+    "aws:useragent",
+    "aws:userid",
+    "aws:username",
+    "aws:viaawsservice",
+    "aws:vpcsourceip",
+];
+
+/// One of the [`KNOWN`] keys, by position: a policy's key is looked up once, when the
+/// policy is parsed, and a context finds the key's values by this number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KnownKey(u8);
+
+/// Slots of the table [`KnownKey::of`] searches (a power of two, at least twice
+/// [`KNOWN`]'s length, so that probes are short).
+const TABLE_SLOTS: usize = 128;
+
+/// The table's home slot for a key: FNV-1a over its length and its last eight bytes (the
+/// part that tells the listed keys apart; the rest is a common prefix).
+const fn home(key: &[u8]) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
+    let mut i = key.len().saturating_sub(8);
+    while i < key.len() {
+        h = (h ^ key[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    (h ^ (h >> 29)) as usize & (TABLE_SLOTS - 1)
+}
+
+/// Open addressing over [`KNOWN`]: `position + 1` per slot, 0 for a free slot. Built when
+/// the crate is compiled.
+static TABLE: [u8; TABLE_SLOTS] = {
+    assert!(KNOWN.len() * 2 <= TABLE_SLOTS && KNOWN.len() < 256);
+    let mut table = [0u8; TABLE_SLOTS];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let mut slot = home(KNOWN[i].as_bytes());
+        while table[slot] != 0 {
+            slot = (slot + 1) & (TABLE_SLOTS - 1);
+        }
+        table[slot] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
+impl KnownKey {
+    /// The known key `key_lower` (in ASCII lowercase), if it is one of [`KNOWN`].
+    ///
+    /// Cost: one hash of at most eight bytes and, nearly always, one comparison.
+    #[inline]
+    pub fn of(key_lower: &str) -> Option<KnownKey> {
+        let key = key_lower.as_bytes();
+        let mut slot = home(key);
+        loop {
+            match TABLE[slot] {
+                0 => return None,
+                n if KNOWN[usize::from(n - 1)].as_bytes() == key => {
+                    return Some(KnownKey(n - 1));
+                }
+                _ => slot = (slot + 1) & (TABLE_SLOTS - 1),
+            }
+        }
+    }
+
+    /// The key's position in [`KNOWN`].
+    #[inline]
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The key's name, in lowercase.
+    pub fn name(self) -> &'static str {
+        KNOWN[self.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_key_is_found_and_others_are_not() {
+        for (i, key) in KNOWN.iter().enumerate() {
+            assert_eq!(*key, key.to_ascii_lowercase(), "lowercase");
+            assert_eq!(KnownKey::of(key).map(KnownKey::index), Some(i), "{key}");
+            assert_eq!(KnownKey::of(key).map(KnownKey::name), Some(*key));
+        }
+        for key in ["aws:sourceipx", "s3:prefix", "", "aws:", "ws:sourceip", "AWS:SOURCEIP"] {
+            assert_eq!(KnownKey::of(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn the_keys_requests_must_carry_are_known() {
+        for key in ALWAYS_PRESENT.iter().chain(SIGNED_PRESENT).chain(SESSION_PRESENT) {
+            assert!(KnownKey::of(key).is_some(), "{key}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 use crate::lang::arn::ArnPattern;
 use crate::lang::condition::Condition;
+use crate::lang::keys::KnownKey;
 use crate::lang::principal::Caller;
 use crate::lang::variables::VariableSource;
 use crate::lang::wildcard::{Match, Pattern};
@@ -188,37 +189,37 @@ pub struct Statement {
 #[derive(Debug, Clone, Default)]
 pub(in crate::lang) struct AlwaysPresentKeys {
     /// In its resource patterns' variables.
-    resource: Vec<Box<str>>,
+    resource: Vec<KnownKey>,
     /// In its conditions (keys and values).
-    conditions: Vec<Box<str>>,
+    conditions: Vec<KnownKey>,
     /// Keys of [`crate::lang::keys::SIGNED_PRESENT`] read anywhere.
-    signed: Vec<Box<str>>,
+    signed: Vec<KnownKey>,
     /// Keys of [`crate::lang::keys::SESSION_PRESENT`] read anywhere.
-    session: Vec<Box<str>>,
+    session: Vec<KnownKey>,
 }
 
 impl Statement {
     /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] the statement's resource patterns
     /// read (as variables), in lowercase: a request must have them to match the resource.
-    pub fn always_present_keys_in_resource(&self) -> &[Box<str>] {
+    pub fn always_present_keys_in_resource(&self) -> &[KnownKey] {
         &self.always_present.resource
     }
 
     /// The keys of [`crate::lang::keys::ALWAYS_PRESENT`] the statement's conditions read
     /// (as keys or in values), in lowercase.
-    pub fn always_present_keys_in_conditions(&self) -> &[Box<str>] {
+    pub fn always_present_keys_in_conditions(&self) -> &[KnownKey] {
         &self.always_present.conditions
     }
 
     /// The keys of [`crate::lang::keys::SIGNED_PRESENT`] the statement reads anywhere, in
     /// lowercase: a request that names its principal must have them.
-    pub fn signed_request_keys(&self) -> &[Box<str>] {
+    pub fn signed_request_keys(&self) -> &[KnownKey] {
         &self.always_present.signed
     }
 
     /// The keys of [`crate::lang::keys::SESSION_PRESENT`] the statement reads anywhere, in
     /// lowercase: a request made by a session must have them.
-    pub fn session_request_keys(&self) -> &[Box<str>] {
+    pub fn session_request_keys(&self) -> &[KnownKey] {
         &self.always_present.session
     }
 
@@ -233,7 +234,7 @@ impl Statement {
         };
     }
 
-    fn find_always_present_keys(&self) -> [Vec<Box<str>>; 4] {
+    fn find_always_present_keys(&self) -> [Vec<KnownKey>; 4] {
         use crate::lang::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {
@@ -250,11 +251,15 @@ impl Statement {
                 })
                 .collect()
         }
-        fn listed(read: &[&str], list: &[&str]) -> Vec<Box<str>> {
-            let mut keys: Vec<Box<str>> = Vec::new();
+        fn listed(read: &[&str], list: &[&str]) -> Vec<KnownKey> {
+            let mut keys: Vec<KnownKey> = Vec::new();
             for &key in read {
-                if list.contains(&key) && !keys.iter().any(|k| &**k == key) {
-                    keys.push(key.into());
+                // Every listed key is known (tested in `keys`).
+                if list.contains(&key)
+                    && let Some(known) = KnownKey::of(key)
+                    && !keys.contains(&known)
+                {
+                    keys.push(known);
                 }
             }
             keys

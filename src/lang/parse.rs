@@ -1004,6 +1004,7 @@ impl<'de> Visitor<'de> for OperatorBlockSeed<'_> {
             out.push(Condition {
                 operator,
                 key,
+                key_known: crate::lang::keys::KnownKey::of(&key_lower),
                 key_lower,
                 values,
                 raw_values,

@@ -13,7 +13,7 @@ use crate::lang::variables::VariableSource;
 
 use crate::condition::ValueError;
 use crate::lang::condition::ConditionError;
-use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
+use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME, KnownKey};
 
 /// A request that cannot be decided: malformed input, never a deny.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
@@ -116,6 +116,18 @@ pub struct Context {
     len: usize,
     /// Used only while `len > SCAN_KEYS`.
     index: KeyIndex,
+    /// Where each of the known keys is, when present.
+    known: KnownSlots,
+}
+
+/// `entry + 1` per [`KnownKey`] (0: absent): a known key is found without a search.
+#[derive(Debug, Clone)]
+struct KnownSlots([u32; crate::lang::keys::KNOWN.len()]);
+
+impl Default for KnownSlots {
+    fn default() -> KnownSlots {
+        KnownSlots([0; crate::lang::keys::KNOWN.len()])
+    }
 }
 
 /// Up to this many keys a context is searched by a scan; beyond, through its index.
@@ -227,6 +239,7 @@ impl Context {
     pub fn clear(&mut self) {
         self.len = 0;
         self.index.slots.clear();
+        self.known = KnownSlots::default();
     }
 
     /// The slot of `key`, in any case. Each stored key carries a tag of its length and last
@@ -266,6 +279,10 @@ impl Context {
                 e.key.make_ascii_lowercase();
                 e.tag = key_tag(e.key.as_bytes());
                 e.used = 0;
+                if let Some(k) = KnownKey::of(&e.key) {
+                    // Entry numbers fit: a context holds far fewer than 2^32 keys.
+                    self.known.0[k.index()] = (self.len + 1) as u32;
+                }
                 self.len += 1;
                 if self.len > SCAN_KEYS {
                     if self.index.slots.len() < self.len * 2 {
@@ -360,6 +377,18 @@ impl Context {
         self.values_of(key).filter(|v| !v.is_empty())
     }
 
+    /// [`Context::get`] of a known key, without a search.
+    #[inline]
+    pub fn get_known(&self, key: KnownKey) -> Option<&[String]> {
+        match self.known.0[key.index()] {
+            0 => None,
+            n => {
+                let e = &self.entries[n as usize - 1];
+                (e.used > 0).then(|| &e.values[..e.used])
+            }
+        }
+    }
+
     /// True when `key` (in any case) has at least one value: `get(key).is_some()`.
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -416,18 +445,32 @@ impl crate::condition::RequestValues for Context {
     fn values(&self, key_lower: &str) -> Option<&[String]> {
         self.get(key_lower)
     }
+
+    fn known_values(&self, key: KnownKey) -> Option<&[String]> {
+        self.get_known(key)
+    }
 }
 
 impl VariableSource for Context {
     fn variable(&self, key_lower: &str) -> Option<&str> {
-        match self.get(key_lower) {
-            // Multivalued keys cannot be policy variables (IAM User Guide, "IAM policy
-            // elements: Variables and tags"): they have no single value.
-            Some([one]) => Some(one),
-            _ => None,
-        }
+        single_value(self.get(key_lower))
+    }
+
+    fn known_variable(&self, key: KnownKey) -> Option<&str> {
+        single_value(self.get_known(key))
     }
 }
+
+/// A key's value as a policy variable. Multivalued keys cannot be policy variables (IAM
+/// User Guide, "IAM policy elements: Variables and tags"): they have no single value.
+#[inline]
+fn single_value(values: Option<&[String]>) -> Option<&str> {
+    match values {
+        Some([one]) => Some(one),
+        _ => None,
+    }
+}
+
 
 /// `2026-01-01T00:00:00Z` for `t`. A batch gives every request the same "now", so the
 /// last rendering is kept per thread instead of formatting the same second again.

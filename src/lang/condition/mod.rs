@@ -22,6 +22,8 @@ pub struct Condition {
     pub key: String,
     /// The condition key in lowercase, for lookups.
     pub key_lower: String,
+    /// `key_lower` among the keys a context answers without a search.
+    pub key_known: Option<crate::lang::keys::KnownKey>,
     /// The policy values (ORed; NORed for negated operators).
     pub values: Vec<Value>,
     /// The policy values as written, for explanations.
