@@ -273,3 +273,75 @@ proptest! {
         prop_assert_eq!(p.matches(&text, &NoVariables) == Match::Yes, re.is_match(&text));
     }
 }
+
+/// Variable values for the patterns with variables: `${k}` and `${v}` resolve (to text
+/// holding wildcard characters, which must match only themselves), `${none}` does not.
+struct ModelVars;
+
+impl policy_sim::lang::variables::VariableSource for ModelVars {
+    fn variable(&self, key_lower: &str) -> Option<&str> {
+        match key_lower {
+            "k" => Some("a*"),
+            "v" => Some("B/"),
+            _ => None,
+        }
+    }
+}
+
+/// The model of a pattern with variables: `Unresolved` when one has no value, else the
+/// pattern with each value substituted as literal text, as a regex.
+fn model_with_variables(tokens: &[&str], case: Case, text: &str) -> Match {
+    let mut re = String::new();
+    for t in tokens {
+        match *t {
+            "${none}" => return Match::Unresolved,
+            "${k}" => re.push_str(&regex::escape("a*")),
+            "${v}" => re.push_str(&regex::escape("B/")),
+            "*" => re.push_str(".*"),
+            "?" => re.push('.'),
+            other => re.push_str(&regex::escape(other)),
+        }
+    }
+    let flags = match case {
+        Case::Sensitive => "s",
+        Case::AsciiInsensitive => "si",
+    };
+    if regex::Regex::new(&format!("^(?{flags}:{re})$"))
+        .unwrap()
+        .is_match(text)
+    {
+        Match::Yes
+    } else {
+        Match::No
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Patterns with variables, most of them texts and variables with at most a final
+    /// `*` (the chain the matcher answers by prefix comparisons), against the model, in
+    /// both cases; the segment matcher gives the same answers.
+    #[test]
+    fn patterns_with_variables_match_like_the_model(
+        tokens in prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "/", "${k}", "${v}", "${none}", "?"]),
+            0..6,
+        ),
+        star in any::<bool>(),
+        insensitive in any::<bool>(),
+        text in "[aAbB/*]{0,12}",
+    ) {
+        let mut tokens = tokens;
+        if star {
+            tokens.push("*");
+        }
+        let pattern: String = tokens.concat();
+        let case = if insensitive { Case::AsciiInsensitive } else { Case::Sensitive };
+        let syntax = Syntax { variables: true, wildcards: true };
+        let p = Pattern::parse(&pattern, syntax, case).unwrap();
+        let want = model_with_variables(&tokens, case, &text);
+        prop_assert_eq!(p.matches(&text, &ModelVars), want, "{} on {}", pattern, text);
+        prop_assert_eq!(p.matches_segmented(&text, &ModelVars), want, "{} on {}", pattern, text);
+    }
+}

@@ -50,7 +50,11 @@ enum Strategy {
     Prefix,
     /// `*literal`: a suffix test.
     Suffix,
-    /// Anything else (variables, `?`, several stars): the general matcher.
+    /// Texts and variables only, optionally ending with one `*`
+    /// (`private/${cognito-identity.amazonaws.com:sub}/*`, the usual shape of a pattern with
+    /// variables): successive prefix comparisons, with no set-up.
+    Chain,
+    /// Anything else (`?`, several stars, a star before the end): the general matcher.
     General,
 }
 
@@ -86,6 +90,12 @@ impl Pattern {
             [Piece::Literal(l)] => (Strategy::Exact, &**l),
             [Piece::Literal(l), Piece::Star] => (Strategy::Prefix, &**l),
             [Piece::Star, Piece::Literal(l)] => (Strategy::Suffix, &**l),
+            [texts @ .., last]
+                if texts.iter().chain([last]).all(Piece::is_text)
+                    || (*last == Piece::Star && texts.iter().all(Piece::is_text)) =>
+            {
+                (Strategy::Chain, "")
+            }
             _ => (Strategy::General, ""),
         };
         let literal = literal.into();
@@ -173,7 +183,49 @@ impl Pattern {
             Strategy::Suffix => {
                 yes(t.len() >= lit.len() && self.literal_eq(&t[t.len() - lit.len()..], lit))
             }
+            Strategy::Chain => self.match_chain(text, vars),
             Strategy::General => self.matches_with(text, vars, Matcher::Cheapest),
+        }
+    }
+
+    /// [`Pattern::matches`] for a `Chain` pattern: each text or variable value must begin
+    /// what is left of `text`; then a final `*` takes the rest, or nothing may be left.
+    /// `Unresolved` when a variable has no value, as the general matcher reports it
+    /// whatever the text.
+    fn match_chain(&self, text: &str, vars: &dyn VariableSource) -> Match {
+        let (pieces, star) = match self.pieces.split_last() {
+            Some((Piece::Star, rest)) => (rest, true),
+            _ => (&self.pieces[..], false),
+        };
+        let mut rest = text.as_bytes();
+        for (i, p) in pieces.iter().enumerate() {
+            let s = match p {
+                Piece::Literal(l) => l.as_bytes(),
+                Piece::Variable(v) => match variables::resolve(v, vars) {
+                    Some(value) => value.as_bytes(),
+                    None => return Match::Unresolved,
+                },
+                // Not a chain (the strategy is chosen so that this cannot happen).
+                Piece::Star | Piece::AnyChar => {
+                    return self.matches_with(text, vars, Matcher::Cheapest);
+                }
+            };
+            let equal = rest.get(..s.len()).is_some_and(|head| match self.case {
+                Case::Sensitive => head == s,
+                Case::AsciiInsensitive => head.eq_ignore_ascii_case(s),
+            });
+            if !equal {
+                let unresolved = pieces[i + 1..].iter().any(|p| {
+                    matches!(p, Piece::Variable(v) if variables::resolve(v, vars).is_none())
+                });
+                return if unresolved { Match::Unresolved } else { Match::No };
+            }
+            rest = &rest[s.len()..];
+        }
+        if star || rest.is_empty() {
+            Match::Yes
+        } else {
+            Match::No
         }
     }
 
@@ -241,7 +293,7 @@ impl Pattern {
             Strategy::Exact => yes(eq(t, lit)),
             Strategy::Prefix => yes(t.len() >= lit.len() && eq(&t[..lit.len()], lit)),
             Strategy::Suffix => yes(t.len() >= lit.len() && eq(&t[t.len() - lit.len()..], lit)),
-            Strategy::General => {
+            Strategy::Chain | Strategy::General => {
                 const INLINE: usize = 16;
                 if self.pieces.len() <= INLINE {
                     let mut buf = [Unit::Star; INLINE];
