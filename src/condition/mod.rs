@@ -170,13 +170,17 @@ impl Condition {
             operator: self.operator.to_string(),
         };
         let c = self.operator.comparison;
-        let any = |f: &dyn Fn(&Value) -> bool| self.values.iter().any(f);
+        // Generic, not `dyn`: each comparison is inlined into the loop over policy values.
+        #[inline(always)]
+        fn any_value(values: &[Value], f: impl Fn(&Value) -> bool) -> bool {
+            values.iter().any(f)
+        }
         Ok(match c.family() {
             Family::String => {
                 // StringEquals values are parsed without wildcards, StringLike values with
                 // them: the same match serves both.
                 let ignore_case = c == Comparison::StringEqualsIgnoreCase;
-                any(&|v| match v {
+                any_value(&self.values, |v| match v {
                     Value::Text(p) if ignore_case => equals_ignore_case(p, value, vars),
                     Value::Text(p) => p.matches(value, vars) == Match::Yes,
                     _ => false,
@@ -184,18 +188,21 @@ impl Condition {
             }
             Family::Numeric => {
                 let n = Decimal::parse(value).map_err(|_| err("is not a number"))?;
-                any(&|v| {
+                any_value(&self.values, |v| {
                     matches!(v, Value::Number(p)
                         if c.ordering_holds(n.compare(&p.as_decimal())) == Some(true))
                 })
             }
             Family::Date => {
                 let d = parse_date(value).map_err(|_| err("is not a date"))?;
-                any(&|v| matches!(v, Value::Date(p) if c.ordering_holds(d.cmp(p)) == Some(true)))
+                any_value(
+                    &self.values,
+                    |v| matches!(v, Value::Date(p) if c.ordering_holds(d.cmp(p)) == Some(true)),
+                )
             }
             Family::Bool => {
                 let b = parse_bool(value).ok_or_else(|| err("is not true or false"))?;
-                any(&|v| match v {
+                any_value(&self.values, |v| match v {
                     Value::Bool(p) => *p == b,
                     Value::BoolVariable(p) => {
                         p.resolves(vars) && parse_bool(&p.render(vars)) == Some(b)
@@ -207,20 +214,29 @@ impl Condition {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(value.trim())
                     .map_err(|_| err("is not base64"))?;
-                any(&|v| matches!(v, Value::Binary(p) if *p == bytes))
+                any_value(
+                    &self.values,
+                    |v| matches!(v, Value::Binary(p) if *p == bytes),
+                )
             }
             Family::Ip => {
                 let ip: IpAddr = value
                     .trim()
                     .parse()
                     .map_err(|_| err("is not an IP address"))?;
-                any(&|v| matches!(v, Value::Ip(net) if net.contains(&ip)))
+                any_value(
+                    &self.values,
+                    |v| matches!(v, Value::Ip(net) if net.contains(&ip)),
+                )
             }
             Family::Arn => {
                 if crate::lang::arn::split_concrete(value).is_none() {
                     return Err(err("is not an ARN"));
                 }
-                any(&|v| matches!(v, Value::Arn(p) if p.matches(value, vars) == Match::Yes))
+                any_value(
+                    &self.values,
+                    |v| matches!(v, Value::Arn(p) if p.matches(value, vars) == Match::Yes),
+                )
             }
             // Null is decided on presence before any value is compared.
             Family::Null => false,

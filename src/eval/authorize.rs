@@ -256,16 +256,10 @@ impl Scratch {
         &self.results[..self.used]
     }
 
+    #[inline]
     fn next(&mut self, policy_type: PolicyType, index: usize) -> &mut SetResult {
         if self.used == self.results.len() {
-            self.results.push(SetResult {
-                policy_type,
-                index,
-                decision: Decision::ImplicitDeny,
-                deciding: Vec::new(),
-                grant: None,
-                applies: true,
-            });
+            self.grow();
         }
         let r = &mut self.results[self.used];
         self.used += 1;
@@ -274,6 +268,19 @@ impl Scratch {
         r.grant = None;
         r.applies = true;
         r
+    }
+
+    /// One more result slot (the first decisions only: the buffer is reused).
+    #[cold]
+    fn grow(&mut self) {
+        self.results.push(SetResult {
+            policy_type: PolicyType::Identity,
+            index: 0,
+            decision: Decision::ImplicitDeny,
+            deciding: Vec::new(),
+            grant: None,
+            applies: true,
+        });
     }
 }
 

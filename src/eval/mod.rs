@@ -16,8 +16,8 @@ pub mod authorize;
 use crate::request::{Request, RequestError};
 use std::collections::HashMap;
 
-use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
 use crate::lang::keys::KnownKey;
+use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
 use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// The outcome of authorization.
@@ -223,9 +223,19 @@ impl ResourcePlan {
                     resource == &**text
                 }
             }),
-            ResourcePlan::Statement => st.matches_resource(resource, vars),
+            ResourcePlan::Statement => statement_matches_resource(st, resource, vars),
         }
     }
+}
+
+/// The statement's own resource test, out of line (variables, wildcards, `NotResource`).
+#[inline(never)]
+fn statement_matches_resource(
+    st: &Statement,
+    resource: &str,
+    vars: &dyn crate::lang::variables::VariableSource,
+) -> bool {
+    st.matches_resource(resource, vars)
 }
 
 /// How a statement's `Action`/`NotAction` is tested against a request's action: the same
@@ -249,10 +259,21 @@ struct ServicePattern {
     service: Box<str>,
     /// [`service_word`] of `service`.
     word: u64,
-    /// The pattern is `service:*`: every action of the service.
-    whole: bool,
+    /// What else the action must satisfy once its service is the pattern's.
+    rest: ServiceRest,
     /// The pattern's position in the statement's `Action` list.
     pattern: usize,
+}
+
+/// What an `Action` pattern asks of an action of its service.
+#[derive(Debug, Clone)]
+enum ServiceRest {
+    /// Nothing: the pattern is `service:*`.
+    Whole,
+    /// To be this action name (lowercase `service:Name`), in any case.
+    Exact(Box<str>),
+    /// To match the pattern (`s3:Get*`).
+    Pattern,
 }
 
 impl ServicePattern {
@@ -346,48 +367,65 @@ impl ActionPlan {
                 return ActionPlan::Statement;
             }
             let service = service.to_ascii_lowercase();
-            let whole = p
+            let rest = if p
                 .as_prefix()
-                .is_some_and(|l| l.len() == service.len() + 1 && l.starts_with(&service));
+                .is_some_and(|l| l.len() == service.len() + 1 && l.starts_with(&service))
+            {
+                ServiceRest::Whole
+            } else if let Some(exact) = p.as_exact() {
+                // Stored in lowercase (the pattern ignores case).
+                ServiceRest::Exact(exact.into())
+            } else {
+                ServiceRest::Pattern
+            };
             list.push(ServicePattern {
                 word: service_word(service.as_bytes()),
                 service: service.into_boxed_str(),
-                whole,
+                rest,
                 pattern: i,
             });
         }
         ActionPlan::Services(list.into_boxed_slice())
     }
 
-    /// True when every pattern names a service other than `key`'s: then
-    /// [`ActionPlan::matches`] is false.
-    #[inline]
-    fn names_other_services(&self, key: &ActionKey) -> bool {
-        match (self, key.service()) {
-            (ActionPlan::Services(list), Some(service)) => {
-                !list.iter().any(|sp| sp.names(service, key.word))
+    /// `st().matches_action(action)`, where `key` is the action's key: patterns of other
+    /// services are skipped by one comparison each, `service:*` and exact names are
+    /// answered without the pattern. `st` gives the statement, read only when a pattern
+    /// or `NotAction` must be matched as written.
+    #[inline(always)]
+    fn matches<'s>(&self, st: impl Fn() -> &'s Statement, action: &str, key: &ActionKey) -> bool {
+        let service = match (self, key.service()) {
+            (ActionPlan::All, _) => return true,
+            (ActionPlan::Services(_), Some(service)) => service,
+            (ActionPlan::Services(_) | ActionPlan::Statement, _) => {
+                return st().matches_action(action);
             }
-            (ActionPlan::Services(_), None) | (ActionPlan::All | ActionPlan::Statement, _) => false,
-        }
-    }
-
-    /// `st.matches_action(action)`, where `key` is the action's key.
-    #[inline]
-    fn matches(&self, st: &Statement, action: &str, key: &ActionKey) -> bool {
-        let (ActionPlan::Services(list), Some(service), ActionSpec::Action(patterns)) =
-            (self, key.service(), &st.action)
-        else {
-            return match self {
-                ActionPlan::All => true,
-                ActionPlan::Services(_) | ActionPlan::Statement => st.matches_action(action),
-            };
         };
-        list.iter().any(|sp| {
-            sp.names(service, key.word)
-                && (sp.whole
-                    || patterns[sp.pattern].matches(action, &crate::lang::variables::NoVariables)
-                        == Match::Yes)
-        })
+        let ActionPlan::Services(list) = self else {
+            return false;
+        };
+        for sp in list.iter() {
+            if !sp.names(service, key.word) {
+                continue;
+            }
+            let yes = match &sp.rest {
+                ServiceRest::Whole => true,
+                ServiceRest::Exact(name) => {
+                    crate::lang::wildcard::eq_lowercased(action.as_bytes(), name.as_bytes())
+                }
+                ServiceRest::Pattern => match &st().action {
+                    ActionSpec::Action(patterns) => {
+                        patterns[sp.pattern].matches(action, &crate::lang::variables::NoVariables)
+                            == Match::Yes
+                    }
+                    ActionSpec::NotAction(_) => false,
+                },
+            };
+            if yes {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -619,6 +657,12 @@ impl PolicySet {
 
     /// Decide one statement for `evaluate_validated`: when it applies, record it (and
     /// whether it denies).
+    ///
+    /// The action is tested first: most statements of a set name other actions, and the
+    /// test cannot fail with an error, so the answer is the same as in `first_failure`'s
+    /// order (principal, action, then what can fail). A plain statement is then decided by
+    /// its resource alone (see `Plan`), here; the others by the rest of the test, out of
+    /// line.
     #[inline(always)]
     fn visit(
         &self,
@@ -628,14 +672,20 @@ impl PolicySet {
         deciding: &mut Vec<StatementRef>,
         any_deny: &mut bool,
     ) -> Result<(), RequestError> {
-        // A statement whose actions all name other services cannot apply (and has nothing
-        // to check before its action, apart from the principal, which cannot fail with
-        // an error): skipped with one comparison per pattern.
-        if plan.action.names_other_services(key) {
+        if !plan
+            .action
+            .matches(|| self.statement(plan.r), &request.action, key)
+        {
             return Ok(());
         }
         let st = self.statement(plan.r);
-        if first_failure(st, plan, request, key)?.is_none() {
+        let applies = if plan.plain {
+            plan.resource
+                .matches(st, &request.resource, &request.context)
+        } else {
+            principal_matches(st, request) && failure_after_action(st, plan, request)?.is_none()
+        };
+        if applies {
             *any_deny |= plan.deny;
             deciding.push(plan.r);
         }
@@ -694,7 +744,10 @@ enum Failure {
 /// Most statements read none of these keys: that case is one length test, inlined.
 #[inline]
 fn require_keys(keys: &[KnownKey], request: &Request) -> Result<(), RequestError> {
-    match keys.iter().find(|key| request.context.get_known(**key).is_none()) {
+    match keys
+        .iter()
+        .find(|key| request.context.get_known(**key).is_none())
+    {
         None => Ok(()),
         Some(key) => Err(missing_key(key.name())),
     }
@@ -712,7 +765,10 @@ fn require_principal_keys(
     request: &Request,
     made: &'static str,
 ) -> Result<(), RequestError> {
-    match keys.iter().find(|key| request.context.get_known(**key).is_none()) {
+    match keys
+        .iter()
+        .find(|key| request.context.get_known(**key).is_none())
+    {
         None => Ok(()),
         Some(key) => Err(missing_principal_key(key.name(), made)),
     }
@@ -735,25 +791,39 @@ fn missing_key(key: &str) -> RequestError {
     }
 }
 
+/// Does the statement's `Principal`/`NotPrincipal` cover the request's caller? (True
+/// without either.)
+#[inline(always)]
+fn principal_matches(st: &Statement, request: &Request) -> bool {
+    (st.principal.is_none() && st.not_principal.is_none())
+        || st.matches_principal(request.principal.as_ref())
+}
+
 /// `None` when the statement applies; otherwise the first reason it does not. `plan` is
 /// the statement's [`Plan`], `key` the request action's [`ActionKey`].
-#[inline]
 fn first_failure(
     st: &Statement,
     plan: &Plan,
     request: &Request,
     key: &ActionKey,
 ) -> Result<Option<Failure>, RequestError> {
-    // A plain statement has no principal, keys or conditions to check (see `Plan`).
-    if !plan.plain
-        && (st.principal.is_some() || st.not_principal.is_some())
-        && !st.matches_principal(request.principal.as_ref())
-    {
+    if !principal_matches(st, request) {
         return Ok(Some(Failure::Principal));
     }
-    if !plan.action.matches(st, &request.action, key) {
+    if !plan.action.matches(|| st, &request.action, key) {
         return Ok(Some(Failure::Action));
     }
+    failure_after_action(st, plan, request)
+}
+
+/// [`first_failure`] for a statement whose principal and action match: the keys it
+/// needs, its resource, its conditions.
+#[inline(never)]
+fn failure_after_action(
+    st: &Statement,
+    plan: &Plan,
+    request: &Request,
+) -> Result<Option<Failure>, RequestError> {
     if !plan.plain {
         require_keys(st.always_present_keys_in_resource(), request)?;
         if let Some(caller) = &request.principal {
@@ -931,13 +1001,10 @@ mod tests {
                 for (plan, r) in s.plans.iter().zip(s.statement_refs()) {
                     let st = s.statement(*r);
                     assert_eq!(
-                        plan.action.matches(st, action, &key),
+                        plan.action.matches(|| st, action, &key),
                         st.matches_action(action),
                         "{action} {r:?}"
                     );
-                    if plan.action.names_other_services(&key) {
-                        assert!(!st.matches_action(action), "{action} {r:?}");
-                    }
                     assert_eq!(
                         plan.resource.matches(st, resource, &request.context),
                         st.matches_resource(resource, &request.context),

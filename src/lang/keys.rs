@@ -181,14 +181,25 @@ mod tests {
             assert_eq!(KnownKey::of(key).map(KnownKey::index), Some(i), "{key}");
             assert_eq!(KnownKey::of(key).map(KnownKey::name), Some(*key));
         }
-        for key in ["aws:sourceipx", "s3:prefix", "", "aws:", "ws:sourceip", "AWS:SOURCEIP"] {
+        for key in [
+            "aws:sourceipx",
+            "s3:prefix",
+            "",
+            "aws:",
+            "ws:sourceip",
+            "AWS:SOURCEIP",
+        ] {
             assert_eq!(KnownKey::of(key), None, "{key}");
         }
     }
 
     #[test]
     fn the_keys_requests_must_carry_are_known() {
-        for key in ALWAYS_PRESENT.iter().chain(SIGNED_PRESENT).chain(SESSION_PRESENT) {
+        for key in ALWAYS_PRESENT
+            .iter()
+            .chain(SIGNED_PRESENT)
+            .chain(SESSION_PRESENT)
+        {
             assert!(KnownKey::of(key).is_some(), "{key}");
         }
     }

@@ -215,10 +215,14 @@ impl Pattern {
                 Case::AsciiInsensitive => head.eq_ignore_ascii_case(s),
             });
             if !equal {
-                let unresolved = pieces[i + 1..].iter().any(|p| {
-                    matches!(p, Piece::Variable(v) if variables::resolve(v, vars).is_none())
-                });
-                return if unresolved { Match::Unresolved } else { Match::No };
+                let unresolved = pieces[i + 1..].iter().any(
+                    |p| matches!(p, Piece::Variable(v) if variables::resolve(v, vars).is_none()),
+                );
+                return if unresolved {
+                    Match::Unresolved
+                } else {
+                    Match::No
+                };
             }
             rest = &rest[s.len()..];
         }
@@ -401,7 +405,7 @@ fn match_text_chain(units: &[Unit<'_>], text: &[u8], case: Case) -> Option<bool>
 /// `text` in ASCII lowercase equals `lower` (a pattern's literal, stored in lowercase):
 /// `text.eq_ignore_ascii_case(lower)`, eight bytes at a time.
 #[inline]
-fn eq_lowercased(text: &[u8], lower: &[u8]) -> bool {
+pub(crate) fn eq_lowercased(text: &[u8], lower: &[u8]) -> bool {
     if text.len() != lower.len() {
         return false;
     }

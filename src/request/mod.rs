@@ -471,7 +471,6 @@ fn single_value(values: Option<&[String]>) -> Option<&str> {
     }
 }
 
-
 /// `2026-01-01T00:00:00Z` for `t`. A batch gives every request the same "now", so the
 /// last rendering is kept per thread instead of formatting the same second again.
 fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
