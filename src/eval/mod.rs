@@ -206,11 +206,12 @@ impl ResourcePlan {
         }
     }
 
-    /// `st.matches_resource(resource, vars)`.
-    #[inline]
-    fn matches(
+    /// `st().matches_resource(resource, vars)`; `st` gives the statement, read only when
+    /// its own test is needed.
+    #[inline(always)]
+    fn matches<'s>(
         &self,
-        st: &Statement,
+        st: impl Fn() -> &'s Statement,
         resource: &str,
         vars: &dyn crate::lang::variables::VariableSource,
     ) -> bool {
@@ -223,7 +224,7 @@ impl ResourcePlan {
                     resource == &**text
                 }
             }),
-            ResourcePlan::Statement => statement_matches_resource(st, resource, vars),
+            ResourcePlan::Statement => statement_matches_resource(st(), resource, vars),
         }
     }
 }
@@ -632,15 +633,7 @@ impl PolicySet {
         deciding.clear();
         let mut any_deny = false;
         let indexed = match &self.index {
-            Some(index) => index.candidates(&request.action, |id| {
-                self.visit(
-                    &self.plans[id as usize],
-                    request,
-                    key,
-                    deciding,
-                    &mut any_deny,
-                )
-            })?,
+            Some(index) => self.visit_indexed(index, request, key, deciding, &mut any_deny)?,
             None => false,
         };
         if !indexed {
@@ -650,9 +643,32 @@ impl PolicySet {
         }
         let decision = Decision::combine(any_deny, !deciding.is_empty());
         if decision == Decision::ExplicitDeny {
-            deciding.retain(|r| self.statement(*r).effect == Effect::Deny);
+            self.keep_denies(deciding);
         }
         Ok(decision)
+    }
+
+    /// Visit the candidates the action index gives (large sets; out of line, so that the
+    /// scan of a small set stays lean). False when the index cannot answer (see
+    /// [`ActionIndex::candidates`]).
+    #[inline(never)]
+    fn visit_indexed(
+        &self,
+        index: &ActionIndex,
+        request: &Request,
+        key: &ActionKey,
+        deciding: &mut Vec<StatementRef>,
+        any_deny: &mut bool,
+    ) -> Result<bool, RequestError> {
+        index.candidates(&request.action, |id| {
+            self.visit(&self.plans[id as usize], request, key, deciding, any_deny)
+        })
+    }
+
+    /// Keep only the `Deny` statements (an explicit deny is explained by them alone).
+    #[inline(never)]
+    fn keep_denies(&self, deciding: &mut Vec<StatementRef>) {
+        deciding.retain(|r| self.statement(*r).effect == Effect::Deny);
     }
 
     /// Decide one statement for `evaluate_validated`: when it applies, record it (and
@@ -678,11 +694,14 @@ impl PolicySet {
         {
             return Ok(());
         }
-        let st = self.statement(plan.r);
         let applies = if plan.plain {
-            plan.resource
-                .matches(st, &request.resource, &request.context)
+            plan.resource.matches(
+                || self.statement(plan.r),
+                &request.resource,
+                &request.context,
+            )
         } else {
+            let st = self.statement(plan.r);
             principal_matches(st, request) && failure_after_action(st, plan, request)?.is_none()
         };
         if applies {
@@ -835,7 +854,7 @@ fn failure_after_action(
     }
     if !plan
         .resource
-        .matches(st, &request.resource, &request.context)
+        .matches(|| st, &request.resource, &request.context)
     {
         return Ok(Some(Failure::Resource));
     }
@@ -1006,7 +1025,7 @@ mod tests {
                         "{action} {r:?}"
                     );
                     assert_eq!(
-                        plan.resource.matches(st, resource, &request.context),
+                        plan.resource.matches(|| st, resource, &request.context),
                         st.matches_resource(resource, &request.context),
                         "{resource} {r:?}"
                     );
