@@ -23,7 +23,7 @@
 //! [`Scratch`] it performs no heap allocation.
 
 use crate::eval::{ActionKey, Decision, PolicySet, StatementRef};
-use crate::lang::principal::{Caller, CallerKind, Grant};
+use crate::lang::principal::{Caller, CallerKind, DerivedKey, Grant};
 use crate::request::{Request, RequestError};
 
 /// The kinds of policy AWS evaluates, as named in outputs.
@@ -505,7 +505,8 @@ impl Policies {
             set_derived(context, key, value)?;
         }
         if let Some((account, _)) = self.resource_account_of(resource, Some(caller))? {
-            set_derived(context, crate::lang::keys::RESOURCE_ACCOUNT, account)?;
+            const KEY: DerivedKey = DerivedKey::of(crate::lang::keys::RESOURCE_ACCOUNT);
+            set_derived(context, KEY, account)?;
         }
         Ok(())
     }
@@ -695,13 +696,13 @@ impl Policies {
 /// Set a key the principal determines, refusing a context value that contradicts it.
 fn set_derived(
     context: &mut crate::request::Context,
-    key: &'static str,
+    key: DerivedKey,
     value: &str,
 ) -> Result<(), AuthorizeError> {
-    match context.get_or_set_one(key, value) {
+    match context.get_or_set_one_known(key.known, value) {
         Some([one]) if one == value => Ok(()),
         Some(given) => Err(AuthorizeError::KeyConflict {
-            key,
+            key: key.name,
             derived: value.to_string(),
             given: given.join(", "),
         }),

@@ -108,18 +108,30 @@ pub struct KnownKey(u8);
 
 /// Slots of the table [`KnownKey::of`] searches (a power of two, at least twice
 /// [`KNOWN`]'s length, so that probes are short).
-const TABLE_SLOTS: usize = 128;
+const TABLE_SLOTS: usize = 1 << TABLE_BITS;
+/// See [`TABLE_SLOTS`].
+const TABLE_BITS: u32 = 7;
 
-/// The table's home slot for a key: FNV-1a over its length and its last eight bytes (the
-/// part that tells the listed keys apart; the rest is a common prefix).
-const fn home(key: &[u8]) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
-    let mut i = key.len().saturating_sub(8);
+/// The table's home slot for a key of `len` bytes whose last eight bytes (zero-padded) are
+/// `last`, in any ASCII case: a multiplicative hash of the length and those bytes in
+/// lowercase (the part that tells the listed keys apart; the rest is a common prefix).
+const fn home(last: u64, len: usize) -> usize {
+    let word = crate::lang::wildcard::word_to_ascii_lowercase(last);
+    let h = (word ^ len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - TABLE_BITS)) as usize
+}
+
+/// A key's last eight bytes (fewer, zero-padded, for a shorter key) as one word.
+#[inline]
+const fn last_word(key: &[u8]) -> u64 {
+    let mut last = [0u8; 8];
+    let start = key.len().saturating_sub(8);
+    let mut i = start;
     while i < key.len() {
-        h = (h ^ key[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        last[i - start] = key[i];
         i += 1;
     }
-    (h ^ (h >> 29)) as usize & (TABLE_SLOTS - 1)
+    u64::from_le_bytes(last)
 }
 
 /// Open addressing over [`KNOWN`]: `position + 1` per slot, 0 for a free slot. Built when
@@ -129,7 +141,7 @@ static TABLE: [u8; TABLE_SLOTS] = {
     let mut table = [0u8; TABLE_SLOTS];
     let mut i = 0;
     while i < KNOWN.len() {
-        let mut slot = home(KNOWN[i].as_bytes());
+        let mut slot = home(last_word(KNOWN[i].as_bytes()), KNOWN[i].len());
         while table[slot] != 0 {
             slot = (slot + 1) & (TABLE_SLOTS - 1);
         }
@@ -140,22 +152,60 @@ static TABLE: [u8; TABLE_SLOTS] = {
 };
 
 impl KnownKey {
-    /// The known key `key_lower` (in ASCII lowercase), if it is one of [`KNOWN`].
+    /// The known key `key` (condition keys are case-insensitive: in any ASCII case), if it
+    /// is one of [`KNOWN`].
     ///
     /// Cost: one hash of at most eight bytes and, nearly always, one comparison.
     #[inline]
-    pub fn of(key_lower: &str) -> Option<KnownKey> {
-        let key = key_lower.as_bytes();
-        let mut slot = home(key);
+    pub fn of(key: &str) -> Option<KnownKey> {
+        let key = key.as_bytes();
+        let last = match key.len().checked_sub(8) {
+            Some(start) => {
+                let mut eight = [0u8; 8];
+                eight.copy_from_slice(&key[start..]);
+                u64::from_le_bytes(eight)
+            }
+            None => last_word(key),
+        };
+        let mut slot = home(last, key.len());
         loop {
             match TABLE[slot] {
                 0 => return None,
-                n if KNOWN[usize::from(n - 1)].as_bytes() == key => {
+                n if crate::lang::wildcard::eq_lowercased(
+                    key,
+                    KNOWN[usize::from(n - 1)].as_bytes(),
+                ) =>
+                {
                     return Some(KnownKey(n - 1));
                 }
                 _ => slot = (slot + 1) & (TABLE_SLOTS - 1),
             }
         }
+    }
+
+    /// The known key `key` (in any ASCII case), found when the crate is compiled: for the
+    /// keys the simulator itself reads and sets (`const K: KnownKey =
+    /// KnownKey::constant(CURRENT_TIME)`).
+    ///
+    /// # Panics
+    /// When `key` is not listed: evaluated in a constant, that stops the build.
+    pub const fn constant(key: &str) -> KnownKey {
+        let key = key.as_bytes();
+        let mut i = 0;
+        while i < KNOWN.len() {
+            let name = KNOWN[i].as_bytes();
+            if name.len() == key.len() {
+                let mut j = 0;
+                while j < key.len() && name[j] == key[j].to_ascii_lowercase() {
+                    j += 1;
+                }
+                if j == key.len() {
+                    return KnownKey(i as u8);
+                }
+            }
+            i += 1;
+        }
+        panic!("not a known key")
     }
 
     /// The key's position in [`KNOWN`].
@@ -187,9 +237,28 @@ mod tests {
             "",
             "aws:",
             "ws:sourceip",
-            "AWS:SOURCEIP",
+            "aws:source1p",
         ] {
             assert_eq!(KnownKey::of(key), None, "{key}");
+        }
+        for key in [
+            "AWS:SourceIp",
+            "aws:SOURCEIP",
+            "Cognito-Identity.AmazonAWS.com:Sub",
+        ] {
+            let found = KnownKey::of(key).map(KnownKey::name);
+            assert_eq!(found, Some(&*key.to_ascii_lowercase()), "{key}");
+        }
+    }
+
+    #[test]
+    fn constants_agree_with_the_table() {
+        for key in KNOWN
+            .iter()
+            .copied()
+            .chain([PRINCIPAL_ARN, RESOURCE_ACCOUNT])
+        {
+            assert_eq!(Some(KnownKey::constant(key)), KnownKey::of(key), "{key}");
         }
     }
 

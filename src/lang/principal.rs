@@ -5,6 +5,7 @@
 //! A caller is read once from its ARN ([`Caller::parse`]); matching a statement's principal
 //! against it compares strings already split, with no allocation.
 
+use crate::lang::keys::KnownKey;
 use crate::lang::model::Principal;
 
 /// Why a principal (a caller's ARN, or a value in a policy's `Principal`) is refused.
@@ -346,28 +347,27 @@ impl Caller {
     /// `aws:userid` / `aws:username` where the ARN determines them. None for a web
     /// identity (its token's keys come from the identity provider).
     pub fn context_keys(&self) -> Vec<(&'static str, &str)> {
-        self.context_key_values().collect()
+        self.context_key_values()
+            .map(|(key, value)| (key.name, value))
+            .collect()
     }
 
-    /// [`Caller::context_keys`] without allocating.
-    pub fn context_key_values(&self) -> impl Iterator<Item = (&'static str, &str)> {
+    /// [`Caller::context_keys`] without allocating, each key with its [`KnownKey`].
+    pub fn context_key_values(&self) -> impl Iterator<Item = (DerivedKey, &str)> {
+        use crate::lang::keys;
+        const ARN: DerivedKey = DerivedKey::of(keys::PRINCIPAL_ARN);
+        const ACCOUNT: DerivedKey = DerivedKey::of(keys::PRINCIPAL_ACCOUNT);
+        const TYPE: DerivedKey = DerivedKey::of(keys::PRINCIPAL_TYPE);
+        const USERID: DerivedKey = DerivedKey::of(keys::USERID);
+        const USERNAME: DerivedKey = DerivedKey::of(keys::USERNAME);
+        const SERVICE: DerivedKey = DerivedKey::of(keys::PRINCIPAL_IS_AWS_SERVICE);
         let keys = [
-            Some((
-                crate::lang::keys::PRINCIPAL_ARN,
-                self.principal_arn.as_str(),
-            )),
-            Some((crate::lang::keys::PRINCIPAL_ACCOUNT, self.account.as_str())),
-            Some((
-                crate::lang::keys::PRINCIPAL_TYPE,
-                self.kind.principal_type(),
-            )),
-            self.userid
-                .as_deref()
-                .map(|u| (crate::lang::keys::USERID, u)),
-            self.username
-                .as_deref()
-                .map(|u| (crate::lang::keys::USERNAME, u)),
-            Some((crate::lang::keys::PRINCIPAL_IS_AWS_SERVICE, "false")),
+            Some((ARN, self.principal_arn.as_str())),
+            Some((ACCOUNT, self.account.as_str())),
+            Some((TYPE, self.kind.principal_type())),
+            self.userid.as_deref().map(|u| (USERID, u)),
+            self.username.as_deref().map(|u| (USERNAME, u)),
+            Some((SERVICE, "false")),
         ];
         let web = self.kind == CallerKind::WebIdentity;
         keys.into_iter().flatten().filter(move |_| !web)
@@ -487,6 +487,26 @@ pub fn check_principal_value(kind: &str, value: &str) -> Result<(), PrincipalErr
     Err(PrincipalError::NotAPrincipal {
         text: value.to_string(),
     })
+}
+
+/// A global condition key the simulator sets itself: its name in the case AWS documents it
+/// (for messages) and its [`KnownKey`] (for the context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedKey {
+    /// `aws:PrincipalArn`.
+    pub name: &'static str,
+    /// The key among the known keys.
+    pub known: KnownKey,
+}
+
+impl DerivedKey {
+    /// The derived key `name`, found when the crate is compiled.
+    pub const fn of(name: &'static str) -> DerivedKey {
+        DerivedKey {
+            name,
+            known: KnownKey::constant(name),
+        }
+    }
 }
 
 #[cfg(test)]

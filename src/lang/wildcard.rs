@@ -426,13 +426,13 @@ pub(crate) fn eq_lowercased(text: &[u8], lower: &[u8]) -> bool {
 
 /// Eight bytes with each ASCII capital letter lowercased (other bytes kept).
 #[inline]
-fn word_to_ascii_lowercase(x: u64) -> u64 {
+pub(crate) const fn word_to_ascii_lowercase(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let low7 = x & !HIGH;
     // High bit set in each byte whose low seven bits are >= 'A', then > 'Z'.
-    let from_a = low7 + ONES * u64::from(0x80 - b'A');
-    let past_z = low7 + ONES * u64::from(0x80 - b'Z' - 1);
+    let from_a = low7 + ONES * (0x80 - b'A') as u64;
+    let past_z = low7 + ONES * (0x80 - b'Z' - 1) as u64;
     let upper = from_a & !past_z & !x & HIGH;
     x | (upper >> 2)
 }

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
-use super::{Context, Request, RequestError};
+use super::{Context, KeySlot, Request, RequestError};
 use crate::lang::json::{Number, NumberTexts, seed_is_visitor};
 use crate::lang::principal::{Caller, PrincipalError};
 
@@ -261,17 +261,16 @@ impl<'de> Visitor<'de> for ContextSeed<'_> {
             if self.key.is_empty() {
                 return Err(de::Error::custom("a context key must not be empty"));
             }
-            if self.context.has_key(self.key) {
+            let Some(slot) = self.context.insert_new(self.key) else {
                 return Err(de::Error::custom(format!(
                     "duplicate context key {:?} (keys are case-insensitive)",
                     self.key
                 )));
-            }
-            self.context.declare(self.key);
+            };
             map.next_value_seed(Values {
                 numbers: self.numbers,
                 context: &mut *self.context,
-                key: self.key,
+                slot,
                 nested: false,
             })?;
         }
@@ -283,13 +282,14 @@ impl<'de> Visitor<'de> for ContextSeed<'_> {
 struct Values<'b> {
     numbers: &'b NumberTexts<'b>,
     context: &'b mut Context,
-    key: &'b str,
+    /// The key's place in the context.
+    slot: KeySlot,
     nested: bool,
 }
 
 impl Values<'_> {
     fn write(self, text: &str) {
-        self.context.push_value(self.key).push_str(text);
+        self.context.push_value_at(self.slot).push_str(text);
     }
 
     /// A number: its text as written.
@@ -338,7 +338,7 @@ impl<'de> Visitor<'de> for Values<'_> {
         while let Some(()) = seq.next_element_seed(Values {
             numbers: self.numbers,
             context: &mut *self.context,
-            key: self.key,
+            slot: self.slot,
             nested: true,
         })? {}
         Ok(())

@@ -120,6 +120,11 @@ pub struct Context {
     known: KnownSlots,
 }
 
+/// Where a key is in a [`Context`] ([`Context::insert_new`]): its values are added without
+/// searching for it again. Valid until the context is cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySlot(usize);
+
 /// `entry + 1` per [`KnownKey`] (0: absent): a known key is found without a search.
 #[derive(Debug, Clone)]
 struct KnownSlots([u32; crate::lang::keys::KNOWN.len()]);
@@ -198,8 +203,10 @@ impl KeyIndex {
 struct Entry {
     /// Lowercase key.
     key: String,
-    /// [`key_tag`] of `key`.
+    /// [`key_tag`] of `key`; 0 for a known key (found by its slot, never by a scan).
     tag: u64,
+    /// `key` among the known keys.
+    known: Option<KnownKey>,
     /// Slots `..used` are the values.
     values: Vec<String>,
     used: usize,
@@ -248,6 +255,19 @@ impl Context {
     /// lowercase, so that comparison is nearly always a plain one). Past [`SCAN_KEYS`]
     /// keys, the index answers.
     fn position(&self, key: &str) -> Option<usize> {
+        self.position_known(key, KnownKey::of(key))
+    }
+
+    /// [`Context::position`] of `key`, whose [`KnownKey`] is `known`: a known key is found
+    /// by its slot, without a search.
+    #[inline]
+    fn position_known(&self, key: &str, known: Option<KnownKey>) -> Option<usize> {
+        if let Some(k) = known {
+            return match self.known.0[k.index()] {
+                0 => None,
+                n => Some(n as usize - 1),
+            };
+        }
         let entries = &self.entries[..self.len];
         if self.len > SCAN_KEYS {
             return self.index.find(entries, key);
@@ -261,28 +281,56 @@ impl Context {
 
     /// The entry for `key`, created (empty) if needed.
     fn entry(&mut self, key: &str) -> &mut Entry {
-        let found = self.position(key);
-        self.entry_at(found, key)
+        let known = KnownKey::of(key);
+        let found = self.position_known(key, known);
+        self.entry_at(found, key, known)
     }
 
-    /// The entry at `found` (`position(key)`), or a new empty one for `key`.
-    fn entry_at(&mut self, found: Option<usize>, key: &str) -> &mut Entry {
-        let i = match found {
+    /// The entry for the known key `key`, created (empty) if needed.
+    fn entry_known(&mut self, key: KnownKey) -> &mut Entry {
+        let found = self.position_known(key.name(), Some(key));
+        self.entry_at(found, key.name(), Some(key))
+    }
+
+    /// The entry at `found` (`position(key)`), or a new empty one for `key`, whose
+    /// [`KnownKey`] is `known`.
+    fn entry_at(&mut self, found: Option<usize>, key: &str, known: Option<KnownKey>) -> &mut Entry {
+        let i = self.entry_index(found, key, known);
+        &mut self.entries[i]
+    }
+
+    /// The index of [`Context::entry_at`]'s entry.
+    fn entry_index(&mut self, found: Option<usize>, key: &str, known: Option<KnownKey>) -> usize {
+        match found {
             Some(i) => i,
             None => {
                 if self.len == self.entries.len() {
                     self.entries.push(Entry::default());
                 }
                 let e = &mut self.entries[self.len];
-                e.key.clear();
-                e.key.push_str(key);
-                e.key.make_ascii_lowercase();
-                e.tag = key_tag(e.key.as_bytes());
-                e.used = 0;
-                if let Some(k) = KnownKey::of(&e.key) {
-                    // Entry numbers fit: a context holds far fewer than 2^32 keys.
-                    self.known.0[k.index()] = (self.len + 1) as u32;
+                match known {
+                    Some(k) => {
+                        // A reused slot often held the same key for the previous request.
+                        if e.known != known {
+                            e.key.clear();
+                            e.key.push_str(k.name());
+                            e.known = known;
+                        }
+                        // Known keys are found by their slot, never by the scan: a tag
+                        // no key has (every tag has bits set in its low bytes).
+                        e.tag = 0;
+                        // Entry numbers fit: a context holds far fewer than 2^32 keys.
+                        self.known.0[k.index()] = (self.len + 1) as u32;
+                    }
+                    None => {
+                        e.key.clear();
+                        e.key.push_str(key);
+                        e.key.make_ascii_lowercase();
+                        e.tag = key_tag(e.key.as_bytes());
+                        e.known = None;
+                    }
                 }
+                e.used = 0;
                 self.len += 1;
                 if self.len > SCAN_KEYS {
                     if self.index.slots.len() < self.len * 2 {
@@ -294,14 +342,40 @@ impl Context {
                 }
                 self.len - 1
             }
-        };
-        &mut self.entries[i]
+        }
     }
 
     /// A cleared string slot for one more value of `key` (creating the key if needed):
     /// write the value into it.
     pub fn push_value(&mut self, key: &str) -> &mut String {
-        let e = self.entry(key);
+        Context::push_into(self.entry(key))
+    }
+
+    /// A new key `key` (present with no values), unless the context has it already (in
+    /// any case): then `None`. Its slot takes its values ([`Context::push_value_at`]).
+    pub fn insert_new(&mut self, key: &str) -> Option<KeySlot> {
+        let known = KnownKey::of(key);
+        if self.position_known(key, known).is_some() {
+            return None;
+        }
+        Some(KeySlot(self.entry_index(None, key, known)))
+    }
+
+    /// [`Context::push_value`] for the key of `slot` (from [`Context::insert_new`] since the
+    /// context was last cleared).
+    ///
+    /// # Panics
+    /// When `slot` is stale: the context has been cleared since.
+    pub fn push_value_at(&mut self, slot: KeySlot) -> &mut String {
+        assert!(
+            slot.0 < self.len,
+            "a key slot from before the context was cleared"
+        );
+        Context::push_into(&mut self.entries[slot.0])
+    }
+
+    /// One more cleared value slot of `e`.
+    fn push_into(e: &mut Entry) -> &mut String {
         if e.used == e.values.len() {
             e.values.push(String::new());
         }
@@ -333,20 +407,41 @@ impl Context {
     /// the one value `value` (as [`Context::set`], into the slots the context already
     /// holds: no allocation once they exist) and `None`. One search for both.
     pub fn get_or_set_one(&mut self, key: &str, value: &str) -> Option<&[String]> {
-        let found = self.position(key);
+        self.get_or_set_one_at(key, KnownKey::of(key), value)
+    }
+
+    /// [`Context::get_or_set_one`] of a known key.
+    pub fn get_or_set_one_known(&mut self, key: KnownKey, value: &str) -> Option<&[String]> {
+        self.get_or_set_one_at(key.name(), Some(key), value)
+    }
+
+    /// [`Context::get_or_set_one`] of `key`, whose [`KnownKey`] is `known`.
+    fn get_or_set_one_at(
+        &mut self,
+        key: &str,
+        known: Option<KnownKey>,
+        value: &str,
+    ) -> Option<&[String]> {
+        let found = self.position_known(key, known);
         if let Some(i) = found
             && self.entries[i].used > 0
         {
             let e = &self.entries[i];
             return Some(&e.values[..e.used]);
         }
-        self.set_one_at(found, key, value);
+        self.set_one_at(found, key, known, value);
         None
     }
 
     /// Set the entry at `found` (`position(key)`, or a new one) to the one value `value`.
-    fn set_one_at(&mut self, found: Option<usize>, key: &str, value: &str) {
-        let e = self.entry_at(found, key);
+    fn set_one_at(
+        &mut self,
+        found: Option<usize>,
+        key: &str,
+        known: Option<KnownKey>,
+        value: &str,
+    ) {
+        let e = self.entry_at(found, key, known);
         match e.values.first_mut() {
             Some(slot) => {
                 slot.clear();
@@ -401,17 +496,20 @@ impl Context {
     /// Errors (never a silent fallback to `now`) when a given time key has several values
     /// or is not a date, or when both are given and name different seconds.
     pub fn fill_time_defaults(&mut self, now: Timestamp) -> Result<(), RequestError> {
-        let given = |key: &str, name: &'static str| -> Result<Option<Timestamp>, RequestError> {
-            match self.get(key) {
-                None => Ok(None),
-                Some([one]) => crate::lang::condition::parse_date(one)
-                    .map(Some)
-                    .map_err(|source| RequestError::TimeKey { name, source }),
-                Some(_) => Err(RequestError::TimeMultivalued { name }),
-            }
-        };
-        let current = given(CURRENT_TIME, "aws:CurrentTime")?;
-        let epoch = given(EPOCH_TIME, "aws:EpochTime")?;
+        const CURRENT: KnownKey = KnownKey::constant(CURRENT_TIME);
+        const EPOCH: KnownKey = KnownKey::constant(EPOCH_TIME);
+        let given =
+            |key: KnownKey, name: &'static str| -> Result<Option<Timestamp>, RequestError> {
+                match self.get_known(key) {
+                    None => Ok(None),
+                    Some([one]) => crate::lang::condition::parse_date(one)
+                        .map(Some)
+                        .map_err(|source| RequestError::TimeKey { name, source }),
+                    Some(_) => Err(RequestError::TimeMultivalued { name }),
+                }
+            };
+        let current = given(CURRENT, "aws:CurrentTime")?;
+        let epoch = given(EPOCH, "aws:EpochTime")?;
         if let (Some(c), Some(e)) = (current, epoch)
             && c.as_second() != e.as_second()
         {
@@ -422,13 +520,15 @@ impl Context {
         }
         let base = current.or(epoch).unwrap_or(now);
         if current.is_none() {
-            self.declare(CURRENT_TIME);
-            write_iso8601_seconds(base, self.push_value(CURRENT_TIME));
+            let e = self.entry_known(CURRENT);
+            e.used = 0;
+            write_iso8601_seconds(base, Context::push_into(e));
         }
         if epoch.is_none() {
             use std::fmt::Write as _;
-            self.declare(EPOCH_TIME);
-            let _ = write!(self.push_value(EPOCH_TIME), "{}", base.as_second());
+            let e = self.entry_known(EPOCH);
+            e.used = 0;
+            let _ = write!(Context::push_into(e), "{}", base.as_second());
         }
         Ok(())
     }
@@ -643,6 +743,73 @@ mod tests {
         assert_eq!(c.variable("aws:tagkeys"), Some("a"));
         c.add("aws:TagKeys", "b");
         assert_eq!(c.variable("aws:tagkeys"), None);
+    }
+
+    /// Known keys (found by slot) and other keys (found by scan, or by the index past 16
+    /// keys) answer alike in any case, across clears that reuse slots for other keys.
+    #[test]
+    fn known_and_other_keys_answer_alike() {
+        let mut c = Context::new();
+        let sets: [&[&str]; 3] = [
+            &[
+                "AWS:SecureTransport",
+                "s3:prefix",
+                "aws:SourceIp",
+                "Custom:Key",
+            ],
+            &["s3:prefix", "aws:securetransport", "AWS:USERID"],
+            &[
+                "k00",
+                "k01",
+                "k02",
+                "k03",
+                "k04",
+                "k05",
+                "k06",
+                "k07",
+                "k08",
+                "k09",
+                "k10",
+                "k11",
+                "k12",
+                "k13",
+                "k14",
+                "k15",
+                "k16",
+                "k17",
+                "AWS:SourceIp",
+                "aws:SourceVpc",
+            ],
+        ];
+        for keys in sets {
+            c.clear();
+            for (i, key) in keys.iter().enumerate() {
+                let slot = c.insert_new(key).expect("a new key");
+                c.push_value_at(slot).push_str(&i.to_string());
+                assert_eq!(c.insert_new(&key.to_ascii_uppercase()), None, "{key}");
+            }
+            assert_eq!(c.iter().count(), keys.len());
+            for (i, key) in keys.iter().enumerate() {
+                let want = Some(&[i.to_string()][..]);
+                for asked in [
+                    key.to_string(),
+                    key.to_ascii_lowercase(),
+                    key.to_ascii_uppercase(),
+                ] {
+                    assert_eq!(c.get(&asked), want, "{asked}");
+                    if let Some(k) = KnownKey::of(&asked) {
+                        assert_eq!(c.get_known(k), want, "{asked}");
+                    }
+                }
+            }
+            // A known key of an earlier round is absent now.
+            for key in ["aws:SecureTransport", "aws:userid", "aws:SourceVpc"] {
+                let present = keys.iter().any(|k| k.eq_ignore_ascii_case(key));
+                assert_eq!(c.get(key).is_some(), present, "{key}");
+                let k = KnownKey::of(key).expect("known");
+                assert_eq!(c.get_known(k).is_some(), present, "{key}");
+            }
+        }
     }
 
     #[test]
