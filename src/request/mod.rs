@@ -713,6 +713,38 @@ fn is_arn(resource: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The definitions `is_action_name` and `is_arn` must agree with, written plainly.
+    fn action_model(action: &str) -> bool {
+        let ok = |b: u8| matches!(b, 0x21..=0x7e | 0x80..=0xff) && b != b'*' && b != b'?';
+        match action.find(':') {
+            Some(colon) => {
+                colon > 0
+                    && colon + 1 < action.len()
+                    && action.bytes().all(ok)
+                    && !action.contains(|c: char| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        }
+    }
+
+    fn arn_model(resource: &str) -> bool {
+        resource.starts_with("arn:") && resource[4..].matches(':').count() >= 4
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// The request checks against a model written independently, on texts built from
+        /// the bytes that matter (colons, wildcards, spaces, controls, DEL, non-ASCII).
+        #[test]
+        fn request_checks_agree_with_the_model(
+            text in "(arn:)?[a:*? \\t\\x7f\\x00\\x20\\x21\\x7eé\\u{a0}\\u{2028}/-]{0,40}",
+        ) {
+            proptest::prop_assert_eq!(is_action_name(&text), action_model(&text), "{:?}", text);
+            proptest::prop_assert_eq!(is_arn(&text), arn_model(&text), "{:?}", text);
+        }
+    }
+
     #[test]
     fn keys_are_case_insensitive() {
         let mut c = Context::new();
