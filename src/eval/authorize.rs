@@ -557,17 +557,18 @@ impl Policies {
         let principal_account = caller.map(|c| c.account_id());
         let key = &ActionKey::of(&request.action);
         let r = scratch.next(PolicyType::Identity, 0);
-        r.decision = self
-            .identity
-            .evaluate_validated(request, key, &mut r.deciding)?;
+        r.decision =
+            self.identity
+                .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
         if !self.scps.is_empty() {
             let scp_account = level_account(&self.scps, "SCP")?;
             for (i, level) in self.scps.iter().enumerate() {
                 let r = scratch.next(PolicyType::Scp, i);
                 r.applies = scp_account.is_none() || scp_account == principal_account;
-                r.decision = level
-                    .set
-                    .evaluate_validated(request, key, &mut r.deciding)?;
+                r.decision =
+                    level
+                        .set
+                        .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
             }
         }
         let rcp_account = level_account(&self.rcps, "RCP")?;
@@ -577,7 +578,7 @@ impl Policies {
                 && rcp_governs(&request.action);
             let d = level
                 .set
-                .evaluate_validated(request, key, &mut r.deciding)?;
+                .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -587,27 +588,23 @@ impl Policies {
         for (i, policy) in self.resource.iter().enumerate() {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
-            r.decision = policy
-                .set
-                .evaluate_validated(request, key, &mut r.deciding)?;
-            if r.decision == Decision::Allow
-                && let Some(c) = caller
-            {
-                r.grant = r
-                    .deciding
-                    .iter()
-                    .filter_map(|s| policy.set.statement(*s).principal.as_ref())
-                    .filter_map(|p| c.grant(p))
-                    .max();
+            r.decision =
+                policy
+                    .set
+                    .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+            // `grant` (the strongest among the applying Allow statements) matters only when
+            // the policy allows.
+            if r.decision != Decision::Allow {
+                r.grant = None;
             }
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use crate::lang::keys::KnownKey;
 use crate::lang::model::{ActionSpec, Effect, Policy, Statement};
+use crate::lang::principal::Grant;
 use crate::lang::wildcard::{Case, Match, Pattern};
 
 /// The outcome of authorization.
@@ -618,7 +619,12 @@ impl PolicySet {
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
         request.validate()?;
-        self.evaluate_validated(request, &ActionKey::of(&request.action), deciding)
+        self.evaluate_validated(
+            request,
+            &ActionKey::of(&request.action),
+            deciding,
+            &mut None,
+        )
     }
 
     /// [`PolicySet::evaluate_into`] for a request already validated, whose action's key
@@ -629,16 +635,20 @@ impl PolicySet {
         request: &Request,
         key: &ActionKey,
         deciding: &mut Vec<StatementRef>,
+        grant: &mut Option<Grant>,
     ) -> Result<Decision, RequestError> {
         deciding.clear();
+        *grant = None;
         let mut any_deny = false;
         let indexed = match &self.index {
-            Some(index) => self.visit_indexed(index, request, key, deciding, &mut any_deny)?,
+            Some(index) => {
+                self.visit_indexed(index, request, key, deciding, grant, &mut any_deny)?
+            }
             None => false,
         };
         if !indexed {
             for plan in &self.plans {
-                self.visit(plan, request, key, deciding, &mut any_deny)?;
+                self.visit(plan, request, key, deciding, grant, &mut any_deny)?;
             }
         }
         let decision = Decision::combine(any_deny, !deciding.is_empty());
@@ -658,10 +668,18 @@ impl PolicySet {
         request: &Request,
         key: &ActionKey,
         deciding: &mut Vec<StatementRef>,
+        grant: &mut Option<Grant>,
         any_deny: &mut bool,
     ) -> Result<bool, RequestError> {
         index.candidates(&request.action, |id| {
-            self.visit(&self.plans[id as usize], request, key, deciding, any_deny)
+            self.visit(
+                &self.plans[id as usize],
+                request,
+                key,
+                deciding,
+                grant,
+                any_deny,
+            )
         })
     }
 
@@ -686,6 +704,7 @@ impl PolicySet {
         request: &Request,
         key: &ActionKey,
         deciding: &mut Vec<StatementRef>,
+        grant: &mut Option<Grant>,
         any_deny: &mut bool,
     ) -> Result<(), RequestError> {
         if !plan
@@ -702,7 +721,16 @@ impl PolicySet {
             )
         } else {
             let st = self.statement(plan.r);
-            principal_matches(st, request) && failure_after_action(st, plan, request)?.is_none()
+            match principal_grant(st, request) {
+                None => false,
+                Some(named) => {
+                    let applies = failure_after_action(st, plan, request)?.is_none();
+                    if applies && !plan.deny {
+                        *grant = (*grant).max(named);
+                    }
+                    applies
+                }
+            }
         };
         if applies {
             *any_deny |= plan.deny;
@@ -816,6 +844,20 @@ fn missing_key(key: &str) -> RequestError {
 fn principal_matches(st: &Statement, request: &Request) -> bool {
     (st.principal.is_none() && st.not_principal.is_none())
         || st.matches_principal(request.principal.as_ref())
+}
+
+/// [`principal_matches`], and when it does, how a `Principal` element names the caller
+/// (`Some(None)`: covered, with no grant to report: no `Principal` element, or no caller).
+#[inline(always)]
+fn principal_grant(st: &Statement, request: &Request) -> Option<Option<Grant>> {
+    match (&st.principal, &st.not_principal, request.principal.as_ref()) {
+        (None, None, _) => Some(None),
+        // The same test as `Statement::matches_principal`: named when a grant exists.
+        (Some(p), None, Some(caller)) => caller.grant(p).map(Some),
+        _ => st
+            .matches_principal(request.principal.as_ref())
+            .then_some(None),
+    }
 }
 
 /// `None` when the statement applies; otherwise the first reason it does not. `plan` is
