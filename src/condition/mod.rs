@@ -105,6 +105,14 @@ impl Condition {
             Some(key) => context.known_values(key),
             None => context.values(&self.key_lower),
         };
+        // The common case first: a plain operator and one request value (the general
+        // path below gives the same answer).
+        if let (SetQualifier::None, Some([one])) = (self.operator.qualifier, request)
+            && self.operator.comparison != Comparison::Null
+            && self.values.len() <= MAX_COMPARISONS
+        {
+            return Ok(self.any_policy_value_matches(one, context)? != self.operator.negated);
+        }
         if self.operator.comparison == Comparison::Null {
             let absent = request.is_none();
             return Ok(self

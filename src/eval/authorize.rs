@@ -571,7 +571,10 @@ impl Policies {
                         .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
             }
         }
-        let rcp_account = level_account(&self.rcps, "RCP")?;
+        let rcp_account = match self.rcps.is_empty() {
+            true => None,
+            false => level_account(&self.rcps, "RCP")?,
+        };
         for (i, level) in self.rcps.iter().enumerate() {
             let r = scratch.next(PolicyType::Rcp, i);
             r.applies = (rcp_account.is_none() || rcp_account == resource_account)

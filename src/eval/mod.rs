@@ -249,7 +249,11 @@ enum ActionPlan {
     All,
     /// `Action` patterns, each with a plain service prefix.
     Services(Box<[ServicePattern]>),
-    /// Anything else (`NotAction`): the statement's own test.
+    /// `NotAction` patterns, each with a plain service prefix: every action none of them
+    /// matches.
+    NotServices(Box<[ServicePattern]>),
+    /// Anything else (a pattern without a plain service, `NotAction` holding `*`): the
+    /// statement's own test.
     Statement,
 }
 
@@ -350,11 +354,15 @@ fn service_word(service: &[u8]) -> u64 {
 
 impl ActionPlan {
     fn of(st: &Statement) -> ActionPlan {
-        let ActionSpec::Action(patterns) = &st.action else {
-            return ActionPlan::Statement;
+        let (patterns, negated) = match &st.action {
+            ActionSpec::Action(patterns) => (patterns, false),
+            ActionSpec::NotAction(patterns) => (patterns, true),
         };
         if patterns.iter().any(Pattern::is_match_all) {
-            return ActionPlan::All;
+            return match negated {
+                false => ActionPlan::All,
+                true => ActionPlan::Statement,
+            };
         }
         let mut list = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
@@ -387,7 +395,10 @@ impl ActionPlan {
                 pattern: i,
             });
         }
-        ActionPlan::Services(list.into_boxed_slice())
+        match negated {
+            false => ActionPlan::Services(list.into_boxed_slice()),
+            true => ActionPlan::NotServices(list.into_boxed_slice()),
+        }
     }
 
     /// `st().matches_action(action)`, where `key` is the action's key: patterns of other
@@ -396,16 +407,18 @@ impl ActionPlan {
     /// or `NotAction` must be matched as written.
     #[inline(always)]
     fn matches<'s>(&self, st: impl Fn() -> &'s Statement, action: &str, key: &ActionKey) -> bool {
-        let service = match (self, key.service()) {
+        let (list, negated) = match (self, key.service()) {
             (ActionPlan::All, _) => return true,
-            (ActionPlan::Services(_), Some(service)) => service,
-            (ActionPlan::Services(_) | ActionPlan::Statement, _) => {
+            (ActionPlan::Services(list), Some(_)) => (list, false),
+            (ActionPlan::NotServices(list), Some(_)) => (list, true),
+            (ActionPlan::Services(_) | ActionPlan::NotServices(_) | ActionPlan::Statement, _) => {
                 return st().matches_action(action);
             }
         };
-        let ActionPlan::Services(list) = self else {
-            return false;
+        let Some(service) = key.service() else {
+            return st().matches_action(action);
         };
+        let mut named = false;
         for sp in list.iter() {
             if !sp.names(service, key.word) {
                 continue;
@@ -416,18 +429,18 @@ impl ActionPlan {
                     crate::lang::wildcard::eq_lowercased(action.as_bytes(), name.as_bytes())
                 }
                 ServiceRest::Pattern => match &st().action {
-                    ActionSpec::Action(patterns) => {
+                    ActionSpec::Action(patterns) | ActionSpec::NotAction(patterns) => {
                         patterns[sp.pattern].matches(action, &crate::lang::variables::NoVariables)
                             == Match::Yes
                     }
-                    ActionSpec::NotAction(_) => false,
                 },
             };
             if yes {
-                return true;
+                named = true;
+                break;
             }
         }
-        false
+        named != negated
     }
 }
 
@@ -1028,7 +1041,9 @@ mod tests {
                 {"Effect":"Allow","Action":["mobileanalytics:PutEvents","s3:*"],"Resource":"arn:aws:s3:::b/${aws:username}/*"},
                 {"Effect":"Deny","NotAction":["iam:*","s3:Put*"],"NotResource":"arn:aws:s3:::b/k"},
                 {"Effect":"Allow","Action":"*","Resource":"arn:aws:cognito-idp:us-east-1:1:userpool/*"},
-                {"Effect":"Allow","Action":"cognito-sync:ListRecords","Resource":"arn:aws:cognito-sync:*:1:identitypool/*"}]}"#]);
+                {"Effect":"Allow","Action":"cognito-sync:ListRecords","Resource":"arn:aws:cognito-sync:*:1:identitypool/*"},
+                {"Effect":"Deny","NotAction":["sts:AssumeRole","Cognito-Sync:*","s3:GetObject"],"Resource":"*"},
+                {"Effect":"Deny","NotAction":"*","Resource":"*"}]}"#]);
         let actions = [
             "cognito-identity:GetId",
             "Cognito-Identity:getid",
@@ -1043,6 +1058,10 @@ mod tests {
             "mobileanalytics:PutEvents",
             "mobileanalytic:PutEvents",
             "iam:GetUser",
+            "sts:AssumeRole",
+            "STS:assumerole",
+            "sts:AssumeRoleWithSAML",
+            "st:AssumeRole",
         ];
         let resources = [
             "arn:aws:s3:::b",

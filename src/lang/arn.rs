@@ -265,15 +265,16 @@ pub fn split_concrete(arn: &str) -> Option<[&str; 5]> {
 /// (S3) is `Some("")`.
 pub fn account_field(arn: &str) -> Option<&str> {
     let rest = arn.strip_prefix("arn:")?;
-    let bytes = rest.as_bytes();
-    let mut colons = [0usize; 4];
-    let mut found = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut colons = 0;
+    let mut start = 0;
+    for (i, &b) in rest.as_bytes().iter().enumerate() {
         if b == b':' {
-            colons[found] = i;
-            found += 1;
-            if found == 4 {
-                return Some(&rest[colons[2] + 1..colons[3]]);
+            colons += 1;
+            match colons {
+                3 => start = i + 1,
+                // Colons are ASCII: both ends are character boundaries.
+                4 => return rest.get(start..i),
+                _ => {}
             }
         }
     }
