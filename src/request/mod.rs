@@ -103,9 +103,11 @@ pub enum RequestError {
 
 /// The condition keys of a request, each with one or more values.
 ///
-/// Stored as a list: requests carry a handful of keys, and a scan of lowercase keys beats
-/// hashing them. Past `SCAN_KEYS` keys a hash index (keyed case-insensitively) finds
-/// them instead, so a request with very many keys is built and read in linear time.
+/// Stored as a list: requests carry a handful of keys. A known key
+/// ([`crate::lang::keys::KNOWN`]: the global keys policies read most) is found by its
+/// slot, without a search; another key by a scan of lowercase keys, which beats hashing
+/// them. Past `SCAN_KEYS` keys a hash index (keyed case-insensitively) finds them instead,
+/// so a request with very many keys is built and read in linear time.
 /// Lookups never allocate. [`Context::clear`] keeps the storage, so a context refilled for
 /// request after request (as batch workers do) stops allocating once it has seen its
 /// largest request.
