@@ -557,9 +557,9 @@ impl Policies {
         let principal_account = caller.map(|c| c.account_id());
         let key = &ActionKey::of(&request.action);
         let r = scratch.next(PolicyType::Identity, 0);
-        r.decision =
-            self.identity
-                .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+        r.decision = self
+            .identity
+            .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         if !self.scps.is_empty() {
             let scp_account = level_account(&self.scps, "SCP")?;
             for (i, level) in self.scps.iter().enumerate() {
@@ -568,7 +568,7 @@ impl Policies {
                 r.decision =
                     level
                         .set
-                        .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+                        .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
             }
         }
         let rcp_account = match self.rcps.is_empty() {
@@ -581,7 +581,7 @@ impl Policies {
                 && rcp_governs(&request.action);
             let d = level
                 .set
-                .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+                .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -591,6 +591,7 @@ impl Policies {
         for (i, policy) in self.resource.iter().enumerate() {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
+            // Only a resource-based policy's grant is reported (and read by the flowchart).
             r.decision =
                 policy
                     .set
@@ -603,11 +604,11 @@ impl Policies {
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         }
         Ok(())
     }
@@ -1063,6 +1064,31 @@ mod tests {
         assert_eq!(
             decide(&p, request(SESSION, OBJECT)),
             (Decision::ExplicitDeny, PolicyType::Rcp)
+        );
+        // An RCP level names principals too (an explicit RCPFullAWSAccess): its result
+        // reports no grant, which only a resource-based policy has.
+        let full = set(
+            PolicyKind::Rcp,
+            &[
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}"#,
+            ],
+        );
+        let p = Policies {
+            rcps: vec![Level {
+                label: "root".into(),
+                set: full,
+            }],
+            ..p
+        };
+        let mut r = request(SESSION, OBJECT);
+        p.prepare(&mut r).unwrap();
+        let mut scratch = Scratch::default();
+        let v = p.authorize_into(&r, &mut scratch).unwrap();
+        assert_eq!(v.decision, Decision::Allow);
+        let rcp = &scratch.results()[1];
+        assert_eq!(
+            (rcp.policy_type, rcp.decision, rcp.grant),
+            (PolicyType::Rcp, Decision::Allow, None)
         );
     }
 
