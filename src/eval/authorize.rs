@@ -559,16 +559,15 @@ impl Policies {
         let r = scratch.next(PolicyType::Identity, 0);
         r.decision = self
             .identity
-            .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
+            .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
         if !self.scps.is_empty() {
             let scp_account = level_account(&self.scps, "SCP")?;
             for (i, level) in self.scps.iter().enumerate() {
                 let r = scratch.next(PolicyType::Scp, i);
                 r.applies = scp_account.is_none() || scp_account == principal_account;
-                r.decision =
-                    level
-                        .set
-                        .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
+                r.decision = level
+                    .set
+                    .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
             }
         }
         let rcp_account = match self.rcps.is_empty() {
@@ -581,7 +580,7 @@ impl Policies {
                 && rcp_governs(&request.action);
             let d = level
                 .set
-                .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
+                .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -592,10 +591,9 @@ impl Policies {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
             // Only a resource-based policy's grant is reported (and read by the flowchart).
-            r.decision =
-                policy
-                    .set
-                    .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
+            r.decision = policy
+                .set
+                .evaluate_inline(request, key, &mut r.deciding, &mut r.grant)?;
             // `grant` (the strongest among the applying Allow statements) matters only when
             // the policy allows.
             if r.decision != Decision::Allow {
@@ -604,11 +602,11 @@ impl Policies {
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
+            r.decision = set.evaluate_inline(request, key, &mut r.deciding, &mut None)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
+            r.decision = set.evaluate_inline(request, key, &mut r.deciding, &mut None)?;
         }
         Ok(())
     }
