@@ -531,10 +531,7 @@ impl<'t> Run<'t> {
         let ex = loaded.set.explain(&request)?;
         policies.prepare(&mut request)?;
         let auth = policies.authorize(&request)?;
-        let explanations = policies
-            .sets()
-            .map(|(_, _, set)| set.explain(&request))
-            .collect::<Result<Vec<_>, _>>()?;
+        let explanations = policies.explain(&request)?;
         let decision = auth.verdict.decision;
         let decided_by = auth.verdict.decided_by.as_str();
         self.steps.push(StepResult {

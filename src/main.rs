@@ -1007,10 +1007,7 @@ fn check_authorized(
     request.principal = principal;
     policies.prepare(&mut request)?;
     let authorization = policies.authorize(&request)?;
-    let explanations = policies
-        .sets()
-        .map(|(_, _, set)| set.explain(&request))
-        .collect::<Result<Vec<_>, _>>()?;
+    let explanations = policies.explain(&request)?;
     print_warnings(&policy_sim::catalog::request_warnings(
         &request.action,
         &request.resource,

@@ -22,7 +22,7 @@
 //! Cost: [`Policies::authorize_into`] decides each policy set once; with a reused
 //! [`Scratch`] it performs no heap allocation.
 
-use crate::eval::{ActionKey, Decision, PolicySet, StatementRef};
+use crate::eval::{ActionKey, Decision, Explanation, PolicySet, StatementRef};
 use crate::lang::principal::{Caller, CallerKind, DerivedKey, Grant};
 use crate::request::{Request, RequestError};
 
@@ -559,15 +559,16 @@ impl Policies {
         let r = scratch.next(PolicyType::Identity, 0);
         r.decision = self
             .identity
-            .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
+            .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         if !self.scps.is_empty() {
             let scp_account = level_account(&self.scps, "SCP")?;
             for (i, level) in self.scps.iter().enumerate() {
                 let r = scratch.next(PolicyType::Scp, i);
                 r.applies = scp_account.is_none() || scp_account == principal_account;
-                r.decision = level
-                    .set
-                    .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
+                r.decision =
+                    level
+                        .set
+                        .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
             }
         }
         let rcp_account = match self.rcps.is_empty() {
@@ -580,7 +581,7 @@ impl Policies {
                 && rcp_governs(&request.action);
             let d = level
                 .set
-                .evaluate_inline(request, key, &mut r.deciding, &mut None)?;
+                .evaluate_validated(request, key, &mut r.deciding, &mut None)?;
             // The implicit RCPFullAWSAccess allows everything a Deny does not deny.
             r.decision = match d {
                 Decision::ExplicitDeny => Decision::ExplicitDeny,
@@ -591,9 +592,10 @@ impl Policies {
             let r = scratch.next(PolicyType::Resource, i);
             r.applies = policy.covers(&request.resource);
             // Only a resource-based policy's grant is reported (and read by the flowchart).
-            r.decision = policy
-                .set
-                .evaluate_inline(request, key, &mut r.deciding, &mut r.grant)?;
+            r.decision =
+                policy
+                    .set
+                    .evaluate_validated(request, key, &mut r.deciding, &mut r.grant)?;
             // `grant` (the strongest among the applying Allow statements) matters only when
             // the policy allows.
             if r.decision != Decision::Allow {
@@ -602,11 +604,11 @@ impl Policies {
         }
         if let Some(set) = &self.boundary {
             let r = scratch.next(PolicyType::Boundary, 0);
-            r.decision = set.evaluate_inline(request, key, &mut r.deciding, &mut None)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         }
         if let Some(set) = &self.session {
             let r = scratch.next(PolicyType::Session, 0);
-            r.decision = set.evaluate_inline(request, key, &mut r.deciding, &mut None)?;
+            r.decision = set.evaluate_validated(request, key, &mut r.deciding, &mut None)?;
         }
         Ok(())
     }
@@ -633,6 +635,14 @@ impl Policies {
             resource_account,
             cross_account,
         })
+    }
+
+    /// Every set's [`PolicySet::explain`] of `request`, in the order of [`Policies::sets`]
+    /// (what `check --explain` prints beside [`Policies::authorize`]'s answer).
+    pub fn explain(&self, request: &Request) -> Result<Vec<Explanation>, RequestError> {
+        self.sets()
+            .map(|(_, _, set)| set.explain(request))
+            .collect()
     }
 
     /// The policy set a typed reference names.

@@ -642,22 +642,13 @@ impl PolicySet {
 
     /// [`PolicySet::evaluate_into`] for a request already validated, whose action's key
     /// is `key` (the step that combines policy types validates and computes it once for
-    /// all its sets).
-    pub(crate) fn evaluate_validated(
-        &self,
-        request: &Request,
-        key: &ActionKey,
-        deciding: &mut Vec<StatementRef>,
-        grant: &mut Option<Grant>,
-    ) -> Result<Decision, RequestError> {
-        self.evaluate_inline(request, key, deciding, grant)
-    }
-
-    /// [`PolicySet::evaluate_validated`], inlined where it is called: the step that
-    /// combines policy types decides each of its sets with its own copy, which saves the
-    /// call and part of the set-up per set.
+    /// all its sets). `grant` receives the strongest way an applying `Allow` statement's
+    /// `Principal` names the caller (resource-based policies).
+    ///
+    /// Always inlined: the step that combines policy types decides each of its sets with
+    /// its own copy, which saves the call and part of the set-up per set.
     #[inline(always)]
-    pub(crate) fn evaluate_inline(
+    pub(crate) fn evaluate_validated(
         &self,
         request: &Request,
         key: &ActionKey,
