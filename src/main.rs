@@ -294,13 +294,23 @@ struct FuzzArgs {
 struct IsolationArgs {
     #[command(flatten)]
     source: Source,
-    /// A per-identity area: a resource pattern with ${cognito-identity.amazonaws.com:sub};
-    /// repeat for several (default: every such pattern in the Allow statements).
+    /// A private area: a resource pattern with ${cognito-identity.amazonaws.com:sub} in
+    /// which no other identity may do anything, listing its names included; repeat for
+    /// several (default: every such pattern in the Allow statements, as private areas).
     #[arg(long = "area", value_name = "PATTERN")]
     areas: Vec<String>,
-    /// Which strings an identity can be: cognito (<region>:<uuid>), any, or regex:RE (a
-    /// regular expression the whole identity matches).
-    #[arg(long, value_name = "cognito|any|regex:RE", default_value = "cognito")]
+    /// A protected area: other identities may read inside it (the catalog's Read and List
+    /// actions) but not write (every other action); repeat for several.
+    #[arg(long = "write-area", value_name = "PATTERN")]
+    write_areas: Vec<String>,
+    /// Which strings an identity can be: cognito (<region>:<uuid>, all one length),
+    /// opaque (any non-empty string without '/': lengths differ), any (any non-empty
+    /// string), or regex:RE (a regular expression the whole identity matches).
+    #[arg(
+        long,
+        value_name = "cognito|opaque|any|regex:RE",
+        default_value = "cognito"
+    )]
     identity_format: String,
     /// How to decide: the built-in automata, or an SMT solver (z3 or cvc5 on the PATH).
     #[arg(long, value_enum, default_value = "automata")]
@@ -313,6 +323,18 @@ struct IsolationArgs {
     format: Format,
     #[command(flatten)]
     types: PolicyTypeArgs,
+}
+
+impl IsolationArgs {
+    /// The areas named: the private ones (`--area`), then the protected ones
+    /// (`--write-area`).
+    fn area_specs(&self) -> Vec<policy_sim::analysis::prover::AreaSpec> {
+        use policy_sim::analysis::prover::AreaSpec;
+        let private = self.areas.iter().map(AreaSpec::private);
+        private
+            .chain(self.write_areas.iter().map(AreaSpec::protected))
+            .collect()
+    }
 }
 
 #[derive(clap::Args)]
@@ -1173,7 +1195,7 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
     let mut proof = prover::prove_isolation_with(
         &policies,
         principal.as_ref(),
-        &args.areas,
+        &args.area_specs(),
         &format,
         &backend,
         jiff::Timestamp::now(),
@@ -1204,7 +1226,7 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
     let result = prover::fuzz::fuzz_isolation(
         &policies,
         principal.as_ref(),
-        &iso.areas,
+        &iso.area_specs(),
         &format,
         args.cases,
         args.seed,

@@ -911,7 +911,7 @@ fn fuzz_text_names_the_counterexample() {
     let out = stdout(&o);
     assert!(
         out.starts_with(
-            "Found after 3 case(s) (seed 7, identity format any):\nCounterexample:\n  identity "
+            "Found after 3 case(s) (seed 7, identity format any):\nCounterexample:\n  victim:   identity "
         ),
         "{out}"
     );
@@ -950,7 +950,11 @@ fn json_outputs_keep_their_field_order() {
             "areas",
             "reason",
             "counterexample",
-            "assumptions"
+            "assumptions",
+            "area_classes",
+            "shared",
+            "fragile",
+            "fix"
         ]
     );
     let counterexample = [
@@ -960,6 +964,9 @@ fn json_outputs_keep_their_field_order() {
         "resource",
         "statement",
         "context",
+        "reach",
+        "class",
+        "area",
     ];
     assert_eq!(keys(&proof["counterexample"]), counterexample);
     assert_eq!(
@@ -981,8 +988,21 @@ fn json_outputs_keep_their_field_order() {
             "identity_format",
             "areas",
             "reason",
-            "assumptions"
+            "assumptions",
+            "area_classes",
+            "shared",
+            "fragile",
+            "fragility"
         ]
+    );
+    // The seed-003 policy holds for Cognito ids only because they have one length.
+    assert_eq!(holds["fragile"], true);
+    assert_eq!(holds["fragility"]["format"], "opaque");
+    assert_eq!(holds["fragility"]["counterexample"]["attacker"], "ann");
+    assert_eq!(holds["fragility"]["counterexample"]["victim"], "anna");
+    assert_eq!(
+        holds["fragility"]["fix"]["after"],
+        "arn:aws:s3:::notes-app-uploads/${cognito-identity.amazonaws.com:sub}/*"
     );
     let fuzz = json(&[
         "fuzz",

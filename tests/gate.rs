@@ -227,7 +227,13 @@ fn isolation_holds_and_is_violated_with_a_counterexample() {
     let c = &report.checks[0];
     assert_eq!((c.kind, c.status), ("isolation", Status::Fail));
     assert!(c.message.starts_with("violated: "), "{}", c.message);
-    assert!(c.message.contains("; counterexample: "), "{}", c.message);
+    assert!(
+        c.message.contains(
+            "; fix: end the identity with '/': write arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/* instead of"
+        ),
+        "{}",
+        c.message
+    );
     assert_eq!(c.rule, "gate/isolation");
 
     // A policy that no longer scopes anything by identity fails the check (it is not an

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use policy_sim::analysis::identity::IdentityFormat;
+use policy_sim::analysis::prover::AreaSpec;
 use policy_sim::analysis::prover::{Proof, Verdict, prove_isolation};
 use policy_sim::eval::authorize::Policies;
 use policy_sim::eval::{Decision, PolicySet};
@@ -23,10 +24,11 @@ fn cases() -> Vec<Value> {
 
 /// `prove isolation` of identity-based policies alone, at a fixed time.
 fn prove_identity(set: &PolicySet, areas: &[String], format: &IdentityFormat) -> Proof {
+    let areas: Vec<AreaSpec> = areas.iter().map(AreaSpec::private).collect();
     prove_isolation(
         &Policies::identity_only(set.clone()),
         None,
-        areas,
+        &areas,
         format,
         "2026-06-01T00:00:00Z".parse().unwrap(),
     )
@@ -156,13 +158,20 @@ fn console_prefix_flaw_is_explained() {
     let set = PolicySet::new(vec![parse_policy("console.json", &bytes).unwrap()]);
     let proof = prove_identity(&set, &[], &IdentityFormat::parse("any").unwrap());
     let c = proof.counterexample.unwrap();
-    assert!(c.victim.starts_with(&c.attacker) || c.attacker.starts_with(&c.victim));
-    assert!(
-        proof
-            .reason
-            .starts_with("one identity is a prefix of the other"),
-        "{}",
-        proof.reason
+    // The harmful direction: the shorter id reaches the longer id's file, with readable
+    // ids, and the victim comes first in the explanation.
+    assert_eq!((c.attacker.as_str(), c.victim.as_str()), ("ann", "anna"));
+    assert_eq!(
+        proof.reason,
+        "identity anna's file arn:aws:s3:::notes-app-uploads/anna/photo.jpg can be read by identity ann (s3:GetObject): ann is a prefix of anna and the pattern does not end the identity with '/', so ann's pattern covers every id that starts with ann"
+    );
+    let fix = proof.fix.unwrap();
+    assert_eq!(
+        (fix.before.as_deref(), fix.after.as_deref()),
+        (
+            Some("arn:aws:s3:::notes-app-uploads/${cognito-identity.amazonaws.com:sub}*"),
+            Some("arn:aws:s3:::notes-app-uploads/${cognito-identity.amazonaws.com:sub}/*")
+        )
     );
 }
 
@@ -192,7 +201,7 @@ fn errors() {
         prove_isolation(
             &Policies::identity_only(set.clone()),
             None,
-            &["arn:aws:s3:::b/*".to_string()],
+            &[AreaSpec::private("arn:aws:s3:::b/*")],
             &cognito,
             "2026-06-01T00:00:00Z".parse().unwrap()
         )
@@ -227,10 +236,11 @@ fn smt_backend_cross_check() {
             .and_then(Value::as_array)
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
+        let specs: Vec<AreaSpec> = areas.iter().map(AreaSpec::private).collect();
         let smt = prove_isolation_with(
             &Policies::identity_only(set.clone()),
             None,
-            &areas,
+            &specs,
             &format,
             &backend,
             "2026-06-01T00:00:00Z".parse().unwrap(),

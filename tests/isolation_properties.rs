@@ -112,7 +112,7 @@ proptest! {
         let set = generated_policy(prefix, before, after, action);
         let f = IdentityFormat::parse(format).unwrap();
         let proof = prove_isolation(&Policies::identity_only(set.clone()), None, &[], &f, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
-        let sampled = fuzz_isolation(&Policies::identity_only(set.clone()), None, &proof.areas, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
+        let sampled = fuzz_isolation(&Policies::identity_only(set.clone()), None, &proof.area_specs, &f, 300, seed, "2026-06-01T00:00:00Z".parse().unwrap()).unwrap();
         if let Some(c) = &sampled.counterexample {
             // Soundness: a violation that sampling finds is never proved away.
             prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);
@@ -248,7 +248,7 @@ mod policy_types {
             let f = IdentityFormat::parse(format).unwrap();
             let now = "2026-06-01T00:00:00Z".parse().unwrap();
             let proof = prove_isolation(&policies, Some(&caller), &[], &f, now).unwrap();
-            let sampled = fuzz_isolation(&policies, Some(&caller), &proof.areas, &f, 200, seed, now).unwrap();
+            let sampled = fuzz_isolation(&policies, Some(&caller), &proof.area_specs, &f, 200, seed, now).unwrap();
             if let Some(c) = &sampled.counterexample {
                 // Soundness: a violation that sampling finds is never proved away.
                 prop_assert_ne!(proof.verdict, Verdict::Holds, "sampling found {:?}", c);

@@ -73,6 +73,17 @@ pub fn of_service(service: &str) -> ActionNeed {
     }
 }
 
+/// The action is none of `actions` (exact names, compared without regard to case).
+pub fn none_of(actions: &[String]) -> ActionNeed {
+    ActionNeed {
+        choose: None,
+        forbid: actions
+            .iter()
+            .map(|a| Glob::literal(&a.to_ascii_lowercase()))
+            .collect(),
+    }
+}
+
 /// The outcome of an action search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionSearch {
@@ -159,6 +170,14 @@ pub fn may_act_on(st: &Statement, service: &str) -> bool {
     find_action(&[covered(st), of_service(service)]) != ActionSearch::Empty
 }
 
+/// Can `st` allow an action of `service` that writes ([`crate::catalog::AccessClass`]):
+/// one the catalog does not list as `Read` or `List` (an undocumented name a wildcard
+/// covers counts). Only a proof that it cannot answers `false`.
+pub fn may_write_on(st: &Statement, service: &str) -> bool {
+    let reads = crate::catalog::catalog().read_actions(service);
+    find_action(&[covered(st), of_service(service), none_of(&reads)]) != ActionSearch::Empty
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +205,16 @@ mod tests {
         assert!(!may_act_on(&st[0], "ec2"));
         assert!(!may_act_on(&st[4], "s3"));
         assert!(may_act_on(&st[4], "ec2"));
+        // Writing: documented reads only cannot write; a wildcard may name an action the
+        // catalog does not know, which counts as write.
+        let w = statements(
+            r#"[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"},
+                {"Effect":"Allow","Action":"s3:GetObject*","Resource":"*"},
+                {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]"#,
+        );
+        assert!(!may_write_on(&w[0], "s3"));
+        assert!(may_write_on(&w[1], "s3"));
+        assert!(may_write_on(&w[2], "s3"));
+        assert!(!may_write_on(&w[2], "ec2"));
     }
 }

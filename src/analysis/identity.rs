@@ -22,7 +22,9 @@ pub enum FormatError {
     },
     /// Not a format name, and not `regex:` followed by a regular expression (a misspelt
     /// name must not become a regular expression that matches only itself).
-    #[error("identity format {spec:?} is not one of cognito, any, regex:<regular expression>")]
+    #[error(
+        "identity format {spec:?} is not one of cognito, opaque, any, regex:<regular expression>"
+    )]
     UnknownName {
         /// The format as given.
         spec: String,
@@ -41,7 +43,7 @@ const DFA_LIMIT: usize = 16 << 20;
 /// A set of identity strings.
 #[derive(Debug, Clone)]
 pub struct IdentityFormat {
-    /// `cognito`, `any` or the regular expression given.
+    /// `cognito`, `opaque`, `any` or `regex:` and the regular expression given.
     pub name: String,
     /// What the format means, in words.
     pub description: String,
@@ -49,8 +51,8 @@ pub struct IdentityFormat {
 }
 
 impl IdentityFormat {
-    /// `cognito`, `any`, or `regex:` and a regular expression matched against the whole
-    /// identity. Names are exact (`Any` is an error, not a regular expression).
+    /// `cognito`, `opaque`, `any`, or `regex:` and a regular expression matched against
+    /// the whole identity. Names are exact (`Any` is an error, not a regular expression).
     ///
     /// Cost: the regular expression is compiled to a DFA of at most 16 MiB; a larger one is
     /// an error ([`FormatError::InvalidRegex`]), not a long build.
@@ -60,6 +62,11 @@ impl IdentityFormat {
                 "cognito",
                 COGNITO_REGEX.to_string(),
                 "Cognito identity ids: <region>:<lowercase UUID>, e.g. us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3 (all the same length after the colon, none contains '/')".to_string(),
+            ),
+            "opaque" => (
+                "opaque",
+                r"[^/]+".to_string(),
+                "opaque ids: any non-empty string without '/' (ids may differ in length, so one can be a prefix of another)".to_string(),
             ),
             "any" => (
                 "any",
@@ -185,6 +192,20 @@ impl IdentityFormat {
     }
 }
 
+/// Two realistic identities of the Cognito format, for counterexamples.
+pub const COGNITO_EXAMPLES: [&str; 2] = [
+    "us-east-1:7f3a9c2e-4b1d-4e8a-9c6f-2d5b8e1a0c3f",
+    "us-east-1:c41d8e07-92ab-4f36-b5e2-8a1f6d3c9b70",
+];
+
+impl IdentityFormat {
+    /// Is this the `opaque` or `any` format, under which the policy text alone must keep
+    /// identities apart (no fixed length to lean on)?
+    pub fn is_weakest(&self) -> bool {
+        self.name == "opaque" || self.name == "any"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +218,16 @@ mod tests {
         assert!(!f.matches("us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e"));
         assert!(!f.matches("us-east-1:abc"));
         assert!(f.matches(&f.example().unwrap()));
+    }
+
+    #[test]
+    fn opaque_ids() {
+        let f = IdentityFormat::parse("opaque").unwrap();
+        assert!(f.matches("a") && f.matches("ab") && f.matches("us-east-1:x*?é"));
+        assert!(!f.matches("a/b") && !f.matches(""));
+        for id in COGNITO_EXAMPLES {
+            assert!(IdentityFormat::parse("cognito").unwrap().matches(id));
+        }
     }
 
     #[test]

@@ -102,6 +102,17 @@ pub fn action_glob(p: &Pattern) -> Glob {
     Glob(out)
 }
 
+/// The glob of a string condition value (`StringEquals`, `StringLike`), with variables
+/// read as `vars` says; the identity, under [`Variables::TrackIdentity`], is the slot at
+/// its first occurrence. `*` and `?` of a `StringLike` value read any character (a
+/// `StringEquals` value holds no wildcard: its compiled pieces are literal).
+pub fn text_glob(p: &Pattern, vars: &Variables<'_>) -> Glob {
+    let mut out = Vec::new();
+    let mut slot_used = false;
+    push_pieces(&mut out, p.pieces(), Class::All, vars, &mut slot_used);
+    Glob(out)
+}
+
 /// The glob of an ARN pattern (`Resource`, `NotResource`, `Arn*` condition values), with
 /// variables read as `vars` says. See the module documentation for the rules.
 pub fn arn_glob(p: &ArnPattern, vars: &Variables<'_>) -> Glob {

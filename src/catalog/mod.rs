@@ -93,6 +93,45 @@ impl Action {
     }
 }
 
+/// What an action does to what it acts on, as isolation counts it: *read* is the access
+/// levels `Read` and `List` of the Service Authorization Reference; *write* is every other
+/// level (`Write`, `Permissions management`, `Tagging`), an action documented with several
+/// levels that include one of those, and any action the catalog does not know (an action
+/// AWS adds later may change data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessClass {
+    /// Reads data or metadata, or lists names.
+    Read,
+    /// Anything else.
+    Write,
+}
+
+impl AccessClass {
+    /// `read` or `write`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessClass::Read => "read",
+            AccessClass::Write => "write",
+        }
+    }
+}
+
+impl Action {
+    /// The action's [`AccessClass`]: read only when every level listed is `Read` or `List`.
+    pub fn access_class(&self) -> AccessClass {
+        let read = self
+            .access_level
+            .split(',')
+            .map(str::trim)
+            .all(|level| level == "Read" || level == "List");
+        if read {
+            AccessClass::Read
+        } else {
+            AccessClass::Write
+        }
+    }
+}
+
 /// ARN formats AWS documents outside the Service Authorization Reference's one format
 /// per resource type: `(service, resource type, format)`.
 ///
@@ -250,6 +289,27 @@ impl Catalog {
             .binary_search_by(|s| cmp_ignore_case(s.prefix, prefix))
             .ok()
             .map(|i| &self.services[i])
+    }
+
+    /// The [`AccessClass`] of `service:Name` (without regard to case); an action the
+    /// catalog does not know is [`AccessClass::Write`].
+    pub fn access_class(&self, action: &str) -> AccessClass {
+        self.action(action)
+            .map_or(AccessClass::Write, |(_, a)| a.access_class())
+    }
+
+    /// The actions of `service` that read, in the reference's spelling
+    /// (`s3:GetObject`): everything else of any service is write.
+    pub fn read_actions(&self, service: &str) -> Vec<String> {
+        self.service(service)
+            .map(|s| {
+                s.actions
+                    .iter()
+                    .filter(|a| a.access_class() == AccessClass::Read)
+                    .map(|a| format!("{}:{}", s.prefix, a.name))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Number of actions in all services.

@@ -62,8 +62,8 @@ pub struct Expectation {
 /// One isolation property to prove.
 #[derive(Debug, Clone)]
 pub struct IsolationCheck {
-    /// Areas (empty: the policy's own).
-    pub areas: Vec<String>,
+    /// Areas (empty: the policy's own, as private areas).
+    pub areas: Vec<crate::analysis::prover::AreaSpec>,
     /// Identity format (`cognito`, `any`, a regex).
     pub format: String,
     /// Where the gate file says so.
@@ -308,9 +308,61 @@ mod raw {
     #[derive(Deserialize)]
     #[serde(rename = "isolation")]
     pub(super) struct Isolation {
-        pub areas: Option<OneOrMany<String>>,
+        pub areas: Option<OneOrMany<AreaEntry>>,
         #[serde(rename = "identity-format")]
         pub identity_format: Option<String>,
+    }
+
+    /// An `areas:` entry: a resource pattern (a private area), or
+    /// `{pattern: PATTERN, others: read}` (a protected area: others may read it) or
+    /// `others: nothing` (private, said explicitly).
+    pub(super) struct AreaEntry(pub crate::analysis::prover::AreaSpec);
+
+    impl<'de> Deserialize<'de> for AreaEntry {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            use crate::analysis::prover::{AreaSpec, Others};
+            use serde::de::{Error, MapAccess, Visitor};
+            struct Visit;
+            impl<'de> Visitor<'de> for Visit {
+                type Value = AreaEntry;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an area: a resource pattern, or {pattern: PATTERN, others: read}")
+                }
+                fn visit_str<E: Error>(self, v: &str) -> Result<AreaEntry, E> {
+                    Ok(AreaEntry(AreaSpec::private(v)))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AreaEntry, A::Error> {
+                    let (mut pattern, mut others) = (None, None);
+                    while let Some(key) = map.next_key::<String>()? {
+                        match key.as_str() {
+                            "pattern" => pattern = Some(map.next_value::<String>()?),
+                            "others" => {
+                                let v = map.next_value::<String>()?;
+                                others = Some(match v.as_str() {
+                                    "read" => Others::Read,
+                                    "nothing" => Others::Nothing,
+                                    _ => {
+                                        return Err(A::Error::invalid_value(
+                                            serde::de::Unexpected::Str(&v),
+                                            &"read or nothing",
+                                        ));
+                                    }
+                                });
+                            }
+                            _ => {
+                                return Err(A::Error::unknown_field(&key, &["pattern", "others"]));
+                            }
+                        }
+                    }
+                    let pattern = pattern.ok_or_else(|| A::Error::missing_field("pattern"))?;
+                    Ok(AreaEntry(AreaSpec {
+                        pattern,
+                        others: others.unwrap_or(Others::Nothing),
+                    }))
+                }
+            }
+            d.deserialize_any(Visit)
+        }
     }
 
     #[derive(Deserialize)]
@@ -780,7 +832,10 @@ fn default_fail_on() -> Vec<Severity> {
 
 fn isolation(raw: Spanned<raw::Isolation>) -> IsolationCheck {
     IsolationCheck {
-        areas: raw.value.areas.map_or_else(Vec::new, |a| a.0),
+        areas: raw
+            .value
+            .areas
+            .map_or_else(Vec::new, |a| a.0.into_iter().map(|e| e.0).collect()),
         format: raw
             .value
             .identity_format

@@ -262,11 +262,21 @@ fn isolation(gate: &Gate, iso: &IsolationCheck, now: Timestamp) -> Result<CheckR
         Verdict::Unknown => (Status::Unknown, None),
     };
     let mut message = format!("{}: {}", proof.verdict.as_str(), proof.reason);
-    if let Some(c) = &proof.counterexample {
+    if let Some(fix) = &proof.fix {
+        message.push_str(&format!("; fix: {}", fix.summary));
+    }
+    if let Some(hint) = &proof.hint {
+        message.push_str(&format!("; hint: {hint}"));
+    }
+    // A fragile `holds` passes, and says what it leans on and how to make it robust.
+    if let Some(f) = &proof.fragile {
         message.push_str(&format!(
-            "; counterexample: {} can {} {} inside the area of {}",
-            c.attacker, c.action, c.resource, c.victim
+            "; fragile: it relies on the identity format, and under {} it is violated: {}",
+            f.format, f.reason
         ));
+        if let Some(fix) = &f.fix {
+            message.push_str(&format!("; fix: {}", fix.summary));
+        }
     }
     let (status, message) = settle(loaded, claim, (status, message), "isolation");
     Ok(check(

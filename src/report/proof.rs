@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{StatementOut, field, typed_statement_out};
-use crate::analysis::prover::{Counterexample, Proof, typed_label};
+use crate::analysis::prover::{
+    AreaSpec, Counterexample, Fix, Fragility, Proof, Reach, typed_label,
+};
 use crate::eval::authorize::Policies;
 
 /// A counterexample in the JSON objects of `prove` and `fuzz`.
@@ -19,7 +21,7 @@ pub struct CounterexampleOut<'a> {
     pub victim: &'a str,
     /// The action allowed.
     pub action: &'a str,
-    /// The resource, inside the victim's area.
+    /// The resource requested: inside the victim's area, or for a listing the bucket.
     pub resource: &'a str,
     /// The principal making the request (only when one was given).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,6 +30,16 @@ pub struct CounterexampleOut<'a> {
     pub statement: StatementOut<'a>,
     /// The request context under which `check` allows it.
     pub context: &'a BTreeMap<String, Vec<String>>,
+    /// `object` (a request inside the area) or `listing` (a bucket listing that names
+    /// resources inside it).
+    pub reach: &'static str,
+    /// For a listing: a resource of the victim's area whose name it reveals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reveals: Option<&'a str>,
+    /// `read` or `write`: the action's access class.
+    pub class: &'static str,
+    /// The area reached.
+    pub area: &'a str,
 }
 
 /// The JSON form of a counterexample.
@@ -40,6 +52,10 @@ pub fn counterexample_json<'a>(
         victim: &c.victim,
         action: &c.action,
         resource: &c.resource,
+        reach: c.reach.as_str(),
+        reveals: c.reveals.as_deref(),
+        class: c.class.as_str(),
+        area: &c.area,
         principal: c.principal.as_deref(),
         statement: typed_statement_out(policies, c.statement),
         context: &c.context,
@@ -51,18 +67,38 @@ pub fn counterexample_json<'a>(
 pub fn counterexample_text(policies: &Policies, c: &Counterexample) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Counterexample:");
-    let _ = writeln!(
-        out,
-        "  identity {} is allowed {} on {}",
-        field(&c.attacker),
-        field(&c.action),
-        field(&c.resource)
-    );
-    let _ = writeln!(
-        out,
-        "  which is inside the area of identity {}",
-        field(&c.victim)
-    );
+    match c.reach {
+        Reach::Object => {
+            let _ = writeln!(
+                out,
+                "  victim:   identity {}, whose area holds {}",
+                field(&c.victim),
+                field(&c.resource)
+            );
+            let _ = writeln!(
+                out,
+                "  attacker: identity {} is allowed {} ({}) on it",
+                field(&c.attacker),
+                field(&c.action),
+                c.class.as_str()
+            );
+        }
+        Reach::Listing => {
+            let _ = writeln!(
+                out,
+                "  victim:   identity {}, whose area holds {}",
+                field(&c.victim),
+                field(c.reveals.as_deref().unwrap_or_default())
+            );
+            let _ = writeln!(
+                out,
+                "  attacker: identity {} is allowed {} on {}, which names it",
+                field(&c.attacker),
+                field(&c.action),
+                field(&c.resource)
+            );
+        }
+    }
     if let Some(p) = &c.principal {
         let _ = writeln!(out, "  as principal {}", field(p));
     }
@@ -83,9 +119,54 @@ pub fn counterexample_text(policies: &Policies, c: &Counterexample) -> String {
     out
 }
 
+/// A fix in JSON.
+#[derive(Debug, Serialize)]
+pub struct FixOut<'a> {
+    /// What to change, in words.
+    pub summary: &'a str,
+    /// The text to replace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<&'a str>,
+    /// What to write instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a str>,
+}
+
+fn fix_json(f: &Fix) -> FixOut<'_> {
+    FixOut {
+        summary: &f.summary,
+        before: f.before.as_deref(),
+        after: f.after.as_deref(),
+    }
+}
+
+/// An area and what others may do in it, in JSON.
+#[derive(Debug, Serialize)]
+pub struct AreaOut<'a> {
+    /// The pattern.
+    pub pattern: &'a str,
+    /// `nothing` (private) or `read` (protected).
+    pub others: &'static str,
+}
+
+/// Why a `holds` relies on the identity format, in JSON.
+#[derive(Debug, Serialize)]
+pub struct FragilityOut<'a> {
+    /// The weaker format (`opaque`).
+    pub format: &'a str,
+    /// Why, in words.
+    pub reason: &'a str,
+    /// The counterexample under that format.
+    pub counterexample: CounterexampleOut<'a>,
+    /// The fix, when obvious.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixOut<'a>>,
+}
+
 /// The JSON object of a proof, fields in this order:
-/// `{"verdict":...,"identity_format":...,"areas":[...],"reason":...,"counterexample":{...},"assumptions":[...]}`
-/// (`counterexample` only when violated).
+/// `{"verdict":...,"identity_format":...,"areas":[...],"reason":...,"counterexample":{...},"assumptions":[...],"area_classes":[...],"shared":[...],"fragile":...,"fragility":{...},"fix":{...},"hint":...}`
+/// (`counterexample`, `fix` and `hint` only when violated; `fragility` only when
+/// fragile).
 #[derive(Debug, Serialize)]
 pub struct ProofOut<'a> {
     /// `holds`, `violated` or `unknown`.
@@ -101,6 +182,21 @@ pub struct ProofOut<'a> {
     pub counterexample: Option<CounterexampleOut<'a>>,
     /// What was assumed or left out.
     pub assumptions: &'a [String],
+    /// Each area with what others may do in it.
+    pub area_classes: Vec<AreaOut<'a>>,
+    /// Shared zones: `Allow` resources without the identity variable.
+    pub shared: &'a [String],
+    /// `holds` that relies on the identity format (violated under `opaque`).
+    pub fragile: bool,
+    /// For a fragile `holds`: the counterexample under the weaker format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fragility: Option<FragilityOut<'a>>,
+    /// For `violated`: the smallest fix, when obvious.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixOut<'a>>,
+    /// For `violated` with the default areas: the area may be meant as protected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'a str>,
 }
 
 /// The JSON object of a proof over `policies`.
@@ -115,6 +211,24 @@ pub fn proof_json<'a>(policies: &'a Policies, proof: &'a Proof) -> ProofOut<'a> 
             .as_ref()
             .map(|c| counterexample_json(policies, c)),
         assumptions: &proof.assumptions,
+        area_classes: proof
+            .area_specs
+            .iter()
+            .map(|a: &AreaSpec| AreaOut {
+                pattern: &a.pattern,
+                others: a.others.as_str(),
+            })
+            .collect(),
+        shared: &proof.shared,
+        fragile: proof.fragile.is_some(),
+        fragility: proof.fragile.as_ref().map(|f: &Fragility| FragilityOut {
+            format: &f.format,
+            reason: &f.reason,
+            counterexample: counterexample_json(policies, &f.counterexample),
+            fix: f.fix.as_ref().map(fix_json),
+        }),
+        fix: proof.fix.as_ref().map(fix_json),
+        hint: proof.hint.as_deref(),
     }
 }
 
@@ -129,13 +243,40 @@ pub fn proof_text(policies: &Policies, proof: &Proof) -> String {
         field(&proof.format_description)
     );
     let _ = writeln!(out, "Areas:");
-    for a in &proof.areas {
-        let _ = writeln!(out, "  {}", field(a));
+    for a in &proof.area_specs {
+        let class = match a.others {
+            crate::analysis::prover::Others::Nothing => "private",
+            crate::analysis::prover::Others::Read => "protected (others may read)",
+        };
+        let _ = writeln!(out, "  {} [{class}]", field(&a.pattern));
+    }
+    if !proof.shared.is_empty() {
+        let _ = writeln!(out, "Shared (no identity in the pattern):");
+        for s in &proof.shared {
+            let _ = writeln!(out, "  {}", field(s));
+        }
     }
     if let Some(c) = &proof.counterexample {
         out.push_str(&counterexample_text(policies, c));
     }
     let _ = writeln!(out, "Why: {}", field(&proof.reason));
+    if let Some(f) = &proof.fix {
+        let _ = writeln!(out, "Fix: {}", field(&f.summary));
+    }
+    if let Some(h) = &proof.hint {
+        let _ = writeln!(out, "Hint: {}", field(h));
+    }
+    if let Some(f) = &proof.fragile {
+        let _ = writeln!(
+            out,
+            "Fragile: this holds only because of the identity format; under --identity-format {} it is violated: {}",
+            field(&f.format),
+            field(&f.reason)
+        );
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "  Fix: {}", field(&fix.summary));
+        }
+    }
     if !proof.assumptions.is_empty() {
         let _ = writeln!(out, "Assumptions:");
         for a in &proof.assumptions {

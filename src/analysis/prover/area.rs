@@ -9,11 +9,66 @@ use crate::lang::wildcard::Match;
 
 use super::ProverError;
 
+/// What identities other than the owner may do inside an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Others {
+    /// Nothing: a private area (`--area`). Listing its key names counts as reaching it.
+    #[default]
+    Nothing,
+    /// Read (the catalog's `Read` and `List` actions, [`crate::catalog::AccessClass`]) but
+    /// not write: a protected area (`--write-area`), such as Amplify's
+    /// `protected/${cognito-identity.amazonaws.com:sub}/*`.
+    Read,
+}
+
+impl Others {
+    /// `nothing` or `read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Others::Nothing => "nothing",
+            Others::Read => "read",
+        }
+    }
+}
+
+/// An area as the user names it: a resource pattern with the identity variable, and what
+/// other identities may do inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AreaSpec {
+    /// The resource pattern (`arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*`).
+    pub pattern: String,
+    /// What other identities may do inside it.
+    pub others: Others,
+}
+
+impl AreaSpec {
+    /// A private area.
+    pub fn private(pattern: impl Into<String>) -> AreaSpec {
+        AreaSpec {
+            pattern: pattern.into(),
+            others: Others::Nothing,
+        }
+    }
+
+    /// A protected area: others may read, not write.
+    pub fn protected(pattern: impl Into<String>) -> AreaSpec {
+        AreaSpec {
+            pattern: pattern.into(),
+            others: Others::Read,
+        }
+    }
+}
+
 /// One area of the isolation property.
 #[derive(Debug, Clone)]
 pub(crate) struct Area {
     /// The pattern as given.
     pub source: String,
+    /// What other identities may do inside it.
+    pub others: Others,
+    /// The bucket of an S3 object area, when it is plain text
+    /// (`arn:aws:s3:::BUCKET/...`): listing that bucket may reveal the area's key names.
+    pub bucket: Option<String>,
     /// The pattern, read as a `Resource` of a `2012-10-17` policy.
     pub pattern: ArnPattern,
     /// Its glob, the identity variable as the slot.
@@ -26,8 +81,10 @@ pub(crate) struct Area {
 }
 
 impl Area {
-    /// Compile `source`; it must be an ARN pattern that mentions the identity variable.
-    pub fn parse(source: &str) -> Result<Area, ProverError> {
+    /// Compile `spec`; its pattern must be an ARN pattern that mentions the identity
+    /// variable.
+    pub fn parse(spec: &AreaSpec) -> Result<Area, ProverError> {
+        let source = spec.pattern.as_str();
         let syntax = Syntax {
             variables: true,
             wildcards: true,
@@ -47,8 +104,16 @@ impl Area {
         };
         let service = plain(1).map(str::to_ascii_lowercase);
         let account = plain(3).map(str::to_string);
+        let bucket = match &pattern {
+            ArnPattern::Arn { parts, .. } if service.as_deref() == Some("s3") => {
+                parts.get(4..).and_then(plain_bucket)
+            }
+            ArnPattern::Arn { .. } | ArnPattern::Any(_) => None,
+        };
         Ok(Area {
             source: source.to_string(),
+            others: spec.others,
+            bucket,
             glob: arn_glob(&pattern, &Variables::TrackIdentity),
             pattern,
             service,
@@ -88,4 +153,16 @@ impl Area {
         }
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// The bucket of an S3 object pattern's resource part (`BUCKET/key...`), when the text
+/// before its first `/` is plain (no wildcard or variable) and a `/` follows it.
+fn plain_bucket(resource: &[crate::lang::wildcard::Pattern]) -> Option<String> {
+    use crate::lang::variables::Piece;
+    let first = resource.first()?;
+    let Some(Piece::Literal(text)) = first.pieces().first() else {
+        return None;
+    };
+    let (bucket, _) = text.split_once('/')?;
+    (!bucket.is_empty() && resource.len() == 1).then(|| bucket.to_string())
 }

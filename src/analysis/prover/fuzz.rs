@@ -24,9 +24,11 @@ use crate::lang::principal::Caller;
 use crate::workload::SplitMix64;
 
 use super::area::Area;
+use super::area::Others;
+use super::listing::bucket_list_actions;
 use super::subject::Subject;
-use super::witness::candidate_actions_for;
-use super::{Counterexample, ProverError, checked_subject, compile_areas};
+use super::witness::{candidate_actions_in, check_listing};
+use super::{AreaSpec, Counterexample, ProverError, Reach, checked_subject, compile_areas};
 
 /// The outcome of a fuzz run.
 #[derive(Debug, Clone)]
@@ -157,7 +159,7 @@ pub const MAX_CASES: u64 = 1_000_000;
 pub fn fuzz_isolation(
     policies: &Policies,
     principal: Option<&Caller>,
-    areas: &[String],
+    areas: &[AreaSpec],
     format: &IdentityFormat,
     cases: u64,
     seed: u64,
@@ -198,7 +200,7 @@ pub fn fuzz_isolation(
             (a, area),
             [&attacker, &victim, &resource],
             (&mut actions, &mut undecided),
-            now,
+            (format, now),
         ) {
             return Ok(FuzzResult {
                 counterexample: Some(counterexample),
@@ -232,7 +234,7 @@ fn try_case(
     (a, area): (usize, &Area),
     [attacker, victim, resource]: [&str; 3],
     (actions, undecided): (&mut Actions, &mut Option<String>),
-    now: jiff::Timestamp,
+    (format, now): (&IdentityFormat, jiff::Timestamp),
 ) -> Option<Counterexample> {
     for (k, &r) in allows.iter().enumerate() {
         let st = subject.statement(r);
@@ -249,7 +251,7 @@ fn try_case(
         }
         let candidates = actions
             .entry((a, k))
-            .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()));
+            .or_insert_with(|| candidate_actions_in(st, area));
         for action in candidates.iter() {
             let Some(req) = request(
                 subject.policies,
@@ -286,12 +288,42 @@ fn try_case(
             return Some(Counterexample {
                 attacker: attacker.to_string(),
                 victim: victim.to_string(),
+                class: crate::catalog::catalog().access_class(action),
                 action: action.clone(),
                 resource: resource.to_string(),
+                reach: Reach::Object,
+                reveals: None,
+                area: area.source.clone(),
                 context,
                 principal: subject.caller.as_ref().map(|c| c.arn().to_string()),
                 statement,
             });
+        }
+    }
+    // A listing of the area's bucket with a prefix of the resource's key names it.
+    if area.others == Others::Nothing
+        && let Some(bucket) = &area.bucket
+    {
+        let arn = format!("arn:aws:s3:::{bucket}");
+        for &r in allows {
+            let st = subject.statement(r);
+            for action in bucket_list_actions()
+                .iter()
+                .filter(|a| st.matches_action(a))
+            {
+                let found = check_listing(
+                    subject,
+                    (r, action, &arn),
+                    area,
+                    resource,
+                    [attacker, victim],
+                    format,
+                    now,
+                );
+                if let Ok(c) = found {
+                    return Some(c);
+                }
+            }
         }
     }
     None

@@ -26,6 +26,7 @@
 mod area;
 pub mod fuzz;
 mod index;
+mod listing;
 pub mod smt;
 pub mod solver;
 mod subject;
@@ -33,7 +34,7 @@ mod witness;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analysis::actions::{covers_every_action, may_act_on};
+use crate::analysis::actions::{covers_every_action, may_act_on, may_write_on};
 use crate::analysis::confirm::ContextMap;
 use crate::analysis::glob::{Class, Elem, Glob};
 use crate::analysis::identity::IdentityFormat;
@@ -44,11 +45,13 @@ use crate::eval::{Decision, PolicySet};
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
 use crate::lang::principal::Caller;
 use area::Area;
+pub use area::{AreaSpec, Others};
 use index::HeadIndex;
 use smt::SmtError;
 use solver::{Answer, Automata, Candidate, Smt, Solver, Undecided};
 pub(crate) use subject::typed_label;
 use subject::{Applying, Grantor, LevelPattern, Route, Subject, scope_globs};
+pub use witness::Fix;
 use witness::{candidate_actions_for, explain_violation};
 
 /// The three answers.
@@ -73,6 +76,26 @@ impl Verdict {
     }
 }
 
+/// How a counterexample reaches the victim's area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A request on a resource inside the area.
+    Object,
+    /// A listing of the bucket (`s3:ListBucket` ...) whose answer names resources inside
+    /// the area.
+    Listing,
+}
+
+impl Reach {
+    /// `object` or `listing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Object => "object",
+            Reach::Listing => "listing",
+        }
+    }
+}
+
 /// A confirmed violation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counterexample {
@@ -82,8 +105,16 @@ pub struct Counterexample {
     pub victim: String,
     /// The action allowed.
     pub action: String,
-    /// The resource, inside the victim's area.
+    /// The resource requested: inside the victim's area, or for a listing the bucket.
     pub resource: String,
+    /// An object request or a listing.
+    pub reach: Reach,
+    /// For a listing: a resource inside the victim's area whose name the listing reveals.
+    pub reveals: Option<String>,
+    /// The area reached (as given).
+    pub area: String,
+    /// Whether the action reads or writes (the catalog's access level).
+    pub class: crate::catalog::AccessClass,
     /// The request context under which `check` allows it.
     pub context: ContextMap,
     /// The principal making the request, when one was given.
@@ -107,8 +138,36 @@ pub struct Proof {
     pub reason: String,
     /// For `violated`.
     pub counterexample: Option<Counterexample>,
+    /// For `violated`: the smallest change to the policy that removes this
+    /// counterexample, when one is obvious.
+    pub fix: Option<Fix>,
+    /// For `violated` with the default areas: a statement lets every identity read a
+    /// prefix of the area (Amplify's protected level); the area may be meant as a
+    /// `--write-area`.
+    pub hint: Option<String>,
+    /// For `holds`: the answer relies on the identity format; under `opaque` it is
+    /// violated (with that counterexample).
+    pub fragile: Option<Fragility>,
     /// What was assumed or left out (conditions, ignored denies).
     pub assumptions: Vec<String>,
+    /// The areas checked, with what others may do inside each (in the order of `areas`).
+    pub area_specs: Vec<AreaSpec>,
+    /// Resource patterns of `Allow` statements without the identity variable: shared
+    /// zones (`public/*`), listed, not reported unless they reach an area.
+    pub shared: Vec<String>,
+}
+
+/// Why a `holds` relies on the identity format.
+#[derive(Debug, Clone)]
+pub struct Fragility {
+    /// The weaker format it fails under (`opaque`).
+    pub format: String,
+    /// The confirmed counterexample under that format.
+    pub counterexample: Counterexample,
+    /// Why, in words.
+    pub reason: String,
+    /// The change that makes it hold under that format too, when obvious.
+    pub fix: Option<Fix>,
 }
 
 /// Why a proof could not be attempted.
@@ -205,7 +264,7 @@ fn areas_in<'a>(sets: impl IntoIterator<Item = &'a PolicySet>) -> Vec<String> {
 pub fn prove_isolation(
     policies: &Policies,
     principal: Option<&Caller>,
-    areas: &[String],
+    areas: &[AreaSpec],
     format: &IdentityFormat,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
@@ -248,7 +307,7 @@ impl Backend {
 pub fn prove_isolation_with(
     policies: &Policies,
     principal: Option<&Caller>,
-    areas: &[String],
+    areas: &[AreaSpec],
     format: &IdentityFormat,
     backend: &Backend,
     now: jiff::Timestamp,
@@ -264,17 +323,51 @@ pub fn prove_isolation_with(
 }
 
 /// [`prove_isolation`] with any [`Solver`].
+///
+/// A `holds` under a format other than `opaque` and `any` is proved again under `opaque`
+/// (with the automata): when that is violated, the proof is fragile
+/// ([`Proof::fragile`]): it relies on every id having one length.
 pub fn prove_isolation_by(
     policies: &Policies,
     principal: Option<&Caller>,
-    areas: &[String],
+    areas: &[AreaSpec],
+    format: &IdentityFormat,
+    solver: &mut dyn Solver,
+    now: jiff::Timestamp,
+) -> Result<Proof, ProverError> {
+    let mut proof = prove_once(policies, principal, areas, format, solver, now)?;
+    if proof.verdict == Verdict::Holds && !format.is_weakest() {
+        let opaque = IdentityFormat::parse("opaque").map_err(|e| ProverError::InvalidArea {
+            area: String::new(),
+            message: e.to_string(),
+        })?;
+        let weaker = prove_once(policies, principal, areas, &opaque, &mut Automata, now)?;
+        if let (Verdict::Violated, Some(counterexample)) = (weaker.verdict, weaker.counterexample) {
+            proof.fragile = Some(Fragility {
+                format: opaque.name,
+                counterexample,
+                reason: weaker.reason,
+                fix: weaker.fix,
+            });
+        }
+    }
+    Ok(proof)
+}
+
+/// One proof under one format.
+fn prove_once(
+    policies: &Policies,
+    principal: Option<&Caller>,
+    areas: &[AreaSpec],
     format: &IdentityFormat,
     solver: &mut dyn Solver,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
     let subject = checked_subject(policies, principal, now)?;
+    let defaulted = areas.is_empty();
     let areas = compile_areas(policies, areas)?;
     let mut run = Run {
+        defaulted,
         applying: areas.iter().map(|a| subject.applying(a)).collect(),
         denies: Denies::new(&subject),
         subject,
@@ -284,14 +377,21 @@ pub fn prove_isolation_by(
         area_index: HeadIndex::new(areas.iter().map(|a| &a.glob).zip(0..)),
         covers: HashMap::new(),
         acts: HashMap::new(),
+        writes: HashMap::new(),
         limits: HashMap::new(),
         assumptions: Vec::new(),
         noted: HashSet::new(),
         unknown: Vec::new(),
     };
-    for g in run.subject.grantors() {
+    let grantors = run.subject.grantors();
+    for &g in &grantors {
         if let Some((c, reason)) = run.check_allow(g, solver)? {
-            return Ok(run.proof(Verdict::Violated, reason, Some(c)));
+            return Ok(run.violated(c, reason));
+        }
+    }
+    for &g in &grantors {
+        if let Some((c, reason)) = run.check_listing(g, solver)? {
+            return Ok(run.violated(c, reason));
         }
     }
     Ok(run.conclude())
@@ -318,17 +418,53 @@ fn checked_subject<'a>(
     Ok(Subject::new(policies, principal, now))
 }
 
-/// The areas named, else [`default_areas_of`]; compiled.
-fn compile_areas(policies: &Policies, areas: &[String]) -> Result<Vec<Area>, ProverError> {
+/// The areas named, else [`default_areas_of`] as private areas; compiled.
+fn compile_areas(policies: &Policies, areas: &[AreaSpec]) -> Result<Vec<Area>, ProverError> {
     let areas = if areas.is_empty() {
         default_areas_of(policies)
+            .into_iter()
+            .map(AreaSpec::private)
+            .collect()
     } else {
         areas.to_vec()
     };
     if areas.is_empty() {
         return Err(ProverError::NoArea);
     }
-    areas.iter().map(|a| Area::parse(a)).collect()
+    areas.iter().map(Area::parse).collect()
+}
+
+/// The resource patterns of the `Allow` statements (identity- and resource-based) that do
+/// not mention the identity and name a resource of one of `services` (plain text in the
+/// pattern): the shared zones, in order, without repeats.
+fn shared_zones(policies: &Policies, services: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let sets = std::iter::once(&policies.identity).chain(policies.resource.iter().map(|p| &p.set));
+    for policy in sets.flat_map(|set| set.policies()) {
+        for st in policy
+            .statements
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+        {
+            let Some(ResourceSpec::Resource(patterns)) = &st.resource else {
+                continue;
+            };
+            for p in patterns.iter().filter(|p| !mentions_identity(p)) {
+                let service = match p {
+                    crate::lang::arn::ArnPattern::Arn { parts, .. } => {
+                        parts.get(1).and_then(|s| s.as_exact())
+                    }
+                    crate::lang::arn::ArnPattern::Any(_) => None,
+                };
+                let of_area =
+                    service.is_some_and(|s| services.iter().any(|a| a.eq_ignore_ascii_case(s)));
+                if of_area && !out.iter().any(|o| o == p.source()) {
+                    out.push(p.source().to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What the `Deny` statements that certainly apply to one search problem exclude.
@@ -422,14 +558,7 @@ impl Denies {
     fn new(subject: &Subject) -> Denies {
         let mut all = Vec::new();
         for (policy_type, index, set) in subject.policies.sets() {
-            let scope = match policy_type {
-                PolicyType::Resource => subject.policies.resource[index].resource.as_deref(),
-                PolicyType::Identity
-                | PolicyType::Boundary
-                | PolicyType::Session
-                | PolicyType::Scp
-                | PolicyType::Rcp => None,
-            };
+            let scope = subject.scope(policy_type, index);
             for d in set.refs_with_effect(Effect::Deny) {
                 let st = set.statement(d);
                 if !subject.names_attacker(st) {
@@ -470,6 +599,8 @@ impl Denies {
 
 /// One proof in progress.
 struct Run<'a> {
+    /// No area was named: the default areas are checked (as private).
+    defaulted: bool,
     subject: Subject<'a>,
     format: &'a IdentityFormat,
     /// The time of the confirming requests.
@@ -485,6 +616,8 @@ struct Run<'a> {
     covers: HashMap<(String, String), bool>,
     /// `may_act_on` by (Allow actions, service).
     acts: HashMap<(String, String), bool>,
+    /// `may_write_on` by (Allow actions, service).
+    writes: HashMap<(String, String), bool>,
     /// What a limiting level lets through, by (Allow actions, level, area).
     limits: HashMap<(String, PolicyType, usize, usize), Option<Vec<LevelPattern>>>,
     assumptions: Vec<String>,
@@ -507,6 +640,19 @@ impl Run<'_> {
         self.subject.label(r)
     }
 
+    /// Note once per statement (`noted` starts true for one without conditions) that the
+    /// `Allow` `r`'s conditions are taken as satisfiable.
+    fn note_conditions(&mut self, r: TypedRef, noted: &mut bool) {
+        if !*noted {
+            *noted = true;
+            let note = format!(
+                "{}: its conditions are assumed to be satisfiable",
+                self.label(r)
+            );
+            self.assume(note);
+        }
+    }
+
     fn assume(&mut self, note: String) {
         if self.noted.insert(note.clone()) {
             self.assumptions.push(note);
@@ -519,6 +665,11 @@ impl Run<'_> {
         reason: String,
         counterexample: Option<Counterexample>,
     ) -> Proof {
+        let services: Vec<&str> = self
+            .areas
+            .iter()
+            .filter_map(|a| a.service.as_deref())
+            .collect();
         Proof {
             verdict,
             identity_format: self.format.name.clone(),
@@ -526,8 +677,39 @@ impl Run<'_> {
             areas: self.areas.iter().map(|a| a.source.clone()).collect(),
             reason,
             counterexample,
+            fix: None,
+            hint: None,
+            fragile: None,
             assumptions: self.assumptions,
+            area_specs: self
+                .areas
+                .iter()
+                .map(|a| AreaSpec {
+                    pattern: a.source.clone(),
+                    others: a.others,
+                })
+                .collect(),
+            shared: shared_zones(self.subject.policies, &services),
         }
+    }
+
+    /// The proof for a confirmed counterexample: with the fix when one is obvious, and
+    /// with the default areas, the hint that a read-for-all statement may mean a
+    /// protected area.
+    fn violated(self, c: Counterexample, reason: String) -> Proof {
+        let st = self.subject.statement(c.statement);
+        let area = self.areas.iter().find(|a| a.source == c.area);
+        let fix = area.and_then(|a| witness::fix_for(st, a, &c));
+        let hint = match area {
+            Some(a) if self.defaulted => {
+                witness::protected_hint(st, a, &c, &self.subject.label(c.statement))
+            }
+            Some(_) | None => None,
+        };
+        let mut proof = self.proof(Verdict::Violated, reason, Some(c));
+        proof.fix = fix;
+        proof.hint = hint;
+        proof
     }
 
     /// Does the `Deny` `d` certainly apply wherever the `Allow` `r` does (no conditions,
@@ -672,14 +854,7 @@ impl Run<'_> {
         let r = g.r;
         let st = self.subject.statement(r);
         let (allows, not_resources) = allow_globs(st);
-        let scope = match r.policy_type {
-            PolicyType::Resource => self.subject.policies.resource[r.index].resource.as_deref(),
-            PolicyType::Identity
-            | PolicyType::Boundary
-            | PolicyType::Session
-            | PolicyType::Scp
-            | PolicyType::Rcp => None,
-        };
+        let scope = self.subject.scope(r.policy_type, r.index);
         let mut noted_conditions = st.conditions.is_empty();
         for allow in &allows {
             let allow_head = match (allow, scope) {
@@ -694,14 +869,7 @@ impl Run<'_> {
                 if !self.acts_on(r, area) || !self.grants_alone(g, area) {
                     continue;
                 }
-                if !noted_conditions {
-                    noted_conditions = true;
-                    let note = format!(
-                        "{}: its conditions are assumed to be satisfiable",
-                        self.label(r)
-                    );
-                    self.assume(note);
-                }
+                self.note_conditions(r, &mut noted_conditions);
                 let area_head = area.glob.literal_head();
                 let head = if area_head.len() > allow_head.len() {
                     &area_head
@@ -728,7 +896,11 @@ impl Run<'_> {
                     };
                     let answer = solver.decide(&problem)?;
                     if let Some(c) = self.settle(r, a, answer) {
-                        let reason = explain_violation(&c, tracked.is_some_and(|t| t.has_slot()));
+                        let reason = explain_violation(
+                            &c,
+                            &self.areas[a],
+                            tracked.is_some_and(|t| t.has_slot()),
+                        );
                         return Ok(Some((c, reason)));
                     }
                 }
@@ -758,9 +930,11 @@ impl Run<'_> {
         }
     }
 
-    /// Can the `Allow` `r` act on `area` at all? An action acts only on its own service's
-    /// resources; a statement whose actions are all of other services is skipped, and
-    /// that is listed as an assumption.
+    /// Can the `Allow` `r` act on `area` at all, in a way the area forbids to others? An
+    /// action acts only on its own service's resources; a statement whose actions are all
+    /// of other services is skipped, and that is listed as an assumption. On a protected
+    /// area, a statement that can only read (the catalog's `Read` and `List` actions) is
+    /// skipped too: others may read there.
     fn acts_on(&mut self, r: TypedRef, area: &Area) -> bool {
         let st = self.subject.statement(r);
         let Some(service) = area.service.as_deref() else {
@@ -769,10 +943,16 @@ impl Run<'_> {
         let key = (action_key(st), service.to_string());
         if *self
             .acts
-            .entry(key)
+            .entry(key.clone())
             .or_insert_with(|| may_act_on(st, service))
         {
-            return true;
+            return match area.others {
+                Others::Nothing => true,
+                Others::Read => *self
+                    .writes
+                    .entry(key)
+                    .or_insert_with(|| may_write_on(st, service)),
+            };
         }
         let note = format!(
             "{}: its actions belong to other services than the area {}, so they are taken not to act on it",
@@ -786,6 +966,17 @@ impl Run<'_> {
     /// Act on a solver's answer for `r` against area `a`: a confirmed counterexample, or
     /// `None` with anything undecided recorded.
     fn settle(&mut self, r: TypedRef, a: usize, answer: Answer) -> Option<Counterexample> {
+        self.settle_with(r, a, answer, witness::Request::Object)
+    }
+
+    /// [`Run::settle`] for the kind of request `request` says.
+    fn settle_with(
+        &mut self,
+        r: TypedRef,
+        a: usize,
+        answer: Answer,
+        request: witness::Request<'_>,
+    ) -> Option<Counterexample> {
         let label = self.label(r);
         let area = &self.areas[a];
         let why = match answer {
@@ -802,8 +993,15 @@ impl Run<'_> {
             Answer::Candidates(candidates) => {
                 let mut reasons = Vec::new();
                 for candidate in &candidates {
-                    match witness::confirm(&self.subject, r, area, candidate, self.format, self.now)
-                    {
+                    let found = witness::confirm(
+                        &self.subject,
+                        (r, request),
+                        area,
+                        candidate,
+                        self.format,
+                        self.now,
+                    );
+                    match found {
                         Ok(c) => return Some(c),
                         Err(e) => reasons.push(e),
                     }
@@ -833,7 +1031,7 @@ impl Run<'_> {
             return self.proof(Verdict::Unknown, reason, None);
         }
         // Not vacuous: an identity reaches its own area.
-        let own = self.format.example().unwrap_or_default();
+        let own = readable_identity(self.format);
         if !reaches_own_area(&self.subject, self.areas, &own, self.now) {
             let reason = format!(
                 "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
@@ -911,6 +1109,17 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
         ),
         None => (vec![None], Vec::new()),
     }
+}
+
+/// A readable identity of `format` for examples: a realistic Cognito id, `alice`, or the
+/// format's shortest id.
+fn readable_identity(format: &IdentityFormat) -> String {
+    [crate::analysis::identity::COGNITO_EXAMPLES[0], "alice"]
+        .into_iter()
+        .find(|id| format.matches(id))
+        .map(str::to_string)
+        .or_else(|| format.example())
+        .unwrap_or_default()
 }
 
 /// Does identity `own` reach its own area, for some statement that can grant and one of

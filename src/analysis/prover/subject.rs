@@ -144,6 +144,20 @@ impl<'a> Subject<'a> {
         out
     }
 
+    /// The resource a resource-based policy is for (its statements without `Resource`
+    /// cover it, and its `Deny`s deny only there); `None` for every other policy type.
+    pub fn scope(&self, policy_type: PolicyType, index: usize) -> Option<&'a str> {
+        let policies: &'a Policies = self.policies;
+        match policy_type {
+            PolicyType::Resource => policies.resource[index].resource.as_deref(),
+            PolicyType::Identity
+            | PolicyType::Boundary
+            | PolicyType::Session
+            | PolicyType::Scp
+            | PolicyType::Rcp => None,
+        }
+    }
+
     /// The request context under which `st` plausibly holds for `identity`.
     pub fn context(&self, st: &Statement, identity: &str) -> ContextMap {
         plausible_context_for(st, identity, self.caller.as_ref(), self.now)

@@ -2,47 +2,80 @@
 //! identities of the format, the resource inside the victim's area, and a request of the
 //! attacker that the policies of every type allow ([`crate::eval::authorize`]).
 
-use crate::analysis::identity::IdentityFormat;
+use crate::analysis::glob::Elem;
+use crate::analysis::identity::{COGNITO_EXAMPLES, IdentityFormat};
 use crate::analysis::search::Witness;
+use crate::analysis::translate::mentions_identity;
+use crate::catalog::{AccessClass, catalog};
 use crate::eval::Decision;
 use crate::eval::authorize::TypedRef;
 use crate::lang::model::{ActionSpec, Statement};
 use crate::lang::variables::{NoVariables, Piece};
 use crate::lang::wildcard::Match;
 
-use super::Counterexample;
-use super::area::Area;
+use super::area::{Area, Others};
 use super::solver::Candidate;
 use super::subject::Subject;
+use super::{Counterexample, Reach};
 
-/// Confirm one candidate for the `Allow` statement `r` against `area`.
+/// The kind of request a candidate stands for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Request<'a> {
+    /// A request on the candidate resource itself.
+    Object,
+    /// `action` (a bucket listing) on the bucket `bucket` (its ARN), with an `s3:prefix`
+    /// that the candidate resource's key starts with.
+    Listing {
+        /// The list action (`s3:ListBucket`).
+        action: &'a str,
+        /// The bucket's ARN.
+        bucket: &'a str,
+    },
+}
+
+/// Confirm one candidate for the `Allow` statement `r` against `area`, made as `request`
+/// says; the counterexample is then put in the harmful direction with readable ids where
+/// the evaluator confirms that too ([`polish`]).
 pub(crate) fn confirm(
     subject: &Subject,
-    r: TypedRef,
+    (r, request): (TypedRef, Request<'_>),
     area: &Area,
     candidate: &Candidate,
     format: &IdentityFormat,
     now: jiff::Timestamp,
 ) -> Result<Counterexample, String> {
-    match candidate {
-        Candidate::Witness(w) => confirm_witness(subject, r, area, w, format, now),
+    let check = |resource: &str, ids: [&str; 2]| match request {
+        Request::Object => check_concrete(subject, r, area, resource, ids, format, now),
+        Request::Listing { action, bucket } => check_listing(
+            subject,
+            (r, action, bucket),
+            area,
+            resource,
+            ids,
+            format,
+            now,
+        ),
+    };
+    let found = match candidate {
+        Candidate::Witness(w) => confirm_witness(w, format, &check)?,
         Candidate::Concrete {
             resource,
             attacker,
             victim,
             ..
-        } => check_concrete(subject, r, area, resource, [attacker, victim], format, now),
-    }
+        } => check(resource, [attacker, victim])?,
+    };
+    Ok(polish(found, area, format, &check))
 }
+
+/// Checks one concrete candidate (resource, `[attacker, victim]`) with the evaluator.
+type Check<'a> = dyn Fn(&str, [&str; 2]) -> Result<Counterexample, String> + 'a;
 
 /// Try to turn a witness of the automata into a confirmed counterexample.
 fn confirm_witness(
-    subject: &Subject,
-    st_ref: TypedRef,
-    area: &Area,
     w: &Witness,
     format: &IdentityFormat,
-    now: jiff::Timestamp,
+    check: &Check<'_>,
 ) -> Result<Counterexample, String> {
     let resource = String::from_utf8(w.resource.clone())
         .map_err(|_| "the witness resource is not valid UTF-8".to_string())?;
@@ -53,15 +86,7 @@ fn confirm_witness(
             .example_except(&[&victim])
             .ok_or("no second identity of the format exists")?,
     };
-    let first = check_concrete(
-        subject,
-        st_ref,
-        area,
-        &resource,
-        [&attacker, &victim],
-        format,
-        now,
-    );
+    let first = check(&resource, [&attacker, &victim]);
     if first.is_ok() || attacker != victim {
         return first;
     }
@@ -86,9 +111,7 @@ fn confirm_witness(
             }
             let mut r = resource.clone();
             r.replace_range(w.victim.start..w.victim.end, &other);
-            if let Ok(c) =
-                check_concrete(subject, st_ref, area, &r, [&attacker, &other], format, now)
-            {
+            if let Ok(c) = check(&r, [&attacker, &other]) {
                 return Ok(c);
             }
         }
@@ -96,17 +119,114 @@ fn confirm_witness(
     first
 }
 
-/// Check a concrete candidate with the evaluator: distinct identities of the format, the
-/// resource inside the victim's area, and the attacker allowed.
-fn check_concrete(
-    subject: &Subject,
-    st_ref: TypedRef,
+/// Where the victim's identity starts in `resource`, when the area's pattern is plain
+/// text up to its identity variable (`arn:aws:s3:::b/private/${sub}/*`).
+fn victim_offset(area: &Area, resource: &str, victim: &str) -> Option<usize> {
+    let mut at = 0;
+    for e in &area.glob.0 {
+        match e {
+            Elem::Byte(_) => at += 1,
+            Elem::Slot => {
+                return resource
+                    .get(at..)
+                    .is_some_and(|rest| rest.starts_with(victim))
+                    .then_some(at);
+            }
+            Elem::Star(_) | Elem::AnyChar(_) | Elem::Never => return None,
+        }
+    }
+    None
+}
+
+/// The resource of `c` that lies in the victim's area: the one requested, or for a
+/// listing the one it reveals.
+fn reached(c: &Counterexample) -> &str {
+    c.reveals.as_deref().unwrap_or(&c.resource)
+}
+
+/// Put a confirmed counterexample in the harmful direction and give it readable ids,
+/// keeping each change only when the evaluator confirms it again:
+/// - when the resource lies in the attacker's own area too and one id is a prefix of the
+///   other, the attacker is the shorter id and the victim the longer one (the harm is
+///   the short id reaching the long id's files, not the long id reading its own);
+/// - Cognito ids become realistic ones (`us-east-1:` and a UUID); other ids become short
+///   names (`ann` and `anna` for a prefix pair, `alice` and `bob` otherwise).
+fn polish(
+    c: Counterexample,
+    area: &Area,
+    format: &IdentityFormat,
+    check: &Check<'_>,
+) -> Counterexample {
+    let mut best = c;
+    let (a, b) = (best.attacker.clone(), best.victim.clone());
+    let r = reached(&best).to_string();
+    if area.contains(&r, &a) && a != b && (b.starts_with(&a) || a.starts_with(&b)) {
+        let (short, long) = if a.len() < b.len() { (a, b) } else { (b, a) };
+        if short != best.attacker {
+            let resource = if area.contains(&r, &long) {
+                r.clone()
+            } else {
+                area.example(&long)
+            };
+            if let Ok(c) = check(&resource, [&short, &long]) {
+                best = c;
+            }
+        }
+    }
+    let (a, b) = (best.attacker.clone(), best.victim.clone());
+    let r = reached(&best).to_string();
+    let Some(at) = victim_offset(area, &r, &b) else {
+        return best;
+    };
+    let proposals: Vec<(String, String)> = if format.name == "cognito" {
+        vec![(
+            COGNITO_EXAMPLES[0].to_string(),
+            COGNITO_EXAMPLES[1].to_string(),
+        )]
+    } else if let Some(tail) = b.strip_prefix(a.as_str()) {
+        vec![
+            ("ann".to_string(), format!("ann{tail}")),
+            ("ann".to_string(), "anna".to_string()),
+        ]
+    } else if let Some(tail) = a.strip_prefix(b.as_str()) {
+        vec![
+            (format!("ann{tail}"), "ann".to_string()),
+            ("anna".to_string(), "ann".to_string()),
+        ]
+    } else {
+        vec![("alice".to_string(), "bob".to_string())]
+    };
+    for (na, nb) in proposals {
+        if !format.matches(&na) || !format.matches(&nb) {
+            continue;
+        }
+        let mut resource = r.clone();
+        resource.replace_range(at..at + b.len(), &nb);
+        if let Ok(c) = check(&resource, [&na, &nb]) {
+            best = c;
+            break;
+        }
+    }
+    // A file in the victim's folder rather than the folder's empty name or the bare id.
+    let r = reached(&best);
+    let file = if r.ends_with('/') {
+        format!("{r}photo.jpg")
+    } else if r.ends_with(best.victim.as_str()) {
+        format!("{r}/photo.jpg")
+    } else {
+        return best;
+    };
+    check(&file, [&best.attacker, &best.victim]).unwrap_or(best)
+}
+
+/// The checks every candidate passes first: distinct identities of the format, and the
+/// resource inside the victim's area.
+fn check_identities(
     area: &Area,
     resource: &str,
     [attacker, victim]: [&str; 2],
     format: &IdentityFormat,
-    now: jiff::Timestamp,
-) -> Result<Counterexample, String> {
+) -> Result<(), String> {
     if attacker == victim {
         return Err(format!(
             "the witness needs the same identity twice ({attacker})"
@@ -120,15 +240,35 @@ fn check_concrete(
             "{resource} is not inside the area of {victim} after all"
         ));
     }
+    Ok(())
+}
+
+/// Check a concrete candidate with the evaluator: distinct identities of the format, the
+/// resource inside the victim's area, and the attacker allowed an action the area
+/// forbids to others.
+fn check_concrete(
+    subject: &Subject,
+    st_ref: TypedRef,
+    area: &Area,
+    resource: &str,
+    [attacker, victim]: [&str; 2],
+    format: &IdentityFormat,
+    now: jiff::Timestamp,
+) -> Result<Counterexample, String> {
+    check_identities(area, resource, [attacker, victim], format)?;
     let st = subject.statement(st_ref);
     let context = subject.context(st, attacker);
-    for action in candidate_actions_for(st, area.service.as_deref()) {
+    for action in candidate_actions_in(st, area) {
         if subject.decide(&action, resource, attacker, &context, now) == Some(Decision::Allow) {
             return Ok(Counterexample {
                 attacker: attacker.to_string(),
                 victim: victim.to_string(),
+                class: catalog().access_class(&action),
                 action,
                 resource: resource.to_string(),
+                reach: Reach::Object,
+                reveals: None,
+                area: area.source.clone(),
                 context,
                 principal: subject.caller.as_ref().map(|c| c.arn().to_string()),
                 statement: st_ref,
@@ -140,12 +280,101 @@ fn check_concrete(
     ))
 }
 
+/// How many `s3:prefix` values one listing candidate tries.
+const PREFIX_TRIES: usize = 256;
+
+/// Check a listing candidate with the evaluator: `resource` (inside the victim's area) is
+/// in the bucket, and the attacker may list the bucket with an `s3:prefix` its key starts
+/// with (the victim's folder first, then every prefix from the shortest), or with no
+/// prefix for a list action that takes none.
+pub(crate) fn check_listing(
+    subject: &Subject,
+    (st_ref, action, bucket): (TypedRef, &str, &str),
+    area: &Area,
+    resource: &str,
+    [attacker, victim]: [&str; 2],
+    format: &IdentityFormat,
+    now: jiff::Timestamp,
+) -> Result<Counterexample, String> {
+    check_identities(area, resource, [attacker, victim], format)?;
+    let under = format!("{bucket}/");
+    let Some(key) = resource.strip_prefix(&under) else {
+        return Err(format!("{resource} is not in the bucket {bucket}"));
+    };
+    let st = subject.statement(st_ref);
+    let base = subject.context(st, attacker);
+    let mut prefixes: Vec<Option<&str>> = Vec::new();
+    if listing_takes_prefix(action) {
+        if let Some(at) = victim_offset(area, resource, victim) {
+            let end = at + victim.len() - under.len();
+            let end = if key[end..].starts_with('/') {
+                end + 1
+            } else {
+                end
+            };
+            prefixes.push(Some(&key[..end]));
+        }
+        prefixes.extend(
+            (1..=key.len())
+                .filter(|&i| key.is_char_boundary(i))
+                .map(|i| Some(&key[..i])),
+        );
+    } else {
+        prefixes.push(None);
+    }
+    for prefix in prefixes.into_iter().take(PREFIX_TRIES) {
+        let mut context = base.clone();
+        context.retain(|k, _| !k.eq_ignore_ascii_case(S3_PREFIX));
+        if let Some(p) = prefix {
+            context.insert(S3_PREFIX.to_string(), vec![p.to_string()]);
+        }
+        if subject.decide(action, bucket, attacker, &context, now) == Some(Decision::Allow) {
+            return Ok(Counterexample {
+                attacker: attacker.to_string(),
+                victim: victim.to_string(),
+                action: action.to_string(),
+                resource: bucket.to_string(),
+                reach: Reach::Listing,
+                reveals: Some(resource.to_string()),
+                area: area.source.clone(),
+                class: catalog().access_class(action),
+                context,
+                principal: subject.caller.as_ref().map(|c| c.arn().to_string()),
+                statement: st_ref,
+            });
+        }
+    }
+    Err(format!(
+        "{attacker} is not confirmed to list {bucket} with a prefix of {resource} (conditions or denies the search widened)"
+    ))
+}
+
+/// The condition key of a listing's prefix.
+pub(crate) const S3_PREFIX: &str = "s3:prefix";
+
+/// Does the list action take an `s3:prefix` (as the catalog documents)?
+pub(crate) fn listing_takes_prefix(action: &str) -> bool {
+    catalog()
+        .action(action)
+        .is_some_and(|(_, a)| crate::catalog::action_supports_key(a, S3_PREFIX))
+}
+
+/// Candidate actions of `st` on `area` ([`candidate_actions_for`]), only those that write
+/// on a protected area.
+pub(crate) fn candidate_actions_in(st: &Statement, area: &Area) -> Vec<String> {
+    let mut out = candidate_actions_for(st, area.service.as_deref());
+    if area.others == Others::Read {
+        out.retain(|a| catalog().access_class(a) == AccessClass::Write);
+    }
+    out
+}
+
 /// Concrete actions to try for a counterexample, of `service` when known: actions the
 /// catalog documents first (the usual ones, then up to 16 more of the service that `st`
 /// covers), then made-up names that only match the patterns (`s3:Any`), so a statement
 /// that allows only undocumented actions still gets a candidate.
 pub(crate) fn candidate_actions_for(st: &Statement, service: Option<&str>) -> Vec<String> {
-    let catalog = crate::catalog::catalog();
+    let catalog = catalog();
     let own: Vec<String> = candidate_actions(st)
         .into_iter()
         .chain(service.map(|s| format!("{s}:GetObject")))
@@ -232,28 +461,192 @@ fn candidate_actions(st: &Statement) -> Vec<String> {
     out
 }
 
-/// Why a confirmed counterexample breaks isolation, in words.
-pub(crate) fn explain_violation(c: &Counterexample, has_slot: bool) -> String {
+/// What the victim owns, in words: `file` for S3 objects, else `resource`.
+fn thing(area: &Area) -> &'static str {
+    if area.service.as_deref() == Some("s3") {
+        "file"
+    } else {
+        "resource"
+    }
+}
+
+/// Why a confirmed counterexample breaks isolation, in words, the victim first:
+/// "identity B's file X can be written by identity A (s3:PutObject): ...".
+pub(crate) fn explain_violation(c: &Counterexample, area: &Area, has_slot: bool) -> String {
     let (a, b) = (&c.attacker, &c.victim);
-    if !has_slot {
-        format!(
-            "the statement that allows it does not depend on the identity, so {a} can {} inside the area of {b}",
+    let what = thing(area);
+    let head = match c.reach {
+        Reach::Object => format!(
+            "identity {b}'s {what} {} can be {} by identity {a} ({})",
+            c.resource,
+            match c.class {
+                AccessClass::Read => "read",
+                AccessClass::Write => "written",
+            },
             c.action
-        )
+        ),
+        Reach::Listing => {
+            let prefix = c
+                .context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(S3_PREFIX))
+                .and_then(|(_, v)| v.first());
+            format!(
+                "the names of identity {b}'s {what}s (such as {}) can be listed by identity {a} ({} on {}{})",
+                reached(c),
+                c.action,
+                c.resource,
+                prefix
+                    .map(|p| format!(" with s3:prefix {p}"))
+                    .unwrap_or_default()
+            )
+        }
+    };
+    let why = if !has_slot {
+        match c.reach {
+            Reach::Object => {
+                "the statement that allows it does not depend on the identity".to_string()
+            }
+            Reach::Listing => {
+                "the statement that allows the listing does not bound s3:prefix to the identity's own folder".to_string()
+            }
+        }
     } else if a.contains('/') || b.contains('/') {
         format!(
-            "an identity containing '/' ({}) reaches into a folder that belongs to another identity ({}); Cognito ids never contain '/', so this needs a looser identity format",
+            "an identity containing '/' ({}) reaches into the folder of another identity ({}); Cognito ids never contain '/', so this needs a looser identity format",
             if a.contains('/') { a } else { b },
             if a.contains('/') { b } else { a }
         )
-    } else if b.starts_with(a.as_str()) || a.starts_with(b.as_str()) {
+    } else if b.starts_with(a.as_str()) {
         format!(
-            "one identity is a prefix of the other ({a} / {b}) and the pattern does not end the identity with a delimiter such as '/', so the shorter id's pattern covers the longer id's objects"
+            "{a} is a prefix of {b} and the pattern does not end the identity with '/', so {a}'s pattern covers every id that starts with {a}"
+        )
+    } else if a.starts_with(b.as_str()) {
+        format!(
+            "{b} is a prefix of {a} and the pattern does not end the identity with '/', so {a}'s pattern covers {b}'s"
         )
     } else {
-        format!(
-            "{a} is allowed {} on {} inside the area of {b}",
-            c.action, c.resource
-        )
+        "the statement's pattern for one identity covers resources of another".to_string()
+    };
+    format!("{head}: {why}")
+}
+
+/// The smallest change to a policy that removes a counterexample, when one is obvious.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    /// What to change, in words.
+    pub summary: String,
+    /// The text to replace, when the change is a replacement.
+    pub before: Option<String>,
+    /// What to write instead.
+    pub after: Option<String>,
+}
+
+/// The identity variable as policies write it.
+const SUB: &str = "${cognito-identity.amazonaws.com:sub}";
+
+/// `text` with the identity variable ended by `/` where a wildcard or the end follows it
+/// (`.../${sub}*` becomes `.../${sub}/*`, `.../${sub}` becomes `.../${sub}/`), or `None`
+/// when every occurrence is already followed by `/`.
+fn with_delimiter(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find(&SUB.to_ascii_lowercase())?;
+    let end = at + SUB.len();
+    match text[end..].chars().next() {
+        Some('/') => None,
+        Some('*' | '?') | None => Some(format!("{}/{}", &text[..end], &text[end..])),
+        Some(_) => None,
     }
+}
+
+/// The key part of an S3 area (`private/${sub}/*` of `arn:aws:s3:::b/private/${sub}/*`).
+fn area_key(area: &Area) -> Option<&str> {
+    let bucket = area.bucket.as_deref()?;
+    area.source
+        .strip_prefix("arn:aws:s3:::")
+        .and_then(|rest| rest.strip_prefix(bucket))
+        .and_then(|rest| rest.strip_prefix('/'))
+}
+
+/// The smallest fix for `c`, allowed by `st` on `area`, when one is obvious: a `/` after
+/// the identity variable in the statement's resource or `s3:prefix` value, or an
+/// `s3:prefix` condition for a listing that has none.
+pub(crate) fn fix_for(st: &Statement, area: &Area, c: &Counterexample) -> Option<Fix> {
+    let slash = |before: &str| {
+        with_delimiter(before).map(|after| Fix {
+            summary: format!(
+                "end the identity with '/': write {after} instead of {before}, so that one id's pattern stops at its own folder"
+            ),
+            before: Some(before.to_string()),
+            after: Some(after),
+        })
+    };
+    match c.reach {
+        Reach::Object => match &st.resource {
+            Some(crate::lang::model::ResourceSpec::Resource(ps)) => ps
+                .iter()
+                .filter(|p| matches_for(p, &c.resource, &c.attacker))
+                .find_map(|p| slash(p.source())),
+            Some(crate::lang::model::ResourceSpec::NotResource(_)) | None => None,
+        },
+        Reach::Listing => {
+            let values: Vec<&String> = st
+                .conditions
+                .iter()
+                .filter(|k| k.key_lower == S3_PREFIX)
+                .flat_map(|k| k.raw_values.iter())
+                .collect();
+            if !values
+                .iter()
+                .any(|v| v.to_ascii_lowercase().contains(&SUB.to_ascii_lowercase()))
+            {
+                let key = area_key(area)?;
+                let folder = key.strip_suffix('*').unwrap_or(key);
+                return Some(Fix {
+                    summary: format!(
+                        "bound the listing to the identity's own folder: give the statement \"Condition\": {{\"StringLike\": {{\"s3:prefix\": [\"{folder}\", \"{key}\"]}}}}"
+                    ),
+                    before: None,
+                    after: Some(format!(
+                        "{{\"StringLike\": {{\"s3:prefix\": [\"{folder}\", \"{key}\"]}}}}"
+                    )),
+                });
+            }
+            values.iter().find_map(|v| slash(v))
+        }
+    }
+}
+
+/// With the default areas: when the statement that reaches `area` only reads, does not
+/// depend on the identity, and covers the area's parent (`protected/*` over
+/// `protected/${sub}/*`, Amplify's protected level), say that the area may be meant as a
+/// protected one.
+pub(crate) fn protected_hint(
+    st: &Statement,
+    area: &Area,
+    c: &Counterexample,
+    label: &str,
+) -> Option<String> {
+    if c.reach != Reach::Object || c.class != AccessClass::Read {
+        return None;
+    }
+    let Some(crate::lang::model::ResourceSpec::Resource(ps)) = &st.resource else {
+        return None;
+    };
+    let pattern = ps
+        .iter()
+        .find(|p| !mentions_identity(p) && matches_for(p, &c.resource, &c.attacker))?;
+    Some(format!(
+        "{label} lets every identity read {}, which holds the area {}: if other identities may read that area by design (as in Amplify's protected level), prove it as a protected area with --write-area {} (others may read, only the owner may write)",
+        pattern.source(),
+        area.source,
+        area.source
+    ))
+}
+
+/// Does `p` match `resource` for a request of `identity`?
+fn matches_for(p: &crate::lang::arn::ArnPattern, resource: &str, identity: &str) -> bool {
+    let mut ctx = crate::request::Context::new();
+    ctx.add(crate::lang::keys::COGNITO_SUB, identity);
+    p.matches(resource, &ctx) == Match::Yes
 }
