@@ -32,7 +32,7 @@
 //! | synthetic request sets for benchmarks | [`workload`] |
 //! | compiled patterns to automata (the one translator) | [`analysis::translate`] |
 //! | the isolation prover | [`analysis::prover`] |
-//! | lint rules PS001 to PS014, one file each | [`lint`] |
+//! | lint rules PS001 to PS015, one file each | [`lint`] |
 //! | no new access compared with a baseline | [`analysis::no_new_access`] |
 //! | the CI policy gate | [`gate`] |
 //! | AWS's services, actions, resource types and condition keys | [`catalog`] |

@@ -191,3 +191,62 @@ fn the_seeds_actions_are_documented() {
         ]
     );
 }
+
+#[test]
+fn access_classes_follow_the_access_levels() {
+    use policy_sim::catalog::{Access, AccessClass};
+    use policy_sim::lang::parse::parse_policy;
+    let c = catalog();
+    let class = |a: &str| c.action(a).unwrap().1.access_class();
+    // Read and List are read; Write, Permissions management and Tagging are write.
+    assert_eq!(class("s3:GetObject"), AccessClass::Read);
+    assert_eq!(class("s3:ListBucket"), AccessClass::Read);
+    assert_eq!(class("s3:PutObject"), AccessClass::Write);
+    assert_eq!(class("s3:PutBucketPolicy"), AccessClass::Write);
+    assert_eq!(class("s3:PutObjectTagging"), AccessClass::Write);
+    // Every action of the data is one or the other by its level.
+    for s in &c.services {
+        for a in &s.actions {
+            let read = matches!(a.access_level, "Read" | "List");
+            assert_eq!(
+                a.access_class() == AccessClass::Read,
+                read,
+                "{}:{}",
+                s.prefix,
+                a.name
+            );
+        }
+    }
+    let access = |action: &str| {
+        let text = format!(
+            r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", {action}, "Resource": "*"}}}}"#
+        );
+        let policy = parse_policy("p.json", text.as_bytes()).unwrap();
+        c.access_of(&policy.statements[0].action)
+    };
+    let (read, write, both) = (
+        Access {
+            read: true,
+            write: false,
+        },
+        Access {
+            read: false,
+            write: true,
+        },
+        Access {
+            read: true,
+            write: true,
+        },
+    );
+    assert_eq!(access(r#""Action": "s3:Get*""#), read);
+    assert_eq!(access(r#""Action": "s3:Put*""#), write);
+    assert_eq!(access(r#""Action": ["s3:GetObject", "s3:Put*"]"#), both);
+    // What the catalog does not know is write.
+    assert_eq!(access(r#""Action": "s3:GetObjcet""#), write);
+    assert_eq!(access(r#""Action": "nosuchservice:*""#), write);
+    // NotAction: the actions it leaves, and those the catalog does not know.
+    assert_eq!(access(r#""NotAction": "s3:PutObject""#), both);
+    assert_eq!(access(r#""NotAction": "s3:*""#), both);
+    // Except every action: nothing.
+    assert_eq!(access(r#""NotAction": "*""#), Access::default());
+}

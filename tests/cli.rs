@@ -681,7 +681,10 @@ fn lint_reads_file_names_literally_and_exits_by_severity() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("role[prod].json:15:5: PS001 error: "), "{out}");
-    assert!(out.ends_with("4 finding(s)\n"), "{out}");
+    assert!(
+        out.ends_with("4 finding(s): 1 error, 2 warnings, 1 info\n"),
+        "{out}"
+    );
     // No error or warning: exit 0.
     let o = run(
         &["lint", "--policy", dir.join("roled.json").to_str().unwrap()],
@@ -689,7 +692,79 @@ fn lint_reads_file_names_literally_and_exits_by_severity() {
     );
     assert_eq!(
         (o.status.code(), stdout(&o)),
-        (Some(0), "0 finding(s)\n".to_string())
+        (
+            Some(0),
+            "0 finding(s): 0 errors, 0 warnings, 0 info\n".to_string()
+        )
+    );
+}
+
+#[test]
+fn lint_lists_errors_first_and_counts_each_severity() {
+    let o = run(
+        &["lint", "--policy", "policies/console-auth-role.json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let p = "policies/console-auth-role.json";
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{p}:15:5: PS001 error: Statement[1]: arn:aws:s3:::notes-app-uploads/${{cognito-identity.amazonaws.com:sub}}* has a policy variable followed by a wildcard: identity a can read and write the files of every identity whose id starts with a\n  \
+             fix: end the variable with a delimiter, e.g. .../${{cognito-identity.amazonaws.com:sub}}/*\n\
+             {p}:4:5: PS005 warning: Statement[0]: wildcard action [mobileanalytics:PutEvents, cognito-sync:*, cognito-identity:*] on Resource \"*\"\n  \
+             fix: name the actions and resources the principal needs\n\
+             {p}:4:5: PS008 warning: Statement[0]: mobileanalytics:PutEvents belongs to a deprecated service (mobileanalytics)\n  \
+             fix: remove the action\n\
+             {p}:15:5: PS006 info: Statement[1]: s3:* grants every S3 action, bucket policy and ACL changes included\n  \
+             fix: grant only what the app uses, e.g. s3:GetObject, s3:PutObject, s3:DeleteObject\n\
+             4 finding(s): 1 error, 2 warnings, 1 info\n"
+        )
+    );
+    // JSON: the same order, every key of a finding, and the counts.
+    let o = run(&["lint", "--policy", p, "--format", "json"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let listed: Vec<(&str, &str, u64)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("PS001", "error", 15),
+            ("PS005", "warning", 4),
+            ("PS008", "warning", 4),
+            ("PS006", "info", 15)
+        ]
+    );
+    let keys: Vec<&String> = findings[0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "rule",
+            "severity",
+            "message",
+            "file",
+            "line",
+            "column",
+            "hint",
+            "sid",
+            "statement"
+        ]
+    );
+    let top: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(top, ["findings", "counts"]);
+    assert_eq!(
+        json["counts"],
+        serde_json::json!({"error": 1, "warning": 2, "info": 1})
     );
 }
 

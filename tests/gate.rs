@@ -426,6 +426,43 @@ fn lint_severities_and_suppressions() {
 }
 
 #[test]
+fn lint_findings_are_listed_errors_first() {
+    let dir = workdir("lint-order");
+    // Found in this order: PS005 (warning), PS001 (error), PS006 (info), PS001 (error).
+    write(
+        &dir,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Sync", "Effect": "Allow", "Action": "cognito-sync:*", "Resource": "*"},
+  {"Sid": "Files", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::notes/${cognito-identity.amazonaws.com:sub}*"},
+  {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/public/${aws:username}*"}
+]}"#,
+    );
+    let p = shown(&dir, "p.json");
+    let report = run(&dir, "policies: p.json\nlint: {fail-on: [info]}\n");
+    let found: Vec<(&str, usize)> = report
+        .findings
+        .iter()
+        .map(|(f, _, _)| (f.rule.as_str(), f.line))
+        .collect();
+    assert_eq!(
+        found,
+        [("PS001", 3), ("PS001", 4), ("PS005", 2), ("PS006", 3)]
+    );
+    // The failing checks, in the same order.
+    assert_eq!(
+        report::gate::text(&report),
+        format!(
+            "FAIL lint: PS001 error: Statement[1]: arn:aws:s3:::notes/${{cognito-identity.amazonaws.com:sub}}* has a policy variable followed by a wildcard: identity a can read and write the files of every identity whose id starts with a (fix: end the variable with a delimiter, e.g. .../${{cognito-identity.amazonaws.com:sub}}/*) [{p}:3:3]\n\
+             FAIL lint: PS001 error: Statement[2]: arn:aws:s3:::notes/public/${{aws:username}}* has a policy variable followed by a wildcard: user a can read the files of every user whose name starts with a (fix: end the variable with a delimiter, e.g. .../${{cognito-identity.amazonaws.com:sub}}/*) [{p}:4:3]\n\
+             FAIL lint: PS005 warning: Statement[0]: wildcard action [cognito-sync:*] on Resource \"*\" (fix: name the actions and resources the principal needs) [{p}:2:3]\n\
+             FAIL lint: PS006 info: Statement[1]: s3:* grants every S3 action, bucket policy and ACL changes included (fix: grant only what the app uses, e.g. s3:GetObject, s3:PutObject, s3:DeleteObject) [{p}:3:3]\n\
+             0 passed, 4 failed\n"
+        )
+    );
+}
+
+#[test]
 fn gate_file_errors_name_the_place() {
     let dir = workdir("errors");
     write(&dir, "p.json", POLICY);
@@ -699,15 +736,16 @@ fn sarif_is_valid_sarif_2_1_0() {
     assert_eq!(
         rules,
         [
-            "PS005",
             "PS001",
+            "PS005",
             "PS006",
             "gate/expect",
             "gate/isolation",
             "gate/no-new-access"
         ]
     );
-    let ps005 = &run["results"][0];
+    // Errors first, as lint lists them: PS001 (statement 1) before PS005 (statement 0).
+    let ps005 = &run["results"][1];
     assert_eq!(
         ps005["suppressions"][0]["justification"],
         "per-identity datasets"

@@ -6,7 +6,9 @@ use policy_sim::eval::authorize::PolicyType;
 use policy_sim::lang::model::PolicyKind;
 use policy_sim::lang::parse::parse_policy;
 use policy_sim::lang::parse::parse_policy_as;
-use policy_sim::lint::{Finding, Locations, RULES, lint_policy, lint_set, lint_typed, policy_size};
+use policy_sim::lint::{
+    Finding, Locations, RULES, Severity, lint_policy, lint_set, lint_typed, policy_size,
+};
 
 fn lint(text: &str, inline: bool) -> Vec<Finding> {
     let policy = parse_policy("p.json", text.as_bytes()).expect("the test policy parses");
@@ -62,12 +64,17 @@ fn ps001_variable_followed_by_wildcard() {
     assert_eq!(rules(&f), ["PS001"]);
     assert_eq!(
         f[0].message,
-        "Statement[1]: arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}* has a policy variable followed by a wildcard"
+        "Statement[1]: arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}* has a policy variable followed by a wildcard: identity a can read the files of every identity whose id starts with a"
     );
+    assert_eq!(
+        f[0].hint,
+        "end the variable with a delimiter, e.g. .../${cognito-identity.amazonaws.com:sub}/*"
+    );
+    assert_eq!(f[0].severity, Severity::Error);
     assert_eq!((f[0].line, f[0].column), (5, 5));
     assert_eq!(f[0].sid.as_deref(), Some("Prefix"));
     assert_eq!(f[0].statement, Some(1));
-    // `?` right after the variable is the same hazard.
+    // `?` right after the variable is the same hazard, for the variable named.
     let f = lint(
         &policy(&[
             r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}?x"}"#,
@@ -75,6 +82,10 @@ fn ps001_variable_followed_by_wildcard() {
         false,
     );
     assert_eq!(rules(&f), ["PS001"]);
+    assert_eq!(
+        f[0].message,
+        "Statement[0]: arn:aws:s3:::b/${aws:username}?x has a policy variable followed by a wildcard: user a can read the files of every user whose name is a followed by one character"
+    );
     // A delimiter after the variable: no finding (OWN above), nor in a 2008 policy, where
     // the text is literal (PS002 reports that instead).
     let f = lint(
@@ -82,6 +93,146 @@ fn ps001_variable_followed_by_wildcard() {
         false,
     );
     assert_eq!(rules(&f), ["PS002"]);
+}
+
+/// PS001's account of what can happen, after the policy variable followed by a wildcard.
+fn ps001_consequence(statement: &str) -> String {
+    let f = lint(&policy(&[statement]), false);
+    let f: Vec<&Finding> = f.iter().filter(|f| f.rule == "PS001").collect();
+    assert_eq!(f.len(), 1, "{statement}: {f:?}");
+    let (_, consequence) = f[0]
+        .message
+        .split_once(" has a policy variable followed by a wildcard: ")
+        .unwrap_or_else(|| panic!("{}", f[0].message));
+    consequence.to_string()
+}
+
+#[test]
+fn ps001_says_who_can_read_or_write_what() {
+    let sub = "arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}*";
+    let every = "the files of every identity whose id starts with a";
+    for (statement, says) in [
+        // Read: access levels Read and List; write: every other level (Permissions
+        // management and Tagging too).
+        (
+            r#""Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource""#,
+            "identity a can read",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:List*", "Resource""#,
+            "identity a can read",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:PutObject", "Resource""#,
+            "identity a can write",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:PutObjectAcl", "Resource""#,
+            "identity a can write",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:PutObjectTagging", "Resource""#,
+            "identity a can write",
+        ),
+        (
+            r#""Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource""#,
+            "identity a can read and write",
+        ),
+        // A wildcard is write when it covers one action that is not Read or List.
+        (
+            r#""Effect": "Allow", "Action": "s3:Get*", "Resource""#,
+            "identity a can read",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:*Object", "Resource""#,
+            "identity a can read and write",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:*", "Resource""#,
+            "identity a can read and write",
+        ),
+        // An action the catalog does not know is write.
+        (
+            r#""Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjcet"], "Resource""#,
+            "identity a can read and write",
+        ),
+        // NotAction covers actions the catalog does not know: write, and read here.
+        (
+            r#""Effect": "Allow", "NotAction": "s3:PutObject", "Resource""#,
+            "identity a can read and write",
+        ),
+        // No action at all: only what the pattern covers.
+        (
+            r#""Effect": "Allow", "NotAction": "*", "Resource""#,
+            "the pattern of identity a also covers",
+        ),
+        // A Deny refuses more than the identity's own files; with NotResource, less is
+        // granted or refused than meant.
+        (
+            r#""Effect": "Deny", "Action": "s3:DeleteObject", "Resource""#,
+            "this Deny also refuses identity a write access to",
+        ),
+        (
+            r#""Effect": "Allow", "Action": "s3:GetObject", "NotResource""#,
+            "this Allow gives identity a no read access to",
+        ),
+        (
+            r#""Effect": "Deny", "Action": "s3:GetObject", "NotResource""#,
+            "this Deny does not refuse identity a read access to",
+        ),
+    ] {
+        let statement = format!("{{{statement}: \"{sub}\"}}");
+        assert_eq!(
+            ps001_consequence(&statement),
+            format!("{says} {every}"),
+            "{statement}"
+        );
+    }
+    for (resource, action, says) in [
+        // The variable named: a user's name, a caller's user id, any other key as written.
+        (
+            "arn:aws:s3:::b/home/${aws:username}*",
+            "s3:GetObject",
+            "user a can read the files of every user whose name starts with a",
+        ),
+        (
+            "arn:aws:s3:::b/${aws:userid}*",
+            "s3:GetObject",
+            "the caller whose user id is a can read the files of every caller whose user id starts with a",
+        ),
+        (
+            "arn:aws:s3:::b/${aws:PrincipalTag/team}*",
+            "s3:GetObject",
+            "the caller whose aws:PrincipalTag/team is a can read the files of every caller whose aws:PrincipalTag/team starts with a",
+        ),
+        // Outside S3: resources, not files; `??` is two more characters, `?*` any longer id.
+        (
+            "arn:aws:dynamodb:us-east-1:123456789012:table/${cognito-identity.amazonaws.com:sub}??",
+            "dynamodb:PutItem",
+            "identity a can write the resources of every identity whose id is a followed by 2 characters",
+        ),
+        (
+            "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}?*",
+            "s3:GetObject",
+            "identity a can read the files of every identity whose id starts with a",
+        ),
+        // An S3 pattern names buckets before the first `/`.
+        (
+            "arn:aws:s3:::app-${aws:username}*",
+            "s3:ListBucket",
+            "user a can read the buckets of every user whose name starts with a",
+        ),
+        // The variable right before the wildcard is the one named.
+        (
+            "arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/${aws:username}*",
+            "s3:GetObject",
+            "user a can read the files of every user whose name starts with a",
+        ),
+    ] {
+        let statement =
+            format!(r#"{{"Effect": "Allow", "Action": "{action}", "Resource": "{resource}"}}"#);
+        assert_eq!(ps001_consequence(&statement), says, "{statement}");
+    }
 }
 
 #[test]

@@ -16,6 +16,7 @@
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
+use crate::lang::model::ActionSpec;
 use crate::lang::variables::{NoVariables, Syntax};
 use crate::lang::wildcard::{Case, Match, Pattern};
 use crate::loc::Shown;
@@ -57,6 +58,25 @@ pub struct Action {
     condition_keys: &'static str,
 }
 
+/// What an action does with what it touches, from its access level: read (`Read` and
+/// `List`: it reveals data or names) or write (everything else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessClass {
+    /// Access levels `Read` and `List`.
+    Read,
+    /// Every other access level, and an action the catalog does not know.
+    Write,
+}
+
+/// The access classes some actions cover.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Some action reads.
+    pub read: bool,
+    /// Some action writes.
+    pub write: bool,
+}
+
 /// A resource type and its ARN format.
 #[derive(Debug)]
 pub struct ResourceType {
@@ -85,6 +105,15 @@ impl Action {
                 Some(name) => (name, true),
                 None => (s, false),
             })
+    }
+
+    /// Read (access level `Read` or `List`) or write (every other level: `Write`,
+    /// `Permissions management`, `Tagging`).
+    pub fn access_class(&self) -> AccessClass {
+        match self.access_level {
+            "Read" | "List" => AccessClass::Read,
+            _ => AccessClass::Write,
+        }
     }
 
     /// The condition keys the action supports (its own and its resource types').
@@ -173,6 +202,20 @@ impl Service {
         self.resource_types
             .iter()
             .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// `f` on each action of `services`, with its name as `service:Name`.
+fn each_action<'a>(services: &'a [Service], mut f: impl FnMut(&str, &'a Service, &'a Action)) {
+    let mut text = String::new();
+    for s in services {
+        for a in &s.actions {
+            text.clear();
+            text.push_str(s.prefix);
+            text.push(':');
+            text.push_str(a.name);
+            f(&text, s, a);
+        }
     }
 }
 
@@ -362,6 +405,15 @@ impl Catalog {
     /// covers, as `service:Name`, in service and name order. A pattern that does not
     /// parse covers nothing.
     pub fn expand(&self, pattern: &str) -> Vec<String> {
+        self.matching(pattern)
+            .into_iter()
+            .map(|(s, a)| format!("{}:{}", s.prefix, a.name))
+            .collect()
+    }
+
+    /// [`Catalog::expand`]: the service and action of each documented action `pattern`
+    /// covers.
+    fn matching(&self, pattern: &str) -> Vec<(&Service, &Action)> {
         let Ok(p) = Pattern::parse(
             pattern,
             Syntax {
@@ -374,11 +426,7 @@ impl Catalog {
         };
         if !pattern.contains(['*', '?']) {
             // One action: looked up, not scanned for.
-            return self
-                .action(pattern)
-                .map(|(s, a)| format!("{}:{}", s.prefix, a.name))
-                .into_iter()
-                .collect();
+            return self.action(pattern).into_iter().collect();
         }
         // Only services whose prefix can match the part before the first ':' are scanned.
         let service_part = pattern.split(':').next().unwrap_or("");
@@ -388,19 +436,49 @@ impl Catalog {
             self.service(service_part).map_or(&[], std::slice::from_ref)
         };
         let mut out = Vec::new();
-        let mut text = String::new();
-        for s in services {
-            for a in &s.actions {
-                text.clear();
-                text.push_str(s.prefix);
-                text.push(':');
-                text.push_str(a.name);
-                if p.matches(&text, &NoVariables) == Match::Yes {
-                    out.push(text.clone());
+        each_action(services, |text, s, a| {
+            if p.matches(text, &NoVariables) == Match::Yes {
+                out.push((s, a));
+            }
+        });
+        out
+    }
+
+    /// The access a statement's `Action` or `NotAction` covers, by the catalog's access
+    /// levels ([`Access`]). An `Action` pattern that covers no documented action (a typo,
+    /// or a service newer than the data) counts as write; so does a `NotAction` other
+    /// than `*`, which covers the actions the catalog does not know.
+    pub fn access_of(&self, spec: &ActionSpec) -> Access {
+        let mut access = Access::default();
+        let mut add = |class: AccessClass| match class {
+            AccessClass::Read => access.read = true,
+            AccessClass::Write => access.write = true,
+        };
+        match spec {
+            ActionSpec::Action(patterns) => {
+                for p in patterns {
+                    let matched = self.matching(p.source());
+                    if matched.is_empty() {
+                        add(AccessClass::Write);
+                    }
+                    matched.into_iter().for_each(|(_, a)| add(a.access_class()));
                 }
             }
+            // `*` leaves no action, known or not.
+            ActionSpec::NotAction(patterns) if patterns.iter().any(Pattern::is_match_all) => {}
+            ActionSpec::NotAction(patterns) => {
+                add(AccessClass::Write);
+                each_action(&self.services, |text, _, a| {
+                    if !patterns
+                        .iter()
+                        .any(|p| p.matches(text, &NoVariables) == Match::Yes)
+                    {
+                        add(a.access_class());
+                    }
+                });
+            }
         }
-        out
+        access
     }
 
     /// Can `action` apply to `resource`? `None` when the action is not in the catalog.

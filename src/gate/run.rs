@@ -14,7 +14,7 @@ use crate::analysis::prover::{Verdict, default_areas_of, prove_isolation};
 use crate::eval::Decision;
 use crate::eval::authorize::Policies;
 use crate::lang::principal::Caller;
-use crate::lint::{Finding, Severity, lint_typed};
+use crate::lint::{Finding, Severity, by_severity, lint_typed};
 use crate::load::Loaded;
 use crate::loc::Loc;
 use crate::managed::{Claim, NotSeen};
@@ -456,7 +456,10 @@ fn lint(
             t.policy_type,
         )
     });
-    for f in loaded.lint().into_iter().chain(typed_findings) {
+    // Listed as `lint` lists them: errors first.
+    let mut all: Vec<Finding> = loaded.lint().into_iter().chain(typed_findings).collect();
+    by_severity(&mut all);
+    for f in all {
         let suppressed = (0..cfg.suppress.len())
             .find(|&i| covers(i, &f))
             .map(|i| &cfg.suppress[i]);

@@ -20,7 +20,8 @@
 //! | `PS015` | error | a resource-based policy's `Allow` to every principal (`"*"`) with no `Condition` |
 //!
 //! Policies of other types than identity-based are linted with the rules that apply to
-//! them ([`rule_applies`]).
+//! them ([`rule_applies`]). Findings are listed errors first, then warnings, then infos
+//! ([`by_severity`]), with a count per severity ([`Counts`]).
 //!
 //! Each rule has one home, a file of `src/lint/rules/` named after the rule: its [`Rule`]
 //! description and its check. Rules read the compiled policy ([`crate::lang::model`]):
@@ -243,6 +244,38 @@ pub struct Finding {
     pub sid: Option<String>,
     /// The statement's index (none for policy-wide findings).
     pub statement: Option<usize>,
+}
+
+/// Put findings in the order lint lists them: errors first, then warnings, then infos;
+/// within a severity in the order they were found (the sort is stable).
+pub fn by_severity<F: std::borrow::Borrow<Finding>>(findings: &mut [F]) {
+    findings.sort_by_key(|f| std::cmp::Reverse(f.borrow().severity));
+}
+
+/// How many findings there are of each severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Findings of severity error.
+    pub error: usize,
+    /// Findings of severity warning.
+    pub warning: usize,
+    /// Findings of severity info.
+    pub info: usize,
+}
+
+impl Counts {
+    /// The counts of `findings`.
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Counts {
+        let mut counts = Counts::default();
+        for f in findings {
+            match f.severity {
+                Severity::Error => counts.error += 1,
+                Severity::Warning => counts.warning += 1,
+                Severity::Info => counts.info += 1,
+            }
+        }
+        counts
+    }
 }
 
 /// Where a policy's statements start, when its source text is known.
