@@ -721,11 +721,11 @@ fn lint_lists_errors_first_and_counts_each_severity() {
              4 finding(s): 1 error, 2 warnings, 1 info\n"
         )
     );
-    // JSON: the same order, every key of a finding, and the counts.
+    // JSON: an array (the shape scripts read), in the same order, every key of a finding.
     let o = run(&["lint", "--policy", p, "--format", "json"], None);
     assert_eq!(o.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let findings = json["findings"].as_array().unwrap();
+    let findings = json.as_array().unwrap();
     let listed: Vec<(&str, &str, u64)> = findings
         .iter()
         .map(|f| {
@@ -759,12 +759,6 @@ fn lint_lists_errors_first_and_counts_each_severity() {
             "sid",
             "statement"
         ]
-    );
-    let top: Vec<&String> = json.as_object().unwrap().keys().collect();
-    assert_eq!(top, ["findings", "counts"]);
-    assert_eq!(
-        json["counts"],
-        serde_json::json!({"error": 1, "warning": 2, "info": 1})
     );
 }
 

@@ -58,16 +58,6 @@ pub struct Action {
     condition_keys: &'static str,
 }
 
-/// What an action does with what it touches, from its access level: read (`Read` and
-/// `List`: it reveals data or names) or write (everything else).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessClass {
-    /// Access levels `Read` and `List`.
-    Read,
-    /// Every other access level, and an action the catalog does not know.
-    Write,
-}
-
 /// The access classes some actions cover.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Access {
@@ -105,15 +95,6 @@ impl Action {
                 Some(name) => (name, true),
                 None => (s, false),
             })
-    }
-
-    /// Read (access level `Read` or `List`) or write (every other level: `Write`,
-    /// `Permissions management`, `Tagging`).
-    pub fn access_class(&self) -> AccessClass {
-        match self.access_level {
-            "Read" | "List" => AccessClass::Read,
-            _ => AccessClass::Write,
-        }
     }
 
     /// The condition keys the action supports (its own and its resource types').

@@ -3,8 +3,6 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
-
 use super::field;
 use crate::lint::{Counts, Finding, by_severity};
 
@@ -54,24 +52,13 @@ fn counts_text(c: Counts) -> String {
     )
 }
 
-/// `--format json`: `{"findings": [...], "counts": {"error": E, "warning": W, "info": I}}`.
-#[derive(Debug, Serialize)]
-struct LintJson<'a> {
-    /// Every finding, errors first.
-    findings: Vec<&'a Finding>,
-    /// How many findings there are of each severity.
-    counts: Counts,
-}
-
-/// The findings as one line of JSON (with its newline): `findings`, errors first, each
-/// with its `rule`, `severity`, `message`, `file`, `line`, `column`, `hint`, `sid` and
-/// `statement`; and `counts`, the number of findings of each severity.
+/// The findings as one line of JSON (with its newline): an array, errors first (then
+/// warnings, then infos, each in the order found), each with its `rule`, `severity`,
+/// `message`, `file`, `line`, `column`, `hint`, `sid` and `statement`. The array is the
+/// shape scripts already read; the counts per severity are in the text output (and
+/// countable here).
 pub fn json(findings: &[Finding]) -> String {
-    let out = LintJson {
-        findings: ordered(findings),
-        counts: Counts::of(findings),
-    };
-    serde_json::to_string(&out).expect("findings serialize") + "\n"
+    serde_json::to_string(&ordered(findings)).expect("findings serialize") + "\n"
 }
 
 #[cfg(test)]
@@ -120,16 +107,12 @@ mod tests {
         );
         assert_eq!(text(&[]), "0 finding(s): 0 errors, 0 warnings, 0 info\n");
         let json: serde_json::Value = serde_json::from_str(&json(&findings)).unwrap();
-        let rules: Vec<&str> = json["findings"]
+        let rules: Vec<&str> = json
             .as_array()
             .unwrap()
             .iter()
             .map(|f| f["rule"].as_str().unwrap())
             .collect();
         assert_eq!(rules, ["PS001", "PS007", "PS005", "PS008", "PS006"]);
-        assert_eq!(
-            json["counts"],
-            serde_json::json!({"error": 2, "warning": 2, "info": 1})
-        );
     }
 }
