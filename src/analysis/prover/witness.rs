@@ -10,7 +10,7 @@ use crate::catalog::{AccessClass, catalog};
 use crate::eval::Decision;
 use crate::eval::authorize::TypedRef;
 use crate::lang::model::{ActionSpec, Statement};
-use crate::lang::variables::{NoVariables, Piece};
+use crate::lang::variables::NoVariables;
 use crate::lang::wildcard::Match;
 
 use super::area::{Area, Others};
@@ -433,19 +433,19 @@ fn candidate_actions(st: &Statement) -> Vec<String> {
                         .filter(|a| covers(p, a))
                         .map(|a| a.to_string()),
                 );
-                let made_up: String = p
-                    .pieces()
-                    .iter()
-                    .map(|piece| match piece {
-                        Piece::Literal(l) => l.to_string(),
-                        Piece::AnyChar => "x".to_string(),
-                        Piece::Star | Piece::Variable(_) => String::new(),
-                    })
-                    .collect();
-                out.push(match made_up.split_once(':') {
-                    Some((svc, "")) => format!("{svc}:Any"),
-                    _ => made_up,
-                });
+                // A name AWS may add later that only the pattern covers: each `*`
+                // reads `Future` and each `?` reads `X` (`s3:Get*` gives
+                // `s3:GetFuture`), in the pattern's own spelling.
+                out.push(
+                    p.source()
+                        .chars()
+                        .map(|c| match c {
+                            '*' => "Future".to_string(),
+                            '?' => "X".to_string(),
+                            c => c.to_string(),
+                        })
+                        .collect(),
+                );
             }
         }
         ActionSpec::NotAction(ps) => {
@@ -501,6 +501,15 @@ pub(crate) fn explain_violation(c: &Counterexample, area: &Area, has_slot: bool)
                     .unwrap_or_default()
             )
         }
+    };
+    let unknown_action = catalog().action(&c.action).is_none();
+    let head = if unknown_action && c.class == AccessClass::Write {
+        format!(
+            "{head}; {} is not an action the catalog knows (one AWS may add later), and such an action counts as write",
+            c.action
+        )
+    } else {
+        head
     };
     let why = if !has_slot {
         match c.reach {

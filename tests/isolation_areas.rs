@@ -1,0 +1,424 @@
+//! Isolation as apps define it: private and protected areas, listing leaks, the `opaque`
+//! format and fragile `holds`, on the shipped fixtures (Amplify Gen 1 and Gen 2, AWS's
+//! per-user folder example) and on every listing shape. Every counterexample is decided
+//! again here with the evaluator `check` runs, independently of the prover.
+
+use std::path::PathBuf;
+
+use policy_sim::analysis::identity::IdentityFormat;
+use policy_sim::analysis::prover::{
+    AreaSpec, Counterexample, Others, Proof, Reach, Verdict, prove_isolation,
+};
+use policy_sim::catalog::{AccessClass, catalog};
+use policy_sim::eval::authorize::{Policies, PolicyType, ScopedPolicy};
+use policy_sim::eval::{Decision, PolicySet};
+use policy_sim::lang::arn::ArnPattern;
+use policy_sim::lang::model::PolicyKind;
+use policy_sim::lang::parse::{parse_policy, parse_policy_as};
+use policy_sim::lang::principal::Caller;
+use policy_sim::lang::variables::Syntax;
+use policy_sim::lang::wildcard::Match;
+use policy_sim::request::{Context, Request};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "arn:aws:s3:::notes";
+const PRIVATE: &str = "arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*";
+const PROTECTED: &str = "arn:aws:s3:::notes/protected/${cognito-identity.amazonaws.com:sub}/*";
+
+fn now() -> jiff::Timestamp {
+    "2026-06-01T00:00:00Z".parse().unwrap()
+}
+
+fn format(name: &str) -> IdentityFormat {
+    IdentityFormat::parse(name).unwrap()
+}
+
+fn file(path: &str) -> PolicySet {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
+    PolicySet::new(vec![
+        parse_policy(path, &std::fs::read(full).unwrap()).unwrap(),
+    ])
+}
+
+fn set(statements: Value) -> PolicySet {
+    let doc = json!({"Version": "2012-10-17", "Statement": statements});
+    PolicySet::new(vec![
+        parse_policy("p.json", &serde_json::to_vec(&doc).unwrap()).unwrap(),
+    ])
+}
+
+fn specs(private: &[&str], protected: &[&str]) -> Vec<AreaSpec> {
+    private
+        .iter()
+        .map(|p| AreaSpec::private(*p))
+        .chain(protected.iter().map(|p| AreaSpec::protected(*p)))
+        .collect()
+}
+
+/// Is `resource` inside `area` for `victim`?
+fn inside(area: &str, resource: &str, victim: &str) -> bool {
+    let syntax = Syntax {
+        variables: true,
+        wildcards: true,
+    };
+    let mut ctx = Context::new();
+    ctx.add("cognito-identity.amazonaws.com:sub", victim);
+    ArnPattern::parse(area, syntax).unwrap().matches(resource, &ctx) == Match::Yes
+}
+
+/// Decide the counterexample's request with the evaluator (every policy type, the
+/// principal when given) and check that it is what the proof says it is: distinct ids of
+/// the format, allowed, inside the victim's area (or for a listing, naming a resource of
+/// it with an `s3:prefix` its key starts with), and a write on a protected area.
+fn confirm(
+    policies: &Policies,
+    principal: Option<&Caller>,
+    proof: &Proof,
+    c: &Counterexample,
+    f: &IdentityFormat,
+) {
+    assert_ne!(c.attacker, c.victim);
+    assert!(f.matches(&c.attacker) && f.matches(&c.victim), "{c:?}");
+    let mut request = Request::new(c.action.clone(), c.resource.clone()).with_identity(&c.attacker);
+    for (k, v) in &c.context {
+        request.context.set(k, v.clone());
+    }
+    request.context.fill_time_defaults(now()).unwrap();
+    request.principal = principal.cloned();
+    policies.prepare(&mut request).unwrap();
+    let auth = policies.authorize(&request).unwrap();
+    assert_eq!(auth.verdict.decision, Decision::Allow, "not confirmed: {c:?}");
+    let spec = proof
+        .area_specs
+        .iter()
+        .find(|a| a.pattern == c.area)
+        .unwrap_or_else(|| panic!("{} is not an area of the proof", c.area));
+    match c.reach {
+        Reach::Object => assert!(inside(&c.area, &c.resource, &c.victim), "{c:?}"),
+        Reach::Listing => {
+            let revealed = c.reveals.as_deref().unwrap();
+            assert!(inside(&c.area, revealed, &c.victim), "{c:?}");
+            let key = revealed
+                .strip_prefix(&format!("{}/", c.resource))
+                .unwrap_or_else(|| panic!("{revealed} is not in the bucket {}", c.resource));
+            let prefix = &c.context["s3:prefix"][0];
+            assert!(key.starts_with(prefix.as_str()), "{key} / {prefix}");
+            assert_eq!(spec.others, Others::Nothing, "listing a protected area is allowed");
+        }
+    }
+    if spec.others == Others::Read {
+        assert_eq!(c.class, AccessClass::Write, "{c:?}");
+        assert_eq!(catalog().access_class(&c.action), AccessClass::Write);
+    }
+}
+
+fn prove_checked(
+    policies: &Policies,
+    principal: Option<&Caller>,
+    areas: &[AreaSpec],
+    f: &IdentityFormat,
+) -> Proof {
+    let proof = prove_isolation(policies, principal, areas, f, now()).unwrap();
+    if let Some(c) = &proof.counterexample {
+        confirm(policies, principal, &proof, c, f);
+    }
+    if let Some(fragile) = &proof.fragile {
+        confirm(policies, principal, &proof, &fragile.counterexample, &format("opaque"));
+    }
+    proof
+}
+
+fn prove(st: Value, areas: &[AreaSpec], f: &str) -> Proof {
+    let policies = Policies::identity_only(set(st));
+    prove_checked(&policies, None, areas, &format(f))
+}
+
+#[test]
+fn fixtures_have_their_expected_verdicts() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/isolation/expected.json");
+    let cases: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(cases.len(), 10);
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let mut policies = Vec::new();
+        for p in case["policies"].as_array().unwrap() {
+            policies.extend(file(p.as_str().unwrap()).policies().iter().cloned());
+        }
+        let policies = Policies::identity_only(PolicySet::new(policies));
+        let strings = |key: &str| -> Vec<&str> {
+            case.get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
+                .unwrap_or_default()
+        };
+        let areas = specs(&strings("areas"), &strings("write_areas"));
+        for (f, expected) in case["expect"].as_object().unwrap() {
+            let proof = prove_checked(&policies, None, &areas, &format(f));
+            assert_eq!(
+                proof.verdict.as_str(),
+                expected.as_str().unwrap(),
+                "{name} under {f}: {}",
+                proof.reason
+            );
+            if f == "cognito"
+                && let Some(fragile) = case.get("fragile").and_then(Value::as_bool)
+            {
+                assert_eq!(proof.fragile.is_some(), fragile, "{name}: fragile");
+            }
+            let c = proof
+                .counterexample
+                .as_ref()
+                .or(proof.fragile.as_ref().map(|x| &x.counterexample));
+            if let (Some(c), Some(reach)) = (c, case.get("reach")) {
+                assert_eq!(c.reach.as_str(), reach.as_str().unwrap(), "{name} under {f}");
+            }
+            if let Some(hint) = case.get("hint").and_then(Value::as_bool) {
+                assert_eq!(proof.hint.is_some(), hint, "{name}: hint");
+            }
+        }
+    }
+}
+
+/// The object statement every listing shape comes with: each identity its own folder.
+fn own_objects() -> Value {
+    json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": PRIVATE})
+}
+
+fn listing(condition: Option<Value>) -> Value {
+    let mut st = json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET});
+    if let Some(c) = condition {
+        st["Condition"] = c;
+    }
+    json!([own_objects(), st])
+}
+
+fn prefix_like(values: &[&str]) -> Option<Value> {
+    Some(json!({"StringLike": {"s3:prefix": values}}))
+}
+
+#[test]
+fn listing_without_a_prefix_bound_names_every_private_file() {
+    let areas = specs(&[PRIVATE], &[]);
+    for f in ["cognito", "opaque"] {
+        let proof = prove(listing(None), &areas, f);
+        assert_eq!(proof.verdict, Verdict::Violated, "{f}: {}", proof.reason);
+        let c = proof.counterexample.unwrap();
+        assert_eq!((c.reach, c.action.as_str()), (Reach::Listing, "s3:ListBucket"));
+        // The most telling prefix: the victim's own folder.
+        assert_eq!(
+            c.context["s3:prefix"],
+            [format!("private/{}/", c.victim)],
+            "{f}"
+        );
+        let fix = proof.fix.unwrap();
+        assert_eq!(
+            fix.after.as_deref(),
+            Some(
+                r#"{"StringLike": {"s3:prefix": ["private/${cognito-identity.amazonaws.com:sub}/", "private/${cognito-identity.amazonaws.com:sub}/*"]}}"#
+            )
+        );
+    }
+    // A protected area may be listed by others.
+    let proof = prove(listing(None), &specs(&[], &[PRIVATE]), "cognito");
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+}
+
+#[test]
+fn listing_every_private_folder_leaks() {
+    let proof = prove(
+        listing(prefix_like(&["private/*"])),
+        &specs(&[PRIVATE], &[]),
+        "cognito",
+    );
+    assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+    let c = proof.counterexample.unwrap();
+    assert_eq!(c.reach, Reach::Listing);
+    assert!(
+        proof.reason.starts_with(&format!(
+            "the names of identity {}'s files (such as arn:aws:s3:::notes/private/{}/",
+            c.victim, c.victim
+        )),
+        "{}",
+        proof.reason
+    );
+    assert!(
+        proof
+            .reason
+            .ends_with("the statement that allows the listing does not bound s3:prefix to the identity's own folder"),
+        "{}",
+        proof.reason
+    );
+}
+
+#[test]
+fn a_prefix_without_slash_is_fragile_and_leaks_under_opaque() {
+    let st = listing(prefix_like(&[
+        "private/${cognito-identity.amazonaws.com:sub}*",
+    ]));
+    let areas = specs(&[PRIVATE], &[]);
+    let proof = prove(st.clone(), &areas, "cognito");
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+    let fragile = proof.fragile.expect("fragile");
+    assert_eq!(fragile.format, "opaque");
+    assert_eq!(fragile.counterexample.reach, Reach::Listing);
+    let proof = prove(st, &areas, "opaque");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    let c = proof.counterexample.unwrap();
+    assert_eq!((c.attacker.as_str(), c.victim.as_str()), ("ann", "anna"));
+    assert_eq!(c.context["s3:prefix"], ["private/anna/"]);
+    assert_eq!(
+        c.reveals.as_deref(),
+        Some("arn:aws:s3:::notes/private/anna/photo.jpg")
+    );
+    let fix = proof.fix.unwrap();
+    assert_eq!(
+        (fix.before.as_deref(), fix.after.as_deref()),
+        (
+            Some("private/${cognito-identity.amazonaws.com:sub}*"),
+            Some("private/${cognito-identity.amazonaws.com:sub}/*")
+        )
+    );
+}
+
+#[test]
+fn a_prefix_ended_by_a_slash_holds_robustly() {
+    let st = listing(prefix_like(&[
+        "private/${cognito-identity.amazonaws.com:sub}/",
+        "private/${cognito-identity.amazonaws.com:sub}/*",
+    ]));
+    let areas = specs(&[PRIVATE], &[]);
+    for f in ["cognito", "opaque"] {
+        let proof = prove(st.clone(), &areas, f);
+        assert_eq!(proof.verdict, Verdict::Holds, "{f}: {}", proof.reason);
+        assert!(proof.fragile.is_none(), "{f}");
+    }
+    // `any` lets an id hold '/', so a folder of one id lies inside another's.
+    let proof = prove(st, &areas, "any");
+    assert_eq!(proof.verdict, Verdict::Violated);
+}
+
+#[test]
+fn protected_areas_share_reads_and_isolate_writes() {
+    let reads = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/protected/*"});
+    let own = json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": PROTECTED});
+    let as_designed = specs(&[], &[PROTECTED]);
+    let proof = prove(json!([reads.clone(), own.clone()]), &as_designed, "cognito");
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+    assert!(proof.hint.is_none());
+    // Named as private, the shared read is the violation, and the default areas say so.
+    let proof = prove(json!([reads.clone(), own.clone()]), &[], "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    assert_eq!(proof.counterexample.as_ref().unwrap().class, AccessClass::Read);
+    assert!(
+        proof
+            .hint
+            .as_deref()
+            .unwrap()
+            .ends_with(&format!("--write-area {PROTECTED} (others may read, only the owner may write)")),
+        "{:?}",
+        proof.hint
+    );
+    // A write by others breaks a protected area.
+    let writes = json!({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::notes/protected/*"});
+    let proof = prove(json!([reads.clone(), own.clone(), writes]), &as_designed, "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    let c = proof.counterexample.unwrap();
+    assert_eq!((c.action.as_str(), c.class), ("s3:PutObject", AccessClass::Write));
+    // A wildcard of reads may cover an action AWS adds later: that counts as write.
+    let future = json!({"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::notes/protected/*"});
+    let proof = prove(json!([own, future]), &as_designed, "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    let c = proof.counterexample.unwrap();
+    assert_eq!(c.action, "s3:GetFuture");
+    assert!(
+        proof
+            .reason
+            .contains("s3:GetFuture is not an action the catalog knows (one AWS may add later), and such an action counts as write"),
+        "{}",
+        proof.reason
+    );
+}
+
+#[test]
+fn the_guest_scope_reaches_no_signed_in_area() {
+    // The Amplify guest role's read policy, against the signed-in identities' areas.
+    let guest = file("fixtures/isolation/amplify-gen1/guest-read.json");
+    let own = set(json!([own_objects()]));
+    let mut all = guest.policies().to_vec();
+    all.extend(own.policies().iter().cloned());
+    let policies = Policies::identity_only(PolicySet::new(all));
+    let areas = specs(
+        &["arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*"],
+        &["arn:aws:s3:::notes-app-uploads/protected/${cognito-identity.amazonaws.com:sub}/*"],
+    );
+    let proof = prove_checked(&policies, None, &areas, &format("opaque"));
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+    // A guest read policy that lists the private folders too leaks their names.
+    let leaky = set(json!([
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::notes-app-uploads",
+         "Condition": {"StringLike": {"s3:prefix": ["public/*", "private/*"]}}},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*"}
+    ]));
+    let proof = prove_checked(
+        &Policies::identity_only(leaky),
+        None,
+        &areas,
+        &format("cognito"),
+    );
+    assert_eq!(proof.verdict, Verdict::Violated);
+    assert_eq!(proof.counterexample.unwrap().reach, Reach::Listing);
+}
+
+#[test]
+fn a_bucket_policy_that_lists_for_everyone_breaks_isolation() {
+    let session =
+        "arn:aws:sts::111122223333:assumed-role/CognitoAuthRole/CognitoIdentityCredentials";
+    let caller = Caller::parse(session).unwrap();
+    let bucket_policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ListForAll", "Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": BUCKET}
+    ]});
+    let policies = Policies {
+        identity: set(json!([own_objects()])),
+        resource: vec![ScopedPolicy {
+            resource: Some(BUCKET.to_string()),
+            set: PolicySet::new(vec![
+                parse_policy_as(
+                    "bucket.json",
+                    &serde_json::to_vec(&bucket_policy).unwrap(),
+                    PolicyKind::Resource,
+                )
+                .unwrap(),
+            ]),
+        }],
+        ..Policies::default()
+    };
+    let proof = prove_checked(
+        &policies,
+        Some(&caller),
+        &specs(&[PRIVATE], &[]),
+        &format("cognito"),
+    );
+    assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+    let c = proof.counterexample.unwrap();
+    assert_eq!(c.reach, Reach::Listing);
+    assert_eq!(c.statement.policy_type, PolicyType::Resource);
+    // Without it, the identity policy alone keeps the areas apart.
+    let alone = Policies {
+        resource: Vec::new(),
+        ..policies
+    };
+    let proof = prove_checked(
+        &alone,
+        Some(&caller),
+        &specs(&[PRIVATE], &[]),
+        &format("opaque"),
+    );
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+}
+
+#[test]
+fn opaque_is_a_named_format() {
+    let f = format("opaque");
+    assert!(f.matches("a") && f.matches("us-east-1:x") && !f.matches("a/b"));
+    assert!(IdentityFormat::parse("Opaque").is_err());
+}
