@@ -366,14 +366,14 @@ pub fn pool_proof_text(pool: &PoolProof) -> String {
     let mut main = deciding.proof.clone();
     main.verdict = pool.verdict;
     main.reason = pool.reason.clone();
-    let mut out = format!(
-        "Identity pool {}: {} roles; shown: {} ({})\n",
+    let mut out = proof_text(&deciding.policies, &main);
+    let _ = writeln!(
+        out,
+        "Roles of identity pool {} (the proof above is of {}, {}):",
         field(&pool.pool),
-        pool.roles.len(),
         field(&deciding.role.role),
         deciding.role.kind.as_str()
     );
-    out.push_str(&proof_text(&deciding.policies, &main));
     for r in &pool.roles {
         let vacuous = if r.proof.vacuous {
             " (no area of its own)"
