@@ -17,6 +17,8 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 
+pub mod roles;
+
 use crate::eval::authorize::{Authorization, AuthorizeError, Policies};
 use crate::eval::{Decision, Explanation, PolicySet};
 use crate::lang::keys::{COGNITO_SUB, CURRENT_TIME, EPOCH_TIME};
@@ -290,18 +292,9 @@ impl<'t> Run<'t> {
     fn identity_pool(&mut self) -> StepOutcome<Pool<'t>> {
         let t = self.t;
         let authenticated = self.req.authenticated;
-        let declared: Vec<(&str, &Node)> =
-            t.resources_of_type("AWS::Cognito::IdentityPool").collect();
-        let mut pools = Vec::new();
-        for (logical, node) in &declared {
-            if t.created(node)? {
-                pools.push((*logical, *node));
-            }
-        }
-        let (pool, pool_node) = match pools.as_slice() {
-            [one] => *one,
-            [] if !declared.is_empty() => {
-                let names: Vec<&str> = declared.iter().map(|(k, _)| *k).collect();
+        let (pool, pool_node) = match single_pool(t)? {
+            Ok(one) => one,
+            Err(names) => {
                 return self.deny(
                     Step::IdentityPool,
                     format!(
@@ -309,22 +302,6 @@ impl<'t> Run<'t> {
                         names.join(", ")
                     ),
                 );
-            }
-            [] => {
-                return Err(FlowError::Template(TemplateError::at(
-                    t.cfn.loc.clone(),
-                    "the template has no AWS::Cognito::IdentityPool".to_string(),
-                )));
-            }
-            many => {
-                return Err(FlowError::Template(TemplateError::at(
-                    t.cfn.loc.clone(),
-                    format!(
-                        "the template has {} identity pools ({}); the flow needs exactly one",
-                        many.len(),
-                        many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-                    ),
-                )));
             }
         };
         preflight(t, pool, pool_node)?;
@@ -563,18 +540,34 @@ impl<'t> Run<'t> {
     /// The template's policy types for the role, the ones given besides, and the guest
     /// session policy for an unauthenticated identity.
     fn policies(&self, loaded: &crate::load::Loaded) -> Result<Policies, FlowError> {
-        let mut extra = self.req.extra.clone();
-        if !self.req.authenticated {
-            let guest = crate::managed::cognito_guest_session_policy();
-            let mut session: Vec<crate::lang::model::Policy> = extra
-                .session
-                .map(|s| s.policies().to_vec())
-                .unwrap_or_default();
-            session.push(guest);
-            extra.session = Some(PolicySet::new(session));
-        }
-        Ok(loaded.policies().with(extra)?)
+        Ok(flow_policies(
+            loaded,
+            &self.req.extra,
+            self.req.authenticated,
+        )?)
     }
+}
+
+/// The policies AWS evaluates for a role session of the pool: the role's (`loaded`, with
+/// the template's resource policies and the role's boundary), the ones given besides
+/// (`extra`), and for an unauthenticated identity Cognito's guest scope-down session
+/// policy (after the given session policies).
+pub fn flow_policies(
+    loaded: &crate::load::Loaded,
+    extra: &Policies,
+    authenticated: bool,
+) -> Result<Policies, AuthorizeError> {
+    let mut extra = extra.clone();
+    if !authenticated {
+        let guest = crate::managed::cognito_guest_session_policy();
+        let mut session: Vec<crate::lang::model::Policy> = extra
+            .session
+            .map(|s| s.policies().to_vec())
+            .unwrap_or_default();
+        session.push(guest);
+        extra.session = Some(PolicySet::new(session));
+    }
+    loaded.policies().with(extra)
 }
 
 /// The role session Cognito's credentials belong to:
@@ -582,21 +575,7 @@ impl<'t> Run<'t> {
 /// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
 /// else from the role's `Path` and `RoleName` (else its logical id).
 pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
-    let partition = t.params.get("AWS::Partition").unwrap_or("aws");
-    let account = t
-        .params
-        .get("AWS::AccountId")
-        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
-    let given = t.params.resolve(&format!("{role}.Arn")).map(str::to_string);
-    let role_arn = match given {
-        Some(arn) => arn,
-        None => {
-            let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
-            // The role's `Path` is part of its ARN (IAM User Guide, "IAM identifiers").
-            let path = t.role_path(role)?.unwrap_or_else(|| "/".to_string());
-            format!("arn:{partition}:iam::{account}:role{path}{name}")
-        }
-    };
+    let role_arn = role_arn(t, role)?;
     let loc = t
         .resources()
         .iter()
@@ -622,6 +601,52 @@ pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
     let mut caller = Caller::parse(&session).map_err(|_| bad())?;
     caller.set_role_path(&role_arn);
     Ok(caller)
+}
+
+/// The template's one identity pool that is created, or (`Err`) the logical ids of the
+/// pools declared when none is created; a template without a pool, or with several, is
+/// an error.
+fn single_pool(t: &Template) -> Result<Result<(&str, &Node), Vec<&str>>, FlowError> {
+    let declared: Vec<(&str, &Node)> = t.resources_of_type("AWS::Cognito::IdentityPool").collect();
+    let mut pools = Vec::new();
+    for (logical, node) in &declared {
+        if t.created(node)? {
+            pools.push((*logical, *node));
+        }
+    }
+    match pools.as_slice() {
+        [one] => Ok(Ok(*one)),
+        [] if !declared.is_empty() => Ok(Err(declared.iter().map(|(k, _)| *k).collect())),
+        [] => Err(FlowError::Template(TemplateError::at(
+            t.cfn.loc.clone(),
+            "the template has no AWS::Cognito::IdentityPool".to_string(),
+        ))),
+        many => Err(FlowError::Template(TemplateError::at(
+            t.cfn.loc.clone(),
+            format!(
+                "the template has {} identity pools ({}); the flow needs exactly one",
+                many.len(),
+                many.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            ),
+        ))),
+    }
+}
+
+/// The ARN of the template's role `role`: from `--param ROLE.Arn=...` when given, else
+/// from the role's `Path` and `RoleName` (else its logical id).
+pub fn role_arn(t: &Template, role: &str) -> Result<String, TemplateError> {
+    let partition = t.params.get("AWS::Partition").unwrap_or("aws");
+    let account = t
+        .params
+        .get("AWS::AccountId")
+        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+    if let Some(arn) = t.params.resolve(&format!("{role}.Arn")) {
+        return Ok(arn.to_string());
+    }
+    let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
+    // The role's `Path` is part of its ARN (IAM User Guide, "IAM identifiers").
+    let path = t.role_path(role)?.unwrap_or_else(|| "/".to_string());
+    Ok(format!("arn:{partition}:iam::{account}:role{path}{name}"))
 }
 
 /// The pool's `AllowUnauthenticatedIdentities` (a required property).

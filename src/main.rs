@@ -1172,9 +1172,8 @@ fn check_batch(
 
 fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::identity::IdentityFormat;
-    use policy_sim::analysis::prover::{self, Verdict};
+    use policy_sim::analysis::prover;
     let format = IdentityFormat::parse(&args.identity_format)?;
-    let loaded = load_source(&args.source, root)?;
     let backend = match args.solver {
         SolverChoice::Automata => prover::Backend::Automata,
         SolverChoice::Smt => {
@@ -1191,6 +1190,10 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
             }
         }
     };
+    if let Some(pool) = prove_pool(args, root, &format, &backend)? {
+        return Ok(verdict_code(pool));
+    }
+    let loaded = load_source(&args.source, root)?;
     let (policies, principal) = isolation_policies(root, &args.source, &loaded, &args.types)?;
     let mut proof = prover::prove_isolation_with(
         &policies,
@@ -1206,11 +1209,68 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
         Format::Text => terminal_safe(&report::proof::proof_text(&policies, &proof)).into_owned(),
     };
     write_stdout(&text)?;
-    Ok(match proof.verdict {
+    Ok(verdict_code(proof.verdict))
+}
+
+/// The exit code of a verdict: 0 holds, 1 violated, 3 unknown.
+fn verdict_code(verdict: policy_sim::analysis::prover::Verdict) -> ExitCode {
+    use policy_sim::analysis::prover::Verdict;
+    match verdict {
         Verdict::Holds => ExitCode::SUCCESS,
         Verdict::Violated => ExitCode::from(EXIT_DENY),
         Verdict::Unknown => ExitCode::from(EXIT_UNKNOWN),
-    })
+    }
+}
+
+/// `prove isolation --template` on a template with an identity pool and no `--role`:
+/// every role of the pool, printed; the pool's verdict. `None` for any other source.
+fn prove_pool(
+    args: &IsolationArgs,
+    root: Option<&Path>,
+    format: &policy_sim::analysis::identity::IdentityFormat,
+    backend: &policy_sim::analysis::prover::Backend,
+) -> Result<Option<policy_sim::analysis::prover::Verdict>, Failure> {
+    use policy_sim::cognito::roles::{PoolError, PoolInputs, prove_pool};
+    let src = &args.source;
+    let (Some(path), None) = (&src.template, &src.role) else {
+        return Ok(None);
+    };
+    let files = args.types.files();
+    let root = project_root(root, source_inputs(src).chain(files.files()))?;
+    let t = template(&root, path, &src.params)?;
+    if !cognito::has_identity_pool(&t) {
+        return Ok(None);
+    }
+    let given = Given::parse(&src.managed)?;
+    let extra = add_policy_types(&root, Policies::default(), &files)?;
+    let principal = args.types.caller()?;
+    let inputs = PoolInputs {
+        root: &root,
+        given: &given,
+        extra: &extra,
+        principal: principal.as_ref(),
+        backend,
+    };
+    let pool = prove_pool(
+        &t,
+        &inputs,
+        &args.area_specs(),
+        format,
+        jiff::Timestamp::now(),
+    )
+    .map_err(|e| match e {
+        PoolError::Flow(e) => Failure::from(e),
+        PoolError::Load(e) => Failure::from(e),
+        PoolError::Authorize(e) => Failure::from(e),
+        PoolError::Prover(e) => Failure::from(e),
+    })?;
+    print_warnings(&pool.notes);
+    let text = match args.format {
+        Format::Json => json_line(&report::proof::pool_proof_json(&pool)),
+        Format::Text => terminal_safe(&report::proof::pool_proof_text(&pool)).into_owned(),
+    };
+    write_stdout(&text)?;
+    Ok(Some(pool.verdict))
 }
 
 fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {

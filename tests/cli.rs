@@ -2800,3 +2800,213 @@ fn a_huge_principal_is_refused_and_shortened() {
         stderr(&o)
     );
 }
+
+/// `prove isolation --template` on an identity pool without `--role`: every role the pool
+/// hands out, the worst verdict deciding.
+fn prove_pool_json(fixture: &str) -> (Option<i32>, serde_json::Value) {
+    let out = run(
+        &[
+            "prove",
+            "isolation",
+            "--template",
+            &format!("fixtures/templates/pool-roles/{fixture}"),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let json = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| {
+        panic!("{fixture}: {e}: {} {}", stdout(&out), stderr(&out));
+    });
+    (out.status.code(), json)
+}
+
+/// The (role, kind, verdict, vacuous) of each role of a pool proof.
+fn pool_roles(json: &serde_json::Value) -> Vec<(String, String, String, bool)> {
+    json["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["role"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+                r["vacuous"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn role(name: &str, kind: &str, verdict: &str, vacuous: bool) -> (String, String, String, bool) {
+    (name.into(), kind.into(), verdict.into(), vacuous)
+}
+
+#[test]
+fn prove_isolation_on_a_pool_proves_every_role_and_a_guest_must_not_reach_a_signed_in_area() {
+    let (code, json) = prove_pool_json("guest-and-rule.yml");
+    assert_eq!(code, Some(1));
+    assert_eq!(json["verdict"], "violated");
+    assert_eq!(
+        pool_roles(&json),
+        [
+            role("AuthRole", "authenticated", "holds", false),
+            role("GuestRole", "unauthenticated", "violated", false),
+            role("StaffRole", "mapped", "violated", false),
+        ]
+    );
+    assert_eq!(json["identity_pool"], "IdentityPool");
+    assert_eq!(json["deciding_role"], "GuestRole");
+    assert_eq!(
+        json["roles"][1]["via"],
+        "RoleAttachment Roles.unauthenticated"
+    );
+    assert_eq!(
+        json["roles"][2]["via"],
+        "RoleAttachment RoleMappings google (Type Rules: rule 1)"
+    );
+    // The existing keys stay, for the deciding role.
+    for key in [
+        "identity_format",
+        "areas",
+        "reason",
+        "assumptions",
+        "shared",
+    ] {
+        assert!(json.get(key).is_some(), "{key} is kept");
+    }
+    assert_eq!(
+        json["areas"],
+        serde_json::json!(["arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"])
+    );
+    // The guest's counterexample is confirmed by `check` through the Cognito flow, as a
+    // guest (the scope-down session policy taking part).
+    let c = &json["counterexample"];
+    assert_eq!(c, &json["roles"][1]["counterexample"]);
+    assert_eq!(
+        c["principal"],
+        "arn:aws:sts::123456789012:assumed-role/GuestRole/CognitoIdentityCredentials"
+    );
+    assert_eq!(c["action"], "s3:GetObject");
+    let resource = c["resource"].as_str().unwrap();
+    let victim = c["victim"].as_str().unwrap();
+    assert!(resource.starts_with(&format!("arn:aws:s3:::notes/private/{victim}/")));
+    let mut args: Vec<String> = [
+        "check",
+        "--template",
+        "fixtures/templates/pool-roles/guest-and-rule.yml",
+        "--param",
+        "IdentityPool=us-east-1:11111111-2222-4333-8444-555555555555",
+        "--unauthenticated",
+        "--identity",
+        c["attacker"].as_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        resource,
+        "--format",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (k, vs) in c["context"].as_object().unwrap() {
+        for v in vs.as_array().unwrap() {
+            args.push("--context".into());
+            args.push(format!("{k}={}", v.as_str().unwrap()));
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let checked: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(checked["decision"], "Allow");
+}
+
+#[test]
+fn prove_isolation_on_a_correct_pool_holds_and_a_guest_without_an_area_does_not_make_it_unknown() {
+    let (code, json) = prove_pool_json("correct.yml");
+    assert_eq!(code, Some(0));
+    assert_eq!(json["verdict"], "holds");
+    assert_eq!(
+        pool_roles(&json),
+        [
+            role("AuthRole", "authenticated", "holds", false),
+            role("GuestRole", "unauthenticated", "holds", true),
+            role("StaffRole", "mapped", "holds", false),
+        ]
+    );
+    assert_eq!(
+        json["roles"][1]["reason"],
+        "for identities that are Cognito identity ids: <region>:<lowercase UUID>, e.g. us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3 (all the same length after the colon, none contains '/'), no Allow statement reaches a resource inside another identity's area that no applicable Deny excludes; no identity reaches its own area either (tried us-east-1:7f3a9c2e-4b1d-4e8a-9c6f-2d5b8e1a0c3f): these policies give no access to the areas"
+    );
+    // `--role` proves that role alone, as before: the guest role by itself has no area.
+    let out = run(
+        &[
+            "prove",
+            "isolation",
+            "--template",
+            "fixtures/templates/pool-roles/correct.yml",
+            "--role",
+            "GuestRole",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: no area to check: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub} (under Version 2012-10-17); name one with --area\n"
+    );
+}
+
+#[test]
+fn prove_isolation_on_a_pool_fails_closed_on_a_role_outside_the_template() {
+    let (code, json) = prove_pool_json("outside-role.yml");
+    assert_eq!(code, Some(3));
+    assert_eq!(json["verdict"], "unknown");
+    assert_eq!(
+        json["reason"],
+        "role arn:aws:iam::123456789012:role/ExternalStaff is not a role of this template: its policies cannot be seen"
+    );
+    assert_eq!(
+        pool_roles(&json),
+        [
+            role("AuthRole", "authenticated", "holds", false),
+            role("GuestRole", "unauthenticated", "holds", true),
+            role(
+                "arn:aws:iam::123456789012:role/ExternalStaff",
+                "mapped",
+                "unknown",
+                false
+            ),
+        ]
+    );
+}
+
+#[test]
+fn prove_isolation_on_a_pool_prints_one_section_per_role() {
+    let out = run(
+        &[
+            "prove",
+            "isolation",
+            "--template",
+            "fixtures/templates/pool-roles/guest-and-rule.yml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("Verdict: violated\n"), "{text}");
+    assert!(
+        text.contains(
+            "\nRoles of identity pool IdentityPool (the proof above is of GuestRole, unauthenticated):\n"
+        ),
+        "{text}"
+    );
+    for line in [
+        "\nRole AuthRole (authenticated, RoleAttachment Roles.authenticated): holds\n",
+        "\nRole GuestRole (unauthenticated, RoleAttachment Roles.unauthenticated): violated\n",
+        "\nRole StaffRole (mapped, RoleAttachment RoleMappings google (Type Rules: rule 1)): violated\n",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+}

@@ -846,3 +846,85 @@ mod policy_types {
         assert!(matches!(e, ProverError::RootPrincipal { .. }), "{e}");
     }
 }
+
+mod pool {
+    use policy_sim::analysis::identity::IdentityFormat;
+    use policy_sim::analysis::prover::{AreaSpec, Backend, Verdict};
+    use policy_sim::cognito::roles::{PoolInputs, PoolRole, RoleKind, pool_roles, prove_pool};
+    use policy_sim::eval::authorize::Policies;
+    use policy_sim::managed::Given;
+    use policy_sim::root::Root;
+    use policy_sim::template::{Params, Template};
+
+    fn template(name: &str) -> Template {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/templates/pool-roles")
+            .join(name);
+        Template::load(&path, Params::default()).unwrap()
+    }
+
+    #[test]
+    fn the_roles_of_a_token_mapping_are_the_user_pool_groups_roles_and_an_unused_guest_role_is_said()
+     {
+        let roles = pool_roles(&template("token.yml")).unwrap();
+        assert_eq!(roles.pool, "IdentityPool");
+        assert_eq!(
+            roles.roles,
+            [
+                PoolRole {
+                    role: "AuthRole".into(),
+                    kind: RoleKind::Authenticated,
+                    via: "RoleAttachment Roles.authenticated".into(),
+                    unresolved: None,
+                },
+                PoolRole {
+                    role: "AdminRole".into(),
+                    kind: RoleKind::Mapped,
+                    via: "RoleAttachment RoleMappings userpool (Type Token: the role of user pool group Admins)".into(),
+                    unresolved: None,
+                },
+            ]
+        );
+        assert_eq!(
+            roles.notes,
+            [
+                "the unauthenticated role GuestRole is not used: identity pool IdentityPool has AllowUnauthenticatedIdentities: false"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pool_whose_roles_reach_no_area_of_their_own_is_unknown_not_holds() {
+        let t = template("correct.yml");
+        let root = Root::discover(std::path::Path::new(&*t.file));
+        let inputs = PoolInputs {
+            root: &root,
+            given: &Given::none(),
+            extra: &Policies::default(),
+            principal: None,
+            backend: &Backend::Automata,
+        };
+        let areas = [AreaSpec::private(
+            "arn:aws:s3:::elsewhere/${cognito-identity.amazonaws.com:sub}/*",
+        )];
+        let proof = prove_pool(
+            &t,
+            &inputs,
+            &areas,
+            &IdentityFormat::parse("cognito").unwrap(),
+            "2026-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(proof.verdict, Verdict::Unknown);
+        assert_eq!(
+            proof.reason,
+            "no role of identity pool IdentityPool was found to let an identity reach its own area: isolation would hold only vacuously"
+        );
+        assert!(
+            proof
+                .roles
+                .iter()
+                .all(|r| r.proof.verdict == Verdict::Holds && r.proof.vacuous)
+        );
+    }
+}

@@ -10,6 +10,7 @@ use super::{StatementOut, field, typed_statement_out};
 use crate::analysis::prover::{
     AreaSpec, Counterexample, Fix, Fragility, Proof, Reach, typed_label,
 };
+use crate::cognito::roles::PoolProof;
 use crate::eval::authorize::Policies;
 
 /// A counterexample in the JSON objects of `prove` and `fuzz`.
@@ -281,6 +282,125 @@ pub fn proof_text(policies: &Policies, proof: &Proof) -> String {
         let _ = writeln!(out, "Assumptions:");
         for a in &proof.assumptions {
             let _ = writeln!(out, "  - {}", field(a));
+        }
+    }
+    out
+}
+
+/// One role of an identity pool in the JSON object of `prove isolation`.
+#[derive(Debug, Serialize)]
+pub struct RoleOut<'a> {
+    /// The role's logical id (for a role outside the template, its ARN).
+    pub role: &'a str,
+    /// `authenticated`, `unauthenticated` or `mapped`.
+    pub kind: &'static str,
+    /// Where the template names it.
+    pub via: &'a str,
+    /// The role's verdict.
+    pub verdict: &'static str,
+    /// Why.
+    pub reason: &'a str,
+    /// For `holds`: the role reaches no area of its own (typical of a guest role).
+    pub vacuous: bool,
+    /// For `violated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<CounterexampleOut<'a>>,
+    /// For `violated`: the smallest fix, when obvious.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<FixOut<'a>>,
+}
+
+/// The JSON object of a proof across the roles of an identity pool: the deciding role's
+/// proof, with the pool's verdict and reason, the deciding role and every role.
+#[derive(Debug, Serialize)]
+pub struct PoolProofOut<'a> {
+    /// The deciding role's proof, with the pool's verdict and reason.
+    #[serde(flatten)]
+    pub proof: ProofOut<'a>,
+    /// The identity pool's logical id.
+    pub identity_pool: &'a str,
+    /// The role whose proof is shown.
+    pub deciding_role: &'a str,
+    /// Every role the pool hands out.
+    pub roles: Vec<RoleOut<'a>>,
+    /// Roles named but not handed out.
+    pub notes: &'a [String],
+}
+
+/// The JSON object of a proof across the roles of an identity pool.
+pub fn pool_proof_json(pool: &PoolProof) -> PoolProofOut<'_> {
+    let deciding = pool.deciding();
+    let mut proof = proof_json(&deciding.policies, &deciding.proof);
+    proof.verdict = pool.verdict.as_str();
+    proof.reason = &pool.reason;
+    PoolProofOut {
+        proof,
+        identity_pool: &pool.pool,
+        deciding_role: &deciding.role.role,
+        roles: pool
+            .roles
+            .iter()
+            .map(|r| RoleOut {
+                role: &r.role.role,
+                kind: r.role.kind.as_str(),
+                via: &r.role.via,
+                verdict: r.proof.verdict.as_str(),
+                reason: &r.proof.reason,
+                vacuous: r.proof.vacuous,
+                counterexample: r
+                    .proof
+                    .counterexample
+                    .as_ref()
+                    .map(|c| counterexample_json(&r.policies, c)),
+                fix: r.proof.fix.as_ref().map(fix_json),
+            })
+            .collect(),
+        notes: &pool.notes,
+    }
+}
+
+/// A proof across the roles of an identity pool as text: the deciding role's proof with
+/// the pool's verdict, then one short section per role.
+pub fn pool_proof_text(pool: &PoolProof) -> String {
+    let deciding = pool.deciding();
+    let mut main = deciding.proof.clone();
+    main.verdict = pool.verdict;
+    main.reason = pool.reason.clone();
+    let mut out = proof_text(&deciding.policies, &main);
+    let _ = writeln!(
+        out,
+        "Roles of identity pool {} (the proof above is of {}, {}):",
+        field(&pool.pool),
+        field(&deciding.role.role),
+        deciding.role.kind.as_str()
+    );
+    for r in &pool.roles {
+        let vacuous = if r.proof.vacuous {
+            " (no area of its own)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "\nRole {} ({}, {}): {}{vacuous}",
+            field(&r.role.role),
+            r.role.kind.as_str(),
+            field(&r.role.via),
+            r.proof.verdict.as_str()
+        );
+        if let Some(c) = &r.proof.counterexample {
+            let _ = writeln!(
+                out,
+                "  {} {} by {} reaches the area of {}",
+                field(&c.action),
+                field(&c.resource),
+                field(&c.attacker),
+                field(&c.victim)
+            );
+        }
+        let _ = writeln!(out, "  Why: {}", field(&r.proof.reason));
+        if let Some(f) = &r.proof.fix {
+            let _ = writeln!(out, "  Fix: {}", field(&f.summary));
         }
     }
     out

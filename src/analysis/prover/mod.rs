@@ -155,6 +155,27 @@ pub struct Proof {
     /// Resource patterns of `Allow` statements without the identity variable: shared
     /// zones (`public/*`), listed, not reported unless they reach an area.
     pub shared: Vec<String>,
+    /// For `holds` of one role among several ([`Scope::Among`]): no identity was found to
+    /// reach its own area through these policies, so the role alone shows nothing about
+    /// the areas; the roles together must reach them.
+    pub vacuous: bool,
+}
+
+/// What a proof is part of: it decides whether `holds` needs an identity that reaches its
+/// own area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The policies are the whole subject: `holds` needs some identity to reach its own
+    /// area (else isolation would hold only vacuously, and the answer is `unknown`).
+    Alone,
+    /// The policies are one role among several that share the areas (the roles of an
+    /// identity pool): a role that reaches no area of its own `holds` with
+    /// [`Proof::vacuous`] set, and whoever combines the roles asks that one of them
+    /// reaches its own area. `defaulted` says the areas are the roles' default areas.
+    Among {
+        /// The areas given are the roles' default areas, not named ones.
+        defaulted: bool,
+    },
 }
 
 /// Why a `holds` relies on the identity format.
@@ -335,13 +356,42 @@ pub fn prove_isolation_by(
     solver: &mut dyn Solver,
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
-    let mut proof = prove_once(policies, principal, areas, format, solver, now)?;
+    prove_isolation_in(
+        Scope::Alone,
+        policies,
+        principal,
+        areas,
+        format,
+        solver,
+        now,
+    )
+}
+
+/// [`prove_isolation_by`] for a proof that is part of `scope`.
+pub fn prove_isolation_in(
+    scope: Scope,
+    policies: &Policies,
+    principal: Option<&Caller>,
+    areas: &[AreaSpec],
+    format: &IdentityFormat,
+    solver: &mut dyn Solver,
+    now: jiff::Timestamp,
+) -> Result<Proof, ProverError> {
+    let mut proof = prove_once(scope, policies, principal, areas, format, solver, now)?;
     if proof.verdict == Verdict::Holds && !format.is_weakest() {
         let opaque = IdentityFormat::parse("opaque").map_err(|e| ProverError::InvalidArea {
             area: String::new(),
             message: e.to_string(),
         })?;
-        let weaker = prove_once(policies, principal, areas, &opaque, &mut Automata, now)?;
+        let weaker = prove_once(
+            scope,
+            policies,
+            principal,
+            areas,
+            &opaque,
+            &mut Automata,
+            now,
+        )?;
         if let (Verdict::Violated, Some(counterexample)) = (weaker.verdict, weaker.counterexample) {
             proof.fragile = Some(Fragility {
                 format: opaque.name,
@@ -356,6 +406,7 @@ pub fn prove_isolation_by(
 
 /// One proof under one format.
 fn prove_once(
+    scope: Scope,
     policies: &Policies,
     principal: Option<&Caller>,
     areas: &[AreaSpec],
@@ -364,10 +415,14 @@ fn prove_once(
     now: jiff::Timestamp,
 ) -> Result<Proof, ProverError> {
     let subject = checked_subject(policies, principal, now)?;
-    let defaulted = areas.is_empty();
+    let defaulted = match scope {
+        Scope::Alone => areas.is_empty(),
+        Scope::Among { defaulted } => defaulted,
+    };
     let areas = compile_areas(policies, areas)?;
     let mut run = Run {
         defaulted,
+        require_own: scope == Scope::Alone,
         applying: areas.iter().map(|a| subject.applying(a)).collect(),
         denies: Denies::new(&subject),
         subject,
@@ -601,6 +656,8 @@ impl Denies {
 struct Run<'a> {
     /// No area was named: the default areas are checked (as private).
     defaulted: bool,
+    /// `holds` needs an identity that reaches its own area ([`Scope::Alone`]).
+    require_own: bool,
     subject: Subject<'a>,
     format: &'a IdentityFormat,
     /// The time of the confirming requests.
@@ -690,6 +747,7 @@ impl Run<'_> {
                 })
                 .collect(),
             shared: shared_zones(self.subject.policies, &services),
+            vacuous: false,
         }
     }
 
@@ -1033,10 +1091,19 @@ impl Run<'_> {
         // Not vacuous: an identity reaches its own area.
         let own = readable_identity(self.format);
         if !reaches_own_area(&self.subject, self.areas, &own, self.now) {
+            if self.require_own {
+                let reason = format!(
+                    "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
+                );
+                return self.proof(Verdict::Unknown, reason, None);
+            }
             let reason = format!(
-                "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
+                "for identities that are {}, no Allow statement reaches a resource inside another identity's area that no applicable Deny excludes; no identity reaches its own area either (tried {own}): these policies give no access to the areas",
+                self.format.description
             );
-            return self.proof(Verdict::Unknown, reason, None);
+            let mut proof = self.proof(Verdict::Holds, reason, None);
+            proof.vacuous = true;
+            return proof;
         }
         let reason = format!(
             "for identities that are {}, no Allow statement reaches a resource inside another identity's area that no applicable Deny excludes; each identity reaches its own area (checked with {own})",
