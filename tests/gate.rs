@@ -1391,3 +1391,104 @@ fn policy_type_keys_are_validated_with_their_place() {
         );
     }
 }
+
+/// The report's first check of `kind`.
+fn first_of<'a>(report: &'a GateReport, kind: &str) -> &'a policy_sim::report::gate::CheckResult {
+    report.checks.iter().find(|c| c.kind == kind).unwrap()
+}
+
+#[test]
+fn isolation_areas_take_classes_and_a_fragile_holds_passes_with_its_fix() {
+    let dir = workdir("isolation-classes");
+    // Everyone signed in reads the protected folders; only the owner writes.
+    write(
+        &dir,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/protected/*"},
+  {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::notes/protected/${cognito-identity.amazonaws.com:sub}/*"}
+]}"#,
+    );
+    let area = "arn:aws:s3:::notes/protected/${cognito-identity.amazonaws.com:sub}/*";
+    let report = run(
+        &dir,
+        &format!(
+            "policies: p.json\nisolation:\n  - areas: [{{pattern: \"{area}\", others: read}}]\n  - areas: [\"{area}\"]\nlint: {{fail-on: []}}\n"
+        ),
+    );
+    let statuses: Vec<(&str, Status)> = report
+        .checks
+        .iter()
+        .filter(|c| c.kind == "isolation")
+        .map(|c| (c.message.split(':').next().unwrap(), c.status))
+        .collect();
+    // Failures are listed first: the plain string is a private area.
+    assert_eq!(
+        statuses,
+        [("violated", Status::Fail), ("holds", Status::Pass)]
+    );
+    // An unknown class is an error that names the values allowed.
+    let path = write(
+        &dir,
+        "gate.yml",
+        &format!(
+            "policies: p.json\nisolation:\n  - areas: [{{pattern: \"{area}\", others: write}}]\n"
+        ),
+    );
+    let e = GateConfig::load(&path).unwrap_err().to_string();
+    assert!(e.contains("read or nothing"), "{e}");
+
+    // The seed-003 shape holds for Cognito ids, passes, and says what it leans on.
+    write(
+        &dir,
+        "p.json",
+        &POLICY.replace(
+            "${cognito-identity.amazonaws.com:sub}/*",
+            "${cognito-identity.amazonaws.com:sub}*",
+        ),
+    );
+    let report = run(
+        &dir,
+        "policies: p.json\nisolation:\n  - identity-format: cognito\nlint: {fail-on: []}\n",
+    );
+    let c = first_of(&report, "isolation");
+    assert_eq!(c.status, Status::Pass);
+    assert!(
+        c.message.contains(
+            "; fragile: it relies on the identity format, and under opaque it is violated: identity anna's file arn:aws:s3:::notes/private/anna/photo.jpg can be read by identity ann (s3:GetObject)"
+        ),
+        "{}",
+        c.message
+    );
+    assert!(
+        c.message.ends_with(
+            "; fix: end the identity with '/': write arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/* instead of arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}*, so that one id's pattern stops at its own folder"
+        ),
+        "{}",
+        c.message
+    );
+}
+
+#[test]
+fn isolation_of_a_template_with_an_identity_pool_covers_every_role() {
+    let dir = workdir("isolation-pool");
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/templates/pool-roles/guest-and-rule.yml"),
+    )
+    .unwrap();
+    write(&dir, "t.yml", &template);
+    let report = run(
+        &dir,
+        "template: {file: t.yml, role: AuthRole}\nisolation:\n  - identity-format: cognito\nlint: {fail-on: []}\n",
+    );
+    let c = first_of(&report, "isolation");
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        c.message.starts_with(
+            "violated for identity pool IdentityPool (AuthRole holds, GuestRole violated, StaffRole violated); unauthenticated role GuestRole: violated: identity "
+        ),
+        "{}",
+        c.message
+    );
+}

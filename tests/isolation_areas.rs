@@ -63,7 +63,10 @@ fn inside(area: &str, resource: &str, victim: &str) -> bool {
     };
     let mut ctx = Context::new();
     ctx.add("cognito-identity.amazonaws.com:sub", victim);
-    ArnPattern::parse(area, syntax).unwrap().matches(resource, &ctx) == Match::Yes
+    ArnPattern::parse(area, syntax)
+        .unwrap()
+        .matches(resource, &ctx)
+        == Match::Yes
 }
 
 /// Decide the counterexample's request with the evaluator (every policy type, the
@@ -87,7 +90,11 @@ fn confirm(
     request.principal = principal.cloned();
     policies.prepare(&mut request).unwrap();
     let auth = policies.authorize(&request).unwrap();
-    assert_eq!(auth.verdict.decision, Decision::Allow, "not confirmed: {c:?}");
+    assert_eq!(
+        auth.verdict.decision,
+        Decision::Allow,
+        "not confirmed: {c:?}"
+    );
     let spec = proof
         .area_specs
         .iter()
@@ -103,7 +110,11 @@ fn confirm(
                 .unwrap_or_else(|| panic!("{revealed} is not in the bucket {}", c.resource));
             let prefix = &c.context["s3:prefix"][0];
             assert!(key.starts_with(prefix.as_str()), "{key} / {prefix}");
-            assert_eq!(spec.others, Others::Nothing, "listing a protected area is allowed");
+            assert_eq!(
+                spec.others,
+                Others::Nothing,
+                "listing a protected area is allowed"
+            );
         }
     }
     if spec.others == Others::Read {
@@ -123,7 +134,13 @@ fn prove_checked(
         confirm(policies, principal, &proof, c, f);
     }
     if let Some(fragile) = &proof.fragile {
-        confirm(policies, principal, &proof, &fragile.counterexample, &format("opaque"));
+        confirm(
+            policies,
+            principal,
+            &proof,
+            &fragile.counterexample,
+            &format("opaque"),
+        );
     }
     proof
 }
@@ -170,7 +187,11 @@ fn fixtures_have_their_expected_verdicts() {
                 .as_ref()
                 .or(proof.fragile.as_ref().map(|x| &x.counterexample));
             if let (Some(c), Some(reach)) = (c, case.get("reach")) {
-                assert_eq!(c.reach.as_str(), reach.as_str().unwrap(), "{name} under {f}");
+                assert_eq!(
+                    c.reach.as_str(),
+                    reach.as_str().unwrap(),
+                    "{name} under {f}"
+                );
             }
             if let Some(hint) = case.get("hint").and_then(Value::as_bool) {
                 assert_eq!(proof.hint.is_some(), hint, "{name}: hint");
@@ -203,7 +224,10 @@ fn listing_without_a_prefix_bound_names_every_private_file() {
         let proof = prove(listing(None), &areas, f);
         assert_eq!(proof.verdict, Verdict::Violated, "{f}: {}", proof.reason);
         let c = proof.counterexample.unwrap();
-        assert_eq!((c.reach, c.action.as_str()), (Reach::Listing, "s3:ListBucket"));
+        assert_eq!(
+            (c.reach, c.action.as_str()),
+            (Reach::Listing, "s3:ListBucket")
+        );
         // The most telling prefix: the victim's own folder.
         assert_eq!(
             c.context["s3:prefix"],
@@ -308,22 +332,34 @@ fn protected_areas_share_reads_and_isolate_writes() {
     // Named as private, the shared read is the violation, and the default areas say so.
     let proof = prove(json!([reads.clone(), own.clone()]), &[], "cognito");
     assert_eq!(proof.verdict, Verdict::Violated);
-    assert_eq!(proof.counterexample.as_ref().unwrap().class, AccessClass::Read);
+    assert_eq!(
+        proof.counterexample.as_ref().unwrap().class,
+        AccessClass::Read
+    );
     assert!(
         proof
             .hint
             .as_deref()
             .unwrap()
-            .ends_with(&format!("--write-area {PROTECTED} (others may read, only the owner may write)")),
+            .ends_with(&format!(
+                "where others may read and only the owner may write: --write-area {PROTECTED} (in a gate file: {{pattern: {PROTECTED}, others: read}})"
+            )),
         "{:?}",
         proof.hint
     );
     // A write by others breaks a protected area.
     let writes = json!({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::notes/protected/*"});
-    let proof = prove(json!([reads.clone(), own.clone(), writes]), &as_designed, "cognito");
+    let proof = prove(
+        json!([reads.clone(), own.clone(), writes]),
+        &as_designed,
+        "cognito",
+    );
     assert_eq!(proof.verdict, Verdict::Violated);
     let c = proof.counterexample.unwrap();
-    assert_eq!((c.action.as_str(), c.class), ("s3:PutObject", AccessClass::Write));
+    assert_eq!(
+        (c.action.as_str(), c.class),
+        ("s3:PutObject", AccessClass::Write)
+    );
     // A wildcard of reads may cover an action AWS adds later: that counts as write.
     let future = json!({"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::notes/protected/*"});
     let proof = prove(json!([own, future]), &as_designed, "cognito");

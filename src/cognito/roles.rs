@@ -483,7 +483,11 @@ pub fn prove_pool(
             ),
         ),
         Some(r) => (r.proof.verdict, r.proof.reason.clone()),
-        None => unreachable!("the pool hands out at least one role"),
+        // Not reached: a pool without roles is refused above.
+        None => (
+            Verdict::Unknown,
+            format!("identity pool {pool} hands out no role"),
+        ),
     };
     Ok(PoolProof {
         pool,

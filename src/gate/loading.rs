@@ -20,11 +20,14 @@ use crate::loc::Loc;
 use crate::root::RootError;
 use crate::template::{Params, Template};
 
-/// The gate's policies: its files, or its template's role.
-pub(super) fn load_source(cfg: &GateConfig) -> Result<(Loaded, Option<Caller>), GateError> {
+/// The gate's policies (its files, or its template's role), the role session Cognito
+/// creates when the template has an identity pool, and the template.
+pub(super) fn load_source(
+    cfg: &GateConfig,
+) -> Result<(Loaded, Option<Caller>, Option<Template>), GateError> {
     let dir = cfg.dir();
     match &cfg.source {
-        Source::Policies(p) => Ok((load_policies(&cfg.root, p, &dir)?, None)),
+        Source::Policies(p) => Ok((load_policies(&cfg.root, p, &dir)?, None, None)),
         Source::Template { file, role, params } => {
             let pairs: Vec<(&str, &str)> = params
                 .iter()
@@ -54,7 +57,7 @@ pub(super) fn load_source(cfg: &GateConfig) -> Result<(Loaded, Option<Caller>), 
             } else {
                 None
             };
-            Ok((loaded, session))
+            Ok((loaded, session, Some(t)))
         }
     }
 }

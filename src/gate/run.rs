@@ -29,7 +29,7 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
         findings: Vec::new(),
     };
     for cfg in gates {
-        let (loaded, session) = load_source(cfg)?;
+        let (loaded, session, template) = load_source(cfg)?;
         let typed = load_types(cfg)?;
         // The template's resource-based policies and the role's boundary, with the gate's.
         let policies = loaded
@@ -46,6 +46,9 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
         // session Cognito creates the caller (only needed beyond identity-based policies).
         let default_caller = session.filter(|_| !policies.is_identity_only());
         let gate = Gate {
+            cfg,
+            template: template.as_ref(),
+            typed: &typed.policies,
             loaded: &loaded,
             policies: &policies,
             caller: cfg
@@ -81,6 +84,12 @@ pub fn run(gates: &[GateConfig], now: Timestamp) -> Result<GateReport, GateError
 /// What every check of one gate decides with: the identity-based policies as loaded (with
 /// what was not seen), every policy type, and the gate's caller.
 struct Gate<'a> {
+    cfg: &'a GateConfig,
+    /// The template, for a template source: with an identity pool, isolation covers every
+    /// role the pool hands out.
+    template: Option<&'a crate::template::Template>,
+    /// The policy types the gate file gives (besides the template's).
+    typed: &'a Policies,
     loaded: &'a Loaded,
     policies: &'a Policies,
     caller: Option<&'a Caller>,
@@ -254,6 +263,11 @@ fn isolation(gate: &Gate, iso: &IsolationCheck, now: Timestamp) -> Result<CheckR
             at(&iso.loc),
         ));
     }
+    if let Some(t) = gate.template
+        && crate::cognito::has_identity_pool(t)
+    {
+        return pool_isolation(gate, t, iso, (&format, name), now);
+    }
     let proof = prove_isolation(gate.policies, gate.caller, &iso.areas, &format, now)
         .map_err(|m| cannot_run(&iso.loc, m))?;
     let (status, claim) = match proof.verdict {
@@ -261,6 +275,76 @@ fn isolation(gate: &Gate, iso: &IsolationCheck, now: Timestamp) -> Result<CheckR
         Verdict::Violated => (Status::Fail, Some(Claim::SomeAllowed)),
         Verdict::Unknown => (Status::Unknown, None),
     };
+    let message = proof_message(&proof);
+    let (status, message) = settle(loaded, claim, (status, message), "isolation");
+    Ok(isolation_result(iso, name, (status, message)))
+}
+
+/// The result of the isolation check `iso`.
+fn isolation_result(
+    iso: &IsolationCheck,
+    name: String,
+    (status, message): (Status, String),
+) -> CheckResult {
+    check(
+        "isolation",
+        name,
+        status,
+        message,
+        "gate/isolation",
+        at(&iso.loc),
+    )
+}
+
+/// Isolation of a template with an identity pool: every role the pool hands out is the
+/// attacker in turn (the gate's `template: role` names the role of its other checks).
+fn pool_isolation(
+    gate: &Gate,
+    t: &crate::template::Template,
+    iso: &IsolationCheck,
+    (format, name): (&IdentityFormat, String),
+    now: Timestamp,
+) -> Result<CheckResult, GateError> {
+    use crate::cognito::roles::{PoolInputs, prove_pool};
+    let backend = crate::analysis::prover::Backend::Automata;
+    let inputs = PoolInputs {
+        root: &gate.cfg.root,
+        given: &gate.cfg.managed,
+        extra: gate.typed,
+        principal: gate.cfg.principal.as_ref().map(|(c, _)| c),
+        backend: &backend,
+    };
+    let pool =
+        prove_pool(t, &inputs, &iso.areas, format, now).map_err(|m| cannot_run(&iso.loc, m))?;
+    let status = match pool.verdict {
+        Verdict::Holds => Status::Pass,
+        Verdict::Violated => Status::Fail,
+        Verdict::Unknown => Status::Unknown,
+    };
+    let deciding = pool.deciding();
+    let roles: Vec<String> = pool
+        .roles
+        .iter()
+        .map(|r| format!("{} {}", r.role.role, r.proof.verdict.as_str()))
+        .collect();
+    let mut message = format!(
+        "{} for identity pool {} ({}); {} role {}: {}",
+        pool.verdict.as_str(),
+        pool.pool,
+        roles.join(", "),
+        deciding.role.kind.as_str(),
+        deciding.role.role,
+        proof_message(&deciding.proof)
+    );
+    for note in &pool.notes {
+        message.push_str(&format!("; {note}"));
+    }
+    Ok(isolation_result(iso, name, (status, message)))
+}
+
+/// A proof in one line: the verdict and why, the fix and the hint, and for a fragile
+/// `holds` what it leans on.
+fn proof_message(proof: &crate::analysis::prover::Proof) -> String {
     let mut message = format!("{}: {}", proof.verdict.as_str(), proof.reason);
     if let Some(fix) = &proof.fix {
         message.push_str(&format!("; fix: {}", fix.summary));
@@ -278,15 +362,7 @@ fn isolation(gate: &Gate, iso: &IsolationCheck, now: Timestamp) -> Result<CheckR
             message.push_str(&format!("; fix: {}", fix.summary));
         }
     }
-    let (status, message) = settle(loaded, claim, (status, message), "isolation");
-    Ok(check(
-        "isolation",
-        name,
-        status,
-        message,
-        "gate/isolation",
-        at(&iso.loc),
-    ))
+    message
 }
 
 /// `no-new-access`: nothing the baseline denied is allowed now.

@@ -388,19 +388,24 @@ pub fn pool_proof_text(pool: &PoolProof) -> String {
             field(&r.role.via),
             r.proof.verdict.as_str()
         );
+        let _ = writeln!(out, "  Why: {}", field(&r.proof.reason));
         if let Some(c) = &r.proof.counterexample {
             let _ = writeln!(
                 out,
-                "  {} {} by {} reaches the area of {}",
-                field(&c.action),
-                field(&c.resource),
-                field(&c.attacker),
-                field(&c.victim)
+                "  allowed by {}",
+                field(&typed_label(&r.policies, c.statement))
             );
         }
-        let _ = writeln!(out, "  Why: {}", field(&r.proof.reason));
         if let Some(f) = &r.proof.fix {
             let _ = writeln!(out, "  Fix: {}", field(&f.summary));
+        }
+        if let Some(f) = &r.proof.fragile {
+            let _ = writeln!(
+                out,
+                "  Fragile: under --identity-format {} it is violated: {}",
+                field(&f.format),
+                field(&f.reason)
+            );
         }
     }
     out

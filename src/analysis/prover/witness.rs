@@ -646,8 +646,9 @@ pub(crate) fn protected_hint(
         .iter()
         .find(|p| !mentions_identity(p) && matches_for(p, &c.resource, &c.attacker))?;
     Some(format!(
-        "{label} lets every identity read {}, which holds the area {}: if other identities may read that area by design (as in Amplify's protected level), prove it as a protected area with --write-area {} (others may read, only the owner may write)",
+        "{label} lets every identity read {}, which holds the area {}: if other identities may read that area by design (as in Amplify's protected level), prove it as a protected area, where others may read and only the owner may write: --write-area {} (in a gate file: {{pattern: {}, others: read}})",
         pattern.source(),
+        area.source,
         area.source,
         area.source
     ))
