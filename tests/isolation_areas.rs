@@ -458,3 +458,33 @@ fn opaque_is_a_named_format() {
     assert!(f.matches("a") && f.matches("us-east-1:x") && !f.matches("a/b"));
     assert!(IdentityFormat::parse("Opaque").is_err());
 }
+
+#[test]
+fn fuzzing_finds_listing_leaks_and_respects_protected_areas() {
+    use policy_sim::analysis::prover::fuzz::fuzz_isolation;
+    let policies = Policies::identity_only(set(listing(None)));
+    let f = format("cognito");
+    let found = fuzz_isolation(&policies, None, &specs(&[PRIVATE], &[]), &f, 200, 7, now())
+        .unwrap()
+        .counterexample
+        .expect("a listing leak is found");
+    assert_eq!(found.reach, Reach::Listing);
+    let proof = prove_checked(&policies, None, &specs(&[PRIVATE], &[]), &f);
+    confirm(&policies, None, &proof, &found, &f);
+    // Reads inside a protected area are allowed, so sampling finds nothing there.
+    let reads = set(json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/protected/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": PROTECTED}
+    ]));
+    let result = fuzz_isolation(
+        &Policies::identity_only(reads),
+        None,
+        &specs(&[], &[PROTECTED]),
+        &f,
+        300,
+        7,
+        now(),
+    )
+    .unwrap();
+    assert!(result.counterexample.is_none(), "{:?}", result.counterexample);
+}
