@@ -486,5 +486,9 @@ fn fuzzing_finds_listing_leaks_and_respects_protected_areas() {
         now(),
     )
     .unwrap();
-    assert!(result.counterexample.is_none(), "{:?}", result.counterexample);
+    assert!(
+        result.counterexample.is_none(),
+        "{:?}",
+        result.counterexample
+    );
 }

@@ -557,3 +557,31 @@ fn identity_policies_that_change_nothing_for_any_identity_pass() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Where the identity meets another variable, the comparison uses one stand-in value for
+/// it; the example shows a realistic Cognito id instead, confirmed on both sides.
+#[test]
+fn an_example_names_a_realistic_identity() {
+    let found = expect_new(
+        policy(serde_json::json!([
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::notes/shared/${cognito-identity.amazonaws.com:sub}/${aws:username}"}
+        ])),
+        "identity and user name in one pattern",
+    );
+    let real = "us-east-1:7f3a9c2e-4b1d-4e8a-9c6f-2d5b8e1a0c3f";
+    assert!(
+        !format!("{found:?}").contains("~cognito-identity~"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .resource
+            .starts_with(&format!("arn:aws:s3:::notes/shared/{real}/")),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.context["cognito-identity.amazonaws.com:sub"],
+        vec![real.to_string()]
+    );
+}

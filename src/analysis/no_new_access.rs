@@ -586,18 +586,62 @@ fn confirm(
         if n == Some(Decision::Allow)
             && let Some(b @ (Decision::ImplicitDeny | Decision::ExplicitDeny)) = b
         {
-            return Ok(NewAccess {
+            let found = NewAccess {
                 action: action.to_string(),
                 resource: resource.to_string(),
                 context: ctx,
                 statement: st,
                 baseline: b,
-            });
+            };
+            return Ok(readable(found, (new, baseline), now));
         }
     }
     Err(format!(
         "{action} on {resource} may be new access, but no request context confirmed it"
     ))
+}
+
+/// `found` with the comparison's identity value ([`IDENTITY`]) replaced by a realistic
+/// Cognito id in its resource and context, when the evaluator still decides the same on
+/// both sets; else `found` as it is.
+fn readable(
+    found: NewAccess,
+    (new, baseline): (&PolicySet, &PolicySet),
+    now: jiff::Timestamp,
+) -> NewAccess {
+    let real = crate::analysis::identity::COGNITO_EXAMPLES[0];
+    let holds_identity = found.resource.contains(IDENTITY)
+        || found
+            .context
+            .values()
+            .flatten()
+            .any(|v| v.contains(IDENTITY));
+    if !holds_identity {
+        return found;
+    }
+    let resource = found.resource.replace(IDENTITY, real);
+    let context: ContextMap = found
+        .context
+        .iter()
+        .map(|(k, vs)| {
+            (
+                k.clone(),
+                vs.iter().map(|v| v.replace(IDENTITY, real)).collect(),
+            )
+        })
+        .collect();
+    let request = (found.action.as_str(), resource.as_str());
+    let same = decide_request(new, request, &context, now) == Some(Decision::Allow)
+        && decide_request(baseline, request, &context, now) == Some(found.baseline);
+    if same {
+        NewAccess {
+            resource,
+            context,
+            ..found
+        }
+    } else {
+        found
+    }
 }
 
 /// A statement with whether its policy reads policy variables (Version 2012-10-17).
