@@ -492,3 +492,35 @@ fn fuzzing_finds_listing_leaks_and_respects_protected_areas() {
         result.counterexample
     );
 }
+
+/// Amplify Gen 2 before `@aws-amplify/backend-storage` 1.2.1 wrote `*` into the identity
+/// slot for non-owner rules (`protected/*/*`), with a `Deny` for a sub-path.
+#[test]
+fn a_star_in_the_identity_slot_reads_every_protected_folder() {
+    let st = json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": [
+            "arn:aws:s3:::notes/protected/*/*", PROTECTED, PRIVATE]},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET, "Condition": {"StringLike": {"s3:prefix": [
+            "protected/*/*", "protected/*/",
+            "private/${cognito-identity.amazonaws.com:sub}/*", "private/${cognito-identity.amazonaws.com:sub}/"]}}},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [PROTECTED, PRIVATE]},
+        {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::notes/protected/*/archive/*"}
+    ]);
+    let proof = prove(st.clone(), &[], "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    assert_eq!(proof.counterexample.as_ref().unwrap().area, PROTECTED);
+    assert!(proof.hint.is_some());
+    for f in ["cognito", "opaque"] {
+        let proof = prove(st.clone(), &specs(&[PRIVATE], &[PROTECTED]), f);
+        assert_eq!(proof.verdict, Verdict::Holds, "{f}: {}", proof.reason);
+        assert!(proof.fragile.is_none());
+    }
+    // Listing every protected folder and one level more reaches no private area, but a
+    // star before the private folder's identity does.
+    let mut leaky = st;
+    leaky[1]["Condition"]["StringLike"]["s3:prefix"] = json!(["protected/*/*", "private/*/"]);
+    let proof = prove(leaky, &specs(&[PRIVATE], &[PROTECTED]), "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated);
+    let c = proof.counterexample.unwrap();
+    assert_eq!((c.reach, c.area.as_str()), (Reach::Listing, PRIVATE));
+}
