@@ -76,6 +76,88 @@ pub fn plausible_context(st: &Statement, identity: &str) -> ContextMap {
     ctx
 }
 
+/// How many request contexts [`alternative_contexts`] gives at most.
+pub const CONTEXT_TRIES: usize = 32;
+
+/// Request contexts to try after `base` (which comes first) for a request of `identity`:
+/// each key that a condition of `statements` names takes, besides its value in `base`,
+/// the values the conditions name (the identity substituted, wildcards filled), a value
+/// outside them, and no value; at most [`CONTEXT_TRIES`] combinations. These only serve
+/// requests that the evaluator decides again, so any choice is safe.
+pub fn alternative_contexts(
+    statements: &[&Statement],
+    base: &ContextMap,
+    identity: &str,
+) -> Vec<ContextMap> {
+    let mut vars = crate::request::Context::new();
+    vars.add(COGNITO_SUB, identity);
+    let mut options: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+    for c in statements.iter().flat_map(|st| &st.conditions) {
+        let lower = &c.key_lower;
+        if lower == COGNITO_SUB
+            || lower.starts_with("aws:principal")
+            || lower == crate::lang::keys::RESOURCE_ACCOUNT
+            || c.operator.comparison == Comparison::Null
+        {
+            continue;
+        }
+        let key = base
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(&c.key))
+            .cloned()
+            .unwrap_or_else(|| c.key.clone());
+        let entry = options
+            .entry(key.clone())
+            .or_insert_with(|| vec![base.get(&key).and_then(|v| v.first()).cloned()]);
+        let mut add = |v: Option<String>| {
+            if !entry.contains(&v) {
+                entry.push(v);
+            }
+        };
+        for v in &c.values {
+            match v {
+                Value::Text(p) => {
+                    let rendered = p.render(&vars);
+                    add(Some(rendered.replace('*', "").replace('?', "x")));
+                    add(Some(rendered.replace(['*', '?'], "x")));
+                }
+                Value::Arn(p) => add(Some(p.render(&vars).replace(['*', '?'], "x"))),
+                Value::Ip(net) => {
+                    add(Some(net.addr().to_string()));
+                    add(Some("192.0.2.7".to_string()));
+                }
+                Value::Bool(b) => {
+                    add(Some(b.to_string()));
+                    add(Some((!b).to_string()));
+                }
+                _ => {}
+            }
+        }
+        add(Some("other".to_string()));
+        add(None);
+    }
+    let mut out = vec![base.clone()];
+    for (key, values) in &options {
+        let mut next = Vec::new();
+        'grow: for ctx in &out {
+            for v in values {
+                if next.len() >= CONTEXT_TRIES {
+                    break 'grow;
+                }
+                let mut c = ctx.clone();
+                c.retain(|k, _| !k.eq_ignore_ascii_case(key));
+                if let Some(v) = v {
+                    c.insert(key.clone(), vec![v.clone()]);
+                }
+                next.push(c);
+            }
+        }
+        out = next;
+    }
+    out.dedup();
+    out
+}
+
 /// [`plausible_context`] for a request of `principal`: without the keys the principal
 /// determines ([`Caller::context_keys`]) and `aws:ResourceAccount`, which
 /// [`Policies::prepare`] sets from the principal and the resource (a made-up value would

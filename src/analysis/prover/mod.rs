@@ -1064,6 +1064,11 @@ impl Run<'_> {
                         Err(e) => reasons.push(e),
                     }
                 }
+                if let Some(c) =
+                    witness::confirm_pool(&self.subject, (r, request), area, self.format, self.now)
+                {
+                    return Some(c);
+                }
                 let first = reasons.first().cloned().unwrap_or_default();
                 match candidates.first() {
                     Some(Candidate::Concrete { solver, .. }) => format!(

@@ -2,6 +2,7 @@
 //! identities of the format, the resource inside the victim's area, and a request of the
 //! attacker that the policies of every type allow ([`crate::eval::authorize`]).
 
+use crate::analysis::confirm::{ContextMap, alternative_contexts};
 use crate::analysis::glob::Elem;
 use crate::analysis::identity::{COGNITO_EXAMPLES, IdentityFormat};
 use crate::analysis::search::Witness;
@@ -66,6 +67,91 @@ pub(crate) fn confirm(
         } => check(resource, [attacker, victim])?,
     };
     Ok(polish(found, area, format, &check))
+}
+
+/// Identities tried when no candidate of the solver is confirmed: ids that are prefixes
+/// of each other, one with `/`, and realistic Cognito ids (those of the format are used).
+const POOL: [&str; 8] = [
+    "a",
+    "aa",
+    "ab",
+    "b",
+    "a/b",
+    "ba",
+    COGNITO_EXAMPLES[0],
+    COGNITO_EXAMPLES[1],
+];
+
+/// Pieces a wildcard of the area is filled with.
+const FILLS: [&str; 6] = ["", "x", "/x", "a", "b/", "a/b"];
+
+/// How many (resource, identities) pairs [`confirm_pool`] tries.
+const POOL_TRIES: usize = 400;
+
+/// Resources of `area` for `victim`: its pattern with the identity substituted and each
+/// wildcard filled from [`FILLS`] (`?` from one character), at most 24.
+fn area_resources(area: &Area, victim: &str) -> Vec<String> {
+    let text = area.source.replace(SUB, "\u{0}");
+    let mut out = vec![String::new()];
+    for ch in text.chars() {
+        let fills: Vec<String> = match ch {
+            '\u{0}' => vec![victim.to_string()],
+            '*' => FILLS.iter().map(|f| f.to_string()).collect(),
+            '?' => ["x", "/", "a"].iter().map(|f| f.to_string()).collect(),
+            c => vec![c.to_string()],
+        };
+        out = out
+            .iter()
+            .flat_map(|prefix| fills.iter().map(move |f| format!("{prefix}{f}")))
+            .take(24)
+            .collect();
+    }
+    out
+}
+
+/// When no candidate of the solver was confirmed: try concrete identities of [`POOL`]
+/// that fit the format and resources of the victim's area ([`area_resources`]), each
+/// checked with the evaluator like any candidate. The solver found the problem
+/// satisfiable; its representatives may simply not be the ones conditions, denies or a
+/// repeated identity need.
+pub(crate) fn confirm_pool(
+    subject: &Subject,
+    (r, request): (TypedRef, Request<'_>),
+    area: &Area,
+    format: &IdentityFormat,
+    now: jiff::Timestamp,
+) -> Option<Counterexample> {
+    let check = |resource: &str, ids: [&str; 2]| match request {
+        Request::Object => check_concrete(subject, r, area, resource, ids, format, now),
+        Request::Listing { action, bucket } => check_listing(
+            subject,
+            (r, action, bucket),
+            area,
+            resource,
+            ids,
+            format,
+            now,
+        ),
+    };
+    let ids: Vec<&str> = POOL.into_iter().filter(|id| format.matches(id)).collect();
+    let mut tries = 0;
+    for victim in &ids {
+        for resource in area_resources(area, victim) {
+            if !area.contains(&resource, victim) {
+                continue;
+            }
+            for attacker in ids.iter().filter(|a| *a != victim) {
+                tries += 1;
+                if tries > POOL_TRIES {
+                    return None;
+                }
+                if let Ok(c) = check(&resource, [attacker, victim]) {
+                    return Some(polish(c, area, format, &check));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Checks one concrete candidate (resource, `[attacker, victim]`) with the evaluator.
@@ -257,14 +343,17 @@ fn check_concrete(
 ) -> Result<Counterexample, String> {
     check_identities(area, resource, [attacker, victim], format)?;
     let st = subject.statement(st_ref);
-    let context = subject.context(st, attacker);
-    for action in candidate_actions_in(st, area) {
-        if subject.decide(&action, resource, attacker, &context, now) == Some(Decision::Allow) {
+    let actions = candidate_actions_in(st, area);
+    for context in contexts(subject, st, attacker) {
+        for action in &actions {
+            if subject.decide(action, resource, attacker, &context, now) != Some(Decision::Allow) {
+                continue;
+            }
             return Ok(Counterexample {
                 attacker: attacker.to_string(),
                 victim: victim.to_string(),
-                class: catalog().access_class(&action),
-                action,
+                class: catalog().access_class(action),
+                action: action.clone(),
                 resource: resource.to_string(),
                 reach: Reach::Object,
                 reveals: None,
@@ -278,6 +367,26 @@ fn check_concrete(
     Err(format!(
         "{attacker} is not confirmed to reach {resource} (conditions or denies the search widened)"
     ))
+}
+
+/// The request contexts to try for `attacker`'s requests under the `Allow` `st`: its
+/// plausible context first, then the alternatives the conditions of every statement
+/// suggest ([`alternative_contexts`]), so that a `Deny` whose condition the plausible
+/// context happens to meet, or an `Allow` condition it misses, does not hide a
+/// counterexample.
+fn contexts(subject: &Subject, st: &Statement, attacker: &str) -> Vec<ContextMap> {
+    let base = subject.context(st, attacker);
+    let statements: Vec<&Statement> = subject
+        .policies
+        .sets()
+        .flat_map(|(_, _, set)| set.policies())
+        .flat_map(|p| p.statements.iter())
+        .filter(|s| !s.conditions.is_empty())
+        .collect();
+    if statements.is_empty() {
+        return vec![base];
+    }
+    alternative_contexts(&statements, &base, attacker)
 }
 
 /// How many `s3:prefix` values one listing candidate tries.
@@ -302,7 +411,6 @@ pub(crate) fn check_listing(
         return Err(format!("{resource} is not in the bucket {bucket}"));
     };
     let st = subject.statement(st_ref);
-    let base = subject.context(st, attacker);
     let mut prefixes: Vec<Option<&str>> = Vec::new();
     if listing_takes_prefix(action) {
         if let Some(at) = victim_offset(area, resource, victim) {
@@ -319,10 +427,15 @@ pub(crate) fn check_listing(
                 .filter(|&i| key.is_char_boundary(i))
                 .map(|i| Some(&key[..i])),
         );
-    } else {
-        prefixes.push(None);
     }
-    for prefix in prefixes.into_iter().take(PREFIX_TRIES) {
+    // Last, no prefix at all: the listing then names every key of the bucket.
+    prefixes.truncate(PREFIX_TRIES - 1);
+    prefixes.push(None);
+    let bases = contexts(subject, st, attacker);
+    let tries = bases
+        .iter()
+        .flat_map(|base| prefixes.iter().map(move |p| (base, *p)));
+    for (base, prefix) in tries.take(PREFIX_TRIES * 4) {
         let mut context = base.clone();
         context.retain(|k, _| !k.eq_ignore_ascii_case(S3_PREFIX));
         if let Some(p) = prefix {
