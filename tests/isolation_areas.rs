@@ -524,3 +524,28 @@ fn a_star_in_the_identity_slot_reads_every_protected_folder() {
     let c = proof.counterexample.unwrap();
     assert_eq!((c.reach, c.area.as_str()), (Reach::Listing, PRIVATE));
 }
+
+/// Conditions decided on the policy text, soundly: a statement whose conditions
+/// contradict each other applies to nothing, and a `Deny` whose conditions are among the
+/// `Allow`'s applies wherever the `Allow` does.
+#[test]
+fn contradictions_and_shared_conditions_decide_without_guessing() {
+    let areas = specs(&[PRIVATE], &[]);
+    let contradiction = json!([own_objects(),
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/private/*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}, "NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]);
+    let proof = prove(contradiction, &areas, "opaque");
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+    let tls = json!({"Bool": {"aws:SecureTransport": "true"}});
+    let shared = json!([own_objects(),
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/private/*", "Condition": tls},
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": PRIVATE, "Condition": tls}]);
+    let proof = prove(shared.clone(), &areas, "opaque");
+    assert_eq!(proof.verdict, Verdict::Holds, "{}", proof.reason);
+    // A Deny whose condition the Allow does not share is not relied on: the Allow applies
+    // without TLS, where the Deny does not.
+    let mut other = shared;
+    other[1]["Condition"] = json!({"Bool": {"aws:SecureTransport": "false"}});
+    let proof = prove(other, &areas, "opaque");
+    assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+}

@@ -188,6 +188,11 @@ fn push_pieces(
                     *slot_used = true;
                     out.push(Elem::Slot);
                 }
+                // A later occurrence of the identity reads the same identity, which is
+                // never empty: one character or more (still a widening).
+                Variables::TrackIdentity if is_identity(v) => {
+                    out.extend([Elem::AnyChar(class), Elem::Star(class)]);
+                }
                 Variables::TrackIdentity | Variables::Widen => out.push(Elem::Star(class)),
                 Variables::Fixed(reading) => match (reading(v), v.default.as_deref()) {
                     (Reading::Value(text), _) => push_text(out, &text, class),

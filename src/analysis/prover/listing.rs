@@ -132,6 +132,9 @@ impl Run<'_> {
     ) -> Result<Option<(Counterexample, String)>, ProverError> {
         let r: TypedRef = g.r;
         let st = self.subject.statement(r);
+        if super::conditions_contradict(st) {
+            return Ok(None);
+        }
         let actions: Vec<&String> = bucket_list_actions()
             .iter()
             .filter(|a| st.matches_action(a))

@@ -682,6 +682,43 @@ struct Run<'a> {
     unknown: Vec<String>,
 }
 
+/// Does every condition of `deny` appear, the same operator, key and compiled values, among
+/// the conditions of `allow`? Then in every request where `allow` applies, `deny`'s
+/// conditions hold too (the same test on the same request). True for a `deny` without
+/// conditions.
+fn conditions_implied(deny: &Statement, allow: &Statement) -> bool {
+    deny.conditions.iter().all(|d| {
+        allow
+            .conditions
+            .iter()
+            .any(|a| a.operator == d.operator && a.key_lower == d.key_lower && a.values == d.values)
+    })
+}
+
+/// Can `st`'s conditions never hold together? Only plain contradictions are recognised:
+/// one key tested by an operator and by its negation with the same values (`IpAddress`
+/// and `NotIpAddress` of one range), or by `Bool` with two different values; each
+/// without `IfExists` or a set qualifier. Such a statement applies to no request.
+fn conditions_contradict(st: &Statement) -> bool {
+    use crate::lang::condition::{Comparison, SetQualifier};
+    let plain = |c: &crate::lang::condition::Condition| {
+        !c.operator.if_exists && c.operator.qualifier == SetQualifier::None
+    };
+    st.conditions.iter().filter(|c| plain(c)).any(|a| {
+        st.conditions.iter().filter(|c| plain(c)).any(|b| {
+            a.key_lower == b.key_lower
+                && a.operator.comparison == b.operator.comparison
+                && ((a.operator.negated != b.operator.negated && a.values == b.values)
+                    || (a.operator.comparison == Comparison::Bool
+                        && !a.operator.negated
+                        && !b.operator.negated
+                        && a.values.len() == 1
+                        && b.values.len() == 1
+                        && a.values != b.values))
+        })
+    })
+}
+
 /// The action list of a statement as a key (equal keys cover the same actions).
 fn action_key(st: &Statement) -> String {
     let (not, ps) = match &st.action {
@@ -774,7 +811,7 @@ impl Run<'_> {
     /// every action covered)? When not, that is noted.
     fn deny_applies(&mut self, r: TypedRef, d: TypedRef) -> bool {
         let (st, deny) = (self.subject.statement(r), self.subject.statement(d));
-        let why_not = if !deny.conditions.is_empty() {
+        let why_not = if !conditions_implied(deny, st) {
             Some("it has conditions, assumed not to hold")
         } else {
             let key = (action_key(st), action_key(deny));
@@ -911,6 +948,9 @@ impl Run<'_> {
     ) -> Result<Option<(Counterexample, String)>, ProverError> {
         let r = g.r;
         let st = self.subject.statement(r);
+        if conditions_contradict(st) {
+            return Ok(None);
+        }
         let (allows, not_resources) = allow_globs(st);
         let scope = self.subject.scope(r.policy_type, r.index);
         let mut noted_conditions = st.conditions.is_empty();
@@ -1094,8 +1134,13 @@ impl Run<'_> {
             return self.proof(Verdict::Unknown, reason, None);
         }
         // Not vacuous: an identity reaches its own area.
-        let own = readable_identity(self.format);
-        if !reaches_own_area(&self.subject, self.areas, &own, self.now) {
+        let found = own_identities(self.format)
+            .into_iter()
+            .find(|own| reaches_own_area(&self.subject, self.areas, own, self.now));
+        let own = found
+            .clone()
+            .unwrap_or_else(|| readable_identity(self.format));
+        if found.is_none() {
             if self.require_own {
                 let reason = format!(
                     "no identity was found to reach its own area (tried {own}): isolation would hold only vacuously"
@@ -1194,20 +1239,81 @@ fn readable_identity(format: &IdentityFormat) -> String {
         .unwrap_or_default()
 }
 
+/// The identities the vacuity check tries: a readable one, the format's shortest, and
+/// one more.
+fn own_identities(format: &IdentityFormat) -> Vec<String> {
+    let mut out = vec![readable_identity(format)];
+    for id in [format.example(), format.example_except(&["a", "0"])]
+        .into_iter()
+        .flatten()
+    {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+/// Requests the vacuity check may decide for one identity before it answers "no".
+const OWN_AREA_BUDGET: usize = 4_096;
+
 /// Does identity `own` reach its own area, for some statement that can grant and one of
-/// its candidate actions, as the evaluator decides?
+/// its candidate actions, as the evaluator decides? Each statement is tried with its
+/// plausible context, then with the alternative contexts its conditions and those of the
+/// conditional `Deny`s suggest ([`crate::analysis::confirm::alternative_contexts`]),
+/// within [`OWN_AREA_BUDGET`] decisions. Only an `Allow` the evaluator gives counts, so
+/// a "yes" is always real.
 fn reaches_own_area(subject: &Subject, areas: &[Area], own: &str, now: jiff::Timestamp) -> bool {
     let grantors = subject.grantors();
-    areas.iter().any(|area| {
+    let conditional_denies: Vec<&Statement> = subject
+        .policies
+        .sets()
+        .flat_map(|(_, _, set)| {
+            set.refs_with_effect(Effect::Deny)
+                .map(move |d| set.statement(d))
+        })
+        .filter(|st| !st.conditions.is_empty())
+        .collect();
+    let allowed = |action: &str, resource: &str, context: &ContextMap| {
+        subject.decide(action, resource, own, context, now) == Some(Decision::Allow)
+    };
+    // First every statement with its plausible context (as many decisions as statements
+    // and actions), then the alternatives within the budget.
+    for area in areas {
         let resource = area.example(own);
-        grantors.iter().any(|g| {
+        for g in &grantors {
             let st = subject.statement(g.r);
             let context = subject.context(st, own);
-            candidate_actions_for(st, area.service.as_deref())
+            if candidate_actions_for(st, area.service.as_deref())
                 .iter()
-                .any(|action| {
-                    subject.decide(action, &resource, own, &context, now) == Some(Decision::Allow)
-                })
-        })
-    })
+                .any(|action| allowed(action, &resource, &context))
+            {
+                return true;
+            }
+        }
+    }
+    let mut budget = OWN_AREA_BUDGET;
+    for area in areas {
+        let resource = area.example(own);
+        for g in &grantors {
+            let st = subject.statement(g.r);
+            let actions = candidate_actions_for(st, area.service.as_deref());
+            let base = subject.context(st, own);
+            let mut statements = vec![st];
+            statements.extend(conditional_denies.iter().copied());
+            let contexts = crate::analysis::confirm::alternative_contexts(&statements, &base, own);
+            for context in contexts.iter().skip(1) {
+                for action in &actions {
+                    if budget == 0 {
+                        return false;
+                    }
+                    budget -= 1;
+                    if allowed(action, &resource, context) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
