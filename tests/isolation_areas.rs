@@ -549,3 +549,18 @@ fn contradictions_and_shared_conditions_decide_without_guessing() {
     let proof = prove(other, &areas, "opaque");
     assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
 }
+
+/// `StringEquals` compares the text as written: a `*` in its value is a character, and
+/// the counterexample's context carries it (the request is then confirmed).
+#[test]
+fn a_star_in_a_string_equals_value_is_a_character() {
+    let st = json!([own_objects(),
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/private/*",
+         "Condition": {"StringEquals": {"aws:UserAgent": "notes-app/*"}}}]);
+    let proof = prove(st, &specs(&[PRIVATE], &[]), "cognito");
+    assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+    assert_eq!(
+        proof.counterexample.unwrap().context["aws:UserAgent"],
+        ["notes-app/*"]
+    );
+}

@@ -41,7 +41,12 @@ pub fn plausible_context(st: &Statement, identity: &str) -> ContextMap {
             continue;
         }
         let value = match c.values.first() {
-            Some(Value::Text(p)) => p.render(&vars).replace('*', "").replace('?', "x"),
+            // A `StringLike` value's wildcards read as little as possible; any other string
+            // operator compares the text as written (its `*` is a character).
+            Some(Value::Text(p)) if op.comparison == Comparison::StringLike => {
+                p.render(&vars).replace('*', "").replace('?', "x")
+            }
+            Some(Value::Text(p)) => p.render(&vars),
             Some(Value::Arn(p)) => p.render(&vars).replace(['*', '?'], "x"),
             Some(Value::Ip(net)) => net.addr().to_string(),
             Some(
@@ -120,6 +125,8 @@ pub fn alternative_contexts(
                     let rendered = p.render(&vars);
                     add(Some(rendered.replace('*', "").replace('?', "x")));
                     add(Some(rendered.replace(['*', '?'], "x")));
+                    // As written: what a `StringEquals` compares.
+                    add(Some(rendered));
                 }
                 Value::Arn(p) => add(Some(p.render(&vars).replace(['*', '?'], "x"))),
                 Value::Ip(net) => {
