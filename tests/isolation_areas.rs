@@ -564,3 +564,19 @@ fn a_star_in_a_string_equals_value_is_a_character() {
         ["notes-app/*"]
     );
 }
+
+/// A pattern that is literal but for the identity, used twice (`public/${sub}${sub}`),
+/// names one identity per resource: it holds against itself, and another statement that
+/// reaches into it is still found.
+#[test]
+fn a_repeated_identity_in_a_literal_pattern_names_one_identity() {
+    let doubled = "arn:aws:s3:::notes/public/${cognito-identity.amazonaws.com:sub}${cognito-identity.amazonaws.com:sub}";
+    let own = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": doubled});
+    for f in ["any", "opaque", "cognito"] {
+        let proof = prove(json!([own.clone()]), &[], f);
+        assert_eq!(proof.verdict, Verdict::Holds, "{f}: {}", proof.reason);
+    }
+    let other = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/public/ab*"});
+    let proof = prove(json!([own, other]), &[], "opaque");
+    assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+}

@@ -519,7 +519,12 @@ fn run(seeds: std::ops::Range<u64>, format: &str, tally: &mut Tally) {
                     .reasons
                     .entry(reason_bucket(&proof.reason))
                     .or_default() += 1;
-                if tally.examples.len() < 6 {
+                if tally.examples.len()
+                    < std::env::var("RANDOM_EXAMPLES")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(6)
+                {
                     tally
                         .examples
                         .push(format!("{text}\n  -> {}", proof.reason));

@@ -42,6 +42,7 @@ use crate::analysis::search::Problem;
 use crate::analysis::translate::{Variables, arn_glob, mentions_identity};
 use crate::eval::authorize::{AuthorizeError, Policies, PolicyType, TypedRef};
 use crate::eval::{Decision, PolicySet};
+use crate::lang::arn::ArnPattern;
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
 use crate::lang::principal::Caller;
 use area::Area;
@@ -954,7 +955,11 @@ impl Run<'_> {
         let (allows, not_resources) = allow_globs(st);
         let scope = self.subject.scope(r.policy_type, r.index);
         let mut noted_conditions = st.conditions.is_empty();
-        for allow in &allows {
+        let patterns: Vec<Option<&ArnPattern>> = match &st.resource {
+            Some(ResourceSpec::Resource(ps)) => ps.iter().map(Some).collect(),
+            Some(ResourceSpec::NotResource(_)) | None => vec![None],
+        };
+        for (allow, pattern) in allows.iter().zip(patterns) {
             let allow_head = match (allow, scope) {
                 (Some(a), _) => a.literal_head(),
                 (None, Some(scope)) => scope.as_bytes().to_vec(),
@@ -964,6 +969,11 @@ impl Run<'_> {
             areas.sort_unstable();
             for a in areas {
                 let area = &self.areas[a];
+                if pattern.is_some_and(|p| *p == area.pattern && identity_determined(p)) {
+                    // The area's own pattern, literal but for the identity: a resource it
+                    // matches names one identity, so attacker and victim are the same.
+                    continue;
+                }
                 if !self.acts_on(r, area) || !self.grants_alone(g, area) {
                     continue;
                 }
@@ -1226,6 +1236,26 @@ fn allow_globs(st: &Statement) -> (Vec<Option<Glob>>, Vec<Glob>) {
         ),
         None => (vec![None], Vec::new()),
     }
+}
+
+/// Is `p` literal text but for occurrences of the identity variable (at least one)? Then
+/// a resource it matches for some identity determines that identity: the text around
+/// the occurrences is fixed, so the resource's length gives the identity's length, and
+/// the identity is the text at its first occurrence.
+fn identity_determined(p: &ArnPattern) -> bool {
+    use crate::lang::variables::Piece;
+    let ArnPattern::Arn { parts, .. } = p else {
+        return false;
+    };
+    mentions_identity(p)
+        && parts
+            .iter()
+            .flat_map(|part| part.pieces())
+            .all(|piece| match piece {
+                Piece::Literal(_) => true,
+                Piece::Variable(v) => crate::analysis::translate::is_identity(v),
+                Piece::Star | Piece::AnyChar => false,
+            })
 }
 
 /// A readable identity of `format` for examples: a realistic Cognito id, `alice`, or the
