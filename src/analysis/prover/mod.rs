@@ -1304,17 +1304,25 @@ fn reaches_own_area(subject: &Subject, areas: &[Area], own: &str, now: jiff::Tim
         })
         .filter(|st| !st.conditions.is_empty())
         .collect();
-    let allowed = |action: &str, resource: &str, context: &ContextMap| {
-        subject.decide(action, resource, own, context, now) == Some(Decision::Allow)
+    // A decision depends only on the request: statements that share their actions and
+    // context ask the same ones, which are decided once.
+    let mut actions: HashMap<(String, Option<String>), Vec<String>> = HashMap::new();
+    let mut asked: HashSet<(String, String, ContextMap)> = HashSet::new();
+    let mut allowed = |action: &str, resource: &str, context: &ContextMap| {
+        asked.insert((action.to_string(), resource.to_string(), context.clone()))
+            && subject.decide(action, resource, own, context, now) == Some(Decision::Allow)
     };
-    // First every statement with its plausible context (as many decisions as statements
-    // and actions), then the alternatives within the budget.
+    // First every statement with its plausible context (as many decisions as distinct
+    // requests), then the alternatives within the budget.
     for area in areas {
         let resource = area.example(own);
         for g in &grantors {
             let st = subject.statement(g.r);
             let context = subject.context(st, own);
-            if candidate_actions_for(st, area.service.as_deref())
+            let list = actions
+                .entry((action_key(st), area.service.clone()))
+                .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()));
+            if list
                 .iter()
                 .any(|action| allowed(action, &resource, &context))
             {
@@ -1327,13 +1335,16 @@ fn reaches_own_area(subject: &Subject, areas: &[Area], own: &str, now: jiff::Tim
         let resource = area.example(own);
         for g in &grantors {
             let st = subject.statement(g.r);
-            let actions = candidate_actions_for(st, area.service.as_deref());
+            let list = actions
+                .entry((action_key(st), area.service.clone()))
+                .or_insert_with(|| candidate_actions_for(st, area.service.as_deref()))
+                .clone();
             let base = subject.context(st, own);
             let mut statements = vec![st];
             statements.extend(conditional_denies.iter().copied());
             let contexts = crate::analysis::confirm::alternative_contexts(&statements, &base, own);
             for context in contexts.iter().skip(1) {
-                for action in &actions {
+                for action in &list {
                     if budget == 0 {
                         return false;
                     }
