@@ -154,7 +154,7 @@ fn prove(st: Value, areas: &[AreaSpec], f: &str) -> Proof {
 fn fixtures_have_their_expected_verdicts() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/isolation/expected.json");
     let cases: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    assert_eq!(cases.len(), 10);
+    assert_eq!(cases.len(), 12);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let mut policies = Vec::new();
