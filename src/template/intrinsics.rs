@@ -111,6 +111,25 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// Resolve a policy document: a mapping, or (as CloudFormation accepts for its
+    /// JSON-typed properties, and as Terraform writes every policy) a string holding the
+    /// JSON text, which is parsed here. A string that is not JSON is an error at `node`;
+    /// a document that waits on a missing value is `null` (the missing value is reported
+    /// by [`Resolver::finish`]).
+    pub fn document(&mut self, node: &Node) -> Result<Value, TemplateError> {
+        let before = self.missing.len();
+        match self.resolve(node)? {
+            Value::String(_) if self.missing.len() > before => Ok(Value::Null),
+            Value::String(text) => serde_json::from_str(&text).map_err(|e| {
+                TemplateError::at(
+                    node.loc.clone(),
+                    format!("this policy document is a string that is not JSON: {e}"),
+                )
+            }),
+            other => Ok(other),
+        }
+    }
+
     /// Resolve `node` to a string (numbers and booleans as their text).
     pub fn string(&mut self, node: &Node) -> Result<String, TemplateError> {
         match self.resolve(node)? {

@@ -458,6 +458,59 @@ pub struct Template {
     pub region_known: bool,
     /// Serverless: the resource policy of the service's REST API, if it gives one.
     pub api_policy: Option<serverless::ApiPolicy>,
+    /// What kind of input this was read from.
+    pub input: InputKind,
+    /// Other names users type for the resources (`--role`): role names, construct paths,
+    /// Terraform addresses, unqualified logical ids of nested stacks.
+    pub names: Names,
+    /// What reading the input modelled rather than read (a custom resource's documented
+    /// effect, a symbolic binding): said in the output, never silent.
+    pub notes: Vec<String>,
+}
+
+/// The kinds of input `--template` reads, each turned into one CloudFormation template
+/// (see `docs/templates.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A CloudFormation template (YAML or JSON).
+    CloudFormation,
+    /// A Serverless Framework `serverless.yml`.
+    Serverless,
+}
+
+impl InputKind {
+    /// How the input is named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            InputKind::CloudFormation => "CloudFormation template",
+            InputKind::Serverless => "Serverless Framework service",
+        }
+    }
+}
+
+/// Other names for a template's resources: each maps to the logical ids it may mean
+/// (several when it is ambiguous).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names(BTreeMap<String, BTreeSet<String>>);
+
+impl Names {
+    /// Record that `name` may mean the resource `logical`.
+    pub fn add(&mut self, name: impl Into<String>, logical: impl Into<String>) {
+        self.0
+            .entry(name.into())
+            .or_default()
+            .insert(logical.into());
+    }
+
+    /// The logical ids `name` may mean (empty when it is no known name).
+    pub fn lookup(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0.get(name).into_iter().flatten().map(String::as_str)
+    }
+
+    /// Every name and what it means.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &BTreeSet<String>)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
 }
 
 impl Template {
@@ -512,6 +565,13 @@ impl Template {
             input_bytes: node_bytes(&cfn),
             cfn,
             api_policy,
+            input: if is_serverless {
+                InputKind::Serverless
+            } else {
+                InputKind::CloudFormation
+            },
+            names: Names::default(),
+            notes: Vec::new(),
         })
     }
 
@@ -534,8 +594,8 @@ impl Template {
             .map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The role to use: `role` if given (it must be an `AWS::IAM::Role`), else the only
-    /// role in the template.
+    /// The role to use: `role` if given (an `AWS::IAM::Role`'s logical id, or another name
+    /// of one: see [`Template::names`]), else the only role in the template.
     pub fn select_role(&self, role: Option<&str>) -> Result<String, TemplateError> {
         let roles: Vec<&str> = self
             .resources_of_type("AWS::IAM::Role")
@@ -543,13 +603,47 @@ impl Template {
             .collect();
         match role {
             Some(r) if roles.contains(&r) => Ok(r.to_string()),
-            Some(r) => Err(TemplateError::at(
-                self.cfn.loc.clone(),
-                format!(
-                    "role {r:?} not found: the template's AWS::IAM::Role resources are [{}]",
-                    roles.join(", ")
-                ),
-            )),
+            Some(r) => {
+                let meant: Vec<&str> = self.names.lookup(r).filter(|l| roles.contains(l)).collect();
+                match meant.as_slice() {
+                    [one] => Ok(one.to_string()),
+                    [] => {
+                        let near = roles
+                            .iter()
+                            .copied()
+                            .chain(self.names.iter().filter_map(|(name, ls)| {
+                                ls.iter()
+                                    .any(|l| roles.contains(&l.as_str()))
+                                    .then_some(name)
+                            }))
+                            .filter(|c| {
+                                c.eq_ignore_ascii_case(r)
+                                    || strsim::osa_distance(
+                                        &c.to_ascii_lowercase(),
+                                        &r.to_ascii_lowercase(),
+                                    ) <= 2
+                            })
+                            .min_by_key(|c| strsim::osa_distance(c, r));
+                        let hint = near
+                            .map(|n| format!(" (did you mean {n:?}?)"))
+                            .unwrap_or_default();
+                        Err(TemplateError::at(
+                            self.cfn.loc.clone(),
+                            format!(
+                                "role {r:?} not found{hint}: the template's AWS::IAM::Role resources are [{}]",
+                                roles.join(", ")
+                            ),
+                        ))
+                    }
+                    many => Err(TemplateError::at(
+                        self.cfn.loc.clone(),
+                        format!(
+                            "role {r:?} is ambiguous: it names each of [{}]; give one of them",
+                            many.join(", ")
+                        ),
+                    )),
+                }
+            }
             None => match roles.as_slice() {
                 [one] => Ok(one.to_string()),
                 [] => Err(TemplateError::at(
@@ -765,7 +859,7 @@ impl Template {
                 TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
             })?
             .clone();
-        let value = r.resolve(&doc)?;
+        let value = r.document(&doc)?;
         Ok((doc, value))
     }
 
@@ -834,7 +928,7 @@ impl Template {
                 .ok_or_else(|| {
                     TemplateError::at(res.loc.clone(), format!("{logical} has no PolicyDocument"))
                 })?;
-            let value = r.resolve(doc)?;
+            let value = r.document(doc)?;
             found.push((logical.clone(), doc.clone(), value));
         }
         r.finish()?;
@@ -903,7 +997,7 @@ impl Template {
                     Some(n) => r.string(n)?,
                     None => format!("Policies[{}]", found.len()),
                 };
-                let value = r.resolve(doc)?;
+                let value = r.document(doc)?;
                 found.push((name, doc.clone(), value));
             }
         }
@@ -1004,7 +1098,12 @@ impl Template {
                     format!("role {role} has no AssumeRolePolicyDocument"),
                 )
             })?;
-        let value = self.resolve_node(doc)?;
+        let value = {
+            let mut r = self.resolver();
+            let v = r.document(doc)?;
+            r.finish()?;
+            v
+        };
         let policy = self.parse_resolved(
             role,
             &format!("role {role}"),

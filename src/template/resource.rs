@@ -142,7 +142,7 @@ impl Template {
         let doc = required("PolicyDocument")?;
         let name = self.bucket_name(logical, bucket, r)?;
         let partition = r.pseudo_text("AWS::Partition");
-        let value = r.resolve(doc)?;
+        let value = r.document(doc)?;
         Ok(Some(Found {
             owner: logical.to_string(),
             property: "PolicyDocument",

@@ -53,6 +53,9 @@ fn template(cfn: Node) -> Template {
         input_bytes: node_bytes(&cfn),
         cfn,
         api_policy: None,
+        input: super::InputKind::CloudFormation,
+        names: super::Names::default(),
+        notes: Vec::new(),
     }
 }
 
