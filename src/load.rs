@@ -69,6 +69,9 @@ pub struct Loaded {
     pub boundary: Option<Policy>,
     /// Where the template's role names [`Loaded::boundary`].
     pub boundary_source: Option<Attached>,
+    /// What reading the template modelled rather than read ([`Template::notes`]); empty
+    /// for policy files.
+    pub notes: Vec<String>,
 }
 
 impl Loaded {
@@ -347,6 +350,7 @@ impl<'r> Reader<'r> {
             resource_sources: Vec::new(),
             boundary: None,
             boundary_source: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -593,6 +597,7 @@ pub fn load_role(
         resource_sources,
         boundary,
         boundary_source,
+        notes: t.notes.clone(),
         ..reader.finish()
     })
 }

@@ -862,7 +862,21 @@ fn decision_code(decision: Decision) -> ExitCode {
 /// The template at `path` (inside `root`) with the `--param` values.
 fn template(root: &Root, path: &Path, params: &[String]) -> Result<Template, Failure> {
     let params = Params::parse(params)?;
-    Ok(Template::load_in(root, path, params)?)
+    let t = Template::load_in(root, path, params)?;
+    print_notes(&t.notes);
+    Ok(t)
+}
+
+/// Say what reading the input modelled rather than read ([`Template::notes`]), once per
+/// run however often the input is read.
+fn print_notes(notes: &[String]) {
+    static SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if notes.is_empty() || SHOWN.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    for n in notes {
+        say(&format!("note: {}", report::field(n)));
+    }
 }
 
 /// The policies named by `--policy` or `--template`/`--role` (warnings printed).
@@ -877,7 +891,9 @@ fn load_source(src: &Source, root: Option<&Path>) -> Result<Loaded, Failure> {
             managed: Given::parse(&src.managed)?,
         },
     };
-    Ok(load::load(&root, &source)?)
+    let loaded = load::load(&root, &source)?;
+    print_notes(&loaded.notes);
+    Ok(loaded)
 }
 
 /// The single request from the command line.
