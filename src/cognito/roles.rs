@@ -112,7 +112,9 @@ pub fn pool_roles(t: &Template) -> Result<PoolRoles, FlowError> {
     let mut out = PoolRoles {
         pool: pool.to_string(),
         roles: Vec::new(),
-        notes: Vec::new(),
+        // What reading the input modelled (e.g. a documented trust rewrite) bears on
+        // every role's verdict, so it travels with them.
+        notes: t.notes.clone(),
     };
     let guests = allows_unauthenticated(t, pool, pool_node)?;
     for kind in [RoleKind::Authenticated, RoleKind::Unauthenticated] {
