@@ -15,6 +15,7 @@ mod attach;
 pub mod intrinsics;
 pub mod node;
 pub mod resource;
+pub mod sam;
 #[cfg(test)]
 mod scale_tests;
 pub mod serverless;
@@ -476,6 +477,8 @@ pub enum InputKind {
     CloudFormation,
     /// A Serverless Framework `serverless.yml`.
     Serverless,
+    /// A CloudFormation template with the SAM transform, expanded as SAM does.
+    Sam,
 }
 
 impl InputKind {
@@ -484,6 +487,7 @@ impl InputKind {
         match self {
             InputKind::CloudFormation => "CloudFormation template",
             InputKind::Serverless => "Serverless Framework service",
+            InputKind::Sam => "SAM template",
         }
     }
 }
@@ -556,6 +560,12 @@ impl Template {
             ));
         }
         expansions(&cfn)?;
+        let sam = sam::lower_if_sam(&cfn, &params, &region, is_serverless)?;
+        let is_sam = sam.is_some();
+        let (cfn, names, notes) = match sam {
+            Some(l) => (l.cfn, l.names, l.notes),
+            None => (cfn, Names::default(), Vec::new()),
+        };
         Ok(Template {
             file,
             region,
@@ -567,11 +577,13 @@ impl Template {
             api_policy,
             input: if is_serverless {
                 InputKind::Serverless
+            } else if is_sam {
+                InputKind::Sam
             } else {
                 InputKind::CloudFormation
             },
-            names: Names::default(),
-            notes: Vec::new(),
+            names,
+            notes,
         })
     }
 
