@@ -1017,9 +1017,7 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     };
     // A decision that depends on a policy the tool did not see could be wrong either way.
     loaded.gap(Claim::Decision)?;
-    if args.requests.is_none() && args.identity.is_none() {
-        print_warnings(&identity_warning(&loaded.set, &args.context));
-    }
+
     let base = loaded.policies();
     if principal.is_some() || !types.is_empty() || !base.is_identity_only() {
         let policies = add_policy_types(&root, base, &types)?;
@@ -1045,6 +1043,11 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         return check_batch(&policies, None, &root, path, now, args.threads);
     }
     let request = build_request(args, now)?;
+    // Without a principal the request is the identity's own: a Cognito policy variable
+    // with no value is then most likely a forgotten --identity.
+    if args.identity.is_none() {
+        print_warnings(&identity_warning(&set, &args.context));
+    }
     let explanation = set.explain(&request)?;
     // Hints from the action catalog, once the request is known to be well-formed.
     print_warnings(&policy_sim::catalog::request_warnings(

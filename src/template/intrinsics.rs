@@ -483,7 +483,30 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// `Ref target`. A parameter of type `CommaDelimitedList` or `List<...>` is a list
+    /// (its value, given or default, split at commas), as CloudFormation gives it.
     fn reference(&mut self, target: &str, loc: &Loc) -> Result<Resolved, TemplateError> {
+        let list = self
+            .cfn
+            .get("Parameters")
+            .and_then(|p| p.get(target))
+            .and_then(|p| p.get("Type"))
+            .and_then(Node::as_str)
+            .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"));
+        let before = self.missing.len();
+        match self.scalar_reference(target, loc)? {
+            Resolved::Value(Value::String(s)) if list && self.missing.len() == before => {
+                Ok(Resolved::Value(Value::Array(
+                    s.split(',')
+                        .map(|item| Value::String(item.trim().to_string()))
+                        .collect(),
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn scalar_reference(&mut self, target: &str, loc: &Loc) -> Result<Resolved, TemplateError> {
         if target == "AWS::NoValue" {
             return Ok(Resolved::NoValue);
         }
