@@ -1043,12 +1043,12 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         return check_batch(&policies, None, &root, path, now, args.threads);
     }
     let request = build_request(args, now)?;
+    let explanation = set.explain(&request)?;
     // Without a principal the request is the identity's own: a Cognito policy variable
     // with no value is then most likely a forgotten --identity.
     if args.identity.is_none() {
         print_warnings(&identity_warning(&set, &args.context));
     }
-    let explanation = set.explain(&request)?;
     // Hints from the action catalog, once the request is known to be well-formed.
     print_warnings(&policy_sim::catalog::request_warnings(
         &request.action,
