@@ -759,6 +759,9 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
             {
                 collect(t.trust_policy(role).map(drop))?;
                 collect(t.role_policies(role).map(drop))?;
+                // The role session's ARN (permissions step) is built from these.
+                collect(t.role_name(role).map(drop))?;
+                collect(t.role_path(role).map(drop))?;
             }
         }
     }

@@ -636,3 +636,31 @@ fn a_false_condition_removes_role_policies_bucket_policies_and_the_flow() {
     let (code, out, _) = flow_at("prod");
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn the_flow_lists_the_role_names_values_with_the_policies() {
+    let t = "fixtures/templates/ux/role-name.yml";
+    let (code, _, err) = run(&[
+        "check",
+        "--template",
+        t,
+        "--identity",
+        "us-east-1:abc",
+        "--action",
+        "dynamodb:GetItem",
+        "--resource",
+        "*",
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            Some(2),
+            format!(
+                "error: 2 value(s) the template needs are not given; supply each with --param NAME=VALUE:\n  \
+                 Prefix (template parameter), used at {t}:20:17\n  \
+                 Table (template parameter), used at {t}:33:69\n"
+            )
+            .as_str()
+        )
+    );
+}

@@ -161,8 +161,9 @@ impl Params {
     }
 }
 
-/// Is `name` a `LogicalId.Attribute` of a resource of the template?
-fn attribute_of_resource(t: &Template, name: &str) -> bool {
+/// Is `name` accepted whatever the template writes: a `LogicalId.Attribute` of a resource
+/// of the template (attributes differ by type), or the zones of a region (`Fn::GetAZs:REGION`)?
+fn always_accepted(t: &Template, name: &str) -> bool {
     name.starts_with("Fn::GetAZs:")
         || name
             .split_once('.')
@@ -181,7 +182,7 @@ pub(super) fn check_params(t: &Template) -> Result<(), TemplateError> {
         return Ok(());
     }
     unknown_params(&t.file, &t.params, known, t.serverless, |name| {
-        attribute_of_resource(t, name)
+        always_accepted(t, name)
     })
 }
 
