@@ -100,7 +100,8 @@ struct Source {
     #[arg(long, value_name = "LOGICAL_ID", requires = "template")]
     role: Option<String>,
     /// A value the template needs: NAME=VALUE (parameters, AWS::Region, a resource's
-    /// logical id, LogicalId.Attr, an export name, opt:stage, ...); repeat for several.
+    /// logical id, LogicalId.Attr, an export name, opt:stage, self:custom.stage, ...); repeat
+    /// for several. A name the template neither defines nor uses is an error.
     #[arg(long = "param", value_name = "NAME=VALUE", requires = "template")]
     params: Vec<String>,
     /// The document of a managed policy the role names by ARN (ManagedPolicyArns):
