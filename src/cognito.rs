@@ -206,8 +206,11 @@ pub fn simulate_with(
     given: &Given,
     now: jiff::Timestamp,
 ) -> Result<FlowOutcome, FlowError> {
+    let (bound, standins) = bind_pool_ids(t);
+    let t = &bound;
     let mut run = Run {
         t,
+        standins,
         req,
         root,
         given,
@@ -245,9 +248,40 @@ struct Pool<'t> {
     id: String,
 }
 
+/// The id an identity pool of the template stands for when no `--param` gives it:
+/// `REGION:` and this text, in the form of the ids Cognito assigns.
+pub const POOL_ID_STANDIN: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The template with the id of each of its identity pools bound: the token's `aud` is the
+/// id of the pool that issues it, whatever id AWS assigns, so `Ref Pool` and
+/// `!GetAtt Pool.Id` stand for one value everywhere (the trust policy's `aud` condition,
+/// the role attachment, the token): the one given (`--param Pool=ID` or
+/// `--param Pool.Id=ID`), else `REGION:` + [`POOL_ID_STANDIN`]. Also the logical ids of
+/// the pools that got the stand-in.
+fn bind_pool_ids(t: &Template) -> (Template, Vec<String>) {
+    let mut bound = t.clone();
+    let mut standins = Vec::new();
+    let region = t.params.get("AWS::Region").unwrap_or(&t.region).to_string();
+    for (pool, _) in t.resources_of_type("AWS::Cognito::IdentityPool") {
+        let id_attr = format!("{pool}.Id");
+        let id = match (t.params.get(pool), t.params.get(&id_attr)) {
+            (Some(id), _) | (None, Some(id)) => id.to_string(),
+            (None, None) => {
+                standins.push(pool.to_string());
+                format!("{region}:{POOL_ID_STANDIN}")
+            }
+        };
+        bound.params.bind(pool, &id);
+        bound.params.bind(&id_attr, &id);
+    }
+    (bound, standins)
+}
+
 /// A flow being run: the steps so far and the warnings.
 struct Run<'t> {
     t: &'t Template,
+    /// The identity pools whose id is a stand-in (see [`bind_pool_ids`]).
+    standins: Vec<String>,
     req: &'t FlowRequest,
     /// Documents of managed policies named by ARN.
     root: &'t Root,
@@ -327,10 +361,17 @@ impl<'t> Run<'t> {
                 ),
             );
         }
+        let id = if self.standins.iter().any(|p| p == pool) {
+            format!(
+                "{pool_id}, standing for the id AWS assigns: every Ref to the pool and the token's aud use it"
+            )
+        } else {
+            pool_id.clone()
+        };
         self.pass(
             Step::IdentityPool,
             format!(
-                "identity pool {pool} ({pool_id}) issues credentials to {} identities",
+                "identity pool {pool} ({id}) issues credentials to {} identities",
                 self.kind
             ),
         );
@@ -698,6 +739,7 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
         Err(e) => Err(e),
     };
     collect(t.resolve_node(&ref_node(pool, pool_node)).map(drop))?;
+    collect(t.resource_policies().map(drop))?;
     if let Some(n) = pool_node
         .get("Properties")
         .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
@@ -717,6 +759,9 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
             {
                 collect(t.trust_policy(role).map(drop))?;
                 collect(t.role_policies(role).map(drop))?;
+                // The role session's ARN (permissions step) is built from these.
+                collect(t.role_name(role).map(drop))?;
+                collect(t.role_path(role).map(drop))?;
             }
         }
     }

@@ -539,8 +539,10 @@ pub fn load_role(
     // Resource policies first: every name they ask for is then known when the role's
     // resolution tells a misspelt parameter from one meant for something else.
     let mut resource_sources = Vec::new();
-    let resource_policies = t
-        .resource_policies()?
+    // Every value both lack is listed in one error.
+    let (resource_policies, rp) =
+        crate::template::hints::together(t.resource_policies(), || t.role_policies(&role))?;
+    let resource_policies = resource_policies
         .into_iter()
         .map(|p| {
             let size = policy_size(&p.policy.document.to_string());
@@ -548,7 +550,6 @@ pub fn load_role(
             (p.resource, p.policy.policy)
         })
         .collect();
-    let rp = t.role_policies(&role)?;
     let mut reader = Reader::new(root);
     for p in rp.policies {
         let size = policy_size(&p.document.to_string());

@@ -100,7 +100,8 @@ struct Source {
     #[arg(long, value_name = "LOGICAL_ID", requires = "template")]
     role: Option<String>,
     /// A value the template needs: NAME=VALUE (parameters, AWS::Region, a resource's
-    /// logical id, LogicalId.Attr, an export name, opt:stage, ...); repeat for several.
+    /// logical id, LogicalId.Attr, an export name, opt:stage, self:custom.stage, ...); repeat
+    /// for several. A name the template neither defines nor uses is an error.
     #[arg(long = "param", value_name = "NAME=VALUE", requires = "template")]
     params: Vec<String>,
     /// The document of a managed policy the role names by ARN (ManagedPolicyArns):
@@ -573,6 +574,7 @@ fn cli_message(err: &Failure) -> String {
         Failure::Load(load::Error::StdinTwice { .. }) => {
             "standard input (`-`) can be read only once: give `--policy -` once".to_string()
         }
+        Failure::Load(load::Error::Policy(e)) => policy_message(e),
         Failure::Request(e) | Failure::Flow(FlowError::Request(e)) => request_message(e),
         Failure::Format(e) => format_message(e),
         Failure::Prover(e) => prover_message(e),
@@ -586,6 +588,37 @@ fn cli_message(err: &Failure) -> String {
         | Failure::Types(TypesError::Policies(e))
         | Failure::Flow(FlowError::Authorize(e)) => authorize_message(e),
         _ => err.to_string(),
+    }
+}
+
+/// A policy file that cannot be read as a policy. When it is a directory, or a deploy
+/// input (a template, a Serverless service, a Terraform plan), `--template` is named.
+fn policy_message(e: &policy_sim::lang::parse::LoadError) -> String {
+    use policy_sim::lang::parse::LoadError;
+    let file = match e {
+        LoadError::Read { file, .. } => file.as_str(),
+        LoadError::Invalid { loc, .. } => &loc.file,
+    };
+    let path = Path::new(file);
+    let hint = if file == load::STDIN_NAME {
+        None
+    } else if path.is_dir() {
+        Some(format!(
+            "{file} is a directory: --policy reads IAM policy files; a template (or another deploy input) is read with --template FILE"
+        ))
+    } else {
+        policy_sim::template::read_text(&Root::discover(path), path)
+            .ok()
+            .and_then(|text| policy_sim::template::hints::looks_like_input(&text))
+            .map(|kind| {
+                format!(
+                    "{file} looks like {kind}, not an IAM policy: read it with --template {file}"
+                )
+            })
+    };
+    match hint {
+        Some(hint) => format!("{e}\nhint: {hint}"),
+        None => e.to_string(),
     }
 }
 
@@ -688,6 +721,17 @@ fn template_message(e: &TemplateError) -> String {
         ),
         TemplateError::UnusedParam { file, given, asked } => format!(
             "{file}: --param {given} is never used, but the template asks for {asked}: misspelt? (without it, {asked} keeps its default)"
+        ),
+        TemplateError::UnknownParam {
+            file,
+            given,
+            suggestion,
+        } => format!(
+            "{file}: --param {given} names nothing the template defines or uses{}",
+            suggestion
+                .as_ref()
+                .map(|s| format!(" (did you mean --param {s}=...?)"))
+                .unwrap_or_default()
         ),
         TemplateError::BadParam { item, problem } => match problem {
             ParamProblem::GivenTwice => format!("--param {item} {problem}"),
@@ -990,6 +1034,7 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     };
     // A decision that depends on a policy the tool did not see could be wrong either way.
     loaded.gap(Claim::Decision)?;
+
     let base = loaded.policies();
     if principal.is_some() || !types.is_empty() || !base.is_identity_only() {
         let policies = add_policy_types(&root, base, &types)?;
@@ -1016,6 +1061,11 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     let request = build_request(args, now)?;
     let explanation = set.explain(&request)?;
+    // Without a principal the request is the identity's own: a Cognito policy variable
+    // with no value is then most likely a forgotten --identity.
+    if args.identity.is_none() {
+        print_warnings(&identity_warning(&set, &args.context));
+    }
     // Hints from the action catalog, once the request is known to be well-formed.
     print_warnings(&policy_sim::catalog::request_warnings(
         &request.action,
@@ -1031,6 +1081,48 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     };
     write_stdout(&text)?;
     Ok(decision_code(explanation.evaluation.decision))
+}
+
+/// A warning when the policies use `${cognito-identity.amazonaws.com:sub}` (with no
+/// default) and the request gives it no value: a statement that uses it matches nothing,
+/// which is right, but most likely not what was meant.
+fn identity_warning(set: &policy_sim::eval::PolicySet, context: &[String]) -> Vec<String> {
+    use policy_sim::lang::arn::ArnPattern;
+    use policy_sim::lang::keys::COGNITO_SUB;
+    use policy_sim::lang::model::ResourceSpec;
+    let variable = format!("${{{COGNITO_SUB}}}");
+    let given = context.iter().any(|kv| {
+        kv.split_once('=')
+            .is_some_and(|(k, _)| k.eq_ignore_ascii_case(COGNITO_SUB))
+    });
+    let reads = |text: &str| text.to_ascii_lowercase().contains(&variable);
+    let used = set
+        .policies()
+        .iter()
+        .filter(|p| p.has_variables_enabled())
+        .flat_map(|p| &p.statements)
+        .any(|st| {
+            let in_resource = match &st.resource {
+                Some(ResourceSpec::Resource(ps) | ResourceSpec::NotResource(ps)) => {
+                    ps.iter().any(|p| match p {
+                        ArnPattern::Any(source) | ArnPattern::Arn { source, .. } => reads(source),
+                    })
+                }
+                None => false,
+            };
+            in_resource
+                || st
+                    .conditions
+                    .iter()
+                    .any(|c| c.raw_values.iter().any(|v| reads(v)))
+        });
+    if used && !given {
+        vec![format!(
+            "the policies use {variable}, which has no value without --identity: a statement that uses it matches nothing (give the Cognito identity id with --identity ID)"
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 /// `check` of one request with a principal or policy types besides identity-based

@@ -589,9 +589,15 @@ fn a_misspelt_param_is_an_error_not_a_silent_default() {
             "{rel}: parameter Stag is never used, but the template asks for Stage: misspelt? (without it, Stage keeps its default)"
         )
     );
-    // The right name, and a name unlike anything the template asks for, are fine.
+    // The right name is fine; a name unlike anything the template defines or uses is an
+    // error too (its value would be ignored), see tests/templates_ux.rs.
     assert_eq!(role_of(&[("ApiId", "abc"), ("Stage", "prod")]), Ok(()));
-    assert_eq!(role_of(&[("ApiId", "abc"), ("Unrelated", "1")]), Ok(()));
+    assert_eq!(
+        role_of(&[("ApiId", "abc"), ("Unrelated", "1")]),
+        Err(format!(
+            "{rel}: parameter Unrelated names nothing the template defines or uses"
+        ))
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! so nothing that could attach a policy is ever left out silently.
 //!
 //! - [`expansions`]: at load, what the template would become only after an expansion
-//!   policy-sim does not perform (a `Transform` other than SAM's, `Fn::Transform`,
-//!   `Fn::ForEach::...`, CloudFormation modules) is refused;
+//!   policy-sim does not perform (a `Transform` other than SAM's and
+//!   `AWS::LanguageExtensions`, `Fn::Transform`, an `Fn::ForEach::...` left unexpanded,
+//!   CloudFormation modules) is refused;
 //! - `AWS::IAM::Policy`, `AWS::IAM::ManagedPolicy` (`Roles`) and `AWS::IAM::RolePolicy`
 //!   (`RoleName`) name the role; each name is decided by [`Template::denotes_role`];
 //! - resources whose effect is not read (nested stacks, custom resources, SAM resources)
@@ -16,8 +17,8 @@ use super::intrinsics::Resolver;
 use super::node::{Kind, Node};
 use super::{Missing, Template, TemplateError, get_att_target, is_no_value, ref_target};
 
-/// The one `Transform` policy-sim accepts: SAM, whose resources are checked one by one
-/// ([`Template::opaque`]).
+/// A `Transform` policy-sim accepts: SAM, whose resources are checked one by one
+/// ([`Template::opaque`]) (the other is `AWS::LanguageExtensions`, see `foreach`).
 const SAM_TRANSFORM: &str = "AWS::Serverless-2016-10-31";
 
 /// How a policy resource names the roles it attaches to.
@@ -41,7 +42,7 @@ pub(super) fn policy_type(ty: &str) -> Option<ByName> {
 /// Refuse a template that only an expansion policy-sim does not perform would complete:
 /// its resources (and so the policies attached to a role) are not all written in it.
 pub(super) fn expansions(cfn: &Node) -> Result<(), TemplateError> {
-    unexpanded_keys(cfn)?;
+    unexpanded_keys(cfn, super::foreach::declares_language_extensions(cfn))?;
     if let Some(transform) = cfn.get("Transform") {
         let names: Vec<&Node> = match &transform.kind {
             Kind::Seq(items) => items.iter().collect(),
@@ -49,13 +50,14 @@ pub(super) fn expansions(cfn: &Node) -> Result<(), TemplateError> {
         };
         for n in names {
             match n.as_str() {
-                Some(SAM_TRANSFORM) => {}
+                Some(SAM_TRANSFORM | super::foreach::LANGUAGE_EXTENSIONS) => {}
                 name => {
                     return Err(TemplateError::at(
                         n.loc.clone(),
                         format!(
-                            "Transform {} is not expanded by policy-sim: the resources it produces could attach policies that would not be checked (only {SAM_TRANSFORM} is read)",
-                            name.map_or_else(|| n.describe(), |s| format!("{s:?}"))
+                            "Transform {} is not expanded by policy-sim: the resources it produces could attach policies that would not be checked (only {SAM_TRANSFORM} and {} are read)",
+                            name.map_or_else(|| n.describe(), |s| format!("{s:?}")),
+                            super::foreach::LANGUAGE_EXTENSIONS
                         ),
                     ));
                 }
@@ -85,8 +87,9 @@ pub(super) fn expansions(cfn: &Node) -> Result<(), TemplateError> {
     Ok(())
 }
 
-/// The first `Fn::Transform` or `Fn::ForEach::...` key anywhere in the template.
-fn unexpanded_keys(cfn: &Node) -> Result<(), TemplateError> {
+/// The first `Fn::Transform` or `Fn::ForEach::...` key anywhere in the template (loops are
+/// expanded before, where the transform declared expands them: one left is elsewhere).
+fn unexpanded_keys(cfn: &Node, language_extensions: bool) -> Result<(), TemplateError> {
     let mut stack = vec![cfn];
     while let Some(node) = stack.pop() {
         match &node.kind {
@@ -96,7 +99,17 @@ fn unexpanded_keys(cfn: &Node) -> Result<(), TemplateError> {
                         let name = v.get("Name").and_then(Node::as_str).unwrap_or("a macro");
                         Some(format!("Fn::Transform ({name})"))
                     } else if k.starts_with("Fn::ForEach::") {
-                        Some(format!("{k} (AWS::LanguageExtensions)"))
+                        let why = if language_extensions {
+                            "stands outside Resources, Outputs and Conditions, the sections CloudFormation expands it in"
+                        } else {
+                            "needs Transform: AWS::LanguageExtensions, which the template does not declare"
+                        };
+                        return Err(TemplateError::at(
+                            v.loc.clone(),
+                            format!(
+                                "{k} {why}: it is not expanded, and what it produces could attach policies that would not be checked"
+                            ),
+                        ));
                     } else {
                         None
                     };

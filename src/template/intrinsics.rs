@@ -1,7 +1,9 @@
 //! CloudFormation intrinsic functions, resolved to plain values: `Ref`, `Fn::GetAtt`,
 //! `Fn::Join`, `Fn::Sub` (both forms, `${!Literal}` escapes, pseudo parameters),
 //! `Fn::ImportValue`, `Fn::Select`, `Fn::Split`, `Fn::If` with `Conditions`
-//! (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`), `Fn::FindInMap`.
+//! (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`), `Fn::FindInMap` (with
+//! `DefaultValue`), `Fn::GetAZs` (a value to give), and `AWS::LanguageExtensions`'s
+//! `Fn::Length` and `Fn::ToJsonString` (its `Fn::ForEach` is expanded at load: `foreach`).
 //!
 //! Values CloudFormation only knows at deploy time come from `--param`: template
 //! parameters (else their `Default`), pseudo parameters (else the documented defaults
@@ -265,7 +267,29 @@ impl<'a> Resolver<'a> {
                 })
             }
             "Fn::FindInMap" => self.fn_find_in_map(name, arg),
-            "Fn::Base64" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => Err(TemplateError::at(
+            "Fn::GetAZs" => self.fn_get_azs(arg, loc),
+            "Fn::Length" => match self.resolve(arg)? {
+                Value::Array(items) => Ok(Resolved::Value(Value::from(items.len()))),
+                other => Err(TemplateError::at(
+                    arg.loc.clone(),
+                    format!("Fn::Length needs a list, found {}", json_kind(&other)),
+                )),
+            },
+            "Fn::ToJsonString" => match self.resolve(arg)? {
+                v @ (Value::Array(_) | Value::Object(_)) => {
+                    let text = v.to_string();
+                    self.budget.charge(text.len(), loc)?;
+                    Ok(Resolved::Value(Value::String(text)))
+                }
+                other => Err(TemplateError::at(
+                    arg.loc.clone(),
+                    format!(
+                        "Fn::ToJsonString needs a mapping or a list, found {}",
+                        json_kind(&other)
+                    ),
+                )),
+            },
+            "Fn::Base64" | "Fn::Cidr" | "Fn::Transform" => Err(TemplateError::at(
                 loc.clone(),
                 format!(
                     "{name} is not supported in the parts of a template that policy-sim evaluates"
@@ -392,10 +416,48 @@ impl<'a> Resolver<'a> {
         )))
     }
 
-    /// `Fn::FindInMap`: `[map, top-level key, second-level key]`.
+    /// `Fn::GetAZs REGION` (`""` is the stack's region): the Availability Zones the
+    /// account sees there, known only to AWS, so a value to give as
+    /// `--param Fn::GetAZs:REGION=az1,az2,...` (a list, split at commas).
+    fn fn_get_azs(&mut self, arg: &Node, loc: &Loc) -> Result<Resolved, TemplateError> {
+        let region = match self.string(arg)? {
+            r if r.is_empty() => self.pseudo_text("AWS::Region"),
+            r => r,
+        };
+        let name = format!("Fn::GetAZs:{region}");
+        Ok(match self.params.resolve(&name) {
+            Some(list) => {
+                self.budget.charge(list.len(), loc)?;
+                Resolved::Value(Value::Array(
+                    list.split(',')
+                        .map(|az| Value::String(az.trim().to_string()))
+                        .collect(),
+                ))
+            }
+            None => self.missing(name, loc, "Fn::GetAZs, a comma-separated list"),
+        })
+    }
+
+    /// `Fn::FindInMap`: `[map, top-level key, second-level key]`, and (with the
+    /// `AWS::LanguageExtensions` transform) a fourth item `{DefaultValue: value}`, the
+    /// value when the keys are not in the map.
     fn fn_find_in_map(&mut self, name: &str, arg: &Node) -> Result<Resolved, TemplateError> {
-        let [map, top, second] = self.args(name, arg, 3)? else {
-            unreachable!("args checked the length")
+        let (map, top, second, default) = match arg.as_seq() {
+            Some([map, top, second, default]) => {
+                let Some(("DefaultValue", value)) = default.single_entry() else {
+                    return Err(TemplateError::at(
+                        default.loc.clone(),
+                        "Fn::FindInMap's fourth item must be {DefaultValue: value}".to_string(),
+                    ));
+                };
+                (map, top, second, Some(value))
+            }
+            _ => {
+                let [map, top, second] = self.args(name, arg, 3)? else {
+                    unreachable!("args checked the length")
+                };
+                (map, top, second, None)
+            }
         };
         let (map, top, second) = (self.string(map)?, self.string(top)?, self.string(second)?);
         let found = self
@@ -411,14 +473,40 @@ impl<'a> Resolver<'a> {
                 self.budget.charge(node_bytes(&v), &arg.loc)?;
                 Ok(Resolved::Value(literal_json(&v)))
             }
-            None => Err(TemplateError::at(
-                arg.loc.clone(),
-                format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
-            )),
+            None => match default {
+                Some(value) => self.value(value),
+                None => Err(TemplateError::at(
+                    arg.loc.clone(),
+                    format!("Fn::FindInMap: Mappings has no {map}/{top}/{second}"),
+                )),
+            },
         }
     }
 
+    /// `Ref target`. A parameter of type `CommaDelimitedList` or `List<...>` is a list
+    /// (its value, given or default, split at commas), as CloudFormation gives it.
     fn reference(&mut self, target: &str, loc: &Loc) -> Result<Resolved, TemplateError> {
+        let list = self
+            .cfn
+            .get("Parameters")
+            .and_then(|p| p.get(target))
+            .and_then(|p| p.get("Type"))
+            .and_then(Node::as_str)
+            .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"));
+        let before = self.missing.len();
+        match self.scalar_reference(target, loc)? {
+            Resolved::Value(Value::String(s)) if list && self.missing.len() == before => {
+                Ok(Resolved::Value(Value::Array(
+                    s.split(',')
+                        .map(|item| Value::String(item.trim().to_string()))
+                        .collect(),
+                )))
+            }
+            other => Ok(other),
+        }
+    }
+
+    fn scalar_reference(&mut self, target: &str, loc: &Loc) -> Result<Resolved, TemplateError> {
         if target == "AWS::NoValue" {
             return Ok(Resolved::NoValue);
         }
@@ -450,10 +538,30 @@ impl<'a> Resolver<'a> {
                 "Ref to a resource the Serverless Framework generates",
             ));
         }
-        Err(TemplateError::at(
-            loc.clone(),
-            format!("Ref to {target:?}: the template has no parameter or resource of that name"),
+        // A misspelt name is the template's mistake; any other undefined name is a value
+        // of the larger stack this file is part of, to give like any other.
+        if let Some(near) = self.defined_near(target) {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!(
+                    "Ref to {target:?}: the template has no parameter or resource of that name (did you mean {near:?}?)"
+                ),
+            ));
+        }
+        Ok(self.missing(
+            target.to_string(),
+            loc,
+            "Ref to a name the template does not define",
         ))
+    }
+
+    /// A parameter or resource of the template whose name is close to `name` (a typo).
+    fn defined_near(&self, name: &str) -> Option<String> {
+        let defined = ["Parameters", "Resources"]
+            .into_iter()
+            .flat_map(|s| self.cfn.get(s).and_then(Node::as_map).unwrap_or(&[]))
+            .map(|(k, _)| k.as_str());
+        super::hints::closest(name, defined).map(str::to_string)
     }
 
     /// Pseudo parameters, with the defaults documented in `docs/templates.md`. A default
@@ -526,10 +634,20 @@ impl<'a> Resolver<'a> {
             return Ok(Resolved::Value(Value::String(v.to_string())));
         }
         let Some(resource) = self.resource(logical) else {
-            return Err(TemplateError::at(
-                loc.clone(),
-                format!("Fn::GetAtt {key}: the template has no resource {logical:?}"),
-            ));
+            if let Some(near) = self.defined_near(logical) {
+                return Err(TemplateError::at(
+                    loc.clone(),
+                    format!(
+                        "Fn::GetAtt {key}: the template has no resource {logical:?} (did you mean {near:?}?)"
+                    ),
+                ));
+            }
+            let what = if self.serverless {
+                "Fn::GetAtt of a resource the Serverless Framework generates"
+            } else {
+                "Fn::GetAtt of a resource the template does not define"
+            };
+            return Ok(self.missing(key, loc, what));
         };
         // A bucket with a literal name has a known ARN.
         if attribute == "Arn"

@@ -12,6 +12,8 @@
 //! The rules and defaults are written down in `docs/templates.md`.
 
 mod attach;
+pub mod foreach;
+pub mod hints;
 pub mod intrinsics;
 pub mod node;
 pub mod resource;
@@ -93,6 +95,21 @@ pub enum TemplateError {
         /// The name the template asked for.
         asked: String,
     },
+    /// A given parameter that names nothing the template defines, refers to or asked for
+    /// (see `hints::check_params`), with the closest name that it does.
+    #[error(
+        "{file}: parameter {given} names nothing the template defines or uses{}",
+        suggestion.as_ref().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+    )]
+    #[diagnostic(code(policy_sim::template::unknown_param))]
+    UnknownParam {
+        /// The template file.
+        file: String,
+        /// The name given.
+        given: String,
+        /// The closest name the template defines or uses, if one is close.
+        suggestion: Option<String>,
+    },
     /// A malformed `NAME=VALUE` parameter.
     #[error("parameter {item:?} {problem}")]
     #[diagnostic(code(policy_sim::template::param))]
@@ -138,6 +155,7 @@ impl TemplateError {
             TemplateError::File { .. }
             | TemplateError::Missing(_)
             | TemplateError::UnusedParam { .. }
+            | TemplateError::UnknownParam { .. }
             | TemplateError::BadParam { .. } => None,
         }
     }
@@ -542,7 +560,12 @@ impl Template {
         let (cfn, region, api_policy) = if is_serverless {
             let region = serverless::region(&doc, root, dir, &params)?;
             (
-                serverless::cloudformation(&doc, root, dir, &params)?,
+                serverless::cloudformation(&doc, root, dir, &params).map_err(|e| {
+                    match (&e, hints::check_serverless_params(&file, &params)) {
+                        (TemplateError::Missing(_), Err(misspelt)) => misspelt,
+                        _ => e,
+                    }
+                })?,
                 region,
                 serverless::api_policy(&doc, root, dir, &params)?,
             )
@@ -553,6 +576,7 @@ impl Template {
                 .to_string();
             (doc, region, None)
         };
+        let cfn = foreach::expand(cfn, &params, &region, is_serverless)?;
         if cfn.get("Resources").and_then(Node::as_map).is_none() {
             return Err(TemplateError::at(
                 cfn.loc.clone(),
@@ -943,6 +967,23 @@ impl Template {
             let value = r.document(doc)?;
             found.push((logical.clone(), doc.clone(), value));
         }
+        // A misspelt `--param` explains a missing value: said first.
+        if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
+            if r.missing.iter().any(|m| m.name == asked) {
+                // No default to keep: the name given is simply not one the template uses.
+                return Err(TemplateError::UnknownParam {
+                    file: self.file.to_string(),
+                    given,
+                    suggestion: Some(asked),
+                });
+            }
+            return Err(TemplateError::UnusedParam {
+                file: self.file.to_string(),
+                given,
+                asked,
+            });
+        }
+        hints::check_params(self)?;
         r.finish()?;
         let mut policies = Vec::new();
         for (name, doc, value) in found {
@@ -959,13 +1000,6 @@ impl Template {
         let boundary = boundary
             .map(|((doc, value), logical)| self.parse_boundary(role, &logical, doc, value))
             .transpose()?;
-        if let Some((given, asked)) = self.params.near_misses().into_iter().next() {
-            return Err(TemplateError::UnusedParam {
-                file: self.file.to_string(),
-                given,
-                asked,
-            });
-        }
         Ok(RolePolicies {
             role: role.to_string(),
             policies,

@@ -225,7 +225,11 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Node, TemplateError> {
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         TemplateError::at(
             clamped(file, text, e.marker().line(), e.marker().col() + 1),
-            format!("invalid YAML: {}", e.info()),
+            format!(
+                "invalid YAML: {}{}",
+                e.info(),
+                super::hints::flattened(text, e.marker().line().saturating_sub(1)).unwrap_or("")
+            ),
         )
     })?;
     match docs.len() {

@@ -88,6 +88,9 @@ fn stage(r: &mut Resolver<'_>) -> Result<Option<String>, TemplateError> {
     if let Some(s) = r.params.resolve("opt:stage") {
         return Ok(Some(s.to_string()));
     }
+    if let Some(s) = r.params.resolve("self:provider.stage") {
+        return Ok(Some(s.to_string()));
+    }
     if let Some(n) = r.root.get("provider").and_then(|p| p.get("stage")) {
         let n = n.clone();
         let v = r.node(&n)?;
@@ -433,6 +436,10 @@ impl<'a> Resolver<'a> {
             return Ok(Some(self.expression(&alt[2..alt.len() - 1], loc)?));
         }
         if let Some(path) = alt.strip_prefix("self:") {
+            // `--param self:custom.stage=prod` replaces the value at that path.
+            if let Some(v) = self.params.resolve(alt) {
+                return Ok(scalar(v, ScalarType::Str));
+            }
             return self.self_reference(path, loc);
         }
         if let Some(name) = alt.strip_prefix("opt:") {
