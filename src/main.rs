@@ -862,22 +862,27 @@ fn decision_code(decision: Decision) -> ExitCode {
 /// The template at `path` (inside `root`) with the `--param` values.
 fn template(root: &Root, path: &Path, params: &[String]) -> Result<Template, Failure> {
     let params = Params::parse(params)?;
-    Ok(Template::load_in(root, path, params)?)
+    let t = Template::load_in(root, path, params)?;
+    for note in &t.notes {
+        say(&format!("note: {}", report::field(note)));
+    }
+    Ok(t)
 }
 
 /// The policies named by `--policy` or `--template`/`--role` (warnings printed).
 fn load_source(src: &Source, root: Option<&Path>) -> Result<Loaded, Failure> {
     let root = project_root(root, source_inputs(src))?;
-    let source = match &src.template {
-        None => load::Source::Files(src.policies.clone()),
-        Some(path) => load::Source::Role {
-            template: path.clone(),
-            params: Params::parse(&src.params)?,
-            role: src.role.clone(),
-            managed: Given::parse(&src.managed)?,
-        },
-    };
-    Ok(load::load(&root, &source)?)
+    match &src.template {
+        None => Ok(load::load(
+            &root,
+            &load::Source::Files(src.policies.clone()),
+        )?),
+        Some(path) => {
+            let t = template(&root, path, &src.params)?;
+            let given = Given::parse(&src.managed)?;
+            Ok(load::load_role(&root, &t, src.role.as_deref(), &given)?)
+        }
+    }
 }
 
 /// The single request from the command line.
