@@ -4,6 +4,9 @@
 //! - [`node`]: YAML/JSON into one value tree with locations (`!Ref x` ≡ `{"Ref": x}`);
 //! - [`serverless`]: `serverless.yml` variables and its `resources:` CloudFormation;
 //! - [`intrinsics`]: CloudFormation intrinsic functions resolved to plain values;
+//! - [`stacks`]: nested stacks read and flattened into one template (qualified ids);
+//! - [`cdk`]: CDK cloud assemblies (`cdk.out`), their stacks and construct paths;
+//! - `amplify`: the Amplify Gen 1 trust rewrite, modelled;
 //! - [`resource`]: the resource-based policies the template deploys (S3 bucket policies,
 //!   API Gateway REST API policies), each with the ARN of its resource;
 //! - this module: finding a role, the policies that attach to it and its permissions

@@ -1178,3 +1178,55 @@ fn ambiguous_params(flat: &Flat, params: &Params) -> Result<(), TemplateError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_unique_tails_not_shadowed_by_root_ids() {
+        let s = ShortNames::build([
+            "Role",
+            "A/Bucket",
+            "B/Bucket",
+            "A/Queue",
+            "A/C/Topic",
+            "A/Role",
+        ]);
+        assert_eq!(s.shorts_of("A/Queue.Arn"), vec!["Queue.Arn".to_string()]);
+        assert_eq!(
+            s.shorts_of("A/C/Topic"),
+            vec!["C/Topic".to_string(), "Topic".to_string()]
+        );
+        assert!(s.shorts_of("A/Bucket").is_empty());
+        // A root id of the same name makes the tail ambiguous.
+        assert!(s.shorts_of("A/Role").is_empty());
+        let both: Vec<&str> = s
+            .ambiguity("Bucket.Arn")
+            .unwrap()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(both, ["A/Bucket", "B/Bucket"]);
+        assert_eq!(s.ambiguity("Role").unwrap().len(), 2);
+        assert!(s.ambiguity("Queue").is_none());
+    }
+
+    #[test]
+    fn nested_stack_names_follow_the_parent() {
+        let none = Params::default();
+        assert_eq!(
+            nested_stack_name(&none, "root", "A/B"),
+            ("root-A-XXXXXXXXXXXX-B-XXXXXXXXXXXX".to_string(), true)
+        );
+        let given = Params::from_pairs(&[("A/AWS::StackName", "root-A-1XYZ")]);
+        assert_eq!(
+            nested_stack_name(&given, "root", "A/B"),
+            ("root-A-1XYZ-B-XXXXXXXXXXXX".to_string(), true)
+        );
+        assert_eq!(
+            nested_stack_name(&given, "root", "A"),
+            ("root-A-1XYZ".to_string(), false)
+        );
+    }
+}
