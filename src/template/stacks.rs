@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use super::cdk::Assembly;
 use super::node::{self, Kind, Loc, Mapping, Node, ScalarType};
-use super::{InputKind, Names, Params, TemplateError, read_text};
+use super::{Budget, InputKind, Names, Params, TemplateError, node_bytes, read_text};
 use crate::root::Root;
 
 /// How deep stacks may nest (the root is level 0).
@@ -243,6 +243,8 @@ pub(super) struct Flattener<'a> {
     chain: Vec<(PathBuf, String)>,
     /// Amplify Gen 1: the folders searched for templates named by S3 URL, in order.
     amplify: Vec<PathBuf>,
+    /// The bytes copies of values (a passed parameter used many times) may add.
+    budget: Budget,
 }
 
 impl<'a> Flattener<'a> {
@@ -255,6 +257,7 @@ impl<'a> Flattener<'a> {
             read: 0,
             chain: Vec::new(),
             amplify: Vec::new(),
+            budget: Budget::for_input(0),
         }
     }
 
@@ -266,6 +269,7 @@ impl<'a> Flattener<'a> {
         doc: Node,
     ) -> Result<Flat, TemplateError> {
         self.amplify = amplify_dirs(file);
+        self.budget = Budget::for_input(node_bytes(&doc));
         if let Ok(canonical) = self.root.resolve(file) {
             self.chain.push((canonical, file.display().to_string()));
         }
@@ -280,7 +284,7 @@ impl<'a> Flattener<'a> {
         self.scope(&mut scope)?;
         let read = self.read;
         let mut out = std::mem::take(&mut self.out);
-        imports(&mut out)?;
+        imports(&mut out, &mut self.budget)?;
         let ids: Vec<&str> = out
             .resources
             .iter()
@@ -620,6 +624,7 @@ impl<'a> Flattener<'a> {
             read_text(self.root, path).map_err(|e| at(format!("nested stack {qualified}: {e}")))?;
         let file: Arc<str> = Arc::from(path.display().to_string());
         let doc = node::parse(&file, &text)?;
+        self.budget.add_input(text.len());
         if doc.get("Resources").and_then(Node::as_map).is_none() {
             return Err(TemplateError::at(
                 doc.loc.clone(),
@@ -744,7 +749,10 @@ impl<'a> Flattener<'a> {
             return Err(dynamic("Ref", &arg.loc));
         };
         Ok(match self.name(scope, target) {
-            Named::Node(n) => n,
+            Named::Node(n) => {
+                self.budget.charge(node_bytes(&n), loc)?;
+                n
+            }
             Named::Text(t) => reference(t, &arg.loc).with_loc(loc),
         })
     }
@@ -821,7 +829,10 @@ impl<'a> Flattener<'a> {
         self.child(scope, stack, loc)?;
         match scope.children.get(stack) {
             Some(Child::Read(outputs)) => match outputs.get(name) {
-                Some(v) => Ok(Some(v.clone())),
+                Some(v) => {
+                    self.budget.charge(node_bytes(v), loc)?;
+                    Ok(Some(v.clone()))
+                }
                 None => Err(TemplateError::at(
                     loc.clone(),
                     format!(
@@ -887,6 +898,7 @@ impl<'a> Flattener<'a> {
             } else {
                 match self.name(scope, name) {
                     Named::Node(v) => {
+                        self.budget.charge(node_bytes(&v), &arg.loc)?;
                         added.push((name.to_string(), v));
                         name.to_string()
                     }
@@ -1016,7 +1028,7 @@ fn amplify_candidates(dir: &Path, folder: &str, file: &str) -> Vec<PathBuf> {
 
 /// `Fn::ImportValue` of an export with a literal name that a stack read declares: the
 /// exported value.
-fn imports(out: &mut Out) -> Result<(), TemplateError> {
+fn imports(out: &mut Out, budget: &mut Budget) -> Result<(), TemplateError> {
     let mut exports: HashMap<String, Node> = HashMap::new();
     for (_, o) in &out.outputs {
         if let (Some(name), Some(value)) = (
@@ -1038,7 +1050,7 @@ fn imports(out: &mut Out) -> Result<(), TemplateError> {
         .chain(out.conditions.iter_mut())
         .chain(out.outputs.iter_mut())
     {
-        *n = import_values(n, &exports, &mut active)?;
+        *n = import_values(n, &exports, &mut active, budget)?;
     }
     Ok(())
 }
@@ -1047,13 +1059,14 @@ fn import_values(
     node: &Node,
     exports: &HashMap<String, Node>,
     active: &mut Vec<String>,
+    budget: &mut Budget,
 ) -> Result<Node, TemplateError> {
     match &node.kind {
         Kind::Null | Kind::Scalar(..) => Ok(node.clone()),
         Kind::Seq(items) => {
             let mut out = Vec::with_capacity(items.len());
             for i in items {
-                out.push(import_values(i, exports, active)?);
+                out.push(import_values(i, exports, active, budget)?);
             }
             Ok(seq(out, &node.loc))
         }
@@ -1072,13 +1085,14 @@ fn import_values(
                     ));
                 }
                 active.push(name.to_string());
-                let v = import_values(value, exports, active);
+                budget.charge(node_bytes(value), &node.loc)?;
+                let v = import_values(value, exports, active, budget);
                 active.pop();
                 return v;
             }
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                out.push((k.clone(), import_values(v, exports, active)?));
+                out.push((k.clone(), import_values(v, exports, active, budget)?));
             }
             Ok(map(out, &node.loc))
         }
@@ -1227,6 +1241,31 @@ mod tests {
         assert_eq!(
             nested_stack_name(&given, "root", "A"),
             ("root-A-1XYZ".to_string(), false)
+        );
+    }
+
+    #[test]
+    fn copies_of_passed_values_are_budgeted() {
+        let dir = std::env::temp_dir().join(format!("policy-sim-stacks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = "x".repeat(1_000_000);
+        let parent = format!(
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yml\n      Parameters:\n        P: {big}\n"
+        );
+        let refs = vec!["!Ref P"; 100].join(", ");
+        let child = format!(
+            "Parameters:\n  P: {{Type: String}}\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      Tags: [{refs}]\n"
+        );
+        std::fs::write(dir.join("root.yml"), parent).unwrap();
+        std::fs::write(dir.join("child.yml"), child).unwrap();
+        let root = Root::new(&dir).unwrap();
+        let err = super::super::Template::load_in(&root, &dir.join("root.yml"), Params::default())
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            err.contains("child.yml:7:") && err.contains("a value is repeated too many times"),
+            "{err}"
         );
     }
 }
