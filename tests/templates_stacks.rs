@@ -418,6 +418,13 @@ fn unreadable_nested_stack_is_refused_with_the_reason_until_given() {
     ]);
     let o = run(&given);
     assert_eq!(decision(&o), "Allow", "{}{}", stdout(&o), stderr(&o));
+    // A template outside the project root is never read.
+    let mut outside = base.to_vec();
+    outside.extend(["--param", "Storage.TemplateURL=/etc/passwd"]);
+    refused(
+        &run(&outside),
+        "fixtures/templates/nested/unread/root.yml:7:5: nested stack Storage: /etc/passwd is outside the project root",
+    );
     given.extend(["--param", "Storage.TemplateURL=no/such.yml"]);
     refused(&run(&given), "--param Storage.TemplateURL is given twice");
 }
