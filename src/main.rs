@@ -926,18 +926,17 @@ fn print_notes(notes: &[String]) {
 /// The policies named by `--policy` or `--template`/`--role` (warnings printed).
 fn load_source(src: &Source, root: Option<&Path>) -> Result<Loaded, Failure> {
     let root = project_root(root, source_inputs(src))?;
-    let source = match &src.template {
-        None => load::Source::Files(src.policies.clone()),
-        Some(path) => load::Source::Role {
-            template: path.clone(),
-            params: Params::parse(&src.params)?,
-            role: src.role.clone(),
-            managed: Given::parse(&src.managed)?,
-        },
-    };
-    let loaded = load::load(&root, &source)?;
-    print_notes(&loaded.notes);
-    Ok(loaded)
+    match &src.template {
+        None => Ok(load::load(
+            &root,
+            &load::Source::Files(src.policies.clone()),
+        )?),
+        Some(path) => {
+            let t = template(&root, path, &src.params)?;
+            let given = Given::parse(&src.managed)?;
+            Ok(load::load_role(&root, &t, src.role.as_deref(), &given)?)
+        }
+    }
 }
 
 /// The single request from the command line.

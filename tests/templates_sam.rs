@@ -448,7 +448,7 @@ fn connectors_applications_and_other_transforms_are_refused_by_name() {
     let e = Template::load(Path::new(&file), Params::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "target/sam-tests/macro.yml:1:41: Transform \"MyMacro\" is not expanded by policy-sim: the resources it produces could attach policies that would not be checked (only AWS::Serverless-2016-10-31 is read)"
+        "target/sam-tests/macro.yml:1:41: Transform \"MyMacro\" is not expanded by policy-sim: the resources it produces could attach policies that would not be checked (only AWS::Serverless-2016-10-31 and AWS::LanguageExtensions are read)"
     );
 }
 

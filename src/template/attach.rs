@@ -362,8 +362,16 @@ impl Template {
             "AWS::CloudFormation::Stack" | "AWS::Serverless::Application"
         );
         let custom = ty == "AWS::CloudFormation::CustomResource" || ty.starts_with("Custom::");
+        let unread = res.get(super::stacks::UNREAD).and_then(Node::as_str);
+        let unread_why;
         let why = if nested && (named.is_some() || given()) {
-            "is a nested stack, which policy-sim does not read"
+            match unread {
+                Some(reason) => {
+                    unread_why = format!("is a nested stack whose template was not read: {reason}");
+                    unread_why.as_str()
+                }
+                None => "is a nested stack, which policy-sim does not read",
+            }
         } else if custom && (named.is_some() || given()) {
             "is a custom resource, whose effect policy-sim cannot know"
         } else if ty == "AWS::Serverless::Connector" {

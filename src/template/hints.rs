@@ -155,6 +155,10 @@ impl Params {
     /// makes (the id of a resource whose every use is the same unknown value), said in the
     /// output by whoever binds it. A given value always wins.
     pub fn bind(&mut self, name: &str, value: &str) {
+        // Given by a short name (a nested stack's id, see `Params::resolve`) is given too.
+        if self.2.shorts_of(name).iter().any(|s| self.0.contains_key(s)) {
+            return;
+        }
         self.0
             .entry(name.to_string())
             .or_insert_with(|| value.to_string());
@@ -164,10 +168,14 @@ impl Params {
 /// Is `name` accepted whatever the template writes: a `LogicalId.Attribute` of a resource
 /// of the template (attributes differ by type), or the zones of a region (`Fn::GetAZs:REGION`)?
 fn always_accepted(t: &Template, name: &str) -> bool {
+    let shorts = t.params.short_names();
     name.starts_with("Fn::GetAZs:")
-        || name
-            .split_once('.')
-            .is_some_and(|(logical, _)| t.resource_type(logical).is_some())
+        || name.split_once('.').is_some_and(|(logical, _)| {
+            t.resource_type(logical).is_some()
+                || shorts
+                    .qualified_of(logical)
+                    .is_some_and(|q| t.resource_type(q).is_some())
+        })
 }
 
 /// A `--param` must name something the input defines or refers to, or that resolution
@@ -177,10 +185,16 @@ fn always_accepted(t: &Template, name: &str) -> bool {
 /// Serverless's `opt:stage` and `opt:region`, and every name when an `Fn::ImportValue`
 /// computes its export's name.
 pub(super) fn check_params(t: &Template) -> Result<(), TemplateError> {
-    let (known, computed_import) = referable(&t.cfn);
+    let (mut known, computed_import) = referable(&t.cfn);
     if computed_import {
         return Ok(());
     }
+    // A qualified id of a nested stack may be given by its short names.
+    let shorts: Vec<String> = known
+        .iter()
+        .flat_map(|k| t.params.short_names().shorts_of(k))
+        .collect();
+    known.extend(shorts);
     unknown_params(&t.file, &t.params, known, t.serverless, |name| {
         always_accepted(t, name)
     })

@@ -567,6 +567,22 @@ impl<'a> Resolver<'a> {
     /// Pseudo parameters, with the defaults documented in `docs/templates.md`. A default
     /// used is recorded in [`Resolver::guessed`].
     fn pseudo(&mut self, name: &str) -> Option<String> {
+        // A nested stack's own `AWS::StackName` / `AWS::StackId` (`Stack/AWS::StackName`).
+        if let Some((stack, pseudo)) = name.rsplit_once('/')
+            && matches!(pseudo, "AWS::StackName" | "AWS::StackId")
+        {
+            let root = self.pseudo("AWS::StackName").unwrap_or_default();
+            let (stack_name, guessed) = super::stacks::nested_stack_name(self.params, &root, stack);
+            if guessed {
+                self.guessed.push("AWS::StackName");
+            }
+            if pseudo == "AWS::StackName" {
+                return Some(stack_name);
+            }
+            let id = self.pseudo("AWS::StackId").unwrap_or_default();
+            let root_part = format!("stack/{root}/");
+            return Some(id.replacen(&root_part, &format!("stack/{stack_name}/"), 1));
+        }
         let given_region = self.params.resolve("AWS::Region");
         let region = given_region.unwrap_or(self.region);
         let given_account = self.params.resolve("AWS::AccountId");

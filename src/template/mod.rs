@@ -4,6 +4,9 @@
 //! - [`node`]: YAML/JSON into one value tree with locations (`!Ref x` ≡ `{"Ref": x}`);
 //! - [`serverless`]: `serverless.yml` variables and its `resources:` CloudFormation;
 //! - [`intrinsics`]: CloudFormation intrinsic functions resolved to plain values;
+//! - [`stacks`]: nested stacks read and flattened into one template (qualified ids);
+//! - [`cdk`]: CDK cloud assemblies (`cdk.out`), their stacks and construct paths;
+//! - `amplify`: the Amplify Gen 1 trust rewrite, modelled;
 //! - [`resource`]: the resource-based policies the template deploys (S3 bucket policies,
 //!   API Gateway REST API policies), each with the ARN of its resource;
 //! - this module: finding a role, the policies that attach to it and its permissions
@@ -11,9 +14,11 @@
 //!
 //! The rules and defaults are written down in `docs/templates.md`.
 
+mod amplify;
 mod attach;
 pub mod foreach;
 pub mod hints;
+pub mod cdk;
 pub mod intrinsics;
 pub mod node;
 pub mod resource;
@@ -21,6 +26,7 @@ pub mod sam;
 #[cfg(test)]
 mod scale_tests;
 pub mod serverless;
+pub mod stacks;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -191,6 +197,8 @@ pub struct Params(
     BTreeMap<String, String>,
     /// Every name resolution asked for, given or not (to tell a misspelt `--param`).
     std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// Short names of qualified ids (nested stacks): `S3Bucket` for `storage/S3Bucket`.
+    Arc<stacks::ShortNames>,
 );
 
 impl PartialEq for Params {
@@ -220,7 +228,7 @@ impl Params {
                 return Err(bad(name, ParamProblem::GivenTwice));
             }
         }
-        Ok(Params(map, Default::default()))
+        Ok(Params(map, Default::default(), Default::default()))
     }
 
     /// From pairs (tests and the library API).
@@ -231,7 +239,24 @@ impl Params {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             Default::default(),
+            Default::default(),
         )
+    }
+
+    /// Let a qualified id (`storage/S3Bucket`, `storage/S3Bucket.Arn`) be given by its
+    /// short names too (see [`Params::resolve`]).
+    pub fn set_short_names(&mut self, shorts: stacks::ShortNames) {
+        self.2 = Arc::new(shorts);
+    }
+
+    /// The short names of qualified ids.
+    pub fn short_names(&self) -> &stacks::ShortNames {
+        &self.2
+    }
+
+    /// The names given.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
     }
 
     /// The value of `name`, if given. Nothing is recorded (see [`Params::resolve`]).
@@ -242,13 +267,30 @@ impl Params {
     /// The value of `name` for the template's resolution: the name is also recorded as
     /// asked for, so that [`Params::near_misses`] can tell a misspelt parameter from one
     /// meant for something else.
+    /// A qualified id of a nested stack's resource or parameter (`storage/S3Bucket`, with
+    /// an attribute `storage/S3Bucket.Arn`) not given as such is looked up by its short
+    /// names (`S3Bucket`, `S3Bucket.Arn`) when no other id has them.
     pub fn resolve(&self, name: &str) -> Option<&str> {
+        self.record_asked(name);
+        if let Some(v) = self.get(name) {
+            return Some(v);
+        }
+        for short in self.2.shorts_of(name) {
+            if let Some(v) = self.0.get(&short) {
+                self.record_asked(&short);
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// Record `name` as asked for.
+    fn record_asked(&self, name: &str) {
         if let Ok(mut asked) = self.1.lock()
             && !asked.contains(name)
         {
             asked.insert(name.to_string());
         }
-        self.get(name)
     }
 
     /// Given names nothing asked for that look like a name something did ask for and was
@@ -263,17 +305,21 @@ impl Params {
             if asked.contains(given) {
                 continue;
             }
-            let close = asked.iter().find(|a| {
-                !self.0.contains_key(*a)
-                    && (a.eq_ignore_ascii_case(given)
-                        || (given.len() >= 4
-                            && strsim::osa_distance(
-                                &a.to_ascii_lowercase(),
-                                &given.to_ascii_lowercase(),
-                            ) <= 1))
+            // An asked name, and the short names it may be given by.
+            let candidates = asked
+                .iter()
+                .filter(|a| !self.0.contains_key(*a))
+                .flat_map(|a| std::iter::once(a.clone()).chain(self.2.shorts_of(a)));
+            let close = candidates.filter(|a| !self.0.contains_key(a)).find(|a| {
+                a.eq_ignore_ascii_case(given)
+                    || (given.len() >= 4
+                        && strsim::osa_distance(
+                            &a.to_ascii_lowercase(),
+                            &given.to_ascii_lowercase(),
+                        ) <= 1)
             });
             if let Some(a) = close {
-                out.push((given.clone(), a.clone()));
+                out.push((given.clone(), a));
             }
         }
         out
@@ -497,6 +543,12 @@ pub enum InputKind {
     Serverless,
     /// A CloudFormation template with the SAM transform, expanded as SAM does.
     Sam,
+    /// A CloudFormation template whose nested stacks were read and flattened.
+    NestedStacks,
+    /// An Amplify Gen 1 root stack, its nested stacks read and flattened.
+    AmplifyGen1,
+    /// A CDK cloud assembly (`cdk.out`; also SST v2 and Amplify Gen 2 output).
+    CdkAssembly,
 }
 
 impl InputKind {
@@ -506,6 +558,9 @@ impl InputKind {
             InputKind::CloudFormation => "CloudFormation template",
             InputKind::Serverless => "Serverless Framework service",
             InputKind::Sam => "SAM template",
+            InputKind::NestedStacks => "CloudFormation template with nested stacks",
+            InputKind::AmplifyGen1 => "Amplify Gen 1 root stack with nested stacks",
+            InputKind::CdkAssembly => "CDK cloud assembly",
         }
     }
 }
@@ -544,15 +599,29 @@ impl Template {
 
     /// Load a CloudFormation (YAML or JSON) or Serverless template that, like every file
     /// it includes, lies inside the project `root`.
-    pub fn load_in(root: &Root, path: &Path, params: Params) -> Result<Template, TemplateError> {
+    pub fn load_in(
+        root: &Root,
+        path: &Path,
+        mut params: Params,
+    ) -> Result<Template, TemplateError> {
         let file: Arc<str> = Arc::from(path.display().to_string());
-        let text = read_text(root, path).map_err(|e| TemplateError::File {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
-        let doc = node::parse(&file, &text)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let is_serverless = serverless::is_serverless(&doc);
+        // A directory is a CDK cloud assembly (`cdk.out`).
+        let assembly = cdk::Assembly::read_if_dir(root, path)?;
+        let doc = match &assembly {
+            Some(a) => a.root.clone(),
+            None => {
+                let text = read_text(root, path).map_err(|e| TemplateError::File {
+                    file: file.to_string(),
+                    message: e.to_string(),
+                })?;
+                node::parse(&file, &text)?
+            }
+        };
+        let dir = match &assembly {
+            Some(_) => path,
+            None => path.parent().unwrap_or(Path::new(".")),
+        };
+        let is_serverless = assembly.is_none() && serverless::is_serverless(&doc);
         let region_known = params.get("AWS::Region").is_some()
             || (is_serverless
                 && (params.get("opt:region").is_some()
@@ -583,12 +652,27 @@ impl Template {
                 "the template has no Resources mapping".to_string(),
             ));
         }
+        let lowered = if is_serverless {
+            stacks::Lowered::plain(cfn, InputKind::Serverless)
+        } else {
+            stacks::lower(root, (path, dir), cfn, &mut params, assembly.as_ref())?
+        };
+        let (cfn, lowered_input, mut names, mut notes) =
+            (lowered.cfn, lowered.input, lowered.names, lowered.notes);
         expansions(&cfn)?;
         let sam = sam::lower_if_sam(&cfn, &params, &region, is_serverless)?;
         let is_sam = sam.is_some();
-        let (cfn, names, notes) = match sam {
-            Some(l) => (l.cfn, l.names, l.notes),
-            None => (cfn, Names::default(), Vec::new()),
+        let cfn = match sam {
+            Some(l) => {
+                for (name, ids) in l.names.iter() {
+                    for id in ids {
+                        names.add(name, id.as_str());
+                    }
+                }
+                notes.extend(l.notes);
+                l.cfn
+            }
+            None => cfn,
         };
         Ok(Template {
             file,
@@ -604,7 +688,7 @@ impl Template {
             } else if is_sam {
                 InputKind::Sam
             } else {
-                InputKind::CloudFormation
+                lowered_input
             },
             names,
             notes,

@@ -717,10 +717,9 @@ impl Cx<'_> {
             },
             loc.clone(),
         ));
+        // `--role Function` selects it; the name SAM gives it is documented, not a note
+        // (notes are for what was modelled rather than read).
         self.names.add(logical, role_id.clone());
-        self.notes.push(format!(
-            "{logical} (AWS::Serverless::Function): the role SAM generates for it is {role_id}"
-        ));
         Ok(())
     }
 
