@@ -705,11 +705,12 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
         collect(t.resolve_node(n).map(drop))?;
     }
     let (attachments, _) = attachments_of(t, pool)?;
+    let mut unresolved = false;
     // More than one attachment is an error of the role-attachment step.
     if let [(_, attachment)] = attachments.as_slice() {
         for kind in ["authenticated", "unauthenticated"] {
-            let role = role_of(t, attachment, kind)?;
-            let role = role
+            let node = role_of(t, attachment, kind)?;
+            let role = node
                 .as_ref()
                 .and_then(|n| get_att_target(n).or_else(|| ref_target(n)));
             if let Some(role) = role
@@ -717,7 +718,22 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
             {
                 collect(t.trust_policy(role).map(drop))?;
                 collect(t.role_policies(role).map(drop))?;
+            } else if let Some(node) = &node
+                && t.input == crate::template::InputKind::Terraform
+            {
+                // A role a plan knows only after apply: a value to give, and so may be
+                // what any role of the plan needs.
+                collect(t.resolve_node(node).map(drop))?;
+                unresolved = true;
             }
+        }
+    }
+    // The permissions step reads the template's bucket and API policies too.
+    collect(t.resource_policies().map(drop))?;
+    if unresolved {
+        for (role, _) in t.resources_of_type("AWS::IAM::Role") {
+            collect(t.trust_policy(role).map(drop))?;
+            collect(t.role_policies(role).map(drop))?;
         }
     }
     if missing.is_empty() {

@@ -69,6 +69,10 @@ pub struct Loaded {
     pub boundary: Option<Policy>,
     /// Where the template's role names [`Loaded::boundary`].
     pub boundary_source: Option<Attached>,
+    /// Lint findings name the policy they are in (`ADDRESS/NAME`, its name after the file's
+    /// `#`): a Terraform plan's findings point into a policy written as one JSON string,
+    /// in a file where the resource's address is not next to it.
+    pub name_findings: bool,
 }
 
 impl Loaded {
@@ -149,7 +153,37 @@ impl Loaded {
                 crate::eval::authorize::PolicyType::Resource,
             ));
         }
+        if self.name_findings {
+            self.name_policies(&mut findings);
+        }
         findings
+    }
+
+    /// Prefix each finding with the name of the policy it points into (`ADDRESS/NAME`),
+    /// found by the place of the policy's document or statements.
+    fn name_policies(&self, findings: &mut [Finding]) {
+        let policies = self.set.policies().iter().zip(&self.sources);
+        let resources = self
+            .resource_policies
+            .iter()
+            .map(|(_, p)| p)
+            .zip(&self.resource_sources);
+        let places: Vec<(&Policy, &Locations)> = policies
+            .chain(resources)
+            .filter_map(|(p, s)| s.as_ref().map(|(l, _)| (p, l)))
+            .collect();
+        for f in findings {
+            let at = |l: &crate::template::node::Loc| {
+                *l.file == *f.file && l.line == f.line && l.column == f.column
+            };
+            let found = places
+                .iter()
+                .find(|(_, l)| l.document.as_ref().is_some_and(at) || l.statements.iter().any(at));
+            if let Some((p, _)) = found {
+                let name = p.name.split_once('#').map_or(p.name.as_str(), |(_, n)| n);
+                f.message = format!("{name}: {}", f.message);
+            }
+        }
     }
 }
 
@@ -347,6 +381,7 @@ impl<'r> Reader<'r> {
             resource_sources: Vec::new(),
             boundary: None,
             boundary_source: None,
+            name_findings: false,
         }
     }
 }
@@ -593,6 +628,7 @@ pub fn load_role(
         resource_sources,
         boundary,
         boundary_source,
+        name_findings: t.input == crate::template::InputKind::Terraform,
         ..reader.finish()
     })
 }

@@ -18,6 +18,7 @@ pub mod resource;
 #[cfg(test)]
 mod scale_tests;
 pub mod serverless;
+pub mod terraform;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -476,6 +477,8 @@ pub enum InputKind {
     CloudFormation,
     /// A Serverless Framework `serverless.yml`.
     Serverless,
+    /// The JSON `terraform show -json` prints for a plan or a state.
+    Terraform,
 }
 
 impl InputKind {
@@ -484,6 +487,7 @@ impl InputKind {
         match self {
             InputKind::CloudFormation => "CloudFormation template",
             InputKind::Serverless => "Serverless Framework service",
+            InputKind::Terraform => "Terraform plan or state (terraform show -json)",
         }
     }
 }
@@ -529,6 +533,9 @@ impl Template {
             message: e.to_string(),
         })?;
         let doc = node::parse(&file, &text)?;
+        if terraform::is_terraform(&doc) {
+            return terraform::template(file, &doc, params);
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         let is_serverless = serverless::is_serverless(&doc);
         let region_known = params.get("AWS::Region").is_some()
@@ -722,6 +729,7 @@ impl Template {
         let mut r =
             intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless);
         r.region_known = self.region_known;
+        r.after_apply = self.input == InputKind::Terraform;
         r.budget = Budget::for_input(self.input_bytes);
         r
     }
