@@ -374,17 +374,18 @@ fn region(doc: &Node) -> Option<String> {
         .get("configuration")
         .and_then(|c| c.get("provider_config"))
         .and_then(Node::as_map)?;
-    let mut regions = configs.iter().filter_map(|(_, p)| {
-        (p.get("name").and_then(Node::as_str) == Some("aws") && p.get("alias").is_none()).then(
-            || {
-                p.get("expressions")
-                    .and_then(|e| e.get("region"))
-                    .and_then(|r| r.get("constant_value"))
-                    .and_then(nonempty)
-                    .map(str::to_string)
-            },
-        )
-    });
+    let mut regions = configs
+        .iter()
+        .filter(|(_, p)| {
+            p.get("name").and_then(Node::as_str) == Some("aws") && p.get("alias").is_none()
+        })
+        .map(|(_, p)| {
+            p.get("expressions")
+                .and_then(|e| e.get("region"))
+                .and_then(|r| r.get("constant_value"))
+                .and_then(nonempty)
+                .map(str::to_string)
+        });
     let first = regions.next()??;
     match regions.next() {
         None => Some(first),
@@ -616,10 +617,17 @@ impl<'d> Lowering<'d> {
                 continue;
             }
             let ty = i.ty.as_str();
+            // Cloud Control creates any CloudFormation type: an IAM one is refused.
+            let cloud_control = ty == "aws_cloudcontrolapi_resource"
+                && i.values
+                    .and_then(|v| v.get("type_name"))
+                    .and_then(Node::as_str)
+                    .is_none_or(|t| t.starts_with("AWS::IAM::"));
             let refused = (ty.starts_with("aws_iam_")
                 && !IAM_HARMLESS.contains(&ty)
                 && lowered_type(ty).is_none())
-                || ty.starts_with("awscc_iam_");
+                || ty.starts_with("awscc_iam_")
+                || cloud_control;
             if refused {
                 return Err(TemplateError::at(
                     i.at.loc.clone(),
@@ -1073,7 +1081,14 @@ impl<'d> Lowering<'d> {
                     set(&mut props, "RoleArn", arn);
                     "AWS::Cognito::UserPoolGroup"
                 }
-                (false, "aws_cloudformation_stack" | "aws_cloudformation_stack_set") => {
+                (
+                    false,
+                    "aws_cloudformation_stack"
+                    | "aws_cloudformation_stack_set"
+                    | "aws_cloudformation_stack_instances"
+                    | "aws_cloudformation_stack_set_instance"
+                    | "aws_servicecatalog_provisioned_product",
+                ) => {
                     // Its template's effect is not read: the stack is refused when it
                     // could name a role (as a nested stack is).
                     let mut copied = Vec::new();
@@ -1082,6 +1097,18 @@ impl<'d> Lowering<'d> {
                     }
                     props.extend(copied);
                     "AWS::CloudFormation::Stack"
+                }
+                // Read above; in the tree only as what `Fn::GetAtt` of a value known only
+                // after apply names (a REST API policy for an API outside the file is a
+                // REST API below).
+                (false, "aws_iam_role_policy_attachment" | "aws_iam_policy_attachment") => {
+                    "Terraform::Attachment"
+                }
+                (false, "aws_api_gateway_rest_api_policy") => {
+                    if outside_apis.iter().any(|(a, _, _)| *a == i.address) {
+                        continue;
+                    }
+                    "Terraform::Attachment"
                 }
                 (false, _) => continue,
             };
@@ -1579,6 +1606,36 @@ fn module_of(address: &str, data: bool, ty: &str) -> String {
     }
 }
 
+/// The template of a plan or state: the file, its lowering and the `--param` values.
+pub(super) fn template(
+    file: std::sync::Arc<str>,
+    doc: &Node,
+    params: Params,
+) -> Result<super::Template, TemplateError> {
+    let lowered = lower(doc, &params)?;
+    let region_known = params.get("AWS::Region").is_some() || lowered.region.is_some();
+    let region = match params.resolve("AWS::Region") {
+        Some(r) => r.to_string(),
+        None => lowered
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_string()),
+    };
+    Ok(super::Template {
+        file,
+        region,
+        params,
+        serverless: false,
+        region_known,
+        input_bytes: super::node_bytes(doc),
+        cfn: lowered.cfn,
+        api_policy: None,
+        input: super::InputKind::Terraform,
+        names: lowered.names,
+        notes: lowered.notes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1614,34 +1671,4 @@ mod tests {
             ""
         );
     }
-}
-
-/// The template of a plan or state: the file, its lowering and the `--param` values.
-pub(super) fn template(
-    file: std::sync::Arc<str>,
-    doc: &Node,
-    params: Params,
-) -> Result<super::Template, TemplateError> {
-    let lowered = lower(doc, &params)?;
-    let region_known = params.get("AWS::Region").is_some() || lowered.region.is_some();
-    let region = match params.resolve("AWS::Region") {
-        Some(r) => r.to_string(),
-        None => lowered
-            .region
-            .clone()
-            .unwrap_or_else(|| "us-east-1".to_string()),
-    };
-    Ok(super::Template {
-        file,
-        region,
-        params,
-        serverless: false,
-        region_known,
-        input_bytes: super::node_bytes(doc),
-        cfn: lowered.cfn,
-        api_policy: None,
-        input: super::InputKind::Terraform,
-        names: lowered.names,
-        notes: lowered.notes,
-    })
 }
