@@ -339,15 +339,24 @@ fn show_asks_for_a_policy_document_and_prints_the_one_given() {
     assert_eq!(serde_json::from_str::<Value>(&state).unwrap(), v);
 }
 
-/// A scratch directory with `name` holding the state with `from` replaced by `to`.
+/// A scratch directory `dir` holding the state with `from` replaced by `to` (every
+/// occurrence).
 fn edited_state(dir: &str, from: &str, to: &str) -> PathBuf {
+    edited_state_all(dir, &[(from, to)])
+}
+
+/// A scratch directory `dir` holding the state with each replacement made.
+fn edited_state_all(dir: &str, edits: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir()
         .join(format!("policy-sim-terraform-{}", std::process::id()))
         .join(dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let text = std::fs::read_to_string(root().join(STATE)).unwrap();
-    assert!(text.contains(from), "{from}");
-    std::fs::write(dir.join("state.json"), text.replace(from, to)).unwrap();
+    let mut text = std::fs::read_to_string(root().join(STATE)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    std::fs::write(dir.join("state.json"), text).unwrap();
     dir
 }
 
@@ -373,6 +382,27 @@ fn isolation_is_proved_for_the_plan_and_the_state_and_broken_by_a_bucket_policy(
     assert!(out.starts_with("Verdict: violated\n"), "{out}");
     assert!(
         out.contains("allowed by resource policy state.json#aws_s3_bucket_policy.uploads/PolicyDocument Statement[0] (Sid PublicPrivate, Allow)"),
+        "{out}"
+    );
+    // Without an aws_s3_bucket_policy, the bucket's own (deprecated) `policy` is its
+    // bucket policy, and is read.
+    let dir = edited_state_all(
+        "isolation-own",
+        &[
+            (
+                r#"{\"Sid\":\"TlsOnly\",\"Effect\":\"Deny\""#,
+                r#"{\"Sid\":\"PublicPrivate\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::notes-app-uploads/private/*\"},{\"Sid\":\"TlsOnly\",\"Effect\":\"Deny\""#,
+            ),
+            (
+                "\"type\": \"aws_s3_bucket_policy\"",
+                "\"type\": \"aws_s3_bucket_notification\"",
+            ),
+        ],
+    );
+    let (code, out, err) = run_in(&dir, &["prove", "isolation", "--template", "state.json"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("allowed by resource policy state.json#aws_s3_bucket.uploads.policy/PolicyDocument Statement[0] (Sid PublicPrivate, Allow)"),
         "{out}"
     );
 }

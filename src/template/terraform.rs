@@ -908,6 +908,10 @@ impl<'d> Lowering<'d> {
         // REST API policies given by `aws_api_gateway_rest_api_policy`, by API.
         let mut api_policies: HashMap<usize, (String, Node)> = HashMap::new();
         let mut outside_apis: Vec<(String, Node, Node)> = Vec::new();
+        // Buckets an `aws_s3_bucket_policy` is for (by address, or by name); a bucket
+        // without one may carry its own (deprecated) `policy`.
+        let mut with_policy: Vec<Node> = Vec::new();
+        let mut own_policies: Vec<(String, Node, Loc)> = Vec::new();
         for idx in 0..self.instances.len() {
             let i = self.instance(idx);
             if i.data {
@@ -927,6 +931,11 @@ impl<'d> Lowering<'d> {
                         for role in roles {
                             self.attach(&i, role, arn.clone(), &mut policy_roles, &mut role_arns)?;
                         }
+                    }
+                }
+                "aws_s3_bucket_policy" => {
+                    if let Some(b) = self.value(&i, "bucket", Want::Bucket)? {
+                        with_policy.push(b);
                     }
                 }
                 "aws_api_gateway_rest_api_policy" => {
@@ -1025,6 +1034,21 @@ impl<'d> Lowering<'d> {
                 (false, "aws_s3_bucket") => {
                     known_id = self.known(&i, "bucket");
                     let name = self.value(&i, "bucket", Want::Plain)?;
+                    let targeted = with_policy.iter().any(|b| {
+                        super::ref_target(b) == Some(i.address.as_str())
+                            || (b.as_str().is_some()
+                                && b.as_str() == known_id.and_then(Node::as_str))
+                    });
+                    // The bucket's own `policy` (deprecated, still set by some
+                    // configurations) is its bucket policy when no aws_s3_bucket_policy
+                    // is for it; a state repeats an aws_s3_bucket_policy's there.
+                    if !targeted
+                        && (self.known(&i, "policy").is_some() || self.configured(&i, "policy"))
+                        && let Some(doc) = self.value(&i, "policy", Want::Document)?
+                        && doc.as_str() != Some("")
+                    {
+                        own_policies.push((i.address.clone(), doc, i.at.loc.clone()));
+                    }
                     set(&mut props, "BucketName", name);
                     "AWS::S3::Bucket"
                 }
@@ -1124,6 +1148,27 @@ impl<'d> Lowering<'d> {
                     vec![
                         ("Type".to_string(), text(ty, &loc)),
                         ("Properties".to_string(), map(props, &loc)),
+                    ],
+                    &loc,
+                ),
+            ));
+        }
+        for (bucket, doc, loc) in own_policies {
+            out.push((
+                format!("{bucket}.policy"),
+                map(
+                    vec![
+                        ("Type".to_string(), text("AWS::S3::BucketPolicy", &loc)),
+                        (
+                            "Properties".to_string(),
+                            map(
+                                vec![
+                                    ("Bucket".to_string(), reference(&bucket, &loc)),
+                                    ("PolicyDocument".to_string(), doc),
+                                ],
+                                &loc,
+                            ),
+                        ),
                     ],
                     &loc,
                 ),
