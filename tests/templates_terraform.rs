@@ -530,6 +530,11 @@ fn malformed_plans_are_refused_with_their_place() {
             "plan.json:1:20: Terraform JSON format_version \"2.0\" is not supported (major versions 0 and 1 are)",
         ),
         (
+            "raw-state",
+            "{\"version\": 4, \"terraform_version\": \"1.9.8\", \"serial\": 3, \"resources\": []}\n",
+            "plan.json:1:1: this Terraform file has no format_version: it is a raw state (terraform.tfstate), not the JSON that terraform show -json prints; give that output instead",
+        ),
+        (
             "action",
             &plan_text(
                 &change(

@@ -25,14 +25,17 @@ use std::collections::{BTreeSet, HashMap};
 use super::node::{Kind, Loc, Mapping, Node, ScalarType};
 use super::{Missing, Names, Params, TemplateError};
 
-/// Whether a parsed document is `terraform show -json` output: a mapping with
-/// `format_version` and `terraform_version`, `planned_values` or `values`.
+/// Whether a parsed document is Terraform's: a mapping with `format_version` and
+/// `terraform_version`, `planned_values` or `values` (`terraform show -json`), or with
+/// `terraform_version` alone (a raw state file, refused by [`lower`] with what to give
+/// instead).
 pub fn is_terraform(doc: &Node) -> bool {
     doc.as_map().is_some()
-        && doc.get("format_version").is_some()
-        && ["terraform_version", "planned_values", "values"]
-            .iter()
-            .any(|k| doc.get(k).is_some())
+        && (doc.get("terraform_version").is_some()
+            || (doc.get("format_version").is_some()
+                && ["planned_values", "values"]
+                    .iter()
+                    .any(|k| doc.get(k).is_some())))
 }
 
 /// A plan or state lowered into a CloudFormation template.
@@ -354,7 +357,10 @@ pub fn lower(doc: &Node, params: &Params) -> Result<Lowered, TemplateError> {
 /// Accept format versions 0.x and 1.x (a new major version is not backward compatible).
 fn check_version(doc: &Node) -> Result<(), TemplateError> {
     let Some(v) = doc.get("format_version") else {
-        return Ok(());
+        return Err(TemplateError::at(
+            doc.loc.clone(),
+            "this Terraform file has no format_version: it is a raw state (terraform.tfstate), not the JSON that terraform show -json prints; give that output instead".to_string(),
+        ));
     };
     match v.as_str() {
         Some(s) if s.starts_with("0.") || s.starts_with("1.") => Ok(()),
