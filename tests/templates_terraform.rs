@@ -724,3 +724,28 @@ fn a_reference_that_cannot_be_followed_is_a_value_to_give() {
         ]
     );
 }
+
+#[test]
+fn the_plan_notes_each_symbolic_binding() {
+    let t = Template::load(&root().join(PLAN), Params::default()).unwrap();
+    assert_eq!(
+        t.notes,
+        [
+            // Attachments and bucket and API policies are read first, to join them.
+            "aws_iam_role_policy_attachment.auth_deny_delete.policy_arn is known only after apply; its configuration refers to aws_iam_policy.deny_delete, which it is taken to be",
+            "aws_s3_bucket_policy.uploads.bucket is known only after apply; its configuration refers to aws_s3_bucket.uploads, which it is taken to be",
+            "module.app.aws_api_gateway_rest_api_policy.api.rest_api_id is known only after apply; its configuration refers to module.app.aws_api_gateway_rest_api.api, which it is taken to be",
+            "aws_iam_role.auth.assume_role_policy is known only after apply; its configuration refers to data.aws_iam_policy_document.auth_trust, which it is taken to be",
+            "aws_iam_role_policy.auth_s3.role is known only after apply; its configuration refers to aws_iam_role.auth, which it is taken to be",
+            "aws_cognito_identity_pool_roles_attachment.main.identity_pool_id is known only after apply; its configuration refers to aws_cognito_identity_pool.main, which it is taken to be",
+            "the resource policy of module.app.aws_api_gateway_rest_api.api is the one module.app.aws_api_gateway_rest_api_policy.api sets",
+            // Through the module variable role_id = aws_iam_role.auth.id.
+            "module.app.aws_iam_role_policy.auth_api.role is known only after apply; its configuration refers to aws_iam_role.auth, which it is taken to be",
+        ]
+    );
+    // The destroyed bucket is not there; every other instance of the plan is.
+    let addresses: Vec<&str> = t.resources().iter().map(|(k, _)| k.as_str()).collect();
+    assert!(!addresses.contains(&"aws_s3_bucket.old_exports"));
+    assert_eq!(t.region, "us-east-1");
+    assert!(t.region_known);
+}

@@ -840,11 +840,15 @@ impl<'d> Lowering<'d> {
         get_att(&i.address, key, loc)
     }
 
+    /// Note a symbolic binding (once, however often the value is read).
     fn note_binding(&mut self, i: &Instance<'d>, key: &str, t: usize) {
-        self.notes.push(format!(
+        let note = format!(
             "{}.{key} is known only after apply; its configuration refers to {}, which it is taken to be",
             i.address, self.instances[t].address
-        ));
+        );
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
     }
 
     /// A list attribute: its known items (joined by value), and for items known only
