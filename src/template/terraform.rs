@@ -85,6 +85,15 @@ const IAM_HARMLESS: &[&str] = &[
     "aws_iam_virtual_mfa_device",
 ];
 
+/// The `aws_iam_*` resource types read (see `docs/templates.md`).
+const IAM_READ: &[&str] = &[
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy_attachment",
+];
+
 /// One resource instance of the file.
 struct Instance<'d> {
     /// Its address, as written.
@@ -165,7 +174,7 @@ struct Lowering<'d> {
     calls: HashMap<String, &'d Node>,
     /// Whether the file has a `configuration` (a plan).
     has_config: bool,
-    /// Known ids: `(ids, what)` by address, for joins by value.
+    /// Symbolic bindings and other modelling, said to the user.
     notes: Vec<String>,
     /// Values needed now (which role an attachment is for) and not given.
     missing: Vec<Missing>,
@@ -631,7 +640,7 @@ impl<'d> Lowering<'d> {
                     .is_none_or(|t| t.starts_with("AWS::IAM::"));
             let refused = (ty.starts_with("aws_iam_")
                 && !IAM_HARMLESS.contains(&ty)
-                && lowered_type(ty).is_none())
+                && !IAM_READ.contains(&ty))
                 || ty.starts_with("awscc_iam_")
                 || cloud_control;
             if refused {
@@ -1631,18 +1640,6 @@ fn seq(items: Vec<Node>, loc: &Loc) -> Node {
         kind: Kind::Seq(items),
         loc: loc.clone(),
     }
-}
-
-/// The resource types lowered into the tree (besides data sources), with their
-/// CloudFormation types.
-fn lowered_type(ty: &str) -> Option<&'static str> {
-    Some(match ty {
-        "aws_iam_role" => "AWS::IAM::Role",
-        "aws_iam_role_policy" => "AWS::IAM::RolePolicy",
-        "aws_iam_policy" => "AWS::IAM::ManagedPolicy",
-        "aws_iam_role_policy_attachment" | "aws_iam_policy_attachment" => "(attachment)",
-        _ => return None,
-    })
 }
 
 /// The module part of an instance address (`module.a.aws_x.y` → `module.a`).
