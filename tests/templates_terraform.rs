@@ -749,3 +749,62 @@ fn the_plan_notes_each_symbolic_binding() {
     assert_eq!(t.region, "us-east-1");
     assert!(t.region_known);
 }
+
+#[test]
+fn a_policy_attachment_attaches_to_every_role_it_lists() {
+    let role = |name: &str| {
+        change(
+            &format!("aws_iam_role.{name}"),
+            "aws_iam_role",
+            r#"["no-op"]"#,
+            &format!(r#"{{"name": "{name}", "assume_role_policy": "{{}}"}}"#),
+            "{}",
+        )
+    };
+    let changes = [
+        role("a"),
+        role("b"),
+        role("c"),
+        change(
+            "aws_iam_policy.p",
+            "aws_iam_policy",
+            r#"["no-op"]"#,
+            r#"{"name": "p", "arn": "arn:aws:iam::123456789012:policy/p", "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}"}"#,
+            "{}",
+        ),
+        change(
+            "aws_iam_policy_attachment.mine",
+            "aws_iam_policy_attachment",
+            r#"["no-op"]"#,
+            r#"{"name": "mine", "roles": ["a", "b"], "policy_arn": "arn:aws:iam::123456789012:policy/p"}"#,
+            "{}",
+        ),
+        change(
+            "aws_iam_policy_attachment.aws",
+            "aws_iam_policy_attachment",
+            r#"["no-op"]"#,
+            r#"{"name": "aws", "roles": ["b"], "policy_arn": "arn:aws:iam::aws:policy/AmazonCognitoReadOnly"}"#,
+            "{}",
+        ),
+    ]
+    .join(",\n");
+    let t = load("policy-attachment", &plan_text(&changes, "{}"), &[]).unwrap();
+    let of = |role: &str| {
+        let rp = t.role_policies(role).unwrap();
+        let names: Vec<String> = rp.policies.iter().map(|p| p.name.clone()).collect();
+        let arns: Vec<String> = rp.attached.iter().map(|a| a.arn.clone()).collect();
+        (names, arns)
+    };
+    assert_eq!(
+        of("aws_iam_role.a"),
+        (vec!["aws_iam_policy.p".to_string()], vec![])
+    );
+    assert_eq!(
+        of("aws_iam_role.b"),
+        (
+            vec!["aws_iam_policy.p".to_string()],
+            vec!["arn:aws:iam::aws:policy/AmazonCognitoReadOnly".to_string()]
+        )
+    );
+    assert_eq!(of("aws_iam_role.c"), (vec![], vec![]));
+}
