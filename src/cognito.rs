@@ -262,14 +262,19 @@ fn bind_pool_ids(t: &Template) -> (Template, Vec<String>) {
     let mut bound = t.clone();
     let mut standins = Vec::new();
     let region = t.params.get("AWS::Region").unwrap_or(&t.region).to_string();
-    for (pool, _) in t.resources_of_type("AWS::Cognito::IdentityPool") {
+    for (pool, node) in t.resources_of_type("AWS::Cognito::IdentityPool") {
         let id_attr = format!("{pool}.Id");
-        let id = match (t.params.get(pool), t.params.get(&id_attr)) {
+        let id = match (t.params.resolve(pool), t.params.resolve(&id_attr)) {
             (Some(id), _) | (None, Some(id)) => id.to_string(),
-            (None, None) => {
-                standins.push(pool.to_string());
-                format!("{region}:{POOL_ID_STANDIN}")
-            }
+            // An id the input itself knows (a Terraform state, a parameter's default)
+            // is the pool's id.
+            (None, None) => match t.resolve_node(&ref_node(pool, node)) {
+                Ok(serde_json::Value::String(id)) if !id.is_empty() => id,
+                _ => {
+                    standins.push(pool.to_string());
+                    format!("{region}:{POOL_ID_STANDIN}")
+                }
+            },
         };
         bound.params.bind(pool, &id);
         bound.params.bind(&id_attr, &id);
@@ -747,11 +752,12 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
         collect(t.resolve_node(n).map(drop))?;
     }
     let (attachments, _) = attachments_of(t, pool)?;
+    let mut unresolved = false;
     // More than one attachment is an error of the role-attachment step.
     if let [(_, attachment)] = attachments.as_slice() {
         for kind in ["authenticated", "unauthenticated"] {
-            let role = role_of(t, attachment, kind)?;
-            let role = role
+            let node = role_of(t, attachment, kind)?;
+            let role = node
                 .as_ref()
                 .and_then(|n| get_att_target(n).or_else(|| ref_target(n)));
             if let Some(role) = role
@@ -762,7 +768,22 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
                 // The role session's ARN (permissions step) is built from these.
                 collect(t.role_name(role).map(drop))?;
                 collect(t.role_path(role).map(drop))?;
+            } else if let Some(node) = &node
+                && t.input == crate::template::InputKind::Terraform
+            {
+                // A role a plan knows only after apply: a value to give, and so may be
+                // what any role of the plan needs.
+                collect(t.resolve_node(node).map(drop))?;
+                unresolved = true;
             }
+        }
+    }
+    // The permissions step reads the template's bucket and API policies too.
+    collect(t.resource_policies().map(drop))?;
+    if unresolved {
+        for (role, _) in t.resources_of_type("AWS::IAM::Role") {
+            collect(t.trust_policy(role).map(drop))?;
+            collect(t.role_policies(role).map(drop))?;
         }
     }
     if missing.is_empty() {

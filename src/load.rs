@@ -72,6 +72,10 @@ pub struct Loaded {
     /// What reading the template modelled rather than read ([`Template::notes`]); empty
     /// for policy files.
     pub notes: Vec<String>,
+    /// Lint findings name the policy they are in (`ADDRESS/NAME`, its name after the file's
+    /// `#`): a Terraform plan's findings point into a policy written as one JSON string,
+    /// in a file where the resource's address is not next to it.
+    pub name_findings: bool,
 }
 
 impl Loaded {
@@ -152,7 +156,37 @@ impl Loaded {
                 crate::eval::authorize::PolicyType::Resource,
             ));
         }
+        if self.name_findings {
+            self.name_policies(&mut findings);
+        }
         findings
+    }
+
+    /// Prefix each finding with the name of the policy it points into (`ADDRESS/NAME`),
+    /// found by the place of the policy's document or statements.
+    fn name_policies(&self, findings: &mut [Finding]) {
+        let policies = self.set.policies().iter().zip(&self.sources);
+        let resources = self
+            .resource_policies
+            .iter()
+            .map(|(_, p)| p)
+            .zip(&self.resource_sources);
+        let places: Vec<(&Policy, &Locations)> = policies
+            .chain(resources)
+            .filter_map(|(p, s)| s.as_ref().map(|(l, _)| (p, l)))
+            .collect();
+        for f in findings {
+            let at = |l: &crate::template::node::Loc| {
+                *l.file == *f.file && l.line == f.line && l.column == f.column
+            };
+            let found = places
+                .iter()
+                .find(|(_, l)| l.document.as_ref().is_some_and(at) || l.statements.iter().any(at));
+            if let Some((p, _)) = found {
+                let name = p.name.split_once('#').map_or(p.name.as_str(), |(_, n)| n);
+                f.message = format!("{name}: {}", f.message);
+            }
+        }
     }
 }
 
@@ -351,6 +385,7 @@ impl<'r> Reader<'r> {
             boundary: None,
             boundary_source: None,
             notes: Vec::new(),
+            name_findings: false,
         }
     }
 }
@@ -599,6 +634,7 @@ pub fn load_role(
         boundary,
         boundary_source,
         notes: t.notes.clone(),
+        name_findings: t.input == crate::template::InputKind::Terraform,
         ..reader.finish()
     })
 }

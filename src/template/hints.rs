@@ -156,7 +156,12 @@ impl Params {
     /// output by whoever binds it. A given value always wins.
     pub fn bind(&mut self, name: &str, value: &str) {
         // Given by a short name (a nested stack's id, see `Params::resolve`) is given too.
-        if self.2.shorts_of(name).iter().any(|s| self.0.contains_key(s)) {
+        if self
+            .2
+            .shorts_of(name)
+            .iter()
+            .any(|s| self.0.contains_key(s))
+        {
             return;
         }
         self.0

@@ -50,6 +50,9 @@ pub struct Resolver<'a> {
     pub guessed: Vec<&'static str>,
     /// The bytes this resolution may still produce.
     pub budget: Budget,
+    /// The template is a Terraform plan: a resource's id or attribute nobody gave is known
+    /// only after apply, and is reported so.
+    pub after_apply: bool,
     /// The conditions being evaluated, outermost first, each with the greatest height of
     /// the conditions it has referred to so far.
     conditions: Vec<(String, usize)>,
@@ -91,6 +94,7 @@ impl<'a> Resolver<'a> {
             guessed: Vec::new(),
             // The caller sets the budget for its input; the floor until then.
             budget: Budget::for_input(0),
+            after_apply: false,
             conditions: Vec::new(),
             decided: HashMap::new(),
         }
@@ -169,6 +173,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn missing(&mut self, name: String, loc: &Loc, what: &'static str) -> Resolved {
+        let what = match what {
+            "Fn::GetAtt" if self.after_apply => "known only after apply",
+            "Ref to a resource" if self.after_apply => "the resource's id, known only after apply",
+            other => other,
+        };
         self.missing.push(Missing {
             name,
             loc: loc.clone(),

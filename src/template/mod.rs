@@ -16,9 +16,9 @@
 
 mod amplify;
 mod attach;
+pub mod cdk;
 pub mod foreach;
 pub mod hints;
-pub mod cdk;
 pub mod intrinsics;
 pub mod node;
 pub mod resource;
@@ -27,6 +27,7 @@ pub mod sam;
 mod scale_tests;
 pub mod serverless;
 pub mod stacks;
+pub mod terraform;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -549,6 +550,8 @@ pub enum InputKind {
     AmplifyGen1,
     /// A CDK cloud assembly (`cdk.out`; also SST v2 and Amplify Gen 2 output).
     CdkAssembly,
+    /// The JSON `terraform show -json` prints for a plan or a state.
+    Terraform,
 }
 
 impl InputKind {
@@ -561,6 +564,7 @@ impl InputKind {
             InputKind::NestedStacks => "CloudFormation template with nested stacks",
             InputKind::AmplifyGen1 => "Amplify Gen 1 root stack with nested stacks",
             InputKind::CdkAssembly => "CDK cloud assembly",
+            InputKind::Terraform => "Terraform plan or state (terraform show -json)",
         }
     }
 }
@@ -614,7 +618,11 @@ impl Template {
                     file: file.to_string(),
                     message: e.to_string(),
                 })?;
-                node::parse(&file, &text)?
+                let doc = node::parse(&file, &text)?;
+                if terraform::is_terraform(&doc) {
+                    return terraform::template(file, &doc, params);
+                }
+                doc
             }
         };
         let dir = match &assembly {
@@ -842,6 +850,7 @@ impl Template {
         let mut r =
             intrinsics::Resolver::new(&self.cfn, &self.params, &self.region, self.serverless);
         r.region_known = self.region_known;
+        r.after_apply = self.input == InputKind::Terraform;
         r.budget = Budget::for_input(self.input_bytes);
         r
     }
