@@ -619,7 +619,8 @@ pub fn flow_policies(
 /// The role session Cognito's credentials belong to:
 /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/CognitoIdentityCredentials`, the role
 /// ARN from `--param ROLE.Arn=...` when given (it carries the deployed name and path),
-/// else from the role's `Path` and `RoleName` (else its logical id).
+/// else from the role's `Path` and `RoleName` (else a name made from its logical id, see
+/// `name_from_logical_id`).
 pub fn role_session(t: &Template, role: &str) -> Result<Caller, FlowError> {
     let role_arn = role_arn(t, role)?;
     let loc = t
@@ -679,7 +680,8 @@ fn single_pool(t: &Template) -> Result<Result<(&str, &Node), Vec<&str>>, FlowErr
 }
 
 /// The ARN of the template's role `role`: from `--param ROLE.Arn=...` when given, else
-/// from the role's `Path` and `RoleName` (else its logical id).
+/// from the role's `Path` and `RoleName` (else a name made from its logical id, see
+/// `name_from_logical_id`).
 pub fn role_arn(t: &Template, role: &str) -> Result<String, TemplateError> {
     let partition = t.params.get("AWS::Partition").unwrap_or("aws");
     let account = t
@@ -689,10 +691,30 @@ pub fn role_arn(t: &Template, role: &str) -> Result<String, TemplateError> {
     if let Some(arn) = t.params.resolve(&format!("{role}.Arn")) {
         return Ok(arn.to_string());
     }
-    let name = t.role_name(role)?.unwrap_or_else(|| role.to_string());
+    let name = t
+        .role_name(role)?
+        .unwrap_or_else(|| name_from_logical_id(role));
     // The role's `Path` is part of its ARN (IAM User Guide, "IAM identifiers").
     let path = t.role_path(role)?.unwrap_or_else(|| "/".to_string());
     Ok(format!("arn:{partition}:iam::{account}:role{path}{name}"))
+}
+
+/// The name a role without `RoleName` is given here: its logical id, without the stacks
+/// that qualify it (`NotesStack/AuthRole` is `AuthRole`: a `/` would make the rest a
+/// path), each character IAM does not allow in a role name (a Terraform address's `[`,
+/// `"`) as `-`. CloudFormation names such a role `STACK-LOGICALID-SUFFIX`, which the
+/// template cannot tell; give the deployed one with `--param ROLE.Arn=...`.
+fn name_from_logical_id(logical: &str) -> String {
+    let last = logical.rsplit('/').next().unwrap_or(logical);
+    last.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// The pool's `AllowUnauthenticatedIdentities` (a required property).
@@ -953,6 +975,20 @@ mod tests {
     fn template(rel: &str) -> Template {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
         Template::load(&path, Params::default()).unwrap()
+    }
+
+    #[test]
+    fn a_role_without_a_name_is_named_after_its_own_logical_id() {
+        assert_eq!(name_from_logical_id("AuthRole"), "AuthRole");
+        // The stacks that qualify a nested stack's id are not a path.
+        assert_eq!(
+            name_from_logical_id("NotesStack/Storage/AuthRole900B840B"),
+            "AuthRole900B840B"
+        );
+        assert_eq!(
+            name_from_logical_id("module.app.aws_iam_role.r[\"a b\"]"),
+            "module.app.aws_iam_role.r--a-b--"
+        );
     }
 
     #[test]

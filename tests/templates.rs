@@ -1445,3 +1445,32 @@ mod policy_types {
         assert!(actual.len() >= 16);
     }
 }
+
+#[test]
+fn a_named_role_has_a_known_arn_and_an_unnamed_one_is_a_value_to_give() {
+    let rel = "fixtures/templates/role-arn.yml";
+    std::env::set_current_dir(root()).unwrap();
+    let t = Template::load(Path::new(rel), Params::default()).unwrap();
+    let e = t.role_policies("Named").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "1 value(s) the template needs are not given; supply each as a parameter NAME=VALUE:\n  Unnamed.Arn (Fn::GetAtt), used at {rel}:22:21"
+        )
+    );
+    let t = load(
+        rel,
+        &[
+            ("Unnamed.Arn", "arn:aws:iam::111122223333:role/made-up"),
+            ("AWS::Region", "eu-west-1"),
+        ],
+    );
+    let doc = &t.role_policies("Named").unwrap().policies[0].document;
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        serde_json::json!([
+            "arn:aws:iam::123456789012:role/app/notes-eu-west-1",
+            "arn:aws:iam::111122223333:role/made-up"
+        ])
+    );
+}

@@ -688,6 +688,26 @@ impl<'a> Resolver<'a> {
                 "arn:{partition}:s3:::{name}"
             ))));
         }
+        // So does a role with a name: `arn:PARTITION:iam::ACCOUNT:role` + its `Path` (`/`
+        // by default) + its name (IAM User Guide, "IAM identifiers"); the account is
+        // `AWS::AccountId`'s, a default noted as such. Without `RoleName`, CloudFormation
+        // makes the name up: a value to give.
+        if attribute == "Arn"
+            && resource.get("Type").and_then(Node::as_str) == Some("AWS::IAM::Role")
+            && let Some(props) = resource.get("Properties")
+            && let Some(name) = props.get("RoleName").cloned()
+        {
+            let name = self.string(&name)?;
+            let path = match props.get("Path").cloned() {
+                Some(p) => self.string(&p)?,
+                None => "/".to_string(),
+            };
+            let partition = self.pseudo("AWS::Partition").unwrap_or_default();
+            let account = self.pseudo("AWS::AccountId").unwrap_or_default();
+            let arn = format!("arn:{partition}:iam::{account}:role{path}{name}");
+            self.budget.charge(arn.len(), loc)?;
+            return Ok(Resolved::Value(Value::String(arn)));
+        }
         Ok(self.missing(key, loc, "Fn::GetAtt"))
     }
 
