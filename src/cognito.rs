@@ -343,7 +343,7 @@ impl<'t> Run<'t> {
                 );
             }
         };
-        preflight(t, pool, pool_node)?;
+        preflight(t, pool, pool_node, true)?;
         let allow_unauth = allows_unauthenticated(t, pool, pool_node)?;
         let pool_id = match t.resolve_node(&ref_node(pool, pool_node))? {
             serde_json::Value::String(s) => s,
@@ -755,7 +755,9 @@ fn pins_pool(trust_set: &PolicySet, trust_ex: &Explanation) -> bool {
 
 /// Resolve everything the flow may need up front, so that a template missing several
 /// values reports all of them at once rather than one step at a time.
-fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateError> {
+/// `trust`: the roles' trust policies too (the flow's trust step reads them; proving
+/// isolation over the pool's roles does not).
+fn preflight(t: &Template, pool: &str, pool_node: &Node, trust: bool) -> Result<(), TemplateError> {
     let mut missing = Vec::new();
     let mut collect = |r: Result<(), TemplateError>| match r {
         Ok(()) => Ok(()),
@@ -785,7 +787,9 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
             if let Some(role) = role
                 && t.select_role(Some(role)).is_ok()
             {
-                collect(t.trust_policy(role).map(drop))?;
+                if trust {
+                    collect(t.trust_policy(role).map(drop))?;
+                }
                 collect(t.role_policies(role).map(drop))?;
                 // The role session's ARN (permissions step) is built from these.
                 collect(t.role_name(role).map(drop))?;
@@ -804,7 +808,9 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node) -> Result<(), TemplateE
     collect(t.resource_policies().map(drop))?;
     if unresolved {
         for (role, _) in t.resources_of_type("AWS::IAM::Role") {
-            collect(t.trust_policy(role).map(drop))?;
+            if trust {
+                collect(t.trust_policy(role).map(drop))?;
+            }
             collect(t.role_policies(role).map(drop))?;
         }
     }

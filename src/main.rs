@@ -1371,7 +1371,14 @@ fn prove_pool(
         PoolError::Authorize(e) => Failure::from(e),
         PoolError::Prover(e) => Failure::from(e),
     })?;
-    print_warnings(&pool.notes);
+    // The input's own notes were said when it was read (`note: ...`).
+    let pool_notes: Vec<String> = pool
+        .notes
+        .iter()
+        .filter(|n| !t.notes.contains(n))
+        .cloned()
+        .collect();
+    print_warnings(&pool_notes);
     let text = match args.format {
         Format::Json => json_line(&report::proof::pool_proof_json(&pool)),
         Format::Text => terminal_safe(&report::proof::pool_proof_text(&pool)).into_owned(),

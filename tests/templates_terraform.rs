@@ -820,3 +820,21 @@ fn a_policy_attachment_attaches_to_every_role_it_lists() {
     );
     assert_eq!(of("aws_iam_role.c"), (vec![], vec![]));
 }
+
+#[test]
+fn proving_the_plan_lists_every_value_the_pool_roles_need_at_once() {
+    // Not the trust policies: proving isolation reads the roles' permissions, not who may
+    // assume them.
+    let (code, _, err) = run(&["prove", "isolation", "--template", PLAN]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        without_notes(&err).trim_end(),
+        format!(
+            "error: 4 value(s) the template needs are not given; supply each with --param NAME=VALUE:
+  aws_cognito_identity_pool_roles_attachment.main.roles.authenticated (known only after apply), used at {PLAN}:521:30
+  aws_cognito_identity_pool_roles_attachment.main.roles.unauthenticated (known only after apply), used at {PLAN}:522:32
+  module.app.aws_api_gateway_rest_api.api (the resource's id, known only after apply), used at {PLAN}:572:21
+  module.app.aws_iam_role_policy.auth_api.policy (known only after apply), used at {PLAN}:600:21"
+        )
+    );
+}

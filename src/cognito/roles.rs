@@ -87,6 +87,9 @@ pub fn pool_roles(t: &Template) -> Result<PoolRoles, FlowError> {
             )));
         }
     };
+    // Every value the pool's roles need, listed at once (as `check`'s flow does), with
+    // the pool's own id bound.
+    super::preflight(&super::bind_pool_ids(t).0, pool, pool_node, false)?;
     let (attachments, _) = attachments_of(t, pool)?;
     let (attachment, node) = match attachments.as_slice() {
         [one] => *one,
@@ -275,24 +278,18 @@ fn resolve_role(
         .resources_of_type("AWS::IAM::Role")
         .map(|(k, _)| k)
         .collect();
-    if let Some(target) = get_att_target(arn) {
-        if roles.contains(&target) {
-            return Ok(PoolRole {
-                role: t.select_role(Some(target))?,
-                kind,
-                via,
-                unresolved: None,
-            });
-        }
+    if let Some(target) = get_att_target(arn)
+        && roles.contains(&target)
+    {
         return Ok(PoolRole {
-            role: target.to_string(),
+            role: t.select_role(Some(target))?,
             kind,
             via,
-            unresolved: Some(format!(
-                "{target} is not an AWS::IAM::Role of this template: its policies cannot be seen"
-            )),
+            unresolved: None,
         });
     }
+    // Any other value (a `Fn::GetAtt` of another resource too: a Terraform plan's role
+    // map known only after apply) is resolved: a value to give, or an ARN to match.
     let text = match t.resolve_node(arn)? {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
