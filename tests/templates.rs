@@ -1474,3 +1474,19 @@ fn a_named_role_has_a_known_arn_and_an_unnamed_one_is_a_value_to_give() {
         ])
     );
 }
+
+#[test]
+fn ref_of_a_named_bucket_is_its_name_and_a_name_naming_itself_is_an_error() {
+    let rel = "fixtures/templates/ref-names.yml";
+    let t = load(rel, &[]);
+    let doc = &t.role_policies("R").unwrap().policies[0].document;
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        "arn:aws:s3:::notes-us-east-1/*"
+    );
+    let t = load(rel, &[("Loop", "yes")]);
+    assert_eq!(
+        t.role_policies("R").unwrap_err().to_string(),
+        format!("{rel}:13:31: the name of resource B refers to the resource itself")
+    );
+}

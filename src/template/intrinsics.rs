@@ -56,6 +56,9 @@ pub struct Resolver<'a> {
     /// The conditions being evaluated, outermost first, each with the greatest height of
     /// the conditions it has referred to so far.
     conditions: Vec<(String, usize)>,
+    /// Resources whose name (`BucketName`, `RoleName`) is being resolved, for a `Ref` or
+    /// an ARN: a name that refers back to its own resource is an error, not a loop.
+    naming: Vec<String>,
     /// Conditions already evaluated: each is evaluated once, however many times it is
     /// used (conditions referring twice to the next, 64 deep, would be 2^64 evaluations).
     decided: HashMap<String, Decided>,
@@ -96,7 +99,48 @@ impl<'a> Resolver<'a> {
             budget: Budget::for_input(0),
             after_apply: false,
             conditions: Vec::new(),
+            naming: Vec::new(),
             decided: HashMap::new(),
+        }
+    }
+
+    /// The value of `logical`'s name property `node` (see [`Resolver::naming`]).
+    fn name_of(
+        &mut self,
+        logical: &str,
+        node: &Node,
+        loc: &Loc,
+    ) -> Result<Resolved, TemplateError> {
+        if self.naming.iter().any(|n| n == logical) {
+            return Err(TemplateError::at(
+                loc.clone(),
+                format!("the name of resource {logical} refers to the resource itself"),
+            ));
+        }
+        self.naming.push(logical.to_string());
+        let out = self.value(node);
+        self.naming.pop();
+        out
+    }
+
+    /// [`Resolver::name_of`] as text.
+    fn name_text(
+        &mut self,
+        logical: &str,
+        node: &Node,
+        loc: &Loc,
+    ) -> Result<String, TemplateError> {
+        match self.name_of(logical, node, loc)? {
+            Resolved::Value(Value::String(s)) => Ok(s),
+            Resolved::Value(Value::Number(n)) => Ok(n.to_string()),
+            Resolved::Value(other) => Err(TemplateError::at(
+                node.loc.clone(),
+                format!("expected a string here, found {}", json_kind(&other)),
+            )),
+            Resolved::NoValue => Err(TemplateError::at(
+                node.loc.clone(),
+                "expected a string here, found AWS::NoValue".to_string(),
+            )),
         }
     }
 
@@ -537,7 +581,21 @@ impl<'a> Resolver<'a> {
                 None => self.missing(target.to_string(), loc, "template parameter"),
             });
         }
-        if self.resource(target).is_some() {
+        if let Some(resource) = self.resource(target) {
+            // `Ref` of a bucket is its name, and of a role its name (CloudFormation's
+            // return values for AWS::S3::Bucket and AWS::IAM::Role): known when the
+            // template names it.
+            let named = match resource.get("Type").and_then(Node::as_str) {
+                Some("AWS::S3::Bucket") => Some("BucketName"),
+                Some("AWS::IAM::Role") => Some("RoleName"),
+                _ => None,
+            };
+            if let Some(name) = named
+                .and_then(|key| resource.get("Properties")?.get(key))
+                .cloned()
+            {
+                return self.name_of(target, &name, loc);
+            }
             return Ok(self.missing(target.to_string(), loc, "Ref to a resource"));
         }
         if self.serverless {
@@ -682,7 +740,7 @@ impl<'a> Resolver<'a> {
                 .and_then(|p| p.get("BucketName"))
                 .cloned()
         {
-            let name = self.string(&name)?;
+            let name = self.name_text(logical, &name, loc)?;
             let partition = self.pseudo("AWS::Partition").unwrap_or_default();
             return Ok(Resolved::Value(Value::String(format!(
                 "arn:{partition}:s3:::{name}"
@@ -697,7 +755,7 @@ impl<'a> Resolver<'a> {
             && let Some(props) = resource.get("Properties")
             && let Some(name) = props.get("RoleName").cloned()
         {
-            let name = self.string(&name)?;
+            let name = self.name_text(logical, &name, loc)?;
             let path = match props.get("Path").cloned() {
                 Some(p) => self.string(&p)?,
                 None => "/".to_string(),
