@@ -838,3 +838,30 @@ fn proving_the_plan_lists_every_value_the_pool_roles_need_at_once() {
         )
     );
 }
+
+#[test]
+fn a_value_given_with_param_wins_over_a_binding() {
+    // The plan binds aws_iam_role_policy.auth_s3.role to aws_iam_role.auth through its
+    // configuration; a --param for it is what the user knows better.
+    let (code, _, err) = run(&["show", "--template", PLAN, "--role", "aws_iam_role.guest"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("error: role aws_iam_role.guest has no policies"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "show",
+        "--template",
+        PLAN,
+        "--role",
+        "aws_iam_role.guest",
+        "--param",
+        "aws_iam_role_policy.auth_s3.role=notes-guest",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("\"Sid\": \"OwnPrivateFolder\""), "{out}");
+    assert!(
+        !err.contains("aws_iam_role_policy.auth_s3.role = aws_iam_role.auth"),
+        "{err}"
+    );
+}

@@ -840,6 +840,10 @@ impl<'d> Lowering<'d> {
     /// A value known only after apply: bound symbolically when the configuration refers
     /// to exactly one instance that fits, else a value to give.
     fn unknown(&mut self, i: &Instance<'d>, key: &str, want: Want, loc: &Loc) -> Node {
+        // A value given with `--param ADDRESS.ATTR` wins over any binding.
+        if self.params.get(&format!("{}.{key}", i.address)).is_some() {
+            return get_att(&i.address, key, loc);
+        }
         if let Some(bound) = self.bound(i, key, want)
             && let [t] = bound.as_slice()
         {
