@@ -76,6 +76,9 @@ pub struct Loaded {
     /// `#`): a Terraform plan's findings point into a policy written as one JSON string,
     /// in a file where the resource's address is not next to it.
     pub name_findings: bool,
+    /// Other names for the ids in those policy names (a CDK resource's logical id → its
+    /// construct path), longest id first: a finding names the policy as users know it.
+    pub finding_names: Vec<(String, String)>,
 }
 
 impl Loaded {
@@ -162,6 +165,22 @@ impl Loaded {
         findings
     }
 
+    /// `ROLE/POLICY` as users name it: the policy's construct path when it is a resource
+    /// of its own, else the role's path and the policy's name.
+    fn known_as(&self, name: &str) -> String {
+        for (id, path) in &self.finding_names {
+            if name.ends_with(&format!("/{id}")) {
+                return path.clone();
+            }
+        }
+        for (id, path) in &self.finding_names {
+            if let Some(rest) = name.strip_prefix(&format!("{id}/")) {
+                return format!("{path}/{rest}");
+            }
+        }
+        name.to_string()
+    }
+
     /// Prefix each finding with the name of the policy it points into (`ADDRESS/NAME`),
     /// found by the place of the policy's document or statements.
     fn name_policies(&self, findings: &mut [Finding]) {
@@ -184,10 +203,40 @@ impl Loaded {
                 .find(|(_, l)| l.document.as_ref().is_some_and(at) || l.statements.iter().any(at));
             if let Some((p, _)) = found {
                 let name = p.name.split_once('#').map_or(p.name.as_str(), |(_, n)| n);
-                f.message = format!("{name}: {}", f.message);
+                f.message = format!("{}: {}", self.known_as(name), f.message);
             }
         }
     }
+}
+
+/// A CDK input's construct paths by logical id (without a last `/Resource` or
+/// `/Default`), longest id first; empty for other inputs.
+fn construct_paths(t: &Template) -> Vec<(String, String)> {
+    if t.input != crate::template::InputKind::CdkAssembly {
+        return Vec::new();
+    }
+    let mut best: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (name, ids) in t.names.iter() {
+        // Construct paths hold a `/`; the other names of a resource are its id's tails.
+        if !name.contains('/') || name.ends_with("/Resource") || name.ends_with("/Default") {
+            continue;
+        }
+        for id in ids {
+            if id.ends_with(name) {
+                continue;
+            }
+            let e = best.entry(id.as_str()).or_insert(name);
+            if name.len() < e.len() {
+                *e = name;
+            }
+        }
+    }
+    let mut out: Vec<(String, String)> = best
+        .into_iter()
+        .map(|(id, path)| (id.to_string(), path.to_string()))
+        .collect();
+    out.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+    out
 }
 
 /// Why policies could not be loaded.
@@ -386,6 +435,7 @@ impl<'r> Reader<'r> {
             boundary_source: None,
             notes: Vec::new(),
             name_findings: false,
+            finding_names: Vec::new(),
         }
     }
 }
@@ -634,7 +684,11 @@ pub fn load_role(
         boundary,
         boundary_source,
         notes: t.notes.clone(),
-        name_findings: t.input == crate::template::InputKind::Terraform,
+        name_findings: matches!(
+            t.input,
+            crate::template::InputKind::Terraform | crate::template::InputKind::CdkAssembly
+        ),
+        finding_names: construct_paths(t),
         ..reader.finish()
     })
 }

@@ -474,3 +474,47 @@ fn a_directory_without_manifest_is_refused() {
         "fixtures/templates/nested/cycle: is a directory without manifest.json: a directory is read as a CDK cloud assembly (cdk.out, SST v2's .sst/dist, Amplify Gen 2's .amplify/artifacts/cdk.out)",
     );
 }
+
+#[test]
+fn lint_names_a_cdk_policy_by_its_construct_path() {
+    // The fixture's assembly with one statement made too broad: `s3:*` on every resource.
+    let dir = root().join("target/stacks-tests/lint-cdk.out");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let from = root().join("fixtures/templates/cdk-notes/cdk.out");
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let nested = dir.join("NotesStackStorageD8D2B150.nested.template.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&nested).unwrap()).unwrap();
+    let statement = &mut doc["Resources"]["AuthUploadsEB72F3F7"]["Properties"]["PolicyDocument"]["Statement"]
+        [0];
+    assert!(
+        statement.is_object(),
+        "the statement to change is in the fixture"
+    );
+    *statement = serde_json::json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"});
+    let broad = serde_json::to_string_pretty(&doc).unwrap();
+    std::fs::write(&nested, broad).unwrap();
+    let o = run(&[
+        "lint",
+        "--template",
+        "target/stacks-tests/lint-cdk.out",
+        "--role",
+        "NotesStack/AuthRole",
+        "--param",
+        "AuthRole900B840B.Arn=arn:aws:iam::123456789012:role/NotesStack-AuthRole",
+        "--param",
+        "NotesApi2FFCBC92=a1b2c3d4e5",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "target/stacks-tests/lint-cdk.out/NotesStackStorageD8D2B150.nested.template.json:"
+        ) && out.contains("NotesStack/Storage/AuthUploads: Statement[0]"),
+        "{out}{}",
+        stderr(&o)
+    );
+}
