@@ -1691,43 +1691,6 @@ pub(super) fn template(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_split_outside_brackets() {
-        assert_eq!(
-            split_last_dot(r#"aws_iam_policy.p["a.b"].arn"#),
-            Some((r#"aws_iam_policy.p["a.b"]"#, "arn"))
-        );
-        assert_eq!(
-            module_path(r#"module.a[0].module.b["x.y"]"#),
-            "module.a.module.b"
-        );
-        assert_eq!(
-            parent_module("module.a[0].module.b"),
-            Some(("module.a[0]".to_string(), "b".to_string()))
-        );
-        assert_eq!(
-            parent_module("module.app"),
-            Some((String::new(), "app".to_string()))
-        );
-        assert_eq!(
-            module_of("module.app.aws_iam_role.r", false, "aws_iam_role"),
-            "module.app"
-        );
-        assert_eq!(
-            module_of(
-                "data.aws_iam_policy_document.d",
-                true,
-                "aws_iam_policy_document"
-            ),
-            ""
-        );
-    }
-}
-
 /// The notes with every symbolic binding ("X.attr is known only after apply; its
 /// configuration refers to Y, ...") joined into one: a plan binds many values, and one
 /// line per binding on every run would bury the other notes.
@@ -1765,4 +1728,41 @@ fn condensed(notes: Vec<String>) -> Vec<String> {
         ),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_split_outside_brackets() {
+        assert_eq!(
+            split_last_dot(r#"aws_iam_policy.p["a.b"].arn"#),
+            Some((r#"aws_iam_policy.p["a.b"]"#, "arn"))
+        );
+        assert_eq!(
+            module_path(r#"module.a[0].module.b["x.y"]"#),
+            "module.a.module.b"
+        );
+        assert_eq!(
+            parent_module("module.a[0].module.b"),
+            Some(("module.a[0]".to_string(), "b".to_string()))
+        );
+        assert_eq!(
+            parent_module("module.app"),
+            Some((String::new(), "app".to_string()))
+        );
+        assert_eq!(
+            module_of("module.app.aws_iam_role.r", false, "aws_iam_role"),
+            "module.app"
+        );
+        assert_eq!(
+            module_of(
+                "data.aws_iam_policy_document.d",
+                true,
+                "aws_iam_policy_document"
+            ),
+            ""
+        );
+    }
 }
