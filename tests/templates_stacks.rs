@@ -1,7 +1,7 @@
-//! Nested stacks, CDK cloud assemblies and Amplify Gen 1, through the built binary: the
-//! notes app's decisions through the Cognito flow, roles named by construct path,
-//! qualified or short id, `--param` short and qualified names, the Amplify note,
-//! `prove isolation` verdicts, and the inputs that are refused.
+//! Nested stacks, CDK cloud assemblies (also Amplify Gen 2's and SST v2's) and Amplify
+//! Gen 1, through the built binary: the notes app's decisions through the Cognito flow,
+//! roles named by construct path, qualified or short id, `--param` short and qualified
+//! names, the Amplify note, `prove isolation` verdicts, and the inputs that are refused.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -517,4 +517,174 @@ fn lint_names_a_cdk_policy_by_its_construct_path() {
         "{out}{}",
         stderr(&o)
     );
+}
+
+// Amplify Gen 2: the cloud assembly `ampx sandbox` writes to .amplify/artifacts/cdk.out,
+// synthesized from fixtures/templates/amplify-gen2-notes/app (see its README).
+const GEN2: &str = "fixtures/templates/amplify-gen2-notes/.amplify/artifacts/cdk.out";
+const GEN2_BUCKET: &str = "notes-bucket-abc123";
+const GEN2_AUTH_ROLE: &str =
+    "amplify-notesapp-dev-sandbox-b6709107a4/auth/amplifyAuth/authenticatedUserRole";
+
+fn gen2_args(args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    for p in [
+        format!("notesBucket12B17BEE={GEN2_BUCKET}"),
+        format!("notesBucket12B17BEE.Arn=arn:aws:s3:::{GEN2_BUCKET}"),
+        "CustomS3AutoDeleteObjectsCustomResourceProviderRole3B1BD092.Arn=arn:aws:iam::123456789012:role/autodelete".to_string(),
+        "amplifyAuthIdentityPool3FDE84CC=us-east-1:11111111-2222-3333-4444-555555555555".to_string(),
+    ] {
+        out.extend(["--param".to_string(), p]);
+    }
+    out
+}
+
+fn run_owned(args: &[String]) -> Output {
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn amplify_gen2_values_are_asked_by_qualified_name() {
+    let o = run(&["prove", "isolation", "--template", GEN2]);
+    refused(
+        &o,
+        "error: 3 value(s) the template needs are not given; supply each with --param NAME=VALUE:",
+    );
+    assert!(stderr(&o).contains("  storage0EC3F24A/notesBucket12B17BEE (Ref to a resource), used at fixtures/templates/amplify-gen2-notes/.amplify/artifacts/cdk.out/amplifynotesappdevsandboxb6709107a4storage92A5862F.nested.template.json:61:15"), "{}", stderr(&o));
+}
+
+#[test]
+fn amplify_gen2_flow_decides_each_level() {
+    let check = |extra: &[&str], action: &str, resource: String| {
+        let mut args = gen2_args(&[
+            "check",
+            "--template",
+            GEN2,
+            "--context",
+            "aws:SecureTransport=true",
+            "--action",
+            action,
+        ]);
+        args.extend(["--resource".to_string(), resource]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_owned(&args)
+    };
+    let o = check(
+        &["--identity", ME],
+        "s3:PutObject",
+        format!("arn:aws:s3:::{GEN2_BUCKET}/private/{ME}/a.txt"),
+    );
+    assert_eq!(decision(&o), "Allow", "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("2. role-attachment: passed - auth179371D7/amplifyAuthIdentityPoolRoleAttachment045F17C8 attaches role auth179371D7/amplifyAuthauthenticatedUserRoleD8DA3689 for authenticated identities"), "{out}");
+    // defineStorage's policy is in the storage stack, attached to the auth stack's role
+    // through a parameter the root stack passes.
+    assert!(out.contains("#auth179371D7/amplifyAuthauthenticatedUserRoleD8DA3689/storage0EC3F24A/amplifynotesappdevsandboxb6709107a4storageAccess36B8992C3 Statement[2] (Allow)"), "{out}");
+    // The token-based role mapping Amplify writes is not simulated, and says so.
+    assert!(stderr(&o).contains("has RoleMappings (token or rule based role choice); they are not simulated: the pool's default authenticated role is used"));
+    // Another identity's protected files: readable, not writable.
+    let theirs = format!("arn:aws:s3:::{GEN2_BUCKET}/protected/{OTHER}/a.txt");
+    let o = check(&["--identity", ME], "s3:GetObject", theirs.clone());
+    assert_eq!(decision(&o), "Allow", "{}", stdout(&o));
+    let o = check(&["--identity", ME], "s3:PutObject", theirs);
+    assert_eq!(decision(&o), "ImplicitDeny", "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1));
+    // Guests read public/ and write nothing.
+    let public = format!("arn:aws:s3:::{GEN2_BUCKET}/public/a.txt");
+    let guest = ["--identity", ME, "--unauthenticated"];
+    let o = check(&guest, "s3:GetObject", public.clone());
+    assert_eq!(decision(&o), "Allow", "{}", stdout(&o));
+    let o = check(&guest, "s3:PutObject", public);
+    assert_eq!(decision(&o), "ImplicitDeny", "{}", stdout(&o));
+}
+
+#[test]
+fn amplify_gen2_prove_isolation_verdicts() {
+    let area =
+        format!("arn:aws:s3:::{GEN2_BUCKET}/protected/${{cognito-identity.amazonaws.com:sub}}/*");
+    // The role by construct path: protected/ as a private area is violated (every
+    // signed-in identity reads it, as designed); as a protected area it holds.
+    let role = gen2_args(&[
+        "prove",
+        "isolation",
+        "--template",
+        GEN2,
+        "--role",
+        GEN2_AUTH_ROLE,
+    ]);
+    let o = run_owned(&role);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("Verdict: violated\n"));
+    assert!(stdout(&o).contains(&format!("--write-area {area}")));
+    let mut protected = role.clone();
+    protected.extend(["--write-area".to_string(), area.clone()]);
+    let o = run_owned(&protected);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("Verdict: holds\n"));
+    // The whole pool: both roles hold with the protected area, but Amplify's role mapping
+    // of Type Token may choose a role of a user pool group, and the template has none.
+    let mut pool = gen2_args(&["prove", "isolation", "--template", GEN2]);
+    let o = run_owned(&pool);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    pool.extend(["--write-area".to_string(), area]);
+    let o = run_owned(&pool);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Role auth179371D7/amplifyAuthauthenticatedUserRoleD8DA3689 (authenticated, auth179371D7/amplifyAuthIdentityPoolRoleAttachment045F17C8 Roles.authenticated): holds\n"), "{out}");
+    assert!(out.contains("Role auth179371D7/amplifyAuthunauthenticatedUserRole2B524D9E (unauthenticated, auth179371D7/amplifyAuthIdentityPoolRoleAttachment045F17C8 Roles.unauthenticated): holds (no area of its own)\n"), "{out}");
+    assert!(out.contains("Role RoleMappings UserPoolWebClientRoleMapping (mapped, auth179371D7/amplifyAuthIdentityPoolRoleAttachment045F17C8 RoleMappings UserPoolWebClientRoleMapping (Type Token)): unknown\n"), "{out}");
+}
+
+// SST v2: the cloud assembly `sst build` writes to .sst/dist (fixtures/templates/sst2-notes).
+// SST turns CDK's path metadata off: construct paths come from the manifest alone.
+const SST: &str = "fixtures/templates/sst2-notes/.sst/dist";
+const SST_BUCKET: &str = "dev-notes-app-uploads";
+
+fn sst_args(args: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    for p in [
+        format!("UploadsBucketC4B27CC7={SST_BUCKET}"),
+        format!("UploadsBucketC4B27CC7.Arn=arn:aws:s3:::{SST_BUCKET}"),
+    ] {
+        out.extend(["--param".to_string(), p]);
+    }
+    out
+}
+
+#[test]
+fn sst2_prove_isolation_holds_and_roles_by_construct_path() {
+    let o = run_owned(&sst_args(&["prove", "isolation", "--template", SST]));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Role AuthIdentityPoolAuthRoleD14DA003 (authenticated, AuthIdentityPoolRoleAttachmentB0D3DC72 Roles.authenticated): holds\n"));
+    // attachPermissionsForAuthUsers writes the role's DefaultPolicy; the role is named by
+    // its construct path from the manifest.
+    let o = run_owned(&sst_args(&[
+        "lint",
+        "--template",
+        SST,
+        "--role",
+        "dev-notes-app-Notes/Auth/IdentityPoolAuthRole",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("fixtures/templates/sst2-notes/.sst/dist/dev-notes-app-Notes.template.json:347:7: PS006 info: dev-notes-app-Notes/Auth/IdentityPoolAuthRole/DefaultPolicy: Statement[1]: s3:* grants every S3 action"), "{}", stdout(&o));
+    let check = |identity: &str| {
+        run_owned(&sst_args(&[
+            "check",
+            "--template",
+            SST,
+            "--identity",
+            ME,
+            "--context",
+            "aws:SecureTransport=true",
+            "--action",
+            "s3:DeleteObject",
+            "--resource",
+            &format!("arn:aws:s3:::{SST_BUCKET}/private/{identity}/a.txt"),
+        ]))
+    };
+    let o = check(ME);
+    assert_eq!(decision(&o), "Allow", "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("#AuthIdentityPoolAuthRoleD14DA003/AuthIdentityPoolAuthRoleDefaultPolicy32D17CAC Statement[1] (Allow)"));
+    let o = check(OTHER);
+    assert_eq!(decision(&o), "ImplicitDeny", "{}", stdout(&o));
 }
