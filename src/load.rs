@@ -209,22 +209,18 @@ impl Loaded {
     }
 }
 
-/// A CDK input's construct paths by logical id (without a last `/Resource` or
-/// `/Default`), longest id first; empty for other inputs.
+/// A CDK input's construct paths by logical id (as [`Template::construct_path`] picks
+/// them, in one pass over the names), longest id first; empty for other inputs.
 fn construct_paths(t: &Template) -> Vec<(String, String)> {
     if t.input != crate::template::InputKind::CdkAssembly {
         return Vec::new();
     }
     let mut best: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
     for (name, ids) in t.names.iter() {
-        // Construct paths hold a `/`; the other names of a resource are its id's tails.
         if !name.contains('/') || name.ends_with("/Resource") || name.ends_with("/Default") {
             continue;
         }
-        for id in ids {
-            if id.ends_with(name) {
-                continue;
-            }
+        for id in ids.iter().filter(|id| !id.ends_with(name)) {
             let e = best.entry(id.as_str()).or_insert(name);
             if name.len() < e.len() {
                 *e = name;

@@ -688,3 +688,22 @@ fn sst2_prove_isolation_holds_and_roles_by_construct_path() {
     let o = check(OTHER);
     assert_eq!(decision(&o), "ImplicitDeny", "{}", stdout(&o));
 }
+
+#[test]
+fn several_roles_of_a_cdk_input_are_listed_by_construct_path() {
+    let o = run(&["lint", "--template", "fixtures/templates/cdk-notes/cdk.out"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err: String = stderr(&o)
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("× ")
+                .or_else(|| l.trim_start().strip_prefix("│ "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        err,
+        "fixtures/templates/cdk-notes/cdk.out/manifest.json:1:1: the template has 4 roles; choose one with --role (NotesStack/AuthRole (NotesStack/ AuthRole900B840B), NotesStack/GuestRole (NotesStack/GuestRole80ECD357), NotesStack/NotesApi/CloudWatchRole (NotesStack/ NotesApiCloudWatchRoleB85AD1BE), WorkerStack/WorkerRole (WorkerStack/ WorkerRole8DD27D41))"
+    );
+}

@@ -780,10 +780,35 @@ impl Template {
                 )),
                 many => Err(TemplateError::ManyRoles {
                     loc: self.cfn.loc.clone(),
-                    roles: many.iter().map(|r| r.to_string()).collect(),
+                    roles: many
+                        .iter()
+                        .map(|r| match self.construct_path(r) {
+                            Some(path) => format!("{path} ({r})"),
+                            None => r.to_string(),
+                        })
+                        .collect(),
                 }),
             },
         }
+    }
+
+    /// The construct path of a CDK input's resource `logical` (the shortest, without a
+    /// last `/Resource` or `/Default`), as users name it; `None` for other inputs.
+    pub fn construct_path(&self, logical: &str) -> Option<&str> {
+        if self.input != InputKind::CdkAssembly {
+            return None;
+        }
+        self.names
+            .iter()
+            .filter(|(name, ids)| {
+                name.contains('/')
+                    && !name.ends_with("/Resource")
+                    && !name.ends_with("/Default")
+                    && !logical.ends_with(name)
+                    && ids.contains(logical)
+            })
+            .map(|(name, _)| name)
+            .min_by_key(|name| name.len())
     }
 
     /// The `Type` of a resource.
