@@ -443,18 +443,24 @@ impl Budget {
     }
 }
 
-/// The text a node holds (keys and scalars), in bytes: its size as input, or as a copy.
+/// What one node of a copy costs besides its text: about what it takes in memory, so
+/// that copies of nodes holding little or no text (nested empty lists) are counted too.
+pub const NODE_COST: usize = 64;
+
+/// The text a node holds (keys and scalars), in bytes, plus [`NODE_COST`] per node: its
+/// size as input, or as a copy.
 pub fn node_bytes(node: &Node) -> usize {
     let mut total = 0usize;
     let mut stack = vec![node];
     while let Some(n) = stack.pop() {
+        total = total.saturating_add(NODE_COST);
         match &n.kind {
-            Kind::Null => total += 1,
-            Kind::Scalar(s, _) => total += s.len() + 1,
+            Kind::Null => {}
+            Kind::Scalar(s, _) => total = total.saturating_add(s.len()),
             Kind::Seq(items) => stack.extend(items),
             Kind::Map(entries) => {
                 for (k, v) in entries {
-                    total += k.len() + 1;
+                    total = total.saturating_add(k.len());
                     stack.push(v);
                 }
             }

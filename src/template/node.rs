@@ -296,7 +296,22 @@ fn clamped(file: &Arc<str>, text: &str, line: usize, column: usize) -> Loc {
 }
 
 /// Nesting deeper than this is refused (templates are shallow; this keeps recursion safe).
-const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 200;
+
+/// How deep `node`'s collections nest (a scalar is 0), counted without recursion.
+pub fn depth(node: &Node) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(node, 0usize)];
+    while let Some((n, d)) = stack.pop() {
+        match &n.kind {
+            Kind::Seq(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Kind::Map(entries) => stack.extend(entries.iter().map(|(_, v)| (v, d + 1))),
+            Kind::Null | Kind::Scalar(..) => {}
+        }
+        deepest = deepest.max(d + usize::from(matches!(n.kind, Kind::Seq(_) | Kind::Map(_))));
+    }
+    deepest
+}
 
 /// Refuse collections nested deeper than [`MAX_DEPTH`] before the tree is built: the YAML
 /// loader, the tree's destructor and [`lower`] recurse once per level, so a few kilobytes

@@ -392,6 +392,7 @@ impl<'a> Flattener<'a> {
         for (name, o) in section(&doc, "Outputs") {
             let o = self.rewrite(scope, o)?;
             if let Some(v) = o.get("Value") {
+                shallow(v, &format!("output {prefix}{name}"))?;
                 values.insert(name.clone(), v.clone());
             }
             self.out.outputs.push((format!("{prefix}{name}"), o));
@@ -668,6 +669,18 @@ impl<'a> Flattener<'a> {
                     ));
                 }
                 let value = self.rewrite(scope, value)?;
+                shallow(
+                    &value,
+                    &format!("parameter {name} of nested stack {qualified}"),
+                )?;
+                // A CommaDelimitedList or List<...> parameter is a list in the child
+                // (CloudFormation splits the text it is passed at commas).
+                let list = declared
+                    .and_then(|d| d.get(name))
+                    .and_then(|p| p.get("Type"))
+                    .and_then(Node::as_str)
+                    .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"));
+                let value = if list { as_list(value) } else { value };
                 passed.insert(name.clone(), value);
             }
         }
@@ -977,6 +990,48 @@ fn dynamic(what: &str, at: &Loc) -> TemplateError {
     )
 }
 
+/// A value copied by flattening (a passed parameter, an output) nests at most
+/// [`node::MAX_DEPTH`] levels: each copy is put inside another tree, so values passed on
+/// from stack to stack would otherwise nest without bound and overflow the stack of the
+/// readers after this one.
+fn shallow(value: &Node, what: &str) -> Result<(), TemplateError> {
+    if node::depth(value) > node::MAX_DEPTH {
+        return Err(TemplateError::at(
+            value.loc.clone(),
+            format!(
+                "the value of {what} nests deeper than {} levels once the values of the nested stacks are put in",
+                node::MAX_DEPTH
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The value passed to a list-typed parameter, as the list the child sees: a text is
+/// split at commas and each item trimmed (as CloudFormation does for a
+/// `CommaDelimitedList`); a computed value is `Fn::Split [",", value]`.
+fn as_list(value: Node) -> Node {
+    match &value.kind {
+        Kind::Scalar(s, _) => seq(
+            s.split(',')
+                .map(|item| text(item.trim(), &value.loc))
+                .collect(),
+            &value.loc,
+        ),
+        Kind::Seq(_) | Kind::Null => value,
+        Kind::Map(_) => {
+            let loc = value.loc.clone();
+            map(
+                vec![(
+                    "Fn::Split".to_string(),
+                    seq(vec![text(",", &loc), value], &loc),
+                )],
+                &loc,
+            )
+        }
+    }
+}
+
 /// `DependsOn` names, qualified.
 fn qualify_names(prefix: &str, node: &Node) -> Node {
     match &node.kind {
@@ -1059,7 +1114,7 @@ fn imports(out: &mut Out, budget: &mut Budget) -> Result<(), TemplateError> {
         .chain(out.conditions.iter_mut())
         .chain(out.outputs.iter_mut())
     {
-        *n = import_values(n, &exports, &mut active, budget)?;
+        *n = import_values(n, &exports, &mut active, budget, 0)?;
     }
     Ok(())
 }
@@ -1069,13 +1124,25 @@ fn import_values(
     exports: &HashMap<String, Node>,
     active: &mut Vec<String>,
     budget: &mut Budget,
+    depth: usize,
 ) -> Result<Node, TemplateError> {
+    // The flattened tree nests at most twice the limit (a copied value, itself limited,
+    // inside a template); imports of imports nest no deeper than that either.
+    if depth > 2 * node::MAX_DEPTH {
+        return Err(TemplateError::at(
+            node.loc.clone(),
+            format!(
+                "this value nests deeper than {} levels once the exports it imports are put in",
+                2 * node::MAX_DEPTH
+            ),
+        ));
+    }
     match &node.kind {
         Kind::Null | Kind::Scalar(..) => Ok(node.clone()),
         Kind::Seq(items) => {
             let mut out = Vec::with_capacity(items.len());
             for i in items {
-                out.push(import_values(i, exports, active, budget)?);
+                out.push(import_values(i, exports, active, budget, depth + 1)?);
             }
             Ok(seq(out, &node.loc))
         }
@@ -1095,13 +1162,16 @@ fn import_values(
                 }
                 active.push(name.to_string());
                 budget.charge(node_bytes(value), &node.loc)?;
-                let v = import_values(value, exports, active, budget);
+                let v = import_values(value, exports, active, budget, depth);
                 active.pop();
                 return v;
             }
             let mut out = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                out.push((k.clone(), import_values(v, exports, active, budget)?));
+                out.push((
+                    k.clone(),
+                    import_values(v, exports, active, budget, depth + 1)?,
+                ));
             }
             Ok(map(out, &node.loc))
         }
@@ -1250,6 +1320,89 @@ mod tests {
         assert_eq!(
             nested_stack_name(&given, "root", "A"),
             ("root-A-1XYZ".to_string(), false)
+        );
+    }
+
+    /// Load `root.yml` of files written to a fresh directory; the error text, if any.
+    fn load_files(name: &str, files: &[(&str, String)]) -> Result<super::super::Template, String> {
+        let dir = std::env::temp_dir().join(format!("policy-sim-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        let root = Root::new(&dir).unwrap();
+        let out = super::super::Template::load_in(&root, &dir.join("root.yml"), Params::default())
+            .map_err(|e| e.to_string());
+        std::fs::remove_dir_all(&dir).unwrap();
+        out
+    }
+
+    const ROLE: &str = "Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]}";
+
+    #[test]
+    fn a_list_parameter_passed_as_text_is_a_list_in_the_child() {
+        let root = "Resources:\n  C:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yml\n      Parameters:\n        Denied: 'arn:aws:s3:::a/*, arn:aws:s3:::b/*'\n        Joined: !Join [',', [arn:aws:s3:::c/*, arn:aws:s3:::d/*]]\n".to_string();
+        let child = format!(
+            "Parameters:\n  Denied: {{Type: CommaDelimitedList}}\n  Joined: {{Type: 'List<String>'}}\nResources:\n  R:\n    {ROLE}\n      Policies:\n        - PolicyName: p\n          PolicyDocument: {{Version: '2012-10-17', Statement: [{{Effect: Deny, Action: 's3:*', Resource: !Ref Denied}}, {{Effect: Deny, Action: 's3:*', Resource: !Ref Joined}}]}}\n"
+        );
+        let t = load_files("list-param", &[("root.yml", root), ("child.yml", child)]).unwrap();
+        let policies = t.role_policies(&t.select_role(None).unwrap()).unwrap();
+        let doc = serde_json::to_string(&policies.policies[0].document).unwrap();
+        assert!(
+            doc.contains(r#""Resource":["arn:aws:s3:::a/*","arn:aws:s3:::b/*"]"#)
+                && doc.contains(r#""Resource":["arn:aws:s3:::c/*","arn:aws:s3:::d/*"]"#),
+            "{doc}"
+        );
+    }
+
+    #[test]
+    fn values_passed_on_from_stack_to_stack_nest_no_deeper_than_the_limit() {
+        // Each output wraps the parameter it is given 150 levels deep; ten siblings
+        // passing it on would nest it 1,500 levels deep.
+        let deep = format!("{}!Ref P{}", "[".repeat(150), "]".repeat(150));
+        let child = format!(
+            "Parameters:\n  P: {{Type: String}}\nResources:\n  Q: {{Type: AWS::SQS::Queue}}\nOutputs:\n  O: {{Value: {deep}}}\n"
+        );
+        let mut root = format!("Resources:\n  R:\n    {ROLE}\n");
+        for i in 0..10 {
+            let p = if i == 0 {
+                "x".to_string()
+            } else {
+                format!("!GetAtt C{}.Outputs.O", i - 1)
+            };
+            root.push_str(&format!(
+                "  C{i}:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yml\n      Parameters:\n        P: {p}\n"
+            ));
+        }
+        let err = load_files("deep-outputs", &[("root.yml", root), ("child.yml", child)])
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("the value of output C1/O nests deeper than 200 levels"),
+            "{err}"
+        );
+        // Exports that import each other, each 150 levels deeper.
+        let mut outputs = "Resources:\n  Q: {Type: AWS::SQS::Queue}\nOutputs:\n  O0: {Value: x, Export: {Name: E0}}\n".to_string();
+        for i in 1..20 {
+            outputs.push_str(&format!(
+                "  O{i}: {{Value: {}!ImportValue E{}{}, Export: {{Name: E{i}}}}}\n",
+                "[".repeat(150),
+                i - 1,
+                "]".repeat(150)
+            ));
+        }
+        let root = format!(
+            "Resources:\n  R:\n    {ROLE}\n  C:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yml\n      Tags: [{{Key: k, Value: !ImportValue E19}}]\n"
+        );
+        let err = load_files(
+            "deep-imports",
+            &[("root.yml", root), ("child.yml", outputs)],
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.contains("nests deeper than 400 levels once the exports it imports are put in"),
+            "{err}"
         );
     }
 

@@ -20,6 +20,7 @@
 //!
 //! What is read and refused is written down in `docs/templates.md` ("Terraform").
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
 use super::node::{Kind, Loc, Mapping, Node, ScalarType};
@@ -162,6 +163,10 @@ impl Want {
     }
 }
 
+/// What a module variable stands for: the references it was followed to, or `None`
+/// when it cannot be followed.
+type Followed = Option<Vec<String>>;
+
 /// The lowering of one file.
 struct Lowering<'d> {
     doc: &'d Node,
@@ -178,6 +183,10 @@ struct Lowering<'d> {
     notes: Vec<String>,
     /// Values needed now (which role an attachment is for) and not given.
     missing: Vec<Missing>,
+    /// The references a module variable stands for, by `(module, variable)`: followed
+    /// once (two variables of each module that both refer to both of its caller's
+    /// would otherwise be followed 2^depth times).
+    variables: RefCell<HashMap<(String, String), Followed>>,
 }
 
 /// A new scalar node.
@@ -325,6 +334,7 @@ pub fn lower(doc: &Node, params: &Params) -> Result<Lowered, TemplateError> {
         has_config: false,
         notes: Vec::new(),
         missing: Vec::new(),
+        variables: RefCell::default(),
     };
     l.read_instances()?;
     if let Some(root) = doc.get("configuration").and_then(|c| c.get("root_module")) {
@@ -715,13 +725,25 @@ impl<'d> Lowering<'d> {
             let r = r.as_str()?;
             if let Some(var) = r.strip_prefix("var.") {
                 let var = var.split(['.', '[']).next().unwrap_or(var).to_string();
-                let (parent, _) = parent_module(module)?;
-                let call = self.calls.get(&module_path(module))?;
-                let e = call.get(&var)?;
-                if e.get("constant_value").is_some() {
-                    return None;
-                }
-                out.extend(self.references(e, &parent, depth + 1)?);
+                let key = (module.to_string(), var);
+                let known = self.variables.borrow().get(&key).cloned();
+                let followed = match known {
+                    Some(followed) => followed,
+                    None => {
+                        let followed = (|| {
+                            let (parent, _) = parent_module(module)?;
+                            let call = self.calls.get(&module_path(module))?;
+                            let e = call.get(&key.1)?;
+                            if e.get("constant_value").is_some() {
+                                return None;
+                            }
+                            self.references(e, &parent, depth + 1)
+                        })();
+                        self.variables.borrow_mut().insert(key, followed.clone());
+                        followed
+                    }
+                };
+                out.extend(followed?);
                 continue;
             }
             let resource = r
@@ -1346,8 +1368,32 @@ impl<'d> Lowering<'d> {
                 .and_then(|n| self.role_policy_named(i, n))
             {
                 // The same policy, read once (as its own resource): a fact of the file,
-                // not an assumption, so no note.
-                let _ = by;
+                // not an assumption, so no note. Two different documents under one name
+                // are two writers of one inline policy: which one is deployed last is
+                // not known.
+                let ours = policy.filter(|_| !unknown("policy")).and_then(Node::as_str);
+                let theirs = self
+                    .by_address
+                    .get(&by)
+                    .and_then(|&p| self.instances[p].values)
+                    .and_then(|v| v.get("policy"))
+                    .and_then(Node::as_str);
+                let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+                let differ = match (ours, theirs) {
+                    (None, _) => false,
+                    (Some(a), Some(b)) => a != b && (json(a).is_none() || json(a) != json(b)),
+                    (Some(_), None) => true,
+                };
+                if differ && self.configured(i, "inline_policy") {
+                    return Err(TemplateError::at(
+                        block.loc.clone(),
+                        format!(
+                            "the inline_policy {:?} of {} and {by} set the same inline policy with different documents: which one is deployed is not known",
+                            name.and_then(Node::as_str).unwrap_or_default(),
+                            i.address
+                        ),
+                    ));
+                }
                 continue;
             }
             let doc = match policy.filter(|_| !unknown("policy")) {
@@ -1734,6 +1780,101 @@ fn condensed(notes: Vec<String>) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn plan(json: &serde_json::Value) -> Node {
+        let file: std::sync::Arc<str> = std::sync::Arc::from("plan.json");
+        super::super::node::parse(&file, &json.to_string()).unwrap()
+    }
+
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+    #[test]
+    fn a_role_inline_policy_and_a_role_policy_of_one_name_with_different_documents_are_refused() {
+        let admin = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let narrow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let doc = |inline: &str| {
+            plan(&serde_json::json!({
+                "format_version": "1.2", "terraform_version": "1.9.0",
+                "resource_changes": [
+                    {"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",
+                     "change": {"actions": ["create"], "after": {"name": "r", "assume_role_policy": TRUST,
+                        "inline_policy": [{"name": "p", "policy": inline}]}, "after_unknown": {"arn": true}}},
+                    {"address": "aws_iam_role_policy.p", "mode": "managed", "type": "aws_iam_role_policy", "name": "p",
+                     "change": {"actions": ["create"], "after": {"name": "p", "role": "r", "policy": narrow}, "after_unknown": {}}}
+                ]
+            }))
+        };
+        let err = lower(&doc(admin), &Params::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the inline_policy \"p\" of aws_iam_role.r and aws_iam_role_policy.p set the same inline policy with different documents"),
+            "{err}"
+        );
+        // The same document (a state lists it in both places) is read once.
+        let same = narrow.replace(',', ", ");
+        let lowered = lower(&doc(&same), &Params::default()).unwrap();
+        let role = lowered
+            .cfn
+            .get("Resources")
+            .and_then(|r| r.get("aws_iam_role.r"))
+            .unwrap();
+        assert!(role.get("Properties").unwrap().get("Policies").is_none());
+    }
+
+    #[test]
+    fn module_variables_are_followed_once_each() {
+        // Two variables of each of 30 nested modules, both referring to both of the
+        // caller's: followed afresh, 2^30 paths.
+        let both = serde_json::json!({"references": ["var.a", "var.b"]});
+        let mut module = serde_json::json!({"resources": [{
+            "address": "aws_iam_role_policy_attachment.x", "mode": "managed",
+            "type": "aws_iam_role_policy_attachment", "name": "x",
+            "expressions": {"role": both.clone(), "policy_arn": {"constant_value": "arn:aws:iam::aws:policy/ReadOnlyAccess"}}}]});
+        let levels = 30;
+        for k in 0..levels {
+            let exprs = if k + 1 < levels {
+                serde_json::json!({"a": both.clone(), "b": both.clone()})
+            } else {
+                let role =
+                    serde_json::json!({"references": ["aws_iam_role.r.name", "aws_iam_role.r"]});
+                serde_json::json!({"a": role.clone(), "b": role})
+            };
+            module = serde_json::json!({"module_calls": {"m": {"source": "./m", "expressions": exprs, "module": module}}});
+        }
+        module["resources"] = serde_json::json!([{"address": "aws_iam_role.r", "mode": "managed",
+            "type": "aws_iam_role", "name": "r", "expressions": {"name": {"constant_value": "r"}}}]);
+        let at = vec!["module.m"; levels].join(".");
+        let doc = plan(&serde_json::json!({
+            "format_version": "1.2", "terraform_version": "1.9.0",
+            "resource_changes": [
+                {"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",
+                 "change": {"actions": ["create"], "after": {"name": "r", "assume_role_policy": TRUST}, "after_unknown": {"arn": true}}},
+                {"address": format!("{at}.aws_iam_role_policy_attachment.x"), "module_address": at, "mode": "managed",
+                 "type": "aws_iam_role_policy_attachment", "name": "x",
+                 "change": {"actions": ["create"], "after": {"policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+                    "after_unknown": {"role": true}}}
+            ],
+            "configuration": {"root_module": module}
+        }));
+        let started = std::time::Instant::now();
+        let lowered = lower(&doc, &Params::default()).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let role = lowered
+            .cfn
+            .get("Resources")
+            .and_then(|r| r.get("aws_iam_role.r"))
+            .unwrap();
+        let arns = role
+            .get("Properties")
+            .unwrap()
+            .get("ManagedPolicyArns")
+            .unwrap();
+        assert_eq!(
+            arns.as_seq().unwrap()[0].as_str(),
+            Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        );
+    }
+
     #[test]
     fn addresses_split_outside_brackets() {
         assert_eq!(
@@ -1766,3 +1907,4 @@ mod tests {
         );
     }
 }
+
