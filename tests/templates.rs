@@ -1487,6 +1487,16 @@ fn ref_of_a_named_bucket_is_its_name_and_a_name_naming_itself_is_an_error() {
     let t = load(rel, &[("Loop", "yes")]);
     assert_eq!(
         t.role_policies("R").unwrap_err().to_string(),
-        format!("{rel}:13:31: the name of resource B refers to the resource itself")
+        format!("{rel}:13:31: the name (or path) of resource B refers to the resource itself")
+    );
+}
+
+#[test]
+fn a_role_path_that_refers_to_its_own_role_is_an_error() {
+    let rel = "fixtures/templates/role-path-loop.yml";
+    let t = load(rel, &[]);
+    assert_eq!(
+        t.role_policies("R").unwrap_err().to_string(),
+        format!("{rel}:8:13: the name (or path) of resource R refers to the resource itself")
     );
 }

@@ -478,3 +478,86 @@ fn a_function_given_its_role_adds_no_role_and_ignores_policies() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn properties_sam_does_not_define_or_cannot_read_are_refused() {
+    // A misspelt `Policies` would leave the role without the policy SAM deploys... or
+    // SAM refuses the template: either way, not an answer to give.
+    assert_eq!(
+        refused(
+            "misspelt.yml",
+            &format!("{FUNCTION}      Polices: [AdministratorAccess]\n")
+        ),
+        "misspelt.yml:9:16: AWS::Serverless::Function has no property \"Polices\" (did you mean Policies?): SAM refuses it (on Fn)"
+    );
+    let global = write(
+        "global-properties.yml",
+        &format!(
+            "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Properties:\n      Policies: [AdministratorAccess]\nResources:\n{FUNCTION}"
+        ),
+    );
+    std::env::set_current_dir(root()).unwrap();
+    let e = Template::load(Path::new(&global), Params::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{global}:5:7: AWS::Serverless::Function has no property \"Properties\": SAM refuses it (on Fn)"
+        )
+    );
+    assert_eq!(
+        refused(
+            "intrinsic-properties.yml",
+            "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Fn::If: [C, {Runtime: python3.12, Policies: [AdministratorAccess]}, {Runtime: python3.12}]\n"
+        ),
+        "intrinsic-properties.yml:6:7: the Properties of Fn (AWS::Serverless::Function) are an intrinsic function, which SAM does not resolve: write them as a mapping"
+    );
+}
+
+#[test]
+fn an_api_s_policy_is_its_rest_api_s_resource_policy() {
+    // SAM copies `Policy` to the RestApi as written (checked with aws-sam-translator
+    // 1.115.0): a Deny there applies.
+    let file = write(
+        "api-policy.yml",
+        "Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Policy:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Deny
+            Principal: '*'
+            Action: execute-api:Invoke
+            Resource: execute-api:/*
+  Caller:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: []}
+      Policies:
+        - PolicyName: invoke
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: execute-api:Invoke
+                Resource: '*'
+",
+    );
+    let (code, out, err) = run(&[
+        "check",
+        "--template",
+        &file,
+        "--param",
+        "Api=abc123",
+        "--principal",
+        "arn:aws:sts::123456789012:assumed-role/Caller/s",
+        "--action",
+        "execute-api:Invoke",
+        "--resource",
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/notes",
+    ]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(out.starts_with("Decision: ExplicitDeny"), "{out}");
+}

@@ -707,3 +707,66 @@ fn several_roles_of_a_cdk_input_are_listed_by_construct_path() {
         "fixtures/templates/cdk-notes/cdk.out/manifest.json:1:1: the template has 4 roles; choose one with --role (NotesStack/AuthRole (NotesStack/ AuthRole900B840B), NotesStack/GuestRole (NotesStack/GuestRole80ECD357), NotesStack/NotesApi/CloudWatchRole (NotesStack/ NotesApiCloudWatchRoleB85AD1BE), WorkerStack/WorkerRole (WorkerStack/ WorkerRole8DD27D41))"
     );
 }
+
+/// Copy the directory `from` into `to`, recursively.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_amplify_function_that_does_more_than_the_cli_s_is_refused() {
+    // The Amplify fixture with one more line in UpdateRolesWithIDPFunction: it would
+    // also attach AdministratorAccess to the auth role at deploy time.
+    let dir = root().join("target/stacks-tests/amplify-more");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&root().join("fixtures/templates/amplify-gen1-notes"), &dir);
+    let root_stack =
+        dir.join("amplify/backend/awscloudformation/build/root-cloudformation-stack.json");
+    let text = std::fs::read_to_string(&root_stack).unwrap();
+    let line = "\"    let idpId = event.ResourceProperties.idpId;\",";
+    assert!(text.contains(line), "the line to follow is in the fixture");
+    let more = text.replacen(
+        line,
+        &format!("{line}\n\"    new aws.IAM().attachRolePolicy({{RoleName: authRoleName, PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess'}}).promise();\","),
+        1,
+    );
+    std::fs::write(&root_stack, more).unwrap();
+    let rel = "target/stacks-tests/amplify-more/amplify/backend/awscloudformation/build/root-cloudformation-stack.json";
+    let o = run(&["show", "--template", rel, "--role", "AuthRole"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    let err: String = stderr(&o)
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .strip_prefix("× ")
+                .or_else(|| l.trim_start().strip_prefix("│ "))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        err.contains("UpdateRolesWithIDPFunction looks like the Amplify CLI's, but its code (whitespace and quotes aside) is not a version policy-sim knows"),
+        "{err}"
+    );
+    // The fixture itself is modelled (its code is the CLI's).
+    let o = run(&[
+        "show",
+        "--template",
+        AMPLIFY,
+        "--role",
+        "AuthRole",
+        "--trust",
+        "--param",
+        "IdentityPool=us-east-1:11111111-2222-3333-4444-555555555555",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("cognito-identity.amazonaws.com:amr"));
+}

@@ -48,6 +48,21 @@ const CODE_MARKERS: [&str; 10] = [
     "AssumeRolePolicy",
 ];
 
+/// SHA-256 of the function code of each version of the Amplify CLI's
+/// `update-idp-roles-cfn.json` modelled here, once whitespace and quotes are removed:
+/// the published file (aws-amplify/amplify-cli, commit 0883a4b8) without its two debugging
+/// lines that make the function fail at once (`response.send(..., 'KABOOM'); return;`).
+const KNOWN_CODE_SHA256: [&str; 1] =
+    ["4c2de23b682c818870c91bbd308206bc21e10cb0d38c84dbdb86fae0b03a41d1"];
+
+/// Whether `squeezed` (code without whitespace and quotes) is a known version.
+fn is_known_code(squeezed: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(squeezed.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    KNOWN_CODE_SHA256.contains(&hex.as_str())
+}
+
 /// Model the Amplify Gen 1 trust rewrite in `cfn` when its custom resource is exactly the
 /// Amplify CLI's: `UpdateRolesWithIDPFunctionOutputs` of type `Custom::LambdaCallout` with
 /// no `Condition`, exactly the properties `ServiceToken` (`Fn::GetAtt
@@ -119,6 +134,17 @@ pub(super) fn model(cfn: &mut Node) -> Result<Option<String>, TemplateError> {
         .collect();
     if !token_ok || auth == unauth || !CODE_MARKERS.iter().all(|m| squeezed.contains(m)) {
         return Ok(None);
+    }
+    // Markers alone would accept a function that also does something else (attaches a
+    // policy, say): the code must be, to the character, a version the CLI published.
+    if !is_known_code(&squeezed) {
+        let at = function.map_or_else(|| callout.loc.clone(), |f| f.loc.clone());
+        return Err(TemplateError::at(
+            at,
+            format!(
+                "{FUNCTION} looks like the Amplify CLI's, but its code (whitespace and quotes aside) is not a version policy-sim knows: what {CALLOUT} does to the roles at deploy time is not known, so the template is refused (known versions: docs/templates.md)"
+            ),
+        ));
     }
     let loc = callout.loc.clone();
     let trust = |amr: &str| {

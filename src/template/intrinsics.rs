@@ -114,7 +114,7 @@ impl<'a> Resolver<'a> {
         if self.naming.iter().any(|n| n == logical) {
             return Err(TemplateError::at(
                 loc.clone(),
-                format!("the name of resource {logical} refers to the resource itself"),
+                format!("the name (or path) of resource {logical} refers to the resource itself"),
             ));
         }
         self.naming.push(logical.to_string());
@@ -757,7 +757,8 @@ impl<'a> Resolver<'a> {
         {
             let name = self.name_text(logical, &name, loc)?;
             let path = match props.get("Path").cloned() {
-                Some(p) => self.string(&p)?,
+                // Part of the ARN too: a `Path` that refers to its own role is a loop.
+                Some(p) => self.name_text(logical, &p, loc)?,
                 None => "/".to_string(),
             };
             let partition = self.pseudo("AWS::Partition").unwrap_or_default();

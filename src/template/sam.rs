@@ -167,6 +167,148 @@ fn get_att(logical: &str, attr: &str, loc: &Loc) -> Node {
     )
 }
 
+/// The properties of `AWS::Serverless::Function` and `AWS::Serverless::Api` as
+/// aws-sam-translator 1.115.0 defines them (`SamFunction.property_types`,
+/// `SamApi.property_types`): SAM refuses any other, and so does policy-sim, since a
+/// property it does not know (a misspelt `Polices`) could be one that grants.
+const FUNCTION_PROPERTIES: [&str; 49] = [
+    "Architectures",
+    "AssumeRolePolicyDocument",
+    "AutoPublishAlias",
+    "AutoPublishAliasAllProperties",
+    "AutoPublishCodeSha256",
+    "CapacityProviderConfig",
+    "CodeSigningConfigArn",
+    "CodeUri",
+    "DeadLetterQueue",
+    "DeploymentPreference",
+    "Description",
+    "DurableConfig",
+    "Environment",
+    "EphemeralStorage",
+    "EventInvokeConfig",
+    "Events",
+    "FileSystemConfigs",
+    "FunctionName",
+    "FunctionScalingConfig",
+    "FunctionUrlConfig",
+    "Handler",
+    "ImageConfig",
+    "ImageUri",
+    "InlineCode",
+    "KmsKeyArn",
+    "Layers",
+    "LoggingConfig",
+    "MemorySize",
+    "PackageType",
+    "PermissionsBoundary",
+    "Policies",
+    "PropagateTags",
+    "ProvisionedConcurrencyConfig",
+    "PublishToLatestPublished",
+    "RecursiveLoop",
+    "ReservedConcurrentExecutions",
+    "Role",
+    "RolePath",
+    "Runtime",
+    "RuntimeManagementConfig",
+    "SnapStart",
+    "SourceKMSKeyArn",
+    "Tags",
+    "TenancyConfig",
+    "Timeout",
+    "Tracing",
+    "VersionDeletionPolicy",
+    "VersionDescription",
+    "VpcConfig",
+];
+
+/// See [`FUNCTION_PROPERTIES`].
+const API_PROPERTIES: [&str; 32] = [
+    "AccessLogSetting",
+    "AlwaysDeploy",
+    "ApiKeySourceType",
+    "Auth",
+    "BinaryMediaTypes",
+    "CacheClusterEnabled",
+    "CacheClusterSize",
+    "CanarySetting",
+    "Cors",
+    "DefinitionBody",
+    "DefinitionUri",
+    "Description",
+    "DisableExecuteApiEndpoint",
+    "Domain",
+    "EndpointAccessMode",
+    "EndpointConfiguration",
+    "FailOnWarnings",
+    "GatewayResponses",
+    "MergeDefinitions",
+    "MethodSettings",
+    "MinimumCompressionSize",
+    "Mode",
+    "Models",
+    "Name",
+    "OpenApiVersion",
+    "Policy",
+    "PropagateTags",
+    "SecurityPolicy",
+    "StageName",
+    "Tags",
+    "TracingEnabled",
+    "Variables",
+];
+
+/// A SAM resource's `Properties` must be a mapping SAM reads (not an intrinsic, which
+/// the translator does not resolve), and a function's or API's properties, with its
+/// `Globals` section, ones SAM defines.
+fn known_properties(
+    logical: &str,
+    ty: &str,
+    res: &Node,
+    globals: Option<&Node>,
+) -> Result<(), TemplateError> {
+    if !ty.starts_with("AWS::Serverless::") {
+        return Ok(());
+    }
+    if let Some(p) = res.get("Properties")
+        && is_intrinsic(p)
+    {
+        return Err(at(
+            &p.loc,
+            format!(
+                "the Properties of {logical} ({ty}) are an intrinsic function, which SAM does not resolve: write them as a mapping"
+            ),
+        ));
+    }
+    let (section, known): (&str, &[&str]) = match ty {
+        "AWS::Serverless::Function" => ("Function", &FUNCTION_PROPERTIES),
+        "AWS::Serverless::Api" => ("Api", &API_PROPERTIES),
+        _ => return Ok(()),
+    };
+    let own = res.get("Properties").and_then(Node::as_map).unwrap_or(&[]);
+    let global = globals
+        .and_then(|g| g.get(section))
+        .and_then(Node::as_map)
+        .unwrap_or(&[]);
+    for (key, value) in own.iter().chain(global) {
+        if !known.contains(&key.as_str()) {
+            let near = known
+                .iter()
+                .find(|k| {
+                    strsim::osa_distance(&k.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2
+                })
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            return Err(at(
+                &value.loc,
+                format!("{ty} has no property {key:?}{near}: SAM refuses it (on {logical})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Is the node an intrinsic function (a one-key mapping of `Ref`, `Condition` or `Fn::`)?
 fn is_intrinsic(n: &Node) -> bool {
     n.single_entry()
@@ -386,6 +528,7 @@ pub fn lower(doc: &Node, params: &Params, region: &str) -> Result<Lowered, Templ
                 ),
             ));
         }
+        known_properties(logical, ty, res, globals)?;
         if ty == "AWS::Serverless::Function" {
             cx.function(logical, res, &mut generated)?;
         }
@@ -1136,6 +1279,12 @@ impl Cx<'_> {
             body_props.push(("Body", body));
         } else if let Some(b) = definition {
             body_props.push(("Body", b.clone()));
+        }
+        // `Policy` is the REST API's resource policy as written (SAM copies it to the
+        // RestApi); with an `x-amazon-apigateway-policy` in the body too, the
+        // resource-policy reader refuses the pair.
+        if let Some(p) = props.get("Policy") {
+            body_props.push(("Policy", p.clone()));
         }
         if !body_props.is_empty() {
             out.push(("Properties".to_string(), map(body_props, &res.loc)));
