@@ -501,8 +501,18 @@ fn properties_sam_does_not_define_or_cannot_read_are_refused() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{global}:5:7: AWS::Serverless::Function has no property \"Properties\": SAM refuses it (on Fn)"
+            "{global}:5:7: SAM Globals.Function has no property \"Properties\": SAM refuses it"
         )
+    );
+    // Globals.Api applies to the implicit ServerlessRestApi too, with no API resource.
+    let implicit = write(
+        "global-api.yml",
+        "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Api:\n    Polcy: {}\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: a.h\n      InlineCode: x\n      Events:\n        Get: {Type: Api, Properties: {Path: /notes, Method: get}}\n",
+    );
+    let e = Template::load(Path::new(&implicit), Params::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{implicit}:4:12: SAM Globals.Api has no property \"Polcy\": SAM refuses it")
     );
     assert_eq!(
         refused(

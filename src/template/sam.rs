@@ -439,6 +439,21 @@ fn check_globals(globals: Option<&Node>) -> Result<(), TemplateError> {
                 format!("{k} is not a supported property of SAM Globals.Function"),
             ));
         }
+        // Checked here too, not only where a resource takes them: the implicit
+        // ServerlessRestApi takes `Globals.Api` without an `AWS::Serverless::Api`.
+        let known: &[&str] = match section.as_str() {
+            "Function" => &FUNCTION_PROPERTIES,
+            "Api" => &API_PROPERTIES,
+            _ => &[],
+        };
+        if !known.is_empty()
+            && let Some((k, v)) = props.iter().find(|(k, _)| !known.contains(&k.as_str()))
+        {
+            return Err(at(
+                &v.loc,
+                format!("SAM Globals.{section} has no property {k:?}: SAM refuses it"),
+            ));
+        }
     }
     Ok(())
 }
