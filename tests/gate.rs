@@ -1492,3 +1492,77 @@ fn isolation_of_a_template_with_an_identity_pool_covers_every_role() {
         c.message
     );
 }
+
+#[test]
+fn every_deploy_input_is_a_gate_source() {
+    let dir = workdir("inputs");
+    let fixtures = "../../../../fixtures/templates";
+    let own = "arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt";
+    let report = run(
+        &dir,
+        &format!(
+            "gates:
+  - name: terraform
+    template:
+      file: {fixtures}/terraform/state.json
+      role: notes-auth
+    isolation: {{}}
+    expect:
+      - identity: us-east-1:abc
+        action: s3:GetObject
+        resource: {own}
+        context: {{aws:SecureTransport: 'true'}}
+        decision: Allow
+  - name: cdk
+    template:
+      file: {fixtures}/cdk-notes/cdk.out
+      role: NotesStack/AuthRole
+      params:
+        AuthRole900B840B.Arn: arn:aws:iam::123456789012:role/NotesStack-AuthRole
+        NotesApi2FFCBC92: a1b2c3d4e5
+    isolation: {{}}
+  - name: sam
+    template:
+      file: {fixtures}/sam/template.yaml
+      role: AuthRole
+      params:
+        NotesApi: a1b2c3d4e5
+    isolation: {{}}
+"
+        ),
+    );
+    let passed: Vec<(&str, &str, Status)> = report
+        .checks
+        .iter()
+        .filter(|c| c.kind != "lint")
+        .map(|c| (c.gate.as_str(), c.kind, c.status))
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            ("terraform", "expect", Status::Pass),
+            ("terraform", "isolation", Status::Pass),
+            ("cdk", "isolation", Status::Pass),
+            ("sam", "isolation", Status::Pass),
+        ],
+        "{:?}",
+        report.checks
+    );
+    // Lint reads the SAM template's expansion and points into the SAM file: the API
+    // policy SAM writes for a blacklist allows everyone else (as deployed).
+    let sam_lint: Vec<(&str, Option<usize>)> = report
+        .checks
+        .iter()
+        .filter(|c| c.gate == "sam" && c.kind == "lint")
+        .map(|c| (c.rule, c.location.as_ref().map(|l| l.1)))
+        .collect();
+    assert_eq!(
+        sam_lint,
+        [
+            ("PS015", Some(53)),
+            ("PS015", Some(53)),
+            ("PS009", Some(53)),
+            ("PS009", Some(53))
+        ]
+    );
+}
