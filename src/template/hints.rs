@@ -1,7 +1,7 @@
 //! Help for a user who got something slightly wrong, so that no step needs guesswork:
 //!
 //! - [`closest`]: the name a misspelt one most likely meant (`did you mean ...?`);
-//! - [`check_params`]: a `--param` that names nothing the input defines, refers to or
+//! - `check_params`: a `--param` that names nothing the input defines, refers to or
 //!   asked for is an error, with the closest such name;
 //! - [`flattened`]: a YAML error on a line holding several `key: value` pairs (a template
 //!   copied from a web page that lost its line breaks) says so;

@@ -1,5 +1,7 @@
-//! Policies read straight from the CloudFormation or Serverless Framework template that
-//! deploys them, so that the policy checked is the one that ships.
+//! Policies read straight from what deploys them (CloudFormation, SAM, Serverless
+//! Framework, nested stacks and Amplify Gen 1, CDK cloud assemblies, Terraform JSON), so
+//! that the policy checked is the one that ships. Every input is lowered into one
+//! CloudFormation template whose nodes keep their file, line and column.
 //!
 //! - [`node`]: YAML/JSON into one value tree with locations (`!Ref x` ≡ `{"Ref": x}`);
 //! - [`serverless`]: `serverless.yml` variables and its `resources:` CloudFormation;
@@ -7,6 +9,10 @@
 //! - [`stacks`]: nested stacks read and flattened into one template (qualified ids);
 //! - [`cdk`]: CDK cloud assemblies (`cdk.out`), their stacks and construct paths;
 //! - `amplify`: the Amplify Gen 1 trust rewrite, modelled;
+//! - [`sam`]: SAM templates expanded as the SAM translator does;
+//! - [`terraform`]: `terraform show -json` of a plan or a state;
+//! - [`foreach`]: `Fn::ForEach` (`AWS::LanguageExtensions`) expanded;
+//! - [`hints`]: `--param` checks and hints for slips;
 //! - [`resource`]: the resource-based policies the template deploys (S3 bucket policies,
 //!   API Gateway REST API policies), each with the ARN of its resource;
 //! - this module: finding a role, the policies that attach to it and its permissions
@@ -601,14 +607,15 @@ impl Names {
 }
 
 impl Template {
-    /// Load a CloudFormation (YAML or JSON) or Serverless template, its project root
+    /// Load a deploy input (any kind, see the module documentation), its project root
     /// found from its path ([`Root::discover`]).
     pub fn load(path: &Path, params: Params) -> Result<Template, TemplateError> {
         Template::load_in(&Root::discover(path), path, params)
     }
 
-    /// Load a CloudFormation (YAML or JSON) or Serverless template that, like every file
-    /// it includes, lies inside the project `root`.
+    /// Load a deploy input (a file, or a CDK cloud assembly directory; the kind is told
+    /// from its content) that, like every file it includes or nests, lies inside the
+    /// project `root`.
     pub fn load_in(
         root: &Root,
         path: &Path,

@@ -18,7 +18,7 @@
 //! - `Fn::ImportValue` of an export with a literal name that one of the stacks read
 //!   declares becomes the exported value.
 //!
-//! Where a child's template is found is decided by [`Flattener::locate`] (see
+//! Where a child's template is found is decided by `Flattener::locate` (see
 //! `docs/templates.md`). A stack whose template cannot be found stays in the tree, marked
 //! with the reason, and is refused like any nested stack when it could name the role.
 
