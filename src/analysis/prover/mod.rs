@@ -9,7 +9,7 @@
 //! identity; every policy type AWS evaluates takes part ([`Policies`]): identity-based
 //! `Allow`s and resource-policy `Allow`s that name the principal can grant, `Deny`s of
 //! every type can keep isolation, and the boundary, the session policies and the SCP
-//! levels must also allow (see [`subject`]).
+//! levels must also allow (see `subject`).
 //!
 //! Method (why `holds` is sound, in `docs/prover.md`): for every `Allow` statement that
 //! can grant and every area, a [`Solver`] looks for a resource accepted by the statement's pattern
