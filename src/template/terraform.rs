@@ -846,6 +846,22 @@ impl<'d> Lowering<'d> {
 
     /// The value of attribute `key` for the tree: known (joined by value), bound to the
     /// instance its configuration refers to, or `Fn::GetAtt [ADDRESS, key]`.
+    /// Each `(attribute, property, want)` of `i` that has a value (see [`Lowering::value`]),
+    /// pushed as that property, in order.
+    fn copy(
+        &mut self,
+        i: &Instance<'d>,
+        props: &mut Vec<(String, Node)>,
+        pairs: &[(&str, &str, Want)],
+    ) -> Result<(), TemplateError> {
+        for &(attribute, property, want) in pairs {
+            if let Some(v) = self.value(i, attribute, want)? {
+                props.push((property.to_string(), v));
+            }
+        }
+        Ok(())
+    }
+
     fn value(
         &mut self,
         i: &Instance<'d>,
@@ -1027,12 +1043,19 @@ impl<'d> Lowering<'d> {
                 (true, _) => continue,
                 (false, "aws_iam_role") => {
                     known_id = self.known(&i, "name");
-                    let name = self.value(&i, "name", Want::Plain)?;
-                    set(&mut props, "RoleName", name);
-                    let path = self.value(&i, "path", Want::Plain)?;
-                    set(&mut props, "Path", path);
-                    let trust = self.value(&i, "assume_role_policy", Want::Document)?;
-                    set(&mut props, "AssumeRolePolicyDocument", trust);
+                    self.copy(
+                        &i,
+                        &mut props,
+                        &[
+                            ("name", "RoleName", Want::Plain),
+                            ("path", "Path", Want::Plain),
+                            (
+                                "assume_role_policy",
+                                "AssumeRolePolicyDocument",
+                                Want::Document,
+                            ),
+                        ],
+                    )?;
                     let inline = self.inline_policies(&i)?;
                     if !inline.is_empty() {
                         props.push(("Policies".to_string(), seq(inline, &loc)));
@@ -1056,22 +1079,28 @@ impl<'d> Lowering<'d> {
                     "AWS::IAM::Role"
                 }
                 (false, "aws_iam_role_policy") => {
-                    let name = self.value(&i, "name", Want::Plain)?;
-                    set(&mut props, "PolicyName", name);
-                    let doc = self.value(&i, "policy", Want::Document)?;
-                    set(&mut props, "PolicyDocument", doc);
-                    let role = self.value(&i, "role", Want::RoleName)?;
-                    set(&mut props, "RoleName", role);
+                    self.copy(
+                        &i,
+                        &mut props,
+                        &[
+                            ("name", "PolicyName", Want::Plain),
+                            ("policy", "PolicyDocument", Want::Document),
+                            ("role", "RoleName", Want::RoleName),
+                        ],
+                    )?;
                     "AWS::IAM::RolePolicy"
                 }
                 (false, "aws_iam_policy") => {
                     known_id = self.known(&i, "arn");
-                    let name = self.value(&i, "name", Want::Plain)?;
-                    set(&mut props, "ManagedPolicyName", name);
-                    let path = self.value(&i, "path", Want::Plain)?;
-                    set(&mut props, "Path", path);
-                    let doc = self.value(&i, "policy", Want::Document)?;
-                    set(&mut props, "PolicyDocument", doc);
+                    self.copy(
+                        &i,
+                        &mut props,
+                        &[
+                            ("name", "ManagedPolicyName", Want::Plain),
+                            ("path", "Path", Want::Plain),
+                            ("policy", "PolicyDocument", Want::Document),
+                        ],
+                    )?;
                     if let Some(roles) = policy_roles.remove(&idx) {
                         props.push(("Roles".to_string(), seq(roles, &loc)));
                     }
@@ -1099,16 +1128,19 @@ impl<'d> Lowering<'d> {
                     "AWS::S3::Bucket"
                 }
                 (false, "aws_s3_bucket_policy") => {
-                    let bucket = self.value(&i, "bucket", Want::Bucket)?;
-                    set(&mut props, "Bucket", bucket);
-                    let doc = self.value(&i, "policy", Want::Document)?;
-                    set(&mut props, "PolicyDocument", doc);
+                    self.copy(
+                        &i,
+                        &mut props,
+                        &[
+                            ("bucket", "Bucket", Want::Bucket),
+                            ("policy", "PolicyDocument", Want::Document),
+                        ],
+                    )?;
                     "AWS::S3::BucketPolicy"
                 }
                 (false, "aws_api_gateway_rest_api") => {
                     known_id = self.known(&i, "id");
-                    let name = self.value(&i, "name", Want::Plain)?;
-                    set(&mut props, "Name", name);
+                    self.copy(&i, &mut props, &[("name", "Name", Want::Plain)])?;
                     let body = self.value(&i, "body", Want::Plain)?;
                     set(&mut props, "Body", body.filter(|b| b.as_str() != Some("")));
                     let policy = match api_policies.remove(&idx) {
@@ -1137,8 +1169,11 @@ impl<'d> Lowering<'d> {
                     "AWS::Cognito::IdentityPool"
                 }
                 (false, "aws_cognito_identity_pool_roles_attachment") => {
-                    let pool = self.value(&i, "identity_pool_id", Want::PoolId)?;
-                    set(&mut props, "IdentityPoolId", pool);
+                    self.copy(
+                        &i,
+                        &mut props,
+                        &[("identity_pool_id", "IdentityPoolId", Want::PoolId)],
+                    )?;
                     let roles = self.pool_roles(&i)?;
                     props.push(("Roles".to_string(), roles));
                     if let Some(m) = self.role_mappings(&i)? {
@@ -1147,8 +1182,7 @@ impl<'d> Lowering<'d> {
                     "AWS::Cognito::IdentityPoolRoleAttachment"
                 }
                 (false, "aws_cognito_user_group") => {
-                    let arn = self.value(&i, "role_arn", Want::RoleArn)?;
-                    set(&mut props, "RoleArn", arn);
+                    self.copy(&i, &mut props, &[("role_arn", "RoleArn", Want::RoleArn)])?;
                     "AWS::Cognito::UserPoolGroup"
                 }
                 (
