@@ -768,7 +768,6 @@ fn preflight(t: &Template, pool: &str, pool_node: &Node, trust: bool) -> Result<
         Err(e) => Err(e),
     };
     collect(t.resolve_node(&ref_node(pool, pool_node)).map(drop))?;
-    collect(t.resource_policies().map(drop))?;
     if let Some(n) = pool_node
         .get("Properties")
         .and_then(|p| p.get("AllowUnauthenticatedIdentities"))
@@ -927,20 +926,7 @@ fn providers(t: &Template, pool_node: &Node) -> Vec<String> {
 
 /// `{"Ref": logical}` at the resource's location.
 fn ref_node(logical: &str, at: &Node) -> Node {
-    use crate::template::node::{Kind, ScalarType};
-    Node {
-        kind: Kind::Map(
-            vec![(
-                "Ref".to_string(),
-                Node {
-                    kind: Kind::Scalar(logical.to_string(), ScalarType::Str),
-                    loc: at.loc.clone(),
-                },
-            )]
-            .into(),
-        ),
-        loc: at.loc.clone(),
-    }
+    crate::template::node::reference(logical, &at.loc)
 }
 
 /// Why the flow could not be simulated (not a deny).

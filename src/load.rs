@@ -69,9 +69,6 @@ pub struct Loaded {
     pub boundary: Option<Policy>,
     /// Where the template's role names [`Loaded::boundary`].
     pub boundary_source: Option<Attached>,
-    /// What reading the template modelled rather than read ([`Template::notes`]); empty
-    /// for policy files.
-    pub notes: Vec<String>,
     /// Lint findings name the policy they are in (`ADDRESS/NAME`, its name after the file's
     /// `#`): a Terraform plan's findings point into a policy written as one JSON string,
     /// in a file where the resource's address is not next to it.
@@ -429,7 +426,6 @@ impl<'r> Reader<'r> {
             resource_sources: Vec::new(),
             boundary: None,
             boundary_source: None,
-            notes: Vec::new(),
             name_findings: false,
             finding_names: Vec::new(),
         }
@@ -679,7 +675,6 @@ pub fn load_role(
         resource_sources,
         boundary,
         boundary_source,
-        notes: t.notes.clone(),
         name_findings: matches!(
             t.input,
             crate::template::InputKind::Terraform | crate::template::InputKind::CdkAssembly

@@ -18,7 +18,7 @@
 //! any other custom resource stays refused.
 
 use super::node::{Kind, Node};
-use super::stacks::{map, seq, text};
+use super::node::{map, seq, text};
 use super::{TemplateError, get_att_target, ref_target};
 
 /// The custom resource's logical id in the Amplify root stack.

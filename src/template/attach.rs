@@ -17,9 +17,9 @@ use super::intrinsics::Resolver;
 use super::node::{Kind, Node};
 use super::{Missing, Template, TemplateError, get_att_target, is_no_value, ref_target};
 
-/// A `Transform` policy-sim accepts: SAM, whose resources are checked one by one
-/// ([`Template::opaque`]) (the other is `AWS::LanguageExtensions`, see `foreach`).
-const SAM_TRANSFORM: &str = "AWS::Serverless-2016-10-31";
+// The transforms policy-sim accepts: SAM's (expanded by `sam`) and
+// `AWS::LanguageExtensions` (its loops expanded by `foreach`).
+use super::sam::SAM_TRANSFORM;
 
 /// How a policy resource names the roles it attaches to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

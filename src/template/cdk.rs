@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::node::{self, Node};
-use super::stacks::{STACK_TYPE, map, text};
+use super::node::{map, text};
+use super::stacks::STACK_TYPE;
 use super::{Names, TemplateError, read_text};
 use crate::root::Root;
 

@@ -35,15 +35,7 @@ const SECTIONS: &[&str] = &["Resources", "Outputs", "Conditions"];
 
 /// Does the template declare the `AWS::LanguageExtensions` transform?
 pub fn declares_language_extensions(cfn: &Node) -> bool {
-    let Some(t) = cfn.get("Transform") else {
-        return false;
-    };
-    match &t.kind {
-        Kind::Seq(items) => items
-            .iter()
-            .any(|n| n.as_str() == Some(LANGUAGE_EXTENSIONS)),
-        _ => t.as_str() == Some(LANGUAGE_EXTENSIONS),
-    }
+    super::declares_transform(cfn, LANGUAGE_EXTENSIONS)
 }
 
 /// The template with its loops expanded, when it declares the transform; else as it is
@@ -57,12 +49,14 @@ pub(super) fn expand(
     if !declares_language_extensions(&cfn) {
         return Ok(cfn);
     }
+    let input_bytes = node_bytes(&cfn);
     let mut x = Expander {
         cfn: &cfn,
         params,
         region,
         serverless,
-        budget: Budget::for_input(node_bytes(&cfn)),
+        input_bytes,
+        budget: Budget::for_input(input_bytes),
     };
     let Kind::Map(top) = &cfn.kind else {
         return Ok(cfn.clone());
@@ -88,6 +82,8 @@ struct Expander<'a> {
     params: &'a Params,
     region: &'a str,
     serverless: bool,
+    /// The size of `cfn` (measured once: every collection's resolution is budgeted by it).
+    input_bytes: usize,
     /// Copies made count against the expansion budget.
     budget: Budget,
 }
@@ -181,7 +177,7 @@ impl Expander<'_> {
     /// a `CommaDelimitedList`).
     fn collection(&mut self, name: &str, node: &Node) -> Result<Vec<String>, TemplateError> {
         let mut r = Resolver::new(self.cfn, self.params, self.region, self.serverless);
-        r.budget = Budget::for_input(node_bytes(self.cfn));
+        r.budget = Budget::for_input(self.input_bytes);
         let value = r.resolve(node)?;
         r.finish()?;
         let text = |v: &Value| match v {

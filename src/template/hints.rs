@@ -293,24 +293,13 @@ pub fn looks_like_input(text: &str) -> Option<&'static str> {
         .then_some("a CloudFormation template");
     };
     let has = |k: &str| doc.get(k).is_some();
-    let sam = doc.get("Transform").is_some_and(|t| {
-        let names: Vec<&Node> = match &t.kind {
-            Kind::Seq(items) => items.iter().collect(),
-            _ => vec![t],
-        };
-        names
-            .iter()
-            .any(|n| n.as_str() == Some("AWS::Serverless-2016-10-31"))
-    });
-    if has("service") && (has("provider") || has("resources")) {
+    if super::serverless::is_serverless(&doc) {
         Some("a Serverless Framework service")
-    } else if sam {
+    } else if super::sam::is_sam(&doc) {
         Some("a SAM template")
     } else if has("AWSTemplateFormatVersion") || has("Resources") {
         Some("a CloudFormation template")
-    } else if has("format_version")
-        && (has("terraform_version") || has("planned_values") || has("resource_changes"))
-    {
+    } else if super::terraform::is_terraform(&doc) {
         Some("a Terraform plan")
     } else {
         None

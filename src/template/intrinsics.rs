@@ -217,11 +217,6 @@ impl<'a> Resolver<'a> {
     }
 
     fn missing(&mut self, name: String, loc: &Loc, what: &'static str) -> Resolved {
-        let what = match what {
-            "Fn::GetAtt" if self.after_apply => "known only after apply",
-            "Ref to a resource" if self.after_apply => "the resource's id, known only after apply",
-            other => other,
-        };
         self.missing.push(Missing {
             name,
             loc: loc.clone(),
@@ -596,7 +591,12 @@ impl<'a> Resolver<'a> {
             {
                 return self.name_of(target, &name, loc);
             }
-            return Ok(self.missing(target.to_string(), loc, "Ref to a resource"));
+            let what = if self.after_apply {
+                "the resource's id, known only after apply"
+            } else {
+                "Ref to a resource"
+            };
+            return Ok(self.missing(target.to_string(), loc, what));
         }
         if self.serverless {
             return Ok(self.missing(
@@ -767,7 +767,12 @@ impl<'a> Resolver<'a> {
             self.budget.charge(arn.len(), loc)?;
             return Ok(Resolved::Value(Value::String(arn)));
         }
-        Ok(self.missing(key, loc, "Fn::GetAtt"))
+        let what = if self.after_apply {
+            "known only after apply"
+        } else {
+            "Fn::GetAtt"
+        };
+        Ok(self.missing(key, loc, what))
     }
 
     fn sub(&mut self, arg: &Node) -> Result<Resolved, TemplateError> {

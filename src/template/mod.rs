@@ -1320,6 +1320,17 @@ impl Template {
     }
 }
 
+/// Does the template declare the transform `name` (`Transform: NAME`, or in a list)?
+pub fn declares_transform(cfn: &Node, name: &str) -> bool {
+    match cfn.get("Transform") {
+        Some(t) => match t.as_seq() {
+            Some(items) => items.iter().any(|i| i.as_str() == Some(name)),
+            None => t.as_str() == Some(name),
+        },
+        None => false,
+    }
+}
+
 /// `{"Ref": "AWS::NoValue"}`.
 pub fn is_no_value(node: &Node) -> bool {
     ref_target(node) == Some("AWS::NoValue")

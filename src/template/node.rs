@@ -100,6 +100,49 @@ impl Mapping {
     }
 }
 
+/// A string node at `loc` (the node builders below are for trees a reader makes up:
+/// lowered inputs, expansions; each made-up node carries the place it stands for).
+pub fn text(s: impl Into<String>, loc: &Loc) -> Node {
+    Node {
+        kind: Kind::Scalar(s.into(), ScalarType::Str),
+        loc: loc.clone(),
+    }
+}
+
+/// A mapping node at `loc`, its entries in order.
+pub fn map<K: Into<String>>(entries: Vec<(K, Node)>, loc: &Loc) -> Node {
+    Node {
+        kind: Kind::Map(Mapping::new(
+            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        )),
+        loc: loc.clone(),
+    }
+}
+
+/// A list node at `loc`.
+pub fn seq(items: Vec<Node>, loc: &Loc) -> Node {
+    Node {
+        kind: Kind::Seq(items),
+        loc: loc.clone(),
+    }
+}
+
+/// `{"Ref": target}` at `loc`.
+pub fn reference(target: impl Into<String>, loc: &Loc) -> Node {
+    map(vec![("Ref", text(target, loc))], loc)
+}
+
+/// `{"Fn::GetAtt": [logical, attribute]}` at `loc`.
+pub fn get_att(logical: impl Into<String>, attribute: impl Into<String>, loc: &Loc) -> Node {
+    map(
+        vec![(
+            "Fn::GetAtt",
+            seq(vec![text(logical, loc), text(attribute, loc)], loc),
+        )],
+        loc,
+    )
+}
+
 impl From<Vec<(String, Node)>> for Mapping {
     fn from(entries: Vec<(String, Node)>) -> Mapping {
         Mapping::new(entries)

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::node::{Kind, Loc, Node, ScalarType};
+use super::node::{Kind, Loc, Node, ScalarType, get_att, map, seq, text};
 use super::{Names, Params, TemplateError, is_no_value, ref_target, to_json_unchecked};
 
 /// The SAM transform.
@@ -77,13 +77,7 @@ pub fn policy_template_names() -> Vec<&'static str> {
 
 /// Does the template ask for the SAM transform (alone, or in a list)?
 pub fn is_sam(doc: &Node) -> bool {
-    match doc.get("Transform") {
-        Some(t) => match t.as_seq() {
-            Some(items) => items.iter().any(|i| i.as_str() == Some(SAM_TRANSFORM)),
-            None => t.as_str() == Some(SAM_TRANSFORM),
-        },
-        None => false,
-    }
+    super::declares_transform(doc, SAM_TRANSFORM)
 }
 
 /// A SAM template lowered: the CloudFormation, other names for generated roles, and what
@@ -100,32 +94,6 @@ pub struct Lowered {
 
 // ---------------------------------------------------------------------------------------
 // Node building.
-
-fn text(s: impl Into<String>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Scalar(s.into(), ScalarType::Str),
-        loc: loc.clone(),
-    }
-}
-
-fn map(entries: Vec<(&str, Node)>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        ),
-        loc: loc.clone(),
-    }
-}
-
-fn seq(items: Vec<Node>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Seq(items),
-        loc: loc.clone(),
-    }
-}
 
 /// JSON as a node, every node at `loc`.
 fn from_json(v: &Value, loc: &Loc) -> Node {
@@ -154,17 +122,6 @@ fn from_json(v: &Value, loc: &Loc) -> Node {
             loc: loc.clone(),
         },
     }
-}
-
-/// `{"Fn::GetAtt": [logical, attr]}`.
-fn get_att(logical: &str, attr: &str, loc: &Loc) -> Node {
-    map(
-        vec![(
-            "Fn::GetAtt",
-            seq(vec![text(logical, loc), text(attr, loc)], loc),
-        )],
-        loc,
-    )
 }
 
 /// The properties of `AWS::Serverless::Function` and `AWS::Serverless::Api` as
@@ -402,7 +359,7 @@ fn merge(global: &Node, local: &Node, path: &str) -> Node {
 
 /// A resource's `Properties` with the `section` globals merged in.
 fn with_globals(globals: Option<&Node>, section: &str, props: Option<&Node>, loc: &Loc) -> Node {
-    let empty = map(Vec::new(), loc);
+    let empty = map(Vec::<(String, Node)>::new(), loc);
     let props = props.cloned().unwrap_or_else(|| empty.clone());
     match globals.and_then(|g| g.get(section)) {
         Some(g) if g.as_map().is_some() => merge(g, &props, section),
@@ -672,7 +629,7 @@ fn function_stub(logical: &str, res: &Node) -> Node {
         .get("Properties")
         .and_then(|p| p.get("Role"))
         .cloned()
-        .unwrap_or_else(|| get_att(&format!("{logical}Role"), "Arn", &res.loc));
+        .unwrap_or_else(|| get_att(format!("{logical}Role"), "Arn", &res.loc));
     let n = plain_resource(res, "AWS::Lambda::Function");
     with_entry(&n, "Properties", map(vec![("Role", role)], &res.loc))
 }

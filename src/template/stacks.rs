@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::cdk::Assembly;
-use super::node::{self, Kind, Loc, Mapping, Node, ScalarType};
+use super::node::{self, Kind, Loc, Node, map, reference, seq, text};
 use super::{Budget, InputKind, Names, Params, TemplateError, node_bytes, read_text};
 use crate::root::Root;
 
@@ -82,35 +82,6 @@ fn section<'n>(n: &'n Node, key: &str) -> &'n [(String, Node)] {
 
 fn type_of(r: &Node) -> Option<&str> {
     r.get("Type").and_then(Node::as_str)
-}
-
-/// A string node.
-pub(super) fn text(s: impl Into<String>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Scalar(s.into(), ScalarType::Str),
-        loc: loc.clone(),
-    }
-}
-
-/// A mapping node.
-pub(super) fn map(entries: Vec<(String, Node)>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Map(Mapping::new(entries)),
-        loc: loc.clone(),
-    }
-}
-
-/// A list node.
-pub(super) fn seq(items: Vec<Node>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Seq(items),
-        loc: loc.clone(),
-    }
-}
-
-/// `{"Ref": target}`.
-fn reference(target: String, loc: &Loc) -> Node {
-    map(vec![("Ref".to_string(), text(target, loc))], loc)
 }
 
 /// Short names for qualified ids: `S3Bucket` for `storage/S3Bucket` when no other id of

@@ -23,7 +23,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-use super::node::{Kind, Loc, Mapping, Node, ScalarType};
+use super::node::{Kind, Loc, Node, get_att, map, reference, seq, text};
 use super::{Missing, Names, Params, TemplateError};
 
 /// Whether a parsed document is Terraform's: a mapping with `format_version` and
@@ -187,41 +187,6 @@ struct Lowering<'d> {
     /// once (two variables of each module that both refer to both of its caller's
     /// would otherwise be followed 2^depth times).
     variables: RefCell<HashMap<(String, String), Followed>>,
-}
-
-/// A new scalar node.
-fn text(s: &str, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Scalar(s.to_string(), ScalarType::Str),
-        loc: loc.clone(),
-    }
-}
-
-/// A new mapping node.
-fn map(entries: Vec<(String, Node)>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Map(Mapping::new(entries)),
-        loc: loc.clone(),
-    }
-}
-
-/// `{"Ref": target}`.
-fn reference(target: &str, loc: &Loc) -> Node {
-    map(vec![("Ref".to_string(), text(target, loc))], loc)
-}
-
-/// `{"Fn::GetAtt": [target, attribute]}`.
-fn get_att(target: &str, attribute: &str, loc: &Loc) -> Node {
-    map(
-        vec![(
-            "Fn::GetAtt".to_string(),
-            Node {
-                kind: Kind::Seq(vec![text(target, loc), text(attribute, loc)]),
-                loc: loc.clone(),
-            },
-        )],
-        loc,
-    )
 }
 
 /// The text of a scalar node, if it is one and not empty.
@@ -1432,11 +1397,7 @@ impl<'d> Lowering<'d> {
             }
             let doc = match policy.filter(|_| !unknown("policy")) {
                 Some(p) => literal(p)?.clone(),
-                None => get_att(
-                    &i.address,
-                    &format!("inline_policy[{n}].policy"),
-                    &block.loc,
-                ),
+                None => get_att(&i.address, format!("inline_policy[{n}].policy"), &block.loc),
             };
             let mut entries = vec![("PolicyDocument".to_string(), doc)];
             if let Some(name) = name.filter(|_| !unknown("name")) {
@@ -1528,7 +1489,7 @@ impl<'d> Lowering<'d> {
                         if unknown {
                             entries.push((
                                 cfn.to_string(),
-                                get_att(&i.address, &format!("{key}[{n}].{tf}"), &p.loc),
+                                get_att(&i.address, format!("{key}[{n}].{tf}"), &p.loc),
                             ));
                         } else if let Some(value) =
                             p.get(tf).filter(|v| !matches!(v.kind, Kind::Null))
@@ -1612,7 +1573,7 @@ impl<'d> Lowering<'d> {
                         }
                     }
                 } else {
-                    get_att(&i.address, &format!("roles.{key}"), &at.loc)
+                    get_att(&i.address, format!("roles.{key}"), &at.loc)
                 };
                 entries.push(((*key).clone(), node));
             }
@@ -1714,14 +1675,6 @@ impl<'d> Lowering<'d> {
             mappings.push((provider.to_string(), map(entries, &block.loc)));
         }
         Ok(Some(map(mappings, &i.at.loc)))
-    }
-}
-
-/// A new sequence node.
-fn seq(items: Vec<Node>, loc: &Loc) -> Node {
-    Node {
-        kind: Kind::Seq(items),
-        loc: loc.clone(),
     }
 }
 
