@@ -139,11 +139,6 @@ fn sub_names(text: &str) -> Vec<String> {
 }
 
 impl Params {
-    /// The given names, in order.
-    fn given(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
-    }
-
     /// Every name resolution has asked for so far.
     fn asked(&self) -> BTreeSet<String> {
         self.1.lock().map(|a| a.clone()).unwrap_or_default()
@@ -219,7 +214,7 @@ pub(super) fn check_serverless_params(file: &str, params: &Params) -> Result<(),
     let asked = params.asked();
     let mut known = asked.clone();
     known.extend(SERVERLESS_OPTIONS.iter().map(|s| s.to_string()));
-    for given in params.given() {
+    for given in params.names() {
         if known.contains(given) {
             continue;
         }
@@ -248,7 +243,7 @@ fn unknown_params(
     if serverless {
         known.extend(SERVERLESS_OPTIONS.iter().map(|s| s.to_string()));
     }
-    for given in params.given() {
+    for given in params.names() {
         if known.contains(given) || accepted(given) {
             continue;
         }

@@ -749,22 +749,16 @@ impl Template {
                 match meant.as_slice() {
                     [one] => Ok(one.to_string()),
                     [] => {
-                        let near = roles
-                            .iter()
-                            .copied()
-                            .chain(self.names.iter().filter_map(|(name, ls)| {
-                                ls.iter()
-                                    .any(|l| roles.contains(&l.as_str()))
-                                    .then_some(name)
-                            }))
-                            .filter(|c| {
-                                c.eq_ignore_ascii_case(r)
-                                    || strsim::osa_distance(
-                                        &c.to_ascii_lowercase(),
-                                        &r.to_ascii_lowercase(),
-                                    ) <= 2
-                            })
-                            .min_by_key(|c| strsim::osa_distance(c, r));
+                        let near = hints::closest(
+                            r,
+                            roles.iter().copied().chain(self.names.iter().filter_map(
+                                |(name, ls)| {
+                                    ls.iter()
+                                        .any(|l| roles.contains(&l.as_str()))
+                                        .then_some(name)
+                                },
+                            )),
+                        );
                         let hint = near
                             .map(|n| format!(" (did you mean {n:?}?)"))
                             .unwrap_or_default();

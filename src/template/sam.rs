@@ -217,14 +217,9 @@ const API_PROPERTIES: [&str; 32] = [
 ];
 
 /// A SAM resource's `Properties` must be a mapping SAM reads (not an intrinsic, which
-/// the translator does not resolve), and a function's or API's properties, with its
-/// `Globals` section, ones SAM defines.
-fn known_properties(
-    logical: &str,
-    ty: &str,
-    res: &Node,
-    globals: Option<&Node>,
-) -> Result<(), TemplateError> {
+/// the translator does not resolve), and a function's or API's properties ones SAM
+/// defines.
+fn known_properties(logical: &str, ty: &str, res: &Node) -> Result<(), TemplateError> {
     if !ty.starts_with("AWS::Serverless::") {
         return Ok(());
     }
@@ -238,23 +233,16 @@ fn known_properties(
             ),
         ));
     }
-    let (section, known): (&str, &[&str]) = match ty {
-        "AWS::Serverless::Function" => ("Function", &FUNCTION_PROPERTIES),
-        "AWS::Serverless::Api" => ("Api", &API_PROPERTIES),
+    // `Globals` sections were checked against the same lists by `check_globals`.
+    let known: &[&str] = match ty {
+        "AWS::Serverless::Function" => &FUNCTION_PROPERTIES,
+        "AWS::Serverless::Api" => &API_PROPERTIES,
         _ => return Ok(()),
     };
     let own = res.get("Properties").and_then(Node::as_map).unwrap_or(&[]);
-    let global = globals
-        .and_then(|g| g.get(section))
-        .and_then(Node::as_map)
-        .unwrap_or(&[]);
-    for (key, value) in own.iter().chain(global) {
+    for (key, value) in own {
         if !known.contains(&key.as_str()) {
-            let near = known
-                .iter()
-                .find(|k| {
-                    strsim::osa_distance(&k.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2
-                })
+            let near = super::hints::closest(key, known.iter().copied())
                 .map(|k| format!(" (did you mean {k}?)"))
                 .unwrap_or_default();
             return Err(at(
@@ -500,7 +488,7 @@ pub fn lower(doc: &Node, params: &Params, region: &str) -> Result<Lowered, Templ
                 ),
             ));
         }
-        known_properties(logical, ty, res, globals)?;
+        known_properties(logical, ty, res)?;
         if ty == "AWS::Serverless::Function" {
             cx.function(logical, res, &mut generated)?;
         }
