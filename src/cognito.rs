@@ -680,22 +680,31 @@ fn single_pool(t: &Template) -> Result<Result<(&str, &Node), Vec<&str>>, FlowErr
 }
 
 /// The ARN of the template's role `role`: from `--param ROLE.Arn=...` when given, else
-/// from the role's `Path` and `RoleName` (else a name made from its logical id, see
-/// `name_from_logical_id`).
+/// what `Fn::GetAtt [ROLE, Arn]` resolves to for a role with a `RoleName` (one rule, in
+/// the resolver: the bucket or API policy that names the role by `GetAtt` and the role
+/// session agree), else from its `Path` and a name made from its logical id (see
+/// `name_from_logical_id`), with the template's partition and account.
 pub fn role_arn(t: &Template, role: &str) -> Result<String, TemplateError> {
-    let partition = t.params.get("AWS::Partition").unwrap_or("aws");
-    let account = t
-        .params
-        .get("AWS::AccountId")
-        .unwrap_or(crate::template::intrinsics::DEFAULT_ACCOUNT);
+    use crate::template::node::{get_att, reference};
     if let Some(arn) = t.params.resolve(&format!("{role}.Arn")) {
         return Ok(arn.to_string());
     }
-    let name = t
-        .role_name(role)?
-        .unwrap_or_else(|| name_from_logical_id(role));
+    let loc = t.resource(role)?.loc.clone();
+    let text = |v: serde_json::Value| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    // Checked here, with the errors the role's properties give.
+    let name = t.role_name(role)?;
+    let path = t.role_path(role)?;
+    if name.is_some() {
+        return Ok(text(t.resolve_node(&get_att(role, "Arn", &loc))?));
+    }
+    let partition = text(t.resolve_node(&reference("AWS::Partition", &loc))?);
+    let account = text(t.resolve_node(&reference("AWS::AccountId", &loc))?);
     // The role's `Path` is part of its ARN (IAM User Guide, "IAM identifiers").
-    let path = t.role_path(role)?.unwrap_or_else(|| "/".to_string());
+    let path = path.unwrap_or_else(|| "/".to_string());
+    let name = name_from_logical_id(role);
     Ok(format!("arn:{partition}:iam::{account}:role{path}{name}"))
 }
 

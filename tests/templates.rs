@@ -1500,3 +1500,30 @@ fn a_role_path_that_refers_to_its_own_role_is_an_error() {
         format!("{rel}:8:13: the name (or path) of resource R refers to the resource itself")
     );
 }
+
+#[test]
+fn a_role_session_and_a_getatt_of_the_role_name_one_arn() {
+    // One rule builds a named role's ARN: the role session (permissions step) and a policy
+    // that names the role by `!GetAtt Role.Arn` agree, in any partition.
+    let rel = "fixtures/templates/role-arn.yml";
+    let t = load(
+        rel,
+        &[
+            ("Unnamed.Arn", "arn:aws-cn:iam::111122223333:role/made-up"),
+            ("AWS::Region", "cn-north-1"),
+        ],
+    );
+    let doc = &t.role_policies("Named").unwrap().policies[0].document;
+    let arn = cognito::role_arn(&t, "Named").unwrap();
+    assert_eq!(
+        arn,
+        "arn:aws-cn:iam::123456789012:role/app/notes-cn-north-1"
+    );
+    assert_eq!(doc["Statement"][0]["Resource"][0], arn.as_str());
+    // Without a RoleName: named after the logical id, in the template's partition.
+    let t = load(rel, &[("AWS::Region", "cn-north-1")]);
+    assert_eq!(
+        cognito::role_arn(&t, "Unnamed").unwrap(),
+        "arn:aws-cn:iam::123456789012:role/Unnamed"
+    );
+}

@@ -758,7 +758,19 @@ impl<'a> Resolver<'a> {
             let name = self.name_text(logical, &name, loc)?;
             let path = match props.get("Path").cloned() {
                 // Part of the ARN too: a `Path` that refers to its own role is a loop.
-                Some(p) => self.name_text(logical, &p, loc)?,
+                Some(p) => {
+                    let path = self.name_text(logical, &p, loc)?;
+                    if !path.is_empty() && !super::is_role_path(&path) {
+                        return Err(TemplateError::at(
+                            p.loc.clone(),
+                            format!(
+                                "Path of {logical} must be {}, found {path:?}",
+                                super::ROLE_PATH_RULE
+                            ),
+                        ));
+                    }
+                    path
+                }
                 None => "/".to_string(),
             };
             let partition = self.pseudo("AWS::Partition").unwrap_or_default();

@@ -914,7 +914,7 @@ impl Template {
     }
 
     /// The resource with logical id `id`, or an error at the template's start.
-    fn resource(&self, id: &str) -> Result<&Node, TemplateError> {
+    pub fn resource(&self, id: &str) -> Result<&Node, TemplateError> {
         self.cfn
             .get("Resources")
             .and_then(|r| r.get(id))
@@ -1214,13 +1214,7 @@ impl Template {
     /// The role's `Path`, resolved and checked (`/`, or `/` + segments + `/`); `None` when
     /// the role has none (the path is then `/`).
     pub fn role_path(&self, role: &str) -> Result<Option<String>, TemplateError> {
-        let expected = "\"/\" or start and end with \"/\" (IAM identifiers)";
-        self.role_string(role, ("Path", expected), |path| {
-            path.starts_with('/')
-                && path.ends_with('/')
-                && !path.contains("//")
-                && !path.contains(['*', '?'])
-        })
+        self.role_string(role, ("Path", ROLE_PATH_RULE), is_role_path)
     }
 
     /// The role's `RoleName`, resolved; `None` when the role has none (AWS then generates
@@ -1312,6 +1306,17 @@ impl Template {
             LoadError::Read { problem, .. } => TemplateError::at(doc.loc.clone(), problem),
         })
     }
+}
+
+/// What a role's `Path` must be (IAM User Guide, "IAM identifiers").
+pub(crate) const ROLE_PATH_RULE: &str = "\"/\" or start and end with \"/\" (IAM identifiers)";
+
+/// Whether `path` is a role path: `/`, or `/` + segments + `/`, without wildcards.
+pub(crate) fn is_role_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path.ends_with('/')
+        && !path.contains("//")
+        && !path.contains(['*', '?'])
 }
 
 /// Does the template declare the transform `name` (`Transform: NAME`, or in a list)?
