@@ -104,13 +104,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The value of `logical`'s name property `node` (see [`Resolver::naming`]).
-    fn name_of(
+    /// `f` run while `logical`'s name (or path) is being resolved (see
+    /// [`Resolver::naming`]): a name that refers back to its own resource is an error.
+    fn naming<T>(
         &mut self,
         logical: &str,
-        node: &Node,
         loc: &Loc,
-    ) -> Result<Resolved, TemplateError> {
+        f: impl FnOnce(&mut Self) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
         if self.naming.iter().any(|n| n == logical) {
             return Err(TemplateError::at(
                 loc.clone(),
@@ -118,9 +119,19 @@ impl<'a> Resolver<'a> {
             ));
         }
         self.naming.push(logical.to_string());
-        let out = self.value(node);
+        let out = f(self);
         self.naming.pop();
         out
+    }
+
+    /// The value of `logical`'s name property `node`.
+    fn name_of(
+        &mut self,
+        logical: &str,
+        node: &Node,
+        loc: &Loc,
+    ) -> Result<Resolved, TemplateError> {
+        self.naming(logical, loc, |r| r.value(node))
     }
 
     /// [`Resolver::name_of`] as text.
@@ -130,18 +141,7 @@ impl<'a> Resolver<'a> {
         node: &Node,
         loc: &Loc,
     ) -> Result<String, TemplateError> {
-        match self.name_of(logical, node, loc)? {
-            Resolved::Value(Value::String(s)) => Ok(s),
-            Resolved::Value(Value::Number(n)) => Ok(n.to_string()),
-            Resolved::Value(other) => Err(TemplateError::at(
-                node.loc.clone(),
-                format!("expected a string here, found {}", json_kind(&other)),
-            )),
-            Resolved::NoValue => Err(TemplateError::at(
-                node.loc.clone(),
-                "expected a string here, found AWS::NoValue".to_string(),
-            )),
-        }
+        self.naming(logical, loc, |r| r.string(node))
     }
 
     /// Error with every missing value, if any were met.
@@ -671,13 +671,7 @@ impl<'a> Resolver<'a> {
             _ => &[],
         };
         self.guessed.extend(defaults.iter().flatten());
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
+        let partition = partition_of(region);
         let stack = self
             .params
             .get("AWS::StackName")
@@ -974,6 +968,17 @@ impl<'a> Resolver<'a> {
 }
 
 /// A node as a plain value, with no intrinsic evaluated (parameter defaults, mappings).
+/// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 fn literal_json(node: &Node) -> Value {
     match &node.kind {
         Kind::Null => Value::Null,

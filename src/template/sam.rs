@@ -451,13 +451,7 @@ pub fn lower_if_sam(
 /// Lower a SAM template (`doc`, whose `Transform` asks for SAM) into CloudFormation.
 /// `region` sets the partition of the AWS managed policy ARNs SAM writes.
 pub fn lower(doc: &Node, params: &Params, region: &str) -> Result<Lowered, TemplateError> {
-    let partition = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    let partition = super::intrinsics::partition_of(region);
     let globals = doc.get("Globals");
     check_globals(globals)?;
     let resources = doc.get("Resources").and_then(Node::as_map).ok_or_else(|| {
