@@ -604,6 +604,41 @@ impl Names {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &BTreeSet<String>)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
+
+    /// Add every name of `other`.
+    pub fn extend(&mut self, other: Names) {
+        for (name, ids) in other.0 {
+            self.0.entry(name).or_default().extend(ids);
+        }
+    }
+}
+
+/// An input lowered into one CloudFormation template, with what reading it recorded.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The one template.
+    pub cfn: Node,
+    /// What kind of input it was.
+    pub input: InputKind,
+    /// Other names of its resources (generated roles, construct paths, addresses).
+    pub names: Names,
+    /// What was modelled rather than read.
+    pub notes: Vec<String>,
+    /// The region the input itself names (a Terraform provider's), if any.
+    pub region: Option<String>,
+}
+
+impl Lowered {
+    /// A template taken as it is.
+    pub fn plain(cfn: Node, input: InputKind) -> Lowered {
+        Lowered {
+            cfn,
+            input,
+            names: Names::default(),
+            notes: Vec::new(),
+            region: None,
+        }
+    }
 }
 
 impl Template {
@@ -674,7 +709,7 @@ impl Template {
             ));
         }
         let lowered = if is_serverless {
-            stacks::Lowered::plain(cfn, InputKind::Serverless)
+            Lowered::plain(cfn, InputKind::Serverless)
         } else {
             stacks::lower(root, (path, dir), cfn, &mut params, assembly.as_ref())?
         };
@@ -685,11 +720,7 @@ impl Template {
         let is_sam = sam.is_some();
         let cfn = match sam {
             Some(l) => {
-                for (name, ids) in l.names.iter() {
-                    for id in ids {
-                        names.add(name, id.as_str());
-                    }
-                }
+                names.extend(l.names);
                 notes.extend(l.notes);
                 l.cfn
             }

@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Lowered;
 use super::node::{Kind, Loc, Node, ScalarType, get_att, map, seq, text};
 use super::{Names, Params, TemplateError, is_no_value, ref_target, to_json_unchecked};
 
@@ -78,18 +79,6 @@ pub fn policy_template_names() -> Vec<&'static str> {
 /// Does the template ask for the SAM transform (alone, or in a list)?
 pub fn is_sam(doc: &Node) -> bool {
     super::declares_transform(doc, SAM_TRANSFORM)
-}
-
-/// A SAM template lowered: the CloudFormation, other names for generated roles, and what
-/// was modelled.
-#[derive(Debug)]
-pub struct Lowered {
-    /// The plain CloudFormation template.
-    pub cfn: Node,
-    /// `FunctionLogicalId` → `FunctionLogicalIdRole`, for `--role`.
-    pub names: Names,
-    /// What was modelled rather than read.
-    pub notes: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -573,8 +562,10 @@ pub fn lower(doc: &Node, params: &Params, region: &str) -> Result<Lowered, Templ
             kind: Kind::Map(top.into()),
             loc: doc.loc.clone(),
         },
+        input: super::InputKind::Sam,
         names: cx.names,
         notes: cx.notes,
+        region: None,
     })
 }
 

@@ -26,9 +26,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::Lowered;
 use super::cdk::Assembly;
 use super::node::{self, Kind, Loc, Node, map, reference, seq, text};
-use super::{Budget, InputKind, Names, Params, TemplateError, node_bytes, read_text};
+use super::{Budget, InputKind, Params, TemplateError, node_bytes, read_text};
 use crate::root::Root;
 
 /// How deep stacks may nest (the root is level 0).
@@ -1145,30 +1146,6 @@ fn import_values(
                 ));
             }
             Ok(map(out, &node.loc))
-        }
-    }
-}
-
-/// An input lowered into one CloudFormation template, with what reading it recorded.
-pub struct Lowered {
-    /// The one template.
-    pub cfn: Node,
-    /// What kind of input it was.
-    pub input: InputKind,
-    /// Other names of its resources.
-    pub names: Names,
-    /// What was modelled rather than read.
-    pub notes: Vec<String>,
-}
-
-impl Lowered {
-    /// A template taken as it is.
-    pub fn plain(cfn: Node, input: InputKind) -> Lowered {
-        Lowered {
-            cfn,
-            input,
-            names: Names::default(),
-            notes: Vec::new(),
         }
     }
 }

@@ -23,6 +23,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
+use super::Lowered;
 use super::node::{Kind, Loc, Node, get_att, map, reference, seq, text};
 use super::{Missing, Names, Params, TemplateError};
 
@@ -37,21 +38,6 @@ pub fn is_terraform(doc: &Node) -> bool {
                 && ["planned_values", "values"]
                     .iter()
                     .any(|k| doc.get(k).is_some())))
-}
-
-/// A plan or state lowered into a CloudFormation template.
-#[derive(Debug)]
-pub struct Lowered {
-    /// The template: `Parameters` (the known ids of instances, as defaults) and
-    /// `Resources`.
-    pub cfn: Node,
-    /// Role names, each naming its role's address.
-    pub names: Names,
-    /// Symbolic bindings and other modelling, for the user to see.
-    pub notes: Vec<String>,
-    /// The region of the configuration's one default `aws` provider, when it is a
-    /// constant.
-    pub region: Option<String>,
 }
 
 /// `aws_iam_*` resource types that attach no policy to a role (users, groups, account
@@ -332,6 +318,7 @@ pub fn lower(doc: &Node, params: &Params) -> Result<Lowered, TemplateError> {
     );
     Ok(Lowered {
         cfn,
+        input: super::InputKind::Terraform,
         names,
         notes: condensed(l.notes),
         region: region(doc),
@@ -1718,7 +1705,7 @@ pub(super) fn template(
         input_bytes: super::node_bytes(doc),
         cfn: lowered.cfn,
         api_policy: None,
-        input: super::InputKind::Terraform,
+        input: lowered.input,
         names: lowered.names,
         notes: lowered.notes,
     })
