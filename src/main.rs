@@ -48,6 +48,9 @@ enum Command {
     },
     /// Run the CI policy gate (exit 0 all checks pass, 1 a check failed, 2 invalid input).
     Gate(GateArgs),
+    /// Write the gate file's access report: one self-contained HTML page (exit 0 written,
+    /// 2 invalid input).
+    Report(ReportArgs),
     /// Report known-dangerous patterns (exit 1 when an error or warning remains).
     Lint(LintArgs),
     /// List the AWS actions patterns cover, from the bundled catalog (exit 1 when a pattern covers none).
@@ -250,6 +253,19 @@ struct GateArgs {
     /// Also write JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Also write the access report (one self-contained HTML page) to this file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The gate file (YAML or JSON) whose policies and checks the report shows.
+    #[arg(long, value_name = "FILE", default_value = "policy-gate.yml")]
+    config: PathBuf,
+    /// Where to write the HTML page.
+    #[arg(long, value_name = "FILE", required = true)]
+    html: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -370,6 +386,7 @@ fn main() -> ExitCode {
             property: FuzzProperty::Isolation(args),
         } => fuzz_isolation(&args, root),
         Command::Gate(args) => gate(&args, root),
+        Command::Report(args) => access_report(&args, root),
         Command::Lint(args) => lint(&args, root),
         Command::Actions(args) => actions(&args),
         Command::GenerateRequests { count, seed } => {
@@ -1429,13 +1446,14 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::{gate, report};
     let root = project_root(root, [args.config.as_path()])?;
     let gates = gate::GateConfig::load_in(&root, &args.config)?;
-    let report = gate::run(&gates, jiff::Timestamp::now())?;
-    let write = |path: &Path, text: String| {
-        std::fs::write(path, text).map_err(|error| Failure::Write {
-            path: path.to_path_buf(),
-            error,
-        })
-    };
+    let now = jiff::Timestamp::now();
+    let report = gate::run(&gates, now)?;
+    if let Some(path) = &args.html {
+        let config = load::display_path(&args.config);
+        let access = gate::access_report(&config, &gates, report.clone(), now)?;
+        write_file(path, report::html::render(&access))?;
+    }
+    let write = write_file;
     if let Some(path) = &args.sarif {
         write(path, report::gate::sarif_text(&report, load::display_path))?;
     }
@@ -1452,6 +1470,43 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::from(EXIT_DENY)
     })
+}
+
+/// Write `text` to the file `path`.
+fn write_file(path: &Path, text: String) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|error| Failure::Write {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// `report`: the access report of a gate file, as one HTML page.
+fn access_report(args: &ReportArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
+    use policy_sim::gate;
+    let root = project_root(root, [args.config.as_path()])?;
+    let gates = gate::GateConfig::load_in(&root, &args.config)?;
+    let now = jiff::Timestamp::now();
+    let checks = gate::run(&gates, now)?;
+    let config = load::display_path(&args.config);
+    let access = gate::access_report(&config, &gates, checks, now)?;
+    write_file(&args.html, report::html::render(&access))?;
+    let rows: usize = access.gates.iter().map(|g| g.matrix.len()).sum();
+    let violated: usize = access
+        .gates
+        .iter()
+        .flat_map(|g| &g.matrix)
+        .filter(|r| r.verdict == "violated")
+        .count();
+    write_stdout(&terminal_safe(&format!(
+        "wrote {}: {} gate(s), {} area row(s) ({} violated), {} check(s), {} failed\n",
+        load::display_path(&args.html),
+        access.gates.len(),
+        rows,
+        violated,
+        access.checks.len(),
+        access.failed()
+    )))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn actions(args: &ActionsArgs) -> Result<ExitCode, Failure> {

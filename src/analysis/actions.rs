@@ -178,6 +178,16 @@ pub fn may_write_on(st: &Statement, service: &str) -> bool {
     find_action(&[covered(st), of_service(service), none_of(&reads)]) != ActionSearch::Empty
 }
 
+/// Can `st` allow an action of `service` that reads (the catalog's `Read` and `List`
+/// actions)? The reads are a finite list (an undocumented name counts as write,
+/// [`may_write_on`]), so this is exact: some read action matches the statement.
+pub fn may_read_on(st: &Statement, service: &str) -> bool {
+    crate::catalog::catalog()
+        .read_actions(service)
+        .iter()
+        .any(|a| st.matches_action(a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

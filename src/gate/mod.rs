@@ -7,8 +7,10 @@
 //! | the gate file, read with `serde` over the template value tree | [`config`] (with `de`, the deserializer) |
 //! | policy files, globs, template roles, `git:REV` baselines | [`loading`] |
 //! | the checks | [`run()`] (in `run.rs`) |
+//! | the access report (`report --html`, `gate --html`) | [`access_report`] (in `access.rs`) |
 //! | the result and its text, JSON, SARIF and JUnit forms | [`crate::report::gate`] |
 
+mod access;
 pub mod config;
 mod de;
 pub mod loading;
@@ -21,6 +23,7 @@ use crate::loc::Loc;
 use crate::template::TemplateError;
 
 pub use crate::report::gate::{CheckResult, GateFinding, GateReport, Status};
+pub use access::access_report;
 pub use config::{Expectation, GateConfig, IsolationCheck, Source, Suppression};
 pub use run::run;
 

@@ -224,7 +224,10 @@ fn expectation(gate: &Gate, e: &Expectation, now: Timestamp) -> Result<CheckResu
 /// The decision on `r`, the policy type that decided (` (by resource)`; empty for the
 /// identity-based policies alone) and the deciding statements' labels. Identity-based
 /// policies without a principal are decided as `check` decides them.
-fn decide(policies: &Policies, mut r: Request) -> Result<(Decision, String, Vec<String>), String> {
+pub(super) fn decide(
+    policies: &Policies,
+    mut r: Request,
+) -> Result<(Decision, String, Vec<String>), String> {
     if r.principal.is_none() && policies.is_identity_only() {
         let set = &policies.identity;
         let ev = set.evaluate(&r).map_err(|e| e.to_string())?;

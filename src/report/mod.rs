@@ -10,16 +10,19 @@
 //! | `fuzz isolation` | [`fuzz`] |
 //! | `actions` | [`actions`] |
 //! | `show` (a template role's IAM JSON) | [`show`] |
+//! | the access report (`report --html`, `gate --html`) | [`access`] (what it holds), [`html`] (the page) |
 //!
 //! This module holds what they share: statement labels, JSON lines, [`field`], which
 //! every value from the input goes through where a text line interpolates it, and
 //! [`terminal_safe`], which every text written for a reader goes through.
 
+pub mod access;
 pub mod actions;
 pub mod batch;
 pub mod check;
 pub mod flow;
 pub mod fuzz;
+pub mod html;
 pub mod proof;
 pub mod show;
 

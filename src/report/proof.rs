@@ -248,6 +248,7 @@ pub fn proof_text(policies: &Policies, proof: &Proof) -> String {
         let class = match a.others {
             crate::analysis::prover::Others::Nothing => "private",
             crate::analysis::prover::Others::Read => "protected (others may read)",
+            crate::analysis::prover::Others::Write => "reads only (others may write)",
         };
         let _ = writeln!(out, "  {} [{class}]", field(&a.pattern));
     }

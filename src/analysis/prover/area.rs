@@ -19,14 +19,19 @@ pub enum Others {
     /// not write: a protected area (`--write-area`), such as Amplify's
     /// `protected/${cognito-identity.amazonaws.com:sub}/*`.
     Read,
+    /// Write but not read: only reads and listings are searched. No gate file or flag
+    /// names it: the access report ([`crate::report::access`]) asks it to tell whether
+    /// other identities can read an area, apart from whether they can write.
+    Write,
 }
 
 impl Others {
-    /// `nothing` or `read`.
+    /// `nothing`, `read` or `write`.
     pub fn as_str(self) -> &'static str {
         match self {
             Others::Nothing => "nothing",
             Others::Read => "read",
+            Others::Write => "write",
         }
     }
 }

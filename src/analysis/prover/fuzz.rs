@@ -301,7 +301,7 @@ fn try_case(
         }
     }
     // A listing of the area's bucket with a prefix of the resource's key names it.
-    if area.others == Others::Nothing
+    if area.others != Others::Read
         && let Some(bucket) = &area.bucket
     {
         let arn = format!("arn:aws:s3:::{bucket}");

@@ -34,7 +34,7 @@ mod witness;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analysis::actions::{covers_every_action, may_act_on, may_write_on};
+use crate::analysis::actions::{covers_every_action, may_act_on, may_read_on, may_write_on};
 use crate::analysis::confirm::ContextMap;
 use crate::analysis::glob::{Class, Elem, Glob};
 use crate::analysis::identity::IdentityFormat;
@@ -278,6 +278,12 @@ fn areas_in<'a>(sets: impl IntoIterator<Item = &'a PolicySet>) -> Vec<String> {
     out
 }
 
+/// A resource inside the area `spec` of `identity`: its wildcards read `x` and its other
+/// variables `x` (`arn:aws:s3:::b/private/ID/x`). Errors as a proof of the area would.
+pub fn area_example(spec: &AreaSpec, identity: &str) -> Result<String, ProverError> {
+    Ok(area::Area::parse(spec)?.example(identity))
+}
+
 /// Prove isolation of `areas` (default: [`default_areas_of`]) for `format`, for the
 /// requests `principal` makes with each identity (`None`: identity-based policies alone,
 /// as [`Policies::identity_only`] holds them; any other policy type needs the
@@ -434,6 +440,7 @@ fn prove_once(
         covers: HashMap::new(),
         acts: HashMap::new(),
         writes: HashMap::new(),
+        reads: HashMap::new(),
         limits: HashMap::new(),
         assumptions: Vec::new(),
         noted: HashSet::new(),
@@ -676,6 +683,8 @@ struct Run<'a> {
     acts: HashMap<(String, String), bool>,
     /// `may_write_on` by (Allow actions, service).
     writes: HashMap<(String, String), bool>,
+    /// `may_read_on` by (Allow actions, service).
+    reads: HashMap<(String, String), bool>,
     /// What a limiting level lets through, by (Allow actions, level, area).
     limits: HashMap<(String, PolicyType, usize, usize), Option<Vec<LevelPattern>>>,
     assumptions: Vec<String>,
@@ -1060,6 +1069,10 @@ impl Run<'_> {
                     .writes
                     .entry(key)
                     .or_insert_with(|| may_write_on(st, service)),
+                Others::Write => *self
+                    .reads
+                    .entry(key)
+                    .or_insert_with(|| may_read_on(st, service)),
             };
         }
         let note = format!(

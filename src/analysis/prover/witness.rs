@@ -476,8 +476,10 @@ pub(crate) fn listing_takes_prefix(action: &str) -> bool {
 /// on a protected area.
 pub(crate) fn candidate_actions_in(st: &Statement, area: &Area) -> Vec<String> {
     let mut out = candidate_actions_for(st, area.service.as_deref());
-    if area.others == Others::Read {
-        out.retain(|a| catalog().access_class(a) == AccessClass::Write);
+    match area.others {
+        Others::Nothing => {}
+        Others::Read => out.retain(|a| catalog().access_class(a) == AccessClass::Write),
+        Others::Write => out.retain(|a| catalog().access_class(a) == AccessClass::Read),
     }
     out
 }

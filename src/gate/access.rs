@@ -1,0 +1,1147 @@
+//! The access report of a gate file ([`crate::report::access`]): the gate's checks, and
+//! per gate who can reach each per-identity area, decided with the same prover and
+//! evaluator as every other command.
+//!
+//! | cell | how it is decided |
+//! |---|---|
+//! | own identity | sampled: every documented action of the class that applies to a resource of the owner's area (and for read, a listing of the owner's folder), through the Cognito flow when the template has an identity pool |
+//! | other identities | proved: the isolation prover, asked about reads alone and writes alone, with the authenticated roles as the attacker |
+//! | guests | proved the same way with the unauthenticated role as the attacker |
+//! | everyone via a resource policy | sampled: the same requests made by a principal of another account that has every permission in its own account, against the resource-based policies |
+
+use jiff::Timestamp;
+
+use super::config::{GateConfig, Source};
+use super::loading::{load_source, load_types};
+use super::{GateError, run::decide};
+use crate::analysis::identity::IdentityFormat;
+use crate::analysis::prover::{
+    AreaSpec, Counterexample, Others, Proof, Verdict, area_example, default_areas_of,
+    prove_isolation,
+};
+use crate::catalog::{AccessClass, Applicability, catalog};
+use crate::cognito::roles::{PoolInputs, RoleKind, RoleProof, prove_pool};
+use crate::cognito::{FlowRequest, has_identity_pool, simulate_with};
+use crate::eval::Decision;
+use crate::eval::authorize::{Policies, PolicyType, TypedRef};
+use crate::lang::principal::Caller;
+use crate::lint::{Finding, Locations};
+use crate::load::Loaded;
+use crate::loc::Loc;
+use crate::managed::Claim;
+use crate::report::access::{
+    AccessReport, Cell, Class, CounterexampleView, FindingView, FlowStepView, GateAccess,
+    MatrixRow, PolicyText, Reach, RoleAccess, StatementSpan,
+};
+use crate::report::gate::GateFinding;
+use crate::request::Request;
+use crate::template::Template;
+
+/// The identities the sampled requests use, when the identity format takes them.
+const OWNER: &str = "us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3";
+const OTHER: &str = "us-east-1:0bd0357e-2ac1-418d-a609-bc5e7bc064e3";
+
+/// The principal the "everyone" column asks about: an account of nobody's.
+const OUTSIDER: &str = "arn:aws:iam::111122223333:user/outsider";
+
+/// Build the access report of `gates` (one gate file) and `report`, what [`super::run`]
+/// found for them: decide every cell. `now` is the time of every request (the library never reads the clock).
+///
+/// Costs two prover runs per area (reads, writes) per attacker role, and one decision per
+/// documented action of the area's service per sampled cell.
+pub fn access_report(
+    config: &str,
+    gates: &[GateConfig],
+    report: super::GateReport,
+    now: Timestamp,
+) -> Result<AccessReport, GateError> {
+    let mut out = Vec::new();
+    for cfg in gates {
+        out.push(gate_access(cfg, &report.checks, &report.findings, now)?);
+    }
+    Ok(AccessReport {
+        config: config.to_string(),
+        decided_at: now.to_string(),
+        checks: report.checks,
+        gates: out,
+    })
+}
+
+/// A role whose policies the report shows and samples.
+struct Party {
+    name: String,
+    kind: Option<RoleKind>,
+    caller: Option<Caller>,
+    loaded: Option<Loaded>,
+    unresolved: Option<String>,
+}
+
+fn gate_access(
+    cfg: &GateConfig,
+    checks: &[crate::report::gate::CheckResult],
+    findings: &[GateFinding],
+    now: Timestamp,
+) -> Result<GateAccess, GateError> {
+    let (loaded, session, template) = load_source(cfg)?;
+    let typed = load_types(cfg)?;
+    let at_file = || Loc::new(cfg.file.display().to_string(), 1, 1);
+    let policies = loaded
+        .policies()
+        .with(typed.policies.clone())
+        .map_err(|e| cannot(&at_file(), e))?;
+    let caller = cfg
+        .principal
+        .as_ref()
+        .map(|(c, _)| c.clone())
+        .or_else(|| session.clone().filter(|_| !policies.is_identity_only()));
+    let format_name = cfg
+        .isolation
+        .first()
+        .map_or("cognito", |i| i.format.as_str());
+    let format = IdentityFormat::parse(format_name).map_err(|m| cannot(&at_file(), m))?;
+    // Identities that look like Cognito's, when the format takes them.
+    let pick = |wanted: &str, avoid: &[&str]| {
+        if format.matches(wanted) {
+            Some(wanted.to_string())
+        } else {
+            format.example_except(avoid)
+        }
+    };
+    let owner = pick(OWNER, &[])
+        .ok_or_else(|| cannot(&at_file(), "the identity format matches no identity"))?;
+    let other = pick(OTHER, &[owner.as_str()])
+        .filter(|o| *o != owner)
+        .ok_or_else(|| cannot(&at_file(), "the identity format matches one identity only"))?;
+    let mut areas: Vec<AreaSpec> = cfg
+        .isolation
+        .iter()
+        .flat_map(|i| i.areas.iter().cloned())
+        .collect();
+    if areas.is_empty() {
+        areas = default_areas_of(&policies)
+            .into_iter()
+            .map(AreaSpec::private)
+            .collect();
+    }
+    let mut seen = std::collections::HashSet::new();
+    areas.retain(|a| seen.insert(a.pattern.clone()));
+
+    let pool = template.as_ref().filter(|t| has_identity_pool(t));
+    let mut parties = Vec::new();
+    let mut notes = template.as_ref().map_or_else(Vec::new, |t| t.notes.clone());
+    match (&cfg.source, pool) {
+        (_, Some(t)) => {
+            let pool_roles =
+                crate::cognito::roles::pool_roles(t).map_err(|e| cannot(&at_file(), e))?;
+            for role in pool_roles.roles {
+                let (caller, loaded) = if role.unresolved.is_some() {
+                    (None, None)
+                } else {
+                    let loaded =
+                        crate::load::load_role(&cfg.root, t, Some(&role.role), &cfg.managed)
+                            .map_err(GateError::Policies)?;
+                    let caller = match &cfg.principal {
+                        Some((c, _)) => c.clone(),
+                        None => crate::cognito::role_session(t, &role.role)
+                            .map_err(|e| cannot(&at_file(), e))?,
+                    };
+                    (Some(caller), Some(loaded))
+                };
+                parties.push(Party {
+                    name: role.role.clone(),
+                    kind: Some(role.kind),
+                    caller,
+                    loaded,
+                    unresolved: role.unresolved.clone(),
+                });
+            }
+            notes.extend(pool_roles.notes);
+        }
+        (Source::Template { .. }, None) => parties.push(Party {
+            name: template
+                .as_ref()
+                .and_then(|t| t.select_role(role_of(cfg)).ok())
+                .unwrap_or_else(|| "role".into()),
+            kind: None,
+            caller: caller.clone(),
+            loaded: Some(loaded),
+            unresolved: None,
+        }),
+        (Source::Policies(_), None) => parties.push(Party {
+            name: "policies".into(),
+            kind: None,
+            caller: caller.clone(),
+            loaded: Some(loaded),
+            unresolved: None,
+        }),
+    }
+    notes.dedup();
+
+    let mut counterexamples = Vec::new();
+    let mut matrix = Vec::new();
+    for spec in &areas {
+        for class in [Class::Read, Class::Write] {
+            let row = matrix_row(
+                cfg,
+                (pool, &parties, &policies, caller.as_ref()),
+                (spec, class, &format),
+                &owner,
+                &mut counterexamples,
+                now,
+            )?;
+            matrix.push(row);
+        }
+    }
+    let no_matrix = areas.is_empty().then(|| {
+        "no per-identity area: no Allow statement's Resource mentions ${cognito-identity.amazonaws.com:sub}, and the gate file names none".to_string()
+    });
+
+    let mut roles = Vec::new();
+    for p in &parties {
+        roles.push(role_access(
+            cfg,
+            pool,
+            p,
+            &typed.files,
+            findings,
+            &areas,
+            &owner,
+            now,
+        ));
+    }
+    // Link each counterexample to the statement that allows it.
+    for (i, c) in counterexamples.iter().enumerate() {
+        if let Some(anchor) = &c.anchor {
+            for r in &mut roles {
+                for p in &mut r.policies {
+                    for s in &mut p.statements {
+                        if &s.anchor == anchor {
+                            s.counterexamples.push(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let checks: Vec<_> = checks
+        .iter()
+        .filter(|c| c.gate == cfg.name)
+        .cloned()
+        .collect();
+    let baseline = checks.iter().find(|c| c.kind == "no-new-access").cloned();
+    Ok(GateAccess {
+        name: cfg.name.clone(),
+        source: match &cfg.source {
+            Source::Policies(p) => format!("policies: {}", p.join(", ")),
+            Source::Template { file, role, .. } => match role {
+                Some(r) => format!("template: {file} (role {r})"),
+                None => format!("template: {file}"),
+            },
+        },
+        notes,
+        identity_format: format.name.clone(),
+        sample_identities: [owner, other],
+        matrix,
+        no_matrix,
+        counterexamples,
+        roles,
+        checks,
+        baseline,
+    })
+}
+
+fn role_of(cfg: &GateConfig) -> Option<&str> {
+    match &cfg.source {
+        Source::Template { role, .. } => role.as_deref(),
+        Source::Policies(_) => None,
+    }
+}
+
+fn cannot(loc: &Loc, message: impl std::fmt::Display) -> GateError {
+    GateError::Check {
+        loc: loc.clone(),
+        message: message.to_string(),
+    }
+}
+
+/// One row: `spec` and `class`, every party's cell.
+fn matrix_row(
+    cfg: &GateConfig,
+    (pool, parties, policies, caller): (Option<&Template>, &[Party], &Policies, Option<&Caller>),
+    (spec, class, format): (&AreaSpec, Class, &IdentityFormat),
+    owner: &str,
+    counterexamples: &mut Vec<CounterexampleView>,
+    now: Timestamp,
+) -> Result<MatrixRow, GateError> {
+    let loc = cfg.isolation.first().map_or_else(
+        || Loc::new(cfg.file.display().to_string(), 1, 1),
+        |i| i.loc.clone(),
+    );
+    let protected = spec.others == Others::Read;
+    // Others may read a protected area; nothing else is theirs.
+    let forbidden = !(protected && class == Class::Read);
+    let requests = sample_requests(spec, class, owner).map_err(|m| cannot(&loc, m))?;
+
+    // The owner, on its own area.
+    let own = match pool {
+        Some(t) => own_by_flow(cfg, t, &requests, owner, now),
+        None => own_by_policies(policies, caller, &requests, owner, now),
+    };
+    let own = sampled_cell(own, false, "the owner", counterexamples);
+
+    // Other identities and guests: proofs about this class alone.
+    let asked = AreaSpec {
+        pattern: spec.pattern.clone(),
+        others: match class {
+            Class::Read => Others::Write,
+            Class::Write => Others::Read,
+        },
+    };
+    let (others, guests) = match pool {
+        Some(t) => {
+            let inputs = PoolInputs {
+                root: &cfg.root,
+                given: &cfg.managed,
+                extra: &Policies::default(),
+                principal: cfg.principal.as_ref().map(|(c, _)| c),
+                backend: &crate::analysis::prover::Backend::Automata,
+            };
+            let proof = prove_pool(t, &inputs, std::slice::from_ref(&asked), format, now)
+                .map_err(|m| cannot(&loc, m))?;
+            let by = |guest: bool| -> Vec<&RoleProof> {
+                proof
+                    .roles
+                    .iter()
+                    .filter(|r| (r.role.kind == RoleKind::Unauthenticated) == guest)
+                    .collect()
+            };
+            let others = proved_cell(&by(false), forbidden, counterexamples);
+            let guests = if by(true).is_empty() {
+                none_cell("the identity pool has no unauthenticated role")
+            } else {
+                proved_cell(&by(true), forbidden, counterexamples)
+            };
+            (others, guests)
+        }
+        None => {
+            let proof =
+                prove_isolation(policies, caller, std::slice::from_ref(&asked), format, now)
+                    .map_err(|m| cannot(&loc, m))?;
+            let proof = settle(parties, proof);
+            let cell = proof_cell(&proof, policies, forbidden, counterexamples);
+            (cell, none_cell("no identity pool: no guest role"))
+        }
+    };
+
+    // Everyone, through the resource-based policies.
+    let everyone = everyone_cell(policies, caller, &requests, forbidden, counterexamples, now);
+
+    let cells = [&others, &guests, &everyone];
+    let verdict = if cells.iter().any(|c| c.forbidden && c.reach == Reach::Yes) {
+        "violated"
+    } else if cells
+        .iter()
+        .any(|c| c.forbidden && c.reach == Reach::Unknown)
+    {
+        "unknown"
+    } else {
+        "holds"
+    };
+    Ok(MatrixRow {
+        area: spec.pattern.clone(),
+        kind: if protected { "protected" } else { "private" },
+        class,
+        own,
+        others,
+        guests,
+        everyone,
+        verdict,
+    })
+}
+
+/// The proof, `unknown` where it leans on a policy the tool did not see.
+fn settle(parties: &[Party], mut proof: Proof) -> Proof {
+    let claim = match proof.verdict {
+        Verdict::Holds => Claim::NoneAllowed,
+        Verdict::Violated => Claim::SomeAllowed,
+        Verdict::Unknown => return proof,
+    };
+    if let Some(Err(ns)) = parties
+        .first()
+        .and_then(|p| p.loaded.as_ref())
+        .map(|l| l.gap(claim))
+    {
+        proof.verdict = Verdict::Unknown;
+        proof.reason = format!("{}: {ns}", proof.reason);
+        proof.counterexample = None;
+    }
+    proof
+}
+
+/// A sampled request: action, resource, context.
+struct Sample {
+    action: String,
+    resource: String,
+    context: Vec<(String, String)>,
+}
+
+/// The requests tried for `class` on the area of `identity`: every documented action of
+/// the area's service of that class that applies to a resource inside the area, and for
+/// read on an S3 area a listing of the identity's folder.
+fn sample_requests(spec: &AreaSpec, class: Class, identity: &str) -> Result<Vec<Sample>, String> {
+    let resource = area_example(spec, identity).map_err(|e| e.to_string())?;
+    let service = resource.split(':').nth(2).unwrap_or_default().to_string();
+    let want = match class {
+        Class::Read => AccessClass::Read,
+        Class::Write => AccessClass::Write,
+    };
+    let mut out = Vec::new();
+    if let Some(s) = catalog().service(&service) {
+        for a in &s.actions {
+            let name = format!("{}:{}", s.prefix, a.name);
+            if a.access_class() == want
+                && matches!(
+                    catalog().applies_to(&name, &resource),
+                    Some(Applicability::Applies(_))
+                )
+            {
+                out.push(Sample {
+                    action: name,
+                    resource: resource.clone(),
+                    context: tls(),
+                });
+            }
+        }
+    }
+    if class == Class::Read
+        && service == "s3"
+        && let Some((bucket, key)) = resource
+            .strip_prefix("arn:aws:s3:::")
+            .and_then(|r| r.split_once('/'))
+        && let Some(at) = key.find(identity)
+    {
+        let end = at + identity.len();
+        let prefix = if key[end..].starts_with('/') {
+            &key[..=end]
+        } else {
+            &key[..end]
+        };
+        let mut context = tls();
+        context.push(("s3:prefix".into(), prefix.to_string()));
+        out.push(Sample {
+            action: "s3:ListBucket".into(),
+            resource: format!("arn:aws:s3:::{bucket}"),
+            context,
+        });
+    }
+    Ok(out)
+}
+
+/// Requests are sampled as an app makes them: over TLS.
+fn tls() -> Vec<(String, String)> {
+    vec![("aws:SecureTransport".into(), "true".into())]
+}
+
+fn request(s: &Sample, identity: Option<&str>, now: Timestamp) -> Option<Request> {
+    let mut r = Request::new(s.action.clone(), s.resource.clone());
+    for (k, v) in &s.context {
+        r.context.set(k, vec![v.clone()]);
+    }
+    if let Some(id) = identity {
+        r.set_identity(id).ok()?;
+    }
+    r.context.fill_time_defaults(now).ok()?;
+    Some(r)
+}
+
+/// A sampled request that was allowed, with the deciding statement's label and anchor.
+#[derive(Clone)]
+struct Allowed {
+    action: String,
+    resource: String,
+    context: Vec<(String, String)>,
+    statement: String,
+    anchor: Option<String>,
+}
+
+/// What sampling found: the requests allowed (with the deciding statement's label and
+/// anchor), how many were tried, and the first error.
+struct Sampled {
+    allowed: Vec<Allowed>,
+    tried: usize,
+    error: Option<String>,
+}
+
+/// Decide each of `requests` with `decide`: `Ok(Some(..))` allowed, `Ok(None)` not, `Err`
+/// not decided; `None` from `made` when the request cannot be made (not tried).
+fn sample_each(
+    requests: &[Sample],
+    mut made: impl FnMut(&Sample) -> Option<Request>,
+    mut decide: impl FnMut(&Sample, Request) -> Result<Option<Allowed>, String>,
+) -> Sampled {
+    let mut out = Sampled {
+        allowed: Vec::new(),
+        tried: 0,
+        error: None,
+    };
+    for s in requests {
+        let Some(r) = made(s) else {
+            continue;
+        };
+        out.tried += 1;
+        match decide(s, r) {
+            Ok(Some(a)) => out.allowed.push(a),
+            Ok(None) => {}
+            Err(e) => {
+                out.error.get_or_insert(e);
+            }
+        }
+    }
+    out
+}
+
+impl Allowed {
+    fn of(s: &Sample, statement: String, anchor: Option<String>) -> Allowed {
+        Allowed {
+            action: s.action.clone(),
+            resource: s.resource.clone(),
+            context: s.context.clone(),
+            statement,
+            anchor,
+        }
+    }
+}
+
+fn own_by_policies(
+    policies: &Policies,
+    caller: Option<&Caller>,
+    requests: &[Sample],
+    owner: &str,
+    now: Timestamp,
+) -> Sampled {
+    sample_each(
+        requests,
+        |s| {
+            let mut r = request(s, Some(owner), now)?;
+            r.principal = caller.cloned();
+            Some(r)
+        },
+        |s, r| match decide(policies, r)? {
+            (Decision::Allow, _, deciding) => Ok(Some(Allowed::of(
+                s,
+                deciding.first().cloned().unwrap_or_default(),
+                None,
+            ))),
+            _ => Ok(None),
+        },
+    )
+}
+
+fn own_by_flow(
+    cfg: &GateConfig,
+    t: &Template,
+    requests: &[Sample],
+    owner: &str,
+    now: Timestamp,
+) -> Sampled {
+    sample_each(
+        requests,
+        |s| {
+            let mut r = request(s, None, now)?;
+            r.principal = cfg.principal.as_ref().map(|(c, _)| c.clone());
+            Some(r)
+        },
+        |s, r| {
+            let flow = FlowRequest {
+                identity: owner.to_string(),
+                authenticated: true,
+                request: r,
+                extra: Policies::default(),
+            };
+            let o =
+                simulate_with(t, &flow, &cfg.root, &cfg.managed, now).map_err(|e| e.to_string())?;
+            if o.decision != Decision::Allow {
+                return Ok(None);
+            }
+            let label = o
+                .authorization
+                .as_ref()
+                .and_then(|a| {
+                    a.authorization
+                        .deciding
+                        .first()
+                        .map(|d| format!("{} {}", d.policy_type.as_str(), a.policies.label(*d)))
+                })
+                .unwrap_or_default();
+            Ok(Some(Allowed::of(s, label, None)))
+        },
+    )
+}
+
+fn sampled_cell(
+    s: Sampled,
+    forbidden: bool,
+    who: &str,
+    counterexamples: &mut Vec<CounterexampleView>,
+) -> Cell {
+    if let Some(Allowed {
+        action,
+        resource,
+        context,
+        statement,
+        anchor,
+    }) = s.allowed.first().cloned()
+    {
+        let names: Vec<&str> = s.allowed.iter().map(|a| a.action.as_str()).collect();
+        let shown = names.iter().take(6).copied().collect::<Vec<_>>().join(", ");
+        let more = names.len().saturating_sub(6);
+        let detail = format!(
+            "{who} is allowed {} of {} request(s) tried: {shown}{}",
+            names.len(),
+            s.tried,
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        let index = forbidden.then(|| {
+            counterexamples.push(CounterexampleView {
+                who: who.to_string(),
+                victim: None,
+                action,
+                resource,
+                reveals: None,
+                context: context.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                statement,
+                anchor,
+            });
+            counterexamples.len() - 1
+        });
+        return Cell {
+            reach: Reach::Yes,
+            forbidden,
+            method: "sampled",
+            detail,
+            reason: None,
+            counterexample: index,
+        };
+    }
+    match s.error {
+        Some(e) => Cell {
+            reach: Reach::Unknown,
+            forbidden,
+            method: "sampled",
+            detail: format!("a request could not be decided: {e}"),
+            reason: None,
+            counterexample: None,
+        },
+        None => Cell {
+            reach: if s.tried == 0 {
+                Reach::Unknown
+            } else {
+                Reach::No
+            },
+            forbidden,
+            method: "sampled",
+            detail: if s.tried == 0 {
+                "no documented action of this class applies to the area".into()
+            } else {
+                format!("none of {} request(s) tried is allowed", s.tried)
+            },
+            reason: None,
+            counterexample: None,
+        },
+    }
+}
+
+fn none_cell(why: &str) -> Cell {
+    Cell {
+        reach: Reach::None,
+        forbidden: false,
+        method: "proved",
+        detail: why.to_string(),
+        reason: None,
+        counterexample: None,
+    }
+}
+
+/// The anchor of a policy's statement in the report.
+pub(crate) fn anchor(policy: &str, statement: usize) -> String {
+    let mut out = String::from("st-");
+    for c in policy.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    format!("{out}-{statement}")
+}
+
+fn anchor_of(policies: &Policies, r: TypedRef) -> String {
+    let set = policies.set(r.policy_type, r.index);
+    let name = &set.policies()[r.statement.policy].name;
+    anchor(name, r.statement.statement)
+}
+
+fn view(c: &Counterexample, policies: &Policies) -> CounterexampleView {
+    CounterexampleView {
+        who: match &c.principal {
+            Some(p) => format!("identity {} as {p}", c.attacker),
+            None => format!("identity {}", c.attacker),
+        },
+        victim: Some(c.victim.clone()),
+        action: c.action.clone(),
+        resource: c.resource.clone(),
+        reveals: c.reveals.clone(),
+        context: c
+            .context
+            .iter()
+            .filter(|(k, _)| !set_by_the_request(k))
+            .map(|(k, v)| format!("{k}={}", v.join(",")))
+            .collect(),
+        statement: format!(
+            "{} {}",
+            c.statement.policy_type.as_str(),
+            policies.label(c.statement)
+        ),
+        anchor: Some(anchor_of(policies, c.statement)),
+    }
+}
+
+/// Keys every request of the caller carries (its principal, the time, the TLS and agent
+/// the counterexample was confirmed with): shown once in the counterexample's `who`, not
+/// as part of what makes it work.
+fn set_by_the_request(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("aws:principal")
+        || key.starts_with("cognito-identity.amazonaws.com:")
+        || [
+            "aws:currenttime",
+            "aws:epochtime",
+            "aws:tokenissuetime",
+            "aws:useragent",
+            "aws:requestedregion",
+            "aws:securetransport",
+            "aws:multifactorauthpresent",
+            "aws:userid",
+            "aws:username",
+        ]
+        .contains(&key.as_str())
+}
+
+fn proof_cell(
+    proof: &Proof,
+    policies: &Policies,
+    forbidden: bool,
+    counterexamples: &mut Vec<CounterexampleView>,
+) -> Cell {
+    let (reach, detail, counterexample) = match (proof.verdict, &proof.counterexample) {
+        (Verdict::Violated, Some(c)) => {
+            counterexamples.push(view(c, policies));
+            (
+                Reach::Yes,
+                format!("{} on {}", c.action, c.resource),
+                Some(counterexamples.len() - 1),
+            )
+        }
+        (Verdict::Holds, _) => (
+            Reach::No,
+            "no request of this class reaches another identity's area".to_string(),
+            None,
+        ),
+        (Verdict::Violated | Verdict::Unknown, _) => (
+            Reach::Unknown,
+            "neither proved nor refuted".to_string(),
+            None,
+        ),
+    };
+    Cell {
+        reach,
+        forbidden,
+        method: "proved",
+        detail,
+        reason: Some(proof.reason.clone()),
+        counterexample,
+    }
+}
+
+/// The worst of several roles' proofs: a counterexample first, then unknown, else holds.
+fn proved_cell(
+    roles: &[&RoleProof],
+    forbidden: bool,
+    counterexamples: &mut Vec<CounterexampleView>,
+) -> Cell {
+    let rank = |r: &&&RoleProof| match r.proof.verdict {
+        Verdict::Violated => 0,
+        Verdict::Unknown => 1,
+        Verdict::Holds => 2,
+    };
+    let Some(worst) = roles.iter().min_by_key(rank) else {
+        return none_cell("no such role");
+    };
+    let mut cell = proof_cell(&worst.proof, &worst.policies, forbidden, counterexamples);
+    cell.detail = format!("role {}: {}", worst.role.role, cell.detail);
+    cell
+}
+
+fn everyone_cell(
+    policies: &Policies,
+    caller: Option<&Caller>,
+    requests: &[Sample],
+    forbidden: bool,
+    counterexamples: &mut Vec<CounterexampleView>,
+    now: Timestamp,
+) -> Cell {
+    if policies.resource.is_empty() {
+        return none_cell("no resource-based policy");
+    }
+    let everything = crate::lang::parse::parse_policy(
+        "(the outsider's own account)",
+        br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    let (Ok(everything), Ok(outsider)) = (everything, Caller::parse(OUTSIDER)) else {
+        return none_cell("the outsider could not be made");
+    };
+    let resource_account = policies
+        .resource_account
+        .clone()
+        .or_else(|| caller.map(|c| c.account_id().to_string()));
+    let as_outsider = Policies {
+        identity: crate::eval::PolicySet::new(vec![everything]),
+        resource: policies.resource.clone(),
+        resource_account,
+        rcps: policies.rcps.clone(),
+        ..Policies::default()
+    };
+    let s = sample_each(
+        requests,
+        |sample| {
+            let mut r = request(sample, None, now)?;
+            r.principal = Some(outsider.clone());
+            Some(r)
+        },
+        |sample, mut r| {
+            as_outsider.prepare(&mut r).map_err(|e| e.to_string())?;
+            let a = as_outsider.authorize(&r).map_err(|e| e.to_string())?;
+            if a.verdict.decision != Decision::Allow {
+                return Ok(None);
+            }
+            let d = a
+                .deciding
+                .iter()
+                .find(|d| d.policy_type == PolicyType::Resource)
+                .copied();
+            Ok(Some(Allowed::of(
+                sample,
+                d.map(|d| format!("resource {}", as_outsider.label(d)))
+                    .unwrap_or_default(),
+                d.map(|d| anchor_of(&as_outsider, d)),
+            )))
+        },
+    );
+    let who = format!("{OUTSIDER} (another account, every permission in its own)");
+    sampled_cell(s, forbidden, &who, counterexamples)
+}
+
+/// A role's section: its flow for a sample read of its own area, and its policies'
+/// texts with the findings about them.
+#[allow(clippy::too_many_arguments)]
+fn role_access(
+    cfg: &GateConfig,
+    pool: Option<&Template>,
+    p: &Party,
+    typed: &[super::loading::TypedFile],
+    findings: &[GateFinding],
+    areas: &[AreaSpec],
+    owner: &str,
+    now: Timestamp,
+) -> RoleAccess {
+    let mut flow = Vec::new();
+    let mut flow_request = None;
+    if let (Some(t), Some(kind), Some(area)) = (pool, p.kind, areas.first())
+        && let Ok(requests) = sample_requests(area, Class::Read, owner)
+        && let Some(s) = requests.first()
+        && let Some(r) = request(s, None, now)
+    {
+        let req = FlowRequest {
+            identity: owner.to_string(),
+            authenticated: kind != RoleKind::Unauthenticated,
+            request: r,
+            extra: Policies::default(),
+        };
+        flow_request = Some(format!(
+            "{} on {} as {} identity {owner}",
+            s.action,
+            s.resource,
+            if req.authenticated {
+                "authenticated"
+            } else {
+                "unauthenticated"
+            }
+        ));
+        match simulate_with(t, &req, &cfg.root, &cfg.managed, now) {
+            Ok(o) => {
+                flow = o
+                    .steps
+                    .iter()
+                    .map(|s| FlowStepView {
+                        step: s.step.as_str(),
+                        passed: s.passed,
+                        detail: s.detail.clone(),
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                flow.push(FlowStepView {
+                    step: "error",
+                    passed: false,
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+    let mut policies = Vec::new();
+    if let Some(l) = &p.loaded {
+        for (i, policy) in l.set.policies().iter().enumerate() {
+            let src = l.sources.get(i).and_then(|s| s.as_ref()).map(|s| &s.0);
+            policies.push(policy_text(cfg, policy, "identity", src, findings));
+        }
+        for (i, (_, policy)) in l.resource_policies.iter().enumerate() {
+            let src = l
+                .resource_sources
+                .get(i)
+                .and_then(|s| s.as_ref())
+                .map(|s| &s.0);
+            policies.push(policy_text(cfg, policy, "resource", src, findings));
+        }
+        if let Some(b) = &l.boundary {
+            policies.push(policy_text(cfg, b, "boundary", None, findings));
+        }
+    }
+    for t in typed {
+        policies.push(policy_text(
+            cfg,
+            &t.policy,
+            t.policy_type.as_str(),
+            Some(&t.source.0),
+            findings,
+        ));
+    }
+    RoleAccess {
+        name: p.name.clone(),
+        kind: p
+            .kind
+            .map_or(
+                if p.name == "policies" {
+                    "policies"
+                } else {
+                    "role"
+                },
+                |k| k.as_str(),
+            )
+            .to_string(),
+        principal: p.caller.as_ref().map(|c| c.arn().to_string()),
+        flow,
+        flow_request,
+        unresolved: p.unresolved.clone(),
+        policies,
+    }
+}
+
+/// A policy's text and its statements' spans, with the lint findings about each.
+fn policy_text(
+    cfg: &GateConfig,
+    policy: &crate::lang::model::Policy,
+    policy_type: &'static str,
+    src: Option<&Locations>,
+    findings: &[GateFinding],
+) -> PolicyText {
+    let text = src
+        .and_then(|s| s.document.as_ref())
+        .and_then(|loc| read_extent(cfg, loc));
+    let mut out = PolicyText {
+        name: policy.name.clone(),
+        policy_type,
+        file: text.as_ref().map(|t| t.0.clone()),
+        first_line: text.as_ref().map_or(1, |t| t.1),
+        lines: text.as_ref().map_or_else(Vec::new, |t| t.2.clone()),
+        missing: text.is_none().then(|| {
+            "its text is not in a file of the project (a bundled AWS managed policy, standard input or a value resolved from the template)".to_string()
+        }),
+        statements: Vec::new(),
+    };
+    let all: Vec<String> = text.as_ref().map(|t| t.3.clone()).unwrap_or_default();
+    for (i, st) in policy.statements.iter().enumerate() {
+        let lines = src
+            .and_then(|s| s.statements.get(i))
+            .filter(|_| text.is_some())
+            .map(|loc| (loc.line, extent(&all, loc.line, loc.column)));
+        let label =
+            crate::eval::PolicySet::new(vec![policy.clone()]).label(crate::eval::StatementRef {
+                policy: 0,
+                statement: i,
+            });
+        let file = text.as_ref().map(|t| t.0.as_str());
+        let about: Vec<FindingView> = findings
+            .iter()
+            .filter(|(f, _, _)| finding_is_about(f, &policy.name, file, i, lines))
+            .map(|(f, suppressed, _)| FindingView {
+                rule: f.rule.to_string(),
+                severity: f.severity.as_str(),
+                message: f.message.clone(),
+                hint: f.hint.clone(),
+                suppressed: suppressed.clone(),
+            })
+            .collect();
+        let _ = st;
+        out.statements.push(StatementSpan {
+            index: i,
+            label,
+            anchor: anchor(&policy.name, i),
+            lines,
+            counterexamples: Vec::new(),
+            findings: about,
+        });
+    }
+    out
+}
+
+/// Is finding `f` about statement `i` of the policy named `name` (whose text is in
+/// `file`, the statement at `lines`)?
+fn finding_is_about(
+    f: &Finding,
+    name: &str,
+    file: Option<&str>,
+    i: usize,
+    lines: Option<(usize, usize)>,
+) -> bool {
+    if f.statement != Some(i) {
+        return false;
+    }
+    let in_file = f.file == name
+        || file.is_some_and(|file| f.file == file || f.file.split('#').next() == Some(file));
+    in_file && lines.is_none_or(|(a, b)| (a..=b).contains(&f.line))
+}
+
+/// The lines of the node at `loc` (a policy document), read inside the project root:
+/// (file, first line, its lines, every line of the file).
+fn read_extent(cfg: &GateConfig, loc: &Loc) -> Option<(String, usize, Vec<String>, Vec<String>)> {
+    let path = cfg.root.resolve(std::path::Path::new(&*loc.file)).ok()?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut cfg.root.open(&path).ok()?, &mut text).ok()?;
+    let all: Vec<String> = text.lines().map(str::to_string).collect();
+    if loc.line == 0 || loc.line > all.len() {
+        return None;
+    }
+    let last = extent(&all, loc.line, loc.column);
+    Some((
+        loc.file.to_string(),
+        loc.line,
+        all[loc.line - 1..last].to_vec(),
+        all,
+    ))
+}
+
+/// The last line (1-based) of the value that starts at `line`:`column`: a JSON object or
+/// array ends at its matching bracket; a YAML block at the last line indented deeper
+/// than its start (blank lines inside it kept); anything else is one line.
+pub(crate) fn extent(lines: &[String], line: usize, column: usize) -> usize {
+    let Some(first) = lines.get(line.wrapping_sub(1)) else {
+        return line;
+    };
+    let start: usize = first
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(first.len(), |(i, _)| i);
+    let rest = &first[start..];
+    if rest.starts_with('{') || rest.starts_with('[') {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        for (n, l) in lines.iter().enumerate().skip(line - 1) {
+            let text = if n == line - 1 { rest } else { l.as_str() };
+            for c in text.chars() {
+                if in_string {
+                    match (escaped, c) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => in_string = false,
+                        _ => {}
+                    }
+                    continue;
+                }
+                match c {
+                    '"' => in_string = true,
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return n + 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        return lines.len();
+    }
+    if rest.starts_with('"') || rest.starts_with('\'') {
+        return line;
+    }
+    // YAML: the block goes on while lines are blank or indented at least as far as its
+    // first key.
+    let indent = column.saturating_sub(1);
+    let mut last = line;
+    for (n, l) in lines.iter().enumerate().skip(line) {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let lead = l.chars().take_while(|c| *c == ' ').count();
+        if lead < indent || (lead == indent && l.trim_start().starts_with("- ")) {
+            break;
+        }
+        last = n + 1;
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_json_value_ends_at_its_bracket() {
+        let l = lines(
+            "{\n  \"Statement\": [\n    {\"A\": \"}\"},\n    {\n      \"B\": 1\n    }\n  ]\n}\nx",
+        );
+        assert_eq!(extent(&l, 1, 1), 8);
+        assert_eq!(extent(&l, 2, 16), 7);
+        assert_eq!(extent(&l, 3, 5), 3);
+        assert_eq!(extent(&l, 4, 5), 6);
+    }
+
+    #[test]
+    fn a_yaml_block_ends_where_indentation_returns() {
+        let l = lines(
+            "Doc:\n  Statement:\n    - Effect: Allow\n      Action: s3:GetObject\n\n      Resource: x\n    - Effect: Deny\n      Action: '*'\nNext: 1",
+        );
+        assert_eq!(extent(&l, 3, 7), 6);
+        assert_eq!(extent(&l, 7, 7), 8);
+        assert_eq!(extent(&l, 2, 3), 8);
+    }
+
+    #[test]
+    fn anchors_are_stable_and_plain() {
+        assert_eq!(anchor("policies/a-b.json", 2), "st-policies-a-b-json-2");
+        assert_eq!(
+            anchor("t.yml#Role/Policies/0", 0),
+            "st-t-yml-role-policies-0-0"
+        );
+    }
+}
