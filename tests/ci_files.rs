@@ -329,3 +329,42 @@ fn the_pre_commit_hook_runs_the_gate() {
         );
     }
 }
+
+/// The README's YAML block that contains `needle`, as JSON.
+fn readme_yaml(needle: &str) -> Value {
+    let text = read("README.md");
+    let block = text
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains(needle))
+        .unwrap_or_else(|| panic!("README.md: no yaml block with {needle:?}"));
+    let docs = Yaml::load_from_str(block).unwrap();
+    to_json(&docs[0], "README.md")
+}
+
+#[test]
+fn the_readme_job_uses_the_action_with_its_inputs() {
+    let job = readme_yaml("uses: OWNER/policy-sim@");
+    let schema = validator("github-workflow.json");
+    assert_eq!(errors(&schema, &job), Vec::<String>::new());
+    let action = yaml(ACTION);
+    let steps = job["jobs"]["policy-gate"]["steps"].as_array().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["uses"] == "OWNER/policy-sim@v0.1.0")
+        .unwrap();
+    for input in step["with"].as_object().unwrap().keys() {
+        assert!(action["inputs"].get(input).is_some(), "no input {input}");
+    }
+    // The SARIF the action writes is the one uploaded, even when the gate fails.
+    let upload = steps
+        .iter()
+        .find(|s| s["uses"] == "github/codeql-action/upload-sarif@v3")
+        .unwrap();
+    assert_eq!(upload["with"]["sarif_file"], step["with"]["sarif"]);
+    assert_eq!(upload["if"], "always()");
+
+    let hooks = readme_yaml("id: policy-sim-gate");
+    assert_eq!(hooks["repos"][0]["hooks"][0]["id"], "policy-sim-gate");
+}
