@@ -1,5 +1,7 @@
-//! The README's examples are true: every block fenced as `console` is run and its output
-//! compared, and every `json file=PATH` block is compared with that file.
+//! The README's and the docs' examples are true: every block fenced as `console` in
+//! `README.md` and `docs/*.md` is run and its output compared, every `json file=PATH` block
+//! is compared with that file, and every repository path the docs name in backticks exists.
+//! A drifted example is reported by its file and line (`docs/gate.md:12: ...`).
 //!
 //! In a `console` block, a line `$ policy-sim ARGS` (continued by a trailing `\`) runs the
 //! binary from the repository root with standard input empty; the lines up to the next
@@ -17,6 +19,25 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The documents whose examples run: the README, then `docs/*.md` in name order.
+fn documents() -> Vec<(String, String)> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    names.sort();
+    names.insert(0, "README.md".to_string());
+    names
+        .into_iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(root().join(&n)).unwrap();
+            (n, text)
+        })
+        .collect()
+}
+
 /// A fenced block: its info string, first line number (1-based) and lines.
 struct Block<'a> {
     info: &'a str,
@@ -24,7 +45,7 @@ struct Block<'a> {
     lines: Vec<&'a str>,
 }
 
-fn blocks(text: &str) -> Vec<Block<'_>> {
+fn blocks<'a>(name: &str, text: &'a str) -> Vec<Block<'a>> {
     let mut out = Vec::new();
     let mut open: Option<Block> = None;
     for (i, line) in text.lines().enumerate() {
@@ -44,7 +65,9 @@ fn blocks(text: &str) -> Vec<Block<'_>> {
             }
         }
     }
-    assert!(open.is_none(), "README.md: a code block is not closed");
+    if let Some(b) = open {
+        panic!("{name}:{}: a code block is not closed", b.line - 1);
+    }
     out
 }
 
@@ -55,7 +78,7 @@ struct Example {
     expected: Vec<String>,
 }
 
-fn examples(block: &Block) -> Vec<Example> {
+fn examples(name: &str, block: &Block) -> Vec<Example> {
     let mut out: Vec<Example> = Vec::new();
     let mut lines = block.lines.iter().enumerate();
     while let Some((i, line)) = lines.next() {
@@ -63,7 +86,9 @@ fn examples(block: &Block) -> Vec<Example> {
             let mut command = first.to_string();
             while command.ends_with('\\') {
                 command.pop();
-                let (_, next) = lines.next().expect("a continued command goes on");
+                let (_, next) = lines.next().unwrap_or_else(|| {
+                    panic!("{name}:{}: a command ends with `\\`", block.line + i)
+                });
                 command.push(' ');
                 command.push_str(next.trim_start());
             }
@@ -75,7 +100,7 @@ fn examples(block: &Block) -> Vec<Example> {
         } else {
             let example = out
                 .last_mut()
-                .unwrap_or_else(|| panic!("README.md:{}: output before any command", block.line));
+                .unwrap_or_else(|| panic!("{name}:{}: output before any command", block.line));
             example.expected.push(line.to_string());
         }
     }
@@ -196,68 +221,89 @@ fn check(example: &Example, dir: &Path) -> Option<String> {
         return None;
     }
     Some(format!(
-        "$ {}\nexit code {status:?}, README says {code}\n--- README\n{}\n--- printed\n{output}",
+        "$ {}\nexit code {status:?}, the example says {code}\n--- the example\n{}\n--- printed\n{output}",
         example.command,
         expected.join("\n")
     ))
 }
 
-#[test]
-fn readme_examples_print_what_the_readme_shows() {
-    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
+/// Run every console example of one document; how many ran, and what drifted, each
+/// failure starting `NAME:LINE: `.
+fn run_document(name: &str, text: &str) -> (usize, Vec<String>) {
     let mut failures = Vec::new();
     let mut ran = 0;
-    for block in blocks(&text) {
+    for block in blocks(name, text) {
         let kind = block.info.split_whitespace().next().unwrap_or("");
         if kind != "console" {
             if let Some(i) = block
                 .lines
                 .iter()
-                .position(|l| l.starts_with("$ policy-sim"))
+                .position(|l| l.trim_start().starts_with("$ policy-sim"))
             {
                 failures.push(format!(
-                    "README.md:{}: a policy-sim command in a block fenced as {kind:?}: fence it as console so that it runs",
+                    "{name}:{}: a policy-sim command in a block fenced as {kind:?}: fence it as console so that it runs",
                     block.line + i
                 ));
             }
             continue;
         }
         let mut dir = root();
-        for example in examples(&block) {
+        for example in examples(name, &block) {
             if let Some(to) = example.command.strip_prefix("cd ") {
                 dir = dir.join(to.trim());
                 continue;
             }
             ran += 1;
             if let Some(why) = check(&example, &dir) {
-                failures.push(format!("README.md:{}: {why}", example.line));
+                failures.push(format!("{name}:{}: {why}", example.line));
             }
         }
     }
+    (ran, failures)
+}
+
+#[test]
+fn readme_examples_print_what_the_readme_shows() {
+    let mut failures = Vec::new();
+    for (name, text) in documents() {
+        let (ran, drifted) = run_document(&name, &text);
+        failures.extend(drifted);
+        // The README has many examples; each doc that shows the CLI at work has some.
+        let least = match name.as_str() {
+            "README.md" => 8,
+            "docs/gate.md"
+            | "docs/prover.md"
+            | "docs/templates.md"
+            | "docs/catalog.md"
+            | "docs/peers-policy-types.md" => 1,
+            _ => 0,
+        };
+        assert!(ran >= least, "{name}: only {ran} examples ran");
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(ran >= 8, "only {ran} README examples ran");
 }
 
 #[test]
 fn readme_files_shown_are_the_files() {
-    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
     let mut compared = 0;
-    for block in blocks(&text) {
-        let Some(path) = block
-            .info
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("file="))
-        else {
-            continue;
-        };
-        let file = std::fs::read_to_string(root().join(path)).unwrap();
-        assert_eq!(
-            block.lines.join("\n"),
-            file.trim_end_matches('\n'),
-            "README.md:{}: the block shows {path} as it is",
-            block.line
-        );
-        compared += 1;
+    for (name, text) in documents() {
+        for block in blocks(&name, &text) {
+            let Some(path) = block
+                .info
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("file="))
+            else {
+                continue;
+            };
+            let file = std::fs::read_to_string(root().join(path)).unwrap();
+            assert_eq!(
+                block.lines.join("\n"),
+                file.trim_end_matches('\n'),
+                "{name}:{}: the block shows {path} as it is",
+                block.line
+            );
+            compared += 1;
+        }
     }
     assert!(compared >= 1);
 }
@@ -280,5 +326,131 @@ fn wildcards() {
             e(&["policy-sim", "actions", "s3:Get*", "a b"]),
             Some("exit 1".to_string())
         )
+    );
+}
+
+#[test]
+fn a_drifted_example_fails_and_names_its_file_and_line() {
+    let good = "Text.\n\n```console\n$ policy-sim actions s3:GetObject\ns3:GetObject\n```\n";
+    assert_eq!(run_document("doc.md", good), (1, Vec::new()));
+
+    // A changed expected line fails, at the command's line.
+    let drifted = good.replace("s3:GetObject\n```", "s3:GetObjectAcl\n```");
+    let (ran, failures) = run_document("doc.md", &drifted);
+    assert_eq!(ran, 1);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].starts_with("doc.md:4: $ policy-sim actions s3:GetObject\n"),
+        "{}",
+        failures[0]
+    );
+    assert!(failures[0].contains("--- the example\ns3:GetObjectAcl\n--- printed\ns3:GetObject\n"));
+
+    // So does a line more, a line less and a wrong exit code.
+    let more = good.replace("s3:GetObject\n```", "s3:GetObject\ns3:GetObject\n```");
+    assert_eq!(run_document("doc.md", &more).1.len(), 1);
+    let less = good.replace("\ns3:GetObject\n```", "\n```");
+    assert_eq!(run_document("doc.md", &less).1.len(), 1);
+    let exit = good.replace("s3:GetObject\ns3", "s3:GetObject  # exit 1\ns3");
+    let (_, failures) = run_document("doc.md", &exit);
+    assert!(failures[0].contains("exit code Some(0), the example says 1"));
+
+    // A command in a block not fenced as console is an error, not skipped.
+    let sh = good.replace("```console", "```sh");
+    let (ran, failures) = run_document("doc.md", &sh);
+    assert_eq!(ran, 0);
+    assert_eq!(
+        failures,
+        [
+            "doc.md:4: a policy-sim command in a block fenced as \"sh\": fence it as console so that it runs"
+        ]
+    );
+}
+
+/// The folders a repository path in the docs starts with; `shared/` is none of the
+/// repository's, where the tutorials once were: a doc naming it points nowhere.
+const REPOSITORY_DIRS: [&str; 11] = [
+    "shared/",
+    "policies/",
+    "fixtures/",
+    "docs/",
+    "src/",
+    "scripts/",
+    "tests/",
+    "benches/",
+    "fuzz/",
+    ".ci/",
+    ".github/",
+];
+
+/// The repository paths a document names in backticks, with their line: a span that starts
+/// with one of the repository's folders and ends with a file extension or `/`. Spans with
+/// placeholders (`<target>`, `*`, `...`, `${...}`) or a colon (ARNs, `FILE:LINE`) are not
+/// paths of one file.
+fn named_paths(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        for span in line.split('`').skip(1).step_by(2) {
+            let is_path = REPOSITORY_DIRS.iter().any(|d| span.starts_with(d))
+                && !span.contains(|c: char| c.is_whitespace() || "<>*{}$:".contains(c))
+                && !span.contains("...")
+                && (span.ends_with('/')
+                    || span
+                        .rsplit('/')
+                        .next()
+                        .and_then(|last| last.rsplit_once('.'))
+                        .is_some_and(|(stem, ext)| {
+                            !stem.is_empty() && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                        }));
+            if is_path {
+                out.push((i + 1, span));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_path_the_docs_name_exists() {
+    let mut documents = documents();
+    let name = "policies/README.md".to_string();
+    let text = std::fs::read_to_string(root().join(&name)).unwrap();
+    documents.push((name, text));
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for (name, text) in &documents {
+        for (line, path) in named_paths(text) {
+            checked += 1;
+            if !root().join(path).exists() {
+                missing.push(format!("{name}:{line}: `{path}` is not in the repository"));
+            }
+        }
+    }
+    assert_eq!(missing, Vec::<String>::new());
+    assert!(checked >= 50, "only {checked} paths checked");
+}
+
+#[test]
+fn named_paths_are_what_looks_like_a_repository_path() {
+    let text = "See `docs/gate.md`, `src/report/`, `fixtures/x/a.json` and `tests/readme.rs`.\n\
+                Not `policy-sim gate`, `arn:aws:s3:::b/k.txt`, `fuzz/corpus/<target>/`,\n\
+                `policies/*.json`, `src/lib.rs:12`, `cdk.out`, `crates/` or `docs/x y.md`.\n\
+                ```sh\n`docs/in-a-block.md`\n```\n";
+    assert_eq!(
+        named_paths(text),
+        [
+            (1, "docs/gate.md"),
+            (1, "src/report/"),
+            (1, "fixtures/x/a.json"),
+            (1, "tests/readme.rs")
+        ]
     );
 }
