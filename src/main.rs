@@ -6,7 +6,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use policy_sim::RequestError;
 use policy_sim::cognito::{self, CheckMode, FlowError, FlowIdentity};
 use policy_sim::eval::Decision;
@@ -16,6 +16,7 @@ use policy_sim::load::types::{PolicyTypeFiles, TypesError, add_policy_types};
 use policy_sim::load::{self, Loaded, is_stdin};
 use policy_sim::managed::{Claim, Given, NotSeen};
 use policy_sim::report::batch::{BatchError, BatchOptions, run_authorized};
+use policy_sim::report::check::Explained;
 use policy_sim::report::show::{ShowError, Shown};
 use policy_sim::report::{self, evaluation_json, explanation_text, json_line, terminal_safe};
 use policy_sim::request::Request;
@@ -24,7 +25,7 @@ use policy_sim::template::{Params, Template, TemplateError};
 
 /// Offline AWS IAM policy evaluator and access simulator.
 #[derive(Parser)]
-#[command(name = "policy-sim", version, about)]
+#[command(name = "policy-sim", version, about, after_help = help::MAIN)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,8 +39,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Decide one request (exit 0 Allow, 1 deny) or a JSON Lines batch (--requests).
+    #[command(override_usage = help::CHECK_USAGE, after_help = help::CHECK)]
     Check(Box<CheckArgs>),
     /// Print the IAM JSON a template's role will have, resolved (pipe it to --policy -).
+    #[command(after_help = help::SHOW)]
     Show(ShowArgs),
     /// Prove a property of the policies, or give a counterexample.
     Prove {
@@ -47,13 +50,31 @@ enum Command {
         property: Property,
     },
     /// Run the CI policy gate (exit 0 all checks pass, 1 a check failed, 2 invalid input).
+    #[command(after_help = help::GATE)]
     Gate(GateArgs),
     /// Write the gate file's access report: one self-contained HTML page (exit 0 written,
     /// 2 invalid input).
     Report(ReportArgs),
     /// Report known-dangerous patterns (exit 1 when an error or warning remains).
+    #[command(
+        override_usage = help::LINT_USAGE,
+        after_help = help::LINT,
+        // `Source` is shared with check, which runs the Cognito flow and reads standard
+        // input; lint does neither, and refuses --principal and --resource-account.
+        mut_arg("policies", |a| a.help(
+            "Policy file (IAM JSON) to lint; repeat for several (not standard input). \
+             Required unless --template is given"
+        )),
+        mut_arg("role", |a| a.help(
+            "The role whose policies are linted: its logical id (optional when the \
+             template has one AWS::IAM::Role)"
+        )),
+        mut_arg("principal", |a| a.hide(true)),
+        mut_arg("resource_account", |a| a.hide(true)),
+    )]
     Lint(LintArgs),
     /// List the AWS actions patterns cover, from the bundled catalog (exit 1 when a pattern covers none).
+    #[command(after_help = help::ACTIONS)]
     Actions(ActionsArgs),
     /// Search for a counterexample to a property by sampling requests (reproducible).
     Fuzz {
@@ -61,6 +82,7 @@ enum Command {
         property: FuzzProperty,
     },
     /// Write synthetic JSON Lines requests against the shipped policies (for benchmarks).
+    #[command(after_help = help::GENERATE_REQUESTS)]
     GenerateRequests {
         /// How many requests.
         #[arg(long, default_value_t = 1_000_000)]
@@ -69,6 +91,168 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Print a shell completion script for policy-sim.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print policy-sim's man page (roff), or write a page per command into a directory.
+    #[command(after_help = help::MAN)]
+    Man {
+        /// Write policy-sim.1 and one page per command and subcommand (policy-sim-check.1,
+        /// policy-sim-prove-isolation.1, ...) into DIR, created when missing.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// The parts of `--help` written by hand: usage lines clap cannot derive (flags required
+/// only in some combination), exit codes and examples. The examples run from the
+/// repository root on its shipped files; `tests/help.rs` runs every one of them.
+mod help {
+    /// Top level.
+    pub const MAIN: &str = "\
+Each command's --help lists its exit codes and examples.
+Shell completions: policy-sim completions SHELL; man pages: policy-sim man [--dir DIR].";
+
+    /// `check`: a single request, or a batch.
+    pub const CHECK_USAGE: &str = "\
+policy-sim check [OPTIONS] <--policy <FILE>|--template <FILE>> --action <ACTION> --resource <ARN>
+       policy-sim check [OPTIONS] <--policy <FILE>|--template <FILE>> --requests <FILE>";
+
+    /// `check`.
+    pub const CHECK: &str = "\
+Exit codes:
+  0    Allow (with --requests: every line was decided)
+  1    ExplicitDeny or ImplicitDeny (one request)
+  2    invalid input or arguments (with --requests: a line could not be decided)
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim check --policy policies/corrected-auth-role.json --identity us-east-1:abc --action s3:GetObject --resource arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/a.txt
+  policy-sim check --policy policies/corrected-auth-role.json --requests fixtures/batch/example.jsonl";
+
+    /// `show`.
+    pub const SHOW: &str = "\
+Exit codes:
+  0    the policies were printed
+  2    invalid input or arguments
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim show --template fixtures/templates/fn-sub/template.yml --only Objects
+  policy-sim show --template fixtures/templates/fn-sub/template.yml --trust";
+
+    /// `prove isolation`.
+    pub const PROVE_ISOLATION_USAGE: &str = "\
+policy-sim prove isolation [OPTIONS] <--policy <FILE>|--template <FILE>>";
+
+    /// `prove isolation`.
+    pub const PROVE_ISOLATION: &str = "\
+Exit codes:
+  0    holds
+  1    violated (a counterexample is printed)
+  2    invalid input or arguments
+  3    unknown (the reason is printed)
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim prove isolation --policy policies/corrected-auth-role.json
+  policy-sim prove isolation --policy policies/console-auth-role.json --identity-format opaque";
+
+    /// `gate`.
+    pub const GATE: &str = "\
+Exit codes:
+  0    every check passed
+  1    a check failed
+  2    the gate file or a policy is invalid, or a report file cannot be written
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim gate
+  policy-sim gate --config fixtures/readme/gate/policy-gate.yml --sarif policy-gate.sarif --junit policy-gate.xml";
+
+    /// `lint`.
+    pub const LINT_USAGE: &str = "\
+policy-sim lint [OPTIONS] <--policy <FILE>|--template <FILE>>";
+
+    /// `lint`.
+    pub const LINT: &str = "\
+Findings are listed errors first, then warnings, then infos; a last line counts each
+severity.
+
+Exit codes:
+  0    no error or warning (infos only, or nothing)
+  1    an error or a warning was found
+  2    invalid input or arguments
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim lint --policy policies/console-auth-role.json
+  policy-sim lint --policy policies/corrected-auth-role.json --format json";
+
+    /// `actions`.
+    pub const ACTIONS: &str = "\
+Exit codes:
+  0    every pattern covers an action
+  1    a pattern covers no action AWS documents
+  2    a pattern is not an action pattern
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim actions 's3:GetObjec?' iam:PassRole
+  policy-sim actions --format json 'cognito-identity:Get*'";
+
+    /// `fuzz isolation`.
+    pub const FUZZ_ISOLATION_USAGE: &str = "\
+policy-sim fuzz isolation [OPTIONS] <--policy <FILE>|--template <FILE>>";
+
+    /// `fuzz isolation`.
+    pub const FUZZ_ISOLATION: &str = "\
+Exit codes:
+  0    no counterexample found (sampling proves nothing: use prove isolation)
+  1    a counterexample was found
+  2    invalid input or arguments
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim fuzz isolation --policy policies/corrected-auth-role.json --cases 200 --seed 7
+  policy-sim fuzz isolation --policy fixtures/isolation/aws-reference-cognito-bucket.json --cases 1000";
+
+    /// `generate-requests`.
+    pub const GENERATE_REQUESTS: &str = "\
+Exit codes:
+  0    the requests were written
+  2    standard output cannot be written
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim generate-requests --count 3 --seed 1
+  policy-sim generate-requests --count 10000 --seed 2 > requests.jsonl";
+
+    /// `completions`.
+    pub const COMPLETIONS: &str = "\
+Exit codes:
+  0    the script was printed
+  2    an unknown shell, or standard output cannot be written
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim completions bash > ~/.local/share/bash-completion/completions/policy-sim
+  policy-sim completions zsh > ~/.zfunc/_policy-sim";
+
+    /// `man`.
+    pub const MAN: &str = "\
+Exit codes:
+  0    the page was printed, or the pages were written
+  2    DIR cannot be created or a page cannot be written
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim man > policy-sim.1
+  policy-sim man --dir man/man1";
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,8 +270,9 @@ enum Format {
 /// Where the policies come from: IAM JSON files, or a template's role.
 #[derive(clap::Args)]
 struct Source {
-    /// Policy file (IAM JSON); repeat for several; `-` reads standard input. With
-    /// --principal it may be left out: a principal without identity-based policies.
+    /// Policy file (IAM JSON); repeat for several; `-` reads standard input. Required
+    /// unless --template is given; with --principal it may be left out (a principal
+    /// without identity-based policies).
     #[arg(
         long = "policy",
         value_name = "FILE",
@@ -127,16 +312,17 @@ struct CheckArgs {
     /// With --template: the identity is unauthenticated (a guest of the identity pool).
     #[arg(long, requires = "template", conflicts_with = "requests")]
     unauthenticated: bool,
-    /// Action, e.g. s3:GetObject.
+    /// Action, e.g. s3:GetObject. Required unless --requests is given.
     #[arg(
         long,
         required_unless_present = "requests",
         conflicts_with = "requests"
     )]
     action: Option<String>,
-    /// Resource ARN (or `*`).
+    /// Resource ARN (or `*`). Required unless --requests is given.
     #[arg(
         long,
+        value_name = "ARN",
         required_unless_present = "requests",
         conflicts_with = "requests"
     )]
@@ -149,15 +335,17 @@ struct CheckArgs {
     )]
     context: Vec<String>,
     /// JSON Lines request file, or `-` for standard input; writes one JSON line each.
+    /// Required unless --action and --resource are given.
     #[arg(long, value_name = "FILE")]
     requests: Option<PathBuf>,
     /// Worker threads for --requests, 1 to 256 (default: all cores, at most 256); output
     /// order is kept.
     #[arg(long, value_name = "N", requires = "requests", value_parser = thread_count)]
     threads: Option<usize>,
-    /// Output format for a single request.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    /// Output format for a single request (default: text). A batch (--requests) writes
+    /// JSON Lines: --format text is refused with it.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     #[command(flatten)]
     types: PolicyTypeArgs,
 }
@@ -236,7 +424,23 @@ fn level_file(text: &str) -> Result<(String, PathBuf), String> {
 #[derive(Subcommand)]
 enum Property {
     /// No identity can reach another identity's area (exit 0 holds, 1 violated, 3 unknown).
-    Isolation(IsolationArgs),
+    #[command(
+        override_usage = help::PROVE_ISOLATION_USAGE,
+        after_help = help::PROVE_ISOLATION
+    )]
+    Isolation(ProveArgs),
+}
+
+#[derive(clap::Args)]
+struct ProveArgs {
+    #[command(flatten)]
+    isolation: IsolationArgs,
+    /// How to decide: the built-in automata, or an SMT solver (z3 or cvc5 on the PATH).
+    #[arg(long, value_enum, default_value = "automata")]
+    solver: SolverChoice,
+    /// With --solver smt: keep the SMT-LIB2 scripts in this directory.
+    #[arg(long, value_name = "DIR")]
+    smt_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -292,6 +496,10 @@ struct LintArgs {
 #[derive(Subcommand)]
 enum FuzzProperty {
     /// Sample identity pairs and resources; exit 0 none found, 1 counterexample.
+    #[command(
+        override_usage = help::FUZZ_ISOLATION_USAGE,
+        after_help = help::FUZZ_ISOLATION
+    )]
     Isolation(FuzzArgs),
 }
 
@@ -305,6 +513,13 @@ struct FuzzArgs {
     /// Seed: the same seed tries the same cases.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Refused: fuzz decides each sampled case with the evaluator (an SMT solver is for
+    /// prove isolation --solver smt). Hidden, and kept to say so rather than be ignored.
+    #[arg(long, value_name = "SOLVER", hide = true)]
+    solver: Option<String>,
+    /// Refused, as --solver is.
+    #[arg(long, value_name = "DIR", hide = true)]
+    smt_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -329,12 +544,6 @@ struct IsolationArgs {
         default_value = "cognito"
     )]
     identity_format: String,
-    /// How to decide: the built-in automata, or an SMT solver (z3 or cvc5 on the PATH).
-    #[arg(long, value_enum, default_value = "automata")]
-    solver: SolverChoice,
-    /// With --solver smt: keep the SMT-LIB2 scripts in this directory.
-    #[arg(long, value_name = "DIR")]
-    smt_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -395,6 +604,8 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(Failure::Output)
         }
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man(dir.as_deref()),
     };
     result.unwrap_or_else(|e| print_error(&e))
 }
@@ -894,6 +1105,182 @@ fn write_stdout(text: &str) -> Result<(), Failure> {
         .map_err(Failure::Output)
 }
 
+/// Which words of a text report take colour on a terminal: only the words that say the
+/// outcome; the text itself is the same with colour or without.
+#[derive(Clone, Copy)]
+enum Marks {
+    /// The first line's `Decision: WORD` (check) or `Verdict: WORD` (prove).
+    Head,
+    /// The `PASS`, `FAIL` and `UNKNOWN` that start a gate's check lines.
+    Gate,
+    /// The first words of a fuzz run: `Found` or `No counterexample`.
+    Fuzz,
+}
+
+/// How standard output takes colour, as anstream (and clap) decide it: `NO_COLOR` and
+/// `CLICOLOR=0` turn it off, `CLICOLOR_FORCE` on; otherwise on for a terminal that
+/// supports it. `None`: off.
+fn stdout_colour() -> Option<anstream::ColorChoice> {
+    let choice = anstream::AutoStream::choice(&std::io::stdout());
+    (choice != anstream::ColorChoice::Never).then_some(choice)
+}
+
+/// Write a text report (already [`terminal_safe`]) to standard output, its `marks`
+/// coloured when standard output takes colour.
+fn write_text(text: &str, marks: Marks) -> Result<(), Failure> {
+    let Some(choice) = stdout_colour() else {
+        return write_stdout(text);
+    };
+    let painted = match marks {
+        Marks::Head => paint_head(text),
+        Marks::Gate => text
+            .split_inclusive('\n')
+            .map(|line| {
+                ["PASS", "FAIL", "UNKNOWN"]
+                    .into_iter()
+                    .find_map(|label| {
+                        let rest = line.strip_prefix(label)?;
+                        rest.starts_with([' ', '['])
+                            .then(|| format!("{}{rest}", painted(label)))
+                    })
+                    .unwrap_or_else(|| line.to_string())
+            })
+            .collect(),
+        Marks::Fuzz => ["Found", "No counterexample"]
+            .into_iter()
+            .find_map(|words| {
+                let rest = text.strip_prefix(words)?;
+                Some(format!("{}{rest}", painted(words)))
+            })
+            .unwrap_or_else(|| text.to_string()),
+    };
+    write_coloured(&painted, choice)
+}
+
+/// `text` with the word after `Decision: ` or `Verdict: ` on its first line coloured.
+fn paint_head(text: &str) -> String {
+    let end = text.find('\n').unwrap_or(text.len());
+    let (first, rest) = text.split_at(end);
+    ["Decision: ", "Verdict: "]
+        .into_iter()
+        .find_map(|label| {
+            let word = first.strip_prefix(label)?;
+            word_style(word)?;
+            Some(format!("{label}{}{rest}", painted(word)))
+        })
+        .unwrap_or_else(|| text.to_string())
+}
+
+/// The colour of a word that says an outcome; `None` for any other word.
+fn word_style(word: &str) -> Option<anstyle::Style> {
+    use anstyle::{AnsiColor, Style};
+    let colour = |c: AnsiColor| Some(Style::new().bold().fg_color(Some(c.into())));
+    match word {
+        "Allow" | "holds" | "PASS" | "No counterexample" => colour(AnsiColor::Green),
+        "ExplicitDeny" | "ImplicitDeny" | "violated" | "FAIL" | "Found" | "error" => {
+            colour(AnsiColor::Red)
+        }
+        "unknown" | "UNKNOWN" | "warning" => colour(AnsiColor::Yellow),
+        "info" => colour(AnsiColor::Cyan),
+        _ => None,
+    }
+}
+
+/// `word` between its colour's escape codes (as it is when it has none).
+fn painted(word: &str) -> String {
+    match word_style(word) {
+        Some(style) => format!("{style}{word}{style:#}"),
+        None => word.to_string(),
+    }
+}
+
+/// Write text with colour codes to standard output through anstream (which turns them
+/// into console calls where a Windows console needs that).
+fn write_coloured(text: &str, choice: anstream::ColorChoice) -> Result<(), Failure> {
+    let mut out = anstream::AutoStream::new(std::io::stdout().lock(), choice);
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(Failure::Output)
+}
+
+/// `lint`'s text report, each finding's severity coloured when standard output takes
+/// colour. The coloured text is written only when the plain one needs no escaping
+/// ([`terminal_safe`] borrows it), so the codes are the only thing it adds.
+fn write_lint(findings: &[policy_sim::lint::Finding]) -> Result<(), Failure> {
+    use policy_sim::report::lint;
+    let plain = lint::text(findings);
+    let safe = terminal_safe(&plain);
+    match (stdout_colour(), &safe) {
+        (Some(choice), std::borrow::Cow::Borrowed(_)) => write_coloured(
+            &lint::text_with(findings, &|severity| painted(severity.as_str())),
+            choice,
+        ),
+        _ => write_stdout(&safe),
+    }
+}
+
+/// `completions SHELL`: the script, written whole (a closed standard output is exit 141,
+/// not a panic).
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode, Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "policy-sim", &mut script);
+    if shell == clap_complete::Shell::Bash {
+        // The bash generator escapes the binary's `-` in the state its loop sets
+        // (`policy__sim__subcmd__check`) and in the labels of the arms that match it
+        // (`policy__subcmd__sim__subcmd__check`) differently, so no subcommand's options
+        // would complete: the arms are spelt as the loop spells the state.
+        let text = String::from_utf8_lossy(&script).replace("policy__subcmd__sim", "policy__sim");
+        script = text.into_bytes();
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(&script)
+        .and_then(|()| out.flush())
+        .map_err(Failure::Output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `man`: the main page on standard output, or with `dir` a page per command and
+/// subcommand written there (`policy-sim.1`, `policy-sim-check.1`,
+/// `policy-sim-prove-isolation.1`, ...), the directory created when missing. Like the
+/// gate's `--sarif FILE`, the pages go where they are asked to.
+fn man(dir: Option<&Path>) -> Result<ExitCode, Failure> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        render_man(&cmd, &mut page);
+        let mut out = std::io::stdout().lock();
+        out.write_all(&page)
+            .and_then(|()| out.flush())
+            .map_err(Failure::Output)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    std::fs::create_dir_all(dir).map_err(|error| Failure::Write {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    write_man_pages(&cmd, dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The man page of `cmd` (built), in roff.
+fn render_man(cmd: &clap::Command, page: &mut Vec<u8>) {
+    // Writing into memory does not fail.
+    let _ = clap_mangen::Man::new(cmd.clone()).render(page);
+}
+
+/// The page of `cmd` and of each of its (visible) subcommands, into `dir`.
+fn write_man_pages(cmd: &clap::Command, dir: &Path) -> Result<(), Failure> {
+    let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
+    let mut page = Vec::new();
+    render_man(cmd, &mut page);
+    std::fs::write(&path, page).map_err(|error| Failure::Write { path, error })?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_man_pages(sub, dir)?;
+    }
+    Ok(())
+}
+
 /// The project root: `--root DIR`, else found from the first of `inputs` (`-` skipped).
 fn project_root<'p>(
     given: Option<&Path>,
@@ -997,6 +1384,11 @@ fn build_request(args: &CheckArgs, now: jiff::Timestamp) -> Result<Request, Fail
 
 fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     let src = &args.source;
+    if args.requests.is_some() && matches!(args.format, Some(Format::Text)) {
+        return Err(Failure::Usage(
+            "--format text is for a single request: a batch (--requests) writes JSON Lines (leave --format out, or give --format json)".to_string(),
+        ));
+    }
     let stdin_uses = src.policies.iter().filter(|p| is_stdin(p)).count()
         + usize::from(args.requests.as_deref().is_some_and(is_stdin));
     if stdin_uses > 1 {
@@ -1087,15 +1479,16 @@ fn check(args: &CheckArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         &request.action,
         &request.resource,
     ));
-    let text = match args.format {
-        Format::Text => terminal_safe(&explanation_text(&set, &request, &explanation)).into_owned(),
-        Format::Json => json_line(&evaluation_json(
-            &set,
-            &serde_json::Value::Null,
-            &explanation.evaluation,
-        )),
-    };
-    write_stdout(&text)?;
+    match args.format.unwrap_or(Format::Text) {
+        Format::Text => write_text(
+            &terminal_safe(&explanation_text(&set, &request, &explanation)),
+            Marks::Head,
+        ),
+        Format::Json => write_stdout(&json_line(&Explained {
+            line: evaluation_json(&set, &serde_json::Value::Null, &explanation.evaluation),
+            explanation: report::check::explanation_json(&set, &request, &explanation),
+        })),
+    }?;
     Ok(decision_code(explanation.evaluation.decision))
 }
 
@@ -1158,21 +1551,25 @@ fn check_authorized(
         &request.action,
         &request.resource,
     ));
-    let text = match args.format {
-        Format::Text => terminal_safe(&report::check::authorization_text(
-            policies,
-            &request,
-            &authorization,
-            &explanations,
-        ))
-        .into_owned(),
-        Format::Json => json_line(&report::check::authorization_json(
-            policies,
-            &request,
-            &authorization,
-        )),
-    };
-    write_stdout(&text)?;
+    match args.format.unwrap_or(Format::Text) {
+        Format::Text => write_text(
+            &terminal_safe(&report::check::authorization_text(
+                policies,
+                &request,
+                &authorization,
+                &explanations,
+            )),
+            Marks::Head,
+        ),
+        Format::Json => write_stdout(&json_line(&Explained {
+            line: report::check::authorization_json(policies, &request, &authorization),
+            explanation: report::check::authorization_explanation_json(
+                policies,
+                &request,
+                &explanations,
+            ),
+        })),
+    }?;
     Ok(decision_code(authorization.verdict.decision))
 }
 
@@ -1232,13 +1629,16 @@ fn check_flow(
     flow.request.principal = args.types.caller()?;
     let outcome = cognito::simulate_with(t, &flow, root, given, now)?;
     print_warnings(&outcome.warnings);
-    let text = match args.format {
-        Format::Text => {
-            terminal_safe(&report::flow::flow_text(&t.file, &flow, &outcome)).into_owned()
-        }
-        Format::Json => json_line(&report::flow::flow_json(&outcome)),
-    };
-    write_stdout(&text)?;
+    match args.format.unwrap_or(Format::Text) {
+        Format::Text => write_text(
+            &terminal_safe(&report::flow::flow_text(&t.file, &flow, &outcome)),
+            Marks::Head,
+        ),
+        Format::Json => write_stdout(&json_line(&Explained {
+            line: report::flow::flow_json(&outcome),
+            explanation: report::flow::flow_explanation_json(&outcome),
+        })),
+    }?;
     Ok(decision_code(outcome.decision))
 }
 
@@ -1294,11 +1694,12 @@ fn check_batch(
     })
 }
 
-fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
+fn prove_isolation(prove: &ProveArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     use policy_sim::analysis::identity::IdentityFormat;
     use policy_sim::analysis::prover;
+    let args = &prove.isolation;
     let format = IdentityFormat::parse(&args.identity_format)?;
-    let backend = match args.solver {
+    let backend = match prove.solver {
         SolverChoice::Automata => prover::Backend::Automata,
         SolverChoice::Smt => {
             let Some((program, solver_args)) = prover::smt::find_solver() else {
@@ -1310,7 +1711,7 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
             prover::Backend::Smt {
                 program: program.to_string(),
                 args: solver_args.iter().map(|a| a.to_string()).collect(),
-                dir: args.smt_dir.clone(),
+                dir: prove.smt_dir.clone(),
             }
         }
     };
@@ -1328,11 +1729,13 @@ fn prove_isolation(args: &IsolationArgs, root: Option<&Path>) -> Result<ExitCode
         jiff::Timestamp::now(),
     )?;
     loaded.settle(&mut proof);
-    let text = match args.format {
-        Format::Json => json_line(&report::proof::proof_json(&policies, &proof)),
-        Format::Text => terminal_safe(&report::proof::proof_text(&policies, &proof)).into_owned(),
-    };
-    write_stdout(&text)?;
+    match args.format {
+        Format::Json => write_stdout(&json_line(&report::proof::proof_json(&policies, &proof))),
+        Format::Text => write_text(
+            &terminal_safe(&report::proof::proof_text(&policies, &proof)),
+            Marks::Head,
+        ),
+    }?;
     Ok(verdict_code(proof.verdict))
 }
 
@@ -1396,11 +1799,13 @@ fn prove_pool(
         .cloned()
         .collect();
     print_warnings(&pool_notes);
-    let text = match args.format {
-        Format::Json => json_line(&report::proof::pool_proof_json(&pool)),
-        Format::Text => terminal_safe(&report::proof::pool_proof_text(&pool)).into_owned(),
-    };
-    write_stdout(&text)?;
+    match args.format {
+        Format::Json => write_stdout(&json_line(&report::proof::pool_proof_json(&pool))),
+        Format::Text => write_text(
+            &terminal_safe(&report::proof::pool_proof_text(&pool)),
+            Marks::Head,
+        ),
+    }?;
     Ok(Some(pool.verdict))
 }
 
@@ -1409,6 +1814,16 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
     use policy_sim::analysis::prover;
     use report::fuzz::{FuzzRun, fuzz_json, fuzz_text};
     let iso = &args.isolation;
+    if args.solver.is_some() || args.smt_dir.is_some() {
+        let flag = if args.solver.is_some() {
+            "--solver"
+        } else {
+            "--smt-dir"
+        };
+        return Err(Failure::Usage(format!(
+            "fuzz isolation takes no {flag}: it samples requests and decides each with the evaluator (an SMT solver proves isolation with `prove isolation --solver smt`)"
+        )));
+    }
     let format = IdentityFormat::parse(&iso.identity_format)?;
     let loaded = load_source(&iso.source, root)?;
     // Sampling decides requests: each decision needs every policy.
@@ -1430,11 +1845,10 @@ fn fuzz_isolation(args: &FuzzArgs, root: Option<&Path>) -> Result<ExitCode, Fail
         identity_format: &format.name,
         areas: &result.areas,
     };
-    let text = match iso.format {
-        Format::Json => json_line(&fuzz_json(&run)),
-        Format::Text => terminal_safe(&fuzz_text(&run)).into_owned(),
-    };
-    write_stdout(&text)?;
+    match iso.format {
+        Format::Json => write_stdout(&json_line(&fuzz_json(&run))),
+        Format::Text => write_text(&terminal_safe(&fuzz_text(&run)), Marks::Fuzz),
+    }?;
     Ok(if result.counterexample.is_some() {
         ExitCode::from(EXIT_DENY)
     } else {
@@ -1460,11 +1874,10 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     if let Some(path) = &args.junit {
         write(path, report::gate::junit(&report))?;
     }
-    let text = match args.format {
-        Format::Text => terminal_safe(&report::gate::text(&report)).into_owned(),
-        Format::Json => report::gate::json(&report),
-    };
-    write_stdout(&text)?;
+    match args.format {
+        Format::Text => write_text(&terminal_safe(&report::gate::text(&report)), Marks::Gate),
+        Format::Json => write_stdout(&report::gate::json(&report)),
+    }?;
     Ok(if report.failed() == 0 {
         ExitCode::SUCCESS
     } else {
@@ -1596,11 +2009,10 @@ fn lint(args: &LintArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         &root,
         &args.types.files(),
     )?);
-    let text = match args.format {
-        Format::Json => policy_sim::report::lint::json(&findings),
-        Format::Text => terminal_safe(&policy_sim::report::lint::text(&findings)).into_owned(),
-    };
-    write_stdout(&text)?;
+    match args.format {
+        Format::Json => write_stdout(&policy_sim::report::lint::json(&findings)),
+        Format::Text => write_lint(&findings),
+    }?;
     Ok(
         if findings.iter().any(|f| f.severity >= Severity::Warning) {
             ExitCode::from(EXIT_DENY)

@@ -151,7 +151,7 @@ fn explicit_deny_and_condition_reasons() {
 }
 
 #[test]
-fn json_format_prints_the_batch_object() {
+fn json_format_prints_the_batch_object_and_the_explanation() {
     let o = run(
         &[
             "check",
@@ -171,7 +171,16 @@ fn json_format_prints_the_batch_object() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"policies/serverless-stack-auth-role.json\",\"index\":1,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
+        concat!(
+            // A batch line's fields ...
+            r#"{"id":null,"decision":"Allow","statements":[{"policy":"policies/serverless-stack-auth-role.json","index":1,"sid":null,"effect":"Allow","policy_type":"identity"}],"#,
+            // ... then why each statement applies or not, as the text explanation says.
+            r#""explanation":["#,
+            r#"{"policy":"policies/serverless-stack-auth-role.json","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [mobileanalytics:PutEvents, cognito-sync:*, cognito-identity:*]"},"#,
+            r#"{"policy":"policies/serverless-stack-auth-role.json","index":1,"sid":null,"effect":"Allow","policy_type":"identity","applies":true,"outcome":"applies","reason":"applies (resource matched by arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*)"},"#,
+            r#"{"policy":"policies/serverless-stack-auth-role.json","index":2,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [s3:*]"}]}"#,
+            "\n"
+        )
     );
 }
 
@@ -460,7 +469,7 @@ fn template_check_runs_the_cognito_flow() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"ImplicitDeny\",\"statements\":[],\"steps\":[{\"step\":\"identity-pool\",\"passed\":false,\"detail\":\"identity pool CognitoIdentityPool has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials\"}]}\n"
+        "{\"id\":null,\"decision\":\"ImplicitDeny\",\"statements\":[],\"steps\":[{\"step\":\"identity-pool\",\"passed\":false,\"detail\":\"identity pool CognitoIdentityPool has AllowUnauthenticatedIdentities: false, so an unauthenticated identity gets no credentials\"}],\"explanation\":[]}\n"
     );
 }
 
@@ -540,7 +549,15 @@ fn template_role_checks_its_policies_alone() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/templates/fn-sub/template.yml#AppRole/Objects\",\"index\":0,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
+        concat!(
+            r#"{"id":null,"decision":"Allow","statements":[{"policy":"fixtures/templates/fn-sub/template.yml#AppRole/Objects","index":0,"sid":null,"effect":"Allow","policy_type":"identity"}],"#,
+            r#""explanation":["#,
+            r#"{"policy":"fixtures/templates/fn-sub/template.yml#AppRole/Objects","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":true,"outcome":"applies","reason":"applies (resource matched by arn:aws:s3:::notes-app-uploads/private/us-east-1:abc/*)"},"#,
+            r#"{"policy":"fixtures/templates/fn-sub/template.yml#AppRole/ApiPolicy","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [execute-api:Invoke]"},"#,
+            r#"{"policy":"fixtures/templates/fn-sub/template.yml#AppRole/ListPolicy","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [s3:ListBucket]"},"#,
+            r#"{"policy":"arn:aws:iam::aws:policy/AmazonCognitoReadOnly","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [cognito-identity:Describe*, cognito-identity:Get*, cognito-identity:List*, cognito-idp:Describe*, cognito-idp:AdminGet*, cognito-idp:AdminList*, cognito-idp:List*, cognito-idp:Get*, cognito-sync:Describe*, cognito-sync:Get*, cognito-sync:List*, iam:ListOpenIdConnectProviders, iam:ListRoles, sns:ListPlatformApplications]"}]}"#,
+            "\n"
+        )
     );
     // The AWS managed policy it names is evaluated from the bundled copy: nothing unseen.
     assert_eq!(stderr(&o), "");
@@ -1117,7 +1134,10 @@ fn json_outputs_keep_their_field_order() {
         "json",
     ]);
     let flow = json(&flow_args);
-    assert_eq!(keys(&flow), ["id", "decision", "statements", "steps"]);
+    assert_eq!(
+        keys(&flow),
+        ["id", "decision", "statements", "steps", "explanation"]
+    );
     // The permissions step ran: its deciding statement is listed.
     assert_eq!(
         keys(&flow["statements"][0]),
@@ -1126,6 +1146,22 @@ fn json_outputs_keep_their_field_order() {
     assert_eq!(flow["statements"][0]["index"], 2);
     assert_eq!(keys(&flow["steps"][3]), ["step", "passed", "detail"]);
     assert_eq!(flow["steps"][3]["step"], "permissions");
+    // The explanation of the permissions step: every statement of the role's policies.
+    assert_eq!(
+        keys(&flow["explanation"][2]),
+        [
+            "policy",
+            "index",
+            "sid",
+            "effect",
+            "policy_type",
+            "applies",
+            "outcome",
+            "reason"
+        ]
+    );
+    assert_eq!(flow["explanation"][2]["applies"], true);
+    assert_eq!(flow["explanation"].as_array().unwrap().len(), 3);
 }
 
 #[test]
@@ -2038,13 +2074,16 @@ fn values_with_newlines_cannot_fake_a_line_of_the_report() {
         )),
         "{out}"
     );
-    // JSON output is unchanged: JSON escapes the newline itself.
+    // JSON output keeps the value: JSON escapes the newline itself.
     let o = get_object_b_k(&template, "json");
+    let policy = format!("{}#Role/P\\nDecision: Allow", template.display());
     assert_eq!(
         stdout(&o),
         format!(
-            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{}#Role/P\\nDecision: Allow\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\",\"policy_type\":\"identity\"}}]}}\n",
-            template.display()
+            "{{\"id\":null,\"decision\":\"ExplicitDeny\",\"statements\":[{{\"policy\":\"{policy}\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\",\"policy_type\":\"identity\"}}],\
+             \"explanation\":[\
+             {{\"policy\":\"{policy}\",\"index\":0,\"sid\":\"S\",\"effect\":\"Deny\",\"policy_type\":\"identity\",\"applies\":true,\"outcome\":\"applies\",\"reason\":\"applies (resource matched by arn:aws:s3:::b/*)\"}},\
+             {{\"policy\":\"{policy}\",\"index\":1,\"sid\":null,\"effect\":\"Allow\",\"policy_type\":\"identity\",\"applies\":true,\"outcome\":\"applies\",\"reason\":\"applies (resource matched by *)\"}}]}}\n"
         )
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -2162,7 +2201,15 @@ fn every_policy_type_is_explained_with_its_result() {
             r#""results":[{"policy_type":"identity","applies":true,"decision":"ImplicitDeny","statements":[]},"#,
             r#"{"policy_type":"scp","level":"root","applies":true,"decision":"Allow","statements":[{"policy":"fixtures/policy-types/scp-allow-all.json","index":0,"sid":null,"effect":"Allow","policy_type":"scp","level":"root"}]},"#,
             r#"{"policy_type":"rcp","level":"root","applies":true,"decision":"Allow","statements":[]},"#,
-            r#"{"policy_type":"resource","resource":null,"applies":true,"decision":"Allow","grant":"direct","statements":[{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource"}]}]}"#,
+            r#"{"policy_type":"resource","resource":null,"applies":true,"decision":"Allow","grant":"direct","statements":[{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource"}]}],"#,
+            // Every statement of every type, in the order of the text's `Statements:`.
+            r#""explanation":["#,
+            r#"{"policy":"policies/corrected-auth-role.json","index":0,"sid":"OwnPrivateFolderObjects","effect":"Allow","policy_type":"identity","applies":false,"outcome":"resource_not_matched","reason":"resource not matched by Resource [arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*]; ${cognito-identity.amazonaws.com:sub} has no value in the request, so its pattern matches nothing"},"#,
+            r#"{"policy":"policies/corrected-auth-role.json","index":1,"sid":"ListOwnPrivateFolder","effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [s3:ListBucket]"},"#,
+            r#"{"policy":"policies/corrected-auth-role.json","index":2,"sid":"InvokeNotesApi","effect":"Allow","policy_type":"identity","applies":false,"outcome":"action_not_matched","reason":"action not matched by Action [execute-api:Invoke]"},"#,
+            r#"{"policy":"fixtures/policy-types/scp-allow-all.json","index":0,"sid":null,"effect":"Allow","policy_type":"scp","level":"root","applies":true,"outcome":"applies","reason":"applies (resource matched by *)"},"#,
+            r#"{"policy":"fixtures/policy-types/rcp-tls.json","index":0,"sid":"EnforceTls","effect":"Deny","policy_type":"rcp","level":"root","applies":false,"outcome":"condition_not_met","reason":"condition not met: BoolIfExists aws:SecureTransport: request value(s) [\"true\"] do not satisfy policy value(s) [\"false\"]"},"#,
+            r#"{"policy":"fixtures/policy-types/bucket-public.json","index":0,"sid":"PublicRead","effect":"Allow","policy_type":"resource","applies":true,"outcome":"applies","reason":"applies (resource matched by arn:aws:s3:::notes-app-uploads/public/*)"}]}"#,
             "\n"
         )
     );

@@ -130,7 +130,13 @@ fn a_given_document_is_evaluated() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "{\"id\":null,\"decision\":\"Allow\",\"statements\":[{\"policy\":\"fixtures/managed/team-wide.json\",\"index\":0,\"sid\":\"EveryFolder\",\"effect\":\"Allow\",\"policy_type\":\"identity\"}]}\n"
+        concat!(
+            r#"{"id":null,"decision":"Allow","statements":[{"policy":"fixtures/managed/team-wide.json","index":0,"sid":"EveryFolder","effect":"Allow","policy_type":"identity"}],"#,
+            r#""explanation":["#,
+            r#"{"policy":"fixtures/managed/role.yml#Role/Own","index":0,"sid":null,"effect":"Allow","policy_type":"identity","applies":false,"outcome":"resource_not_matched","reason":"resource not matched by Resource [arn:aws:s3:::notes/private/us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3/*]"},"#,
+            r#"{"policy":"fixtures/managed/team-wide.json","index":0,"sid":"EveryFolder","effect":"Allow","policy_type":"identity","applies":true,"outcome":"applies","reason":"applies (resource matched by arn:aws:s3:::notes/private/*)"}]}"#,
+            "\n"
+        )
     );
     assert_eq!(stderr(&o), "");
 }

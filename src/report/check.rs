@@ -1,5 +1,6 @@
-//! `check`: the decision on one request, as the JSON object a batch run writes for it or
-//! as a human-readable explanation of every statement.
+//! `check`: the decision on one request, as the JSON object a batch run writes for it,
+//! as that object with the explanation of every statement (`check --format json` on one
+//! request), or as a human-readable explanation of every statement.
 
 use std::fmt::Write as _;
 
@@ -65,9 +66,28 @@ pub fn evaluation_json<'a>(
     }
 }
 
-fn why_principal(st: &Statement, request: &Request) -> String {
+/// How a value from the input is written into a reason: as a field of a text line
+/// ([`field`]), or as it is (for JSON, which escapes it itself).
+#[derive(Clone, Copy)]
+enum Quote {
+    /// For a line of text.
+    Text,
+    /// For a JSON string.
+    Json,
+}
+
+impl Quote {
+    fn of(self, value: &str) -> String {
+        match self {
+            Quote::Text => field(value).to_string(),
+            Quote::Json => value.to_string(),
+        }
+    }
+}
+
+fn why_principal(st: &Statement, request: &Request, q: Quote) -> String {
     let who = match &request.principal {
-        Some(c) => format!("{} {}", c.kind().principal_type(), field(c.arn())),
+        Some(c) => format!("{} {}", c.kind().principal_type(), q.of(c.arn())),
         None => "an unnamed principal".to_string(),
     };
     let (element, p) = match (&st.principal, &st.not_principal) {
@@ -75,34 +95,34 @@ fn why_principal(st: &Statement, request: &Request) -> String {
         (None, Some(p)) => ("NotPrincipal", p),
         (None, None) => return "principal not matched".to_string(),
     };
-    format!("{who} is not covered by {element} {}", principal_text(p))
+    format!("{who} is not covered by {element} {}", principal_text(p, q))
 }
 
-fn principal_text(p: &crate::lang::model::Principal) -> String {
+fn principal_text(p: &crate::lang::model::Principal, q: Quote) -> String {
     match p {
         crate::lang::model::Principal::Any => "\"*\"".to_string(),
         crate::lang::model::Principal::Map(entries) => entries
             .iter()
-            .map(|(k, v)| format!("{}: [{}]", field(k), field(&v.join(", "))))
+            .map(|(k, v)| format!("{}: [{}]", q.of(k), q.of(&v.join(", "))))
             .collect::<Vec<_>>()
             .join("; "),
     }
 }
 
-fn why_action(st: &Statement) -> String {
+fn why_action(st: &Statement, q: Quote) -> String {
     match &st.action {
         ActionSpec::Action(p) => format!(
             "action not matched by Action [{}]",
-            field(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
+            q.of(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
         ),
         ActionSpec::NotAction(p) => format!(
             "action excluded by NotAction [{}]",
-            field(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
+            q.of(&p.iter().map(|p| p.source()).collect::<Vec<_>>().join(", "))
         ),
     }
 }
 
-fn why_resource(st: &Statement, request: &Request) -> String {
+fn why_resource(st: &Statement, request: &Request, q: Quote) -> String {
     let (name, patterns) = match &st.resource {
         Some(ResourceSpec::Resource(p)) => ("not matched by Resource", p),
         Some(ResourceSpec::NotResource(p)) => ("excluded by NotResource", p),
@@ -110,13 +130,11 @@ fn why_resource(st: &Statement, request: &Request) -> String {
     };
     let mut out = format!(
         "resource {name} [{}]",
-        field(
-            &patterns
-                .iter()
-                .map(|p| p.render(&request.context))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        q.of(&patterns
+            .iter()
+            .map(|p| p.render(&request.context))
+            .collect::<Vec<_>>()
+            .join(", "))
     );
     let mut missing: Vec<String> = Vec::new();
     for p in patterns {
@@ -139,20 +157,20 @@ fn why_resource(st: &Statement, request: &Request) -> String {
         let _ = write!(
             out,
             "; {} has no value in the request, so its pattern matches nothing",
-            field(&missing.join(", "))
+            q.of(&missing.join(", "))
         );
     }
     out
 }
 
-fn applies_text(st: &Statement, request: &Request) -> String {
+fn applies_text(st: &Statement, request: &Request, q: Quote) -> String {
     let vars = &request.context;
     let matched = match &st.resource {
         None => None,
         Some(ResourceSpec::Resource(p)) => p
             .iter()
             .find(|p| p.matches(&request.resource, vars) == Match::Yes)
-            .map(|p| format!("resource matched by {}", field(&p.render(vars)))),
+            .map(|p| format!("resource matched by {}", q.of(&p.render(vars)))),
         Some(ResourceSpec::NotResource(_)) => {
             Some("resource not excluded by NotResource".to_string())
         }
@@ -220,18 +238,122 @@ fn write_statements(
     explanation: &Explanation,
 ) {
     for (r, outcome) in &explanation.outcomes {
-        let st = set.statement(*r);
-        let why = match outcome {
-            Outcome::Applies => applies_text(st, request),
-            Outcome::PrincipalNotMatched => why_principal(st, request),
-            Outcome::ActionNotMatched => why_action(st),
-            Outcome::ResourceNotMatched => why_resource(st, request),
-            Outcome::ConditionNotMet { reason, .. } => {
-                format!("condition not met: {}", field(reason))
-            }
-        };
+        let why = reason(set.statement(*r), outcome, request, Quote::Text);
         let _ = writeln!(out, "  {prefix}{}: {}", field(&set.label(*r)), why);
     }
+}
+
+/// Why a statement applies to `request` or not, as the explanation words it.
+fn reason(st: &Statement, outcome: &Outcome, request: &Request, q: Quote) -> String {
+    match outcome {
+        Outcome::Applies => applies_text(st, request, q),
+        Outcome::PrincipalNotMatched => why_principal(st, request, q),
+        Outcome::ActionNotMatched => why_action(st, q),
+        Outcome::ResourceNotMatched => why_resource(st, request, q),
+        Outcome::ConditionNotMet { reason, .. } => {
+            format!("condition not met: {}", q.of(reason))
+        }
+    }
+}
+
+/// The name of an outcome in the JSON explanation.
+fn outcome_name(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applies => "applies",
+        Outcome::PrincipalNotMatched => "principal_not_matched",
+        Outcome::ActionNotMatched => "action_not_matched",
+        Outcome::ResourceNotMatched => "resource_not_matched",
+        Outcome::ConditionNotMet { .. } => "condition_not_met",
+    }
+}
+
+/// One statement of the explanation in the JSON object of a single request: the
+/// statement as output objects name it, then whether it applies, the outcome's name and
+/// the reason the text explanation gives (values as they are: JSON escapes them).
+#[derive(Debug, Serialize)]
+pub struct ExplainedOut<'a> {
+    /// The statement (`policy`, `index`, `sid`, `effect`, `policy_type`, `level`).
+    #[serde(flatten)]
+    pub statement: StatementOut<'a>,
+    /// Whether action, resource, principal and conditions all match.
+    pub applies: bool,
+    /// `applies`, `principal_not_matched`, `action_not_matched`, `resource_not_matched`
+    /// or `condition_not_met`.
+    pub outcome: &'static str,
+    /// Why, as the text explanation says it, e.g. `action not matched by Action [...]`.
+    pub reason: String,
+}
+
+/// The JSON object of a single request: the decision's object (`T`, a batch line's
+/// fields and what follows them), then `explanation`, one entry per statement, in the
+/// order of the text explanation's `Statements:`.
+#[derive(Debug, Serialize)]
+pub struct Explained<'a, T> {
+    /// The decision's object.
+    #[serde(flatten)]
+    pub line: T,
+    /// Every statement, and why it applies or not.
+    pub explanation: Vec<ExplainedOut<'a>>,
+}
+
+/// The explanation's entries for one policy set whose statements are named as of
+/// `policy_type` (`level`: an SCP's or RCP's level label).
+pub(crate) fn explained<'a>(
+    set: &'a PolicySet,
+    policy_type: &'static str,
+    level: Option<&'a str>,
+    request: &Request,
+    explanation: &Explanation,
+) -> impl Iterator<Item = ExplainedOut<'a>> {
+    explanation.outcomes.iter().map(move |(r, outcome)| {
+        let st = set.statement(*r);
+        ExplainedOut {
+            statement: StatementOut {
+                policy: &set.policy(*r).name,
+                index: st.index,
+                sid: st.sid.as_deref(),
+                effect: st.effect.as_str(),
+                policy_type,
+                level,
+            },
+            applies: matches!(outcome, Outcome::Applies),
+            outcome: outcome_name(outcome),
+            reason: reason(st, outcome, request, Quote::Json),
+        }
+    })
+}
+
+/// The explanation of a request to identity-based policies, for [`Explained`].
+pub fn explanation_json<'a>(
+    set: &'a PolicySet,
+    request: &Request,
+    explanation: &Explanation,
+) -> Vec<ExplainedOut<'a>> {
+    explained(
+        set,
+        PolicyType::Identity.as_str(),
+        None,
+        request,
+        explanation,
+    )
+    .collect()
+}
+
+/// The explanation of a request decided with every policy type, for [`Explained`]:
+/// every set's statements, in [`Policies::sets`] order (`explanations` in that order).
+pub fn authorization_explanation_json<'a>(
+    policies: &'a Policies,
+    request: &Request,
+    explanations: &[Explanation],
+) -> Vec<ExplainedOut<'a>> {
+    policies
+        .sets()
+        .zip(explanations)
+        .flat_map(|((policy_type, index, set), explanation)| {
+            let level = super::level_label(policies, policy_type, index);
+            explained(set, policy_type.as_str(), level, request, explanation).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A policy set as outputs name it: `identity`, `resource` (with the resource it is

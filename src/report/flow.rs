@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::check::{ExplainedOut, authorization_explanation_json, explained};
 use super::{StatementOut, explanation_text, field, statement_out};
 use crate::cognito::{FlowOutcome, FlowRequest, Step};
 
@@ -74,6 +75,29 @@ pub fn flow_json(outcome: &FlowOutcome) -> FlowLine<'_> {
             .collect(),
         decided_by: every_type.map(|a| a.authorization.verdict.decided_by.as_str()),
     }
+}
+
+/// The explanation in the JSON object of a flow (`check --format json`): the statements
+/// of the last policy step run, as the text prints them. At the permissions step they are
+/// the role's (`policy_type` `identity`, and every other type taking part); when the flow
+/// stopped at the trust policy they are the role's trust policy's, named `trust`.
+pub fn flow_explanation_json(outcome: &FlowOutcome) -> Vec<ExplainedOut<'_>> {
+    if let Some(a) = outcome
+        .authorization
+        .as_deref()
+        .filter(|a| !a.policies.is_identity_only())
+    {
+        return authorization_explanation_json(&a.policies, &a.request, &a.explanations);
+    }
+    let Some((set, request, ex)) = &outcome.explanation else {
+        return Vec::new();
+    };
+    let policy_type = match outcome.steps.last().map(|s| s.step) {
+        Some(Step::Permissions) => "identity",
+        Some(Step::TrustPolicy) => "trust",
+        Some(Step::IdentityPool | Step::RoleAttachment) | None => return Vec::new(),
+    };
+    explained(set, policy_type, None, request, ex).collect()
 }
 
 /// The flow as text: the decision, the request, each step, the step that denied, and the

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::field;
-use crate::lint::{Counts, Finding, by_severity};
+use crate::lint::{Counts, Finding, Severity, by_severity};
 
 /// The findings in the order they are listed.
 fn ordered(findings: &[Finding]) -> Vec<&Finding> {
@@ -16,6 +16,12 @@ fn ordered(findings: &[Finding]) -> Vec<&Finding> {
 /// One finding per entry (`file:line:column: PS001 error: message`, then the fix), errors
 /// first, then the count of each severity: `4 finding(s): 1 error, 2 warnings, 1 info`.
 pub fn text(findings: &[Finding]) -> String {
+    text_with(findings, &|severity| severity.as_str().to_string())
+}
+
+/// [`text`] with each finding's severity word written by `severity` (the command line
+/// colours it on a terminal); the summary line is the same.
+pub fn text_with(findings: &[Finding], severity: &dyn Fn(Severity) -> String) -> String {
     let mut out = String::new();
     for f in ordered(findings) {
         let _ = writeln!(
@@ -25,7 +31,7 @@ pub fn text(findings: &[Finding]) -> String {
             f.line,
             f.column,
             f.rule,
-            f.severity.as_str(),
+            severity(f.severity),
             field(&f.message),
             field(&f.hint)
         );
@@ -64,7 +70,7 @@ pub fn json(findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::{RuleId, Severity};
+    use crate::lint::RuleId;
 
     fn finding(rule: RuleId, line: usize) -> Finding {
         Finding {

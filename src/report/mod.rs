@@ -3,7 +3,7 @@
 //!
 //! | output | module |
 //! |---|---|
-//! | one decision: the batch line object and the explanation | [`check`] |
+//! | one decision: the batch line object, the explanation (text, and JSON for one request) | [`check`] |
 //! | the Cognito identity-pool flow | [`flow`] |
 //! | a batch run's summary | [`batch`] |
 //! | `prove isolation` | [`proof`] |
