@@ -54,6 +54,7 @@ enum Command {
     Gate(GateArgs),
     /// Write the gate file's access report: one self-contained HTML page (exit 0 written,
     /// 2 invalid input).
+    #[command(after_help = help::REPORT)]
     Report(ReportArgs),
     /// Report known-dangerous patterns (exit 1 when an error or warning remains).
     #[command(
@@ -172,7 +173,26 @@ Exit codes:
 
 Examples:
   policy-sim gate
-  policy-sim gate --config fixtures/readme/gate/policy-gate.yml --sarif policy-gate.sarif --junit policy-gate.xml";
+  policy-sim gate --config fixtures/readme/gate/policy-gate.yml --sarif policy-gate.sarif --junit policy-gate.xml
+  policy-sim gate --config fixtures/readme/gate/policy-gate.yml --html report.html";
+
+    /// `report`.
+    pub const REPORT: &str = "\
+The page shows per gate: who can reach each per-identity area (the owner, other
+identities, guests, everyone through a resource-based policy) for read and write, the
+Cognito flow of each role, every counterexample with the statement that allows it
+highlighted in the policy's text, lint findings next to their statements, and the
+no-new-access result. It loads nothing from the network. `gate --html FILE` writes the
+same page and keeps the gate's exit code.
+
+Exit codes:
+  0    the report was written (whatever it shows)
+  2    the gate file or a policy is invalid, or the report cannot be written
+  141  standard output was closed before everything was written
+
+Examples:
+  policy-sim report --html report.html
+  policy-sim report --config fixtures/report/amplify-gen1.yml --html amplify-report.html";
 
     /// `lint`.
     pub const LINT_USAGE: &str = "\

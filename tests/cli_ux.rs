@@ -295,6 +295,7 @@ fn man_prints_the_page_or_writes_one_per_command() {
             "policy-sim-man.1",
             "policy-sim-prove-isolation.1",
             "policy-sim-prove.1",
+            "policy-sim-report.1",
             "policy-sim-show.1",
             "policy-sim.1",
         ]

@@ -37,6 +37,7 @@ const COMMANDS: &[&[&str]] = &[
     &["show"],
     &["prove", "isolation"],
     &["gate"],
+    &["report"],
     &["lint"],
     &["actions"],
     &["fuzz", "isolation"],
@@ -120,7 +121,7 @@ fn words(example: &str) -> (Vec<String>, Option<String>) {
 
 /// The flags whose value is a file or directory an example writes: the test writes it
 /// into a scratch directory instead of the repository.
-const WRITES: &[&str] = &["--sarif", "--junit", "--dir"];
+const WRITES: &[&str] = &["--sarif", "--junit", "--dir", "--html"];
 
 #[test]
 fn every_help_example_runs_and_exits_with_a_listed_code() {
@@ -184,6 +185,7 @@ fn every_command_lists_its_exit_codes() {
         (&["show"], &[0, 2, 141]),
         (&["prove", "isolation"], &[0, 1, 2, 3, 141]),
         (&["gate"], &[0, 1, 2, 141]),
+        (&["report"], &[0, 2, 141]),
         (&["lint"], &[0, 1, 2, 141]),
         (&["actions"], &[0, 1, 2, 141]),
         (&["fuzz", "isolation"], &[0, 1, 2, 141]),
