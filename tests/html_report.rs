@@ -137,6 +137,43 @@ fn the_readme_gate_report_shows_the_leak_and_its_statement() {
 }
 
 #[test]
+fn lint_findings_sit_next_to_their_statements() {
+    let r = access("policy-gate.yml");
+    let console = r
+        .gates
+        .iter()
+        .find(|g| g.source == "policies: policies/console-auth-role.json")
+        .unwrap();
+    let text = &console.roles[0].policies[0];
+    let about: Vec<(usize, Vec<&str>)> = text
+        .statements
+        .iter()
+        .map(|s| {
+            (
+                s.index,
+                s.findings.iter().map(|f| f.rule.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        about,
+        [
+            (0, vec!["PS005", "PS008"]),
+            (1, vec!["PS001", "PS006"]),
+            (2, vec![])
+        ]
+    );
+    // Each finding's line is inside its statement's lines.
+    let s1 = &text.statements[1];
+    assert_eq!(s1.lines, Some((15, 23)));
+    assert!(
+        s1.findings[0]
+            .message
+            .contains("has a policy variable followed by a wildcard")
+    );
+}
+
+#[test]
 fn the_amplify_gen1_report_has_every_party() {
     let r = access("fixtures/report/amplify-gen1.yml");
     let g = &r.gates[0];
