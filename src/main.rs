@@ -1882,11 +1882,6 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
     let gates = gate::GateConfig::load_in(&root, &args.config)?;
     let now = jiff::Timestamp::now();
     let report = gate::run(&gates, now)?;
-    if let Some(path) = &args.html {
-        let config = load::display_path(&args.config);
-        let access = gate::access_report(&config, &gates, report.clone(), now)?;
-        write_file(path, report::html::render(&access))?;
-    }
     let write = write_file;
     if let Some(path) = &args.sarif {
         write(path, report::gate::sarif_text(&report, load::display_path))?;
@@ -1898,7 +1893,14 @@ fn gate(args: &GateArgs, root: Option<&Path>) -> Result<ExitCode, Failure> {
         Format::Text => write_text(&terminal_safe(&report::gate::text(&report)), Marks::Gate),
         Format::Json => write_stdout(&report::gate::json(&report)),
     }?;
-    Ok(if report.failed() == 0 {
+    let failed = report.failed();
+    // The page last: the gate's own outputs are written even when it cannot be made.
+    if let Some(path) = &args.html {
+        let config = load::display_path(&args.config);
+        let access = gate::access_report(&config, &gates, report, now)?;
+        write_file(path, report::html::render(&access))?;
+    }
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_DENY)

@@ -136,6 +136,86 @@ fn the_readme_gate_report_shows_the_leak_and_its_statement() {
     );
 }
 
+/// Each matrix row as its badges: own, others, guests, everyone, verdict.
+fn rows(r: &AccessReport) -> Vec<String> {
+    r.gates[0]
+        .matrix
+        .iter()
+        .map(|row| {
+            format!(
+                "{} {} {} {} {} {}",
+                row.class.as_str(),
+                row.own.reach.as_str(),
+                row.others.reach.as_str(),
+                row.guests.reach.as_str(),
+                row.everyone.reach.as_str(),
+                row.verdict
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_gate_files_policy_types_take_part_in_a_pools_proofs() {
+    // A bucket policy given in the gate file (not the template) lets every principal of
+    // the account read private/*: the pool's own identities included.
+    let r = access("fixtures/report/account-read-private.yml");
+    let rows = rows(&r);
+    assert_eq!(rows[0], "read yes yes n/a unknown violated");
+    assert_eq!(rows[1], "write yes no n/a no holds");
+    let cx = &r.gates[0].counterexamples[r.gates[0].matrix[0].others.counterexample.unwrap()];
+    assert_eq!(
+        cx.statement,
+        "resource fixtures/report/policies/account-read-private.json Statement[0] (Sid AccountReadsPrivate, Allow)"
+    );
+}
+
+#[test]
+fn everyone_covers_named_accounts_and_conditions() {
+    // Another account named as a whole reads every identity's files.
+    let r = access("fixtures/report/partner-account.yml");
+    let partner = rows(&r);
+    assert_eq!(partner[0], "read yes no n/a yes violated");
+    // Its writes are not decided: unknown, never "no".
+    assert_eq!(partner[1], "write yes no n/a unknown unknown");
+    let g = &r.gates[0];
+    let cx = &g.counterexamples[g.matrix[0].everyone.counterexample.unwrap()];
+    assert_eq!(cx.who, "arn:aws:iam::444455556666:user/anyone");
+    // Anyone with the right Referer reads one file of every identity's area.
+    let r = access("fixtures/report/referer-avatars.yml");
+    assert_eq!(rows(&r)[0], "read yes yes n/a yes violated");
+    let g = &r.gates[0];
+    let cx = &g.counterexamples[g.matrix[0].everyone.counterexample.unwrap()];
+    assert!(cx.resource.ends_with("/avatar.png"), "{cx:?}");
+    assert!(
+        cx.context
+            .iter()
+            .any(|c| c.starts_with("aws:Referer=https://notes.example.com/")),
+        "{cx:?}"
+    );
+}
+
+#[test]
+fn each_area_is_proved_under_its_own_checks_format() {
+    let r = access("fixtures/report/two-formats.yml");
+    let g = &r.gates[0];
+    let formats: Vec<&str> = g
+        .matrix
+        .iter()
+        .map(|m| m.identity_format.as_str())
+        .collect();
+    assert_eq!(formats, ["cognito", "cognito", "any", "any"]);
+    assert_eq!(
+        rows(&r),
+        [
+            "read yes no n/a n/a holds",
+            "write yes no n/a n/a holds",
+            "read yes yes n/a n/a violated",
+            "write yes yes n/a n/a violated",
+        ]
+    );
+}
+
 #[test]
 fn lint_findings_sit_next_to_their_statements() {
     let r = access("policy-gate.yml");
@@ -314,7 +394,8 @@ f.onload = function(){
   var p = document.createElement("pre");
   p.id = "probe";
   p.textContent = JSON.stringify({
-    inner: w.innerWidth, scroll: d.scrollWidth,
+    inner: w.innerWidth, scroll: d.scrollWidth, scripts: doc.querySelectorAll("script").length,
+    markup: doc.body.innerText.indexOf('<script>document.title="pwned"<' + '/script>') >= 0,
     overall: doc.getElementById("overall").innerText,
     cells: cells, wide: wide.slice(0, 5)
   });
@@ -324,7 +405,9 @@ f.srcdoc = REPORT;
 </script></body></html>"#;
 
 fn probe(exe: &Path, dir: &Path, html: &str) -> serde_json::Value {
-    let page = PROBE.replace("REPORT", &serde_json::to_string(html).unwrap());
+    // In a script, `</` could end it: the JSON string spells it `<\/`.
+    let json = serde_json::to_string(html).unwrap().replace("</", "<\\/");
+    let page = PROBE.replace("REPORT", &json);
     let file = dir.join("probe.html");
     std::fs::write(&file, page).unwrap();
     let o = browser(
@@ -435,6 +518,14 @@ fn the_reports_render_in_chromium() {
             vec!["yes yes n/a yes violated", "yes no n/a no holds"],
         ),
         (
+            "markup",
+            ".",
+            "fixtures/report/markup.yml",
+            "PASS",
+            // The policy grants s3:GetObject alone: the owner cannot write.
+            vec!["yes no n/a n/a holds", "no no n/a n/a holds"],
+        ),
+        (
             "readme-gate",
             "fixtures/readme/gate",
             "policy-gate.yml",
@@ -466,6 +557,9 @@ fn the_reports_render_in_chromium() {
             .collect();
         assert_eq!(cells, rows, "{name}: {seen}");
         assert_eq!(seen["inner"], 375, "{name}: {seen}");
+        // Text from the policies stays text: no element made of it.
+        assert_eq!(seen["scripts"], 0, "{name}: {seen}");
+        assert_eq!(seen["markup"], name == "markup", "{name}: {seen}");
         assert!(
             seen["scroll"].as_u64() <= Some(375) && seen["wide"].as_array().unwrap().is_empty(),
             "{name}: wider than 375 px: {seen}"

@@ -110,9 +110,9 @@ fn confirm(
                 .unwrap_or_else(|| panic!("{revealed} is not in the bucket {}", c.resource));
             let prefix = &c.context["s3:prefix"][0];
             assert!(key.starts_with(prefix.as_str()), "{key} / {prefix}");
-            assert_eq!(
+            assert_ne!(
                 spec.others,
-                Others::Nothing,
+                Others::Read,
                 "listing a protected area is allowed"
             );
         }
@@ -120,6 +120,10 @@ fn confirm(
     if spec.others == Others::Read {
         assert_eq!(c.class, AccessClass::Write, "{c:?}");
         assert_eq!(catalog().access_class(&c.action), AccessClass::Write);
+    }
+    if spec.others == Others::Write {
+        assert_eq!(c.class, AccessClass::Read, "{c:?}");
+        assert_eq!(catalog().access_class(&c.action), AccessClass::Read);
     }
 }
 
@@ -579,4 +583,47 @@ fn a_repeated_identity_in_a_literal_pattern_names_one_identity() {
     let other = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes/public/ab*"});
     let proof = prove(json!([own, other]), &[], "opaque");
     assert_eq!(proof.verdict, Verdict::Violated, "{}", proof.reason);
+}
+
+/// The area as the access report asks about reads alone: others may write, not read.
+fn reads_only(pattern: &str) -> Vec<AreaSpec> {
+    vec![AreaSpec {
+        pattern: pattern.to_string(),
+        others: Others::Write,
+    }]
+}
+
+#[test]
+fn asked_about_reads_alone_the_prover_finds_every_kind_of_read() {
+    let shared = "arn:aws:s3:::notes/private/*";
+    // Each statement lets every identity read every private file, in its own way.
+    for reads in [
+        json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": shared}),
+        json!({"Effect": "Allow", "Action": "s3:Get*", "Resource": shared}),
+        json!({"Effect": "Allow", "NotAction": "s3:PutObject", "Resource": shared}),
+        json!({"Effect": "Allow", "Action": "s3:*Object", "Resource": shared}),
+    ] {
+        let p = prove(
+            json!([own_objects(), reads.clone()]),
+            &reads_only(PRIVATE),
+            "cognito",
+        );
+        assert_eq!(p.verdict, Verdict::Violated, "{reads}: {}", p.reason);
+        let c = p.counterexample.unwrap();
+        assert_eq!(c.class, AccessClass::Read, "{reads}: {c:?}");
+    }
+    // A listing that names other identities' files is a read.
+    let p = prove(listing(None), &reads_only(PRIVATE), "cognito");
+    assert_eq!(p.verdict, Verdict::Violated, "{}", p.reason);
+    assert_eq!(p.counterexample.unwrap().reach, Reach::Listing);
+    // Writes to every private file are not reads: reads alone hold (and writes do not).
+    let writes = json!([
+        own_objects(),
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": shared}
+    ]);
+    let p = prove(writes.clone(), &reads_only(PRIVATE), "cognito");
+    assert_eq!(p.verdict, Verdict::Holds, "{}", p.reason);
+    let p = prove(writes, &specs(&[], &[PRIVATE]), "cognito");
+    assert_eq!(p.verdict, Verdict::Violated, "{}", p.reason);
+    assert_eq!(p.counterexample.unwrap().class, AccessClass::Write);
 }

@@ -214,6 +214,16 @@ mod tests {
         assert!(may_act_on(&st[0], "s3"));
         assert!(!may_act_on(&st[0], "ec2"));
         assert!(!may_act_on(&st[4], "s3"));
+        // Reads: the catalog's Read and List actions the statement covers.
+        assert!(may_read_on(&st[0], "s3"));
+        assert!(!may_read_on(&st[0], "ec2"));
+        assert!(!may_read_on(&st[4], "s3"));
+        let writes = statements(
+            r#"[{"Effect":"Allow","Action":["s3:PutObject","s3:Delete*"],"Resource":"*"},
+                {"Effect":"Allow","NotAction":"s3:PutObject","Resource":"*"}]"#,
+        );
+        assert!(!may_read_on(&writes[0], "s3"));
+        assert!(may_read_on(&writes[1], "s3"));
         assert!(may_act_on(&st[4], "ec2"));
         // Writing: documented reads only cannot write; a wildcard may name an action the
         // catalog does not know, which counts as write.

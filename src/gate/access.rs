@@ -7,7 +7,7 @@
 //! | own identity | sampled: every documented action of the class that applies to a resource of the owner's area (and for read, a listing of the owner's folder), through the Cognito flow when the template has an identity pool |
 //! | other identities | proved: the isolation prover, asked about reads alone and writes alone, with the authenticated roles as the attacker |
 //! | guests | proved the same way with the unauthenticated role as the attacker |
-//! | everyone via a resource policy | sampled: the same requests made by a principal of another account that has every permission in its own account, against the resource-based policies |
+//! | everyone via a resource policy | proved, for each outsider [`outsiders`] lists, against the resource-based policies |
 
 use jiff::Timestamp;
 
@@ -16,14 +16,14 @@ use super::loading::{load_source, load_types};
 use super::{GateError, run::decide};
 use crate::analysis::identity::IdentityFormat;
 use crate::analysis::prover::{
-    AreaSpec, Counterexample, Others, Proof, Verdict, area_example, default_areas_of,
-    prove_isolation,
+    AreaSpec, Counterexample, Others, Proof, Scope, Verdict, area_example, default_areas_of,
+    prove_isolation, prove_isolation_in,
 };
 use crate::catalog::{AccessClass, Applicability, catalog};
 use crate::cognito::roles::{PoolInputs, RoleKind, RoleProof, prove_pool};
 use crate::cognito::{FlowRequest, has_identity_pool, simulate_with};
 use crate::eval::Decision;
-use crate::eval::authorize::{Policies, PolicyType, TypedRef};
+use crate::eval::authorize::{Policies, TypedRef};
 use crate::lang::principal::Caller;
 use crate::lint::{Finding, Locations};
 use crate::load::Loaded;
@@ -37,12 +37,8 @@ use crate::report::gate::GateFinding;
 use crate::request::Request;
 use crate::template::Template;
 
-/// The identities the sampled requests use, when the identity format takes them.
+/// The identity the sampled requests use, when the identity format takes it.
 const OWNER: &str = "us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3";
-const OTHER: &str = "us-east-1:0bd0357e-2ac1-418d-a609-bc5e7bc064e3";
-
-/// The principal the "everyone" column asks about: an account of nobody's.
-const OUTSIDER: &str = "arn:aws:iam::111122223333:user/outsider";
 
 /// Build the access report of `gates` (one gate file) and `report`, what [`super::run`]
 /// found for them: decide every cell. `now` is the time of every request (the library never reads the clock).
@@ -94,37 +90,31 @@ fn gate_access(
         .as_ref()
         .map(|(c, _)| c.clone())
         .or_else(|| session.clone().filter(|_| !policies.is_identity_only()));
-    let format_name = cfg
-        .isolation
-        .first()
-        .map_or("cognito", |i| i.format.as_str());
-    let format = IdentityFormat::parse(format_name).map_err(|m| cannot(&at_file(), m))?;
-    // Identities that look like Cognito's, when the format takes them.
-    let pick = |wanted: &str, avoid: &[&str]| {
-        if format.matches(wanted) {
-            Some(wanted.to_string())
+    // Every area with the identity format its check proves it for (the policies' own
+    // areas, private and under `cognito`, when the gate names none).
+    let mut areas: Vec<AreaCheck> = Vec::new();
+    for iso in &cfg.isolation {
+        let format = IdentityFormat::parse(&iso.format).map_err(|m| cannot(&iso.loc, m))?;
+        let specs = if iso.areas.is_empty() {
+            default_areas_of(&policies)
+                .into_iter()
+                .map(AreaSpec::private)
+                .collect()
         } else {
-            format.example_except(avoid)
+            iso.areas.clone()
+        };
+        for spec in specs {
+            areas.push(AreaCheck::new(spec, &format, &iso.loc)?);
         }
-    };
-    let owner = pick(OWNER, &[])
-        .ok_or_else(|| cannot(&at_file(), "the identity format matches no identity"))?;
-    let other = pick(OTHER, &[owner.as_str()])
-        .filter(|o| *o != owner)
-        .ok_or_else(|| cannot(&at_file(), "the identity format matches one identity only"))?;
-    let mut areas: Vec<AreaSpec> = cfg
-        .isolation
-        .iter()
-        .flat_map(|i| i.areas.iter().cloned())
-        .collect();
-    if areas.is_empty() {
-        areas = default_areas_of(&policies)
-            .into_iter()
-            .map(AreaSpec::private)
-            .collect();
+    }
+    if cfg.isolation.is_empty() {
+        let format = IdentityFormat::parse("cognito").map_err(|m| cannot(&at_file(), m))?;
+        for a in default_areas_of(&policies) {
+            areas.push(AreaCheck::new(AreaSpec::private(a), &format, &at_file())?);
+        }
     }
     let mut seen = std::collections::HashSet::new();
-    areas.retain(|a| seen.insert(a.pattern.clone()));
+    areas.retain(|a| seen.insert((a.spec.clone(), a.format.name.clone())));
 
     let pool = template.as_ref().filter(|t| has_identity_pool(t));
     let mut parties = Vec::new();
@@ -179,13 +169,12 @@ fn gate_access(
 
     let mut counterexamples = Vec::new();
     let mut matrix = Vec::new();
-    for spec in &areas {
+    for area in &areas {
         for class in [Class::Read, Class::Write] {
             let row = matrix_row(
                 cfg,
-                (pool, &parties, &policies, caller.as_ref()),
-                (spec, class, &format),
-                &owner,
+                (pool, &parties, &policies, &typed.policies, caller.as_ref()),
+                (area, class),
                 &mut counterexamples,
                 now,
             )?;
@@ -197,15 +186,17 @@ fn gate_access(
     });
 
     let mut roles = Vec::new();
-    for p in &parties {
+    for (i, p) in parties.iter().enumerate() {
+        // The resource-based policies and the gate's other policy types are the same for
+        // every role: shown with the first.
+        let files = if i == 0 { &typed.files[..] } else { &[] };
         roles.push(role_access(
             cfg,
             pool,
-            p,
-            &typed.files,
+            (p, i == 0),
+            (&typed.policies, files),
             findings,
-            &areas,
-            &owner,
+            areas.first(),
             now,
         ));
     }
@@ -239,8 +230,6 @@ fn gate_access(
             },
         },
         notes,
-        identity_format: format.name.clone(),
-        sample_identities: [owner, other],
         matrix,
         no_matrix,
         counterexamples,
@@ -248,6 +237,33 @@ fn gate_access(
         checks,
         baseline,
     })
+}
+
+/// An area, the identity format it is proved for, where the gate file says so, and the
+/// identities the sampled requests use (the owner, and another).
+struct AreaCheck {
+    spec: AreaSpec,
+    format: IdentityFormat,
+    loc: Loc,
+    owner: String,
+}
+
+impl AreaCheck {
+    fn new(spec: AreaSpec, format: &IdentityFormat, loc: &Loc) -> Result<AreaCheck, GateError> {
+        // An identity that looks like Cognito's, when the format takes it.
+        let owner = if format.matches(OWNER) {
+            Some(OWNER.to_string())
+        } else {
+            format.example()
+        }
+        .ok_or_else(|| cannot(loc, "the identity format matches no identity"))?;
+        Ok(AreaCheck {
+            spec,
+            format: format.clone(),
+            loc: loc.clone(),
+            owner,
+        })
+    }
 }
 
 fn role_of(cfg: &GateConfig) -> Option<&str> {
@@ -264,32 +280,36 @@ fn cannot(loc: &Loc, message: impl std::fmt::Display) -> GateError {
     }
 }
 
-/// One row: `spec` and `class`, every party's cell.
+/// One row: `area` and `class`, every party's cell. `typed` are the gate file's policy
+/// types (resource-based policies, boundary, session, SCPs, RCPs), which take part in every
+/// role's requests.
 fn matrix_row(
     cfg: &GateConfig,
-    (pool, parties, policies, caller): (Option<&Template>, &[Party], &Policies, Option<&Caller>),
-    (spec, class, format): (&AreaSpec, Class, &IdentityFormat),
-    owner: &str,
+    (pool, parties, policies, typed, caller): (
+        Option<&Template>,
+        &[Party],
+        &Policies,
+        &Policies,
+        Option<&Caller>,
+    ),
+    (area, class): (&AreaCheck, Class),
     counterexamples: &mut Vec<CounterexampleView>,
     now: Timestamp,
 ) -> Result<MatrixRow, GateError> {
-    let loc = cfg.isolation.first().map_or_else(
-        || Loc::new(cfg.file.display().to_string(), 1, 1),
-        |i| i.loc.clone(),
-    );
+    let (spec, format, loc, owner) = (&area.spec, &area.format, &area.loc, &area.owner);
     let protected = spec.others == Others::Read;
     // Others may read a protected area; nothing else is theirs.
     let forbidden = !(protected && class == Class::Read);
-    let requests = sample_requests(spec, class, owner).map_err(|m| cannot(&loc, m))?;
+    let requests = sample_requests(spec, class, owner).map_err(|m| cannot(loc, m))?;
 
     // The owner, on its own area.
     let own = match pool {
-        Some(t) => own_by_flow(cfg, t, &requests, owner, now),
-        None => own_by_policies(policies, caller, &requests, owner, now),
+        Some(t) => own_by_flow(cfg, t, typed, &requests, owner, now),
+        None => own_by_policies(policies, caller, parties, &requests, owner, now),
     };
     let own = sampled_cell(own, false, "the owner", counterexamples);
 
-    // Other identities and guests: proofs about this class alone.
+    // Other identities, guests and everyone else: proofs about this class alone.
     let asked = AreaSpec {
         pattern: spec.pattern.clone(),
         others: match class {
@@ -302,12 +322,12 @@ fn matrix_row(
             let inputs = PoolInputs {
                 root: &cfg.root,
                 given: &cfg.managed,
-                extra: &Policies::default(),
+                extra: typed,
                 principal: cfg.principal.as_ref().map(|(c, _)| c),
                 backend: &crate::analysis::prover::Backend::Automata,
             };
             let proof = prove_pool(t, &inputs, std::slice::from_ref(&asked), format, now)
-                .map_err(|m| cannot(&loc, m))?;
+                .map_err(|m| cannot(loc, m))?;
             let by = |guest: bool| -> Vec<&RoleProof> {
                 proof
                     .roles
@@ -324,17 +344,26 @@ fn matrix_row(
             (others, guests)
         }
         None => {
-            let proof =
+            let mut proof =
                 prove_isolation(policies, caller, std::slice::from_ref(&asked), format, now)
-                    .map_err(|m| cannot(&loc, m))?;
-            let proof = settle(parties, proof);
+                    .map_err(|m| cannot(loc, m))?;
+            if let Some(l) = parties.first().and_then(|p| p.loaded.as_ref()) {
+                l.settle(&mut proof);
+            }
             let cell = proof_cell(&proof, policies, forbidden, counterexamples);
             (cell, none_cell("no identity pool: no guest role"))
         }
     };
 
     // Everyone, through the resource-based policies.
-    let everyone = everyone_cell(policies, caller, &requests, forbidden, counterexamples, now);
+    let everyone = everyone_cell(
+        policies,
+        caller,
+        (&asked, format),
+        forbidden,
+        counterexamples,
+        now,
+    );
 
     let cells = [&others, &guests, &everyone];
     let verdict = if cells.iter().any(|c| c.forbidden && c.reach == Reach::Yes) {
@@ -350,6 +379,8 @@ fn matrix_row(
     Ok(MatrixRow {
         area: spec.pattern.clone(),
         kind: if protected { "protected" } else { "private" },
+        identity_format: format.name.clone(),
+        owner: owner.clone(),
         class,
         own,
         others,
@@ -357,25 +388,6 @@ fn matrix_row(
         everyone,
         verdict,
     })
-}
-
-/// The proof, `unknown` where it leans on a policy the tool did not see.
-fn settle(parties: &[Party], mut proof: Proof) -> Proof {
-    let claim = match proof.verdict {
-        Verdict::Holds => Claim::NoneAllowed,
-        Verdict::Violated => Claim::SomeAllowed,
-        Verdict::Unknown => return proof,
-    };
-    if let Some(Err(ns)) = parties
-        .first()
-        .and_then(|p| p.loaded.as_ref())
-        .map(|l| l.gap(claim))
-    {
-        proof.verdict = Verdict::Unknown;
-        proof.reason = format!("{}: {ns}", proof.reason);
-        proof.counterexample = None;
-    }
-    proof
 }
 
 /// A sampled request: action, resource, context.
@@ -515,10 +527,23 @@ impl Allowed {
 fn own_by_policies(
     policies: &Policies,
     caller: Option<&Caller>,
+    parties: &[Party],
     requests: &[Sample],
     owner: &str,
     now: Timestamp,
 ) -> Sampled {
+    // A decision that depends on a policy the tool did not see is not made.
+    if let Some(Err(ns)) = parties
+        .first()
+        .and_then(|p| p.loaded.as_ref())
+        .map(|l| l.gap(Claim::Decision))
+    {
+        return Sampled {
+            allowed: Vec::new(),
+            tried: requests.len(),
+            error: Some(ns.to_string()),
+        };
+    }
     sample_each(
         requests,
         |s| {
@@ -540,6 +565,7 @@ fn own_by_policies(
 fn own_by_flow(
     cfg: &GateConfig,
     t: &Template,
+    typed: &Policies,
     requests: &[Sample],
     owner: &str,
     now: Timestamp,
@@ -556,7 +582,7 @@ fn own_by_flow(
                 identity: owner.to_string(),
                 authenticated: true,
                 request: r,
-                extra: Policies::default(),
+                extra: typed.clone(),
             };
             let o =
                 simulate_with(t, &flow, &cfg.root, &cfg.managed, now).map_err(|e| e.to_string())?;
@@ -668,12 +694,14 @@ fn none_cell(why: &str) -> Cell {
 
 /// The anchor of a policy's statement in the report.
 pub(crate) fn anchor(policy: &str, statement: usize) -> String {
+    // One anchor per name: ASCII letters and digits as they are, any other character as
+    // its code point between dashes.
     let mut out = String::from("st-");
     for c in policy.chars() {
         if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
+            out.push(c);
+        } else {
+            out.push_str(&format!("-{:x}-", u32::from(c)));
         }
     }
     format!("{out}-{statement}")
@@ -786,10 +814,12 @@ fn proved_cell(
     cell
 }
 
+/// Principals outside the app, each proved against the resource-based policies: the
+/// `everyone` column. See [`outsiders`] for who they are and how each is modelled.
 fn everyone_cell(
     policies: &Policies,
     caller: Option<&Caller>,
-    requests: &[Sample],
+    (asked, format): (&AreaSpec, &IdentityFormat),
     forbidden: bool,
     counterexamples: &mut Vec<CounterexampleView>,
     now: Timestamp,
@@ -797,52 +827,236 @@ fn everyone_cell(
     if policies.resource.is_empty() {
         return none_cell("no resource-based policy");
     }
-    let everything = crate::lang::parse::parse_policy(
-        "(the outsider's own account)",
-        br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-    );
-    let (Ok(everything), Ok(outsider)) = (everything, Caller::parse(OUTSIDER)) else {
-        return none_cell("the outsider could not be made");
+    let unknown = |detail: String| Cell {
+        reach: Reach::Unknown,
+        forbidden,
+        method: "proved",
+        detail,
+        reason: None,
+        counterexample: None,
     };
-    let resource_account = policies
+    let owner_account = policies
         .resource_account
         .clone()
         .or_else(|| caller.map(|c| c.account_id().to_string()));
-    let as_outsider = Policies {
-        identity: crate::eval::PolicySet::new(vec![everything]),
-        resource: policies.resource.clone(),
-        resource_account,
-        rcps: policies.rcps.clone(),
-        ..Policies::default()
-    };
-    let s = sample_each(
-        requests,
-        |sample| {
-            let mut r = request(sample, None, now)?;
-            r.principal = Some(outsider.clone());
-            Some(r)
-        },
-        |sample, mut r| {
-            as_outsider.prepare(&mut r).map_err(|e| e.to_string())?;
-            let a = as_outsider.authorize(&r).map_err(|e| e.to_string())?;
-            if a.verdict.decision != Decision::Allow {
-                return Ok(None);
+    let found = outsiders(policies, owner_account.as_deref());
+    let mut unknowns = found.unmodelled;
+    let mut holds = Vec::new();
+    for o in found.callers {
+        let Ok(who) = Caller::parse(&o.arn) else {
+            unknowns.push(format!("{} cannot be made a caller", o.arn));
+            continue;
+        };
+        let as_them = match o.model {
+            // The resource-based policy alone decides: the caller's account taken to be the
+            // resource's, without identity-based policies.
+            Model::ResourceAlone => Policies {
+                resource: policies.resource.clone(),
+                resource_account: Some(o.account.clone()),
+                rcps: policies.rcps.clone(),
+                ..Policies::default()
+            },
+            // An account named as a whole grants whatever that account's own policies
+            // allow: every permission there, across accounts.
+            Model::WholeAccount => {
+                let everything = crate::lang::parse::parse_policy(
+                    "(the named account's own policies: every permission)",
+                    br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                );
+                match everything {
+                    Ok(p) => Policies {
+                        identity: crate::eval::PolicySet::new(vec![p]),
+                        resource: policies.resource.clone(),
+                        resource_account: owner_account.clone(),
+                        rcps: policies.rcps.clone(),
+                        ..Policies::default()
+                    },
+                    Err(e) => {
+                        unknowns.push(e.to_string());
+                        continue;
+                    }
+                }
             }
-            let d = a
-                .deciding
+        };
+        let proof = prove_isolation_in(
+            Scope::Among { defaulted: false },
+            &as_them,
+            Some(&who),
+            std::slice::from_ref(asked),
+            format,
+            crate::analysis::prover::Backend::Automata.solver().as_mut(),
+            now,
+        );
+        match proof {
+            Ok(p) if p.verdict == Verdict::Violated && p.counterexample.is_some() => {
+                let mut cell = proof_cell(&p, &as_them, forbidden, counterexamples);
+                if let Some(i) = cell.counterexample {
+                    counterexamples[i].who = o.arn.clone();
+                }
+                cell.detail = format!("{}: {}", o.arn, cell.detail);
+                return cell;
+            }
+            Ok(p) if p.verdict == Verdict::Holds => holds.push(o.arn),
+            Ok(p) => unknowns.push(format!("{}: {}", o.arn, p.reason)),
+            Err(e) => unknowns.push(format!("{}: {e}", o.arn)),
+        }
+    }
+    let mut detail = if unknowns.is_empty() {
+        format!(
+            "no request of this class by {} reaches an identity's area",
+            holds.join(", ")
+        )
+    } else {
+        unknowns.join("; ")
+    };
+    if !found.same_account.is_empty() {
+        detail.push_str(&format!(
+            "; not counted, of the resource's own account: {}",
+            found.same_account.join(", ")
+        ));
+    }
+    let mut cell = unknown(detail);
+    if unknowns.is_empty() {
+        cell.reach = Reach::No;
+    }
+    cell
+}
+
+/// How an outsider's requests are decided.
+enum Model {
+    /// By the resource-based policies alone.
+    ResourceAlone,
+    /// As a principal of another account with every permission there.
+    WholeAccount,
+}
+
+/// One principal the `everyone` column proves for.
+struct Outsider {
+    arn: String,
+    account: String,
+    model: Model,
+}
+
+/// Who the `everyone` column is about.
+struct Outsiders {
+    callers: Vec<Outsider>,
+    /// Principals of kinds not modelled (services, web identity providers, canonical
+    /// users, patterns): they make the column unknown.
+    unmodelled: Vec<String>,
+    /// Principals of the resource's own account the policies name: the account's own
+    /// roles and users, not counted.
+    same_account: Vec<String>,
+}
+
+/// The outsiders: a principal of an account nobody names (`Principal: "*"`, `NotPrincipal`
+/// and conditions on the account reach it), decided by the resource-based policies alone;
+/// every user or role of another account the `Allow` statements name, the same way (its
+/// own account's policies are its to write); and every other account named as a whole, as
+/// one of its principals with every permission there.
+fn outsiders(policies: &Policies, owner: Option<&str>) -> Outsiders {
+    use crate::lang::model::{Effect, Principal};
+    let nobody = if owner == Some("111122223333") {
+        "222233334444"
+    } else {
+        "111122223333"
+    };
+    let mut out = Outsiders {
+        callers: vec![Outsider {
+            arn: format!("arn:aws:iam::{nobody}:user/outsider"),
+            account: nobody.to_string(),
+            model: Model::ResourceAlone,
+        }],
+        unmodelled: Vec::new(),
+        same_account: Vec::new(),
+    };
+    for set in policies.resource.iter().map(|p| &p.set) {
+        for policy in set.policies() {
+            for st in policy
+                .statements
                 .iter()
-                .find(|d| d.policy_type == PolicyType::Resource)
-                .copied();
-            Ok(Some(Allowed::of(
-                sample,
-                d.map(|d| format!("resource {}", as_outsider.label(d)))
-                    .unwrap_or_default(),
-                d.map(|d| anchor_of(&as_outsider, d)),
-            )))
-        },
+                .filter(|s| s.effect == Effect::Allow)
+            {
+                let Some(Principal::Map(entries)) = &st.principal else {
+                    continue;
+                };
+                for (kind, values) in entries {
+                    if kind != "AWS" {
+                        out.unmodelled.push(format!(
+                            "{} names a {kind} principal ({}), which is not modelled",
+                            policy.name,
+                            values.join(", ")
+                        ));
+                        continue;
+                    }
+                    for v in values.iter().filter(|v| *v != "*") {
+                        let Some((arn, account, whole)) = principal_caller(v) else {
+                            out.unmodelled.push(format!(
+                                "{} names the principal {v}, which is not modelled",
+                                policy.name
+                            ));
+                            continue;
+                        };
+                        if owner == Some(account.as_str()) {
+                            if !out.same_account.contains(v) {
+                                out.same_account.push(v.clone());
+                            }
+                        } else if !out.callers.iter().any(|c| c.arn == arn) {
+                            out.callers.push(Outsider {
+                                arn,
+                                account,
+                                model: if whole {
+                                    Model::WholeAccount
+                                } else {
+                                    Model::ResourceAlone
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A caller that a `Principal` value `{"AWS": v}` matches, its account, and whether `v`
+/// names the account as a whole (an account id or its root) rather than one user or role
+/// (a role as one of its sessions).
+fn principal_caller(v: &str) -> Option<(String, String, bool)> {
+    if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some((format!("arn:aws:iam::{v}:user/anyone"), v.to_string(), true));
+    }
+    let rest = v.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
     );
-    let who = format!("{OUTSIDER} (another account, every permission in its own)");
-    sampled_cell(s, forbidden, &who, counterexamples)
+    if account.contains(['*', '?']) || resource.contains(['*', '?']) {
+        return None;
+    }
+    let account = account.to_string();
+    match (service, resource) {
+        ("iam", "root") => Some((
+            format!("arn:{partition}:iam::{account}:user/anyone"),
+            account,
+            true,
+        )),
+        ("iam", r) if r.starts_with("user/") => Some((v.to_string(), account, false)),
+        ("iam", r) if r.starts_with("role/") => {
+            let name = r.rsplit('/').next()?;
+            Some((
+                format!("arn:{partition}:sts::{account}:assumed-role/{name}/session"),
+                account,
+                false,
+            ))
+        }
+        ("sts", r) if r.starts_with("assumed-role/") => Some((v.to_string(), account, false)),
+        _ => None,
+    }
 }
 
 /// A role's section: its flow for a sample read of its own area, and its policies'
@@ -851,17 +1065,17 @@ fn everyone_cell(
 fn role_access(
     cfg: &GateConfig,
     pool: Option<&Template>,
-    p: &Party,
-    typed: &[super::loading::TypedFile],
+    (p, first): (&Party, bool),
+    (extra, typed): (&Policies, &[super::loading::TypedFile]),
     findings: &[GateFinding],
-    areas: &[AreaSpec],
-    owner: &str,
+    area: Option<&AreaCheck>,
     now: Timestamp,
 ) -> RoleAccess {
     let mut flow = Vec::new();
     let mut flow_request = None;
-    if let (Some(t), Some(kind), Some(area)) = (pool, p.kind, areas.first())
-        && let Ok(requests) = sample_requests(area, Class::Read, owner)
+    if let (Some(t), Some(kind), Some(area)) = (pool, p.kind, area)
+        && let owner = area.owner.as_str()
+        && let Ok(requests) = sample_requests(&area.spec, Class::Read, owner)
         && let Some(s) = requests.first()
         && let Some(r) = request(s, None, now)
     {
@@ -869,7 +1083,7 @@ fn role_access(
             identity: owner.to_string(),
             authenticated: kind != RoleKind::Unauthenticated,
             request: r,
-            extra: Policies::default(),
+            extra: extra.clone(),
         };
         flow_request = Some(format!(
             "{} on {} as {} identity {owner}",
@@ -908,7 +1122,7 @@ fn role_access(
             let src = l.sources.get(i).and_then(|s| s.as_ref()).map(|s| &s.0);
             policies.push(policy_text(cfg, policy, "identity", src, findings));
         }
-        for (i, (_, policy)) in l.resource_policies.iter().enumerate() {
+        for (i, (_, policy)) in l.resource_policies.iter().enumerate().filter(|_| first) {
             let src = l
                 .resource_sources
                 .get(i)
@@ -916,7 +1130,7 @@ fn role_access(
                 .map(|s| &s.0);
             policies.push(policy_text(cfg, policy, "resource", src, findings));
         }
-        if let Some(b) = &l.boundary {
+        if let Some(b) = l.boundary.as_ref().filter(|_| first || pool.is_some()) {
             policies.push(policy_text(cfg, b, "boundary", None, findings));
         }
     }

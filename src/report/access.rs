@@ -42,10 +42,6 @@ pub struct GateAccess {
     pub source: String,
     /// What a template reader modelled instead of read.
     pub notes: Vec<String>,
-    /// The identity format the areas were proved for.
-    pub identity_format: String,
-    /// The identities the sampled requests use: the owner, and another identity.
-    pub sample_identities: [String; 2],
     /// The access matrix: per area, per access class.
     pub matrix: Vec<MatrixRow>,
     /// Why there is no matrix (no per-identity area), when there is none.
@@ -87,6 +83,10 @@ pub struct MatrixRow {
     pub area: String,
     /// `private` or `protected` (others may read).
     pub kind: &'static str,
+    /// The identity format it was proved for.
+    pub identity_format: String,
+    /// The owner's identity in the sampled requests.
+    pub owner: String,
     /// The access class.
     pub class: Class,
     /// The owner of the area (a signed-in identity on its own area).
@@ -95,7 +95,8 @@ pub struct MatrixRow {
     pub others: Cell,
     /// Guests (the unauthenticated role as the attacker), when the pool has one.
     pub guests: Cell,
-    /// Any principal in another account, through a resource-based policy.
+    /// Principals outside the pool, through a resource-based policy: one of an account
+    /// nobody names, and every AWS principal the resource-based policies name.
     pub everyone: Cell,
     /// The row's verdict: `violated` when anyone but the owner can do what the area
     /// forbids, `unknown` when that could not be established, else `holds`.

@@ -20,7 +20,8 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             // Terminal controls and other invisible characters would only confuse a reader.
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            // as would text direction overrides, which make a line read other than it is.
+            c if crate::loc::obeyed_by_terminals(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -150,7 +151,7 @@ pub fn render(report: &AccessReport) -> String {
         render_gate(&mut out, g, gate);
     }
     out.push_str(
-        "<footer><p class=\"meta\">Made by policy-sim. Proved cells come from the isolation prover; sampled cells from requests decided one by one with the same evaluator as <code>check</code>.</p></footer>\n</main>\n</body>\n</html>\n",
+        "<footer><p class=\"meta\">Made by policy-sim. Proved cells come from the isolation prover; the owner's sampled cells from requests decided one by one with the same evaluator as <code>check</code>.</p></footer>\n</main>\n</body>\n</html>\n",
     );
     out
 }
@@ -176,11 +177,8 @@ fn render_gate(out: &mut String, g: usize, gate: &GateAccess) {
     let title = escape(&gate_title(gate));
     let _ = writeln!(
         out,
-        "<section class=\"gate\" id=\"g{g}\">\n<h2>{title}</h2>\n<p class=\"meta\">{} · identity format <code>{}</code> · sample identities <code>{}</code> (owner) and <code>{}</code></p>",
+        "<section class=\"gate\" id=\"g{g}\">\n<h2>{title}</h2>\n<p class=\"meta\">{}</p>",
         escape(&gate.source),
-        escape(&gate.identity_format),
-        escape(&gate.sample_identities[0]),
-        escape(&gate.sample_identities[1])
     );
     if !gate.notes.is_empty() {
         out.push_str("<ul class=\"notes\">\n");
@@ -233,16 +231,18 @@ fn render_matrix(out: &mut String, g: usize, rows: &[MatrixRow]) {
     out.push_str(
         "<p class=\"legend\">Read is the catalog's Read and List actions (a listing that names a file counts); write is every other action. \
          <span class=\"badge yes-forbidden\">yes</span> is access the area forbids; <span class=\"badge yes\">yes</span> access it allows. \
-         Proved cells cover every request; sampled cells every documented action of the class, made over TLS.</p>\n\
+         Proved cells cover every request; the owner's sampled cell every documented action of the class, made over TLS.</p>\n\
          <table class=\"matrix\">\n<thead><tr><th>Area</th><th>Access</th><th>Own identity</th><th>Other identities</th><th>Guests</th><th>Everyone (resource policy)</th><th>Verdict</th></tr></thead>\n<tbody>\n",
     );
     for row in rows {
         let _ = write!(
             out,
-            "<tr class=\"row-{}\"><td class=\"area\" data-label=\"Area\">{} <small>({})</small></td><td data-label=\"Access\">{}</td>",
+            "<tr class=\"row-{}\"><td class=\"area\" data-label=\"Area\">{} <small>({}, identity format {}, owner {})</small></td><td data-label=\"Access\">{}</td>",
             row.verdict,
             escape(&row.area),
             row.kind,
+            escape(&row.identity_format),
+            escape(&row.owner),
             row.class.as_str()
         );
         for (label, cell) in [
