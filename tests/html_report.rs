@@ -181,6 +181,16 @@ fn everyone_covers_named_accounts_and_conditions() {
     let g = &r.gates[0];
     let cx = &g.counterexamples[g.matrix[0].everyone.counterexample.unwrap()];
     assert_eq!(cx.who, "arn:aws:iam::444455556666:user/anyone");
+    // Named by the bucket policy's statement that lets it in, linked to its text.
+    assert_eq!(
+        cx.statement,
+        "resource fixtures/report/policies/partner-account.json Statement[0] (Sid PartnerReadsPrivate, Allow)"
+    );
+    assert!(g.roles[0].policies.iter().any(|p| {
+        p.statements
+            .iter()
+            .any(|s| Some(&s.anchor) == cx.anchor.as_ref() && s.lines == Some((4, 10)))
+    }));
     // Anyone with the right Referer reads one file of every identity's area.
     let r = access("fixtures/report/referer-avatars.yml");
     assert_eq!(rows(&r)[0], "read yes yes n/a yes violated");

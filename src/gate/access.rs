@@ -888,7 +888,14 @@ fn everyone_cell(
             now,
         );
         match proof {
-            Ok(p) if p.verdict == Verdict::Violated && p.counterexample.is_some() => {
+            Ok(mut p) if p.verdict == Verdict::Violated && p.counterexample.is_some() => {
+                // Name the resource-based statement that lets the outsider in (the
+                // prover names the first Allow it followed, which may be the outsider's own).
+                if let Some(c) = p.counterexample.as_mut()
+                    && let Some(r) = granting_resource_statement(&as_them, &who, c, now)
+                {
+                    c.statement = r;
+                }
                 let mut cell = proof_cell(&p, &as_them, forbidden, counterexamples);
                 if let Some(i) = cell.counterexample {
                     counterexamples[i].who = o.arn.clone();
@@ -920,6 +927,27 @@ fn everyone_cell(
         cell.reach = Reach::No;
     }
     cell
+}
+
+/// The resource-based statement among those that allow the counterexample's request.
+fn granting_resource_statement(
+    policies: &Policies,
+    who: &Caller,
+    c: &Counterexample,
+    now: Timestamp,
+) -> Option<TypedRef> {
+    let mut r = Request::new(c.action.clone(), c.resource.clone());
+    for (k, v) in &c.context {
+        r.context.set(k, v.clone());
+    }
+    r.principal = Some(who.clone());
+    r.context.fill_time_defaults(now).ok()?;
+    policies.prepare(&mut r).ok()?;
+    let a = policies.authorize(&r).ok()?;
+    a.deciding
+        .iter()
+        .find(|d| d.policy_type == crate::eval::authorize::PolicyType::Resource)
+        .copied()
 }
 
 /// How an outsider's requests are decided.
@@ -1351,11 +1379,10 @@ mod tests {
     }
 
     #[test]
-    fn anchors_are_stable_and_plain() {
-        assert_eq!(anchor("policies/a-b.json", 2), "st-policies-a-b-json-2");
-        assert_eq!(
-            anchor("t.yml#Role/Policies/0", 0),
-            "st-t-yml-role-policies-0-0"
-        );
+    fn anchors_are_one_per_name() {
+        assert_eq!(anchor("p/a-b.json", 2), "st-p-2f-a-2d-b-2e-json-2");
+        assert_ne!(anchor("a-b", 0), anchor("a_b", 0));
+        assert_ne!(anchor("A", 0), anchor("a", 0));
+        assert_eq!(anchor("t#R", 0), "st-t-23-R-0");
     }
 }
