@@ -23,6 +23,7 @@
 //! | requests, their context, the identity rule | [`request`] |
 //! | the decision (one combining rule: [`Decision::combine`]) | [`eval`] |
 //! | JSON Lines request input | [`request::lines`] |
+//! | recorded traffic to requests: CloudTrail records, S3 access log lines | [`logs`] |
 //! | deciding a stream of requests, its JSON lines | [`report::batch`] |
 //! | every output: JSON forms and text renderers | [`report`] |
 //! | the one policy loader (files, standard input, globs, a template's role) | [`load`] |
@@ -65,6 +66,7 @@ pub mod lang;
 pub mod lint;
 pub mod load;
 pub mod loc;
+pub mod logs;
 pub mod managed;
 pub mod report;
 pub mod request;

@@ -1,0 +1,702 @@
+//! CloudTrail records to requests (`docs/audit.md`).
+//!
+//! A record is read as a [`serde_json::Value`] (the record format has many optional
+//! fields, and one event's shape depends on its service and operation); the fields read
+//! are those of the CloudTrail User Guide's "CloudTrail record contents" and "CloudTrail
+//! userIdentity element". S3 data events (`eventSource` `s3.amazonaws.com`) are mapped
+//! with the table in [`crate::logs::S3_OPERATIONS`]; every other event is
+//! [`UnmappedKind::OtherService`].
+//!
+//! The Cognito identity of a data event comes from a join: the `AssumeRoleWithWebIdentity`
+//! events of a Cognito identity pool (the basic flow) give the identity id
+//! (`responseElements.subjectFromWebIdentityToken`), the pool (`audience`), the role
+//! (`requestParameters.roleArn`) and the access key issued
+//! (`responseElements.credentials.accessKeyId`); a data event signed with that key
+//! (`userIdentity.accessKeyId`) gets the identity. Records in a log file come in no
+//! order, and a session's `AssumeRoleWithWebIdentity` may sit in another file: index
+//! every record first ([`IdentityIndex::add_record`]), then map ([`map_record`]), as
+//! [`map_records`] does.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{
+    LogError, Mapped, S3Operation, Scope, Shape, Unmapped, UnmappedCounts, UnmappedKind,
+    is_cognito_session, percent_decode, s3_arn, s3_operation,
+};
+use crate::lang::keys;
+use crate::lang::principal::Caller;
+use crate::request::{Context, Request};
+
+/// The provider Cognito identity pools federate through.
+pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
+
+/// Read a delivered CloudTrail log file (`{"Records": [...]}`), plain or gzip (detected
+/// by the gzip magic bytes, whatever the file's name).
+pub fn read_log_file(path: &Path) -> Result<Vec<Value>, LogError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LogError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    parse_log_file(&file, &bytes)
+}
+
+/// Gunzip `bytes` when they start with the gzip magic bytes (`1f 8b`); otherwise borrow
+/// them as they are.
+pub fn maybe_gunzip<'a>(
+    file: &str,
+    bytes: &'a [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>, LogError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|source| LogError::Gzip {
+            file: file.to_string(),
+            source,
+        })?;
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// [`read_log_file`] of bytes already read; `file` names them in errors.
+pub fn parse_log_file(file: &str, bytes: &[u8]) -> Result<Vec<Value>, LogError> {
+    let bytes = maybe_gunzip(file, bytes)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| json_error(file, 0, &e))?;
+    match value {
+        Value::Object(mut map) => match map.remove("Records") {
+            Some(Value::Array(records)) => Ok(records),
+            Some(_) => Err(LogError::Shape {
+                file: file.to_string(),
+                message: "\"Records\" is not an array".to_string(),
+            }),
+            None => Err(LogError::Shape {
+                file: file.to_string(),
+                message: "no \"Records\" array: not a CloudTrail log file".to_string(),
+            }),
+        },
+        _ => Err(LogError::Shape {
+            file: file.to_string(),
+            message: "not a JSON object with a \"Records\" array".to_string(),
+        }),
+    }
+}
+
+/// Records one per line (CloudTrail Lake and Athena exports as JSON Lines), plain or
+/// gzip; blank lines are skipped. An error names the line.
+pub fn parse_json_lines(file: &str, bytes: &[u8]) -> Result<Vec<Value>, LogError> {
+    let bytes = maybe_gunzip(file, bytes)?;
+    let mut records = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let value: Value = serde_json::from_slice(line).map_err(|e| json_error(file, i, &e))?;
+        records.push(value);
+    }
+    Ok(records)
+}
+
+/// A JSON error at line `offset + e.line()`.
+fn json_error(file: &str, offset: usize, e: &serde_json::Error) -> LogError {
+    LogError::Json {
+        file: file.to_string(),
+        line: offset + e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    }
+}
+
+/// A Cognito identity's role session, as its `AssumeRoleWithWebIdentity` event shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentitySession {
+    /// The identity id (`REGION:GUID`): `subjectFromWebIdentityToken`, the token's `sub`.
+    pub identity_id: String,
+    /// The role the session is of (`requestParameters.roleArn`).
+    pub role_arn: String,
+    /// The identity pool (`responseElements.audience`, the token's `aud`).
+    pub pool_id: String,
+}
+
+/// What an access key id is known as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyEntry {
+    Session(WebIdentitySession),
+    /// Issued (as the records tell) to two different sessions.
+    Conflict,
+}
+
+/// Access key id to the Cognito identity it was issued to, built from
+/// `AssumeRoleWithWebIdentity` events. Grows with the number of sessions, not events.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityIndex {
+    keys: HashMap<String, KeyEntry>,
+}
+
+/// What [`IdentityIndex::lookup`] finds for an access key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookup<'a> {
+    /// Not issued by an indexed `AssumeRoleWithWebIdentity`.
+    Unknown,
+    /// Issued to this session.
+    Session(&'a WebIdentitySession),
+    /// Issued, as the records tell, to two different sessions.
+    Conflict,
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_str)
+}
+
+impl IdentityIndex {
+    /// An empty index.
+    pub fn new() -> IdentityIndex {
+        IdentityIndex::default()
+    }
+
+    /// Index `record` if it is a successful `AssumeRoleWithWebIdentity` of a Cognito
+    /// identity pool: `Ok(true)`. Any other record (another event, a failed call, another
+    /// provider) is `Ok(false)`. A Cognito one without the identity, pool, role or issued
+    /// key is [`UnmappedKind::Malformed`].
+    pub fn add_record(&mut self, record: &Value) -> Result<bool, Unmapped> {
+        if str_at(record, &["eventSource"]) != Some("sts.amazonaws.com")
+            || str_at(record, &["eventName"]) != Some("AssumeRoleWithWebIdentity")
+            || record.get("errorCode").is_some_and(|e| !e.is_null())
+        {
+            return Ok(false);
+        }
+        let provider = str_at(record, &["responseElements", "provider"])
+            .or_else(|| str_at(record, &["userIdentity", "identityProvider"]));
+        let is_cognito = provider.is_some_and(|p| {
+            p == COGNITO_PROVIDER || p.strip_prefix("https://") == Some(COGNITO_PROVIDER)
+        });
+        if !is_cognito {
+            return Ok(false);
+        }
+        let field = |path: &[&str]| {
+            str_at(record, path)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    Unmapped::new(
+                        UnmappedKind::Malformed,
+                        format!(
+                            "AssumeRoleWithWebIdentity of a Cognito identity without {}",
+                            path.join(".")
+                        ),
+                    )
+                })
+        };
+        let session = WebIdentitySession {
+            identity_id: field(&["responseElements", "subjectFromWebIdentityToken"])?.to_string(),
+            role_arn: field(&["requestParameters", "roleArn"])?.to_string(),
+            pool_id: field(&["responseElements", "audience"])?.to_string(),
+        };
+        let key = field(&["responseElements", "credentials", "accessKeyId"])?;
+        match self.keys.get_mut(key) {
+            None => {
+                self.keys
+                    .insert(key.to_string(), KeyEntry::Session(session));
+            }
+            Some(KeyEntry::Session(known)) if *known == session => {}
+            Some(entry) => *entry = KeyEntry::Conflict,
+        }
+        Ok(true)
+    }
+
+    /// What `access_key_id` is known as.
+    pub fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
+        match self.keys.get(access_key_id) {
+            None => KeyLookup::Unknown,
+            Some(KeyEntry::Session(s)) => KeyLookup::Session(s),
+            Some(KeyEntry::Conflict) => KeyLookup::Conflict,
+        }
+    }
+
+    /// The number of access keys indexed.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// No access key indexed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn unmapped(kind: UnmappedKind, reason: impl Into<String>) -> Unmapped {
+    Unmapped::new(kind, reason)
+}
+
+fn malformed(reason: impl Into<String>) -> Unmapped {
+    unmapped(UnmappedKind::Malformed, reason)
+}
+
+/// An optional string field: absent or `null` is `None`, another type is malformed.
+fn opt_str<'a>(value: &'a Value, key: &str) -> Result<Option<&'a str>, Unmapped> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(malformed(format!("{key} is not a string"))),
+    }
+}
+
+/// Map one CloudTrail record to the requests AWS authorized it as (see the module
+/// documentation and `docs/audit.md`), joining its access key with `index`.
+pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
+    if !record.is_object() {
+        return Err(malformed("a record is not a JSON object"));
+    }
+    let source = opt_str(record, "eventSource")?.ok_or_else(|| malformed("no eventSource"))?;
+    let name = opt_str(record, "eventName")?.ok_or_else(|| malformed("no eventName"))?;
+    if source != "s3.amazonaws.com" {
+        return Err(unmapped(
+            UnmappedKind::OtherService,
+            format!("{source} {name}"),
+        ));
+    }
+    let operation = s3_operation(name).ok_or_else(|| {
+        unmapped(
+            UnmappedKind::UnknownOperation,
+            format!("S3 operation {name} is not in the mapping table"),
+        )
+    })?;
+    let identity = record
+        .get("userIdentity")
+        .filter(|v| v.is_object())
+        .ok_or_else(|| unmapped(UnmappedKind::NoPrincipal, "no userIdentity"))?;
+    let caller = principal(identity)?;
+    let partition = caller
+        .arn()
+        .split(':')
+        .nth(1)
+        .ok_or_else(|| malformed("principal ARN without a partition"))?
+        .to_string();
+    let session = identity_of(identity, &caller, index)?;
+    let params = record.get("requestParameters").unwrap_or(&Value::Null);
+    if resources(record)?
+        .iter()
+        .any(|(t, _)| *t == "AWS::S3::AccessPoint")
+    {
+        return Err(unmapped(
+            UnmappedKind::NoResource,
+            "made through an access point, whose resource form is not mapped",
+        ));
+    }
+
+    let mut context = Context::new();
+    fill_context(record, identity, &caller, &mut context)?;
+    if operation.lists {
+        for (field, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter")] {
+            if let Some(v) = opt_str(params, field)? {
+                context.add(key, v);
+            }
+        }
+    }
+    let versioned = opt_str(params, "versionId")?.is_some_and(|v| !v.is_empty());
+    let action = match (versioned, operation.version_action) {
+        (true, Some(v)) => v,
+        _ => operation.action,
+    };
+    let targets = targets(record, params, operation, action, &partition)?;
+    let mut requests = Vec::with_capacity(targets.len());
+    for (action, resource) in targets {
+        let mut request = Request::new(action, resource);
+        request.context = context.clone();
+        request.principal = Some(caller.clone());
+        if let Some(s) = session {
+            request
+                .set_identity(&s.identity_id)
+                .map_err(|e| malformed(e.to_string()))?;
+        }
+        requests.push(request);
+    }
+    Ok(Mapped {
+        requests,
+        error_code: opt_str(record, "errorCode")?.map(str::to_string),
+    })
+}
+
+/// The caller of `userIdentity`: its `arn`, for an IAM user, a role session or the
+/// root user. Other types (AWS services, other accounts seen from the bucket owner's
+/// side, Identity Center users, ...) have no caller a policy can be matched with here.
+fn principal(identity: &Value) -> Result<Caller, Unmapped> {
+    let kind = opt_str(identity, "type")?.unwrap_or("");
+    if !matches!(kind, "IAMUser" | "AssumedRole" | "Root") {
+        return Err(unmapped(
+            UnmappedKind::NoPrincipal,
+            format!("userIdentity type {kind:?} is not mapped"),
+        ));
+    }
+    let arn = opt_str(identity, "arn")?
+        .ok_or_else(|| unmapped(UnmappedKind::NoPrincipal, "userIdentity has no arn"))?;
+    let mut caller =
+        Caller::parse(arn).map_err(|e| unmapped(UnmappedKind::NoPrincipal, e.to_string()))?;
+    // The role's ARN with its path, as the session issuer gives it.
+    if kind == "AssumedRole"
+        && let Some(issuer) = str_at(identity, &["sessionContext", "sessionIssuer", "arn"])
+        && !caller.set_role_path(issuer)
+    {
+        return Err(malformed(format!(
+            "sessionIssuer {issuer:?} is not the role of session {arn:?}"
+        )));
+    }
+    Ok(caller)
+}
+
+/// The Cognito session a data event was signed for, by its access key.
+fn identity_of<'a>(
+    identity: &Value,
+    caller: &Caller,
+    index: &'a IdentityIndex,
+) -> Result<Option<&'a WebIdentitySession>, Unmapped> {
+    let key = opt_str(identity, "accessKeyId")?.filter(|k| !k.is_empty());
+    let found = key.map_or(KeyLookup::Unknown, |k| index.lookup(k));
+    match found {
+        KeyLookup::Session(s) => {
+            if caller.role_arn() != Some(s.role_arn.as_str()) {
+                return Err(unmapped(
+                    UnmappedKind::IdentityConflict,
+                    format!(
+                        "access key issued for role {} signed a request of {}",
+                        s.role_arn,
+                        caller.arn()
+                    ),
+                ));
+            }
+            Ok(Some(s))
+        }
+        KeyLookup::Conflict => Err(unmapped(
+            UnmappedKind::IdentityConflict,
+            format!(
+                "access key {} was issued to several sessions",
+                key.unwrap_or_default()
+            ),
+        )),
+        KeyLookup::Unknown => {
+            let federated = str_at(
+                identity,
+                &["sessionContext", "webIdFederationData", "federatedProvider"],
+            );
+            if federated == Some(COGNITO_PROVIDER) || is_cognito_session(caller.arn()) {
+                Err(unmapped(
+                    UnmappedKind::NoIdentity,
+                    format!(
+                        "a Cognito session ({}) whose AssumeRoleWithWebIdentity was not seen",
+                        key.unwrap_or("no access key")
+                    ),
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The context keys the record carries (`docs/audit.md` says which and why).
+fn fill_context(
+    record: &Value,
+    identity: &Value,
+    caller: &Caller,
+    context: &mut Context,
+) -> Result<(), Unmapped> {
+    let time = opt_str(record, "eventTime")?.ok_or_else(|| malformed("no eventTime"))?;
+    time.parse::<jiff::Timestamp>()
+        .map_err(|e| malformed(format!("eventTime {time:?}: {e}")))?;
+    context.add(keys::CURRENT_TIME, time);
+    if let Some(ip) = opt_str(record, "sourceIPAddress")?
+        && ip.parse::<IpAddr>().is_ok()
+    {
+        context.add("aws:SourceIp", ip);
+    }
+    if let Some(agent) = opt_str(record, "userAgent")?.filter(|a| !a.is_empty()) {
+        context.add("aws:UserAgent", agent);
+    }
+    if let Some(region) = opt_str(record, "awsRegion")?.filter(|r| !r.is_empty()) {
+        context.add("aws:RequestedRegion", region);
+    }
+    if str_at(record, &["tlsDetails", "tlsVersion"]).is_some_and(|v| !v.is_empty()) {
+        context.add("aws:SecureTransport", "true");
+    }
+    // What userIdentity names: the user's or the session issuer's ARN, and the account.
+    let issuer = str_at(identity, &["sessionContext", "sessionIssuer", "arn"]);
+    if opt_str(identity, "type")? != Some("AssumedRole") || issuer.is_some() {
+        context.add(keys::PRINCIPAL_ARN, caller.principal_arn());
+    }
+    if let Some(account) = opt_str(identity, "accountId")? {
+        if account != caller.account_id() {
+            return Err(malformed(format!(
+                "userIdentity accountId {account} is not the account of {}",
+                caller.arn()
+            )));
+        }
+        context.add(keys::PRINCIPAL_ACCOUNT, account);
+    }
+    Ok(())
+}
+
+/// `resources[]` as (type, ARN) pairs.
+fn resources(record: &Value) -> Result<Vec<(&str, &str)>, Unmapped> {
+    match record.get("resources") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|r| match (str_at(r, &["type"]), str_at(r, &["ARN"])) {
+                (Some(t), Some(a)) => Ok((t, a)),
+                (Some(t), None) if t == "AWS::S3::AccessPoint" => Ok((t, "")),
+                _ => Err(malformed("a resources[] entry without type and ARN")),
+            })
+            .collect(),
+        Some(_) => Err(malformed("resources is not an array")),
+    }
+}
+
+/// The ARN of the operation's own resource: the one `resources[]` entry of its type,
+/// else `requestParameters.bucketName` (and `key` for an object).
+fn target_arn(
+    record: &Value,
+    params: &Value,
+    scope: Scope,
+    partition: &str,
+) -> Result<String, Unmapped> {
+    let wanted = match scope {
+        Scope::Object => "AWS::S3::Object",
+        Scope::Bucket => "AWS::S3::Bucket",
+    };
+    let listed: Vec<&str> = resources(record)?
+        .into_iter()
+        .filter(|(t, _)| *t == wanted)
+        .map(|(_, a)| a)
+        .collect();
+    if let [one] = listed[..] {
+        return Ok(one.to_string());
+    }
+    let bucket = opt_str(params, "bucketName")?.filter(|b| !b.is_empty());
+    let key = opt_str(params, "key")?.filter(|k| !k.is_empty());
+    match (scope, bucket, key) {
+        (Scope::Bucket, Some(b), _) => Ok(s3_arn(partition, b, None)),
+        (Scope::Object, Some(b), Some(k)) => Ok(s3_arn(partition, b, Some(k))),
+        _ => Err(unmapped(
+            UnmappedKind::NoResource,
+            format!(
+                "{} {} resources and no requestParameters naming one",
+                listed.len(),
+                wanted
+            ),
+        )),
+    }
+}
+
+/// (action, resource) of each request the operation makes.
+fn targets(
+    record: &Value,
+    params: &Value,
+    operation: &S3Operation,
+    action: &'static str,
+    partition: &str,
+) -> Result<Vec<(&'static str, String)>, Unmapped> {
+    match operation.shape {
+        Shape::One => Ok(vec![(
+            action,
+            target_arn(record, params, operation.scope, partition)?,
+        )]),
+        Shape::PerDeletedKey => {
+            let mut arns: Vec<String> = resources(record)?
+                .into_iter()
+                .filter(|(t, _)| *t == "AWS::S3::Object")
+                .map(|(_, a)| a.to_string())
+                .collect();
+            if arns.is_empty()
+                && let Some(bucket) = opt_str(params, "bucketName")?
+            {
+                let objects = match params.get("delete").and_then(|d| d.get("Object")) {
+                    Some(Value::Array(items)) => items.iter().collect(),
+                    Some(one @ Value::Object(_)) => vec![one],
+                    _ => Vec::new(),
+                };
+                for object in objects {
+                    let key = str_at(object, &["Key"])
+                        .ok_or_else(|| malformed("a deleted object without a Key"))?;
+                    arns.push(s3_arn(partition, bucket, Some(key)));
+                }
+            }
+            if arns.is_empty() {
+                return Err(unmapped(
+                    UnmappedKind::NoResource,
+                    "DeleteObjects without the deleted keys recorded",
+                ));
+            }
+            Ok(arns.into_iter().map(|a| (action, a)).collect())
+        }
+        Shape::Copy => {
+            let target = target_arn(record, params, Scope::Object, partition)?;
+            let source = opt_str(params, "x-amz-copy-source")?.ok_or_else(|| {
+                unmapped(
+                    UnmappedKind::NoResource,
+                    "CopyObject without its source (x-amz-copy-source) recorded",
+                )
+            })?;
+            let (path, version) = match source.split_once("?versionId=") {
+                Some((p, _)) => (p, true),
+                None => (source, false),
+            };
+            let path = percent_decode(path.trim_start_matches('/'))
+                .ok_or_else(|| malformed(format!("copy source {source:?} is not URL-encoded")))?;
+            let (bucket, key) = path
+                .split_once('/')
+                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                .ok_or_else(|| malformed(format!("copy source {source:?} is not BUCKET/KEY")))?;
+            let read = if version {
+                "s3:GetObjectVersion"
+            } else {
+                "s3:GetObject"
+            };
+            Ok(vec![
+                (read, s3_arn(partition, bucket, Some(key))),
+                (action, target),
+            ])
+        }
+    }
+}
+
+/// Records mapped in two passes (index, then map), with the unmapped counted.
+#[derive(Debug, Clone, Default)]
+pub struct MappedRecords {
+    /// Each mapped record's position in the input, and its requests.
+    pub mapped: Vec<(usize, Mapped)>,
+    /// Each unmapped record's position, and why.
+    pub unmapped: Vec<(usize, Unmapped)>,
+    /// The unmapped counted by kind.
+    pub counts: UnmappedCounts,
+    /// The access keys of Cognito sessions seen.
+    pub index: IdentityIndex,
+}
+
+/// Index every record's Cognito sessions, then map every record. An
+/// `AssumeRoleWithWebIdentity` that could not be indexed is reported as its own unmapped
+/// reason; one that was indexed counts as [`UnmappedKind::OtherService`] (it is not an S3
+/// request).
+pub fn map_records(records: &[Value]) -> MappedRecords {
+    let mut out = MappedRecords::default();
+    let mut index_errors = HashMap::new();
+    for (i, record) in records.iter().enumerate() {
+        if let Err(e) = out.index.add_record(record) {
+            index_errors.insert(i, e);
+        }
+    }
+    for (i, record) in records.iter().enumerate() {
+        let result = match index_errors.remove(&i) {
+            Some(e) => Err(e),
+            None => map_record(record, &out.index),
+        };
+        match result {
+            Ok(m) => out.mapped.push((i, m)),
+            Err(u) => {
+                out.counts.add(&u);
+                out.unmapped.push((i, u));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data_event(name: &str) -> Value {
+        json!({
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": "AIDAEXAMPLE",
+                "arn": "arn:aws:iam::111122223333:user/alice",
+                "accountId": "111122223333",
+                "accessKeyId": "AKIAEXAMPLE",
+                "userName": "alice"
+            },
+            "eventTime": "2019-02-01T03:18:19Z",
+            "eventSource": "s3.amazonaws.com",
+            "eventName": name,
+            "awsRegion": "us-west-2",
+            "sourceIPAddress": "192.0.2.10",
+            "userAgent": "aws-cli/2.0",
+            "requestParameters": {"bucketName": "b", "key": "k/x.txt", "Host": "b.s3.amazonaws.com"},
+            "eventCategory": "Data"
+        })
+    }
+
+    #[test]
+    fn request_parameters_give_the_resource_when_resources_are_absent() {
+        let m = map_record(&data_event("GetObject"), &IdentityIndex::new()).unwrap();
+        assert_eq!(m.requests.len(), 1);
+        let r = &m.requests[0];
+        assert_eq!(r.action, "s3:GetObject");
+        assert_eq!(r.resource, "arn:aws:s3:::b/k/x.txt");
+        let keys: Vec<(&str, Vec<String>)> =
+            r.context.iter().map(|(k, v)| (k, v.to_vec())).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("aws:currenttime", vec!["2019-02-01T03:18:19Z".to_string()]),
+                ("aws:sourceip", vec!["192.0.2.10".to_string()]),
+                ("aws:useragent", vec!["aws-cli/2.0".to_string()]),
+                ("aws:requestedregion", vec!["us-west-2".to_string()]),
+                (
+                    "aws:principalarn",
+                    vec!["arn:aws:iam::111122223333:user/alice".to_string()]
+                ),
+                ("aws:principalaccount", vec!["111122223333".to_string()]),
+            ]
+        );
+        assert_eq!(m.error_code, None);
+    }
+
+    #[test]
+    fn versions_and_service_addresses() {
+        let mut e = data_event("DeleteObject");
+        e["requestParameters"]["versionId"] = json!("3HL4kqtJlcpXroDTDmJ");
+        e["sourceIPAddress"] = json!("s3.amazonaws.com");
+        let m = map_record(&e, &IdentityIndex::new()).unwrap();
+        assert_eq!(m.requests[0].action, "s3:DeleteObjectVersion");
+        assert!(!m.requests[0].context.contains("aws:SourceIp"));
+    }
+
+    #[test]
+    fn wrong_types_are_malformed() {
+        let mut e = data_event("GetObject");
+        e["eventTime"] = json!(12);
+        let u = map_record(&e, &IdentityIndex::new()).unwrap_err();
+        assert_eq!(u.kind, UnmappedKind::Malformed);
+        assert_eq!(u.reason, "eventTime is not a string");
+        let u = map_record(&json!([1]), &IdentityIndex::new()).unwrap_err();
+        assert_eq!(u.kind, UnmappedKind::Malformed);
+        let mut e = data_event("GetObject");
+        e["eventTime"] = json!("yesterday");
+        assert_eq!(
+            map_record(&e, &IdentityIndex::new()).unwrap_err().kind,
+            UnmappedKind::Malformed
+        );
+    }
+
+    #[test]
+    fn gzip_and_plain_files_read_alike() {
+        use std::io::Write;
+        let text = br#"{"Records":[{"eventSource":"s3.amazonaws.com"}]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(parse_log_file("a.json", text).unwrap().len(), 1);
+        assert_eq!(parse_log_file("a.json.gz", &gz).unwrap().len(), 1);
+        let e = parse_log_file("cut.json.gz", &gz[..gz.len() / 2]).unwrap_err();
+        assert!(e.to_string().starts_with("cut.json.gz: gzip data"), "{e}");
+    }
+}
