@@ -23,8 +23,13 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
+/// Context keys with their values, in the order they were added.
+type Pairs = Vec<(String, Vec<String>)>;
+
 /// A request as (action, resource, principal ARN, context pairs in order).
-fn shape(r: &Request) -> (String, String, Option<String>, Vec<(String, Vec<String>)>) {
+type Shape = (String, String, Option<String>, Pairs);
+
+fn shape(r: &Request) -> Shape {
     (
         r.action.clone(),
         r.resource.clone(),

@@ -367,6 +367,23 @@ mod tests {
         assert_eq!(fields("a  b").unwrap(), vec!["a", "", "b"]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any line, however broken, is a record or an error naming line 7: never a panic.
+        #[test]
+        fn any_line_parses_or_fails_with_its_line(
+            text in "([a-z0-9%:/?&=.-]{0,6}|\\[|\\]|\"| |é|REST\\.GET\\.OBJECT|\\[30/Nov/2026:12:01:00 \\+0000\\]|arn:aws:iam::123456789012:user/a){0,30}",
+        ) {
+            match parse_line("f", 7, &text) {
+                Ok(record) => {
+                    let _ = map_record(&record);
+                }
+                Err(e) => proptest::prop_assert!(e.to_string().starts_with("f:7: "), "{}", e),
+            }
+        }
+    }
+
     #[test]
     fn query_parameters() {
         assert_eq!(
