@@ -17,6 +17,8 @@ use super::{Context, KeySlot, Request, RequestError};
 use crate::lang::json::{Number, NumberTexts, seed_is_visitor};
 use crate::lang::principal::{Caller, PrincipalError};
 
+mod scan;
+
 /// Why a request line could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LineError {
@@ -79,20 +81,72 @@ const FIELDS: &[&str] = &[
     "context",
 ];
 
-/// Parse `line` into `buffer`. JSON strings without escapes are read in place and copied
-/// straight into the reused buffers. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
+/// Parse `line` into `buffer`. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
 /// absent.
+///
+/// Two readers, one behaviour. A line of the usual shape (strings without escapes or
+/// control characters, integers of at most 18 digits, no key twice) is read by a
+/// specialised scanner ([`scan`]) straight into the reused buffers. Anything else — an
+/// escape, a fraction, `null` in the context, a duplicate, a syntax error, any surprise
+/// at all — makes the scanner give up, and the line is read again from the start by the
+/// general reader on `serde_json`, which then decides: every error comes from that one
+/// reader, so messages are the same whichever reader saw the line first. A property test
+/// holds the two to the same results on generated and mutated lines.
 pub fn parse_request_into(
     line: &str,
     now: Timestamp,
     buffer: &mut RequestBuffer,
 ) -> Result<(), LineError> {
-    buffer.request.context.clear();
-    buffer.id_json.clear();
-    buffer.id_json.extend_from_slice(b"null");
-    buffer.has_identity = false;
-    buffer.has_principal = false;
-    buffer.request.principal = None;
+    buffer.reset();
+    if scan::read(line, buffer).is_err() {
+        buffer.reset();
+        read_general(line, buffer)?;
+    }
+    finish(now, buffer)
+}
+
+/// [`parse_request_into`] with the general reader alone: the reference the scanner is
+/// held to.
+#[cfg(test)]
+fn parse_request_reference(
+    line: &str,
+    now: Timestamp,
+    buffer: &mut RequestBuffer,
+) -> Result<(), LineError> {
+    buffer.reset();
+    read_general(line, buffer)?;
+    finish(now, buffer)
+}
+
+impl RequestBuffer {
+    /// Empty the buffers for the next line, keeping their storage.
+    fn reset(&mut self) {
+        self.request.context.clear();
+        self.id_json.clear();
+        self.id_json.extend_from_slice(b"null");
+        self.has_identity = false;
+        self.has_principal = false;
+        self.request.principal = None;
+    }
+}
+
+/// What follows reading the JSON, whichever reader read it: the identity, the principal,
+/// the time keys and the request's shape.
+fn finish(now: Timestamp, buffer: &mut RequestBuffer) -> Result<(), LineError> {
+    if buffer.has_identity {
+        buffer.request.set_identity(&buffer.identity)?;
+    }
+    if buffer.has_principal {
+        buffer.request.principal = Some(Caller::parse(&buffer.principal)?);
+    }
+    buffer.request.context.fill_time_defaults(now)?;
+    Ok(buffer.request.validate()?)
+}
+
+/// The general reader: `serde_json`, with the request's fields and rules, into the
+/// (reset) buffers. JSON strings without escapes are read in place and copied straight
+/// into the reused buffers.
+fn read_general(line: &str, buffer: &mut RequestBuffer) -> Result<(), serde_json::Error> {
     let numbers = NumberTexts::new(line.as_bytes());
     let mut de = serde_json::Deserializer::from_str(line);
     de::DeserializeSeed::deserialize(
@@ -102,15 +156,7 @@ pub fn parse_request_into(
         },
         &mut de,
     )
-    .and_then(|()| de.end())?;
-    if buffer.has_identity {
-        buffer.request.set_identity(&buffer.identity)?;
-    }
-    if buffer.has_principal {
-        buffer.request.principal = Some(Caller::parse(&buffer.principal)?);
-    }
-    buffer.request.context.fill_time_defaults(now)?;
-    Ok(buffer.request.validate()?)
+    .and_then(|()| de.end())
 }
 
 /// Parse one request line into a fresh [`RequestLine`].
@@ -501,6 +547,453 @@ mod tests {
             e.to_string(),
             "identity and context[\"cognito-identity.amazonaws.com:sub\"] both set the identity; give one"
         );
+    }
+
+    /// A line of `generate-requests` (the usual shape) is read by the scanner, with the
+    /// general reader's result.
+    #[test]
+    fn the_usual_line_is_scanned() {
+        let lines = [
+            r#"{"id":"r0","identity":"us-east-1:6775dc77-0156-4f61-9afc-d44d14cf8bfe","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/us-east-1:6775dc77-0156-4f61-9afc-d44d14cf8bfe/file-637.jpg","context":{"aws:SourceIp":"10.248.237.150","aws:SecureTransport":"true","aws:RequestedRegion":"us-east-1"}}"#,
+            r#" { "id" : -12 , "principal":"arn:aws:iam::111122223333:user/alice","action":"s3:GetObject","resource":"*","context":{"a:b":["x",true,false,0,-0,123456789012345678],"a:c":[]}}	"#,
+            r#"{"id":null,"action":"s3:GetObject","resource":"arn:aws:s3:::b/é€😀","context":{}}"#,
+        ];
+        for line in lines {
+            let mut fast = RequestBuffer::default();
+            fast.reset();
+            assert_eq!(scan::read(line, &mut fast), Ok(()), "{line}");
+            finish(now(), &mut fast).unwrap();
+            let mut reference = RequestBuffer::default();
+            parse_request_reference(line, now(), &mut reference).unwrap();
+            assert_eq!(outcome(&Ok(()), &fast), outcome(&Ok(()), &reference));
+        }
+    }
+
+    /// The scanner gives up on what it does not read (the general reader then decides).
+    #[test]
+    fn the_scanner_gives_up_on_the_unusual() {
+        let base = |body: &str| format!(r#"{{"action":"s3:GetObject","resource":"*"{body}}}"#);
+        for line in [
+            base(r#","id":1.5"#),
+            base(r#","id":1e3"#),
+            base(r#","id":1234567890123456789"#),
+            base(r#","id":01"#),
+            base(r#","id":true"#),
+            base(r#","context":{"a:b":"\u0041"}"#),
+            base(r#","context":{"a:b":null}"#),
+            base(r#","context":{"a:b":[["x"]]}"#),
+            base(r#","context":{"a:b":"1","A:B":"2"}"#),
+            base(r#","context":{"":"x"}"#),
+            base(r#","extra":1"#),
+            base(r#","action":"s3:GetObject""#),
+            base(",\"identity\":\"a\u{1}\""),
+            r#"{"action":"s3:GetObject"}"#.to_string(),
+            base("") + " x",
+            base(",").to_string(),
+        ] {
+            let mut buffer = RequestBuffer::default();
+            assert_eq!(scan::read(&line, &mut buffer), Err(scan::GiveUp), "{line}");
+        }
+    }
+
+    /// A read request: the request, its context keys in order, the id's JSON text.
+    type Read = (Request, Vec<(String, Vec<String>)>, String);
+
+    /// What a reader produced, for comparing two readers: the error's message, or the
+    /// request.
+    fn outcome(result: &Result<(), LineError>, b: &RequestBuffer) -> Result<Read, String> {
+        match result {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => Ok((
+                b.request.clone(),
+                b.request
+                    .context
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_vec()))
+                    .collect(),
+                String::from_utf8_lossy(&b.id_json).into_owned(),
+            )),
+        }
+    }
+
+    mod equivalence {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A JSON string's text and how it is written: 0 as is (invalid JSON when it holds
+        /// `"`, `\` or a control character), 1 escaped as serde_json writes it, 2 with
+        /// every character but ASCII letters and digits as `\u` escapes.
+        #[derive(Debug, Clone)]
+        struct Text(String, u8);
+
+        impl Text {
+            fn render(&self) -> String {
+                match self.1 {
+                    0 => format!("\"{}\"", self.0),
+                    1 => serde_json::to_string(&self.0).unwrap(),
+                    _ => {
+                        let mut out = String::from("\"");
+                        for c in self.0.chars() {
+                            if c.is_ascii_alphanumeric() {
+                                out.push(c);
+                            } else {
+                                let mut units = [0u16; 2];
+                                for u in c.encode_utf16(&mut units) {
+                                    out.push_str(&format!("\\u{u:04X}"));
+                                }
+                            }
+                        }
+                        out + "\""
+                    }
+                }
+            }
+        }
+
+        #[derive(Debug, Clone)]
+        enum Value {
+            Str(Text),
+            /// A number as written (valid or not).
+            Num(String),
+            Bool(bool),
+            Null,
+            Arr(Vec<Value>),
+        }
+
+        impl Value {
+            fn render(&self, ws: &[&str], k: &mut usize) -> String {
+                match self {
+                    Value::Str(t) => t.render(),
+                    Value::Num(n) => n.clone(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => "null".into(),
+                    Value::Arr(items) => {
+                        let items: Vec<String> = items.iter().map(|v| v.render(ws, k)).collect();
+                        let sep = format!("{},{}", pick(ws, k), pick(ws, k));
+                        format!("[{}{}{}]", pick(ws, k), items.join(&sep), pick(ws, k))
+                    }
+                }
+            }
+        }
+
+        fn pick<'a>(ws: &[&'a str], k: &mut usize) -> &'a str {
+            *k += 1;
+            ws[*k % ws.len()]
+        }
+
+        const PLAIN: &[char] = &[
+            'a', 'Z', '0', '9', ':', '/', '*', '-', '_', '.', ' ', '~', 'é', '€', '😀', '\u{7f}',
+            '\u{a0}',
+        ];
+        const SPECIAL: &[char] = &['"', '\\', '\n', '\u{1}', '\u{1f}', '/'];
+
+        fn text(plain: bool, samples: &'static [&'static str]) -> BoxedStrategy<Text> {
+            let chars: Vec<char> = if plain {
+                PLAIN.to_vec()
+            } else {
+                PLAIN.iter().chain(SPECIAL).copied().collect()
+            };
+            let encoding = if plain {
+                Just(0u8).boxed()
+            } else {
+                (0u8..3).boxed()
+            };
+            let free = prop::collection::vec(prop::sample::select(chars), 0..10)
+                .prop_map(|c| c.into_iter().collect::<String>());
+            let sampled = prop::sample::select(samples).prop_map(str::to_string);
+            (prop_oneof![3 => sampled, 1 => free], encoding)
+                .prop_map(|(t, e)| Text(t, e))
+                .boxed()
+        }
+
+        fn number(plain: bool) -> BoxedStrategy<String> {
+            let ints = prop_oneof![
+                any::<i64>().prop_map(|n| (n % 1_000_000_000_000_000_000).to_string()),
+                (0u64..1000).prop_map(|n| n.to_string()),
+                Just("-0".to_string()),
+            ];
+            if plain {
+                return ints.boxed();
+            }
+            prop_oneof![
+                3 => ints,
+                1 => prop::sample::select(&[
+                    "1.50", "1e3", "-0.0", "1E+2", "2.5e-3", "01", "-", "1.", ".5", "+1", "1e",
+                    "1234567890123456789", "99999999999999999999", "-9223372036854775808",
+                    "18446744073709551615", "1e400", "0.1000000000000000055511151231257827",
+                ][..])
+                .prop_map(str::to_string),
+            ]
+            .boxed()
+        }
+
+        fn scalar(plain: bool) -> BoxedStrategy<Value> {
+            let values = &[
+                "10.0.0.1",
+                "true",
+                "2026-01-01T00:00:00Z",
+                "1767225600",
+                "us-east-1:b",
+                "x",
+            ][..];
+            let common = prop_oneof![
+                4 => text(plain, values).prop_map(Value::Str),
+                1 => any::<bool>().prop_map(Value::Bool),
+                1 => number(plain).prop_map(Value::Num),
+            ];
+            if plain {
+                common.boxed()
+            } else {
+                prop_oneof![8 => common, 1 => Just(Value::Null)].boxed()
+            }
+        }
+
+        fn value(plain: bool) -> BoxedStrategy<Value> {
+            let array = prop::collection::vec(
+                if plain {
+                    scalar(true)
+                } else {
+                    prop_oneof![
+                        6 => scalar(false),
+                        1 => prop::collection::vec(scalar(false), 0..2).prop_map(Value::Arr),
+                    ]
+                    .boxed()
+                },
+                0..4,
+            )
+            .prop_map(Value::Arr);
+            prop_oneof![3 => scalar(plain), 1 => array].boxed()
+        }
+
+        const KEYS: &[&str] = &[
+            "aws:SourceIp",
+            "AWS:sourceip",
+            "aws:CurrentTime",
+            "aws:EpochTime",
+            "cognito-identity.amazonaws.com:sub",
+            "aws:TagKeys",
+            "s3:prefix",
+            "a:b",
+            "A:B",
+            "k",
+            "",
+        ];
+
+        /// One field of the request object: its name and its value's JSON text.
+        fn fields(plain: bool) -> BoxedStrategy<Vec<(Text, Value)>> {
+            let id = prop_oneof![
+                text(plain, &["r0", "a", ""][..]).prop_map(Value::Str),
+                number(plain).prop_map(Value::Num),
+                Just(Value::Null),
+            ];
+            let id = if plain {
+                id.boxed()
+            } else {
+                prop_oneof![4 => id, 1 => any::<bool>().prop_map(Value::Bool)].boxed()
+            };
+            let identity = text(plain, &["us-east-1:abc", "us-east-1:b", ""][..]);
+            let principal = text(
+                plain,
+                &[
+                    "arn:aws:iam::111122223333:user/alice",
+                    "arn:aws:sts::111122223333:assumed-role/R/s",
+                    "arn:aws:iam::111122223333:role/R",
+                    "x",
+                ][..],
+            );
+            let action = text(
+                plain,
+                &["s3:GetObject", "s3:Get*", "execute-api:Invoke", "bad"][..],
+            );
+            let resource = text(
+                plain,
+                &[
+                    "*",
+                    "arn:aws:s3:::b/k",
+                    "arn:aws:s3:::notes/private/us-east-1:x/é",
+                ][..],
+            );
+            let context = prop::collection::vec((text(plain, KEYS), value(plain)), 0..5);
+            let extra = if plain {
+                Just(Vec::new()).boxed()
+            } else {
+                prop::collection::vec(
+                    (
+                        text(false, &["extra", "Id", "action", "context", "id"][..]),
+                        value(false),
+                    ),
+                    0..2,
+                )
+                .boxed()
+            };
+            (
+                prop::option::weighted(0.7, id),
+                prop::option::weighted(0.5, identity),
+                prop::option::weighted(0.3, principal),
+                prop::option::weighted(0.95, action),
+                prop::option::weighted(0.95, resource),
+                prop::option::weighted(0.8, context),
+                extra,
+            )
+                .prop_map(
+                    move |(id, identity, principal, action, resource, context, extra)| {
+                        let mut out = Vec::new();
+                        let mut add = |n: &str, v: Option<Value>| {
+                            if let Some(v) = v {
+                                out.push((Text(n.to_string(), 0), v));
+                            }
+                        };
+                        add("id", id);
+                        add("identity", identity.map(Value::Str));
+                        add("principal", principal.map(Value::Str));
+                        add("action", action.map(Value::Str));
+                        add("resource", resource.map(Value::Str));
+                        if let Some(context) = context {
+                            // A context is written as an array of pairs here; rendered as an
+                            // object below.
+                            let pairs = context
+                                .into_iter()
+                                .map(|(k, v)| Value::Arr(vec![Value::Str(k), v]))
+                                .collect();
+                            out.push((Text("context".into(), 0), Value::Arr(pairs)));
+                        }
+                        out.extend(extra);
+                        out
+                    },
+                )
+                .prop_shuffle()
+                .boxed()
+        }
+
+        /// Render the fields as a request object, with white space from `ws`.
+        fn render(fields: &[(Text, Value)], ws: &[&str]) -> String {
+            let mut k = 0;
+            let mut parts = Vec::new();
+            for (name, value) in fields {
+                let value = match (name.0.as_str(), value) {
+                    ("context", Value::Arr(pairs)) if name.1 == 0 => {
+                        let mut entries = Vec::new();
+                        for pair in pairs {
+                            let Value::Arr(kv) = pair else { continue };
+                            let (Some(Value::Str(key)), Some(v)) = (kv.first(), kv.get(1)) else {
+                                continue;
+                            };
+                            entries.push(format!(
+                                "{}{}:{}{}",
+                                key.render(),
+                                pick(ws, &mut k),
+                                pick(ws, &mut k),
+                                v.render(ws, &mut k)
+                            ));
+                        }
+                        let sep = format!(",{}", pick(ws, &mut k));
+                        format!("{{{}{}}}", pick(ws, &mut k), entries.join(&sep))
+                    }
+                    _ => value.render(ws, &mut k),
+                };
+                parts.push(format!(
+                    "{}{}{}:{}{}",
+                    pick(ws, &mut k),
+                    name.render(),
+                    pick(ws, &mut k),
+                    pick(ws, &mut k),
+                    value
+                ));
+            }
+            let sep = format!("{},", pick(ws, &mut k));
+            format!(
+                "{}{{{}}}{}",
+                pick(ws, &mut k),
+                parts.join(&sep),
+                pick(ws, &mut k)
+            )
+        }
+
+        fn white_space(plain: bool) -> BoxedStrategy<Vec<&'static str>> {
+            let json = &["", "", "", " ", "\t", "\n", "\r\n"][..];
+            let choices: &'static [&'static str] = if plain {
+                json
+            } else {
+                &["", "", "", " ", "\t", "\n", "\r\n", "\u{a0}", "\u{c}"]
+            };
+            prop::collection::vec(prop::sample::select(choices), 1..6).boxed()
+        }
+
+        /// A line: plain (the scanner's shape, though perhaps with duplicates or a missing
+        /// field) or anything, then mutated by up to three edits.
+        fn line(plain: bool) -> BoxedStrategy<String> {
+            let base = (fields(plain), white_space(plain)).prop_map(|(f, ws)| render(&f, &ws));
+            if plain {
+                return base.boxed();
+            }
+            let edit = (
+                0u8..5,
+                any::<prop::sample::Index>(),
+                prop::sample::select(
+                    &[
+                        '{', '}', '[', ']', ',', ':', '"', '\\', ' ', '0', '-', '.', 'e', 'n', 't',
+                        'x', 'é', '\u{0}',
+                    ][..],
+                ),
+            );
+            (base, prop::collection::vec(edit, 0..4))
+                .prop_map(|(line, edits)| {
+                    let mut chars: Vec<char> = line.chars().collect();
+                    for (op, at, c) in edits {
+                        let n = chars.len();
+                        let i = at.index(n + 1);
+                        match op {
+                            0 if i < n => {
+                                chars.remove(i);
+                            }
+                            1 => chars.insert(i, c),
+                            2 if i < n => chars[i] = c,
+                            3 => chars.truncate(i),
+                            _ => {
+                                let piece: Vec<char> = chars[i..].iter().take(7).copied().collect();
+                                let at = i.min(chars.len());
+                                chars.splice(at..at, piece);
+                            }
+                        }
+                    }
+                    chars.into_iter().collect()
+                })
+                .boxed()
+        }
+
+        /// Both readers on `a` then `b`, each into one reused buffer: the same results.
+        fn agree(a: &str, b: &str) -> Result<(), TestCaseError> {
+            let mut fast = RequestBuffer::default();
+            let mut reference = RequestBuffer::default();
+            for line in [a, b] {
+                let f = parse_request_into(line, now(), &mut fast);
+                let r = parse_request_reference(line, now(), &mut reference);
+                prop_assert_eq!(outcome(&f, &fast), outcome(&r, &reference), "{:?}", line);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Lines of the scanner's shape: the same results, and the scanner reads every
+            /// one the general reader accepts as JSON (it gives up on none of them).
+            #[test]
+            fn plain_lines_are_scanned_alike(a in line(true), b in line(true)) {
+                agree(&a, &b)?;
+                let mut buffer = RequestBuffer::default();
+                let scanned = scan::read(&a, &mut buffer).is_ok();
+                let mut buffer = RequestBuffer::default();
+                let general = read_general(&a, &mut buffer).is_ok();
+                prop_assert_eq!(scanned, general, "{:?}", a);
+            }
+
+            /// Any line, escapes, odd numbers, wrong types and edits included: the same
+            /// results, errors word for word.
+            #[test]
+            fn any_line_is_read_alike(a in line(false), b in line(false)) {
+                agree(&a, &b)?;
+            }
+        }
     }
 
     /// A line with 100,000 context keys is read in linear time (each key used to be
