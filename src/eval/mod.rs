@@ -587,19 +587,7 @@ impl PolicySet {
     /// `policies/x.json Statement[1] (Sid S3Private, Allow)`: how explanations, proofs and
     /// the gate name a statement.
     pub fn label(&self, r: StatementRef) -> String {
-        let st = self.statement(r);
-        let sid = st
-            .sid
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("Sid {s}, "))
-            .unwrap_or_default();
-        format!(
-            "{} Statement[{}] ({sid}{})",
-            self.policy(r).name,
-            st.index,
-            st.effect.as_str()
-        )
+        statement_label(self.policy(r), self.statement(r))
     }
 
     /// The policy a reference names.
@@ -959,6 +947,23 @@ fn outcome(
             reason: st.conditions[i].describe_failure(&request.context),
         },
     })
+}
+
+/// `policies/x.json Statement[1] (Sid S3Private, Allow)`: the label of statement `st` of
+/// `policy`, as every explanation names it.
+pub fn statement_label(policy: &Policy, st: &Statement) -> String {
+    let sid = st
+        .sid
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("Sid {s}, "))
+        .unwrap_or_default();
+    format!(
+        "{} Statement[{}] ({sid}{})",
+        policy.name,
+        st.index,
+        st.effect.as_str()
+    )
 }
 
 #[cfg(test)]

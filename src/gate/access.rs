@@ -307,7 +307,7 @@ fn matrix_row(
         Some(t) => own_by_flow(cfg, t, typed, &requests, owner, now),
         None => own_by_policies(policies, caller, parties, &requests, owner, now),
     };
-    let own = sampled_cell(own, false, "the owner", counterexamples);
+    let own = own_cell(own);
 
     // Other identities, guests and everyone else: proofs about this class alone.
     let asked = AreaSpec {
@@ -466,30 +466,20 @@ fn request(s: &Sample, identity: Option<&str>, now: Timestamp) -> Option<Request
     Some(r)
 }
 
-/// A sampled request that was allowed, with the deciding statement's label and anchor.
-#[derive(Clone)]
-struct Allowed {
-    action: String,
-    resource: String,
-    context: Vec<(String, String)>,
-    statement: String,
-    anchor: Option<String>,
-}
-
-/// What sampling found: the requests allowed (with the deciding statement's label and
-/// anchor), how many were tried, and the first error.
+/// What sampling found: the actions allowed, how many requests were tried, and the first
+/// error.
 struct Sampled {
-    allowed: Vec<Allowed>,
+    allowed: Vec<String>,
     tried: usize,
     error: Option<String>,
 }
 
-/// Decide each of `requests` with `decide`: `Ok(Some(..))` allowed, `Ok(None)` not, `Err`
-/// not decided; `None` from `made` when the request cannot be made (not tried).
+/// Decide each of `requests` with `allows`: `Ok(true)` allowed, `Ok(false)` not, `Err` not
+/// decided; `None` from `made` when the request cannot be made (not tried).
 fn sample_each(
     requests: &[Sample],
     mut made: impl FnMut(&Sample) -> Option<Request>,
-    mut decide: impl FnMut(&Sample, Request) -> Result<Option<Allowed>, String>,
+    mut allows: impl FnMut(Request) -> Result<bool, String>,
 ) -> Sampled {
     let mut out = Sampled {
         allowed: Vec::new(),
@@ -501,27 +491,15 @@ fn sample_each(
             continue;
         };
         out.tried += 1;
-        match decide(s, r) {
-            Ok(Some(a)) => out.allowed.push(a),
-            Ok(None) => {}
+        match allows(r) {
+            Ok(true) => out.allowed.push(s.action.clone()),
+            Ok(false) => {}
             Err(e) => {
                 out.error.get_or_insert(e);
             }
         }
     }
     out
-}
-
-impl Allowed {
-    fn of(s: &Sample, statement: String, anchor: Option<String>) -> Allowed {
-        Allowed {
-            action: s.action.clone(),
-            resource: s.resource.clone(),
-            context: s.context.clone(),
-            statement,
-            anchor,
-        }
-    }
 }
 
 fn own_by_policies(
@@ -551,14 +529,7 @@ fn own_by_policies(
             r.principal = caller.cloned();
             Some(r)
         },
-        |s, r| match decide(policies, r)? {
-            (Decision::Allow, _, deciding) => Ok(Some(Allowed::of(
-                s,
-                deciding.first().cloned().unwrap_or_default(),
-                None,
-            ))),
-            _ => Ok(None),
-        },
+        |r| Ok(decide(policies, r)?.0 == Decision::Allow),
     )
 }
 
@@ -577,7 +548,7 @@ fn own_by_flow(
             r.principal = cfg.principal.as_ref().map(|(c, _)| c.clone());
             Some(r)
         },
-        |s, r| {
+        |r| {
             let flow = FlowRequest {
                 identity: owner.to_string(),
                 authenticated: true,
@@ -586,98 +557,55 @@ fn own_by_flow(
             };
             let o =
                 simulate_with(t, &flow, &cfg.root, &cfg.managed, now).map_err(|e| e.to_string())?;
-            if o.decision != Decision::Allow {
-                return Ok(None);
-            }
-            let label = o
-                .authorization
-                .as_ref()
-                .and_then(|a| {
-                    a.authorization
-                        .deciding
-                        .first()
-                        .map(|d| format!("{} {}", d.policy_type.as_str(), a.policies.label(*d)))
-                })
-                .unwrap_or_default();
-            Ok(Some(Allowed::of(s, label, None)))
+            Ok(o.decision == Decision::Allow)
         },
     )
 }
 
-fn sampled_cell(
-    s: Sampled,
-    forbidden: bool,
-    who: &str,
-    counterexamples: &mut Vec<CounterexampleView>,
-) -> Cell {
-    if let Some(Allowed {
-        action,
-        resource,
-        context,
-        statement,
-        anchor,
-    }) = s.allowed.first().cloned()
-    {
-        let names: Vec<&str> = s.allowed.iter().map(|a| a.action.as_str()).collect();
-        let shown = names.iter().take(6).copied().collect::<Vec<_>>().join(", ");
-        let more = names.len().saturating_sub(6);
-        let detail = format!(
-            "{who} is allowed {} of {} request(s) tried: {shown}{}",
-            names.len(),
-            s.tried,
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        );
-        let index = forbidden.then(|| {
-            counterexamples.push(CounterexampleView {
-                who: who.to_string(),
-                victim: None,
-                action,
-                resource,
-                reveals: None,
-                context: context.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-                statement,
-                anchor,
-            });
-            counterexamples.len() - 1
-        });
-        return Cell {
-            reach: Reach::Yes,
-            forbidden,
-            method: "sampled",
-            detail,
-            reason: None,
-            counterexample: index,
+/// The owner's cell: sampled, and never a leak (the area is the owner's).
+fn own_cell(s: Sampled) -> Cell {
+    let cell = |reach, detail| Cell {
+        reach,
+        forbidden: false,
+        method: "sampled",
+        detail,
+        reason: None,
+        counterexample: None,
+    };
+    if !s.allowed.is_empty() {
+        let shown = s
+            .allowed
+            .iter()
+            .take(6)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = match s.allowed.len().saturating_sub(6) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
         };
+        return cell(
+            Reach::Yes,
+            format!(
+                "the owner is allowed {} of {} request(s) tried: {shown}{more}",
+                s.allowed.len(),
+                s.tried
+            ),
+        );
     }
     match s.error {
-        Some(e) => Cell {
-            reach: Reach::Unknown,
-            forbidden,
-            method: "sampled",
-            detail: format!("a request could not be decided: {e}"),
-            reason: None,
-            counterexample: None,
-        },
-        None => Cell {
-            reach: if s.tried == 0 {
-                Reach::Unknown
-            } else {
-                Reach::No
-            },
-            forbidden,
-            method: "sampled",
-            detail: if s.tried == 0 {
-                "no documented action of this class applies to the area".into()
-            } else {
-                format!("none of {} request(s) tried is allowed", s.tried)
-            },
-            reason: None,
-            counterexample: None,
-        },
+        Some(e) => cell(
+            Reach::Unknown,
+            format!("a request could not be decided: {e}"),
+        ),
+        None if s.tried == 0 => cell(
+            Reach::Unknown,
+            "no documented action of this class applies to the area".into(),
+        ),
+        None => cell(
+            Reach::No,
+            format!("none of {} request(s) tried is allowed", s.tried),
+        ),
     }
 }
 
@@ -1220,11 +1148,7 @@ fn policy_text(
             .and_then(|s| s.statements.get(i))
             .filter(|_| text.is_some())
             .map(|loc| (loc.line, extent(&all, loc.line, loc.column)));
-        let label =
-            crate::eval::PolicySet::new(vec![policy.clone()]).label(crate::eval::StatementRef {
-                policy: 0,
-                statement: i,
-            });
+        let label = crate::eval::statement_label(policy, st);
         let file = text.as_ref().map(|t| t.0.as_str());
         let about: Vec<FindingView> = findings
             .iter()
@@ -1237,7 +1161,6 @@ fn policy_text(
                 suppressed: suppressed.clone(),
             })
             .collect();
-        let _ = st;
         out.statements.push(StatementSpan {
             index: i,
             label,
