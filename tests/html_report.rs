@@ -336,6 +336,35 @@ fn a_gate_writes_the_same_report_and_keeps_its_exit_code() {
     assert!(text(&o).contains("--html <FILE>"), "{}", text(&o));
 }
 
+#[test]
+fn a_gate_with_too_many_areas_is_refused_not_run_for_hours() {
+    let dir = out_dir("many-areas");
+    let statements: Vec<serde_json::Value> = (0..=policy_sim::gate::MAX_AREAS)
+        .map(|i| {
+            serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::b/private/${{cognito-identity.amazonaws.com:sub}}/f{i}")})
+        })
+        .collect();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+    std::fs::write(dir.join("big.json"), policy.to_string()).unwrap();
+    std::fs::write(
+        dir.join("policy-gate.yml"),
+        "policies: [big.json]\nlint: {fail-on: []}\n",
+    )
+    .unwrap();
+    let o = run(&["report", "--html", "r.html"], &dir);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "the report shows at most {} areas, and this gate has {}",
+            policy_sim::gate::MAX_AREAS,
+            policy_sim::gate::MAX_AREAS + 1
+        )),
+        "{}",
+        text(&o)
+    );
+}
+
 /// The page is one file that loads nothing: no script, no external reference, and a
 /// Content-Security-Policy that forbids both.
 fn assert_self_contained(html: &str) {

@@ -37,6 +37,9 @@ use crate::report::gate::GateFinding;
 use crate::request::Request;
 use crate::template::Template;
 
+/// The most areas one gate's report shows.
+pub const MAX_AREAS: usize = 32;
+
 /// The identity the sampled requests use, when the identity format takes it.
 const OWNER: &str = "us-east-1:9bd0357e-2ac1-418d-a609-bc5e7bc064e3";
 
@@ -115,6 +118,21 @@ fn gate_access(
     }
     let mut seen = std::collections::HashSet::new();
     areas.retain(|a| seen.insert((a.spec.clone(), a.format.name.clone())));
+    // Each area costs four proofs per role: a bound keeps a policy with thousands of
+    // identity-scoped resources from running for hours.
+    if areas.len() > MAX_AREAS {
+        let loc = cfg
+            .isolation
+            .first()
+            .map_or_else(at_file, |i| i.loc.clone());
+        return Err(cannot(
+            &loc,
+            format!(
+                "the report shows at most {MAX_AREAS} areas, and this gate has {}: name the areas to show in an isolation check's areas",
+                areas.len()
+            ),
+        ));
+    }
 
     let pool = template.as_ref().filter(|t| has_identity_pool(t));
     let mut parties = Vec::new();

@@ -23,7 +23,7 @@ use crate::loc::Loc;
 use crate::template::TemplateError;
 
 pub use crate::report::gate::{CheckResult, GateFinding, GateReport, Status};
-pub use access::access_report;
+pub use access::{MAX_AREAS, access_report};
 pub use config::{Expectation, GateConfig, IsolationCheck, Source, Suppression};
 pub use run::run;
 
