@@ -159,6 +159,44 @@ fn read_general(line: &str, buffer: &mut RequestBuffer) -> Result<(), serde_json
     .and_then(|()| de.end())
 }
 
+/// Read `json`, a JSON object of context keys to values, into `context` by the rules and
+/// with the reader of a request line's `context` field: the same values (numbers as
+/// written, booleans as their text, flat arrays as multivalued keys) and the same errors,
+/// word for word (`null` values, nested arrays, empty keys, a key twice in any case; a key
+/// `context` already holds is a duplicate too). Positions in a message count within `json`.
+/// `key` is a reused buffer for the key being read (its contents afterwards are
+/// unspecified). On error `context` may hold part of the object: clear it before reuse.
+///
+/// Cost: one pass of `serde_json` over `json`; with `context` and `key` reused from call
+/// to call (their storage kept) no heap allocation once they have grown to fit.
+pub fn parse_context_into(
+    json: &str,
+    context: &mut Context,
+    key: &mut String,
+) -> Result<(), LineError> {
+    let numbers = NumberTexts::new(json.as_bytes());
+    let mut de = serde_json::Deserializer::from_str(json);
+    de::DeserializeSeed::deserialize(
+        ContextSeed {
+            numbers: &numbers,
+            context,
+            key,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end())?;
+    Ok(())
+}
+
+/// The error for a context key given twice (in any case), as the context reader words it
+/// (without a position).
+pub(crate) fn duplicate_context_key(key: &str) -> String {
+    format!("duplicate context key {key:?} (keys are case-insensitive)")
+}
+
+/// The error for an empty context key, as the context reader words it.
+pub(crate) const EMPTY_CONTEXT_KEY: &str = "a context key must not be empty";
+
 /// Parse one request line into a fresh [`RequestLine`].
 pub fn parse_request_line(line: &str, now: Timestamp) -> Result<RequestLine, LineError> {
     let mut buffer = RequestBuffer::default();
@@ -305,13 +343,10 @@ impl<'de> Visitor<'de> for ContextSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(()) = map.next_key_seed(StrInto(&mut *self.key))? {
             if self.key.is_empty() {
-                return Err(de::Error::custom("a context key must not be empty"));
+                return Err(de::Error::custom(EMPTY_CONTEXT_KEY));
             }
             let Some(slot) = self.context.insert_new(self.key) else {
-                return Err(de::Error::custom(format!(
-                    "duplicate context key {:?} (keys are case-insensitive)",
-                    self.key
-                )));
+                return Err(de::Error::custom(duplicate_context_key(self.key)));
             };
             map.next_value_seed(Values {
                 numbers: self.numbers,
