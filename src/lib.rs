@@ -25,6 +25,7 @@
 //! | JSON Lines request input | [`request::lines`] |
 //! | recorded traffic to requests: CloudTrail records, S3 access log lines | [`logs`] |
 //! | deciding a stream of requests, its JSON lines | [`report::batch`] |
+//! | deciding requests held as columns of text (no JSON line per row) | [`eval::columns`] |
 //! | every output: JSON forms and text renderers | [`report`] |
 //! | the one policy loader (files, standard input, globs, a template's role) | [`load`] |
 //! | CloudFormation / Serverless templates | [`template`] |

@@ -487,3 +487,118 @@ fn every_policy_type_allocates_nothing() {
         "preparing and deciding allocated {allocations} times over 1,200 decisions"
     );
 }
+
+/// Requests held as columns (issue 16): once its buffers have grown, a `ColumnDecider`
+/// decides rows with context cells, key columns, an identity, a per-row principal equal to
+/// the previous row's and the default principal, against a bucket policy and a boundary,
+/// without allocating (the output vector is reused).
+#[test]
+fn column_decisions_allocate_nothing() {
+    use policy_sim::eval::authorize::{Policies, PolicyType, ScopedPolicy};
+    use policy_sim::eval::columns::{ColumnDecider, Columns, RowResult, TextColumn};
+    use policy_sim::lang::model::PolicyKind;
+    use policy_sim::lang::parse::parse_policy_as;
+    use policy_sim::lang::principal::Caller;
+
+    let set = |kind: PolicyKind, doc: &str| {
+        PolicySet::new(vec![
+            parse_policy_as("p.json", doc.as_bytes(), kind).unwrap(),
+        ])
+    };
+    let policies = Policies {
+        identity: set(
+            PolicyKind::Identity,
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes/private/${cognito-identity.amazonaws.com:sub}/*"},
+              {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+        ),
+        resource: vec![ScopedPolicy {
+            resource: Some("arn:aws:s3:::notes".to_string()),
+            set: set(
+                PolicyKind::Resource,
+                r#"{"Version":"2012-10-17","Statement":[
+                  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::notes/*"}]}"#,
+            ),
+        }],
+        boundary: Some(set(
+            PolicyKind::Identity,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+        )),
+        ..Policies::default()
+    };
+    let bob = Caller::parse("arn:aws:iam::111122223333:user/bob").unwrap();
+    let alice = "arn:aws:iam::111122223333:user/alice";
+    let object = "arn:aws:s3:::notes/private/us-east-1:abc/a";
+    let action = [
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:GetObject",
+    ];
+    let resource = [object; 5];
+    let identity = [
+        Some("us-east-1:abc"),
+        None,
+        Some("us-east-1:xyz"),
+        None,
+        None,
+    ];
+    let principal = [Some(alice), Some(alice), None, Some(alice), None];
+    let context = [
+        Some(r#"{"aws:SecureTransport":true,"aws:TagKeys":["a","b"],"s3:max-keys":10}"#),
+        None,
+        Some(r#"{"aws:SecureTransport":"true"}"#),
+        Some("{}"),
+        None,
+    ];
+    let ip = [
+        Some("10.1.2.3"),
+        Some("10.1.2.3"),
+        Some("10.9.9.9"),
+        Some("192.0.2.1"),
+        Some("10.0.0.5"),
+    ];
+    let keys: &[(&str, &dyn TextColumn)] = &[("aws:SourceIp", &ip)];
+    let columns = Columns {
+        action: &action,
+        resource: &resource,
+        identity: Some(&identity),
+        principal: Some(&principal),
+        context: Some(&context),
+        keys,
+    };
+    let now = "2026-01-01T00:00:00Z".parse().unwrap();
+    let mut decider = ColumnDecider::new(&policies, Some(bob), now);
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        decider.decide(&columns, &mut out).unwrap();
+    }
+    let answers: Vec<(Decision, PolicyType)> = out
+        .iter()
+        .map(|r| match r {
+            RowResult::Decided { verdict, .. } => (verdict.decision, verdict.decided_by),
+            RowResult::Failed(e) => panic!("a row failed: {e}"),
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (Decision::Allow, PolicyType::Identity),
+            (Decision::Allow, PolicyType::Resource),
+            (Decision::ImplicitDeny, PolicyType::Identity),
+            (Decision::ExplicitDeny, PolicyType::Identity),
+            (Decision::ImplicitDeny, PolicyType::Identity),
+        ]
+    );
+    let before = allocations();
+    for _ in 0..200 {
+        decider.decide(&columns, &mut out).unwrap();
+        std::hint::black_box(&out);
+    }
+    let allocations = allocations() - before;
+    assert_eq!(
+        allocations, 0,
+        "deciding columns allocated {allocations} times over 1,000 rows"
+    );
+}

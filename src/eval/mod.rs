@@ -12,6 +12,7 @@
 //! whose action and resource match.
 
 pub mod authorize;
+pub mod columns;
 
 use crate::request::{Request, RequestError};
 use std::collections::HashMap;
