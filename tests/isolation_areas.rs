@@ -627,3 +627,146 @@ fn asked_about_reads_alone_the_prover_finds_every_kind_of_read() {
     assert_eq!(p.verdict, Verdict::Violated, "{}", p.reason);
     assert_eq!(p.counterexample.unwrap().class, AccessClass::Write);
 }
+
+mod observed {
+    use policy_sim::analysis::prover::{AreaOwners, AreaSpec, Touch};
+
+    const A: &str = "us-east-1:11111111-2222-3333-4444-555555555555";
+    const B: &str = "us-east-1:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+
+    fn owners() -> AreaOwners {
+        AreaOwners::new(&[
+            AreaSpec::private("arn:aws:s3:::b/private/${cognito-identity.amazonaws.com:sub}/*"),
+            AreaSpec::protected("arn:aws:s3:::b/protected/${cognito-identity.amazonaws.com:sub}/*"),
+        ])
+        .unwrap()
+    }
+
+    fn object(key: &str) -> String {
+        format!("arn:aws:s3:::b/{key}")
+    }
+
+    #[test]
+    fn objects_are_attributed_to_their_owner() {
+        let o = owners();
+        let get =
+            |who: Option<&str>, action: &str, key: &str| o.touch(who, action, &object(key), None);
+        assert_eq!(
+            get(Some(A), "s3:GetObject", &format!("private/{A}/n.txt")),
+            Touch::Own { area: 0 }
+        );
+        assert_eq!(
+            get(Some(A), "s3:GetObject", &format!("private/{B}/n.txt")),
+            Touch::Other {
+                area: 0,
+                owner: B.to_string(),
+                forbidden: true
+            }
+        );
+        // A protected area: others may read, not write.
+        assert_eq!(
+            get(Some(A), "s3:GetObject", &format!("protected/{B}/n.txt")),
+            Touch::Other {
+                area: 1,
+                owner: B.to_string(),
+                forbidden: false
+            }
+        );
+        assert_eq!(
+            get(Some(A), "s3:PutObject", &format!("protected/{B}/n.txt")),
+            Touch::Other {
+                area: 1,
+                owner: B.to_string(),
+                forbidden: true
+            }
+        );
+        // Opaque owners are read off a segment.
+        assert_eq!(
+            get(Some(A), "s3:DeleteObject", "private/bob/n.txt"),
+            Touch::Other {
+                area: 0,
+                owner: "bob".to_string(),
+                forbidden: true
+            }
+        );
+        assert_eq!(get(Some(A), "s3:GetObject", "public/x"), Touch::Outside);
+        assert_eq!(
+            get(None, "s3:GetObject", &format!("private/{B}/n")),
+            Touch::Outside
+        );
+        // The area directory itself is no one's object: outside.
+        assert_eq!(get(Some(A), "s3:GetObject", "private/x"), Touch::Outside);
+    }
+
+    #[test]
+    fn unattributable_resources_in_an_area_are_not_taken_to_be_safe() {
+        // An owner with a slash: no candidate reproduces it, yet the key is inside the
+        // pattern read with any identity.
+        let o = AreaOwners::new(&[AreaSpec::private(
+            "arn:aws:s3:::b/u/${cognito-identity.amazonaws.com:sub}/data",
+        )])
+        .unwrap();
+        assert_eq!(
+            o.touch(Some(A), "s3:GetObject", "arn:aws:s3:::b/u/x/y/data", None),
+            Touch::Unattributed { area: 0 }
+        );
+        assert_eq!(
+            o.touch(
+                Some(A),
+                "s3:GetObject",
+                &format!("arn:aws:s3:::b/u/{A}/data"),
+                None
+            ),
+            Touch::Own { area: 0 }
+        );
+    }
+
+    #[test]
+    fn listings_reach_what_their_prefix_spans() {
+        let o = owners();
+        let list =
+            |prefix: Option<&str>| o.touch(Some(A), "s3:ListBucket", "arn:aws:s3:::b", prefix);
+        assert_eq!(list(Some(&format!("private/{A}/"))), Touch::Own { area: 0 });
+        assert_eq!(
+            list(Some(&format!("private/{B}/"))),
+            Touch::Other {
+                area: 0,
+                owner: B.to_string(),
+                forbidden: true
+            }
+        );
+        assert_eq!(
+            list(Some(&format!("private/{B}"))),
+            Touch::Other {
+                area: 0,
+                owner: B.to_string(),
+                forbidden: true
+            }
+        );
+        for everyone in [None, Some(""), Some("priv"), Some("private/")] {
+            assert_eq!(
+                list(everyone),
+                Touch::Everyone {
+                    area: 0,
+                    forbidden: true
+                },
+                "{everyone:?}"
+            );
+        }
+        // Listing the protected area's root reveals names others may read.
+        assert_eq!(
+            list(Some("protected/")),
+            Touch::Everyone {
+                area: 1,
+                forbidden: false
+            }
+        );
+        assert_eq!(list(Some("public/")), Touch::Outside);
+    }
+
+    #[test]
+    fn areas_without_the_identity_are_errors() {
+        let e = AreaOwners::new(&[AreaSpec::private("arn:aws:s3:::b/private/*")]).unwrap_err();
+        assert!(e.to_string().contains("arn:aws:s3:::b/private/*"), "{e}");
+    }
+}

@@ -171,3 +171,204 @@ fn plain_bucket(resource: &[crate::lang::wildcard::Pattern]) -> Option<String> {
     let (bucket, _) = text.split_once('/')?;
     (!bucket.is_empty() && resource.len() == 1).then(|| bucket.to_string())
 }
+
+/// Whose area an observed request reached: [`AreaOwners::touch`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touch {
+    /// The resource lies in no area (or the request carries no identity to compare).
+    Outside,
+    /// The resource lies in an area of the caller's own identity.
+    Own {
+        /// The area's index among the specs given.
+        area: usize,
+    },
+    /// The resource lies in another identity's area.
+    Other {
+        /// The area's index among the specs given.
+        area: usize,
+        /// The identity whose area it is.
+        owner: String,
+        /// Whether the area forbids the caller this action: always for a private area;
+        /// for a protected one, unless the action reads ([`crate::catalog::AccessClass`]).
+        forbidden: bool,
+    },
+    /// A listing whose prefix spans the area of every identity (`private/`, or the
+    /// bucket's root): the key names of all identities are revealed.
+    Everyone {
+        /// The area's index among the specs given.
+        area: usize,
+        /// Whether the area forbids it (a private area: listing counts as reaching it).
+        forbidden: bool,
+    },
+    /// The resource matches an area's pattern for some identity, but neither for the
+    /// caller's nor for any identity that can be read off the resource: counted apart,
+    /// never taken to be safe.
+    Unattributed {
+        /// The area's index among the specs given.
+        area: usize,
+    },
+}
+
+/// The isolation areas compiled for observed traffic: for a request that was made (a
+/// CloudTrail data event, an access log line), whose area did it reach? The empirical twin
+/// of the prover, on the same area patterns (one reading of them: [`Area::contains`]).
+#[derive(Debug, Clone)]
+pub struct AreaOwners {
+    areas: Vec<Area>,
+    /// Each area's glob with any text in the identity slot.
+    anyone: Vec<crate::analysis::glob::Glob>,
+}
+
+impl AreaOwners {
+    /// Compile `specs`; each must be an ARN pattern that mentions the identity variable
+    /// (the errors of a proof of them).
+    pub fn new(specs: &[AreaSpec]) -> Result<AreaOwners, ProverError> {
+        let areas = specs
+            .iter()
+            .map(Area::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let anyone = areas
+            .iter()
+            .map(|a| {
+                crate::analysis::glob::Glob(
+                    a.glob
+                        .0
+                        .iter()
+                        .map(|e| match e {
+                            Elem::Slot => Elem::Star(crate::analysis::glob::Class::All),
+                            other => *other,
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        Ok(AreaOwners { areas, anyone })
+    }
+
+    /// The number of areas.
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// No areas at all.
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// Area `i`'s pattern as given, and what others may do in it.
+    pub fn area(&self, i: usize) -> (&str, Others) {
+        (&self.areas[i].source, self.areas[i].others)
+    }
+
+    /// Whose area the request of `identity` (`None`: the request carries none) for
+    /// `action` on `resource` reached. A listing (`s3:ListBucket` and its versions
+    /// listing) reaches the objects under its `prefix` (`s3:prefix`; absent: the whole
+    /// bucket): a prefix that stops at or before the identity in an S3 area's literal text
+    /// (`private/`, `priv`, none) reaches every identity's names ([`Touch::Everyone`]).
+    /// The first area that the resource lies in answers, in the order given.
+    ///
+    /// Owners are read off the resource: every substring shaped like a Cognito identity id
+    /// (`<region>:<UUID>`) and every `/`-separated segment is tried with
+    /// [`Area::contains`]. A resource in an area whose owner cannot be read off it is
+    /// [`Touch::Unattributed`].
+    ///
+    /// Cost: per area whose literal head the resource starts with, a few pattern matches
+    /// (one per candidate owner); areas the resource cannot reach are skipped on a byte
+    /// comparison.
+    pub fn touch(
+        &self,
+        identity: Option<&str>,
+        action: &str,
+        resource: &str,
+        prefix: Option<&str>,
+    ) -> Touch {
+        let Some(identity) = identity else {
+            return Touch::Outside;
+        };
+        let reads =
+            crate::catalog::catalog().access_class(action) == crate::catalog::AccessClass::Read;
+        let forbidden = |others: Others| match others {
+            Others::Nothing => true,
+            Others::Read => !reads,
+            Others::Write => reads,
+        };
+        let listing = action.eq_ignore_ascii_case("s3:ListBucket")
+            || action.eq_ignore_ascii_case("s3:ListBucketVersions");
+        let listed;
+        let target = if listing {
+            listed = format!("{resource}/{}", prefix.unwrap_or(""));
+            listed.as_str()
+        } else {
+            resource
+        };
+        for (i, area) in self.areas.iter().enumerate() {
+            let head = area.glob.literal_head();
+            if listing {
+                // A listing whose prefix stops short of the identity reveals every
+                // identity's names.
+                if head.starts_with(target.as_bytes()) {
+                    if area.bucket.is_some() {
+                        return Touch::Everyone {
+                            area: i,
+                            forbidden: forbidden(area.others),
+                        };
+                    }
+                    continue;
+                }
+            }
+            if !target.as_bytes().starts_with(&head) {
+                continue;
+            }
+            // A listing reaches what lies under its prefix: an object name below it.
+            let probe_owned;
+            let probe = if listing {
+                let sep = if target.ends_with('/') { "" } else { "/" };
+                probe_owned = format!("{target}{sep}x");
+                probe_owned.as_str()
+            } else {
+                target
+            };
+            if area.contains(probe, identity) {
+                return Touch::Own { area: i };
+            }
+            if let Some(owner) =
+                candidates(probe).find(|c| *c != identity && area.contains(probe, c))
+            {
+                return Touch::Other {
+                    area: i,
+                    owner: owner.to_string(),
+                    forbidden: forbidden(area.others),
+                };
+            }
+            if self.anyone[i].matches(probe.as_bytes()) {
+                return Touch::Unattributed { area: i };
+            }
+        }
+        Touch::Outside
+    }
+}
+
+/// The owners a resource may name: substrings shaped like Cognito identity ids, then every
+/// `/`-separated segment (opaque ids).
+fn candidates(resource: &str) -> impl Iterator<Item = &str> {
+    let bytes = resource.as_bytes();
+    let cognito = bytes.iter().enumerate().filter_map(move |(colon, &b)| {
+        if b != b':' {
+            return None;
+        }
+        let uuid = bytes.get(colon + 1..colon + 37)?;
+        let uuid_ok = uuid.iter().enumerate().all(|(k, &c)| match k {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        });
+        if !uuid_ok {
+            return None;
+        }
+        let start = bytes[..colon]
+            .iter()
+            .rposition(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-'))
+            .map_or(0, |p| p + 1);
+        (start < colon).then(|| &resource[start..colon + 37])
+    });
+    cognito.chain(resource.split('/').filter(|s| !s.is_empty()))
+}

@@ -46,7 +46,7 @@ use crate::lang::arn::ArnPattern;
 use crate::lang::model::{ActionSpec, Effect, ResourceSpec, Statement};
 use crate::lang::principal::Caller;
 use area::Area;
-pub use area::{AreaSpec, Others};
+pub use area::{AreaOwners, AreaSpec, Others, Touch};
 use index::HeadIndex;
 use smt::SmtError;
 use solver::{Answer, Automata, Candidate, Smt, Solver, Undecided};

@@ -1,0 +1,406 @@
+//! The audit run: the inputs as a streaming table, the decided table as a plan over it
+//! (the `decide` and `area_touch` functions), one pass tallying it, optionally written
+//! out, and `--sql` over the decided table.
+
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use policy_sim::analysis::prover::{AreaOwners, AreaSpec};
+use policy_sim::lang::model::Effect;
+use policy_sim::lang::principal::Caller;
+use policy_sim::logs::UnmappedKind;
+use policy_sim::logs::cloudtrail::IdentityIndex;
+
+use crate::error::AuditError;
+use crate::inputs::{Input, ReadStats, read_inputs};
+use crate::out::OutWriter;
+use crate::policies::Loaded;
+use crate::report::{AuditReport, Inputs, Isolation, Replay, Unmapped, UnmappedExample, Verdict};
+use crate::table::request_schema;
+use crate::tally::Tally;
+use crate::udf::{AreaTouch, Decide, statements, typed_label};
+
+/// The name the current policies' decision function has in SQL.
+pub const DECIDE: &str = "decide";
+/// The name the baseline policies' decision function has in SQL.
+pub const DECIDE_BASELINE: &str = "decide_baseline";
+/// The name of the request table in SQL.
+pub const REQUESTS: &str = "requests";
+/// The name of the decided table in SQL (`--sql` queries it).
+pub const DECIDED: &str = "decided";
+
+/// The decided table over `table`: every request column, then `decision`, `decided_by`,
+/// `statement`, `eval_error`, (with a baseline: `baseline_decision`,
+/// `baseline_statement`, `baseline_error`), `touch`, `owner`, `area`, `forbidden`.
+pub fn decided_sql(table: &str, baseline: bool) -> String {
+    let base_cols = if baseline {
+        ", b['decision'] AS baseline_decision, b['statement'] AS baseline_statement, b['error'] AS baseline_error"
+    } else {
+        ""
+    };
+    let base_call = if baseline {
+        format!(", {DECIDE_BASELINE}(action, resource, identity, principal, context) AS b")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT source, record, event_time, event_name, event_id, identity, principal, action, resource, context, recorded, error_code, \
+         d['decision'] AS decision, d['decided_by'] AS decided_by, d['statement'] AS statement, d['error'] AS eval_error{base_cols}, \
+         t['touch'] AS touch, t['owner'] AS owner, t['area'] AS area, t['forbidden'] AS forbidden \
+         FROM (SELECT *, {DECIDE}(action, resource, identity, principal, context) AS d{base_call}, \
+         area_touch(identity, action, resource, context) AS t FROM {table})"
+    )
+}
+
+/// What an audit decides with.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The current (proposed) policies.
+    pub current: Loaded,
+    /// The baseline policies: replay compares each row's decision under both.
+    pub baseline: Option<Loaded>,
+    /// The principal of rows that name none.
+    pub principal: Option<Caller>,
+    /// The isolation areas (see [`Audit::default_areas`]).
+    pub areas: Vec<AreaSpec>,
+    /// The time of rows that carry none.
+    pub now: jiff::Timestamp,
+    /// Worker threads (partitions).
+    pub threads: usize,
+}
+
+/// The audit's result.
+#[derive(Debug)]
+pub struct Output {
+    /// The report.
+    pub report: AuditReport,
+    /// The result of `--sql`, when given.
+    pub sql: Option<Vec<RecordBatch>>,
+}
+
+impl Audit {
+    /// The areas of the current policies (every `Allow` resource pattern with the identity
+    /// variable), private: what `prove isolation` checks by default.
+    pub fn default_areas(current: &Loaded) -> Vec<AreaSpec> {
+        policy_sim::analysis::prover::default_areas_of(&current.policies)
+            .into_iter()
+            .map(AreaSpec::private)
+            .collect()
+    }
+
+    /// A session with the audit's functions registered (`decide`, `decide_baseline`,
+    /// `area_touch`).
+    pub fn context(&self) -> Result<SessionContext, AuditError> {
+        let config = SessionConfig::new()
+            .with_target_partitions(self.threads.max(1))
+            .with_batch_size(crate::table::BATCH_ROWS);
+        let ctx = SessionContext::new_with_config(config);
+        self.register_functions(&ctx)?;
+        Ok(ctx)
+    }
+
+    /// Register the audit's functions on `ctx`.
+    pub fn register_functions(&self, ctx: &SessionContext) -> Result<(), AuditError> {
+        ctx.register_udf(self.decide().udf());
+        if let Some(b) = &self.baseline {
+            ctx.register_udf(
+                Decide::new(
+                    DECIDE_BASELINE,
+                    Arc::clone(&b.policies),
+                    self.principal.clone(),
+                    self.now,
+                    b.digest.clone(),
+                )
+                .udf(),
+            );
+        }
+        let owners = AreaOwners::new(&self.areas)?;
+        let digest = self
+            .areas
+            .iter()
+            .map(|a| format!("{}={}", a.others.as_str(), a.pattern))
+            .collect::<Vec<_>>()
+            .join("\n");
+        ctx.register_udf(AreaTouch::new(Arc::new(owners), digest).udf());
+        Ok(())
+    }
+
+    fn decide(&self) -> Decide {
+        Decide::new(
+            DECIDE,
+            Arc::clone(&self.current.policies),
+            self.principal.clone(),
+            self.now,
+            self.current.digest.clone(),
+        )
+    }
+
+    /// Run the audit over `inputs`: tally the decided table, write it to `out` (or the
+    /// `sql` result, when given), and run `sql` over it.
+    pub async fn run(
+        &self,
+        inputs: Vec<Input>,
+        out: Option<OutWriter>,
+        sql: Option<&str>,
+    ) -> Result<Output, AuditError> {
+        let ctx = self.context()?;
+        let index = Arc::new(crate::inputs::index_sessions(&inputs)?);
+        let stats = Arc::new(Mutex::new(ReadStats::default()));
+        let table = input_table(inputs, Arc::clone(&index), Arc::clone(&stats), self.threads)?;
+        ctx.register_table(REQUESTS, Arc::new(table))?;
+        let decided = decided_sql(REQUESTS, self.baseline.is_some());
+        ctx.sql(&format!("CREATE VIEW {DECIDED} AS {decided}"))
+            .await?;
+        let df = ctx.sql(&format!("SELECT * FROM {DECIDED}")).await?;
+        let decided_schema: SchemaRef = Arc::clone(df.schema().inner());
+        let (decided_out, sql_out) = match sql {
+            None => (out, None),
+            Some(_) => (None, out),
+        };
+        let (tally, decided_out) =
+            tally_streams(df.execute_stream_partitioned().await?, decided_out).await?;
+        if let Some(w) = decided_out {
+            w.finish_with(Some(decided_schema))?;
+        }
+        let stats = std::mem::take(&mut *stats.lock().map_err(|_| poisoned())?);
+        let report = self.report(tally, stats);
+        let sql_result = match sql {
+            None => None,
+            Some(query) => {
+                // The inputs are read again: the decided table is never held in memory.
+                let df = ctx.sql(query).await?;
+                let schema: SchemaRef = Arc::clone(df.schema().inner());
+                let batches = df.collect().await?;
+                if let Some(mut w) = sql_out {
+                    for b in &batches {
+                        w.write(b)?;
+                    }
+                    w.finish_with(Some(schema))?;
+                }
+                Some(batches)
+            }
+        };
+        Ok(Output {
+            report,
+            sql: sql_result,
+        })
+    }
+
+    /// The report from the merged tally and the readers' counts.
+    pub fn report(&self, tally: Tally, stats: ReadStats) -> AuditReport {
+        let findings = tally.finding_list();
+        let finding_rows = findings.iter().map(|f| f.count).sum();
+        let relevant: u64 = stats
+            .unmapped
+            .0
+            .iter()
+            .filter(|(k, _)| **k != UnmappedKind::OtherService)
+            .map(|(_, v)| *v)
+            .sum();
+        let replay = self.baseline.as_ref().map(|b| Replay {
+            baseline: b.digest.clone(),
+            unchanged: tally.replay[0],
+            would_break: tally.replay[1],
+            newly_allowed: tally.replay[2],
+            deny_kind_changed: tally.replay[3],
+            undecidable: tally.replay[4],
+            examples: tally.changes.values().flatten().cloned().collect(),
+        });
+        let mut by_statement: Vec<(String, u64)> = tally
+            .by_statement
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        by_statement.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let policies = &self.current.policies;
+        let unused_statements = statements(policies)
+            .filter(|(_, st)| st.effect == Effect::Allow)
+            .map(|(r, _)| r)
+            .map(|r| typed_label(policies, r))
+            .filter(|label| !tally.by_statement.contains_key(label))
+            .collect();
+        let isolation = Isolation {
+            areas: self.areas.iter().map(|a| a.pattern.clone()).collect(),
+            own: tally.own,
+            permitted: tally.permitted,
+            denied_attempts: tally.denied_attempts,
+            undecidable: tally.undecidable,
+            without_identity: tally.without_identity,
+            findings,
+            finding_rows,
+        };
+        let changed = replay
+            .as_ref()
+            .is_some_and(|r| r.would_break + r.newly_allowed > 0);
+        let replay_unknown = replay.as_ref().is_some_and(|r| r.undecidable > 0);
+        let verdict = if !isolation.findings.is_empty() || changed {
+            Verdict::Fail
+        } else if relevant > 0 || isolation.undecidable > 0 || replay_unknown {
+            Verdict::Unknown
+        } else {
+            Verdict::Pass
+        };
+        let examples = stats
+            .examples
+            .iter()
+            .flat_map(|(kind, list)| {
+                list.iter()
+                    .map(move |(source, record, reason)| UnmappedExample {
+                        kind: kind.as_str().to_string(),
+                        source: source.clone(),
+                        record: *record,
+                        reason: reason.clone(),
+                    })
+            })
+            .collect();
+        AuditReport {
+            verdict,
+            policies: self.current.digest.clone(),
+            inputs: Inputs {
+                files: stats
+                    .files
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), *v))
+                    .collect(),
+                records: stats.records,
+                rows: stats.rows,
+                sessions: stats.sessions,
+            },
+            unmapped: Unmapped {
+                total: stats.unmapped.total(),
+                relevant,
+                by_kind: stats
+                    .unmapped
+                    .0
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), *v))
+                    .collect(),
+                examples,
+            },
+            decisions: tally.decisions,
+            recorded: tally.recorded,
+            by_action: Tally::counts(&tally.by_action),
+            by_identity: Tally::counts(&tally.by_identity),
+            by_statement,
+            unused_statements,
+            isolation,
+            replay,
+        }
+    }
+}
+
+fn poisoned() -> AuditError {
+    AuditError::Engine("a reader thread failed".to_string())
+}
+
+/// Tally every partition's stream in its own task (writing batches to `out` when given);
+/// merge the tallies.
+pub async fn tally_streams(
+    streams: Vec<SendableRecordBatchStream>,
+    out: Option<OutWriter>,
+) -> Result<(Tally, Option<OutWriter>), AuditError> {
+    let out = out.map(|o| Arc::new(Mutex::new(o)));
+    let mut tasks = Vec::new();
+    for mut stream in streams {
+        let out = out.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                tally.add_batch(&batch)?;
+                if let Some(o) = &out {
+                    o.lock().map_err(|_| poisoned())?.write(&batch)?;
+                }
+            }
+            Ok::<Tally, AuditError>(tally)
+        }));
+    }
+    let mut total = Tally::default();
+    for t in tasks {
+        let tally = t
+            .await
+            .map_err(|e| AuditError::Engine(format!("a worker failed: {e}")))??;
+        total.merge(tally);
+    }
+    let out = match out {
+        None => None,
+        Some(o) => Some(
+            Arc::into_inner(o)
+                .ok_or_else(poisoned)?
+                .into_inner()
+                .map_err(|_| poisoned())?,
+        ),
+    };
+    Ok((total, out))
+}
+
+/// The request table over `inputs`: `partitions` streams, files dealt out in turn, each
+/// read on a blocking thread. Every read adds its counts to `stats`.
+pub fn input_table(
+    inputs: Vec<Input>,
+    index: Arc<IdentityIndex>,
+    stats: Arc<Mutex<ReadStats>>,
+    partitions: usize,
+) -> Result<StreamingTable, AuditError> {
+    let inputs = Arc::new(inputs);
+    let count = partitions.clamp(1, inputs.len().max(1));
+    let schema = request_schema();
+    let parts: Vec<Arc<dyn PartitionStream>> = (0..count)
+        .map(|p| {
+            Arc::new(InputPartition {
+                schema: Arc::clone(&schema),
+                inputs: Arc::clone(&inputs),
+                index: Arc::clone(&index),
+                stats: Arc::clone(&stats),
+                part: p,
+                parts: count,
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    Ok(StreamingTable::try_new(schema, parts)?)
+}
+
+#[derive(Debug)]
+struct InputPartition {
+    schema: SchemaRef,
+    inputs: Arc<Vec<Input>>,
+    index: Arc<IdentityIndex>,
+    stats: Arc<Mutex<ReadStats>>,
+    part: usize,
+    parts: usize,
+}
+
+impl PartitionStream for InputPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&self.schema), 2);
+        let tx = builder.tx();
+        let inputs = Arc::clone(&self.inputs);
+        let index = Arc::clone(&self.index);
+        let stats = Arc::clone(&self.stats);
+        let (part, parts) = (self.part, self.parts);
+        builder.spawn_blocking(move || {
+            let mine: Vec<&Input> = inputs.iter().skip(part).step_by(parts).collect();
+            let mut local = ReadStats::default();
+            let result = read_inputs(&mine, &index, &mut local, &mut |batch| {
+                tx.blocking_send(Ok(batch)).is_ok()
+            });
+            if let Ok(mut s) = stats.lock() {
+                s.merge(local);
+            }
+            result.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+        });
+        builder.build()
+    }
+}

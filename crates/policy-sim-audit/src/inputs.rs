@@ -1,0 +1,578 @@
+//! Inputs: files and directories given on the command line, each file's kind told from its
+//! content, and read into the request table ([`crate::table`]).
+//!
+//! | kind | told by | read as |
+//! |---|---|---|
+//! | CloudTrail log file | a JSON object whose `Records` holds the events (plain or gzip) | [`policy_sim::logs::cloudtrail`] |
+//! | CloudTrail JSON Lines | one event a line (`eventSource`/`eventVersion`; CloudTrail Lake and Athena exports) | the same mapping |
+//! | request lines | one request a line (`action`) | the columns as they are |
+//! | Parquet | the `PAR1` magic | the request table's columns by name |
+//! | S3 server access log | a line of the documented format | [`policy_sim::logs::s3_access`] |
+//!
+//! A directory is walked in name order; CloudTrail's digest files (under
+//! `CloudTrail-Digest/`) are skipped. A file of no known kind is an error: nothing is
+//! skipped silently.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use policy_sim::logs::cloudtrail::{self, IdentityIndex};
+use policy_sim::logs::{Unmapped, UnmappedCounts, UnmappedKind, s3_access};
+use policy_sim::root::Root;
+use serde_json::Value;
+
+use crate::error::AuditError;
+use crate::table::{BATCH_ROWS, Row, TableBuilder, request_schema};
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A delivered CloudTrail log file (`{"Records":[...]}`, plain or gzip).
+    CloudTrail,
+    /// CloudTrail events one a line.
+    CloudTrailLines,
+    /// Request lines (the `check --requests` format).
+    Requests,
+    /// A Parquet request table.
+    Parquet,
+    /// An S3 server access log.
+    S3AccessLog,
+}
+
+impl Kind {
+    /// The kind's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::CloudTrail => "cloudtrail",
+            Kind::CloudTrailLines => "cloudtrail-lines",
+            Kind::Requests => "requests",
+            Kind::Parquet => "parquet",
+            Kind::S3AccessLog => "s3-access-log",
+        }
+    }
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The file, resolved inside the project root.
+    pub path: PathBuf,
+    /// The file as named in reports (the path as given, or below the directory given).
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+}
+
+/// The files of `paths` (files, or directories walked in name order), each with its kind,
+/// read inside `root`.
+pub fn discover(root: &Root, paths: &[PathBuf]) -> Result<Vec<Input>, AuditError> {
+    let mut out = Vec::new();
+    for given in paths {
+        let resolved = root.resolve(given)?;
+        if resolved.is_dir() {
+            let mut files = Vec::new();
+            walk(&resolved, &mut files).map_err(|e| AuditError::Input {
+                file: given.display().to_string(),
+                reason: format!("cannot read the directory: {e}"),
+            })?;
+            files.sort();
+            for file in files {
+                let rel = file.strip_prefix(&resolved).unwrap_or(&file);
+                if rel
+                    .components()
+                    .any(|c| c.as_os_str() == "CloudTrail-Digest")
+                {
+                    continue;
+                }
+                let name = given.join(rel).display().to_string();
+                // A link inside the tree may lead out of the project.
+                let file = root.resolve(&file)?;
+                let kind = detect(&name, &file)?;
+                out.push(Input {
+                    path: file,
+                    name,
+                    kind,
+                });
+            }
+        } else {
+            let name = given.display().to_string();
+            let kind = detect(&name, &resolved)?;
+            out.push(Input {
+                path: resolved,
+                name,
+                kind,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(AuditError::Usage(
+            "no input files: the directories given hold no log files".to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&entry.path(), out)?;
+        } else {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// The most of a file's start read to tell its kind.
+const HEAD_BYTES: usize = 1 << 20;
+
+/// Tell a file's kind from its first bytes (decompressed when gzip).
+pub fn detect(name: &str, path: &Path) -> Result<Kind, AuditError> {
+    let input_error = |reason: String| AuditError::Input {
+        file: name.to_string(),
+        reason,
+    };
+    let mut file =
+        std::fs::File::open(path).map_err(|e| input_error(format!("cannot read: {e}")))?;
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut file, &mut magic).map_err(|e| input_error(e.to_string()))?;
+    if n == 4 && &magic == b"PAR1" {
+        return Ok(Kind::Parquet);
+    }
+    let file = std::fs::File::open(path).map_err(|e| input_error(format!("cannot read: {e}")))?;
+    let mut head = Vec::new();
+    let reader: Box<dyn Read> = if magic[..n.min(2)] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    reader
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| input_error(format!("cannot read: {e}")))?;
+    let text = String::from_utf8_lossy(&head);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(input_error("empty file: no records".to_string()));
+    }
+    if let Some(rest) = trimmed.strip_prefix('{') {
+        if rest.trim_start().starts_with("\"Records\"") {
+            return Ok(Kind::CloudTrail);
+        }
+        let first = trimmed.lines().next().unwrap_or("");
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(first) {
+            if map.contains_key("Records") {
+                return Ok(Kind::CloudTrail);
+            }
+            if map.contains_key("eventSource") || map.contains_key("eventVersion") {
+                return Ok(Kind::CloudTrailLines);
+            }
+            if map.contains_key("action") || map.contains_key("resource") {
+                return Ok(Kind::Requests);
+            }
+        }
+        return Err(input_error(
+            "a JSON file that is neither a CloudTrail log file ({\"Records\":[...]}), CloudTrail events one a line (eventSource), nor request lines (action, resource)".to_string(),
+        ));
+    }
+    let first = trimmed.lines().next().unwrap_or("");
+    if s3_access::parse_line(name, 1, first).is_ok() {
+        return Ok(Kind::S3AccessLog);
+    }
+    Err(input_error(
+        "not a CloudTrail log file, CloudTrail JSON Lines, request lines, Parquet, or an S3 server access log".to_string(),
+    ))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// At most this many unmapped events are kept as examples, per kind.
+pub const EXAMPLES_PER_KIND: usize = 5;
+
+/// What reading the inputs found besides the rows.
+#[derive(Debug, Clone, Default)]
+pub struct ReadStats {
+    /// Files read, by kind.
+    pub files: BTreeMap<Kind, u64>,
+    /// Records (events, lines, Parquet rows) read.
+    pub records: u64,
+    /// Rows produced (an event may authorize several requests).
+    pub rows: u64,
+    /// Events that did not become requests, by kind.
+    pub unmapped: UnmappedCounts,
+    /// The first few unmapped events of each kind: file, record, why.
+    pub examples: BTreeMap<UnmappedKind, Vec<(String, u64, String)>>,
+    /// Cognito sessions (access keys) indexed from `AssumeRoleWithWebIdentity` events.
+    pub sessions: u64,
+}
+
+impl ReadStats {
+    /// Add `other`'s counts.
+    pub fn merge(&mut self, other: ReadStats) {
+        for (k, n) in other.files {
+            *self.files.entry(k).or_default() += n;
+        }
+        self.records += other.records;
+        self.rows += other.rows;
+        for (k, n) in other.unmapped.0 {
+            *self.unmapped.0.entry(k).or_default() += n;
+        }
+        for (k, list) in other.examples {
+            let mine = self.examples.entry(k).or_default();
+            for e in list {
+                if mine.len() < EXAMPLES_PER_KIND {
+                    mine.push(e);
+                }
+            }
+        }
+        self.sessions = self.sessions.max(other.sessions);
+    }
+
+    fn unmapped(&mut self, file: &str, record: u64, u: &Unmapped) {
+        self.unmapped.add(u);
+        let list = self.examples.entry(u.kind).or_default();
+        if list.len() < EXAMPLES_PER_KIND {
+            list.push((file.to_string(), record, u.reason.clone()));
+        }
+    }
+}
+
+/// The Cognito sessions of every CloudTrail input, indexed before any event is mapped (a
+/// session's key may be used in a file read before the one that records its issue). A
+/// file without the text `AssumeRoleWithWebIdentity` is not parsed.
+pub fn index_sessions(inputs: &[Input]) -> Result<IdentityIndex, AuditError> {
+    let mut index = IdentityIndex::new();
+    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
+    for input in inputs {
+        if !matches!(input.kind, Kind::CloudTrail | Kind::CloudTrailLines) {
+            continue;
+        }
+        let bytes = read_file(input)?;
+        let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?;
+        if finder.find(&bytes).is_none() {
+            continue;
+        }
+        for record in parse_records(input, &bytes)? {
+            // A malformed one is reported when the record is mapped.
+            let _ = index.add_record(&record);
+        }
+    }
+    Ok(index)
+}
+
+fn read_file(input: &Input) -> Result<Vec<u8>, AuditError> {
+    std::fs::read(&input.path).map_err(|source| {
+        AuditError::Log(policy_sim::logs::LogError::Read {
+            file: input.name.clone(),
+            source,
+        })
+    })
+}
+
+fn parse_records(input: &Input, bytes: &[u8]) -> Result<Vec<Value>, AuditError> {
+    Ok(match input.kind {
+        Kind::CloudTrail => cloudtrail::parse_log_file(&input.name, bytes)?,
+        _ => cloudtrail::parse_json_lines(&input.name, bytes)?,
+    })
+}
+
+/// Read `inputs` into request-table batches, handing each to `emit` (which returns
+/// `false` to stop). CloudTrail events are joined with `index` ([`index_sessions`]).
+pub fn read_inputs(
+    inputs: &[&Input],
+    index: &IdentityIndex,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<(), AuditError> {
+    let mut builder = TableBuilder::new();
+    stats.sessions = index.len() as u64;
+    for input in inputs {
+        *stats.files.entry(input.kind).or_default() += 1;
+        let go_on = match input.kind {
+            Kind::CloudTrail | Kind::CloudTrailLines => {
+                read_cloudtrail(input, index, &mut builder, stats, emit)?
+            }
+            Kind::S3AccessLog => read_access_log(input, &mut builder, stats, emit)?,
+            Kind::Requests => read_request_lines(input, &mut builder, stats, emit)?,
+            Kind::Parquet => {
+                if !builder.is_empty() && !emit(builder.finish()) {
+                    return Ok(());
+                }
+                read_parquet(input, stats, emit)?
+            }
+        };
+        if !go_on {
+            return Ok(());
+        }
+    }
+    if !builder.is_empty() {
+        emit(builder.finish());
+    }
+    Ok(())
+}
+
+/// Emit a full batch; `false` when the consumer stopped.
+fn flush_full(builder: &mut TableBuilder, emit: &mut dyn FnMut(RecordBatch) -> bool) -> bool {
+    builder.len() < BATCH_ROWS || emit(builder.finish())
+}
+
+fn read_cloudtrail(
+    input: &Input,
+    index: &IdentityIndex,
+    builder: &mut TableBuilder,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<bool, AuditError> {
+    let bytes = read_file(input)?;
+    let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?;
+    let records = parse_records(input, &bytes)?;
+    drop(bytes);
+    for (i, record) in records.iter().enumerate() {
+        stats.records += 1;
+        let i = i as u64;
+        // An AssumeRoleWithWebIdentity of a Cognito identity that could not be indexed is
+        // reported as such, not as another service's event.
+        if record.get("eventName").and_then(Value::as_str) == Some("AssumeRoleWithWebIdentity")
+            && let Err(u) = IdentityIndex::new().add_record(record)
+        {
+            stats.unmapped(&input.name, i, &u);
+            continue;
+        }
+        match cloudtrail::map_record(record, index) {
+            Ok(mapped) => {
+                let str_field = |k: &str| record.get(k).and_then(Value::as_str);
+                let base = Row {
+                    source: &input.name,
+                    record: i,
+                    event_time: str_field("eventTime"),
+                    event_name: str_field("eventName"),
+                    event_id: str_field("eventID"),
+                    recorded: true,
+                    error_code: mapped.error_code.as_deref(),
+                    ..Row::default()
+                };
+                for request in &mapped.requests {
+                    builder.push_request(&base, request);
+                    stats.rows += 1;
+                    if !flush_full(builder, emit) {
+                        return Ok(false);
+                    }
+                }
+            }
+            Err(u) => stats.unmapped(&input.name, i, &u),
+        }
+    }
+    Ok(true)
+}
+
+fn read_access_log(
+    input: &Input,
+    builder: &mut TableBuilder,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<bool, AuditError> {
+    let text = read_text(input)?;
+    for (n, line) in non_blank_lines(&text) {
+        let line_no = n as u64 + 1;
+        stats.records += 1;
+        let record = s3_access::parse_line(&input.name, n + 1, line)?;
+        match s3_access::map_record(&record) {
+            Ok(mapped) => {
+                let time = record.time.to_string();
+                let base = Row {
+                    source: &input.name,
+                    record: line_no,
+                    event_time: Some(&time),
+                    event_name: record.operation.as_deref(),
+                    event_id: record.request_id.as_deref(),
+                    recorded: true,
+                    error_code: mapped.error_code.as_deref(),
+                    ..Row::default()
+                };
+                for request in &mapped.requests {
+                    builder.push_request(&base, request);
+                    stats.rows += 1;
+                    if !flush_full(builder, emit) {
+                        return Ok(false);
+                    }
+                }
+            }
+            Err(u) => stats.unmapped(&input.name, line_no, &u),
+        }
+    }
+    Ok(true)
+}
+
+/// A text input, decompressed when gzip.
+fn read_text(input: &Input) -> Result<String, AuditError> {
+    let bytes = read_file(input)?;
+    let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?.into_owned();
+    String::from_utf8(bytes).map_err(|e| AuditError::Input {
+        file: input.name.clone(),
+        reason: format!("not UTF-8 text: {e}"),
+    })
+}
+
+/// The lines that are not blank, with their 0-based numbers.
+fn non_blank_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+}
+
+/// A request line's fields (the request lines' names; anything else is an error).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineFields<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    principal: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(borrow, default)]
+    context: Option<&'a serde_json::value::RawValue>,
+}
+
+fn read_request_lines(
+    input: &Input,
+    builder: &mut TableBuilder,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<bool, AuditError> {
+    let text = read_text(input)?;
+    for (n, line) in non_blank_lines(&text) {
+        let line_no = n as u64 + 1;
+        stats.records += 1;
+        let fields: LineFields = match serde_json::from_str(line) {
+            Ok(f) => f,
+            Err(e) => {
+                stats.unmapped(
+                    &input.name,
+                    line_no,
+                    &Unmapped::new(UnmappedKind::Malformed, e.to_string()),
+                );
+                continue;
+            }
+        };
+        let id = fields.id.map(|raw| {
+            serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string())
+        });
+        builder.push(&Row {
+            source: &input.name,
+            record: line_no,
+            event_id: id.as_deref(),
+            identity: fields.identity.as_deref(),
+            principal: fields.principal.as_deref(),
+            action: fields.action.as_deref(),
+            resource: fields.resource.as_deref(),
+            context: fields.context.map(|c| c.get()),
+            recorded: false,
+            ..Row::default()
+        });
+        stats.rows += 1;
+        if !flush_full(builder, emit) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn read_parquet(
+    input: &Input,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<bool, AuditError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let parquet_error = |e: &dyn std::fmt::Display| AuditError::Input {
+        file: input.name.clone(),
+        reason: format!("Parquet: {e}"),
+    };
+    let file = std::fs::File::open(&input.path).map_err(|e| parquet_error(&e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_error(&e))?
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| parquet_error(&e))?;
+    let schema = request_schema();
+    let mut first = true;
+    let mut row_in_file = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(&e))?;
+        if first {
+            for required in ["action", "resource"] {
+                if batch.column_by_name(required).is_none() {
+                    return Err(parquet_error(&format!(
+                        "no `{required}` column: a request table needs `action` and `resource`"
+                    )));
+                }
+            }
+            first = false;
+        }
+        let rows = batch.num_rows();
+        let start = row_in_file;
+        row_in_file += rows as u64;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let name = field.name().as_str();
+            let given = batch.column_by_name(name).or_else(|| {
+                (name == "event_id")
+                    .then(|| batch.column_by_name("id"))
+                    .flatten()
+            });
+            let column: ArrayRef = match (name, given) {
+                ("record", Some(c)) => datafusion::arrow::compute::cast(c, &DataType::UInt64)
+                    .map_err(|e| parquet_error(&format!("column `record`: {e}")))?,
+                ("recorded", Some(c)) => datafusion::arrow::compute::cast(c, &DataType::Boolean)
+                    .map_err(|e| parquet_error(&format!("column `recorded`: {e}")))?,
+                (_, Some(c)) => {
+                    let c = datafusion::arrow::compute::cast(c, &DataType::Utf8)
+                        .map_err(|e| parquet_error(&format!("column `{name}`: {e}")))?;
+                    if name == "source" && c.null_count() > 0 {
+                        return Err(parquet_error(&"column `source` has nulls"));
+                    }
+                    c
+                }
+                ("source", None) => {
+                    std::sync::Arc::new(StringArray::from(vec![input.name.as_str(); rows]))
+                }
+                ("record", None) => std::sync::Arc::new(UInt64Array::from_iter_values(
+                    (0..rows as u64).map(|r| start + r),
+                )),
+                ("recorded", None) => std::sync::Arc::new(BooleanArray::from(vec![false; rows])),
+                (_, None) => datafusion::arrow::array::new_null_array(&DataType::Utf8, rows),
+            };
+            if (name == "record" || name == "recorded") && column.null_count() > 0 {
+                return Err(parquet_error(&format!("column `{name}` has nulls")));
+            }
+            columns.push(column);
+        }
+        let out = RecordBatch::try_new(std::sync::Arc::clone(&schema), columns)
+            .map_err(|e| parquet_error(&e))?;
+        stats.records += rows as u64;
+        stats.rows += rows as u64;
+        if !emit(out) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

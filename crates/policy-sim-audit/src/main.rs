@@ -1,0 +1,335 @@
+//! `policy-sim-audit`: the command line. The library does the work; this parses the
+//! arguments, runs the audit and prints.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use policy_sim::analysis::prover::AreaSpec;
+use policy_sim::load::types::PolicyTypeFiles;
+use policy_sim::root::Root;
+use policy_sim_audit::audit::Audit;
+use policy_sim_audit::error::AuditError;
+use policy_sim_audit::out::{OutFormat, OutWriter};
+use policy_sim_audit::policies::{PolicyInputs, load_inputs, parse_principal};
+
+const ABOUT: &str = "Audit recorded AWS traffic (CloudTrail, S3 server access logs, request tables) against IAM policies: replay a policy change, observe isolation between Cognito identities, summarise decisions";
+
+const AFTER: &str = "\
+Exit codes:
+  0  no finding, and every event could be judged (PASS)
+  1  a finding: a cross-identity access AWS authorized, or a changed decision in replay
+     (FAIL); or events that could not be judged (UNKNOWN)
+  2  bad input: options, policies, or log files that cannot be read
+
+Examples:
+  policy-sim-audit --policy policies/console-auth-role.json fixtures/logs/cloudtrail
+  policy-sim-audit --policy new.json --baseline old.json --format json logs/
+  policy-sim-audit --policy p.json --sql \"SELECT action, count(*) FROM decided GROUP BY action\" logs/
+  policy-sim-audit generate-cloudtrail --records 100000 --identities 1000 --seed 7 --out target/ct";
+
+#[derive(Parser)]
+#[command(name = "policy-sim-audit", version, about = ABOUT, after_help = AFTER, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write synthetic CloudTrail logs (the delivery tree, gzip) with planted
+    /// cross-identity accesses, for tests and benchmarks.
+    GenerateCloudtrail(GenerateArgs),
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Records to write.
+    #[arg(long)]
+    records: u64,
+    /// Cognito identities.
+    #[arg(long)]
+    identities: u64,
+    /// The seed: the same seed writes the same files.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The directory to write into (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Identity-based policy file (IAM JSON); repeat for several.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<PathBuf>,
+    /// CloudFormation or Serverless template that deploys the role.
+    #[arg(long, value_name = "FILE", conflicts_with = "policies")]
+    template: Option<PathBuf>,
+    /// The role's logical id (optional when the template has one role).
+    #[arg(long, value_name = "LOGICAL_ID", requires = "template")]
+    role: Option<String>,
+    /// A value the template needs: NAME=VALUE; repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE", requires = "template")]
+    params: Vec<String>,
+    /// The document of a managed policy the role names by ARN: ARN=FILE.
+    #[arg(
+        long = "managed-policy",
+        value_name = "ARN=FILE",
+        requires = "template"
+    )]
+    managed: Vec<String>,
+    /// The caller of rows that name none (rows from logs carry their own).
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// A resource-based policy (S3 bucket policy ...) of the requested resources.
+    #[arg(long = "resource-policy", value_name = "FILE")]
+    resource_policy: Option<PathBuf>,
+    /// The account owning resources whose ARN has none (S3).
+    #[arg(long = "resource-account", value_name = "ACCOUNT")]
+    resource_account: Option<String>,
+    /// The principal's permissions boundary.
+    #[arg(long, value_name = "FILE")]
+    boundary: Option<PathBuf>,
+    /// A session policy; repeat for several.
+    #[arg(long = "session-policy", value_name = "FILE")]
+    session_policies: Vec<PathBuf>,
+    /// A service control policy: LEVEL=FILE.
+    #[arg(long = "scp", value_name = "LEVEL=FILE", value_parser = level_file)]
+    scps: Vec<(String, PathBuf)>,
+    /// A resource control policy: LEVEL=FILE.
+    #[arg(long = "rcp", value_name = "LEVEL=FILE", value_parser = level_file)]
+    rcps: Vec<(String, PathBuf)>,
+    /// The policies before the change: policy files, or one template (its role, with
+    /// --role/--param as given); repeat for several files. Turns on replay.
+    #[arg(long, value_name = "FILE")]
+    baseline: Vec<PathBuf>,
+    /// A private isolation area: a resource pattern with
+    /// ${cognito-identity.amazonaws.com:sub}; repeat for several (default: every Allow
+    /// resource pattern of the policies that names it).
+    #[arg(long, value_name = "PATTERN")]
+    area: Vec<String>,
+    /// A protected area: other identities may read, not write.
+    #[arg(long = "write-area", value_name = "PATTERN")]
+    write_area: Vec<String>,
+    /// SQL over the decided table (named `decided`; the inputs are `requests`).
+    #[arg(long, value_name = "QUERY")]
+    sql: Option<String>,
+    /// Write the decided table (or the --sql result) to FILE.parquet or FILE.jsonl.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The engine: `embedded` (this process, all cores) or `ballista://HOST:PORT`.
+    #[arg(long, value_name = "ENGINE", default_value = "embedded")]
+    engine: String,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Log files and directories (CloudTrail, S3 access logs, request tables).
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+fn level_file(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((level, file)) if !level.is_empty() && !file.is_empty() => {
+            Ok((level.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("{text:?} is not LEVEL=FILE")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::GenerateCloudtrail(args)) => generate(&args),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // One line, as CI logs read it; values from the input made terminal-safe.
+            eprintln!("error: {}", policy_sim::report::field(&e.to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn generate(args: &GenerateArgs) -> Result<u8, AuditError> {
+    let _ = args;
+    Err(AuditError::Usage(
+        "generate-cloudtrail: not available in this build".to_string(),
+    ))
+}
+
+fn run(args: &RunArgs) -> Result<u8, AuditError> {
+    if !args.engine.eq("embedded") {
+        return Err(AuditError::Usage(format!(
+            "--engine {}: this build runs the embedded engine only",
+            args.engine
+        )));
+    }
+    let types = PolicyTypeFiles {
+        resource: args
+            .resource_policy
+            .iter()
+            .map(|p| (None, p.clone()))
+            .collect(),
+        resource_account: args.resource_account.clone(),
+        boundary: args.boundary.clone(),
+        session: args.session_policies.clone(),
+        scps: args.scps.clone(),
+        rcps: args.rcps.clone(),
+    };
+    let current = PolicyInputs {
+        policies: args.policies.clone(),
+        template: args.template.clone(),
+        role: args.role.clone(),
+        params: args.params.clone(),
+        managed: args.managed.clone(),
+        types,
+    };
+    let mut named: Vec<&std::path::Path> = current.files();
+    named.extend(args.inputs.iter().map(PathBuf::as_path));
+    named.extend(args.baseline.iter().map(PathBuf::as_path));
+    let root = Root::discover_first(named);
+    let loaded = load_inputs(&root, &current)?;
+    let baseline = match args.baseline.as_slice() {
+        [] => None,
+        files => Some(load_inputs(
+            &root,
+            &baseline_inputs(&root, files, &current)?,
+        )?),
+    };
+    let mut areas: Vec<AreaSpec> = args.area.iter().map(AreaSpec::private).collect();
+    areas.extend(args.write_area.iter().map(AreaSpec::protected));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256);
+    let audit = Audit {
+        areas: if areas.is_empty() {
+            Audit::default_areas(&loaded)
+        } else {
+            areas
+        },
+        current: loaded,
+        baseline,
+        principal: parse_principal(args.principal.as_deref())?,
+        now: jiff::Timestamp::now(),
+        threads,
+    };
+    let inputs = policy_sim_audit::inputs::discover(&root, &args.inputs)?;
+    let out = match &args.out {
+        Some(path) => {
+            OutFormat::of(path)?;
+            Some(OutWriter::create(path)?)
+        }
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| AuditError::Engine(format!("cannot start the runtime: {e}")))?;
+    let output = runtime.block_on(audit.run(inputs, out, args.sql.as_deref()))?;
+    let report = &output.report;
+    match args.format {
+        Format::Text => {
+            print!("{}", report.text());
+            if let Some(batches) = &output.sql {
+                let table = datafusion::arrow::util::pretty::pretty_format_batches(batches)
+                    .map_err(|e| AuditError::Engine(e.to_string()))?;
+                println!("{}", policy_sim::report::field(&table.to_string()));
+            }
+        }
+        Format::Json => {
+            let mut value =
+                serde_json::to_value(report).map_err(|e| AuditError::Engine(e.to_string()))?;
+            if let Some(batches) = &output.sql {
+                value["sql"] = sql_rows(batches)?;
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value)
+                    .map_err(|e| AuditError::Engine(e.to_string()))?
+            );
+        }
+    }
+    Ok(report.verdict.exit_code())
+}
+
+/// `--sql`'s result as an array of JSON objects.
+fn sql_rows(
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+) -> Result<serde_json::Value, AuditError> {
+    let mut writer = datafusion::arrow::json::ArrayWriter::new(Vec::new());
+    for b in batches {
+        writer.write(b)?;
+    }
+    writer.finish()?;
+    let bytes = writer.into_inner();
+    if bytes.is_empty() {
+        return Ok(serde_json::Value::Array(Vec::new()));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| AuditError::Engine(e.to_string()))
+}
+
+/// `--baseline` files: IAM policy documents (a JSON object with `Statement`), or one
+/// template read with the current --role and --param.
+fn baseline_inputs(
+    root: &Root,
+    files: &[PathBuf],
+    current: &PolicyInputs,
+) -> Result<PolicyInputs, AuditError> {
+    let is_policy = |p: &PathBuf| -> Result<bool, AuditError> {
+        let resolved = root.resolve(p)?;
+        let bytes = std::fs::read(&resolved).map_err(|e| AuditError::Input {
+            file: p.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .is_some_and(|v| v.get("Statement").is_some()))
+    };
+    let mut policies = Vec::new();
+    let mut templates = Vec::new();
+    for f in files {
+        if is_policy(f)? {
+            policies.push(f.clone());
+        } else {
+            templates.push(f.clone());
+        }
+    }
+    match (policies.is_empty(), templates.as_slice()) {
+        (false, []) => Ok(PolicyInputs {
+            policies,
+            template: None,
+            role: None,
+            params: Vec::new(),
+            managed: Vec::new(),
+            types: current.types.clone(),
+        }),
+        (true, [t]) => Ok(PolicyInputs {
+            policies: Vec::new(),
+            template: Some(t.clone()),
+            role: current.role.clone(),
+            params: current.params.clone(),
+            managed: current.managed.clone(),
+            types: current.types.clone(),
+        }),
+        _ => Err(AuditError::Usage(
+            "--baseline takes IAM policy files (a JSON object with \"Statement\"), or one template; not both, nor two templates".to_string(),
+        )),
+    }
+}

@@ -1,0 +1,399 @@
+//! Tallying the decided table: one pass over its batches, per partition, merged at the
+//! end. Memory grows with the distinct actions, identities, statements and finding
+//! groups, not with the rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use datafusion::arrow::array::{
+    Array, AsArray, BooleanArray, RecordBatch, StringArray, UInt64Array,
+};
+
+use crate::error::AuditError;
+use crate::report::{Change, Count, Decisions, IsolationFinding, MAX_EXAMPLES, Origin, Recorded};
+
+/// The errors that mean AWS refused the request at authorization (or authentication):
+/// anything else recorded (`NoSuchKey`, `PreconditionFailed` ...) comes after
+/// authorization, so the request was authorized.
+pub const AUTHORIZATION_ERRORS: &[&str] = &[
+    "AccessDenied",
+    "AllAccessDisabled",
+    "AccountProblem",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+];
+
+/// Did AWS refuse the request at authorization?
+pub fn denied_by_aws(error_code: &str) -> bool {
+    AUTHORIZATION_ERRORS.contains(&error_code)
+}
+
+type GroupKey = (String, String, Option<String>, String, String);
+
+/// One partition's tally.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Decisions under the current policies.
+    pub decisions: Decisions,
+    /// AWS's recorded answers.
+    pub recorded: Recorded,
+    /// Per action.
+    pub by_action: HashMap<String, Decisions>,
+    /// Per identity.
+    pub by_identity: HashMap<String, Decisions>,
+    /// Per deciding statement.
+    pub by_statement: HashMap<String, u64>,
+    /// Isolation counters.
+    pub own: u64,
+    /// Permitted cross-identity rows.
+    pub permitted: u64,
+    /// Denied attempts.
+    pub denied_attempts: u64,
+    /// Undecidable cross-identity rows.
+    pub undecidable: u64,
+    /// Rows without identity.
+    pub without_identity: u64,
+    /// Finding groups: (identity, touch, owner, area, action) -> (count, first origin).
+    pub findings: HashMap<GroupKey, (u64, Origin)>,
+    /// Replay counters: unchanged, would break, newly allowed, deny kind, undecidable.
+    pub replay: [u64; 5],
+    /// Replay examples by kind of change.
+    pub changes: BTreeMap<String, Vec<Change>>,
+}
+
+struct Cols<'a> {
+    source: &'a StringArray,
+    record: &'a UInt64Array,
+    event_id: &'a StringArray,
+    event_time: &'a StringArray,
+    identity: &'a StringArray,
+    action: &'a StringArray,
+    resource: &'a StringArray,
+    recorded: &'a BooleanArray,
+    error_code: &'a StringArray,
+    decision: &'a StringArray,
+    statement: &'a StringArray,
+    eval_error: &'a StringArray,
+    touch: &'a StringArray,
+    owner: &'a StringArray,
+    area: &'a StringArray,
+    forbidden: &'a BooleanArray,
+    baseline: Option<(&'a StringArray, &'a StringArray)>,
+}
+
+fn text<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, AuditError> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| AuditError::Engine(format!("the decided table has no text column {name}")))
+}
+
+/// `batch` with its text columns as `Utf8` (an engine may hand over `Utf8View` or
+/// `LargeUtf8`).
+fn as_utf8(batch: &RecordBatch) -> Result<RecordBatch, AuditError> {
+    use datafusion::arrow::datatypes::DataType;
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
+        if matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
+            columns.push(datafusion::arrow::compute::cast(c, &DataType::Utf8)?);
+            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+        } else {
+            columns.push(c.clone());
+            fields.push(f.as_ref().clone());
+        }
+    }
+    let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+fn get(a: &StringArray, i: usize) -> Option<&str> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
+impl Tally {
+    /// Count every row of a decided batch (see [`crate::audit::decided_sql`] for its
+    /// columns).
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), AuditError> {
+        let batch = &as_utf8(batch)?;
+        let bool_col = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_boolean_opt())
+                .ok_or_else(|| {
+                    AuditError::Engine(format!("the decided table has no boolean column {name}"))
+                })
+        };
+        let record = batch
+            .column_by_name("record")
+            .and_then(|c| c.as_primitive_opt::<datafusion::arrow::datatypes::UInt64Type>())
+            .ok_or_else(|| {
+                AuditError::Engine("the decided table has no record column".to_string())
+            })?;
+        let baseline = match batch.column_by_name("baseline_decision") {
+            Some(_) => Some((
+                text(batch, "baseline_decision")?,
+                text(batch, "baseline_error")?,
+            )),
+            None => None,
+        };
+        let c = Cols {
+            source: text(batch, "source")?,
+            record,
+            event_id: text(batch, "event_id")?,
+            event_time: text(batch, "event_time")?,
+            identity: text(batch, "identity")?,
+            action: text(batch, "action")?,
+            resource: text(batch, "resource")?,
+            recorded: bool_col("recorded")?,
+            error_code: text(batch, "error_code")?,
+            decision: text(batch, "decision")?,
+            statement: text(batch, "statement")?,
+            eval_error: text(batch, "eval_error")?,
+            touch: text(batch, "touch")?,
+            owner: text(batch, "owner")?,
+            area: text(batch, "area")?,
+            forbidden: bool_col("forbidden")?,
+            baseline,
+        };
+        for i in 0..batch.num_rows() {
+            self.add_row(&c, i);
+        }
+        Ok(())
+    }
+
+    fn origin(c: &Cols<'_>, i: usize) -> Origin {
+        Origin {
+            source: c.source.value(i).to_string(),
+            record: c.record.value(i),
+            event_id: get(c.event_id, i).map(str::to_string),
+            event_time: get(c.event_time, i).map(str::to_string),
+        }
+    }
+
+    fn add_row(&mut self, c: &Cols<'_>, i: usize) {
+        let decision = get(c.decision, i);
+        self.decisions.add(decision);
+        let action = get(c.action, i).unwrap_or("-");
+        count_into(&mut self.by_action, action, decision);
+        let identity = get(c.identity, i);
+        if let Some(id) = identity {
+            count_into(&mut self.by_identity, id, decision);
+        }
+        if let Some(s) = get(c.statement, i) {
+            match self.by_statement.get_mut(s) {
+                Some(n) => *n += 1,
+                None => {
+                    self.by_statement.insert(s.to_string(), 1);
+                }
+            }
+        }
+        let recorded = c.recorded.value(i);
+        let aws_denied = get(c.error_code, i).is_some_and(denied_by_aws);
+        if !recorded {
+            self.recorded.unrecorded += 1;
+        } else if aws_denied {
+            self.recorded.denied += 1;
+            if decision == Some("Allow") {
+                self.recorded.denied_but_policies_allow += 1;
+            }
+        } else {
+            self.recorded.authorized += 1;
+            if matches!(decision, Some("ExplicitDeny" | "ImplicitDeny")) {
+                self.recorded.authorized_but_policies_deny += 1;
+            }
+        }
+        // Isolation, observed.
+        match get(c.touch, i) {
+            Some("own") => self.own += 1,
+            Some(touch @ ("other" | "everyone" | "unattributed")) => {
+                let forbidden = c.forbidden.is_valid(i) && c.forbidden.value(i);
+                if !forbidden {
+                    self.permitted += 1;
+                } else if recorded && aws_denied {
+                    self.denied_attempts += 1;
+                } else if !recorded && decision.is_none() {
+                    self.undecidable += 1;
+                } else if !recorded && decision != Some("Allow") {
+                    // A request table row the policies deny: not an access.
+                    self.denied_attempts += 1;
+                } else {
+                    let key = (
+                        identity.unwrap_or("-").to_string(),
+                        touch.to_string(),
+                        get(c.owner, i).map(str::to_string),
+                        get(c.area, i).unwrap_or("").to_string(),
+                        action.to_string(),
+                    );
+                    let origin = Tally::origin(c, i);
+                    let entry = self.findings.entry(key).or_insert((0, origin.clone()));
+                    entry.0 += 1;
+                    if origin < entry.1 {
+                        entry.1 = origin;
+                    }
+                }
+            }
+            _ => {
+                if identity.is_none() {
+                    self.without_identity += 1;
+                }
+            }
+        }
+        // Replay.
+        if let Some((base, base_error)) = c.baseline {
+            let before = get(base, i);
+            let kind = match (before, decision) {
+                (None, _) | (_, None) => Some("undecidable"),
+                (Some(a), Some(b)) if a == b => None,
+                (Some("Allow"), Some(_)) => Some("would-break"),
+                (Some(_), Some("Allow")) => Some("newly-allowed"),
+                _ => Some("deny-kind-changed"),
+            };
+            let slot = match kind {
+                None => 0,
+                Some("would-break") => 1,
+                Some("newly-allowed") => 2,
+                Some("deny-kind-changed") => 3,
+                _ => 4,
+            };
+            self.replay[slot] += 1;
+            if let Some(kind) = kind.filter(|k| *k != "deny-kind-changed") {
+                let change = Change {
+                    change: kind.to_string(),
+                    origin: Tally::origin(c, i),
+                    identity: identity.map(str::to_string),
+                    action: get(c.action, i).map(str::to_string),
+                    resource: get(c.resource, i).map(str::to_string),
+                    baseline: before
+                        .or(get(base_error, i))
+                        .unwrap_or("not decided")
+                        .to_string(),
+                    current: decision
+                        .or(get(c.eval_error, i))
+                        .unwrap_or("not decided")
+                        .to_string(),
+                    statement: get(c.statement, i).map(str::to_string),
+                };
+                keep_first(self.changes.entry(kind.to_string()).or_default(), change);
+            }
+        }
+    }
+
+    /// Add `other`'s counts.
+    pub fn merge(&mut self, other: Tally) {
+        self.decisions.merge(&other.decisions);
+        let r = &mut self.recorded;
+        r.authorized += other.recorded.authorized;
+        r.denied += other.recorded.denied;
+        r.unrecorded += other.recorded.unrecorded;
+        r.authorized_but_policies_deny += other.recorded.authorized_but_policies_deny;
+        r.denied_but_policies_allow += other.recorded.denied_but_policies_allow;
+        for (k, d) in other.by_action {
+            self.by_action.entry(k).or_default().merge(&d);
+        }
+        for (k, d) in other.by_identity {
+            self.by_identity.entry(k).or_default().merge(&d);
+        }
+        for (k, v) in other.by_statement {
+            *self.by_statement.entry(k).or_default() += v;
+        }
+        self.own += other.own;
+        self.permitted += other.permitted;
+        self.denied_attempts += other.denied_attempts;
+        self.undecidable += other.undecidable;
+        self.without_identity += other.without_identity;
+        for (k, (count, origin)) in other.findings {
+            let entry = self.findings.entry(k).or_insert((0, origin.clone()));
+            entry.0 += count;
+            if origin < entry.1 {
+                entry.1 = origin;
+            }
+        }
+        for (i, v) in other.replay.iter().enumerate() {
+            self.replay[i] += v;
+        }
+        for (k, list) in other.changes {
+            let mine = self.changes.entry(k).or_default();
+            for c in list {
+                keep_first(mine, c);
+            }
+        }
+    }
+
+    /// The per-key tables, most rows first (ties by key).
+    pub fn counts(map: &HashMap<String, Decisions>) -> Vec<Count> {
+        let mut out: Vec<Count> = map
+            .iter()
+            .map(|(k, d)| Count {
+                key: k.clone(),
+                decisions: *d,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.decisions
+                .total()
+                .cmp(&a.decisions.total())
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        out
+    }
+
+    /// The finding groups, most rows first (ties by caller, owner, action).
+    pub fn finding_list(&self) -> Vec<IsolationFinding> {
+        let mut out: Vec<IsolationFinding> = self
+            .findings
+            .iter()
+            .map(
+                |((identity, touch, owner, area, action), (count, first))| IsolationFinding {
+                    identity: identity.clone(),
+                    touch: touch.clone(),
+                    owner: owner.clone(),
+                    area: area.clone(),
+                    action: action.clone(),
+                    count: *count,
+                    first: first.clone(),
+                },
+            )
+            .collect();
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.identity.cmp(&b.identity))
+                .then_with(|| a.owner.cmp(&b.owner))
+                .then_with(|| a.action.cmp(&b.action))
+                .then_with(|| a.area.cmp(&b.area))
+        });
+        out
+    }
+}
+
+fn count_into(map: &mut HashMap<String, Decisions>, key: &str, decision: Option<&str>) {
+    match map.get_mut(key) {
+        Some(d) => d.add(decision),
+        None => {
+            let mut d = Decisions::default();
+            d.add(decision);
+            map.insert(key.to_string(), d);
+        }
+    }
+}
+
+/// Keep the first [`MAX_EXAMPLES`] changes by origin.
+fn keep_first(list: &mut Vec<Change>, change: Change) {
+    if list.len() == MAX_EXAMPLES && list.last().is_some_and(|last| last.origin <= change.origin) {
+        return;
+    }
+    let at = list.partition_point(|c| c.origin <= change.origin);
+    list.insert(at, change);
+    list.truncate(MAX_EXAMPLES);
+}

@@ -1,0 +1,411 @@
+//! The scalar functions the audit's plans call: `decide` (the policies' decision of each
+//! row) and `area_touch` (whose isolation area a row reached). Both read Arrow string
+//! columns through the core library's columnar API
+//! ([`policy_sim::eval::columns`]), which knows nothing of Arrow.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, LargeStringArray, StringArray, StringBuilder,
+    StringViewArray, StructArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use policy_sim::analysis::prover::{AreaOwners, Touch};
+use policy_sim::eval::authorize::{Policies, TypedRef};
+use policy_sim::eval::columns::{ColumnDecider, Columns, RowResult, TextColumn};
+use policy_sim::lang::principal::Caller;
+
+/// A string argument of a function, whichever string type the engine hands over.
+enum Text<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    Scalar(Option<&'a str>, usize),
+}
+
+impl<'a> Text<'a> {
+    fn of(value: &'a ColumnarValue, rows: usize, what: &str) -> Result<Text<'a>> {
+        match value {
+            ColumnarValue::Array(a) => match a.data_type() {
+                DataType::Utf8 => Ok(Text::Utf8(a.as_string::<i32>())),
+                DataType::LargeUtf8 => Ok(Text::Large(a.as_string::<i64>())),
+                DataType::Utf8View => Ok(Text::View(a.as_string_view())),
+                DataType::Null => Ok(Text::Scalar(None, rows)),
+                other => exec_err!("{what} must be text, not {other}"),
+            },
+            ColumnarValue::Scalar(s) => match s {
+                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
+                    Ok(Text::Scalar(v.as_deref(), rows))
+                }
+                ScalarValue::Null => Ok(Text::Scalar(None, rows)),
+                other => exec_err!("{what} must be text, not {}", other.data_type()),
+            },
+        }
+    }
+}
+
+impl TextColumn for Text<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Text::Utf8(a) => a.len(),
+            Text::Large(a) => a.len(),
+            Text::View(a) => a.len(),
+            Text::Scalar(_, n) => *n,
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            Text::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Text::Large(a) => a.is_valid(row).then(|| a.value(row)),
+            Text::View(a) => a.is_valid(row).then(|| a.value(row)),
+            Text::Scalar(v, _) => *v,
+        }
+    }
+}
+
+/// Every statement of `policies` with its typed reference, in the order of the policy
+/// sets ([`Policies::sets`]).
+pub fn statements(
+    policies: &Policies,
+) -> impl Iterator<Item = (TypedRef, &policy_sim::lang::model::Statement)> {
+    policies.sets().flat_map(|(policy_type, index, set)| {
+        set.policies()
+            .iter()
+            .enumerate()
+            .flat_map(move |(p, policy)| {
+                policy
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .map(move |(statement, st)| {
+                        let r = TypedRef {
+                            policy_type,
+                            index,
+                            statement: policy_sim::eval::StatementRef {
+                                policy: p,
+                                statement,
+                            },
+                        };
+                        (r, st)
+                    })
+            })
+    })
+}
+
+/// A statement's label, with its policy type unless identity-based.
+pub fn typed_label(policies: &Policies, r: TypedRef) -> String {
+    match r.policy_type {
+        policy_sim::eval::authorize::PolicyType::Identity => policies.label(r),
+        other => format!("{} policy {}", other.as_str(), policies.label(r)),
+    }
+}
+
+/// The fields of `decide`'s result.
+pub fn decision_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("decision", DataType::Utf8, true),
+        Field::new("decided_by", DataType::Utf8, true),
+        Field::new("statement", DataType::Utf8, true),
+        Field::new("error", DataType::Utf8, true),
+    ])
+}
+
+/// `decide(action, resource, identity, principal, context)`: the decision of the row as
+/// `check --requests` decides the same request line, as a struct of `decision`
+/// (`Allow`, `ExplicitDeny`, `ImplicitDeny`; null when the row cannot be decided),
+/// `decided_by` (the policy type that decided), `statement` (the first deciding
+/// statement's label) and `error` (why the row cannot be decided).
+#[derive(Debug)]
+pub struct Decide {
+    name: String,
+    /// A digest of the policies: two functions of the same name decide alike only if
+    /// they were built from the same policies.
+    digest: String,
+    policies: Arc<Policies>,
+    principal: Option<Caller>,
+    now: jiff::Timestamp,
+    labels: Vec<(TypedRef, String)>,
+    signature: Signature,
+}
+
+impl PartialEq for Decide {
+    fn eq(&self, other: &Decide) -> bool {
+        self.name == other.name && self.digest == other.digest
+    }
+}
+
+impl Eq for Decide {}
+
+impl Hash for Decide {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.digest.hash(state);
+    }
+}
+
+impl Decide {
+    /// The function `name` deciding with `policies`, as `principal` for rows that name
+    /// none; `now` fills `aws:CurrentTime` where a row has none. `digest` identifies the
+    /// policies ([`crate::policies::Loaded::digest`]).
+    pub fn new(
+        name: &str,
+        policies: Arc<Policies>,
+        principal: Option<Caller>,
+        now: jiff::Timestamp,
+        digest: String,
+    ) -> Decide {
+        let labels = statements(&policies)
+            .map(|(r, _)| r)
+            .map(|r| (r, typed_label(&policies, r)))
+            .collect();
+        Decide {
+            name: name.to_string(),
+            digest,
+            policies,
+            principal,
+            now,
+            labels,
+            signature: Signature::any(5, Volatility::Immutable),
+        }
+    }
+
+    /// As a DataFusion function.
+    pub fn udf(self) -> ScalarUDF {
+        ScalarUDF::new_from_impl(self)
+    }
+
+    /// Every statement's label, in the order of the policy sets.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.labels.iter().map(|(_, l)| l.as_str())
+    }
+
+    fn label(&self, r: TypedRef) -> &str {
+        self.labels
+            .iter()
+            .find(|(t, _)| *t == r)
+            .map_or("", |(_, l)| l.as_str())
+    }
+}
+
+impl ScalarUDFImpl for Decide {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(decision_fields()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let names = ["action", "resource", "identity", "principal", "context"];
+        let texts = args
+            .args
+            .iter()
+            .zip(names)
+            .map(|(a, n)| Text::of(a, rows, n))
+            .collect::<Result<Vec<_>>>()?;
+        let [action, resource, identity, principal, context] = texts.as_slice() else {
+            return exec_err!("{} takes 5 arguments", self.name);
+        };
+        let columns = Columns {
+            action,
+            resource,
+            identity: Some(identity),
+            principal: Some(principal),
+            context: Some(context),
+            keys: &[],
+        };
+        let mut decider = ColumnDecider::new(&self.policies, self.principal.clone(), self.now);
+        let mut results: Vec<RowResult> = Vec::with_capacity(rows);
+        if let Err(e) = decider.decide(&columns, &mut results) {
+            return exec_err!("{e}");
+        }
+        let mut decision = StringBuilder::with_capacity(rows, rows * 8);
+        let mut decided_by = StringBuilder::with_capacity(rows, rows * 8);
+        let mut statement = StringBuilder::with_capacity(rows, rows * 16);
+        let mut error = StringBuilder::new();
+        for r in &results {
+            match r {
+                RowResult::Decided {
+                    verdict,
+                    statement: first,
+                } => {
+                    decision.append_value(verdict.decision.as_str());
+                    decided_by.append_value(verdict.decided_by.as_str());
+                    statement.append_option(first.map(|d| self.label(d)));
+                    error.append_null();
+                }
+                RowResult::Failed(e) => {
+                    decision.append_null();
+                    decided_by.append_null();
+                    statement.append_null();
+                    error.append_value(e);
+                }
+            }
+        }
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(decision.finish()),
+            Arc::new(decided_by.finish()),
+            Arc::new(statement.finish()),
+            Arc::new(error.finish()),
+        ];
+        Ok(ColumnarValue::Array(Arc::new(StructArray::new(
+            decision_fields(),
+            arrays,
+            None,
+        ))))
+    }
+}
+
+/// The fields of `area_touch`'s result.
+pub fn touch_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("touch", DataType::Utf8, false),
+        Field::new("owner", DataType::Utf8, true),
+        Field::new("area", DataType::Utf8, true),
+        Field::new("forbidden", DataType::Boolean, true),
+    ])
+}
+
+/// `area_touch(identity, action, resource, context)`: whose isolation area the row reached
+/// ([`AreaOwners::touch`]), as a struct of `touch` (`outside`, `own`, `other`,
+/// `everyone`, `unattributed`), `owner` (the other identity), `area` (its pattern) and
+/// `forbidden` (whether the area forbids the caller the action).
+#[derive(Debug)]
+pub struct AreaTouch {
+    owners: Arc<AreaOwners>,
+    digest: String,
+    signature: Signature,
+}
+
+impl PartialEq for AreaTouch {
+    fn eq(&self, other: &AreaTouch) -> bool {
+        self.digest == other.digest
+    }
+}
+
+impl Eq for AreaTouch {}
+
+impl Hash for AreaTouch {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.digest.hash(state);
+    }
+}
+
+impl AreaTouch {
+    /// The function over `owners`; `digest` identifies the areas.
+    pub fn new(owners: Arc<AreaOwners>, digest: String) -> AreaTouch {
+        AreaTouch {
+            owners,
+            digest,
+            signature: Signature::any(4, Volatility::Immutable),
+        }
+    }
+
+    /// As a DataFusion function.
+    pub fn udf(self) -> ScalarUDF {
+        ScalarUDF::new_from_impl(self)
+    }
+}
+
+/// `s3:prefix` of a row's context JSON, when it has exactly one.
+fn prefix_of(context: &str) -> Option<String> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(context).ok()?;
+    let (_, v) = map
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("s3:prefix"))?;
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+impl ScalarUDFImpl for AreaTouch {
+    fn name(&self) -> &str {
+        "area_touch"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(touch_fields()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let names = ["identity", "action", "resource", "context"];
+        let texts = args
+            .args
+            .iter()
+            .zip(names)
+            .map(|(a, n)| Text::of(a, rows, n))
+            .collect::<Result<Vec<_>>>()?;
+        let [identity, action, resource, context] = texts.as_slice() else {
+            return exec_err!("area_touch takes 4 arguments");
+        };
+        let mut touch = StringBuilder::with_capacity(rows, rows * 6);
+        let mut owner = StringBuilder::new();
+        let mut area = StringBuilder::new();
+        let mut forbidden = BooleanBuilder::with_capacity(rows);
+        for row in 0..rows {
+            let (Some(act), Some(res)) = (action.get(row), resource.get(row)) else {
+                touch.append_value("outside");
+                owner.append_null();
+                area.append_null();
+                forbidden.append_null();
+                continue;
+            };
+            let listing = act.eq_ignore_ascii_case("s3:ListBucket")
+                || act.eq_ignore_ascii_case("s3:ListBucketVersions");
+            let prefix = match (listing, context.get(row)) {
+                (true, Some(c)) => prefix_of(c),
+                _ => None,
+            };
+            let t = self
+                .owners
+                .touch(identity.get(row), act, res, prefix.as_deref());
+            let (word, who, at, forbid) = match &t {
+                Touch::Outside => ("outside", None, None, None),
+                Touch::Own { area } => ("own", None, Some(*area), Some(false)),
+                Touch::Other {
+                    area,
+                    owner,
+                    forbidden,
+                } => ("other", Some(owner.as_str()), Some(*area), Some(*forbidden)),
+                Touch::Everyone { area, forbidden } => {
+                    ("everyone", None, Some(*area), Some(*forbidden))
+                }
+                Touch::Unattributed { area } => ("unattributed", None, Some(*area), Some(true)),
+            };
+            touch.append_value(word);
+            owner.append_option(who);
+            area.append_option(at.map(|i| self.owners.area(i).0));
+            forbidden.append_option(forbid);
+        }
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(touch.finish()),
+            Arc::new(owner.finish()),
+            Arc::new(area.finish()),
+            Arc::new(forbidden.finish()),
+        ];
+        Ok(ColumnarValue::Array(Arc::new(StructArray::new(
+            touch_fields(),
+            arrays,
+            None,
+        ))))
+    }
+}
