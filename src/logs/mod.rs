@@ -12,6 +12,7 @@
 //! line names its own operation code, which [`s3_access`] translates to the API name first.
 
 pub mod cloudtrail;
+pub mod generate;
 pub mod s3_access;
 
 use std::collections::BTreeMap;
