@@ -215,7 +215,8 @@ pub struct ReadStats {
     pub rows: u64,
     /// Events that did not become requests, by kind.
     pub unmapped: UnmappedCounts,
-    /// The first few unmapped events of each kind: file, record, why.
+    /// The first few unmapped events of each kind (by file and record): file, record,
+    /// why.
     pub examples: BTreeMap<UnmappedKind, Vec<(String, u64, String)>>,
     /// Cognito sessions (access keys) indexed from `AssumeRoleWithWebIdentity` events.
     pub sessions: u64,
@@ -234,11 +235,8 @@ impl ReadStats {
         }
         for (k, list) in other.examples {
             let mine = self.examples.entry(k).or_default();
-            for e in list {
-                if mine.len() < EXAMPLES_PER_KIND {
-                    mine.push(e);
-                }
-            }
+            mine.extend(list);
+            keep_first_examples(mine);
         }
         self.sessions = self.sessions.max(other.sessions);
     }
@@ -246,10 +244,22 @@ impl ReadStats {
     fn unmapped(&mut self, file: &str, record: u64, u: &Unmapped) {
         self.unmapped.add(u);
         let list = self.examples.entry(u.kind).or_default();
-        if list.len() < EXAMPLES_PER_KIND {
+        let later = list.len() == EXAMPLES_PER_KIND
+            && list
+                .last()
+                .is_some_and(|(f, r, _)| (f.as_str(), *r) <= (file, record));
+        if !later {
             list.push((file.to_string(), record, u.reason.clone()));
+            keep_first_examples(list);
         }
     }
+}
+
+/// The first [`EXAMPLES_PER_KIND`] examples by file and record, whichever thread read
+/// them first.
+fn keep_first_examples(list: &mut Vec<(String, u64, String)>) {
+    list.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    list.truncate(EXAMPLES_PER_KIND);
 }
 
 /// The Cognito sessions of every CloudTrail input, indexed before any event is mapped (a
