@@ -39,25 +39,51 @@ pub const DECIDED: &str = "decided";
 
 /// The decided table over `table`: every request column, then `decision`, `decided_by`,
 /// `statement`, `eval_error`, (with a baseline: `baseline_decision`,
-/// `baseline_statement`, `baseline_error`), `touch`, `owner`, `area`, `forbidden`.
-pub fn decided_sql(table: &str, baseline: bool) -> String {
-    let base_cols = if baseline {
-        ", b['decision'] AS baseline_decision, b['statement'] AS baseline_statement, b['error'] AS baseline_error"
-    } else {
-        ""
-    };
-    let base_call = if baseline {
-        format!(", {DECIDE_BASELINE}(action, resource, identity, principal, context) AS b")
-    } else {
-        String::new()
+/// `baseline_statement`, `baseline_error`), `touch`, `owner`, `area`, `forbidden`. Each
+/// function call names the digest of what it must decide with.
+pub fn decided_sql(table: &str, current: &str, baseline: Option<&str>, areas: &str) -> String {
+    let (base_cols, base_call) = match baseline {
+        Some(digest) => (
+            ", b['decision'] AS baseline_decision, b['statement'] AS baseline_statement, b['error'] AS baseline_error",
+            format!(
+                ", {DECIDE_BASELINE}(action, resource, identity, principal, context, '{digest}') AS b"
+            ),
+        ),
+        None => ("", String::new()),
     };
     format!(
         "SELECT source, record, event_time, event_name, event_id, identity, principal, action, resource, context, recorded, error_code, \
          d['decision'] AS decision, d['decided_by'] AS decided_by, d['statement'] AS statement, d['error'] AS eval_error{base_cols}, \
          t['touch'] AS touch, t['owner'] AS owner, t['area'] AS area, t['forbidden'] AS forbidden \
-         FROM (SELECT *, {DECIDE}(action, resource, identity, principal, context) AS d{base_call}, \
-         area_touch(identity, action, resource, context) AS t FROM {table})"
+         FROM (SELECT *, {DECIDE}(action, resource, identity, principal, context, '{current}') AS d{base_call}, \
+         area_touch(identity, action, resource, context, '{areas}') AS t FROM {table})"
     )
+}
+
+/// Where the plan runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// In this process, on every core.
+    Embedded,
+    /// On the Ballista scheduler at this URL (`ballista://HOST:PORT`).
+    Ballista(String),
+}
+
+impl Engine {
+    /// `embedded` or `ballista://HOST:PORT`.
+    pub fn parse(text: &str) -> Result<Engine, AuditError> {
+        if text == "embedded" {
+            return Ok(Engine::Embedded);
+        }
+        match text.strip_prefix("ballista://") {
+            Some(rest) if rest.contains(':') && !rest.contains('/') => {
+                Ok(Engine::Ballista(text.to_string()))
+            }
+            _ => Err(AuditError::Usage(format!(
+                "--engine {text:?}: give `embedded` or `ballista://HOST:PORT`"
+            ))),
+        }
+    }
 }
 
 /// What an audit decides with.
@@ -123,14 +149,31 @@ impl Audit {
             );
         }
         let owners = AreaOwners::new(&self.areas)?;
-        let digest = self
-            .areas
-            .iter()
-            .map(|a| format!("{}={}", a.others.as_str(), a.pattern))
-            .collect::<Vec<_>>()
-            .join("\n");
-        ctx.register_udf(AreaTouch::new(Arc::new(owners), digest).udf());
+        ctx.register_udf(AreaTouch::new(Arc::new(owners), self.areas_digest()).udf());
         Ok(())
+    }
+
+    /// A digest of the areas (patterns and what others may do in them).
+    pub fn areas_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for a in &self.areas {
+            hash.update(a.others.as_str().as_bytes());
+            hash.update([0]);
+            hash.update(a.pattern.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The decided table's SQL over `table`, for these policies and areas.
+    pub fn decided_sql(&self, table: &str) -> String {
+        decided_sql(
+            table,
+            &self.current.digest,
+            self.baseline.as_ref().map(|b| b.digest.as_str()),
+            &self.areas_digest(),
+        )
     }
 
     fn decide(&self) -> Decide {
@@ -143,22 +186,40 @@ impl Audit {
         )
     }
 
-    /// Run the audit over `inputs`: tally the decided table, write it to `out` (or the
-    /// `sql` result, when given), and run `sql` over it.
+    /// Run the audit over `inputs` on `engine`: tally the decided table, write it to `out`
+    /// (or the `sql` result, when given), and run `sql` over it.
     pub async fn run(
         &self,
+        engine: &Engine,
         inputs: Vec<Input>,
         out: Option<OutWriter>,
         sql: Option<&str>,
     ) -> Result<Output, AuditError> {
-        let ctx = self.context()?;
-        let index = Arc::new(crate::inputs::index_sessions(&inputs)?);
         let stats = Arc::new(Mutex::new(ReadStats::default()));
-        let table = input_table(inputs, Arc::clone(&index), Arc::clone(&stats), self.threads)?;
-        ctx.register_table(REQUESTS, Arc::new(table))?;
-        let decided = decided_sql(REQUESTS, self.baseline.is_some());
-        ctx.sql(&format!("CREATE VIEW {DECIDED} AS {decided}"))
-            .await?;
+        let (ctx, remote) = match engine {
+            Engine::Embedded => {
+                let ctx = self.context()?;
+                let index = Arc::new(crate::inputs::index_sessions(&inputs)?);
+                let table =
+                    input_table(inputs, Arc::clone(&index), Arc::clone(&stats), self.threads)?;
+                ctx.register_table(REQUESTS, Arc::new(table))?;
+                (ctx, None)
+            }
+            #[cfg(feature = "ballista")]
+            Engine::Ballista(url) => {
+                let ctx = crate::distributed::client(url, self).await?;
+                crate::distributed::register_inputs(&ctx, &inputs).await?;
+                (ctx, Some(inputs.len() as u64))
+            }
+            #[cfg(not(feature = "ballista"))]
+            Engine::Ballista(_) => {
+                return Err(AuditError::Usage(
+                    "this build has no Ballista engine (built without the `ballista` feature)"
+                        .to_string(),
+                ));
+            }
+        };
+        register_decided(&ctx, &self.decided_sql(REQUESTS)).await?;
         let df = ctx.sql(&format!("SELECT * FROM {DECIDED}")).await?;
         let decided_schema: SchemaRef = Arc::clone(df.schema().inner());
         let (decided_out, sql_out) = match sql {
@@ -170,7 +231,13 @@ impl Audit {
         if let Some(w) = decided_out {
             w.finish_with(Some(decided_schema))?;
         }
-        let stats = std::mem::take(&mut *stats.lock().map_err(|_| poisoned())?);
+        let mut stats = std::mem::take(&mut *stats.lock().map_err(|_| poisoned())?);
+        if let Some(files) = remote {
+            // The executors read the files: every Parquet row is one request.
+            stats.files.insert(crate::inputs::Kind::Parquet, files);
+            stats.records = tally.decisions.total();
+            stats.rows = tally.decisions.total();
+        }
         let report = self.report(tally, stats);
         let sql_result = match sql {
             None => None,
@@ -295,6 +362,19 @@ impl Audit {
             replay,
         }
     }
+}
+
+/// Register the decided table as a view (`decided`), planned from `sql`.
+pub async fn register_decided(ctx: &SessionContext, sql: &str) -> Result<(), AuditError> {
+    let plan = ctx.sql(sql).await?.into_unoptimized_plan();
+    ctx.register_table(
+        DECIDED,
+        Arc::new(datafusion::catalog::view::ViewTable::new(
+            plan,
+            Some(sql.to_string()),
+        )),
+    )?;
+    Ok(())
 }
 
 fn poisoned() -> AuditError {

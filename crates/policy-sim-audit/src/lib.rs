@@ -16,11 +16,14 @@
 //! | tallying the decided table | [`tally`] |
 //! | the typed result and its text | [`report`] |
 //! | `--out` (Parquet, JSON Lines) | [`out`] |
+//! | the same plan on Ballista (feature `ballista`) | `distributed` |
 //! | errors | [`error`] |
 
 #![warn(missing_docs)]
 
 pub mod audit;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 pub mod error;
 pub mod inputs;
 pub mod out;
@@ -30,6 +33,6 @@ pub mod table;
 pub mod tally;
 pub mod udf;
 
-pub use audit::Audit;
+pub use audit::{Audit, Engine};
 pub use error::AuditError;
 pub use report::{AuditReport, Verdict};

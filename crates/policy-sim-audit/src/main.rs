@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::analysis::prover::AreaSpec;
 use policy_sim::load::types::PolicyTypeFiles;
 use policy_sim::root::Root;
-use policy_sim_audit::audit::Audit;
+use policy_sim_audit::audit::{Audit, Engine};
 use policy_sim_audit::error::AuditError;
 use policy_sim_audit::out::{OutFormat, OutWriter};
 use policy_sim_audit::policies::{PolicyInputs, load_inputs, parse_principal};
@@ -42,6 +42,10 @@ enum Command {
     /// Write synthetic CloudTrail logs (the delivery tree, gzip) with planted
     /// cross-identity accesses, for tests and benchmarks.
     GenerateCloudtrail(GenerateArgs),
+    /// Run a Ballista scheduler that can plan audits of these policies.
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor that decides with these policies.
+    Executor(ExecutorArgs),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +72,32 @@ enum Format {
 
 #[derive(clap::Args)]
 struct RunArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// SQL over the decided table (named `decided`; the inputs are `requests`).
+    #[arg(long, value_name = "QUERY")]
+    sql: Option<String>,
+    /// Write the decided table (or the --sql result) to FILE.parquet or FILE.jsonl.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Output format of the report.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The engine: `embedded` (this process, all cores) or `ballista://HOST:PORT` (a
+    /// scheduler started with `policy-sim-audit scheduler`).
+    #[arg(long, value_name = "ENGINE", default_value = "embedded")]
+    engine: String,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Log files and directories (CloudTrail, S3 access logs, request tables).
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+/// What the audit decides with: the same options for a run, a scheduler and an executor.
+#[derive(clap::Args)]
+struct PolicyArgs {
     /// Identity-based policy file (IAM JSON); repeat for several.
     #[arg(long = "policy", value_name = "FILE")]
     policies: Vec<PathBuf>,
@@ -120,24 +150,30 @@ struct RunArgs {
     /// A protected area: other identities may read, not write.
     #[arg(long = "write-area", value_name = "PATTERN")]
     write_area: Vec<String>,
-    /// SQL over the decided table (named `decided`; the inputs are `requests`).
-    #[arg(long, value_name = "QUERY")]
-    sql: Option<String>,
-    /// Write the decided table (or the --sql result) to FILE.parquet or FILE.jsonl.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Output format of the report.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
-    /// The engine: `embedded` (this process, all cores) or `ballista://HOST:PORT`.
-    #[arg(long, value_name = "ENGINE", default_value = "embedded")]
-    engine: String,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Log files and directories (CloudTrail, S3 access logs, request tables).
-    #[arg(value_name = "INPUT", required = true)]
-    inputs: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SchedulerArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    bind: std::net::SocketAddr,
+}
+
+#[derive(clap::Args)]
+struct ExecutorArgs {
+    #[command(flatten)]
+    policy: PolicyArgs,
+    /// The scheduler's address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    scheduler: std::net::SocketAddr,
+    /// The address to serve results on (Arrow Flight; the next port is taken too).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    bind: std::net::SocketAddr,
+    /// Tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    slots: usize,
 }
 
 fn level_file(text: &str) -> Result<(String, PathBuf), String> {
@@ -153,13 +189,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::GenerateCloudtrail(args)) => generate(&args),
+        Some(Command::Scheduler(args)) => serve(&args.policy, Serve::Scheduler(args.bind)),
+        Some(Command::Executor(args)) => serve(
+            &args.policy,
+            Serve::Executor {
+                scheduler: args.scheduler,
+                bind: args.bind,
+                slots: args.slots,
+            },
+        ),
         None => run(&cli.run),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // One line, as CI logs read it; values from the input made terminal-safe.
-            eprintln!("error: {}", policy_sim::report::field(&e.to_string()));
+            eprintln!(
+                "error: {}",
+                policy_sim::report::field(e.to_string().trim_end())
+            );
             ExitCode::from(2)
         }
     }
@@ -196,13 +244,19 @@ fn generate(args: &GenerateArgs) -> Result<u8, AuditError> {
     Ok(0)
 }
 
-fn run(args: &RunArgs) -> Result<u8, AuditError> {
-    if !args.engine.eq("embedded") {
-        return Err(AuditError::Usage(format!(
-            "--engine {}: this build runs the embedded engine only",
-            args.engine
-        )));
-    }
+fn threads(given: Option<usize>) -> usize {
+    given
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 256)
+}
+
+/// The audit the policy options describe, and the project root (found from every path
+/// named, `more` included).
+fn build_audit(
+    args: &PolicyArgs,
+    more: &[PathBuf],
+    threads: usize,
+) -> Result<(Root, Audit), AuditError> {
     let types = PolicyTypeFiles {
         resource: args
             .resource_policy
@@ -224,7 +278,7 @@ fn run(args: &RunArgs) -> Result<u8, AuditError> {
         types,
     };
     let mut named: Vec<&std::path::Path> = current.files();
-    named.extend(args.inputs.iter().map(PathBuf::as_path));
+    named.extend(more.iter().map(PathBuf::as_path));
     named.extend(args.baseline.iter().map(PathBuf::as_path));
     let root = Root::discover_first(named);
     let loaded = load_inputs(&root, &current)?;
@@ -237,10 +291,6 @@ fn run(args: &RunArgs) -> Result<u8, AuditError> {
     };
     let mut areas: Vec<AreaSpec> = args.area.iter().map(AreaSpec::private).collect();
     areas.extend(args.write_area.iter().map(AreaSpec::protected));
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, 256);
     let audit = Audit {
         areas: if areas.is_empty() {
             Audit::default_areas(&loaded)
@@ -253,6 +303,61 @@ fn run(args: &RunArgs) -> Result<u8, AuditError> {
         now: jiff::Timestamp::now(),
         threads,
     };
+    Ok((root, audit))
+}
+
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, AuditError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| AuditError::Engine(format!("cannot start the runtime: {e}")))
+}
+
+enum Serve {
+    Scheduler(std::net::SocketAddr),
+    Executor {
+        scheduler: std::net::SocketAddr,
+        bind: std::net::SocketAddr,
+        slots: usize,
+    },
+}
+
+#[cfg(feature = "ballista")]
+fn serve(args: &PolicyArgs, what: Serve) -> Result<u8, AuditError> {
+    use policy_sim_audit::distributed;
+    let threads = threads(None);
+    let (_, audit) = build_audit(args, &[], threads)?;
+    eprintln!(
+        "policies {} areas {}",
+        audit.current.digest,
+        audit.areas_digest()
+    );
+    let rt = runtime(threads)?;
+    match what {
+        Serve::Scheduler(bind) => {
+            rt.block_on(distributed::run_scheduler(std::sync::Arc::new(audit), bind))?
+        }
+        Serve::Executor {
+            scheduler,
+            bind,
+            slots,
+        } => rt.block_on(distributed::run_executor(&audit, scheduler, bind, slots))?,
+    }
+    Ok(0)
+}
+
+#[cfg(not(feature = "ballista"))]
+fn serve(_args: &PolicyArgs, _what: Serve) -> Result<u8, AuditError> {
+    Err(AuditError::Usage(
+        "this build has no Ballista engine (built without the `ballista` feature)".to_string(),
+    ))
+}
+
+fn run(args: &RunArgs) -> Result<u8, AuditError> {
+    let engine = Engine::parse(&args.engine)?;
+    let threads = threads(args.threads);
+    let (root, audit) = build_audit(&args.policy, &args.inputs, threads)?;
     let inputs = policy_sim_audit::inputs::discover(&root, &args.inputs)?;
     let out = match &args.out {
         Some(path) => {
@@ -261,12 +366,8 @@ fn run(args: &RunArgs) -> Result<u8, AuditError> {
         }
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .map_err(|e| AuditError::Engine(format!("cannot start the runtime: {e}")))?;
-    let output = runtime.block_on(audit.run(inputs, out, args.sql.as_deref()))?;
+    let output =
+        runtime(threads)?.block_on(audit.run(&engine, inputs, out, args.sql.as_deref()))?;
     let report = &output.report;
     match args.format {
         Format::Text => {
@@ -274,7 +375,9 @@ fn run(args: &RunArgs) -> Result<u8, AuditError> {
             if let Some(batches) = &output.sql {
                 let table = datafusion::arrow::util::pretty::pretty_format_batches(batches)
                     .map_err(|e| AuditError::Engine(e.to_string()))?;
-                println!("{}", policy_sim::report::field(&table.to_string()));
+                for line in table.to_string().lines() {
+                    println!("{}", policy_sim::report::field(line));
+                }
             }
         }
         Format::Json => {

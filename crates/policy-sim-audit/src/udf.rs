@@ -98,6 +98,30 @@ pub fn statements(
     })
 }
 
+/// The last argument of a function call: the digest of what the plan was made with. A
+/// function built from other policies (or areas) refuses to run, so that an executor
+/// started with other files fails the query instead of answering for them.
+fn check_digest(name: &str, args: &[ColumnarValue], mine: &str, what: &str) -> Result<()> {
+    let given = match args.last() {
+        Some(ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(d))
+            | ScalarValue::LargeUtf8(Some(d))
+            | ScalarValue::Utf8View(Some(d)),
+        )) => d.as_str(),
+        _ => {
+            return exec_err!(
+                "{name}: the last argument must be the digest of the {what}, as text"
+            );
+        }
+    };
+    if given != mine {
+        return exec_err!(
+            "{name}: the plan was made for {what} with digest {given}, this process has {mine}: start every scheduler and executor with the same policy files and areas as the client"
+        );
+    }
+    Ok(())
+}
+
 /// A statement's label, with its policy type unless identity-based.
 pub fn typed_label(policies: &Policies, r: TypedRef) -> String {
     match r.policy_type {
@@ -116,11 +140,12 @@ pub fn decision_fields() -> Fields {
     ])
 }
 
-/// `decide(action, resource, identity, principal, context)`: the decision of the row as
+/// `decide(action, resource, identity, principal, context, digest)`: the decision of the row as
 /// `check --requests` decides the same request line, as a struct of `decision`
 /// (`Allow`, `ExplicitDeny`, `ImplicitDeny`; null when the row cannot be decided),
 /// `decided_by` (the policy type that decided), `statement` (the first deciding
-/// statement's label) and `error` (why the row cannot be decided).
+/// statement's label) and `error` (why the row cannot be decided). `digest` must be the
+/// policies' digest ([`crate::policies::Loaded::digest`]).
 #[derive(Debug)]
 pub struct Decide {
     name: String,
@@ -171,8 +196,13 @@ impl Decide {
             principal,
             now,
             labels,
-            signature: Signature::any(5, Volatility::Immutable),
+            signature: Signature::any(6, Volatility::Immutable),
         }
+    }
+
+    /// The digest the plan must name as the last argument.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// As a DataFusion function.
@@ -208,6 +238,7 @@ impl ScalarUDFImpl for Decide {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
+        check_digest(&self.name, &args.args, &self.digest, "policies")?;
         let names = ["action", "resource", "identity", "principal", "context"];
         let texts = args
             .args
@@ -216,7 +247,7 @@ impl ScalarUDFImpl for Decide {
             .map(|(a, n)| Text::of(a, rows, n))
             .collect::<Result<Vec<_>>>()?;
         let [action, resource, identity, principal, context] = texts.as_slice() else {
-            return exec_err!("{} takes 5 arguments", self.name);
+            return exec_err!("{} takes 6 arguments", self.name);
         };
         let columns = Columns {
             action,
@@ -278,7 +309,7 @@ pub fn touch_fields() -> Fields {
     ])
 }
 
-/// `area_touch(identity, action, resource, context)`: whose isolation area the row reached
+/// `area_touch(identity, action, resource, context, digest)`: whose isolation area the row reached
 /// ([`AreaOwners::touch`]), as a struct of `touch` (`outside`, `own`, `other`,
 /// `everyone`, `unattributed`), `owner` (the other identity), `area` (its pattern) and
 /// `forbidden` (whether the area forbids the caller the action).
@@ -309,8 +340,13 @@ impl AreaTouch {
         AreaTouch {
             owners,
             digest,
-            signature: Signature::any(4, Volatility::Immutable),
+            signature: Signature::any(5, Volatility::Immutable),
         }
+    }
+
+    /// The digest the plan must name as the last argument.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// As a DataFusion function.
@@ -347,6 +383,7 @@ impl ScalarUDFImpl for AreaTouch {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
+        check_digest("area_touch", &args.args, &self.digest, "isolation areas")?;
         let names = ["identity", "action", "resource", "context"];
         let texts = args
             .args
@@ -355,7 +392,7 @@ impl ScalarUDFImpl for AreaTouch {
             .map(|(a, n)| Text::of(a, rows, n))
             .collect::<Result<Vec<_>>>()?;
         let [identity, action, resource, context] = texts.as_slice() else {
-            return exec_err!("area_touch takes 4 arguments");
+            return exec_err!("area_touch takes 5 arguments");
         };
         let mut touch = StringBuilder::with_capacity(rows, rows * 6);
         let mut owner = StringBuilder::new();
