@@ -357,7 +357,13 @@ impl AuditReport {
                 n(self.unmapped.total),
                 kinds.join(", ")
             );
-            for e in &self.unmapped.examples {
+            // Other services' events are expected in any trail: counted, not listed.
+            for e in self
+                .unmapped
+                .examples
+                .iter()
+                .filter(|e| e.kind != "other-service")
+            {
                 let _ = writeln!(
                     o,
                     "  {} {}#{}: {}",
