@@ -199,7 +199,7 @@ impl Audit {
         let (ctx, remote) = match engine {
             Engine::Embedded => {
                 let ctx = self.context()?;
-                let index = Arc::new(crate::inputs::index_sessions(&inputs)?);
+                let index = Arc::new(crate::inputs::index_sessions(&inputs, self.threads)?);
                 let table =
                     input_table(inputs, Arc::clone(&index), Arc::clone(&stats), self.threads)?;
                 ctx.register_table(REQUESTS, Arc::new(table))?;

@@ -263,26 +263,82 @@ fn keep_first_examples(list: &mut Vec<(String, u64, String)>) {
 }
 
 /// The Cognito sessions of every CloudTrail input, indexed before any event is mapped (a
-/// session's key may be used in a file read before the one that records its issue). A
-/// file without the text `AssumeRoleWithWebIdentity` is not parsed.
-pub fn index_sessions(inputs: &[Input]) -> Result<IdentityIndex, AuditError> {
+/// session's key may be used in a file read before the one that records its issue).
+///
+/// Cost: every CloudTrail file is decompressed; only the records that contain the text
+/// `AssumeRoleWithWebIdentity` are parsed (the others are skipped over as raw JSON). Files
+/// are read by `threads` threads and indexed in input order, so the index does not depend
+/// on the thread count. A file that cannot be read is left to the mapping pass, which
+/// reports it.
+pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex, AuditError> {
+    let files: Vec<&Input> = inputs
+        .iter()
+        .filter(|i| matches!(i.kind, Kind::CloudTrail | Kind::CloudTrailLines))
+        .collect();
+    let threads = threads.clamp(1, files.len().max(1));
+    let mut found: Vec<(usize, Vec<Value>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let files = &files;
+                scope.spawn(move || {
+                    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
+                    let mut out = Vec::new();
+                    for (i, input) in files.iter().enumerate().skip(t).step_by(threads) {
+                        let Ok(bytes) = read_file(input) else {
+                            continue;
+                        };
+                        let Ok(bytes) = cloudtrail::maybe_gunzip(&input.name, &bytes) else {
+                            continue;
+                        };
+                        if finder.find(&bytes).is_none() {
+                            continue;
+                        }
+                        out.push((i, session_records(input.kind, &bytes, &finder)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    found.sort_by_key(|(i, _)| *i);
     let mut index = IdentityIndex::new();
-    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
-    for input in inputs {
-        if !matches!(input.kind, Kind::CloudTrail | Kind::CloudTrailLines) {
-            continue;
-        }
-        let bytes = read_file(input)?;
-        let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?;
-        if finder.find(&bytes).is_none() {
-            continue;
-        }
-        for record in parse_records(input, &bytes)? {
-            // A malformed one is reported when the record is mapped.
-            let _ = index.add_record(&record);
-        }
+    for record in found.iter().flat_map(|(_, records)| records) {
+        // A malformed one is reported when the record is mapped.
+        let _ = index.add_record(record);
     }
     Ok(index)
+}
+
+/// The records of a file that mention `AssumeRoleWithWebIdentity`, parsed; the others are
+/// skipped as raw JSON. A file that does not parse gives none (the mapping pass reports
+/// it).
+fn session_records(kind: Kind, bytes: &[u8], finder: &memchr::memmem::Finder) -> Vec<Value> {
+    #[derive(serde::Deserialize)]
+    struct Log<'a> {
+        #[serde(borrow, rename = "Records")]
+        records: Vec<&'a serde_json::value::RawValue>,
+    }
+    let wanted = |raw: &[u8]| finder.find(raw).is_some();
+    match kind {
+        Kind::CloudTrail => serde_json::from_slice::<Log>(bytes)
+            .map(|log| {
+                log.records
+                    .iter()
+                    .filter(|r| wanted(r.get().as_bytes()))
+                    .filter_map(|r| serde_json::from_str(r.get()).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => bytes
+            .split(|&b| b == b'\n')
+            .filter(|line| wanted(line))
+            .filter_map(|line| serde_json::from_slice(line).ok())
+            .collect(),
+    }
 }
 
 fn read_file(input: &Input) -> Result<Vec<u8>, AuditError> {
