@@ -131,6 +131,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// The most of a file's start read to tell its kind.
 const HEAD_BYTES: usize = 1 << 20;
+/// What is read first.
+const FIRST_LOOK: usize = 16 << 10;
 
 /// Tell a file's kind from its first bytes (decompressed when gzip).
 pub fn detect(name: &str, path: &Path) -> Result<Kind, AuditError> {
@@ -147,15 +149,32 @@ pub fn detect(name: &str, path: &Path) -> Result<Kind, AuditError> {
     }
     let file = std::fs::File::open(path).map_err(|e| input_error(format!("cannot read: {e}")))?;
     let mut head = Vec::new();
-    let reader: Box<dyn Read> = if magic[..n.min(2)] == [0x1f, 0x8b] {
+    let mut reader: Box<dyn Read> = if magic[..n.min(2)] == [0x1f, 0x8b] {
         Box::new(flate2::read::MultiGzDecoder::new(file))
     } else {
         Box::new(file)
     };
-    reader
-        .take(HEAD_BYTES as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| input_error(format!("cannot read: {e}")))?;
+    // A first look is enough for most files (a CloudTrail file starts with its
+    // `Records`); read on, up to HEAD_BYTES, only to finish a long first line.
+    let mut limit = FIRST_LOOK;
+    loop {
+        let before = head.len();
+        (&mut reader)
+            .take((limit - before) as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| input_error(format!("cannot read: {e}")))?;
+        let done = head.len() < limit
+            || head.contains(&b'\n')
+            || limit == HEAD_BYTES
+            || String::from_utf8_lossy(&head)
+                .trim_start()
+                .strip_prefix('{')
+                .is_some_and(|rest| rest.trim_start().starts_with("\"Records\""));
+        if done {
+            break;
+        }
+        limit = HEAD_BYTES;
+    }
     let text = String::from_utf8_lossy(&head);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
