@@ -47,6 +47,11 @@ pub enum AuditError {
     #[error("query engine: {0}")]
     #[diagnostic(code(policy_sim_audit::engine))]
     Engine(String),
+    /// An input reader's error, as it came back through the engine (its text names the
+    /// file and line).
+    #[error("{0}")]
+    #[diagnostic(code(policy_sim_audit::read))]
+    Reader(String),
     /// Writing a result failed.
     #[error("{file}: {reason}")]
     #[diagnostic(code(policy_sim_audit::write))]
@@ -60,16 +65,20 @@ pub enum AuditError {
 
 impl From<datafusion::error::DataFusionError> for AuditError {
     fn from(e: datafusion::error::DataFusionError) -> AuditError {
+        use datafusion::error::DataFusionError;
         // An error raised by our own input readers travels through the engine as an
-        // external error: unwrap it so that it keeps its file and line.
+        // external error (possibly shared between streams): show it as it was raised, with
+        // its file and line.
+        if let DataFusionError::External(inner) = e.find_root()
+            && let Some(audit) = inner.downcast_ref::<AuditError>()
+        {
+            return AuditError::Reader(audit.to_string());
+        }
         match e {
-            datafusion::error::DataFusionError::External(inner) => {
-                match inner.downcast::<AuditError>() {
-                    Ok(audit) => *audit,
-                    Err(other) => AuditError::Engine(other.to_string()),
-                }
-            }
-            datafusion::error::DataFusionError::Context(_, inner) => AuditError::from(*inner),
+            DataFusionError::External(inner) => match inner.downcast::<AuditError>() {
+                Ok(audit) => *audit,
+                Err(other) => AuditError::Engine(other.to_string()),
+            },
             other => AuditError::Engine(other.to_string()),
         }
     }

@@ -400,3 +400,32 @@ fn generated_logs_give_back_what_was_planted() {
     let (_, one) = json(&["--policy", CORRECTED, "--threads", "1", &rel]);
     assert_eq!(one, r);
 }
+
+#[test]
+fn access_logs_are_read_and_their_errors_name_the_line() {
+    let (code, r) = json(&[
+        "--policy",
+        CORRECTED,
+        "fixtures/logs/notes-app-s3-access.log",
+    ]);
+    // Access logs carry no access key: the Cognito session's request has no identity.
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(
+        r["inputs"]["files"],
+        serde_json::json!({"s3-access-log": 1})
+    );
+    assert_eq!(r["inputs"]["records"], 8);
+    assert_eq!(r["inputs"]["rows"], 3);
+    assert_eq!(r["unmapped"]["by_kind"]["no-identity"], 1);
+    let out = audit(&[
+        "--policy",
+        CORRECTED,
+        "fixtures/logs/malformed-s3-access.log",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: fixtures/logs/malformed-s3-access.log:3: field 9: '\"' without a closing quote\n"
+    );
+}
