@@ -649,8 +649,9 @@ mod observed {
     #[test]
     fn objects_are_attributed_to_their_owner() {
         let o = owners();
-        let get =
-            |who: Option<&str>, action: &str, key: &str| o.touch(who, action, &object(key), None);
+        let get = |who: Option<&str>, action: &str, key: &str| {
+            o.touch(who, action, &object(key), None, false)
+        };
         assert_eq!(
             get(Some(A), "s3:GetObject", &format!("private/{A}/n.txt")),
             Touch::Own { area: 0 }
@@ -707,7 +708,13 @@ mod observed {
         )])
         .unwrap();
         assert_eq!(
-            o.touch(Some(A), "s3:GetObject", "arn:aws:s3:::b/u/x/y/data", None),
+            o.touch(
+                Some(A),
+                "s3:GetObject",
+                "arn:aws:s3:::b/u/x/y/data",
+                None,
+                false
+            ),
             Touch::Unattributed { area: 0 }
         );
         assert_eq!(
@@ -715,7 +722,8 @@ mod observed {
                 Some(A),
                 "s3:GetObject",
                 &format!("arn:aws:s3:::b/u/{A}/data"),
-                None
+                None,
+                false
             ),
             Touch::Own { area: 0 }
         );
@@ -724,8 +732,9 @@ mod observed {
     #[test]
     fn listings_reach_what_their_prefix_spans() {
         let o = owners();
-        let list =
-            |prefix: Option<&str>| o.touch(Some(A), "s3:ListBucket", "arn:aws:s3:::b", prefix);
+        let list = |prefix: Option<&str>| {
+            o.touch(Some(A), "s3:ListBucket", "arn:aws:s3:::b", prefix, true)
+        };
         assert_eq!(list(Some(&format!("private/{A}/"))), Touch::Own { area: 0 });
         assert_eq!(
             list(Some(&format!("private/{B}/"))),
@@ -768,5 +777,106 @@ mod observed {
     fn areas_without_the_identity_are_errors() {
         let e = AreaOwners::new(&[AreaSpec::private("arn:aws:s3:::b/private/*")]).unwrap_err();
         assert!(e.to_string().contains("arn:aws:s3:::b/private/*"), "{e}");
+    }
+
+    #[test]
+    fn the_strictest_area_decides() {
+        // Bob's private folder lies inside a protected area too: reading it is forbidden.
+        let o = AreaOwners::new(&[
+            AreaSpec::protected("arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/*"),
+            AreaSpec::private("arn:aws:s3:::b/${cognito-identity.amazonaws.com:sub}/private/*"),
+        ])
+        .unwrap();
+        let key = format!("arn:aws:s3:::b/{B}/private/x");
+        assert_eq!(
+            o.touch(Some(A), "s3:GetObject", &key, None, false),
+            Touch::Other {
+                area: 1,
+                owner: B.to_string(),
+                forbidden: true
+            }
+        );
+        // Outside bob's private folder, his protected area may be read.
+        assert_eq!(
+            o.touch(
+                Some(A),
+                "s3:GetObject",
+                &format!("arn:aws:s3:::b/{B}/y"),
+                None,
+                false
+            ),
+            Touch::Other {
+                area: 0,
+                owner: B.to_string(),
+                forbidden: false
+            }
+        );
+    }
+
+    #[test]
+    fn listings_into_an_area_that_are_no_ones_folder_are_unattributed() {
+        let o = AreaOwners::new(&[
+            AreaSpec::private("arn:aws:s3:::b/avatars/${cognito-identity.amazonaws.com:sub}.png"),
+            AreaSpec::private("arn:aws:s3:::c/*/${cognito-identity.amazonaws.com:sub}/*"),
+        ])
+        .unwrap();
+        // Every id of a region, and a team folder of a wildcard area.
+        for (bucket, prefix) in [("b", "avatars/us-east-1:"), ("c", "team1/")] {
+            assert_eq!(
+                o.touch(
+                    Some(A),
+                    "s3:ListBucket",
+                    &format!("arn:aws:s3:::{bucket}"),
+                    Some(prefix),
+                    true
+                ),
+                Touch::Unattributed {
+                    area: usize::from(bucket == "c")
+                },
+                "{prefix}"
+            );
+        }
+        // Every S3 list action lists; HeadBucket (authorized as s3:ListBucket) does not.
+        assert!(AreaOwners::lists(
+            "s3:ListBucketMultipartUploads",
+            "arn:aws:s3:::b",
+            None
+        ));
+        assert!(AreaOwners::lists(
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+            Some("ListObjectsV2")
+        ));
+        assert!(!AreaOwners::lists(
+            "s3:ListBucket",
+            "arn:aws:s3:::b",
+            Some("HeadBucket")
+        ));
+        assert!(!AreaOwners::lists(
+            "s3:ListMultipartUploadParts",
+            "arn:aws:s3:::b/k",
+            None
+        ));
+        assert!(!AreaOwners::lists("s3:GetObject", "arn:aws:s3:::b", None));
+    }
+
+    #[test]
+    fn long_resources_are_not_searched_and_not_safe() {
+        let o = owners();
+        let long = format!("arn:aws:s3:::b/private/{}x", "a/".repeat(500_000));
+        assert_eq!(
+            o.touch(Some(A), "s3:GetObject", &long, None, false),
+            Touch::Unattributed { area: 0 }
+        );
+        // Many segments: the owner is the first segment the area accepts.
+        let many = format!("arn:aws:s3:::b/private/{}x", "a/".repeat(1000));
+        assert_eq!(
+            o.touch(Some(A), "s3:GetObject", &many, None, false),
+            Touch::Other {
+                area: 0,
+                owner: "a".to_string(),
+                forbidden: true
+            }
+        );
     }
 }

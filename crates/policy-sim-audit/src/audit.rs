@@ -56,7 +56,7 @@ pub fn decided_sql(table: &str, current: &str, baseline: Option<&str>, areas: &s
          d['decision'] AS decision, d['decided_by'] AS decided_by, d['statement'] AS statement, d['error'] AS eval_error{base_cols}, \
          t['touch'] AS touch, t['owner'] AS owner, t['area'] AS area, t['forbidden'] AS forbidden \
          FROM (SELECT *, {DECIDE}(action, resource, identity, principal, context, '{current}') AS d{base_call}, \
-         area_touch(identity, action, resource, context, '{areas}') AS t FROM {table})"
+         area_touch(identity, action, resource, context, event_name, '{areas}') AS t FROM {table})"
     )
 }
 
@@ -143,7 +143,7 @@ impl Audit {
                     Arc::clone(&b.policies),
                     self.principal.clone(),
                     self.now,
-                    b.digest.clone(),
+                    self.function_digest(b),
                 )
                 .udf(),
             );
@@ -163,15 +163,31 @@ impl Audit {
             hash.update(a.pattern.as_bytes());
             hash.update([0]);
         }
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::policies::hex(&hash.finalize())
+    }
+
+    /// The digest a decision function built from `loaded` checks: the policies' digest
+    /// and the default principal (which decides rows that name none).
+    pub fn function_digest(&self, loaded: &Loaded) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(loaded.digest.as_bytes());
+        hash.update([0]);
+        if let Some(p) = &self.principal {
+            hash.update(p.arn().as_bytes());
+        }
+        crate::policies::hex(&hash.finalize())
     }
 
     /// The decided table's SQL over `table`, for these policies and areas.
     pub fn decided_sql(&self, table: &str) -> String {
         decided_sql(
             table,
-            &self.current.digest,
-            self.baseline.as_ref().map(|b| b.digest.as_str()),
+            &self.function_digest(&self.current),
+            self.baseline
+                .as_ref()
+                .map(|b| self.function_digest(b))
+                .as_deref(),
             &self.areas_digest(),
         )
     }
@@ -182,7 +198,7 @@ impl Audit {
             Arc::clone(&self.current.policies),
             self.principal.clone(),
             self.now,
-            self.current.digest.clone(),
+            self.function_digest(&self.current),
         )
     }
 
@@ -243,7 +259,13 @@ impl Audit {
             None => None,
             Some(query) => {
                 // The inputs are read again: the decided table is never held in memory.
-                let df = ctx.sql(query).await?;
+                // A query, nothing else: no DDL (CREATE EXTERNAL TABLE would read any
+                // file), no DML (COPY would write anywhere), no SET.
+                let options = datafusion::execution::context::SQLOptions::new()
+                    .with_allow_ddl(false)
+                    .with_allow_dml(false)
+                    .with_allow_statements(false);
+                let df = ctx.sql_with_options(query, options).await?;
                 let schema: SchemaRef = Arc::clone(df.schema().inner());
                 let batches = df.collect().await?;
                 if let Some(mut w) = sql_out {
@@ -310,7 +332,11 @@ impl Audit {
         let replay_unknown = replay.as_ref().is_some_and(|r| r.undecidable > 0);
         let verdict = if !isolation.findings.is_empty() || changed {
             Verdict::Fail
-        } else if relevant > 0 || isolation.undecidable > 0 || replay_unknown {
+        } else if relevant > 0
+            || isolation.undecidable > 0
+            || replay_unknown
+            || isolation.areas.is_empty()
+        {
             Verdict::Unknown
         } else {
             Verdict::Pass
@@ -476,10 +502,16 @@ impl PartitionStream for InputPartition {
             let result = read_inputs(&mine, &index, &mut local, &mut |batch| {
                 tx.blocking_send(Ok(batch)).is_ok()
             });
-            if let Ok(mut s) = stats.lock() {
-                s.merge(local);
-            }
-            result.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+            let merged = match stats.lock() {
+                Ok(mut s) => {
+                    s.merge(local);
+                    Ok(())
+                }
+                Err(_) => Err(poisoned()),
+            };
+            result
+                .and(merged)
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
         });
         builder.build()
     }

@@ -303,10 +303,7 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                     let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
                     let mut out = Vec::new();
                     for (i, input) in files.iter().enumerate().skip(t).step_by(threads) {
-                        let Ok(bytes) = read_file(input) else {
-                            continue;
-                        };
-                        let Ok(bytes) = cloudtrail::maybe_gunzip(&input.name, &bytes) else {
+                        let Ok(bytes) = read_input(input) else {
                             continue;
                         };
                         if finder.find(&bytes).is_none() {
@@ -360,13 +357,63 @@ fn session_records(kind: Kind, bytes: &[u8], finder: &memchr::memmem::Finder) ->
     }
 }
 
-fn read_file(input: &Input) -> Result<Vec<u8>, AuditError> {
-    std::fs::read(&input.path).map_err(|source| {
+/// The most a file may hold, decompressed: a file is read whole (CloudTrail delivers
+/// files of a few megabytes), and a larger one (a gzip bomb, one huge export) is an error
+/// naming it rather than memory without bound.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// A file's bytes, decompressed when they start with the gzip magic bytes; at most
+/// [`MAX_FILE_BYTES`].
+fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
+    let too_big = || AuditError::Input {
+        file: input.name.clone(),
+        reason: format!(
+            "holds more than {} MiB (decompressed): split it into smaller files",
+            MAX_FILE_BYTES >> 20
+        ),
+    };
+    let file = std::fs::File::open(&input.path).map_err(|source| {
         AuditError::Log(policy_sim::logs::LogError::Read {
             file: input.name.clone(),
             source,
         })
-    })
+    })?;
+    let mut magic = [0u8; 2];
+    let mut reader = std::io::BufReader::new(file);
+    let n = read_up_to(&mut reader, &mut magic).map_err(|source| {
+        AuditError::Log(policy_sim::logs::LogError::Read {
+            file: input.name.clone(),
+            source,
+        })
+    })?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let mut out = Vec::new();
+    let read = if n == 2 && magic == [0x1f, 0x8b] {
+        flate2::read::MultiGzDecoder::new(head.chain(reader))
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|source| {
+                AuditError::Log(policy_sim::logs::LogError::Gzip {
+                    file: input.name.clone(),
+                    source,
+                })
+            })
+    } else {
+        head.chain(reader)
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|source| {
+                AuditError::Log(policy_sim::logs::LogError::Read {
+                    file: input.name.clone(),
+                    source,
+                })
+            })
+    };
+    read?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(out)
 }
 
 fn parse_records(input: &Input, bytes: &[u8]) -> Result<Vec<Value>, AuditError> {
@@ -423,8 +470,7 @@ fn read_cloudtrail(
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<bool, AuditError> {
-    let bytes = read_file(input)?;
-    let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?;
+    let bytes = read_input(input)?;
     let records = parse_records(input, &bytes)?;
     drop(bytes);
     for (i, record) in records.iter().enumerate() {
@@ -505,8 +551,7 @@ fn read_access_log(
 
 /// A text input, decompressed when gzip.
 fn read_text(input: &Input) -> Result<String, AuditError> {
-    let bytes = read_file(input)?;
-    let bytes = cloudtrail::maybe_gunzip(&input.name, &bytes)?.into_owned();
+    let bytes = read_input(input)?;
     String::from_utf8(bytes).map_err(|e| AuditError::Input {
         file: input.name.clone(),
         reason: format!("not UTF-8 text: {e}"),
@@ -548,17 +593,16 @@ fn read_request_lines(
     for (n, line) in non_blank_lines(&text) {
         let line_no = n as u64 + 1;
         stats.records += 1;
-        let fields: LineFields = match serde_json::from_str(line) {
-            Ok(f) => f,
-            Err(e) => {
-                stats.unmapped(
-                    &input.name,
-                    line_no,
-                    &Unmapped::new(UnmappedKind::Malformed, e.to_string()),
-                );
-                continue;
-            }
-        };
+        // A request line that cannot be read is bad input, as `check --requests` would
+        // report it: the run stops naming the line.
+        let fields: LineFields = serde_json::from_str(line).map_err(|e| {
+            AuditError::Log(policy_sim::logs::LogError::Json {
+                file: input.name.clone(),
+                line: n + 1,
+                column: e.column(),
+                message: e.to_string(),
+            })
+        })?;
         let id = fields.id.map(|raw| {
             serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string())
         });

@@ -329,8 +329,8 @@ fn serve(args: &PolicyArgs, what: Serve) -> Result<u8, AuditError> {
     let threads = threads(None);
     let (_, audit) = build_audit(args, &[], threads)?;
     eprintln!(
-        "policies {} areas {}",
-        audit.current.digest,
+        "decides with digest {} (areas {})",
+        audit.function_digest(&audit.current),
         audit.areas_digest()
     );
     let rt = runtime(threads)?;

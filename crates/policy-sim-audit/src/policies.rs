@@ -49,7 +49,7 @@ impl PolicyInputs {
 pub struct Loaded {
     /// Every policy type.
     pub policies: Arc<Policies>,
-    /// A SHA-256 over every file read and the options: the same text, the same digest.
+    /// [`policies_digest`] of the policies.
     pub digest: String,
 }
 
@@ -80,35 +80,45 @@ pub fn load_inputs(root: &Root, inputs: &PolicyInputs) -> Result<Loaded, AuditEr
         .gap(Claim::Decision)
         .map_err(|e| AuditError::Usage(e.to_string()))?;
     let policies = add_policy_types(root, loaded.policies(), &inputs.types)?;
-    let mut hash = Sha256::new();
-    for file in inputs.files() {
-        let resolved = root.resolve(file)?;
-        let bytes = std::fs::read(&resolved).map_err(|e| AuditError::Input {
-            file: file.display().to_string(),
-            reason: format!("cannot read: {e}"),
-        })?;
-        hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(&bytes);
-    }
-    for text in inputs
-        .params
-        .iter()
-        .chain(&inputs.managed)
-        .chain(inputs.role.iter())
-        .chain(inputs.types.resource_account.iter())
-    {
-        hash.update((text.len() as u64).to_le_bytes());
-        hash.update(text.as_bytes());
-    }
-    let digest = hash
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let digest = policies_digest(&policies);
     Ok(Loaded {
         policies: Arc::new(policies),
         digest,
     })
+}
+
+/// A SHA-256 over the policies as loaded and read: every policy type, each set's index and
+/// scope (a resource policy's resource, an organization level's label), every policy's
+/// parsed document (its name, version and statements, in their model's deterministic
+/// debug form), and the resource account. Two processes that loaded the same policies
+/// get the same digest, whatever options or files gave them; any difference that can
+/// change a decision changes it.
+pub fn policies_digest(policies: &Policies) -> String {
+    let mut hash = Sha256::new();
+    let mut put = |text: &str| {
+        hash.update((text.len() as u64).to_le_bytes());
+        hash.update(text.as_bytes());
+    };
+    for (policy_type, index, set) in policies.sets() {
+        put(policy_type.as_str());
+        put(&index.to_string());
+        for policy in set.policies() {
+            put(&format!("{policy:?}"));
+        }
+    }
+    for scoped in &policies.resource {
+        put(&format!("{:?}", scoped.resource));
+    }
+    for level in policies.scps.iter().chain(&policies.rcps) {
+        put(&level.label);
+    }
+    put(&format!("{:?}", policies.resource_account));
+    hex(&hash.finalize())
+}
+
+/// Lowercase hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A `--principal` value.

@@ -303,6 +303,9 @@ impl AuditReport {
                 n(i.undecidable)
             ));
         }
+        if i.areas.is_empty() {
+            reasons.push("no isolation areas to check: give --area or --write-area".to_string());
+        }
         match reasons.is_empty() {
             true => String::new(),
             false => format!(" ({})", reasons.join("; ")),

@@ -140,6 +140,13 @@ impl Tally {
             .ok_or_else(|| {
                 AuditError::Engine("the decided table has no record column".to_string())
             })?;
+        // Whether AWS's answer is recorded decides how a row counts: unknown is an error.
+        let recorded = bool_col("recorded")?;
+        if recorded.null_count() > 0 {
+            return Err(AuditError::Engine(
+                "a row whose `recorded` is null: say whether AWS's answer is recorded (true or false)".to_string(),
+            ));
+        }
         let baseline = match batch.column_by_name("baseline_decision") {
             Some(_) => Some((
                 text(batch, "baseline_decision")?,
@@ -155,7 +162,7 @@ impl Tally {
             identity: text(batch, "identity")?,
             action: text(batch, "action")?,
             resource: text(batch, "resource")?,
-            recorded: bool_col("recorded")?,
+            recorded,
             error_code: text(batch, "error_code")?,
             decision: text(batch, "decision")?,
             statement: text(batch, "statement")?,

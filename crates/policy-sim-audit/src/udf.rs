@@ -309,7 +309,8 @@ pub fn touch_fields() -> Fields {
     ])
 }
 
-/// `area_touch(identity, action, resource, context, digest)`: whose isolation area the row reached
+/// `area_touch(identity, action, resource, context, event_name, digest)`: whose isolation
+/// area the row reached
 /// ([`AreaOwners::touch`]), as a struct of `touch` (`outside`, `own`, `other`,
 /// `everyone`, `unattributed`), `owner` (the other identity), `area` (its pattern) and
 /// `forbidden` (whether the area forbids the caller the action).
@@ -340,7 +341,7 @@ impl AreaTouch {
         AreaTouch {
             owners,
             digest,
-            signature: Signature::any(5, Volatility::Immutable),
+            signature: Signature::any(6, Volatility::Immutable),
         }
     }
 
@@ -355,12 +356,11 @@ impl AreaTouch {
     }
 }
 
-/// `s3:prefix` of a row's context JSON, when it has exactly one.
-fn prefix_of(context: &str) -> Option<String> {
+/// The single string value of `key` (any case) in a row's context JSON: a string, or an
+/// array of one string.
+fn context_value(context: &str, key: &str) -> Option<String> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(context).ok()?;
-    let (_, v) = map
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("s3:prefix"))?;
+    let (_, v) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?;
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
@@ -384,15 +384,15 @@ impl ScalarUDFImpl for AreaTouch {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         check_digest("area_touch", &args.args, &self.digest, "isolation areas")?;
-        let names = ["identity", "action", "resource", "context"];
+        let names = ["identity", "action", "resource", "context", "event_name"];
         let texts = args
             .args
             .iter()
             .zip(names)
             .map(|(a, n)| Text::of(a, rows, n))
             .collect::<Result<Vec<_>>>()?;
-        let [identity, action, resource, context] = texts.as_slice() else {
-            return exec_err!("area_touch takes 5 arguments");
+        let [identity, action, resource, context, event_name] = texts.as_slice() else {
+            return exec_err!("area_touch takes 6 arguments");
         };
         let mut touch = StringBuilder::with_capacity(rows, rows * 6);
         let mut owner = StringBuilder::new();
@@ -406,15 +406,18 @@ impl ScalarUDFImpl for AreaTouch {
                 forbidden.append_null();
                 continue;
             };
-            let listing = act.eq_ignore_ascii_case("s3:ListBucket")
-                || act.eq_ignore_ascii_case("s3:ListBucketVersions");
-            let prefix = match (listing, context.get(row)) {
-                (true, Some(c)) => prefix_of(c),
+            let lists = AreaOwners::lists(act, res, event_name.get(row));
+            let prefix = match (lists, context.get(row)) {
+                (true, Some(c)) => context_value(c, "s3:prefix"),
                 _ => None,
             };
-            let t = self
-                .owners
-                .touch(identity.get(row), act, res, prefix.as_deref());
+            // The identity, as `decide` reads it: the column, else the context key.
+            let from_context = match (identity.get(row), context.get(row)) {
+                (None, Some(c)) => context_value(c, policy_sim::lang::keys::COGNITO_SUB),
+                _ => None,
+            };
+            let who = identity.get(row).or(from_context.as_deref());
+            let t = self.owners.touch(who, act, res, prefix.as_deref(), lists);
             let (word, who, at, forbid) = match &t {
                 Touch::Outside => ("outside", None, None, None),
                 Touch::Own { area } => ("own", None, Some(*area), Some(false)),

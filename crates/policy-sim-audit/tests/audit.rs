@@ -2,32 +2,15 @@
 //! AWS's documented examples, `fixtures/logs/README.md`), and the decided table held to
 //! the core library's own decision of every row.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_policy-sim-audit");
+mod common;
+use common::{CORRECTED, audit, project};
+
 const ALICE: &str = "us-east-1:aaaaaaaa-0000-0000-0000-000000000001";
 const BOB: &str = "us-east-1:bbbbbbbb-0000-0000-0000-000000000002";
-
-/// The repository root (the core crate's directory).
-fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-fn audit(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(project())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 fn json(args: &[&str]) -> (i32, Value) {
     let mut all = args.to_vec();
@@ -48,8 +31,6 @@ fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
-
-const CORRECTED: &str = "policies/corrected-auth-role.json";
 
 #[test]
 fn a_clean_log_passes_and_a_denied_attempt_is_no_finding() {
@@ -428,4 +409,147 @@ fn access_logs_are_read_and_their_errors_name_the_line() {
         String::from_utf8_lossy(&out.stderr),
         "error: fixtures/logs/malformed-s3-access.log:3: field 9: '\"' without a closing quote\n"
     );
+}
+
+#[test]
+fn without_isolation_areas_the_verdict_is_unknown() {
+    // A policy that never names the identity: there is no area to check, so a clean log
+    // cannot pass on isolation.
+    let file = scratch("no-identity-policy.json");
+    std::fs::write(
+        &file,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
+    )
+    .unwrap();
+    let rel = file
+        .strip_prefix(project())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (code, r) = json(&["--policy", &rel, "fixtures/audit/leak"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(r["isolation"]["areas"], serde_json::json!([]));
+    let text = String::from_utf8(audit(&["--policy", &rel, "fixtures/audit/leak"]).stdout).unwrap();
+    assert!(
+        text.ends_with(
+            "Verdict: UNKNOWN (no isolation areas to check: give --area or --write-area)\n"
+        ),
+        "{text}"
+    );
+    // With the area named, the leak is found.
+    let (code, r) = json(&[
+        "--policy",
+        &rel,
+        "--area",
+        "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*",
+        "fixtures/audit/leak",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["isolation"]["finding_rows"], 1);
+}
+
+#[test]
+fn the_identity_may_come_from_the_context_as_decide_reads_it() {
+    let file = scratch("context-identity.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/{BOB}/x","context":{{"cognito-identity.amazonaws.com:sub":"{ALICE}"}}}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    let rel = file
+        .strip_prefix(project())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    // A policy that allows every object: the read of bob's object is allowed, and the
+    // identity in the context makes it alice's.
+    let open = scratch("all-objects.json");
+    std::fs::write(
+        &open,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
+    )
+    .unwrap();
+    let open = open
+        .strip_prefix(project())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
+    let (code, r) = json(&["--policy", &open, "--area", area, &rel]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["decisions"]["allow"], 1);
+    let f = &r["isolation"]["findings"][0];
+    assert_eq!(
+        (f["identity"].as_str(), f["owner"].as_str()),
+        (Some("-"), Some(BOB))
+    );
+}
+
+#[test]
+fn sql_is_a_query_only_and_bad_request_lines_are_errors() {
+    for statement in [
+        "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'",
+        "COPY (SELECT * FROM decided) TO 'target/scratch/x.csv'",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = audit(&[
+            "--policy",
+            CORRECTED,
+            "--sql",
+            statement,
+            "fixtures/audit/clean",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{statement}");
+        assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("passwd"));
+    }
+    let file = scratch("bad.jsonl");
+    std::fs::write(
+        &file,
+        "{\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n{\"action\":1}\n",
+    )
+    .unwrap();
+    let rel = file
+        .strip_prefix(project())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let out = audit(&["--policy", CORRECTED, &rel]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with(&format!("error: {rel}:2:")), "{err}");
+}
+
+#[test]
+fn the_digest_is_of_the_policies_as_loaded() {
+    use policy_sim::load::types::PolicyTypeFiles;
+    use policy_sim_audit::policies::{PolicyInputs, load_inputs};
+    let root = policy_sim::root::Root::new(&project()).unwrap();
+    let a = project().join("policies/corrected-auth-role.json");
+    let b = project().join("policies/console-auth-role.json");
+    let load = |policies: Vec<PathBuf>, boundary: Option<PathBuf>| {
+        let inputs = PolicyInputs {
+            policies,
+            types: PolicyTypeFiles {
+                boundary,
+                ..PolicyTypeFiles::default()
+            },
+            ..PolicyInputs::default()
+        };
+        load_inputs(&root, &inputs).unwrap().digest
+    };
+    // The same files in other roles decide differently: other digests.
+    let two = load(vec![a.clone(), b.clone()], None);
+    let bounded = load(vec![a.clone()], Some(b.clone()));
+    assert_ne!(two, bounded);
+    // The same policies, named again: the same digest.
+    assert_eq!(two, load(vec![a.clone(), b.clone()], None));
+    assert_ne!(two, load(vec![b, a], None));
 }

@@ -4,29 +4,12 @@
 #![cfg(feature = "ballista")]
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_policy-sim-audit");
-const CORRECTED: &str = "policies/corrected-auth-role.json";
-
-fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-fn audit(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(project())
-        .output()
-        .unwrap()
-}
+mod common;
+use common::{BIN, CORRECTED, audit, project};
 
 /// A port free on 127.0.0.1 now (and the one after it).
 fn free_port() -> u16 {

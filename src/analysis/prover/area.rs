@@ -260,27 +260,49 @@ impl AreaOwners {
         (&self.areas[i].source, self.areas[i].others)
     }
 
+    /// Does a request list key names under its `s3:prefix`? An S3 `List` action on a
+    /// bucket (`arn:aws:s3:::BUCKET`), except the `HeadBucket` operation, which is
+    /// authorized as `s3:ListBucket` but returns no names (`operation`: the recorded API
+    /// operation, when known).
+    pub fn lists(action: &str, resource: &str, operation: Option<&str>) -> bool {
+        let is_list = action
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("s3:list"));
+        let bucket = resource
+            .strip_prefix("arn:")
+            .and_then(|r| r.split_once(":s3:::"))
+            .is_some_and(|(_, name)| !name.is_empty() && !name.contains('/'));
+        is_list && bucket && operation != Some("HeadBucket")
+    }
+
     /// Whose area the request of `identity` (`None`: the request carries none) for
-    /// `action` on `resource` reached. A listing (`s3:ListBucket` and its versions
-    /// listing) reaches the objects under its `prefix` (`s3:prefix`; absent: the whole
-    /// bucket): a prefix that stops at or before the identity in an S3 area's literal text
-    /// (`private/`, `priv`, none) reaches every identity's names ([`Touch::Everyone`]).
-    /// The first area that the resource lies in answers, in the order given.
+    /// `action` on `resource` reached. A listing (`lists`, see [`AreaOwners::lists`])
+    /// reaches the objects under its `prefix` (`s3:prefix`; absent: the whole bucket): a
+    /// prefix that stops at or before the identity in an S3 area's literal text
+    /// (`private/`, `priv`, none) reaches every identity's names ([`Touch::Everyone`]), and
+    /// one that reaches into the area without being the caller's own or another
+    /// identity's folder is [`Touch::Unattributed`].
+    ///
+    /// Every area is tried and the strictest answer kept: a forbidden touch of another
+    /// identity's area, then the caller's own area, then a permitted touch (a read of a
+    /// protected area), then outside.
     ///
     /// Owners are read off the resource: every substring shaped like a Cognito identity id
-    /// (`<region>:<UUID>`) and every `/`-separated segment is tried with
-    /// [`Area::contains`]. A resource in an area whose owner cannot be read off it is
+    /// (`<region>:<UUID>`) and every `/`-separated segment (at most
+    /// [`MAX_CANDIDATES`] of them) is tried with [`Area::contains`]. A resource in an area
+    /// whose owner cannot be read off it, or longer than [`MAX_RESOURCE`] bytes, is
     /// [`Touch::Unattributed`].
     ///
-    /// Cost: per area whose literal head the resource starts with, a few pattern matches
-    /// (one per candidate owner); areas the resource cannot reach are skipped on a byte
-    /// comparison.
+    /// Cost: per area whose literal head the resource starts with, at most
+    /// [`MAX_CANDIDATES`] + 2 pattern matches on at most [`MAX_RESOURCE`] bytes; other areas
+    /// are skipped on a byte comparison.
     pub fn touch(
         &self,
         identity: Option<&str>,
         action: &str,
         resource: &str,
         prefix: Option<&str>,
+        lists: bool,
     ) -> Touch {
         let Some(identity) = identity else {
             return Touch::Outside;
@@ -292,59 +314,86 @@ impl AreaOwners {
             Others::Read => !reads,
             Others::Write => reads,
         };
-        let listing = action.eq_ignore_ascii_case("s3:ListBucket")
-            || action.eq_ignore_ascii_case("s3:ListBucketVersions");
         let listed;
-        let target = if listing {
+        let target = if lists {
             listed = format!("{resource}/{}", prefix.unwrap_or(""));
             listed.as_str()
         } else {
             resource
         };
+        let mut best = Touch::Outside;
         for (i, area) in self.areas.iter().enumerate() {
             let head = area.glob.literal_head();
-            if listing {
-                // A listing whose prefix stops short of the identity reveals every
-                // identity's names.
-                if head.starts_with(target.as_bytes()) {
-                    if area.bucket.is_some() {
-                        return Touch::Everyone {
-                            area: i,
-                            forbidden: forbidden(area.others),
-                        };
+            let found = if lists && head.starts_with(target.as_bytes()) {
+                // The prefix stops short of the identity: every identity's names.
+                match area.bucket {
+                    Some(_) => Touch::Everyone {
+                        area: i,
+                        forbidden: forbidden(area.others),
+                    },
+                    None => continue,
+                }
+            } else if !target.as_bytes().starts_with(&head) {
+                continue;
+            } else if target.len() > MAX_RESOURCE {
+                Touch::Unattributed { area: i }
+            } else {
+                // A listing reaches what lies under its prefix: an object name below it.
+                let probe_owned;
+                let probe = if lists {
+                    let sep = if target.ends_with('/') { "" } else { "/" };
+                    probe_owned = format!("{target}{sep}x");
+                    probe_owned.as_str()
+                } else {
+                    target
+                };
+                if area.contains(probe, identity) {
+                    Touch::Own { area: i }
+                } else if let Some(owner) = candidates(probe)
+                    .take(MAX_CANDIDATES)
+                    .find(|c| *c != identity && area.contains(probe, c))
+                {
+                    Touch::Other {
+                        area: i,
+                        owner: owner.to_string(),
+                        forbidden: forbidden(area.others),
                     }
+                } else if lists || self.anyone[i].matches(probe.as_bytes()) {
+                    // A listing into the area that is no one's folder in particular may
+                    // list several identities' names.
+                    Touch::Unattributed { area: i }
+                } else {
                     continue;
                 }
-            }
-            if !target.as_bytes().starts_with(&head) {
-                continue;
-            }
-            // A listing reaches what lies under its prefix: an object name below it.
-            let probe_owned;
-            let probe = if listing {
-                let sep = if target.ends_with('/') { "" } else { "/" };
-                probe_owned = format!("{target}{sep}x");
-                probe_owned.as_str()
-            } else {
-                target
             };
-            if area.contains(probe, identity) {
-                return Touch::Own { area: i };
-            }
-            if let Some(owner) =
-                candidates(probe).find(|c| *c != identity && area.contains(probe, c))
-            {
-                return Touch::Other {
-                    area: i,
-                    owner: owner.to_string(),
-                    forbidden: forbidden(area.others),
-                };
-            }
-            if self.anyone[i].matches(probe.as_bytes()) {
-                return Touch::Unattributed { area: i };
+            if rank(&found) > rank(&best) {
+                best = found;
             }
         }
-        Touch::Outside
+        best
+    }
+}
+
+/// A resource longer than this is not searched for its owner: [`Touch::Unattributed`]
+/// when it starts like an area (S3 keys are at most 1,024 bytes).
+pub const MAX_RESOURCE: usize = 4096;
+
+/// At most this many candidate owners are tried per area.
+pub const MAX_CANDIDATES: usize = 64;
+
+/// How strict an answer is: a forbidden touch of another's area, the caller's own, a
+/// permitted touch, outside.
+fn rank(t: &Touch) -> u8 {
+    match t {
+        Touch::Outside => 0,
+        Touch::Other {
+            forbidden: false, ..
+        }
+        | Touch::Everyone {
+            forbidden: false, ..
+        } => 1,
+        Touch::Own { .. } => 2,
+        Touch::Other { .. } | Touch::Everyone { .. } | Touch::Unattributed { .. } => 3,
     }
 }
 
