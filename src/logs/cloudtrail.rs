@@ -211,6 +211,21 @@ impl IdentityIndex {
         Ok(true)
     }
 
+    /// Add every key of `other`, as if its records had been added here: a key both
+    /// indexes issued to different sessions is a conflict. The result does not depend on
+    /// the order indexes are merged in (so records may be indexed on several threads).
+    pub fn merge(&mut self, other: IdentityIndex) {
+        for (key, entry) in other.keys {
+            match self.keys.get_mut(&key) {
+                None => {
+                    self.keys.insert(key, entry);
+                }
+                Some(known) if *known == entry => {}
+                Some(known) => *known = KeyEntry::Conflict,
+            }
+        }
+    }
+
     /// What `access_key_id` is known as.
     pub fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
         match self.keys.get(access_key_id) {
@@ -685,6 +700,50 @@ mod tests {
             map_record(&e, &IdentityIndex::new()).unwrap_err().kind,
             UnmappedKind::Malformed
         );
+    }
+
+    #[test]
+    fn merged_indexes_are_the_index_of_all_records() {
+        let session = |key: &str, id: &str| {
+            json!({
+                "eventSource": "sts.amazonaws.com",
+                "eventName": "AssumeRoleWithWebIdentity",
+                "userIdentity": {"type": "WebIdentityUser", "identityProvider": COGNITO_PROVIDER},
+                "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/r"},
+                "responseElements": {
+                    "subjectFromWebIdentityToken": id,
+                    "audience": "us-east-1:pool",
+                    "provider": COGNITO_PROVIDER,
+                    "credentials": {"accessKeyId": key}
+                }
+            })
+        };
+        let records = [
+            session("K1", "us-east-1:a"),
+            session("K2", "us-east-1:b"),
+            session("K1", "us-east-1:a"),
+            session("K2", "us-east-1:c"),
+            session("K3", "us-east-1:d"),
+        ];
+        let mut all = IdentityIndex::new();
+        for r in &records {
+            assert_eq!(all.add_record(r), Ok(true));
+        }
+        for split in 0..=records.len() {
+            for order in [false, true] {
+                let (mut x, mut y) = (IdentityIndex::new(), IdentityIndex::new());
+                records[..split].iter().for_each(|r| drop(x.add_record(r)));
+                records[split..].iter().for_each(|r| drop(y.add_record(r)));
+                if order {
+                    std::mem::swap(&mut x, &mut y);
+                }
+                x.merge(y);
+                for key in ["K1", "K2", "K3", "K4"] {
+                    assert_eq!(x.lookup(key), all.lookup(key), "{split} {order} {key}");
+                }
+            }
+        }
+        assert_eq!(all.lookup("K2"), KeyLookup::Conflict);
     }
 
     #[test]

@@ -286,8 +286,8 @@ fn keep_first_examples(list: &mut Vec<(String, u64, String)>) {
 ///
 /// Cost: every CloudTrail file is decompressed; only the records that contain the text
 /// `AssumeRoleWithWebIdentity` are parsed (the others are skipped over as raw JSON). Files
-/// are read by `threads` threads and indexed in input order, so the index does not depend
-/// on the thread count. A file that cannot be read is left to the mapping pass, which
+/// are read by `threads` threads, each indexing its own; their indexes are merged
+/// ([`IdentityIndex::merge`], order-free). Memory: the sessions, not their records. A file that cannot be read is left to the mapping pass, which
 /// reports it.
 pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex, AuditError> {
     let files: Vec<&Input> = inputs
@@ -295,36 +295,39 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
         .filter(|i| matches!(i.kind, Kind::CloudTrail | Kind::CloudTrailLines))
         .collect();
     let threads = threads.clamp(1, files.len().max(1));
-    let mut found: Vec<(usize, Vec<Value>)> = std::thread::scope(|scope| {
+    // Each thread indexes its files; merging is order-free (a key issued to two sessions
+    // is a conflict whichever was seen first), so the index does not depend on the split.
+    let parts: Vec<IdentityIndex> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let files = &files;
                 scope.spawn(move || {
                     let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
-                    let mut out = Vec::new();
-                    for (i, input) in files.iter().enumerate().skip(t).step_by(threads) {
+                    let mut index = IdentityIndex::new();
+                    for input in files.iter().skip(t).step_by(threads) {
                         let Ok(bytes) = read_input(input) else {
                             continue;
                         };
                         if finder.find(&bytes).is_none() {
                             continue;
                         }
-                        out.push((i, session_records(input.kind, &bytes, &finder)));
+                        for record in session_records(input.kind, &bytes, &finder) {
+                            // A malformed one is reported when the record is mapped.
+                            let _ = index.add_record(&record);
+                        }
                     }
-                    out
+                    index
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    found.sort_by_key(|(i, _)| *i);
     let mut index = IdentityIndex::new();
-    for record in found.iter().flat_map(|(_, records)| records) {
-        // A malformed one is reported when the record is mapped.
-        let _ = index.add_record(record);
+    for part in parts {
+        index.merge(part);
     }
     Ok(index)
 }
@@ -416,6 +419,50 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
     Ok(out)
 }
 
+/// The records of a CloudTrail input as raw JSON, each parsed on its own later. A file
+/// that is not valid JSON of its kind is reported by the core's reader, with its line and
+/// column.
+fn raw_records<'a>(
+    input: &Input,
+    bytes: &'a [u8],
+) -> Result<Vec<&'a serde_json::value::RawValue>, AuditError> {
+    #[derive(serde::Deserialize)]
+    struct Log<'a> {
+        #[serde(borrow, rename = "Records")]
+        records: Vec<&'a serde_json::value::RawValue>,
+    }
+    match input.kind {
+        Kind::CloudTrail => match serde_json::from_slice::<Log>(bytes) {
+            Ok(log) => Ok(log.records),
+            // The core's reader words the error (file, line, column, shape).
+            Err(_) => parse_records(input, bytes).and(Err(AuditError::Input {
+                file: input.name.clone(),
+                reason: "not a CloudTrail log file".to_string(),
+            })),
+        },
+        _ => {
+            let mut out = Vec::new();
+            for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match serde_json::from_slice::<&serde_json::value::RawValue>(line) {
+                    Ok(raw) => out.push(raw),
+                    Err(e) => {
+                        return Err(AuditError::Log(policy_sim::logs::LogError::Json {
+                            file: input.name.clone(),
+                            line: n + 1,
+                            column: e.column(),
+                            message: e.to_string(),
+                        }));
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
 fn parse_records(input: &Input, bytes: &[u8]) -> Result<Vec<Value>, AuditError> {
     Ok(match input.kind {
         Kind::CloudTrail => cloudtrail::parse_log_file(&input.name, bytes)?,
@@ -471,10 +518,16 @@ fn read_cloudtrail(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<bool, AuditError> {
     let bytes = read_input(input)?;
-    let records = parse_records(input, &bytes)?;
-    drop(bytes);
-    for (i, record) in records.iter().enumerate() {
+    // The file is checked whole first (the errors of the core's reader), then its records
+    // are parsed one at a time: one record's tree in memory, not the file's.
+    let raws = raw_records(input, &bytes)?;
+    for (i, raw) in raws.iter().enumerate() {
         stats.records += 1;
+        let record: Value = serde_json::from_str(raw.get()).map_err(|e| AuditError::Input {
+            file: input.name.clone(),
+            reason: format!("record {i}: {e}"),
+        })?;
+        let record = &record;
         let i = i as u64;
         // An AssumeRoleWithWebIdentity of a Cognito identity that could not be indexed is
         // reported as such, not as another service's event.
