@@ -13,9 +13,6 @@ use policy_sim_audit::error::AuditError;
 use policy_sim_audit::out::{OutFormat, OutWriter};
 use policy_sim_audit::policies::{PolicyInputs, load_inputs, parse_principal};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const ABOUT: &str = "Audit recorded AWS traffic (CloudTrail, S3 server access logs, request tables) against IAM policies: replay a policy change, observe isolation between Cognito identities, summarise decisions";
 
 const AFTER: &str = "\
