@@ -26,6 +26,15 @@ fn json(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), value)
 }
 
+/// `path` relative to the repository root, as the binary is given it.
+fn relative(path: &std::path::Path) -> String {
+    path.strip_prefix(project())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = project().join("target/scratch/audit-tests");
     std::fs::create_dir_all(&dir).unwrap();
@@ -235,12 +244,7 @@ fn the_decided_parquet_reads_back_as_a_request_table() {
         "fixtures/audit/leak",
     ]);
     assert_eq!(first.status.code(), Some(1));
-    let rel = out
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&out);
     let (code, again) = json(&["--policy", CORRECTED, &rel]);
     let (_, direct) = json(&["--policy", CORRECTED, "fixtures/audit/leak"]);
     assert_eq!(code, 1);
@@ -291,12 +295,7 @@ fn request_lines_are_decided_as_check_decides_them() {
         ),
     )
     .unwrap();
-    let rel = file
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&file);
     let (code, r) = json(&["--policy", CORRECTED, &rel]);
     // Nothing recorded: the policies' own answers count. The corrected policy denies the
     // other identity's object and the listing of every private folder.
@@ -321,12 +320,7 @@ fn request_lines_are_decided_as_check_decides_them() {
 fn generated_logs_give_back_what_was_planted() {
     let dir = scratch("generated");
     let _ = std::fs::remove_dir_all(&dir);
-    let rel = dir
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&dir);
     let out = audit(&[
         "generate-cloudtrail",
         "--records",
@@ -421,12 +415,7 @@ fn without_isolation_areas_the_verdict_is_unknown() {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
     )
     .unwrap();
-    let rel = file
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&file);
     let (code, r) = json(&["--policy", &rel, "fixtures/audit/leak"]);
     assert_eq!(code, 1);
     assert_eq!(r["verdict"], "unknown");
@@ -461,12 +450,7 @@ fn the_identity_may_come_from_the_context_as_decide_reads_it() {
         ) + "\n",
     )
     .unwrap();
-    let rel = file
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&file);
     // A policy that allows every object: the read of bob's object is allowed, and the
     // identity in the context makes it alice's.
     let open = scratch("all-objects.json");
@@ -475,12 +459,7 @@ fn the_identity_may_come_from_the_context_as_decide_reads_it() {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
     )
     .unwrap();
-    let open = open
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let open = relative(&open);
     let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
     let (code, r) = json(&["--policy", &open, "--area", area, &rel]);
     assert_eq!(code, 1, "{r:#}");
@@ -515,12 +494,7 @@ fn sql_is_a_query_only_and_bad_request_lines_are_errors() {
         "{\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n{\"action\":1}\n",
     )
     .unwrap();
-    let rel = file
-        .strip_prefix(project())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let rel = relative(&file);
     let out = audit(&["--policy", CORRECTED, &rel]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
