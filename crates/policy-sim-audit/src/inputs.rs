@@ -14,7 +14,7 @@
 //! skipped silently.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt64Array};
@@ -26,6 +26,7 @@ use policy_sim::root::Root;
 use serde_json::Value;
 
 use crate::error::AuditError;
+use crate::records::each_record;
 use crate::table::{BATCH_ROWS, Row, TableBuilder, request_schema};
 
 /// What a file holds.
@@ -311,10 +312,14 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                         if finder.find(&bytes).is_none() {
                             continue;
                         }
-                        for record in session_records(input.kind, &bytes, &finder) {
-                            // A malformed one is reported when the record is mapped.
-                            let _ = index.add_record(&record);
-                        }
+                        // A file or record that cannot be read, or a malformed session, is
+                        // reported when the records are mapped.
+                        let _ = each_record(input, &bytes, &mut |_, record| {
+                            if let Ok(record) = record {
+                                let _ = index.add(record);
+                            }
+                            true
+                        });
                     }
                     index
                 })
@@ -332,34 +337,6 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
     Ok(index)
 }
 
-/// The records of a file that mention `AssumeRoleWithWebIdentity`, parsed; the others are
-/// skipped as raw JSON. A file that does not parse gives none (the mapping pass reports
-/// it).
-fn session_records(kind: Kind, bytes: &[u8], finder: &memchr::memmem::Finder) -> Vec<Value> {
-    #[derive(serde::Deserialize)]
-    struct Log<'a> {
-        #[serde(borrow, rename = "Records")]
-        records: Vec<&'a serde_json::value::RawValue>,
-    }
-    let wanted = |raw: &[u8]| finder.find(raw).is_some();
-    match kind {
-        Kind::CloudTrail => serde_json::from_slice::<Log>(bytes)
-            .map(|log| {
-                log.records
-                    .iter()
-                    .filter(|r| wanted(r.get().as_bytes()))
-                    .filter_map(|r| serde_json::from_str(r.get()).ok())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => bytes
-            .split(|&b| b == b'\n')
-            .filter(|line| wanted(line))
-            .filter_map(|line| serde_json::from_slice(line).ok())
-            .collect(),
-    }
-}
-
 /// The most a file may hold, decompressed: a file is read whole (CloudTrail delivers
 /// files of a few megabytes), and a larger one (a gzip bomb, one huge export) is an error
 /// naming it rather than memory without bound.
@@ -375,24 +352,36 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
             MAX_FILE_BYTES >> 20
         ),
     };
-    let file = std::fs::File::open(&input.path).map_err(|source| {
+    let read_error = |source| {
         AuditError::Log(policy_sim::logs::LogError::Read {
             file: input.name.clone(),
             source,
         })
-    })?;
+    };
+    let mut file = std::fs::File::open(&input.path).map_err(read_error)?;
+    let len = file.metadata().map_err(read_error)?.len();
     let mut magic = [0u8; 2];
-    let mut reader = std::io::BufReader::new(file);
-    let n = read_up_to(&mut reader, &mut magic).map_err(|source| {
-        AuditError::Log(policy_sim::logs::LogError::Read {
-            file: input.name.clone(),
-            source,
-        })
-    })?;
-    let head = std::io::Cursor::new(magic[..n].to_vec());
-    let mut out = Vec::new();
-    let read = if n == 2 && magic == [0x1f, 0x8b] {
-        flate2::read::MultiGzDecoder::new(head.chain(reader))
+    let n = read_up_to(&mut file, &mut magic).map_err(read_error)?;
+    let gzip = n == 2 && magic == [0x1f, 0x8b];
+    // The room the bytes need, so that they are not copied as the buffer grows: a gzip
+    // member ends with its size modulo 2^32 (a hint only; a file of several members, or
+    // one that lies, still reads, with copies).
+    let mut size = [0u8; 4];
+    let hint = if gzip && len >= 20 {
+        file.seek(SeekFrom::End(-4))
+            .and_then(|_| file.read_exact(&mut size))
+            .map_err(read_error)?;
+        u64::from(u32::from_le_bytes(size))
+    } else {
+        len
+    };
+    file.seek(SeekFrom::Start(0)).map_err(read_error)?;
+    // Deflate expands at most about 1,032 times: a size past that is a lie.
+    let hint = hint.min(len.saturating_mul(1032)).min(MAX_FILE_BYTES);
+    let mut out = Vec::with_capacity(hint as usize + 1);
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let read = if gzip {
+        flate2::read::MultiGzDecoder::new(reader)
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|source| {
@@ -402,72 +391,16 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
                 })
             })
     } else {
-        head.chain(reader)
+        reader
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut out)
-            .map_err(|source| {
-                AuditError::Log(policy_sim::logs::LogError::Read {
-                    file: input.name.clone(),
-                    source,
-                })
-            })
+            .map_err(read_error)
     };
     read?;
     if out.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big());
     }
     Ok(out)
-}
-
-/// The records of a CloudTrail input as raw JSON, each parsed on its own later. A file
-/// that is not valid JSON of its kind is reported by the core's reader, with its line and
-/// column.
-fn raw_records<'a>(
-    input: &Input,
-    bytes: &'a [u8],
-) -> Result<Vec<&'a serde_json::value::RawValue>, AuditError> {
-    #[derive(serde::Deserialize)]
-    struct Log<'a> {
-        #[serde(borrow, rename = "Records")]
-        records: Vec<&'a serde_json::value::RawValue>,
-    }
-    match input.kind {
-        Kind::CloudTrail => match serde_json::from_slice::<Log>(bytes) {
-            Ok(log) => Ok(log.records),
-            // The core's reader words the error (file, line, column, shape).
-            Err(_) => parse_records(input, bytes).and(Err(AuditError::Input {
-                file: input.name.clone(),
-                reason: "not a CloudTrail log file".to_string(),
-            })),
-        },
-        _ => {
-            let mut out = Vec::new();
-            for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match serde_json::from_slice::<&serde_json::value::RawValue>(line) {
-                    Ok(raw) => out.push(raw),
-                    Err(e) => {
-                        return Err(AuditError::Log(policy_sim::logs::LogError::Json {
-                            file: input.name.clone(),
-                            line: n + 1,
-                            column: e.column(),
-                            message: e.to_string(),
-                        }));
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
-}
-
-fn parse_records(input: &Input, bytes: &[u8]) -> Result<Vec<Value>, AuditError> {
-    Ok(match input.kind {
-        Kind::CloudTrail => cloudtrail::parse_log_file(&input.name, bytes)?,
-        _ => cloudtrail::parse_json_lines(&input.name, bytes)?,
-    })
 }
 
 /// Read `inputs` into request-table batches, handing each to `emit` (which returns
@@ -518,34 +451,32 @@ fn read_cloudtrail(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<bool, AuditError> {
     let bytes = read_input(input)?;
-    // The file is checked whole first (the errors of the core's reader), then its records
-    // are parsed one at a time: one record's tree in memory, not the file's.
-    let raws = raw_records(input, &bytes)?;
-    for (i, raw) in raws.iter().enumerate() {
+    let mut stopped = false;
+    let go_on = each_record(input, &bytes, &mut |i, record| {
         stats.records += 1;
-        let record: Value = serde_json::from_str(raw.get()).map_err(|e| AuditError::Input {
-            file: input.name.clone(),
-            reason: format!("record {i}: {e}"),
-        })?;
-        let record = &record;
-        let i = i as u64;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                stats.unmapped(&input.name, i, &cloudtrail::unreadable(e));
+                return true;
+            }
+        };
         // An AssumeRoleWithWebIdentity of a Cognito identity that could not be indexed is
         // reported as such, not as another service's event.
-        if record.get("eventName").and_then(Value::as_str) == Some("AssumeRoleWithWebIdentity")
-            && let Err(u) = IdentityIndex::new().add_record(record)
+        if record.event_name.get() == Some("AssumeRoleWithWebIdentity")
+            && let Err(u) = IdentityIndex::new().add(record)
         {
             stats.unmapped(&input.name, i, &u);
-            continue;
+            return true;
         }
-        match cloudtrail::map_record(record, index) {
+        match cloudtrail::map(record, index) {
             Ok(mapped) => {
-                let str_field = |k: &str| record.get(k).and_then(Value::as_str);
                 let base = Row {
                     source: &input.name,
                     record: i,
-                    event_time: str_field("eventTime"),
-                    event_name: str_field("eventName"),
-                    event_id: str_field("eventID"),
+                    event_time: record.event_time.get(),
+                    event_name: record.event_name.get(),
+                    event_id: record.event_id.get(),
                     recorded: true,
                     error_code: mapped.error_code.as_deref(),
                     ..Row::default()
@@ -554,14 +485,16 @@ fn read_cloudtrail(
                     builder.push_request(&base, request);
                     stats.rows += 1;
                     if !flush_full(builder, emit) {
-                        return Ok(false);
+                        stopped = true;
+                        return false;
                     }
                 }
             }
             Err(u) => stats.unmapped(&input.name, i, &u),
         }
-    }
-    Ok(true)
+        true
+    })?;
+    Ok(go_on && !stopped)
 }
 
 fn read_access_log(

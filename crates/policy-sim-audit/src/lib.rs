@@ -28,6 +28,7 @@ pub mod error;
 pub mod inputs;
 pub mod out;
 pub mod policies;
+pub mod records;
 pub mod report;
 pub mod table;
 pub mod tally;

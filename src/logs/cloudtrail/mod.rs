@@ -1,9 +1,9 @@
 //! CloudTrail records to requests (`docs/audit.md`).
 //!
-//! A record is read as a [`serde_json::Value`] (the record format has many optional
-//! fields, and one event's shape depends on its service and operation); the fields read
-//! are those of the CloudTrail User Guide's "CloudTrail record contents" and "CloudTrail
-//! userIdentity element". S3 data events (`eventSource` `s3.amazonaws.com`) are mapped
+//! A record is read as a [`Record`]: only the fields the mapping uses, borrowed from the
+//! record's text (the record format has many optional fields, and one event's shape
+//! depends on its service and operation); the fields read are those of the CloudTrail User
+//! Guide's "CloudTrail record contents" and "CloudTrail userIdentity element". S3 data events (`eventSource` `s3.amazonaws.com`) are mapped
 //! with the table in [`crate::logs::S3_OPERATIONS`]; every other event is
 //! [`UnmappedKind::OtherService`].
 //!
@@ -23,6 +23,11 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use serde_json::Value;
+
+pub mod record;
+
+pub use record::Record;
+use record::{DeletedObject, Items, Obj, OneOrMany, RequestParameters, Text, UserIdentity};
 
 use super::{
     LogError, Mapped, S3Operation, Scope, Shape, Unmapped, UnmappedCounts, UnmappedKind,
@@ -150,56 +155,79 @@ pub enum KeyLookup<'a> {
     Conflict,
 }
 
-fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(value, |v, key| v.get(key))
-        .and_then(Value::as_str)
-}
-
 impl IdentityIndex {
     /// An empty index.
     pub fn new() -> IdentityIndex {
         IdentityIndex::default()
     }
 
+    /// [`IdentityIndex::add`] of a record read as a [`Value`] (one that is not a JSON
+    /// object is `Ok(false)`: no session).
+    pub fn add_record(&mut self, record: &Value) -> Result<bool, Unmapped> {
+        match Record::from_value(record) {
+            Ok(record) => self.add(&record),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Index `record` if it is a successful `AssumeRoleWithWebIdentity` of a Cognito
     /// identity pool: `Ok(true)`. Any other record (another event, a failed call, another
     /// provider) is `Ok(false)`. A Cognito one without the identity, pool, role or issued
     /// key is [`UnmappedKind::Malformed`].
-    pub fn add_record(&mut self, record: &Value) -> Result<bool, Unmapped> {
-        if str_at(record, &["eventSource"]) != Some("sts.amazonaws.com")
-            || str_at(record, &["eventName"]) != Some("AssumeRoleWithWebIdentity")
-            || record.get("errorCode").is_some_and(|e| !e.is_null())
+    pub fn add(&mut self, record: &Record<'_>) -> Result<bool, Unmapped> {
+        if record.event_source.get() != Some("sts.amazonaws.com")
+            || record.event_name.get() != Some("AssumeRoleWithWebIdentity")
+            || record.error_code.is_present()
         {
             return Ok(false);
         }
-        let provider = str_at(record, &["responseElements", "provider"])
-            .or_else(|| str_at(record, &["userIdentity", "identityProvider"]));
+        let response = record.response_elements.get();
+        let provider = response.and_then(|r| r.provider.get()).or_else(|| {
+            record
+                .user_identity
+                .get()
+                .and_then(|u| u.identity_provider.get())
+        });
         let is_cognito = provider.is_some_and(|p| {
             p == COGNITO_PROVIDER || p.strip_prefix("https://") == Some(COGNITO_PROVIDER)
         });
         if !is_cognito {
             return Ok(false);
         }
-        let field = |path: &[&str]| {
-            str_at(record, path)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    Unmapped::new(
-                        UnmappedKind::Malformed,
-                        format!(
-                            "AssumeRoleWithWebIdentity of a Cognito identity without {}",
-                            path.join(".")
-                        ),
-                    )
-                })
-        };
+        fn field<'r>(value: Option<&'r str>, path: &str) -> Result<&'r str, Unmapped> {
+            value.filter(|s| !s.is_empty()).ok_or_else(|| {
+                Unmapped::new(
+                    UnmappedKind::Malformed,
+                    format!("AssumeRoleWithWebIdentity of a Cognito identity without {path}"),
+                )
+            })
+        }
         let session = WebIdentitySession {
-            identity_id: field(&["responseElements", "subjectFromWebIdentityToken"])?.to_string(),
-            role_arn: field(&["requestParameters", "roleArn"])?.to_string(),
-            pool_id: field(&["responseElements", "audience"])?.to_string(),
+            identity_id: field(
+                response.and_then(|r| r.subject_from_web_identity_token.get()),
+                "responseElements.subjectFromWebIdentityToken",
+            )?
+            .to_string(),
+            role_arn: field(
+                record
+                    .request_parameters
+                    .get()
+                    .and_then(|p| p.role_arn.get()),
+                "requestParameters.roleArn",
+            )?
+            .to_string(),
+            pool_id: field(
+                response.and_then(|r| r.audience.get()),
+                "responseElements.audience",
+            )?
+            .to_string(),
         };
-        let key = field(&["responseElements", "credentials", "accessKeyId"])?;
+        let key = field(
+            response
+                .and_then(|r| r.credentials.get())
+                .and_then(|c| c.access_key_id.get()),
+            "responseElements.credentials.accessKeyId",
+        )?;
         match self.keys.get_mut(key) {
             None => {
                 self.keys
@@ -255,22 +283,30 @@ fn malformed(reason: impl Into<String>) -> Unmapped {
 }
 
 /// An optional string field: absent or `null` is `None`, another type is malformed.
-fn opt_str<'a>(value: &'a Value, key: &str) -> Result<Option<&'a str>, Unmapped> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(malformed(format!("{key} is not a string"))),
-    }
+fn opt_str<'r>(field: &'r Text<'_>, key: &str) -> Result<Option<&'r str>, Unmapped> {
+    field
+        .strict()
+        .map_err(|_| malformed(format!("{key} is not a string")))
+}
+
+/// A record that cannot be read as one ([`Record::parse`], [`Record::from_value`]).
+pub fn unreadable(error: &serde_json::Error) -> Unmapped {
+    malformed(error.to_string())
+}
+
+/// [`map`] of a record read as a [`Value`].
+pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
+    let record = Record::from_value(record).map_err(|e| unreadable(&e))?;
+    map(&record, index)
 }
 
 /// Map one CloudTrail record to the requests AWS authorized it as (see the module
 /// documentation and `docs/audit.md`), joining its access key with `index`.
-pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
-    if !record.is_object() {
-        return Err(malformed("a record is not a JSON object"));
-    }
-    let source = opt_str(record, "eventSource")?.ok_or_else(|| malformed("no eventSource"))?;
-    let name = opt_str(record, "eventName")?.ok_or_else(|| malformed("no eventName"))?;
+pub fn map(record: &Record<'_>, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
+    let source =
+        opt_str(&record.event_source, "eventSource")?.ok_or_else(|| malformed("no eventSource"))?;
+    let name =
+        opt_str(&record.event_name, "eventName")?.ok_or_else(|| malformed("no eventName"))?;
     if source != "s3.amazonaws.com" {
         return Err(unmapped(
             UnmappedKind::OtherService,
@@ -284,8 +320,8 @@ pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmap
         )
     })?;
     let identity = record
-        .get("userIdentity")
-        .filter(|v| v.is_object())
+        .user_identity
+        .get()
         .ok_or_else(|| unmapped(UnmappedKind::NoPrincipal, "no userIdentity"))?;
     let caller = principal(identity)?;
     let partition = caller
@@ -295,7 +331,8 @@ pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmap
         .ok_or_else(|| malformed("principal ARN without a partition"))?
         .to_string();
     let session = identity_of(identity, &caller, index)?;
-    let params = record.get("requestParameters").unwrap_or(&Value::Null);
+    let no_params = RequestParameters::default();
+    let params = record.request_parameters.get().unwrap_or(&no_params);
     if resources(record)?
         .iter()
         .any(|(t, _)| *t == "AWS::S3::AccessPoint")
@@ -309,13 +346,16 @@ pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmap
     let mut context = Context::new();
     fill_context(record, identity, &caller, &mut context)?;
     if operation.lists {
-        for (field, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter")] {
-            if let Some(v) = opt_str(params, field)? {
+        for (field, name, key) in [
+            (&params.prefix, "prefix", "s3:prefix"),
+            (&params.delimiter, "delimiter", "s3:delimiter"),
+        ] {
+            if let Some(v) = opt_str(field, name)? {
                 context.add(key, v);
             }
         }
     }
-    let versioned = opt_str(params, "versionId")?.is_some_and(|v| !v.is_empty());
+    let versioned = opt_str(&params.version_id, "versionId")?.is_some_and(|v| !v.is_empty());
     let action = match (versioned, operation.version_action) {
         (true, Some(v)) => v,
         _ => operation.action,
@@ -335,28 +375,28 @@ pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmap
     }
     Ok(Mapped {
         requests,
-        error_code: opt_str(record, "errorCode")?.map(str::to_string),
+        error_code: opt_str(&record.error_code, "errorCode")?.map(str::to_string),
     })
 }
 
 /// The caller of `userIdentity`: its `arn`, for an IAM user, a role session or the
 /// root user. Other types (AWS services, other accounts seen from the bucket owner's
 /// side, Identity Center users, ...) have no caller a policy can be matched with here.
-fn principal(identity: &Value) -> Result<Caller, Unmapped> {
-    let kind = opt_str(identity, "type")?.unwrap_or("");
+fn principal(identity: &UserIdentity<'_>) -> Result<Caller, Unmapped> {
+    let kind = opt_str(&identity.kind, "type")?.unwrap_or("");
     if !matches!(kind, "IAMUser" | "AssumedRole" | "Root") {
         return Err(unmapped(
             UnmappedKind::NoPrincipal,
             format!("userIdentity type {kind:?} is not mapped"),
         ));
     }
-    let arn = opt_str(identity, "arn")?
+    let arn = opt_str(&identity.arn, "arn")?
         .ok_or_else(|| unmapped(UnmappedKind::NoPrincipal, "userIdentity has no arn"))?;
     let mut caller =
         Caller::parse(arn).map_err(|e| unmapped(UnmappedKind::NoPrincipal, e.to_string()))?;
     // The role's ARN with its path, as the session issuer gives it.
     if kind == "AssumedRole"
-        && let Some(issuer) = str_at(identity, &["sessionContext", "sessionIssuer", "arn"])
+        && let Some(issuer) = issuer_arn(identity)
         && !caller.set_role_path(issuer)
     {
         return Err(malformed(format!(
@@ -366,13 +406,22 @@ fn principal(identity: &Value) -> Result<Caller, Unmapped> {
     Ok(caller)
 }
 
+/// `userIdentity.sessionContext.sessionIssuer.arn`, when a string.
+fn issuer_arn<'r>(identity: &'r UserIdentity<'_>) -> Option<&'r str> {
+    identity
+        .session_context
+        .get()
+        .and_then(|c| c.session_issuer.get())
+        .and_then(|i| i.arn.get())
+}
+
 /// The Cognito session a data event was signed for, by its access key.
 fn identity_of<'a>(
-    identity: &Value,
+    identity: &UserIdentity<'_>,
     caller: &Caller,
     index: &'a IdentityIndex,
 ) -> Result<Option<&'a WebIdentitySession>, Unmapped> {
-    let key = opt_str(identity, "accessKeyId")?.filter(|k| !k.is_empty());
+    let key = opt_str(&identity.access_key_id, "accessKeyId")?.filter(|k| !k.is_empty());
     let found = key.map_or(KeyLookup::Unknown, |k| index.lookup(k));
     match found {
         KeyLookup::Session(s) => {
@@ -396,10 +445,11 @@ fn identity_of<'a>(
             ),
         )),
         KeyLookup::Unknown => {
-            let federated = str_at(
-                identity,
-                &["sessionContext", "webIdFederationData", "federatedProvider"],
-            );
+            let federated = identity
+                .session_context
+                .get()
+                .and_then(|c| c.web_id_federation_data.get())
+                .and_then(|w| w.federated_provider.get());
             if federated == Some(COGNITO_PROVIDER) || is_cognito_session(caller.arn()) {
                 Err(unmapped(
                     UnmappedKind::NoIdentity,
@@ -417,35 +467,40 @@ fn identity_of<'a>(
 
 /// The context keys the record carries (`docs/audit.md` says which and why).
 fn fill_context(
-    record: &Value,
-    identity: &Value,
+    record: &Record<'_>,
+    identity: &UserIdentity<'_>,
     caller: &Caller,
     context: &mut Context,
 ) -> Result<(), Unmapped> {
-    let time = opt_str(record, "eventTime")?.ok_or_else(|| malformed("no eventTime"))?;
+    let time =
+        opt_str(&record.event_time, "eventTime")?.ok_or_else(|| malformed("no eventTime"))?;
     time.parse::<jiff::Timestamp>()
         .map_err(|e| malformed(format!("eventTime {time:?}: {e}")))?;
     context.add(keys::CURRENT_TIME, time);
-    if let Some(ip) = opt_str(record, "sourceIPAddress")?
+    if let Some(ip) = opt_str(&record.source_ip_address, "sourceIPAddress")?
         && ip.parse::<IpAddr>().is_ok()
     {
         context.add("aws:SourceIp", ip);
     }
-    if let Some(agent) = opt_str(record, "userAgent")?.filter(|a| !a.is_empty()) {
+    if let Some(agent) = opt_str(&record.user_agent, "userAgent")?.filter(|a| !a.is_empty()) {
         context.add("aws:UserAgent", agent);
     }
-    if let Some(region) = opt_str(record, "awsRegion")?.filter(|r| !r.is_empty()) {
+    if let Some(region) = opt_str(&record.aws_region, "awsRegion")?.filter(|r| !r.is_empty()) {
         context.add("aws:RequestedRegion", region);
     }
-    if str_at(record, &["tlsDetails", "tlsVersion"]).is_some_and(|v| !v.is_empty()) {
+    if record
+        .tls_details
+        .get()
+        .and_then(|t| t.tls_version.get())
+        .is_some_and(|v| !v.is_empty())
+    {
         context.add("aws:SecureTransport", "true");
     }
     // What userIdentity names: the user's or the session issuer's ARN, and the account.
-    let issuer = str_at(identity, &["sessionContext", "sessionIssuer", "arn"]);
-    if opt_str(identity, "type")? != Some("AssumedRole") || issuer.is_some() {
+    if opt_str(&identity.kind, "type")? != Some("AssumedRole") || issuer_arn(identity).is_some() {
         context.add(keys::PRINCIPAL_ARN, caller.principal_arn());
     }
-    if let Some(account) = opt_str(identity, "accountId")? {
+    if let Some(account) = opt_str(&identity.account_id, "accountId")? {
         if account != caller.account_id() {
             return Err(malformed(format!(
                 "userIdentity accountId {account} is not the account of {}",
@@ -458,26 +513,29 @@ fn fill_context(
 }
 
 /// `resources[]` as (type, ARN) pairs.
-fn resources(record: &Value) -> Result<Vec<(&str, &str)>, Unmapped> {
-    match record.get("resources") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
+fn resources<'r>(record: &'r Record<'_>) -> Result<Vec<(&'r str, &'r str)>, Unmapped> {
+    match &record.resources {
+        Items::Absent => Ok(Vec::new()),
+        Items::Is(items) => items
             .iter()
-            .map(|r| match (str_at(r, &["type"]), str_at(r, &["ARN"])) {
-                (Some(t), Some(a)) => Ok((t, a)),
-                (Some(t), None) if t == "AWS::S3::AccessPoint" => Ok((t, "")),
-                _ => Err(malformed("a resources[] entry without type and ARN")),
+            .map(|r| {
+                let r = r.get();
+                match (r.and_then(|r| r.kind.get()), r.and_then(|r| r.arn.get())) {
+                    (Some(t), Some(a)) => Ok((t, a)),
+                    (Some(t), None) if t == "AWS::S3::AccessPoint" => Ok((t, "")),
+                    _ => Err(malformed("a resources[] entry without type and ARN")),
+                }
             })
             .collect(),
-        Some(_) => Err(malformed("resources is not an array")),
+        Items::Other => Err(malformed("resources is not an array")),
     }
 }
 
 /// The ARN of the operation's own resource: the one `resources[]` entry of its type,
 /// else `requestParameters.bucketName` (and `key` for an object).
 fn target_arn(
-    record: &Value,
-    params: &Value,
+    record: &Record<'_>,
+    params: &RequestParameters<'_>,
     scope: Scope,
     partition: &str,
 ) -> Result<String, Unmapped> {
@@ -493,8 +551,8 @@ fn target_arn(
     if let [one] = listed[..] {
         return Ok(one.to_string());
     }
-    let bucket = opt_str(params, "bucketName")?.filter(|b| !b.is_empty());
-    let key = opt_str(params, "key")?.filter(|k| !k.is_empty());
+    let bucket = opt_str(&params.bucket_name, "bucketName")?.filter(|b| !b.is_empty());
+    let key = opt_str(&params.key, "key")?.filter(|k| !k.is_empty());
     match (scope, bucket, key) {
         (Scope::Bucket, Some(b), _) => Ok(s3_arn(partition, b, None)),
         (Scope::Object, Some(b), Some(k)) => Ok(s3_arn(partition, b, Some(k))),
@@ -511,8 +569,8 @@ fn target_arn(
 
 /// (action, resource) of each request the operation makes.
 fn targets(
-    record: &Value,
-    params: &Value,
+    record: &Record<'_>,
+    params: &RequestParameters<'_>,
     operation: &S3Operation,
     action: &'static str,
     partition: &str,
@@ -529,15 +587,17 @@ fn targets(
                 .map(|(_, a)| a.to_string())
                 .collect();
             if arns.is_empty()
-                && let Some(bucket) = opt_str(params, "bucketName")?
+                && let Some(bucket) = opt_str(&params.bucket_name, "bucketName")?
             {
-                let objects = match params.get("delete").and_then(|d| d.get("Object")) {
-                    Some(Value::Array(items)) => items.iter().collect(),
-                    Some(one @ Value::Object(_)) => vec![one],
+                let deleted = params.delete.get().map(|d| &d.object);
+                let objects: Vec<Option<&DeletedObject<'_>>> = match deleted {
+                    Some(OneOrMany::Many(items)) => items.iter().map(Obj::get).collect(),
+                    Some(OneOrMany::One(one)) => vec![Some(one)],
                     _ => Vec::new(),
                 };
                 for object in objects {
-                    let key = str_at(object, &["Key"])
+                    let key = object
+                        .and_then(|o| o.key.get())
                         .ok_or_else(|| malformed("a deleted object without a Key"))?;
                     arns.push(s3_arn(partition, bucket, Some(key)));
                 }
@@ -552,7 +612,7 @@ fn targets(
         }
         Shape::Copy => {
             let target = target_arn(record, params, Scope::Object, partition)?;
-            let source = opt_str(params, "x-amz-copy-source")?.ok_or_else(|| {
+            let source = opt_str(&params.copy_source, "x-amz-copy-source")?.ok_or_else(|| {
                 unmapped(
                     UnmappedKind::NoResource,
                     "CopyObject without its source (x-amz-copy-source) recorded",
@@ -699,6 +759,25 @@ mod tests {
         assert_eq!(
             map_record(&e, &IdentityIndex::new()).unwrap_err().kind,
             UnmappedKind::Malformed
+        );
+    }
+
+    #[test]
+    fn another_service_is_other_service_whatever_its_parameters_hold() {
+        // DynamoDB's requestParameters.key is an object: not the S3 string field.
+        let mut e = data_event("GetItem");
+        e["eventSource"] = json!("dynamodb.amazonaws.com");
+        e["requestParameters"] = json!({"tableName": "t", "key": {"id": {"S": "1"}}});
+        let u = map_record(&e, &IdentityIndex::new()).unwrap_err();
+        assert_eq!(u.kind, UnmappedKind::OtherService);
+        assert_eq!(u.reason, "dynamodb.amazonaws.com GetItem");
+        // The same in an S3 event is read, and is no string.
+        let mut e = data_event("GetObject");
+        e["requestParameters"] = json!({"bucketName": "b", "key": {"id": 1}});
+        let u = map_record(&e, &IdentityIndex::new()).unwrap_err();
+        assert_eq!(
+            (u.kind, u.reason.as_str()),
+            (UnmappedKind::Malformed, "key is not a string")
         );
     }
 

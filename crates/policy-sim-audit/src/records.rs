@@ -1,0 +1,362 @@
+//! The records of a CloudTrail input, read in one pass over its text.
+//!
+//! A delivered log file (`{"Records":[...]}`) is read as a stream: each element of
+//! `Records` becomes a [`Record`] (the fields the mapping uses, borrowed from the text) and
+//! is handed on before the next is read, so one pass reads the file and no record's tree
+//! is kept. Should an element not read as a record (it is not an object, or repeats a
+//! field the mapping reads), the stream stops there and the rest of the file is read
+//! record by record as raw JSON first, so that the one record is reported and the others
+//! still count. A file that is not valid JSON of its kind is an error worded by the
+//! core's reader (file, line, column).
+
+use std::fmt;
+
+use policy_sim::logs::LogError;
+use policy_sim::logs::cloudtrail::{self, Record};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::AuditError;
+use crate::inputs::{Input, Kind};
+
+/// What a record handed on is: read, or the reason it could not be.
+pub type Read<'r, 'a> = Result<&'r Record<'a>, &'r serde_json::Error>;
+
+/// Hand each record of `input` (its decompressed `bytes`) to `each` with its 0-based
+/// number among the file's records, in order; `false` from `each` stops the reading
+/// (`Ok(false)`). Blank lines of a JSON Lines file are not records.
+///
+/// Cost: one pass over the text when every record reads (two over the rest of the file
+/// after one that does not); memory: one record's fields at a time.
+pub fn each_record(
+    input: &Input,
+    bytes: &[u8],
+    each: &mut dyn FnMut(u64, Read<'_, '_>) -> bool,
+) -> Result<bool, AuditError> {
+    match input.kind {
+        Kind::CloudTrail => {
+            let mut stream = Stream {
+                each,
+                done: 0,
+                stopped: false,
+            };
+            // UTF-8 checked once for the whole file, not string by string.
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return record_by_record(input, bytes, 0, each);
+            };
+            let mut json = serde_json::Deserializer::from_str(text);
+            let streamed = (&mut stream)
+                .deserialize(&mut json)
+                .and_then(|()| json.end());
+            match streamed {
+                Ok(()) => Ok(true),
+                Err(_) if stream.stopped => Ok(false),
+                Err(_) => record_by_record(input, bytes, stream.done, stream.each),
+            }
+        }
+        _ => {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count();
+                json_error(input, line, 0, &format!("not UTF-8: {e}"))
+            })?;
+            let mut number = 0;
+            for (n, line) in text.split('\n').enumerate() {
+                if line.trim_ascii().is_empty() {
+                    continue;
+                }
+                let read = match Record::parse(line) {
+                    Ok(record) => Ok(record),
+                    Err(e) if e.is_data() => Err(e),
+                    Err(e) => return Err(json_error(input, n, e.column(), &e.to_string())),
+                };
+                if !each(number, read.as_ref()) {
+                    return Ok(false);
+                }
+                number += 1;
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// A JSON error on the 0-based line `n`.
+fn json_error(input: &Input, n: usize, column: usize, message: &str) -> AuditError {
+    AuditError::Log(LogError::Json {
+        file: input.name.clone(),
+        line: n + 1,
+        column,
+        message: message.to_string(),
+    })
+}
+
+/// The records of a log file from the `skip`-th on, each read from its raw JSON.
+fn record_by_record(
+    input: &Input,
+    bytes: &[u8],
+    skip: u64,
+    each: &mut dyn FnMut(u64, Read<'_, '_>) -> bool,
+) -> Result<bool, AuditError> {
+    #[derive(serde::Deserialize)]
+    struct Log<'a> {
+        #[serde(borrow, rename = "Records")]
+        records: Vec<&'a RawValue>,
+    }
+    let log = match serde_json::from_slice::<Log>(bytes) {
+        Ok(log) => log,
+        Err(_) => {
+            // The core's reader words the error (file, line, column, shape).
+            cloudtrail::parse_log_file(&input.name, bytes)?;
+            return Err(AuditError::Input {
+                file: input.name.clone(),
+                reason: "not a CloudTrail log file".to_string(),
+            });
+        }
+    };
+    for (i, raw) in log.records.iter().enumerate().skip(skip as usize) {
+        let read = Record::parse(raw.get());
+        if !each(i as u64, read.as_ref()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The state of a streamed log file.
+struct Stream<'e> {
+    each: &'e mut dyn FnMut(u64, Read<'_, '_>) -> bool,
+    /// Records handed on.
+    done: u64,
+    /// `each` said stop.
+    stopped: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Stream<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Stream<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudTrail log file")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "Records" && !seen {
+                seen = true;
+                map.next_value_seed(Records(&mut *self))?;
+            } else if key == "Records" {
+                return Err(de::Error::custom("\"Records\" twice"));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if seen {
+            Ok(())
+        } else {
+            Err(de::Error::custom("no \"Records\""))
+        }
+    }
+}
+
+/// The `Records` array.
+struct Records<'s, 'e>(&'s mut Stream<'e>);
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(record) = seq.next_element_seed(OneRecord)? {
+            let number = self.0.done;
+            self.0.done += 1;
+            if !(self.0.each)(number, Ok(&record)) {
+                self.0.stopped = true;
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One element of `Records`: an object read as a [`Record`] (anything else is an error).
+struct OneRecord;
+
+impl<'de> DeserializeSeed<'de> for OneRecord {
+    type Value = Record<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Record<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OneRecord {
+    type Value = Record<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Record<'de>, A::Error> {
+        serde::Deserialize::deserialize(MapAccessDeserializer::new(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn input(kind: Kind) -> Input {
+        Input {
+            path: PathBuf::from("unused"),
+            name: "logs/x.json".to_string(),
+            kind,
+        }
+    }
+
+    /// Each record's number and event name, or its error.
+    type Seen = Vec<(u64, Result<String, String>)>;
+
+    /// What `each_record` hands on.
+    fn seen(kind: Kind, text: &str) -> Result<Seen, String> {
+        let mut out = Vec::new();
+        each_record(&input(kind), text.as_bytes(), &mut |i, r| {
+            let r = r.map(|r| r.event_name.get().unwrap_or("-").to_string());
+            out.push((i, r.map_err(ToString::to_string)));
+            true
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_is_handed_on_and_the_rest_still_count() {
+        let text = r#"{"Records":[{"eventName":"A"},7,{"eventName":"B","eventName":"C"},
+            {"eventName":"D"},["E"],{"eventName":"F"}],"other":1}"#;
+        let got = seen(Kind::CloudTrail, text).unwrap();
+        let names: Vec<_> = got
+            .iter()
+            .map(|(i, r)| (*i, r.as_ref().map(String::as_str).map_err(|_| ())))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (0, Ok("A")),
+                (1, Err(())),
+                (2, Err(())),
+                (3, Ok("D")),
+                (4, Err(())),
+                (5, Ok("F"))
+            ]
+        );
+        assert_eq!(
+            got[1].1,
+            Err("a record is not a JSON object".to_string()),
+            "{got:?}"
+        );
+        assert!(
+            got[2]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .contains("duplicate field `eventName`")
+        );
+        // A file every record of which reads is streamed: the same records.
+        let clean = r#"{"Records":[{"eventName":"A"},{"eventName":"D"}]}"#;
+        assert_eq!(
+            seen(Kind::CloudTrail, clean).unwrap(),
+            vec![(0, Ok("A".to_string())), (1, Ok("D".to_string()))]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_json_of_its_kind_is_an_error_naming_the_place() {
+        let e = seen(
+            Kind::CloudTrail,
+            "{\"Records\":[\n{\"eventName\":\"A\"},\n{,}]}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "logs/x.json:3:2: key must be a string at line 3 column 2"
+        );
+        let e = seen(Kind::CloudTrail, r#"{"records":[]}"#).unwrap_err();
+        assert_eq!(
+            e,
+            "logs/x.json: no \"Records\" array: not a CloudTrail log file"
+        );
+        let e = seen(
+            Kind::CloudTrailLines,
+            "{\"eventName\":\"A\"}\n\n{\"eventName\":}\n",
+        )
+        .unwrap_err();
+        assert_eq!(e, "logs/x.json:3:14: expected value at line 1 column 14");
+    }
+
+    #[test]
+    fn lines_are_records_and_blank_lines_are_not() {
+        let got = seen(
+            Kind::CloudTrailLines,
+            "{\"eventName\":\"A\"}\n\n  \n[1]\n{\"eventName\":\"B\"}\n",
+        )
+        .unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], (0, Ok("A".to_string())));
+        assert_eq!(
+            got[1],
+            (1, Err("a record is not a JSON object".to_string()))
+        );
+        assert_eq!(got[2], (2, Ok("B".to_string())));
+        let mut text = b"{}\n{}\n{\"eventName\":\"".to_vec();
+        text.extend([0xff, b'"', b'}', b'\n']);
+        let e = each_record(&input(Kind::CloudTrailLines), &text, &mut |_, _| true).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("logs/x.json:3:0: not UTF-8: invalid utf-8 sequence"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn false_stops_the_reading() {
+        for (kind, text) in [
+            (
+                Kind::CloudTrail,
+                r#"{"Records":[{"eventName":"A"},{"eventName":"B"},{"eventName":"C"}]}"#,
+            ),
+            (
+                Kind::CloudTrail,
+                r#"{"Records":[1,{"eventName":"B"},{"eventName":"C"}]}"#,
+            ),
+            (Kind::CloudTrailLines, "{}\n{}\n{}\n"),
+        ] {
+            let mut n = 0;
+            let go_on = each_record(&input(kind), text.as_bytes(), &mut |_, _| {
+                n += 1;
+                n < 2
+            })
+            .unwrap();
+            assert!(!go_on);
+            assert_eq!(n, 2, "{text}");
+        }
+    }
+}
