@@ -285,10 +285,13 @@ fn keep_first_examples(list: &mut Vec<(String, u64, String)>) {
 /// The Cognito sessions of every CloudTrail input, indexed before any event is mapped (a
 /// session's key may be used in a file read before the one that records its issue).
 ///
-/// Cost: every CloudTrail file is decompressed; only the records that contain the text
-/// `AssumeRoleWithWebIdentity` are parsed (the others are skipped over as raw JSON). Files
-/// are read by `threads` threads, each indexing its own; their indexes are merged
-/// ([`IdentityIndex::merge`], order-free). Memory: the sessions, not their records. A file that cannot be read is left to the mapping pass, which
+/// Cost: every CloudTrail file is decompressed; a file that contains neither the text
+/// `AssumeRoleWithWebIdentity` nor a `\u` escape is skipped, the others are read record by
+/// record ([`each_record`]). A session record that cannot be read makes the keys it names
+/// conflicts ([`IdentityIndex::add_unreadable`]). Files are read by `threads` threads, each
+/// indexing its own; their indexes are merged ([`IdentityIndex::merge`], order-free).
+/// Memory: the sessions, not their records. A file that cannot be read is left to the
+/// mapping pass, which
 /// reports it.
 pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex, AuditError> {
     let files: Vec<&Input> = inputs
@@ -298,7 +301,7 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
     let threads = threads.clamp(1, files.len().max(1));
     // Each thread indexes its files; merging is order-free (a key issued to two sessions
     // is a conflict whichever was seen first), so the index does not depend on the split.
-    let parts: Vec<IdentityIndex> = std::thread::scope(|scope| {
+    let parts: Vec<Option<IdentityIndex>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let files = &files;
@@ -309,14 +312,27 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                         let Ok(bytes) = read_input(input) else {
                             continue;
                         };
-                        if finder.find(&bytes).is_none() {
+                        // A name may be written with escapes (`\u0041...`): a file
+                        // with any escape is read whole.
+                        if finder.find(&bytes).is_none()
+                            && memchr::memmem::find(&bytes, b"\\u").is_none()
+                        {
                             continue;
                         }
                         // A file or record that cannot be read, or a malformed session, is
                         // reported when the records are mapped.
                         let _ = each_record(input, &bytes, &mut |_, record| {
-                            if let Ok(record) = record {
-                                let _ = index.add(record);
+                            match record {
+                                Ok(record) => drop(index.add(record)),
+                                // Which session it issued cannot be told: the keys
+                                // it names are conflicts.
+                                Err(u)
+                                    if finder.find(u.text.as_bytes()).is_some()
+                                        || u.text.contains("\\u") =>
+                                {
+                                    index.add_unreadable(u.text);
+                                }
+                                Err(_) => {}
                             }
                             true
                         });
@@ -325,13 +341,14 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().map(|h| h.join().ok()).collect()
     });
     let mut index = IdentityIndex::new();
     for part in parts {
+        // A thread that stopped has sessions no one indexed: no audit without them.
+        let part = part.ok_or_else(|| {
+            AuditError::Reader("the session index stopped before reading every file".to_string())
+        })?;
         index.merge(part);
     }
     Ok(index)
@@ -341,6 +358,10 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
 /// files of a few megabytes), and a larger one (a gzip bomb, one huge export) is an error
 /// naming it rather than memory without bound.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// The most room reserved up front for a file's bytes (CloudTrail's files are a few
+/// megabytes decompressed).
+const HINT_BYTES: u64 = 64 << 20;
 
 /// A file's bytes, decompressed when they start with the gzip magic bytes; at most
 /// [`MAX_FILE_BYTES`].
@@ -376,8 +397,9 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
         len
     };
     file.seek(SeekFrom::Start(0)).map_err(read_error)?;
-    // Deflate expands at most about 1,032 times: a size past that is a lie.
-    let hint = hint.min(len.saturating_mul(1032)).min(MAX_FILE_BYTES);
+    // Deflate expands at most about 1,032 times: a size past that is a lie; and past
+    // HINT_BYTES the buffer grows as the bytes come (a forged trailer reserves no more).
+    let hint = hint.min(len.saturating_mul(1032)).min(HINT_BYTES);
     let mut out = Vec::with_capacity(hint as usize + 1);
     let reader = std::io::BufReader::with_capacity(1 << 16, file);
     let read = if gzip {
@@ -456,18 +478,31 @@ fn read_cloudtrail(
         stats.records += 1;
         let record = match record {
             Ok(record) => record,
-            Err(e) => {
-                stats.unmapped(&input.name, i, &cloudtrail::unreadable(e));
+            Err(u) => {
+                stats.unmapped(&input.name, i, &cloudtrail::unreadable(u.error));
                 return true;
             }
         };
         // An AssumeRoleWithWebIdentity of a Cognito identity that could not be indexed is
-        // reported as such, not as another service's event.
-        if record.event_name.get() == Some("AssumeRoleWithWebIdentity")
-            && let Err(u) = IdentityIndex::new().add(record)
-        {
-            stats.unmapped(&input.name, i, &u);
-            return true;
+        // reported as such, not as another service's event; one the index does not hold as
+        // it reads (the index pass missed it) fails closed.
+        if record.event_name.get() == Some("AssumeRoleWithWebIdentity") {
+            let mut one = IdentityIndex::new();
+            match one.add(record) {
+                Err(u) => {
+                    stats.unmapped(&input.name, i, &u);
+                    return true;
+                }
+                Ok(true) if !index.covers(&one) => {
+                    let u = Unmapped::new(
+                        UnmappedKind::IdentityConflict,
+                        "a Cognito session the session index does not hold as recorded",
+                    );
+                    stats.unmapped(&input.name, i, &u);
+                    return true;
+                }
+                Ok(_) => {}
+            }
         }
         match cloudtrail::map(record, index) {
             Ok(mapped) => {

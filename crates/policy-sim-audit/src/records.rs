@@ -20,8 +20,17 @@ use serde_json::value::RawValue;
 use crate::error::AuditError;
 use crate::inputs::{Input, Kind};
 
-/// What a record handed on is: read, or the reason it could not be.
-pub type Read<'r, 'a> = Result<&'r Record<'a>, &'r serde_json::Error>;
+/// A record that could not be read as one: why, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Unreadable<'r> {
+    /// Why (not an object; a field the mapping reads repeated).
+    pub error: &'r serde_json::Error,
+    /// The record's JSON text.
+    pub text: &'r str,
+}
+
+/// What a record handed on is: read, or unreadable.
+pub type Read<'r, 'a> = Result<&'r Record<'a>, Unreadable<'r>>;
 
 /// Hand each record of `input` (its decompressed `bytes`) to `each` with its 0-based
 /// number among the file's records, in order; `false` from `each` stops the reading
@@ -70,7 +79,10 @@ pub fn each_record(
                     Err(e) if e.is_data() => Err(e),
                     Err(e) => return Err(json_error(input, n, e.column(), &e.to_string())),
                 };
-                if !each(number, read.as_ref()) {
+                let read = read
+                    .as_ref()
+                    .map_err(|error| Unreadable { error, text: line });
+                if !each(number, read) {
                     return Ok(false);
                 }
                 number += 1;
@@ -115,7 +127,11 @@ fn record_by_record(
     };
     for (i, raw) in log.records.iter().enumerate().skip(skip as usize) {
         let read = Record::parse(raw.get());
-        if !each(i as u64, read.as_ref()) {
+        let read = read.as_ref().map_err(|error| Unreadable {
+            error,
+            text: raw.get(),
+        });
+        if !each(i as u64, read) {
             return Ok(false);
         }
     }
@@ -241,7 +257,7 @@ mod tests {
         let mut out = Vec::new();
         each_record(&input(kind), text.as_bytes(), &mut |i, r| {
             let r = r.map(|r| r.event_name.get().unwrap_or("-").to_string());
-            out.push((i, r.map_err(ToString::to_string)));
+            out.push((i, r.map_err(|u| u.error.to_string())));
             true
         })
         .map_err(|e| e.to_string())?;
@@ -310,6 +326,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, "logs/x.json:3:14: expected value at line 1 column 14");
+    }
+
+    #[test]
+    fn a_line_that_is_not_json_is_an_error_naming_it() {
+        for (text, want) in [
+            (
+                "{}\ngarbage here\n",
+                "logs/x.json:2:1: expected value at line 1 column 1",
+            ),
+            (
+                "{}\n{}\n[1,\n",
+                "logs/x.json:3:3: EOF while parsing a value at line 1 column 3",
+            ),
+        ] {
+            assert_eq!(seen(Kind::CloudTrailLines, text).unwrap_err(), want);
+        }
     }
 
     #[test]

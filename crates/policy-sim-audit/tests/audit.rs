@@ -527,3 +527,85 @@ fn the_digest_is_of_the_policies_as_loaded() {
     assert_eq!(two, load(vec![a.clone(), b.clone()], None));
     assert_ne!(two, load(vec![b, a], None));
 }
+
+/// The clean log's records, and alice's session record issuing her key to bob instead.
+fn clean_records_and_a_rival_session() -> (Vec<Value>, Value) {
+    let text =
+        std::fs::read_to_string(project().join("fixtures/audit/clean/cloudtrail.json")).unwrap();
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let records = log["Records"].as_array().unwrap().clone();
+    let alice_session = records
+        .iter()
+        .find(|r| {
+            r["eventName"] == "AssumeRoleWithWebIdentity"
+                && r["responseElements"]["subjectFromWebIdentityToken"] == ALICE
+        })
+        .unwrap();
+    let mut rival = alice_session.clone();
+    rival["responseElements"]["subjectFromWebIdentityToken"] = Value::from(BOB);
+    (records, rival)
+}
+
+/// No request of the report was decided as `identity`'s.
+fn assert_no_request_of(report: &Value, identity: &str) {
+    let rows = report["by_identity"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|row| row["key"] != identity),
+        "{identity}: {rows:#?}"
+    );
+}
+
+/// Write `records` (JSON texts) as a CloudTrail log file under `dir`.
+fn write_log(dir: &std::path::Path, name: &str, records: &[String]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = format!("{{\"Records\":[{}]}}", records.join(","));
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn a_session_record_that_cannot_be_read_makes_its_key_a_conflict() {
+    let (records, rival) = clean_records_and_a_rival_session();
+    // The rival repeats a field: which session it issued cannot be told.
+    let rival = serde_json::to_string(&rival).unwrap();
+    let rival = rival.replacen('{', "{\"awsRegion\":\"us-east-1\",", 1);
+    let dir = scratch("unreadable-session");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut texts: Vec<String> = records.iter().map(Value::to_string).collect();
+    texts.push(rival);
+    write_log(&dir, "log.json", &texts);
+    let (code, r) = json(&["--policy", CORRECTED, &relative(&dir)]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["verdict"], "unknown");
+    let kinds = &r["unmapped"]["by_kind"];
+    assert_eq!(kinds["malformed"], 1, "{kinds:#}");
+    assert!(
+        kinds["identity-conflict"].as_u64().unwrap() >= 1,
+        "alice's data events are not mapped to her: {kinds:#}"
+    );
+    assert_no_request_of(&r, ALICE);
+}
+
+#[test]
+fn a_session_written_with_escapes_is_indexed_like_any_other() {
+    let (records, rival) = clean_records_and_a_rival_session();
+    let dir = scratch("escaped-session");
+    let _ = std::fs::remove_dir_all(&dir);
+    let texts: Vec<String> = records.iter().map(Value::to_string).collect();
+    write_log(&dir, "a.json", &texts);
+    // The rival alone in its own file, its event name written with an escape.
+    let rival = serde_json::to_string(&rival).unwrap().replace(
+        "AssumeRoleWithWebIdentity",
+        "\\u0041ssumeRoleWithWebIdentity",
+    );
+    assert!(!rival.contains("AssumeRoleWithWebIdentity"));
+    write_log(&dir, "b.json", &[rival]);
+    let (code, r) = json(&["--policy", CORRECTED, &relative(&dir)]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["verdict"], "unknown");
+    let kinds = &r["unmapped"]["by_kind"];
+    assert!(
+        kinds["identity-conflict"].as_u64().unwrap() >= 2,
+        "the key was issued twice: the rival and alice's data events: {kinds:#}"
+    );
+    assert_no_request_of(&r, ALICE);
+}

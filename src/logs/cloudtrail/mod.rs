@@ -239,6 +239,36 @@ impl IdentityIndex {
         Ok(true)
     }
 
+    /// A record that names `AssumeRoleWithWebIdentity` but cannot be read as a [`Record`]
+    /// (e.g. it repeats a field): which session it issued, if any, cannot be told, so every
+    /// string of a member named `accessKeyId` in it, at any depth and each of a repeated
+    /// member, becomes a conflict. The data events signed with those keys are then
+    /// [`UnmappedKind::IdentityConflict`], never mapped to another session's identity.
+    /// Text that is not JSON changes nothing (the file's reader reports it).
+    ///
+    /// Cost: one pass over `text`; memory: the keys found.
+    pub fn add_unreadable(&mut self, text: &str) {
+        let mut keys = Vec::new();
+        let mut json = serde_json::Deserializer::from_str(text);
+        if serde::de::DeserializeSeed::deserialize(KeyScan(&mut keys), &mut json).is_ok() {
+            for key in keys {
+                self.keys.insert(key, KeyEntry::Conflict);
+            }
+        }
+    }
+
+    /// Every key `other` knows is known here as the same session, or as a conflict.
+    pub fn covers(&self, other: &IdentityIndex) -> bool {
+        other
+            .keys
+            .iter()
+            .all(|(key, entry)| match self.keys.get(key) {
+                Some(KeyEntry::Conflict) => true,
+                Some(known) => known == entry,
+                None => false,
+            })
+    }
+
     /// Add every key of `other`, as if its records had been added here: a key both
     /// indexes issued to different sessions is a conflict. The result does not depend on
     /// the order indexes are merged in (so records may be indexed on several threads).
@@ -274,6 +304,63 @@ impl IdentityIndex {
     }
 }
 
+/// Collects the strings of every member named `accessKeyId` of a JSON text, repeated
+/// members included (a parsed `Value` keeps only the last).
+struct KeyScan<'k>(&'k mut Vec<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyScan<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyScan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(KeyScan(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "accessKeyId" {
+                if let record::Text::Str(k) = map.next_value::<record::Text<'de>>()? {
+                    self.0.push(k.into_owned());
+                }
+            } else {
+                map.next_value_seed(KeyScan(&mut *self.0))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn unmapped(kind: UnmappedKind, reason: impl Into<String>) -> Unmapped {
     Unmapped::new(kind, reason)
 }
@@ -294,7 +381,8 @@ pub fn unreadable(error: &serde_json::Error) -> Unmapped {
     malformed(error.to_string())
 }
 
-/// [`map`] of a record read as a [`Value`].
+/// [`map`] of a record read as a [`Value`]. A `Value` has kept only the last of a
+/// repeated member; [`Record::parse`] of the record's text reports it instead.
 pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
     let record = Record::from_value(record).map_err(|e| unreadable(&e))?;
     map(&record, index)
@@ -779,6 +867,39 @@ mod tests {
             (u.kind, u.reason.as_str()),
             (UnmappedKind::Malformed, "key is not a string")
         );
+    }
+
+    #[test]
+    fn an_unreadable_session_makes_every_key_it_names_a_conflict() {
+        let mut index = IdentityIndex::new();
+        let good = json!({
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "AssumeRoleWithWebIdentity",
+            "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/r"},
+            "responseElements": {
+                "subjectFromWebIdentityToken": "us-east-1:a",
+                "audience": "us-east-1:pool",
+                "provider": COGNITO_PROVIDER,
+                "credentials": {"accessKeyId": "K1"}
+            }
+        });
+        assert_eq!(index.add_record(&good), Ok(true));
+        let mut one = IdentityIndex::new();
+        assert_eq!(one.add_record(&good), Ok(true));
+        assert!(index.covers(&one));
+        // The same key, issued by a record that repeats a field (and its key member).
+        let bad = r#"{"eventName":"AssumeRoleWithWebIdentity","awsRegion":"x","awsRegion":"x",
+            "responseElements":{"credentials":{"accessKeyId":"K1","accessKeyId":"K2"}},
+            "other":[{"accessKeyId":"K3"},{"accessKeyId":7}]}"#;
+        assert!(Record::parse(bad).is_err());
+        index.add_unreadable(bad);
+        for key in ["K1", "K2", "K3"] {
+            assert_eq!(index.lookup(key), KeyLookup::Conflict, "{key}");
+        }
+        assert!(index.covers(&one));
+        assert!(!IdentityIndex::new().covers(&one));
+        index.add_unreadable("{not json");
+        assert_eq!(index.len(), 3);
     }
 
     #[test]

@@ -270,6 +270,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
 }
 
 /// The fields of a record the mapping reads ("CloudTrail record contents").
+///
+/// Read it with [`Record::parse`] or [`Record::from_value`] (or a deserializer that gives
+/// a map): those refuse anything but a JSON object, where serde's derived reading would
+/// also fill the fields from an array, by position.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(default)]
 pub struct Record<'a> {
@@ -465,10 +469,17 @@ pub struct Resource<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// Read a record from its JSON text. Text that is not a JSON object, or an object that
-    /// repeats a field the mapping reads, is an error (its message says where).
+    /// Read a record from its JSON text. Text that is not JSON is a syntax error
+    /// ([`serde_json::Error::is_syntax`], with its line and column); JSON that is not an
+    /// object, or an object that repeats a field the mapping reads, is a data error
+    /// ([`serde_json::Error::is_data`]).
     pub fn parse(json: &'a str) -> Result<Record<'a>, serde_json::Error> {
-        if !json.trim_start().starts_with('{') {
+        if !json
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+        {
+            // Not an object: whether it is JSON at all decides the kind of error.
+            serde_json::from_str::<IgnoredAny>(json)?;
             return Err(de::Error::custom("a record is not a JSON object"));
         }
         serde_json::from_str(json)
@@ -655,14 +666,20 @@ mod tests {
 
     #[test]
     fn not_an_object_or_a_repeated_field_is_an_error() {
-        for text in ["[1]", "12", "\"x\"", "null"] {
+        for text in ["[1]", "12", "\"x\"", "null", " \n[\"s3.amazonaws.com\"]"] {
             let e = Record::parse(text).unwrap_err();
             assert_eq!(e.to_string(), "a record is not a JSON object");
+            assert!(e.is_data());
             let v: Value = serde_json::from_str(text).unwrap();
             assert!(Record::from_value(&v).is_err());
         }
         let e = Record::parse(r#"{"eventName":"GetObject","eventName":"PutObject"}"#).unwrap_err();
         assert!(e.to_string().contains("duplicate field `eventName`"), "{e}");
+        // Text that is not JSON is a syntax error, wherever it starts.
+        for text in ["garbage here", "[1,", "\u{feff}{}", "{\"a\":}"] {
+            let e = Record::parse(text).unwrap_err();
+            assert!(e.is_syntax() || e.is_eof(), "{text}: {e}");
+        }
         // A repeated field that is not read is skipped like any other.
         assert!(Record::parse(r#"{"Host":1,"Host":2}"#).is_ok());
     }
