@@ -309,33 +309,7 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                     let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
                     let mut index = IdentityIndex::new();
                     for input in files.iter().skip(t).step_by(threads) {
-                        let Ok(bytes) = read_input(input) else {
-                            continue;
-                        };
-                        // A name may be written with escapes (`\u0041...`): a file
-                        // with any escape is read whole.
-                        if finder.find(&bytes).is_none()
-                            && memchr::memmem::find(&bytes, b"\\u").is_none()
-                        {
-                            continue;
-                        }
-                        // A file or record that cannot be read, or a malformed session, is
-                        // reported when the records are mapped.
-                        let _ = each_record(input, &bytes, &mut |_, record| {
-                            match record {
-                                Ok(record) => drop(index.add(record)),
-                                // Which session it issued cannot be told: the keys
-                                // it names are conflicts.
-                                Err(u)
-                                    if finder.find(u.text.as_bytes()).is_some()
-                                        || u.text.contains("\\u") =>
-                                {
-                                    index.add_unreadable(u.text);
-                                }
-                                Err(_) => {}
-                            }
-                            true
-                        });
+                        index_file(input, &finder, &mut index);
                     }
                     index
                 })
@@ -352,6 +326,34 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
         index.merge(part);
     }
     Ok(index)
+}
+
+/// Whether `text` may hold a session record: it names `AssumeRoleWithWebIdentity` (found
+/// by `finder`), or holds a `\u` escape, with which a name may be written.
+fn may_name_a_session(text: &[u8], finder: &memchr::memmem::Finder) -> bool {
+    finder.find(text).is_some() || memchr::memmem::find(text, b"\\u").is_some()
+}
+
+/// Index the sessions of one file. A file or record that cannot be read, or a malformed
+/// session, is left to the mapping pass, which reports it; a session record that cannot be
+/// read makes the keys it names conflicts (which session it issued cannot be told).
+fn index_file(input: &Input, finder: &memchr::memmem::Finder, index: &mut IdentityIndex) {
+    let Ok(bytes) = read_input(input) else {
+        return;
+    };
+    if !may_name_a_session(&bytes, finder) {
+        return;
+    }
+    let _ = each_record(input, &bytes, &mut |_, record| {
+        match record {
+            Ok(record) => drop(index.add(record)),
+            Err(u) if may_name_a_session(u.text.as_bytes(), finder) => {
+                index.add_unreadable(u.text);
+            }
+            Err(_) => {}
+        }
+        true
+    });
 }
 
 /// The most a file may hold, decompressed: a file is read whole (CloudTrail delivers

@@ -248,12 +248,8 @@ impl IdentityIndex {
     ///
     /// Cost: one pass over `text`; memory: the keys found.
     pub fn add_unreadable(&mut self, text: &str) {
-        let mut keys = Vec::new();
-        let mut json = serde_json::Deserializer::from_str(text);
-        if serde::de::DeserializeSeed::deserialize(KeyScan(&mut keys), &mut json).is_ok() {
-            for key in keys {
-                self.keys.insert(key, KeyEntry::Conflict);
-            }
+        for key in record::access_key_ids(text).unwrap_or_default() {
+            self.keys.insert(key, KeyEntry::Conflict);
         }
     }
 
@@ -301,63 +297,6 @@ impl IdentityIndex {
     /// No access key indexed.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
-    }
-}
-
-/// Collects the strings of every member named `accessKeyId` of a JSON text, repeated
-/// members included (a parsed `Value` keeps only the last).
-struct KeyScan<'k>(&'k mut Vec<String>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeyScan<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for KeyScan<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(KeyScan(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "accessKeyId" {
-                if let record::Text::Str(k) = map.next_value::<record::Text<'de>>()? {
-                    self.0.push(k.into_owned());
-                }
-            } else {
-                map.next_value_seed(KeyScan(&mut *self.0))?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -17,7 +17,9 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 /// A field that holds another JSON type than the one the records hold there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +117,17 @@ fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
 fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
     Ok(())
+}
+
+/// Every item of a sequence.
+fn collect_seq<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    mut seq: A,
+) -> Result<Vec<T>, A::Error> {
+    let mut items = Vec::new();
+    while let Some(item) = seq.next_element()? {
+        items.push(item);
+    }
+    Ok(items)
 }
 
 /// The visitor methods of the scalar types, each giving `$other`.
@@ -223,12 +236,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(Items::Other)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Items::Is(items))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                collect_seq(seq).map(Items::Is)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 drain_map(map).map(|()| Items::Other)
@@ -254,12 +263,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(OneOrMany::Neither)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(OneOrMany::Many(items))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                collect_seq(seq).map(OneOrMany::Many)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 T::deserialize(MapAccessDeserializer::new(map)).map(OneOrMany::One)
@@ -466,6 +471,57 @@ pub struct Resource<'a> {
     /// `ARN`.
     #[serde(borrow, rename = "ARN")]
     pub arn: Text<'a>,
+}
+
+/// The strings of every member named `accessKeyId` in a JSON text, at any depth, each of
+/// a repeated member too (a parsed `Value` keeps only the last); `None` for text that is
+/// not JSON.
+pub fn access_key_ids(text: &str) -> Option<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut json = serde_json::Deserializer::from_str(text);
+    KeyScan(&mut keys).deserialize(&mut json).ok()?;
+    json.end().ok()?;
+    Some(keys)
+}
+
+/// Collects the strings of the members named `accessKeyId` it visits.
+struct KeyScan<'k>(&'k mut Vec<String>);
+
+impl<'de> DeserializeSeed<'de> for KeyScan<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyScan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    scalars_are!(());
+    nulls_are!(());
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(KeyScan(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "accessKeyId" {
+                if let Text::Str(k) = map.next_value::<Text<'de>>()? {
+                    self.0.push(k.into_owned());
+                }
+            } else {
+                map.next_value_seed(KeyScan(&mut *self.0))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<'a> Record<'a> {
