@@ -308,8 +308,9 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                 scope.spawn(move || {
                     let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
                     let mut index = IdentityIndex::new();
+                    let mut bytes = Vec::new();
                     for input in files.iter().skip(t).step_by(threads) {
-                        index_file(input, &finder, &mut index);
+                        index_file(input, &finder, &mut index, &mut bytes);
                     }
                     index
                 })
@@ -337,14 +338,20 @@ fn may_name_a_session(text: &[u8], finder: &memchr::memmem::Finder) -> bool {
 /// Index the sessions of one file. A file or record that cannot be read, or a malformed
 /// session, is left to the mapping pass, which reports it; a session record that cannot be
 /// read makes the keys it names conflicts (which session it issued cannot be told).
-fn index_file(input: &Input, finder: &memchr::memmem::Finder, index: &mut IdentityIndex) {
-    let Ok(bytes) = read_input(input) else {
-        return;
-    };
-    if !may_name_a_session(&bytes, finder) {
+fn index_file(
+    input: &Input,
+    finder: &memchr::memmem::Finder,
+    index: &mut IdentityIndex,
+    bytes: &mut Vec<u8>,
+) {
+    if read_input_into(input, bytes).is_err() {
         return;
     }
-    let _ = each_record(input, &bytes, &mut |_, record| {
+    let bytes = bytes.as_slice();
+    if !may_name_a_session(bytes, finder) {
+        return;
+    }
+    let _ = each_record(input, bytes, &mut |_, record| {
         match record {
             Ok(record) => drop(index.add(record)),
             Err(u) if may_name_a_session(u.text.as_bytes(), finder) => {
@@ -368,6 +375,19 @@ const HINT_BYTES: u64 = 64 << 20;
 /// A file's bytes, decompressed when they start with the gzip magic bytes; at most
 /// [`MAX_FILE_BYTES`].
 fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
+    let mut out = Vec::new();
+    read_input_into(input, &mut out)?;
+    Ok(out)
+}
+
+/// [`read_input`] into `out` (cleared first), whose room is kept from file to file: a
+/// reader of many files reserves once. Room past [`HINT_BYTES`] left by a large file is
+/// given back before the next.
+fn read_input_into(input: &Input, out: &mut Vec<u8>) -> Result<(), AuditError> {
+    out.clear();
+    if out.capacity() as u64 > HINT_BYTES {
+        *out = Vec::new();
+    }
     let too_big = || AuditError::Input {
         file: input.name.clone(),
         reason: format!(
@@ -402,12 +422,12 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
     // Deflate expands at most about 1,032 times: a size past that is a lie; and past
     // HINT_BYTES the buffer grows as the bytes come (a forged trailer reserves no more).
     let hint = hint.min(len.saturating_mul(1032)).min(HINT_BYTES);
-    let mut out = Vec::with_capacity(hint as usize + 1);
+    out.reserve(hint as usize + 1);
     let reader = std::io::BufReader::with_capacity(1 << 16, file);
     let read = if gzip {
         flate2::read::MultiGzDecoder::new(reader)
             .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut out)
+            .read_to_end(out)
             .map_err(|source| {
                 AuditError::Log(policy_sim::logs::LogError::Gzip {
                     file: input.name.clone(),
@@ -417,14 +437,14 @@ fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
     } else {
         reader
             .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut out)
+            .read_to_end(out)
             .map_err(read_error)
     };
     read?;
     if out.len() as u64 > MAX_FILE_BYTES {
         return Err(too_big());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Read `inputs` into request-table batches, handing each to `emit` (which returns
@@ -436,12 +456,14 @@ pub fn read_inputs(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), AuditError> {
     let mut builder = TableBuilder::new();
+    // One buffer for every file's bytes.
+    let mut bytes = Vec::new();
     stats.sessions = index.len() as u64;
     for input in inputs {
         *stats.files.entry(input.kind).or_default() += 1;
         let go_on = match input.kind {
             Kind::CloudTrail | Kind::CloudTrailLines => {
-                read_cloudtrail(input, index, &mut builder, stats, emit)?
+                read_cloudtrail(input, index, &mut builder, stats, emit, &mut bytes)?
             }
             Kind::S3AccessLog => read_access_log(input, &mut builder, stats, emit)?,
             Kind::Requests => read_request_lines(input, &mut builder, stats, emit)?,
@@ -473,10 +495,11 @@ fn read_cloudtrail(
     builder: &mut TableBuilder,
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
+    bytes: &mut Vec<u8>,
 ) -> Result<bool, AuditError> {
-    let bytes = read_input(input)?;
+    read_input_into(input, bytes)?;
     let mut stopped = false;
-    let go_on = each_record(input, &bytes, &mut |i, record| {
+    let go_on = each_record(input, bytes, &mut |i, record| {
         stats.records += 1;
         let record = match record {
             Ok(record) => record,
@@ -489,13 +512,12 @@ fn read_cloudtrail(
         // reported as such, not as another service's event; one the index does not hold as
         // it reads (the index pass missed it) fails closed.
         if record.event_name.get() == Some("AssumeRoleWithWebIdentity") {
-            let mut one = IdentityIndex::new();
-            match one.add(record) {
+            match index.holds(record) {
                 Err(u) => {
                     stats.unmapped(&input.name, i, &u);
                     return true;
                 }
-                Ok(true) if !index.covers(&one) => {
+                Ok(false) => {
                     let u = Unmapped::new(
                         UnmappedKind::IdentityConflict,
                         "a Cognito session the session index does not hold as recorded",
@@ -503,7 +525,7 @@ fn read_cloudtrail(
                     stats.unmapped(&input.name, i, &u);
                     return true;
                 }
-                Ok(_) => {}
+                Ok(true) => {}
             }
         }
         match cloudtrail::map(record, index) {

@@ -307,12 +307,21 @@ impl AreaOwners {
         let Some(identity) = identity else {
             return Touch::Outside;
         };
-        let reads =
-            crate::catalog::catalog().access_class(action) == crate::catalog::AccessClass::Read;
-        let forbidden = |others: Others| match others {
-            Others::Nothing => true,
-            Others::Read => !reads,
-            Others::Write => reads,
+        // The action's access class is looked up only for an area that lets others read
+        // or write (a private area forbids every action), and at most once.
+        let reads = std::cell::OnceCell::new();
+        let forbidden = |others: Others| {
+            let reads = || {
+                *reads.get_or_init(|| {
+                    crate::catalog::catalog().access_class(action)
+                        == crate::catalog::AccessClass::Read
+                })
+            };
+            match others {
+                Others::Nothing => true,
+                Others::Read => !reads(),
+                Others::Write => reads(),
+            }
         };
         let listed;
         let target = if lists {

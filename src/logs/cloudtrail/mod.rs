@@ -129,19 +129,38 @@ pub struct WebIdentitySession {
     pub pool_id: String,
 }
 
-/// What an access key id is known as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum KeyEntry {
-    Session(WebIdentitySession),
-    /// Issued (as the records tell) to two different sessions.
-    Conflict,
-}
+/// What an access key id is known as: the number of its session in
+/// [`IdentityIndex::sessions`], or [`CONFLICT`].
+type KeyEntry = u32;
+
+/// A key issued (as the records tell) to two different sessions.
+const CONFLICT: KeyEntry = u32::MAX;
 
 /// Access key id to the Cognito identity it was issued to, built from
 /// `AssumeRoleWithWebIdentity` events. Grows with the number of sessions, not events.
+///
+/// Each distinct session (identity, role, pool) is kept once and numbered; a key holds its
+/// session's number. The table of keys stays small (a key and a number an entry) and the
+/// sessions, far fewer than the keys issued to them, stay close together in memory.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityIndex {
-    keys: HashMap<String, KeyEntry>,
+    keys: HashMap<Box<str>, KeyEntry>,
+    sessions: Vec<WebIdentitySession>,
+    /// Each session's number, by [`session_name`].
+    numbers: HashMap<String, KeyEntry>,
+    /// Scratch for [`session_name`].
+    name: String,
+}
+
+/// A text naming the session `(identity, role, pool)` unambiguously (each part after its
+/// length).
+fn session_name(out: &mut String, identity_id: &str, role_arn: &str, pool_id: &str) {
+    use std::fmt::Write;
+    out.clear();
+    for part in [identity_id, role_arn, pool_id] {
+        let _ = write!(out, "{}:", part.len());
+        out.push_str(part);
+    }
 }
 
 /// What [`IdentityIndex::lookup`] finds for an access key.
@@ -175,68 +194,69 @@ impl IdentityIndex {
     /// provider) is `Ok(false)`. A Cognito one without the identity, pool, role or issued
     /// key is [`UnmappedKind::Malformed`].
     pub fn add(&mut self, record: &Record<'_>) -> Result<bool, Unmapped> {
-        if record.event_source.get() != Some("sts.amazonaws.com")
-            || record.event_name.get() != Some("AssumeRoleWithWebIdentity")
-            || record.error_code.is_present()
-        {
+        let Some((key, session)) = issued_session(record)? else {
             return Ok(false);
-        }
-        let response = record.response_elements.get();
-        let provider = response.and_then(|r| r.provider.get()).or_else(|| {
-            record
-                .user_identity
-                .get()
-                .and_then(|u| u.identity_provider.get())
-        });
-        let is_cognito = provider.is_some_and(|p| {
-            p == COGNITO_PROVIDER || p.strip_prefix("https://") == Some(COGNITO_PROVIDER)
-        });
-        if !is_cognito {
-            return Ok(false);
-        }
-        fn field<'r>(value: Option<&'r str>, path: &str) -> Result<&'r str, Unmapped> {
-            value.filter(|s| !s.is_empty()).ok_or_else(|| {
-                Unmapped::new(
-                    UnmappedKind::Malformed,
-                    format!("AssumeRoleWithWebIdentity of a Cognito identity without {path}"),
-                )
-            })
-        }
-        let session = WebIdentitySession {
-            identity_id: field(
-                response.and_then(|r| r.subject_from_web_identity_token.get()),
-                "responseElements.subjectFromWebIdentityToken",
-            )?
-            .to_string(),
-            role_arn: field(
-                record
-                    .request_parameters
-                    .get()
-                    .and_then(|p| p.role_arn.get()),
-                "requestParameters.roleArn",
-            )?
-            .to_string(),
-            pool_id: field(
-                response.and_then(|r| r.audience.get()),
-                "responseElements.audience",
-            )?
-            .to_string(),
         };
-        let key = field(
-            response
-                .and_then(|r| r.credentials.get())
-                .and_then(|c| c.access_key_id.get()),
-            "responseElements.credentials.accessKeyId",
-        )?;
+        let number = self.number(
+            session.identity_id,
+            session.role_arn,
+            session.pool_id,
+            || session.to_owned(),
+        );
+        self.insert(key, number);
+        Ok(true)
+    }
+
+    /// The number of the session `(identity, role, pool)`, numbered (from `make`) if new.
+    fn number(
+        &mut self,
+        identity_id: &str,
+        role_arn: &str,
+        pool_id: &str,
+        make: impl FnOnce() -> WebIdentitySession,
+    ) -> KeyEntry {
+        session_name(&mut self.name, identity_id, role_arn, pool_id);
+        if let Some(n) = self.numbers.get(self.name.as_str()) {
+            return *n;
+        }
+        // Numbers stop short of CONFLICT: more distinct sessions than that cannot be
+        // told apart, so they share the last number's meaning of a conflict.
+        let n = match KeyEntry::try_from(self.sessions.len()) {
+            Ok(n) if n < CONFLICT => n,
+            _ => return CONFLICT,
+        };
+        self.sessions.push(make());
+        self.numbers.insert(self.name.clone(), n);
+        n
+    }
+
+    /// `key` issued to session `number`: a key known as another session becomes a
+    /// conflict.
+    fn insert(&mut self, key: &str, number: KeyEntry) {
         match self.keys.get_mut(key) {
             None => {
-                self.keys
-                    .insert(key.to_string(), KeyEntry::Session(session));
+                self.keys.insert(key.into(), number);
             }
-            Some(KeyEntry::Session(known)) if *known == session => {}
-            Some(entry) => *entry = KeyEntry::Conflict,
+            Some(known) if *known == number => {}
+            Some(known) => *known = CONFLICT,
         }
-        Ok(true)
+    }
+
+    /// Whether adding `record` ([`IdentityIndex::add`]) would change nothing here: it
+    /// issues no Cognito session, or the key it issues is known here as the same session
+    /// or as a conflict. A Cognito session without the identity, pool, role or issued key
+    /// is the error `add` gives.
+    ///
+    /// Cost: one lookup; no allocation unless it fails.
+    pub fn holds(&self, record: &Record<'_>) -> Result<bool, Unmapped> {
+        let Some((key, session)) = issued_session(record)? else {
+            return Ok(true);
+        };
+        Ok(match self.lookup(key) {
+            KeyLookup::Unknown => false,
+            KeyLookup::Conflict => true,
+            KeyLookup::Session(known) => session.is(known),
+        })
     }
 
     /// A record that names `AssumeRoleWithWebIdentity` but cannot be read as a [`Record`]
@@ -249,33 +269,35 @@ impl IdentityIndex {
     /// Cost: one pass over `text`; memory: the keys found.
     pub fn add_unreadable(&mut self, text: &str) {
         for key in record::access_key_ids(text).unwrap_or_default() {
-            self.keys.insert(key, KeyEntry::Conflict);
+            self.keys.insert(key.into(), CONFLICT);
         }
-    }
-
-    /// Every key `other` knows is known here as the same session, or as a conflict.
-    pub fn covers(&self, other: &IdentityIndex) -> bool {
-        other
-            .keys
-            .iter()
-            .all(|(key, entry)| match self.keys.get(key) {
-                Some(KeyEntry::Conflict) => true,
-                Some(known) => known == entry,
-                None => false,
-            })
     }
 
     /// Add every key of `other`, as if its records had been added here: a key both
     /// indexes issued to different sessions is a conflict. The result does not depend on
     /// the order indexes are merged in (so records may be indexed on several threads).
     pub fn merge(&mut self, other: IdentityIndex) {
+        if self.keys.is_empty() && self.sessions.is_empty() {
+            *self = other;
+            return;
+        }
+        // Other's session numbers, as numbered here.
+        let mut renumber = Vec::with_capacity(other.sessions.len());
+        for s in &other.sessions {
+            renumber.push(self.number(&s.identity_id, &s.role_arn, &s.pool_id, || s.clone()));
+        }
+        self.keys.reserve(other.keys.len());
         for (key, entry) in other.keys {
+            let number = match renumber.get(entry as usize) {
+                Some(n) if entry != CONFLICT => *n,
+                _ => CONFLICT,
+            };
             match self.keys.get_mut(&key) {
                 None => {
-                    self.keys.insert(key, entry);
+                    self.keys.insert(key, number);
                 }
-                Some(known) if *known == entry => {}
-                Some(known) => *known = KeyEntry::Conflict,
+                Some(known) if *known == number => {}
+                Some(known) => *known = CONFLICT,
             }
         }
     }
@@ -284,8 +306,10 @@ impl IdentityIndex {
     pub fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
         match self.keys.get(access_key_id) {
             None => KeyLookup::Unknown,
-            Some(KeyEntry::Session(s)) => KeyLookup::Session(s),
-            Some(KeyEntry::Conflict) => KeyLookup::Conflict,
+            Some(&n) => match self.sessions.get(n as usize) {
+                Some(s) if n != CONFLICT => KeyLookup::Session(s),
+                _ => KeyLookup::Conflict,
+            },
         }
     }
 
@@ -298,6 +322,88 @@ impl IdentityIndex {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// A session as a record tells it, borrowed from the record.
+struct SessionText<'r> {
+    identity_id: &'r str,
+    role_arn: &'r str,
+    pool_id: &'r str,
+}
+
+impl SessionText<'_> {
+    fn to_owned(&self) -> WebIdentitySession {
+        WebIdentitySession {
+            identity_id: self.identity_id.to_string(),
+            role_arn: self.role_arn.to_string(),
+            pool_id: self.pool_id.to_string(),
+        }
+    }
+
+    fn is(&self, known: &WebIdentitySession) -> bool {
+        self.identity_id == known.identity_id
+            && self.role_arn == known.role_arn
+            && self.pool_id == known.pool_id
+    }
+}
+
+/// The access key a successful `AssumeRoleWithWebIdentity` of a Cognito identity pool
+/// issued, and its session; `None` for any other record. The one reading of a session
+/// record ([`IdentityIndex::add`], [`IdentityIndex::holds`]).
+fn issued_session<'r>(
+    record: &'r Record<'_>,
+) -> Result<Option<(&'r str, SessionText<'r>)>, Unmapped> {
+    if record.event_source.get() != Some("sts.amazonaws.com")
+        || record.event_name.get() != Some("AssumeRoleWithWebIdentity")
+        || record.error_code.is_present()
+    {
+        return Ok(None);
+    }
+    let response = record.response_elements.get();
+    let provider = response.and_then(|r| r.provider.get()).or_else(|| {
+        record
+            .user_identity
+            .get()
+            .and_then(|u| u.identity_provider.get())
+    });
+    let is_cognito = provider.is_some_and(|p| {
+        p == COGNITO_PROVIDER || p.strip_prefix("https://") == Some(COGNITO_PROVIDER)
+    });
+    if !is_cognito {
+        return Ok(None);
+    }
+    fn field<'r>(value: Option<&'r str>, path: &str) -> Result<&'r str, Unmapped> {
+        value.filter(|s| !s.is_empty()).ok_or_else(|| {
+            Unmapped::new(
+                UnmappedKind::Malformed,
+                format!("AssumeRoleWithWebIdentity of a Cognito identity without {path}"),
+            )
+        })
+    }
+    let session = SessionText {
+        identity_id: field(
+            response.and_then(|r| r.subject_from_web_identity_token.get()),
+            "responseElements.subjectFromWebIdentityToken",
+        )?,
+        role_arn: field(
+            record
+                .request_parameters
+                .get()
+                .and_then(|p| p.role_arn.get()),
+            "requestParameters.roleArn",
+        )?,
+        pool_id: field(
+            response.and_then(|r| r.audience.get()),
+            "responseElements.audience",
+        )?,
+    };
+    let key = field(
+        response
+            .and_then(|r| r.credentials.get())
+            .and_then(|c| c.access_key_id.get()),
+        "responseElements.credentials.accessKeyId",
+    )?;
+    Ok(Some((key, session)))
 }
 
 fn unmapped(kind: UnmappedKind, reason: impl Into<String>) -> Unmapped {
@@ -388,16 +494,30 @@ pub fn map(record: &Record<'_>, index: &IdentityIndex) -> Result<Mapped, Unmappe
         _ => operation.action,
     };
     let targets = targets(record, params, operation, action, &partition)?;
-    let mut requests = Vec::with_capacity(targets.len());
+    // Every target's request has the same caller and context: the first is made whole,
+    // the others copy it (most events authorize one request).
+    let mut requests: Vec<Request> = Vec::with_capacity(targets.len());
+    let mut caller = Some(caller);
     for (action, resource) in targets {
-        let mut request = Request::new(action, resource);
-        request.context = context.clone();
-        request.principal = Some(caller.clone());
-        if let Some(s) = session {
-            request
-                .set_identity(&s.identity_id)
-                .map_err(|e| malformed(e.to_string()))?;
-        }
+        let request = match requests.first() {
+            Some(first) => {
+                let mut request = first.clone();
+                request.action = action.into();
+                request.resource = resource;
+                request
+            }
+            None => {
+                let mut request = Request::new(action, resource);
+                request.context = std::mem::take(&mut context);
+                request.principal = caller.take();
+                if let Some(s) = session {
+                    request
+                        .set_identity(&s.identity_id)
+                        .map_err(|e| malformed(e.to_string()))?;
+                }
+                request
+            }
+        };
         requests.push(request);
     }
     Ok(Mapped {
@@ -822,10 +942,10 @@ mod tests {
                 "credentials": {"accessKeyId": "K1"}
             }
         });
+        let good_record = Record::from_value(&good).unwrap();
+        assert_eq!(IdentityIndex::new().holds(&good_record), Ok(false));
         assert_eq!(index.add_record(&good), Ok(true));
-        let mut one = IdentityIndex::new();
-        assert_eq!(one.add_record(&good), Ok(true));
-        assert!(index.covers(&one));
+        assert_eq!(index.holds(&good_record), Ok(true));
         // The same key, issued by a record that repeats a field (and its key member).
         let bad = r#"{"eventName":"AssumeRoleWithWebIdentity","awsRegion":"x","awsRegion":"x",
             "responseElements":{"credentials":{"accessKeyId":"K1","accessKeyId":"K2"}},
@@ -835,8 +955,7 @@ mod tests {
         for key in ["K1", "K2", "K3"] {
             assert_eq!(index.lookup(key), KeyLookup::Conflict, "{key}");
         }
-        assert!(index.covers(&one));
-        assert!(!IdentityIndex::new().covers(&one));
+        assert_eq!(index.holds(&good_record), Ok(true));
         index.add_unreadable("{not json");
         assert_eq!(index.len(), 3);
     }
@@ -883,6 +1002,49 @@ mod tests {
             }
         }
         assert_eq!(all.lookup("K2"), KeyLookup::Conflict);
+    }
+
+    proptest::proptest! {
+        /// Indexes built from any split of the records, merged in any order, know every
+        /// key as the index of all the records does (sessions numbered apart are told
+        /// apart, and alike ones are one).
+        #[test]
+        fn any_split_merges_to_the_index_of_all(
+            records in proptest::collection::vec((0..6u8, 0..4u8, 0..2u8, 0..3u8), 0..24),
+            order in proptest::collection::vec(0..3usize, 3),
+        ) {
+            let record = |(key, id, role, part): (u8, u8, u8, u8)| {
+                (part as usize, json!({
+                    "eventSource": "sts.amazonaws.com",
+                    "eventName": "AssumeRoleWithWebIdentity",
+                    "requestParameters": {"roleArn": format!("arn:aws:iam::111122223333:role/r{role}")},
+                    "responseElements": {
+                        "subjectFromWebIdentityToken": format!("us-east-1:{id}"),
+                        "audience": "us-east-1:pool",
+                        "provider": COGNITO_PROVIDER,
+                        "credentials": {"accessKeyId": format!("K{key}")}
+                    }
+                }))
+            };
+            let mut all = IdentityIndex::new();
+            let mut parts = vec![IdentityIndex::new(), IdentityIndex::new(), IdentityIndex::new()];
+            for r in records.into_iter().map(record) {
+                proptest::prop_assert_eq!(all.add_record(&r.1), Ok(true));
+                proptest::prop_assert_eq!(parts[r.0].add_record(&r.1), Ok(true));
+            }
+            let mut merged = IdentityIndex::new();
+            for i in order {
+                merged.merge(std::mem::take(&mut parts[i]));
+            }
+            for p in parts {
+                merged.merge(p);
+            }
+            for key in 0..7 {
+                let key = format!("K{key}");
+                proptest::prop_assert_eq!(merged.lookup(&key), all.lookup(&key), "{}", key);
+            }
+            proptest::prop_assert_eq!(merged.len(), all.len());
+        }
     }
 
     #[test]
