@@ -13,6 +13,13 @@ use policy_sim_audit::error::AuditError;
 use policy_sim_audit::out::{OutFormat, OutWriter};
 use policy_sim_audit::policies::{PolicyInputs, load_inputs, parse_principal};
 
+/// The allocator: the audit allocates and frees many small strings per record while whole
+/// batches and files come and go; mimalloc (DataFusion's own command line uses it) keeps
+/// that cheap where the system allocator's consolidation of freed memory showed up in
+/// profiles (docs/performance.md, "The audit").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ABOUT: &str = "Audit recorded AWS traffic (CloudTrail, S3 server access logs, request tables) against IAM policies: replay a policy change, observe isolation between Cognito identities, summarise decisions";
 
 const AFTER: &str = "\
