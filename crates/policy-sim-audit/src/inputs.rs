@@ -682,12 +682,23 @@ fn read_parquet(
         reason: format!("Parquet: {e}"),
     };
     let file = std::fs::File::open(&input.path).map_err(|e| parquet_error(&e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| parquet_error(&e))?
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(&e))?;
+    let schema = request_schema();
+    // Only the request table's columns (and `id`) are decoded: a decided table written by
+    // `--out` carries a dozen more that the audit decides afresh.
+    let wanted = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() == "id" || schema.field_with_name(f.name()).is_ok())
+        .map(|(i, _)| i);
+    let mask = datafusion::parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let reader = builder
+        .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| parquet_error(&e))?;
-    let schema = request_schema();
     let mut first = true;
     let mut row_in_file = 0u64;
     for batch in reader {
