@@ -25,6 +25,7 @@ use std::sync::mpsc;
 
 use super::UnmappedCounts;
 use super::UnmappedKind;
+use super::push_json_string;
 use crate::workload::{SplitMix64, identity};
 
 /// What to generate. [`GenerateOptions::new`] gives the defaults for the three numbers
@@ -678,9 +679,9 @@ impl<'o> Generator<'o> {
         r.push_str("\",\"awsRegion\":\"");
         r.push_str(REGION);
         r.push_str("\",\"sourceIPAddress\":");
-        push_str(r, ip);
+        push_json_string(r, ip);
         r.push_str(",\"userAgent\":");
-        push_str(r, agent);
+        push_json_string(r, agent);
     }
 
     fn ip(who: usize) -> String {
@@ -865,7 +866,7 @@ impl<'o> Generator<'o> {
         }
         if let Some(p) = prefix {
             r.push_str(",\"prefix\":");
-            push_str(r, p);
+            push_json_string(r, p);
             r.push_str(",\"delimiter\":\"/\"");
         }
         if name == "DeleteObjects" {
@@ -873,7 +874,7 @@ impl<'o> Generator<'o> {
         }
         if let Some(k) = object {
             r.push_str(",\"key\":");
-            push_str(r, k);
+            push_json_string(r, k);
         }
         if let Some(source) = copy_source {
             r.push_str(",\"x-amz-copy-source\":\"");
@@ -916,7 +917,7 @@ impl<'o> Generator<'o> {
         let _ = write!(r, "\",\"readOnly\":{read_only},\"resources\":[");
         if let Some(k) = object {
             r.push_str("{\"type\":\"AWS::S3::Object\",\"ARN\":");
-            push_str(r, &format!("arn:aws:s3:::{bucket}/{k}"));
+            push_json_string(r, &format!("arn:aws:s3:::{bucket}/{k}"));
             r.push_str("},");
         }
         let _ = write!(
@@ -926,9 +927,9 @@ impl<'o> Generator<'o> {
         );
         if let Some((code, message)) = error {
             r.push_str(",\"errorCode\":");
-            push_str(r, code);
+            push_json_string(r, code);
             r.push_str(",\"errorMessage\":");
-            push_str(r, message);
+            push_json_string(r, message);
         }
         r.push('}');
     }
@@ -977,26 +978,6 @@ impl<'o> Generator<'o> {
         let file = format!("public/assets/{n:02}.png");
         self.s3_tail("GetObject", Some(&file), None, None, None);
     }
-}
-
-/// `value` as a JSON string, quoted and escaped (RFC 8259: `"`, `\` and control
-/// characters).
-fn push_str(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// `key` URL-encoded as a copy source header (unreserved characters and `/` kept).
@@ -1144,7 +1125,7 @@ mod tests {
     #[test]
     fn escaping_and_encoding() {
         let mut s = String::new();
-        push_str(&mut s, "a\"b\\c\n\u{1}é");
+        push_json_string(&mut s, "a\"b\\c\n\u{1}é");
         assert_eq!(s, r#""a\"b\\c\n\u0001é""#);
         let mut u = String::new();
         push_url_encoded(&mut u, "private/us-east-1:x/résumé 1.pdf");

@@ -260,6 +260,34 @@ const fn listing(name: &'static str, action: &'static str) -> S3Operation {
     }
 }
 
+/// `text` as a JSON string, quoted and escaped (RFC 8259: `"`, `\`, and the control
+/// characters below U+0020), appended to `out`. What a JSON reader reads back is `text`.
+///
+/// Cost: one scan of `text`; text with nothing to escape is copied whole.
+pub fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 use Scope::{Bucket, Object};
 
 /// The S3 API operations mapped, with the permission each requires (Amazon S3 User
@@ -367,6 +395,23 @@ pub(crate) fn is_cognito_session(arn: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_read_back_as_the_text() {
+        let mut texts: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
+        texts.extend([
+            "".into(),
+            "plain".into(),
+            "é\u{2028}\u{10348}".into(),
+            "\"\\".into(),
+        ]);
+        for text in texts {
+            let mut out = String::from("x");
+            push_json_string(&mut out, &text);
+            let back: String = serde_json::from_str(&out[1..]).unwrap();
+            assert_eq!(back, text);
+        }
+    }
 
     #[test]
     fn table_names_are_unique_and_actions_are_s3() {

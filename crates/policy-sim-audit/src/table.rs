@@ -26,6 +26,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use policy_sim::Request;
 use policy_sim::lang::keys::COGNITO_SUB;
+use policy_sim::logs::push_json_string;
 
 /// Rows per batch the readers produce.
 pub const BATCH_ROWS: usize = 8192;
@@ -237,52 +238,9 @@ fn take_text(builder: &mut StringBuilder, rows: usize) -> ArrayRef {
     Arc::new(array)
 }
 
-/// `text` as a JSON string.
-pub fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    // Most text needs no escape: copied whole.
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push_str(text);
-        out.push('"');
-        return;
-    }
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                use std::fmt::Write;
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_read_back_as_the_text() {
-        let mut texts: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
-        texts.extend([
-            "".into(),
-            "plain".into(),
-            "é\u{2028}\u{10348}".into(),
-            "\"\\".into(),
-        ]);
-        for text in texts {
-            let mut out = String::from("x");
-            push_json_string(&mut out, &text);
-            let back: String = serde_json::from_str(&out[1..]).unwrap();
-            assert_eq!(back, text);
-        }
-    }
 
     #[test]
     fn requests_split_into_identity_principal_and_context() {

@@ -201,7 +201,7 @@ impl IdentityIndex {
             session.identity_id,
             session.role_arn,
             session.pool_id,
-            || session.to_owned(),
+            || session.to_session(),
         );
         self.insert(key, number);
         Ok(true)
@@ -332,7 +332,7 @@ struct SessionText<'r> {
 }
 
 impl SessionText<'_> {
-    fn to_owned(&self) -> WebIdentitySession {
+    fn to_session(&self) -> WebIdentitySession {
         WebIdentitySession {
             identity_id: self.identity_id.to_string(),
             role_arn: self.role_arn.to_string(),
