@@ -75,7 +75,9 @@ pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 struct Block {
     seq: u64,
     first_line: usize,
+    /// The lines are `bytes[..len]`; the rest of the buffer is spare room.
     bytes: Vec<u8>,
+    len: usize,
     /// A line too long to keep: its number (it follows the lines in `bytes`).
     oversized_line: Option<usize>,
 }
@@ -184,7 +186,7 @@ impl Worker<'_> {
     fn process(&mut self, block: &Block, out: &mut Vec<u8>) -> BatchSummary {
         let mut summary = BatchSummary::default();
         let mut line_no = block.first_line;
-        let mut rest: &[u8] = &block.bytes;
+        let mut rest: &[u8] = &block.bytes[..block.len];
         while !rest.is_empty() {
             let (line, next) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -317,85 +319,156 @@ fn write_error(out: &mut Vec<u8>, line: usize, error: &dyn std::fmt::Display) {
     out.push(b'\n');
 }
 
-/// Cut `input` into blocks of whole lines and hand each to `send`, in order.
-fn read_blocks(mut input: impl Read, mut send: impl FnMut(Block) -> bool) -> std::io::Result<()> {
+/// Buffers handed back after use, so that the next block reuses their pages instead of
+/// asking the allocator (and the kernel) for fresh, zeroed ones. Holds at most the
+/// buffers that were in flight at once.
+#[derive(Default)]
+struct Pool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok()?.pop()
+    }
+
+    fn give(&self, buffer: Vec<u8>) {
+        if let Ok(mut buffers) = self.0.lock() {
+            buffers.push(buffer);
+        }
+    }
+}
+
+/// How [`read_blocks`] cuts its input: the size of a fresh block, and the longest line
+/// (in bytes, without its `\n`) kept whole.
+#[derive(Clone, Copy)]
+struct Cut {
+    block: usize,
+    max_line: usize,
+}
+
+const CUT: Cut = Cut {
+    block: BLOCK_BYTES,
+    max_line: MAX_LINE_BYTES,
+};
+
+/// Read into `buffer[filled..]` until it is full or the input ends; the new fill level and
+/// whether the input ended.
+fn fill(
+    input: &mut impl Read,
+    buffer: &mut [u8],
+    mut filled: usize,
+) -> std::io::Result<(usize, bool)> {
+    while filled < buffer.len() {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok((filled, true)),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((filled, false))
+}
+
+/// Cut `input` into blocks of whole lines and hand each to `send`, in order. A line of
+/// more than `cut.max_line` bytes is not held: it is skipped, and a block with no bytes
+/// names it. Each block's buffer comes from `recycled` when it has one (its length is kept:
+/// a buffer is zeroed once, when first allocated), else is allocated.
+fn read_blocks(
+    mut input: impl Read,
+    cut: Cut,
+    mut recycled: impl FnMut() -> Option<Vec<u8>>,
+    mut send: impl FnMut(Block) -> bool,
+) -> std::io::Result<()> {
+    let mut fresh = || match recycled() {
+        Some(buffer) if buffer.len() >= cut.block => buffer,
+        _ => vec![0; cut.block],
+    };
     let mut seq = 0u64;
     let mut line = 1usize;
-    let mut pending: Vec<u8> = Vec::with_capacity(BLOCK_BYTES);
+    let mut buffer = fresh();
+    // `buffer[..filled]` holds input not handed over yet: at most one partial line after
+    // a block was cut.
+    let mut filled = 0usize;
     // Skipping the rest of an oversized line, whose number is kept here.
     let mut skipping: Option<usize> = None;
     let mut eof = false;
     while !eof {
-        let start = pending.len();
-        pending.resize(start + BLOCK_BYTES, 0);
-        let n = loop {
-            match input.read(&mut pending[start..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
-        pending.truncate(start + n);
-        eof = n == 0;
+        if filled == buffer.len() {
+            // A full buffer without a line end: one line as long as the buffer.
+            let grown = (buffer.len() * 2).min(cut.max_line + 1);
+            buffer.resize(grown, 0);
+        }
+        (filled, eof) = fill(&mut input, &mut buffer, filled)?;
         if let Some(long_line) = skipping {
-            match memchr::memchr(b'\n', &pending) {
+            match memchr::memchr(b'\n', &buffer[..filled]) {
                 Some(i) => {
-                    pending.drain(..=i);
+                    buffer.copy_within(i + 1..filled, 0);
+                    filled -= i + 1;
                     skipping = None;
-                    let block = Block {
-                        seq,
-                        first_line: long_line + 1,
-                        bytes: Vec::new(),
-                        oversized_line: Some(long_line),
-                    };
-                    seq += 1;
                     line = long_line + 1;
-                    if !send(block) {
-                        return Ok(());
-                    }
                 }
                 None => {
-                    pending.clear();
-                    if eof {
-                        send(Block {
-                            seq,
-                            first_line: long_line + 1,
-                            bytes: Vec::new(),
-                            oversized_line: Some(long_line),
-                        });
+                    filled = 0;
+                    if !eof {
+                        continue;
                     }
-                    continue;
                 }
+            }
+            let block = Block {
+                seq,
+                first_line: long_line + 1,
+                bytes: Vec::new(),
+                len: 0,
+                oversized_line: Some(long_line),
+            };
+            seq += 1;
+            if !send(block) {
+                return Ok(());
             }
         }
         // Hand over every complete line; keep the partial last one (all of it at EOF).
-        let cut = if eof {
-            pending.len()
-        } else {
-            match memchr::memrchr(b'\n', &pending) {
-                Some(i) => i + 1,
-                None if pending.len() > MAX_LINE_BYTES => {
-                    pending.clear();
-                    skipping = Some(line);
-                    continue;
+        let end = match memchr::memrchr(b'\n', &buffer[..filled]) {
+            None if filled > cut.max_line => {
+                filled = 0;
+                skipping = Some(line);
+                if eof {
+                    // The input ends inside the long line: name it now.
+                    skipping = None;
+                    let block = Block {
+                        seq,
+                        first_line: line + 1,
+                        bytes: Vec::new(),
+                        len: 0,
+                        oversized_line: Some(line),
+                    };
+                    send(block);
                 }
-                None => continue,
+                continue;
             }
+            _ if eof => filled,
+            Some(i) => i + 1,
+            None => continue,
         };
-        if cut == 0 {
+        if end == 0 {
             continue;
         }
-        let tail = pending.split_off(cut);
-        let bytes = std::mem::replace(&mut pending, tail);
-        let lines = memchr::memchr_iter(b'\n', &bytes).count();
+        let mut next = fresh();
+        let rest = filled - end;
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&buffer[end..filled]);
+        let bytes = std::mem::replace(&mut buffer, next);
+        filled = rest;
+        let lines = memchr::memchr_iter(b'\n', &bytes[..end]).count();
         let block = Block {
             seq,
             first_line: line,
+            len: end,
             bytes,
             oversized_line: None,
         };
         seq += 1;
-        line += lines + usize::from(eof && !block.bytes.ends_with(b"\n"));
+        line += lines + usize::from(eof && !block.bytes[..end].ends_with(b"\n"));
         if !send(block) {
             return Ok(());
         }
@@ -457,17 +530,24 @@ pub fn run_authorized(
         let mut summary = BatchSummary::default();
         let mut out = Vec::with_capacity(BLOCK_BYTES * 2);
         let mut write_error = None;
-        read_blocks(input, |block| {
-            out.clear();
-            summary.add(worker.process(&block, &mut out));
-            match output.write_all(&out) {
-                Ok(()) => true,
-                Err(e) => {
-                    write_error = Some(e);
-                    false
+        let blocks = Pool::default();
+        read_blocks(
+            input,
+            CUT,
+            || blocks.take(),
+            |block| {
+                out.clear();
+                summary.add(worker.process(&block, &mut out));
+                blocks.give(block.bytes);
+                match output.write_all(&out) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        write_error = Some(e);
+                        false
+                    }
                 }
-            }
-        })
+            },
+        )
         .map_err(BatchError::Read)?;
         if let Some(e) = write_error {
             return Err(BatchError::Write(e));
@@ -482,6 +562,8 @@ pub fn run_authorized(
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
     let (done_tx, done_rx) =
         std::sync::mpsc::sync_channel::<(u64, Vec<u8>, BatchSummary)>(threads * 2);
+    // Input blocks go back to the reader, output blocks to the workers.
+    let (inputs, outputs) = (&Pool::default(), &Pool::default());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
@@ -498,8 +580,10 @@ pub fn run_authorized(
                             },
                             Err(_) => return,
                         };
-                        let mut out = Vec::with_capacity(block.bytes.len() + 1024);
+                        let mut out = outputs.take().unwrap_or_default();
+                        out.clear();
                         let summary = worker.process(&block, &mut out);
+                        inputs.give(block.bytes);
                         if done_tx.send((block.seq, out, summary)).is_err() {
                             return;
                         }
@@ -511,7 +595,12 @@ pub fn run_authorized(
         drop(work_rx);
         let reader = std::thread::Builder::new()
             .spawn_scoped(scope, move || {
-                read_blocks(input, |block| work_tx.send(block).is_ok())
+                read_blocks(
+                    input,
+                    CUT,
+                    || inputs.take(),
+                    |block| work_tx.send(block).is_ok(),
+                )
             })
             .map_err(BatchError::Threads)?;
         // Write results back in input order.
@@ -524,6 +613,7 @@ pub fn run_authorized(
             waiting.insert(seq, out);
             while let Some(out) = waiting.remove(&next) {
                 result = output.write_all(&out);
+                outputs.give(out);
                 if result.is_err() {
                     // No one reads the results: stop the workers, and through them the
                     // reader, instead of deciding the rest of the input.
@@ -552,4 +642,129 @@ pub fn failures_text(summary: &BatchSummary) -> Option<String> {
             summary.decided, summary.failed
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `step` bytes a call (as a pipe may).
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// What the blocks say, flattened: each line with its number, and each line named as
+    /// too long, in order.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Seen {
+        Line(usize, Vec<u8>),
+        TooLong(usize),
+    }
+
+    fn cut_up(input: &[u8], step: usize, cut: Cut, recycle: bool) -> Vec<Seen> {
+        let pool = Pool::default();
+        let mut seen = Vec::new();
+        let mut next_seq = 0;
+        read_blocks(
+            Trickle { bytes: input, step },
+            cut,
+            || pool.take(),
+            |block| {
+                assert_eq!(block.seq, next_seq, "blocks come in order");
+                next_seq += 1;
+                let lines = &block.bytes[..block.len];
+                if !lines.is_empty() {
+                    let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+                    for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
+                        seen.push(Seen::Line(block.first_line + i, line.to_vec()));
+                    }
+                }
+                if let Some(n) = block.oversized_line {
+                    assert!(block.len == 0, "a long line comes in a block of its own");
+                    seen.push(Seen::TooLong(n));
+                }
+                if recycle {
+                    pool.give(block.bytes);
+                }
+                true
+            },
+        )
+        .expect("reading a slice cannot fail");
+        seen
+    }
+
+    /// The model: split at `\n` (a final empty piece is no line); a line longer than
+    /// `max_line` is named, not kept.
+    fn model(input: &[u8], max_line: usize) -> Vec<Seen> {
+        if input.is_empty() {
+            return Vec::new();
+        }
+        let body = input.strip_suffix(b"\n").unwrap_or(input);
+        body.split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, line)| {
+                if line.len() > max_line {
+                    Seen::TooLong(i + 1)
+                } else {
+                    Seen::Line(i + 1, line.to_vec())
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_numbered_across_blocks_and_long_ones_named() {
+        let cut = Cut {
+            block: 8,
+            max_line: 12,
+        };
+        let input = b"abc\n0123456789ABCDEF\nxy\n\n0123456789AB\nlast";
+        assert_eq!(
+            cut_up(input, 5, cut, true),
+            vec![
+                Seen::Line(1, b"abc".to_vec()),
+                Seen::TooLong(2),
+                Seen::Line(3, b"xy".to_vec()),
+                Seen::Line(4, Vec::new()),
+                Seen::Line(5, b"0123456789AB".to_vec()),
+                Seen::Line(6, b"last".to_vec()),
+            ]
+        );
+        // The input may end inside a long line.
+        assert_eq!(
+            cut_up(b"ok\n0123456789ABC", 64, cut, false),
+            vec![Seen::Line(1, b"ok".to_vec()), Seen::TooLong(2)]
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever the block size, the read sizes and buffer reuse, the blocks hold the
+        /// model's lines with the model's numbers.
+        #[test]
+        fn blocks_hold_the_lines_of_the_model(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![4 => proptest::prelude::Just(b'\n'), 6 => b'a'..=b'e'],
+                0..200,
+            ),
+            block in 1usize..24,
+            max_line in 1usize..30,
+            step in 1usize..40,
+            recycle: bool,
+        ) {
+            let cut = Cut { block: block.min(max_line + 1), max_line };
+            proptest::prop_assert_eq!(cut_up(&input, step, cut, recycle), model(&input, max_line));
+        }
+    }
 }

@@ -527,10 +527,9 @@ impl Context {
             write_iso8601_seconds(base, Context::push_into(e));
         }
         if epoch.is_none() {
-            use std::fmt::Write as _;
             let e = self.entry_known(EPOCH);
             e.used = 0;
-            let _ = write!(Context::push_into(e), "{}", base.as_second());
+            write_epoch_seconds(base, Context::push_into(e));
         }
         Ok(())
     }
@@ -573,19 +572,42 @@ fn single_value(values: Option<&[String]>) -> Option<&str> {
     }
 }
 
-/// `2026-01-01T00:00:00Z` for `t`. A batch gives every request the same "now", so the
-/// last rendering is kept per thread instead of formatting the same second again.
-fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
-    thread_local! {
-        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    }
-    LAST.with(|last| {
+/// The last second rendered, and its text.
+type LastRendering = std::cell::RefCell<(i64, String)>;
+
+thread_local! {
+    static LAST_ISO8601: LastRendering = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    static LAST_EPOCH: LastRendering = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+}
+
+/// Append `render(t)` to `out`. A batch gives every request the same "now", so the last
+/// second's rendering is kept per thread (in `last`) instead of formatting the same second
+/// again for every request.
+fn write_second(
+    last: &'static std::thread::LocalKey<LastRendering>,
+    t: Timestamp,
+    out: &mut String,
+    render: fn(Timestamp) -> String,
+) {
+    last.with(|last| {
         let mut last = last.borrow_mut();
         if last.0 != t.as_second() {
-            *last = (t.as_second(), t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+            *last = (t.as_second(), render(t));
         }
         out.push_str(&last.1);
     })
+}
+
+/// `2026-01-01T00:00:00Z` for `t`.
+fn write_iso8601_seconds(t: Timestamp, out: &mut String) {
+    write_second(&LAST_ISO8601, t, out, |t| {
+        t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    });
+}
+
+/// `1767225600` for `t` (whole seconds since the Unix epoch).
+fn write_epoch_seconds(t: Timestamp, out: &mut String) {
+    write_second(&LAST_EPOCH, t, out, |t| t.as_second().to_string());
 }
 
 pub use crate::lang::principal::Caller;
@@ -638,10 +660,12 @@ impl Request {
         if identity.is_empty() {
             return Err(RequestError::EmptyIdentity);
         }
-        if self.context.has_key(COGNITO_SUB) {
+        const SUB: KnownKey = KnownKey::constant(COGNITO_SUB);
+        let found = self.context.position_known(COGNITO_SUB, Some(SUB));
+        if found.is_some() {
             return Err(RequestError::IdentityTwice);
         }
-        self.context.push_value(COGNITO_SUB).push_str(identity);
+        Context::push_into(self.context.entry_at(None, COGNITO_SUB, Some(SUB))).push_str(identity);
         Ok(())
     }
 
