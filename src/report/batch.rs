@@ -67,7 +67,7 @@ pub enum BatchError {
 pub const MAX_THREADS: usize = 256;
 
 /// Bytes read per block: lines are handed to workers a block at a time.
-const BLOCK_BYTES: usize = 256 * 1024;
+const BLOCK_BYTES: usize = 1024 * 1024;
 /// A longer line is reported as an error and skipped without being held in memory.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
@@ -480,7 +480,7 @@ fn read_blocks(
 /// in input order. Blank lines are skipped. A line that cannot be parsed or evaluated
 /// produces `{"line":N,"error":"..."}` and processing goes on.
 ///
-/// Streaming: memory stays bounded whatever the input size (a few blocks of 256 KiB per
+/// Streaming: memory stays bounded whatever the input size (a few blocks of 1 MiB per
 /// thread in flight). With `threads > 1` a reader cuts the input into blocks of lines,
 /// workers decide them in parallel, and output blocks are written back in input order.
 /// When the output cannot be written (its reader closed the pipe), reading and deciding
