@@ -3055,3 +3055,52 @@ fn prove_isolation_on_a_pool_prints_one_section_per_role() {
         assert!(text.contains(line), "{line} in {text}");
     }
 }
+
+/// A request line written to a pipe that stays open is answered before the next line
+/// comes (as when following a log with `tail -f`): the reader hands on what has arrived
+/// and the writer flushes each block.
+#[test]
+fn batch_lines_from_a_slow_pipe_are_answered_as_they_come() {
+    let line = b"{\"id\":\"one\",\"identity\":\"us-east-1:abc\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\"}\n";
+    for threads in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+            .args(["check", "--policy", CORRECTED, "--threads", threads])
+            .args(["--requests", "-"])
+            .current_dir(root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(line).unwrap();
+        input.flush().unwrap();
+        // The answer is read while the input is still open; a generous bound, so that
+        // only an answer held back until the end fails.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut first = String::new();
+            let read = std::io::BufRead::read_line(&mut out, &mut first);
+            let _ = tx.send(read.map(|_| first));
+            out
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(60));
+        drop(input);
+        let _ = reader.join();
+        let o = child.wait_with_output().unwrap();
+        let first = answer
+            .unwrap_or_else(|_| panic!("threads {threads}: no answer while the input was open"))
+            .unwrap();
+        assert!(
+            first.starts_with("{\"id\":\"one\",\"decision\":\"ImplicitDeny\""),
+            "threads {threads}: {first}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "threads {threads}: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -350,22 +350,18 @@ const CUT: Cut = Cut {
     max_line: MAX_LINE_BYTES,
 };
 
-/// Read into `buffer[filled..]` until it is full or the input ends; the new fill level and
-/// whether the input ended.
-fn fill(
-    input: &mut impl Read,
-    buffer: &mut [u8],
-    mut filled: usize,
-) -> std::io::Result<(usize, bool)> {
-    while filled < buffer.len() {
+/// Read into `buffer[filled..]` once (a file fills it; a pipe hands over what has arrived,
+/// so that lines written slowly, as by `tail -f`, are decided as they come); the new fill
+/// level and whether the input ended.
+fn fill(input: &mut impl Read, buffer: &mut [u8], filled: usize) -> std::io::Result<(usize, bool)> {
+    loop {
         match input.read(&mut buffer[filled..]) {
             Ok(0) => return Ok((filled, true)),
-            Ok(n) => filled += n,
+            Ok(n) => return Ok((filled + n, false)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((filled, false))
 }
 
 /// Cut `input` into blocks of whole lines and hand each to `send`, in order. A line of
@@ -379,7 +375,14 @@ fn read_blocks(
     mut send: impl FnMut(Block) -> bool,
 ) -> std::io::Result<()> {
     let mut fresh = || match recycled() {
-        Some(buffer) if buffer.len() >= cut.block => buffer,
+        // A buffer grown for a long line goes back to the usual size.
+        Some(mut buffer) if buffer.len() >= cut.block => {
+            if buffer.len() > cut.block {
+                buffer.truncate(cut.block);
+                buffer.shrink_to_fit();
+            }
+            buffer
+        }
         _ => vec![0; cut.block],
     };
     let mut seq = 0u64;
@@ -539,7 +542,8 @@ pub fn run_authorized(
                 out.clear();
                 summary.add(worker.process(&block, &mut out));
                 blocks.give(block.bytes);
-                match output.write_all(&out) {
+                // Flushed per block: lines that arrive slowly are answered as they come.
+                match output.write_all(&out).and_then(|()| output.flush()) {
                     Ok(()) => true,
                     Err(e) => {
                         write_error = Some(e);
@@ -612,7 +616,8 @@ pub fn run_authorized(
             summary.add(s);
             waiting.insert(seq, out);
             while let Some(out) = waiting.remove(&next) {
-                result = output.write_all(&out);
+                // Flushed per block: lines that arrive slowly are answered as they come.
+                result = output.write_all(&out).and_then(|()| output.flush());
                 outputs.give(out);
                 if result.is_err() {
                     // No one reads the results: stop the workers, and through them the
@@ -745,6 +750,50 @@ mod tests {
             cut_up(b"ok\n0123456789ABC", 64, cut, false),
             vec![Seen::Line(1, b"ok".to_vec()), Seen::TooLong(2)]
         );
+    }
+
+    /// Lines that have arrived are handed on before the next read: a pipe written slowly
+    /// (`tail -f`) is decided as it comes, not once a block's worth has arrived.
+    #[test]
+    fn lines_are_handed_on_as_they_arrive() {
+        struct Slow<'a> {
+            chunks: std::vec::IntoIter<&'static [u8]>,
+            reads: usize,
+            sent: &'a std::cell::Cell<usize>,
+        }
+        impl Read for Slow<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.sent.get() != self.reads {
+                    return Err(std::io::Error::other(format!(
+                        "read {} came before the lines of the earlier reads were handed on",
+                        self.reads + 1
+                    )));
+                }
+                let chunk = self.chunks.next().unwrap_or_default();
+                buf[..chunk.len()].copy_from_slice(chunk);
+                self.reads += usize::from(!chunk.is_empty());
+                Ok(chunk.len())
+            }
+        }
+        let sent = std::cell::Cell::new(0);
+        let chunks: Vec<&'static [u8]> = vec![b"{\"a\":1}\n", b"{\"b\":2}\n", b"{\"c\":3}\n"];
+        let input = Slow {
+            chunks: chunks.into_iter(),
+            reads: 0,
+            sent: &sent,
+        };
+        read_blocks(
+            input,
+            CUT,
+            || None,
+            |block| {
+                sent.set(sent.get() + 1);
+                assert_eq!(block.first_line, sent.get());
+                true
+            },
+        )
+        .expect("every line handed on before the next read");
+        assert_eq!(sent.get(), 3);
     }
 
     proptest::proptest! {

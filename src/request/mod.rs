@@ -572,16 +572,18 @@ fn single_value(values: Option<&[String]>) -> Option<&str> {
     }
 }
 
-/// The last second rendered, and its text.
-type LastRendering = std::cell::RefCell<(i64, String)>;
+/// The last time rendered, and its text. Keyed by the whole time, not its second: two
+/// times in the same `as_second` (which rounds towards zero) may render differently, as
+/// `1969-12-31T23:59:59.5Z` and `1970-01-01T00:00:00Z` do.
+type LastRendering = std::cell::RefCell<(Option<Timestamp>, String)>;
 
 thread_local! {
-    static LAST_ISO8601: LastRendering = const { std::cell::RefCell::new((i64::MIN, String::new())) };
-    static LAST_EPOCH: LastRendering = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    static LAST_ISO8601: LastRendering = const { std::cell::RefCell::new((None, String::new())) };
+    static LAST_EPOCH: LastRendering = const { std::cell::RefCell::new((None, String::new())) };
 }
 
 /// Append `render(t)` to `out`. A batch gives every request the same "now", so the last
-/// second's rendering is kept per thread (in `last`) instead of formatting the same second
+/// time's rendering is kept per thread (in `last`) instead of formatting the same time
 /// again for every request.
 fn write_second(
     last: &'static std::thread::LocalKey<LastRendering>,
@@ -591,8 +593,8 @@ fn write_second(
 ) {
     last.with(|last| {
         let mut last = last.borrow_mut();
-        if last.0 != t.as_second() {
-            *last = (t.as_second(), render(t));
+        if last.0 != Some(t) {
+            *last = (Some(t), render(t));
         }
         out.push_str(&last.1);
     })
@@ -769,6 +771,29 @@ mod tests {
             proptest::prop_assert_eq!(is_action_name(&text), action_model(&text), "{:?}", text);
             proptest::prop_assert_eq!(is_arn(&text), arn_model(&text), "{:?}", text);
         }
+    }
+
+    /// The rendering kept per thread is that of the same time, not of another time in
+    /// the same (rounded) second.
+    #[test]
+    fn each_time_key_is_rendered_from_its_own_time() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let current = |epoch: &str| {
+            let mut c = Context::new();
+            c.add("aws:EpochTime", epoch);
+            c.fill_time_defaults(now).unwrap();
+            c.get("aws:currenttime").unwrap()[0].clone()
+        };
+        assert_eq!(current("1969-12-31T23:59:59.5Z"), "1969-12-31T23:59:59Z");
+        assert_eq!(current("0"), "1970-01-01T00:00:00Z");
+        let epoch = |time: &str| {
+            let mut c = Context::new();
+            c.add("aws:CurrentTime", time);
+            c.fill_time_defaults(now).unwrap();
+            c.get("aws:epochtime").unwrap()[0].clone()
+        };
+        assert_eq!(epoch("2026-01-01T00:00:01Z"), "1767225601");
+        assert_eq!(epoch("2026-01-01T00:00:01.5Z"), "1767225601");
     }
 
     #[test]
