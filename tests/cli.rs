@@ -8,15 +8,20 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
+/// The binary started in the project's root with `args`, its three streams piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_policy-sim"))
         .args(args)
         .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = spawn(args);
     let mut input = child.stdin.take().unwrap();
     if let Some(bytes) = stdin {
         // A command may refuse its arguments before it reads standard input: a closed
@@ -3063,15 +3068,15 @@ fn prove_isolation_on_a_pool_prints_one_section_per_role() {
 fn batch_lines_from_a_slow_pipe_are_answered_as_they_come() {
     let line = b"{\"id\":\"one\",\"identity\":\"us-east-1:abc\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\"}\n";
     for threads in ["1", "2"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_policy-sim"))
-            .args(["check", "--policy", CORRECTED, "--threads", threads])
-            .args(["--requests", "-"])
-            .current_dir(root())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&[
+            "check",
+            "--policy",
+            CORRECTED,
+            "--threads",
+            threads,
+            "--requests",
+            "-",
+        ]);
         let mut input = child.stdin.take().unwrap();
         input.write_all(line).unwrap();
         input.flush().unwrap();

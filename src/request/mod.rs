@@ -778,20 +778,17 @@ mod tests {
     #[test]
     fn each_time_key_is_rendered_from_its_own_time() {
         let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let current = |epoch: &str| {
+        // The key AWS derives when only `given` is given the value `value`.
+        let derived = |given: &str, value: &str, derived: &str| {
             let mut c = Context::new();
-            c.add("aws:EpochTime", epoch);
+            c.add(given, value);
             c.fill_time_defaults(now).unwrap();
-            c.get("aws:currenttime").unwrap()[0].clone()
+            c.get(derived).unwrap()[0].clone()
         };
+        let current = |epoch| derived("aws:EpochTime", epoch, "aws:currenttime");
         assert_eq!(current("1969-12-31T23:59:59.5Z"), "1969-12-31T23:59:59Z");
         assert_eq!(current("0"), "1970-01-01T00:00:00Z");
-        let epoch = |time: &str| {
-            let mut c = Context::new();
-            c.add("aws:CurrentTime", time);
-            c.fill_time_defaults(now).unwrap();
-            c.get("aws:epochtime").unwrap()[0].clone()
-        };
+        let epoch = |time| derived("aws:CurrentTime", time, "aws:epochtime");
         assert_eq!(epoch("2026-01-01T00:00:01Z"), "1767225601");
         assert_eq!(epoch("2026-01-01T00:00:01.5Z"), "1767225601");
     }
