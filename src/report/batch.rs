@@ -319,6 +319,19 @@ fn write_error(out: &mut Vec<u8>, line: usize, error: &dyn std::fmt::Display) {
     out.push(b'\n');
 }
 
+impl Block {
+    /// The block naming line `line` as too long (it holds no bytes).
+    fn too_long(seq: u64, line: usize) -> Block {
+        Block {
+            seq,
+            first_line: line + 1,
+            bytes: Vec::new(),
+            len: 0,
+            oversized_line: Some(line),
+        }
+    }
+}
+
 /// Buffers handed back after use, so that the next block reuses their pages instead of
 /// asking the allocator (and the kernel) for fresh, zeroed ones. Holds at most the
 /// buffers that were in flight at once.
@@ -416,13 +429,7 @@ fn read_blocks(
                     }
                 }
             }
-            let block = Block {
-                seq,
-                first_line: long_line + 1,
-                bytes: Vec::new(),
-                len: 0,
-                oversized_line: Some(long_line),
-            };
+            let block = Block::too_long(seq, long_line);
             seq += 1;
             if !send(block) {
                 return Ok(());
@@ -436,14 +443,7 @@ fn read_blocks(
                 if eof {
                     // The input ends inside the long line: name it now.
                     skipping = None;
-                    let block = Block {
-                        seq,
-                        first_line: line + 1,
-                        bytes: Vec::new(),
-                        len: 0,
-                        oversized_line: Some(line),
-                    };
-                    send(block);
+                    send(Block::too_long(seq, line));
                 }
                 continue;
             }
@@ -471,7 +471,8 @@ fn read_blocks(
             oversized_line: None,
         };
         seq += 1;
-        line += lines + usize::from(eof && !block.bytes[..end].ends_with(b"\n"));
+        // (At the end of the input no line follows: a last line without `\n` needs no count.)
+        line += lines;
         if !send(block) {
             return Ok(());
         }

@@ -667,7 +667,7 @@ impl Request {
         if found.is_some() {
             return Err(RequestError::IdentityTwice);
         }
-        Context::push_into(self.context.entry_at(None, COGNITO_SUB, Some(SUB))).push_str(identity);
+        Context::push_into(self.context.entry_known(SUB)).push_str(identity);
         Ok(())
     }
 
