@@ -309,19 +309,16 @@ impl AreaOwners {
         };
         // The action's access class is looked up only for an area that lets others read
         // or write (a private area forbids every action), and at most once.
-        let reads = std::cell::OnceCell::new();
-        let forbidden = |others: Others| {
-            let reads = || {
-                *reads.get_or_init(|| {
-                    crate::catalog::catalog().access_class(action)
-                        == crate::catalog::AccessClass::Read
-                })
-            };
-            match others {
-                Others::Nothing => true,
-                Others::Read => !reads(),
-                Others::Write => reads(),
-            }
+        let class = std::cell::OnceCell::new();
+        let reads = || {
+            *class.get_or_init(|| {
+                crate::catalog::catalog().access_class(action) == crate::catalog::AccessClass::Read
+            })
+        };
+        let forbidden = |others: Others| match others {
+            Others::Nothing => true,
+            Others::Read => !reads(),
+            Others::Write => reads(),
         };
         let listed;
         let target = if lists {
