@@ -280,7 +280,8 @@ pub enum RowResult {
 /// buffers from row to row and from batch to batch.
 ///
 /// Cost: per row, what `check --requests` spends on a line after reading its JSON: the
-/// context cell (when there is one) is read by `serde_json`, then the request is prepared
+/// context cell (when there is one) is read ([`parse_context_into`]: the line scanner for
+/// the usual shape, else `serde_json`), then the request is prepared
 /// and decided. Once its buffers have grown to fit the largest row, a row decided without
 /// error allocates nothing, provided its principal cell is null or equal to the last
 /// principal cell parsed without error: the request, its context, the decision's scratch

@@ -167,9 +167,31 @@ fn read_general(line: &str, buffer: &mut RequestBuffer) -> Result<(), serde_json
 /// `key` is a reused buffer for the key being read (its contents afterwards are
 /// unspecified). On error `context` may hold part of the object: clear it before reuse.
 ///
-/// Cost: one pass of `serde_json` over `json`; with `context` and `key` reused from call
-/// to call (their storage kept) no heap allocation once they have grown to fit.
+/// Two readers, one behaviour, as for a line ([`parse_request_into`]): into an empty
+/// `context`, an object of the usual shape (keys and strings without escapes or control
+/// characters, integers of at most 18 digits, booleans, flat arrays of them, no key twice)
+/// is read by the line scanner; anything else, and anything into a `context` that already
+/// holds keys, by `serde_json`, which then decides (errors included).
+///
+/// Cost: one pass over `json` (two when the scanner gives up); with `context` and `key`
+/// reused from call to call (their storage kept) no heap allocation once they have grown
+/// to fit.
 pub fn parse_context_into(
+    json: &str,
+    context: &mut Context,
+    key: &mut String,
+) -> Result<(), LineError> {
+    if context.is_empty() {
+        if scan::read_context(json, context).is_ok() {
+            return Ok(());
+        }
+        context.clear();
+    }
+    parse_context_general(json, context, key)
+}
+
+/// [`parse_context_into`] with `serde_json` alone: the reference the scanner is held to.
+fn parse_context_general(
     json: &str,
     context: &mut Context,
     key: &mut String,
@@ -899,6 +921,27 @@ mod tests {
                 .boxed()
         }
 
+        /// Render a context given as pairs (`[key, value]` arrays) as an object, with
+        /// white space from `ws`.
+        fn render_context(pairs: &[Value], ws: &[&str], k: &mut usize) -> String {
+            let mut entries = Vec::new();
+            for pair in pairs {
+                let Value::Arr(kv) = pair else { continue };
+                let (Some(Value::Str(key)), Some(v)) = (kv.first(), kv.get(1)) else {
+                    continue;
+                };
+                entries.push(format!(
+                    "{}{}:{}{}",
+                    key.render(),
+                    pick(ws, k),
+                    pick(ws, k),
+                    v.render(ws, k)
+                ));
+            }
+            let sep = format!(",{}", pick(ws, k));
+            format!("{{{}{}}}", pick(ws, k), entries.join(&sep))
+        }
+
         /// Render the fields as a request object, with white space from `ws`.
         fn render(fields: &[(Text, Value)], ws: &[&str]) -> String {
             let mut k = 0;
@@ -906,22 +949,7 @@ mod tests {
             for (name, value) in fields {
                 let value = match (name.0.as_str(), value) {
                     ("context", Value::Arr(pairs)) if name.1 == 0 => {
-                        let mut entries = Vec::new();
-                        for pair in pairs {
-                            let Value::Arr(kv) = pair else { continue };
-                            let (Some(Value::Str(key)), Some(v)) = (kv.first(), kv.get(1)) else {
-                                continue;
-                            };
-                            entries.push(format!(
-                                "{}{}:{}{}",
-                                key.render(),
-                                pick(ws, &mut k),
-                                pick(ws, &mut k),
-                                v.render(ws, &mut k)
-                            ));
-                        }
-                        let sep = format!(",{}", pick(ws, &mut k));
-                        format!("{{{}{}}}", pick(ws, &mut k), entries.join(&sep))
+                        render_context(pairs, ws, &mut k)
                     }
                     _ => value.render(ws, &mut k),
                 };
@@ -960,6 +988,33 @@ mod tests {
             if plain {
                 return base.boxed();
             }
+            mutated(base.boxed())
+        }
+
+        /// A context object alone: plain (the scanner's shape, though perhaps with a key
+        /// twice or an empty key) or anything, then mutated by up to three edits.
+        fn context_object(plain: bool) -> BoxedStrategy<String> {
+            let pairs =
+                prop::collection::vec((text(plain, KEYS), value(plain)), 0..5).prop_map(|pairs| {
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| Value::Arr(vec![Value::Str(k), v]))
+                        .collect::<Vec<_>>()
+                });
+            let base = (pairs, white_space(plain)).prop_map(|(pairs, ws)| {
+                let mut k = 0;
+                let object = render_context(&pairs, &ws, &mut k);
+                format!("{}{object}{}", pick(&ws, &mut k), pick(&ws, &mut k))
+            });
+            if plain {
+                return base.boxed();
+            }
+            mutated(base.boxed())
+        }
+
+        /// `base`, then up to three edits (a character removed, inserted or replaced, the
+        /// text cut, a piece repeated).
+        fn mutated(base: BoxedStrategy<String>) -> BoxedStrategy<String> {
             let edit = (
                 0u8..5,
                 any::<prop::sample::Index>(),
@@ -1007,8 +1062,49 @@ mod tests {
             Ok(())
         }
 
+        /// Both context readers on `a` then `b`, each into one reused context (cleared
+        /// before each object, as the column decider does): the same results.
+        fn contexts_agree(a: &str, b: &str) -> Result<(), TestCaseError> {
+            let (mut fast, mut reference) = (Context::new(), Context::new());
+            let mut key = String::new();
+            for json in [a, b] {
+                fast.clear();
+                reference.clear();
+                let f = parse_context_into(json, &mut fast, &mut key).map_err(|e| e.to_string());
+                let r = parse_context_general(json, &mut reference, &mut key)
+                    .map_err(|e| e.to_string());
+                let pairs = |c: &Context| -> Vec<(String, Vec<String>)> {
+                    c.iter().map(|(k, v)| (k.to_string(), v.to_vec())).collect()
+                };
+                prop_assert_eq!(
+                    f.map(|()| pairs(&fast)),
+                    r.map(|()| pairs(&reference)),
+                    "{:?}",
+                    json
+                );
+            }
+            Ok(())
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Context objects of the scanner's shape: the same results, and the scanner
+            /// reads every one the general reader accepts.
+            #[test]
+            fn plain_contexts_are_scanned_alike(a in context_object(true), b in context_object(true)) {
+                contexts_agree(&a, &b)?;
+                let scanned = scan::read_context(&a, &mut Context::new()).is_ok();
+                let general = parse_context_general(&a, &mut Context::new(), &mut String::new()).is_ok();
+                prop_assert_eq!(scanned, general, "{:?}", a);
+            }
+
+            /// Any context object, escapes, odd numbers, wrong types and edits included:
+            /// the same results, errors word for word.
+            #[test]
+            fn any_context_is_read_alike(a in context_object(false), b in context_object(false)) {
+                contexts_agree(&a, &b)?;
+            }
 
             /// Lines of the scanner's shape: the same results, and the scanner reads every
             /// one the general reader accepts as JSON (it gives up on none of them).

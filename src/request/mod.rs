@@ -244,6 +244,16 @@ impl Context {
         Context::default()
     }
 
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the context has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Remove every key, keeping the storage for reuse.
     pub fn clear(&mut self) {
         self.len = 0;

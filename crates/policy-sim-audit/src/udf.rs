@@ -19,6 +19,8 @@ use policy_sim::analysis::prover::{AreaOwners, Touch};
 use policy_sim::eval::authorize::{Policies, TypedRef};
 use policy_sim::eval::columns::{ColumnDecider, Columns, RowResult, TextColumn};
 use policy_sim::lang::principal::Caller;
+use policy_sim::request::Context;
+use policy_sim::request::lines::parse_context_into;
 
 /// A string argument of a function, whichever string type the engine hands over.
 enum Text<'a> {
@@ -356,14 +358,10 @@ impl AreaTouch {
     }
 }
 
-/// The single string value of `key` (any case) in a row's context JSON: a string, or an
-/// array of one string.
-fn context_value(context: &str, key: &str) -> Option<String> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(context).ok()?;
-    let (_, v) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?;
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(a) if a.len() == 1 => a[0].as_str().map(str::to_string),
+/// The single value of `key` (any case) in a row's context, read as `decide` reads it.
+fn single<'c>(context: &'c Context, key: &str) -> Option<&'c str> {
+    match context.get(key)? {
+        [one] => Some(one.as_str()),
         _ => None,
     }
 }
@@ -398,6 +396,9 @@ impl ScalarUDFImpl for AreaTouch {
         let mut owner = StringBuilder::new();
         let mut area = StringBuilder::new();
         let mut forbidden = BooleanBuilder::with_capacity(rows);
+        // A row's context, read (as `decide` reads it) only when the row needs a key of it.
+        let mut keys = Context::new();
+        let mut key = String::new();
         for row in 0..rows {
             let (Some(act), Some(res)) = (action.get(row), resource.get(row)) else {
                 touch.append_value("outside");
@@ -407,17 +408,23 @@ impl ScalarUDFImpl for AreaTouch {
                 continue;
             };
             let lists = AreaOwners::lists(act, res, event_name.get(row));
-            let prefix = match (lists, context.get(row)) {
-                (true, Some(c)) => context_value(c, "s3:prefix"),
-                _ => None,
+            let column = identity.get(row);
+            keys.clear();
+            if let (true, Some(c)) = (lists || column.is_none(), context.get(row)) {
+                // A context `decide` cannot read fails that row there; here its keys are
+                // absent.
+                if parse_context_into(c, &mut keys, &mut key).is_err() {
+                    keys.clear();
+                }
+            }
+            let prefix = if lists {
+                single(&keys, "s3:prefix")
+            } else {
+                None
             };
             // The identity, as `decide` reads it: the column, else the context key.
-            let from_context = match (identity.get(row), context.get(row)) {
-                (None, Some(c)) => context_value(c, policy_sim::lang::keys::COGNITO_SUB),
-                _ => None,
-            };
-            let who = identity.get(row).or(from_context.as_deref());
-            let t = self.owners.touch(who, act, res, prefix.as_deref(), lists);
+            let who = column.or_else(|| single(&keys, policy_sim::lang::keys::COGNITO_SUB));
+            let t = self.owners.touch(who, act, res, prefix, lists);
             let (word, who, at, forbid) = match &t {
                 Touch::Outside => ("outside", None, None, None),
                 Touch::Own { area } => ("own", None, Some(*area), Some(false)),

@@ -471,6 +471,41 @@ fn the_identity_may_come_from_the_context_as_decide_reads_it() {
     );
 }
 
+/// A listing's `s3:prefix`, a string or an array of one string in the context, names
+/// whose folder it lists.
+#[test]
+fn a_listing_reaches_the_folder_its_prefix_names() {
+    let open = scratch("list-bucket.json");
+    std::fs::write(
+        &open,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::notes-app-uploads"}]}"#,
+    )
+    .unwrap();
+    let open = relative(&open);
+    let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
+    for prefix in [
+        format!(r#""private/{BOB}/""#),
+        format!(r#"["private/{BOB}/"]"#),
+    ] {
+        let file = scratch("listing.jsonl");
+        std::fs::write(
+            &file,
+            format!(
+                r#"{{"identity":"{ALICE}","action":"s3:ListBucket","resource":"arn:aws:s3:::notes-app-uploads","context":{{"s3:prefix":{prefix}}}}}"#
+            ) + "\n",
+        )
+        .unwrap();
+        let (code, r) = json(&["--policy", &open, "--area", area, &relative(&file)]);
+        assert_eq!(code, 1, "{prefix}: {r:#}");
+        let f = &r["isolation"]["findings"][0];
+        assert_eq!(
+            (f["identity"].as_str(), f["owner"].as_str()),
+            (Some(ALICE), Some(BOB)),
+            "{prefix}"
+        );
+    }
+}
+
 #[test]
 fn sql_is_a_query_only_and_bad_request_lines_are_errors() {
     for statement in [

@@ -1,6 +1,8 @@
 //! The request-line scanner: reads a line of the usual shape straight into the reused
 //! buffers, and gives up ([`GiveUp`]) on anything else, leaving the line to the general
-//! reader ([`super::read_general`]), which then decides it (errors included).
+//! reader ([`super::read_general`]), which then decides it (errors included). It reads a
+//! context object alone ([`read_context`], for [`super::parse_context_into`]) by the same
+//! rules as a line's `context`.
 //!
 //! What it reads, all of it in JSON's grammar:
 //! - white space (space, tab, line feed, carriage return) between tokens;
@@ -81,6 +83,24 @@ pub(super) fn read(line: &str, buffer: &mut RequestBuffer) -> Scan<()> {
     }
     s.skip_ws();
     if s.at != line.len() || !seen[3] || !seen[4] {
+        return Err(GiveUp);
+    }
+    Ok(())
+}
+
+/// Read `json`, a context object alone (white space around it allowed), into `context`,
+/// empty on entry. On [`GiveUp`] the context holds a part of the object: clear it before
+/// reading again.
+pub(super) fn read_context(json: &str, context: &mut crate::request::Context) -> Scan<()> {
+    let mut s = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        at: 0,
+    };
+    s.skip_ws();
+    s.context(context)?;
+    s.skip_ws();
+    if s.at != json.len() {
         return Err(GiveUp);
     }
     Ok(())
