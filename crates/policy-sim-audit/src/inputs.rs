@@ -14,7 +14,7 @@
 //! skipped silently.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt64Array};
@@ -308,7 +308,7 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
                 scope.spawn(move || {
                     let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
                     let mut index = IdentityIndex::new();
-                    let mut bytes = Vec::new();
+                    let mut bytes = FileBytes::default();
                     for input in files.iter().skip(t).step_by(threads) {
                         index_file(input, &finder, &mut index, &mut bytes);
                     }
@@ -342,12 +342,11 @@ fn index_file(
     input: &Input,
     finder: &memchr::memmem::Finder,
     index: &mut IdentityIndex,
-    bytes: &mut Vec<u8>,
+    bytes: &mut FileBytes,
 ) {
-    if read_input_into(input, bytes).is_err() {
+    let Ok(bytes) = bytes.read(input) else {
         return;
-    }
-    let bytes = bytes.as_slice();
+    };
     if !may_name_a_session(bytes, finder) {
         return;
     }
@@ -368,83 +367,105 @@ fn index_file(
 /// naming it rather than memory without bound.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
-/// The most room reserved up front for a file's bytes (CloudTrail's files are a few
-/// megabytes decompressed).
-const HINT_BYTES: u64 = 64 << 20;
+/// The most room kept from file to file for a file's bytes (CloudTrail's files are a few
+/// megabytes decompressed): room past it, left by a larger file, is given back before the
+/// next.
+const HINT_BYTES: usize = 64 << 20;
 
-/// A file's bytes, decompressed when they start with the gzip magic bytes; at most
-/// [`MAX_FILE_BYTES`].
-fn read_input(input: &Input) -> Result<Vec<u8>, AuditError> {
-    let mut out = Vec::new();
-    read_input_into(input, &mut out)?;
-    Ok(out)
+/// Where [`FileBytes::fill`] left a file's bytes.
+enum Filled {
+    /// In `raw`, as read.
+    Raw,
+    /// The first `n` bytes of `out`, decompressed.
+    Out(usize),
 }
 
-/// [`read_input`] into `out` (cleared first), whose room is kept from file to file: a
-/// reader of many files reserves once. Room past [`HINT_BYTES`] left by a large file is
-/// given back before the next.
-fn read_input_into(input: &Input, out: &mut Vec<u8>) -> Result<(), AuditError> {
-    out.clear();
-    if out.capacity() as u64 > HINT_BYTES {
-        *out = Vec::new();
-    }
-    let too_big = || AuditError::Input {
-        file: input.name.clone(),
-        reason: format!(
-            "holds more than {} MiB (decompressed): split it into smaller files",
-            MAX_FILE_BYTES >> 20
-        ),
-    };
-    let read_error = |source| {
-        AuditError::Log(policy_sim::logs::LogError::Read {
-            file: input.name.clone(),
-            source,
+/// A reader's buffers for whole files, reused from file to file: the bytes as read, the
+/// decompressed bytes (kept at their largest length, so that they are not zeroed again for
+/// every file) and the decompressor.
+#[derive(Default)]
+pub struct FileBytes {
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    inflater: Option<crate::gunzip::Inflater>,
+}
+
+impl FileBytes {
+    /// `input`'s bytes, decompressed when they start with the gzip magic bytes (one or more
+    /// members); at most [`MAX_FILE_BYTES`], else an error naming the file.
+    ///
+    /// Cost: one read of the file and, for gzip, one decompression into room sized from its
+    /// trailer (`crate::gunzip`); no allocation once the buffers fit the largest file.
+    pub fn read(&mut self, input: &Input) -> Result<&[u8], AuditError> {
+        Ok(match self.fill(input)? {
+            Filled::Raw => &self.raw,
+            Filled::Out(n) => &self.out[..n],
         })
-    };
-    let mut file = std::fs::File::open(&input.path).map_err(read_error)?;
-    let len = file.metadata().map_err(read_error)?.len();
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut file, &mut magic).map_err(read_error)?;
-    let gzip = n == 2 && magic == [0x1f, 0x8b];
-    // The room the bytes need, so that they are not copied as the buffer grows: a gzip
-    // member ends with its size modulo 2^32 (a hint only; a file of several members, or
-    // one that lies, still reads, with copies).
-    let mut size = [0u8; 4];
-    let hint = if gzip && len >= 20 {
-        file.seek(SeekFrom::End(-4))
-            .and_then(|_| file.read_exact(&mut size))
-            .map_err(read_error)?;
-        u64::from(u32::from_le_bytes(size))
-    } else {
-        len
-    };
-    file.seek(SeekFrom::Start(0)).map_err(read_error)?;
-    // Deflate expands at most about 1,032 times: a size past that is a lie; and past
-    // HINT_BYTES the buffer grows as the bytes come (a forged trailer reserves no more).
-    let hint = hint.min(len.saturating_mul(1032)).min(HINT_BYTES);
-    out.reserve(hint as usize + 1);
-    let reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let read = if gzip {
-        flate2::read::MultiGzDecoder::new(reader)
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(out)
-            .map_err(|source| {
-                AuditError::Log(policy_sim::logs::LogError::Gzip {
-                    file: input.name.clone(),
-                    source,
-                })
-            })
-    } else {
-        reader
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(out)
-            .map_err(read_error)
-    };
-    read?;
-    if out.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big());
     }
-    Ok(())
+
+    /// [`FileBytes::read`] into a vector of its own.
+    fn read_owned(input: &Input) -> Result<Vec<u8>, AuditError> {
+        let mut buffers = FileBytes::default();
+        Ok(match buffers.fill(input)? {
+            Filled::Raw => buffers.raw,
+            Filled::Out(n) => {
+                buffers.out.truncate(n);
+                buffers.out
+            }
+        })
+    }
+
+    fn fill(&mut self, input: &Input) -> Result<Filled, AuditError> {
+        for buffer in [&mut self.raw, &mut self.out] {
+            if buffer.capacity() > HINT_BYTES {
+                *buffer = Vec::new();
+            }
+        }
+        let too_big = || AuditError::Input {
+            file: input.name.clone(),
+            reason: format!(
+                "holds more than {} MiB (decompressed): split it into smaller files",
+                MAX_FILE_BYTES >> 20
+            ),
+        };
+        let read_error = |source| {
+            AuditError::Log(policy_sim::logs::LogError::Read {
+                file: input.name.clone(),
+                source,
+            })
+        };
+        let file = std::fs::File::open(&input.path).map_err(read_error)?;
+        let len = file.metadata().map_err(read_error)?.len();
+        self.raw.clear();
+        self.raw.reserve(len.min(HINT_BYTES as u64) as usize + 1);
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut self.raw)
+            .map_err(read_error)?;
+        if self.raw.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_big());
+        }
+        if !self.raw.starts_with(&[0x1f, 0x8b]) {
+            return Ok(Filled::Raw);
+        }
+        let inflater = self
+            .inflater
+            .get_or_insert_with(crate::gunzip::Inflater::new);
+        match crate::gunzip::gunzip_into(
+            inflater,
+            &self.raw,
+            &mut self.out,
+            MAX_FILE_BYTES as usize,
+        ) {
+            Ok(n) => Ok(Filled::Out(n)),
+            Err(crate::gunzip::GunzipError::TooLarge { .. }) => Err(too_big()),
+            Err(e @ crate::gunzip::GunzipError::BadData) => {
+                Err(AuditError::Log(policy_sim::logs::LogError::Gzip {
+                    file: input.name.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                }))
+            }
+        }
+    }
 }
 
 /// Read `inputs` into request-table batches, handing each to `emit` (which returns
@@ -456,8 +477,8 @@ pub fn read_inputs(
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), AuditError> {
     let mut builder = TableBuilder::new();
-    // One buffer for every file's bytes.
-    let mut bytes = Vec::new();
+    // One set of buffers for every file's bytes.
+    let mut bytes = FileBytes::default();
     stats.sessions = index.len() as u64;
     for input in inputs {
         *stats.files.entry(input.kind).or_default() += 1;
@@ -495,9 +516,9 @@ fn read_cloudtrail(
     builder: &mut TableBuilder,
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
-    bytes: &mut Vec<u8>,
+    bytes: &mut FileBytes,
 ) -> Result<bool, AuditError> {
-    read_input_into(input, bytes)?;
+    let bytes = bytes.read(input)?;
     let mut stopped = false;
     let go_on = each_record(input, bytes, &mut |i, record| {
         stats.records += 1;
@@ -596,7 +617,7 @@ fn read_access_log(
 
 /// A text input, decompressed when gzip.
 fn read_text(input: &Input) -> Result<String, AuditError> {
-    let bytes = read_input(input)?;
+    let bytes = FileBytes::read_owned(input)?;
     String::from_utf8(bytes).map_err(|e| AuditError::Input {
         file: input.name.clone(),
         reason: format!("not UTF-8 text: {e}"),

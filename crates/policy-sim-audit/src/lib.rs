@@ -10,6 +10,7 @@
 //! |---|---|
 //! | the request table every input becomes | [`table`] |
 //! | inputs: kinds, discovery, readers | [`inputs`] |
+//! | whole gzip files, decompressed at once (libdeflate) | `gunzip` |
 //! | loading the policies (as `policy-sim check` does) | [`policies`] |
 //! | the SQL functions `decide` and `area_touch` | [`udf`] |
 //! | the run: plan, passes, `--sql` | [`audit`] |
@@ -25,6 +26,7 @@ pub mod audit;
 #[cfg(feature = "ballista")]
 pub mod distributed;
 pub mod error;
+mod gunzip;
 pub mod inputs;
 pub mod out;
 pub mod policies;
