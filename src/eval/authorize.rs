@@ -222,7 +222,7 @@ pub struct SetResult {
 }
 
 /// A statement of one of the policy sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TypedRef {
     /// The policy type.
     pub policy_type: PolicyType,

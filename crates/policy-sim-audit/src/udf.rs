@@ -3,6 +3,7 @@
 //! columns through the core library's columnar API
 //! ([`policy_sim::eval::columns`]), which knows nothing of Arrow.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -158,6 +159,11 @@ pub struct Decide {
     principal: Option<Caller>,
     now: jiff::Timestamp,
     labels: Vec<(TypedRef, String)>,
+    /// Where each statement's label is in `labels`: a row's label is found in constant
+    /// time, however many statements the policies have.
+    label_of: HashMap<TypedRef, usize>,
+    /// The longest label's length, to size the `statement` column up front.
+    longest_label: usize,
     signature: Signature,
 }
 
@@ -187,10 +193,16 @@ impl Decide {
         now: jiff::Timestamp,
         digest: String,
     ) -> Decide {
-        let labels = statements(&policies)
+        let labels: Vec<(TypedRef, String)> = statements(&policies)
             .map(|(r, _)| r)
             .map(|r| (r, typed_label(&policies, r)))
             .collect();
+        let label_of = labels
+            .iter()
+            .enumerate()
+            .map(|(i, (r, _))| (*r, i))
+            .collect();
+        let longest_label = labels.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
         Decide {
             name: name.to_string(),
             digest,
@@ -198,6 +210,8 @@ impl Decide {
             principal,
             now,
             labels,
+            label_of,
+            longest_label,
             signature: Signature::any(6, Volatility::Immutable),
         }
     }
@@ -218,9 +232,9 @@ impl Decide {
     }
 
     fn label(&self, r: TypedRef) -> &str {
-        self.labels
-            .iter()
-            .find(|(t, _)| *t == r)
+        self.label_of
+            .get(&r)
+            .and_then(|&i| self.labels.get(i))
             .map_or("", |(_, l)| l.as_str())
     }
 }
@@ -266,7 +280,9 @@ impl ScalarUDFImpl for Decide {
         }
         let mut decision = StringBuilder::with_capacity(rows, rows * 8);
         let mut decided_by = StringBuilder::with_capacity(rows, rows * 8);
-        let mut statement = StringBuilder::with_capacity(rows, rows * 16);
+        // Room for every row's label but not past 16 MiB a batch up front.
+        let mut statement =
+            StringBuilder::with_capacity(rows, (rows * self.longest_label).min(16 << 20));
         let mut error = StringBuilder::new();
         for r in &results {
             match r {
