@@ -1082,6 +1082,21 @@ mod tests {
                     "{:?}",
                     json
                 );
+                // Into a context that already holds a key (one the objects may name
+                // again, in another case): the same results too.
+                for c in [&mut fast, &mut reference] {
+                    c.clear();
+                    c.add("A:b", "held");
+                }
+                let f = parse_context_into(json, &mut fast, &mut key).map_err(|e| e.to_string());
+                let r = parse_context_general(json, &mut reference, &mut key)
+                    .map_err(|e| e.to_string());
+                prop_assert_eq!(
+                    f.map(|()| pairs(&fast)),
+                    r.map(|()| pairs(&reference)),
+                    "{:?} after a held key",
+                    json
+                );
             }
             Ok(())
         }

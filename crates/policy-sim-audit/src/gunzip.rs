@@ -7,7 +7,10 @@
 //! What a file may be, and what comes of it, is what `flate2`'s `MultiGzDecoder` reads:
 //! one or more members back to back, each decompressed in turn; anything else (a bad
 //! header, bad data, a wrong CRC or size in a member's trailer, bytes after the last
-//! member that are not a member) is an error. A test holds the two to the same results.
+//! member that are not a member) is an error. Two laxities of libdeflate's, both needing
+//! a crafted file whose CRC-32 still matches its bytes: a header's own CRC-16 (flag
+//! FHCRC) is not checked, and a Huffman code that leaves codewords unused is accepted.
+//! Either way the bytes are still checked against the member's CRC-32 and size. A test holds the two to the same results.
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
@@ -96,9 +99,14 @@ impl Drop for Inflater {
     }
 }
 
+/// The most room a member's trailer can ask for on the first try: a larger member (or a
+/// forged trailer) gets room by doubling as it proves to need it, so that four bytes
+/// cannot make a reader allocate and clear a gigabyte up front.
+pub const FIRST_ROOM_MAX: usize = 64 << 20;
+
 /// The room the first try gives a member starting at `input[0]`: the size its trailer
 /// states when it is the file's last member (the last four bytes, modulo 2^32), and never
-/// more than deflate can expand to (about 1,032 times) nor `limit`.
+/// more than deflate can expand to (about 1,032 times), [`FIRST_ROOM_MAX`] nor `limit`.
 fn first_room(input: &[u8], limit: usize) -> usize {
     let stated = match input.len().checked_sub(4) {
         Some(at) if input.len() >= 18 => {
@@ -108,7 +116,10 @@ fn first_room(input: &[u8], limit: usize) -> usize {
         }
         _ => 0,
     };
-    stated.min(input.len().saturating_mul(1032)).min(limit)
+    stated
+        .min(input.len().saturating_mul(1032))
+        .min(FIRST_ROOM_MAX)
+        .min(limit)
 }
 
 /// Decompress every member of `input` (gzip) into `out`, whose length is kept as room from
@@ -149,7 +160,7 @@ pub fn gunzip_into(
                     let grown = out
                         .len()
                         .saturating_mul(2)
-                        .max(filled + (64 << 10))
+                        .max(filled.saturating_add(64 << 10))
                         .min(cap);
                     out.resize(grown, 0);
                 }
@@ -245,6 +256,21 @@ mod tests {
                 assert!(shared.len() <= (1 << 20) + 1, "{}", shared.len());
             }
         }
+    }
+
+    /// Four forged bytes at the end ask for 4 GiB: the first room stays at
+    /// FIRST_ROOM_MAX (the bytes after the member are then an error).
+    #[test]
+    fn a_forged_trailer_reserves_no_more_than_the_first_room() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+            .collect();
+        let forged = [gz(&data), vec![0xff; 4]].concat();
+        assert!(forged.len() * 1032 > FIRST_ROOM_MAX);
+        let mut out = Vec::new();
+        let e = gunzip_into(&mut Inflater::new(), &forged, &mut out, 1 << 30).unwrap_err();
+        assert_eq!(e, GunzipError::BadData);
+        assert!(out.len() <= FIRST_ROOM_MAX, "{}", out.len());
     }
 
     #[test]

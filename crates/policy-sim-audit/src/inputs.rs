@@ -362,9 +362,10 @@ fn index_file(
     });
 }
 
-/// The most a file may hold, decompressed: a file is read whole (CloudTrail delivers
-/// files of a few megabytes), and a larger one (a gzip bomb, one huge export) is an error
-/// naming it rather than memory without bound.
+/// The most a file may hold, as read and decompressed: a file is read whole (CloudTrail
+/// delivers files of a few megabytes), and a larger one (a gzip bomb, one huge export) is
+/// an error naming it rather than memory without bound. A reader holds a gzip file's
+/// bytes both as read and decompressed, so at most twice this at once.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// The most room kept from file to file for a file's bytes (CloudTrail's files are a few
@@ -442,7 +443,13 @@ impl FileBytes {
             .read_to_end(&mut self.raw)
             .map_err(read_error)?;
         if self.raw.len() as u64 > MAX_FILE_BYTES {
-            return Err(too_big());
+            return Err(AuditError::Input {
+                file: input.name.clone(),
+                reason: format!(
+                    "is larger than {} MiB: split it into smaller files",
+                    MAX_FILE_BYTES >> 20
+                ),
+            });
         }
         if !self.raw.starts_with(&[0x1f, 0x8b]) {
             return Ok(Filled::Raw);

@@ -281,8 +281,10 @@ impl ScalarUDFImpl for Decide {
         let mut decision = StringBuilder::with_capacity(rows, rows * 8);
         let mut decided_by = StringBuilder::with_capacity(rows, rows * 8);
         // Room for every row's label but not past 16 MiB a batch up front.
-        let mut statement =
-            StringBuilder::with_capacity(rows, (rows * self.longest_label).min(16 << 20));
+        let mut statement = StringBuilder::with_capacity(
+            rows,
+            rows.saturating_mul(self.longest_label).min(16 << 20),
+        );
         let mut error = StringBuilder::new();
         for r in &results {
             match r {
@@ -382,6 +384,22 @@ fn single<'c>(context: &'c Context, key: &str) -> Option<&'c str> {
     }
 }
 
+/// The single string value of `key` (any case) in a context JSON text that `decide`
+/// cannot read (a `null`, a nested value, a key twice): any JSON object will do, the
+/// key's string or array of one string.
+fn lenient_value(context: &str, key: &str) -> Option<String> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(context).ok()?;
+    let (_, v) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))?;
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(a) => match a.as_slice() {
+            [one] => one.as_str().map(str::to_string),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl ScalarUDFImpl for AreaTouch {
     fn name(&self) -> &str {
         "area_touch"
@@ -426,20 +444,30 @@ impl ScalarUDFImpl for AreaTouch {
             let lists = AreaOwners::lists(act, res, event_name.get(row));
             let column = identity.get(row);
             keys.clear();
+            let (mut lenient_prefix, mut lenient_who) = (None, None);
             if let (true, Some(c)) = (lists || column.is_none(), context.get(row)) {
-                // A context `decide` cannot read fails that row there; here its keys are
-                // absent.
+                // A context `decide` cannot read fails that row there, but the row may be
+                // a recorded access all the same: the keys are then read leniently, so
+                // that an identity the context names is not lost (the access would count
+                // as one without identity, and a reach into another's area be missed).
                 if parse_context_into(c, &mut keys, &mut key).is_err() {
                     keys.clear();
+                    lenient_prefix = lists.then(|| lenient_value(c, "s3:prefix")).flatten();
+                    lenient_who = column
+                        .is_none()
+                        .then(|| lenient_value(c, policy_sim::lang::keys::COGNITO_SUB))
+                        .flatten();
                 }
             }
             let prefix = if lists {
-                single(&keys, "s3:prefix")
+                single(&keys, "s3:prefix").or(lenient_prefix.as_deref())
             } else {
                 None
             };
             // The identity, as `decide` reads it: the column, else the context key.
-            let who = column.or_else(|| single(&keys, policy_sim::lang::keys::COGNITO_SUB));
+            let who = column
+                .or_else(|| single(&keys, policy_sim::lang::keys::COGNITO_SUB))
+                .or(lenient_who.as_deref());
             let t = self.owners.touch(who, act, res, prefix, lists);
             let (word, who, at, forbid) = match &t {
                 Touch::Outside => ("outside", None, None, None),

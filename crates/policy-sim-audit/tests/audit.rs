@@ -506,6 +506,48 @@ fn a_listing_reaches_the_folder_its_prefix_names() {
     }
 }
 
+/// A recorded access whose context `decide` cannot read (a `null` value) fails to be
+/// decided, but the identity its context names still makes it a reach into another's
+/// area: a finding, not an access without identity.
+#[test]
+fn an_unreadable_context_still_names_the_identity_of_a_recorded_access() {
+    let lines = scratch("unreadable-context.jsonl");
+    std::fs::write(
+        &lines,
+        format!(
+            r#"{{"identity":"{ALICE}","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/{BOB}/x"}}"#
+        ) + "\n",
+    )
+    .unwrap();
+    // A Parquet request table of that row, recorded, with the identity only in a context
+    // that holds a null.
+    let table = scratch("unreadable-context.parquet");
+    let _ = std::fs::remove_file(&table);
+    let query = format!(
+        r#"SELECT action, resource, CAST(NULL AS VARCHAR) AS identity, '{{"cognito-identity.amazonaws.com:sub":"{ALICE}","aws:SourceIp":null}}' AS context, true AS recorded FROM decided"#
+    );
+    let out = audit(&[
+        "--policy",
+        CORRECTED,
+        "--sql",
+        &query,
+        "--out",
+        table.to_str().unwrap(),
+        &relative(&lines),
+    ]);
+    assert!(table.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
+    let (code, r) = json(&["--policy", CORRECTED, "--area", area, &relative(&table)]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["decisions"]["error"], 1, "{r:#}");
+    let f = &r["isolation"]["findings"][0];
+    assert_eq!(
+        (f["identity"].as_str(), f["owner"].as_str()),
+        (Some("-"), Some(BOB)),
+        "{r:#}"
+    );
+}
+
 #[test]
 fn sql_is_a_query_only_and_bad_request_lines_are_errors() {
     for statement in [
