@@ -215,7 +215,9 @@ impl Worker<'_> {
             return;
         }
         let buffer = &mut self.buffer;
-        let parsed = std::str::from_utf8(line)
+        // The vectorised check first; the standard one only to word the error.
+        let parsed = simdutf8::basic::from_utf8(line)
+            .or_else(|_| std::str::from_utf8(line))
             .map_err(LineError::from)
             .and_then(|text| parse_request_into(text, self.now, buffer));
         if let Err(error) = parsed {
