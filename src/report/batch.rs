@@ -730,6 +730,43 @@ mod tests {
             .collect()
     }
 
+    /// A line that is not UTF-8 is an error line naming where it stops being UTF-8 (the
+    /// standard check words it); the lines around it, ASCII or not, are decided.
+    #[test]
+    fn a_line_that_is_not_utf8_is_an_error_line() {
+        let set = crate::eval::PolicySet::new(vec![
+            crate::lang::parse::parse_policy(
+                "p.json",
+                br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+            )
+            .unwrap(),
+        ]);
+        let mut input = Vec::new();
+        input.extend_from_slice(b"{\"id\":1,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xc3\xa9\"}\n");
+        input.extend_from_slice(b"{\"id\":2,\"action\":\"s3:GetObject\",\"resource\":\"*\"}\xc3\n");
+        input.extend_from_slice(b"{\"id\":3,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xff\"}\n");
+        input.extend_from_slice(b"{\"id\":4,\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n");
+        let mut out = Vec::new();
+        let options = BatchOptions {
+            threads: 1,
+            now: "2026-01-01T00:00:00Z".parse().unwrap(),
+        };
+        run_batch(&set, &input[..], &mut out, options).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert!(lines[0].starts_with(r#"{"id":1,"decision":"Allow""#), "{out}");
+        assert_eq!(
+            lines[1],
+            r#"{"line":2,"error":"invalid UTF-8: incomplete utf-8 byte sequence from index 47"}"#
+        );
+        assert_eq!(
+            lines[2],
+            r#"{"line":3,"error":"invalid UTF-8: invalid utf-8 sequence of 1 bytes from index 59"}"#
+        );
+        assert!(lines[3].starts_with(r#"{"id":4,"decision":"Allow""#), "{out}");
+    }
+
     #[test]
     fn lines_are_numbered_across_blocks_and_long_ones_named() {
         let cut = Cut {
