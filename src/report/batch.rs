@@ -744,9 +744,13 @@ mod tests {
             .unwrap(),
         ]);
         let mut input = Vec::new();
-        input.extend_from_slice(b"{\"id\":1,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xc3\xa9\"}\n");
+        input.extend_from_slice(
+            b"{\"id\":1,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xc3\xa9\"}\n",
+        );
         input.extend_from_slice(b"{\"id\":2,\"action\":\"s3:GetObject\",\"resource\":\"*\"}\xc3\n");
-        input.extend_from_slice(b"{\"id\":3,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xff\"}\n");
+        input.extend_from_slice(
+            b"{\"id\":3,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xff\"}\n",
+        );
         input.extend_from_slice(b"{\"id\":4,\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n");
         let mut out = Vec::new();
         let options = BatchOptions {
@@ -757,7 +761,10 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 4, "{out}");
-        assert!(lines[0].starts_with(r#"{"id":1,"decision":"Allow""#), "{out}");
+        assert!(
+            lines[0].starts_with(r#"{"id":1,"decision":"Allow""#),
+            "{out}"
+        );
         assert_eq!(
             lines[1],
             r#"{"line":2,"error":"invalid UTF-8: incomplete utf-8 byte sequence from index 47"}"#
@@ -766,7 +773,10 @@ mod tests {
             lines[2],
             r#"{"line":3,"error":"invalid UTF-8: invalid utf-8 sequence of 1 bytes from index 59"}"#
         );
-        assert!(lines[3].starts_with(r#"{"id":4,"decision":"Allow""#), "{out}");
+        assert!(
+            lines[3].starts_with(r#"{"id":4,"decision":"Allow""#),
+            "{out}"
+        );
     }
 
     #[test]
