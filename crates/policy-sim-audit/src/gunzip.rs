@@ -108,12 +108,9 @@ pub const FIRST_ROOM_MAX: usize = 64 << 20;
 /// states when it is the file's last member (the last four bytes, modulo 2^32), and never
 /// more than deflate can expand to (about 1,032 times), [`FIRST_ROOM_MAX`] nor `limit`.
 fn first_room(input: &[u8], limit: usize) -> usize {
-    let stated = match input.len().checked_sub(4) {
-        Some(at) if input.len() >= 18 => {
-            let mut four = [0u8; 4];
-            four.copy_from_slice(&input[at..]);
-            u32::from_le_bytes(four) as usize
-        }
+    // The smallest member (header and trailer around an empty stream) is 18 bytes.
+    let stated = match input.get(input.len().saturating_sub(4)..) {
+        Some(&[a, b, c, d]) if input.len() >= 18 => u32::from_le_bytes([a, b, c, d]) as usize,
         _ => 0,
     };
     stated
@@ -136,12 +133,12 @@ pub fn gunzip_into(
     out: &mut Vec<u8>,
     limit: usize,
 ) -> Result<usize, GunzipError> {
-    let cap = limit.saturating_add(1);
-    let mut filled: usize = 0;
-    let mut at: usize = 0;
     if input.is_empty() {
         return Err(GunzipError::BadData);
     }
+    let cap = limit.saturating_add(1);
+    let mut filled: usize = 0;
+    let mut at: usize = 0;
     while at < input.len() {
         let rest = &input[at..];
         let want = filled.saturating_add(first_room(rest, limit)).min(cap);

@@ -20,6 +20,7 @@ use policy_sim::analysis::prover::{AreaOwners, Touch};
 use policy_sim::eval::authorize::{Policies, TypedRef};
 use policy_sim::eval::columns::{ColumnDecider, Columns, RowResult, TextColumn};
 use policy_sim::lang::principal::Caller;
+use policy_sim::lang::variables::VariableSource;
 use policy_sim::request::Context;
 use policy_sim::request::lines::parse_context_into;
 
@@ -376,14 +377,6 @@ impl AreaTouch {
     }
 }
 
-/// The single value of `key` (any case) in a row's context, read as `decide` reads it.
-fn single<'c>(context: &'c Context, key: &str) -> Option<&'c str> {
-    match context.get(key)? {
-        [one] => Some(one.as_str()),
-        _ => None,
-    }
-}
-
 /// The single string value of `key` (any case) in a context JSON text that `decide`
 /// cannot read (a `null`, a nested value, a key twice): any JSON object will do, the
 /// key's string or array of one string.
@@ -459,14 +452,15 @@ impl ScalarUDFImpl for AreaTouch {
                         .flatten();
                 }
             }
+            // A key's single value (`variable` takes the key in lowercase).
             let prefix = if lists {
-                single(&keys, "s3:prefix").or(lenient_prefix.as_deref())
+                keys.variable("s3:prefix").or(lenient_prefix.as_deref())
             } else {
                 None
             };
             // The identity, as `decide` reads it: the column, else the context key.
             let who = column
-                .or_else(|| single(&keys, policy_sim::lang::keys::COGNITO_SUB))
+                .or_else(|| keys.variable(policy_sim::lang::keys::COGNITO_SUB))
                 .or(lenient_who.as_deref());
             let t = self.owners.touch(who, act, res, prefix, lists);
             let (word, who, at, forbid) = match &t {

@@ -35,6 +35,13 @@ fn relative(path: &std::path::Path) -> String {
         .to_string()
 }
 
+/// A scratch file holding `text`, by its path relative to the project.
+fn scratch_text(name: &str, text: &str) -> String {
+    let file = scratch(name);
+    std::fs::write(&file, text).unwrap();
+    relative(&file)
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = project().join("target/scratch/audit-tests");
     std::fs::create_dir_all(&dir).unwrap();
@@ -278,10 +285,9 @@ fn inputs_of_no_known_kind_are_errors_naming_the_file() {
 
 #[test]
 fn request_lines_are_decided_as_check_decides_them() {
-    let file = scratch("requests.jsonl");
-    std::fs::write(
-        &file,
-        format!(
+    let rel = scratch_text(
+        "requests.jsonl",
+        &format!(
             concat!(
                 r#"{{"id":1,"identity":"{a}","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/{a}/x"}}"#,
                 "\n",
@@ -293,9 +299,7 @@ fn request_lines_are_decided_as_check_decides_them() {
             a = ALICE,
             b = BOB
         ),
-    )
-    .unwrap();
-    let rel = relative(&file);
+    );
     let (code, r) = json(&["--policy", CORRECTED, &rel]);
     // Nothing recorded: the policies' own answers count. The corrected policy denies the
     // other identity's object and the listing of every private folder.
@@ -409,13 +413,10 @@ fn access_logs_are_read_and_their_errors_name_the_line() {
 fn without_isolation_areas_the_verdict_is_unknown() {
     // A policy that never names the identity: there is no area to check, so a clean log
     // cannot pass on isolation.
-    let file = scratch("no-identity-policy.json");
-    std::fs::write(
-        &file,
+    let rel = scratch_text(
+        "no-identity-policy.json",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
-    )
-    .unwrap();
-    let rel = relative(&file);
+    );
     let (code, r) = json(&["--policy", &rel, "fixtures/audit/leak"]);
     assert_eq!(code, 1);
     assert_eq!(r["verdict"], "unknown");
@@ -442,24 +443,18 @@ fn without_isolation_areas_the_verdict_is_unknown() {
 
 #[test]
 fn the_identity_may_come_from_the_context_as_decide_reads_it() {
-    let file = scratch("context-identity.jsonl");
-    std::fs::write(
-        &file,
-        format!(
+    let rel = scratch_text(
+        "context-identity.jsonl",
+        &(format!(
             r#"{{"action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/{BOB}/x","context":{{"cognito-identity.amazonaws.com:sub":"{ALICE}"}}}}"#
-        ) + "\n",
-    )
-    .unwrap();
-    let rel = relative(&file);
+        ) + "\n"),
+    );
     // A policy that allows every object: the read of bob's object is allowed, and the
     // identity in the context makes it alice's.
-    let open = scratch("all-objects.json");
-    std::fs::write(
-        &open,
+    let open = scratch_text(
+        "all-objects.json",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::notes-app-uploads/*"}]}"#,
-    )
-    .unwrap();
-    let open = relative(&open);
+    );
     let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
     let (code, r) = json(&["--policy", &open, "--area", area, &rel]);
     assert_eq!(code, 1, "{r:#}");
@@ -475,27 +470,22 @@ fn the_identity_may_come_from_the_context_as_decide_reads_it() {
 /// whose folder it lists.
 #[test]
 fn a_listing_reaches_the_folder_its_prefix_names() {
-    let open = scratch("list-bucket.json");
-    std::fs::write(
-        &open,
+    let open = scratch_text(
+        "list-bucket.json",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::notes-app-uploads"}]}"#,
-    )
-    .unwrap();
-    let open = relative(&open);
+    );
     let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
     for prefix in [
         format!(r#""private/{BOB}/""#),
         format!(r#"["private/{BOB}/"]"#),
     ] {
-        let file = scratch("listing.jsonl");
-        std::fs::write(
-            &file,
-            format!(
+        let rel = scratch_text(
+            "listing.jsonl",
+            &(format!(
                 r#"{{"identity":"{ALICE}","action":"s3:ListBucket","resource":"arn:aws:s3:::notes-app-uploads","context":{{"s3:prefix":{prefix}}}}}"#
-            ) + "\n",
-        )
-        .unwrap();
-        let (code, r) = json(&["--policy", &open, "--area", area, &relative(&file)]);
+            ) + "\n"),
+        );
+        let (code, r) = json(&["--policy", &open, "--area", area, &rel]);
         assert_eq!(code, 1, "{prefix}: {r:#}");
         let f = &r["isolation"]["findings"][0];
         assert_eq!(
@@ -511,14 +501,12 @@ fn a_listing_reaches_the_folder_its_prefix_names() {
 /// area: a finding, not an access without identity.
 #[test]
 fn an_unreadable_context_still_names_the_identity_of_a_recorded_access() {
-    let lines = scratch("unreadable-context.jsonl");
-    std::fs::write(
-        &lines,
-        format!(
+    let lines = scratch_text(
+        "unreadable-context.jsonl",
+        &(format!(
             r#"{{"identity":"{ALICE}","action":"s3:GetObject","resource":"arn:aws:s3:::notes-app-uploads/private/{BOB}/x"}}"#
-        ) + "\n",
-    )
-    .unwrap();
+        ) + "\n"),
+    );
     // A Parquet request table of that row, recorded, with the identity only in a context
     // that holds a null.
     let table = scratch("unreadable-context.parquet");
@@ -533,7 +521,7 @@ fn an_unreadable_context_still_names_the_identity_of_a_recorded_access() {
         &query,
         "--out",
         table.to_str().unwrap(),
-        &relative(&lines),
+        &lines,
     ]);
     assert!(table.exists(), "{}", String::from_utf8_lossy(&out.stderr));
     let area = "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*";
@@ -565,13 +553,10 @@ fn sql_is_a_query_only_and_bad_request_lines_are_errors() {
         assert_eq!(out.status.code(), Some(2), "{statement}");
         assert!(out.stdout.is_empty() || !String::from_utf8_lossy(&out.stdout).contains("passwd"));
     }
-    let file = scratch("bad.jsonl");
-    std::fs::write(
-        &file,
+    let rel = scratch_text(
+        "bad.jsonl",
         "{\"action\":\"s3:GetObject\",\"resource\":\"*\"}\n{\"action\":1}\n",
-    )
-    .unwrap();
-    let rel = relative(&file);
+    );
     let out = audit(&["--policy", CORRECTED, &rel]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
