@@ -2,15 +2,20 @@
 //! member after member: CloudTrail delivers each log file as one gzip member of a few
 //! megabytes, whose trailer gives its size, so the bytes are decompressed in one call into
 //! a buffer of the right size. On this machine that runs about twice as fast as a
-//! streaming decoder (`docs/performance.md`).
+//! streaming decoder (`docs/performance.md`). A member that does not fit the room its
+//! trailer asks for (a trailer that lies, a member past [`FIRST_ROOM_MAX`]) sends the
+//! whole file to the streaming decoder (`flate2`) instead, which stops at the limit without
+//! decompressing anything twice.
 //!
 //! What a file may be, and what comes of it, is what `flate2`'s `MultiGzDecoder` reads:
 //! one or more members back to back, each decompressed in turn; anything else (a bad
 //! header, bad data, a wrong CRC or size in a member's trailer, bytes after the last
-//! member that are not a member) is an error. Two laxities of libdeflate's, both needing
-//! a crafted file whose CRC-32 still matches its bytes: a header's own CRC-16 (flag
-//! FHCRC) is not checked, and a Huffman code that leaves codewords unused is accepted.
-//! Either way the bytes are still checked against the member's CRC-32 and size. A test holds the two to the same results.
+//! member that are not a member) is an error. A test holds the two to the same bytes, and
+//! to an error on the same files (a file both too large and corrupt may be named for
+//! either). Two laxities of libdeflate's, both needing a crafted file whose CRC-32 still
+//! matches its bytes: a header's own CRC-16 (flag FHCRC) is not checked, and a Huffman
+//! code that leaves codewords unused is accepted; the bytes are still checked against the
+//! member's CRC-32 and size.
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
@@ -120,13 +125,14 @@ fn first_room(input: &[u8], limit: usize) -> usize {
 }
 
 /// Decompress every member of `input` (gzip) into `out`, whose length is kept as room from
-/// call to call (it only grows, to at most `limit` + 1 bytes, so that its bytes are not
-/// zeroed again for every file): returns how many of `out`'s first bytes are the file's.
-/// More than `limit` bytes decompressed is [`GunzipError::TooLarge`].
+/// call to call (so that its bytes are not zeroed again for every file): returns how many
+/// of `out`'s first bytes are the file's. More than `limit` bytes decompressed is
+/// [`GunzipError::TooLarge`]; `out` never grows past `limit` + 1 bytes.
 ///
-/// Cost: each member is decompressed once when the room suffices: a single-member file
-/// whose trailer is true always; otherwise the room doubles and the member is decompressed
-/// again (at most about twice the work in all). No allocation but `out`'s growth.
+/// Cost: each member decompressed once into the room its trailer asks for (a
+/// single-member file whose trailer is true, up to [`FIRST_ROOM_MAX`]: one call); a member
+/// that does not fit sends the whole file through the streaming decoder, once. No
+/// allocation but `out`'s growth.
 pub fn gunzip_into(
     inflater: &mut Inflater,
     input: &[u8],
@@ -136,38 +142,43 @@ pub fn gunzip_into(
     if input.is_empty() {
         return Err(GunzipError::BadData);
     }
-    let cap = limit.saturating_add(1);
     let mut filled: usize = 0;
     let mut at: usize = 0;
     while at < input.len() {
         let rest = &input[at..];
-        let want = filled.saturating_add(first_room(rest, limit)).min(cap);
+        let want = filled
+            .saturating_add(first_room(rest, limit))
+            .min(limit.saturating_add(1));
         if out.len() < want {
             out.resize(want, 0);
         }
-        loop {
-            match inflater.member(rest, &mut out[filled..])? {
-                Some((written, consumed)) => {
-                    filled += written;
-                    at += consumed;
-                    break;
-                }
-                None if out.len() >= cap => return Err(GunzipError::TooLarge { limit }),
-                None => {
-                    let grown = out
-                        .len()
-                        .saturating_mul(2)
-                        .max(filled.saturating_add(64 << 10))
-                        .min(cap);
-                    out.resize(grown, 0);
-                }
+        match inflater.member(rest, &mut out[filled..])? {
+            Some((written, consumed)) => {
+                filled += written;
+                at += consumed;
             }
+            None => return stream(input, out, limit),
         }
         if filled > limit {
             return Err(GunzipError::TooLarge { limit });
         }
     }
     Ok(filled)
+}
+
+/// The whole of `input` through `flate2`'s multi-member decoder into `out` (cleared
+/// first), reading at most `limit` + 1 bytes.
+fn stream(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<usize, GunzipError> {
+    use std::io::Read;
+    out.clear();
+    flate2::read::MultiGzDecoder::new(input)
+        .take(limit as u64 + 1)
+        .read_to_end(out)
+        .map_err(|_| GunzipError::BadData)?;
+    if out.len() > limit {
+        return Err(GunzipError::TooLarge { limit });
+    }
+    Ok(out.len())
 }
 
 #[cfg(test)]
