@@ -4,8 +4,8 @@
 //! a buffer of the right size. On this machine that runs about twice as fast as a
 //! streaming decoder (`docs/performance.md`). A member that does not fit the room its
 //! trailer asks for (a trailer that lies, a member past [`FIRST_ROOM_MAX`]) sends the
-//! whole file to the streaming decoder (`flate2`) instead, which stops at the limit without
-//! decompressing anything twice.
+//! whole file to the streaming decoder (`flate2`) instead, which stops at the limit (what
+//! the first try decompressed, at most [`FIRST_ROOM_MAX`], is then decompressed again).
 //!
 //! What a file may be, and what comes of it, is what `flate2`'s `MultiGzDecoder` reads:
 //! one or more members back to back, each decompressed in turn; anything else (a bad
