@@ -4,8 +4,9 @@
 //! a buffer of the right size. On this machine that runs about twice as fast as a
 //! streaming decoder (`docs/performance.md`). A member that does not fit the room its
 //! trailer asks for (a trailer that lies, a member past [`FIRST_ROOM_MAX`]) sends the
-//! whole file to the streaming decoder (`flate2`) instead, which stops at the limit (what
-//! the first try decompressed, at most [`FIRST_ROOM_MAX`], is then decompressed again).
+//! whole file to the streaming decoder (`flate2`) instead: once to count its bytes,
+//! stopping at the limit, and once more into room of that size (what the first try
+//! decompressed, at most [`FIRST_ROOM_MAX`], is decompressed again too).
 //!
 //! What a file may be, and what comes of it, is what `flate2`'s `MultiGzDecoder` reads:
 //! one or more members back to back, each decompressed in turn; anything else (a bad
@@ -131,8 +132,8 @@ fn first_room(input: &[u8], limit: usize) -> usize {
 ///
 /// Cost: each member decompressed once into the room its trailer asks for (a
 /// single-member file whose trailer is true, up to [`FIRST_ROOM_MAX`]: one call); a member
-/// that does not fit sends the whole file through the streaming decoder, once. No
-/// allocation but `out`'s growth.
+/// that does not fit sends the whole file through the streaming decoder twice (a count,
+/// then the bytes). No allocation but `out`'s growth.
 pub fn gunzip_into(
     inflater: &mut Inflater,
     input: &[u8],
@@ -166,19 +167,36 @@ pub fn gunzip_into(
     Ok(filled)
 }
 
-/// The whole of `input` through `flate2`'s multi-member decoder into `out` (cleared
-/// first), reading at most `limit` + 1 bytes.
+/// The whole of `input` through `flate2`'s multi-member decoder into `out`, in two passes:
+/// the first counts the bytes into a small buffer of its own and stops past `limit` (so a
+/// bomb costs decompression up to the limit, never memory), the second decompresses into
+/// room of exactly that size (no buffer grown by reallocation; a growing gigabyte buffer
+/// costs seconds of page clearing).
 fn stream(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<usize, GunzipError> {
     use std::io::Read;
-    out.clear();
-    flate2::read::MultiGzDecoder::new(input)
-        .take(limit as u64 + 1)
-        .read_to_end(out)
-        .map_err(|_| GunzipError::BadData)?;
-    if out.len() > limit {
-        return Err(GunzipError::TooLarge { limit });
+    let mut piece = [0u8; 1 << 16];
+    let mut decoder = flate2::read::MultiGzDecoder::new(input);
+    let mut total: usize = 0;
+    loop {
+        match decoder.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                if total > limit {
+                    return Err(GunzipError::TooLarge { limit });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(GunzipError::BadData),
+        }
     }
-    Ok(out.len())
+    if out.len() < total {
+        out.resize(total, 0);
+    }
+    flate2::read::MultiGzDecoder::new(input)
+        .read_exact(&mut out[..total])
+        .map_err(|_| GunzipError::BadData)?;
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -279,6 +297,19 @@ mod tests {
         let e = gunzip_into(&mut Inflater::new(), &forged, &mut out, 1 << 30).unwrap_err();
         assert_eq!(e, GunzipError::BadData);
         assert!(out.len() <= FIRST_ROOM_MAX, "{}", out.len());
+    }
+
+    /// A bomb whose trailer states a small size goes to the streaming decoder, which counts
+    /// before it keeps anything: the room stays what the trailer asked for.
+    #[test]
+    fn a_bomb_that_lies_about_its_size_takes_no_room_past_its_trailer() {
+        let mut bomb = gz(&vec![b' '; 10 << 20]);
+        let n = bomb.len();
+        bomb[n - 4..].copy_from_slice(&100u32.to_le_bytes());
+        let mut out = Vec::new();
+        let e = gunzip_into(&mut Inflater::new(), &bomb, &mut out, 1 << 20).unwrap_err();
+        assert_eq!(e, GunzipError::TooLarge { limit: 1 << 20 });
+        assert_eq!(out.len(), 100);
     }
 
     #[test]
