@@ -40,11 +40,13 @@ pub const DECIDED: &str = "decided";
 /// The decided table over `table`: every request column, then `decision`, `decided_by`,
 /// `statement`, `eval_error`, (with a baseline: `baseline_decision`,
 /// `baseline_statement`, `baseline_error`), `touch`, `owner`, `area`, `forbidden`. Each
-/// function call names the digest of what it must decide with.
+/// function call names the digest of what it must decide with; the fields of its result
+/// are read with `field_of`, so that each function runs once a row
+/// ([`crate::udf::FieldOf`]).
 pub fn decided_sql(table: &str, current: &str, baseline: Option<&str>, areas: &str) -> String {
     let (base_cols, base_call) = match baseline {
         Some(digest) => (
-            ", b['decision'] AS baseline_decision, b['statement'] AS baseline_statement, b['error'] AS baseline_error",
+            ", field_of(b, 'decision') AS baseline_decision, field_of(b, 'statement') AS baseline_statement, field_of(b, 'error') AS baseline_error",
             format!(
                 ", {DECIDE_BASELINE}(action, resource, identity, principal, context, '{digest}') AS b"
             ),
@@ -53,8 +55,8 @@ pub fn decided_sql(table: &str, current: &str, baseline: Option<&str>, areas: &s
     };
     format!(
         "SELECT source, record, event_time, event_name, event_id, identity, principal, action, resource, context, recorded, error_code, \
-         d['decision'] AS decision, d['decided_by'] AS decided_by, d['statement'] AS statement, d['error'] AS eval_error{base_cols}, \
-         t['touch'] AS touch, t['owner'] AS owner, t['area'] AS area, t['forbidden'] AS forbidden \
+         field_of(d, 'decision') AS decision, field_of(d, 'decided_by') AS decided_by, field_of(d, 'statement') AS statement, field_of(d, 'error') AS eval_error{base_cols}, \
+         field_of(t, 'touch') AS touch, field_of(t, 'owner') AS owner, field_of(t, 'area') AS area, field_of(t, 'forbidden') AS forbidden \
          FROM (SELECT *, {DECIDE}(action, resource, identity, principal, context, '{current}') AS d{base_call}, \
          area_touch(identity, action, resource, context, event_name, '{areas}') AS t FROM {table})"
     )
@@ -123,7 +125,7 @@ impl Audit {
     }
 
     /// A session with the audit's functions registered (`decide`, `decide_baseline`,
-    /// `area_touch`).
+    /// `area_touch`, `field_of`).
     pub fn context(&self) -> Result<SessionContext, AuditError> {
         let config = SessionConfig::new()
             .with_target_partitions(self.threads.max(1))
@@ -135,6 +137,7 @@ impl Audit {
 
     /// Register the audit's functions on `ctx`.
     pub fn register_functions(&self, ctx: &SessionContext) -> Result<(), AuditError> {
+        ctx.register_udf(crate::udf::FieldOf::default().udf());
         ctx.register_udf(self.decide().udf());
         if let Some(b) = &self.baseline {
             ctx.register_udf(

@@ -1,7 +1,8 @@
 //! The same plan on Ballista (DataFusion's distributed scheduler and executors).
 //!
 //! The functions travel by name: a scheduler and every executor register `decide`,
-//! `decide_baseline` and `area_touch` built from their own policy files and areas, and
+//! `decide_baseline` and `area_touch` built from their own policy files and areas (and
+//! `field_of`, which reads their results' fields), and
 //! each call in the plan names the digest of the policies (and areas) the client loaded
 //! (see [`crate::udf`]): a process started with other files fails the query instead of
 //! answering for them.

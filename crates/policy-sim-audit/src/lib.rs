@@ -12,7 +12,7 @@
 //! | inputs: kinds, discovery, readers | [`inputs`] |
 //! | whole gzip files, decompressed at once (libdeflate) | `gunzip` |
 //! | loading the policies (as `policy-sim check` does) | [`policies`] |
-//! | the SQL functions `decide` and `area_touch` | [`udf`] |
+//! | the SQL functions `decide`, `area_touch` and `field_of` | [`udf`] |
 //! | the run: plan, passes, `--sql` | [`audit`] |
 //! | tallying the decided table | [`tally`] |
 //! | the typed result and its text | [`report`] |

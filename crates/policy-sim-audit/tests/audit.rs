@@ -198,6 +198,40 @@ fn sql_runs_over_the_decided_table() {
     assert!(err.contains("nonsense"), "{err}");
 }
 
+/// The decided table calls each function once a row: its plan holds one call of `decide`,
+/// `decide_baseline` and `area_touch` (DataFusion's optimizer would copy a call into each
+/// field read of its result, four decisions a row, if the fields were read with `[...]`).
+#[test]
+fn each_function_runs_once_a_row() {
+    let (code, r) = json(&[
+        "--policy",
+        CORRECTED,
+        "--baseline",
+        CORRECTED,
+        "--sql",
+        "EXPLAIN SELECT * FROM decided",
+        "fixtures/audit/clean",
+    ]);
+    assert_eq!(code, 0, "{r:#}");
+    let physical = r["sql"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["plan_type"] == "physical_plan")
+        .and_then(|row| row["plan"].as_str())
+        .unwrap_or_else(|| panic!("no physical plan: {r:#}"));
+    for call in ["decide(", "decide_baseline(", "area_touch("] {
+        let calls = physical
+            .match_indices(call)
+            .filter(|(at, _)| {
+                // Not the tail of a longer name.
+                !physical[..*at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+            .count();
+        assert_eq!(calls, 1, "{call}: {physical}");
+    }
+}
+
 /// Every row of the decided table (written as JSON Lines) decided again by the core
 /// library's single-request path: the engine's `decide` agrees with it.
 #[test]
