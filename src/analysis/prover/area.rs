@@ -218,6 +218,8 @@ pub struct AreaOwners {
     areas: Vec<Area>,
     /// Each area's glob with any text in the identity slot.
     anyone: Vec<crate::analysis::glob::Glob>,
+    /// Each area's literal head ([`Glob::literal_head`]), computed once.
+    heads: Vec<Vec<u8>>,
 }
 
 impl AreaOwners {
@@ -243,7 +245,12 @@ impl AreaOwners {
                 )
             })
             .collect();
-        Ok(AreaOwners { areas, anyone })
+        let heads = areas.iter().map(|a| a.glob.literal_head()).collect();
+        Ok(AreaOwners {
+            areas,
+            anyone,
+            heads,
+        })
     }
 
     /// The number of areas.
@@ -329,8 +336,7 @@ impl AreaOwners {
             resource
         };
         let mut best = Touch::Outside;
-        for (i, area) in self.areas.iter().enumerate() {
-            let head = area.glob.literal_head();
+        for (i, (area, head)) in self.areas.iter().zip(&self.heads).enumerate() {
             let found = if lists && head.starts_with(target.as_bytes()) {
                 // The prefix stops short of the identity: every identity's names.
                 match area.bucket {
@@ -340,7 +346,7 @@ impl AreaOwners {
                     },
                     None => continue,
                 }
-            } else if !target.as_bytes().starts_with(&head) {
+            } else if !target.as_bytes().starts_with(head) {
                 continue;
             } else if target.len() > MAX_RESOURCE {
                 Touch::Unattributed { area: i }
