@@ -521,8 +521,19 @@ impl Policies {
         request: &Request,
         scratch: &mut Scratch,
     ) -> Result<Verdict, AuthorizeError> {
-        scratch.used = 0;
         request.validate()?;
+        self.authorize_validated_into(request, scratch)
+    }
+
+    /// [`Policies::authorize_into`] of a request already validated
+    /// ([`Request::validate`]): for a caller that has just validated it (the batch reader
+    /// validates each line as it reads it), so that it is not validated twice.
+    pub(crate) fn authorize_validated_into(
+        &self,
+        request: &Request,
+        scratch: &mut Scratch,
+    ) -> Result<Verdict, AuthorizeError> {
+        scratch.used = 0;
         let caller = request.principal.as_ref();
         if caller.is_none()
             && let Some(policy_type) = self.first_other_type()

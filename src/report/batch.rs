@@ -237,10 +237,14 @@ impl Worker<'_> {
             });
         }
         let result = if buffer.request.principal.is_none() && self.policies.is_identity_only() {
-            // Identity-based policies alone: today's evaluation, nothing more.
+            // Identity-based policies alone: today's evaluation, nothing more. The line's
+            // request was validated as it was read (`parse_request_into`; only its principal
+            // changes after), so it is not validated again here.
+            let request = &buffer.request;
+            let key = crate::eval::ActionKey::of(&request.action);
             self.policies
                 .identity
-                .evaluate_into(&buffer.request, &mut self.deciding)
+                .evaluate_validated(request, &key, &mut self.deciding, &mut None)
                 .map(|decision| {
                     write_line(out, &buffer.id_json, decision, None, |out| {
                         for (i, r) in self.deciding.iter().enumerate() {
@@ -256,7 +260,10 @@ impl Worker<'_> {
             let policies = self.policies;
             policies
                 .prepare(&mut buffer.request)
-                .and_then(|()| policies.authorize_into(&buffer.request, &mut self.scratch))
+                // Validated as it was read, as above.
+                .and_then(|()| {
+                    policies.authorize_validated_into(&buffer.request, &mut self.scratch)
+                })
                 .map(|verdict| {
                     let decided_by = self.typed.then_some(verdict.decided_by);
                     write_line(out, &buffer.id_json, verdict.decision, decided_by, |out| {
@@ -777,6 +784,58 @@ mod tests {
             lines[3].starts_with(r#"{"id":4,"decision":"Allow""#),
             "{out}"
         );
+    }
+
+    /// A line's action and resource are checked as it is read, and the decision relies on
+    /// it (it does not check them again): a wildcard action, an action without a service
+    /// and a resource that is not an ARN are error lines, with the identity-based policies
+    /// alone and with a principal (every policy type's path), never decisions.
+    #[test]
+    fn a_request_of_the_wrong_shape_is_an_error_line_on_both_paths() {
+        let set = crate::eval::PolicySet::new(vec![
+            crate::lang::parse::parse_policy(
+                "p.json",
+                br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            )
+            .unwrap(),
+        ]);
+        let input = concat!(
+            r#"{"id":1,"action":"s3:Get*","resource":"arn:aws:s3:::b/k"}"#,
+            "\n",
+            r#"{"id":2,"action":"GetObject","resource":"*"}"#,
+            "\n",
+            r#"{"id":3,"action":"s3:GetObject","resource":"b/k"}"#,
+            "\n",
+            r#"{"id":4,"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}"#,
+            "\n",
+        );
+        let principal = Caller::parse("arn:aws:sts::111122223333:assumed-role/r/s").unwrap();
+        let policies = Policies::identity_only(set);
+        for caller in [None, Some(&principal)] {
+            let mut out = Vec::new();
+            let options = BatchOptions {
+                threads: 1,
+                now: "2026-01-01T00:00:00Z".parse().unwrap(),
+            };
+            let summary =
+                run_authorized(&policies, caller, input.as_bytes(), &mut out, options).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(
+                lines[..3],
+                [
+                    r#"{"line":1,"error":"action \"s3:Get*\" is not of the form service:ActionName (without wildcards)"}"#,
+                    r#"{"line":2,"error":"action \"GetObject\" is not of the form service:ActionName (without wildcards)"}"#,
+                    r#"{"line":3,"error":"resource \"b/k\" is not an ARN (arn:partition:service:region:account:resource) or '*'"}"#,
+                ],
+                "{caller:?}"
+            );
+            assert!(
+                lines[3].starts_with(r#"{"id":4,"decision":"Allow""#),
+                "{out}"
+            );
+            assert_eq!((summary.decided, summary.failed), (1, 3));
+        }
     }
 
     #[test]

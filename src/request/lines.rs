@@ -82,7 +82,8 @@ const FIELDS: &[&str] = &[
 ];
 
 /// Parse `line` into `buffer`. `now` fills `aws:CurrentTime`/`aws:EpochTime` when
-/// absent.
+/// absent. On success the request is valid ([`crate::request::Request::validate`]): the
+/// batch decides it without validating it again.
 ///
 /// Two readers, one behaviour. A line of the usual shape (strings without escapes or
 /// control characters, integers of at most 18 digits, no key twice) is read by a
