@@ -360,7 +360,8 @@ impl Tally {
         out
     }
 
-    /// The finding groups, most rows first (ties by caller, owner, action).
+    /// The finding groups, most rows first (ties by caller, owner, action, area, touch:
+    /// every part of the group's key, so that the order never depends on the maps').
     pub fn finding_list(&self) -> Vec<IsolationFinding> {
         let mut out: Vec<IsolationFinding> = self
             .findings
@@ -384,6 +385,7 @@ impl Tally {
                 .then_with(|| a.owner.cmp(&b.owner))
                 .then_with(|| a.action.cmp(&b.action))
                 .then_with(|| a.area.cmp(&b.area))
+                .then_with(|| a.touch.cmp(&b.touch))
         });
         out
     }

@@ -581,27 +581,12 @@ impl ScalarUDFImpl for FieldOf {
             ColumnarValue::Array(_) => None,
         };
         let field = FieldOf::field(&value.data_type(), name)?.name().clone();
-        let from_struct = |s: &StructArray| -> Result<ArrayRef> {
-            let Some(column) = s.column_by_name(&field) else {
-                return exec_err!("{FIELD_OF}: the struct has no field {field:?}");
-            };
-            Ok(match s.nulls() {
-                None => Arc::clone(column),
-                Some(_) => {
-                    let nulls = datafusion::arrow::buffer::NullBuffer::union(
-                        s.nulls(),
-                        column.logical_nulls().as_ref(),
-                    );
-                    datafusion::arrow::array::make_array(
-                        column.to_data().into_builder().nulls(nulls).build()?,
-                    )
-                }
-            })
-        };
         match value {
-            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(from_struct(a.as_struct())?)),
+            ColumnarValue::Array(a) => {
+                Ok(ColumnarValue::Array(field_array(a.as_struct(), &field)?))
+            }
             ColumnarValue::Scalar(ScalarValue::Struct(s)) => {
-                let column = from_struct(s)?;
+                let column = field_array(s, &field)?;
                 Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
                     &column, 0,
                 )?))
@@ -612,6 +597,28 @@ impl ScalarUDFImpl for FieldOf {
             ),
         }
     }
+}
+
+/// The column `name` of `s`, null also where `s` is (the column's own nulls and the
+/// struct's together, offsets kept as the slices have them).
+fn field_array(s: &StructArray, name: &str) -> Result<ArrayRef> {
+    let Some(column) = s.column_by_name(name) else {
+        return exec_err!("{FIELD_OF}: the struct has no field {name:?}");
+    };
+    Ok(match s.nulls() {
+        None => Arc::clone(column),
+        // A `Null` column is null throughout already (and takes no null buffer).
+        Some(_) if column.data_type() == &DataType::Null => Arc::clone(column),
+        Some(_) => {
+            let nulls = datafusion::arrow::buffer::NullBuffer::union(
+                s.nulls(),
+                column.logical_nulls().as_ref(),
+            );
+            datafusion::arrow::array::make_array(
+                column.to_data().into_builder().nulls(nulls).build()?,
+            )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -633,6 +640,36 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    /// A sliced struct (offset 1) with nulls of its own and in its column: the field's
+    /// values and nulls line up with the slice's rows.
+    #[test]
+    fn a_field_of_a_sliced_struct_keeps_its_rows() {
+        use datafusion::arrow::array::{NullArray, StringArray};
+        use datafusion::arrow::buffer::NullBuffer;
+        let a: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a0"),
+            Some("a1"),
+            None,
+            Some("a3"),
+            Some("a4"),
+        ]));
+        let n: ArrayRef = Arc::new(NullArray::new(5));
+        let fields = Fields::from(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("n", DataType::Null, true),
+        ]);
+        let nulls = NullBuffer::from(vec![true, true, true, false, true]);
+        let s = StructArray::new(fields, vec![a, n], Some(nulls));
+        let sliced = s.slice(1, 4);
+        let got = field_array(&sliced, "a").unwrap();
+        let got: Vec<Option<&str>> = got.as_string::<i32>().iter().collect();
+        assert_eq!(got, [Some("a1"), None, None, Some("a4")]);
+        let got = field_array(&sliced, "n").unwrap();
+        assert_eq!((got.len(), got.logical_null_count()), (4, 4));
+        let e = field_array(&sliced, "x").unwrap_err().to_string();
+        assert!(e.contains("the struct has no field \"x\""), "{e}");
     }
 
     #[tokio::test]
