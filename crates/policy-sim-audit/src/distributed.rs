@@ -118,12 +118,15 @@ pub async fn run_scheduler(audit: Arc<Audit>, bind: SocketAddr) -> Result<(), Au
 }
 
 /// Run an executor serving Arrow Flight on `bind`, polling the scheduler at `scheduler`,
-/// with the audit's functions, until the process is stopped.
+/// with the audit's functions, until the process is stopped (SIGTERM, Ctrl-C). The data
+/// handed between stages is kept in `work_dir`; the jobs' data there is removed as the
+/// executor stops.
 pub async fn run_executor(
     audit: &Audit,
     scheduler: SocketAddr,
     bind: SocketAddr,
     slots: usize,
+    work_dir: &std::path::Path,
 ) -> Result<(), AuditError> {
     use ballista_core::config::TaskSchedulingPolicy;
     use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -140,6 +143,15 @@ pub async fn run_executor(
         vcores: slots.max(1),
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         override_function_registry: Some(Arc::new(registry)),
+        work_dir: Some(
+            work_dir
+                .to_str()
+                .ok_or_else(|| AuditError::Usage(format!("--work-dir {work_dir:?} is not UTF-8")))?
+                .to_string(),
+        ),
+        // The cleaner runs only with an interval; when the executor stops it removes every
+        // job's data (the periodic pass keeps Ballista's own time to live, seven days).
+        job_data_clean_up_interval_seconds: 3600,
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

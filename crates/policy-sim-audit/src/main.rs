@@ -181,6 +181,12 @@ struct ExecutorArgs {
     /// Tasks run at once.
     #[arg(long, value_name = "N", default_value_t = 1)]
     slots: usize,
+    /// Where the executor keeps the data it hands between stages (rows of the request
+    /// table). Default: a new directory in the system's temporary directory, removed when
+    /// the executor stops (SIGTERM or Ctrl-C); in a directory given here the jobs' data is
+    /// removed then.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
 }
 
 fn level_file(text: &str) -> Result<(String, PathBuf), String> {
@@ -203,6 +209,7 @@ fn main() -> ExitCode {
                 scheduler: args.scheduler,
                 bind: args.bind,
                 slots: args.slots,
+                work_dir: args.work_dir,
             },
         ),
         None => run(&cli.run),
@@ -327,6 +334,7 @@ enum Serve {
         scheduler: std::net::SocketAddr,
         bind: std::net::SocketAddr,
         slots: usize,
+        work_dir: Option<PathBuf>,
     },
 }
 
@@ -349,7 +357,24 @@ fn serve(args: &PolicyArgs, what: Serve) -> Result<u8, AuditError> {
             scheduler,
             bind,
             slots,
-        } => rt.block_on(distributed::run_executor(&audit, scheduler, bind, slots))?,
+            work_dir,
+        } => {
+            // The default directory is removed when this guard drops, as the executor stops.
+            let temporary = match &work_dir {
+                Some(_) => None,
+                None => Some(tempfile::TempDir::new().map_err(|e| {
+                    AuditError::Engine(format!("cannot make the executor's work directory: {e}"))
+                })?),
+            };
+            let dir = match (&work_dir, &temporary) {
+                (Some(d), _) => d.clone(),
+                (None, Some(t)) => t.path().to_path_buf(),
+                (None, None) => unreachable!("a temporary directory is made when none is given"),
+            };
+            rt.block_on(distributed::run_executor(
+                &audit, scheduler, bind, slots, &dir,
+            ))?
+        }
     }
     Ok(0)
 }

@@ -22,16 +22,42 @@ fn free_port() -> u16 {
     }
 }
 
-/// The processes of a cluster, stopped when dropped.
-struct Cluster(Vec<Child>);
+/// The processes of a cluster, stopped when dropped as a user stops them (SIGTERM; killed
+/// when one has not stopped 10 s later), and the executors' work directories.
+struct Cluster(Vec<Child>, Vec<std::path::PathBuf>);
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         for c in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        for c in &mut self.0 {
+            for _ in 0..100 {
+                if matches!(c.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
     }
+}
+
+/// The files under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn spawn(args: &[&str]) -> Child {
@@ -50,8 +76,13 @@ fn cluster(policy: &str, executor_policies: [&str; 2], extra: &[&str]) -> (Clust
     let mut args = vec!["scheduler", "--policy", policy, "--bind", &scheduler];
     args.extend(extra);
     let mut children = vec![spawn(&args)];
+    let mut work_dirs = Vec::new();
     for p in executor_policies {
-        let bind = format!("127.0.0.1:{}", free_port());
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let work = format!("target/scratch/ballista-tests/work-{port}");
+        let _ = std::fs::remove_dir_all(project().join(&work));
+        std::fs::create_dir_all(project().join(&work)).unwrap();
         let mut args = vec![
             "executor",
             "--policy",
@@ -60,11 +91,17 @@ fn cluster(policy: &str, executor_policies: [&str; 2], extra: &[&str]) -> (Clust
             &scheduler,
             "--bind",
             &bind,
+            "--work-dir",
+            &work,
         ];
         args.extend(extra);
         children.push(spawn(&args));
+        work_dirs.push(project().join(work));
     }
-    (Cluster(children), format!("ballista://{scheduler}"))
+    (
+        Cluster(children, work_dirs),
+        format!("ballista://{scheduler}"),
+    )
 }
 
 fn report(out: &Output) -> Value {
@@ -107,7 +144,7 @@ fn ballista_gives_the_embedded_report() {
         "json",
         table,
     ]);
-    let (_cluster, url) = cluster(CORRECTED, [CORRECTED, CORRECTED], &["--baseline", baseline]);
+    let (cluster, url) = cluster(CORRECTED, [CORRECTED, CORRECTED], &["--baseline", baseline]);
     // The executors register with the scheduler on their own: retry until the scheduler
     // answers (at most 30 s).
     let mut remote = None;
@@ -150,6 +187,19 @@ fn ballista_gives_the_embedded_report() {
             {"action": "s3:PutObject", "n": 1}
         ])
     );
+    // The executors kept the rows they handed between stages in their work directories,
+    // and remove them as they stop.
+    let dirs = cluster.1.clone();
+    let kept: usize = dirs.iter().map(|d| files_under(d).len()).sum();
+    assert!(
+        kept > 0,
+        "no data in {dirs:?}: the check below would prove nothing"
+    );
+    drop(cluster);
+    for d in &dirs {
+        assert_eq!(files_under(d), Vec::<std::path::PathBuf>::new(), "{d:?}");
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[test]
