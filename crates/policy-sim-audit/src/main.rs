@@ -184,7 +184,7 @@ struct ExecutorArgs {
     /// Where the executor keeps the data it hands between stages (rows of the request
     /// table). Default: a new directory in the system's temporary directory, removed when
     /// the executor stops (SIGTERM or Ctrl-C); in a directory given here the jobs' data is
-    /// removed then.
+    /// removed then. It must exist.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
 }
@@ -341,6 +341,16 @@ enum Serve {
 #[cfg(feature = "ballista")]
 fn serve(args: &PolicyArgs, what: Serve) -> Result<u8, AuditError> {
     use policy_sim_audit::distributed;
+    if let Serve::Executor {
+        work_dir: Some(d), ..
+    } = &what
+        && !d.is_dir()
+    {
+        return Err(AuditError::Usage(format!(
+            "--work-dir {}: not a directory (give one that exists)",
+            d.display()
+        )));
+    }
     let threads = threads(None);
     let (_, audit) = build_audit(args, &[], threads)?;
     eprintln!(

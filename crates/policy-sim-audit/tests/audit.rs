@@ -232,6 +232,30 @@ fn each_function_runs_once_a_row() {
     }
 }
 
+/// An executor's work directory must be a directory: anything else is refused before the
+/// executor starts (exit 2), not when a job first writes there.
+#[test]
+fn an_executor_refuses_a_work_directory_that_is_not_one() {
+    for dir in ["README.md", "target/scratch/audit-tests/no-such-dir"] {
+        let out = audit(&[
+            "executor",
+            "--policy",
+            CORRECTED,
+            "--scheduler",
+            "127.0.0.1:9",
+            "--bind",
+            "127.0.0.1:9",
+            "--work-dir",
+            dir,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{dir}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("error: --work-dir {dir}: not a directory (give one that exists)\n")
+        );
+    }
+}
+
 /// Every row of the decided table (written as JSON Lines) decided again by the core
 /// library's single-request path: the engine's `decide` agrees with it.
 #[test]
