@@ -621,6 +621,17 @@ impl PolicySet {
         deciding: &mut Vec<StatementRef>,
     ) -> Result<Decision, RequestError> {
         request.validate()?;
+        self.evaluate_validated_into(request, deciding)
+    }
+
+    /// [`PolicySet::evaluate_into`] of a request already validated
+    /// ([`Request::validate`]): for a caller that has just validated it (the batch reader
+    /// validates each line as it reads it), so that it is not validated twice.
+    pub(crate) fn evaluate_validated_into(
+        &self,
+        request: &Request,
+        deciding: &mut Vec<StatementRef>,
+    ) -> Result<Decision, RequestError> {
         self.evaluate_validated(
             request,
             &ActionKey::of(&request.action),

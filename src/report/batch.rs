@@ -240,11 +240,9 @@ impl Worker<'_> {
             // Identity-based policies alone: today's evaluation, nothing more. The line's
             // request was validated as it was read (`parse_request_into`; only its principal
             // changes after), so it is not validated again here.
-            let request = &buffer.request;
-            let key = crate::eval::ActionKey::of(&request.action);
             self.policies
                 .identity
-                .evaluate_validated(request, &key, &mut self.deciding, &mut None)
+                .evaluate_validated_into(&buffer.request, &mut self.deciding)
                 .map(|decision| {
                     write_line(out, &buffer.id_json, decision, None, |out| {
                         for (i, r) in self.deciding.iter().enumerate() {

@@ -370,16 +370,17 @@ fn serve(args: &PolicyArgs, what: Serve) -> Result<u8, AuditError> {
             work_dir,
         } => {
             // The default directory is removed when this guard drops, as the executor stops.
-            let temporary = match &work_dir {
-                Some(_) => None,
-                None => Some(tempfile::TempDir::new().map_err(|e| {
-                    AuditError::Engine(format!("cannot make the executor's work directory: {e}"))
-                })?),
-            };
-            let dir = match (&work_dir, &temporary) {
-                (Some(d), _) => d.clone(),
-                (None, Some(t)) => t.path().to_path_buf(),
-                (None, None) => unreachable!("a temporary directory is made when none is given"),
+            let temporary;
+            let dir = match work_dir {
+                Some(d) => d,
+                None => {
+                    temporary = tempfile::TempDir::new().map_err(|e| {
+                        AuditError::Engine(format!(
+                            "cannot make the executor's work directory: {e}"
+                        ))
+                    })?;
+                    temporary.path().to_path_buf()
+                }
             };
             rt.block_on(distributed::run_executor(
                 &audit, scheduler, bind, slots, &dir,
