@@ -11,13 +11,6 @@ use crate::eval::{Decision, PolicySet, StatementRef};
 use crate::lang::principal::Caller;
 use crate::request::lines::{LineError, RequestBuffer, parse_request_into};
 
-/// The output object for a line that failed: `{"line":N,"error":"..."}`.
-#[derive(serde::Serialize)]
-struct FailedLine<'a> {
-    line: usize,
-    error: &'a str,
-}
-
 /// Totals of a batch run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchSummary {
@@ -71,15 +64,51 @@ const BLOCK_BYTES: usize = 1024 * 1024;
 /// A longer line is reported as an error and skipped without being held in memory.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
-/// A run of whole lines, numbered from `first_line`.
+/// A run of whole lines, or one line too long to keep. Blocks are not numbered by line:
+/// the reader only cuts, the workers count the lines of their blocks ([`Decided::lines`])
+/// and the writer, which sees the blocks in order, numbers them.
 struct Block {
     seq: u64,
-    first_line: usize,
     /// The lines are `bytes[..len]`; the rest of the buffer is spare room.
     bytes: Vec<u8>,
     len: usize,
-    /// A line too long to keep: its number (it follows the lines in `bytes`).
-    oversized_line: Option<usize>,
+    /// The block stands for one line too long to keep (it holds no bytes), the line after
+    /// those of the block before.
+    oversized: bool,
+}
+
+/// A block's results: its output lines, where its error lines' numbers go, and how many
+/// input lines it held.
+#[derive(Default)]
+struct Decided {
+    /// The output lines, each error line without its opening `{"line":N`.
+    bytes: Vec<u8>,
+    /// `(offset in bytes, line within the block counting from 0)` of each error line: a
+    /// worker does not know how many lines came before its block, so the writer opens each
+    /// error line, `{"line":N`, as it writes the block ([`Writer::write`]).
+    numbers: Vec<(usize, usize)>,
+    /// Input lines in the block, blank ones included.
+    lines: usize,
+    summary: BatchSummary,
+}
+
+impl Decided {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.numbers.clear();
+        self.lines = 0;
+        self.summary = BatchSummary::default();
+    }
+
+    /// An error line for line `line` of the block (from 0).
+    fn error(&mut self, line: usize, error: &dyn std::fmt::Display) {
+        self.summary.failed += 1;
+        self.numbers.push((self.bytes.len(), line));
+        self.bytes.extend_from_slice(b",\"error\":");
+        serde_json::to_writer(&mut self.bytes, &error.to_string())
+            .expect("writing to a Vec cannot fail");
+        self.bytes.extend_from_slice(b"}\n");
+    }
 }
 
 /// Pre-rendered `{"policy":...,"index":...,"sid":...,"effect":...,"policy_type":...}` per
@@ -182,10 +211,21 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// Decide every line of `block`, appending one output line per request to `out`.
-    fn process(&mut self, block: &Block, out: &mut Vec<u8>) -> BatchSummary {
-        let mut summary = BatchSummary::default();
-        let mut line_no = block.first_line;
+    /// Decide every line of `block` into `out` (cleared first): one output line per
+    /// request, and the number of lines.
+    fn process(&mut self, block: &Block, out: &mut Decided) {
+        out.clear();
+        if block.oversized {
+            out.lines = 1;
+            out.error(
+                0,
+                &LineError::TooLong {
+                    limit: MAX_LINE_BYTES,
+                },
+            );
+            return;
+        }
+        let mut line_no = 0;
         let mut rest: &[u8] = &block.bytes[..block.len];
         while !rest.is_empty() {
             let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -193,23 +233,14 @@ impl Worker<'_> {
                 None => (rest, &[][..]),
             };
             rest = next;
-            self.line(line, line_no, out, &mut summary);
+            self.line(line, line_no, out);
             line_no += 1;
         }
-        if let Some(n) = block.oversized_line {
-            summary.failed += 1;
-            write_error(
-                out,
-                n,
-                &LineError::TooLong {
-                    limit: MAX_LINE_BYTES,
-                },
-            );
-        }
-        summary
+        out.lines = line_no;
     }
 
-    fn line(&mut self, line: &[u8], line_no: usize, out: &mut Vec<u8>, summary: &mut BatchSummary) {
+    /// Decide `line`, line `line_no` of its block (from 0), into `out`.
+    fn line(&mut self, line: &[u8], line_no: usize, out: &mut Decided) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
@@ -221,8 +252,7 @@ impl Worker<'_> {
             .map_err(LineError::from)
             .and_then(|text| parse_request_into(text, self.now, buffer));
         if let Err(error) = parsed {
-            summary.failed += 1;
-            write_error(out, line_no, &error);
+            out.error(line_no, &error);
             return;
         }
         let default_principal = buffer.request.principal.is_none();
@@ -244,7 +274,7 @@ impl Worker<'_> {
                 .identity
                 .evaluate_validated_into(&buffer.request, &mut self.deciding)
                 .map(|decision| {
-                    write_line(out, &buffer.id_json, decision, None, |out| {
+                    write_line(&mut out.bytes, &buffer.id_json, decision, None, |out| {
                         for (i, r) in self.deciding.iter().enumerate() {
                             if i > 0 {
                                 out.push(b',');
@@ -264,14 +294,20 @@ impl Worker<'_> {
                 })
                 .map(|verdict| {
                     let decided_by = self.typed.then_some(verdict.decided_by);
-                    write_line(out, &buffer.id_json, verdict.decision, decided_by, |out| {
-                        for (i, r) in deciding(self.scratch.results(), verdict).enumerate() {
-                            if i > 0 {
-                                out.push(b',');
+                    write_line(
+                        &mut out.bytes,
+                        &buffer.id_json,
+                        verdict.decision,
+                        decided_by,
+                        |out| {
+                            for (i, r) in deciding(self.scratch.results(), verdict).enumerate() {
+                                if i > 0 {
+                                    out.push(b',');
+                                }
+                                out.extend_from_slice(self.fragments.typed(r).as_bytes());
                             }
-                            out.extend_from_slice(self.fragments.typed(r).as_bytes());
-                        }
-                    })
+                        },
+                    )
                 })
                 .map_err(Failed::Authorize)
         };
@@ -281,11 +317,8 @@ impl Worker<'_> {
             self.spare = buffer.request.principal.take();
         }
         match result {
-            Ok(()) => summary.decided += 1,
-            Err(error) => {
-                summary.failed += 1;
-                write_error(out, line_no, &error);
-            }
+            Ok(()) => out.summary.decided += 1,
+            Err(error) => out.error(line_no, &error),
         }
     }
 }
@@ -315,28 +348,14 @@ fn write_line(
     out.extend_from_slice(b"}\n");
 }
 
-fn write_error(out: &mut Vec<u8>, line: usize, error: &dyn std::fmt::Display) {
-    let error = error.to_string();
-    serde_json::to_writer(
-        &mut *out,
-        &FailedLine {
-            line,
-            error: &error,
-        },
-    )
-    .expect("writing to a Vec cannot fail");
-    out.push(b'\n');
-}
-
 impl Block {
-    /// The block naming line `line` as too long (it holds no bytes).
-    fn too_long(seq: u64, line: usize) -> Block {
+    /// The block standing for a line too long to keep (it holds no bytes).
+    fn too_long(seq: u64) -> Block {
         Block {
             seq,
-            first_line: line + 1,
             bytes: Vec::new(),
             len: 0,
-            oversized_line: Some(line),
+            oversized: true,
         }
     }
 }
@@ -344,15 +363,20 @@ impl Block {
 /// Buffers handed back after use, so that the next block reuses their pages instead of
 /// asking the allocator (and the kernel) for fresh, zeroed ones. Holds at most the
 /// buffers that were in flight at once.
-#[derive(Default)]
-struct Pool(std::sync::Mutex<Vec<Vec<u8>>>);
+struct Pool<T>(std::sync::Mutex<Vec<T>>);
 
-impl Pool {
-    fn take(&self) -> Option<Vec<u8>> {
+impl<T> Default for Pool<T> {
+    fn default() -> Self {
+        Pool(std::sync::Mutex::new(Vec::new()))
+    }
+}
+
+impl<T> Pool<T> {
+    fn take(&self) -> Option<T> {
         self.0.lock().ok()?.pop()
     }
 
-    fn give(&self, buffer: Vec<u8>) {
+    fn give(&self, buffer: T) {
         if let Ok(mut buffers) = self.0.lock() {
             buffers.push(buffer);
         }
@@ -388,7 +412,7 @@ fn fill(input: &mut impl Read, buffer: &mut [u8], filled: usize) -> std::io::Res
 
 /// Cut `input` into blocks of whole lines and hand each to `send`, in order. A line of
 /// more than `cut.max_line` bytes is not held: it is skipped, and a block with no bytes
-/// names it. Each block's buffer comes from `recycled` when it has one (its length is kept:
+/// stands for it. Lines are not counted here (the workers count them). Each block's buffer comes from `recycled` when it has one (its length is kept:
 /// a buffer is zeroed once, when first allocated), else is allocated.
 fn read_blocks(
     mut input: impl Read,
@@ -408,13 +432,12 @@ fn read_blocks(
         _ => vec![0; cut.block],
     };
     let mut seq = 0u64;
-    let mut line = 1usize;
     let mut buffer = fresh();
     // `buffer[..filled]` holds input not handed over yet: at most one partial line after
     // a block was cut.
     let mut filled = 0usize;
-    // Skipping the rest of an oversized line, whose number is kept here.
-    let mut skipping: Option<usize> = None;
+    // Skipping the rest of an oversized line.
+    let mut skipping = false;
     let mut eof = false;
     while !eof {
         if filled == buffer.len() {
@@ -423,13 +446,12 @@ fn read_blocks(
             buffer.resize(grown, 0);
         }
         (filled, eof) = fill(&mut input, &mut buffer, filled)?;
-        if let Some(long_line) = skipping {
+        if skipping {
             match memchr::memchr(b'\n', &buffer[..filled]) {
                 Some(i) => {
                     buffer.copy_within(i + 1..filled, 0);
                     filled -= i + 1;
-                    skipping = None;
-                    line = long_line + 1;
+                    skipping = false;
                 }
                 None => {
                     filled = 0;
@@ -438,7 +460,7 @@ fn read_blocks(
                     }
                 }
             }
-            let block = Block::too_long(seq, long_line);
+            let block = Block::too_long(seq);
             seq += 1;
             if !send(block) {
                 return Ok(());
@@ -448,11 +470,11 @@ fn read_blocks(
         let end = match memchr::memrchr(b'\n', &buffer[..filled]) {
             None if filled > cut.max_line => {
                 filled = 0;
-                skipping = Some(line);
+                skipping = true;
                 if eof {
                     // The input ends inside the long line: name it now.
-                    skipping = None;
-                    send(Block::too_long(seq, line));
+                    skipping = false;
+                    send(Block::too_long(seq));
                 }
                 continue;
             }
@@ -471,17 +493,13 @@ fn read_blocks(
         next[..rest].copy_from_slice(&buffer[end..filled]);
         let bytes = std::mem::replace(&mut buffer, next);
         filled = rest;
-        let lines = memchr::memchr_iter(b'\n', &bytes[..end]).count();
         let block = Block {
             seq,
-            first_line: line,
             len: end,
             bytes,
-            oversized_line: None,
+            oversized: false,
         };
         seq += 1;
-        // (At the end of the input no line follows: a last line without `\n` needs no count.)
-        line += lines;
         if !send(block) {
             return Ok(());
         }
@@ -523,8 +541,20 @@ pub fn run_authorized(
     policies: &Policies,
     principal: Option<&Caller>,
     input: impl Read + Send,
-    mut output: impl Write,
+    output: impl Write,
     options: BatchOptions,
+) -> Result<BatchSummary, BatchError> {
+    run_cut(policies, principal, input, output, options, CUT)
+}
+
+/// [`run_authorized`], with the input cut as `cut` says.
+fn run_cut(
+    policies: &Policies,
+    principal: Option<&Caller>,
+    input: impl Read + Send,
+    output: impl Write,
+    options: BatchOptions,
+    cut: Cut,
 ) -> Result<BatchSummary, BatchError> {
     let fragments = Fragments::new(policies);
     let new_worker = || Worker {
@@ -538,22 +568,25 @@ pub fn run_authorized(
         buffer: RequestBuffer::default(),
         spare: None,
     };
+    let mut writer = Writer {
+        output,
+        summary: BatchSummary::default(),
+        first_line: 1,
+        numbered: Vec::new(),
+    };
     if options.threads <= 1 {
         let mut worker = new_worker();
-        let mut summary = BatchSummary::default();
-        let mut out = Vec::with_capacity(BLOCK_BYTES * 2);
+        let mut decided = Decided::default();
         let mut write_error = None;
         let blocks = Pool::default();
         read_blocks(
             input,
-            CUT,
+            cut,
             || blocks.take(),
             |block| {
-                out.clear();
-                summary.add(worker.process(&block, &mut out));
+                worker.process(&block, &mut decided);
                 blocks.give(block.bytes);
-                // Flushed per block: lines that arrive slowly are answered as they come.
-                match output.write_all(&out).and_then(|()| output.flush()) {
+                match writer.write(&decided) {
                     Ok(()) => true,
                     Err(e) => {
                         write_error = Some(e);
@@ -566,18 +599,16 @@ pub fn run_authorized(
         if let Some(e) = write_error {
             return Err(BatchError::Write(e));
         }
-        output.flush().map_err(BatchError::Write)?;
-        return Ok(summary);
+        return writer.finish();
     }
     let threads = options.threads.min(MAX_THREADS);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Block>(threads * 2);
     // Shared by the workers only: when they have all stopped, the reader's next send
     // fails and it stops reading.
     let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-    let (done_tx, done_rx) =
-        std::sync::mpsc::sync_channel::<(u64, Vec<u8>, BatchSummary)>(threads * 2);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(u64, Decided)>(threads * 2);
     // Input blocks go back to the reader, output blocks to the workers.
-    let (inputs, outputs) = (&Pool::default(), &Pool::default());
+    let (inputs, outputs) = (&Pool::default(), &Pool::<Decided>::default());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
@@ -594,11 +625,10 @@ pub fn run_authorized(
                             },
                             Err(_) => return,
                         };
-                        let mut out = outputs.take().unwrap_or_default();
-                        out.clear();
-                        let summary = worker.process(&block, &mut out);
+                        let mut decided = outputs.take().unwrap_or_default();
+                        worker.process(&block, &mut decided);
                         inputs.give(block.bytes);
-                        if done_tx.send((block.seq, out, summary)).is_err() {
+                        if done_tx.send((block.seq, decided)).is_err() {
                             return;
                         }
                     }
@@ -611,24 +641,21 @@ pub fn run_authorized(
             .spawn_scoped(scope, move || {
                 read_blocks(
                     input,
-                    CUT,
+                    cut,
                     || inputs.take(),
                     |block| work_tx.send(block).is_ok(),
                 )
             })
             .map_err(BatchError::Threads)?;
         // Write results back in input order.
-        let mut summary = BatchSummary::default();
         let mut waiting = std::collections::BTreeMap::new();
         let mut next = 0u64;
         let mut result = Ok(());
-        'results: for (seq, out, s) in done_rx.iter() {
-            summary.add(s);
-            waiting.insert(seq, out);
-            while let Some(out) = waiting.remove(&next) {
-                // Flushed per block: lines that arrive slowly are answered as they come.
-                result = output.write_all(&out).and_then(|()| output.flush());
-                outputs.give(out);
+        'results: for (seq, decided) in done_rx.iter() {
+            waiting.insert(seq, decided);
+            while let Some(decided) = waiting.remove(&next) {
+                result = writer.write(&decided);
+                outputs.give(decided);
                 if result.is_err() {
                     // No one reads the results: stop the workers, and through them the
                     // reader, instead of deciding the rest of the input.
@@ -643,9 +670,49 @@ pub fn run_authorized(
             .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")));
         result.map_err(BatchError::Write)?;
         read.map_err(BatchError::Read)?;
-        output.flush().map_err(BatchError::Write)?;
-        Ok(summary)
+        writer.finish()
     })
+}
+
+/// Writes the decided blocks, given in input order, numbering their error lines.
+struct Writer<W> {
+    output: W,
+    summary: BatchSummary,
+    /// The number of the next block's first line.
+    first_line: usize,
+    /// Room for a block with its error lines numbered.
+    numbered: Vec<u8>,
+}
+
+impl<W: Write> Writer<W> {
+    /// Write the next block and flush it (lines that arrive slowly are answered as they
+    /// come).
+    fn write(&mut self, decided: &Decided) -> std::io::Result<()> {
+        self.summary.add(decided.summary);
+        let first_line = self.first_line;
+        self.first_line += decided.lines;
+        if decided.numbers.is_empty() {
+            self.output.write_all(&decided.bytes)?;
+        } else {
+            let numbered = &mut self.numbered;
+            numbered.clear();
+            let mut at = 0;
+            for &(offset, line) in &decided.numbers {
+                numbered.extend_from_slice(&decided.bytes[at..offset]);
+                write!(numbered, "{{\"line\":{}", first_line + line)?;
+                at = offset;
+            }
+            numbered.extend_from_slice(&decided.bytes[at..]);
+            self.output.write_all(numbered)?;
+        }
+        self.output.flush()
+    }
+
+    /// The totals, once everything is written and flushed.
+    fn finish(mut self) -> Result<BatchSummary, BatchError> {
+        self.output.flush().map_err(BatchError::Write)?;
+        Ok(self.summary)
+    }
 }
 
 /// `N request(s) decided, M line(s) failed` (with the newline), or `None` when no line
@@ -679,7 +746,8 @@ mod tests {
     }
 
     /// What the blocks say, flattened: each line with its number, and each line named as
-    /// too long, in order.
+    /// too long, in order. The lines are numbered here by counting them as the writer
+    /// does; `error_lines_are_numbered_across_blocks` holds the whole batch to the numbers.
     #[derive(Debug, PartialEq, Eq)]
     enum Seen {
         Line(usize, Vec<u8>),
@@ -690,6 +758,7 @@ mod tests {
         let pool = Pool::default();
         let mut seen = Vec::new();
         let mut next_seq = 0;
+        let mut line = 1;
         read_blocks(
             Trickle { bytes: input, step },
             cut,
@@ -700,13 +769,15 @@ mod tests {
                 let lines = &block.bytes[..block.len];
                 if !lines.is_empty() {
                     let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
-                    for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
-                        seen.push(Seen::Line(block.first_line + i, line.to_vec()));
+                    for piece in lines.split(|&b| b == b'\n') {
+                        seen.push(Seen::Line(line, piece.to_vec()));
+                        line += 1;
                     }
                 }
-                if let Some(n) = block.oversized_line {
+                if block.oversized {
                     assert!(block.len == 0, "a long line comes in a block of its own");
-                    seen.push(Seen::TooLong(n));
+                    seen.push(Seen::TooLong(line));
+                    line += 1;
                 }
                 if recycle {
                     pool.give(block.bytes);
@@ -737,17 +808,22 @@ mod tests {
             .collect()
     }
 
-    /// A line that is not UTF-8 is an error line naming where it stops being UTF-8 (the
-    /// standard check words it); the lines around it, ASCII or not, are decided.
-    #[test]
-    fn a_line_that_is_not_utf8_is_an_error_line() {
-        let set = crate::eval::PolicySet::new(vec![
+    /// One policy allowing `s3:GetObject` on everything.
+    fn allow_get_object() -> PolicySet {
+        PolicySet::new(vec![
             crate::lang::parse::parse_policy(
                 "p.json",
                 br#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
             )
             .unwrap(),
-        ]);
+        ])
+    }
+
+    /// A line that is not UTF-8 is an error line naming where it stops being UTF-8 (the
+    /// standard check words it); the lines around it, ASCII or not, are decided.
+    #[test]
+    fn a_line_that_is_not_utf8_is_an_error_line() {
+        let set = allow_get_object();
         let mut input = Vec::new();
         input.extend_from_slice(
             b"{\"id\":1,\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/\xc3\xa9\"}\n",
@@ -887,7 +963,7 @@ mod tests {
         let sent = std::cell::Cell::new(0);
         let chunks: Vec<&'static [u8]> = vec![b"{\"a\":1}\n", b"{\"b\":2}\n", b"{\"c\":3}\n"];
         let input = Slow {
-            chunks: chunks.into_iter(),
+            chunks: chunks.clone().into_iter(),
             reads: 0,
             sent: &sent,
         };
@@ -896,8 +972,8 @@ mod tests {
             CUT,
             || None,
             |block| {
+                assert_eq!(&block.bytes[..block.len], chunks[sent.get()]);
                 sent.set(sent.get() + 1);
-                assert_eq!(block.first_line, sent.get());
                 true
             },
         )
@@ -907,6 +983,75 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Through the whole batch, on one thread or several, with blocks of a few lines
+        /// (so that lines are counted by many workers): every line answered in input
+        /// order, and each error line, a line too long to keep included, carries the
+        /// number of its input line.
+        #[test]
+        fn error_lines_are_numbered_across_blocks(
+            kinds in proptest::collection::vec(0u8..4, 0..60),
+            block in 40usize..400,
+            threads in 1usize..4,
+        ) {
+            let set = allow_get_object();
+            // 0: a request; 1: a line that is not one; 2: a blank line; 3: a line too long.
+            let mut input = Vec::new();
+            let mut want = Vec::new();
+            for (i, kind) in kinds.iter().enumerate() {
+                match kind {
+                    0 => {
+                        input.extend_from_slice(
+                            format!(r#"{{"id":{i},"action":"s3:GetObject","resource":"*"}}"#)
+                                .as_bytes(),
+                        );
+                        want.push(format!("id {i}"));
+                    }
+                    1 => {
+                        input.extend_from_slice(br#"{"id":"#);
+                        want.push(format!("line {}", i + 1));
+                    }
+                    2 => {}
+                    _ => {
+                        input.extend_from_slice(&[b'x'; 100]);
+                        want.push(format!("line {}", i + 1));
+                    }
+                }
+                input.push(b'\n');
+            }
+            let mut out = Vec::new();
+            let options = BatchOptions {
+                threads,
+                now: "2026-01-01T00:00:00Z".parse().unwrap(),
+            };
+            let cut = Cut { block, max_line: 99 };
+            let summary = run_cut(
+                &Policies::identity_only(set),
+                None,
+                Trickle { bytes: &input, step: 64 },
+                &mut out,
+                options,
+                cut,
+            )
+            .unwrap();
+            let got: Vec<String> = String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|line| {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    match v.get("id") {
+                        Some(id) => format!("id {id}"),
+                        None => format!("line {}", v["line"]),
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(&got, &want);
+            let failed = kinds.iter().filter(|&&k| k == 1 || k == 3).count();
+            proptest::prop_assert_eq!(
+                (summary.decided, summary.failed),
+                (kinds.iter().filter(|&&k| k == 0).count(), failed)
+            );
+        }
 
         /// Whatever the block size, the read sizes and buffer reuse, the blocks hold the
         /// model's lines with the model's numbers.
