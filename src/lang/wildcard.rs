@@ -403,25 +403,34 @@ fn match_text_chain(units: &[Unit<'_>], text: &[u8], case: Case) -> Option<bool>
 }
 
 /// `text` in ASCII lowercase equals `lower` (a pattern's literal, stored in lowercase):
-/// `text.eq_ignore_ascii_case(lower)`, eight bytes at a time.
+/// `text.eq_ignore_ascii_case(lower)`, eight bytes at a time; the last eight bytes of a
+/// text of eight or more are compared as one word (overlapping the word before), so no
+/// byte is compared alone.
 #[inline]
 pub(crate) fn eq_lowercased(text: &[u8], lower: &[u8]) -> bool {
     if text.len() != lower.len() {
         return false;
     }
-    let mut t = text.chunks_exact(8);
-    let mut l = lower.chunks_exact(8);
-    for (a, b) in (&mut t).zip(&mut l) {
-        let a = u64::from_le_bytes(a.try_into().expect("eight bytes"));
-        let b = u64::from_le_bytes(b.try_into().expect("eight bytes"));
-        if word_to_ascii_lowercase(a) != b {
+    let word = |bytes: &[u8], at: usize| {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(eight)
+    };
+    let n = text.len();
+    if n < 8 {
+        return text
+            .iter()
+            .zip(lower)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b);
+    }
+    let mut at = 0;
+    while at + 8 < n {
+        if word_to_ascii_lowercase(word(text, at)) != word(lower, at) {
             return false;
         }
+        at += 8;
     }
-    t.remainder()
-        .iter()
-        .zip(l.remainder())
-        .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    word_to_ascii_lowercase(word(text, n - 8)) == word(lower, n - 8)
 }
 
 /// Eight bytes with each ASCII capital letter lowercased (other bytes kept).
@@ -612,6 +621,31 @@ mod tests {
             );
         }
         assert!(!eq_lowercased(b"S3:GETOBJECT\x80", b"s3:getobject\xa0"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// `eq_lowercased` is `eq_ignore_ascii_case` against a lowercase text, at every
+        /// length (whole words, the overlapping last word, short texts), with one byte
+        /// changed or not.
+        #[test]
+        fn eq_lowercased_is_ascii_case_folding(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![b'A'..=b'Z', b'a'..=b'z', proptest::prelude::any::<u8>()],
+                0..40,
+            ),
+            change in proptest::option::of((0usize..40, proptest::prelude::any::<u8>())),
+        ) {
+            let mut lower = text.to_ascii_lowercase();
+            if let Some((at, b)) = change && at < lower.len() {
+                lower[at] = b.to_ascii_lowercase();
+            }
+            proptest::prop_assert_eq!(
+                eq_lowercased(&text, &lower),
+                text.eq_ignore_ascii_case(&lower)
+            );
+        }
     }
 
     const WILD: Syntax = Syntax {

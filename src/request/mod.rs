@@ -212,6 +212,10 @@ struct Entry {
     /// Slots `..used` are the values.
     values: Vec<String>,
     used: usize,
+    /// The key as [`Context::insert_new`] was last given it for this slot (a spelling of
+    /// `key`, in any case), or empty: the same key given the same way again takes the slot
+    /// as it is, without looking up its [`KnownKey`] or lowercasing it.
+    written: String,
 }
 
 /// A tag equal for keys equal in any ASCII case: the length and the last eight bytes (or
@@ -313,48 +317,57 @@ impl Context {
 
     /// The index of [`Context::entry_at`]'s entry.
     fn entry_index(&mut self, found: Option<usize>, key: &str, known: Option<KnownKey>) -> usize {
-        match found {
-            Some(i) => i,
+        if let Some(i) = found {
+            return i;
+        }
+        if self.len == self.entries.len() {
+            self.entries.push(Entry::default());
+        }
+        let e = &mut self.entries[self.len];
+        match known {
+            Some(k) => {
+                // A reused slot often held the same key for the previous request.
+                if e.known != known {
+                    e.key.clear();
+                    e.key.push_str(k.name());
+                    e.known = known;
+                    e.written.clear();
+                }
+                // Known keys are found by their slot, never by the scan: a tag
+                // no key has (every tag has bits set in its low bytes).
+                e.tag = 0;
+            }
             None => {
-                if self.len == self.entries.len() {
-                    self.entries.push(Entry::default());
-                }
-                let e = &mut self.entries[self.len];
-                match known {
-                    Some(k) => {
-                        // A reused slot often held the same key for the previous request.
-                        if e.known != known {
-                            e.key.clear();
-                            e.key.push_str(k.name());
-                            e.known = known;
-                        }
-                        // Known keys are found by their slot, never by the scan: a tag
-                        // no key has (every tag has bits set in its low bytes).
-                        e.tag = 0;
-                        // Entry numbers fit: a context holds far fewer than 2^32 keys.
-                        self.known.0[k.index()] = (self.len + 1) as u32;
-                    }
-                    None => {
-                        e.key.clear();
-                        e.key.push_str(key);
-                        e.key.make_ascii_lowercase();
-                        e.tag = key_tag(e.key.as_bytes());
-                        e.known = None;
-                    }
-                }
-                e.used = 0;
-                self.len += 1;
-                if self.len > SCAN_KEYS {
-                    if self.index.slots.len() < self.len * 2 {
-                        self.index.rebuild(&self.entries[..self.len]);
-                    } else {
-                        self.index
-                            .insert(&self.entries[self.len - 1].key, self.len - 1);
-                    }
-                }
-                self.len - 1
+                e.key.clear();
+                e.key.push_str(key);
+                e.key.make_ascii_lowercase();
+                e.tag = key_tag(e.key.as_bytes());
+                e.known = None;
+                e.written.clear();
             }
         }
+        self.take_next()
+    }
+
+    /// Take the next slot, whose key (`key`, `tag`, `known`) is set, as a new key with
+    /// no values: its index.
+    fn take_next(&mut self) -> usize {
+        let e = &mut self.entries[self.len];
+        e.used = 0;
+        if let Some(k) = e.known {
+            // Entry numbers fit: a context holds far fewer than 2^32 keys.
+            self.known.0[k.index()] = (self.len + 1) as u32;
+        }
+        self.len += 1;
+        if self.len > SCAN_KEYS {
+            if self.index.slots.len() < self.len * 2 {
+                self.index.rebuild(&self.entries[..self.len]);
+            } else {
+                self.index
+                    .insert(&self.entries[self.len - 1].key, self.len - 1);
+            }
+        }
+        self.len - 1
     }
 
     /// A cleared string slot for one more value of `key` (creating the key if needed):
@@ -365,12 +378,30 @@ impl Context {
 
     /// A new key `key` (present with no values), unless the context has it already (in
     /// any case): then `None`. Its slot takes its values ([`Context::push_value_at`]).
+    ///
+    /// Cost: a context refilled request after request with the same keys, written the same
+    /// way (as batch lines and table rows are), finds each key's slot ready: one comparison
+    /// with the key it held, and the duplicate check.
     pub fn insert_new(&mut self, key: &str) -> Option<KeySlot> {
+        if let Some(e) = self.entries.get(self.len)
+            && !key.is_empty()
+            && e.written == key
+        {
+            // The slot holds this key already (in lowercase, with its tag and known key).
+            if self.position_known(key, e.known).is_some() {
+                return None;
+            }
+            return Some(KeySlot(self.take_next()));
+        }
         let known = KnownKey::of(key);
         if self.position_known(key, known).is_some() {
             return None;
         }
-        Some(KeySlot(self.entry_index(None, key, known)))
+        let i = self.entry_index(None, key, known);
+        let e = &mut self.entries[i];
+        e.written.clear();
+        e.written.push_str(key);
+        Some(KeySlot(i))
     }
 
     /// [`Context::push_value`] for the key of `slot` (from [`Context::insert_new`] since the
@@ -710,17 +741,80 @@ impl Request {
 }
 
 /// `service:Name`: a non-empty service and name, no wildcard, no white space. One pass
-/// over the bytes (this runs for every decision).
+/// over the bytes, eight at a time (this runs for every decision); a name with non-ASCII
+/// bytes is then checked character by character for white space and controls.
 fn is_action_name(action: &str) -> bool {
     let bytes = action.as_bytes();
-    // Action names are short: a plain scan beats a vectorised search here.
-    let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+    let n = bytes.len();
+    if n < 8 {
+        // Short names: one table load per byte.
+        let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        return colon > 0
+            && colon + 1 < n
+            && bytes.iter().all(|&b| ACTION_BYTE[usize::from(b)])
+            && (action.is_ascii() || !has_space_or_control(action));
+    }
+    let mut colon = None;
+    let mut bad = 0u64;
+    let mut high = 0u64;
+    let mut at = 0;
+    loop {
+        // Whole words, then the last eight bytes (overlapping bytes already seen: a colon
+        // among them would have been found in the word before).
+        let start = at.min(n - 8);
+        let w = word_at(bytes, start);
+        bad |= below(w, 0x21) | below(w ^ splat(0x7f), 1);
+        bad |= below(w ^ splat(b'*'), 1) | below(w ^ splat(b'?'), 1);
+        high |= w & HIGH;
+        if colon.is_none() {
+            let found = below(w ^ splat(b':'), 1);
+            if found != 0 {
+                colon = Some(start + (found.trailing_zeros() / 8) as usize);
+            }
+        }
+        if start + 8 >= n {
+            break;
+        }
+        at += 8;
+    }
+    // Bytes from 0x80 up are never flagged `bad`: they are checked as characters.
+    let Some(colon) = colon else {
         return false;
     };
-    colon > 0
-        && colon + 1 < bytes.len()
-        && bytes.iter().all(|&b| ACTION_BYTE[usize::from(b)])
-        && (action.is_ascii() || !action.contains(|c: char| c.is_whitespace() || c.is_control()))
+    colon > 0 && colon + 1 < n && bad == 0 && (high == 0 || !has_space_or_control(action))
+}
+
+/// Whether `text` holds a white-space or control character (out of line: only names with
+/// non-ASCII bytes need it).
+#[cold]
+fn has_space_or_control(text: &str) -> bool {
+    text.contains(|c: char| c.is_whitespace() || c.is_control())
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// `byte` in each of eight lanes.
+#[inline]
+const fn splat(byte: u8) -> u64 {
+    ONES * byte as u64
+}
+
+/// Eight bytes of `bytes` from `at`, as one word.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(eight)
+}
+
+/// Nonzero when some byte of `w` is below `n` (at most 0x80); the lowest set high bit is
+/// the first such byte (bytes past it may be flagged too).
+#[inline]
+const fn below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(splat(n)) & !w & HIGH
 }
 
 /// The bytes an action name may hold: visible ASCII other than the wildcards, and the bytes
@@ -898,6 +992,63 @@ mod tests {
                 assert_eq!(c.get(key).is_some(), present, "{key}");
                 let k = KnownKey::of(key).expect("known");
                 assert_eq!(c.get_known(k).is_some(), present, "{key}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// A context cleared and refilled round after round (its slots keep the keys of
+        /// earlier rounds, in the case they were given) answers as a fresh context filled
+        /// the same way: the same new-key answers, keys, values and known-key slots.
+        #[test]
+        fn a_refilled_context_answers_as_a_fresh_one(
+            rounds in proptest::collection::vec(
+                proptest::collection::vec((0usize..8, 0u8..3, 0u8..3), 0..10),
+                1..6,
+            ),
+        ) {
+            const POOL: [&str; 8] = [
+                "aws:SourceIp",
+                "aws:SecureTransport",
+                "s3:prefix",
+                "Custom:Key",
+                "aws:CurrentTime",
+                "aws:userid",
+                "k1",
+                COGNITO_SUB,
+            ];
+            let spellings = |key: &str| {
+                [key.to_string(), key.to_ascii_uppercase(), key.to_ascii_lowercase()]
+            };
+            let mut reused = Context::new();
+            for round in rounds {
+                reused.clear();
+                let mut fresh = Context::new();
+                for (i, &(k, case, op)) in round.iter().enumerate() {
+                    let key = &spellings(POOL[k])[usize::from(case)];
+                    if op < 2 {
+                        let (a, b) = (reused.insert_new(key), fresh.insert_new(key));
+                        proptest::prop_assert_eq!(a.is_some(), b.is_some(), "{}", key);
+                        if let (Some(a), Some(b)) = (a, b) {
+                            reused.push_value_at(a).push_str(&i.to_string());
+                            fresh.push_value_at(b).push_str(&i.to_string());
+                        }
+                    } else {
+                        reused.add(key, i.to_string());
+                        fresh.add(key, i.to_string());
+                    }
+                }
+                proptest::prop_assert_eq!(&reused, &fresh);
+                for key in POOL {
+                    for asked in spellings(key) {
+                        proptest::prop_assert_eq!(reused.get(&asked), fresh.get(&asked));
+                        if let Some(k) = KnownKey::of(&asked) {
+                            proptest::prop_assert_eq!(reused.get_known(k), fresh.get_known(k));
+                        }
+                    }
+                }
             }
         }
     }
