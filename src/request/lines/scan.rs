@@ -301,6 +301,26 @@ fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
+    // Sixteen bytes at a time on x86-64 (SSE2 is part of it).
+    #[cfg(target_arch = "x86_64")]
+    {
+        use safe_arch::{
+            bitor_m128i as or, cmp_eq_mask_i8_m128i as eq, load_unaligned_m128i, min_u8_m128i,
+            move_mask_i8_m128i, set_splat_i8_m128i as splat,
+        };
+        while let Some(chunk) = bytes.get(i..i + 16) {
+            let v = load_unaligned_m128i(chunk.try_into().expect("sixteen bytes"));
+            let quote = eq(v, splat(b'"' as i8));
+            let slash = eq(v, splat(b'\\' as i8));
+            // A byte is below 0x20 where its unsigned minimum with 0x1f is itself.
+            let control = eq(min_u8_m128i(v, splat(0x1f)), v);
+            let hits = move_mask_i8_m128i(or(or(quote, slash), control));
+            if hits != 0 {
+                return i + hits.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut eight = [0u8; 8];
         eight.copy_from_slice(chunk);
@@ -345,5 +365,30 @@ mod tests {
         }
         assert_eq!(plain_run(&base), base.len());
         assert_eq!(plain_run(b"  !#~\x20"), 6);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Sixteen, eight or one byte at a time, the search stops where a byte-at-a-time
+        /// one does, on texts of plain bytes (ASCII and not) with special bytes sprinkled.
+        #[test]
+        fn plain_run_agrees_with_a_byte_search(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    20 => 0x20u8..=0xff,
+                    1 => proptest::prelude::Just(b'"'),
+                    1 => proptest::prelude::Just(b'\\'),
+                    1 => 0u8..0x20,
+                ],
+                0..80,
+            ),
+        ) {
+            let model = bytes
+                .iter()
+                .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+                .unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(plain_run(&bytes), model);
+        }
     }
 }
