@@ -106,6 +106,25 @@ pub fn parse_request_into(
     finish(now, buffer)
 }
 
+/// The batch's fast path through a block of lines: when the line that starts at `at` in
+/// `text` is of the usual shape, read it into `buffer` as [`parse_request_into`] reads
+/// that line (without its `\n`, and without one `\r` before it) and give where it ends
+/// (the index of its `\n`, or `text`'s length) with what finishing it gave. `None` when
+/// the scanner gives up: cut the line and give it to [`parse_request_into`], which then
+/// decides (errors included).
+///
+/// Cost: one pass over the line, which is also the search for its end.
+pub(crate) fn scan_request_at(
+    text: &str,
+    at: usize,
+    now: Timestamp,
+    buffer: &mut RequestBuffer,
+) -> Option<(usize, Result<(), LineError>)> {
+    buffer.reset();
+    let end = scan::read_line_at(text, at, buffer).ok()?;
+    Some((end, finish(now, buffer)))
+}
+
 /// [`parse_request_into`] with the general reader alone: the reference the scanner is
 /// held to.
 #[cfg(test)]
@@ -972,10 +991,14 @@ mod tests {
             )
         }
 
-        fn white_space(plain: bool) -> BoxedStrategy<Vec<&'static str>> {
-            let json = &["", "", "", " ", "\t", "\n", "\r\n"][..];
-            let choices: &'static [&'static str] = if plain {
-                json
+        /// White space to render with: in a plain request line, JSON's white space but the
+        /// line feed (which ends a request line; the scanner gives up on a line that holds
+        /// one); in a plain context object, all of JSON's; otherwise anything.
+        fn white_space(plain: bool, in_line: bool) -> BoxedStrategy<Vec<&'static str>> {
+            let choices: &'static [&'static str] = if plain && in_line {
+                &["", "", "", " ", "\t", "\r"]
+            } else if plain {
+                &["", "", "", " ", "\t", "\n", "\r\n"]
             } else {
                 &["", "", "", " ", "\t", "\n", "\r\n", "\u{a0}", "\u{c}"]
             };
@@ -985,7 +1008,8 @@ mod tests {
         /// A line: plain (the scanner's shape, though perhaps with duplicates or a missing
         /// field) or anything, then mutated by up to three edits.
         fn line(plain: bool) -> BoxedStrategy<String> {
-            let base = (fields(plain), white_space(plain)).prop_map(|(f, ws)| render(&f, &ws));
+            let base =
+                (fields(plain), white_space(plain, true)).prop_map(|(f, ws)| render(&f, &ws));
             if plain {
                 return base.boxed();
             }
@@ -1002,7 +1026,7 @@ mod tests {
                         .map(|(k, v)| Value::Arr(vec![Value::Str(k), v]))
                         .collect::<Vec<_>>()
                 });
-            let base = (pairs, white_space(plain)).prop_map(|(pairs, ws)| {
+            let base = (pairs, white_space(plain, false)).prop_map(|(pairs, ws)| {
                 let mut k = 0;
                 let object = render_context(&pairs, &ws, &mut k);
                 format!("{}{object}{}", pick(&ws, &mut k), pick(&ws, &mut k))
@@ -1139,6 +1163,45 @@ mod tests {
             #[test]
             fn any_line_is_read_alike(a in line(false), b in line(false)) {
                 agree(&a, &b)?;
+            }
+
+            /// Lines read where they start in a text of lines (the batch's fast path): where
+            /// the scanner reads one, it ends at the line's `\n` (or the text's end) and reads
+            /// what the reference reads from the line cut there (one `\r` before the `\n`
+            /// taken off); plain lines are all read so.
+            #[test]
+            fn lines_read_in_place_are_read_alike(
+                lines in prop::collection::vec(
+                    prop_oneof![line(true), line(false)].prop_map(|l| l.replace('\n', " ")),
+                    1..5,
+                ),
+                crlf in any::<bool>(),
+                last_newline in any::<bool>(),
+            ) {
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut text = lines.join(eol);
+                if last_newline {
+                    text.push_str(eol);
+                }
+                let (mut fast, mut reference) = (RequestBuffer::default(), RequestBuffer::default());
+                let mut at = 0;
+                for line in &lines {
+                    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                    let whole = &text[at..end];
+                    let whole = whole.strip_suffix('\r').unwrap_or(whole);
+                    let r = parse_request_reference(whole, now(), &mut reference);
+                    match scan_request_at(&text, at, now(), &mut fast) {
+                        Some((scanned_end, f)) => {
+                            prop_assert_eq!(scanned_end, end, "{:?}", text);
+                            prop_assert_eq!(outcome(&f, &fast), outcome(&r, &reference), "{:?}", whole);
+                        }
+                        None => {
+                            let alone = scan::read(line, &mut RequestBuffer::default());
+                            prop_assert!(alone.is_err(), "read alone, not in place: {:?}", line);
+                        }
+                    }
+                    at = end + 1;
+                }
             }
         }
     }

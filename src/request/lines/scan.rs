@@ -5,7 +5,8 @@
 //! rules as a line's `context`.
 //!
 //! What it reads, all of it in JSON's grammar:
-//! - white space (space, tab, line feed, carriage return) between tokens;
+//! - white space (space, tab, carriage return; in a context object alone, line feed too)
+//!   between tokens: in a request line a line feed ends the line;
 //! - one object of the fields `id`, `identity`, `principal`, `action`, `resource`,
 //!   `context`, none twice, `action` and `resource` present;
 //! - strings (keys and values) without `\` and without control characters (the line is
@@ -31,12 +32,26 @@ pub(super) struct GiveUp;
 type Scan<T> = Result<T, GiveUp>;
 
 /// Read `line` into `buffer` (reset by the caller). On [`GiveUp`] the buffer holds a part
-/// of the line: reset it before reading again.
+/// of the line: reset it before reading again. A line feed inside `line` gives up.
 pub(super) fn read(line: &str, buffer: &mut RequestBuffer) -> Scan<()> {
+    match read_line_at(line, 0, buffer)? {
+        end if end == line.len() => Ok(()),
+        _ => Err(GiveUp),
+    }
+}
+
+/// Read the line that starts at `at` in `text` (lines end at `\n`) into `buffer` (reset by
+/// the caller): where the line ends, the index of its `\n` or `text`'s length. Inside a
+/// line white space is space, tab and carriage return (so a `\r` before the `\n` is
+/// white space after the object); a line feed ends the line, and a request that runs on
+/// past it gives up. On [`GiveUp`] the buffer holds a part of the line: reset it before
+/// reading again.
+pub(super) fn read_line_at(text: &str, at: usize, buffer: &mut RequestBuffer) -> Scan<usize> {
     let mut s = Scanner {
-        text: line,
-        bytes: line.as_bytes(),
-        at: 0,
+        text,
+        bytes: text.as_bytes(),
+        at,
+        newline_is_space: false,
     };
     s.skip_ws();
     s.expect(b'{')?;
@@ -73,10 +88,13 @@ pub(super) fn read(line: &str, buffer: &mut RequestBuffer) -> Scan<()> {
         }
     }
     s.skip_ws();
-    if s.at != line.len() || !seen[3] || !seen[4] {
+    if !seen[3] || !seen[4] {
         return Err(GiveUp);
     }
-    Ok(())
+    match s.bytes.get(s.at) {
+        None | Some(b'\n') => Ok(s.at),
+        Some(_) => Err(GiveUp),
+    }
 }
 
 /// Read `json`, a context object alone (white space around it allowed), into `context`,
@@ -87,6 +105,7 @@ pub(super) fn read_context(json: &str, context: &mut crate::request::Context) ->
         text: json,
         bytes: json.as_bytes(),
         at: 0,
+        newline_is_space: true,
     };
     s.skip_ws();
     s.context(context)?;
@@ -101,6 +120,9 @@ struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Whether a line feed is white space (in a context object alone) or ends the line
+    /// (in a request line).
+    newline_is_space: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -125,11 +147,16 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// JSON's white space: space, tab, line feed, carriage return.
+    /// JSON's white space: space, tab, carriage return, and line feed where it is not
+    /// the end of a line.
     #[inline]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.at) {
-            self.at += 1;
+        while let Some(&b) = self.bytes.get(self.at) {
+            if b == b' ' || b == b'\t' || b == b'\r' || (b == b'\n' && self.newline_is_space) {
+                self.at += 1;
+            } else {
+                break;
+            }
         }
     }
 
