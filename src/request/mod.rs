@@ -213,8 +213,9 @@ struct Entry {
     values: Vec<String>,
     used: usize,
     /// The key as [`Context::insert_new`] was last given it for this slot (a spelling of
-    /// `key`, in any case), or empty: the same key given the same way again takes the slot
-    /// as it is, without looking up its [`KnownKey`] or lowercasing it.
+    /// `key`, in any case) when that was a plain key, or empty: the same key given the same
+    /// way again takes the slot as it is, without looking up its [`KnownKey`] or
+    /// lowercasing it.
     written: String,
 }
 
@@ -383,15 +384,8 @@ impl Context {
     /// way (as batch lines and table rows are), finds each key's slot ready: one comparison
     /// with the key it held, and the duplicate check.
     pub fn insert_new(&mut self, key: &str) -> Option<KeySlot> {
-        if let Some(e) = self.entries.get(self.len)
-            && !key.is_empty()
-            && e.written == key
-        {
-            // The slot holds this key already (in lowercase, with its tag and known key).
-            if self.position_known(key, e.known).is_some() {
-                return None;
-            }
-            return Some(KeySlot(self.take_next()));
+        if !key.is_empty() && self.next_written() == Some(key) {
+            return self.insert_written();
         }
         let known = KnownKey::of(key);
         if self.position_known(key, known).is_some() {
@@ -400,8 +394,39 @@ impl Context {
         let i = self.entry_index(None, key, known);
         let e = &mut self.entries[i];
         e.written.clear();
-        e.written.push_str(key);
+        // Only a plain key is kept (see `next_written`).
+        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            e.written.push_str(key);
+        }
         Some(KeySlot(i))
+    }
+
+    /// The key the next new key's slot was last given by [`Context::insert_new`], as it
+    /// was written, when it has one: a plain key (no `"`, `\`, or control character, so its
+    /// JSON text is itself in quotes). The line scanner compares a line's next key with it
+    /// in place, and takes the slot as it is when they are equal
+    /// ([`Context::insert_written`]).
+    #[inline]
+    pub(crate) fn next_written(&self) -> Option<&str> {
+        self.entries
+            .get(self.len)
+            .map(|e| e.written.as_str())
+            .filter(|w| !w.is_empty())
+    }
+
+    /// [`Context::insert_new`] of the key [`Context::next_written`] gives: the slot holds
+    /// it already (in lowercase, with its tag and known key), so only the duplicate check
+    /// is left.
+    ///
+    /// # Panics
+    /// When `next_written` gives no key.
+    pub(crate) fn insert_written(&mut self) -> Option<KeySlot> {
+        let e = &self.entries[self.len];
+        assert!(!e.written.is_empty(), "no key remembered for the next slot");
+        if self.position_known(&e.written, e.known).is_some() {
+            return None;
+        }
+        Some(KeySlot(self.take_next()))
     }
 
     /// [`Context::push_value`] for the key of `slot` (from [`Context::insert_new`] since the

@@ -270,14 +270,33 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         loop {
-            let key = self.string()?;
-            if key.is_empty() {
-                return Err(GiveUp);
+            // The key this slot was given last time (a plain one), if the line has it here
+            // in quotes: the string search and the lookup of the key are done already.
+            let remembered = context.next_written().and_then(|w| {
+                let rest = &self.bytes[self.at..];
+                let n = w.len();
+                (rest.get(..n + 2)?.first() == Some(&b'"')
+                    && rest[1..=n] == *w.as_bytes()
+                    && rest[n + 1] == b'"')
+                    .then_some(n + 2)
+            });
+            let slot = match remembered {
+                Some(len) => {
+                    self.at += len;
+                    context.insert_written()
+                }
+                None => {
+                    let key = self.string()?;
+                    if key.is_empty() {
+                        return Err(GiveUp);
+                    }
+                    context.insert_new(key)
+                }
             }
+            .ok_or(GiveUp)?;
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
-            let slot = context.insert_new(key).ok_or(GiveUp)?;
             if self.peek()? == b'[' {
                 self.at += 1;
                 self.skip_ws();
