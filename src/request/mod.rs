@@ -217,6 +217,11 @@ struct Entry {
     /// way again takes the slot as it is, without looking up its [`KnownKey`] or
     /// lowercasing it.
     written: String,
+    /// The time whose rendering `values[0]` is, for a time key that
+    /// [`Context::fill_time_defaults`] filled: the next request with the same default time
+    /// finds it written. Cleared by any other write of a value, and when the slot takes
+    /// another key.
+    rendered: Option<Timestamp>,
 }
 
 /// A tag equal for keys equal in any ASCII case: the length and the last eight bytes (or
@@ -333,6 +338,7 @@ impl Context {
                     e.key.push_str(k.name());
                     e.known = known;
                     e.written.clear();
+                    e.rendered = None;
                 }
                 // Known keys are found by their slot, never by the scan: a tag
                 // no key has (every tag has bits set in its low bytes).
@@ -345,6 +351,7 @@ impl Context {
                 e.tag = key_tag(e.key.as_bytes());
                 e.known = None;
                 e.written.clear();
+                e.rendered = None;
             }
         }
         self.take_next()
@@ -444,6 +451,7 @@ impl Context {
 
     /// One more cleared value slot of `e`.
     fn push_into(e: &mut Entry) -> &mut String {
+        e.rendered = None;
         if e.used == e.values.len() {
             e.values.push(String::new());
         }
@@ -469,6 +477,7 @@ impl Context {
         let e = self.entry(key);
         e.used = values.len();
         e.values = values;
+        e.rendered = None;
     }
 
     /// The values of `key` when it has any (as [`Context::get`]); otherwise set `key` to
@@ -510,6 +519,7 @@ impl Context {
         value: &str,
     ) {
         let e = self.entry_at(found, key, known);
+        e.rendered = None;
         match e.values.first_mut() {
             Some(slot) => {
                 slot.clear();
@@ -587,15 +597,24 @@ impl Context {
             });
         }
         let base = current.or(epoch).unwrap_or(now);
+        // A slot refilled request after request often holds this very rendering already.
         if current.is_none() {
             let e = self.entry_known(CURRENT);
-            e.used = 0;
-            write_iso8601_seconds(base, Context::push_into(e));
+            if e.rendered != Some(base) {
+                e.used = 0;
+                write_iso8601_seconds(base, Context::push_into(e));
+                e.rendered = Some(base);
+            }
+            e.used = 1;
         }
         if epoch.is_none() {
             let e = self.entry_known(EPOCH);
-            e.used = 0;
-            write_epoch_seconds(base, Context::push_into(e));
+            if e.rendered != Some(base) {
+                e.used = 0;
+                write_epoch_seconds(base, Context::push_into(e));
+                e.rendered = Some(base);
+            }
+            e.used = 1;
         }
         Ok(())
     }
@@ -1025,12 +1044,13 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
         /// A context cleared and refilled round after round (its slots keep the keys of
-        /// earlier rounds, in the case they were given) answers as a fresh context filled
-        /// the same way: the same new-key answers, keys, values and known-key slots.
+        /// earlier rounds, in the case they were given, and the time renderings) answers as
+        /// a fresh context filled the same way: the same new-key answers, time defaults,
+        /// keys, values and known-key slots.
         #[test]
         fn a_refilled_context_answers_as_a_fresh_one(
             rounds in proptest::collection::vec(
-                proptest::collection::vec((0usize..8, 0u8..3, 0u8..3), 0..10),
+                proptest::collection::vec((0usize..8, 0u8..3, 0u8..4), 0..10),
                 1..6,
             ),
         ) {
@@ -1041,7 +1061,7 @@ mod tests {
                 "Custom:Key",
                 "aws:CurrentTime",
                 "aws:userid",
-                "k1",
+                "aws:EpochTime",
                 COGNITO_SUB,
             ];
             let spellings = |key: &str| {
@@ -1053,7 +1073,21 @@ mod tests {
                 let mut fresh = Context::new();
                 for (i, &(k, case, op)) in round.iter().enumerate() {
                     let key = &spellings(POOL[k])[usize::from(case)];
-                    if op < 2 {
+                    if op == 3 {
+                        // The time defaults, for one of three times (two in one second).
+                        let now: Timestamp = [
+                            "2026-01-01T00:00:00Z",
+                            "2026-01-01T00:00:00.5Z",
+                            "2027-06-01T12:00:00Z",
+                        ][usize::from(case)]
+                        .parse()
+                        .unwrap();
+                        let (a, b) = (reused.fill_time_defaults(now), fresh.fill_time_defaults(now));
+                        proptest::prop_assert_eq!(
+                            a.map_err(|e| e.to_string()),
+                            b.map_err(|e| e.to_string())
+                        );
+                    } else if op < 2 {
                         let (a, b) = (reused.insert_new(key), fresh.insert_new(key));
                         proptest::prop_assert_eq!(a.is_some(), b.is_some(), "{}", key);
                         if let (Some(a), Some(b)) = (a, b) {
