@@ -18,6 +18,7 @@ use crate::lang::json::{Number, NumberTexts, seed_is_visitor};
 use crate::lang::principal::{Caller, PrincipalError};
 
 mod scan;
+pub(crate) use scan::is_plain;
 
 /// Why a request line could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

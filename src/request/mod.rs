@@ -402,7 +402,7 @@ impl Context {
         let e = &mut self.entries[i];
         e.written.clear();
         // Only a plain key is kept (see `next_written`).
-        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if lines::is_plain(key) {
             e.written.push_str(key);
         }
         Some(KeySlot(i))

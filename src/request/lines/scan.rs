@@ -340,8 +340,14 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Whether `text` is plain: a string the scanner reads (no `"`, `\`, or control
+/// character), whose JSON text is itself in quotes.
+pub(crate) fn is_plain(text: &str) -> bool {
+    plain_run(text.as_bytes()) == text.len()
+}
+
 /// The length of the leading run of `bytes` that a plain string may hold: everything but
-/// `"`, `\` and control characters (below 0x20). Eight bytes at a time.
+/// `"`, `\` and control characters (below 0x20). Sixteen bytes at a time on x86-64, else eight.
 #[inline]
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
