@@ -120,6 +120,34 @@ pub struct Context {
     index: KeyIndex,
     /// Where each of the known keys is, when present.
     known: KnownSlots,
+    /// The time key value [`Context::fill_time_defaults`] parsed last, and its time: a
+    /// request refilled with the same text (rows of one second in a log) is not parsed
+    /// again. A memory of text already read, never part of the context's keys.
+    parsed_time: ParsedTime,
+}
+
+/// A time key's text and the time it parsed to (`at` is `None` until one parses).
+#[derive(Debug, Clone, Default)]
+struct ParsedTime {
+    text: String,
+    at: Option<Timestamp>,
+}
+
+impl ParsedTime {
+    /// [`crate::lang::condition::parse_date`] of `text`, remembered: the same text given
+    /// next time answers without parsing. Only a successful parse is remembered.
+    fn parse(&mut self, text: &str) -> Result<Timestamp, ConditionError> {
+        if let Some(at) = self.at
+            && self.text == text
+        {
+            return Ok(at);
+        }
+        let at = crate::lang::condition::parse_date(text)?;
+        self.text.clear();
+        self.text.push_str(text);
+        self.at = Some(at);
+        Ok(at)
+    }
 }
 
 /// Where a key is in a [`Context`] ([`Context::insert_new`]): its values are added without
@@ -576,18 +604,22 @@ impl Context {
     pub fn fill_time_defaults(&mut self, now: Timestamp) -> Result<(), RequestError> {
         const CURRENT: KnownKey = KnownKey::constant(CURRENT_TIME);
         const EPOCH: KnownKey = KnownKey::constant(EPOCH_TIME);
-        let given =
+        let mut memory = std::mem::take(&mut self.parsed_time);
+        let mut given =
             |key: KnownKey, name: &'static str| -> Result<Option<Timestamp>, RequestError> {
                 match self.get_known(key) {
                     None => Ok(None),
-                    Some([one]) => crate::lang::condition::parse_date(one)
+                    Some([one]) => memory
+                        .parse(one)
                         .map(Some)
                         .map_err(|source| RequestError::TimeKey { name, source }),
                     Some(_) => Err(RequestError::TimeMultivalued { name }),
                 }
             };
-        let current = given(CURRENT, "aws:CurrentTime")?;
-        let epoch = given(EPOCH, "aws:EpochTime")?;
+        let current = given(CURRENT, "aws:CurrentTime");
+        let epoch = given(EPOCH, "aws:EpochTime");
+        self.parsed_time = memory;
+        let (current, epoch) = (current?, epoch?);
         if let (Some(c), Some(e)) = (current, epoch)
             && c.as_second() != e.as_second()
         {
@@ -1044,9 +1076,10 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
         /// A context cleared and refilled round after round (its slots keep the keys of
-        /// earlier rounds, in the case they were given, and the time renderings) answers as
-        /// a fresh context filled the same way: the same new-key answers, time defaults,
-        /// keys, values and known-key slots.
+        /// earlier rounds, in the case they were given, and the time renderings; it keeps
+        /// the last time text it parsed) answers as a fresh context filled the same way:
+        /// the same new-key answers, time defaults (and time-key errors), keys, values and
+        /// known-key slots.
         #[test]
         fn a_refilled_context_answers_as_a_fresh_one(
             rounds in proptest::collection::vec(
@@ -1063,6 +1096,16 @@ mod tests {
                 "aws:userid",
                 "aws:EpochTime",
                 COGNITO_SUB,
+            ];
+            // Values, some of them times (given time keys are parsed, and the last text
+            // parsed is remembered), one not a time.
+            const VALUES: [&str; 6] = [
+                "1767225600",
+                "2026-01-01T00:00:00Z",
+                "x",
+                "2026-01-01T00:00:01Z",
+                "7",
+                "2026-01-01",
             ];
             let spellings = |key: &str| {
                 [key.to_string(), key.to_ascii_uppercase(), key.to_ascii_lowercase()]
@@ -1091,12 +1134,12 @@ mod tests {
                         let (a, b) = (reused.insert_new(key), fresh.insert_new(key));
                         proptest::prop_assert_eq!(a.is_some(), b.is_some(), "{}", key);
                         if let (Some(a), Some(b)) = (a, b) {
-                            reused.push_value_at(a).push_str(&i.to_string());
-                            fresh.push_value_at(b).push_str(&i.to_string());
+                            reused.push_value_at(a).push_str(VALUES[i % VALUES.len()]);
+                            fresh.push_value_at(b).push_str(VALUES[i % VALUES.len()]);
                         }
                     } else {
-                        reused.add(key, i.to_string());
-                        fresh.add(key, i.to_string());
+                        reused.add(key, VALUES[i % VALUES.len()]);
+                        fresh.add(key, VALUES[i % VALUES.len()]);
                     }
                 }
                 proptest::prop_assert_eq!(&reused, &fresh);
