@@ -4,7 +4,6 @@
 //! ([`policy_sim::eval::columns`]), which knows nothing of Arrow. `field_of` reads a field
 //! of their results (see [`FieldOf`] for why not `value['name']`).
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -163,7 +162,7 @@ pub struct Decide {
     labels: Vec<(TypedRef, String)>,
     /// Where each statement's label is in `labels`: a row's label is found in constant
     /// time, however many statements the policies have.
-    label_of: HashMap<TypedRef, usize>,
+    label_of: crate::tally::Map<TypedRef, usize>,
     /// The longest label's length, to size the `statement` column up front.
     longest_label: usize,
     signature: Signature,
