@@ -29,7 +29,7 @@ use policy_sim::lang::keys::COGNITO_SUB;
 use policy_sim::logs::push_json_string;
 
 /// Rows per batch the readers produce.
-pub const BATCH_ROWS: usize = 8192;
+pub const BATCH_ROWS: usize = 1024;
 
 /// The request table's schema (see the module documentation).
 pub fn request_schema() -> SchemaRef {
