@@ -20,7 +20,7 @@ use policy_sim::logs::UnmappedKind;
 use policy_sim::logs::cloudtrail::IdentityIndex;
 
 use crate::error::AuditError;
-use crate::inputs::{Input, ReadStats, read_inputs};
+use crate::inputs::{Input, Kind, ReadStats, Share, read_inputs};
 use crate::out::OutWriter;
 use crate::policies::Loaded;
 use crate::report::{AuditReport, Inputs, Isolation, Replay, Unmapped, UnmappedExample, Verdict};
@@ -451,8 +451,10 @@ pub async fn tally_streams(
     Ok((total, out))
 }
 
-/// The request table over `inputs`: `partitions` streams, files dealt out in turn, each
-/// read on a blocking thread. Every read adds its counts to `stats`.
+/// The request table over `inputs`: `partitions` streams, each read on a blocking thread.
+/// Files are dealt out in turn, but every stream reads its own share of the rows of each
+/// Parquet file ([`crate::inputs::Share`]), so that one large table is read (and decided)
+/// on every core. Every read adds its counts to `stats`.
 pub fn input_table(
     inputs: Vec<Input>,
     index: Arc<IdentityIndex>,
@@ -460,7 +462,11 @@ pub fn input_table(
     partitions: usize,
 ) -> Result<StreamingTable, AuditError> {
     let inputs = Arc::new(inputs);
-    let count = partitions.clamp(1, inputs.len().max(1));
+    let shared = inputs.iter().any(|i| i.kind == Kind::Parquet);
+    let count = match shared {
+        true => partitions.max(1),
+        false => partitions.clamp(1, inputs.len().max(1)),
+    };
     let schema = request_schema();
     let parts: Vec<Arc<dyn PartitionStream>> = (0..count)
         .map(|p| {
@@ -500,9 +506,14 @@ impl PartitionStream for InputPartition {
         let stats = Arc::clone(&self.stats);
         let (part, parts) = (self.part, self.parts);
         builder.spawn_blocking(move || {
-            let mine: Vec<&Input> = inputs.iter().skip(part).step_by(parts).collect();
+            // Parquet files are read by every stream, a share each; the others in turn.
+            let (parquet, dealt): (Vec<&Input>, Vec<&Input>) =
+                inputs.iter().partition(|i| i.kind == Kind::Parquet);
+            let mut mine: Vec<&Input> = dealt.into_iter().skip(part).step_by(parts).collect();
+            mine.extend(parquet);
+            let share = Share { part, parts };
             let mut local = ReadStats::default();
-            let result = read_inputs(&mine, &index, &mut local, &mut |batch| {
+            let result = read_inputs(&mine, share, &index, &mut local, &mut |batch| {
                 tx.blocking_send(Ok(batch)).is_ok()
             });
             let merged = match stats.lock() {

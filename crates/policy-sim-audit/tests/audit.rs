@@ -323,6 +323,103 @@ fn the_decided_parquet_reads_back_as_a_request_table() {
     assert_eq!(again["inputs"]["files"], serde_json::json!({"parquet": 1}));
 }
 
+/// Rewrite the Parquet table `from` into `to` with row groups of `group` rows and pages of
+/// at most 64 rows, with or without the page index that lets a reader skip to its share.
+fn rewrite_parquet(from: &std::path::Path, to: &std::path::Path, group: usize, page_index: bool) {
+    use datafusion::arrow::array::RecordBatchReader;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
+    use datafusion::parquet::file::metadata::PageIndexPolicy;
+    use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(from).unwrap())
+        .unwrap()
+        .with_batch_size(100)
+        .build()
+        .unwrap();
+    let mut props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group))
+        .set_data_page_row_count_limit(64)
+        .set_write_batch_size(64);
+    if !page_index {
+        props = props
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_offset_index_disabled(true);
+    }
+    let file = std::fs::File::create(to).unwrap();
+    let mut writer = ArrowWriter::try_new(file, reader.schema(), Some(props.build())).unwrap();
+    for batch in reader {
+        writer.write(&batch.unwrap()).unwrap();
+    }
+    writer.close().unwrap();
+    // The file is as meant: several row groups, the offset index there or not.
+    let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+    let written = ParquetRecordBatchReaderBuilder::try_new_with_options(
+        std::fs::File::open(to).unwrap(),
+        options,
+    )
+    .unwrap();
+    assert!(written.metadata().num_row_groups() > 3);
+    assert_eq!(written.metadata().offset_index().is_some(), page_index);
+}
+
+/// A Parquet request table is read in shares, one a thread, each reader skipping to its
+/// own rows: with one, two or three threads the same report, every row read once and
+/// numbered by its place in the file (the table has no `record` column); a table without
+/// a page index, read whole by one reader, gives it too.
+#[test]
+fn a_parquet_table_read_in_shares_reads_every_row_once() {
+    let dir = scratch("shares");
+    let _ = std::fs::remove_dir_all(&dir);
+    let logs = dir.join("logs");
+    let out = audit(&[
+        "generate-cloudtrail",
+        "--records",
+        "3000",
+        "--identities",
+        "30",
+        "--seed",
+        "5",
+        "--out",
+        &relative(&logs),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let planted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let decided = dir.join("decided.parquet");
+    let query = "SELECT event_time, event_name, event_id, identity, principal, action, \
+                 resource, context, recorded, error_code FROM decided";
+    let out = audit(&[
+        "--policy",
+        CORRECTED,
+        "--sql",
+        query,
+        "--out",
+        decided.to_str().unwrap(),
+        &relative(&logs),
+    ]);
+    assert!(decided.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = dir.join("table.parquet");
+    rewrite_parquet(&decided, &table, 300, true);
+    let rel = relative(&table);
+    let (code, one) = json(&["--policy", CORRECTED, "--threads", "1", &rel]);
+    assert_eq!(code, 1);
+    assert_eq!(one["inputs"]["rows"], planted["requests"], "{one:#}");
+    assert_eq!(one["inputs"]["files"], serde_json::json!({"parquet": 1}));
+    assert_eq!(
+        one["isolation"]["finding_rows"], planted["planted_leaks"],
+        "{:#}",
+        one["isolation"]
+    );
+    for threads in ["2", "3"] {
+        let (_, shared) = json(&["--policy", CORRECTED, "--threads", threads, &rel]);
+        assert_eq!(shared, one, "{threads} threads");
+    }
+    rewrite_parquet(&decided, &table, 300, false);
+    let (_, whole) = json(&["--policy", CORRECTED, "--threads", "2", &rel]);
+    assert_eq!(whole, one);
+}
+
 #[test]
 fn inputs_of_no_known_kind_are_errors_naming_the_file() {
     let out = audit(&["--policy", CORRECTED, "policies/README.md"]);
