@@ -767,13 +767,26 @@ fn read_parquet(
             )));
         }
     }
+    // A negative row count (a damaged footer) is an error: taken as 0, it would shift
+    // every share after it and leave rows unread.
     let groups: Vec<u64> = builder
         .metadata()
         .row_groups()
         .iter()
-        .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
-        .collect();
-    let total: u64 = groups.iter().sum();
+        .enumerate()
+        .map(|(g, group)| {
+            u64::try_from(group.num_rows()).map_err(|_| {
+                parquet_error(&format!(
+                    "row group {g} has a negative row count ({})",
+                    group.num_rows()
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let total = groups
+        .iter()
+        .try_fold(0u64, |sum, &rows| sum.checked_add(rows))
+        .ok_or_else(|| parquet_error(&"the row groups' row counts overflow"))?;
     let share = if builder.metadata().offset_index().is_some() {
         share
     } else if share.part == 0 {
