@@ -20,7 +20,7 @@ use policy_sim::logs::UnmappedKind;
 use policy_sim::logs::cloudtrail::IdentityIndex;
 
 use crate::error::AuditError;
-use crate::inputs::{Input, Kind, ReadStats, Share, read_inputs};
+use crate::inputs::{Input, ReadStats, Share, read_inputs};
 use crate::out::OutWriter;
 use crate::policies::Loaded;
 use crate::report::{AuditReport, Inputs, Isolation, Replay, Unmapped, UnmappedExample, Verdict};
@@ -462,7 +462,7 @@ pub fn input_table(
     partitions: usize,
 ) -> Result<StreamingTable, AuditError> {
     let inputs = Arc::new(inputs);
-    let shared = inputs.iter().any(|i| i.kind == Kind::Parquet);
+    let shared = inputs.iter().any(|i| i.kind.read_in_shares());
     let count = match shared {
         true => partitions.max(1),
         false => partitions.clamp(1, inputs.len().max(1)),
@@ -507,10 +507,10 @@ impl PartitionStream for InputPartition {
         let (part, parts) = (self.part, self.parts);
         builder.spawn_blocking(move || {
             // Parquet files are read by every stream, a share each; the others in turn.
-            let (parquet, dealt): (Vec<&Input>, Vec<&Input>) =
-                inputs.iter().partition(|i| i.kind == Kind::Parquet);
+            let (shared, dealt): (Vec<&Input>, Vec<&Input>) =
+                inputs.iter().partition(|i| i.kind.read_in_shares());
             let mut mine: Vec<&Input> = dealt.into_iter().skip(part).step_by(parts).collect();
-            mine.extend(parquet);
+            mine.extend(shared);
             let share = Share { part, parts };
             let mut local = ReadStats::default();
             let result = read_inputs(&mine, share, &index, &mut local, &mut |batch| {

@@ -45,6 +45,12 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether a file of this kind is read in shares, each reader a run of its rows
+    /// ([`Share`]): a Parquet table. Every other kind is read whole by one reader.
+    pub fn read_in_shares(self) -> bool {
+        self == Kind::Parquet
+    }
+
     /// The kind's name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -515,11 +521,7 @@ pub fn read_inputs(
     let mut bytes = FileBytes::default();
     stats.sessions = index.len() as u64;
     for input in inputs {
-        let share = match input.kind {
-            Kind::Parquet => share,
-            _ => Share::WHOLE,
-        };
-        if share.part == 0 {
+        if !input.kind.read_in_shares() || share.part == 0 {
             *stats.files.entry(input.kind).or_default() += 1;
         }
         let go_on = match input.kind {
@@ -798,26 +800,33 @@ fn read_parquet(
     if lo == hi && share != Share::WHOLE {
         return Ok(true);
     }
-    // The row groups holding rows lo..hi, and those rows within them.
-    let (mut chosen, mut selectors) = (Vec::new(), Vec::new());
+    // The row groups holding rows lo..hi: a run of groups whose rows run from `first` to
+    // `last`, in which the selection skips to lo, selects lo..hi and skips the rest.
+    let (mut chosen, mut first, mut last) = (Vec::new(), None, 0u64);
     let mut start = 0u64;
     for (g, &rows) in groups.iter().enumerate() {
         let end = start + rows;
         if end > lo && start < hi {
             chosen.push(g);
-            let (a, b) = (lo.max(start), hi.min(end));
-            for (select, n) in [(false, a - start), (true, b - a), (false, end - b)] {
-                let n = usize::try_from(n).map_err(|e| parquet_error(&e))?;
-                if n > 0 {
-                    selectors.push(if select {
-                        RowSelector::select(n)
-                    } else {
-                        RowSelector::skip(n)
-                    });
-                }
-            }
+            first.get_or_insert(start);
+            last = end;
         }
         start = end;
+    }
+    let first = first.unwrap_or(lo);
+    let mut selectors = Vec::new();
+    for (select, n) in [
+        (false, lo - first),
+        (true, hi - lo),
+        (false, last.max(hi) - hi),
+    ] {
+        let n = usize::try_from(n).map_err(|e| parquet_error(&e))?;
+        if n > 0 {
+            selectors.push(match select {
+                true => RowSelector::select(n),
+                false => RowSelector::skip(n),
+            });
+        }
     }
     let builder = match share == Share::WHOLE {
         true => builder,
