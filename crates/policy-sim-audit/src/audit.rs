@@ -9,7 +9,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::stream::{RecordBatchReceiverStream, RecordBatchStreamAdapter};
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -20,7 +20,7 @@ use policy_sim::logs::UnmappedKind;
 use policy_sim::logs::cloudtrail::IdentityIndex;
 
 use crate::error::AuditError;
-use crate::inputs::{Input, ReadStats, Share, read_inputs};
+use crate::inputs::{Input, ParquetShares, ReadStats, Share, read_inputs};
 use crate::out::OutWriter;
 use crate::policies::Loaded;
 use crate::report::{AuditReport, Inputs, Isolation, Replay, Unmapped, UnmappedExample, Verdict};
@@ -499,12 +499,21 @@ impl PartitionStream for InputPartition {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (part, parts) = (self.part, self.parts);
+        // Parquet files alone: read where the batches are decided and tallied.
+        if let Some(reader) = ParquetShares::new(self.inputs.to_vec(), Share { part, parts }) {
+            return pulled(
+                Arc::clone(&self.schema),
+                reader,
+                self.index.len() as u64,
+                Arc::clone(&self.stats),
+            );
+        }
         let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&self.schema), 2);
         let tx = builder.tx();
         let inputs = Arc::clone(&self.inputs);
         let index = Arc::clone(&self.index);
         let stats = Arc::clone(&self.stats);
-        let (part, parts) = (self.part, self.parts);
         builder.spawn_blocking(move || {
             // Parquet files are read by every stream, a share each; the others in turn.
             let (shared, dealt): (Vec<&Input>, Vec<&Input>) =
@@ -529,4 +538,65 @@ impl PartitionStream for InputPartition {
         });
         builder.build()
     }
+}
+
+/// The stream of `reader`'s batches, read on the thread that polls it (no reader thread,
+/// no channel). Its counts are added to `stats` when it ends, fails, or is dropped
+/// unfinished, as a reader thread adds them when it stops.
+fn pulled(
+    schema: SchemaRef,
+    reader: ParquetShares,
+    sessions: u64,
+    stats: Arc<Mutex<ReadStats>>,
+) -> SendableRecordBatchStream {
+    /// The reader and its counts, merged into `stats` once.
+    struct Pull {
+        reader: ParquetShares,
+        local: Option<ReadStats>,
+        stats: Arc<Mutex<ReadStats>>,
+    }
+    impl Pull {
+        fn merge(&mut self) -> Result<(), AuditError> {
+            match self.local.take() {
+                Some(local) => {
+                    self.stats.lock().map_err(|_| poisoned())?.merge(local);
+                    Ok(())
+                }
+                None => Ok(()),
+            }
+        }
+    }
+    impl Drop for Pull {
+        fn drop(&mut self) {
+            // A poisoned lock means another thread panicked: that run fails anyway.
+            let _ = self.merge();
+        }
+    }
+    let local = ReadStats {
+        sessions,
+        ..ReadStats::default()
+    };
+    let mut pull = Pull {
+        reader,
+        local: Some(local),
+        stats,
+    };
+    let external = |e: AuditError| datafusion::error::DataFusionError::External(Box::new(e));
+    let batches = futures::stream::poll_fn(move |_| {
+        let Some(local) = pull.local.as_mut() else {
+            // Ended, or failed: nothing more.
+            return std::task::Poll::Ready(None);
+        };
+        let next = match pull.reader.next_batch(local) {
+            Ok(Some(batch)) => Some(Ok(batch)),
+            Ok(None) => pull.merge().err().map(|e| Err(external(e))),
+            Err(e) => {
+                // The read's error is the one reported, as from a reader thread.
+                let _ = pull.merge();
+                Some(Err(external(e)))
+            }
+        };
+        std::task::Poll::Ready(next)
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }

@@ -521,9 +521,7 @@ pub fn read_inputs(
     let mut bytes = FileBytes::default();
     stats.sessions = index.len() as u64;
     for input in inputs {
-        if !input.kind.read_in_shares() || share.part == 0 {
-            *stats.files.entry(input.kind).or_default() += 1;
-        }
+        count_file(input, share, stats);
         let go_on = match input.kind {
             Kind::CloudTrail | Kind::CloudTrailLines => {
                 read_cloudtrail(input, index, &mut builder, stats, emit, &mut bytes)?
@@ -545,6 +543,64 @@ pub fn read_inputs(
         emit(builder.finish());
     }
     Ok(())
+}
+
+/// Count `input` in `stats.files`, once whatever the number of readers: a file read in
+/// shares by the reader of part 0 only.
+fn count_file(input: &Input, share: Share, stats: &mut ReadStats) {
+    if !input.kind.read_in_shares() || share.part == 0 {
+        *stats.files.entry(input.kind).or_default() += 1;
+    }
+}
+
+/// Parquet inputs read in turn, each as far as a share says, batch by batch on the
+/// caller's thread: the batches (and counts, and errors) [`read_inputs`] hands out for
+/// them, in the same order, pulled instead of pushed. A stream that reads, decides and
+/// tallies on one thread frees each batch where it was allocated, so the allocator
+/// reuses that memory at once instead of faulting in fresh pages.
+pub struct ParquetShares {
+    inputs: Vec<Input>,
+    share: Share,
+    /// The next input to open.
+    next: usize,
+    current: Option<ParquetShare>,
+}
+
+impl ParquetShares {
+    /// A reader of `inputs` (in order) as far as `share` says; `None` when one of them is
+    /// not a Parquet file (read those with [`read_inputs`]).
+    pub fn new(inputs: Vec<Input>, share: Share) -> Option<ParquetShares> {
+        inputs
+            .iter()
+            .all(|i| i.kind == Kind::Parquet)
+            .then_some(ParquetShares {
+                inputs,
+                share,
+                next: 0,
+                current: None,
+            })
+    }
+
+    /// The next batch, `None` after the last; counts go to `stats` as [`read_inputs`]
+    /// counts them (except `sessions`, which is the caller's).
+    ///
+    /// Cost: see [`ParquetShare::open`] and [`ParquetShare::next_batch`].
+    pub fn next_batch(&mut self, stats: &mut ReadStats) -> Result<Option<RecordBatch>, AuditError> {
+        loop {
+            if let Some(reader) = &mut self.current {
+                if let Some(batch) = reader.next_batch(stats)? {
+                    return Ok(Some(batch));
+                }
+                self.current = None;
+            }
+            let Some(input) = self.inputs.get(self.next) else {
+                return Ok(None);
+            };
+            self.next += 1;
+            count_file(input, self.share, stats);
+            self.current = ParquetShare::open(input, self.share)?;
+        }
+    }
 }
 
 /// Emit a full batch; `false` when the consumer stopped.
@@ -744,118 +800,173 @@ fn read_parquet(
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<bool, AuditError> {
-    use datafusion::parquet::arrow::arrow_reader::{
-        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    let Some(mut reader) = ParquetShare::open(input, share)? else {
+        return Ok(true);
     };
-    use datafusion::parquet::file::metadata::PageIndexPolicy;
-    let parquet_error = |e: &dyn std::fmt::Display| AuditError::Input {
-        file: input.name.clone(),
+    while let Some(batch) = reader.next_batch(stats)? {
+        if !emit(batch) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// An error reading the Parquet file named `file`.
+fn parquet_error(file: &str, e: &dyn std::fmt::Display) -> AuditError {
+    AuditError::Input {
+        file: file.to_string(),
         reason: format!("Parquet: {e}"),
-    };
-    let file = std::fs::File::open(&input.path).map_err(|e| parquet_error(&e))?;
-    // Only the offset index (where each page starts) is needed to read a share; a file
-    // without one is still read, whole, by part 0.
-    let policy = match share.parts > 1 {
-        true => PageIndexPolicy::Optional,
-        false => PageIndexPolicy::Skip,
-    };
-    let options = ArrowReaderOptions::new().with_offset_index_policy(policy);
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-        .map_err(|e| parquet_error(&e))?;
-    for required in ["action", "resource"] {
-        if builder.schema().column_with_name(required).is_none() {
-            return Err(parquet_error(&format!(
-                "no `{required}` column: a request table needs `action` and `resource`"
-            )));
-        }
     }
-    // A negative row count (a damaged footer) is an error: taken as 0, it would shift
-    // every share after it and leave rows unread.
-    let groups: Vec<u64> = builder
-        .metadata()
-        .row_groups()
-        .iter()
-        .enumerate()
-        .map(|(g, group)| {
-            u64::try_from(group.num_rows()).map_err(|_| {
-                parquet_error(&format!(
-                    "row group {g} has a negative row count ({})",
-                    group.num_rows()
-                ))
+}
+
+/// One reader's share of a Parquet file, read batch by batch on the caller's thread.
+pub struct ParquetShare {
+    /// The file as named in reports.
+    name: String,
+    reader: datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    /// The request table's schema.
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    /// The file's place of the next row.
+    row_in_file: u64,
+}
+
+impl ParquetShare {
+    /// Open `input` for the rows `share` says, checking its schema (a file without
+    /// `action` or `resource` is an error whatever the share). `None` when this share has
+    /// no rows to read (an empty share, or a share other than part 0 of a file without an
+    /// offset index, which part 0 reads whole).
+    ///
+    /// Cost: the footer (and, with more than one part, the offset index) is read and
+    /// decoded; no page is.
+    pub fn open(input: &Input, share: Share) -> Result<Option<ParquetShare>, AuditError> {
+        use datafusion::parquet::arrow::arrow_reader::{
+            ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+        };
+        use datafusion::parquet::file::metadata::PageIndexPolicy;
+        let parquet_error = |e: &dyn std::fmt::Display| parquet_error(&input.name, e);
+        let file = std::fs::File::open(&input.path).map_err(|e| parquet_error(&e))?;
+        // Only the offset index (where each page starts) is needed to read a share; a file
+        // without one is still read, whole, by part 0.
+        let policy = match share.parts > 1 {
+            true => PageIndexPolicy::Optional,
+            false => PageIndexPolicy::Skip,
+        };
+        let options = ArrowReaderOptions::new().with_offset_index_policy(policy);
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .map_err(|e| parquet_error(&e))?;
+        for required in ["action", "resource"] {
+            if builder.schema().column_with_name(required).is_none() {
+                return Err(parquet_error(&format!(
+                    "no `{required}` column: a request table needs `action` and `resource`"
+                )));
+            }
+        }
+        // A negative row count (a damaged footer) is an error: taken as 0, it would shift
+        // every share after it and leave rows unread.
+        let groups: Vec<u64> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                u64::try_from(group.num_rows()).map_err(|_| {
+                    parquet_error(&format!(
+                        "row group {g} has a negative row count ({})",
+                        group.num_rows()
+                    ))
+                })
             })
-        })
-        .collect::<Result<_, _>>()?;
-    let total = groups
-        .iter()
-        .try_fold(0u64, |sum, &rows| sum.checked_add(rows))
-        .ok_or_else(|| parquet_error(&"the row groups' row counts overflow"))?;
-    let share = if builder.metadata().offset_index().is_some() {
-        share
-    } else if share.part == 0 {
-        Share::WHOLE
-    } else {
-        return Ok(true);
-    };
-    let (lo, hi) = share.rows(total);
-    if lo == hi && share != Share::WHOLE {
-        return Ok(true);
-    }
-    // The row groups holding rows lo..hi: a run of groups whose rows run from `first` to
-    // `last`, in which the selection skips to lo, selects lo..hi and skips the rest.
-    let (mut chosen, mut first, mut last) = (Vec::new(), None, 0u64);
-    let mut start = 0u64;
-    for (g, &rows) in groups.iter().enumerate() {
-        let end = start + rows;
-        if end > lo && start < hi {
-            chosen.push(g);
-            first.get_or_insert(start);
-            last = end;
+            .collect::<Result<_, _>>()?;
+        let total = groups
+            .iter()
+            .try_fold(0u64, |sum, &rows| sum.checked_add(rows))
+            .ok_or_else(|| parquet_error(&"the row groups' row counts overflow"))?;
+        let share = if builder.metadata().offset_index().is_some() {
+            share
+        } else if share.part == 0 {
+            Share::WHOLE
+        } else {
+            return Ok(None);
+        };
+        let (lo, hi) = share.rows(total);
+        if lo == hi && share != Share::WHOLE {
+            return Ok(None);
         }
-        start = end;
-    }
-    let first = first.unwrap_or(lo);
-    let mut selectors = Vec::new();
-    for (select, n) in [
-        (false, lo - first),
-        (true, hi - lo),
-        (false, last.max(hi) - hi),
-    ] {
-        let n = usize::try_from(n).map_err(|e| parquet_error(&e))?;
-        if n > 0 {
-            selectors.push(match select {
-                true => RowSelector::select(n),
-                false => RowSelector::skip(n),
-            });
+        // The row groups holding rows lo..hi: a run of groups whose rows run from `first` to
+        // `last`, in which the selection skips to lo, selects lo..hi and skips the rest.
+        let (mut chosen, mut first, mut last) = (Vec::new(), None, 0u64);
+        let mut start = 0u64;
+        for (g, &rows) in groups.iter().enumerate() {
+            let end = start + rows;
+            if end > lo && start < hi {
+                chosen.push(g);
+                first.get_or_insert(start);
+                last = end;
+            }
+            start = end;
         }
+        let first = first.unwrap_or(lo);
+        let mut selectors = Vec::new();
+        for (select, n) in [
+            (false, lo - first),
+            (true, hi - lo),
+            (false, last.max(hi) - hi),
+        ] {
+            let n = usize::try_from(n).map_err(|e| parquet_error(&e))?;
+            if n > 0 {
+                selectors.push(match select {
+                    true => RowSelector::select(n),
+                    false => RowSelector::skip(n),
+                });
+            }
+        }
+        let builder = match share == Share::WHOLE {
+            true => builder,
+            false => builder
+                .with_row_groups(chosen)
+                .with_row_selection(RowSelection::from(selectors)),
+        };
+        let schema = request_schema();
+        // Only the request table's columns (and `id`) are decoded: a decided table written by
+        // `--out` carries a dozen more that the audit decides afresh.
+        let wanted = builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name() == "id" || schema.field_with_name(f.name()).is_ok())
+            .map(|(i, _)| i);
+        let mask =
+            datafusion::parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), wanted);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| parquet_error(&e))?;
+        Ok(Some(ParquetShare {
+            name: input.name.clone(),
+            reader,
+            schema,
+            row_in_file: lo,
+        }))
     }
-    let builder = match share == Share::WHOLE {
-        true => builder,
-        false => builder
-            .with_row_groups(chosen)
-            .with_row_selection(RowSelection::from(selectors)),
-    };
-    let schema = request_schema();
-    // Only the request table's columns (and `id`) are decoded: a decided table written by
-    // `--out` carries a dozen more that the audit decides afresh.
-    let wanted = builder
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name() == "id" || schema.field_with_name(f.name()).is_ok())
-        .map(|(i, _)| i);
-    let mask = datafusion::parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), wanted);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| parquet_error(&e))?;
-    let mut row_in_file = lo;
-    for batch in reader {
+
+    /// The next batch of request-table rows, `None` after the last; its rows are counted
+    /// in `stats`.
+    ///
+    /// Cost: the pages holding the batch's rows of the wanted columns are decoded; the
+    /// columns are cast to the request table's types (a copy where they differ).
+    pub fn next_batch(&mut self, stats: &mut ReadStats) -> Result<Option<RecordBatch>, AuditError> {
+        let file = self.name.as_str();
+        let parquet_error = |e: &dyn std::fmt::Display| parquet_error(file, e);
+        let schema = &self.schema;
+        let Some(batch) = self.reader.next() else {
+            return Ok(None);
+        };
         let batch = batch.map_err(|e| parquet_error(&e))?;
         let rows = batch.num_rows();
-        let start = row_in_file;
-        row_in_file += rows as u64;
+        let start = self.row_in_file;
+        self.row_in_file += rows as u64;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
             let name = field.name().as_str();
@@ -877,9 +988,7 @@ fn read_parquet(
                     }
                     c
                 }
-                ("source", None) => {
-                    std::sync::Arc::new(StringArray::from(vec![input.name.as_str(); rows]))
-                }
+                ("source", None) => std::sync::Arc::new(StringArray::from(vec![file; rows])),
                 ("record", None) => std::sync::Arc::new(UInt64Array::from_iter_values(
                     (0..rows as u64).map(|r| start + r),
                 )),
@@ -891,15 +1000,12 @@ fn read_parquet(
             }
             columns.push(column);
         }
-        let out = RecordBatch::try_new(std::sync::Arc::clone(&schema), columns)
+        let out = RecordBatch::try_new(std::sync::Arc::clone(schema), columns)
             .map_err(|e| parquet_error(&e))?;
         stats.records += rows as u64;
         stats.rows += rows as u64;
-        if !emit(out) {
-            return Ok(false);
-        }
+        Ok(Some(out))
     }
-    Ok(true)
 }
 
 #[cfg(test)]

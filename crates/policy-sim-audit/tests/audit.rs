@@ -415,6 +415,28 @@ fn a_parquet_table_read_in_shares_reads_every_row_once() {
         let (_, shared) = json(&["--policy", CORRECTED, "--threads", threads, &rel]);
         assert_eq!(shared, one, "{threads} threads");
     }
+    // Read beside other kinds of input (here the logs it came from), the table is read
+    // by the reader threads instead of where it is decided: its rows count once more.
+    let twice = |n: &Value| serde_json::json!(n.as_u64().unwrap() * 2);
+    for threads in ["1", "2", "3"] {
+        let (_, both) = json(&[
+            "--policy",
+            CORRECTED,
+            "--threads",
+            threads,
+            &rel,
+            &relative(&logs),
+        ]);
+        assert_eq!(both["inputs"]["rows"], twice(&one["inputs"]["rows"]));
+        assert_eq!(both["inputs"]["files"]["parquet"], 1, "{threads} threads");
+        for (decision, n) in one["decisions"].as_object().unwrap() {
+            assert_eq!(both["decisions"][decision], twice(n), "{decision}");
+        }
+        assert_eq!(
+            both["isolation"]["finding_rows"],
+            twice(&one["isolation"]["finding_rows"])
+        );
+    }
     rewrite_parquet(&decided, &table, 300, false);
     let (_, whole) = json(&["--policy", CORRECTED, "--threads", "2", &rel]);
     assert_eq!(whole, one);
