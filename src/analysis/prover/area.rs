@@ -276,11 +276,14 @@ impl AreaOwners {
         let is_list = action
             .get(..7)
             .is_some_and(|p| p.eq_ignore_ascii_case("s3:list"));
-        let bucket = resource
-            .strip_prefix("arn:")
-            .and_then(|r| r.split_once(":s3:::"))
-            .is_some_and(|(_, name)| !name.is_empty() && !name.contains('/'));
-        is_list && bucket && operation != Some("HeadBucket")
+        // The resource is searched only for a listing action (most requests are not).
+        let bucket = || {
+            resource
+                .strip_prefix("arn:")
+                .and_then(|r| r.split_once(":s3:::"))
+                .is_some_and(|(_, name)| !name.is_empty() && !name.contains('/'))
+        };
+        is_list && operation != Some("HeadBucket") && bucket()
     }
 
     /// Whose area the request of `identity` (`None`: the request carries none) for
