@@ -47,7 +47,7 @@ pub struct Tally {
     /// Per action.
     pub by_action: Map<String, Decisions>,
     /// Per identity.
-    pub by_identity: Map<String, Decisions>,
+    pub by_identity: Map<SlotKey, Decisions>,
     /// Per deciding statement.
     pub by_statement: Map<String, u64>,
     /// Isolation counters.
@@ -200,7 +200,14 @@ impl Tally {
         count_into(&mut self.by_action, action, decision);
         let identity = get(c.identity, i);
         if let Some(id) = identity {
-            count_into(&mut self.by_identity, id, decision);
+            match self.by_identity.get_mut(id.as_bytes()) {
+                Some(d) => d.add(decision),
+                None => {
+                    let mut d = Decisions::default();
+                    d.add(decision);
+                    self.by_identity.insert(SlotKey::new(id), d);
+                }
+            }
         }
         if let Some(s) = get(c.statement, i) {
             match self.by_statement.get_mut(s) {
@@ -343,11 +350,11 @@ impl Tally {
     }
 
     /// The per-key tables, most rows first (ties by key).
-    pub fn counts(map: &Map<String, Decisions>) -> Vec<Count> {
+    pub fn counts<K: KeyText>(map: &Map<K, Decisions>) -> Vec<Count> {
         let mut out: Vec<Count> = map
             .iter()
             .map(|(k, d)| Count {
-                key: k.clone(),
+                key: k.text(),
                 decisions: *d,
             })
             .collect();
@@ -391,6 +398,89 @@ impl Tally {
     }
 }
 
+/// A key of a tally's table, as the text it counts.
+pub trait KeyText {
+    /// The key's text.
+    fn text(&self) -> String;
+}
+
+impl KeyText for String {
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+/// The longest key a [`SlotKey`] holds in place (a Cognito identity id, a region, a colon
+/// and a UUID, is at most 51 bytes).
+const INLINE: usize = 62;
+
+/// A text key held in the table's own slot when it is short, else on the heap. The
+/// per-identity table is looked up on every row, over thousands of identities: a key held
+/// in place is compared without following a pointer to memory the lookup has not touched
+/// yet (one cache miss a row fewer). It hashes, compares and borrows as its bytes, so the
+/// table is looked up with a `&[u8]` without building a key.
+#[derive(Debug, Clone)]
+pub enum SlotKey {
+    /// `len` bytes of `bytes`.
+    Inline {
+        /// How many bytes are used.
+        len: u8,
+        /// The text's bytes, then zeros.
+        bytes: [u8; INLINE],
+    },
+    /// A longer text.
+    Heap(Box<str>),
+}
+
+impl SlotKey {
+    /// The key for `text`.
+    pub fn new(text: &str) -> SlotKey {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                SlotKey::Inline { len, bytes }
+            }
+            _ => SlotKey::Heap(text.into()),
+        }
+    }
+
+    /// The key's bytes (its text's).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            SlotKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            SlotKey::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
+impl KeyText for SlotKey {
+    fn text(&self) -> String {
+        // Made from a `&str`, so always UTF-8: nothing is replaced.
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for SlotKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::hash::Hash for SlotKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialEq for SlotKey {
+    fn eq(&self, other: &SlotKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SlotKey {}
+
 fn count_into(map: &mut Map<String, Decisions>, key: &str, decision: Option<&str>) {
     match map.get_mut(key) {
         Some(d) => d.add(decision),
@@ -410,4 +500,52 @@ fn keep_first(list: &mut Vec<Change>, change: Change) {
     let at = list.partition_point(|c| c.origin <= change.origin);
     list.insert(at, change);
     list.truncate(MAX_EXAMPLES);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KeyText, Map, SlotKey, Tally};
+    use crate::report::Decisions;
+
+    /// The per-identity table keyed by [`SlotKey`] (looked up by bytes) counts exactly as a
+    /// table keyed by `String` does, for keys on both sides of the in-place limit, keys
+    /// that differ only in their last byte or by a trailing NUL, and multibyte text.
+    #[test]
+    fn slot_keys_count_as_string_keys() {
+        let mut keys = Vec::new();
+        for len in [0, 1, 2, 50, 51, 61, 62, 63, 64, 255, 256, 300] {
+            let base = "a".repeat(len);
+            keys.push(base.clone());
+            keys.push(format!("{base}\0"));
+            if len > 0 {
+                keys.push(format!("{}b", &base[1..]));
+                keys.push(format!("{}é", &base[1..]));
+            }
+        }
+        let decisions = [Some("Allow"), Some("ImplicitDeny"), None];
+        let mut slots: Map<SlotKey, Decisions> = Map::default();
+        let mut model: Map<String, Decisions> = Map::default();
+        for round in 0..5usize {
+            for (i, key) in keys.iter().enumerate() {
+                // Key i is counted (i + round) % 4 times a round, with varied decisions.
+                for n in 0..(i + round) % 4 {
+                    let decision = decisions[(i + n) % 3];
+                    match slots.get_mut(key.as_bytes()) {
+                        Some(d) => d.add(decision),
+                        None => {
+                            let mut d = Decisions::default();
+                            d.add(decision);
+                            slots.insert(SlotKey::new(key), d);
+                        }
+                    }
+                    model.entry(key.clone()).or_default().add(decision);
+                }
+            }
+        }
+        assert_eq!(slots.len(), model.len());
+        assert_eq!(Tally::counts(&slots), Tally::counts(&model));
+        for key in &keys {
+            assert_eq!(SlotKey::new(key).text(), *key);
+        }
+    }
 }
