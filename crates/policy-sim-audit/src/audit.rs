@@ -501,7 +501,7 @@ impl PartitionStream for InputPartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let (part, parts) = (self.part, self.parts);
         // Parquet files alone: read where the batches are decided and tallied.
-        if let Some(reader) = ParquetShares::new(self.inputs.to_vec(), Share { part, parts }) {
+        if let Some(reader) = ParquetShares::new(Arc::clone(&self.inputs), Share { part, parts }) {
             return pulled(
                 Arc::clone(&self.schema),
                 reader,

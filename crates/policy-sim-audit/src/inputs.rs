@@ -559,7 +559,7 @@ fn count_file(input: &Input, share: Share, stats: &mut ReadStats) {
 /// tallies on one thread frees each batch where it was allocated, so the allocator
 /// reuses that memory at once instead of faulting in fresh pages.
 pub struct ParquetShares {
-    inputs: Vec<Input>,
+    inputs: std::sync::Arc<Vec<Input>>,
     share: Share,
     /// The next input to open.
     next: usize,
@@ -569,7 +569,7 @@ pub struct ParquetShares {
 impl ParquetShares {
     /// A reader of `inputs` (in order) as far as `share` says; `None` when one of them is
     /// not a Parquet file (read those with [`read_inputs`]).
-    pub fn new(inputs: Vec<Input>, share: Share) -> Option<ParquetShares> {
+    pub fn new(inputs: std::sync::Arc<Vec<Input>>, share: Share) -> Option<ParquetShares> {
         inputs
             .iter()
             .all(|i| i.kind == Kind::Parquet)

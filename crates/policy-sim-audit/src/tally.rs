@@ -197,17 +197,15 @@ impl Tally {
         let decision = get(c.decision, i);
         self.decisions.add(decision);
         let action = get(c.action, i).unwrap_or("-");
-        count_into(&mut self.by_action, action, decision);
+        count_into(&mut self.by_action, action, || action.to_string(), decision);
         let identity = get(c.identity, i);
         if let Some(id) = identity {
-            match self.by_identity.get_mut(id.as_bytes()) {
-                Some(d) => d.add(decision),
-                None => {
-                    let mut d = Decisions::default();
-                    d.add(decision);
-                    self.by_identity.insert(SlotKey::new(id), d);
-                }
-            }
+            count_into(
+                &mut self.by_identity,
+                id.as_bytes(),
+                || SlotKey::new(id),
+                decision,
+            );
         }
         if let Some(s) = get(c.statement, i) {
             match self.by_statement.get_mut(s) {
@@ -481,13 +479,23 @@ impl PartialEq for SlotKey {
 
 impl Eq for SlotKey {}
 
-fn count_into(map: &mut Map<String, Decisions>, key: &str, decision: Option<&str>) {
+/// Count `decision` under `key` in `map`; `owned` makes the table's key for a key seen
+/// for the first time (so a key already there is looked up without allocating).
+fn count_into<K, Q>(
+    map: &mut Map<K, Decisions>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    decision: Option<&str>,
+) where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
     match map.get_mut(key) {
         Some(d) => d.add(decision),
         None => {
             let mut d = Decisions::default();
             d.add(decision);
-            map.insert(key.to_string(), d);
+            map.insert(owned(), d);
         }
     }
 }
@@ -504,7 +512,7 @@ fn keep_first(list: &mut Vec<Change>, change: Change) {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyText, Map, SlotKey, Tally};
+    use super::{KeyText, Map, SlotKey, Tally, count_into};
     use crate::report::Decisions;
 
     /// The per-identity table keyed by [`SlotKey`] (looked up by bytes) counts exactly as a
@@ -530,14 +538,7 @@ mod tests {
                 // Key i is counted (i + round) % 4 times a round, with varied decisions.
                 for n in 0..(i + round) % 4 {
                     let decision = decisions[(i + n) % 3];
-                    match slots.get_mut(key.as_bytes()) {
-                        Some(d) => d.add(decision),
-                        None => {
-                            let mut d = Decisions::default();
-                            d.add(decision);
-                            slots.insert(SlotKey::new(key), d);
-                        }
-                    }
+                    count_into(&mut slots, key.as_bytes(), || SlotKey::new(key), decision);
                     model.entry(key.clone()).or_default().add(decision);
                 }
             }
