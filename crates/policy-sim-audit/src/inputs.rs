@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringArray, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringViewArray, UInt64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use policy_sim::logs::cloudtrail::{self, IdentityIndex};
@@ -840,7 +840,8 @@ impl ParquetShare {
     /// decoded; no page is.
     pub fn open(input: &Input, share: Share) -> Result<Option<ParquetShare>, AuditError> {
         use datafusion::parquet::arrow::arrow_reader::{
-            ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+            ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+            RowSelector,
         };
         use datafusion::parquet::file::metadata::PageIndexPolicy;
         let parquet_error = |e: &dyn std::fmt::Display| parquet_error(&input.name, e);
@@ -852,8 +853,20 @@ impl ParquetShare {
             false => PageIndexPolicy::Skip,
         };
         let options = ArrowReaderOptions::new().with_offset_index_policy(policy);
-        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-            .map_err(|e| parquet_error(&e))?;
+        let metadata =
+            ArrowReaderMetadata::load(&file, options.clone()).map_err(|e| parquet_error(&e))?;
+        // Text columns are read as views into the pages or the column's dictionary (no
+        // copy of each cell); should the file's types refuse that reading, it is read
+        // with them and cast after.
+        let metadata = ArrowReaderMetadata::try_new(
+            std::sync::Arc::clone(metadata.metadata()),
+            options.with_schema(crate::table::text_as(
+                metadata.schema(),
+                &DataType::Utf8View,
+            )),
+        )
+        .unwrap_or(metadata);
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
         for required in ["action", "resource"] {
             if builder.schema().column_with_name(required).is_none() {
                 return Err(parquet_error(&format!(
@@ -981,19 +994,20 @@ impl ParquetShare {
                 ("recorded", Some(c)) => datafusion::arrow::compute::cast(c, &DataType::Boolean)
                     .map_err(|e| parquet_error(&format!("column `recorded`: {e}")))?,
                 (_, Some(c)) => {
-                    let c = datafusion::arrow::compute::cast(c, &DataType::Utf8)
+                    // Read as views already (see `open`): no copy.
+                    let c = datafusion::arrow::compute::cast(c, &DataType::Utf8View)
                         .map_err(|e| parquet_error(&format!("column `{name}`: {e}")))?;
                     if name == "source" && c.null_count() > 0 {
                         return Err(parquet_error(&"column `source` has nulls"));
                     }
                     c
                 }
-                ("source", None) => std::sync::Arc::new(StringArray::from(vec![file; rows])),
+                ("source", None) => std::sync::Arc::new(StringViewArray::from(vec![file; rows])),
                 ("record", None) => std::sync::Arc::new(UInt64Array::from_iter_values(
                     (0..rows as u64).map(|r| start + r),
                 )),
                 ("recorded", None) => std::sync::Arc::new(BooleanArray::from(vec![false; rows])),
-                (_, None) => datafusion::arrow::array::new_null_array(&DataType::Utf8, rows),
+                (_, None) => datafusion::arrow::array::new_null_array(&DataType::Utf8View, rows),
             };
             if (name == "record" || name == "recorded") && column.null_count() > 0 {
                 return Err(parquet_error(&format!("column `{name}` has nulls")));

@@ -445,7 +445,7 @@ fn sql_rows(
 ) -> Result<serde_json::Value, AuditError> {
     let mut writer = datafusion::arrow::json::ArrayWriter::new(Vec::new());
     for b in batches {
-        writer.write(b)?;
+        writer.write(&policy_sim_audit::table::plain_text(b)?)?;
     }
     writer.finish()?;
     let bytes = writer.into_inner();

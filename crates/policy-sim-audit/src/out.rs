@@ -99,8 +99,9 @@ impl OutWriter {
         Ok(())
     }
 
-    /// Write a batch.
+    /// Write a batch (its text columns as plain `Utf8`: [`crate::table::plain_text`]).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), AuditError> {
+        let batch = &crate::table::plain_text(batch).map_err(|e| self.error(e))?;
         self.open(batch.schema())?;
         let result = match &mut self.sink {
             Sink::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
@@ -116,7 +117,10 @@ impl OutWriter {
     /// the rows written.
     pub fn finish_with(mut self, schema: Option<SchemaRef>) -> Result<u64, AuditError> {
         if let (Sink::Pending(_), Some(schema)) = (&self.sink, schema) {
-            self.open(schema)?;
+            self.open(crate::table::text_as(
+                &schema,
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            ))?;
         }
         match std::mem::replace(&mut self.sink, Sink::Done) {
             Sink::Parquet(w) => {

@@ -21,7 +21,10 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanBuilder, StringBuilder, UInt64Builder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, LargeStringArray, StringArray, StringViewArray,
+    StringViewBuilder, UInt64Builder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use policy_sim::Request;
@@ -31,9 +34,12 @@ use policy_sim::logs::push_json_string;
 /// Rows per batch the readers produce.
 pub const BATCH_ROWS: usize = 1024;
 
-/// The request table's schema (see the module documentation).
+/// The request table's schema (see the module documentation). Its text columns are
+/// `Utf8View`: a Parquet table's strings are then read as views into the pages they were
+/// read in (no copy of each cell into a fresh array), and the engine passes them on as
+/// they are. What `--out` writes has plain `Utf8` columns ([`plain_text`]).
 pub fn request_schema() -> SchemaRef {
-    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8View, nullable);
     Arc::new(Schema::new(vec![
         text("source", false),
         Field::new("record", DataType::UInt64, false),
@@ -48,6 +54,64 @@ pub fn request_schema() -> SchemaRef {
         Field::new("recorded", DataType::Boolean, false),
         text("error_code", true),
     ]))
+}
+
+/// A text column of a batch, whichever of Arrow's string types it has (the readers give
+/// `Utf8View`, the functions' results are `Utf8`, another engine may give `LargeUtf8`):
+/// its cells are read in place, without a cast.
+#[derive(Debug, Clone, Copy)]
+pub enum TextArray<'a> {
+    /// `Utf8`.
+    Utf8(&'a StringArray),
+    /// `LargeUtf8`.
+    Large(&'a LargeStringArray),
+    /// `Utf8View`.
+    View(&'a StringViewArray),
+}
+
+impl<'a> TextArray<'a> {
+    /// `array` as text, or `None` when it holds no strings.
+    pub fn of(array: &'a dyn Array) -> Option<TextArray<'a>> {
+        match array.data_type() {
+            DataType::Utf8 => Some(TextArray::Utf8(array.as_string::<i32>())),
+            DataType::LargeUtf8 => Some(TextArray::Large(array.as_string::<i64>())),
+            DataType::Utf8View => Some(TextArray::View(array.as_string_view())),
+            _ => None,
+        }
+    }
+
+    /// The number of cells.
+    pub fn len(self) -> usize {
+        match self {
+            TextArray::Utf8(a) => a.len(),
+            TextArray::Large(a) => a.len(),
+            TextArray::View(a) => a.len(),
+        }
+    }
+
+    /// Whether there are no cells.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell of `row`, `None` where it is null. `row` must be below [`TextArray::len`]
+    /// (Arrow panics past the end).
+    pub fn get(self, row: usize) -> Option<&'a str> {
+        match self {
+            TextArray::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
+            TextArray::Large(a) => a.is_valid(row).then(|| a.value(row)),
+            TextArray::View(a) => a.is_valid(row).then(|| a.value(row)),
+        }
+    }
+
+    /// The number of null cells.
+    pub fn null_count(self) -> usize {
+        match self {
+            TextArray::Utf8(a) => a.null_count(),
+            TextArray::Large(a) => a.null_count(),
+            TextArray::View(a) => a.null_count(),
+        }
+    }
 }
 
 /// One row, borrowed.
@@ -83,18 +147,18 @@ pub struct Row<'a> {
 #[derive(Debug)]
 pub struct TableBuilder {
     schema: SchemaRef,
-    source: StringBuilder,
+    source: StringViewBuilder,
     record: UInt64Builder,
-    event_time: StringBuilder,
-    event_name: StringBuilder,
-    event_id: StringBuilder,
-    identity: StringBuilder,
-    principal: StringBuilder,
-    action: StringBuilder,
-    resource: StringBuilder,
-    context: StringBuilder,
+    event_time: StringViewBuilder,
+    event_name: StringViewBuilder,
+    event_id: StringViewBuilder,
+    identity: StringViewBuilder,
+    principal: StringViewBuilder,
+    action: StringViewBuilder,
+    resource: StringViewBuilder,
+    context: StringViewBuilder,
     recorded: BooleanBuilder,
-    error_code: StringBuilder,
+    error_code: StringViewBuilder,
     rows: usize,
     /// Scratch for a request's context as JSON.
     json: String,
@@ -111,18 +175,18 @@ impl TableBuilder {
     pub fn new() -> TableBuilder {
         TableBuilder {
             schema: request_schema(),
-            source: StringBuilder::new(),
+            source: StringViewBuilder::new(),
             record: UInt64Builder::new(),
-            event_time: StringBuilder::new(),
-            event_name: StringBuilder::new(),
-            event_id: StringBuilder::new(),
-            identity: StringBuilder::new(),
-            principal: StringBuilder::new(),
-            action: StringBuilder::new(),
-            resource: StringBuilder::new(),
-            context: StringBuilder::new(),
+            event_time: StringViewBuilder::new(),
+            event_name: StringViewBuilder::new(),
+            event_id: StringViewBuilder::new(),
+            identity: StringViewBuilder::new(),
+            principal: StringViewBuilder::new(),
+            action: StringViewBuilder::new(),
+            resource: StringViewBuilder::new(),
+            context: StringViewBuilder::new(),
             recorded: BooleanBuilder::new(),
-            error_code: StringBuilder::new(),
+            error_code: StringViewBuilder::new(),
             rows: 0,
             json: String::new(),
         }
@@ -231,11 +295,53 @@ impl TableBuilder {
 }
 
 /// The column `builder` holds, as an array; the builder is left empty with room for as
-/// many rows and bytes.
-fn take_text(builder: &mut StringBuilder, rows: usize) -> ArrayRef {
+/// many rows (its data blocks grow as the cells need).
+fn take_text(builder: &mut StringViewBuilder, rows: usize) -> ArrayRef {
     let array = builder.finish();
-    *builder = StringBuilder::with_capacity(rows, array.values().len());
+    *builder = StringViewBuilder::with_capacity(rows);
     Arc::new(array)
+}
+
+/// Whether `t` is one of Arrow's string types.
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// `schema` with its text fields (at the top level, of any of Arrow's string types) as
+/// `to`; every other field, and the metadata, as they are.
+pub fn text_as(schema: &Schema, to: &DataType) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match is_text(f.data_type()) {
+            true => f.as_ref().clone().with_data_type(to.clone()),
+            false => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` with its text columns as `Utf8` (a copy of the `Utf8View` and `LargeUtf8`
+/// ones; the others are shared): what `--out` writes and `--sql` prints, so that the
+/// files it writes read as plain strings in any Parquet or JSON reader.
+pub fn plain_text(
+    batch: &RecordBatch,
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let schema = batch.schema();
+    let plain = text_as(&schema, &DataType::Utf8);
+    if plain == schema {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(plain.fields())
+        .map(|(c, f)| match c.data_type() == f.data_type() {
+            true => Ok(Arc::clone(c)),
+            false => datafusion::arrow::compute::cast(c, f.data_type()),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(plain, columns)
 }
 
 #[cfg(test)]
@@ -263,7 +369,7 @@ mod tests {
                 .column_by_name(name)
                 .unwrap()
                 .as_any()
-                .downcast_ref::<datafusion::arrow::array::StringArray>()
+                .downcast_ref::<datafusion::arrow::array::StringViewArray>()
                 .unwrap()
                 .value(0)
                 .to_string()

@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use datafusion::arrow::array::{
-    Array, AsArray, BooleanArray, RecordBatch, StringArray, UInt64Array,
-};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, UInt64Array};
 
 use crate::error::AuditError;
 use crate::report::{Change, Count, Decisions, IsolationFinding, MAX_EXAMPLES, Origin, Recorded};
+use crate::table::TextArray;
 
 /// The errors that mean AWS refused the request at authorization (or authentication):
 /// anything else recorded (`NoSuchKey`, `PreconditionFailed` ...) comes after
@@ -69,68 +68,40 @@ pub struct Tally {
 }
 
 struct Cols<'a> {
-    source: &'a StringArray,
+    source: TextArray<'a>,
     record: &'a UInt64Array,
-    event_id: &'a StringArray,
-    event_time: &'a StringArray,
-    identity: &'a StringArray,
-    action: &'a StringArray,
-    resource: &'a StringArray,
+    event_id: TextArray<'a>,
+    event_time: TextArray<'a>,
+    identity: TextArray<'a>,
+    action: TextArray<'a>,
+    resource: TextArray<'a>,
     recorded: &'a BooleanArray,
-    error_code: &'a StringArray,
-    decision: &'a StringArray,
-    statement: &'a StringArray,
-    eval_error: &'a StringArray,
-    touch: &'a StringArray,
-    owner: &'a StringArray,
-    area: &'a StringArray,
+    error_code: TextArray<'a>,
+    decision: TextArray<'a>,
+    statement: TextArray<'a>,
+    eval_error: TextArray<'a>,
+    touch: TextArray<'a>,
+    owner: TextArray<'a>,
+    area: TextArray<'a>,
     forbidden: &'a BooleanArray,
-    baseline: Option<(&'a StringArray, &'a StringArray)>,
+    baseline: Option<(TextArray<'a>, TextArray<'a>)>,
 }
 
-fn text<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, AuditError> {
+fn text<'a>(batch: &'a RecordBatch, name: &str) -> Result<TextArray<'a>, AuditError> {
     batch
         .column_by_name(name)
-        .and_then(|c| c.as_string_opt::<i32>())
+        .and_then(|c| TextArray::of(c.as_ref()))
         .ok_or_else(|| AuditError::Engine(format!("the decided table has no text column {name}")))
 }
 
-/// `batch` with its text columns as `Utf8` (an engine may hand over `Utf8View` or
-/// `LargeUtf8`).
-fn as_utf8(batch: &RecordBatch) -> Result<RecordBatch, AuditError> {
-    use datafusion::arrow::datatypes::DataType;
-    if !batch
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8))
-    {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        if matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8) {
-            columns.push(datafusion::arrow::compute::cast(c, &DataType::Utf8)?);
-            fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
-        } else {
-            columns.push(c.clone());
-            fields.push(f.as_ref().clone());
-        }
-    }
-    let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
-    Ok(RecordBatch::try_new(schema, columns)?)
-}
-
-fn get(a: &StringArray, i: usize) -> Option<&str> {
-    a.is_valid(i).then(|| a.value(i))
+fn get(a: TextArray<'_>, i: usize) -> Option<&str> {
+    a.get(i)
 }
 
 impl Tally {
     /// Count every row of a decided batch (see [`crate::audit::decided_sql`] for its
     /// columns).
     pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), AuditError> {
-        let batch = &as_utf8(batch)?;
         let bool_col = |name: &str| {
             batch
                 .column_by_name(name)
@@ -186,7 +157,7 @@ impl Tally {
 
     fn origin(c: &Cols<'_>, i: usize) -> Origin {
         Origin {
-            source: c.source.value(i).to_string(),
+            source: c.source.get(i).unwrap_or_default().to_string(),
             record: c.record.value(i),
             event_id: get(c.event_id, i).map(str::to_string),
             event_time: get(c.event_time, i).map(str::to_string),

@@ -8,8 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, LargeStringArray, StringArray, StringBuilder,
-    StringViewArray, StructArray,
+    Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder, StructArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, ScalarValue, exec_err};
@@ -24,23 +23,21 @@ use policy_sim::lang::variables::VariableSource;
 use policy_sim::request::Context;
 use policy_sim::request::lines::parse_context_into;
 
+use crate::table::TextArray;
+
 /// A string argument of a function, whichever string type the engine hands over.
 enum Text<'a> {
-    Utf8(&'a StringArray),
-    Large(&'a LargeStringArray),
-    View(&'a StringViewArray),
+    Array(TextArray<'a>),
     Scalar(Option<&'a str>, usize),
 }
 
 impl<'a> Text<'a> {
     fn of(value: &'a ColumnarValue, rows: usize, what: &str) -> Result<Text<'a>> {
         match value {
-            ColumnarValue::Array(a) => match a.data_type() {
-                DataType::Utf8 => Ok(Text::Utf8(a.as_string::<i32>())),
-                DataType::LargeUtf8 => Ok(Text::Large(a.as_string::<i64>())),
-                DataType::Utf8View => Ok(Text::View(a.as_string_view())),
-                DataType::Null => Ok(Text::Scalar(None, rows)),
-                other => exec_err!("{what} must be text, not {other}"),
+            ColumnarValue::Array(a) => match TextArray::of(a.as_ref()) {
+                Some(t) => Ok(Text::Array(t)),
+                None if a.data_type() == &DataType::Null => Ok(Text::Scalar(None, rows)),
+                None => exec_err!("{what} must be text, not {}", a.data_type()),
             },
             ColumnarValue::Scalar(s) => match s {
                 ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
@@ -56,18 +53,14 @@ impl<'a> Text<'a> {
 impl TextColumn for Text<'_> {
     fn len(&self) -> usize {
         match self {
-            Text::Utf8(a) => a.len(),
-            Text::Large(a) => a.len(),
-            Text::View(a) => a.len(),
+            Text::Array(a) => a.len(),
             Text::Scalar(_, n) => *n,
         }
     }
 
     fn get(&self, row: usize) -> Option<&str> {
         match self {
-            Text::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
-            Text::Large(a) => a.is_valid(row).then(|| a.value(row)),
-            Text::View(a) => a.is_valid(row).then(|| a.value(row)),
+            Text::Array(a) => (row < a.len()).then(|| a.get(row)).flatten(),
             Text::Scalar(v, _) => *v,
         }
     }

@@ -321,6 +321,24 @@ fn the_decided_parquet_reads_back_as_a_request_table() {
     assert_eq!(again["decisions"], direct["decisions"]);
     assert_eq!(again["recorded"], direct["recorded"]);
     assert_eq!(again["inputs"]["files"], serde_json::json!({"parquet": 1}));
+    // The file's text columns are plain strings (`Utf8`), whatever the engine held them
+    // as: any Parquet reader takes them.
+    let written =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&out).unwrap(),
+        )
+        .unwrap();
+    let schema = written.schema();
+    for name in [
+        "source", "identity", "action", "resource", "context", "decision", "touch",
+    ] {
+        let field = schema.field_with_name(name).unwrap();
+        assert_eq!(
+            field.data_type(),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+            "{name}"
+        );
+    }
 }
 
 /// Rewrite the Parquet table `from` into `to` with row groups of `group` rows and pages of
@@ -440,6 +458,69 @@ fn a_parquet_table_read_in_shares_reads_every_row_once() {
     rewrite_parquet(&decided, &table, 300, false);
     let (_, whole) = json(&["--policy", CORRECTED, "--threads", "2", &rel]);
     assert_eq!(whole, one);
+    // The table's text columns in Arrow's other string types, or as untyped bytes, read
+    // the same (the reader takes text as views where the file allows, else casts).
+    use datafusion::arrow::datatypes::DataType;
+    let text = DataType::Utf8;
+    let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    for retyped in [
+        DataType::LargeUtf8,
+        DataType::Utf8View,
+        dictionary,
+        DataType::Binary,
+    ] {
+        // (Under the same name: rows name their file.)
+        retype_parquet(&decided, &table, &text, &retyped);
+        for threads in ["1", "2"] {
+            let (_, again) = json(&["--policy", CORRECTED, "--threads", threads, &rel]);
+            assert_eq!(again, one, "{retyped} columns, {threads} threads");
+        }
+    }
+}
+
+/// Rewrite the Parquet table `from` into `to` with its `from_type` columns cast to
+/// `to_type` (the file's schema says so: a reader takes them as that type).
+fn retype_parquet(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    from_type: &datafusion::arrow::datatypes::DataType,
+    to_type: &datafusion::arrow::datatypes::DataType,
+) {
+    use datafusion::arrow::array::RecordBatchReader;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(from).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let fields: Vec<Field> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() == from_type {
+            true => f.as_ref().clone().with_data_type(to_type.clone()),
+            false => f.as_ref().clone(),
+        })
+        .collect();
+    assert!(fields.iter().any(|f| f.data_type() == to_type));
+    let schema = std::sync::Arc::new(Schema::new(fields));
+    let file = std::fs::File::create(to).unwrap();
+    let mut writer = ArrowWriter::try_new(file, std::sync::Arc::clone(&schema), None).unwrap();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()).unwrap())
+            .collect();
+        writer
+            .write(&RecordBatch::try_new(std::sync::Arc::clone(&schema), columns).unwrap())
+            .unwrap();
+    }
+    writer.close().unwrap();
 }
 
 #[test]
