@@ -103,15 +103,6 @@ impl<'a> TextArray<'a> {
             TextArray::View(a) => a.is_valid(row).then(|| a.value(row)),
         }
     }
-
-    /// The number of null cells.
-    pub fn null_count(self) -> usize {
-        match self {
-            TextArray::Utf8(a) => a.null_count(),
-            TextArray::Large(a) => a.null_count(),
-            TextArray::View(a) => a.null_count(),
-        }
-    }
 }
 
 /// One row, borrowed.

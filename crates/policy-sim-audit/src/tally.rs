@@ -94,10 +94,6 @@ fn text<'a>(batch: &'a RecordBatch, name: &str) -> Result<TextArray<'a>, AuditEr
         .ok_or_else(|| AuditError::Engine(format!("the decided table has no text column {name}")))
 }
 
-fn get(a: TextArray<'_>, i: usize) -> Option<&str> {
-    a.get(i)
-}
-
 impl Tally {
     /// Count every row of a decided batch (see [`crate::audit::decided_sql`] for its
     /// columns).
@@ -159,17 +155,17 @@ impl Tally {
         Origin {
             source: c.source.get(i).unwrap_or_default().to_string(),
             record: c.record.value(i),
-            event_id: get(c.event_id, i).map(str::to_string),
-            event_time: get(c.event_time, i).map(str::to_string),
+            event_id: c.event_id.get(i).map(str::to_string),
+            event_time: c.event_time.get(i).map(str::to_string),
         }
     }
 
     fn add_row(&mut self, c: &Cols<'_>, i: usize) {
-        let decision = get(c.decision, i);
+        let decision = c.decision.get(i);
         self.decisions.add(decision);
-        let action = get(c.action, i).unwrap_or("-");
+        let action = c.action.get(i).unwrap_or("-");
         count_into(&mut self.by_action, action, || action.to_string(), decision);
-        let identity = get(c.identity, i);
+        let identity = c.identity.get(i);
         if let Some(id) = identity {
             count_into(
                 &mut self.by_identity,
@@ -178,7 +174,7 @@ impl Tally {
                 decision,
             );
         }
-        if let Some(s) = get(c.statement, i) {
+        if let Some(s) = c.statement.get(i) {
             match self.by_statement.get_mut(s) {
                 Some(n) => *n += 1,
                 None => {
@@ -187,7 +183,7 @@ impl Tally {
             }
         }
         let recorded = c.recorded.value(i);
-        let aws_denied = get(c.error_code, i).is_some_and(denied_by_aws);
+        let aws_denied = c.error_code.get(i).is_some_and(denied_by_aws);
         if !recorded {
             self.recorded.unrecorded += 1;
         } else if aws_denied {
@@ -202,7 +198,7 @@ impl Tally {
             }
         }
         // Isolation, observed.
-        match get(c.touch, i) {
+        match c.touch.get(i) {
             Some("own") => self.own += 1,
             Some(touch @ ("other" | "everyone" | "unattributed")) => {
                 let forbidden = c.forbidden.is_valid(i) && c.forbidden.value(i);
@@ -219,8 +215,8 @@ impl Tally {
                     let key = (
                         identity.unwrap_or("-").to_string(),
                         touch.to_string(),
-                        get(c.owner, i).map(str::to_string),
-                        get(c.area, i).unwrap_or("").to_string(),
+                        c.owner.get(i).map(str::to_string),
+                        c.area.get(i).unwrap_or("").to_string(),
                         action.to_string(),
                     );
                     let origin = Tally::origin(c, i);
@@ -239,7 +235,7 @@ impl Tally {
         }
         // Replay.
         if let Some((base, base_error)) = c.baseline {
-            let before = get(base, i);
+            let before = base.get(i);
             let kind = match (before, decision) {
                 (None, _) | (_, None) => Some("undecidable"),
                 (Some(a), Some(b)) if a == b => None,
@@ -260,17 +256,17 @@ impl Tally {
                     change: kind.to_string(),
                     origin: Tally::origin(c, i),
                     identity: identity.map(str::to_string),
-                    action: get(c.action, i).map(str::to_string),
-                    resource: get(c.resource, i).map(str::to_string),
+                    action: c.action.get(i).map(str::to_string),
+                    resource: c.resource.get(i).map(str::to_string),
                     baseline: before
-                        .or(get(base_error, i))
+                        .or(base_error.get(i))
                         .unwrap_or("not decided")
                         .to_string(),
                     current: decision
-                        .or(get(c.eval_error, i))
+                        .or(c.eval_error.get(i))
                         .unwrap_or("not decided")
                         .to_string(),
-                    statement: get(c.statement, i).map(str::to_string),
+                    statement: c.statement.get(i).map(str::to_string),
                 };
                 keep_first(self.changes.entry(kind.to_string()).or_default(), change);
             }
