@@ -980,6 +980,16 @@ impl ParquetShare {
         let rows = batch.num_rows();
         let start = self.row_in_file;
         self.row_in_file += rows as u64;
+        // A cell that is not of its column's type (bytes that are not UTF-8, text where a
+        // number belongs) is an error, not a null: a cast's default would drop it silently.
+        let strict = datafusion::arrow::compute::CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        let cast = |name: &str, c: &ArrayRef, to: &DataType| {
+            datafusion::arrow::compute::cast_with_options(c, to, &strict)
+                .map_err(|e| parquet_error(&format!("column `{name}`: {e}")))
+        };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
             let name = field.name().as_str();
@@ -989,14 +999,11 @@ impl ParquetShare {
                     .flatten()
             });
             let column: ArrayRef = match (name, given) {
-                ("record", Some(c)) => datafusion::arrow::compute::cast(c, &DataType::UInt64)
-                    .map_err(|e| parquet_error(&format!("column `record`: {e}")))?,
-                ("recorded", Some(c)) => datafusion::arrow::compute::cast(c, &DataType::Boolean)
-                    .map_err(|e| parquet_error(&format!("column `recorded`: {e}")))?,
+                ("record", Some(c)) => cast(name, c, &DataType::UInt64)?,
+                ("recorded", Some(c)) => cast(name, c, &DataType::Boolean)?,
                 (_, Some(c)) => {
                     // Read as views already (see `open`): no copy.
-                    let c = datafusion::arrow::compute::cast(c, &DataType::Utf8View)
-                        .map_err(|e| parquet_error(&format!("column `{name}`: {e}")))?;
+                    let c = cast(name, c, &DataType::Utf8View)?;
                     if name == "source" && c.null_count() > 0 {
                         return Err(parquet_error(&"column `source` has nulls"));
                     }

@@ -523,6 +523,39 @@ fn retype_parquet(
     writer.close().unwrap();
 }
 
+/// A Parquet table whose untyped (`BINARY`) text column holds bytes that are not UTF-8 is
+/// bad input naming the file and the column (exit 2), whichever share reads the row.
+#[test]
+fn a_parquet_column_of_bytes_that_are_not_text_is_bad_input() {
+    use datafusion::arrow::array::{ArrayRef, BinaryArray};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    let table = scratch("not-text.parquet");
+    let action: ArrayRef = std::sync::Arc::new(BinaryArray::from(vec![
+        b"s3:GetObject".as_slice(),
+        b"s3:Get\xffObject".as_slice(),
+    ]));
+    let resource: ArrayRef = std::sync::Arc::new(BinaryArray::from(vec![
+        b"arn:aws:s3:::b/k".as_slice(),
+        b"arn:aws:s3:::b/k".as_slice(),
+    ]));
+    let batch = RecordBatch::try_from_iter([("action", action), ("resource", resource)]).unwrap();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&table).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let rel = relative(&table);
+    for threads in ["1", "2"] {
+        let out = audit(&["--policy", CORRECTED, "--threads", threads, &rel]);
+        assert_eq!(out.status.code(), Some(2), "{threads} threads");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&rel) && err.contains("column `action`"),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn inputs_of_no_known_kind_are_errors_naming_the_file() {
     let out = audit(&["--policy", CORRECTED, "policies/README.md"]);
