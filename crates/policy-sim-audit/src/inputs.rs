@@ -811,6 +811,67 @@ fn read_parquet(
     Ok(true)
 }
 
+/// Check that a file's offset index (where each page of each column chunk starts, which
+/// a reader follows instead of the pages' own headers) agrees with its column chunks: every
+/// page inside its chunk's bytes, after the page before it, and the pages' first rows
+/// rising from 0 within the row group. A reader given an index that points elsewhere reads
+/// other bytes than the chunk's (or stops on a subtraction that overflows), so such a file
+/// is refused as damaged, whatever the number of readers.
+///
+/// Cost: one pass over the index (a few entries a column chunk).
+fn check_offset_index(
+    groups: &[datafusion::parquet::file::metadata::RowGroupMetaData],
+    index: &datafusion::parquet::file::metadata::ParquetOffsetIndex,
+) -> Result<(), String> {
+    if index.len() != groups.len() {
+        return Err(format!(
+            "the offset index covers {} row groups, the file has {}: the file is damaged",
+            index.len(),
+            groups.len()
+        ));
+    }
+    for (g, (group, columns)) in groups.iter().zip(index).enumerate() {
+        if columns.len() != group.columns().len() {
+            return Err(format!(
+                "row group {g}: the offset index covers {} columns, the row group has {}: the file is damaged",
+                columns.len(),
+                group.columns().len()
+            ));
+        }
+        for (chunk, pages) in group.columns().iter().zip(columns) {
+            let bad = || {
+                format!(
+                    "row group {g}, column `{}`: the offset index does not match the column chunk (a page outside its bytes, or pages or rows out of order): the file is damaged",
+                    chunk.column_path().string()
+                )
+            };
+            let (start, len) = chunk.byte_range();
+            let end = start.checked_add(len).ok_or_else(bad)?;
+            let locations = pages.page_locations();
+            if locations.is_empty() && group.num_rows() > 0 {
+                return Err(bad());
+            }
+            let (mut next_byte, mut last_row) = (start, None);
+            for page in locations {
+                let offset = u64::try_from(page.offset).map_err(|_| bad())?;
+                let size = u64::try_from(page.compressed_page_size).map_err(|_| bad())?;
+                let page_end = offset.checked_add(size).ok_or_else(bad)?;
+                let row = page.first_row_index;
+                let row_in_order = match last_row {
+                    None => row == 0,
+                    Some(last) => row > last,
+                };
+                if offset < next_byte || page_end > end || !row_in_order || row >= group.num_rows()
+                {
+                    return Err(bad());
+                }
+                (next_byte, last_row) = (page_end, Some(row));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An error reading the Parquet file named `file`.
 fn parquet_error(file: &str, e: &dyn std::fmt::Display) -> AuditError {
     AuditError::Input {
@@ -836,8 +897,8 @@ impl ParquetShare {
     /// no rows to read (an empty share, or a share other than part 0 of a file without an
     /// offset index, which part 0 reads whole).
     ///
-    /// Cost: the footer (and, with more than one part, the offset index) is read and
-    /// decoded; no page is.
+    /// Cost: the footer and the offset index (when the file has one) are read and
+    /// decoded; no page is. A damaged offset index is an error, however many parts.
     pub fn open(input: &Input, share: Share) -> Result<Option<ParquetShare>, AuditError> {
         use datafusion::parquet::arrow::arrow_reader::{
             ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -847,12 +908,9 @@ impl ParquetShare {
         let parquet_error = |e: &dyn std::fmt::Display| parquet_error(&input.name, e);
         let file = std::fs::File::open(&input.path).map_err(|e| parquet_error(&e))?;
         // Only the offset index (where each page starts) is needed to read a share; a file
-        // without one is still read, whole, by part 0.
-        let policy = match share.parts > 1 {
-            true => PageIndexPolicy::Optional,
-            false => PageIndexPolicy::Skip,
-        };
-        let options = ArrowReaderOptions::new().with_offset_index_policy(policy);
+        // without one is still read, whole, by part 0. It is read whatever the number of
+        // parts, so that a damaged one is an error with one reader as with several.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
         let metadata =
             ArrowReaderMetadata::load(&file, options.clone()).map_err(|e| parquet_error(&e))?;
         // Text columns are read as views into the pages or the column's dictionary (no
@@ -867,6 +925,10 @@ impl ParquetShare {
         )
         .unwrap_or(metadata);
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata);
+        if let Some(index) = builder.metadata().offset_index() {
+            check_offset_index(builder.metadata().row_groups(), index)
+                .map_err(|e| parquet_error(&e))?;
+        }
         for required in ["action", "resource"] {
             if builder.schema().column_with_name(required).is_none() {
                 return Err(parquet_error(&format!(

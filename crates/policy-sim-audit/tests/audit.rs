@@ -556,6 +556,88 @@ fn a_parquet_column_of_bytes_that_are_not_text_is_bad_input() {
     }
 }
 
+/// A Parquet table whose offset index (where each page starts, which readers go by)
+/// disagrees with its columns is bad input, with one thread as with several: here the
+/// `action` and `resource` columns' indexes are swapped, so that each points to the
+/// other's pages.
+#[test]
+fn a_parquet_table_whose_offset_index_points_elsewhere_is_bad_input_with_any_threads() {
+    use datafusion::arrow::array::{ArrayRef, StringArray};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let table = scratch("swapped-index.parquet");
+    let text = |v: &str| -> ArrayRef { std::sync::Arc::new(StringArray::from(vec![v; 3])) };
+    // Plain pages (a dictionary would hide the swap) of texts of one length, after a column
+    // that puts both pages past byte 64: both columns' indexes encode to as many bytes.
+    let batch = RecordBatch::try_from_iter([
+        ("event_id", text(&"e".repeat(40))),
+        ("action", text("s3:GetObjectAcl")),
+        ("resource", text("arn:aws:s3:::bb")),
+    ])
+    .unwrap();
+    let props = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .build();
+    let mut writer = ArrowWriter::try_new(
+        std::fs::File::create(&table).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let rel = relative(&table);
+    let run = |threads: &str| {
+        let out = audit(&[
+            "--policy",
+            CORRECTED,
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            &rel,
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let as_written = run("1");
+    assert_eq!(as_written.0, Some(0), "{}", as_written.1);
+    assert_eq!(run("2"), as_written);
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&table).unwrap()).unwrap();
+    let range = |c: usize| {
+        let chunk = reader.metadata().row_group(0).column(c);
+        let at = usize::try_from(chunk.offset_index_offset().unwrap()).unwrap();
+        let len = usize::try_from(chunk.offset_index_length().unwrap()).unwrap();
+        at..at + len
+    };
+    let (first, second) = (range(1), range(2));
+    assert_eq!(first.len(), second.len());
+    let mut bytes = std::fs::read(&table).unwrap();
+    let index = bytes[first.clone()].to_vec();
+    bytes.copy_within(second.clone(), first.start);
+    bytes[second].copy_from_slice(&index);
+    std::fs::write(&table, bytes).unwrap();
+    // The file is refused as damaged, by one reader as by two and three (before, one
+    // reader read it as written, while several read other bytes or stopped on an error).
+    for threads in ["1", "2", "3"] {
+        let out = audit(&["--policy", CORRECTED, "--threads", threads, &rel]);
+        assert_eq!(out.status.code(), Some(2), "{threads} threads: {out:?}");
+        assert!(out.stdout.is_empty(), "{threads} threads: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "error: {rel}: Parquet: row group 0, column `action`: the offset index does not match the column chunk (a page outside its bytes, or pages or rows out of order): the file is damaged"
+            ),
+            "{threads} threads"
+        );
+    }
+}
+
 #[test]
 fn inputs_of_no_known_kind_are_errors_naming_the_file() {
     let out = audit(&["--policy", CORRECTED, "policies/README.md"]);
