@@ -145,6 +145,8 @@ const CONFLICT: KeyEntry = u32::MAX;
 #[derive(Debug, Clone, Default)]
 pub struct IdentityIndex {
     keys: HashMap<Box<str>, KeyEntry>,
+    /// How many of `keys` are conflicts.
+    conflicts: usize,
     sessions: Vec<WebIdentitySession>,
     /// Each session's number, by [`session_name`].
     numbers: HashMap<String, KeyEntry>,
@@ -160,6 +162,20 @@ fn session_name(out: &mut String, identity_id: &str, role_arn: &str, pool_id: &s
     for part in [identity_id, role_arn, pool_id] {
         let _ = write!(out, "{}:", part.len());
         out.push_str(part);
+    }
+}
+
+/// Where [`map`] looks a data event's access key up: an [`IdentityIndex`], or a view of
+/// one that also watches what is asked (an audit reading its records in one pass wants to
+/// know which events met a key not known yet).
+pub trait SessionLookup {
+    /// What `access_key_id` is known as.
+    fn lookup(&self, access_key_id: &str) -> KeyLookup<'_>;
+}
+
+impl SessionLookup for IdentityIndex {
+    fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
+        IdentityIndex::lookup(self, access_key_id)
     }
 }
 
@@ -236,9 +252,13 @@ impl IdentityIndex {
         match self.keys.get_mut(key) {
             None => {
                 self.keys.insert(key.into(), number);
+                self.conflicts += usize::from(number == CONFLICT);
             }
             Some(known) if *known == number => {}
-            Some(known) => *known = CONFLICT,
+            Some(known) => {
+                self.conflicts += usize::from(*known != CONFLICT);
+                *known = CONFLICT;
+            }
         }
     }
 
@@ -269,7 +289,9 @@ impl IdentityIndex {
     /// Cost: one pass over `text`; memory: the keys found.
     pub fn add_unreadable(&mut self, text: &str) {
         for key in record::access_key_ids(text).unwrap_or_default() {
-            self.keys.insert(key.into(), CONFLICT);
+            if self.keys.insert(key.into(), CONFLICT) != Some(CONFLICT) {
+                self.conflicts += 1;
+            }
         }
     }
 
@@ -295,9 +317,13 @@ impl IdentityIndex {
             match self.keys.get_mut(&key) {
                 None => {
                     self.keys.insert(key, number);
+                    self.conflicts += usize::from(number == CONFLICT);
                 }
                 Some(known) if *known == number => {}
-                Some(known) => *known = CONFLICT,
+                Some(known) => {
+                    self.conflicts += usize::from(*known != CONFLICT);
+                    *known = CONFLICT;
+                }
             }
         }
     }
@@ -311,6 +337,12 @@ impl IdentityIndex {
                 _ => KeyLookup::Conflict,
             },
         }
+    }
+
+    /// The number of access keys known as [`KeyLookup::Conflict`]. It never falls: a key,
+    /// once a conflict, stays one whatever is added.
+    pub fn conflicts(&self) -> usize {
+        self.conflicts
     }
 
     /// The number of access keys indexed.
@@ -435,7 +467,7 @@ pub fn map_record(record: &Value, index: &IdentityIndex) -> Result<Mapped, Unmap
 
 /// Map one CloudTrail record to the requests AWS authorized it as (see the module
 /// documentation and `docs/audit.md`), joining its access key with `index`.
-pub fn map(record: &Record<'_>, index: &IdentityIndex) -> Result<Mapped, Unmapped> {
+pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result<Mapped, Unmapped> {
     let source =
         opt_str(&record.event_source, "eventSource")?.ok_or_else(|| malformed("no eventSource"))?;
     let name =
@@ -566,7 +598,7 @@ fn issuer_arn<'r>(identity: &'r UserIdentity<'_>) -> Option<&'r str> {
 fn identity_of<'a>(
     identity: &UserIdentity<'_>,
     caller: &Caller,
-    index: &'a IdentityIndex,
+    index: &'a (impl SessionLookup + ?Sized),
 ) -> Result<Option<&'a WebIdentitySession>, Unmapped> {
     let key = opt_str(&identity.access_key_id, "accessKeyId")?.filter(|k| !k.is_empty());
     let found = key.map_or(KeyLookup::Unknown, |k| index.lookup(k));
@@ -946,6 +978,7 @@ mod tests {
         assert_eq!(IdentityIndex::new().holds(&good_record), Ok(false));
         assert_eq!(index.add_record(&good), Ok(true));
         assert_eq!(index.holds(&good_record), Ok(true));
+        assert_eq!(index.conflicts(), 0);
         // The same key, issued by a record that repeats a field (and its key member).
         let bad = r#"{"eventName":"AssumeRoleWithWebIdentity","awsRegion":"x","awsRegion":"x",
             "responseElements":{"credentials":{"accessKeyId":"K1","accessKeyId":"K2"}},
@@ -956,6 +989,11 @@ mod tests {
             assert_eq!(index.lookup(key), KeyLookup::Conflict, "{key}");
         }
         assert_eq!(index.holds(&good_record), Ok(true));
+        assert_eq!(index.conflicts(), 3);
+        // Named again: still three conflicts.
+        index.add_unreadable(bad);
+        assert_eq!(index.add_record(&good), Ok(true));
+        assert_eq!(index.conflicts(), 3);
         index.add_unreadable("{not json");
         assert_eq!(index.len(), 3);
     }
@@ -1039,11 +1077,15 @@ mod tests {
             for p in parts {
                 merged.merge(p);
             }
+            let mut conflicts = 0;
             for key in 0..7 {
                 let key = format!("K{key}");
                 proptest::prop_assert_eq!(merged.lookup(&key), all.lookup(&key), "{}", key);
+                conflicts += usize::from(all.lookup(&key) == KeyLookup::Conflict);
             }
             proptest::prop_assert_eq!(merged.len(), all.len());
+            proptest::prop_assert_eq!(all.conflicts(), conflicts);
+            proptest::prop_assert_eq!(merged.conflicts(), conflicts);
         }
     }
 

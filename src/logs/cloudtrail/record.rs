@@ -550,6 +550,165 @@ impl<'a> Record<'a> {
     }
 }
 
+/// A copy of a read value that borrows nothing: it outlives the text it was read from
+/// (a reader keeps such a record aside while the file's text is reused). Every string is
+/// copied; nothing else changes, so the copy maps exactly as the original does.
+pub trait Detach {
+    /// The value with owned strings.
+    type Detached: 'static;
+
+    /// Copy `self`, strings and all.
+    fn detach(&self) -> Self::Detached;
+
+    /// About how many bytes the copy holds (strings and the values around them), to keep
+    /// copies within a budget.
+    fn weight(&self) -> usize;
+}
+
+impl Detach for Text<'_> {
+    type Detached = Text<'static>;
+
+    fn detach(&self) -> Text<'static> {
+        match self {
+            Text::Absent => Text::Absent,
+            Text::Str(s) => Text::Str(Cow::Owned(s.to_string())),
+            Text::Other => Text::Other,
+        }
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.get().map_or(0, str::len)
+    }
+}
+
+impl<T: Detach> Detach for Obj<T> {
+    type Detached = Obj<T::Detached>;
+
+    fn detach(&self) -> Obj<T::Detached> {
+        match self {
+            Obj::Absent => Obj::Absent,
+            Obj::Is(t) => Obj::Is(t.detach()),
+            Obj::Other => Obj::Other,
+        }
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>() + self.get().map_or(0, Detach::weight)
+    }
+}
+
+impl<T: Detach> Detach for Items<T> {
+    type Detached = Items<T::Detached>;
+
+    fn detach(&self) -> Items<T::Detached> {
+        match self {
+            Items::Absent => Items::Absent,
+            Items::Is(items) => Items::Is(items.iter().map(Detach::detach).collect()),
+            Items::Other => Items::Other,
+        }
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match self {
+                Items::Is(items) => items.iter().map(Detach::weight).sum(),
+                _ => 0,
+            }
+    }
+}
+
+impl<T: Detach> Detach for OneOrMany<T> {
+    type Detached = OneOrMany<T::Detached>;
+
+    fn detach(&self) -> OneOrMany<T::Detached> {
+        match self {
+            OneOrMany::Neither => OneOrMany::Neither,
+            OneOrMany::One(t) => OneOrMany::One(t.detach()),
+            OneOrMany::Many(items) => OneOrMany::Many(items.iter().map(Detach::detach).collect()),
+        }
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match self {
+                OneOrMany::Neither => 0,
+                OneOrMany::One(t) => t.weight(),
+                OneOrMany::Many(items) => items.iter().map(Detach::weight).sum(),
+            }
+    }
+}
+
+/// `Detach` for a record struct: every field detached (the struct's fields are listed, so
+/// a field added to the struct and not here fails to compile).
+macro_rules! detach_struct {
+    ($name:ident { $($field:ident),* $(,)? }) => {
+        impl Detach for $name<'_> {
+            type Detached = $name<'static>;
+
+            fn detach(&self) -> $name<'static> {
+                let $name { $($field),* } = self;
+                $name { $($field: $field.detach()),* }
+            }
+
+            fn weight(&self) -> usize {
+                let $name { $($field),* } = self;
+                0 $(+ $field.weight())*
+            }
+        }
+    };
+}
+
+detach_struct!(Record {
+    event_source,
+    event_name,
+    event_time,
+    event_id,
+    source_ip_address,
+    user_agent,
+    aws_region,
+    error_code,
+    tls_details,
+    user_identity,
+    request_parameters,
+    response_elements,
+    resources,
+});
+detach_struct!(TlsDetails { tls_version });
+detach_struct!(UserIdentity {
+    kind,
+    arn,
+    account_id,
+    access_key_id,
+    identity_provider,
+    session_context,
+});
+detach_struct!(SessionContext {
+    session_issuer,
+    web_id_federation_data,
+});
+detach_struct!(Arn { arn });
+detach_struct!(WebIdFederationData { federated_provider });
+detach_struct!(RequestParameters {
+    bucket_name,
+    key,
+    prefix,
+    delimiter,
+    version_id,
+    copy_source,
+    delete,
+    role_arn,
+});
+detach_struct!(Delete { object });
+detach_struct!(DeletedObject { key });
+detach_struct!(ResponseElements {
+    provider,
+    subject_from_web_identity_token,
+    audience,
+    credentials,
+});
+detach_struct!(Credentials { access_key_id });
+detach_struct!(Resource { kind, arn });
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,6 +859,11 @@ mod tests {
             let parsed = Record::parse(&text).unwrap();
             let from_value = Record::from_value(&record).unwrap();
             prop_assert_eq!(&parsed, &from_value);
+            // A detached copy is the same record, whatever it borrowed.
+            let detached = parsed.detach();
+            prop_assert_eq!(&detached, &parsed);
+            let strings: usize = texts(&parsed).iter().map(|t| t.get().map_or(0, str::len)).sum();
+            prop_assert!(detached.weight() >= strings);
             for (path, read) in TEXT_PATHS.iter().zip(texts(&parsed)) {
                 prop_assert_eq!(read, &text_model(record.pointer(path)), "{}", path);
             }
