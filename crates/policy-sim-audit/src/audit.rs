@@ -20,10 +20,11 @@ use policy_sim::logs::UnmappedKind;
 use policy_sim::logs::cloudtrail::IdentityIndex;
 
 use crate::error::AuditError;
-use crate::inputs::{Input, ParquetShares, ReadStats, Share, read_inputs};
+use crate::inputs::{Input, Kind, Learner, ParquetShares, ReadStats, Share, read_inputs};
 use crate::out::OutWriter;
 use crate::policies::Loaded;
 use crate::report::{AuditReport, Inputs, Isolation, Replay, Unmapped, UnmappedExample, Verdict};
+use crate::sessions::{Sessions, Settled};
 use crate::table::request_schema;
 use crate::tally::Tally;
 use crate::udf::{AreaTouch, Decide, statements, typed_label};
@@ -207,50 +208,93 @@ impl Audit {
 
     /// Run the audit over `inputs` on `engine`: tally the decided table, write it to `out`
     /// (or the `sql` result, when given), and run `sql` over it.
+    ///
+    /// CloudTrail sessions are learned in the pass that maps the events
+    /// ([`crate::sessions`]); should that pass find a key it used early issued again to
+    /// another session, its tally (and `out`) are thrown away and the run is made again
+    /// with the sessions indexed first ([`crate::inputs::index_sessions`]), which gives the
+    /// same answers as the two passes always do.
     pub async fn run(
         &self,
         engine: &Engine,
         inputs: Vec<Input>,
-        out: Option<OutWriter>,
+        mut out: Option<OutWriter>,
         sql: Option<&str>,
     ) -> Result<Output, AuditError> {
-        let stats = Arc::new(Mutex::new(ReadStats::default()));
-        let (ctx, remote) = match engine {
-            Engine::Embedded => {
-                let ctx = self.context()?;
-                let index = Arc::new(crate::inputs::index_sessions(&inputs, self.threads)?);
-                let table =
-                    input_table(inputs, Arc::clone(&index), Arc::clone(&stats), self.threads)?;
-                ctx.register_table(REQUESTS, Arc::new(table))?;
-                (ctx, None)
+        let mut indexed: Option<IdentityIndex> = None;
+        loop {
+            let stats = Arc::new(Mutex::new(ReadStats::default()));
+            let (ctx, remote, sessions) = match engine {
+                Engine::Embedded => {
+                    let ctx = self.context()?;
+                    let (table, sessions) = input_table(
+                        inputs.clone(),
+                        indexed.take(),
+                        Arc::clone(&stats),
+                        self.threads,
+                    )?;
+                    ctx.register_table(REQUESTS, Arc::new(table))?;
+                    (ctx, None, Some(sessions))
+                }
+                #[cfg(feature = "ballista")]
+                Engine::Ballista(url) => {
+                    let ctx = crate::distributed::client(url, self).await?;
+                    crate::distributed::register_inputs(&ctx, &inputs).await?;
+                    (ctx, Some(inputs.len() as u64), None)
+                }
+                #[cfg(not(feature = "ballista"))]
+                Engine::Ballista(_) => {
+                    return Err(AuditError::Usage(
+                        "this build has no Ballista engine (built without the `ballista` feature)"
+                            .to_string(),
+                    ));
+                }
+            };
+            register_decided(&ctx, &self.decided_sql(REQUESTS)).await?;
+            let df = ctx.sql(&format!("SELECT * FROM {DECIDED}")).await?;
+            let decided_schema: SchemaRef = Arc::clone(df.schema().inner());
+            let (decided_out, sql_out) = match sql {
+                None => (out.take(), None),
+                Some(_) => (None, out.take()),
+            };
+            let (tally, decided_out) =
+                tally_streams(df.execute_stream_partitioned().await?, decided_out).await?;
+            if let Some(sessions) = &sessions
+                && sessions.settle()? == Settled::Again
+            {
+                // Made again from the start: `out` written anew, the sessions indexed first.
+                out = match decided_out.or(sql_out) {
+                    Some(w) => Some(w.start_over()?),
+                    None => None,
+                };
+                indexed = Some(crate::inputs::index_sessions(&inputs, self.threads)?);
+                continue;
             }
-            #[cfg(feature = "ballista")]
-            Engine::Ballista(url) => {
-                let ctx = crate::distributed::client(url, self).await?;
-                crate::distributed::register_inputs(&ctx, &inputs).await?;
-                (ctx, Some(inputs.len() as u64))
+            if let Some(w) = decided_out {
+                w.finish_with(Some(decided_schema))?;
             }
-            #[cfg(not(feature = "ballista"))]
-            Engine::Ballista(_) => {
-                return Err(AuditError::Usage(
-                    "this build has no Ballista engine (built without the `ballista` feature)"
-                        .to_string(),
-                ));
-            }
-        };
-        register_decided(&ctx, &self.decided_sql(REQUESTS)).await?;
-        let df = ctx.sql(&format!("SELECT * FROM {DECIDED}")).await?;
-        let decided_schema: SchemaRef = Arc::clone(df.schema().inner());
-        let (decided_out, sql_out) = match sql {
-            None => (out, None),
-            Some(_) => (None, out),
-        };
-        let (tally, decided_out) =
-            tally_streams(df.execute_stream_partitioned().await?, decided_out).await?;
-        if let Some(w) = decided_out {
-            w.finish_with(Some(decided_schema))?;
+            return self
+                .finish_run(ctx, tally, stats, sessions, remote, sql, sql_out)
+                .await;
         }
+    }
+
+    /// The report of a run whose decided table was tallied, and `sql` run over that table.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_run(
+        &self,
+        ctx: SessionContext,
+        tally: Tally,
+        stats: Arc<Mutex<ReadStats>>,
+        sessions: Option<Arc<Sessions>>,
+        remote: Option<u64>,
+        sql: Option<&str>,
+        sql_out: Option<OutWriter>,
+    ) -> Result<Output, AuditError> {
         let mut stats = std::mem::take(&mut *stats.lock().map_err(|_| poisoned())?);
+        if let Some(sessions) = &sessions {
+            stats.sessions = sessions.len()? as u64;
+        }
         if let Some(files) = remote {
             // The executors read the files: every Parquet row is one request.
             stats.files.insert(crate::inputs::Kind::Parquet, files);
@@ -451,43 +495,79 @@ pub async fn tally_streams(
     Ok((total, out))
 }
 
-/// The request table over `inputs`: `partitions` streams, each read on a blocking thread.
-/// Files are dealt out in turn, but every stream reads its own share of the rows of each
-/// Parquet file ([`crate::inputs::Share`]), so that one large table is read (and decided)
-/// on every core. Every read adds its counts to `stats`.
+/// The request table over `inputs`: `partitions` streams, each read on a blocking thread,
+/// and the sessions its CloudTrail events are joined with. Files are dealt out in runs,
+/// but every stream reads its own share of the rows of each Parquet file
+/// ([`crate::inputs::Share`]), so that one large table is read (and decided) on every
+/// core. Every read adds its counts to `stats`.
+///
+/// With `index`, the sessions indexed before ([`crate::inputs::index_sessions`]); without,
+/// the streams learn them as they read ([`crate::sessions`]): the first run over the table
+/// must then read every stream to its end, and [`Sessions::settle`] say whether its rows
+/// are exact, before the table is read again.
 pub fn input_table(
     inputs: Vec<Input>,
-    index: Arc<IdentityIndex>,
+    index: Option<IdentityIndex>,
     stats: Arc<Mutex<ReadStats>>,
     partitions: usize,
-) -> Result<StreamingTable, AuditError> {
+) -> Result<(StreamingTable, Arc<Sessions>), AuditError> {
     let inputs = Arc::new(inputs);
     let shared = inputs.iter().any(|i| i.kind.read_in_shares());
     let count = match shared {
         true => partitions.max(1),
         false => partitions.clamp(1, inputs.len().max(1)),
     };
+    let cloudtrail = inputs
+        .iter()
+        .any(|i| matches!(i.kind, Kind::CloudTrail | Kind::CloudTrailLines));
+    let sessions = Arc::new(match index {
+        Some(index) => Sessions::indexed(index),
+        None if cloudtrail => Sessions::learning(count),
+        None => Sessions::indexed(IdentityIndex::new()),
+    });
     let schema = request_schema();
     let parts: Vec<Arc<dyn PartitionStream>> = (0..count)
         .map(|p| {
             Arc::new(InputPartition {
                 schema: Arc::clone(&schema),
                 inputs: Arc::clone(&inputs),
-                index: Arc::clone(&index),
+                sessions: Arc::clone(&sessions),
                 stats: Arc::clone(&stats),
                 part: p,
                 parts: count,
             }) as Arc<dyn PartitionStream>
         })
         .collect();
-    Ok(StreamingTable::try_new(schema, parts)?)
+    Ok((StreamingTable::try_new(schema, parts)?, sessions))
+}
+
+/// A reader's part in the first pass while sessions are learned: done once, and done
+/// (as failed) if the reader stops any other way, so that no other reader waits for it.
+struct FirstPass<'a> {
+    sessions: &'a Sessions,
+    done: bool,
+}
+
+impl FirstPass<'_> {
+    fn done(&mut self, failed: bool) -> Result<(), AuditError> {
+        self.done = true;
+        self.sessions.first_pass_done(failed)
+    }
+}
+
+impl Drop for FirstPass<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.sessions.first_pass_done(true);
+        }
+    }
 }
 
 #[derive(Debug)]
 struct InputPartition {
     schema: SchemaRef,
     inputs: Arc<Vec<Input>>,
-    index: Arc<IdentityIndex>,
+    sessions: Arc<Sessions>,
     stats: Arc<Mutex<ReadStats>>,
     part: usize,
     parts: usize,
@@ -505,26 +585,59 @@ impl PartitionStream for InputPartition {
             return pulled(
                 Arc::clone(&self.schema),
                 reader,
-                self.index.len() as u64,
+                self.sessions.len().unwrap_or_default() as u64,
                 Arc::clone(&self.stats),
             );
         }
         let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&self.schema), 2);
         let tx = builder.tx();
         let inputs = Arc::clone(&self.inputs);
-        let index = Arc::clone(&self.index);
+        let sessions = Arc::clone(&self.sessions);
         let stats = Arc::clone(&self.stats);
         builder.spawn_blocking(move || {
-            // Parquet files are read by every stream, a share each; the others in turn.
+            // Parquet files are read by every stream, a share each; the others in runs of
+            // the input order (CloudTrail files sort by time: a session is then mostly
+            // learned by the reader that reads the events signed with its key).
             let (shared, dealt): (Vec<&Input>, Vec<&Input>) =
                 inputs.iter().partition(|i| i.kind.read_in_shares());
-            let mut mine: Vec<&Input> = dealt.into_iter().skip(part).step_by(parts).collect();
+            let run = |p: usize| dealt.len() * p / parts;
+            let mut mine: Vec<&Input> = dealt[run(part)..run(part + 1)].to_vec();
             mine.extend(shared);
             let share = Share { part, parts };
             let mut local = ReadStats::default();
-            let result = read_inputs(&mine, share, &index, &mut local, &mut |batch| {
-                tx.blocking_send(Ok(batch)).is_ok()
-            });
+            let stopped = std::cell::Cell::new(false);
+            let mut emit = |batch| {
+                let sent = tx.blocking_send(Ok(batch)).is_ok();
+                stopped.set(stopped.get() || !sent);
+                sent
+            };
+            let result = match sessions.is_learning() {
+                Ok(true) => {
+                    let mut first = FirstPass {
+                        sessions: &sessions,
+                        done: false,
+                    };
+                    let mut learner = Learner::default();
+                    let read =
+                        read_inputs(&mine, share, &sessions, &mut learner, &mut local, &mut emit);
+                    let done = first.done(read.is_err() || stopped.get());
+                    read.and(done).and_then(|()| {
+                        if sessions.wait_for_readers(&|| tx.is_closed())? {
+                            learner.finish(&sessions, &mut local, &mut emit)?;
+                        }
+                        Ok(())
+                    })
+                }
+                Ok(false) => read_inputs(
+                    &mine,
+                    share,
+                    &sessions,
+                    &mut Learner::default(),
+                    &mut local,
+                    &mut emit,
+                ),
+                Err(e) => Err(e),
+            };
             let merged = match stats.lock() {
                 Ok(mut s) => {
                     s.merge(local);

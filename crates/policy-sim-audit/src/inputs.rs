@@ -20,13 +20,15 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringViewArray, UInt64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
-use policy_sim::logs::cloudtrail::{self, IdentityIndex};
+use policy_sim::logs::cloudtrail::record::Detach;
+use policy_sim::logs::cloudtrail::{self, IdentityIndex, Record};
 use policy_sim::logs::{Unmapped, UnmappedCounts, UnmappedKind, s3_access};
 use policy_sim::root::Root;
 use serde_json::Value;
 
 use crate::error::AuditError;
 use crate::records::each_record;
+use crate::sessions::{Answers, Kept, Sessions, Watched};
 use crate::table::{BATCH_ROWS, Row, TableBuilder, request_schema};
 
 /// What a file holds.
@@ -506,25 +508,39 @@ impl Share {
 }
 
 /// Read `inputs` into request-table batches, handing each to `emit` (which returns
-/// `false` to stop). CloudTrail events are joined with `index` ([`index_sessions`]).
-/// A Parquet file is read as far as `share` says (its other parts are other readers'); a
+/// `false` to stop). CloudTrail events are joined with `sessions`: when they are still
+/// being learned, each CloudTrail file teaches its sessions as it is read
+/// ([`crate::sessions`]), and the caller maps the events `learner` set aside once every
+/// reader is done ([`Learner::finish`]). A
+/// Parquet file is read as far as `share` says (its other parts are other readers'); a
 /// file is counted in `stats.files` by the reader of part 0 only.
 pub fn read_inputs(
     inputs: &[&Input],
     share: Share,
-    index: &IdentityIndex,
+    sessions: &Sessions,
+    learner: &mut Learner,
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
 ) -> Result<(), AuditError> {
     let mut builder = TableBuilder::new();
     // One set of buffers for every file's bytes.
     let mut bytes = FileBytes::default();
-    stats.sessions = index.len() as u64;
+    let learning = sessions.is_learning()?;
     for input in inputs {
         count_file(input, share, stats);
         let go_on = match input.kind {
+            Kind::CloudTrail | Kind::CloudTrailLines if learning => learn_cloudtrail(
+                input,
+                sessions,
+                &mut builder,
+                learner,
+                stats,
+                emit,
+                &mut bytes,
+            )?,
             Kind::CloudTrail | Kind::CloudTrailLines => {
-                read_cloudtrail(input, index, &mut builder, stats, emit, &mut bytes)?
+                let index = sessions.index()?;
+                read_cloudtrail(input, &index, &mut builder, stats, emit, &mut bytes)?
             }
             Kind::S3AccessLog => read_access_log(input, &mut builder, stats, emit)?,
             Kind::Requests => read_request_lines(input, &mut builder, stats, emit)?,
@@ -673,6 +689,272 @@ fn read_cloudtrail(
         true
     })?;
     Ok(go_on && !stopped)
+}
+
+/// The most a reader keeps of events set aside while sessions are learned (copies of
+/// their records, [`Detach::weight`]): past it, an event to set aside is noted by its
+/// number, and its file read again at the end for the events noted.
+pub const SET_ASIDE_BYTES: usize = 64 << 20;
+
+/// A file with more than this many events set aside ...
+const DENSE_MIN: usize = 64;
+/// ... that are more than one in this many of its records so far is read again for them
+/// at the end, rather than its events copied.
+const DENSE_SHARE: usize = 8;
+
+/// A reader's state while sessions are learned ([`crate::sessions`]): the events set aside
+/// until every session is known.
+pub struct Learner {
+    /// The most `aside` may weigh ([`SET_ASIDE_BYTES`] unless told otherwise).
+    budget: usize,
+    /// Files with events set aside or noted (each event names its file by position here).
+    files: Vec<Input>,
+    /// Events set aside: their file, number and record.
+    aside: Vec<(usize, u64, Record<'static>)>,
+    /// The weight of `aside`.
+    weight: usize,
+    /// Events noted, past the budget: their file, and their numbers in rising order.
+    noted: Vec<(usize, Vec<u64>)>,
+    /// The answers the shared index gave this reader.
+    answers: Answers,
+}
+
+impl Default for Learner {
+    fn default() -> Learner {
+        Learner::with_budget(SET_ASIDE_BYTES)
+    }
+}
+
+impl Learner {
+    /// A learner that sets aside at most `budget` bytes of events.
+    pub fn with_budget(budget: usize) -> Learner {
+        Learner {
+            budget,
+            files: Vec::new(),
+            aside: Vec::new(),
+            weight: 0,
+            noted: Vec::new(),
+            answers: Answers::default(),
+        }
+    }
+
+    /// The files read again for the events noted past the budget.
+    pub fn files_read_again(&self) -> usize {
+        self.noted.len()
+    }
+
+    /// The position of `input` in `files` (it is the last one when it has events here).
+    fn file(&mut self, input: &Input) -> usize {
+        match self.files.last() {
+            Some(last) if last.path == input.path && last.name == input.name => {}
+            _ => self.files.push(input.clone()),
+        }
+        self.files.len() - 1
+    }
+
+    /// Map the events set aside and noted, now that every session is known (call once
+    /// [`Sessions::wait_for_readers`] says so), into batches handed to `emit`; `false` when
+    /// `emit` stopped. Their records were counted when first read.
+    ///
+    /// Cost: the events set aside are mapped from their copies; each file with events
+    /// noted is read again (decompressed and parsed) and only those events mapped.
+    pub fn finish(
+        &mut self,
+        sessions: &Sessions,
+        stats: &mut ReadStats,
+        emit: &mut dyn FnMut(RecordBatch) -> bool,
+    ) -> Result<bool, AuditError> {
+        let index = sessions.index()?;
+        let mut builder = TableBuilder::new();
+        for (file, i, record) in std::mem::take(&mut self.aside) {
+            let input = &self.files[file];
+            let mapped = cloudtrail::map(&record, &*index);
+            push_mapped(input, i, &record, mapped, &mut builder, stats);
+            if !flush_full(&mut builder, emit) {
+                return Ok(false);
+            }
+        }
+        self.weight = 0;
+        let mut bytes = FileBytes::default();
+        for (file, numbers) in &self.noted {
+            let input = &self.files[*file];
+            let bytes = bytes.read(input)?;
+            let mut next = numbers.iter().peekable();
+            let mut stopped = false;
+            each_record(input, bytes, &mut |i, record| {
+                if next.peek() != Some(&&i) {
+                    return true;
+                }
+                next.next();
+                match record {
+                    Ok(record) => {
+                        let mapped = cloudtrail::map(record, &*index);
+                        push_mapped(input, i, record, mapped, &mut builder, stats);
+                    }
+                    // Noted events were read the first time: a file changed since.
+                    Err(u) => stats.unmapped(&input.name, i, &cloudtrail::unreadable(u.error)),
+                }
+                stopped = !flush_full(&mut builder, emit);
+                !stopped && next.peek().is_some()
+            })?;
+            if stopped {
+                return Ok(false);
+            }
+            if next.peek().is_some() {
+                return Err(AuditError::Input {
+                    file: input.name.clone(),
+                    reason: "changed while it was read: it holds fewer records than before"
+                        .to_string(),
+                });
+            }
+        }
+        Ok(builder.is_empty() || emit(builder.finish()))
+    }
+}
+
+/// Read one CloudTrail file while the sessions are learned ([`crate::sessions`]): every
+/// session record is added to `sessions` as it comes, and every event is mapped with the
+/// sessions known so far, its rows handed on as for [`read_cloudtrail`]. An event that
+/// meets an access key not known then is set aside (a copy of its record) to be mapped at
+/// the end ([`Learner::finish`]); or noted by its number, and the file read again for the
+/// events noted at the end, when the file has many of them (more than `DENSE_MIN`, and more
+/// than one in `DENSE_SHARE` of its records so far) or the reader has set aside as much as
+/// its budget ([`SET_ASIDE_BYTES`]).
+///
+/// Cost: one read of the file; memory: the events set aside (at most the budget, past which
+/// one file's copies are let go), and the numbers of those noted.
+fn learn_cloudtrail(
+    input: &Input,
+    sessions: &Sessions,
+    builder: &mut TableBuilder,
+    learner: &mut Learner,
+    stats: &mut ReadStats,
+    emit: &mut dyn FnMut(RecordBatch) -> bool,
+    bytes: &mut FileBytes,
+) -> Result<bool, AuditError> {
+    let bytes = bytes.read(input)?;
+    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
+    // Rows handed on from here on were decided with the conflicts known now.
+    sessions.handed_on(sessions.conflicts()?)?;
+    let mut aside: Vec<(u64, Record<'static>)> = Vec::new();
+    let mut noted: Vec<u64> = Vec::new();
+    let mut weight = 0;
+    let mut failed: Option<AuditError> = None;
+    let mut stopped = false;
+    let read = each_record(input, bytes, &mut |i, record| {
+        let mut learn = || -> Result<bool, AuditError> {
+            stats.records += 1;
+            let record = match record {
+                Ok(record) => record,
+                Err(u) => {
+                    if may_name_a_session(u.text.as_bytes(), &finder) {
+                        sessions.add_unreadable(u.text)?;
+                    }
+                    stats.unmapped(&input.name, i, &cloudtrail::unreadable(u.error));
+                    return Ok(true);
+                }
+            };
+            // A session record that cannot be indexed is reported as such, not as another
+            // service's event.
+            if record.event_name.get() == Some("AssumeRoleWithWebIdentity")
+                && let Err(u) = sessions.add(record)?
+            {
+                stats.unmapped(&input.name, i, &u);
+                return Ok(true);
+            }
+            // The reader's own answers first; the shared index (and its lock) only for a
+            // key it has none for.
+            let kept = Kept::new(&learner.answers);
+            let mut mapped = cloudtrail::map(record, &kept);
+            let mut unknown = false;
+            if kept.missed() {
+                let index = sessions.index()?;
+                let watched = Watched::new(&index);
+                mapped = cloudtrail::map(record, &watched);
+                learner.answers.learn(&watched);
+                unknown = watched.met_unknown();
+            }
+            if unknown {
+                // Many such events in a file (sessions recorded later than their use, as
+                // at the start of a reader's run of files): the file is read again for
+                // them; a few: copies kept in memory.
+                let set_aside = aside.len() + noted.len() + 1;
+                if !noted.is_empty()
+                    || (set_aside > DENSE_MIN && set_aside * DENSE_SHARE > i as usize + 1)
+                {
+                    noted.extend(aside.drain(..).map(|(n, _)| n));
+                    noted.push(i);
+                } else {
+                    weight += record.weight();
+                    aside.push((i, record.detach()));
+                }
+                return Ok(true);
+            }
+            push_mapped(input, i, record, mapped, builder, stats);
+            Ok(flush_full(builder, emit))
+        };
+        match learn() {
+            Ok(go_on) => {
+                stopped = !go_on;
+                go_on
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let go_on = read?;
+    if !aside.is_empty() && learner.weight + weight > learner.budget {
+        // No room left: read again for them instead.
+        noted.extend(aside.drain(..).map(|(n, _)| n));
+        noted.sort_unstable();
+    }
+    if !aside.is_empty() || !noted.is_empty() {
+        let file = learner.file(input);
+        learner.weight += if aside.is_empty() { 0 } else { weight };
+        learner
+            .aside
+            .extend(aside.into_iter().map(|(i, r)| (file, i, r)));
+        if !noted.is_empty() {
+            learner.noted.push((file, noted));
+        }
+    }
+    Ok(go_on && !stopped)
+}
+
+/// The rows of one mapped record into `builder` (never flushed: the caller hands them on),
+/// or the reason it is unmapped into `stats`.
+fn push_mapped(
+    input: &Input,
+    i: u64,
+    record: &cloudtrail::Record<'_>,
+    mapped: Result<policy_sim::logs::Mapped, Unmapped>,
+    builder: &mut TableBuilder,
+    stats: &mut ReadStats,
+) {
+    match mapped {
+        Ok(mapped) => {
+            let base = Row {
+                source: &input.name,
+                record: i,
+                event_time: record.event_time.get(),
+                event_name: record.event_name.get(),
+                event_id: record.event_id.get(),
+                recorded: true,
+                error_code: mapped.error_code.as_deref(),
+                ..Row::default()
+            };
+            for request in &mapped.requests {
+                builder.push_request(&base, request);
+                stats.rows += 1;
+            }
+        }
+        Err(u) => stats.unmapped(&input.name, i, &u),
+    }
 }
 
 fn read_access_log(
@@ -1091,7 +1373,127 @@ impl ParquetShare {
 
 #[cfg(test)]
 mod tests {
-    use super::Share;
+    use super::*;
+
+    /// The rows of `batches` as (source, record, identity, action, resource) texts, sorted.
+    fn rows(batches: &[RecordBatch]) -> Vec<[String; 5]> {
+        use datafusion::arrow::array::AsArray;
+        use datafusion::arrow::compute::cast;
+        let mut out = Vec::new();
+        for b in batches {
+            let text = |name: &str| {
+                let column = b.column_by_name(name).unwrap();
+                cast(column, &DataType::Utf8).unwrap()
+            };
+            let columns = ["source", "record", "identity", "action", "resource"].map(text);
+            for row in 0..b.num_rows() {
+                out.push(std::array::from_fn(|c| {
+                    let column = columns[c].as_string::<i32>();
+                    match column.is_null(row) {
+                        true => "-".to_string(),
+                        false => column.value(row).to_string(),
+                    }
+                }));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Read `inputs` on one reader, learning sessions with `budget` (or with the sessions
+    /// indexed first, without): the rows, the counts, and the files read again.
+    fn read_all(inputs: &[Input], budget: Option<usize>) -> (Vec<[String; 5]>, ReadStats, usize) {
+        let sessions = match budget {
+            Some(_) => Sessions::learning(1),
+            None => Sessions::indexed(index_sessions(inputs, 1).unwrap()),
+        };
+        let mut learner = Learner::with_budget(budget.unwrap_or(0));
+        let mut stats = ReadStats::default();
+        let mut batches = Vec::new();
+        let mut emit = |b: RecordBatch| {
+            batches.push(b);
+            true
+        };
+        let all: Vec<&Input> = inputs.iter().collect();
+        read_inputs(
+            &all,
+            Share::WHOLE,
+            &sessions,
+            &mut learner,
+            &mut stats,
+            &mut emit,
+        )
+        .unwrap();
+        if budget.is_some() {
+            sessions.first_pass_done(false).unwrap();
+            assert!(sessions.wait_for_readers(&|| false).unwrap());
+            assert!(learner.finish(&sessions, &mut stats, &mut emit).unwrap());
+            assert_eq!(sessions.settle().unwrap(), crate::sessions::Settled::Exact);
+        }
+        (rows(&batches), stats, learner.files_read_again())
+    }
+
+    #[test]
+    fn events_met_before_their_session_are_set_aside_or_their_file_read_again() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/audit/clean/cloudtrail.json");
+        let log: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
+        let records = log["Records"].as_array().unwrap();
+        let (issued, events): (Vec<&Value>, Vec<&Value>) = records
+            .iter()
+            .partition(|r| r["eventName"] == "AssumeRoleWithWebIdentity");
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for (name, part) in [("a.json", &events), ("b.json", &issued)] {
+            let path = dir.path().join(name);
+            let text = serde_json::json!({ "Records": part }).to_string();
+            std::fs::write(&path, text).unwrap();
+            inputs.push(Input {
+                path,
+                name: name.to_string(),
+                kind: Kind::CloudTrail,
+            });
+        }
+        let (expected, two_passes, _) = read_all(&inputs, None);
+        assert!(
+            expected.iter().filter(|r| r[2] != "-").count() >= 3,
+            "the events have identities: {expected:#?}"
+        );
+        // Room to set the events aside: nothing is read again.
+        let (aside, stats, reread) = read_all(&inputs, Some(SET_ASIDE_BYTES));
+        assert_eq!((&aside, reread), (&expected, 0));
+        // No room: the events are noted, and their file read again for them at the end.
+        let (again, stats_again, reread) = read_all(&inputs, Some(0));
+        assert_eq!((&again, reread), (&expected, 1));
+        // Many such events in one file: it is read again for them, whatever the room.
+        let many: Vec<&Value> = events
+            .iter()
+            .copied()
+            .cycle()
+            .take(10 * DENSE_MIN)
+            .collect();
+        let text = serde_json::json!({ "Records": many }).to_string();
+        std::fs::write(&inputs[0].path, text).unwrap();
+        let (expected_many, _, _) = read_all(&inputs, None);
+        assert!(
+            expected_many.len() >= 10 * DENSE_MIN,
+            "{}",
+            expected_many.len()
+        );
+        let (dense, _, reread) = read_all(&inputs, Some(SET_ASIDE_BYTES));
+        assert_eq!((&dense, reread), (&expected_many, 1));
+        for s in [&stats, &stats_again] {
+            assert_eq!(
+                (s.records, s.rows, &s.unmapped.0, &s.files),
+                (
+                    two_passes.records,
+                    two_passes.rows,
+                    &two_passes.unmapped.0,
+                    &two_passes.files
+                )
+            );
+        }
+    }
 
     /// Every row of every small table lands in exactly one part, the parts in order and
     /// contiguous, and no part more than one row larger than another; checked against

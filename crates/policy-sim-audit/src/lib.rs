@@ -32,6 +32,7 @@ pub mod out;
 pub mod policies;
 pub mod records;
 pub mod report;
+pub mod sessions;
 pub mod table;
 pub mod tally;
 pub mod udf;

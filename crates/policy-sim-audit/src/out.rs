@@ -139,6 +139,15 @@ impl OutWriter {
         Ok(self.rows)
     }
 
+    /// Throw away what was written and start the file again, empty (a run made again
+    /// writes its rows anew).
+    pub fn start_over(self) -> Result<OutWriter, AuditError> {
+        let path = self.path.clone();
+        // What the writer still buffers goes to the file it truncates next.
+        drop(self);
+        OutWriter::create(&path)
+    }
+
     /// [`OutWriter::finish_with`] without a schema.
     pub fn finish(self) -> Result<u64, AuditError> {
         self.finish_with(None)

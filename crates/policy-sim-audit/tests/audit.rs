@@ -1044,3 +1044,107 @@ fn a_session_written_with_escapes_is_indexed_like_any_other() {
     );
     assert_no_request_of(&r, ALICE);
 }
+
+/// The parts of a report that do not name files: what every reading of the same records
+/// must agree on.
+fn answers(r: &Value) -> Value {
+    serde_json::json!({
+        "verdict": r["verdict"],
+        "decisions": r["decisions"],
+        "by_action": r["by_action"],
+        "by_identity": r["by_identity"],
+        "by_statement": r["by_statement"],
+        "unused_statements": r["unused_statements"],
+        "unmapped": r["unmapped"]["by_kind"],
+        "records": r["inputs"]["records"],
+        "rows": r["inputs"]["rows"],
+        "sessions": r["inputs"]["sessions"],
+        "own": r["isolation"]["own"],
+        "finding_rows": r["isolation"]["finding_rows"],
+    })
+}
+
+#[test]
+fn sessions_recorded_in_a_later_file_are_joined_with_any_threads() {
+    let (records, _) = clean_records_and_a_rival_session();
+    let (issued, events): (Vec<&Value>, Vec<&Value>) = records
+        .iter()
+        .partition(|r| r["eventName"] == "AssumeRoleWithWebIdentity");
+    let dir = scratch("later-sessions");
+    let _ = std::fs::remove_dir_all(&dir);
+    // The events first by name, each in a file of its own; the sessions last.
+    for (i, e) in events.iter().enumerate() {
+        write_log(&dir, &format!("a{i}.json"), &[e.to_string()]);
+    }
+    let issued: Vec<String> = issued.iter().map(|r| r.to_string()).collect();
+    write_log(&dir, "z.json", &issued);
+    let (code, whole) = json(&[
+        "--policy",
+        CORRECTED,
+        "fixtures/audit/clean/cloudtrail.json",
+    ]);
+    assert_eq!(code, 0, "{whole:#}");
+    let identities = whole["by_identity"].as_array().unwrap();
+    assert!(
+        [ALICE, BOB]
+            .iter()
+            .all(|who| identities.iter().any(|row| row["key"] == *who)),
+        "{identities:#?}"
+    );
+    for threads in ["1", "2", "3"] {
+        let (code, split) = json(&["--policy", CORRECTED, "--threads", threads, &relative(&dir)]);
+        assert_eq!(code, 0, "{threads} threads: {split:#}");
+        assert_eq!(answers(&split), answers(&whole), "{threads} threads");
+    }
+}
+
+#[test]
+fn a_key_issued_again_after_its_events_were_decided_is_a_conflict_with_any_threads() {
+    let (mut records, rival) = clean_records_and_a_rival_session();
+    // Sessions before their events: the first file is decided as soon as it is read.
+    records.sort_by_key(|r| r["eventName"] != "AssumeRoleWithWebIdentity");
+    let dir = scratch("rival-later");
+    let _ = std::fs::remove_dir_all(&dir);
+    let texts: Vec<String> = records.iter().map(Value::to_string).collect();
+    write_log(&dir, "a.json", &texts);
+    write_log(&dir, "b.json", &[rival.to_string()]);
+    // The answers of the same records in one file, where the rival is known at once.
+    let one = scratch("rival-one-file");
+    let _ = std::fs::remove_dir_all(&one);
+    let mut all = texts.clone();
+    all.insert(0, rival.to_string());
+    write_log(&one, "log.json", &all);
+    let (_, expected) = json(&["--policy", CORRECTED, &relative(&one)]);
+    for threads in ["1", "2", "3"] {
+        let out = scratch(&format!("rival-later-{threads}.jsonl"));
+        let (code, r) = json(&[
+            "--policy",
+            CORRECTED,
+            "--threads",
+            threads,
+            "--out",
+            &relative(&out),
+            &relative(&dir),
+        ]);
+        assert_eq!(code, 1, "{threads} threads: {r:#}");
+        assert_eq!(r["verdict"], "unknown");
+        assert!(
+            r["unmapped"]["by_kind"]["identity-conflict"]
+                .as_u64()
+                .unwrap()
+                >= 2,
+            "{threads} threads: the key was issued twice: {:#}",
+            r["unmapped"]
+        );
+        assert_no_request_of(&r, ALICE);
+        assert_eq!(answers(&r), answers(&expected), "{threads} threads");
+        // The decided table written once: the rows of the run that counted.
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(
+            written.lines().count() as u64,
+            r["inputs"]["rows"].as_u64().unwrap(),
+            "{threads} threads"
+        );
+        assert!(!written.contains(ALICE), "{threads} threads");
+    }
+}
