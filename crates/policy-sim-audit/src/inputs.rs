@@ -663,30 +663,16 @@ fn read_cloudtrail(
                 Ok(true) => {}
             }
         }
-        match cloudtrail::map(record, index) {
-            Ok(mapped) => {
-                let base = Row {
-                    source: &input.name,
-                    record: i,
-                    event_time: record.event_time.get(),
-                    event_name: record.event_name.get(),
-                    event_id: record.event_id.get(),
-                    recorded: true,
-                    error_code: mapped.error_code.as_deref(),
-                    ..Row::default()
-                };
-                for request in &mapped.requests {
-                    builder.push_request(&base, request);
-                    stats.rows += 1;
-                    if !flush_full(builder, emit) {
-                        stopped = true;
-                        return false;
-                    }
-                }
-            }
-            Err(u) => stats.unmapped(&input.name, i, &u),
-        }
-        true
+        push_mapped(
+            input,
+            i,
+            record,
+            cloudtrail::map(record, index),
+            builder,
+            stats,
+        );
+        stopped = !flush_full(builder, emit);
+        !stopped
     })?;
     Ok(go_on && !stopped)
 }
