@@ -144,15 +144,19 @@ const CONFLICT: KeyEntry = u32::MAX;
 /// sessions, far fewer than the keys issued to them, stay close together in memory.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityIndex {
-    keys: HashMap<Box<str>, KeyEntry>,
+    keys: KeyMap<Box<str>, KeyEntry>,
     /// How many of `keys` are conflicts.
     conflicts: usize,
     sessions: Vec<WebIdentitySession>,
     /// Each session's number, by [`session_name`].
-    numbers: HashMap<String, KeyEntry>,
+    numbers: KeyMap<String, KeyEntry>,
     /// Scratch for [`session_name`].
     name: String,
 }
+
+/// The index's maps: keyed by text from the logs, hashed with foldhash (seeded at random
+/// per process), a fraction of SipHash's cost on keys this short.
+type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A text naming the session `(identity, role, pool)` unambiguously (each part after its
 /// length).
