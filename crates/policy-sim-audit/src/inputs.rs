@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::error::AuditError;
 use crate::records::each_record;
-use crate::sessions::{Answers, Kept, Sessions, Watched};
+use crate::sessions::{Answers, Asking, Sessions};
 use crate::table::{BATCH_ROWS, Row, TableBuilder, request_schema};
 
 /// What a file holds.
@@ -850,17 +850,9 @@ fn learn_cloudtrail(
             }
             // The reader's own answers first; the shared index (and its lock) only for a
             // key it has none for.
-            let kept = Kept::new(&learner.answers);
-            let mut mapped = cloudtrail::map(record, &kept);
-            let mut unknown = false;
-            if kept.missed() {
-                let index = sessions.index()?;
-                let watched = Watched::new(&index);
-                mapped = cloudtrail::map(record, &watched);
-                learner.answers.learn(&watched);
-                unknown = watched.met_unknown();
-            }
-            if unknown {
+            let asking = Asking::new(&learner.answers, sessions);
+            let mapped = cloudtrail::map(record, &asking);
+            if asking.done().keep(&mut learner.answers)? {
                 // Many such events in a file (sessions recorded later than their use, as
                 // at the start of a reader's run of files): the file is read again for
                 // them; a few: copies kept in memory.

@@ -19,8 +19,7 @@
 //!   must be made again with the sessions indexed first (which real logs, where a key is
 //!   issued once, never need).
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use policy_sim::logs::cloudtrail::{
 };
 
 use crate::error::AuditError;
+use crate::tally::Map;
 
 /// The sessions of a run's CloudTrail inputs: learned while reading, or indexed before.
 #[derive(Debug)]
@@ -203,40 +203,6 @@ fn poisoned() -> AuditError {
     AuditError::Reader("a reader thread failed".to_string())
 }
 
-/// An index that notes the keys looked up, and whether one of them was not known.
-pub struct Watched<'a> {
-    index: &'a IdentityIndex,
-    unknown: Cell<bool>,
-    asked: RefCell<Vec<String>>,
-}
-
-impl<'a> Watched<'a> {
-    /// Watch the lookups in `index`.
-    pub fn new(index: &'a IdentityIndex) -> Watched<'a> {
-        Watched {
-            index,
-            unknown: Cell::new(false),
-            asked: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// Whether a lookup met a key not known.
-    pub fn met_unknown(&self) -> bool {
-        self.unknown.get()
-    }
-}
-
-impl SessionLookup for Watched<'_> {
-    fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
-        let found = self.index.lookup(access_key_id);
-        if found == KeyLookup::Unknown {
-            self.unknown.set(true);
-        }
-        self.asked.borrow_mut().push(access_key_id.to_string());
-        found
-    }
-}
-
 /// A reader's own copy of the answers the shared index gave it for keys it knew (a
 /// session, or a conflict), so that the reader does not take the index's lock for a key
 /// again. An answer kept may become stale in one way only: a key known as a session
@@ -247,70 +213,121 @@ impl SessionLookup for Watched<'_> {
 #[derive(Debug, Default)]
 pub struct Answers {
     /// Each key's answer: the session's position in `sessions`, or `None` for a conflict.
-    keys: HashMap<Box<str>, Option<usize>>,
+    keys: Map<Box<str>, Option<usize>>,
     sessions: Vec<WebIdentitySession>,
     /// Each session's position, by its parts.
-    numbers: HashMap<(String, String, String), usize>,
+    numbers: Map<(String, String, String), usize>,
 }
 
 impl Answers {
-    /// Keep what `watched` was answered for the keys it knew.
-    pub fn learn(&mut self, watched: &Watched<'_>) {
-        for key in watched.asked.borrow().iter() {
-            let answer = match watched.index.lookup(key) {
-                KeyLookup::Unknown => continue,
-                KeyLookup::Conflict => None,
-                KeyLookup::Session(s) => {
-                    let parts = (s.identity_id.clone(), s.role_arn.clone(), s.pool_id.clone());
-                    let next = self.sessions.len();
-                    let at = *self.numbers.entry(parts).or_insert(next);
-                    if at == next {
-                        self.sessions.push(s.clone());
-                    }
-                    Some(at)
+    /// Keep what `index` answers for `key`, when it knows it.
+    fn learn(&mut self, index: &IdentityIndex, key: &str) {
+        let answer = match index.lookup(key) {
+            KeyLookup::Unknown => return,
+            KeyLookup::Conflict => None,
+            KeyLookup::Session(s) => {
+                let parts = (s.identity_id.clone(), s.role_arn.clone(), s.pool_id.clone());
+                let next = self.sessions.len();
+                let at = *self.numbers.entry(parts).or_insert(next);
+                if at == next {
+                    self.sessions.push(s.clone());
                 }
-            };
-            self.keys.insert(key.as_str().into(), answer);
-        }
+                Some(at)
+            }
+        };
+        self.keys.insert(key.into(), answer);
     }
 }
 
-/// Lookups in a reader's [`Answers`] alone: a key it has no answer for is
-/// [`KeyLookup::Unknown`] and noted ([`Kept::missed`]): ask the shared index then.
-pub struct Kept<'a> {
-    answers: &'a Answers,
-    missed: Cell<bool>,
+/// Lookups in a reader's [`Answers`] first, and in the shared index of [`Sessions`] for a
+/// key it has no answer for: the index's read lock is taken at the first such key and held
+/// until [`Asking::done`]; [`Asked::keep`] keeps the index's answers in [`Answers`].
+///
+/// Cost: one hash lookup a key; the lock and a copy of the key only for keys not answered
+/// before (a reader asks the index once for each key it comes to know).
+pub struct Asking<'n, 's> {
+    answers: &'n Answers,
+    sessions: &'s Sessions,
+    /// The index, read-locked at the first key not answered (`None`: the lock was poisoned).
+    index: OnceCell<Option<RwLockReadGuard<'s, IdentityIndex>>>,
+    /// The keys the index was asked for.
+    asked: RefCell<Vec<Box<str>>>,
+    /// Whether a key looked up was known nowhere.
+    unknown: Cell<bool>,
 }
 
-impl<'a> Kept<'a> {
-    /// Look keys up in `answers`.
-    pub fn new(answers: &'a Answers) -> Kept<'a> {
-        Kept {
+impl<'n, 's> Asking<'n, 's> {
+    /// Look keys up in `answers`, then in `sessions`.
+    pub fn new(answers: &'n Answers, sessions: &'s Sessions) -> Asking<'n, 's> {
+        Asking {
             answers,
-            missed: Cell::new(false),
+            sessions,
+            index: OnceCell::new(),
+            asked: RefCell::new(Vec::new()),
+            unknown: Cell::new(false),
         }
     }
 
-    /// Whether a key looked up had no answer kept.
-    pub fn missed(&self) -> bool {
-        self.missed.get()
+    /// What was asked of the index: keep it with [`Asked::keep`] (which releases the lock).
+    pub fn done(self) -> Asked<'s> {
+        Asked {
+            index: self.index.into_inner(),
+            asked: self.asked.into_inner(),
+            unknown: self.unknown.get(),
+        }
     }
 }
 
-impl SessionLookup for Kept<'_> {
+/// What an [`Asking`] asked of the shared index, the index still read-locked if it was
+/// asked.
+pub struct Asked<'s> {
+    index: Option<Option<RwLockReadGuard<'s, IdentityIndex>>>,
+    asked: Vec<Box<str>>,
+    unknown: bool,
+}
+
+impl Asked<'_> {
+    /// Keep in `answers` (those the [`Asking`] looked in) what the index answered, release
+    /// its lock, and say whether a key looked up was not known then (its event must wait
+    /// until every session is known).
+    pub fn keep(self, answers: &mut Answers) -> Result<bool, AuditError> {
+        match self.index {
+            None => {}
+            Some(None) => return Err(poisoned()),
+            Some(Some(index)) => {
+                for key in self.asked {
+                    answers.learn(&index, &key);
+                }
+            }
+        }
+        Ok(self.unknown)
+    }
+}
+
+impl SessionLookup for Asking<'_, '_> {
     fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
         match self.answers.keys.get(access_key_id) {
-            None => {
-                self.missed.set(true);
-                KeyLookup::Unknown
+            Some(None) => return KeyLookup::Conflict,
+            Some(Some(at)) => {
+                if let Some(s) = self.answers.sessions.get(*at) {
+                    return KeyLookup::Session(s);
+                }
+                // Every position kept is in `sessions`; should one not be, ask the index.
             }
-            Some(None) => KeyLookup::Conflict,
-            Some(Some(at)) => self
-                .answers
-                .sessions
-                .get(*at)
-                .map_or(KeyLookup::Conflict, KeyLookup::Session),
+            None => {}
         }
+        let index = self
+            .index
+            .get_or_init(|| self.sessions.index.read().ok())
+            .as_ref();
+        // A poisoned lock: unknown here, and an error from `Asked::keep`.
+        let found = index.map_or(KeyLookup::Unknown, |i| i.lookup(access_key_id));
+        if found == KeyLookup::Unknown {
+            self.unknown.set(true);
+        } else {
+            self.asked.borrow_mut().push(access_key_id.into());
+        }
+        found
     }
 }
 
@@ -420,34 +437,57 @@ mod tests {
         add(&sessions, "K3", "us-east-1:a");
         add(&sessions, "K3", "us-east-1:b");
         let mut answers = Answers::default();
-        assert_eq!(Kept::new(&answers).lookup("K1"), KeyLookup::Unknown);
-        {
-            let index = sessions.index().unwrap();
-            let watched = Watched::new(&index);
-            for key in ["K1", "K2", "K3", "K9"] {
-                watched.lookup(key);
-            }
-            answers.learn(&watched);
-            for key in ["K1", "K2", "K3", "K9"] {
-                let kept = Kept::new(&answers);
-                assert_eq!(kept.lookup(key), index.lookup(key), "{key}");
-                // Only the unknown key is missed: it is asked for again next time.
-                assert_eq!(kept.missed(), key == "K9", "{key}");
-            }
+        let keys = ["K1", "K2", "K3", "K9"];
+        let asking = Asking::new(&answers, &sessions);
+        for key in keys {
+            let found = asking.lookup(key);
+            assert_eq!(found, sessions.index().unwrap().lookup(key), "{key}");
         }
+        // K9 is known nowhere: its event must wait.
+        assert!(asking.done().keep(&mut answers).unwrap());
+        assert_eq!(answers.keys.len(), 3);
         // One copy of a session shared by two keys.
         assert_eq!(answers.sessions.len(), 1);
+        // Asked again, the known keys are answered alike without the index.
+        let index = sessions.index().unwrap();
+        let asking = Asking::new(&answers, &sessions);
+        for key in ["K1", "K2", "K3"] {
+            assert_eq!(asking.lookup(key), index.lookup(key), "{key}");
+        }
+        assert!(asking.index.get().is_none(), "the index was not asked");
+        drop(index);
+        assert!(!asking.done().keep(&mut answers).unwrap());
     }
 
     #[test]
-    fn a_watched_index_notes_a_key_it_does_not_know() {
+    fn a_key_unknown_at_first_is_asked_again_once_known() {
         let sessions = Sessions::learning(1);
+        let mut answers = Answers::default();
+        let asking = Asking::new(&answers, &sessions);
+        assert_eq!(asking.lookup("K1"), KeyLookup::Unknown);
+        assert!(asking.done().keep(&mut answers).unwrap());
         add(&sessions, "K1", "us-east-1:a");
-        let index = sessions.index().unwrap();
-        let watched = Watched::new(&index);
-        assert!(matches!(watched.lookup("K1"), KeyLookup::Session(_)));
-        assert!(!watched.met_unknown());
-        assert_eq!(watched.lookup("K9"), KeyLookup::Unknown);
-        assert!(watched.met_unknown());
+        let asking = Asking::new(&answers, &sessions);
+        assert!(
+            matches!(asking.lookup("K1"), KeyLookup::Session(s) if s.identity_id == "us-east-1:a")
+        );
+        assert!(!asking.done().keep(&mut answers).unwrap());
+    }
+
+    #[test]
+    fn a_poisoned_index_is_an_error_not_an_unknown_key() {
+        let sessions = Sessions::learning(1);
+        let _ = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let _guard = sessions.index.write().unwrap();
+                    panic!("a reader failed while it held the index");
+                })
+                .join()
+        });
+        let mut answers = Answers::default();
+        let asking = Asking::new(&answers, &sessions);
+        assert_eq!(asking.lookup("K1"), KeyLookup::Unknown);
+        assert!(asking.done().keep(&mut answers).is_err());
     }
 }
