@@ -1077,13 +1077,14 @@ mod tests {
 
         /// A context cleared and refilled round after round (its slots keep the keys of
         /// earlier rounds, in the case they were given, and the time renderings; it keeps
-        /// the last time text it parsed) answers as a fresh context filled the same way:
-        /// the same new-key answers, time defaults (and time-key errors), keys, values and
-        /// known-key slots.
+        /// the last time text it parsed) answers as a fresh context filled the same way,
+        /// whichever way each key was written (a new key, `add`, `set`, `declare`,
+        /// `get_or_set_one` by name or known key): the same answers, time defaults (and
+        /// time-key errors), keys, values and known-key slots.
         #[test]
         fn a_refilled_context_answers_as_a_fresh_one(
             rounds in proptest::collection::vec(
-                proptest::collection::vec((0usize..8, 0u8..3, 0u8..4), 0..10),
+                proptest::collection::vec((0usize..8, 0u8..3, 0u8..8), 0..10),
                 1..6,
             ),
         ) {
@@ -1137,9 +1138,35 @@ mod tests {
                             reused.push_value_at(a).push_str(VALUES[i % VALUES.len()]);
                             fresh.push_value_at(b).push_str(VALUES[i % VALUES.len()]);
                         }
-                    } else {
+                    } else if op == 2 {
                         reused.add(key, VALUES[i % VALUES.len()]);
                         fresh.add(key, VALUES[i % VALUES.len()]);
+                    } else if op == 4 {
+                        // No value, one, or two (one at the end of the list).
+                        let values: Vec<String> = VALUES
+                            .iter()
+                            .skip(i % VALUES.len())
+                            .take(usize::from(case))
+                            .map(|v| v.to_string())
+                            .collect();
+                        reused.set(key, values.clone());
+                        fresh.set(key, values);
+                    } else if op == 5 {
+                        reused.declare(key);
+                        fresh.declare(key);
+                    } else {
+                        let value = VALUES[i % VALUES.len()];
+                        let (a, b) = match KnownKey::of(key).filter(|_| op == 7) {
+                            Some(k) => (
+                                reused.get_or_set_one_known(k, value).map(<[String]>::to_vec),
+                                fresh.get_or_set_one_known(k, value).map(<[String]>::to_vec),
+                            ),
+                            None => (
+                                reused.get_or_set_one(key, value).map(<[String]>::to_vec),
+                                fresh.get_or_set_one(key, value).map(<[String]>::to_vec),
+                            ),
+                        };
+                        proptest::prop_assert_eq!(a, b, "{}", key);
                     }
                 }
                 proptest::prop_assert_eq!(&reused, &fresh);
