@@ -904,12 +904,38 @@ fn learn_cloudtrail(
     Ok(go_on && !stopped)
 }
 
-/// The rows of one mapped record into `builder` (never flushed: the caller hands them on),
-/// or the reason it is unmapped into `stats`.
+/// The rows of one mapped CloudTrail record into `builder` (never flushed: the caller
+/// hands them on), or the reason it is unmapped into `stats`.
 fn push_mapped(
     input: &Input,
     i: u64,
     record: &cloudtrail::Record<'_>,
+    mapped: Result<policy_sim::logs::Mapped, Unmapped>,
+    builder: &mut TableBuilder,
+    stats: &mut ReadStats,
+) {
+    let event = RecordedEvent {
+        time: record.event_time.get(),
+        name: record.event_name.get(),
+        id: record.event_id.get(),
+    };
+    push_rows(input, i, event, mapped, builder, stats);
+}
+
+/// What a log record says about its event, shared by the rows of its requests.
+#[derive(Clone, Copy)]
+struct RecordedEvent<'a> {
+    time: Option<&'a str>,
+    name: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+/// The rows of one mapped log record (record `i` of `input`) into `builder`, unflushed,
+/// or the reason it is unmapped into `stats`.
+fn push_rows(
+    input: &Input,
+    i: u64,
+    event: RecordedEvent<'_>,
     mapped: Result<policy_sim::logs::Mapped, Unmapped>,
     builder: &mut TableBuilder,
     stats: &mut ReadStats,
@@ -919,9 +945,9 @@ fn push_mapped(
             let base = Row {
                 source: &input.name,
                 record: i,
-                event_time: record.event_time.get(),
-                event_name: record.event_name.get(),
-                event_id: record.event_id.get(),
+                event_time: event.time,
+                event_name: event.name,
+                event_id: event.id,
                 recorded: true,
                 error_code: mapped.error_code.as_deref(),
                 ..Row::default()
@@ -946,28 +972,16 @@ fn read_access_log(
         let line_no = n as u64 + 1;
         stats.records += 1;
         let record = s3_access::parse_line(&input.name, n + 1, line)?;
-        match s3_access::map_record(&record) {
-            Ok(mapped) => {
-                let time = record.time.to_string();
-                let base = Row {
-                    source: &input.name,
-                    record: line_no,
-                    event_time: Some(&time),
-                    event_name: record.operation.as_deref(),
-                    event_id: record.request_id.as_deref(),
-                    recorded: true,
-                    error_code: mapped.error_code.as_deref(),
-                    ..Row::default()
-                };
-                for request in &mapped.requests {
-                    builder.push_request(&base, request);
-                    stats.rows += 1;
-                    if !flush_full(builder, emit) {
-                        return Ok(false);
-                    }
-                }
-            }
-            Err(u) => stats.unmapped(&input.name, line_no, &u),
+        let time = record.time.to_string();
+        let event = RecordedEvent {
+            time: Some(&time),
+            name: record.operation.as_deref(),
+            id: record.request_id.as_deref(),
+        };
+        let mapped = s3_access::map_record(&record);
+        push_rows(input, line_no, event, mapped, builder, stats);
+        if !flush_full(builder, emit) {
+            return Ok(false);
         }
     }
     Ok(true)
