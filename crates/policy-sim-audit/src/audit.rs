@@ -379,7 +379,8 @@ impl Audit {
         let replay_unknown = replay.as_ref().is_some_and(|r| r.undecidable > 0);
         let verdict = if !isolation.findings.is_empty() || changed {
             Verdict::Fail
-        } else if relevant > 0
+        } else if tally.decisions.total() == 0
+            || relevant > 0
             || isolation.undecidable > 0
             || replay_unknown
             || isolation.areas.is_empty()

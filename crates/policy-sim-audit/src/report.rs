@@ -15,7 +15,8 @@ pub enum Verdict {
     /// A finding: an observed cross-identity access, or a changed decision in replay.
     Fail,
     /// No finding among what could be judged, but some events could not be (unmapped S3
-    /// events, rows that could not be decided where the decision mattered): not a pass.
+    /// events, rows that could not be decided where the decision mattered), or nothing was
+    /// observed at all (no request read): not a pass.
     Unknown,
 }
 
@@ -276,6 +277,12 @@ impl AuditReport {
     /// Why the verdict is what it is, for the text's last line (empty for a pass).
     fn why(&self) -> String {
         let mut reasons = Vec::new();
+        if self.decisions.total() == 0 {
+            reasons.push(
+                "no request was read, so nothing was observed; a trail logs S3 data events only when they are turned on"
+                    .to_string(),
+            );
+        }
         let i = &self.isolation;
         if i.finding_rows > 0 {
             reasons.push(format!("{} cross-identity access(es)", n(i.finding_rows)));

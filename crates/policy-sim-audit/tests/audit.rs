@@ -815,6 +815,55 @@ fn without_isolation_areas_the_verdict_is_unknown() {
 }
 
 #[test]
+fn nothing_observed_is_unknown_not_a_pass() {
+    // A trail without S3 data events: its sessions are read, but no request at all. A
+    // clean verdict over no traffic would be a wrong "safe".
+    let (records, _) = clean_records_and_a_rival_session();
+    let sessions: Vec<String> = records
+        .iter()
+        .filter(|r| r["eventName"] == "AssumeRoleWithWebIdentity")
+        .map(Value::to_string)
+        .collect();
+    assert_eq!(sessions.len(), 2);
+    let dir = scratch("sessions-only");
+    let _ = std::fs::remove_dir_all(&dir);
+    write_log(&dir, "log.json", &sessions);
+    let empty = scratch("no-records");
+    let _ = std::fs::remove_dir_all(&empty);
+    write_log(&empty, "log.json", &[]);
+    for input in [&dir, &empty] {
+        let rel = relative(input);
+        let (code, r) = json(&["--policy", CORRECTED, &rel]);
+        assert_eq!(code, 1, "{r:#}");
+        assert_eq!(r["verdict"], "unknown");
+        assert_eq!(r["inputs"]["rows"], 0);
+        assert_eq!(
+            r["unmapped"]["relevant"], 0,
+            "no other reason to be unknown"
+        );
+        let out = audit(&["--policy", CORRECTED, &rel]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.ends_with(
+                "Verdict: UNKNOWN (no request was read, so nothing was observed; a trail logs S3 data events only when they are turned on)\n"
+            ),
+            "{text}"
+        );
+    }
+    // One data event of the same trail, and the verdict is a pass again.
+    let get = records
+        .iter()
+        .find(|r| r["eventName"] == "GetObject")
+        .unwrap()
+        .to_string();
+    write_log(&dir, "log.json", &[sessions, vec![get]].concat());
+    let (code, r) = json(&["--policy", CORRECTED, &relative(&dir)]);
+    assert_eq!((code, &r["verdict"]), (0, &Value::from("pass")), "{r:#}");
+    assert_eq!(r["inputs"]["rows"], 1);
+}
+
+#[test]
 fn the_identity_may_come_from_the_context_as_decide_reads_it() {
     let rel = scratch_text(
         "context-identity.jsonl",
