@@ -43,8 +43,23 @@ for f in files:
 PY
 }
 
+# Each record of the CloudTrail fixtures as a file of its own, when python3 is there.
+log_records() {
+    command -v python3 >/dev/null || return 0
+    mkdir -p "$fuzz/corpus/logs"
+    python3 - "$fuzz/corpus/logs" fixtures/logs/*.json fixtures/audit/*/cloudtrail.json <<'PY'
+import json, os, sys
+out, files = sys.argv[1], sys.argv[2:]
+for f in files:
+    stem = f.replace("/", "_")
+    for i, record in enumerate(json.load(open(f))["Records"]):
+        with open(os.path.join(out, f"record-{stem}-{i}.json"), "w") as w:
+            json.dump(record, w)
+PY
+}
+
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(policy template batch_lines gate_config wildcard)
+[ ${#targets[@]} -eq 0 ] && targets=(policy template batch_lines gate_config wildcard logs)
 for target in "${targets[@]}"; do
     case "$target" in
         policy) seed policy policies/*.json fixtures/malformed/*.json fixtures/readme/gate/*.json
@@ -56,6 +71,9 @@ for target in "${targets[@]}"; do
         # Structured input (arbitrary): any bytes make a case; the fixtures' resource
         # patterns are a start with real text in them.
         wildcard) seed wildcard policies/*.json ;;
+        # Whole log files, and each record of them alone.
+        logs) seed logs fixtures/logs/*.json fixtures/logs/*.log fixtures/audit/*/cloudtrail.json
+            log_records ;;
         *) echo "unknown target $target" >&2; exit 2 ;;
     esac
 done
