@@ -391,4 +391,125 @@ mod tests {
             assert_eq!(n, 2, "{text}");
         }
     }
+
+    /// The model of a delivered log file's reading: the file parsed whole, then each
+    /// element of `Records` read alone from its text, mapped with `index`. `None` when
+    /// the file is not a CloudTrail log file (the reader must then be an error).
+    fn model(
+        text: &str,
+        index: &cloudtrail::IdentityIndex,
+    ) -> Option<Vec<(u64, Result<policy_sim::logs::Mapped, String>)>> {
+        #[derive(serde::Deserialize)]
+        struct Log<'a> {
+            #[serde(borrow, rename = "Records")]
+            records: Vec<&'a RawValue>,
+        }
+        let log: Log = serde_json::from_str(text).ok()?;
+        Some(
+            log.records
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    let read = Record::parse(raw.get()).map_err(|e| e.to_string());
+                    let mapped = read.and_then(|r| {
+                        cloudtrail::map(&r, index).map_err(|u| format!("unmapped {u}"))
+                    });
+                    (i as u64, mapped)
+                })
+                .collect(),
+        )
+    }
+
+    /// The clean fixture's records (JSON texts), and the index of their sessions.
+    fn fixture() -> (Vec<String>, cloudtrail::IdentityIndex) {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/audit/clean/cloudtrail.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let log: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut index = cloudtrail::IdentityIndex::new();
+        let records = log["Records"].as_array().unwrap();
+        for r in records {
+            index.add_record(r).unwrap();
+        }
+        assert_eq!(index.len(), 2, "the fixture's two sessions");
+        (records.iter().map(|r| r.to_string()).collect(), index)
+    }
+
+    /// One element of a generated `Records` array, from the fixture's record `i`.
+    fn element(records: &[String], kind: u8, i: usize) -> String {
+        let r = &records[i % records.len()];
+        match kind % 8 {
+            // As it is, compact or spread over lines.
+            0 | 1 => r.clone(),
+            2 => r.replace(",\"", ",\n  \""),
+            // A field the mapping reads, repeated: the record does not read.
+            3 => r.replacen('{', "{\"eventName\":\"GetObject\",", 1),
+            // Names and values written with escapes: read as the plain text.
+            4 => r
+                .replace("\"eventSource\"", "\"event\\u0053ource\"")
+                .replace("s3.amazonaws.com", "s3\\u002eamazonaws.com")
+                .replace("/", "\\/"),
+            // Not an object.
+            5 => ["7", "\"text\"", "[1,{}]", "null"][i % 4].to_string(),
+            // Members the mapping skips, nested.
+            6 => r.replacen(
+                '{',
+                "{\"extra\":{\"deep\":[1,2.5e300,{\"a\":null}],\"s\":\"\\u00e9\"},",
+                1,
+            ),
+            // An empty object.
+            _ => "{}".to_string(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        /// Streamed, a log file hands on exactly what reading each element alone does
+        /// (the same numbers, records mapping the same, the same errors), whatever
+        /// record does not read and wherever; a file that is not a log file is an error.
+        #[test]
+        fn a_streamed_file_reads_as_each_record_alone(
+            elements in proptest::collection::vec((0u8..8, 0usize..6), 0..8),
+            before in proptest::bool::ANY,
+            after in proptest::bool::ANY,
+            cut in proptest::option::weighted(0.15, 0usize..4000),
+        ) {
+            let (records, index) = fixture();
+            let items: Vec<String> = elements
+                .iter()
+                .map(|&(kind, i)| element(&records, kind, i))
+                .collect();
+            let mut text = format!(
+                "{{{}\"Records\":[{}]{}}}",
+                if before { "\"digest\":[1,{\"a\":\"b\"}], " } else { "" },
+                items.join(", "),
+                if after { ", \"next\": null" } else { "" },
+            );
+            if let Some(at) = cut {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.truncate(at);
+            }
+            let mut got = Vec::new();
+            let read = each_record(&input(Kind::CloudTrail), text.as_bytes(), &mut |i, r| {
+                let mapped = r.map_err(|u| u.error.to_string()).and_then(|r| {
+                    cloudtrail::map(r, &index).map_err(|u| format!("unmapped {u}"))
+                });
+                got.push((i, mapped));
+                true
+            });
+            match model(&text, &index) {
+                Some(want) => {
+                    proptest::prop_assert!(read.is_ok(), "{:?}\n{}", read.err(), text);
+                    proptest::prop_assert_eq!(got, want, "{}", text);
+                }
+                None => proptest::prop_assert!(read.is_err(), "not a log file, read: {}", text),
+            }
+        }
+    }
 }
