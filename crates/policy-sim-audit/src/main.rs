@@ -26,11 +26,11 @@ const AFTER: &str = "\
 Exit codes:
   0  no finding, and every event could be judged (PASS)
   1  a finding: a cross-identity access AWS authorized, or a changed decision in replay
-     (FAIL); or events that could not be judged (UNKNOWN)
+     (FAIL); or events that could not be judged, or no request read at all (UNKNOWN)
   2  bad input: options, policies, or log files that cannot be read
 
 Examples:
-  policy-sim-audit --policy policies/console-auth-role.json fixtures/logs/cloudtrail
+  policy-sim-audit --policy policies/corrected-auth-role.json fixtures/audit/leak
   policy-sim-audit --policy new.json --baseline old.json --format json logs/
   policy-sim-audit --policy p.json --sql \"SELECT action, count(*) FROM decided GROUP BY action\" logs/
   policy-sim-audit generate-cloudtrail --records 100000 --identities 1000 --seed 7 --out target/ct";

@@ -815,6 +815,31 @@ fn without_isolation_areas_the_verdict_is_unknown() {
 }
 
 #[test]
+fn the_help_runs_its_first_example_on_the_repository_files() {
+    let out = audit(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    let examples = help
+        .split("Examples:")
+        .nth(1)
+        .expect("the help has examples");
+    let first = examples.lines().find(|l| !l.trim().is_empty()).unwrap();
+    let args: Vec<&str> = first.split_whitespace().skip(1).collect();
+    for arg in args.iter().filter(|a| a.contains('/')) {
+        assert!(
+            project().join(arg).exists(),
+            "{arg} is not in the repository"
+        );
+    }
+    let run = audit(&args);
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(
+        text.ends_with("Verdict: FAIL (1 cross-identity access(es))\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn nothing_observed_is_unknown_not_a_pass() {
     // A trail without S3 data events: its sessions are read, but no request at all. A
     // clean verdict over no traffic would be a wrong "safe".
