@@ -305,6 +305,21 @@ impl Asked<'_> {
 }
 
 impl SessionLookup for Asking<'_, '_> {
+    /// A role is known as a Cognito role once a session of it is indexed, and stays one:
+    /// a yes is final, a no may not be (a later file may index such a session), so it
+    /// marks the event asked about as one to map again once every session is known.
+    fn cognito_role(&self, role_arn: &str) -> bool {
+        let index = self
+            .index
+            .get_or_init(|| self.sessions.index.read().ok())
+            .as_ref();
+        let known = index.is_some_and(|i| i.is_cognito_role(role_arn));
+        if !known {
+            self.unknown.set(true);
+        }
+        known
+    }
+
     fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
         match self.answers.keys.get(access_key_id) {
             Some(None) => return KeyLookup::Conflict,

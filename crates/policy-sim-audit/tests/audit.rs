@@ -840,6 +840,41 @@ fn the_help_runs_its_first_example_on_the_repository_files() {
 }
 
 #[test]
+fn a_session_the_app_named_itself_is_no_identity_when_its_role_is_cognitos() {
+    // The basic flow: the app names its sessions (`web-identity`, the JavaScript SDK v2's
+    // default). A read of bob's file by such a session, its key issued in no log, comes
+    // before (in file order) the sessions that show the role is the identity pool's.
+    let (records, _) = clean_records_and_a_rival_session();
+    let mut read = records
+        .iter()
+        .find(|r| r["eventName"] == "GetObject")
+        .unwrap()
+        .clone();
+    let session = "arn:aws:sts::123456789012:assumed-role/notes-app-auth-role/web-identity";
+    read["userIdentity"]["arn"] = Value::from(session);
+    read["userIdentity"]["accessKeyId"] = Value::from("ASIAUNSEENEXAMPLE");
+    // Nor does the record say the session is federated through Cognito.
+    let context = read["userIdentity"]["sessionContext"]
+        .as_object_mut()
+        .unwrap();
+    assert!(context.remove("webIdFederationData").is_some());
+    read["requestParameters"]["key"] = Value::from(format!("private/{BOB}/notes.txt"));
+    read["resources"] = serde_json::json!([]);
+    let dir = scratch("named-session");
+    let _ = std::fs::remove_dir_all(&dir);
+    write_log(&dir, "a.json", &[read.to_string()]);
+    let texts: Vec<String> = records.iter().map(Value::to_string).collect();
+    write_log(&dir, "b.json", &texts);
+    for threads in ["1", "2"] {
+        let (code, r) = json(&["--policy", CORRECTED, "--threads", threads, &relative(&dir)]);
+        assert_eq!(code, 1, "{r:#}");
+        assert_eq!(r["verdict"], "unknown", "{r:#}");
+        assert_eq!(r["unmapped"]["by_kind"]["no-identity"], 1, "{r:#}");
+        assert_eq!(r["unmapped"]["relevant"], 1);
+    }
+}
+
+#[test]
 fn nothing_observed_is_unknown_not_a_pass() {
     // A trail without S3 data events: its sessions are read, but no request at all. A
     // clean verdict over no traffic would be a wrong "safe".

@@ -40,6 +40,12 @@ use crate::request::{Context, Request};
 /// The provider Cognito identity pools federate through.
 pub const COGNITO_PROVIDER: &str = "cognito-identity.amazonaws.com";
 
+/// Whether `provider` (a record's `provider`, `identityProvider` or `federatedProvider`)
+/// names Cognito identity pools: [`COGNITO_PROVIDER`], with or without `https://`.
+fn is_cognito_provider(provider: &str) -> bool {
+    provider.strip_prefix("https://").unwrap_or(provider) == COGNITO_PROVIDER
+}
+
 /// Read a delivered CloudTrail log file (`{"Records": [...]}`), plain or gzip (detected
 /// by the gzip magic bytes, whatever the file's name).
 pub fn read_log_file(path: &Path) -> Result<Vec<Value>, LogError> {
@@ -152,6 +158,8 @@ pub struct IdentityIndex {
     numbers: KeyMap<String, KeyEntry>,
     /// Scratch for [`session_name`].
     name: String,
+    /// The roles Cognito sessions were issued for (`requestParameters.roleArn`).
+    roles: KeyMap<Box<str>, ()>,
 }
 
 /// The index's maps: keyed by text from the logs, hashed with foldhash (seeded at random
@@ -175,11 +183,19 @@ fn session_name(out: &mut String, identity_id: &str, role_arn: &str, pool_id: &s
 pub trait SessionLookup {
     /// What `access_key_id` is known as.
     fn lookup(&self, access_key_id: &str) -> KeyLookup<'_>;
+
+    /// Whether an `AssumeRoleWithWebIdentity` of a Cognito identity pool issued a session
+    /// of `role_arn` ([`IdentityIndex::is_cognito_role`]).
+    fn cognito_role(&self, role_arn: &str) -> bool;
 }
 
 impl SessionLookup for IdentityIndex {
     fn lookup(&self, access_key_id: &str) -> KeyLookup<'_> {
         IdentityIndex::lookup(self, access_key_id)
+    }
+
+    fn cognito_role(&self, role_arn: &str) -> bool {
+        self.is_cognito_role(role_arn)
     }
 }
 
@@ -247,6 +263,9 @@ impl IdentityIndex {
         };
         self.sessions.push(make());
         self.numbers.insert(self.name.clone(), n);
+        if !self.roles.contains_key(role_arn) {
+            self.roles.insert(role_arn.into(), ());
+        }
         n
     }
 
@@ -343,6 +362,13 @@ impl IdentityIndex {
         }
     }
 
+    /// Whether a Cognito identity pool's `AssumeRoleWithWebIdentity` indexed here issued a
+    /// session of `role_arn`: its other sessions are Cognito sessions too, whatever their
+    /// name (an app of the basic flow names its sessions itself).
+    pub fn is_cognito_role(&self, role_arn: &str) -> bool {
+        self.roles.contains_key(role_arn)
+    }
+
     /// The number of access keys known as [`KeyLookup::Conflict`]. It never falls: a key,
     /// once a conflict, stays one whatever is added.
     pub fn conflicts(&self) -> usize {
@@ -402,10 +428,7 @@ fn issued_session<'r>(
             .get()
             .and_then(|u| u.identity_provider.get())
     });
-    let is_cognito = provider.is_some_and(|p| {
-        p == COGNITO_PROVIDER || p.strip_prefix("https://") == Some(COGNITO_PROVIDER)
-    });
-    if !is_cognito {
+    if !provider.is_some_and(is_cognito_provider) {
         return Ok(None);
     }
     fn field<'r>(value: Option<&'r str>, path: &str) -> Result<&'r str, Unmapped> {
@@ -633,7 +656,12 @@ fn identity_of<'a>(
                 .get()
                 .and_then(|c| c.web_id_federation_data.get())
                 .and_then(|w| w.federated_provider.get());
-            if federated == Some(COGNITO_PROVIDER) || is_cognito_session(caller.arn()) {
+            // Cheapest first: the role's sessions are asked about last (a reader that has
+            // not learned every session yet sets such an event aside).
+            if federated.is_some_and(is_cognito_provider)
+                || is_cognito_session(caller.arn())
+                || caller.role_arn().is_some_and(|r| index.cognito_role(r))
+            {
                 Err(unmapped(
                     UnmappedKind::NoIdentity,
                     format!(
@@ -964,10 +992,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_unreadable_session_makes_every_key_it_names_a_conflict() {
-        let mut index = IdentityIndex::new();
-        let good = json!({
+    /// alice's (`us-east-1:a`) Cognito session of role `r`, issued key `K1`.
+    fn session_k1() -> Value {
+        json!({
             "eventSource": "sts.amazonaws.com",
             "eventName": "AssumeRoleWithWebIdentity",
             "requestParameters": {"roleArn": "arn:aws:iam::111122223333:role/r"},
@@ -977,7 +1004,13 @@ mod tests {
                 "provider": COGNITO_PROVIDER,
                 "credentials": {"accessKeyId": "K1"}
             }
-        });
+        })
+    }
+
+    #[test]
+    fn an_unreadable_session_makes_every_key_it_names_a_conflict() {
+        let mut index = IdentityIndex::new();
+        let good = session_k1();
         let good_record = Record::from_value(&good).unwrap();
         assert_eq!(IdentityIndex::new().holds(&good_record), Ok(false));
         assert_eq!(index.add_record(&good), Ok(true));
@@ -1000,6 +1033,66 @@ mod tests {
         assert_eq!(index.conflicts(), 3);
         index.add_unreadable("{not json");
         assert_eq!(index.len(), 3);
+    }
+
+    /// A data event of a session of role `r` named `name`, signed with `key`.
+    fn role_session_event(name: &str, key: &str, provider: Option<&str>) -> Value {
+        let mut e = data_event("GetObject");
+        e["userIdentity"] = json!({
+            "type": "AssumedRole",
+            "arn": format!("arn:aws:sts::111122223333:assumed-role/r/{name}"),
+            "accountId": "111122223333",
+            "accessKeyId": key,
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/r"}
+            }
+        });
+        if let Some(p) = provider {
+            e["userIdentity"]["sessionContext"]["webIdFederationData"] =
+                json!({"federatedProvider": p});
+        }
+        e
+    }
+
+    #[test]
+    fn a_session_of_a_cognito_role_is_cognito_whatever_its_name() {
+        use crate::lang::variables::VariableSource;
+        let issued = session_k1();
+        let empty = IdentityIndex::new();
+        let mut index = IdentityIndex::new();
+        assert!(!index.is_cognito_role("arn:aws:iam::111122223333:role/r"));
+        index.add_record(&issued).unwrap();
+        assert!(index.is_cognito_role("arn:aws:iam::111122223333:role/r"));
+        assert!(!index.is_cognito_role("arn:aws:iam::111122223333:role/other"));
+        // The basic flow's sessions are named by the app (`web-identity` by default in
+        // the JavaScript SDK v2): a key not issued in the logs is no identity once the
+        // role is known as Cognito's, and a plain role session while it is not.
+        let other_key = role_session_event("web-identity", "K9", None);
+        let kind = |r: Result<Mapped, Unmapped>| r.map(|m| m.requests.len()).map_err(|u| u.kind);
+        assert_eq!(
+            kind(map_record(&other_key, &index)),
+            Err(UnmappedKind::NoIdentity)
+        );
+        assert_eq!(kind(map_record(&other_key, &empty)), Ok(1));
+        // Its own key: the identity.
+        let own = map_record(&role_session_event("web-identity", "K1", None), &index).unwrap();
+        assert_eq!(
+            own.requests[0]
+                .context
+                .variable(crate::lang::keys::COGNITO_SUB),
+            Some("us-east-1:a")
+        );
+        // The federated provider, with or without https://, says Cognito by itself.
+        for provider in [COGNITO_PROVIDER, "https://cognito-identity.amazonaws.com"] {
+            let e = role_session_event("app", "K9", Some(provider));
+            assert_eq!(
+                kind(map_record(&e, &empty)),
+                Err(UnmappedKind::NoIdentity),
+                "{provider}"
+            );
+        }
+        let e = role_session_event("app", "K9", Some("accounts.google.com"));
+        assert_eq!(kind(map_record(&e, &empty)), Ok(1));
     }
 
     #[test]
