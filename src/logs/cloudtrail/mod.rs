@@ -759,15 +759,27 @@ fn target_arn(
         .filter(|(t, _)| *t == wanted)
         .map(|(_, a)| a)
         .collect();
-    if let [one] = listed[..] {
-        return Ok(one.to_string());
-    }
     let bucket = opt_str(&params.bucket_name, "bucketName")?.filter(|b| !b.is_empty());
     let key = opt_str(&params.key, "key")?.filter(|k| !k.is_empty());
-    match (scope, bucket, key) {
-        (Scope::Bucket, Some(b), _) => Ok(s3_arn(partition, b, None)),
-        (Scope::Object, Some(b), Some(k)) => Ok(s3_arn(partition, b, Some(k))),
-        _ => Err(unmapped(
+    let named = match (scope, bucket, key) {
+        (Scope::Bucket, Some(b), _) => Some(s3_arn(partition, b, None)),
+        (Scope::Object, Some(b), Some(k)) => Some(s3_arn(partition, b, Some(k))),
+        _ => None,
+    };
+    if let [one] = listed[..] {
+        s3_resource(one, scope, partition)?;
+        // Where both name the resource, they must agree: which one AWS authorized on
+        // cannot be told otherwise.
+        if let Some(named) = named.filter(|n| n != one) {
+            return Err(malformed(format!(
+                "resources[] names {one} but requestParameters name {named}"
+            )));
+        }
+        return Ok(one.to_string());
+    }
+    match named {
+        Some(arn) => Ok(arn),
+        None => Err(unmapped(
             UnmappedKind::NoResource,
             format!(
                 "{} {} resources and no requestParameters naming one",
@@ -775,6 +787,38 @@ fn target_arn(
                 wanted
             ),
         )),
+    }
+}
+
+/// The most keys one `DeleteObjects` request deletes (Amazon S3 API Reference,
+/// DeleteObjects: "up to 1,000 keys").
+const MAX_DELETED_KEYS: usize = 1000;
+
+/// Check that a `resources[]` ARN names an S3 resource of `scope` in `partition`
+/// (`arn:PARTITION:s3:::BUCKET` or `arn:PARTITION:s3:::BUCKET/KEY`): anything else is
+/// `malformed`, never decided as the operation's resource.
+fn s3_resource(arn: &str, scope: Scope, partition: &str) -> Result<(), Unmapped> {
+    let path = arn
+        .strip_prefix("arn:")
+        .and_then(|a| a.strip_prefix(partition))
+        .and_then(|a| a.strip_prefix(":s3:::"));
+    let fits = match (scope, path) {
+        (Scope::Bucket, Some(p)) => !p.is_empty() && !p.contains('/'),
+        (Scope::Object, Some(p)) => p
+            .split_once('/')
+            .is_some_and(|(b, k)| !b.is_empty() && !k.is_empty()),
+        (_, None) => false,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(malformed(format!(
+            "resources[] ARN {arn:?} is not an S3 {} ARN",
+            match scope {
+                Scope::Bucket => "bucket",
+                Scope::Object => "object",
+            }
+        )))
     }
 }
 
@@ -792,14 +836,13 @@ fn targets(
             target_arn(record, params, operation.scope, partition)?,
         )]),
         Shape::PerDeletedKey => {
-            let mut arns: Vec<String> = resources(record)?
+            let listed: Vec<String> = resources(record)?
                 .into_iter()
                 .filter(|(t, _)| *t == "AWS::S3::Object")
-                .map(|(_, a)| a.to_string())
-                .collect();
-            if arns.is_empty()
-                && let Some(bucket) = opt_str(&params.bucket_name, "bucketName")?
-            {
+                .map(|(_, a)| s3_resource(a, Scope::Object, partition).map(|()| a.to_string()))
+                .collect::<Result<_, _>>()?;
+            let mut named = Vec::new();
+            if let Some(bucket) = opt_str(&params.bucket_name, "bucketName")? {
                 let deleted = params.delete.get().map(|d| &d.object);
                 let objects: Vec<Option<&DeletedObject<'_>>> = match deleted {
                     Some(OneOrMany::Many(items)) => items.iter().map(Obj::get).collect(),
@@ -810,14 +853,38 @@ fn targets(
                     let key = object
                         .and_then(|o| o.key.get())
                         .ok_or_else(|| malformed("a deleted object without a Key"))?;
-                    arns.push(s3_arn(partition, bucket, Some(key)));
+                    named.push(s3_arn(partition, bucket, Some(key)));
                 }
             }
+            // Where both list the keys, they must be the same keys: a deletion one of
+            // them leaves out would go unseen.
+            if !listed.is_empty() && !named.is_empty() {
+                let mut a: Vec<&str> = listed.iter().map(String::as_str).collect();
+                let mut b: Vec<&str> = named.iter().map(String::as_str).collect();
+                a.sort_unstable();
+                a.dedup();
+                b.sort_unstable();
+                b.dedup();
+                if a != b {
+                    return Err(malformed(format!(
+                        "resources[] list {} deleted object(s) but requestParameters {}, not the same",
+                        listed.len(),
+                        named.len()
+                    )));
+                }
+            }
+            let arns = if listed.is_empty() { named } else { listed };
             if arns.is_empty() {
                 return Err(unmapped(
                     UnmappedKind::NoResource,
                     "DeleteObjects without the deleted keys recorded",
                 ));
+            }
+            if arns.len() > MAX_DELETED_KEYS {
+                return Err(malformed(format!(
+                    "DeleteObjects of {} keys: S3 deletes at most {MAX_DELETED_KEYS} a request",
+                    arns.len()
+                )));
             }
             Ok(arns.into_iter().map(|a| (action, a)).collect())
         }
@@ -835,6 +902,16 @@ fn targets(
             };
             let path = percent_decode(path.trim_start_matches('/'))
                 .ok_or_else(|| malformed(format!("copy source {source:?} is not URL-encoded")))?;
+            // A source through an access point (or on Outposts) is named by its ARN, not
+            // its bucket: as for any request through an access point, no resource.
+            if path.starts_with("arn:") {
+                return Err(unmapped(
+                    UnmappedKind::NoResource,
+                    format!(
+                        "CopyObject from an access point or Outposts ({source:?}): its bucket is not named"
+                    ),
+                ));
+            }
             let (bucket, key) = path
                 .split_once('/')
                 .filter(|(b, k)| !b.is_empty() && !k.is_empty())
@@ -1033,6 +1110,78 @@ mod tests {
         assert_eq!(index.conflicts(), 3);
         index.add_unreadable("{not json");
         assert_eq!(index.len(), 3);
+    }
+
+    #[test]
+    fn resources_and_request_parameters_that_disagree_are_malformed() {
+        let index = IdentityIndex::new();
+        let kind = |e: &Value| {
+            map_record(e, &index)
+                .map(|m| m.requests.len())
+                .map_err(|u| u.kind)
+        };
+        // One object listed, the parameters naming another: which was read is not known.
+        let mut e = data_event("GetObject");
+        e["resources"] = json!([{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/y.txt"}]);
+        assert_eq!(kind(&e), Err(UnmappedKind::Malformed));
+        e["resources"][0]["ARN"] = json!("arn:aws:s3:::b/k/x.txt");
+        assert_eq!(kind(&e), Ok(1));
+        // A listed ARN that is no S3 object's is never the resource decided.
+        for arn in [
+            "",
+            "arn:",
+            "arn:aws:iam::111122223333:role/r",
+            "arn:aws:s3:::b",
+            "arn:aws:s3:::/k",
+        ] {
+            e["resources"][0]["ARN"] = json!(arn);
+            assert_eq!(kind(&e), Err(UnmappedKind::Malformed), "{arn}");
+        }
+        // DeleteObjects: the keys listed and the keys in the parameters are the same keys.
+        let mut d = data_event("DeleteObjects");
+        d["requestParameters"]["delete"] = json!({"Object": [{"Key": "k/1"}, {"Key": "k/2"}]});
+        assert_eq!(kind(&d), Ok(2));
+        d["resources"] = json!([{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/1"}]);
+        assert_eq!(kind(&d), Err(UnmappedKind::Malformed), "k/2 left out");
+        d["resources"] = json!([
+            {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/2"},
+            {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/1"}
+        ]);
+        assert_eq!(kind(&d), Ok(2));
+        // At most 1,000 keys a request.
+        let keys = |n: usize| {
+            (0..n)
+                .map(|i| json!({"Key": format!("k/{i}")}))
+                .collect::<Vec<_>>()
+        };
+        d["resources"] = json!([]);
+        d["requestParameters"]["delete"] = json!({"Object": keys(1000)});
+        assert_eq!(kind(&d), Ok(1000));
+        d["requestParameters"]["delete"] = json!({"Object": keys(1001)});
+        assert_eq!(kind(&d), Err(UnmappedKind::Malformed));
+    }
+
+    #[test]
+    fn a_copy_from_an_access_point_names_no_bucket() {
+        let mut e = data_event("CopyObject");
+        let index = IdentityIndex::new();
+        let sources = [
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/ap/object/k/src.txt",
+            "arn%3Aaws%3As3%3Aus-east-1%3A111122223333%3Aaccesspoint%2Fap%2Fobject%2Fk%2Fsrc.txt",
+            "/arn:aws:s3-outposts:us-east-1:111122223333:outpost/op/accesspoint/ap/object/k",
+        ];
+        for source in sources {
+            e["requestParameters"]["x-amz-copy-source"] = json!(source);
+            let got = map_record(&e, &index).map_err(|u| u.kind);
+            assert_eq!(
+                got.map(|m| m.requests.len()),
+                Err(UnmappedKind::NoResource),
+                "{source}"
+            );
+        }
+        // The plain form is read as BUCKET/KEY (tests/logs.rs).
+        e["requestParameters"]["x-amz-copy-source"] = json!("src/k/a.txt");
+        assert_eq!(map_record(&e, &index).map(|m| m.requests.len()), Ok(2));
     }
 
     /// A data event of a session of role `r` named `name`, signed with `key`.
