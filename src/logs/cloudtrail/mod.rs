@@ -762,23 +762,26 @@ fn target_arn(
     let bucket = opt_str(&params.bucket_name, "bucketName")?.filter(|b| !b.is_empty());
     let key = opt_str(&params.key, "key")?.filter(|k| !k.is_empty());
     let named = match (scope, bucket, key) {
-        (Scope::Bucket, Some(b), _) => Some(s3_arn(partition, b, None)),
-        (Scope::Object, Some(b), Some(k)) => Some(s3_arn(partition, b, Some(k))),
+        (Scope::Bucket, Some(b), _) => Some((b, None)),
+        (Scope::Object, Some(b), Some(k)) => Some((b, Some(k))),
         _ => None,
     };
     if let [one] = listed[..] {
         s3_resource(one, scope, partition)?;
         // Where both name the resource, they must agree: which one AWS authorized on
-        // cannot be told otherwise.
-        if let Some(named) = named.filter(|n| n != one) {
+        // cannot be told otherwise. (Compared in place: this runs for every data event.)
+        if let Some((b, k)) = named
+            && !is_s3_arn_of(one, partition, b, k)
+        {
             return Err(malformed(format!(
-                "resources[] names {one} but requestParameters name {named}"
+                "resources[] names {one} but requestParameters name {}",
+                s3_arn(partition, b, k)
             )));
         }
         return Ok(one.to_string());
     }
     match named {
-        Some(arn) => Ok(arn),
+        Some((b, k)) => Ok(s3_arn(partition, b, k)),
         None => Err(unmapped(
             UnmappedKind::NoResource,
             format!(
@@ -793,6 +796,18 @@ fn target_arn(
 /// The most keys one `DeleteObjects` request deletes (Amazon S3 API Reference,
 /// DeleteObjects: "up to 1,000 keys").
 const MAX_DELETED_KEYS: usize = 1000;
+
+/// Whether `arn` is [`s3_arn`]`(partition, bucket, key)`, without building it.
+fn is_s3_arn_of(arn: &str, partition: &str, bucket: &str, key: Option<&str>) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|a| a.strip_prefix(partition))
+        .and_then(|a| a.strip_prefix(":s3:::"))
+        .and_then(|a| a.strip_prefix(bucket))
+        .is_some_and(|rest| match key {
+            Some(k) => rest.strip_prefix('/') == Some(k),
+            None => rest.is_empty(),
+        })
+}
 
 /// Check that a `resources[]` ARN names an S3 resource of `scope` in `partition`
 /// (`arn:PARTITION:s3:::BUCKET` or `arn:PARTITION:s3:::BUCKET/KEY`): anything else is
