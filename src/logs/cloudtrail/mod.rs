@@ -500,10 +500,22 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
     let name =
         opt_str(&record.event_name, "eventName")?.ok_or_else(|| malformed("no eventName"))?;
     if source != "s3.amazonaws.com" {
-        return Err(unmapped(
-            UnmappedKind::OtherService,
-            format!("{source} {name}"),
-        ));
+        // A service's events name it as SERVICE.amazonaws.com; anything else is not a
+        // record of a known shape. The other S3 services (S3 Express, Outposts, Object
+        // Lambda, Tables, ...) are S3 operations not mapped yet, never another service's.
+        let service = source.strip_suffix(".amazonaws.com").filter(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        });
+        return Err(match service {
+            None => malformed(format!("eventSource {source:?} names no AWS service")),
+            Some(s) if s.starts_with("s3") => unmapped(
+                UnmappedKind::UnknownOperation,
+                format!("{source} {name}: not in the mapping table (general purpose buckets only)"),
+            ),
+            Some(_) => unmapped(UnmappedKind::OtherService, format!("{source} {name}")),
+        });
     }
     let operation = s3_operation(name).ok_or_else(|| {
         unmapped(
@@ -1063,6 +1075,40 @@ mod tests {
             map_record(&e, &IdentityIndex::new()).unwrap_err().kind,
             UnmappedKind::Malformed
         );
+    }
+
+    #[test]
+    fn an_event_source_names_a_service_and_the_s3_family_is_s3() {
+        let kind = |source: &str| {
+            let mut e = data_event("GetObject");
+            e["eventSource"] = json!(source);
+            map_record(&e, &IdentityIndex::new())
+                .map(|m| m.requests.len())
+                .map_err(|u| u.kind)
+        };
+        assert_eq!(kind("s3.amazonaws.com"), Ok(1));
+        for source in [
+            "",
+            "s3",
+            "amazonaws.com",
+            ".amazonaws.com",
+            "s3.amazonaws.com.evil",
+            "S3 .amazonaws.com",
+        ] {
+            assert_eq!(kind(source), Err(UnmappedKind::Malformed), "{source:?}");
+        }
+        for source in [
+            "s3express.amazonaws.com",
+            "s3-outposts.amazonaws.com",
+            "s3-object-lambda.amazonaws.com",
+        ] {
+            assert_eq!(
+                kind(source),
+                Err(UnmappedKind::UnknownOperation),
+                "{source}"
+            );
+        }
+        assert_eq!(kind("kms.amazonaws.com"), Err(UnmappedKind::OtherService));
     }
 
     #[test]
