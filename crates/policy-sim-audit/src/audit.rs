@@ -373,22 +373,6 @@ impl Audit {
             findings,
             finding_rows,
         };
-        let changed = replay
-            .as_ref()
-            .is_some_and(|r| r.would_break + r.newly_allowed > 0);
-        let replay_unknown = replay.as_ref().is_some_and(|r| r.undecidable > 0);
-        let verdict = if !isolation.findings.is_empty() || changed {
-            Verdict::Fail
-        } else if tally.decisions.total() == 0
-            || relevant > 0
-            || isolation.undecidable > 0
-            || replay_unknown
-            || isolation.areas.is_empty()
-        {
-            Verdict::Unknown
-        } else {
-            Verdict::Pass
-        };
         let examples = stats
             .examples
             .iter()
@@ -402,8 +386,9 @@ impl Audit {
                     })
             })
             .collect();
-        AuditReport {
-            verdict,
+        let mut report = AuditReport {
+            // Derived from the rest just below (`AuditReport::judge`).
+            verdict: Verdict::Pass,
             policies: self.current.digest.clone(),
             inputs: Inputs {
                 files: stats
@@ -434,7 +419,9 @@ impl Audit {
             unused_statements,
             isolation,
             replay,
-        }
+        };
+        report.verdict = report.judge();
+        report
     }
 }
 

@@ -274,45 +274,86 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// Why the verdict is what it is, for the text's last line (empty for a pass).
-    fn why(&self) -> String {
+    /// Why the verdict is what it is: each reason with the verdict it calls for, in the
+    /// order the text's last line gives them (none for a pass).
+    fn reasons(&self) -> Vec<(Verdict, String)> {
+        use Verdict::{Fail, Unknown};
         let mut reasons = Vec::new();
         if self.decisions.total() == 0 {
-            reasons.push(
+            reasons.push((
+                Unknown,
                 "no request was read, so nothing was observed; a trail logs S3 data events only when they are turned on"
                     .to_string(),
-            );
+            ));
         }
         let i = &self.isolation;
         if i.finding_rows > 0 {
-            reasons.push(format!("{} cross-identity access(es)", n(i.finding_rows)));
+            reasons.push((
+                Fail,
+                format!("{} cross-identity access(es)", n(i.finding_rows)),
+            ));
         }
         if let Some(r) = &self.replay {
             if r.would_break + r.newly_allowed > 0 {
-                reasons.push(format!(
-                    "{} changed decision(s) in replay",
-                    n(r.would_break + r.newly_allowed)
+                reasons.push((
+                    Fail,
+                    format!(
+                        "{} changed decision(s) in replay",
+                        n(r.would_break + r.newly_allowed)
+                    ),
                 ));
             }
             if r.undecidable > 0 {
-                reasons.push(format!("{} row(s) undecidable in replay", n(r.undecidable)));
+                reasons.push((
+                    Unknown,
+                    format!("{} row(s) undecidable in replay", n(r.undecidable)),
+                ));
             }
         }
         if self.unmapped.relevant > 0 {
-            reasons.push(format!(
-                "{} S3 event(s) not mapped, isolation unknown for them",
-                n(self.unmapped.relevant)
+            reasons.push((
+                Unknown,
+                format!(
+                    "{} S3 event(s) not mapped, isolation unknown for them",
+                    n(self.unmapped.relevant)
+                ),
             ));
         }
         if i.undecidable > 0 {
-            reasons.push(format!(
-                "{} cross-identity request(s) could not be decided",
-                n(i.undecidable)
+            reasons.push((
+                Unknown,
+                format!(
+                    "{} cross-identity request(s) could not be decided",
+                    n(i.undecidable)
+                ),
             ));
         }
         if i.areas.is_empty() {
-            reasons.push("no isolation areas to check: give --area or --write-area".to_string());
+            reasons.push((
+                Unknown,
+                "no isolation areas to check: give --area or --write-area".to_string(),
+            ));
         }
+        reasons
+    }
+
+    /// The verdict the report's counts call for: `FAIL` for any finding, else `UNKNOWN`
+    /// for anything not judged, else `PASS` (the one home of the rule; see
+    /// [`Verdict`]).
+    pub fn judge(&self) -> Verdict {
+        let reasons = self.reasons();
+        if reasons.iter().any(|(v, _)| *v == Verdict::Fail) {
+            Verdict::Fail
+        } else if reasons.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Unknown
+        }
+    }
+
+    /// The reasons, for the text's last line (empty for a pass).
+    fn why(&self) -> String {
+        let reasons: Vec<String> = self.reasons().into_iter().map(|(_, r)| r).collect();
         match reasons.is_empty() {
             true => String::new(),
             false => format!(" ({})", reasons.join("; ")),

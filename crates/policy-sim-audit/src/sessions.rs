@@ -268,6 +268,14 @@ impl<'n, 's> Asking<'n, 's> {
         }
     }
 
+    /// The shared index, read-locked the first time it is needed and held from then on
+    /// (`None`: the lock was poisoned).
+    fn shared(&self) -> Option<&IdentityIndex> {
+        self.index
+            .get_or_init(|| self.sessions.index.read().ok())
+            .as_deref()
+    }
+
     /// What was asked of the index: keep it with [`Asked::keep`] (which releases the lock).
     pub fn done(self) -> Asked<'s> {
         Asked {
@@ -309,11 +317,7 @@ impl SessionLookup for Asking<'_, '_> {
     /// a yes is final, a no may not be (a later file may index such a session), so it
     /// marks the event asked about as one to map again once every session is known.
     fn cognito_role(&self, role_arn: &str) -> bool {
-        let index = self
-            .index
-            .get_or_init(|| self.sessions.index.read().ok())
-            .as_ref();
-        let known = index.is_some_and(|i| i.is_cognito_role(role_arn));
+        let known = self.shared().is_some_and(|i| i.is_cognito_role(role_arn));
         if !known {
             self.unknown.set(true);
         }
@@ -331,12 +335,10 @@ impl SessionLookup for Asking<'_, '_> {
             }
             None => {}
         }
-        let index = self
-            .index
-            .get_or_init(|| self.sessions.index.read().ok())
-            .as_ref();
         // A poisoned lock: unknown here, and an error from `Asked::keep`.
-        let found = index.map_or(KeyLookup::Unknown, |i| i.lookup(access_key_id));
+        let found = self
+            .shared()
+            .map_or(KeyLookup::Unknown, |i| i.lookup(access_key_id));
         if found == KeyLookup::Unknown {
             self.unknown.set(true);
         } else {

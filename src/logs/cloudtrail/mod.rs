@@ -809,11 +809,17 @@ fn target_arn(
 /// DeleteObjects: "up to 1,000 keys").
 const MAX_DELETED_KEYS: usize = 1000;
 
+/// What follows `arn:PARTITION:s3:::` in `arn` (`BUCKET` or `BUCKET/KEY`), if it starts so.
+fn s3_path<'a>(arn: &'a str, partition: &str) -> Option<&'a str> {
+    match crate::lang::arn::split_concrete(arn)? {
+        [p, "s3", "", "", path] if p == partition => Some(path),
+        _ => None,
+    }
+}
+
 /// Whether `arn` is [`s3_arn`]`(partition, bucket, key)`, without building it.
 fn is_s3_arn_of(arn: &str, partition: &str, bucket: &str, key: Option<&str>) -> bool {
-    arn.strip_prefix("arn:")
-        .and_then(|a| a.strip_prefix(partition))
-        .and_then(|a| a.strip_prefix(":s3:::"))
+    s3_path(arn, partition)
         .and_then(|a| a.strip_prefix(bucket))
         .is_some_and(|rest| match key {
             Some(k) => rest.strip_prefix('/') == Some(k),
@@ -825,11 +831,7 @@ fn is_s3_arn_of(arn: &str, partition: &str, bucket: &str, key: Option<&str>) -> 
 /// (`arn:PARTITION:s3:::BUCKET` or `arn:PARTITION:s3:::BUCKET/KEY`): anything else is
 /// `malformed`, never decided as the operation's resource.
 fn s3_resource(arn: &str, scope: Scope, partition: &str) -> Result<(), Unmapped> {
-    let path = arn
-        .strip_prefix("arn:")
-        .and_then(|a| a.strip_prefix(partition))
-        .and_then(|a| a.strip_prefix(":s3:::"));
-    let fits = match (scope, path) {
+    let fits = match (scope, s3_path(arn, partition)) {
         (Scope::Bucket, Some(p)) => !p.is_empty() && !p.contains('/'),
         (Scope::Object, Some(p)) => p
             .split_once('/')
