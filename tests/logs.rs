@@ -359,7 +359,11 @@ fn access_fixture() -> Vec<Result<Mapped, policy_sim::logs::Unmapped>> {
     let text = std::fs::read_to_string(fixture("notes-app-s3-access.log")).unwrap();
     let records = s3_access::parse_log("notes-app-s3-access.log", &text).unwrap();
     assert_eq!(records.len(), 8);
-    records.iter().map(s3_access::map_record).collect()
+    let roles = s3_access::NonCognitoRoles::new();
+    records
+        .iter()
+        .map(|r| s3_access::map_record(r, &roles))
+        .collect()
 }
 
 #[test]

@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use policy_sim::PolicySet;
 use policy_sim::lang::parse::parse_policy;
+use policy_sim::lang::principal::Caller;
 use policy_sim::logs::cloudtrail::record::Detach;
 use policy_sim::logs::cloudtrail::{IdentityIndex, Record, map, parse_log_file};
 use policy_sim::logs::{Mapped, Unmapped, s3_access};
@@ -139,13 +140,30 @@ fn access_log(text: &str) {
         }
         match s3_access::parse_line("fuzz.log", n + 1, line) {
             Ok(record) => {
-                let mapped = s3_access::map_record(&record);
+                let none = s3_access::NonCognitoRoles::new();
+                let mapped = s3_access::map_record(&record, &none);
                 check_mapped(&mapped);
                 assert_eq!(
                     mapped,
-                    s3_access::map_record(&record),
+                    s3_access::map_record(&record, &none),
                     "mapping an access log line is not deterministic"
                 );
+                // Naming the requester's role as no identity pool's only maps more: a line
+                // mapped without it maps the same with it.
+                let role = record
+                    .requester
+                    .as_deref()
+                    .and_then(|r| Caller::parse(r).ok())
+                    .and_then(|c| c.role_arn().map(str::to_string));
+                if let Some(role) = role {
+                    let roles = s3_access::NonCognitoRoles::from_arns(&[role])
+                        .expect("a session's role ARN is a role ARN");
+                    let with = s3_access::map_record(&record, &roles);
+                    check_mapped(&with);
+                    if mapped.is_ok() {
+                        assert_eq!(mapped, with, "naming a role changed a mapped line");
+                    }
+                }
             }
             Err(e) => {
                 let text = render(&e);

@@ -36,6 +36,15 @@ pub enum PrincipalError {
         /// The text as given (shortened when shown).
         text: String,
     },
+    /// Not a role ARN where one is needed.
+    #[error(
+        "{:?} is not a role ARN: expected arn:aws:iam::ACCOUNT:role/NAME (with the role's path, if it has one)",
+        crate::loc::Shown(text)
+    )]
+    NotARole {
+        /// The text as given (shortened when shown).
+        text: String,
+    },
     /// A wildcard inside a principal value (only `"*"` on its own is allowed).
     #[error(
         "{:?}: AWS does not allow wildcards in a principal other than \"*\" on its own (IAM User Guide, Principal element); use the condition key aws:PrincipalArn with ArnLike instead",
@@ -323,6 +332,18 @@ impl Caller {
     /// session's role: accepted only for a role session of the same partition, account
     /// and role name. Returns whether it was accepted.
     pub fn set_role_path(&mut self, role_arn: &str) -> bool {
+        let ok = self.is_session_of(role_arn);
+        if ok {
+            self.principal_arn.clear();
+            self.principal_arn.push_str(role_arn);
+        }
+        ok
+    }
+
+    /// Is the caller a session of the role `role_arn` (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`)?
+    /// A session's ARN names its role without the path, so the partition, the account and
+    /// the role name are compared; a path in `role_arn` must be made of names.
+    pub fn is_session_of(&self, role_arn: &str) -> bool {
         let Some(current) = self.role_arn() else {
             return false;
         };
@@ -332,14 +353,26 @@ impl Caller {
         let Some((prefix, path_name)) = role_arn.split_once(":role/") else {
             return false;
         };
-        let ok = prefix == cur_prefix
+        prefix == cur_prefix
             && path_name.split('/').all(is_name)
-            && path_name.rsplit('/').next() == Some(name);
-        if ok {
-            self.principal_arn.clear();
-            self.principal_arn.push_str(role_arn);
+            && path_name.rsplit('/').next() == Some(name)
+    }
+
+    /// Check that `text` is a role ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`, with a path
+    /// if the role has one), as [`Caller::is_session_of`] takes it.
+    pub fn check_role_arn(text: &str) -> Result<(), PrincipalError> {
+        match split_principal_arn(text) {
+            Some((_, "iam", _, resource))
+                if resource
+                    .strip_prefix("role/")
+                    .is_some_and(|path_name| path_name.split('/').all(is_name)) =>
+            {
+                Ok(())
+            }
+            _ => Err(PrincipalError::NotARole {
+                text: text.to_string(),
+            }),
         }
-        ok
     }
 
     /// The global condition keys the caller determines, with their values, in the case AWS
@@ -604,6 +637,45 @@ mod tests {
         assert!(!s.set_role_path("arn:aws:iam::111122223333:role/app/Other"));
         assert!(s.set_role_path("arn:aws:iam::111122223333:role/app/Auth"));
         assert_eq!(s.principal_arn(), "arn:aws:iam::111122223333:role/app/Auth");
+    }
+
+    #[test]
+    fn sessions_of_a_role() {
+        let s = Caller::parse("arn:aws:sts::111122223333:assumed-role/Auth/web-identity").unwrap();
+        for (role, of) in [
+            ("arn:aws:iam::111122223333:role/Auth", true),
+            ("arn:aws:iam::111122223333:role/app/Auth", true),
+            ("arn:aws:iam::111122223333:role/Auth2", false),
+            ("arn:aws:iam::111122223333:role/Aut", false),
+            ("arn:aws:iam::444455556666:role/Auth", false),
+            ("arn:aws-cn:iam::111122223333:role/Auth", false),
+            ("arn:aws:iam::111122223333:user/Auth", false),
+        ] {
+            assert_eq!(s.is_session_of(role), of, "{role}");
+        }
+        let user = Caller::parse("arn:aws:iam::111122223333:user/Auth").unwrap();
+        assert!(!user.is_session_of("arn:aws:iam::111122223333:role/Auth"));
+        for ok in [
+            "arn:aws:iam::111122223333:role/Auth",
+            "arn:aws-us-gov:iam::111122223333:role/service-role/app/Auth",
+        ] {
+            assert_eq!(Caller::check_role_arn(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "arn:aws:iam::111122223333:role/",
+            "arn:aws:iam::111122223333:role/A*",
+            "arn:aws:iam::111122223333:role//Auth",
+            "arn:aws:iam::111122223333:user/Auth",
+            "arn:aws:sts::111122223333:assumed-role/Auth/s",
+            "arn:aws:iam::1111:role/Auth",
+            "Auth",
+        ] {
+            assert!(Caller::check_role_arn(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Caller::check_role_arn("Auth").unwrap_err().to_string(),
+            "\"Auth\" is not a role ARN: expected arn:aws:iam::ACCOUNT:role/NAME (with the role's path, if it has one)"
+        );
     }
 
     #[test]

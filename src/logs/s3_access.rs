@@ -8,7 +8,10 @@
 //! the later documented ones optional, and fields past the last documented one ignored.
 //!
 //! The log has no access key id field, so a Cognito identity cannot be joined from it:
-//! requests of Cognito role sessions are [`UnmappedKind::NoIdentity`].
+//! requests of Cognito role sessions are [`UnmappedKind::NoIdentity`]. Nor does it say
+//! whether a role session is a Cognito identity's at all (a basic-flow app names its
+//! sessions itself), so a role session is decided without identity only when its role is
+//! known to be another's ([`NonCognitoRoles`]).
 
 use std::net::IpAddr;
 
@@ -19,7 +22,7 @@ use super::{
     s3_operation,
 };
 use crate::lang::keys;
-use crate::lang::principal::Caller;
+use crate::lang::principal::{Caller, PrincipalError};
 use crate::request::{Context, Request};
 
 /// One access log record, its fields as documented (`None` where the log has `-`).
@@ -237,8 +240,50 @@ fn unmapped(kind: UnmappedKind, reason: impl Into<String>) -> Unmapped {
     Unmapped::new(kind, reason)
 }
 
-/// Map one access log record to its request (see the module documentation).
-pub fn map_record(record: &AccessLogRecord) -> Result<Mapped, Unmapped> {
+/// The roles whose sessions are known not to be Cognito identities' (a backend's roles):
+/// what an access log cannot tell by itself. Their sessions' requests are decided without
+/// identity; any other role session's are [`UnmappedKind::NoIdentity`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NonCognitoRoles {
+    arns: Vec<String>,
+}
+
+impl NonCognitoRoles {
+    /// No role known: every role session is [`UnmappedKind::NoIdentity`].
+    pub fn new() -> NonCognitoRoles {
+        NonCognitoRoles::default()
+    }
+
+    /// The roles `arns` (`arn:aws:iam::ACCOUNT:role/NAME`, with the role's path if it has
+    /// one), each checked to be a role ARN.
+    pub fn from_arns<S: AsRef<str>>(arns: &[S]) -> Result<NonCognitoRoles, PrincipalError> {
+        let arns = arns
+            .iter()
+            .map(|a| Caller::check_role_arn(a.as_ref()).map(|()| a.as_ref().to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NonCognitoRoles { arns })
+    }
+
+    /// The roles as given.
+    pub fn arns(&self) -> &[String] {
+        &self.arns
+    }
+
+    /// Is `caller` a session of one of the roles ([`Caller::is_session_of`])?
+    pub fn holds(&self, caller: &Caller) -> bool {
+        self.arns.iter().any(|a| caller.is_session_of(a))
+    }
+}
+
+/// Map one access log record to its request (see the module documentation); `roles` are
+/// the roles whose sessions may be decided without identity.
+///
+/// A role session is [`UnmappedKind::NoIdentity`] when it is named as Cognito names its
+/// sessions, and also when its role is not in `roles`: the log carries neither the access
+/// key nor the web identity federation that would tell a basic-flow Cognito session (which
+/// the app names itself, e.g. `web-identity`) from a backend's, and deciding a Cognito
+/// identity's request without its identity would decide another request than AWS saw.
+pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<Mapped, Unmapped> {
     let code = record
         .operation
         .as_deref()
@@ -283,6 +328,16 @@ pub fn map_record(record: &AccessLogRecord) -> Result<Mapped, Unmapped> {
         return Err(unmapped(
             UnmappedKind::NoIdentity,
             "a Cognito session: access logs carry no access key to find its identity by",
+        ));
+    }
+    if let Some(role) = caller.role_arn()
+        && !roles.holds(&caller)
+    {
+        return Err(unmapped(
+            UnmappedKind::NoIdentity,
+            format!(
+                "a session of {role}, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
+            ),
         ));
     }
     if record.access_point_arn.is_some() {
@@ -348,6 +403,7 @@ pub fn map_record(record: &AccessLogRecord) -> Result<Mapped, Unmapped> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::variables::VariableSource;
 
     #[test]
     fn fields_keep_brackets_and_quotes_whole() {
@@ -377,11 +433,84 @@ mod tests {
         ) {
             match parse_line("f", 7, &text) {
                 Ok(record) => {
-                    let _ = map_record(&record);
+                    let _ = map_record(&record, &NonCognitoRoles::new());
                 }
                 Err(e) => proptest::prop_assert!(e.to_string().starts_with("f:7: "), "{}", e),
             }
         }
+    }
+
+    /// A GetObject line of `requester` (the fixture's fourth line, its requester replaced).
+    fn line_of(requester: &str) -> AccessLogRecord {
+        let line = format!(
+            "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be notes-app-uploads [30/Nov/2026:12:04:00 +0000] 198.51.100.7 {requester} 7B4A0FABBEXAMPLE REST.GET.OBJECT private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt \"GET /notes-app-uploads/private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt HTTP/1.1\" 200 - 5 5 4 3 \"-\" \"aws-sdk-js/2.1\" - - SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader notes-app-uploads.s3.us-east-1.amazonaws.com TLSV1.2 - - us-east-1"
+        );
+        parse_line("f", 1, &line).unwrap()
+    }
+
+    #[test]
+    fn a_role_session_needs_its_role_known_to_be_no_cognito_pools() {
+        let backend = NonCognitoRoles::from_arns(&[
+            "arn:aws:iam::123456789012:role/service-role/thumbnailer",
+        ])
+        .unwrap();
+        let kind = |requester: &str, roles: &NonCognitoRoles| {
+            map_record(&line_of(requester), roles).map_err(|u| (u.kind, u.reason))
+        };
+        // A basic-flow Cognito session, named by the app: no identity, whatever is known.
+        let basic = "arn:aws:sts::123456789012:assumed-role/notes-app-auth-role/web-identity";
+        for roles in [&NonCognitoRoles::new(), &backend] {
+            assert_eq!(
+                kind(basic, roles).unwrap_err(),
+                (
+                    UnmappedKind::NoIdentity,
+                    "a session of arn:aws:iam::123456789012:role/notes-app-auth-role, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell".to_string()
+                )
+            );
+        }
+        // The backend's session: no identity until its role is named, then decided as
+        // the role session it is.
+        let lambda = "arn:aws:sts::123456789012:assumed-role/thumbnailer/resize-fn";
+        assert_eq!(
+            kind(lambda, &NonCognitoRoles::new()).unwrap_err().0,
+            UnmappedKind::NoIdentity
+        );
+        let m = kind(lambda, &backend).unwrap();
+        let principal = m.requests[0].principal.as_ref().unwrap();
+        assert_eq!(principal.arn(), lambda);
+        assert_eq!(m.requests[0].context.variable(keys::COGNITO_SUB), None);
+        // The same role name in another account is another role.
+        assert_eq!(
+            kind(
+                "arn:aws:sts::444455556666:assumed-role/thumbnailer/resize-fn",
+                &backend
+            )
+            .unwrap_err()
+            .0,
+            UnmappedKind::NoIdentity
+        );
+        // A Cognito-named session stays without identity even if its role is named.
+        let named = NonCognitoRoles::from_arns(&["arn:aws:iam::123456789012:role/auth"]).unwrap();
+        assert_eq!(
+            kind(
+                "arn:aws:sts::123456789012:assumed-role/auth/CognitoIdentityCredentials",
+                &named
+            )
+            .unwrap_err()
+            .0,
+            UnmappedKind::NoIdentity
+        );
+        // IAM users are never Cognito identities.
+        assert!(
+            kind(
+                "arn:aws:iam::123456789012:user/admin",
+                &NonCognitoRoles::new()
+            )
+            .is_ok()
+        );
+        assert!(
+            NonCognitoRoles::from_arns(&["arn:aws:sts::123456789012:assumed-role/a/b"]).is_err()
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use policy_sim::lang::model::Effect;
 use policy_sim::lang::principal::Caller;
 use policy_sim::logs::UnmappedKind;
 use policy_sim::logs::cloudtrail::IdentityIndex;
+use policy_sim::logs::s3_access::NonCognitoRoles;
 
 use crate::error::AuditError;
 use crate::inputs::{Input, Kind, Learner, ParquetShares, ReadStats, Share, read_inputs};
@@ -104,6 +105,9 @@ pub struct Audit {
     pub now: jiff::Timestamp,
     /// Worker threads (partitions).
     pub threads: usize,
+    /// The roles whose sessions in S3 access logs are decided without identity: known not
+    /// to be a Cognito identity pool's ([`NonCognitoRoles`]).
+    pub non_cognito_roles: Arc<NonCognitoRoles>,
 }
 
 /// The audit's result.
@@ -230,6 +234,7 @@ impl Audit {
                     let (table, sessions) = input_table(
                         inputs.clone(),
                         indexed.take(),
+                        Arc::clone(&self.non_cognito_roles),
                         Arc::clone(&stats),
                         self.threads,
                     )?;
@@ -399,6 +404,7 @@ impl Audit {
                 records: stats.records,
                 rows: stats.rows,
                 sessions: stats.sessions,
+                non_cognito_roles: self.non_cognito_roles.arns().to_vec(),
             },
             unmapped: Unmapped {
                 total: stats.unmapped.total(),
@@ -492,10 +498,12 @@ pub async fn tally_streams(
 /// With `index`, the sessions indexed before ([`crate::inputs::index_sessions`]); without,
 /// the streams learn them as they read ([`crate::sessions`]): the first run over the table
 /// must then read every stream to its end, and [`Sessions::settle`] say whether its rows
-/// are exact, before the table is read again.
+/// are exact, before the table is read again. S3 access logs decide role sessions
+/// without identity only for `roles`.
 pub fn input_table(
     inputs: Vec<Input>,
     index: Option<IdentityIndex>,
+    roles: Arc<NonCognitoRoles>,
     stats: Arc<Mutex<ReadStats>>,
     partitions: usize,
 ) -> Result<(StreamingTable, Arc<Sessions>), AuditError> {
@@ -520,6 +528,7 @@ pub fn input_table(
                 schema: Arc::clone(&schema),
                 inputs: Arc::clone(&inputs),
                 sessions: Arc::clone(&sessions),
+                roles: Arc::clone(&roles),
                 stats: Arc::clone(&stats),
                 part: p,
                 parts: count,
@@ -556,6 +565,7 @@ struct InputPartition {
     schema: SchemaRef,
     inputs: Arc<Vec<Input>>,
     sessions: Arc<Sessions>,
+    roles: Arc<NonCognitoRoles>,
     stats: Arc<Mutex<ReadStats>>,
     part: usize,
     parts: usize,
@@ -581,6 +591,7 @@ impl PartitionStream for InputPartition {
         let tx = builder.tx();
         let inputs = Arc::clone(&self.inputs);
         let sessions = Arc::clone(&self.sessions);
+        let roles = Arc::clone(&self.roles);
         let stats = Arc::clone(&self.stats);
         builder.spawn_blocking(move || {
             // Parquet files are read by every stream, a share each; the others in runs of
@@ -606,8 +617,15 @@ impl PartitionStream for InputPartition {
                         done: false,
                     };
                     let mut learner = Learner::default();
-                    let read =
-                        read_inputs(&mine, share, &sessions, &mut learner, &mut local, &mut emit);
+                    let read = read_inputs(
+                        &mine,
+                        share,
+                        &sessions,
+                        &roles,
+                        &mut learner,
+                        &mut local,
+                        &mut emit,
+                    );
                     let done = first.done(read.is_err() || stopped.get());
                     read.and(done).and_then(|()| {
                         if sessions.wait_for_readers(&|| tx.is_closed())? {
@@ -620,6 +638,7 @@ impl PartitionStream for InputPartition {
                     &mine,
                     share,
                     &sessions,
+                    &roles,
                     &mut Learner::default(),
                     &mut local,
                     &mut emit,

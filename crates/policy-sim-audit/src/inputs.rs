@@ -22,7 +22,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use policy_sim::logs::cloudtrail::record::Detach;
 use policy_sim::logs::cloudtrail::{self, IdentityIndex, Record};
-use policy_sim::logs::{Unmapped, UnmappedCounts, UnmappedKind, s3_access};
+use policy_sim::logs::s3_access::{self, NonCognitoRoles};
+use policy_sim::logs::{Unmapped, UnmappedCounts, UnmappedKind};
 use policy_sim::root::Root;
 use serde_json::Value;
 
@@ -513,11 +514,13 @@ impl Share {
 /// ([`crate::sessions`]), and the caller maps the events `learner` set aside once every
 /// reader is done ([`Learner::finish`]). A
 /// Parquet file is read as far as `share` says (its other parts are other readers'); a
-/// file is counted in `stats.files` by the reader of part 0 only.
+/// file is counted in `stats.files` by the reader of part 0 only. S3 access logs decide
+/// role sessions without identity only for `roles` ([`s3_access::map_record`]).
 pub fn read_inputs(
     inputs: &[&Input],
     share: Share,
     sessions: &Sessions,
+    roles: &NonCognitoRoles,
     learner: &mut Learner,
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
@@ -542,7 +545,7 @@ pub fn read_inputs(
                 let index = sessions.index()?;
                 read_cloudtrail(input, &index, &mut builder, stats, emit, &mut bytes)?
             }
-            Kind::S3AccessLog => read_access_log(input, &mut builder, stats, emit)?,
+            Kind::S3AccessLog => read_access_log(input, roles, &mut builder, stats, emit)?,
             Kind::Requests => read_request_lines(input, &mut builder, stats, emit)?,
             Kind::Parquet => {
                 if !builder.is_empty() && !emit(builder.finish()) {
@@ -963,6 +966,7 @@ fn push_rows(
 
 fn read_access_log(
     input: &Input,
+    roles: &NonCognitoRoles,
     builder: &mut TableBuilder,
     stats: &mut ReadStats,
     emit: &mut dyn FnMut(RecordBatch) -> bool,
@@ -978,7 +982,7 @@ fn read_access_log(
             name: record.operation.as_deref(),
             id: record.request_id.as_deref(),
         };
-        let mapped = s3_access::map_record(&record);
+        let mapped = s3_access::map_record(&record, roles);
         push_rows(input, line_no, event, mapped, builder, stats);
         if !flush_full(builder, emit) {
             return Ok(false);
@@ -1411,6 +1415,7 @@ mod tests {
             &all,
             Share::WHOLE,
             &sessions,
+            &NonCognitoRoles::new(),
             &mut learner,
             &mut stats,
             &mut emit,

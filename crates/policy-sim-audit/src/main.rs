@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use policy_sim::analysis::prover::AreaSpec;
 use policy_sim::load::types::PolicyTypeFiles;
+use policy_sim::logs::s3_access::NonCognitoRoles;
 use policy_sim::root::Root;
 use policy_sim_audit::audit::{Audit, Engine};
 use policy_sim_audit::error::AuditError;
@@ -97,6 +98,12 @@ struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// A role that no Cognito identity pool hands out (a backend's): its sessions in S3
+    /// access logs are decided without identity. An access log cannot tell a Cognito
+    /// session from another role's, so any other role session there is `no-identity`
+    /// (UNKNOWN); repeat for several.
+    #[arg(long = "non-cognito-role", value_name = "ROLE_ARN")]
+    non_cognito_roles: Vec<String>,
     /// Log files and directories (CloudTrail, S3 access logs, request tables).
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<PathBuf>,
@@ -316,6 +323,7 @@ fn build_audit(
         principal: parse_principal(args.principal.as_deref())?,
         now: jiff::Timestamp::now(),
         threads,
+        non_cognito_roles: Default::default(),
     };
     Ok((root, audit))
 }
@@ -400,7 +408,10 @@ fn serve(_args: &PolicyArgs, _what: Serve) -> Result<u8, AuditError> {
 fn run(args: &RunArgs) -> Result<u8, AuditError> {
     let engine = Engine::parse(&args.engine)?;
     let threads = threads(args.threads);
-    let (root, audit) = build_audit(&args.policy, &args.inputs, threads)?;
+    let (root, mut audit) = build_audit(&args.policy, &args.inputs, threads)?;
+    let roles = NonCognitoRoles::from_arns(&args.non_cognito_roles)
+        .map_err(|e| AuditError::Usage(format!("--non-cognito-role: {e}")))?;
+    audit.non_cognito_roles = std::sync::Arc::new(roles);
     let inputs = policy_sim_audit::inputs::discover(&root, &args.inputs)?;
     let out = match &args.out {
         Some(path) => {

@@ -216,6 +216,9 @@ pub struct Inputs {
     pub rows: u64,
     /// Cognito sessions indexed.
     pub sessions: u64,
+    /// The roles whose sessions in S3 access logs were decided without identity, as no
+    /// Cognito identity pool's (`--non-cognito-role`).
+    pub non_cognito_roles: Vec<String>,
 }
 
 /// Events that did not become requests.
@@ -395,6 +398,19 @@ impl AuditReport {
             n(self.inputs.rows),
             n(self.inputs.sessions)
         );
+        if !self.inputs.non_cognito_roles.is_empty() {
+            let roles: Vec<String> = self
+                .inputs
+                .non_cognito_roles
+                .iter()
+                .map(|r| safe(r))
+                .collect();
+            let _ = writeln!(
+                o,
+                "access log sessions decided without identity, their roles named as no identity pool's: {}",
+                roles.join(", ")
+            );
+        }
         if self.unmapped.total > 0 {
             let kinds: Vec<String> = self
                 .unmapped

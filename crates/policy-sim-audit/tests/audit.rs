@@ -782,6 +782,76 @@ fn access_logs_are_read_and_their_errors_name_the_line() {
     );
 }
 
+/// An access log line: `requester` reads bob's object, AWS authorized it.
+fn access_line(requester: &str, minute: u32) -> String {
+    format!(
+        "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be notes-app-uploads [30/Nov/2026:12:{minute:02}:00 +0000] 198.51.100.7 {requester} 7B4A0FABBEXAMPLE{minute:02} REST.GET.OBJECT private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt \"GET /notes-app-uploads/private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt HTTP/1.1\" 200 - 5 5 4 3 \"-\" \"aws-sdk-js/2.1\" - - SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader notes-app-uploads.s3.us-east-1.amazonaws.com TLSV1.2 - - us-east-1\n"
+    )
+}
+
+#[test]
+fn access_log_role_sessions_need_their_role_named_as_no_identity_pools() {
+    // A basic-flow app names its Cognito sessions itself (`web-identity`): in an access log
+    // it looks like any role session. Alice's session reads bob's file; a backend reads it.
+    const BACKEND: &str = "arn:aws:iam::123456789012:role/service-role/thumbnailer";
+    let basic = "arn:aws:sts::123456789012:assumed-role/notes-app-auth-role/web-identity";
+    let backend = "arn:aws:sts::123456789012:assumed-role/thumbnailer/resize-fn";
+    let both = scratch_text(
+        "role-sessions-s3-access.log",
+        &(access_line(basic, 1) + &access_line(backend, 2)),
+    );
+    // Neither role is known to be other than an identity pool's: both are UNKNOWN, never a
+    // PASS of requests decided without their identity.
+    let (code, r) = json(&["--policy", CORRECTED, &both]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(
+        r["unmapped"]["by_kind"],
+        serde_json::json!({"no-identity": 2})
+    );
+    assert_eq!(
+        r["unmapped"]["examples"][0]["reason"],
+        "a session of arn:aws:iam::123456789012:role/notes-app-auth-role, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
+    );
+    assert_eq!(r["inputs"]["rows"], 0);
+    // The backend's role named: its read is decided, without identity; the app's session
+    // stays unknown.
+    let (code, r) = json(&["--policy", CORRECTED, "--non-cognito-role", BACKEND, &both]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "unknown");
+    assert_eq!(
+        r["unmapped"]["by_kind"],
+        serde_json::json!({"no-identity": 1})
+    );
+    assert_eq!(r["inputs"]["rows"], 1);
+    assert_eq!(r["isolation"]["without_identity"], 1);
+    assert_eq!(
+        r["inputs"]["non_cognito_roles"],
+        serde_json::json!([BACKEND])
+    );
+    // The backend alone: nothing left unjudged.
+    let alone = scratch_text("backend-s3-access.log", &access_line(backend, 2));
+    let out = audit(&["--policy", CORRECTED, "--non-cognito-role", BACKEND, &alone]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "access log sessions decided without identity, their roles named as no identity pool's: {BACKEND}\n"
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with("Verdict: PASS\n"), "{text}");
+    // A value that is not a role ARN is bad input.
+    let out = audit(&["--policy", CORRECTED, "--non-cognito-role", backend, &alone]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: --non-cognito-role: \"{backend}\" is not a role ARN: expected arn:aws:iam::ACCOUNT:role/NAME (with the role's path, if it has one)\n"
+        )
+    );
+}
+
 #[test]
 fn without_isolation_areas_the_verdict_is_unknown() {
     // A policy that never names the identity: there is no area to check, so a clean log
