@@ -23,7 +23,7 @@ use policy_sim::lang::parse::parse_policy;
 use policy_sim::lang::principal::Caller;
 use policy_sim::logs::cloudtrail::record::Detach;
 use policy_sim::logs::cloudtrail::{IdentityIndex, Record, map, parse_log_file};
-use policy_sim::logs::{Mapped, Unmapped, s3_access};
+use policy_sim::logs::{Mapped, Unmapped, UnmappedKind, s3_access};
 use policy_sim_fuzz::render;
 use serde_json::Value;
 
@@ -148,20 +148,38 @@ fn access_log(text: &str) {
                     s3_access::map_record(&record, &none),
                     "mapping an access log line is not deterministic"
                 );
-                // Naming the requester's role as no identity pool's only maps more: a line
-                // mapped without it maps the same with it.
+                // A role session maps only once its role is named as no identity pool's,
+                // and naming it changes nothing but that refusal.
                 let role = record
                     .requester
                     .as_deref()
                     .and_then(|r| Caller::parse(r).ok())
                     .and_then(|c| c.role_arn().map(str::to_string));
                 if let Some(role) = role {
-                    let roles = s3_access::NonCognitoRoles::from_arns(&[role])
+                    assert!(mapped.is_err(), "a role session mapped with no role named");
+                    let roles = s3_access::NonCognitoRoles::from_arns(&[role.as_str()])
                         .expect("a session's role ARN is a role ARN");
                     let with = s3_access::map_record(&record, &roles);
                     check_mapped(&with);
-                    if mapped.is_ok() {
-                        assert_eq!(mapped, with, "naming a role changed a mapped line");
+                    let unnamed = matches!(&mapped, Err(u)
+                        if u.kind == UnmappedKind::NoIdentity && u.reason.starts_with("a session of "));
+                    if !unnamed {
+                        assert_eq!(mapped, with, "naming a role changed another refusal");
+                    }
+                    if let Ok(m) = &with {
+                        for r in &m.requests {
+                            let p = r.principal.as_ref().expect("a mapped line has a principal");
+                            assert_eq!(
+                                p.principal_arn(),
+                                role,
+                                "the named role is not the principal's"
+                            );
+                            assert_eq!(
+                                r.context.get(policy_sim::lang::keys::PRINCIPAL_ARN),
+                                Some(&[role.clone()][..]),
+                                "the named role is not aws:PrincipalArn"
+                            );
+                        }
                     }
                 }
             }

@@ -255,13 +255,17 @@ impl NonCognitoRoles {
     }
 
     /// The roles `arns` (`arn:aws:iam::ACCOUNT:role/NAME`, with the role's path if it has
-    /// one), each checked to be a role ARN.
+    /// one), each checked to be a role ARN; a role given twice is kept once.
     pub fn from_arns<S: AsRef<str>>(arns: &[S]) -> Result<NonCognitoRoles, PrincipalError> {
-        let arns = arns
-            .iter()
-            .map(|a| Caller::check_role_arn(a.as_ref()).map(|()| a.as_ref().to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(NonCognitoRoles { arns })
+        let mut kept: Vec<String> = Vec::with_capacity(arns.len());
+        for a in arns {
+            let a = a.as_ref();
+            Caller::check_role_arn(a)?;
+            if !kept.iter().any(|k| k == a) {
+                kept.push(a.to_string());
+            }
+        }
+        Ok(NonCognitoRoles { arns: kept })
     }
 
     /// The roles as given.
@@ -269,9 +273,13 @@ impl NonCognitoRoles {
         &self.arns
     }
 
-    /// Is `caller` a session of one of the roles ([`Caller::is_session_of`])?
-    pub fn holds(&self, caller: &Caller) -> bool {
-        self.arns.iter().any(|a| caller.is_session_of(a))
+    /// The first role `caller` is a session of ([`Caller::is_session_of`]: partition,
+    /// account and role name, compared exactly, case included), as given.
+    pub fn role_of(&self, caller: &Caller) -> Option<&str> {
+        self.arns
+            .iter()
+            .find(|a| caller.is_session_of(a))
+            .map(String::as_str)
     }
 }
 
@@ -317,9 +325,15 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         )
     })?;
     if !requester.starts_with("arn:") {
+        let canonical = requester.len() == 64 && requester.bytes().all(|b| b.is_ascii_hexdigit());
         return Err(unmapped(
             UnmappedKind::NoPrincipal,
-            format!("requester {requester} is a canonical user id, not an IAM ARN"),
+            match canonical {
+                true => format!("requester {requester} is a canonical user id, not an IAM ARN"),
+                false => {
+                    format!("requester {requester} is neither a canonical user id nor an IAM ARN")
+                }
+            },
         ));
     }
     let caller =
@@ -330,15 +344,22 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
             "a Cognito session: access logs carry no access key to find its identity by",
         ));
     }
-    if let Some(role) = caller.role_arn()
-        && !roles.holds(&caller)
-    {
-        return Err(unmapped(
-            UnmappedKind::NoIdentity,
-            format!(
-                "a session of {role}, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
-            ),
-        ));
+    // The role as named, with its path: `aws:PrincipalArn` is the role's ARN.
+    let mut named_role = None;
+    if let Some(role) = caller.role_arn() {
+        match roles.role_of(&caller) {
+            Some(named) => {
+                named_role = Some(named);
+            }
+            None => {
+                return Err(unmapped(
+                    UnmappedKind::NoIdentity,
+                    format!(
+                        "a session of {role}, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
+                    ),
+                ));
+            }
+        }
     }
     if record.access_point_arn.is_some() {
         return Err(unmapped(
@@ -383,6 +404,11 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
     }
     if record.tls_version.is_some() {
         context.add("aws:SecureTransport", "true");
+    }
+    // The session's role with its path (the evaluator takes the caller's role path from
+    // this key, as from a CloudTrail record's session issuer).
+    if let Some(role) = named_role {
+        context.add(keys::PRINCIPAL_ARN, role);
     }
     if operation.lists {
         for (param, key) in [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter")] {
@@ -478,6 +504,21 @@ mod tests {
         let m = kind(lambda, &backend).unwrap();
         let principal = m.requests[0].principal.as_ref().unwrap();
         assert_eq!(principal.arn(), lambda);
+        // `aws:PrincipalArn` is the role as named, with its path.
+        assert_eq!(
+            m.requests[0].context.variable(keys::PRINCIPAL_ARN),
+            Some("arn:aws:iam::123456789012:role/service-role/thumbnailer")
+        );
+        // Role names compare as written: another case is another role.
+        assert_eq!(
+            kind(
+                "arn:aws:sts::123456789012:assumed-role/Thumbnailer/resize-fn",
+                &backend
+            )
+            .unwrap_err()
+            .0,
+            UnmappedKind::NoIdentity
+        );
         assert_eq!(m.requests[0].context.variable(keys::COGNITO_SUB), None);
         // The same role name in another account is another role.
         assert_eq!(
@@ -510,6 +551,20 @@ mod tests {
         );
         assert!(
             NonCognitoRoles::from_arns(&["arn:aws:sts::123456789012:assumed-role/a/b"]).is_err()
+        );
+        let twice = NonCognitoRoles::from_arns(&[
+            "arn:aws:iam::123456789012:role/a",
+            "arn:aws:iam::123456789012:role/a",
+        ])
+        .unwrap();
+        assert_eq!(twice.arns(), ["arn:aws:iam::123456789012:role/a"]);
+        // A requester of neither form is said to be neither.
+        assert_eq!(
+            kind("ARN:aws:iam::123456789012:user/admin", &NonCognitoRoles::new()).unwrap_err(),
+            (
+                UnmappedKind::NoPrincipal,
+                "requester ARN:aws:iam::123456789012:user/admin is neither a canonical user id nor an IAM ARN".to_string()
+            )
         );
     }
 

@@ -216,8 +216,8 @@ pub struct Inputs {
     pub rows: u64,
     /// Cognito sessions indexed.
     pub sessions: u64,
-    /// The roles whose sessions in S3 access logs were decided without identity, as no
-    /// Cognito identity pool's (`--non-cognito-role`).
+    /// The roles named as no Cognito identity pool's (`--non-cognito-role`): their sessions
+    /// in S3 access logs are decided without identity.
     pub non_cognito_roles: Vec<String>,
 }
 
@@ -398,7 +398,10 @@ impl AuditReport {
             n(self.inputs.rows),
             n(self.inputs.sessions)
         );
-        if !self.inputs.non_cognito_roles.is_empty() {
+        // Said only where it counted: when an access log was read.
+        if !self.inputs.non_cognito_roles.is_empty()
+            && self.inputs.files.contains_key("s3-access-log")
+        {
             let roles: Vec<String> = self
                 .inputs
                 .non_cognito_roles

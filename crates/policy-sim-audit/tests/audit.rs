@@ -841,6 +841,43 @@ fn access_log_role_sessions_need_their_role_named_as_no_identity_pools() {
         "{text}"
     );
     assert!(text.ends_with("Verdict: PASS\n"), "{text}");
+    // Where no access log is read, the text does not mention the roles.
+    let out = audit(&[
+        "--policy",
+        CORRECTED,
+        "--non-cognito-role",
+        BACKEND,
+        "fixtures/audit/clean",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("access log sessions"), "{text}");
+    // The role's path, as named, is the session's: a policy that denies the roles under
+    // `service-role/` by aws:PrincipalArn denies this read (replay sees it break).
+    let read_all = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::notes-app-uploads/*"}"#;
+    let before = scratch_text("read-all.json", &format!("{read_all}]}}"));
+    let after = scratch_text(
+        "read-all-but-service-roles.json",
+        &format!(
+            r#"{read_all}, {{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {{"ArnLike": {{"aws:PrincipalArn": "arn:aws:iam::*:role/service-role/*"}}}}}}]}}"#
+        ),
+    );
+    let (code, r) = json(&[
+        "--policy",
+        &after,
+        "--baseline",
+        &before,
+        "--area",
+        "arn:aws:s3:::notes-app-uploads/private/${cognito-identity.amazonaws.com:sub}/*",
+        "--non-cognito-role",
+        BACKEND,
+        &alone,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["replay"]["would_break"], 1);
     // A value that is not a role ARN is bad input.
     let out = audit(&["--policy", CORRECTED, "--non-cognito-role", backend, &alone]);
     assert_eq!(out.status.code(), Some(2));
