@@ -431,6 +431,9 @@ fn issued_session<'r>(
     if !provider.is_some_and(is_cognito_provider) {
         return Ok(None);
     }
+    if record.truncated() {
+        return Err(malformed(TRUNCATED));
+    }
     fn field<'r>(value: Option<&'r str>, path: &str) -> Result<&'r str, Unmapped> {
         value.filter(|s| !s.is_empty()).ok_or_else(|| {
             Unmapped::new(
@@ -468,6 +471,9 @@ fn issued_session<'r>(
 fn unmapped(kind: UnmappedKind, reason: impl Into<String>) -> Unmapped {
     Unmapped::new(kind, reason)
 }
+
+/// Why a record CloudTrail truncated is not mapped.
+const TRUNCATED: &str = "CloudTrail truncated a field of the record (omitted: true): what the request named cannot be read whole";
 
 fn malformed(reason: impl Into<String>) -> Unmapped {
     unmapped(UnmappedKind::Malformed, reason)
@@ -523,6 +529,9 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
             format!("S3 operation {name} is not in the mapping table"),
         )
     })?;
+    if record.truncated() {
+        return Err(malformed(TRUNCATED));
+    }
     let identity = record
         .user_identity
         .get()
@@ -1145,6 +1154,55 @@ mod tests {
                 "credentials": {"accessKeyId": "K1"}
             }
         })
+    }
+
+    #[test]
+    fn a_record_cloudtrail_truncated_is_malformed() {
+        let index = IdentityIndex::new();
+        let kind = |e: &Value| {
+            map_record(e, &index)
+                .map(|m| m.requests.len())
+                .map_err(|u| u.kind)
+        };
+        // The mark on the record, in the parameters, in a DeleteObjects list.
+        let mut top = data_event("GetObject");
+        top["omitted"] = json!(true);
+        let mut params = data_event("GetObject");
+        params["requestParameters"]["omitted"] = json!(true);
+        let mut delete = data_event("DeleteObjects");
+        delete["requestParameters"]["delete"] =
+            json!({"Object": [{"Key": "a"}, {"Key": "b"}], "omitted": true});
+        // A value not of the documented type counts as the mark too.
+        let mut odd = data_event("GetObject");
+        odd["requestParameters"]["omitted"] = json!("yes");
+        for e in [&top, &params, &delete, &odd] {
+            assert_eq!(kind(e), Err(UnmappedKind::Malformed), "{e}");
+        }
+        assert_eq!(
+            map_record(&params, &index).unwrap_err().reason,
+            "CloudTrail truncated a field of the record (omitted: true): what the request named cannot be read whole"
+        );
+        // `false` (or `null`) is no mark; without it the same records map.
+        let mut not = data_event("GetObject");
+        not["requestParameters"]["omitted"] = json!(false);
+        not["omitted"] = Value::Null;
+        assert_eq!(kind(&not), Ok(1));
+        delete["requestParameters"]["delete"]["omitted"] = json!(false);
+        assert_eq!(kind(&delete), Ok(2));
+        // Another service's truncated event is that service's, as before.
+        let mut kms = data_event("Decrypt");
+        kms["eventSource"] = json!("kms.amazonaws.com");
+        kms["omitted"] = json!(true);
+        assert_eq!(kind(&kms), Err(UnmappedKind::OtherService));
+        // A Cognito session record CloudTrail truncated is not indexed.
+        let mut session = session_k1();
+        session["responseElements"]["omitted"] = json!(true);
+        let mut index = IdentityIndex::new();
+        assert_eq!(
+            index.add_record(&session).map_err(|u| u.kind),
+            Err(UnmappedKind::Malformed)
+        );
+        assert_eq!(index.lookup("K1"), KeyLookup::Unknown);
     }
 
     #[test]

@@ -107,6 +107,13 @@ pub enum OneOrMany<T> {
     Many(Vec<Obj<T>>),
 }
 
+/// `omitted`, CloudTrail's mark of a truncated field ("CloudTrail record contents":
+/// CloudTrail truncates a field whose contents exceed the field's maximum size, and then
+/// `omitted` is present with the value `true`). Absent, `null` and `false` are no mark;
+/// `true`, and any other value (not of the documented type), is one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Omitted(pub bool);
+
 /// Skip the rest of a sequence.
 fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -220,6 +227,44 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
+impl<'de> Deserialize<'de> for Omitted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Omitted;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Omitted(v))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Omitted(true))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Omitted(true))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Omitted(true))
+            }
+            nulls_are!(Omitted(false));
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                Omitted::deserialize(d)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Omitted(true))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq).map(|()| Omitted(true))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map).map(|()| Omitted(true))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V<T>(PhantomData<T>);
@@ -321,6 +366,20 @@ pub struct Record<'a> {
     /// `resources`.
     #[serde(borrow)]
     pub resources: Items<Obj<Resource<'a>>>,
+    /// `omitted`: a field of the record was truncated.
+    pub omitted: Omitted,
+}
+
+impl Record<'_> {
+    /// Whether CloudTrail marked a field of the parts the mapping reads as truncated
+    /// ([`Omitted`]): on the record, or in `requestParameters` (and its `delete`) or
+    /// `responseElements`.
+    pub fn truncated(&self) -> bool {
+        let params = self.request_parameters.get();
+        self.omitted.0
+            || params.is_some_and(|p| p.omitted.0 || p.delete.get().is_some_and(|d| d.omitted.0))
+            || self.response_elements.get().is_some_and(|r| r.omitted.0)
+    }
 }
 
 /// `tlsDetails`.
@@ -414,6 +473,8 @@ pub struct RequestParameters<'a> {
     /// `roleArn` (of `AssumeRoleWithWebIdentity`).
     #[serde(borrow, rename = "roleArn")]
     pub role_arn: Text<'a>,
+    /// `omitted`: the parameters were truncated.
+    pub omitted: Omitted,
 }
 
 /// `requestParameters.delete`.
@@ -423,6 +484,8 @@ pub struct Delete<'a> {
     /// `Object`: the deleted keys.
     #[serde(borrow, rename = "Object")]
     pub object: OneOrMany<DeletedObject<'a>>,
+    /// `omitted`: the list was truncated.
+    pub omitted: Omitted,
 }
 
 /// One entry of `requestParameters.delete.Object`.
@@ -450,6 +513,8 @@ pub struct ResponseElements<'a> {
     /// `credentials`.
     #[serde(borrow)]
     pub credentials: Obj<Credentials<'a>>,
+    /// `omitted`: the response was truncated.
+    pub omitted: Omitted,
 }
 
 /// `responseElements.credentials`.
@@ -597,6 +662,18 @@ impl<T: Detach> Detach for Obj<T> {
     }
 }
 
+impl Detach for Omitted {
+    type Detached = Omitted;
+
+    fn detach(&self) -> Omitted {
+        *self
+    }
+
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Self>()
+    }
+}
+
 impl<T: Detach> Detach for Items<T> {
     type Detached = Items<T::Detached>;
 
@@ -672,6 +749,7 @@ detach_struct!(Record {
     request_parameters,
     response_elements,
     resources,
+    omitted,
 });
 detach_struct!(TlsDetails { tls_version });
 detach_struct!(UserIdentity {
@@ -697,14 +775,16 @@ detach_struct!(RequestParameters {
     copy_source,
     delete,
     role_arn,
+    omitted,
 });
-detach_struct!(Delete { object });
+detach_struct!(Delete { object, omitted });
 detach_struct!(DeletedObject { key });
 detach_struct!(ResponseElements {
     provider,
     subject_from_web_identity_token,
     audience,
     credentials,
+    omitted,
 });
 detach_struct!(Credentials { access_key_id });
 detach_struct!(Resource { kind, arn });
