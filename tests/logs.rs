@@ -214,6 +214,45 @@ fn cloudtrail_unmapped_events_are_counted_by_kind() {
 }
 
 #[test]
+fn records_cloudtrail_truncated_are_malformed_not_mapped_from_what_is_left() {
+    let records = cloudtrail::read_log_file(&fixture("truncated-cloudtrail.json")).unwrap();
+    let out = cloudtrail::map_records(&records);
+    let reason = "CloudTrail truncated a field of the record (omitted: true): what the request named cannot be read whole";
+    let got: Vec<(usize, UnmappedKind, &str)> = out
+        .unmapped
+        .iter()
+        .map(|(i, u)| (*i, u.kind, u.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                UnmappedKind::OtherService,
+                "sts.amazonaws.com AssumeRoleWithWebIdentity"
+            ),
+            (1, UnmappedKind::Malformed, reason),
+            (2, UnmappedKind::Malformed, reason),
+        ]
+    );
+    // The record marked `omitted: false` is whole: alice deletes her own key.
+    let [(3, m)] = out.mapped.as_slice() else {
+        panic!("{:?}", out.mapped)
+    };
+    assert_eq!(
+        m.requests
+            .iter()
+            .map(shape)
+            .map(|s| (s.0, s.1))
+            .collect::<Vec<_>>(),
+        vec![(
+            "s3:DeleteObject".to_string(),
+            format!("arn:aws:s3:::notes-app-uploads/private/{ALICE}/a.txt")
+        )]
+    );
+}
+
+#[test]
 fn without_the_assume_role_events_cognito_sessions_have_no_identity() {
     let records = cloudtrail::read_log_file(&fixture("notes-app-cloudtrail.json")).unwrap();
     let empty = IdentityIndex::new();
