@@ -348,6 +348,27 @@ pub fn s3_operation(name: &str) -> Option<&'static S3Operation> {
 }
 
 /// The ARN of a bucket, or of an object in it.
+/// The name suffixes Amazon S3 reserves for names that are not general purpose buckets
+/// (Amazon S3 User Guide, "General purpose bucket naming rules"): access point aliases
+/// (`-s3alias`), Object Lambda access point aliases (`--ol-s3`), S3 on Outposts access point
+/// aliases (`--op-s3`), directory buckets (`--x-s3`) and table buckets (`--table-s3`).
+pub const RESERVED_BUCKET_SUFFIXES: &[&str] =
+    &["-s3alias", "--ol-s3", "--op-s3", "--x-s3", "--table-s3"];
+
+/// The bucket an S3 ARN names, when its name ends with a suffix S3 reserves for something
+/// else than a general purpose bucket ([`RESERVED_BUCKET_SUFFIXES`]): a request made
+/// through an access point alias (which `CopyObject`'s source, among others, may name) is
+/// authorized on the access point, not on a bucket of that name.
+pub(crate) fn reserved_bucket(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (_, path) = rest.split_once(":s3:::")?;
+    let bucket = path.split('/').next().unwrap_or(path);
+    RESERVED_BUCKET_SUFFIXES
+        .iter()
+        .any(|s| bucket.ends_with(s))
+        .then_some(bucket)
+}
+
 pub(crate) fn s3_arn(partition: &str, bucket: &str, key: Option<&str>) -> String {
     match key {
         Some(key) => format!("arn:{partition}:s3:::{bucket}/{key}"),

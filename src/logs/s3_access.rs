@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 
 use super::{
-    LogError, Mapped, Unmapped, UnmappedKind, is_cognito_session, percent_decode, s3_arn,
-    s3_operation,
+    LogError, Mapped, Unmapped, UnmappedKind, is_cognito_session, percent_decode, reserved_bucket,
+    s3_arn, s3_operation,
 };
 use crate::lang::keys;
 use crate::lang::principal::{Caller, PrincipalError};
@@ -372,6 +372,14 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         .bucket
         .as_deref()
         .ok_or_else(|| unmapped(UnmappedKind::NoResource, "no bucket"))?;
+    if reserved_bucket(&s3_arn(&partition, bucket, None)).is_some() {
+        return Err(unmapped(
+            UnmappedKind::NoResource,
+            format!(
+                "{bucket} is no bucket's name (an access point alias or another reserved form)"
+            ),
+        ));
+    }
     let resource = match operation.scope {
         super::Scope::Bucket => s3_arn(&partition, bucket, None),
         super::Scope::Object => {
@@ -564,6 +572,22 @@ mod tests {
             (
                 UnmappedKind::NoPrincipal,
                 "requester ARN:aws:iam::123456789012:user/admin is neither a canonical user id nor an IAM ARN".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn a_bucket_name_s3_reserves_names_no_bucket() {
+        let user = "arn:aws:iam::123456789012:user/admin";
+        let mut record = line_of(user);
+        assert!(map_record(&record, &NonCognitoRoles::new()).is_ok());
+        record.bucket = Some("notesap-abc123xyz-s3alias".to_string());
+        let u = map_record(&record, &NonCognitoRoles::new()).unwrap_err();
+        assert_eq!(
+            (u.kind, u.reason.as_str()),
+            (
+                UnmappedKind::NoResource,
+                "notesap-abc123xyz-s3alias is no bucket's name (an access point alias or another reserved form)"
             )
         );
     }

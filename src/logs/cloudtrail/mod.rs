@@ -27,11 +27,13 @@ use serde_json::Value;
 pub mod record;
 
 pub use record::Record;
-use record::{DeletedObject, Items, Obj, OneOrMany, RequestParameters, Text, UserIdentity};
+use record::{
+    DeletedObject, Items, Obj, OneOrMany, RequestParameters, SessionContext, Text, UserIdentity,
+};
 
 use super::{
     LogError, Mapped, S3Operation, Scope, Shape, Unmapped, UnmappedCounts, UnmappedKind,
-    is_cognito_session, percent_decode, s3_arn, s3_operation,
+    is_cognito_session, percent_decode, reserved_bucket, s3_arn, s3_operation,
 };
 use crate::lang::keys;
 use crate::lang::principal::Caller;
@@ -574,6 +576,14 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
         _ => operation.action,
     };
     let targets = targets(record, params, operation, action, &partition)?;
+    if let Some(bucket) = targets.iter().find_map(|(_, arn)| reserved_bucket(arn)) {
+        return Err(unmapped(
+            UnmappedKind::NoResource,
+            format!(
+                "{bucket} is no bucket's name (an access point alias or another reserved form): the resource authorized on is not named"
+            ),
+        ));
+    }
     // Every target's request has the same caller and context: the first is made whole,
     // the others copy it (most events authorize one request).
     let mut requests: Vec<Request> = Vec::with_capacity(targets.len());
@@ -623,7 +633,7 @@ fn principal(identity: &UserIdentity<'_>) -> Result<Caller, Unmapped> {
         Caller::parse(arn).map_err(|e| unmapped(UnmappedKind::NoPrincipal, e.to_string()))?;
     // The role's ARN with its path, as the session issuer gives it.
     if kind == "AssumedRole"
-        && let Some(issuer) = issuer_arn(identity)
+        && let Some(issuer) = issuer_arn(identity)?
         && !caller.set_role_path(issuer)
     {
         return Err(malformed(format!(
@@ -633,13 +643,33 @@ fn principal(identity: &UserIdentity<'_>) -> Result<Caller, Unmapped> {
     Ok(caller)
 }
 
-/// `userIdentity.sessionContext.sessionIssuer.arn`, when a string.
-fn issuer_arn<'r>(identity: &'r UserIdentity<'_>) -> Option<&'r str> {
-    identity
-        .session_context
-        .get()
-        .and_then(|c| c.session_issuer.get())
-        .and_then(|i| i.arn.get())
+/// An optional object field: absent or `null` is `None`, another type is malformed (a
+/// `sessionContext` written as a string would otherwise hide the session's issuer and
+/// its web identity federation).
+fn opt_obj<'r, T>(field: &'r Obj<T>, key: &str) -> Result<Option<&'r T>, Unmapped> {
+    match field {
+        Obj::Absent => Ok(None),
+        Obj::Is(t) => Ok(Some(t)),
+        Obj::Other => Err(malformed(format!("{key} is not an object"))),
+    }
+}
+
+/// `userIdentity.sessionContext`, read strictly.
+fn session_context<'r>(
+    identity: &'r UserIdentity<'_>,
+) -> Result<Option<&'r SessionContext<'r>>, Unmapped> {
+    opt_obj(&identity.session_context, "userIdentity.sessionContext")
+}
+
+/// `userIdentity.sessionContext.sessionIssuer.arn`.
+fn issuer_arn<'r>(identity: &'r UserIdentity<'_>) -> Result<Option<&'r str>, Unmapped> {
+    let Some(context) = session_context(identity)? else {
+        return Ok(None);
+    };
+    let Some(issuer) = opt_obj(&context.session_issuer, "sessionContext.sessionIssuer")? else {
+        return Ok(None);
+    };
+    opt_str(&issuer.arn, "sessionIssuer.arn")
 }
 
 /// The Cognito session a data event was signed for, by its access key.
@@ -672,11 +702,20 @@ fn identity_of<'a>(
             ),
         )),
         KeyLookup::Unknown => {
-            let federated = identity
-                .session_context
-                .get()
-                .and_then(|c| c.web_id_federation_data.get())
-                .and_then(|w| w.federated_provider.get());
+            let federation = match session_context(identity)? {
+                Some(c) => opt_obj(
+                    &c.web_id_federation_data,
+                    "sessionContext.webIdFederationData",
+                )?,
+                None => None,
+            };
+            let federated = match federation {
+                Some(w) => opt_str(
+                    &w.federated_provider,
+                    "webIdFederationData.federatedProvider",
+                )?,
+                None => None,
+            };
             // Cheapest first: the role's sessions are asked about last (a reader that has
             // not learned every session yet sets such an event aside).
             if federated.is_some_and(is_cognito_provider)
@@ -729,7 +768,7 @@ fn fill_context(
         context.add("aws:SecureTransport", "true");
     }
     // What userIdentity names: the user's or the session issuer's ARN, and the account.
-    if opt_str(&identity.kind, "type")? != Some("AssumedRole") || issuer_arn(identity).is_some() {
+    if opt_str(&identity.kind, "type")? != Some("AssumedRole") || issuer_arn(identity)?.is_some() {
         context.add(keys::PRINCIPAL_ARN, caller.principal_arn());
     }
     if let Some(account) = opt_str(&identity.account_id, "accountId")? {
@@ -1303,6 +1342,74 @@ mod tests {
         // The plain form is read as BUCKET/KEY (tests/logs.rs).
         e["requestParameters"]["x-amz-copy-source"] = json!("src/k/a.txt");
         assert_eq!(map_record(&e, &index).map(|m| m.requests.len()), Ok(2));
+        // An access point alias in the bucket's place (S3 accepts one for CopyObject's
+        // source), plain or encoded, names no bucket; so does one as the target's bucket.
+        for source in [
+            "notesap-abc123xyz-s3alias/private/k/src.txt",
+            "/notesap-abc123xyz-s3alias%2Fprivate%2Fk%2Fsrc.txt",
+            "olap-xyz--ol-s3/k/src.txt",
+        ] {
+            e["requestParameters"]["x-amz-copy-source"] = json!(source);
+            let got = map_record(&e, &index).map_err(|u| (u.kind, u.reason));
+            assert_eq!(
+                got.as_ref().map(|m| m.requests.len()).map_err(|u| u.0),
+                Err(UnmappedKind::NoResource),
+                "{source}"
+            );
+        }
+        e["requestParameters"]["x-amz-copy-source"] = json!("src/k/a.txt");
+        for bucket in ["ap-xyz-s3alias", "b--x-s3", "t--table-s3", "o--op-s3"] {
+            let mut g = data_event("GetObject");
+            g["requestParameters"]["bucketName"] = json!(bucket);
+            assert_eq!(
+                map_record(&g, &index)
+                    .map(|m| m.requests.len())
+                    .map_err(|u| u.kind),
+                Err(UnmappedKind::NoResource),
+                "{bucket}"
+            );
+        }
+        let mut g = data_event("GetObject");
+        g["requestParameters"]["bucketName"] = json!("ap-xyz-s3alias");
+        assert_eq!(
+            map_record(&g, &index).unwrap_err().reason,
+            "ap-xyz-s3alias is no bucket's name (an access point alias or another reserved form): the resource authorized on is not named"
+        );
+        // A name that only contains such text is a bucket's.
+        let mut g = data_event("GetObject");
+        g["requestParameters"]["bucketName"] = json!("my-s3alias-bucket");
+        assert_eq!(map_record(&g, &index).map(|m| m.requests.len()), Ok(1));
+    }
+
+    #[test]
+    fn a_session_context_not_of_its_documented_type_is_malformed() {
+        let index = IdentityIndex::new();
+        let base = role_session_event("web-identity", "K9", None);
+        assert!(map_record(&base, &index).is_ok());
+        let bad: [(&str, Value); 4] = [
+            (
+                "/userIdentity/sessionContext",
+                json!("{\"webIdFederationData\": {}}"),
+            ),
+            ("/userIdentity/sessionContext/sessionIssuer", json!(7)),
+            (
+                "/userIdentity/sessionContext/webIdFederationData",
+                json!("cognito"),
+            ),
+            (
+                "/userIdentity/sessionContext/webIdFederationData",
+                json!({"federatedProvider": ["cognito-identity.amazonaws.com"]}),
+            ),
+        ];
+        for (path, value) in bad {
+            let mut e = base.clone();
+            let (parent, name) = path.rsplit_once('/').unwrap();
+            e.pointer_mut(parent).unwrap()[name] = value;
+            let got = map_record(&e, &index)
+                .map(|m| m.requests.len())
+                .map_err(|u| u.kind);
+            assert_eq!(got, Err(UnmappedKind::Malformed), "{path}: {e}");
+        }
     }
 
     /// A data event of a session of role `r` named `name`, signed with `key`.
