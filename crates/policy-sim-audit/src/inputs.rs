@@ -295,7 +295,7 @@ fn keep_first_examples(list: &mut Vec<(String, u64, String)>) {
 /// session's key may be used in a file read before the one that records its issue).
 ///
 /// Cost: every CloudTrail file is decompressed; a file that contains neither the text
-/// `AssumeRoleWithWebIdentity` nor a `\u` escape is skipped, the others are read record by
+/// `AssumeRole` (which `AssumeRoleWithWebIdentity` holds too) nor a `\u` escape is skipped, the others are read record by
 /// record ([`each_record`]). A session record that cannot be read makes the keys it names
 /// conflicts ([`IdentityIndex::add_unreadable`]). Files are read by `threads` threads, each
 /// indexing its own; their indexes are merged ([`IdentityIndex::merge`], order-free).
@@ -315,7 +315,7 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
             .map(|t| {
                 let files = &files;
                 scope.spawn(move || {
-                    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
+                    let finder = memchr::memmem::Finder::new(SESSION_EVENTS);
                     let mut index = IdentityIndex::new();
                     let mut bytes = FileBytes::default();
                     for input in files.iter().skip(t).step_by(threads) {
@@ -338,8 +338,20 @@ pub fn index_sessions(inputs: &[Input], threads: usize) -> Result<IdentityIndex,
     Ok(index)
 }
 
-/// Whether `text` may hold a session record: it names `AssumeRoleWithWebIdentity` (found
-/// by `finder`), or holds a `\u` escape, with which a name may be written.
+/// The text every name of a session record holds: `AssumeRoleWithWebIdentity` (a Cognito
+/// session) and `AssumeRole` (role chaining, which a Cognito session may do).
+const SESSION_EVENTS: &[u8] = b"AssumeRole";
+
+/// Whether a record names an event the session index learns from ([`SESSION_EVENTS`]).
+fn is_session_event(record: &Record<'_>) -> bool {
+    matches!(
+        record.event_name.get(),
+        Some("AssumeRoleWithWebIdentity" | "AssumeRole")
+    )
+}
+
+/// Whether `text` may hold a session record: it names `AssumeRole` (found by `finder`),
+/// or holds a `\u` escape, with which a name may be written.
 fn may_name_a_session(text: &[u8], finder: &memchr::memmem::Finder) -> bool {
     finder.find(text).is_some() || memchr::memmem::find(text, b"\\u").is_some()
 }
@@ -646,10 +658,11 @@ fn read_cloudtrail(
                 return true;
             }
         };
-        // An AssumeRoleWithWebIdentity of a Cognito identity that could not be indexed is
+        // A session record (a Cognito AssumeRoleWithWebIdentity, a role chaining's
+        // AssumeRole) that could not be indexed is
         // reported as such, not as another service's event; one the index does not hold as
         // it reads (the index pass missed it) fails closed.
-        if record.event_name.get() == Some("AssumeRoleWithWebIdentity") {
+        if is_session_event(record) {
             match index.holds(record) {
                 Err(u) => {
                     stats.unmapped(&input.name, i, &u);
@@ -658,7 +671,7 @@ fn read_cloudtrail(
                 Ok(false) => {
                     let u = Unmapped::new(
                         UnmappedKind::IdentityConflict,
-                        "a Cognito session the session index does not hold as recorded",
+                        "a Cognito session (or a role chaining) the session index does not hold as recorded",
                     );
                     stats.unmapped(&input.name, i, &u);
                     return true;
@@ -822,7 +835,7 @@ fn learn_cloudtrail(
     bytes: &mut FileBytes,
 ) -> Result<bool, AuditError> {
     let bytes = bytes.read(input)?;
-    let finder = memchr::memmem::Finder::new(b"AssumeRoleWithWebIdentity");
+    let finder = memchr::memmem::Finder::new(SESSION_EVENTS);
     // Rows handed on from here on were decided with the conflicts known now.
     sessions.handed_on(sessions.conflicts()?)?;
     let mut aside: Vec<(u64, Record<'static>)> = Vec::new();
@@ -845,7 +858,7 @@ fn learn_cloudtrail(
             };
             // A session record that cannot be indexed is reported as such, not as another
             // service's event.
-            if record.event_name.get() == Some("AssumeRoleWithWebIdentity")
+            if is_session_event(record)
                 && let Err(u) = sessions.add(record)?
             {
                 stats.unmapped(&input.name, i, &u);

@@ -782,6 +782,38 @@ fn access_logs_are_read_and_their_errors_name_the_line() {
     );
 }
 
+#[test]
+fn a_session_chained_from_a_cognito_session_is_never_decided_without_its_identity() {
+    // Alice's Cognito session assumes another role (sts:AssumeRole) and reads bob's file
+    // with the chained session, which carries no web identity federation. The chain and
+    // the read are in a file read before the one that issues her session.
+    for threads in ["1", "2"] {
+        let (code, r) = json(&[
+            "--policy",
+            CORRECTED,
+            "--threads",
+            threads,
+            "fixtures/audit/chained",
+        ]);
+        assert_eq!(code, 1, "{r}");
+        assert_eq!(r["verdict"], "unknown");
+        assert_eq!(
+            r["unmapped"]["by_kind"],
+            serde_json::json!({"no-identity": 1, "other-service": 3})
+        );
+        let examples = r["unmapped"]["examples"].as_array().unwrap();
+        let no_identity = examples
+            .iter()
+            .find(|e| e["kind"] == "no-identity")
+            .unwrap();
+        assert_eq!(
+            no_identity["reason"],
+            "a session (ASIACHAINEDEXAMPLE) of arn:aws:iam::123456789012:role/notes-app-chained, a role Cognito identities' sessions have or chain into (sts:AssumeRole), whose identity is not known"
+        );
+        assert_eq!(r["isolation"]["without_identity"], 0);
+    }
+}
+
 /// An access log line: `requester` reads bob's object, AWS authorized it.
 fn access_line(requester: &str, minute: u32) -> String {
     format!(

@@ -162,6 +162,17 @@ pub struct IdentityIndex {
     name: String,
     /// The roles Cognito sessions were issued for (`requestParameters.roleArn`).
     roles: KeyMap<Box<str>, ()>,
+    /// Role chaining (`sts:AssumeRole` by a role session): the roles assumed by sessions
+    /// whose own record shows them as a Cognito identity's.
+    chained: KeyMap<Box<str>, ()>,
+    /// The roles assumed with each access key.
+    key_edges: KeyMap<Box<str>, Vec<Box<str>>>,
+    /// The roles assumed by each role's sessions.
+    role_edges: KeyMap<Box<str>, Vec<Box<str>>>,
+    /// The roles whose sessions may act for a Cognito identity: `roles`, `chained`, the
+    /// roles assumed with a Cognito session's key (or a conflict), and every role assumed
+    /// by a session of one of these, again and again (kept up to date as records come).
+    reach: KeyMap<Box<str>, ()>,
 }
 
 /// The index's maps: keyed by text from the logs, hashed with foldhash (seeded at random
@@ -232,6 +243,10 @@ impl IdentityIndex {
     /// provider) is `Ok(false)`. A Cognito one without the identity, pool, role or issued
     /// key is [`UnmappedKind::Malformed`].
     pub fn add(&mut self, record: &Record<'_>) -> Result<bool, Unmapped> {
+        if let Some(chain) = chained_role(record)? {
+            self.add_chain(&chain);
+            return Ok(false);
+        }
         let Some((key, session)) = issued_session(record)? else {
             return Ok(false);
         };
@@ -267,8 +282,66 @@ impl IdentityIndex {
         self.numbers.insert(self.name.clone(), n);
         if !self.roles.contains_key(role_arn) {
             self.roles.insert(role_arn.into(), ());
+            self.reach_role(role_arn);
         }
         n
+    }
+
+    /// Learn one role chaining ([`ChainText`]).
+    fn add_chain(&mut self, chain: &ChainText<'_>) {
+        let target = chain.target;
+        if chain.cognito && !self.chained.contains_key(target) {
+            self.chained.insert(target.into(), ());
+            self.reach_role(target);
+        }
+        if let Some(key) = chain.caller_key {
+            let targets = self.key_edges.entry(key.into()).or_default();
+            if !targets.iter().any(|t| &**t == target) {
+                targets.push(target.into());
+                if self.keys.contains_key(key) {
+                    self.reach_role(target);
+                }
+            }
+        }
+        if let Some(role) = &chain.caller_role {
+            let targets = self.role_edges.entry(role.as_str().into()).or_default();
+            if !targets.iter().any(|t| &**t == target) {
+                targets.push(target.into());
+                if self.reach.contains_key(role.as_str()) {
+                    self.reach_role(target);
+                }
+            }
+        }
+    }
+
+    /// `role` may act for a Cognito identity: so may every role its sessions assumed.
+    ///
+    /// Cost: each role enters `reach` once; a role's edges are followed when it does.
+    fn reach_role(&mut self, role: &str) {
+        if self.reach.contains_key(role) {
+            return;
+        }
+        self.reach.insert(role.into(), ());
+        let mut todo: Vec<Box<str>> = vec![role.into()];
+        while let Some(r) = todo.pop() {
+            for t in self.role_edges.get(&r).into_iter().flatten() {
+                if !self.reach.contains_key(t) {
+                    self.reach.insert(t.clone(), ());
+                    todo.push(t.clone());
+                }
+            }
+        }
+    }
+
+    /// A key now known (as a session or a conflict): the roles assumed with it.
+    fn reach_from_key(&mut self, key: &str) {
+        if self.key_edges.is_empty() {
+            return;
+        }
+        let targets: Vec<Box<str>> = self.key_edges.get(key).cloned().unwrap_or_default();
+        for t in targets {
+            self.reach_role(&t);
+        }
     }
 
     /// `key` issued to session `number`: a key known as another session becomes a
@@ -278,6 +351,7 @@ impl IdentityIndex {
             None => {
                 self.keys.insert(key.into(), number);
                 self.conflicts += usize::from(number == CONFLICT);
+                self.reach_from_key(key);
             }
             Some(known) if *known == number => {}
             Some(known) => {
@@ -294,6 +368,19 @@ impl IdentityIndex {
     ///
     /// Cost: one lookup; no allocation unless it fails.
     pub fn holds(&self, record: &Record<'_>) -> Result<bool, Unmapped> {
+        if let Some(chain) = chained_role(record)? {
+            let has = |edges: &KeyMap<Box<str>, Vec<Box<str>>>, from: &str| {
+                edges
+                    .get(from)
+                    .is_some_and(|ts| ts.iter().any(|t| &**t == chain.target))
+            };
+            return Ok((!chain.cognito || self.chained.contains_key(chain.target))
+                && chain.caller_key.is_none_or(|k| has(&self.key_edges, k))
+                && chain
+                    .caller_role
+                    .as_deref()
+                    .is_none_or(|r| has(&self.role_edges, r)));
+        }
         let Some((key, session)) = issued_session(record)? else {
             return Ok(true);
         };
@@ -314,19 +401,52 @@ impl IdentityIndex {
     /// Cost: one pass over `text`; memory: the keys found.
     pub fn add_unreadable(&mut self, text: &str) {
         for key in record::access_key_ids(text).unwrap_or_default() {
-            if self.keys.insert(key.into(), CONFLICT) != Some(CONFLICT) {
+            if self.keys.insert(key.as_str().into(), CONFLICT) != Some(CONFLICT) {
                 self.conflicts += 1;
             }
+            self.reach_from_key(&key);
         }
     }
 
     /// Add every key of `other`, as if its records had been added here: a key both
     /// indexes issued to different sessions is a conflict. The result does not depend on
     /// the order indexes are merged in (so records may be indexed on several threads).
-    pub fn merge(&mut self, other: IdentityIndex) {
-        if self.keys.is_empty() && self.sessions.is_empty() {
+    pub fn merge(&mut self, mut other: IdentityIndex) {
+        let edges = |i: &IdentityIndex| {
+            i.chained.is_empty() && i.key_edges.is_empty() && i.role_edges.is_empty()
+        };
+        if self.keys.is_empty() && self.sessions.is_empty() && edges(self) {
             *self = other;
             return;
+        }
+        // The chains first (a key or role merged below then reaches what they assumed).
+        for (role, ()) in std::mem::take(&mut other.chained) {
+            if !self.chained.contains_key(&role) {
+                self.chained.insert(role.clone(), ());
+                self.reach_role(&role);
+            }
+        }
+        for (from, targets) in std::mem::take(&mut other.role_edges) {
+            for target in targets {
+                let chain = ChainText {
+                    target: &target,
+                    cognito: false,
+                    caller_key: None,
+                    caller_role: Some(from.to_string()),
+                };
+                self.add_chain(&chain);
+            }
+        }
+        for (from, targets) in std::mem::take(&mut other.key_edges) {
+            for target in targets {
+                let chain = ChainText {
+                    target: &target,
+                    cognito: false,
+                    caller_key: Some(&from),
+                    caller_role: None,
+                };
+                self.add_chain(&chain);
+            }
         }
         // Other's session numbers, as numbered here.
         let mut renumber = Vec::with_capacity(other.sessions.len());
@@ -341,6 +461,7 @@ impl IdentityIndex {
             };
             match self.keys.get_mut(&key) {
                 None => {
+                    self.reach_from_key(&key);
                     self.keys.insert(key, number);
                     self.conflicts += usize::from(number == CONFLICT);
                 }
@@ -364,11 +485,16 @@ impl IdentityIndex {
         }
     }
 
-    /// Whether a Cognito identity pool's `AssumeRoleWithWebIdentity` indexed here issued a
-    /// session of `role_arn`: its other sessions are Cognito sessions too, whatever their
-    /// name (an app of the basic flow names its sessions itself).
+    /// Whether a session of `role_arn` may act for a Cognito identity: a Cognito identity
+    /// pool's `AssumeRoleWithWebIdentity` indexed here issued a session of it (its other
+    /// sessions are Cognito sessions too, whatever their name: an app of the basic flow
+    /// names its sessions itself), or such a session, or one chained from it, assumed it
+    /// (`sts:AssumeRole`, role chaining: the chained session acts for the identity, without
+    /// its identity id in the request). Once true, true whatever is added.
+    ///
+    /// Cost: one lookup; the answer is kept up to date as records are added.
     pub fn is_cognito_role(&self, role_arn: &str) -> bool {
-        self.roles.contains_key(role_arn)
+        self.reach.contains_key(role_arn)
     }
 
     /// The number of access keys known as [`KeyLookup::Conflict`]. It never falls: a key,
@@ -409,6 +535,58 @@ impl SessionText<'_> {
             && self.role_arn == known.role_arn
             && self.pool_id == known.pool_id
     }
+}
+
+/// An `sts:AssumeRole` made with a role session's credentials (role chaining), as its
+/// record tells it.
+struct ChainText<'r> {
+    /// The role assumed (`requestParameters.roleArn`).
+    target: &'r str,
+    /// The caller's own record shows a Cognito identity's session (web identity
+    /// federation of Cognito, or the session name Cognito gives).
+    cognito: bool,
+    /// The access key the call was signed with.
+    caller_key: Option<&'r str>,
+    /// The caller's role (with its path when the session issuer gives it).
+    caller_role: Option<String>,
+}
+
+/// The role chaining a successful `AssumeRole` by a role session records; `None` for any
+/// other record (another event, a failed call, a caller that is not a role session). One
+/// without the role assumed, or whose caller cannot be read, is
+/// [`UnmappedKind::Malformed`] (or the caller's refusal): which role it chained into
+/// cannot be told.
+fn chained_role<'r>(record: &'r Record<'_>) -> Result<Option<ChainText<'r>>, Unmapped> {
+    if record.event_source.get() != Some("sts.amazonaws.com")
+        || record.event_name.get() != Some("AssumeRole")
+        || record.error_code.is_present()
+    {
+        return Ok(None);
+    }
+    let Some(identity) = record.user_identity.get() else {
+        return Ok(None);
+    };
+    if identity.kind.get() != Some("AssumedRole") {
+        return Ok(None);
+    }
+    let caller = principal(identity)?;
+    let target = record
+        .request_parameters
+        .get()
+        .map(|p| opt_str(&p.role_arn, "requestParameters.roleArn"))
+        .transpose()?
+        .flatten()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            malformed("AssumeRole by a role session without requestParameters.roleArn")
+        })?;
+    let provider = federated_provider(identity)?;
+    Ok(Some(ChainText {
+        target,
+        cognito: provider.is_some_and(is_cognito_provider) || is_cognito_session(caller.arn()),
+        caller_key: opt_str(&identity.access_key_id, "accessKeyId")?.filter(|k| !k.is_empty()),
+        caller_role: caller.role_arn().map(str::to_string),
+    }))
 }
 
 /// The access key a successful `AssumeRoleWithWebIdentity` of a Cognito identity pool
@@ -661,6 +839,24 @@ fn session_context<'r>(
     opt_obj(&identity.session_context, "userIdentity.sessionContext")
 }
 
+/// `userIdentity.sessionContext.webIdFederationData.federatedProvider`, read strictly.
+fn federated_provider<'r>(identity: &'r UserIdentity<'_>) -> Result<Option<&'r str>, Unmapped> {
+    let Some(context) = session_context(identity)? else {
+        return Ok(None);
+    };
+    let Some(federation) = opt_obj(
+        &context.web_id_federation_data,
+        "sessionContext.webIdFederationData",
+    )?
+    else {
+        return Ok(None);
+    };
+    opt_str(
+        &federation.federated_provider,
+        "webIdFederationData.federatedProvider",
+    )
+}
+
 /// `userIdentity.sessionContext.sessionIssuer.arn`.
 fn issuer_arn<'r>(identity: &'r UserIdentity<'_>) -> Result<Option<&'r str>, Unmapped> {
     let Some(context) = session_context(identity)? else {
@@ -702,31 +898,22 @@ fn identity_of<'a>(
             ),
         )),
         KeyLookup::Unknown => {
-            let federation = match session_context(identity)? {
-                Some(c) => opt_obj(
-                    &c.web_id_federation_data,
-                    "sessionContext.webIdFederationData",
-                )?,
-                None => None,
-            };
-            let federated = match federation {
-                Some(w) => opt_str(
-                    &w.federated_provider,
-                    "webIdFederationData.federatedProvider",
-                )?,
-                None => None,
-            };
+            let federated = federated_provider(identity)?;
             // Cheapest first: the role's sessions are asked about last (a reader that has
             // not learned every session yet sets such an event aside).
-            if federated.is_some_and(is_cognito_provider)
-                || is_cognito_session(caller.arn())
-                || caller.role_arn().is_some_and(|r| index.cognito_role(r))
-            {
+            let key = key.unwrap_or("no access key");
+            if federated.is_some_and(is_cognito_provider) || is_cognito_session(caller.arn()) {
                 Err(unmapped(
                     UnmappedKind::NoIdentity,
                     format!(
-                        "a Cognito session ({}) whose AssumeRoleWithWebIdentity was not seen",
-                        key.unwrap_or("no access key")
+                        "a Cognito session ({key}) whose AssumeRoleWithWebIdentity was not seen"
+                    ),
+                ))
+            } else if let Some(role) = caller.role_arn().filter(|r| index.cognito_role(r)) {
+                Err(unmapped(
+                    UnmappedKind::NoIdentity,
+                    format!(
+                        "a session ({key}) of {role}, a role Cognito identities' sessions have or chain into (sts:AssumeRole), whose identity is not known"
                     ),
                 ))
             } else {
@@ -1193,6 +1380,115 @@ mod tests {
                 "credentials": {"accessKeyId": "K1"}
             }
         })
+    }
+
+    /// An `sts:AssumeRole` of `target` by a session of role `from` named `name`, signed
+    /// with `key`.
+    fn assume_role(from: &str, name: &str, key: &str, target: &str) -> Value {
+        json!({
+            "eventSource": "sts.amazonaws.com",
+            "eventName": "AssumeRole",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "arn": format!("arn:aws:sts::111122223333:assumed-role/{from}/{name}"),
+                "accountId": "111122223333",
+                "accessKeyId": key,
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::111122223333:role/{from}")}
+                }
+            },
+            "requestParameters": {"roleArn": format!("arn:aws:iam::111122223333:role/{target}"), "roleSessionName": "chained"},
+            "responseElements": {"credentials": {"accessKeyId": format!("{key}-{target}")}}
+        })
+    }
+
+    #[test]
+    fn sessions_chained_from_a_cognito_session_have_no_identity_in_any_order() {
+        let role = |r: &str| format!("arn:aws:iam::111122223333:role/{r}");
+        // K1 is alice's Cognito session of role r (session_k1). With it she assumes role
+        // c; a session of c assumes d. A backend's session of role b assumes e.
+        let records = [
+            session_k1(),
+            assume_role("r", "web-identity", "K1", "c"),
+            assume_role("c", "chained", "KC", "d"),
+            assume_role("b", "lambda", "KB", "e"),
+        ];
+        let mut orders: Vec<Vec<usize>> =
+            vec![vec![0, 1, 2, 3], vec![3, 2, 1, 0], vec![2, 1, 3, 0]];
+        orders.push(vec![1, 0, 2, 3]);
+        for order in &orders {
+            let mut index = IdentityIndex::new();
+            for &i in order {
+                index.add_record(&records[i]).unwrap();
+            }
+            // Also as two indexes merged, each way round.
+            let (mut a, mut b) = (IdentityIndex::new(), IdentityIndex::new());
+            for (n, &i) in order.iter().enumerate() {
+                let part = if n % 2 == 0 { &mut a } else { &mut b };
+                part.add_record(&records[i]).unwrap();
+            }
+            let mut ab = a.clone();
+            ab.merge(b.clone());
+            b.merge(a);
+            for index in [&index, &ab, &b] {
+                let got: Vec<bool> = ["r", "c", "d", "b", "e"]
+                    .iter()
+                    .map(|r| index.is_cognito_role(&role(r)))
+                    .collect();
+                assert_eq!(got, [true, true, true, false, false], "{order:?}");
+                for (i, record) in records.iter().enumerate() {
+                    let record = Record::from_value(record).unwrap();
+                    assert_eq!(index.holds(&record), Ok(true), "{order:?} record {i}");
+                }
+            }
+        }
+        let mut index = IdentityIndex::new();
+        for r in &records {
+            index.add_record(r).unwrap();
+        }
+        assert_eq!(index.len(), 1);
+        // A data event of the chained role d, with a key no record issued: no identity.
+        let mut e = role_session_event("x", "KD", None);
+        e["userIdentity"]["arn"] = json!("arn:aws:sts::111122223333:assumed-role/d/x");
+        e["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = json!(role("d"));
+        let u = map_record(&e, &index).unwrap_err();
+        assert_eq!(
+            (u.kind, u.reason.as_str()),
+            (
+                UnmappedKind::NoIdentity,
+                "a session (KD) of arn:aws:iam::111122223333:role/d, a role Cognito identities' sessions have or chain into (sts:AssumeRole), whose identity is not known"
+            )
+        );
+        // The backend's chained role e: decided without identity, as before.
+        let mut e = role_session_event("x", "KE", None);
+        e["userIdentity"]["arn"] = json!("arn:aws:sts::111122223333:assumed-role/e/x");
+        e["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = json!(role("e"));
+        assert_eq!(map_record(&e, &index).map(|m| m.requests.len()), Ok(1));
+        // A session whose own record shows Cognito's federation chains its role in, with no
+        // session indexed at all.
+        let mut direct = assume_role("r2", "web-identity", "K7", "f");
+        direct["userIdentity"]["sessionContext"]["webIdFederationData"] =
+            json!({"federatedProvider": COGNITO_PROVIDER});
+        let mut fresh = IdentityIndex::new();
+        assert_eq!(
+            fresh.holds(&Record::from_value(&direct).unwrap()),
+            Ok(false)
+        );
+        fresh.add_record(&direct).unwrap();
+        assert!(fresh.is_cognito_role(&role("f")));
+        assert!(!fresh.is_cognito_role(&role("r2")));
+        // A chaining whose role assumed is not recorded cannot be followed: malformed.
+        let mut blind = assume_role("r", "web-identity", "K1", "c");
+        blind["requestParameters"] = json!({"roleSessionName": "chained"});
+        assert_eq!(
+            fresh.add_record(&blind).map_err(|u| u.kind),
+            Err(UnmappedKind::Malformed)
+        );
+        // A failed call chains nothing.
+        let mut failed = assume_role("r", "web-identity", "K1", "g");
+        failed["errorCode"] = json!("AccessDenied");
+        fresh.add_record(&failed).unwrap();
+        assert!(!fresh.is_cognito_role(&role("g")));
     }
 
     #[test]
