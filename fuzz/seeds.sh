@@ -47,7 +47,7 @@ PY
 log_records() {
     command -v python3 >/dev/null || return 0
     mkdir -p "$fuzz/corpus/logs"
-    python3 - "$fuzz/corpus/logs" fixtures/logs/*.json fixtures/audit/*/cloudtrail.json <<'PY'
+    python3 - "$fuzz/corpus/logs" fixtures/logs/*.json fixtures/audit/*/*.json <<'PY'
 import json, os, sys
 out, files = sys.argv[1], sys.argv[2:]
 for f in files:
@@ -72,7 +72,7 @@ for target in "${targets[@]}"; do
         # patterns are a start with real text in them.
         wildcard) seed wildcard policies/*.json ;;
         # Whole log files, and each record of them alone.
-        logs) seed logs fixtures/logs/*.json fixtures/logs/*.log fixtures/audit/*/cloudtrail.json
+        logs) seed logs fixtures/logs/*.json fixtures/logs/*.log fixtures/audit/*/*.json
             log_records ;;
         *) echo "unknown target $target" >&2; exit 2 ;;
     esac

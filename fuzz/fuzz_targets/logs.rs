@@ -9,6 +9,7 @@
 //! - a record written back from its value reads and maps as the value does;
 //! - a detached copy ([`Detach`]) maps as the record does, and mapping is deterministic;
 //! - once a record's session is indexed, the index holds it;
+//! - the records indexed in another order, or as merged halves, map the same;
 //! - every mapped request is decided (or refused) by the shipped policies without panic,
 //!   and an access log line that maps has a request for each of its requests;
 //! - errors render, and an unmapped event always says why.
@@ -90,11 +91,36 @@ fn log_file(data: &[u8]) {
             learn(&mut index, &record);
         }
     }
+    // The same records indexed backwards, and as two halves merged: the same answers.
+    let mut backwards = IdentityIndex::new();
+    for value in records.iter().rev() {
+        if let Ok(record) = Record::from_value(value) {
+            let _ = backwards.add(&record);
+        }
+    }
+    let (mut first, mut second) = (IdentityIndex::new(), IdentityIndex::new());
+    for (n, value) in records.iter().enumerate() {
+        if let Ok(record) = Record::from_value(value) {
+            let half = if n % 2 == 0 { &mut first } else { &mut second };
+            let _ = half.add(&record);
+        }
+    }
+    second.merge(first);
     for value in &records {
         let Ok(record) = Record::from_value(value) else {
             continue;
         };
         let mapped = map_checked(&record, &index);
+        assert_eq!(
+            mapped,
+            map(&record, &backwards),
+            "indexing the records backwards answers otherwise"
+        );
+        assert_eq!(
+            mapped,
+            map(&record, &second),
+            "indexing the records as merged halves answers otherwise"
+        );
         // The same record written back as text: one member each, so the text reader
         // reads it too, and maps it the same.
         let text = serde_json::to_string(value).expect("a value writes");
