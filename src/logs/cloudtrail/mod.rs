@@ -974,17 +974,22 @@ fn fill_context(
 fn resources<'r>(record: &'r Record<'_>) -> Result<Vec<(&'r str, &'r str)>, Unmapped> {
     match &record.resources {
         Items::Absent => Ok(Vec::new()),
-        Items::Is(items) => items
-            .iter()
-            .map(|r| {
+        Items::Is(items) => {
+            let mut found = Vec::with_capacity(items.len());
+            for r in items {
                 let r = r.get();
+                let prefix = r.is_some_and(|r| r.arn_prefix.get().is_some());
                 match (r.and_then(|r| r.kind.get()), r.and_then(|r| r.arn.get())) {
-                    (Some(t), Some(a)) => Ok((t, a)),
-                    (Some(t), None) if t == "AWS::S3::AccessPoint" => Ok((t, "")),
-                    _ => Err(malformed("a resources[] entry without type and ARN")),
+                    (Some(t), Some(a)) => found.push((t, a)),
+                    (Some(t), None) if t == "AWS::S3::AccessPoint" => found.push((t, "")),
+                    // The objects a listing (or a DeleteObjects) reached, by prefix: no one
+                    // request's resource. The request's own parameters name what it did.
+                    (Some("AWS::S3::Object"), None) if prefix => {}
+                    _ => return Err(malformed("a resources[] entry without type and ARN")),
                 }
-            })
-            .collect(),
+            }
+            Ok(found)
+        }
         Items::Other => Err(malformed("resources is not an array")),
     }
 }
@@ -1380,6 +1385,46 @@ mod tests {
                 "credentials": {"accessKeyId": "K1"}
             }
         })
+    }
+
+    #[test]
+    fn object_prefixes_in_resources_are_no_request_of_their_own() {
+        let index = IdentityIndex::new();
+        let prefix = json!({"type": "AWS::S3::Object", "ARNPrefix": "arn:aws:s3:::b/"});
+        let bucket = json!({"accountId": "111122223333", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"});
+        // A listing as CloudTrail records it: the prefix entry, then the bucket.
+        let mut list = data_event("ListObjects");
+        list["requestParameters"] = json!({"bucketName": "b", "prefix": "k/", "list-type": "2"});
+        list["resources"] = json!([prefix.clone(), bucket.clone()]);
+        let m = map_record(&list, &index).unwrap();
+        assert_eq!(
+            (
+                m.requests[0].action.as_str(),
+                m.requests[0].resource.as_str()
+            ),
+            ("s3:ListBucket", "arn:aws:s3:::b")
+        );
+        // A DeleteObjects as CloudTrail records it (`"delete": ""`, no keys): which objects
+        // were deleted is not recorded.
+        let mut delete = data_event("DeleteObjects");
+        delete["requestParameters"] = json!({"bucketName": "b", "delete": ""});
+        delete["resources"] = json!([prefix.clone(), bucket.clone()]);
+        let u = map_record(&delete, &index).unwrap_err();
+        assert_eq!(
+            (u.kind, u.reason.as_str()),
+            (
+                UnmappedKind::NoResource,
+                "DeleteObjects without the deleted keys recorded"
+            )
+        );
+        // An entry with neither ARN nor prefix is still malformed.
+        list["resources"] = json!([{"type": "AWS::S3::Object"}, bucket]);
+        assert_eq!(
+            map_record(&list, &index)
+                .map_err(|u| u.kind)
+                .map(|m| m.requests.len()),
+            Err(UnmappedKind::Malformed)
+        );
     }
 
     /// An `sts:AssumeRole` of `target` by a session of role `from` named `name`, signed

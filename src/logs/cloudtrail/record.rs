@@ -536,6 +536,9 @@ pub struct Resource<'a> {
     /// `ARN`.
     #[serde(borrow, rename = "ARN")]
     pub arn: Text<'a>,
+    /// `ARNPrefix`: the objects a listing (or a multi-object request) reached, by prefix.
+    #[serde(borrow, rename = "ARNPrefix")]
+    pub arn_prefix: Text<'a>,
 }
 
 /// The strings of every member named `accessKeyId` in a JSON text, at any depth, each of
@@ -787,7 +790,11 @@ detach_struct!(ResponseElements {
     omitted,
 });
 detach_struct!(Credentials { access_key_id });
-detach_struct!(Resource { kind, arn });
+detach_struct!(Resource {
+    kind,
+    arn,
+    arn_prefix
+});
 
 #[cfg(test)]
 mod tests {
