@@ -282,7 +282,9 @@ impl AuditReport {
     fn reasons(&self) -> Vec<(Verdict, String)> {
         use Verdict::{Fail, Unknown};
         let mut reasons = Vec::new();
-        if self.decisions.total() == 0 {
+        // Said only when no S3 event was seen at all: events that could not be mapped
+        // give their own reason below.
+        if self.decisions.total() == 0 && self.unmapped.relevant == 0 {
             reasons.push((
                 Unknown,
                 "no request was read, so nothing was observed; a trail logs S3 data events only when they are turned on"

@@ -812,6 +812,14 @@ fn a_session_chained_from_a_cognito_session_is_never_decided_without_its_identit
         );
         assert_eq!(r["isolation"]["without_identity"], 0);
     }
+    // No request was decided, but an S3 event was seen: the verdict says why, not that
+    // nothing was observed.
+    let text = String::from_utf8(audit(&["--policy", CORRECTED, "fixtures/audit/chained"]).stdout)
+        .unwrap();
+    assert!(
+        text.ends_with("Verdict: UNKNOWN (1 S3 event(s) not mapped, isolation unknown for them)\n"),
+        "{text}"
+    );
 }
 
 /// An access log line: `requester` reads bob's object, AWS authorized it.
