@@ -355,18 +355,12 @@ pub fn s3_operation(name: &str) -> Option<&'static S3Operation> {
 pub const RESERVED_BUCKET_SUFFIXES: &[&str] =
     &["-s3alias", "--ol-s3", "--op-s3", "--x-s3", "--table-s3"];
 
-/// The bucket an S3 ARN names, when its name ends with a suffix S3 reserves for something
-/// else than a general purpose bucket ([`RESERVED_BUCKET_SUFFIXES`]): a request made
-/// through an access point alias (which `CopyObject`'s source, among others, may name) is
-/// authorized on the access point, not on a bucket of that name.
-pub(crate) fn reserved_bucket(arn: &str) -> Option<&str> {
-    let rest = arn.strip_prefix("arn:")?;
-    let (_, path) = rest.split_once(":s3:::")?;
-    let bucket = path.split('/').next().unwrap_or(path);
-    RESERVED_BUCKET_SUFFIXES
-        .iter()
-        .any(|s| bucket.ends_with(s))
-        .then_some(bucket)
+/// Whether `bucket` ends with a suffix S3 reserves for something else than a general
+/// purpose bucket ([`RESERVED_BUCKET_SUFFIXES`]): a request made through an access point
+/// alias (which `CopyObject`'s source, among others, may name) is authorized on the access
+/// point, not on a bucket of that name.
+pub(crate) fn is_reserved_bucket(bucket: &str) -> bool {
+    RESERVED_BUCKET_SUFFIXES.iter().any(|s| bucket.ends_with(s))
 }
 
 pub(crate) fn s3_arn(partition: &str, bucket: &str, key: Option<&str>) -> String {

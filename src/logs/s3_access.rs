@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 
 use super::{
-    LogError, Mapped, Unmapped, UnmappedKind, is_cognito_session, percent_decode, reserved_bucket,
-    s3_arn, s3_operation,
+    LogError, Mapped, Unmapped, UnmappedKind, is_cognito_session, is_reserved_bucket,
+    percent_decode, s3_arn, s3_operation,
 };
 use crate::lang::keys;
 use crate::lang::principal::{Caller, PrincipalError};
@@ -345,22 +345,17 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         ));
     }
     // The role as named, with its path: `aws:PrincipalArn` is the role's ARN.
-    let mut named_role = None;
-    if let Some(role) = caller.role_arn() {
-        match roles.role_of(&caller) {
-            Some(named) => {
-                named_role = Some(named);
-            }
-            None => {
-                return Err(unmapped(
-                    UnmappedKind::NoIdentity,
-                    format!(
-                        "a session of {role}, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
-                    ),
-                ));
-            }
-        }
-    }
+    let named_role = match caller.role_arn() {
+        Some(role) => Some(roles.role_of(&caller).ok_or_else(|| {
+            unmapped(
+                UnmappedKind::NoIdentity,
+                format!(
+                    "a session of {role}, a role not known to be other than a Cognito identity pool's: access logs carry neither the access key nor the web identity that would tell"
+                ),
+            )
+        })?),
+        None => None,
+    };
     if record.access_point_arn.is_some() {
         return Err(unmapped(
             UnmappedKind::NoResource,
@@ -372,7 +367,7 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         .bucket
         .as_deref()
         .ok_or_else(|| unmapped(UnmappedKind::NoResource, "no bucket"))?;
-    if reserved_bucket(&s3_arn(&partition, bucket, None)).is_some() {
+    if is_reserved_bucket(bucket) {
         return Err(unmapped(
             UnmappedKind::NoResource,
             format!(

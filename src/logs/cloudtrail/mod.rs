@@ -33,7 +33,7 @@ use record::{
 
 use super::{
     LogError, Mapped, S3Operation, Scope, Shape, Unmapped, UnmappedCounts, UnmappedKind,
-    is_cognito_session, percent_decode, reserved_bucket, s3_arn, s3_operation,
+    is_cognito_session, is_reserved_bucket, percent_decode, s3_arn, s3_operation,
 };
 use crate::lang::keys;
 use crate::lang::principal::Caller;
@@ -179,6 +179,22 @@ pub struct IdentityIndex {
 /// per process), a fraction of SipHash's cost on keys this short.
 type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// Whether `edges` has `from` → `target`.
+fn has_edge(edges: &KeyMap<Box<str>, Vec<Box<str>>>, from: &str, target: &str) -> bool {
+    edges
+        .get(from)
+        .is_some_and(|ts| ts.iter().any(|t| &**t == target))
+}
+
+/// Add `from` → `target` to `edges`; whether it is new.
+fn push_edge(edges: &mut KeyMap<Box<str>, Vec<Box<str>>>, from: &str, target: &str) -> bool {
+    if has_edge(edges, from, target) {
+        return false;
+    }
+    edges.entry(from.into()).or_default().push(target.into());
+    true
+}
+
 /// A text naming the session `(identity, role, pool)` unambiguously (each part after its
 /// length).
 fn session_name(out: &mut String, identity_id: &str, role_arn: &str, pool_id: &str) {
@@ -197,8 +213,8 @@ pub trait SessionLookup {
     /// What `access_key_id` is known as.
     fn lookup(&self, access_key_id: &str) -> KeyLookup<'_>;
 
-    /// Whether an `AssumeRoleWithWebIdentity` of a Cognito identity pool issued a session
-    /// of `role_arn` ([`IdentityIndex::is_cognito_role`]).
+    /// Whether a session of `role_arn` may act for a Cognito identity: a Cognito identity
+    /// pool issued one, or one chained into it ([`IdentityIndex::is_cognito_role`]).
     fn cognito_role(&self, role_arn: &str) -> bool;
 }
 
@@ -289,28 +305,36 @@ impl IdentityIndex {
 
     /// Learn one role chaining ([`ChainText`]).
     fn add_chain(&mut self, chain: &ChainText<'_>) {
-        let target = chain.target;
-        if chain.cognito && !self.chained.contains_key(target) {
+        if chain.cognito {
+            self.add_chained(chain.target);
+        }
+        if let Some(key) = chain.caller_key {
+            self.add_key_edge(key, chain.target);
+        }
+        if let Some(role) = &chain.caller_role {
+            self.add_role_edge(role, chain.target);
+        }
+    }
+
+    /// `target` was assumed by a session whose own record shows it a Cognito identity's.
+    fn add_chained(&mut self, target: &str) {
+        if !self.chained.contains_key(target) {
             self.chained.insert(target.into(), ());
             self.reach_role(target);
         }
-        if let Some(key) = chain.caller_key {
-            let targets = self.key_edges.entry(key.into()).or_default();
-            if !targets.iter().any(|t| &**t == target) {
-                targets.push(target.into());
-                if self.keys.contains_key(key) {
-                    self.reach_role(target);
-                }
-            }
+    }
+
+    /// `target` was assumed with access key `key`.
+    fn add_key_edge(&mut self, key: &str, target: &str) {
+        if push_edge(&mut self.key_edges, key, target) && self.keys.contains_key(key) {
+            self.reach_role(target);
         }
-        if let Some(role) = &chain.caller_role {
-            let targets = self.role_edges.entry(role.as_str().into()).or_default();
-            if !targets.iter().any(|t| &**t == target) {
-                targets.push(target.into());
-                if self.reach.contains_key(role.as_str()) {
-                    self.reach_role(target);
-                }
-            }
+    }
+
+    /// `target` was assumed by a session of `role`.
+    fn add_role_edge(&mut self, role: &str, target: &str) {
+        if push_edge(&mut self.role_edges, role, target) && self.reach.contains_key(role) {
+            self.reach_role(target);
         }
     }
 
@@ -369,17 +393,15 @@ impl IdentityIndex {
     /// Cost: one lookup; no allocation unless it fails.
     pub fn holds(&self, record: &Record<'_>) -> Result<bool, Unmapped> {
         if let Some(chain) = chained_role(record)? {
-            let has = |edges: &KeyMap<Box<str>, Vec<Box<str>>>, from: &str| {
-                edges
-                    .get(from)
-                    .is_some_and(|ts| ts.iter().any(|t| &**t == chain.target))
-            };
-            return Ok((!chain.cognito || self.chained.contains_key(chain.target))
-                && chain.caller_key.is_none_or(|k| has(&self.key_edges, k))
+            let target = chain.target;
+            return Ok((!chain.cognito || self.chained.contains_key(target))
+                && chain
+                    .caller_key
+                    .is_none_or(|k| has_edge(&self.key_edges, k, target))
                 && chain
                     .caller_role
                     .as_deref()
-                    .is_none_or(|r| has(&self.role_edges, r)));
+                    .is_none_or(|r| has_edge(&self.role_edges, r, target)));
         }
         let Some((key, session)) = issued_session(record)? else {
             return Ok(true);
@@ -421,31 +443,16 @@ impl IdentityIndex {
         }
         // The chains first (a key or role merged below then reaches what they assumed).
         for (role, ()) in std::mem::take(&mut other.chained) {
-            if !self.chained.contains_key(&role) {
-                self.chained.insert(role.clone(), ());
-                self.reach_role(&role);
+            self.add_chained(&role);
+        }
+        for (role, targets) in std::mem::take(&mut other.role_edges) {
+            for target in targets {
+                self.add_role_edge(&role, &target);
             }
         }
-        for (from, targets) in std::mem::take(&mut other.role_edges) {
+        for (key, targets) in std::mem::take(&mut other.key_edges) {
             for target in targets {
-                let chain = ChainText {
-                    target: &target,
-                    cognito: false,
-                    caller_key: None,
-                    caller_role: Some(from.to_string()),
-                };
-                self.add_chain(&chain);
-            }
-        }
-        for (from, targets) in std::mem::take(&mut other.key_edges) {
-            for target in targets {
-                let chain = ChainText {
-                    target: &target,
-                    cognito: false,
-                    caller_key: Some(&from),
-                    caller_role: None,
-                };
-                self.add_chain(&chain);
+                self.add_key_edge(&key, &target);
             }
         }
         // Other's session numbers, as numbered here.
@@ -754,7 +761,11 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
         _ => operation.action,
     };
     let targets = targets(record, params, operation, action, &partition)?;
-    if let Some(bucket) = targets.iter().find_map(|(_, arn)| reserved_bucket(arn)) {
+    if let Some(bucket) = targets
+        .iter()
+        .filter_map(|(_, arn)| s3_path(arn, &partition)?.split('/').next())
+        .find(|b| is_reserved_bucket(b))
+    {
         return Err(unmapped(
             UnmappedKind::NoResource,
             format!(
@@ -1266,6 +1277,13 @@ mod tests {
         })
     }
 
+    /// How many requests `e` maps to with `index`, or the kind of its refusal.
+    fn outcome(e: &Value, index: &IdentityIndex) -> Result<usize, UnmappedKind> {
+        map_record(e, index)
+            .map(|m| m.requests.len())
+            .map_err(|u| u.kind)
+    }
+
     #[test]
     fn request_parameters_give_the_resource_when_resources_are_absent() {
         let m = map_record(&data_event("GetObject"), &IdentityIndex::new()).unwrap();
@@ -1419,12 +1437,7 @@ mod tests {
         );
         // An entry with neither ARN nor prefix is still malformed.
         list["resources"] = json!([{"type": "AWS::S3::Object"}, bucket]);
-        assert_eq!(
-            map_record(&list, &index)
-                .map_err(|u| u.kind)
-                .map(|m| m.requests.len()),
-            Err(UnmappedKind::Malformed)
-        );
+        assert_eq!(outcome(&list, &index), Err(UnmappedKind::Malformed));
     }
 
     /// An `sts:AssumeRole` of `target` by a session of role `from` named `name`, signed
@@ -1539,11 +1552,7 @@ mod tests {
     #[test]
     fn a_record_cloudtrail_truncated_is_malformed() {
         let index = IdentityIndex::new();
-        let kind = |e: &Value| {
-            map_record(e, &index)
-                .map(|m| m.requests.len())
-                .map_err(|u| u.kind)
-        };
+        let kind = |e: &Value| outcome(e, &index);
         // The mark on the record, in the parameters, in a DeleteObjects list.
         let mut top = data_event("GetObject");
         top["omitted"] = json!(true);
@@ -1616,11 +1625,7 @@ mod tests {
     #[test]
     fn resources_and_request_parameters_that_disagree_are_malformed() {
         let index = IdentityIndex::new();
-        let kind = |e: &Value| {
-            map_record(e, &index)
-                .map(|m| m.requests.len())
-                .map_err(|u| u.kind)
-        };
+        let kind = |e: &Value| outcome(e, &index);
         // One object listed, the parameters naming another: which was read is not known.
         let mut e = data_event("GetObject");
         e["resources"] = json!([{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/k/y.txt"}]);
@@ -1691,9 +1696,8 @@ mod tests {
             "olap-xyz--ol-s3/k/src.txt",
         ] {
             e["requestParameters"]["x-amz-copy-source"] = json!(source);
-            let got = map_record(&e, &index).map_err(|u| (u.kind, u.reason));
             assert_eq!(
-                got.as_ref().map(|m| m.requests.len()).map_err(|u| u.0),
+                outcome(&e, &index),
                 Err(UnmappedKind::NoResource),
                 "{source}"
             );
@@ -1703,9 +1707,7 @@ mod tests {
             let mut g = data_event("GetObject");
             g["requestParameters"]["bucketName"] = json!(bucket);
             assert_eq!(
-                map_record(&g, &index)
-                    .map(|m| m.requests.len())
-                    .map_err(|u| u.kind),
+                outcome(&g, &index),
                 Err(UnmappedKind::NoResource),
                 "{bucket}"
             );
@@ -1746,10 +1748,11 @@ mod tests {
             let mut e = base.clone();
             let (parent, name) = path.rsplit_once('/').unwrap();
             e.pointer_mut(parent).unwrap()[name] = value;
-            let got = map_record(&e, &index)
-                .map(|m| m.requests.len())
-                .map_err(|u| u.kind);
-            assert_eq!(got, Err(UnmappedKind::Malformed), "{path}: {e}");
+            assert_eq!(
+                outcome(&e, &index),
+                Err(UnmappedKind::Malformed),
+                "{path}: {e}"
+            );
         }
     }
 
