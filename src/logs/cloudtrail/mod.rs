@@ -166,9 +166,9 @@ pub struct IdentityIndex {
     /// whose own record shows them as a Cognito identity's.
     chained: KeyMap<Box<str>, ()>,
     /// The roles assumed with each access key.
-    key_edges: KeyMap<Box<str>, Vec<Box<str>>>,
+    key_edges: Edges,
     /// The roles assumed by each role's sessions.
-    role_edges: KeyMap<Box<str>, Vec<Box<str>>>,
+    role_edges: Edges,
     /// The roles whose sessions may act for a Cognito identity: `roles`, `chained`, the
     /// roles assumed with a Cognito session's key (or a conflict), and every role assumed
     /// by a session of one of these, again and again (kept up to date as records come).
@@ -179,19 +179,24 @@ pub struct IdentityIndex {
 /// per process), a fraction of SipHash's cost on keys this short.
 type KeyMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// Role chaining's edges: what each key (or role) assumed, as a set (however many roles
+/// one caller assumes, adding one stays a lookup).
+type Edges = KeyMap<Box<str>, KeyMap<Box<str>, ()>>;
+
 /// Whether `edges` has `from` → `target`.
-fn has_edge(edges: &KeyMap<Box<str>, Vec<Box<str>>>, from: &str, target: &str) -> bool {
-    edges
-        .get(from)
-        .is_some_and(|ts| ts.iter().any(|t| &**t == target))
+fn has_edge(edges: &Edges, from: &str, target: &str) -> bool {
+    edges.get(from).is_some_and(|ts| ts.contains_key(target))
 }
 
 /// Add `from` → `target` to `edges`; whether it is new.
-fn push_edge(edges: &mut KeyMap<Box<str>, Vec<Box<str>>>, from: &str, target: &str) -> bool {
+fn push_edge(edges: &mut Edges, from: &str, target: &str) -> bool {
     if has_edge(edges, from, target) {
         return false;
     }
-    edges.entry(from.into()).or_default().push(target.into());
+    edges
+        .entry(from.into())
+        .or_default()
+        .insert(target.into(), ());
     true
 }
 
@@ -348,7 +353,7 @@ impl IdentityIndex {
         self.reach.insert(role.into(), ());
         let mut todo: Vec<Box<str>> = vec![role.into()];
         while let Some(r) = todo.pop() {
-            for t in self.role_edges.get(&r).into_iter().flatten() {
+            for t in self.role_edges.get(&r).into_iter().flat_map(KeyMap::keys) {
                 if !self.reach.contains_key(t) {
                     self.reach.insert(t.clone(), ());
                     todo.push(t.clone());
@@ -362,7 +367,11 @@ impl IdentityIndex {
         if self.key_edges.is_empty() {
             return;
         }
-        let targets: Vec<Box<str>> = self.key_edges.get(key).cloned().unwrap_or_default();
+        let targets: Vec<Box<str>> = self
+            .key_edges
+            .get(key)
+            .map(|ts| ts.keys().cloned().collect())
+            .unwrap_or_default();
         for t in targets {
             self.reach_role(&t);
         }
@@ -446,12 +455,12 @@ impl IdentityIndex {
             self.add_chained(&role);
         }
         for (role, targets) in std::mem::take(&mut other.role_edges) {
-            for target in targets {
+            for target in targets.into_keys() {
                 self.add_role_edge(&role, &target);
             }
         }
         for (key, targets) in std::mem::take(&mut other.key_edges) {
-            for target in targets {
+            for target in targets.into_keys() {
                 self.add_key_edge(&key, &target);
             }
         }
