@@ -1052,6 +1052,21 @@ fn target_arn(
         }
         return Ok(one.to_string());
     }
+    // Several entries of the type for one request (a copy's records may list its source
+    // beside its target): the parameters' resource must be one of them, or which one AWS
+    // authorized on cannot be told. (With no parameters naming one, no resource below.)
+    if let (true, Some((b, k))) = (listed.len() > 1, named) {
+        for one in &listed {
+            s3_resource(one, scope, partition)?;
+        }
+        if !listed.iter().any(|one| is_s3_arn_of(one, partition, b, k)) {
+            return Err(malformed(format!(
+                "resources[] list {} {wanted} entries, none of them {}, which requestParameters name",
+                listed.len(),
+                s3_arn(partition, b, k)
+            )));
+        }
+    }
     match named {
         Some((b, k)) => Ok(s3_arn(partition, b, k)),
         None => Err(unmapped(
@@ -1119,6 +1134,20 @@ fn targets(
     action: &'static str,
     partition: &str,
 ) -> Result<Vec<(&'static str, String)>, Unmapped> {
+    // A copy source makes the request a copy, which reads its source as well: under any
+    // other operation's name (`UploadPart` for `UploadPartCopy`, `PutObject` for
+    // `CopyObject`), mapping the write alone would leave that read undecided.
+    if operation.shape != Shape::Copy
+        && let Some(source) = opt_str(&params.copy_source, "x-amz-copy-source")?
+    {
+        return Err(unmapped(
+            UnmappedKind::UnknownOperation,
+            format!(
+                "{} with a copy source ({source:?}): a copy, whose read of the source is not mapped under this name",
+                operation.name
+            ),
+        ));
+    }
     match operation.shape {
         Shape::One => Ok(vec![(
             action,
@@ -1674,6 +1703,87 @@ mod tests {
         assert_eq!(kind(&d), Ok(1000));
         d["requestParameters"]["delete"] = json!({"Object": keys(1001)});
         assert_eq!(kind(&d), Err(UnmappedKind::Malformed));
+    }
+
+    #[test]
+    fn several_entries_of_the_type_must_include_the_named_resource() {
+        let index = IdentityIndex::new();
+        let object = |arn: &str| json!({"type": "AWS::S3::Object", "ARN": arn});
+        let mut e = data_event("GetObject");
+        // The parameters' object among them: that one is the request's.
+        e["resources"] = json!([
+            object("arn:aws:s3:::b/k/y.txt"),
+            object("arn:aws:s3:::b/k/x.txt")
+        ]);
+        // Each request's (action, resource).
+        let requests = |e: &Value| -> Vec<(String, String)> {
+            let m = map_record(e, &index).unwrap();
+            m.requests
+                .into_iter()
+                .map(|r| (r.action, r.resource))
+                .collect()
+        };
+        let pair = |a: &str, r: &str| (a.to_string(), r.to_string());
+        assert_eq!(
+            requests(&e),
+            [pair("s3:GetObject", "arn:aws:s3:::b/k/x.txt")]
+        );
+        // Not among them: which object AWS authorized on cannot be told.
+        e["resources"] = json!([
+            object("arn:aws:s3:::b/k/y.txt"),
+            object("arn:aws:s3:::b/k/z.txt")
+        ]);
+        let u = map_record(&e, &index).unwrap_err();
+        assert_eq!(u.kind, UnmappedKind::Malformed);
+        assert_eq!(
+            u.reason,
+            "resources[] list 2 AWS::S3::Object entries, none of them arn:aws:s3:::b/k/x.txt, which requestParameters name"
+        );
+        // One of them no S3 object's ARN.
+        e["resources"] = json!([object("arn:aws:s3:::b/k/x.txt"), object("arn:aws:s3:::b")]);
+        assert_eq!(outcome(&e, &index), Err(UnmappedKind::Malformed));
+        // No parameters naming one: no resource.
+        e["resources"] = json!([
+            object("arn:aws:s3:::b/k/x.txt"),
+            object("arn:aws:s3:::b/k/y.txt")
+        ]);
+        e["requestParameters"] = json!({"bucketName": "b"});
+        assert_eq!(outcome(&e, &index), Err(UnmappedKind::NoResource));
+        // A copy listing its source beside its target: both requests.
+        let mut c = data_event("CopyObject");
+        c["requestParameters"]["x-amz-copy-source"] = json!("src/k/a.txt");
+        c["resources"] = json!([
+            object("arn:aws:s3:::src/k/a.txt"),
+            object("arn:aws:s3:::b/k/x.txt")
+        ]);
+        assert_eq!(
+            requests(&c),
+            [
+                pair("s3:GetObject", "arn:aws:s3:::src/k/a.txt"),
+                pair("s3:PutObject", "arn:aws:s3:::b/k/x.txt")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_copy_source_under_another_operation_is_not_mapped() {
+        let index = IdentityIndex::new();
+        for name in ["UploadPart", "PutObject", "GetObject"] {
+            let mut e = data_event(name);
+            assert_eq!(outcome(&e, &index), Ok(1), "{name}");
+            e["requestParameters"]["x-amz-copy-source"] = json!("other/private/k/a.txt");
+            let u = map_record(&e, &index).unwrap_err();
+            assert_eq!(u.kind, UnmappedKind::UnknownOperation, "{name}");
+            assert_eq!(
+                u.reason,
+                format!(
+                    "{name} with a copy source (\"other/private/k/a.txt\"): a copy, whose read of the source is not mapped under this name"
+                )
+            );
+            // Not text: malformed.
+            e["requestParameters"]["x-amz-copy-source"] = json!(7);
+            assert_eq!(outcome(&e, &index), Err(UnmappedKind::Malformed), "{name}");
+        }
     }
 
     #[test]
