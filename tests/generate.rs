@@ -112,6 +112,30 @@ fn generated_logs_map_to_the_counts_returned() {
     }
     assert_eq!(issued.len() as u64, g.sessions);
     assert_eq!(unissued, g.unmapped.get(UnmappedKind::NoIdentity));
+    // Listings and multi-object deletes carry the object entry by prefix that real
+    // records have (and that the mapping passes over); other data events name the object.
+    let mut by_prefix = 0;
+    for r in &records {
+        let name = r["eventName"].as_str().unwrap();
+        if r["eventSource"] != "s3.amazonaws.com" {
+            continue;
+        }
+        let objects: Vec<&serde_json::Value> = r["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "AWS::S3::Object")
+            .collect();
+        if matches!(name, "ListObjects" | "ListObjectsV2" | "DeleteObjects") {
+            assert_eq!(objects.len(), 1, "{name}");
+            assert_eq!(objects[0]["ARNPrefix"], "arn:aws:s3:::notes-app-uploads/");
+            assert!(objects[0].get("ARN").is_none());
+            by_prefix += 1;
+        } else {
+            assert!(objects.iter().all(|e| e["ARN"].is_string()), "{name}");
+        }
+    }
+    assert!(by_prefix > 0);
 
     let mapped = map_records(&records);
     assert_eq!(mapped.index.len() as u64, g.sessions);

@@ -919,6 +919,12 @@ impl<'o> Generator<'o> {
             r.push_str("{\"type\":\"AWS::S3::Object\",\"ARN\":");
             push_json_string(r, &format!("arn:aws:s3:::{bucket}/{k}"));
             r.push_str("},");
+        } else if matches!(name, "ListObjects" | "ListObjectsV2" | "DeleteObjects") {
+            // As CloudTrail records the objects a listing or a multi-object delete reached.
+            let _ = write!(
+                r,
+                "{{\"type\":\"AWS::S3::Object\",\"ARNPrefix\":\"arn:aws:s3:::{bucket}/\"}},"
+            );
         }
         let _ = write!(
             r,
