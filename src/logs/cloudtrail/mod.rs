@@ -742,10 +742,8 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
     let session = identity_of(identity, &caller, index)?;
     let no_params = RequestParameters::default();
     let params = record.request_parameters.get().unwrap_or(&no_params);
-    if resources(record)?
-        .iter()
-        .any(|(t, _)| *t == "AWS::S3::AccessPoint")
-    {
+    let listed = resources(record)?;
+    if listed.iter().any(|(t, _)| *t == "AWS::S3::AccessPoint") {
         return Err(unmapped(
             UnmappedKind::NoResource,
             "made through an access point, whose resource form is not mapped",
@@ -769,7 +767,8 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
         (true, Some(v)) => v,
         _ => operation.action,
     };
-    let targets = targets(record, params, operation, action, &partition)?;
+    let targets = targets(&listed, params, operation, action, &partition)?;
+    check_listed(&listed, &targets, &partition)?;
     if let Some(bucket) = targets
         .iter()
         .filter_map(|(_, arn)| s3_path(arn, &partition)?.split('/').next())
@@ -1017,7 +1016,7 @@ fn resources<'r>(record: &'r Record<'_>) -> Result<Vec<(&'r str, &'r str)>, Unma
 /// The ARN of the operation's own resource: the one `resources[]` entry of its type,
 /// else `requestParameters.bucketName` (and `key` for an object).
 fn target_arn(
-    record: &Record<'_>,
+    listed: &[(&str, &str)],
     params: &RequestParameters<'_>,
     scope: Scope,
     partition: &str,
@@ -1026,10 +1025,10 @@ fn target_arn(
         Scope::Object => "AWS::S3::Object",
         Scope::Bucket => "AWS::S3::Bucket",
     };
-    let listed: Vec<&str> = resources(record)?
-        .into_iter()
+    let listed: Vec<&str> = listed
+        .iter()
         .filter(|(t, _)| *t == wanted)
-        .map(|(_, a)| a)
+        .map(|&(_, a)| a)
         .collect();
     let bucket = opt_str(&params.bucket_name, "bucketName")?.filter(|b| !b.is_empty());
     let key = opt_str(&params.key, "key")?.filter(|k| !k.is_empty());
@@ -1052,21 +1051,8 @@ fn target_arn(
         }
         return Ok(one.to_string());
     }
-    // Several entries of the type for one request (a copy's records may list its source
-    // beside its target): the parameters' resource must be one of them, or which one AWS
-    // authorized on cannot be told. (With no parameters naming one, no resource below.)
-    if let (true, Some((b, k))) = (listed.len() > 1, named) {
-        for one in &listed {
-            s3_resource(one, scope, partition)?;
-        }
-        if !listed.iter().any(|one| is_s3_arn_of(one, partition, b, k)) {
-            return Err(malformed(format!(
-                "resources[] list {} {wanted} entries, none of them {}, which requestParameters name",
-                listed.len(),
-                s3_arn(partition, b, k)
-            )));
-        }
-    }
+    // Several entries of the type: the parameters' resource is the request's, and
+    // `check_listed` holds the others to the requests made.
     match named {
         Some((b, k)) => Ok(s3_arn(partition, b, k)),
         None => Err(unmapped(
@@ -1078,6 +1064,47 @@ fn target_arn(
             ),
         )),
     }
+}
+
+/// Check that every S3 entry of `resources[]` is one the requests made: an object entry
+/// one of their objects, a bucket entry one of their buckets. An entry naming anything
+/// else (a second object beside a `GetObject`'s, a copy's "source" that is not the one
+/// `x-amz-copy-source` names, another bucket) makes the record `malformed`: which
+/// resources AWS authorized on cannot be told.
+///
+/// Cost: each entry is compared with the targets, without allocating, for the one or two
+/// targets of most events; a `DeleteObjects` of many keys sorts its targets once and
+/// searches them, so that 1,000 listed keys are not each compared with 1,000 targets.
+fn check_listed(
+    listed: &[(&str, &str)],
+    targets: &[(&'static str, String)],
+    partition: &str,
+) -> Result<(), Unmapped> {
+    let sorted: Option<Vec<&str>> = (targets.len() > 8).then(|| {
+        let mut all: Vec<&str> = targets.iter().map(|(_, t)| t.as_str()).collect();
+        all.sort_unstable();
+        all
+    });
+    for &(kind, arn) in listed {
+        let known = match kind {
+            "AWS::S3::Object" => match &sorted {
+                Some(all) => all.binary_search(&arn).is_ok(),
+                None => targets.iter().any(|(_, t)| t == arn),
+            },
+            "AWS::S3::Bucket" => targets.iter().any(|(_, t)| {
+                s3_path(t, partition)
+                    .and_then(|p| p.split('/').next())
+                    .is_some_and(|bucket| is_s3_arn_of(arn, partition, bucket, None))
+            }),
+            _ => continue,
+        };
+        if !known {
+            return Err(malformed(format!(
+                "resources[] list {arn} ({kind}), which is none of the request's resources"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The most keys one `DeleteObjects` request deletes (Amazon S3 API Reference,
@@ -1128,7 +1155,7 @@ fn s3_resource(arn: &str, scope: Scope, partition: &str) -> Result<(), Unmapped>
 
 /// (action, resource) of each request the operation makes.
 fn targets(
-    record: &Record<'_>,
+    listed: &[(&str, &str)],
     params: &RequestParameters<'_>,
     operation: &S3Operation,
     action: &'static str,
@@ -1151,13 +1178,13 @@ fn targets(
     match operation.shape {
         Shape::One => Ok(vec![(
             action,
-            target_arn(record, params, operation.scope, partition)?,
+            target_arn(listed, params, operation.scope, partition)?,
         )]),
         Shape::PerDeletedKey => {
-            let listed: Vec<String> = resources(record)?
-                .into_iter()
+            let listed: Vec<String> = listed
+                .iter()
                 .filter(|(t, _)| *t == "AWS::S3::Object")
-                .map(|(_, a)| s3_resource(a, Scope::Object, partition).map(|()| a.to_string()))
+                .map(|&(_, a)| s3_resource(a, Scope::Object, partition).map(|()| a.to_string()))
                 .collect::<Result<_, _>>()?;
             let mut named = Vec::new();
             if let Some(bucket) = opt_str(&params.bucket_name, "bucketName")? {
@@ -1207,7 +1234,7 @@ fn targets(
             Ok(arns.into_iter().map(|a| (action, a)).collect())
         }
         Shape::Copy => {
-            let target = target_arn(record, params, Scope::Object, partition)?;
+            let target = target_arn(listed, params, Scope::Object, partition)?;
             let source = opt_str(&params.copy_source, "x-amz-copy-source")?.ok_or_else(|| {
                 unmapped(
                     UnmappedKind::NoResource,
@@ -1706,15 +1733,10 @@ mod tests {
     }
 
     #[test]
-    fn several_entries_of_the_type_must_include_the_named_resource() {
+    fn every_listed_s3_entry_is_a_resource_of_the_requests_made() {
         let index = IdentityIndex::new();
         let object = |arn: &str| json!({"type": "AWS::S3::Object", "ARN": arn});
-        let mut e = data_event("GetObject");
-        // The parameters' object among them: that one is the request's.
-        e["resources"] = json!([
-            object("arn:aws:s3:::b/k/y.txt"),
-            object("arn:aws:s3:::b/k/x.txt")
-        ]);
+        let bucket = |arn: &str| json!({"type": "AWS::S3::Bucket", "ARN": arn});
         // Each request's (action, resource).
         let requests = |e: &Value| -> Vec<(String, String)> {
             let m = map_record(e, &index).unwrap();
@@ -1724,20 +1746,43 @@ mod tests {
                 .collect()
         };
         let pair = |a: &str, r: &str| (a.to_string(), r.to_string());
+        let reason = |e: &Value| {
+            let u = map_record(e, &index).unwrap_err();
+            assert_eq!(u.kind, UnmappedKind::Malformed);
+            u.reason
+        };
+        // The object and its bucket, as CloudTrail lists them.
+        let mut e = data_event("GetObject");
+        e["resources"] = json!([object("arn:aws:s3:::b/k/x.txt"), bucket("arn:aws:s3:::b")]);
         assert_eq!(
             requests(&e),
             [pair("s3:GetObject", "arn:aws:s3:::b/k/x.txt")]
         );
-        // Not among them: which object AWS authorized on cannot be told.
+        // A second object beside the parameters' one, in either order: which one AWS
+        // authorized on cannot be told.
+        for listed in [
+            json!([
+                object("arn:aws:s3:::b/k/y.txt"),
+                object("arn:aws:s3:::b/k/x.txt")
+            ]),
+            json!([
+                object("arn:aws:s3:::b/k/x.txt"),
+                object("arn:aws:s3:::other/secret.txt")
+            ]),
+        ] {
+            e["resources"] = listed;
+            assert!(
+                reason(&e).ends_with("(AWS::S3::Object), which is none of the request's resources")
+            );
+        }
+        // Another bucket.
         e["resources"] = json!([
-            object("arn:aws:s3:::b/k/y.txt"),
-            object("arn:aws:s3:::b/k/z.txt")
+            object("arn:aws:s3:::b/k/x.txt"),
+            bucket("arn:aws:s3:::other")
         ]);
-        let u = map_record(&e, &index).unwrap_err();
-        assert_eq!(u.kind, UnmappedKind::Malformed);
         assert_eq!(
-            u.reason,
-            "resources[] list 2 AWS::S3::Object entries, none of them arn:aws:s3:::b/k/x.txt, which requestParameters name"
+            reason(&e),
+            "resources[] list arn:aws:s3:::other (AWS::S3::Bucket), which is none of the request's resources"
         );
         // One of them no S3 object's ARN.
         e["resources"] = json!([object("arn:aws:s3:::b/k/x.txt"), object("arn:aws:s3:::b")]);
@@ -1749,12 +1794,20 @@ mod tests {
         ]);
         e["requestParameters"] = json!({"bucketName": "b"});
         assert_eq!(outcome(&e, &index), Err(UnmappedKind::NoResource));
-        // A copy listing its source beside its target: both requests.
+        // A listing of two buckets.
+        let mut l = data_event("ListObjects");
+        l["resources"] = json!([bucket("arn:aws:s3:::b"), bucket("arn:aws:s3:::other")]);
+        assert_eq!(outcome(&l, &index), Err(UnmappedKind::Malformed));
+        l["resources"] = json!([bucket("arn:aws:s3:::b")]);
+        assert_eq!(outcome(&l, &index), Ok(1));
+        // A copy listing its source and target, with both buckets: both requests.
         let mut c = data_event("CopyObject");
         c["requestParameters"]["x-amz-copy-source"] = json!("src/k/a.txt");
         c["resources"] = json!([
             object("arn:aws:s3:::src/k/a.txt"),
-            object("arn:aws:s3:::b/k/x.txt")
+            object("arn:aws:s3:::b/k/x.txt"),
+            bucket("arn:aws:s3:::src"),
+            bucket("arn:aws:s3:::b")
         ]);
         assert_eq!(
             requests(&c),
@@ -1763,6 +1816,29 @@ mod tests {
                 pair("s3:PutObject", "arn:aws:s3:::b/k/x.txt")
             ]
         );
+        // A listed "source" that is not the copy's source.
+        c["resources"] = json!([
+            object("arn:aws:s3:::secret/z.txt"),
+            object("arn:aws:s3:::b/k/x.txt")
+        ]);
+        assert_eq!(
+            reason(&c),
+            "resources[] list arn:aws:s3:::secret/z.txt (AWS::S3::Object), which is none of the request's resources"
+        );
+        // DeleteObjects of many keys: listed keys are searched among the targets.
+        let mut d = data_event("DeleteObjects");
+        let keys: Vec<Value> = (0..20).map(|i| json!({"Key": format!("k/{i}")})).collect();
+        d["requestParameters"]["delete"] = json!({"Object": keys});
+        let mut listed: Vec<Value> = (0..20)
+            .rev()
+            .map(|i| object(&format!("arn:aws:s3:::b/k/{i}")))
+            .collect();
+        listed.push(bucket("arn:aws:s3:::b"));
+        d["resources"] = json!(listed);
+        assert_eq!(outcome(&d, &index), Ok(20));
+        listed.push(bucket("arn:aws:s3:::c"));
+        d["resources"] = json!(listed);
+        assert_eq!(outcome(&d, &index), Err(UnmappedKind::Malformed));
     }
 
     #[test]
