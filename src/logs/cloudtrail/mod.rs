@@ -1091,11 +1091,17 @@ fn check_listed(
                 Some(all) => all.binary_search(&arn).is_ok(),
                 None => targets.iter().any(|(_, t)| t == arn),
             },
-            "AWS::S3::Bucket" => targets.iter().any(|(_, t)| {
-                s3_path(t, partition)
-                    .and_then(|p| p.split('/').next())
-                    .is_some_and(|bucket| is_s3_arn_of(arn, partition, bucket, None))
-            }),
+            // The entry's bucket, read once, against each target's path.
+            "AWS::S3::Bucket" => match s3_path(arn, partition) {
+                Some(bucket) if !bucket.is_empty() && !bucket.contains('/') => {
+                    targets.iter().any(|(_, t)| {
+                        s3_path(t, partition)
+                            .and_then(|path| path.strip_prefix(bucket))
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                    })
+                }
+                _ => false,
+            },
             _ => continue,
         };
         if !known {
@@ -1112,11 +1118,13 @@ fn check_listed(
 const MAX_DELETED_KEYS: usize = 1000;
 
 /// What follows `arn:PARTITION:s3:::` in `arn` (`BUCKET` or `BUCKET/KEY`), if it starts so.
+/// `partition` is an ARN's partition field, so it has no colon: the text's prefix is then
+/// exactly the first four of its colon-separated fields.
 fn s3_path<'a>(arn: &'a str, partition: &str) -> Option<&'a str> {
-    match crate::lang::arn::split_concrete(arn)? {
-        [p, "s3", "", "", path] if p == partition => Some(path),
-        _ => None,
-    }
+    debug_assert!(!partition.contains(':'), "{partition}");
+    arn.strip_prefix("arn:")?
+        .strip_prefix(partition)?
+        .strip_prefix(":s3:::")
 }
 
 /// Whether `arn` is [`s3_arn`]`(partition, bucket, key)`, without building it.
@@ -1730,6 +1738,41 @@ mod tests {
         assert_eq!(kind(&d), Ok(1000));
         d["requestParameters"]["delete"] = json!({"Object": keys(1001)});
         assert_eq!(kind(&d), Err(UnmappedKind::Malformed));
+    }
+
+    #[test]
+    fn s3_path_reads_the_fields_split_concrete_reads() {
+        // The model: the ARN's five fields, the first four `PARTITION`, `s3`, ``, ``.
+        fn model<'a>(arn: &'a str, partition: &str) -> Option<&'a str> {
+            match crate::lang::arn::split_concrete(arn) {
+                Some([p, "s3", "", "", path]) if p == partition => Some(path),
+                _ => None,
+            }
+        }
+        let arns = [
+            "arn:aws:s3:::b",
+            "arn:aws:s3:::b/k:with:colons/x",
+            "arn:aws:s3:::",
+            "arn:aws-cn:s3:::b/k",
+            "arn:aws:s3::",
+            "arn:aws:s3:us-east-1::b",
+            "arn:aws:s3::111122223333:b",
+            "arn:aws:s3-outposts:::b",
+            "arn:awsx:s3:::b",
+            "arn:aw:s3:::b",
+            "ARN:aws:s3:::b",
+            "arn:aws:S3:::b",
+            "",
+        ];
+        for arn in arns {
+            for partition in ["aws", "aws-cn", "aw", ""] {
+                assert_eq!(
+                    s3_path(arn, partition),
+                    model(arn, partition),
+                    "{arn} {partition}"
+                );
+            }
+        }
     }
 
     #[test]
