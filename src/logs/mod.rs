@@ -347,7 +347,6 @@ pub fn s3_operation(name: &str) -> Option<&'static S3Operation> {
     S3_OPERATIONS.iter().find(|o| o.name == name)
 }
 
-/// The ARN of a bucket, or of an object in it.
 /// The name suffixes Amazon S3 reserves for names that are not general purpose buckets
 /// (Amazon S3 User Guide, "General purpose bucket naming rules"): access point aliases
 /// (`-s3alias`), Object Lambda access point aliases (`--ol-s3`), S3 on Outposts access point
@@ -363,6 +362,24 @@ pub(crate) fn is_reserved_bucket(bucket: &str) -> bool {
     RESERVED_BUCKET_SUFFIXES.iter().any(|s| bucket.ends_with(s))
 }
 
+/// Whether `ip` belongs to a private network: the IPv4 private ranges (RFC 1918), the
+/// shared range `100.64.0.0/10` (which a VPC may use) and IPv6 unique local addresses
+/// (`fc00::/7`). S3's public endpoints see a request from a VPC as coming from the NAT's
+/// or the instance's public address; one they record from such an address came through a
+/// VPC endpoint, and a request through an endpoint has no `aws:SourceIp` in its context
+/// (IAM User Guide, "AWS global condition context keys"). So such an address is never
+/// given as `aws:SourceIp` (`docs/audit.md`, "Context keys").
+pub(crate) fn is_private_address(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || (a == 100 && b & 0xc0 == 64)
+        }
+        std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xfe00 == 0xfc00,
+    }
+}
+
+/// The ARN of a bucket, or of an object in it.
 pub(crate) fn s3_arn(partition: &str, bucket: &str, key: Option<&str>) -> String {
     match key {
         Some(key) => format!("arn:{partition}:s3:::{bucket}/{key}"),

@@ -397,8 +397,12 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         keys::CURRENT_TIME,
         record.time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
+    // A private address came through a VPC endpoint, whose requests have no
+    // `aws:SourceIp` (the log has no field naming the endpoint).
     if let Some(ip) = &record.remote_ip
-        && ip.parse::<IpAddr>().is_ok()
+        && ip
+            .parse::<IpAddr>()
+            .is_ok_and(|a| !super::is_private_address(&a))
     {
         context.add("aws:SourceIp", ip);
     }
@@ -475,6 +479,21 @@ mod tests {
             "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be notes-app-uploads [30/Nov/2026:12:04:00 +0000] 198.51.100.7 {requester} 7B4A0FABBEXAMPLE REST.GET.OBJECT private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt \"GET /notes-app-uploads/private/us-east-1%3Abbbbbbbb-0000-0000-0000-000000000002/notes.txt HTTP/1.1\" 200 - 5 5 4 3 \"-\" \"aws-sdk-js/2.1\" - - SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader notes-app-uploads.s3.us-east-1.amazonaws.com TLSV1.2 - - us-east-1"
         );
         parse_line("f", 1, &line).unwrap()
+    }
+
+    #[test]
+    fn a_private_remote_ip_is_no_source_ip() {
+        let user = "arn:aws:iam::123456789012:user/admin";
+        let source_ip = |remote: &str| {
+            let mut record = line_of(user);
+            record.remote_ip = Some(remote.to_string());
+            let m = map_record(&record, &NonCognitoRoles::new()).unwrap();
+            m.requests[0].context.variable("aws:SourceIp").map(str::to_string)
+        };
+        assert_eq!(source_ip("198.51.100.7").as_deref(), Some("198.51.100.7"));
+        // Through a VPC endpoint: AWS's request context has no source IP.
+        assert_eq!(source_ip("10.0.3.7"), None);
+        assert_eq!(source_ip("fd12:3456::7"), None);
     }
 
     #[test]

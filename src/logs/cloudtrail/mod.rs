@@ -954,10 +954,23 @@ fn fill_context(
     time.parse::<jiff::Timestamp>()
         .map_err(|e| malformed(format!("eventTime {time:?}: {e}")))?;
     context.add(keys::CURRENT_TIME, time);
+    // Through a VPC endpoint, the request context has no `aws:SourceIp` (IAM User Guide,
+    // "AWS global condition context keys": it is included "except when the requester uses
+    // a VPC endpoint"); it has the endpoint (`aws:SourceVpce`) and the address inside the
+    // VPC (`aws:VpcSourceIp`), which `sourceIPAddress` then records. A private address
+    // without an endpoint recorded is no `aws:SourceIp` either (`is_private_address`).
+    let endpoint = opt_str(&record.vpc_endpoint_id, "vpcEndpointId")?.filter(|v| !v.is_empty());
     if let Some(ip) = opt_str(&record.source_ip_address, "sourceIPAddress")?
-        && ip.parse::<IpAddr>().is_ok()
+        && let Ok(address) = ip.parse::<IpAddr>()
     {
-        context.add("aws:SourceIp", ip);
+        match (endpoint, super::is_private_address(&address)) {
+            (Some(_), _) => context.add("aws:VpcSourceIp", ip),
+            (None, false) => context.add("aws:SourceIp", ip),
+            (None, true) => {}
+        }
+    }
+    if let Some(endpoint) = endpoint {
+        context.add("aws:SourceVpce", endpoint);
     }
     if let Some(agent) = opt_str(&record.user_agent, "userAgent")?.filter(|a| !a.is_empty()) {
         context.add("aws:UserAgent", agent);
@@ -1738,6 +1751,80 @@ mod tests {
         assert_eq!(kind(&d), Ok(1000));
         d["requestParameters"]["delete"] = json!({"Object": keys(1001)});
         assert_eq!(kind(&d), Err(UnmappedKind::Malformed));
+    }
+
+    #[test]
+    fn a_request_through_a_vpc_endpoint_has_no_source_ip() {
+        use crate::eval::{Decision, PolicySet};
+        let index = IdentityIndex::new();
+        let request = |e: &Value| map_record(e, &index).unwrap().requests.remove(0);
+        let value = |r: &Request, key: &str| r.context.get(key).map(|v| v.join(","));
+        // Not through an endpoint: the address is the source IP.
+        let mut e = data_event("GetObject");
+        let plain = request(&e);
+        assert_eq!(value(&plain, "aws:SourceIp").as_deref(), Some("192.0.2.10"));
+        assert_eq!(value(&plain, "aws:VpcSourceIp"), None);
+        assert_eq!(value(&plain, "aws:SourceVpce"), None);
+        // Through one: the endpoint and the address inside the VPC, no source IP.
+        e["vpcEndpointId"] = json!("vpce-1a2b3c4d");
+        let through = request(&e);
+        assert_eq!(value(&through, "aws:SourceIp"), None);
+        assert_eq!(
+            value(&through, "aws:VpcSourceIp").as_deref(),
+            Some("192.0.2.10")
+        );
+        assert_eq!(
+            value(&through, "aws:SourceVpce").as_deref(),
+            Some("vpce-1a2b3c4d")
+        );
+        // An empty one is none; one that is not text is malformed.
+        e["vpcEndpointId"] = json!("");
+        assert_eq!(
+            value(&request(&e), "aws:SourceIp").as_deref(),
+            Some("192.0.2.10")
+        );
+        e["vpcEndpointId"] = json!(["vpce-1a2b3c4d"]);
+        assert_eq!(outcome(&e, &index), Err(UnmappedKind::Malformed));
+        // A private address without an endpoint recorded is no source IP either.
+        e["vpcEndpointId"] = Value::Null;
+        for (ip, public) in [
+            ("10.1.2.3", false),
+            ("172.31.0.9", false),
+            ("192.168.0.1", false),
+            ("100.64.0.1", false),
+            ("100.127.255.255", false),
+            ("fd00::1", false),
+            ("100.128.0.1", true),
+            ("172.32.0.1", true),
+            ("2001:db8::1", true),
+        ] {
+            e["sourceIPAddress"] = json!(ip);
+            let r = request(&e);
+            let want = public.then(|| ip.to_string());
+            assert_eq!(value(&r, "aws:SourceIp"), want, "{ip}");
+            assert_eq!(value(&r, "aws:VpcSourceIp"), None, "{ip}");
+        }
+        e["sourceIPAddress"] = json!("192.0.2.10");
+        // Decided as AWS decides them: a grant by source address does not reach a request
+        // through an endpoint, a grant by endpoint does.
+        let policy = |condition: &str| {
+            let text = format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {condition}}}]}}"#
+            );
+            PolicySet::new(vec![
+                crate::lang::parse::parse_policy("p.json", text.as_bytes()).unwrap(),
+            ])
+        };
+        let decide = |set: &PolicySet, r: &Request| set.evaluate(r).unwrap().decision;
+        let by_ip = policy(r#"{"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}"#);
+        assert_eq!(decide(&by_ip, &plain), Decision::Allow);
+        assert_eq!(decide(&by_ip, &through), Decision::ImplicitDeny);
+        let by_endpoint = policy(r#"{"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}"#);
+        assert_eq!(decide(&by_endpoint, &plain), Decision::ImplicitDeny);
+        assert_eq!(decide(&by_endpoint, &through), Decision::Allow);
+        let by_vpc_ip = policy(r#"{"IpAddress": {"aws:VpcSourceIp": "192.0.2.0/24"}}"#);
+        assert_eq!(decide(&by_vpc_ip, &plain), Decision::ImplicitDeny);
+        assert_eq!(decide(&by_vpc_ip, &through), Decision::Allow);
     }
 
     #[test]

@@ -351,6 +351,9 @@ pub struct Record<'a> {
     /// `errorCode`: present when the call failed.
     #[serde(borrow, rename = "errorCode")]
     pub error_code: Text<'a>,
+    /// `vpcEndpointId`: the VPC endpoint the request came through, when it did.
+    #[serde(borrow, rename = "vpcEndpointId")]
+    pub vpc_endpoint_id: Text<'a>,
     /// `tlsDetails`.
     #[serde(borrow, rename = "tlsDetails")]
     pub tls_details: Obj<TlsDetails<'a>>,
@@ -747,6 +750,7 @@ detach_struct!(Record {
     user_agent,
     aws_region,
     error_code,
+    vpc_endpoint_id,
     tls_details,
     user_identity,
     request_parameters,
@@ -821,6 +825,7 @@ mod tests {
         "/userAgent",
         "/awsRegion",
         "/errorCode",
+        "/vpcEndpointId",
         "/tlsDetails/tlsVersion",
         "/userIdentity/type",
         "/userIdentity/arn",
@@ -859,6 +864,7 @@ mod tests {
             &r.user_agent,
             &r.aws_region,
             &r.error_code,
+            &r.vpc_endpoint_id,
             or(r.tls_details.get().map(|t| &t.tls_version)),
             or(ui.map(|u| &u.kind)),
             or(ui.map(|u| &u.arn)),
