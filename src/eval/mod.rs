@@ -162,7 +162,8 @@ impl Plan {
                 && st.always_present_keys_in_resource().is_empty()
                 && st.always_present_keys_in_conditions().is_empty()
                 && st.signed_request_keys().is_empty()
-                && st.session_request_keys().is_empty(),
+                && st.session_request_keys().is_empty()
+                && st.endpoint_request_keys().is_empty(),
             action: ActionPlan::of(st),
             resource: ResourcePlan::of(st),
         }
@@ -822,6 +823,21 @@ fn require_keys(keys: &[KnownKey], request: &Request) -> Result<(), RequestError
 const SIGNED: &str = "signed with AWS credentials";
 /// See [`SIGNED`].
 const SESSION: &str = "made with temporary credentials (a session)";
+/// See [`SIGNED`].
+const ENDPOINT: &str =
+    "made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp)";
+
+/// Whether `request` was made through a VPC endpoint: it has one of
+/// [`crate::lang::keys::ENDPOINT_MARKERS`].
+fn through_endpoint(request: &Request) -> bool {
+    const MARKERS: [KnownKey; 2] = [
+        KnownKey::constant(crate::lang::keys::ENDPOINT_MARKERS[0]),
+        KnownKey::constant(crate::lang::keys::ENDPOINT_MARKERS[1]),
+    ];
+    MARKERS
+        .iter()
+        .any(|key| request.context.get_known(*key).is_some())
+}
 
 /// [`require_keys`] for the keys a named principal's requests always have.
 #[inline]
@@ -910,6 +926,10 @@ fn failure_after_action(
             if caller.kind().is_session() {
                 require_principal_keys(st.session_request_keys(), request, SESSION)?;
             }
+        }
+        let endpoint = st.endpoint_request_keys();
+        if !endpoint.is_empty() && through_endpoint(request) {
+            require_principal_keys(endpoint, request, ENDPOINT)?;
         }
     }
     if !plan
@@ -1050,6 +1070,36 @@ mod tests {
         // Statements whose action does not match do not need it.
         assert!(s.evaluate(&Request::new("sqs:SendMessage", "*")).is_ok());
         r.context.add("aws:SecureTransport", "false");
+        assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ExplicitDeny);
+    }
+
+    #[test]
+    fn endpoint_keys_must_be_given_for_a_request_through_an_endpoint() {
+        let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"s3:*","Resource":"*"},
+                {"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:VpceOrgID":"o-untrusted"}}}]}"#]);
+        // Not through an endpoint: the key is absent, the Deny does not apply.
+        let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+        assert_eq!(s.evaluate(&r).unwrap().decision, Decision::Allow);
+        // Through one (either marker), the key is one AWS would have had.
+        for marker in ["aws:SourceVpce", "aws:VpcSourceIp"] {
+            let mut through = r.clone();
+            through.context.add(
+                marker,
+                if marker == "aws:SourceVpce" {
+                    "vpce-1"
+                } else {
+                    "10.0.0.1"
+                },
+            );
+            assert_eq!(
+                s.evaluate(&through).unwrap_err().to_string(),
+                "aws:vpceorgid is in every request made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp) and this statement reads it; give its value",
+                "{marker}"
+            );
+        }
+        r.context.add("aws:SourceVpce", "vpce-1");
+        r.context.add("aws:VpceOrgID", "o-untrusted");
         assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ExplicitDeny);
     }
 

@@ -34,6 +34,28 @@ pub const SIGNED_PRESENT: &[&str] = &["aws:userid"];
 /// session without its value.
 pub const SESSION_PRESENT: &[&str] = &["aws:tokenissuetime", "aws:multifactorauthpresent"];
 
+/// Keys a request made through a VPC endpoint has (IAM User Guide, "AWS global condition
+/// context keys": `aws:SourceVpc`, `aws:SourceVpcArn`, `aws:SourceVpce`, `aws:VpcSourceIp`,
+/// `aws:VpceAccount`, `aws:VpceOrgID`, `aws:VpceOrgPaths`, each "included in the request
+/// context only if the requester uses a VPC endpoint", some for some services or
+/// endpoint owners only). A statement that reads one cannot be decided for such a request
+/// without its value: taken as absent, a `Deny` matching on it would not apply where AWS
+/// applied it. A request is taken as made through an endpoint when it has one of
+/// [`ENDPOINT_MARKERS`].
+pub const ENDPOINT_PRESENT: &[&str] = &[
+    "aws:sourcevpc",
+    "aws:sourcevpcarn",
+    "aws:sourcevpce",
+    "aws:vpcsourceip",
+    "aws:vpceaccount",
+    "aws:vpceorgid",
+    "aws:vpceorgpaths",
+];
+
+/// Keys only a request made through a VPC endpoint has: one of them present marks the
+/// request as one ([`ENDPOINT_PRESENT`]).
+pub const ENDPOINT_MARKERS: &[&str] = &["aws:sourcevpce", "aws:vpcsourceip"];
+
 /// `aws:PrincipalIsAWSService`: `false` for every caller the tool reads (it is "present in
 /// the request context for all signed API requests that use AWS credentials").
 pub const PRINCIPAL_IS_AWS_SERVICE: &str = "aws:PrincipalIsAWSService";
@@ -98,6 +120,9 @@ pub const KNOWN: &[&str] = &[
     "aws:userid",
     "aws:username",
     "aws:viaawsservice",
+    "aws:vpceaccount",
+    "aws:vpceorgid",
+    "aws:vpceorgpaths",
     "aws:vpcsourceip",
 ];
 

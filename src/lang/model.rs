@@ -196,6 +196,8 @@ pub(in crate::lang) struct AlwaysPresentKeys {
     signed: Vec<KnownKey>,
     /// Keys of [`crate::lang::keys::SESSION_PRESENT`] read anywhere.
     session: Vec<KnownKey>,
+    /// Keys of [`crate::lang::keys::ENDPOINT_PRESENT`] read anywhere.
+    endpoint: Vec<KnownKey>,
 }
 
 impl Statement {
@@ -223,18 +225,25 @@ impl Statement {
         &self.always_present.session
     }
 
+    /// The keys of [`crate::lang::keys::ENDPOINT_PRESENT`] the statement reads anywhere, in
+    /// lowercase: a request made through a VPC endpoint must have them.
+    pub fn endpoint_request_keys(&self) -> &[KnownKey] {
+        &self.always_present.endpoint
+    }
+
     /// Fill the derived key lists; called once by the parser.
     pub(in crate::lang) fn derive_always_present_keys(&mut self) {
-        let [resource, conditions, signed, session] = self.find_always_present_keys();
+        let [resource, conditions, signed, session, endpoint] = self.find_always_present_keys();
         self.always_present = AlwaysPresentKeys {
             resource,
             conditions,
             signed,
             session,
+            endpoint,
         };
     }
 
-    fn find_always_present_keys(&self) -> [Vec<KnownKey>; 4] {
+    fn find_always_present_keys(&self) -> [Vec<KnownKey>; 5] {
         use crate::lang::condition::Value;
         fn arn_parts(p: &ArnPattern) -> &[Pattern] {
             match p {
@@ -286,6 +295,7 @@ impl Statement {
             listed(&conditions, always),
             listed(&all, crate::lang::keys::SIGNED_PRESENT),
             listed(&all, crate::lang::keys::SESSION_PRESENT),
+            listed(&all, crate::lang::keys::ENDPOINT_PRESENT),
         ]
     }
 

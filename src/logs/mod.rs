@@ -370,12 +370,17 @@ pub(crate) fn is_reserved_bucket(bucket: &str) -> bool {
 /// (IAM User Guide, "AWS global condition context keys"). So such an address is never
 /// given as `aws:SourceIp` (`docs/audit.md`, "Context keys").
 pub(crate) fn is_private_address(ip: &std::net::IpAddr) -> bool {
+    let private_v4 = |v4: std::net::Ipv4Addr| {
+        let [a, b, ..] = v4.octets();
+        v4.is_private() || (a == 100 && b & 0xc0 == 64)
+    };
     match ip {
-        std::net::IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private() || (a == 100 && b & 0xc0 == 64)
-        }
-        std::net::IpAddr::V6(v6) => v6.segments()[0] & 0xfe00 == 0xfc00,
+        std::net::IpAddr::V4(v4) => private_v4(*v4),
+        // An IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is that address.
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => private_v4(v4),
+            None => v6.segments()[0] & 0xfe00 == 0xfc00,
+        },
     }
 }
 

@@ -398,13 +398,16 @@ pub fn map_record(record: &AccessLogRecord, roles: &NonCognitoRoles) -> Result<M
         record.time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
     );
     // A private address came through a VPC endpoint, whose requests have no
-    // `aws:SourceIp` (the log has no field naming the endpoint).
+    // `aws:SourceIp` but the address inside the VPC (the log has no field naming the
+    // endpoint; the endpoint keys it does not show make a statement that reads them
+    // undecidable, `keys::ENDPOINT_PRESENT`).
     if let Some(ip) = &record.remote_ip
-        && ip
-            .parse::<IpAddr>()
-            .is_ok_and(|a| !super::is_private_address(&a))
+        && let Ok(address) = ip.parse::<IpAddr>()
     {
-        context.add("aws:SourceIp", ip);
+        match super::is_private_address(&address) {
+            true => context.add("aws:VpcSourceIp", ip),
+            false => context.add("aws:SourceIp", ip),
+        }
     }
     if let Some(agent) = &record.user_agent {
         context.add("aws:UserAgent", agent);
@@ -484,16 +487,21 @@ mod tests {
     #[test]
     fn a_private_remote_ip_is_no_source_ip() {
         let user = "arn:aws:iam::123456789012:user/admin";
-        let source_ip = |remote: &str| {
+        // (aws:SourceIp, aws:VpcSourceIp) of a request from `remote`.
+        let keys = |remote: &str| {
             let mut record = line_of(user);
             record.remote_ip = Some(remote.to_string());
             let m = map_record(&record, &NonCognitoRoles::new()).unwrap();
-            m.requests[0].context.variable("aws:SourceIp").map(str::to_string)
+            let context = &m.requests[0].context;
+            let get = |k: &str| context.variable(k).map(str::to_string);
+            (get("aws:SourceIp"), get("aws:VpcSourceIp"))
         };
-        assert_eq!(source_ip("198.51.100.7").as_deref(), Some("198.51.100.7"));
-        // Through a VPC endpoint: AWS's request context has no source IP.
-        assert_eq!(source_ip("10.0.3.7"), None);
-        assert_eq!(source_ip("fd12:3456::7"), None);
+        let ip = |s: &str| Some(s.to_string());
+        assert_eq!(keys("198.51.100.7"), (ip("198.51.100.7"), None));
+        // Through a VPC endpoint: AWS's request context has no source IP, but the
+        // address inside the VPC.
+        assert_eq!(keys("10.0.3.7"), (None, ip("10.0.3.7")));
+        assert_eq!(keys("fd12:3456::7"), (None, ip("fd12:3456::7")));
     }
 
     #[test]

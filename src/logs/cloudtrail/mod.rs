@@ -956,21 +956,27 @@ fn fill_context(
     context.add(keys::CURRENT_TIME, time);
     // Through a VPC endpoint, the request context has no `aws:SourceIp` (IAM User Guide,
     // "AWS global condition context keys": it is included "except when the requester uses
-    // a VPC endpoint"); it has the endpoint (`aws:SourceVpce`) and the address inside the
-    // VPC (`aws:VpcSourceIp`), which `sourceIPAddress` then records. A private address
-    // without an endpoint recorded is no `aws:SourceIp` either (`is_private_address`).
-    let endpoint = opt_str(&record.vpc_endpoint_id, "vpcEndpointId")?.filter(|v| !v.is_empty());
+    // a VPC endpoint"); it has the endpoint (`aws:SourceVpce`), its owner
+    // (`aws:VpceAccount`) and the address inside the VPC (`aws:VpcSourceIp`), taken to be
+    // `sourceIPAddress` (`docs/audit.md`). A private address without an endpoint recorded
+    // came through one too (`is_private_address`). The endpoint keys the record does not
+    // show make a statement that reads them undecidable (`keys::ENDPOINT_PRESENT`).
+    let endpoint =
+        opt_str(&record.vpc_endpoint_id, "vpcEndpointId")?.filter(|v| v.starts_with("vpce-"));
+    let owner = opt_str(&record.vpc_endpoint_account_id, "vpcEndpointAccountId")?;
     if let Some(ip) = opt_str(&record.source_ip_address, "sourceIPAddress")?
         && let Ok(address) = ip.parse::<IpAddr>()
     {
-        match (endpoint, super::is_private_address(&address)) {
-            (Some(_), _) => context.add("aws:VpcSourceIp", ip),
-            (None, false) => context.add("aws:SourceIp", ip),
-            (None, true) => {}
+        match endpoint.is_some() || super::is_private_address(&address) {
+            true => context.add("aws:VpcSourceIp", ip),
+            false => context.add("aws:SourceIp", ip),
         }
     }
     if let Some(endpoint) = endpoint {
         context.add("aws:SourceVpce", endpoint);
+        if let Some(owner) = owner.filter(|o| !o.is_empty()) {
+            context.add("aws:VpceAccount", owner);
+        }
     }
     if let Some(agent) = opt_str(&record.user_agent, "userAgent")?.filter(|a| !a.is_empty()) {
         context.add("aws:UserAgent", agent);
@@ -1777,16 +1783,29 @@ mod tests {
             value(&through, "aws:SourceVpce").as_deref(),
             Some("vpce-1a2b3c4d")
         );
-        // An empty one is none; one that is not text is malformed.
-        e["vpcEndpointId"] = json!("");
+        assert_eq!(value(&through, "aws:VpceAccount"), None);
+        // The endpoint's owner, when recorded.
+        e["vpcEndpointAccountId"] = json!("444455556666");
+        let owned = request(&e);
         assert_eq!(
-            value(&request(&e), "aws:SourceIp").as_deref(),
-            Some("192.0.2.10")
+            value(&owned, "aws:VpceAccount").as_deref(),
+            Some("444455556666")
         );
+        // An empty one, or a call AWS made from its own VPC, is no endpoint; one that is
+        // not text is malformed.
+        for none in ["", "AWS Internal", "s3.amazonaws.com"] {
+            e["vpcEndpointId"] = json!(none);
+            let r = request(&e);
+            assert_eq!(value(&r, "aws:SourceIp").as_deref(), Some("192.0.2.10"));
+            assert_eq!(value(&r, "aws:SourceVpce"), None);
+            assert_eq!(value(&r, "aws:VpceAccount"), None);
+        }
         e["vpcEndpointId"] = json!(["vpce-1a2b3c4d"]);
         assert_eq!(outcome(&e, &index), Err(UnmappedKind::Malformed));
-        // A private address without an endpoint recorded is no source IP either.
+        // A private address without an endpoint recorded came through one: the address
+        // inside the VPC, no source IP.
         e["vpcEndpointId"] = Value::Null;
+        e["vpcEndpointAccountId"] = Value::Null;
         for (ip, public) in [
             ("10.1.2.3", false),
             ("172.31.0.9", false),
@@ -1794,15 +1813,21 @@ mod tests {
             ("100.64.0.1", false),
             ("100.127.255.255", false),
             ("fd00::1", false),
+            ("fc00::1", false),
+            ("::ffff:10.0.0.1", false),
             ("100.128.0.1", true),
             ("172.32.0.1", true),
             ("2001:db8::1", true),
+            ("::ffff:192.0.2.1", true),
         ] {
             e["sourceIPAddress"] = json!(ip);
             let r = request(&e);
-            let want = public.then(|| ip.to_string());
-            assert_eq!(value(&r, "aws:SourceIp"), want, "{ip}");
-            assert_eq!(value(&r, "aws:VpcSourceIp"), None, "{ip}");
+            let (source, vpc) = match public {
+                true => (Some(ip.to_string()), None),
+                false => (None, Some(ip.to_string())),
+            };
+            assert_eq!(value(&r, "aws:SourceIp"), source, "{ip}");
+            assert_eq!(value(&r, "aws:VpcSourceIp"), vpc, "{ip}");
         }
         e["sourceIPAddress"] = json!("192.0.2.10");
         // Decided as AWS decides them: a grant by source address does not reach a request
@@ -1825,6 +1850,23 @@ mod tests {
         let by_vpc_ip = policy(r#"{"IpAddress": {"aws:VpcSourceIp": "192.0.2.0/24"}}"#);
         assert_eq!(decide(&by_vpc_ip, &plain), Decision::ImplicitDeny);
         assert_eq!(decide(&by_vpc_ip, &through), Decision::Allow);
+        // A key every request through an endpoint has but the record does not show: a
+        // statement that reads it cannot be decided for such a request (taken as absent,
+        // this Deny would not apply where AWS applied it), and is decided for others.
+        let text = r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-untrusted"}}}]}"#;
+        let deny_vpc = PolicySet::new(vec![
+            crate::lang::parse::parse_policy("p.json", text.as_bytes()).unwrap(),
+        ]);
+        assert_eq!(decide(&deny_vpc, &plain), Decision::Allow);
+        assert_eq!(
+            deny_vpc.evaluate(&through).unwrap_err().to_string(),
+            "aws:sourcevpc is in every request made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp) and this statement reads it; give its value"
+        );
+        // Recorded, it decides.
+        assert_eq!(decide(&by_endpoint, &owned), Decision::Allow);
     }
 
     #[test]

@@ -351,9 +351,13 @@ pub struct Record<'a> {
     /// `errorCode`: present when the call failed.
     #[serde(borrow, rename = "errorCode")]
     pub error_code: Text<'a>,
-    /// `vpcEndpointId`: the VPC endpoint the request came through, when it did.
+    /// `vpcEndpointId`: the VPC endpoint the request came through, when it did
+    /// (`AWS Internal` or a service's name for a call AWS made from its own VPC).
     #[serde(borrow, rename = "vpcEndpointId")]
     pub vpc_endpoint_id: Text<'a>,
+    /// `vpcEndpointAccountId`: the account that owns that endpoint.
+    #[serde(borrow, rename = "vpcEndpointAccountId")]
+    pub vpc_endpoint_account_id: Text<'a>,
     /// `tlsDetails`.
     #[serde(borrow, rename = "tlsDetails")]
     pub tls_details: Obj<TlsDetails<'a>>,
@@ -751,6 +755,7 @@ detach_struct!(Record {
     aws_region,
     error_code,
     vpc_endpoint_id,
+    vpc_endpoint_account_id,
     tls_details,
     user_identity,
     request_parameters,
@@ -826,6 +831,7 @@ mod tests {
         "/awsRegion",
         "/errorCode",
         "/vpcEndpointId",
+        "/vpcEndpointAccountId",
         "/tlsDetails/tlsVersion",
         "/userIdentity/type",
         "/userIdentity/arn",
@@ -865,6 +871,7 @@ mod tests {
             &r.aws_region,
             &r.error_code,
             &r.vpc_endpoint_id,
+            &r.vpc_endpoint_account_id,
             or(r.tls_details.get().map(|t| &t.tls_version)),
             or(ui.map(|u| &u.kind)),
             or(ui.map(|u| &u.arn)),
