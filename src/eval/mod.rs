@@ -824,18 +824,23 @@ const SIGNED: &str = "signed with AWS credentials";
 /// See [`SIGNED`].
 const SESSION: &str = "made with temporary credentials (a session)";
 /// See [`SIGNED`].
-const ENDPOINT: &str =
-    "made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp)";
+const ENDPOINT: &str = "made through a VPC endpoint (this one has another endpoint key)";
 
-/// Whether `request` was made through a VPC endpoint: it has one of
-/// [`crate::lang::keys::ENDPOINT_MARKERS`].
+/// Whether `request` was made through a VPC endpoint: it has one of the keys only such a
+/// request has ([`crate::lang::keys::ENDPOINT_PRESENT`]).
 fn through_endpoint(request: &Request) -> bool {
-    const MARKERS: [KnownKey; 2] = [
-        KnownKey::constant(crate::lang::keys::ENDPOINT_MARKERS[0]),
-        KnownKey::constant(crate::lang::keys::ENDPOINT_MARKERS[1]),
-    ];
-    MARKERS
-        .iter()
+    const KEYS: [KnownKey; 7] = {
+        let names = crate::lang::keys::ENDPOINT_PRESENT;
+        assert!(names.len() == 7);
+        let mut keys = [KnownKey::constant(names[0]); 7];
+        let mut i = 1;
+        while i < keys.len() {
+            keys[i] = KnownKey::constant(names[i]);
+            i += 1;
+        }
+        keys
+    };
+    KEYS.iter()
         .any(|key| request.context.get_known(*key).is_some())
 }
 
@@ -1078,29 +1083,49 @@ mod tests {
         let s = set(&[r#"{"Version":"2012-10-17","Statement":[
                 {"Effect":"Allow","Action":"s3:*","Resource":"*"},
                 {"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"aws:VpceOrgID":"o-untrusted"}}}]}"#]);
+        let message = |key: &str| {
+            format!(
+                "{key} is in every request made through a VPC endpoint (this one has another endpoint key) and this statement reads it; give its value"
+            )
+        };
         // Not through an endpoint: the key is absent, the Deny does not apply.
         let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
         assert_eq!(s.evaluate(&r).unwrap().decision, Decision::Allow);
-        // Through one (either marker), the key is one AWS would have had.
-        for marker in ["aws:SourceVpce", "aws:VpcSourceIp"] {
+        // Through one (any other endpoint key shows it), the key is one AWS had.
+        for (marker, value) in [
+            ("aws:SourceVpce", "vpce-1"),
+            ("aws:VpcSourceIp", "10.0.0.1"),
+            ("aws:SourceVpc", "vpc-1"),
+            (
+                "aws:SourceVpcArn",
+                "arn:aws:ec2:us-east-1:111122223333:vpc/vpc-1",
+            ),
+            ("aws:VpceAccount", "111122223333"),
+            ("aws:VpceOrgPaths", "o-1/r-ab12/"),
+        ] {
             let mut through = r.clone();
-            through.context.add(
-                marker,
-                if marker == "aws:SourceVpce" {
-                    "vpce-1"
-                } else {
-                    "10.0.0.1"
-                },
-            );
+            through.context.add(marker, value);
             assert_eq!(
                 s.evaluate(&through).unwrap_err().to_string(),
-                "aws:vpceorgid is in every request made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp) and this statement reads it; give its value",
+                message("aws:vpceorgid"),
                 "{marker}"
             );
         }
         r.context.add("aws:SourceVpce", "vpce-1");
         r.context.add("aws:VpceOrgID", "o-untrusted");
         assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ExplicitDeny);
+        // A statement with no condition that reads one in its resource is no plain one.
+        let s = set(&[r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::${aws:SourceVpc}/*"}]}"#]);
+        let mut r = Request::new("s3:GetObject", "arn:aws:s3:::vpc-1/k");
+        assert_eq!(s.evaluate(&r).unwrap().decision, Decision::ImplicitDeny);
+        r.context.add("aws:SourceVpce", "vpce-1");
+        assert_eq!(
+            s.evaluate(&r).unwrap_err().to_string(),
+            message("aws:sourcevpc")
+        );
+        r.context.add("aws:SourceVpc", "vpc-1");
+        assert_eq!(s.evaluate(&r).unwrap().decision, Decision::Allow);
     }
 
     /// The per-statement plans answer exactly as the statements' own tests: services

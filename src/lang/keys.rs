@@ -40,8 +40,8 @@ pub const SESSION_PRESENT: &[&str] = &["aws:tokenissuetime", "aws:multifactoraut
 /// context only if the requester uses a VPC endpoint", some for some services or
 /// endpoint owners only). A statement that reads one cannot be decided for such a request
 /// without its value: taken as absent, a `Deny` matching on it would not apply where AWS
-/// applied it. A request is taken as made through an endpoint when it has one of
-/// [`ENDPOINT_MARKERS`].
+/// applied it. A request is taken as made through an endpoint when it has any of them
+/// (only such a request has one).
 pub const ENDPOINT_PRESENT: &[&str] = &[
     "aws:sourcevpc",
     "aws:sourcevpcarn",
@@ -51,10 +51,6 @@ pub const ENDPOINT_PRESENT: &[&str] = &[
     "aws:vpceorgid",
     "aws:vpceorgpaths",
 ];
-
-/// Keys only a request made through a VPC endpoint has: one of them present marks the
-/// request as one ([`ENDPOINT_PRESENT`]).
-pub const ENDPOINT_MARKERS: &[&str] = &["aws:sourcevpce", "aws:vpcsourceip"];
 
 /// `aws:PrincipalIsAWSService`: `false` for every caller the tool reads (it is "present in
 /// the request context for all signed API requests that use AWS credentials").
@@ -293,6 +289,7 @@ mod tests {
             .iter()
             .chain(SIGNED_PRESENT)
             .chain(SESSION_PRESENT)
+            .chain(ENDPOINT_PRESENT)
         {
             assert!(KnownKey::of(key).is_some(), "{key}");
         }

@@ -1863,7 +1863,7 @@ mod tests {
         assert_eq!(decide(&deny_vpc, &plain), Decision::Allow);
         assert_eq!(
             deny_vpc.evaluate(&through).unwrap_err().to_string(),
-            "aws:sourcevpc is in every request made through a VPC endpoint (this one has aws:SourceVpce or aws:VpcSourceIp) and this statement reads it; give its value"
+            "aws:sourcevpc is in every request made through a VPC endpoint (this one has another endpoint key) and this statement reads it; give its value"
         );
         // Recorded, it decides.
         assert_eq!(decide(&by_endpoint, &owned), Decision::Allow);
