@@ -844,9 +844,10 @@ fn through_endpoint(request: &Request) -> bool {
         .any(|key| request.context.get_known(*key).is_some())
 }
 
-/// [`require_keys`] for the keys a named principal's requests always have.
+/// [`require_keys`] for the keys a kind of request always has (signed, by a session,
+/// through a VPC endpoint), `made` saying which.
 #[inline]
-fn require_principal_keys(
+fn require_request_keys(
     keys: &[KnownKey],
     request: &Request,
     made: &'static str,
@@ -927,14 +928,14 @@ fn failure_after_action(
     if !plan.plain {
         require_keys(st.always_present_keys_in_resource(), request)?;
         if let Some(caller) = &request.principal {
-            require_principal_keys(st.signed_request_keys(), request, SIGNED)?;
+            require_request_keys(st.signed_request_keys(), request, SIGNED)?;
             if caller.kind().is_session() {
-                require_principal_keys(st.session_request_keys(), request, SESSION)?;
+                require_request_keys(st.session_request_keys(), request, SESSION)?;
             }
         }
         let endpoint = st.endpoint_request_keys();
         if !endpoint.is_empty() && through_endpoint(request) {
-            require_principal_keys(endpoint, request, ENDPOINT)?;
+            require_request_keys(endpoint, request, ENDPOINT)?;
         }
     }
     if !plan

@@ -771,7 +771,7 @@ pub fn map(record: &Record<'_>, index: &(impl SessionLookup + ?Sized)) -> Result
     check_listed(&listed, &targets, &partition)?;
     if let Some(bucket) = targets
         .iter()
-        .filter_map(|(_, arn)| s3_path(arn, &partition)?.split('/').next())
+        .filter_map(|(_, arn)| s3_bucket(arn, &partition))
         .find(|b| is_reserved_bucket(b))
     {
         return Err(unmapped(
@@ -1110,17 +1110,14 @@ fn check_listed(
                 Some(all) => all.binary_search(&arn).is_ok(),
                 None => targets.iter().any(|(_, t)| t == arn),
             },
-            // The entry's bucket, read once, against each target's path.
-            "AWS::S3::Bucket" => match s3_path(arn, partition) {
-                Some(bucket) if !bucket.is_empty() && !bucket.contains('/') => {
-                    targets.iter().any(|(_, t)| {
-                        s3_path(t, partition)
-                            .and_then(|path| path.strip_prefix(bucket))
-                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                    })
-                }
-                _ => false,
-            },
+            // The entry's bucket, read once, against each target's.
+            "AWS::S3::Bucket" => {
+                let bucket = s3_bucket(arn, partition);
+                s3_resource(arn, Scope::Bucket, partition).is_ok()
+                    && targets
+                        .iter()
+                        .any(|(_, t)| s3_bucket(t, partition) == bucket)
+            }
             _ => continue,
         };
         if !known {
@@ -1144,6 +1141,11 @@ fn s3_path<'a>(arn: &'a str, partition: &str) -> Option<&'a str> {
     arn.strip_prefix("arn:")?
         .strip_prefix(partition)?
         .strip_prefix(":s3:::")
+}
+
+/// The bucket an S3 ARN names: `BUCKET` of `arn:PARTITION:s3:::BUCKET[/KEY]`.
+fn s3_bucket<'a>(arn: &'a str, partition: &str) -> Option<&'a str> {
+    s3_path(arn, partition)?.split('/').next()
 }
 
 /// Whether `arn` is [`s3_arn`]`(partition, bucket, key)`, without building it.
